@@ -1,0 +1,87 @@
+//===- LLMAttrs.cpp - Enums and attributes of the llm dialect -------------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llm/dialects/LLM/IR/LLMAttrs.h"
+#include "llm/dialects/LLM/IR/LLMDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::llm;
+
+#include "llm/dialects/LLM/IR/LLMEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "llm/dialects/LLM/IR/LLMAttrs.cpp.inc"
+
+FailureOr<APFloat> mlir::llm::parseF64Parameter(AsmParser &parser) {
+  double value;
+  if (parser.parseFloat(value))
+    return failure();
+  return APFloat(value);
+}
+
+void mlir::llm::printF64Parameter(AsmPrinter &printer, const APFloat &value) {
+  // APFloat prints the shortest decimal that reads back to the same double;
+  // keep a decimal point so the text stays a float literal.
+  SmallString<32> text;
+  value.toString(text);
+  if (!StringRef(text).contains_insensitive('.') &&
+      !StringRef(text).contains_insensitive('e') &&
+      !StringRef(text).contains_insensitive("inf") &&
+      !StringRef(text).contains_insensitive("nan"))
+    text += ".0";
+  printer << text;
+}
+
+LogicalResult
+RopeScalingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                        RopeScalingKind kind, APFloat factorValue,
+                        int64_t originalMaxPosition, APFloat lowFreqValue,
+                        APFloat highFreqValue, APFloat betaFastValue,
+                        APFloat betaSlowValue, APFloat attentionFactorValue) {
+  double factor = factorValue.convertToDouble();
+  double lowFreqFactor = lowFreqValue.convertToDouble();
+  double highFreqFactor = highFreqValue.convertToDouble();
+  double betaFast = betaFastValue.convertToDouble();
+  double betaSlow = betaSlowValue.convertToDouble();
+  double attentionFactor = attentionFactorValue.convertToDouble();
+  if (!(factor > 0.0))
+    return emitError() << "expected rope scaling factor > 0, found " << factor;
+  bool needsOriginal = kind == RopeScalingKind::Dynamic ||
+                       kind == RopeScalingKind::Yarn ||
+                       kind == RopeScalingKind::Llama3;
+  if (needsOriginal && originalMaxPosition <= 0)
+    return emitError() << "expected original_max_position > 0 for '"
+                       << stringifyRopeScalingKind(kind) << "' rope scaling, found "
+                       << originalMaxPosition;
+  if (originalMaxPosition < 0)
+    return emitError() << "expected original_max_position >= 0, found "
+                       << originalMaxPosition;
+  if (kind == RopeScalingKind::Llama3 &&
+      !(lowFreqFactor > 0.0 && lowFreqFactor < highFreqFactor))
+    return emitError() << "expected 0 < low_freq_factor < high_freq_factor for "
+                          "'llama3' rope scaling, found low_freq_factor = "
+                       << lowFreqFactor << ", high_freq_factor = " << highFreqFactor;
+  if (kind == RopeScalingKind::Yarn && !(betaFast > betaSlow && betaSlow > 0.0))
+    return emitError() << "expected beta_fast > beta_slow > 0 for 'yarn' rope "
+                          "scaling, found beta_fast = "
+                       << betaFast << ", beta_slow = " << betaSlow;
+  if (attentionFactor < 0.0)
+    return emitError() << "expected attention_factor >= 0, found "
+                       << attentionFactor;
+  return success();
+}
+
+void LLMDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "llm/dialects/LLM/IR/LLMAttrs.cpp.inc"
+      >();
+}

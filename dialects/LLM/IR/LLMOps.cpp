@@ -1,0 +1,723 @@
+//===- LLMOps.cpp - Verifiers of the llm dialect's operations -------------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// Every verifier states the expected and the found value, so that a model
+// that imports wrongly is reported at the op that is wrong.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llm/dialects/LLM/IR/LLMOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "llvm/ADT/STLExtras.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::llm;
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+/// Formats a shape as `[1, 8, ?]`.
+static std::string fmtShape(ArrayRef<int64_t> shape) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "[";
+  llvm::interleaveComma(shape, os, [&](int64_t d) {
+    if (ShapedType::isDynamic(d))
+      os << "?";
+    else
+      os << d;
+  });
+  os << "]";
+  return text;
+}
+
+static ArrayRef<int64_t> shapeOf(Type type) {
+  return cast<ShapedType>(type).getShape();
+}
+
+/// Dimensions agree unless both are static and differ.
+static bool dimsMatch(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+static bool shapesMatch(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
+  return a.size() == b.size() &&
+         llvm::all_of(llvm::zip(a, b), [](auto pair) {
+           return dimsMatch(std::get<0>(pair), std::get<1>(pair));
+         });
+}
+
+/// Checks that `value` has rank `rank`; `what` names it in the message.
+static LogicalResult checkRank(Operation *op, StringRef what, Type type,
+                               int64_t rank, StringRef layout) {
+  auto shaped = cast<ShapedType>(type);
+  if (shaped.getRank() == rank)
+    return success();
+  return op->emitOpError() << "expected " << what << " of rank " << rank << " ("
+                           << layout << "), found rank " << shaped.getRank();
+}
+
+/// Checks that `type` has exactly `expected` as its shape.
+static LogicalResult checkShape(Operation *op, StringRef what, Type type,
+                                ArrayRef<int64_t> expected) {
+  ArrayRef<int64_t> found = cast<ShapedType>(type).getShape();
+  if (shapesMatch(found, expected))
+    return success();
+  return op->emitOpError() << "expected " << what << " shape "
+                           << fmtShape(expected) << ", found " << fmtShape(found);
+}
+
+static LogicalResult checkPositive(Operation *op, StringRef what,
+                                   int64_t value) {
+  if (value > 0)
+    return success();
+  return op->emitOpError() << "expected " << what << " > 0, found " << value;
+}
+
+static LogicalResult checkSameElementType(Operation *op, StringRef what,
+                                          Type type, Type reference,
+                                          StringRef referenceName) {
+  Type found = getElementTypeOrSelf(type);
+  Type expected = getElementTypeOrSelf(reference);
+  if (found == expected)
+    return success();
+  return op->emitOpError() << "expected " << what << " element type "
+                           << expected << " (as " << referenceName
+                           << "), found " << found;
+}
+
+/// The `[out, in]` shape of a weight operand (tensor or qweight).
+static FailureOr<SmallVector<int64_t, 2>>
+getWeightShape(Operation *op, StringRef what, Type type) {
+  if (auto quantized = dyn_cast<QuantizedType>(type))
+    return SmallVector<int64_t, 2>(quantized.getShape());
+  if (failed(checkRank(op, what, type, 2, "[rows, columns]")))
+    return failure();
+  return SmallVector<int64_t, 2>(cast<RankedTensorType>(type).getShape());
+}
+
+//===----------------------------------------------------------------------===//
+// Structure
+//===----------------------------------------------------------------------===//
+
+LogicalResult ParamOp::verify() {
+  if (getName().empty())
+    return emitOpError() << "expected a non-empty parameter name";
+  if (auto tensor = dyn_cast<RankedTensorType>(getType());
+      tensor && !tensor.hasStaticShape())
+    return emitOpError() << "expected a statically shaped parameter, found "
+                         << tensor;
+  return success();
+}
+
+LogicalResult EmbeddingOp::verify() {
+  FailureOr<SmallVector<int64_t, 2>> table =
+      getWeightShape(*this, "table", getTable().getType());
+  if (failed(table))
+    return failure();
+  SmallVector<int64_t> expected(getIds().getType().getShape());
+  expected.push_back((*table)[1]);
+  if (failed(checkShape(*this, "result", getType(), expected)))
+    return failure();
+  if (isa<RankedTensorType>(getTable().getType()))
+    return checkSameElementType(*this, "result", getType(),
+                                getTable().getType(), "the table");
+  return success();
+}
+
+LogicalResult LinearOp::verify() {
+  FailureOr<SmallVector<int64_t, 2>> weight =
+      getWeightShape(*this, "weight", getWeight().getType());
+  if (failed(weight))
+    return failure();
+  int64_t outFeatures = (*weight)[0], inFeatures = (*weight)[1];
+  ArrayRef<int64_t> input = getInput().getType().getShape();
+  if (input.empty())
+    return emitOpError() << "expected input of rank >= 1, found rank 0";
+  if (!dimsMatch(input.back(), inFeatures))
+    return emitOpError() << "expected input features (last dimension) "
+                         << inFeatures << " to match weight [out, in] = "
+                         << fmtShape(*weight) << ", found " << input.back();
+  if (Value bias = getBias())
+    if (failed(checkShape(*this, "bias", bias.getType(), {outFeatures})))
+      return failure();
+  SmallVector<int64_t> expected(input.drop_back());
+  expected.push_back(outFeatures);
+  if (failed(checkShape(*this, "result", getType(), expected)))
+    return failure();
+  return checkSameElementType(*this, "result", getType(), getInput().getType(),
+                              "the input");
+}
+
+LogicalResult MatmulOp::verify() {
+  ArrayRef<int64_t> lhs = getLhs().getType().getShape();
+  ArrayRef<int64_t> rhs = getRhs().getType().getShape();
+  if (lhs.size() < 2)
+    return emitOpError() << "expected lhs of rank >= 2, found rank "
+                         << lhs.size();
+  if (rhs.size() != lhs.size())
+    return emitOpError() << "expected rhs of rank " << lhs.size()
+                         << " (as lhs), found rank " << rhs.size();
+  size_t batchRank = lhs.size() - 2;
+  if (!shapesMatch(lhs.take_front(batchRank), rhs.take_front(batchRank)))
+    return emitOpError() << "expected equal batch dimensions, found "
+                         << fmtShape(lhs.take_front(batchRank)) << " and "
+                         << fmtShape(rhs.take_front(batchRank));
+  int64_t m = lhs[batchRank], k = lhs[batchRank + 1];
+  bool transposed = getTransposeRhs();
+  int64_t rhsK = rhs[batchRank + (transposed ? 1 : 0)];
+  int64_t n = rhs[batchRank + (transposed ? 0 : 1)];
+  if (!dimsMatch(k, rhsK))
+    return emitOpError() << "expected contraction dimension of rhs to be " << k
+                         << " (lhs columns), found " << rhsK;
+  SmallVector<int64_t> expected(lhs.take_front(batchRank));
+  expected.append({m, n});
+  if (failed(checkShape(*this, "result", getType(), expected)))
+    return failure();
+  return checkSameElementType(*this, "result", getType(), getLhs().getType(),
+                              "lhs");
+}
+
+//===----------------------------------------------------------------------===//
+// Norms and activations
+//===----------------------------------------------------------------------===//
+
+static LogicalResult verifyNorm(Operation *op, RankedTensorType input,
+                                Type weight, Value bias, double epsilon) {
+  if (input.getRank() < 1)
+    return op->emitOpError() << "expected input of rank >= 1, found rank 0";
+  int64_t dim = input.getShape().back();
+  if (failed(checkShape(op, "weight", weight, {dim})))
+    return failure();
+  if (bias && failed(checkShape(op, "bias", bias.getType(), {dim})))
+    return failure();
+  if (!(epsilon >= 0.0))
+    return op->emitOpError() << "expected epsilon >= 0, found " << epsilon;
+  return success();
+}
+
+LogicalResult LayerNormOp::verify() {
+  return verifyNorm(*this, getInput().getType(), getWeight().getType(),
+                    getBias(), getEpsilon().convertToDouble());
+}
+
+LogicalResult RMSNormOp::verify() {
+  return verifyNorm(*this, getInput().getType(), getWeight().getType(),
+                    Value(), getEpsilon().convertToDouble());
+}
+
+LogicalResult SoftmaxOp::verify() {
+  int64_t rank = getInput().getType().getRank();
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= rank)
+    return emitOpError() << "expected axis in [0, " << rank << "), found "
+                         << axis;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Positions
+//===----------------------------------------------------------------------===//
+
+/// Checks that `numHeads` splits `features` into heads; returns the head dim.
+static FailureOr<int64_t> verifyHeads(Operation *op, StringRef headsName,
+                                      int64_t numHeads, StringRef featuresName,
+                                      int64_t features) {
+  if (failed(checkPositive(op, headsName, numHeads)))
+    return failure();
+  if (ShapedType::isDynamic(features))
+    return op->emitOpError() << "expected a static " << featuresName
+                             << " dimension";
+  if (features % numHeads != 0)
+    return op->emitOpError() << "expected " << headsName << " " << numHeads
+                             << " to divide the " << featuresName << " "
+                             << features << ", found remainder "
+                             << features % numHeads;
+  return features / numHeads;
+}
+
+LogicalResult RoPEOp::verify() {
+  ArrayRef<int64_t> input = getInput().getType().getShape();
+  if (input.size() < 2)
+    return emitOpError() << "expected input of rank >= 2 ([..., seq, num_heads "
+                            "* head_dim]), found rank "
+                         << input.size();
+  FailureOr<int64_t> headDim = verifyHeads(*this, "num_heads", getNumHeads(),
+                                           "hidden size", input.back());
+  if (failed(headDim))
+    return failure();
+  if (std::optional<int64_t> rotaryDim = getRotaryDim()) {
+    if (*rotaryDim <= 0 || *rotaryDim % 2 != 0)
+      return emitOpError() << "expected a positive even rotary_dim, found "
+                           << *rotaryDim;
+    if (*rotaryDim > *headDim)
+      return emitOpError() << "expected rotary_dim <= head_dim " << *headDim
+                           << ", found " << *rotaryDim;
+  } else if (*headDim % 2 != 0) {
+    return emitOpError() << "expected an even head_dim for full rotary, found "
+                         << *headDim;
+  }
+  double theta = getTheta().convertToDouble();
+  if (!(theta > 0.0))
+    return emitOpError() << "expected theta > 0, found " << theta;
+  return checkShape(*this, "positions", getPositions().getType(),
+                    input.drop_back());
+}
+
+LogicalResult AlibiOp::verify() {
+  if (failed(checkRank(*this, "result", getType(), 3,
+                       "[heads, q_len, kv_len]")))
+    return failure();
+  double maxBias = getMaxBias().convertToDouble();
+  if (!(maxBias > 0.0))
+    return emitOpError() << "expected max_bias > 0, found " << maxBias;
+  ArrayRef<int64_t> shape = getType().getShape();
+  if (!ShapedType::isDynamic(shape[1]) && !ShapedType::isDynamic(shape[2]) &&
+      shape[1] > shape[2])
+    return emitOpError() << "expected q_len <= kv_len, found q_len = "
+                         << shape[1] << ", kv_len = " << shape[2];
+  return success();
+}
+
+LogicalResult RelativePositionBiasOp::verify() {
+  if (failed(checkPositive(*this, "num_buckets", getNumBuckets())))
+    return failure();
+  int64_t numBuckets = getNumBuckets();
+  if (getBidirectional() && numBuckets % 2 != 0)
+    return emitOpError() << "expected an even num_buckets for bidirectional "
+                            "buckets, found "
+                         << numBuckets;
+  // T5 spends half of its buckets (of one direction) on exact distances.
+  int64_t exact = (getBidirectional() ? numBuckets / 2 : numBuckets) / 2;
+  if (getMaxDistance() <= exact)
+    return emitOpError() << "expected max_distance > " << exact
+                         << " (the exact-distance buckets), found "
+                         << getMaxDistance();
+  if (failed(checkRank(*this, "table", getTable().getType(), 2,
+                       "[num_buckets, heads]")))
+    return failure();
+  if (failed(checkRank(*this, "result", getType(), 3,
+                       "[heads, q_len, kv_len]")))
+    return failure();
+  if (failed(checkShape(*this, "table", getTable().getType(),
+                        {numBuckets, getType().getShape()[0]})))
+    return failure();
+  return checkSameElementType(*this, "result", getType(), getTable().getType(),
+                              "the table");
+}
+
+//===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+/// Checks the window against the mask kind.
+static LogicalResult verifyMaskAndWindow(Operation *op, MaskKind mask,
+                                         std::optional<int64_t> window) {
+  if (mask == MaskKind::SlidingWindow) {
+    if (!window)
+      return op->emitOpError()
+             << "expected a 'window' attribute for mask 'sliding_window'";
+    return checkPositive(op, "window", *window);
+  }
+  if (window)
+    return op->emitOpError() << "expected no 'window' attribute for mask '"
+                             << stringifyMaskKind(mask)
+                             << "', found window = " << *window;
+  return success();
+}
+
+static LogicalResult verifyScale(Operation *op, std::optional<double> scale) {
+  if (scale && !(*scale > 0.0))
+    return op->emitOpError() << "expected scale > 0, found " << *scale;
+  return success();
+}
+
+/// The shape rules shared by `llm.attention` and `llm.flash_attention`.
+static LogicalResult
+verifyDenseAttention(Operation *op, Value query, Value key, Value value,
+                     Value keyPadding, Value bias, Type resultType,
+                     int64_t numHeads, int64_t numKvHeads,
+                     std::optional<double> scale, MaskKind mask,
+                     std::optional<int64_t> window) {
+  const char *layout = "[batch, seq, heads * head_dim]";
+  if (failed(checkRank(op, "query", query.getType(), 3, layout)) ||
+      failed(checkRank(op, "key", key.getType(), 3, layout)) ||
+      failed(checkRank(op, "value", value.getType(), 3, layout)))
+    return failure();
+  ArrayRef<int64_t> q = shapeOf(query.getType());
+  ArrayRef<int64_t> k = shapeOf(key.getType());
+  ArrayRef<int64_t> v = shapeOf(value.getType());
+  FailureOr<int64_t> headDim =
+      verifyHeads(op, "num_heads", numHeads, "query features", q[2]);
+  if (failed(headDim) || failed(checkPositive(op, "num_kv_heads", numKvHeads)))
+    return failure();
+  if (numHeads % numKvHeads != 0)
+    return op->emitOpError()
+           << "expected num_kv_heads " << numKvHeads << " to divide num_heads "
+           << numHeads << " (grouped-query attention), found remainder "
+           << numHeads % numKvHeads;
+  if (failed(checkShape(op, "key", key.getType(),
+                        {q[0], ShapedType::kDynamic, numKvHeads * *headDim})))
+    return failure();
+  FailureOr<int64_t> valueDim =
+      verifyHeads(op, "num_kv_heads", numKvHeads, "value features", v[2]);
+  if (failed(valueDim))
+    return failure();
+  if (!dimsMatch(q[0], v[0]) || !dimsMatch(k[1], v[1]))
+    return op->emitOpError() << "expected value shape [" << q[0] << ", "
+                             << k[1] << ", ...] (batch and kv_len of key), found "
+                             << fmtShape(v);
+  if (failed(checkShape(op, "result", resultType,
+                        {q[0], q[1], numHeads * *valueDim})))
+    return failure();
+  if (failed(checkSameElementType(op, "result", resultType, query.getType(),
+                                  "the query")) ||
+      failed(checkSameElementType(op, "key", key.getType(), query.getType(),
+                                  "the query")) ||
+      failed(checkSameElementType(op, "value", value.getType(),
+                                  query.getType(), "the query")))
+    return failure();
+  if (failed(verifyMaskAndWindow(op, mask, window)) ||
+      failed(verifyScale(op, scale)))
+    return failure();
+  bool causal = mask == MaskKind::Causal || mask == MaskKind::SlidingWindow;
+  if (causal && !ShapedType::isDynamic(q[1]) && !ShapedType::isDynamic(k[1]) &&
+      q[1] > k[1])
+    return op->emitOpError() << "expected q_len <= kv_len for mask '"
+                             << stringifyMaskKind(mask) << "', found q_len = "
+                             << q[1] << ", kv_len = " << k[1];
+  if (mask == MaskKind::Padding && !keyPadding)
+    return op->emitOpError()
+           << "expected a 'key_padding' operand for mask 'padding'";
+  if (keyPadding && failed(checkShape(op, "key_padding", keyPadding.getType(),
+                                      {q[0], k[1]})))
+    return failure();
+  if (bias) {
+    ArrayRef<int64_t> b = shapeOf(bias.getType());
+    auto broadcasts = [](int64_t dim, int64_t to) {
+      return dim == 1 || dimsMatch(dim, to);
+    };
+    bool ok = false;
+    if (b.size() == 3)
+      ok = broadcasts(b[0], numHeads) && dimsMatch(b[1], q[1]) &&
+           dimsMatch(b[2], k[1]);
+    else if (b.size() == 4)
+      ok = broadcasts(b[0], q[0]) && broadcasts(b[1], numHeads) &&
+           dimsMatch(b[2], q[1]) && dimsMatch(b[3], k[1]);
+    if (!ok)
+      return op->emitOpError()
+             << "expected bias broadcastable to [batch, heads, q_len, kv_len] = "
+             << fmtShape({q[0], numHeads, q[1], k[1]}) << ", found "
+             << fmtShape(b);
+  }
+  return success();
+}
+
+static std::optional<double> toDouble(std::optional<APFloat> value) {
+  if (!value)
+    return std::nullopt;
+  return value->convertToDouble();
+}
+
+LogicalResult AttentionOp::verify() {
+  return verifyDenseAttention(*this, getQuery(), getKey(), getValue(),
+                              getKeyPadding(), getBias(), getType(),
+                              getNumHeads(), getNumKvHeads(),
+                              toDouble(getScale()), getMask(), getWindow());
+}
+
+double AttentionOp::getEffectiveScale() {
+  if (std::optional<APFloat> scale = getScale())
+    return scale->convertToDouble();
+  return 1.0 / std::sqrt(static_cast<double>(getHeadDim()));
+}
+
+/// Checks that ALiBi slopes are one per query head.
+static LogicalResult verifyAlibiSlopes(Operation *op, Value slopes,
+                                       int64_t numHeads) {
+  if (!slopes)
+    return success();
+  return checkShape(op, "alibi_slopes", slopes.getType(), {numHeads});
+}
+
+LogicalResult FlashAttentionOp::verify() {
+  if (failed(verifyDenseAttention(
+          *this, getQuery(), getKey(), getValue(), getKeyPadding(), getBias(),
+          getType(), getNumHeads(), getNumKvHeads(),
+          getScale().convertToDouble(), getMask(), getWindow())))
+    return failure();
+  if (failed(checkPositive(*this, "block_q", getBlockQ())) ||
+      failed(checkPositive(*this, "block_kv", getBlockKv())))
+    return failure();
+  return verifyAlibiSlopes(*this, getAlibiSlopes(), getNumHeads());
+}
+
+/// Checks that `layer` indexes the layers of `cache`.
+static LogicalResult verifyLayer(Operation *op, int64_t layer,
+                                 KVCacheType cache) {
+  if (layer >= 0 && layer < cache.getNumLayers())
+    return success();
+  return op->emitOpError() << "expected layer in [0, " << cache.getNumLayers()
+                           << "), found " << layer;
+}
+
+LogicalResult PagedAttentionOp::verify() {
+  KVCacheType cache = getCache().getType();
+  if (failed(verifyLayer(*this, getLayer(), cache)))
+    return failure();
+  if (failed(checkRank(*this, "query", getQuery().getType(), 3,
+                       "[batch, q_len, heads * head_dim]")))
+    return failure();
+  ArrayRef<int64_t> q = getQuery().getType().getShape();
+  if (failed(checkPositive(*this, "num_heads", getNumHeads())))
+    return failure();
+  if (getNumHeads() % cache.getNumKvHeads() != 0)
+    return emitOpError() << "expected the cache's kv_heads "
+                         << cache.getNumKvHeads() << " to divide num_heads "
+                         << getNumHeads() << ", found remainder "
+                         << getNumHeads() % cache.getNumKvHeads();
+  if (!dimsMatch(q[2], getNumHeads() * cache.getHeadDim()))
+    return emitOpError() << "expected query features "
+                         << getNumHeads() * cache.getHeadDim()
+                         << " (num_heads * the cache's head_dim), found "
+                         << q[2];
+  if (failed(checkRank(*this, "block_tables", getBlockTables().getType(), 2,
+                       "[batch, max_blocks]")) ||
+      failed(checkShape(*this, "block_tables", getBlockTables().getType(),
+                        {q[0], ShapedType::kDynamic})) ||
+      failed(checkShape(*this, "context_lens", getContextLens().getType(),
+                        {q[0]})))
+    return failure();
+  if (getMask() != MaskKind::Causal && getMask() != MaskKind::SlidingWindow)
+    return emitOpError() << "expected mask 'causal' or 'sliding_window', found '"
+                         << stringifyMaskKind(getMask()) << "'";
+  if (failed(verifyMaskAndWindow(*this, getMask(), getWindow())) ||
+      failed(verifyScale(*this, getScale().convertToDouble())))
+    return failure();
+  if (failed(checkShape(*this, "result", getType(), q)) ||
+      failed(checkSameElementType(*this, "result", getType(),
+                                  getQuery().getType(), "the query")))
+    return failure();
+  return verifyAlibiSlopes(*this, getAlibiSlopes(), getNumHeads());
+}
+
+//===----------------------------------------------------------------------===//
+// KV cache
+//===----------------------------------------------------------------------===//
+
+LogicalResult KVCacheAppendOp::verify() {
+  KVCacheType cache = getCache().getType();
+  if (failed(verifyLayer(*this, getLayer(), cache)))
+    return failure();
+  if (failed(checkRank(*this, "key", getKey().getType(), 3,
+                       "[batch, seq, kv_heads * head_dim]")))
+    return failure();
+  ArrayRef<int64_t> k = getKey().getType().getShape();
+  if (failed(checkShape(*this, "key", getKey().getType(),
+                        {k[0], k[1], cache.getTokenWidth()})) ||
+      failed(checkShape(*this, "value", getValue().getType(), k)) ||
+      failed(checkShape(*this, "slots", getSlots().getType(), {k[0], k[1]})))
+    return failure();
+  return checkSameElementType(*this, "value", getValue().getType(),
+                              getKey().getType(), "the key");
+}
+
+LogicalResult KVCacheGatherOp::verify() {
+  KVCacheType cache = getCache().getType();
+  if (failed(verifyLayer(*this, getLayer(), cache)))
+    return failure();
+  if (failed(checkRank(*this, "block_tables", getBlockTables().getType(), 2,
+                       "[batch, max_blocks]")))
+    return failure();
+  ArrayRef<int64_t> tables = getBlockTables().getType().getShape();
+  int64_t tokens = ShapedType::isDynamic(tables[1])
+                       ? ShapedType::kDynamic
+                       : tables[1] * cache.getBlockSize();
+  SmallVector<int64_t> expected = {tables[0], tokens, cache.getTokenWidth()};
+  if (failed(checkShape(*this, "key", getKey().getType(), expected)) ||
+      failed(checkShape(*this, "value", getValue().getType(), expected)))
+    return failure();
+  return checkSameElementType(*this, "value", getValue().getType(),
+                              getKey().getType(), "the key");
+}
+
+//===----------------------------------------------------------------------===//
+// Mixture of experts
+//===----------------------------------------------------------------------===//
+
+/// Checks `0 < topK <= numExperts`.
+static LogicalResult verifyTopK(Operation *op, int64_t topK,
+                                int64_t numExperts) {
+  if (topK > 0 && (ShapedType::isDynamic(numExperts) || topK <= numExperts))
+    return success();
+  return op->emitOpError() << "expected top_k in [1, " << numExperts
+                           << "] (the number of experts), found " << topK;
+}
+
+LogicalResult MoEOp::verify() {
+  ArrayRef<int64_t> x = getInput().getType().getShape();
+  if (x.size() < 2)
+    return emitOpError() << "expected input of rank >= 2, found rank "
+                         << x.size();
+  if (failed(checkRank(*this, "router", getRouter().getType(), 2,
+                       "[experts, hidden]")) ||
+      failed(checkRank(*this, "gate", getGate().getType(), 3,
+                       "[experts, inter, hidden]")))
+    return failure();
+  int64_t hidden = x.back();
+  int64_t experts = getRouter().getType().getShape()[0];
+  int64_t inter = getGate().getType().getShape()[1];
+  if (failed(checkShape(*this, "router", getRouter().getType(),
+                        {experts, hidden})) ||
+      failed(checkShape(*this, "gate", getGate().getType(),
+                        {experts, inter, hidden})) ||
+      failed(checkShape(*this, "up", getUp().getType(),
+                        {experts, inter, hidden})) ||
+      failed(checkShape(*this, "down", getDown().getType(),
+                        {experts, hidden, inter})))
+    return failure();
+  return verifyTopK(*this, getTopK(), experts);
+}
+
+LogicalResult MoERouteOp::verify() {
+  if (failed(checkRank(*this, "logits", getLogits().getType(), 2,
+                       "[tokens, experts]")))
+    return failure();
+  ArrayRef<int64_t> logits = getLogits().getType().getShape();
+  if (failed(verifyTopK(*this, getTopK(), logits[1])))
+    return failure();
+  if (failed(checkShape(*this, "weights", getWeights().getType(),
+                        {logits[0], getTopK()})) ||
+      failed(checkShape(*this, "indices", getIndices().getType(),
+                        {logits[0], getTopK()})))
+    return failure();
+  return checkSameElementType(*this, "weights", getWeights().getType(),
+                              getLogits().getType(), "the logits");
+}
+
+/// `a * b` unless either is dynamic.
+static int64_t mulDims(int64_t a, int64_t b) {
+  if (ShapedType::isDynamic(a) || ShapedType::isDynamic(b))
+    return ShapedType::kDynamic;
+  return a * b;
+}
+
+LogicalResult MoEPermuteOp::verify() {
+  if (failed(checkPositive(*this, "num_experts", getNumExperts())) ||
+      failed(checkRank(*this, "input", getInput().getType(), 2,
+                       "[tokens, hidden]")) ||
+      failed(checkRank(*this, "indices", getIndices().getType(), 2,
+                       "[tokens, top_k]")))
+    return failure();
+  ArrayRef<int64_t> x = getInput().getType().getShape();
+  ArrayRef<int64_t> idx = getIndices().getType().getShape();
+  if (failed(checkShape(*this, "indices", getIndices().getType(),
+                        {x[0], idx[1]})))
+    return failure();
+  int64_t rows = mulDims(x[0], idx[1]);
+  if (failed(checkShape(*this, "permuted", getPermuted().getType(),
+                        {rows, x[1]})) ||
+      failed(checkShape(*this, "offsets", getOffsets().getType(),
+                        {getNumExperts() + 1})) ||
+      failed(checkShape(*this, "sources", getSources().getType(), {rows})))
+    return failure();
+  return checkSameElementType(*this, "permuted", getPermuted().getType(),
+                              getInput().getType(), "the input");
+}
+
+LogicalResult GroupedMatmulOp::verify() {
+  if (failed(checkRank(*this, "input", getInput().getType(), 2,
+                       "[rows, in]")) ||
+      failed(checkRank(*this, "weights", getWeights().getType(), 3,
+                       "[experts, out, in]")))
+    return failure();
+  ArrayRef<int64_t> x = getInput().getType().getShape();
+  ArrayRef<int64_t> w = getWeights().getType().getShape();
+  if (!dimsMatch(x[1], w[2]))
+    return emitOpError() << "expected weights in-features " << x[1]
+                         << " (the input's columns), found " << w[2];
+  int64_t groups = ShapedType::isDynamic(w[0]) ? ShapedType::kDynamic : w[0] + 1;
+  if (failed(checkShape(*this, "offsets", getOffsets().getType(), {groups})) ||
+      failed(checkShape(*this, "result", getType(), {x[0], w[1]})))
+    return failure();
+  return checkSameElementType(*this, "result", getType(), getInput().getType(),
+                              "the input");
+}
+
+LogicalResult MoECombineOp::verify() {
+  if (failed(checkRank(*this, "expert_out", getExpertOut().getType(), 2,
+                       "[tokens * top_k, hidden]")) ||
+      failed(checkRank(*this, "weights", getWeights().getType(), 2,
+                       "[tokens, top_k]")))
+    return failure();
+  ArrayRef<int64_t> eo = getExpertOut().getType().getShape();
+  ArrayRef<int64_t> w = getWeights().getType().getShape();
+  int64_t rows = mulDims(w[0], w[1]);
+  if (failed(checkShape(*this, "expert_out", getExpertOut().getType(),
+                        {rows, eo[1]})) ||
+      failed(checkShape(*this, "sources", getSources().getType(), {rows})) ||
+      failed(checkShape(*this, "result", getType(), {w[0], eo[1]})))
+    return failure();
+  return checkSameElementType(*this, "result", getType(),
+                              getExpertOut().getType(), "expert_out");
+}
+
+//===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+LogicalResult DequantizeOp::verify() {
+  return checkShape(*this, "result", getType(), getInput().getType().getShape());
+}
+
+//===----------------------------------------------------------------------===//
+// Sampling
+//===----------------------------------------------------------------------===//
+
+LogicalResult SampleOp::verify() {
+  if (failed(checkRank(*this, "logits", getLogits().getType(), 2,
+                       "[batch, vocab]")))
+    return failure();
+  int64_t batch = getLogits().getType().getShape()[0];
+  if (failed(checkShape(*this, "result", getType(), {batch})))
+    return failure();
+  double temperature = getTemperature().convertToDouble();
+  double topP = getTopP().convertToDouble();
+  double minP = getMinP().convertToDouble();
+  double penalty = getRepetitionPenalty().convertToDouble();
+  if (!(temperature >= 0.0))
+    return emitOpError() << "expected temperature >= 0, found " << temperature;
+  if (getTopK() < 0)
+    return emitOpError() << "expected top_k >= 0 (0 disables it), found "
+                         << getTopK();
+  if (!(topP > 0.0 && topP <= 1.0))
+    return emitOpError() << "expected top_p in (0, 1], found " << topP;
+  if (!(minP >= 0.0 && minP <= 1.0))
+    return emitOpError() << "expected min_p in [0, 1], found " << minP;
+  if (!(penalty > 0.0))
+    return emitOpError() << "expected repetition_penalty > 0, found "
+                         << penalty;
+  if (Value prev = getPrevTokens()) {
+    if (failed(checkRank(*this, "prev_tokens", prev.getType(), 2,
+                         "[batch, n]")) ||
+        failed(checkShape(*this, "prev_tokens", prev.getType(),
+                          {batch, ShapedType::kDynamic})))
+      return failure();
+  } else if (penalty != 1.0) {
+    return emitOpError() << "expected a 'prev_tokens' operand for "
+                            "repetition_penalty "
+                         << penalty;
+  }
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "llm/dialects/LLM/IR/LLMOps.cpp.inc"
