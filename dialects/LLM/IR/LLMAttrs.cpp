@@ -59,8 +59,8 @@ RopeScalingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        kind == RopeScalingKind::Llama3;
   if (needsOriginal && originalMaxPosition <= 0)
     return emitError() << "expected original_max_position > 0 for '"
-                       << stringifyRopeScalingKind(kind) << "' rope scaling, found "
-                       << originalMaxPosition;
+                       << stringifyRopeScalingKind(kind)
+                       << "' rope scaling, found " << originalMaxPosition;
   if (originalMaxPosition < 0)
     return emitError() << "expected original_max_position >= 0, found "
                        << originalMaxPosition;
@@ -68,7 +68,8 @@ RopeScalingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
       !(lowFreqFactor > 0.0 && lowFreqFactor < highFreqFactor))
     return emitError() << "expected 0 < low_freq_factor < high_freq_factor for "
                           "'llama3' rope scaling, found low_freq_factor = "
-                       << lowFreqFactor << ", high_freq_factor = " << highFreqFactor;
+                       << lowFreqFactor
+                       << ", high_freq_factor = " << highFreqFactor;
   if (kind == RopeScalingKind::Yarn && !(betaFast > betaSlow && betaSlow > 0.0))
     return emitError() << "expected beta_fast > beta_slow > 0 for 'yarn' rope "
                           "scaling, found beta_fast = "

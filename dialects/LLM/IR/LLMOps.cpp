@@ -49,8 +49,7 @@ static bool dimsMatch(int64_t a, int64_t b) {
 }
 
 static bool shapesMatch(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
-  return a.size() == b.size() &&
-         llvm::all_of(llvm::zip(a, b), [](auto pair) {
+  return a.size() == b.size() && llvm::all_of(llvm::zip(a, b), [](auto pair) {
            return dimsMatch(std::get<0>(pair), std::get<1>(pair));
          });
 }
@@ -72,7 +71,8 @@ static LogicalResult checkShape(Operation *op, StringRef what, Type type,
   if (shapesMatch(found, expected))
     return success();
   return op->emitOpError() << "expected " << what << " shape "
-                           << fmtShape(expected) << ", found " << fmtShape(found);
+                           << fmtShape(expected) << ", found "
+                           << fmtShape(found);
 }
 
 static LogicalResult checkPositive(Operation *op, StringRef what,
@@ -144,8 +144,9 @@ LogicalResult LinearOp::verify() {
     return emitOpError() << "expected input of rank >= 1, found rank 0";
   if (!dimsMatch(input.back(), inFeatures))
     return emitOpError() << "expected input features (last dimension) "
-                         << inFeatures << " to match weight [out, in] = "
-                         << fmtShape(*weight) << ", found " << input.back();
+                         << inFeatures
+                         << " to match weight [out, in] = " << fmtShape(*weight)
+                         << ", found " << input.back();
   if (Value bias = getBias())
     if (failed(checkShape(*this, "bias", bias.getType(), {outFeatures})))
       return failure();
@@ -210,8 +211,8 @@ LogicalResult LayerNormOp::verify() {
 }
 
 LogicalResult RMSNormOp::verify() {
-  return verifyNorm(*this, getInput().getType(), getWeight().getType(),
-                    Value(), getEpsilon().convertToDouble());
+  return verifyNorm(*this, getInput().getType(), getWeight().getType(), Value(),
+                    getEpsilon().convertToDouble());
 }
 
 LogicalResult SoftmaxOp::verify() {
@@ -234,13 +235,13 @@ static FailureOr<int64_t> verifyHeads(Operation *op, StringRef headsName,
   if (failed(checkPositive(op, headsName, numHeads)))
     return failure();
   if (ShapedType::isDynamic(features))
-    return op->emitOpError() << "expected a static " << featuresName
-                             << " dimension";
+    return op->emitOpError()
+           << "expected a static " << featuresName << " dimension";
   if (features % numHeads != 0)
-    return op->emitOpError() << "expected " << headsName << " " << numHeads
-                             << " to divide the " << featuresName << " "
-                             << features << ", found remainder "
-                             << features % numHeads;
+    return op->emitOpError()
+           << "expected " << headsName << " " << numHeads << " to divide the "
+           << featuresName << " " << features << ", found remainder "
+           << features % numHeads;
   return features / numHeads;
 }
 
@@ -273,8 +274,8 @@ LogicalResult RoPEOp::verify() {
 }
 
 LogicalResult AlibiOp::verify() {
-  if (failed(checkRank(*this, "result", getType(), 3,
-                       "[heads, q_len, kv_len]")))
+  if (failed(
+          checkRank(*this, "result", getType(), 3, "[heads, q_len, kv_len]")))
     return failure();
   double maxBias = getMaxBias().convertToDouble();
   if (!(maxBias > 0.0))
@@ -304,8 +305,8 @@ LogicalResult RelativePositionBiasOp::verify() {
   if (failed(checkRank(*this, "table", getTable().getType(), 2,
                        "[num_buckets, heads]")))
     return failure();
-  if (failed(checkRank(*this, "result", getType(), 3,
-                       "[heads, q_len, kv_len]")))
+  if (failed(
+          checkRank(*this, "result", getType(), 3, "[heads, q_len, kv_len]")))
     return failure();
   if (failed(checkShape(*this, "table", getTable().getType(),
                         {numBuckets, getType().getShape()[0]})))
@@ -328,9 +329,9 @@ static LogicalResult verifyMaskAndWindow(Operation *op, MaskKind mask,
     return checkPositive(op, "window", *window);
   }
   if (window)
-    return op->emitOpError() << "expected no 'window' attribute for mask '"
-                             << stringifyMaskKind(mask)
-                             << "', found window = " << *window;
+    return op->emitOpError()
+           << "expected no 'window' attribute for mask '"
+           << stringifyMaskKind(mask) << "', found window = " << *window;
   return success();
 }
 
@@ -341,12 +342,10 @@ static LogicalResult verifyScale(Operation *op, std::optional<double> scale) {
 }
 
 /// The shape rules shared by `llm.attention` and `llm.flash_attention`.
-static LogicalResult
-verifyDenseAttention(Operation *op, Value query, Value key, Value value,
-                     Value keyPadding, Value bias, Type resultType,
-                     int64_t numHeads, int64_t numKvHeads,
-                     std::optional<double> scale, MaskKind mask,
-                     std::optional<int64_t> window) {
+static LogicalResult verifyDenseAttention(
+    Operation *op, Value query, Value key, Value value, Value keyPadding,
+    Value bias, Type resultType, int64_t numHeads, int64_t numKvHeads,
+    std::optional<double> scale, MaskKind mask, std::optional<int64_t> window) {
   const char *layout = "[batch, seq, heads * head_dim]";
   if (failed(checkRank(op, "query", query.getType(), 3, layout)) ||
       failed(checkRank(op, "key", key.getType(), 3, layout)) ||
@@ -372,9 +371,9 @@ verifyDenseAttention(Operation *op, Value query, Value key, Value value,
   if (failed(valueDim))
     return failure();
   if (!dimsMatch(q[0], v[0]) || !dimsMatch(k[1], v[1]))
-    return op->emitOpError() << "expected value shape [" << q[0] << ", "
-                             << k[1] << ", ...] (batch and kv_len of key), found "
-                             << fmtShape(v);
+    return op->emitOpError()
+           << "expected value shape [" << q[0] << ", " << k[1]
+           << ", ...] (batch and kv_len of key), found " << fmtShape(v);
   if (failed(checkShape(op, "result", resultType,
                         {q[0], q[1], numHeads * *valueDim})))
     return failure();
@@ -382,8 +381,8 @@ verifyDenseAttention(Operation *op, Value query, Value key, Value value,
                                   "the query")) ||
       failed(checkSameElementType(op, "key", key.getType(), query.getType(),
                                   "the query")) ||
-      failed(checkSameElementType(op, "value", value.getType(),
-                                  query.getType(), "the query")))
+      failed(checkSameElementType(op, "value", value.getType(), query.getType(),
+                                  "the query")))
     return failure();
   if (failed(verifyMaskAndWindow(op, mask, window)) ||
       failed(verifyScale(op, scale)))
@@ -391,14 +390,14 @@ verifyDenseAttention(Operation *op, Value query, Value key, Value value,
   bool causal = mask == MaskKind::Causal || mask == MaskKind::SlidingWindow;
   if (causal && !ShapedType::isDynamic(q[1]) && !ShapedType::isDynamic(k[1]) &&
       q[1] > k[1])
-    return op->emitOpError() << "expected q_len <= kv_len for mask '"
-                             << stringifyMaskKind(mask) << "', found q_len = "
-                             << q[1] << ", kv_len = " << k[1];
+    return op->emitOpError()
+           << "expected q_len <= kv_len for mask '" << stringifyMaskKind(mask)
+           << "', found q_len = " << q[1] << ", kv_len = " << k[1];
   if (mask == MaskKind::Padding && !keyPadding)
     return op->emitOpError()
            << "expected a 'key_padding' operand for mask 'padding'";
-  if (keyPadding && failed(checkShape(op, "key_padding", keyPadding.getType(),
-                                      {q[0], k[1]})))
+  if (keyPadding &&
+      failed(checkShape(op, "key_padding", keyPadding.getType(), {q[0], k[1]})))
     return failure();
   if (bias) {
     ArrayRef<int64_t> b = shapeOf(bias.getType());
@@ -413,10 +412,10 @@ verifyDenseAttention(Operation *op, Value query, Value key, Value value,
       ok = broadcasts(b[0], q[0]) && broadcasts(b[1], numHeads) &&
            dimsMatch(b[2], q[1]) && dimsMatch(b[3], k[1]);
     if (!ok)
-      return op->emitOpError()
-             << "expected bias broadcastable to [batch, heads, q_len, kv_len] = "
-             << fmtShape({q[0], numHeads, q[1], k[1]}) << ", found "
-             << fmtShape(b);
+      return op->emitOpError() << "expected bias broadcastable to [batch, "
+                                  "heads, q_len, kv_len] = "
+                               << fmtShape({q[0], numHeads, q[1], k[1]})
+                               << ", found " << fmtShape(b);
   }
   return success();
 }
@@ -497,8 +496,9 @@ LogicalResult PagedAttentionOp::verify() {
                         {q[0]})))
     return failure();
   if (getMask() != MaskKind::Causal && getMask() != MaskKind::SlidingWindow)
-    return emitOpError() << "expected mask 'causal' or 'sliding_window', found '"
-                         << stringifyMaskKind(getMask()) << "'";
+    return emitOpError()
+           << "expected mask 'causal' or 'sliding_window', found '"
+           << stringifyMaskKind(getMask()) << "'";
   if (failed(verifyMaskAndWindow(*this, getMask(), getWindow())) ||
       failed(verifyScale(*this, getScale().convertToDouble())))
     return failure();
@@ -619,8 +619,8 @@ LogicalResult MoEPermuteOp::verify() {
     return failure();
   ArrayRef<int64_t> x = getInput().getType().getShape();
   ArrayRef<int64_t> idx = getIndices().getType().getShape();
-  if (failed(checkShape(*this, "indices", getIndices().getType(),
-                        {x[0], idx[1]})))
+  if (failed(
+          checkShape(*this, "indices", getIndices().getType(), {x[0], idx[1]})))
     return failure();
   int64_t rows = mulDims(x[0], idx[1]);
   if (failed(checkShape(*this, "permuted", getPermuted().getType(),
@@ -634,8 +634,8 @@ LogicalResult MoEPermuteOp::verify() {
 }
 
 LogicalResult GroupedMatmulOp::verify() {
-  if (failed(checkRank(*this, "input", getInput().getType(), 2,
-                       "[rows, in]")) ||
+  if (failed(
+          checkRank(*this, "input", getInput().getType(), 2, "[rows, in]")) ||
       failed(checkRank(*this, "weights", getWeights().getType(), 3,
                        "[experts, out, in]")))
     return failure();
@@ -644,7 +644,8 @@ LogicalResult GroupedMatmulOp::verify() {
   if (!dimsMatch(x[1], w[2]))
     return emitOpError() << "expected weights in-features " << x[1]
                          << " (the input's columns), found " << w[2];
-  int64_t groups = ShapedType::isDynamic(w[0]) ? ShapedType::kDynamic : w[0] + 1;
+  int64_t groups =
+      ShapedType::isDynamic(w[0]) ? ShapedType::kDynamic : w[0] + 1;
   if (failed(checkShape(*this, "offsets", getOffsets().getType(), {groups})) ||
       failed(checkShape(*this, "result", getType(), {x[0], w[1]})))
     return failure();
@@ -675,7 +676,8 @@ LogicalResult MoECombineOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult DequantizeOp::verify() {
-  return checkShape(*this, "result", getType(), getInput().getType().getShape());
+  return checkShape(*this, "result", getType(),
+                    getInput().getType().getShape());
 }
 
 //===----------------------------------------------------------------------===//
@@ -706,8 +708,8 @@ LogicalResult SampleOp::verify() {
     return emitOpError() << "expected repetition_penalty > 0, found "
                          << penalty;
   if (Value prev = getPrevTokens()) {
-    if (failed(checkRank(*this, "prev_tokens", prev.getType(), 2,
-                         "[batch, n]")) ||
+    if (failed(
+            checkRank(*this, "prev_tokens", prev.getType(), 2, "[batch, n]")) ||
         failed(checkShape(*this, "prev_tokens", prev.getType(),
                           {batch, ShapedType::kDynamic})))
       return failure();

@@ -64,21 +64,23 @@ double KVCacheType::getBytesPerToken() const {
 // QuantizedType
 //===----------------------------------------------------------------------===//
 
-LogicalResult QuantizedType::verify(function_ref<InFlightDiagnostic()> emitError,
-                                    ArrayRef<int64_t> shape, unsigned bits,
-                                    int64_t groupSize, Type scaleType,
-                                    bool symmetric, QuantPacking packing) {
+LogicalResult
+QuantizedType::verify(function_ref<InFlightDiagnostic()> emitError,
+                      ArrayRef<int64_t> shape, unsigned bits, int64_t groupSize,
+                      Type scaleType, bool symmetric, QuantPacking packing) {
   if (shape.size() != 2)
-    return emitError() << "expected a qweight of rank 2 ([out, in]), found rank "
-                       << shape.size();
+    return emitError()
+           << "expected a qweight of rank 2 ([out, in]), found rank "
+           << shape.size();
   if (shape[0] <= 0 || shape[1] <= 0)
     return emitError() << "expected positive qweight dimensions, found "
                        << shape[0] << "x" << shape[1];
   if (bits != 4 && bits != 8)
     return emitError() << "expected qweight bits 4 or 8, found " << bits;
   if (groupSize < 0)
-    return emitError() << "expected qweight group size > 0 or per_channel, found "
-                       << groupSize;
+    return emitError()
+           << "expected qweight group size > 0 or per_channel, found "
+           << groupSize;
   if (groupSize > 0 && shape[1] % groupSize != 0)
     return emitError() << "expected qweight group size " << groupSize
                        << " to divide the input dimension " << shape[1];
@@ -148,9 +150,8 @@ Type QuantizedType::parse(AsmParser &parser) {
       parser.parseDimensionList(shape, /*allowDynamic=*/false,
                                 /*withTrailingX=*/false) ||
       parser.parseComma() || parser.parseKeyword("bits") ||
-      parser.parseEqual() || parser.parseInteger(bits) ||
-      parser.parseComma() || parser.parseKeyword("group") ||
-      parser.parseEqual())
+      parser.parseEqual() || parser.parseInteger(bits) || parser.parseComma() ||
+      parser.parseKeyword("group") || parser.parseEqual())
     return {};
   if (failed(parser.parseOptionalKeyword("per_channel"))) {
     SMLoc groupLoc = parser.getCurrentLocation();

@@ -8,9 +8,9 @@
 #define LLM_DIALECTS_LLM_IR_LLMATTRS_H
 
 #include "mlir/IR/Attributes.h"
-#include "llvm/ADT/APFloat.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/APFloat.h"
 
 #include "llm/dialects/LLM/IR/LLMEnums.h.inc"
 

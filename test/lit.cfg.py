@@ -1,0 +1,25 @@
+# lit configuration of the LLMC test suite.
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "LLMC"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.llmc_obj_root, "test")
+# Inputs of tests, not tests; unit/ is its own suite (GoogleTest).
+config.excludes = ["Inputs", "unit", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%llmc_src_root", config.llmc_src_root))
+config.substitutions.append(("%llmc_obj_root", config.llmc_obj_root))
+
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+
+tool_dirs = [config.llmc_tools_dir, config.llvm_tools_dir]
+llvm_config.add_tool_substitutions(["llm-opt"], tool_dirs)
+if config.llmc_have_nvrtc:
+    config.available_features.add("nvrtc")
