@@ -41,7 +41,7 @@ protected:
   }
 
   Value param(OpBuilder &b, StringRef name, ArrayRef<int64_t> shape) {
-    return ParamOp::create(b, loc(), tensor(shape), b.getStringAttr(name));
+    return ParamOp::create(b, loc(), tensor(shape), name);
   }
 
   Location loc() { return UnknownLoc::get(&context); }

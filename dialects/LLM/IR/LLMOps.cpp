@@ -111,10 +111,47 @@ getWeightShape(Operation *op, StringRef what, Type type) {
 LogicalResult ParamOp::verify() {
   if (getName().empty())
     return emitOpError() << "expected a non-empty parameter name";
-  if (auto tensor = dyn_cast<RankedTensorType>(getType());
-      tensor && !tensor.hasStaticShape())
+  auto tensor = dyn_cast<RankedTensorType>(getType());
+  if (tensor && !tensor.hasStaticShape())
     return emitOpError() << "expected a statically shaped parameter, found "
                          << tensor;
+  if ((getTranspose() || getRowBlocks() || getStacked()) && !tensor)
+    return emitOpError() << "expected a tensor result for 'transpose', "
+                            "'row_blocks' or 'stacked', found "
+                         << getType();
+  if (getTranspose() && tensor.getRank() != 2)
+    return emitOpError() << "expected a result of rank 2 for 'transpose', "
+                            "found rank "
+                         << tensor.getRank();
+  if (std::optional<ArrayRef<int64_t>> blocks = getRowBlocks()) {
+    if (blocks->size() != 4)
+      return emitOpError() << "expected row_blocks = [start, size, stride, "
+                              "count] (4 values), found "
+                           << blocks->size() << " values";
+    int64_t start = (*blocks)[0], size = (*blocks)[1], stride = (*blocks)[2],
+            count = (*blocks)[3];
+    if (start < 0 || size <= 0 || count <= 0 || (count > 1 && stride < size))
+      return emitOpError() << "expected row_blocks with start >= 0, size > 0, "
+                              "count > 0 and stride >= size, found ["
+                           << start << ", " << size << ", " << stride << ", "
+                           << count << "]";
+    if (tensor.getRank() < 1 || tensor.getDimSize(0) != size * count)
+      return emitOpError() << "expected row_blocks to select "
+                           << (tensor.getRank() ? tensor.getDimSize(0) : 0)
+                           << " rows (the result's first dimension), found "
+                           << size * count;
+  }
+  if (std::optional<ArrayAttr> stacked = getStacked()) {
+    if (tensor.getRank() < 1 ||
+        tensor.getDimSize(0) != static_cast<int64_t>(stacked->size()))
+      return emitOpError() << "expected " << stacked->size()
+                           << " stacked tensors to match the result's first "
+                              "dimension, found "
+                           << (tensor.getRank() ? tensor.getDimSize(0) : 0);
+    if (getTranspose() || getRowBlocks())
+      return emitOpError()
+             << "expected 'stacked' without 'transpose' or 'row_blocks'";
+  }
   return success();
 }
 

@@ -31,17 +31,42 @@ def LLM_ParamOp : LLM_Op<"param", [Pure]> {
     imported Hugging Face model, the safetensors tensor of that name). The
     values are never inlined into the IR; the runtime maps them from the
     archive. The result is a statically shaped tensor, or a `!llm.qweight`
-    for a quantized weight.
+    for a quantized weight. Its element type is the type kernels read: the
+    runtime converts the archive's dtype when they differ.
+
+    Three optional attributes describe how checkpoints lay weights out
+    differently from `[out, in]`; the runtime packs such weights once at load
+    time:
+
+    - `transpose`: the archive holds the `[in, out]` transpose of the 2-D
+      result (GPT-2's `Conv1D`).
+    - `row_blocks = array<i64: start, size, stride, count>`: the result is
+      `count` blocks of `size` rows (of the possibly transposed tensor), the
+      first at row `start`, one every `stride` rows: the query, key or value
+      part of a fused QKV projection (BLOOM interleaves them per head).
+    - `stacked = [names]`: the result stacks the archive tensors `names`
+      along a new leading dimension (per-expert weights of Mixtral); `name`
+      is then only descriptive.
 
     Example:
 
     ```mlir
     %wq = llm.param "model.layers.0.self_attn.q_proj.weight" : tensor<256x256xf16>
+    %wk = llm.param "h.0.attn.c_attn.weight" {transpose, row_blocks = array<i64: 768, 768, 768, 1>}
+        : tensor<768x768xf32>
     ```
   }];
-  let arguments = (ins StrAttr:$name);
+  let arguments = (ins StrAttr:$name, UnitAttr:$transpose,
+                       OptionalAttr<DenseI64ArrayAttr>:$row_blocks,
+                       OptionalAttr<StrArrayAttr>:$stacked);
   let results = (outs AnyTypeOf<[AnyRankedTensor, LLM_QuantizedType]>:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$resultType, "::llvm::StringRef":$paramName), [{
+      build($_builder, $_state, resultType, $_builder.getStringAttr(paramName),
+            ::mlir::UnitAttr(), ::mlir::DenseI64ArrayAttr(), ::mlir::ArrayAttr());
+    }]>
+  ];
 }
 
 def LLM_EmbeddingOp : LLM_Op<"embedding", [Pure]> {

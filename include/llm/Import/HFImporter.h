@@ -1,0 +1,67 @@
+//===- HFImporter.h - Hugging Face folders to the llm dialect ---*- C++ -*-===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLM_IMPORT_HFIMPORTER_H
+#define LLM_IMPORT_HFIMPORTER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/Error.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlir::llm {
+class SafeTensorsArchive;
+
+/// What the runtime needs to know about an imported model.
+struct HFModelInfo {
+  enum class Kind { Decoder, Encoder, EncoderDecoder };
+  std::string modelType;
+  Kind kind = Kind::Decoder;
+  int64_t vocabSize = 0;
+  int64_t hiddenSize = 0;
+  /// Position ids are `offset + index` (RoBERTa: padding_idx + 1).
+  int64_t positionOffset = 0;
+  /// Ids that end generation (from config.json and generation_config.json).
+  std::vector<int64_t> eosTokenIds;
+  /// First decoder token of encoder-decoder models.
+  int64_t decoderStartTokenId = 0;
+  /// Longest sequence the positions support (0: unbounded).
+  int64_t maxPositions = 0;
+};
+
+/// Reads `config.json` (and `generation_config.json` when present) of a model
+/// folder; the error names the file, the field, and the expected and found
+/// values, and lists the supported `model_type`s.
+llvm::Expected<HFModelInfo> readHFModelInfo(llvm::StringRef modelDir);
+
+/// Shapes of the imported entry point.
+struct HFImportOptions {
+  /// Tokens per sequence (the encoder's for encoder-decoder models).
+  int64_t seqLen = 0;
+  /// Decoder tokens of encoder-decoder models.
+  int64_t decoderSeqLen = 0;
+};
+
+/// Imports a Hugging Face model folder as `func.func @forward` in the llm
+/// dialect, with every weight an `llm.param` of `archive` (checked for
+/// presence, dtype and shape). Signatures:
+/// - decoder: (ids [1, S] i64, positions [1, S] i64) -> logits [1, S, V];
+/// - encoder: (ids, positions, token_types) -> hidden [1, S, H];
+/// - encoder-decoder: (ids [1, S], decoder ids [1, T]) -> logits [1, T, V].
+llvm::Expected<OwningOpRef<ModuleOp>>
+importHuggingFace(MLIRContext &context, llvm::StringRef modelDir,
+                  const SafeTensorsArchive &archive,
+                  const HFImportOptions &options);
+
+/// The `model_type`s the importer supports, comma separated.
+std::string getSupportedModelTypes();
+
+} // namespace mlir::llm
+
+#endif // LLM_IMPORT_HFIMPORTER_H
