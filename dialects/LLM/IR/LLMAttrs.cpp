@@ -12,6 +12,8 @@
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::llm;
 
@@ -52,6 +54,18 @@ RopeScalingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   double betaFast = betaFastValue.convertToDouble();
   double betaSlow = betaSlowValue.convertToDouble();
   double attentionFactor = attentionFactorValue.convertToDouble();
+  // Non-finite values cannot be printed back as float literals, and no
+  // checkpoint has them.
+  for (auto [name, value] :
+       {std::pair<StringRef, double>{"factor", factor},
+        {"low_freq_factor", lowFreqFactor},
+        {"high_freq_factor", highFreqFactor},
+        {"beta_fast", betaFast},
+        {"beta_slow", betaSlow},
+        {"attention_factor", attentionFactor}})
+    if (!std::isfinite(value))
+      return emitError() << "expected a finite rope scaling " << name
+                         << ", found " << value;
   if (!(factor > 0.0))
     return emitError() << "expected rope scaling factor > 0, found " << factor;
   bool needsOriginal = kind == RopeScalingKind::Dynamic ||

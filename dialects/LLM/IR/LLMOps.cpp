@@ -135,19 +135,24 @@ LogicalResult ParamOp::verify() {
                               "count > 0 and stride >= size, found ["
                            << start << ", " << size << ", " << stride << ", "
                            << count << "]";
-    if (tensor.getRank() < 1 || tensor.getDimSize(0) != size * count)
+    if (tensor.getRank() < 1)
+      return emitOpError() << "expected a result of rank >= 1 for "
+                              "'row_blocks', found rank 0";
+    if (tensor.getDimSize(0) != size * count)
       return emitOpError() << "expected row_blocks to select "
-                           << (tensor.getRank() ? tensor.getDimSize(0) : 0)
+                           << tensor.getDimSize(0)
                            << " rows (the result's first dimension), found "
                            << size * count;
   }
   if (std::optional<ArrayAttr> stacked = getStacked()) {
-    if (tensor.getRank() < 1 ||
-        tensor.getDimSize(0) != static_cast<int64_t>(stacked->size()))
-      return emitOpError() << "expected " << stacked->size()
-                           << " stacked tensors to match the result's first "
-                              "dimension, found "
-                           << (tensor.getRank() ? tensor.getDimSize(0) : 0);
+    if (tensor.getRank() < 1)
+      return emitOpError() << "expected a result of rank >= 1 for "
+                              "'stacked', found rank 0";
+    if (tensor.getDimSize(0) != static_cast<int64_t>(stacked->size()))
+      return emitOpError() << "expected a first dimension of "
+                           << stacked->size()
+                           << " (the number of stacked tensors), found "
+                           << tensor.getDimSize(0);
     if (getTranspose() || getRowBlocks())
       return emitOpError()
              << "expected 'stacked' without 'transpose' or 'row_blocks'";
@@ -409,8 +414,8 @@ static LogicalResult verifyDenseAttention(
     return failure();
   if (!dimsMatch(q[0], v[0]) || !dimsMatch(k[1], v[1]))
     return op->emitOpError()
-           << "expected value shape [" << q[0] << ", " << k[1]
-           << ", ...] (batch and kv_len of key), found " << fmtShape(v);
+           << "expected value shape " << fmtShape({q[0], k[1], v[2]})
+           << " (batch and kv_len of key), found " << fmtShape(v);
   if (failed(checkShape(op, "result", resultType,
                         {q[0], q[1], numHeads * *valueDim})))
     return failure();
@@ -435,6 +440,9 @@ static LogicalResult verifyDenseAttention(
            << "expected a 'key_padding' operand for mask 'padding'";
   if (keyPadding &&
       failed(checkShape(op, "key_padding", keyPadding.getType(), {q[0], k[1]})))
+    return failure();
+  if (bias && failed(checkSameElementType(op, "bias", bias.getType(),
+                                          query.getType(), "the query")))
     return failure();
   if (bias) {
     ArrayRef<int64_t> b = shapeOf(bias.getType());
@@ -481,7 +489,13 @@ static LogicalResult verifyAlibiSlopes(Operation *op, Value slopes,
                                        int64_t numHeads) {
   if (!slopes)
     return success();
-  return checkShape(op, "alibi_slopes", slopes.getType(), {numHeads});
+  if (failed(checkShape(op, "alibi_slopes", slopes.getType(), {numHeads})))
+    return failure();
+  Type element = cast<ShapedType>(slopes.getType()).getElementType();
+  if (element.isF32())
+    return success();
+  return op->emitOpError() << "expected alibi_slopes element type f32, found "
+                           << element;
 }
 
 LogicalResult FlashAttentionOp::verify() {
@@ -595,6 +609,8 @@ static LogicalResult verifyTopK(Operation *op, int64_t topK,
                                 int64_t numExperts) {
   if (topK > 0 && (ShapedType::isDynamic(numExperts) || topK <= numExperts))
     return success();
+  if (ShapedType::isDynamic(numExperts))
+    return op->emitOpError() << "expected top_k >= 1, found " << topK;
   return op->emitOpError() << "expected top_k in [1, " << numExperts
                            << "] (the number of experts), found " << topK;
 }

@@ -141,7 +141,7 @@ double QuantizedType::getBitsPerWeight() const {
 ///                  (`symmetric` | `asymmetric`) `,` `packing` `=` keyword `>`
 Type QuantizedType::parse(AsmParser &parser) {
   SmallVector<int64_t> shape;
-  unsigned bits = 0;
+  int64_t bits = 0;
   int64_t groupSize = 0;
   Type scaleType;
   StringRef packingName;
@@ -192,7 +192,12 @@ Type QuantizedType::parse(AsmParser &parser) {
         << packingName << "'";
     return {};
   }
-  return parser.getChecked<QuantizedType>(loc, parser.getContext(), shape, bits,
+  if (bits != 4 && bits != 8) {
+    parser.emitError(loc) << "expected qweight bits 4 or 8, found " << bits;
+    return {};
+  }
+  return parser.getChecked<QuantizedType>(loc, parser.getContext(), shape,
+                                          static_cast<unsigned>(bits),
                                           groupSize, scaleType, symmetric,
                                           *packing);
 }
