@@ -8,7 +8,6 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${LLMC_BUILD_DIR:-$root/build}
 
 "$root/scripts/setup.sh"
-ninja -C "$build" -j "${LLMC_JOBS:-2}" llm-opt LLMUnitTests LLMDocGen
 
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT

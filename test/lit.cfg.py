@@ -1,5 +1,6 @@
 # lit configuration of the LLMC test suite.
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -20,6 +21,8 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.llmc_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["llm-opt"], tool_dirs)
+llvm_config.add_tool_substitutions(["llm-opt", "llm-run"], tool_dirs)
+# The interpreter running lit; scripts/setup.sh installs numpy for it.
+config.substitutions.append(("%python", sys.executable))
 if config.llmc_have_nvrtc:
     config.available_features.add("nvrtc")

@@ -80,7 +80,8 @@ public:
   }
 
   void release(int64_t offset) {
-    auto it = llvm::find_if(live, [&](auto &block) { return block.first == offset; });
+    auto it =
+        llvm::find_if(live, [&](auto &block) { return block.first == offset; });
     if (it != live.end())
       live.erase(it);
   }
@@ -250,7 +251,7 @@ LogicalResult FunctionLowering::run() {
     return func.emitOpError()
            << "llm-lower-to-cpu: expected a function with one block";
   for (Type type : llvm::concat<const Type>(func.getArgumentTypes(),
-                                             func.getResultTypes())) {
+                                            func.getResultTypes())) {
     auto tensor = dyn_cast<RankedTensorType>(type);
     if (!tensor || !tensor.hasStaticShape())
       return func.emitOpError() << "llm-lower-to-cpu: expected statically "
@@ -265,7 +266,8 @@ LogicalResult FunctionLowering::run() {
   auto fnType = LLVM::LLVMFunctionType::get(
       LLVM::LLVMVoidType::get(builder.getContext()), {ptr, ptr, ptr, ptr});
   std::string name = func.getSymName().str();
-  auto lowered = LLVM::LLVMFuncOp::create(builder, loc, name + ".lowered", fnType);
+  auto lowered =
+      LLVM::LLVMFuncOp::create(builder, loc, name + ".lowered", fnType);
   SmallVector<Attribute> argTypes, resultTypes;
   for (Type t : func.getArgumentTypes())
     argTypes.push_back(TypeAttr::get(t));
@@ -289,10 +291,11 @@ LogicalResult FunctionLowering::run() {
     for (Value result : op.getResults()) {
       if (auto it = returnedAt.find(result); it != returnedAt.end()) {
         values[result] = loadPointer(resultsArg, it->second);
-      } else if (auto off = arenaOffset.find(result); off != arenaOffset.end()) {
-        values[result] = LLVM::GEPOp::create(
-            builder, loc, ptr, builder.getI8Type(), arenaArg,
-            ArrayRef<LLVM::GEPArg>{off->second});
+      } else if (auto off = arenaOffset.find(result);
+                 off != arenaOffset.end()) {
+        values[result] =
+            LLVM::GEPOp::create(builder, loc, ptr, builder.getI8Type(),
+                                arenaArg, ArrayRef<LLVM::GEPArg>{off->second});
       }
     }
     if (failed(lowerOp(&op)))
@@ -304,10 +307,9 @@ LogicalResult FunctionLowering::run() {
       continue;
     Value src = values.lookup(operand);
     if (!src)
-      return ret.emitOpError()
-             << "llm-lower-to-cpu: cannot return a constant";
-    call("llmk_copy",
-         {src, loadPointer(resultsArg, i), i64(getNumBytes(operand.getType()))});
+      return ret.emitOpError() << "llm-lower-to-cpu: cannot return a constant";
+    call("llmk_copy", {src, loadPointer(resultsArg, i),
+                       i64(getNumBytes(operand.getType()))});
   }
   LLVM::ReturnOp::create(builder, loc, ValueRange());
   // The native function takes the source function's name.
@@ -395,8 +397,8 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
           return failure();
         ArrayRef<int64_t> w = getShape(l.getWeight());
         call("llmk_linear", {ptr(l.getInput()), ptr(l.getWeight()), i32(*dtype),
-                             ptr(l.getBias()), out(), i64(getRows(l.getInput())),
-                             i64(w[1]), i64(w[0])});
+                             ptr(l.getBias()), out(),
+                             i64(getRows(l.getInput())), i64(w[1]), i64(w[0])});
         return success();
       })
       .Case([&](MatmulOp m) -> LogicalResult {
@@ -406,8 +408,8 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
         size_t r = a.size();
         int64_t batch = getNumElements(m.getLhs()) / (a[r - 2] * a[r - 1]);
         int64_t n = getShape(m.getResult()).back();
-        call("llmk_matmul", {ptr(m.getLhs()), ptr(m.getRhs()), out(), i64(batch),
-                             i64(a[r - 2]), i64(a[r - 1]), i64(n),
+        call("llmk_matmul", {ptr(m.getLhs()), ptr(m.getRhs()), out(),
+                             i64(batch), i64(a[r - 2]), i64(a[r - 1]), i64(n),
                              i32(m.getTransposeRhs() ? 1 : 0)});
         return success();
       })
@@ -433,7 +435,8 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
       })
       .Case([&](RoPEOp r) -> LogicalResult {
         if (!r.getPositions().getType().getElementType().isInteger(64))
-          return op->emitOpError() << "llm-lower-to-cpu: expected i64 positions";
+          return op->emitOpError()
+                 << "llm-lower-to-cpu: expected i64 positions";
         RopeScalingKind kind = RopeScalingKind::None;
         double factor = 1, low = 1, high = 4, betaFast = 32, betaSlow = 1,
                attention = 0;
@@ -461,18 +464,16 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
         return success();
       })
       .Case([&](AttentionOp a) {
-        return lowerAttention(op, a.getQuery(), a.getKey(), a.getValue(),
-                              a.getKeyPadding(), a.getBias(), Value(),
-                              a.getNumHeads(), a.getNumKvHeads(),
-                              a.getEffectiveScale(), a.getMask(),
-                              a.getWindow());
+        return lowerAttention(
+            op, a.getQuery(), a.getKey(), a.getValue(), a.getKeyPadding(),
+            a.getBias(), Value(), a.getNumHeads(), a.getNumKvHeads(),
+            a.getEffectiveScale(), a.getMask(), a.getWindow());
       })
       .Case([&](FlashAttentionOp a) {
-        return lowerAttention(op, a.getQuery(), a.getKey(), a.getValue(),
-                              a.getKeyPadding(), a.getBias(),
-                              a.getAlibiSlopes(), a.getNumHeads(),
-                              a.getNumKvHeads(), a.getScale().convertToDouble(),
-                              a.getMask(), a.getWindow());
+        return lowerAttention(
+            op, a.getQuery(), a.getKey(), a.getValue(), a.getKeyPadding(),
+            a.getBias(), a.getAlibiSlopes(), a.getNumHeads(), a.getNumKvHeads(),
+            a.getScale().convertToDouble(), a.getMask(), a.getWindow());
       })
       .Case([&](AlibiOp a) {
         ArrayRef<int64_t> s = getShape(a.getResult());
@@ -508,13 +509,14 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
         return success();
       })
       .Case([&](SoftmaxOp s) -> LogicalResult {
-        if (s.getAxis() != static_cast<int64_t>(getShape(s.getInput()).size()) - 1)
+        if (s.getAxis() !=
+            static_cast<int64_t>(getShape(s.getInput()).size()) - 1)
           return op->emitOpError() << "llm-lower-to-cpu: expected softmax over "
                                       "the last axis, found axis "
                                    << s.getAxis();
-        call("llmk_softmax", {ptr(s.getInput()), out(),
-                              i64(getRows(s.getInput())),
-                              i64(getShape(s.getInput()).back())});
+        call("llmk_softmax",
+             {ptr(s.getInput()), out(), i64(getRows(s.getInput())),
+              i64(getShape(s.getInput()).back())});
         return success();
       })
       .Case([&](MoEOp m) -> LogicalResult {
@@ -565,6 +567,16 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
             call(name, {ptr(lhs), ptr(rhs), out(), i64(n)});
             return success();
           })
+      .Case([&](arith::MaximumFOp m) -> LogicalResult {
+        DenseFPElementsAttr zero;
+        if (!matchPattern(m.getRhs(), m_Constant(&zero)) || !zero.isSplat() ||
+            !zero.getSplatValue<APFloat>().isZero())
+          return op->emitOpError() << "llm-lower-to-cpu: expected max(x, 0) "
+                                      "(ReLU)";
+        call("llmk_relu",
+             {ptr(m.getLhs()), out(), i64(getNumElements(m.getLhs()))});
+        return success();
+      })
       .Default([&](Operation *other) {
         return other->emitOpError()
                << "llm-lower-to-cpu: no CPU lowering for this operation";

@@ -17,8 +17,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Verifier.h"
-#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -355,8 +355,8 @@ public:
                          fmt(expectedStored(shape, layout))));
       return nullptr;
     }
-    auto op = ParamOp::create(builder, loc, RankedTensorType::get(shape, element),
-                              full);
+    auto op = ParamOp::create(builder, loc,
+                              RankedTensorType::get(shape, element), full);
     if (layout.transpose)
       op.setTranspose(true);
     if (layout.rowBlocks)
@@ -365,8 +365,7 @@ public:
   }
 
   /// `llm.param` stacking the archive tensors `names` (per-expert weights).
-  Value stackedParam(llvm::StringRef label,
-                     llvm::ArrayRef<std::string> names,
+  Value stackedParam(llvm::StringRef label, llvm::ArrayRef<std::string> names,
                      llvm::ArrayRef<int64_t> partShape) {
     if (failed())
       return nullptr;
@@ -401,8 +400,9 @@ public:
     }
     llvm::SmallVector<int64_t> shape = {static_cast<int64_t>(names.size())};
     shape.append(partShape.begin(), partShape.end());
-    auto op = ParamOp::create(builder, loc, RankedTensorType::get(shape, element),
-                              prefix + label.str());
+    auto op =
+        ParamOp::create(builder, loc, RankedTensorType::get(shape, element),
+                        prefix + label.str());
     op.setStackedAttr(builder.getArrayAttr(attrs));
     return op;
   }
@@ -414,8 +414,8 @@ public:
       return nullptr;
     auto xt = cast<RankedTensorType>(x.getType());
     int64_t in = xt.getShape().back();
-    Value w = param((name + ".weight").str(), {out, in}, /*keepDtype=*/true,
-                    layout);
+    Value w =
+        param((name + ".weight").str(), {out, in}, /*keepDtype=*/true, layout);
     Value b;
     if (bias) {
       ParamLayout biasLayout;
@@ -614,9 +614,9 @@ RopeScalingAttr readRopeScaling(Config &config, MLIRContext &context,
   if (*kind == RopeScalingKind::None)
     return {};
   double factor = scaling->getDouble("factor", 1.0);
-  int64_t original = scaling->getInt(
-      "original_max_position_embeddings",
-      config.getInt("max_position_embeddings", 0));
+  int64_t original =
+      scaling->getInt("original_max_position_embeddings",
+                      config.getInt("max_position_embeddings", 0));
   // Dynamic NTK measures growth against max_position_embeddings.
   if (*kind == RopeScalingKind::Dynamic)
     original = config.getInt("max_position_embeddings", original);
@@ -673,8 +673,9 @@ llvm::Error importLlamaFamily(Config &c, Emitter &e, ModuleOp module,
   bool oBias = c.getBool("attention_bias", false);
   bool mlpBias = c.getBool("mlp_bias", false);
   std::string act = c.getString("hidden_act", "silu");
-  c.check(act == "silu",
-          llvm::formatv("field 'hidden_act': expected 'silu', found '{0}'", act));
+  c.check(
+      act == "silu",
+      llvm::formatv("field 'hidden_act': expected 'silu', found '{0}'", act));
   std::optional<int64_t> window;
   bool slidingEnabled = type == "mistral" || type == "mixtral" ||
                         c.getBool("use_sliding_window", false);
@@ -744,8 +745,8 @@ llvm::Error importLlamaFamily(Config &c, Emitter &e, ModuleOp module,
   if (!tied && !untied)
     e.fail("missing tensor 'lm_head.weight' (config.json has "
            "tie_word_embeddings = false)");
-  Value logits = e.linear(h, untied ? "lm_head" : "model.embed_tokens", vocab,
-                          false);
+  Value logits =
+      e.linear(h, untied ? "lm_head" : "model.embed_tokens", vocab, false);
   e.endFunction(logits);
   return e.takeError();
 }
@@ -771,8 +772,9 @@ llvm::Error importGPT2(Config &c, Emitter &e, ModuleOp module, int64_t seq) {
           llvm::formatv("field 'n_positions': the model supports {0} "
                         "positions, the input needs {1}",
                         positions, seq));
-  c.check(!c.getBool("scale_attn_by_inverse_layer_idx", false),
-          "field 'scale_attn_by_inverse_layer_idx': expected false, found true");
+  c.check(
+      !c.getBool("scale_attn_by_inverse_layer_idx", false),
+      "field 'scale_attn_by_inverse_layer_idx': expected false, found true");
   c.check(c.getBool("scale_attn_weights", true),
           "field 'scale_attn_weights': expected true, found false");
   if (c.failed())
@@ -799,7 +801,8 @@ llvm::Error importGPT2(Config &c, Emitter &e, ModuleOp module, int64_t seq) {
     Value q = e.linear(x, p + "attn.c_attn", hidden, true, part(0, hidden));
     Value k = e.linear(x, p + "attn.c_attn", hidden, true, part(1, hidden));
     Value v = e.linear(x, p + "attn.c_attn", hidden, true, part(2, hidden));
-    Value a = e.attention(q, k, v, heads, heads, std::nullopt, MaskKind::Causal);
+    Value a =
+        e.attention(q, k, v, heads, heads, std::nullopt, MaskKind::Causal);
     h = e.add(h, e.linear(a, p + "attn.c_proj", hidden, true, conv1d));
     x = e.layerNorm(h, p + "ln_2", eps);
     Value f = e.linear(x, p + "mlp.c_fc", inner, true, conv1d);
@@ -856,8 +859,8 @@ llvm::Error importBloom(Config &c, Emitter &e, ModuleOp module, int64_t seq) {
     Value q = e.linear(x, qkv, hidden, true, part(0));
     Value k = e.linear(x, qkv, hidden, true, part(1));
     Value v = e.linear(x, qkv, hidden, true, part(2));
-    Value a = e.attention(q, k, v, heads, heads, std::nullopt,
-                          MaskKind::Causal, std::nullopt, alibi);
+    Value a = e.attention(q, k, v, heads, heads, std::nullopt, MaskKind::Causal,
+                          std::nullopt, alibi);
     h = e.add(h, e.linear(a, p + "self_attention.dense", hidden, true));
     x = e.layerNorm(h, p + "post_attention_layernorm", eps);
     Value f = e.linear(x, p + "mlp.dense_h_to_4h", 4 * hidden, true);
@@ -891,8 +894,7 @@ llvm::Error importBert(Config &c, Emitter &e, ModuleOp module,
           llvm::formatv("field 'num_attention_heads': expected a divisor of "
                         "hidden_size {0}, found {1}",
                         hidden, heads));
-  std::string posType =
-      c.getString("position_embedding_type", "absolute");
+  std::string posType = c.getString("position_embedding_type", "absolute");
   c.check(posType == "absolute",
           llvm::formatv("field 'position_embedding_type': expected "
                         "'absolute', found '{0}'",
@@ -902,8 +904,8 @@ llvm::Error importBert(Config &c, Emitter &e, ModuleOp module,
   (void)type;
 
   auto seqTy = e.i64({1, seq});
-  llvm::SmallVector<Value> args = e.beginFunction(
-      module, {seqTy, seqTy, seqTy}, {e.f32({1, seq, hidden})});
+  llvm::SmallVector<Value> args =
+      e.beginFunction(module, {seqTy, seqTy, seqTy}, {e.f32({1, seq, hidden})});
   Value h = e.add(
       e.add(e.embedding(args[0], "embeddings.word_embeddings.weight", vocab,
                         hidden),
@@ -921,9 +923,9 @@ llvm::Error importBert(Config &c, Emitter &e, ModuleOp module,
     Value v = e.linear(h, p + "attention.self.value", hidden, true);
     Value a = e.attention(q, k, v, heads, heads, std::nullopt,
                           MaskKind::Bidirectional);
-    h = e.layerNorm(e.add(h, e.linear(a, p + "attention.output.dense", hidden,
-                                      true)),
-                    p + "attention.output.LayerNorm", eps);
+    h = e.layerNorm(
+        e.add(h, e.linear(a, p + "attention.output.dense", hidden, true)),
+        p + "attention.output.LayerNorm", eps);
     Value f = e.linear(h, p + "intermediate.dense", inter, true);
     if (!e.failed())
       f = GeluOp::create(e.builder, e.loc, f.getType(), f,
@@ -948,6 +950,9 @@ llvm::Error importT5(Config &c, Emitter &e, ModuleOp module, int64_t seq,
   int64_t maxDistance = c.getPositive("relative_attention_max_distance", 128);
   double eps = c.getDouble("layer_norm_epsilon", 1e-6);
   bool tied = c.getBool("tie_word_embeddings", true);
+  // Tied T5 heads see the decoder output scaled by d_model^-0.5
+  // (transformers 5 names the switch scale_decoder_outputs).
+  bool scaleOutputs = c.getBool("scale_decoder_outputs", tied);
   std::string ff = c.getString("feed_forward_proj", "relu");
   bool gated = llvm::StringRef(ff).starts_with("gated-");
   llvm::StringRef actName = gated ? llvm::StringRef(ff).drop_front(6) : ff;
@@ -970,9 +975,9 @@ llvm::Error importT5(Config &c, Emitter &e, ModuleOp module, int64_t seq,
     return c.takeError();
   int64_t inner = heads * dKv;
 
-  llvm::SmallVector<Value> args = e.beginFunction(
-      module, {e.i64({1, seq}), e.i64({1, decSeq})},
-      {e.f32({1, decSeq, vocab})});
+  llvm::SmallVector<Value> args =
+      e.beginFunction(module, {e.i64({1, seq}), e.i64({1, decSeq})},
+                      {e.f32({1, decSeq, vocab})});
   auto feedForward = [&](Value x, const std::string &p) -> Value {
     std::string d = p + "DenseReluDense.";
     if (!gated) {
@@ -980,11 +985,11 @@ llvm::Error importT5(Config &c, Emitter &e, ModuleOp module, int64_t seq,
       if (*act == Activation::ReLU)
         f = e.relu(f);
       else if (!e.failed())
-        f = GeluOp::create(
-            e.builder, e.loc, f.getType(), f,
-            GeluApproximationAttr::get(&e.context, *act == Activation::GELU
-                                                       ? GeluApproximation::None
-                                                       : GeluApproximation::Tanh));
+        f = GeluOp::create(e.builder, e.loc, f.getType(), f,
+                           GeluApproximationAttr::get(
+                               &e.context, *act == Activation::GELU
+                                               ? GeluApproximation::None
+                                               : GeluApproximation::Tanh));
       return e.linear(f, d + "wo", dModel, false);
     }
     Value g = e.linear(x, d + "wi_0", dFF, false);
@@ -1016,13 +1021,13 @@ llvm::Error importT5(Config &c, Emitter &e, ModuleOp module, int64_t seq,
     std::string p = llvm::formatv("encoder.block.{0}.layer.", i).str();
     Value x = e.rmsNorm(h, p + "0.layer_norm.weight", eps);
     std::string a = p + "0.SelfAttention.";
-    Value att = e.attention(e.linear(x, a + "q", inner, false),
-                            e.linear(x, a + "k", inner, false),
-                            e.linear(x, a + "v", inner, false), heads, heads,
-                            1.0, MaskKind::Bidirectional, std::nullopt, encBias);
+    Value att = e.attention(
+        e.linear(x, a + "q", inner, false), e.linear(x, a + "k", inner, false),
+        e.linear(x, a + "v", inner, false), heads, heads, 1.0,
+        MaskKind::Bidirectional, std::nullopt, encBias);
     h = e.add(h, e.linear(att, a + "o", dModel, false));
-    h = e.add(h, feedForward(e.rmsNorm(h, p + "1.layer_norm.weight", eps),
-                             p + "1."));
+    h = e.add(
+        h, feedForward(e.rmsNorm(h, p + "1.layer_norm.weight", eps), p + "1."));
   }
   Value enc = e.rmsNorm(h, "encoder.final_layer_norm.weight", eps);
 
@@ -1047,13 +1052,19 @@ llvm::Error importT5(Config &c, Emitter &e, ModuleOp module, int64_t seq,
                       e.linear(enc, ca + "v", inner, false), heads, heads, 1.0,
                       MaskKind::Bidirectional);
     h = e.add(h, e.linear(att, ca + "o", dModel, false));
-    h = e.add(h, feedForward(e.rmsNorm(h, p + "2.layer_norm.weight", eps),
-                             p + "2."));
+    h = e.add(
+        h, feedForward(e.rmsNorm(h, p + "2.layer_norm.weight", eps), p + "2."));
   }
   h = e.rmsNorm(h, "decoder.final_layer_norm.weight", eps);
-  if (tied)
+  if (scaleOutputs)
     h = e.scale(h, 1.0 / std::sqrt(static_cast<double>(dModel)));
-  e.endFunction(e.linear(h, tied ? "shared" : "lm_head", vocab, false));
+  // T5 v1.1 checkpoints carry their own head even where the config claims
+  // tied embeddings; transformers then leaves them untied.
+  bool untied = e.hasTensor("lm_head.weight");
+  if (!tied && !untied)
+    e.fail("missing tensor 'lm_head.weight' (config.json has "
+           "tie_word_embeddings = false)");
+  e.endFunction(e.linear(h, untied ? "lm_head" : "shared", vocab, false));
   return e.takeError();
 }
 
@@ -1078,8 +1089,8 @@ mlir::llm::importHuggingFace(MLIRContext &context, llvm::StringRef modelDir,
                                    options.seqLen));
   if (info->maxPositions && options.seqLen > info->maxPositions)
     return makeError(llvm::formatv(
-        "{0}: the model supports {1} positions, the input has {2} tokens",
-        path, info->maxPositions, options.seqLen));
+        "{0}: the model supports {1} positions, the input has {2} tokens", path,
+        info->maxPositions, options.seqLen));
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
   llvm::StringRef type = info->modelType;
@@ -1095,9 +1106,9 @@ mlir::llm::importHuggingFace(MLIRContext &context, llvm::StringRef modelDir,
       return importGPT2(*config, e, *module, options.seqLen);
     }
     if (type == "bloom") {
-      Emitter e(context, archive,
-                findPrefix(archive, "word_embeddings.weight",
-                           {"transformer.", ""}));
+      Emitter e(
+          context, archive,
+          findPrefix(archive, "word_embeddings.weight", {"transformer.", ""}));
       return importBloom(*config, e, *module, options.seqLen);
     }
     if (type == "bert" || type == "roberta") {

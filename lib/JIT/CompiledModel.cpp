@@ -55,6 +55,7 @@ static llvm::orc::SymbolMap kernelSymbols(llvm::orc::MangleAndInterner mangle) {
   LLMK(llmk_relative_position_bias);
   LLMK(llmk_gelu);
   LLMK(llmk_silu);
+  LLMK(llmk_relu);
   LLMK(llmk_glu);
   LLMK(llmk_softmax);
   LLMK(llmk_add);
@@ -102,8 +103,7 @@ struct Buffer {
 
 /// Loads archive tensor `name` as `elementType` ([...] in its stored shape).
 static llvm::Expected<Buffer> loadTensor(const SafeTensorsArchive &archive,
-                                         llvm::StringRef name,
-                                         Type elementType,
+                                         llvm::StringRef name, Type elementType,
                                          llvm::StringRef paramName) {
   const TensorInfo *info = archive.lookup(name);
   if (!info)
@@ -153,8 +153,10 @@ static llvm::Expected<Buffer> packParam(const SafeTensorsArchive &archive,
     int64_t partBytes = type.getNumElements() / type.getDimSize(0) *
                         static_cast<int64_t>(result.elementSize);
     auto bytes = std::make_unique<uint8_t[]>(partBytes * stacked.size());
-    for (auto [i, partName] : llvm::enumerate(stacked.getAsValueRange<StringAttr>())) {
-      llvm::Expected<Buffer> part = loadTensor(archive, partName, element, name);
+    for (auto [i, partName] :
+         llvm::enumerate(stacked.getAsValueRange<StringAttr>())) {
+      llvm::Expected<Buffer> part =
+          loadTensor(archive, partName, element, name);
       if (!part)
         return part.takeError();
       if (llvm::ArrayRef<int64_t>(part->shape) != type.getShape().drop_front())
@@ -256,8 +258,8 @@ CompiledModel::create(ModuleOp lowered, const SafeTensorsArchive &archive,
   std::function<llvm::Error(llvm::Module *)> transformer =
       makeOptimizingTransformer(optLevel, 0, nullptr);
   options.transformer = transformer;
-  options.jitCodeGenOptLevel = static_cast<llvm::CodeGenOptLevel>(
-      std::min(optLevel, 3u));
+  options.jitCodeGenOptLevel =
+      static_cast<llvm::CodeGenOptLevel>(std::min(optLevel, 3u));
   auto engine = ExecutionEngine::create(lowered, options);
   if (!engine)
     return engine.takeError();
@@ -287,8 +289,8 @@ CompiledModel::create(ModuleOp lowered, const SafeTensorsArchive &archive,
   }
   // One arena serves every entry point: they never run concurrently.
   model->arenaStorage = std::make_unique<uint8_t[]>(arenaBytes + 64);
-  model->arena = reinterpret_cast<void *>(
-      llvm::alignTo(reinterpret_cast<uintptr_t>(model->arenaStorage.get()), 64));
+  model->arena = reinterpret_cast<void *>(llvm::alignTo(
+      reinterpret_cast<uintptr_t>(model->arenaStorage.get()), 64));
   return std::move(model);
 }
 

@@ -73,11 +73,10 @@ protected:
     Value k = linear(h, "k_proj.weight", kvWidth);
     Value v = linear(h, "v_proj.weight", kvWidth);
     auto rope = [&](Value t, int64_t heads) -> Value {
-      return RoPEOp::create(b, loc(), t.getType(), t, positions,
-                            b.getI64IntegerAttr(heads), IntegerAttr(),
-                            b.getF64FloatAttr(10000.0),
-                            RopePairingAttr::get(&context, RopePairing::NeoX),
-                            RopeScalingAttr());
+      return RoPEOp::create(
+          b, loc(), t.getType(), t, positions, b.getI64IntegerAttr(heads),
+          IntegerAttr(), b.getF64FloatAttr(10000.0),
+          RopePairingAttr::get(&context, RopePairing::NeoX), RopeScalingAttr());
     };
     q = rope(q, c.numHeads);
     k = rope(k, c.numKvHeads);
@@ -114,9 +113,9 @@ TEST_F(DialectTest, BuildsAndVerifiesDecoderBlock) {
   EXPECT_EQ(attention.getHeadDim(), 32);
   EXPECT_EQ(attention.getGroupSize(), 4);
   EXPECT_EQ(attention.getMask(), MaskKind::Causal);
-  EXPECT_DOUBLE_EQ(cast<AttentionOp>(attention.getOperation())
-                       .getEffectiveScale(),
-                   1.0 / std::sqrt(32.0));
+  EXPECT_DOUBLE_EQ(
+      cast<AttentionOp>(attention.getOperation()).getEffectiveScale(),
+      1.0 / std::sqrt(32.0));
 
   int numParams = 0;
   module->walk([&](ParamOp) { ++numParams; });
@@ -149,12 +148,12 @@ TEST_F(DialectTest, RoundTripsThroughText) {
 }
 
 TEST_F(DialectTest, KVCacheBytesPerToken) {
-  auto f16 = KVCacheType::get(&context, 22, 4, 64, 16,
-                              Float16Type::get(&context));
+  auto f16 =
+      KVCacheType::get(&context, 22, 4, 64, 16, Float16Type::get(&context));
   // TinyLlama-1.1B: 22 layers, 4 kv heads of 64, f16: 2 * 22 * 256 * 2 bytes.
   EXPECT_DOUBLE_EQ(f16.getBytesPerToken(), 22528.0);
-  auto i8 = KVCacheType::get(&context, 22, 4, 64, 16,
-                             IntegerType::get(&context, 8));
+  auto i8 =
+      KVCacheType::get(&context, 22, 4, 64, 16, IntegerType::get(&context, 8));
   // One byte per value plus a 4-byte scale per (block of 16 tokens, head).
   EXPECT_DOUBLE_EQ(i8.getBytesPerToken(),
                    2.0 * 22 * 256 * (1.0 + 4.0 / (64 * 16)));

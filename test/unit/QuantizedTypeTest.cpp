@@ -53,7 +53,8 @@ TEST_F(QuantizedTypeTest, Q8_0LikeLayoutIsEightAndAHalfBits) {
 
 TEST_F(QuantizedTypeTest, GPTQWithZeroPoints) {
   // GPTQ 4-bit, group 128, f16 scales, packed 4-bit zero points.
-  QuantizedType t = get({4096, 11008}, 4, 128, f16(), false, QuantPacking::GPTQ);
+  QuantizedType t =
+      get({4096, 11008}, 4, 128, f16(), false, QuantPacking::GPTQ);
   ASSERT_TRUE(t);
   int64_t groups = 4096 * 11008 / 128;
   EXPECT_EQ(t.getNumGroups(), groups);
@@ -95,7 +96,8 @@ TEST_F(QuantizedTypeTest, RejectsPackingThatDoesNotFitBits) {
     return success();
   });
   EXPECT_FALSE(get({64, 64}, 8, 32, f16(), true, QuantPacking::Nibble));
-  EXPECT_EQ(message, "expected packing 'byte' for 8-bit qweight, found 'nibble'");
+  EXPECT_EQ(message,
+            "expected packing 'byte' for 8-bit qweight, found 'nibble'");
 }
 
 TEST_F(QuantizedTypeTest, ParsesAndPrints) {

@@ -68,7 +68,7 @@ static cl::opt<std::string>
     dumpIds("dump-ids",
             cl::desc("Write generated ids (prompt excluded), comma separated"),
             cl::cat(category));
-static cl::opt<int> numThreads("threads",
+static cl::opt<int> numThreads("num-threads",
                                cl::desc("Worker threads (0: one per core)"),
                                cl::init(0), cl::cat(category));
 
@@ -249,8 +249,7 @@ int main(int argc, char **argv) {
     decoderIds = *parsed;
   }
   for (auto [flag, list] :
-       {std::pair<llvm::StringRef, std::vector<int64_t> *>{"input-ids",
-                                                           &*ids},
+       {std::pair<llvm::StringRef, std::vector<int64_t> *>{"input-ids", &*ids},
         {"decoder-input-ids", &decoderIds}})
     for (int64_t id : *list)
       if (id < 0 || id >= info->vocabSize)
@@ -309,9 +308,12 @@ int main(int argc, char **argv) {
     std::copy(decoderIds.begin(), decoderIds.end(), tokens->begin());
     known = decoderIds.size();
   } else {
+    // Positions past the known tokens stay at the offset, so that a
+    // position-dependent rope scaling (dynamic NTK) sees the true length.
     std::vector<int64_t> &positions = forward->intArgs[1];
-    for (size_t i = 0; i < positions.size(); ++i)
-      positions[i] = info->positionOffset + static_cast<int64_t>(i);
+    std::fill(positions.begin(), positions.end(), info->positionOffset);
+    for (int64_t i = 0; i < promptLen; ++i)
+      positions[i] = info->positionOffset + i;
   }
   int64_t width = encoder ? info->hiddenSize : info->vocabSize;
 
@@ -323,9 +325,8 @@ int main(int argc, char **argv) {
   llvm::outs() << llvm::formatv("forward over {0} tokens: {1:f3} s\n",
                                 seq2seq ? decoderLen : seqLen, firstSeconds);
   if (!dumpLogits.empty() || !dumpHidden.empty()) {
-    if (llvm::Error err =
-            writeNpy(encoder ? dumpHidden : dumpLogits, forward->output.data(),
-                     rows, width))
+    if (llvm::Error err = writeNpy(encoder ? dumpHidden : dumpLogits,
+                                   forward->output.data(), rows, width))
       return fail(llvm::toString(std::move(err)));
   }
 
@@ -341,13 +342,15 @@ int main(int argc, char **argv) {
       generated.push_back(next);
       if (llvm::is_contained(info->eosTokenIds, next))
         break;
+      if (!seq2seq)
+        forward->intArgs[1][known] = info->positionOffset + known;
       (*tokens)[known++] = next;
     }
     double genSeconds = secondsSince(genStart);
-    std::string text = llvm::join(llvm::map_range(generated, [](int64_t id) {
-                                    return std::to_string(id);
-                                  }),
-                                  ",");
+    std::string text = llvm::join(
+        llvm::map_range(generated,
+                        [](int64_t id) { return std::to_string(id); }),
+        ",");
     llvm::outs() << "generated: " << text << "\n";
     llvm::outs() << llvm::formatv("{0} tokens in {1:f3} s ({2:f1} tokens/s, "
                                   "full-sequence recompute per token)\n",

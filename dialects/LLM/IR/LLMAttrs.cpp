@@ -56,13 +56,12 @@ RopeScalingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   double attentionFactor = attentionFactorValue.convertToDouble();
   // Non-finite values cannot be printed back as float literals, and no
   // checkpoint has them.
-  for (auto [name, value] :
-       {std::pair<StringRef, double>{"factor", factor},
-        {"low_freq_factor", lowFreqFactor},
-        {"high_freq_factor", highFreqFactor},
-        {"beta_fast", betaFast},
-        {"beta_slow", betaSlow},
-        {"attention_factor", attentionFactor}})
+  for (auto [name, value] : {std::pair<StringRef, double>{"factor", factor},
+                             {"low_freq_factor", lowFreqFactor},
+                             {"high_freq_factor", highFreqFactor},
+                             {"beta_fast", betaFast},
+                             {"beta_slow", betaSlow},
+                             {"attention_factor", attentionFactor}})
     if (!std::isfinite(value))
       return emitError() << "expected a finite rope scaling " << name
                          << ", found " << value;

@@ -169,10 +169,14 @@ LogicalResult EmbeddingOp::verify() {
   expected.push_back((*table)[1]);
   if (failed(checkShape(*this, "result", getType(), expected)))
     return failure();
-  if (isa<RankedTensorType>(getTable().getType()))
-    return checkSameElementType(*this, "result", getType(),
-                                getTable().getType(), "the table");
-  return success();
+  // Tables stored in f16/bf16 may be widened to f32 as rows are gathered.
+  Type result = getType().getElementType();
+  auto tableType = dyn_cast<RankedTensorType>(getTable().getType());
+  if (!tableType || result.isF32() || result == tableType.getElementType())
+    return success();
+  return emitOpError() << "expected result element type f32 or "
+                       << tableType.getElementType() << " (the table's), found "
+                       << result;
 }
 
 LogicalResult LinearOp::verify() {

@@ -196,10 +196,9 @@ Type QuantizedType::parse(AsmParser &parser) {
     parser.emitError(loc) << "expected qweight bits 4 or 8, found " << bits;
     return {};
   }
-  return parser.getChecked<QuantizedType>(loc, parser.getContext(), shape,
-                                          static_cast<unsigned>(bits),
-                                          groupSize, scaleType, symmetric,
-                                          *packing);
+  return parser.getChecked<QuantizedType>(
+      loc, parser.getContext(), shape, static_cast<unsigned>(bits), groupSize,
+      scaleType, symmetric, *packing);
 }
 
 void QuantizedType::print(AsmPrinter &printer) const {

@@ -25,8 +25,7 @@ struct EntryPoint {
   std::vector<RankedTensorType> argTypes;
   std::vector<RankedTensorType> resultTypes;
   int64_t arenaBytes = 0;
-  void (*fn)(void **params, void *arena, void **args, void **results) =
-      nullptr;
+  void (*fn)(void **params, void *arena, void **args, void **results) = nullptr;
 };
 
 /// A module lowered by `llm-lower-to-cpu`, compiled by the ORC JIT, with its

@@ -24,16 +24,29 @@ extern "C" {
 typedef enum { LLMK_F32 = 0, LLMK_F16 = 1, LLMK_BF16 = 2 } LLMKDtype;
 
 /// Mask kinds, numbered as `mlir::llm::MaskKind`.
-enum { LLMK_MASK_CAUSAL = 0, LLMK_MASK_BIDIRECTIONAL = 1,
-       LLMK_MASK_SLIDING_WINDOW = 2, LLMK_MASK_PADDING = 3 };
+enum {
+  LLMK_MASK_CAUSAL = 0,
+  LLMK_MASK_BIDIRECTIONAL = 1,
+  LLMK_MASK_SLIDING_WINDOW = 2,
+  LLMK_MASK_PADDING = 3
+};
 
 /// Activations, numbered as `mlir::llm::Activation`.
-enum { LLMK_ACT_SILU = 0, LLMK_ACT_GELU = 1, LLMK_ACT_GELU_TANH = 2,
-       LLMK_ACT_RELU = 3 };
+enum {
+  LLMK_ACT_SILU = 0,
+  LLMK_ACT_GELU = 1,
+  LLMK_ACT_GELU_TANH = 2,
+  LLMK_ACT_RELU = 3
+};
 
 /// RoPE scaling kinds, numbered as `mlir::llm::RopeScalingKind`.
-enum { LLMK_ROPE_NONE = 0, LLMK_ROPE_LINEAR = 1, LLMK_ROPE_DYNAMIC = 2,
-       LLMK_ROPE_YARN = 3, LLMK_ROPE_LLAMA3 = 4 };
+enum {
+  LLMK_ROPE_NONE = 0,
+  LLMK_ROPE_LINEAR = 1,
+  LLMK_ROPE_DYNAMIC = 2,
+  LLMK_ROPE_YARN = 3,
+  LLMK_ROPE_LLAMA3 = 4
+};
 
 /// Sets the number of worker threads (0: one per core). Not thread-safe
 /// against running kernels.
@@ -59,7 +72,8 @@ void llmk_embedding(const int64_t *ids, const void *table, int32_t dtype,
 void llmk_matmul(const float *a, const float *b, float *c, int64_t batch,
                  int64_t m, int64_t k, int64_t n, int32_t transposeB);
 
-/// RMSNorm over the last dimension: y = x / sqrt(mean(x^2) + eps) * (w + offset).
+/// RMSNorm over the last dimension: y = x / sqrt(mean(x^2) + eps) * (w +
+/// offset).
 void llmk_rms_norm(const float *x, const float *w, float *y, int64_t rows,
                    int64_t dim, float eps, float weightOffset);
 
@@ -72,8 +86,8 @@ void llmk_layer_norm(const float *x, const float *w, const float *b, float *y,
 /// `gptj` selects interleaved pairs (2i, 2i+1) instead of NeoX halves
 /// (i, i + rotaryDim/2). Scaling follows Hugging Face's
 /// `ROPE_INIT_FUNCTIONS` (linear, dynamic NTK, YaRN, llama3); `seqLen` is the
-/// sequence length dynamic NTK uses (max position + 1). `attentionFactor` 0
-/// means the YaRN default.
+/// sequence length dynamic NTK uses, or -1 for max position + 1.
+/// `attentionFactor` 0 means the YaRN default.
 void llmk_rope(const float *x, const int64_t *positions, float *y,
                int64_t tokens, int64_t numHeads, int64_t headDim,
                int64_t rotaryDim, double theta, int32_t gptj,
@@ -116,6 +130,7 @@ void llmk_relative_position_bias(const float *table, float *out, int64_t heads,
 /// Elementwise activations over n values.
 void llmk_gelu(const float *x, float *y, int64_t n, int32_t tanhApprox);
 void llmk_silu(const float *x, float *y, int64_t n);
+void llmk_relu(const float *x, float *y, int64_t n);
 /// y = act(gate) * up.
 void llmk_glu(const float *gate, const float *up, float *y, int64_t n,
               int32_t activation);

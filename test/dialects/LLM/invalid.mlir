@@ -140,9 +140,9 @@ func.func @embedding_qweight_result_shape(
 
 // -----
 
-func.func @embedding_result_element_type(%table: tensor<100x16xf32>, %ids: tensor<1x8xi64>) {
-  // expected-error @+1 {{'llm.embedding' op expected result element type 'f32' (as the table), found 'f16'}}
-  %0 = llm.embedding %table[%ids] : tensor<100x16xf32>, tensor<1x8xi64> -> tensor<1x8x16xf16>
+func.func @embedding_result_element_type(%table: tensor<100x16xbf16>, %ids: tensor<1x8xi64>) {
+  // expected-error @+1 {{'llm.embedding' op expected result element type f32 or 'bf16' (the table's), found 'f16'}}
+  %0 = llm.embedding %table[%ids] : tensor<100x16xbf16>, tensor<1x8xi64> -> tensor<1x8x16xf16>
   return
 }
 

@@ -1,0 +1,77 @@
+//===- Common.h - Helpers shared by the CPU kernels -------------*- C++ -*-===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLM_RUNTIME_KERNELS_CPU_COMMON_H
+#define LLM_RUNTIME_KERNELS_CPU_COMMON_H
+
+#include "Kernels.h"
+
+#include <cstdint>
+#include <cstring>
+
+namespace llmk {
+
+/// Records `message` (a string literal) as the pending error unless one is
+/// already pending; `llmk_take_error` returns it.
+void recordError(const char *message);
+
+/// True for the dtypes of `LLMKDtype`.
+inline bool isValidDtype(int32_t dtype) {
+  return dtype == LLMK_F32 || dtype == LLMK_F16 || dtype == LLMK_BF16;
+}
+
+/// Bytes per element of a valid dtype.
+inline int64_t dtypeSize(int32_t dtype) { return dtype == LLMK_F32 ? 4 : 2; }
+
+/// bf16 is the upper half of an fp32.
+inline float bf16ToFloat(uint16_t value) {
+  uint32_t bits = static_cast<uint32_t>(value) << 16;
+  float result;
+  std::memcpy(&result, &bits, sizeof(result));
+  return result;
+}
+
+/// IEEE binary16 to fp32, exact for every input (subnormals, inf, NaN).
+/// Branch-light so that the portable path vectorizes.
+inline float halfToFloat(uint16_t value) {
+  uint32_t sign = static_cast<uint32_t>(value & 0x8000) << 16;
+  uint32_t exponent = (value >> 10) & 0x1f;
+  uint32_t mantissa = value & 0x3ff;
+  float result;
+  if (exponent == 0) {
+    // Zero or subnormal: mantissa * 2^-24, exact in fp32.
+    result = static_cast<float>(mantissa) * 0x1p-24f;
+  } else {
+    uint32_t bits = (exponent == 0x1f ? 0x7f800000 : (exponent + 112) << 23) |
+                    (mantissa << 13);
+    std::memcpy(&result, &bits, sizeof(result));
+  }
+  uint32_t bits;
+  std::memcpy(&bits, &result, sizeof(bits));
+  bits |= sign;
+  std::memcpy(&result, &bits, sizeof(result));
+  return result;
+}
+
+/// Element `index` of a weight array in `dtype`, as fp32.
+inline float loadWeight(const void *data, int32_t dtype, int64_t index) {
+  if (dtype == LLMK_F32)
+    return static_cast<const float *>(data)[index];
+  uint16_t bits = static_cast<const uint16_t *>(data)[index];
+  return dtype == LLMK_BF16 ? bf16ToFloat(bits) : halfToFloat(bits);
+}
+
+/// y[m, n] = x[m, k] · w[n, k]ᵀ + bias, as `llmk_linear` but without argument
+/// checks; for kernels built from projections (MoE).
+void linear(const float *x, const void *w, int32_t dtype, const float *bias,
+            float *y, int64_t m, int64_t k, int64_t n);
+
+/// Applies `activation` (LLMK_ACT_*) to one value.
+float activate(float x, int32_t activation);
+
+} // namespace llmk
+
+#endif // LLM_RUNTIME_KERNELS_CPU_COMMON_H

@@ -1,0 +1,431 @@
+//===- Kernels.cpp - Elementwise, normalization and routing kernels -------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// The kernels whose cost is a pass over memory: embeddings, norms,
+// activations, softmax, position biases, and the MoE layer built on
+// `linear`. Each follows the arithmetic of the Hugging Face module it stands
+// for (noted per kernel) in fp32, with reductions in double where PyTorch's
+// fp32 reduction is already accurate to the last bit or two.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Kernels.h"
+#include "Common.h"
+#include "Simd.h"
+#include "ThreadPool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+using namespace llmk;
+
+namespace {
+
+std::atomic<const char *> pendingError{nullptr};
+
+/// Elements per task of an elementwise loop: large enough that scheduling
+/// is noise, small enough to spread a decode-sized vector over threads.
+constexpr int64_t kElementsPerTask = 1 << 14;
+
+/// Runs fn(begin, end) over [0, count) in parallel chunks.
+template <typename Fn> void forRanges(int64_t count, int64_t grain, Fn fn) {
+  if (count <= 0)
+    return;
+  int64_t tasks = (count + grain - 1) / grain;
+  parallelFor(tasks, [&](int64_t task) {
+    fn(task * grain, std::min(count, (task + 1) * grain));
+  });
+}
+
+/// Rows per task for row-wise kernels over `cols` values.
+int64_t rowGrain(int64_t cols) {
+  return std::max<int64_t>(1, kElementsPerTask / std::max<int64_t>(1, cols));
+}
+
+float geluExact(float x) {
+  // nn.functional.gelu: x * 0.5 * (1 + erf(x / sqrt(2))).
+  return x * 0.5f * (1.0f + std::erf(x * 0.70710678118654752f));
+}
+
+float geluTanh(float x) {
+  // GPT-2's gelu_new: 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
+  float inner = 0.7978845608028654f * (x + 0.044715f * (x * x * x));
+  return 0.5f * x * (1.0f + std::tanh(inner));
+}
+
+float silu(float x) { return x / (1.0f + std::exp(-x)); }
+
+} // namespace
+
+void llmk::recordError(const char *message) {
+  const char *expected = nullptr;
+  pendingError.compare_exchange_strong(expected, message);
+}
+
+float llmk::activate(float x, int32_t activation) {
+  switch (activation) {
+  case LLMK_ACT_GELU:
+    return geluExact(x);
+  case LLMK_ACT_GELU_TANH:
+    return geluTanh(x);
+  case LLMK_ACT_RELU:
+    return x > 0.0f || x != x ? x : 0.0f; // NaN propagates, as in torch.relu.
+  default:
+    return silu(x);
+  }
+}
+
+extern "C" {
+
+void llmk_set_num_threads(int32_t n) { setNumThreads(n); }
+
+int32_t llmk_get_num_threads(void) { return getNumThreads(); }
+
+const char *llmk_take_error(void) { return pendingError.exchange(nullptr); }
+
+void llmk_embedding(const int64_t *ids, const void *table, int32_t dtype,
+                    float *out, int64_t count, int64_t vocab, int64_t dim) {
+  if (count <= 0 || dim <= 0)
+    return;
+  if (!isValidDtype(dtype)) {
+    recordError("llmk_embedding: invalid table dtype");
+    std::fill(out, out + count * dim, 0.0f);
+    return;
+  }
+  const SimdKernels &simd = getSimdKernels();
+  const char *rows = static_cast<const char *>(table);
+  forRanges(count, rowGrain(dim), [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      int64_t id = ids[i];
+      if (id < 0 || id >= vocab) {
+        recordError("llmk_embedding: token id out of range");
+        std::fill(out + i * dim, out + (i + 1) * dim, 0.0f);
+        continue;
+      }
+      simd.convert(rows + id * dim * dtypeSize(dtype), dtype, out + i * dim,
+                   dim);
+    }
+  });
+}
+
+void llmk_rms_norm(const float *x, const float *w, float *y, int64_t rows,
+                   int64_t dim, float eps, float weightOffset) {
+  if (dim <= 0)
+    return;
+  // LlamaRMSNorm: x * rsqrt(mean(x^2) + eps), then * weight (Gemma:
+  // * (1 + weight)).
+  forRanges(rows, rowGrain(dim), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float *in = x + r * dim;
+      double sumSquares = 0.0;
+      for (int64_t i = 0; i < dim; ++i)
+        sumSquares += static_cast<double>(in[i]) * in[i];
+      float variance = static_cast<float>(sumSquares / dim);
+      float inverse = 1.0f / std::sqrt(variance + eps);
+      float *dst = y + r * dim;
+      for (int64_t i = 0; i < dim; ++i)
+        dst[i] = (in[i] * inverse) * (w[i] + weightOffset);
+    }
+  });
+}
+
+void llmk_layer_norm(const float *x, const float *w, const float *b, float *y,
+                     int64_t rows, int64_t dim, float eps) {
+  if (dim <= 0)
+    return;
+  // nn.LayerNorm: biased variance, (x - mean) / sqrt(var + eps) * w + b.
+  forRanges(rows, rowGrain(dim), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float *in = x + r * dim;
+      double sum = 0.0;
+      for (int64_t i = 0; i < dim; ++i)
+        sum += in[i];
+      double mean = sum / dim;
+      double squares = 0.0;
+      for (int64_t i = 0; i < dim; ++i)
+        squares += (in[i] - mean) * (in[i] - mean);
+      float meanF = static_cast<float>(mean);
+      float inverse = static_cast<float>(1.0 / std::sqrt(squares / dim + eps));
+      float *dst = y + r * dim;
+      for (int64_t i = 0; i < dim; ++i) {
+        float value = (in[i] - meanF) * inverse * w[i];
+        dst[i] = b ? value + b[i] : value;
+      }
+    }
+  });
+}
+
+void llmk_alibi_slopes(float *out, int64_t heads, double maxBias) {
+  if (heads <= 0)
+    return;
+  // BLOOM's build_alibi_tensor, with its 8 generalized to max_bias: an fp32
+  // base raised to integer powers, then the odd powers of the next base for
+  // the heads beyond the largest power of two.
+  int64_t closest = 1;
+  while (closest * 2 <= heads)
+    closest *= 2;
+  auto slopes = [&](int64_t span, int64_t count, int64_t first, int64_t step,
+                    float *dst) {
+    float base =
+        static_cast<float>(std::pow(2.0, -maxBias / static_cast<double>(span)));
+    for (int64_t i = 0; i < count; ++i)
+      dst[i] = static_cast<float>(
+          std::pow(static_cast<double>(base), double(first + i * step)));
+  };
+  slopes(closest, closest, 1, 1, out);
+  slopes(2 * closest, heads - closest, 1, 2, out + closest);
+}
+
+void llmk_alibi(float *out, int64_t heads, int64_t qLen, int64_t kvLen,
+                double maxBias) {
+  if (heads <= 0 || qLen <= 0 || kvLen <= 0)
+    return;
+  std::vector<float> slopes(heads);
+  llmk_alibi_slopes(slopes.data(), heads, maxBias);
+  forRanges(heads * qLen, rowGrain(kvLen), [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      float slope = slopes[row / qLen];
+      int64_t position = row % qLen + kvLen - qLen;
+      float *dst = out + row * kvLen;
+      for (int64_t j = 0; j < kvLen; ++j)
+        dst[j] = slope * static_cast<float>(j - position);
+    }
+  });
+}
+
+void llmk_relative_position_bias(const float *table, float *out, int64_t heads,
+                                 int64_t qLen, int64_t kvLen,
+                                 int64_t numBuckets, int64_t maxDistance,
+                                 int32_t bidirectional) {
+  if (heads <= 0 || qLen <= 0 || kvLen <= 0)
+    return;
+  int64_t buckets = bidirectional ? numBuckets / 2 : numBuckets;
+  int64_t maxExact = buckets / 2;
+  if (maxExact <= 0 || maxDistance <= maxExact) {
+    recordError("llmk_relative_position_bias: too few buckets or too short a "
+                "max distance");
+    std::fill(out, out + heads * qLen * kvLen, 0.0f);
+    return;
+  }
+  // T5Attention._relative_position_bucket, in its fp32 arithmetic: the
+  // truncation of the log term makes every rounding count.
+  float logRange = static_cast<float>(std::log(
+      static_cast<double>(maxDistance) / static_cast<double>(maxExact)));
+  float logBuckets = static_cast<float>(buckets - maxExact);
+  auto bucketOf = [&](int64_t relative) {
+    int64_t bucket = 0;
+    if (bidirectional) {
+      bucket += relative > 0 ? buckets : 0;
+      relative = relative < 0 ? -relative : relative;
+    } else {
+      relative = relative < 0 ? -relative : 0;
+    }
+    if (relative < maxExact)
+      return bucket + relative;
+    float scaled =
+        std::log(static_cast<float>(relative) / static_cast<float>(maxExact)) /
+        logRange * logBuckets;
+    int64_t large = maxExact + static_cast<int64_t>(scaled);
+    return bucket + std::min(large, buckets - 1);
+  };
+  // Buckets depend only on j - i: compute each distance once.
+  // Index d = j - i + qLen - 1 holds relative position d - (kvLen - 1).
+  std::vector<int64_t> bucketByDistance(qLen + kvLen - 1);
+  for (int64_t d = 0; d < qLen + kvLen - 1; ++d)
+    bucketByDistance[d] = bucketOf(d - (kvLen - 1));
+  for (int64_t b : bucketByDistance) {
+    if (b < 0 || b >= numBuckets) {
+      recordError("llmk_relative_position_bias: bucket out of range");
+      return;
+    }
+  }
+  forRanges(heads * qLen, rowGrain(kvLen), [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      int64_t h = row / qLen, i = row % qLen;
+      float *dst = out + row * kvLen;
+      for (int64_t j = 0; j < kvLen; ++j) {
+        dst[j] = table[bucketByDistance[j - i + qLen - 1] * heads + h];
+      }
+    }
+  });
+}
+
+void llmk_gelu(const float *x, float *y, int64_t n, int32_t tanhApprox) {
+  forRanges(n, kElementsPerTask, [&](int64_t begin, int64_t end) {
+    if (tanhApprox)
+      for (int64_t i = begin; i < end; ++i)
+        y[i] = geluTanh(x[i]);
+    else
+      for (int64_t i = begin; i < end; ++i)
+        y[i] = geluExact(x[i]);
+  });
+}
+
+void llmk_silu(const float *x, float *y, int64_t n) {
+  forRanges(n, kElementsPerTask, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      y[i] = silu(x[i]);
+  });
+}
+
+void llmk_relu(const float *x, float *y, int64_t n) {
+  // max(x, 0) with NaN propagated, as torch.relu and arith.maximumf do.
+  forRanges(n, kElementsPerTask, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      y[i] = x[i] > 0.0f || x[i] != x[i] ? x[i] : 0.0f;
+  });
+}
+
+void llmk_glu(const float *gate, const float *up, float *y, int64_t n,
+              int32_t activation) {
+  forRanges(n, kElementsPerTask, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      y[i] = activate(gate[i], activation) * up[i];
+  });
+}
+
+void llmk_softmax(const float *x, float *y, int64_t rows, int64_t cols) {
+  if (cols <= 0)
+    return;
+  forRanges(rows, rowGrain(cols), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float *in = x + r * cols;
+      float *dst = y + r * cols;
+      float maxValue = *std::max_element(in, in + cols);
+      if (maxValue == -std::numeric_limits<float>::infinity()) {
+        // Fully masked: zeros, not NaN.
+        std::fill(dst, dst + cols, 0.0f);
+        continue;
+      }
+      double sum = 0.0;
+      for (int64_t i = 0; i < cols; ++i) {
+        dst[i] = std::exp(in[i] - maxValue);
+        sum += dst[i];
+      }
+      float inverse = static_cast<float>(1.0 / sum);
+      for (int64_t i = 0; i < cols; ++i)
+        dst[i] *= inverse;
+    }
+  });
+}
+
+void llmk_add(const float *a, const float *b, float *y, int64_t n) {
+  forRanges(n, kElementsPerTask, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      y[i] = a[i] + b[i];
+  });
+}
+
+void llmk_mul(const float *a, const float *b, float *y, int64_t n) {
+  forRanges(n, kElementsPerTask, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      y[i] = a[i] * b[i];
+  });
+}
+
+void llmk_sub(const float *a, const float *b, float *y, int64_t n) {
+  forRanges(n, kElementsPerTask, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      y[i] = a[i] - b[i];
+  });
+}
+
+void llmk_scale(const float *x, float *y, int64_t n, float s) {
+  forRanges(n, kElementsPerTask, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      y[i] = x[i] * s;
+  });
+}
+
+void llmk_moe(const float *x, const void *router, const void *gate,
+              const void *up, const void *down, int32_t wDtype, float *y,
+              int64_t tokens, int64_t hidden, int64_t inter, int64_t experts,
+              int64_t topK, int32_t normalize, int32_t activation) {
+  if (tokens <= 0 || hidden <= 0)
+    return;
+  if (!isValidDtype(wDtype) || experts <= 0 || topK <= 0 || topK > experts ||
+      inter < 0) {
+    recordError("llmk_moe: invalid dtype, expert count or top_k");
+    std::fill(y, y + tokens * hidden, 0.0f);
+    return;
+  }
+  // MixtralSparseMoeBlock: softmax over all experts in fp32, top-k (ties to
+  // the lower index), optional renormalization, then each expert in index
+  // order adds weight * down(act(gate(x)) * up(x)) to its tokens.
+  std::vector<float> probs(tokens * experts);
+  linear(x, router, wDtype, nullptr, probs.data(), tokens, hidden, experts);
+  llmk_softmax(probs.data(), probs.data(), tokens, experts);
+
+  std::vector<std::vector<int64_t>> routedTokens(experts);
+  std::vector<std::vector<float>> routedWeights(experts);
+  std::vector<int64_t> chosen(topK);
+  std::vector<bool> taken(experts);
+  for (int64_t t = 0; t < tokens; ++t) {
+    const float *p = probs.data() + t * experts;
+    // Selection in descending probability; the strict > keeps the lower
+    // index on ties.
+    std::fill(taken.begin(), taken.end(), false);
+    float total = 0.0f;
+    for (int64_t j = 0; j < topK; ++j) {
+      int64_t best = -1;
+      for (int64_t e = 0; e < experts; ++e)
+        if (!taken[e] && (best < 0 || p[e] > p[best]))
+          best = e;
+      taken[best] = true;
+      chosen[j] = best;
+      total += p[best];
+    }
+    for (int64_t j = 0; j < topK; ++j) {
+      int64_t e = chosen[j];
+      routedTokens[e].push_back(t);
+      routedWeights[e].push_back(normalize ? p[e] / total : p[e]);
+    }
+  }
+
+  std::fill(y, y + tokens * hidden, 0.0f);
+  const int64_t expertBytes = inter * hidden * dtypeSize(wDtype);
+  std::vector<float> input, gated, upped, output;
+  for (int64_t e = 0; e < experts; ++e) {
+    const std::vector<int64_t> &rows = routedTokens[e];
+    const int64_t count = static_cast<int64_t>(rows.size());
+    if (!count)
+      continue;
+    input.resize(count * hidden);
+    gated.resize(count * inter);
+    upped.resize(count * inter);
+    output.resize(count * hidden);
+    for (int64_t r = 0; r < count; ++r)
+      std::memcpy(input.data() + r * hidden, x + rows[r] * hidden,
+                  hidden * sizeof(float));
+    auto expert = [&](const void *w) {
+      return static_cast<const char *>(w) + e * expertBytes;
+    };
+    linear(input.data(), expert(gate), wDtype, nullptr, gated.data(), count,
+           hidden, inter);
+    linear(input.data(), expert(up), wDtype, nullptr, upped.data(), count,
+           hidden, inter);
+    llmk_glu(gated.data(), upped.data(), gated.data(), count * inter,
+             activation);
+    linear(gated.data(), expert(down), wDtype, nullptr, output.data(), count,
+           inter, hidden);
+    for (int64_t r = 0; r < count; ++r) {
+      float weight = routedWeights[e][r];
+      float *dst = y + rows[r] * hidden;
+      const float *src = output.data() + r * hidden;
+      for (int64_t i = 0; i < hidden; ++i)
+        dst[i] += src[i] * weight;
+    }
+  }
+}
+
+void llmk_copy(const void *src, void *dst, int64_t bytes) {
+  if (bytes > 0 && src != dst)
+    std::memmove(dst, src, static_cast<size_t>(bytes));
+}
+
+} // extern "C"

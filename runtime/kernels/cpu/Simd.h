@@ -1,0 +1,82 @@
+//===- Simd.h - Per-ISA inner loops of the CPU kernels ----------*- C++ -*-===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// The few loops that decide the speed of the kernels (GEMM tile, GEMV,
+// attention dot products) are compiled once per instruction set: portable
+// C++, AVX2+FMA+F16C and AVX-512. The best one the host supports is picked at
+// run time; LLMK_ISA=scalar|avx2|avx512 or setMaxIsa lowers the choice, which
+// is how the tests cover every path on one machine.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLM_RUNTIME_KERNELS_CPU_SIMD_H
+#define LLM_RUNTIME_KERNELS_CPU_SIMD_H
+
+#include <cstdint>
+
+namespace llmk {
+
+/// Instruction sets with a compiled kernel table, weakest first.
+enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+
+/// The inner loops of one instruction set. Matrices are fp32 and row-major
+/// unless a dtype (`LLMKDtype`) says otherwise.
+struct SimdKernels {
+  /// The table's instruction set and its name.
+  Isa isa;
+  const char *name;
+  /// GEMM register tile: `gemmRows` weight rows (outputs along n) by
+  /// `gemmCols` activation rows (along m), `gemmCols` a multiple of `width`.
+  int gemmRows;
+  int gemmCols;
+  int width;
+
+  /// acc[r * gemmCols + c] (+)= sum_p w[r * ldw + p] * xPanel[p * gemmCols +
+  /// c] for r < rows and c < vectors * width. `xPanel` holds kc steps of
+  /// gemmCols activations (zero padded); `accumulate` false starts from 0.
+  void (*gemmTile)(const float *w, int64_t ldw, int rows, const float *xPanel,
+                   int64_t kc, int vectors, float *acc, bool accumulate);
+
+  /// y[i] = dot(x, row i of w) + (bias ? bias[i] : 0) for i in [begin, end);
+  /// `w` is [n, k] in `dtype`.
+  void (*gemv)(const float *x, const void *w, int32_t dtype, int64_t k,
+               int64_t begin, int64_t end, const float *bias, float *y);
+
+  /// dst[i] = float(src[i]) for i < count.
+  void (*convert)(const void *src, int32_t dtype, float *dst, int64_t count);
+
+  /// out[j] = dot(q, k + j * kStride) over d features, for j < count.
+  void (*dotRows)(const float *q, const float *k, int64_t kStride,
+                  int64_t count, int64_t d, float *out);
+
+  /// o[0, d) += sum_{j < count} p[j] * v[j * vStride + (0, d)].
+  void (*axpyRows)(float *o, const float *p, const float *v, int64_t vStride,
+                   int64_t count, int64_t d);
+
+  /// p[j] = exp(s[j] - shift) for j < count (exp(-inf) = 0); returns the sum.
+  /// `p` may alias `s`.
+  float (*expShift)(const float *s, float shift, int64_t count, float *p);
+
+  /// x[i] *= s for i < count.
+  void (*scale)(float *x, int64_t count, float s);
+};
+
+/// The instruction set the host supports best.
+Isa getHostIsa();
+
+/// Caps the instruction set the kernels use (the lower of `isa` and the
+/// host's). Not thread-safe against running kernels; for tests and benches.
+void setMaxIsa(Isa isa);
+
+/// The table the kernels use now.
+const SimdKernels &getSimdKernels();
+
+/// The table of one instruction set, or null when it was not compiled in.
+const SimdKernels *getScalarKernels();
+const SimdKernels *getAvx2Kernels();
+const SimdKernels *getAvx512Kernels();
+
+} // namespace llmk
+
+#endif // LLM_RUNTIME_KERNELS_CPU_SIMD_H

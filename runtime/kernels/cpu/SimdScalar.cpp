@@ -1,0 +1,110 @@
+//===- SimdScalar.cpp - Portable inner loops of the CPU kernels -----------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// The fallback for hosts without AVX2: plain C++ over 8-float "vectors" that
+// the compiler maps onto whatever SIMD the baseline target has.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Common.h"
+#include "Simd.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <utility>
+
+namespace llmk {
+namespace {
+
+#define LLMK_TARGET
+
+/// Eight floats operated on lane by lane.
+struct Vec {
+  static constexpr int kWidth = 8;
+  struct Type {
+    float lane[kWidth];
+  };
+
+  static Type zero() { return set1(0.0f); }
+  static Type set1(float value) {
+    Type result;
+    for (float &lane : result.lane)
+      lane = value;
+    return result;
+  }
+  static Type load(const float *p) {
+    Type result;
+    std::memcpy(result.lane, p, sizeof(result.lane));
+    return result;
+  }
+  static Type loadPartial(const float *p, int count) {
+    Type result = zero();
+    std::memcpy(result.lane, p, count * sizeof(float));
+    return result;
+  }
+  static void store(float *p, Type v) { std::memcpy(p, v.lane, sizeof(v)); }
+  static void storePartial(float *p, Type v, int count) {
+    std::memcpy(p, v.lane, count * sizeof(float));
+  }
+  static Type loadBf16(const uint16_t *p) {
+    Type result;
+    for (int i = 0; i < kWidth; ++i)
+      result.lane[i] = bf16ToFloat(p[i]);
+    return result;
+  }
+  static Type loadF16(const uint16_t *p) {
+    Type result;
+    for (int i = 0; i < kWidth; ++i)
+      result.lane[i] = halfToFloat(p[i]);
+    return result;
+  }
+  static Type fma(Type a, Type b, Type c) {
+    for (int i = 0; i < kWidth; ++i)
+      c.lane[i] += a.lane[i] * b.lane[i];
+    return c;
+  }
+  static Type add(Type a, Type b) {
+    for (int i = 0; i < kWidth; ++i)
+      a.lane[i] += b.lane[i];
+    return a;
+  }
+  static Type sub(Type a, Type b) {
+    for (int i = 0; i < kWidth; ++i)
+      a.lane[i] -= b.lane[i];
+    return a;
+  }
+  static Type mul(Type a, Type b) {
+    for (int i = 0; i < kWidth; ++i)
+      a.lane[i] *= b.lane[i];
+    return a;
+  }
+  static Type exp(Type a) {
+    for (float &lane : a.lane)
+      lane = std::exp(lane);
+    return a;
+  }
+  static float reduceAdd(Type v) {
+    // Pairwise, like the SIMD versions, to keep rounding comparable.
+    for (int width = kWidth / 2; width > 0; width /= 2)
+      for (int i = 0; i < width; ++i)
+        v.lane[i] += v.lane[i + width];
+    return v.lane[0];
+  }
+};
+
+constexpr Isa kIsa = Isa::Scalar;
+constexpr const char *kIsaName = "scalar";
+constexpr int kGemmRows = 4;
+constexpr int kGemmVectors = 1;
+constexpr int kAxpyVectors = 2;
+
+#include "SimdKernels.inc"
+
+} // namespace
+
+const SimdKernels *getScalarKernels() { return &kKernels; }
+
+} // namespace llmk

@@ -1,0 +1,207 @@
+//===- ThreadPool.cpp - The worker pool shared by the CPU kernels ---------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ThreadPool.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace llmk {
+namespace {
+
+/// Tells the CPU that this is a spin loop (saves power, frees the sibling
+/// hyperthread).
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
+
+/// True on a pool worker and on a thread that is running a parallel loop:
+/// nested loops then run inline instead of deadlocking on the pool.
+thread_local bool insideParallelLoop = false;
+
+/// A fixed set of workers that sleep between loops. The caller of
+/// parallelFor takes part in the loop, so N threads means N - 1 workers.
+class ThreadPool {
+public:
+  explicit ThreadPool(int numThreads) { start(numThreads); }
+  ~ThreadPool() { stop(); }
+
+  int size() const { return static_cast<int>(workers.size()) + 1; }
+
+  void resize(int numThreads) {
+    std::lock_guard<std::mutex> submitLock(submitMutex);
+    stop();
+    start(numThreads);
+  }
+
+  void run(int64_t count, const std::function<void(int64_t)> &fn) {
+    if (count <= 0)
+      return;
+    if (count == 1 || workers.empty() || insideParallelLoop) {
+      for (int64_t i = 0; i < count; ++i)
+        fn(i);
+      return;
+    }
+    std::lock_guard<std::mutex> submitLock(submitMutex);
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      job = &fn;
+      jobSize = count;
+      nextIndex.store(0, std::memory_order_relaxed);
+      pendingWorkers.store(static_cast<int>(workers.size()),
+                           std::memory_order_relaxed);
+      generation.fetch_add(1, std::memory_order_release);
+    }
+    wakeCondition.notify_all();
+    insideParallelLoop = true;
+    drain(fn, count);
+    insideParallelLoop = false;
+    // The job (and fn) must outlive every worker's use of it: wait for all
+    // of them, spinning first because loops are often short.
+    for (int spin = 0; spin < kSpinIterations; ++spin) {
+      if (pendingWorkers.load(std::memory_order_acquire) == 0)
+        return;
+      cpuRelax();
+    }
+    std::unique_lock<std::mutex> lock(mutex);
+    doneCondition.wait(lock, [&] {
+      return pendingWorkers.load(std::memory_order_acquire) == 0;
+    });
+  }
+
+private:
+  /// Spin iterations (a few tens of microseconds) before a thread blocks:
+  /// decode issues many short loops back to back, and a futex wake-up costs
+  /// more than such a loop.
+  static constexpr int kSpinIterations = 20000;
+
+  void start(int numThreads) {
+    stopping = false;
+    // A worker must compare against the generation of its creation: one
+    // that read it only once running could miss an immediate stop().
+    uint64_t current = generation.load(std::memory_order_acquire);
+    for (int i = 1; i < numThreads; ++i)
+      workers.emplace_back([this, current] { workerLoop(current); });
+  }
+
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stopping = true;
+      generation.fetch_add(1, std::memory_order_release);
+    }
+    wakeCondition.notify_all();
+    for (std::thread &worker : workers)
+      worker.join();
+    workers.clear();
+  }
+
+  static void drain(const std::function<void(int64_t)> &fn, int64_t count,
+                    std::atomic<int64_t> &next) {
+    for (;;) {
+      int64_t index = next.fetch_add(1, std::memory_order_relaxed);
+      if (index >= count)
+        return;
+      fn(index);
+    }
+  }
+  void drain(const std::function<void(int64_t)> &fn, int64_t count) {
+    drain(fn, count, nextIndex);
+  }
+
+  void workerLoop(uint64_t seen) {
+    insideParallelLoop = true;
+    for (;;) {
+      // Spin briefly for the next loop, then sleep.
+      uint64_t current = seen;
+      for (int spin = 0; spin < kSpinIterations; ++spin) {
+        current = generation.load(std::memory_order_acquire);
+        if (current != seen)
+          break;
+        cpuRelax();
+      }
+      if (current == seen) {
+        std::unique_lock<std::mutex> lock(mutex);
+        wakeCondition.wait(lock, [&] {
+          return generation.load(std::memory_order_acquire) != seen;
+        });
+        current = generation.load(std::memory_order_acquire);
+      }
+      seen = current;
+      const std::function<void(int64_t)> *fn;
+      int64_t count;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (stopping)
+          return;
+        fn = job;
+        count = jobSize;
+      }
+      drain(*fn, count);
+      if (pendingWorkers.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(mutex);
+        doneCondition.notify_one();
+      }
+    }
+  }
+
+  std::vector<std::thread> workers;
+  /// Serializes loops submitted by different threads, and resizing.
+  std::mutex submitMutex;
+  /// Guards job, jobSize and stopping, and backs both conditions.
+  std::mutex mutex;
+  std::condition_variable wakeCondition;
+  std::condition_variable doneCondition;
+  std::atomic<uint64_t> generation{0};
+  std::atomic<int64_t> nextIndex{0};
+  std::atomic<int> pendingWorkers{0};
+  const std::function<void(int64_t)> *job = nullptr;
+  int64_t jobSize = 0;
+  bool stopping = false;
+};
+
+int defaultNumThreads() {
+  if (const char *env = std::getenv("LLMK_NUM_THREADS")) {
+    int value = std::atoi(env);
+    if (value > 0)
+      return value;
+  }
+  unsigned hardware = std::thread::hardware_concurrency();
+  return hardware ? static_cast<int>(hardware) : 1;
+}
+
+ThreadPool &getPool() {
+  // Intentionally leaked: workers must not be joined during static
+  // destruction, when other libraries may already be torn down.
+  static ThreadPool *pool = new ThreadPool(defaultNumThreads());
+  return *pool;
+}
+
+} // namespace
+
+void parallelFor(int64_t count, const std::function<void(int64_t)> &fn) {
+  getPool().run(count, fn);
+}
+
+int getNumThreads() { return getPool().size(); }
+
+void setNumThreads(int count) {
+  getPool().resize(count > 0 ? count : defaultNumThreads());
+}
+
+} // namespace llmk
