@@ -22,6 +22,8 @@ llvm_config.use_default_substitutions()
 
 tool_dirs = [config.llmc_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(["llm-opt", "llm-run"], tool_dirs)
+# The external shell of the e2e suite needs these as paths too.
+llvm_config.add_tool_substitutions(["not", "FileCheck"], [config.llvm_tools_dir])
 # The interpreter running lit; scripts/setup.sh installs numpy for it.
 config.substitutions.append(("%python", sys.executable))
 if config.llmc_have_nvrtc:

@@ -136,7 +136,10 @@ private:
   void call(StringRef name, ArrayRef<Value> args);
 
   /// The data pointer of a lowered tensor (NULL for an absent operand).
-  Value ptr(Value tensor) { return tensor ? values.lookup(tensor) : null(); }
+  Value ptr(Value tensor);
+
+  /// A read-only global holding a dense constant, and its address.
+  Value materializeConstant(arith::ConstantOp op);
 
   /// Weight dtype code of `LLMKDtype`.
   FailureOr<int64_t> weightDtype(Operation *op, Value weight);
@@ -164,9 +167,52 @@ private:
   int64_t arenaBytes = 0;
   /// Lowered data pointer of each tensor value.
   DenseMap<Value, Value> values;
+  int64_t numConstants = 0;
+  /// Set when a kernel call had an operand with no lowering.
+  bool missingOperand = false;
 };
 
+Value FunctionLowering::ptr(Value tensor) {
+  if (!tensor)
+    return null();
+  if (Value lowered = values.lookup(tensor))
+    return lowered;
+  if (auto constant = tensor.getDefiningOp<arith::ConstantOp>())
+    return values[tensor] = materializeConstant(constant);
+  return nullptr;
+}
+
+Value FunctionLowering::materializeConstant(arith::ConstantOp op) {
+  auto dense = dyn_cast<DenseElementsAttr>(op.getValue());
+  if (!dense)
+    return nullptr;
+  auto type = cast<RankedTensorType>(dense.getType());
+  std::string name =
+      ("__llm_constant_" + func.getSymName() + "_" + Twine(numConstants++))
+          .str();
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToStart(module.getBody());
+    auto arrayType =
+        LLVM::LLVMArrayType::get(type.getElementType(), type.getNumElements());
+    // A splat is expanded: kernels read every element.
+    DenseElementsAttr flat = dense.reshape(
+        RankedTensorType::get({type.getNumElements()}, type.getElementType()));
+    if (dense.isSplat())
+      flat = DenseElementsAttr::get(
+          RankedTensorType::get({type.getNumElements()}, type.getElementType()),
+          dense.getSplatValue<Attribute>());
+    LLVM::GlobalOp::create(builder, loc, arrayType, /*isConstant=*/true,
+                           LLVM::Linkage::Internal, name, flat);
+  }
+  return LLVM::AddressOfOp::create(builder, loc, ptrType(), name);
+}
+
 void FunctionLowering::call(StringRef name, ArrayRef<Value> args) {
+  if (llvm::any_of(args, [](Value v) { return !v; })) {
+    missingOperand = true;
+    return;
+  }
   auto callee = module.lookupSymbol<LLVM::LLVMFuncOp>(name);
   if (!callee) {
     OpBuilder::InsertionGuard guard(builder);
@@ -252,6 +298,9 @@ LogicalResult FunctionLowering::run() {
            << "llm-lower-to-cpu: expected a function with one block";
   for (Type type : llvm::concat<const Type>(func.getArgumentTypes(),
                                             func.getResultTypes())) {
+    // A cache argument is a pointer to the runtime's LLMKCache descriptor.
+    if (isa<KVCacheType>(type))
+      continue;
     auto tensor = dyn_cast<RankedTensorType>(type);
     if (!tensor || !tensor.hasStaticShape())
       return func.emitOpError() << "llm-lower-to-cpu: expected statically "
@@ -300,6 +349,11 @@ LogicalResult FunctionLowering::run() {
     }
     if (failed(lowerOp(&op)))
       return failure();
+    if (missingOperand)
+      return op.emitOpError() << "llm-lower-to-cpu: an operand has no CPU "
+                                 "lowering (only tensors computed here, "
+                                 "arguments, parameters and dense constants "
+                                 "do)";
   }
   auto ret = cast<func::ReturnOp>(body.getTerminator());
   for (auto [i, operand] : llvm::enumerate(ret.getOperands())) {
@@ -347,6 +401,13 @@ LogicalResult FunctionLowering::lowerAttention(
 
 LogicalResult FunctionLowering::lowerOp(Operation *op) {
   auto out = [&](unsigned i = 0) { return values[op->getResult(i)]; };
+  auto requireI32 = [&](Value value, StringRef what) -> LogicalResult {
+    Type element = cast<RankedTensorType>(value.getType()).getElementType();
+    if (element.isInteger(32))
+      return success();
+    return op->emitOpError() << "llm-lower-to-cpu: expected i32 " << what
+                             << ", found " << element;
+  };
   auto requireF32 = [&](Value value, StringRef what) -> LogicalResult {
     Type element = cast<RankedTensorType>(value.getType()).getElementType();
     if (element.isF32())
@@ -474,6 +535,31 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
             op, a.getQuery(), a.getKey(), a.getValue(), a.getKeyPadding(),
             a.getBias(), a.getAlibiSlopes(), a.getNumHeads(), a.getNumKvHeads(),
             a.getScale().convertToDouble(), a.getMask(), a.getWindow());
+      })
+      .Case([&](KVCacheAppendOp a) -> LogicalResult {
+        if (failed(requireI32(a.getSlots(), "slots")))
+          return failure();
+        // The cache is updated in place: the result is the same descriptor.
+        values[a.getResult()] = ptr(a.getCache());
+        call("llmk_kv_cache_append",
+             {ptr(a.getCache()), i64(a.getLayer()), ptr(a.getSlots()),
+              ptr(a.getKey()), ptr(a.getValue()), i64(getRows(a.getKey()))});
+        return success();
+      })
+      .Case([&](PagedAttentionOp p) -> LogicalResult {
+        if (failed(requireI32(p.getBlockTables(), "block tables")) ||
+            failed(requireI32(p.getContextLens(), "context lengths")))
+          return failure();
+        ArrayRef<int64_t> q = getShape(p.getQuery());
+        call("llmk_paged_attention",
+             {ptr(p.getQuery()), ptr(p.getCache()), i64(p.getLayer()),
+              ptr(p.getBlockTables()), i64(getShape(p.getBlockTables())[1]),
+              ptr(p.getContextLens()), ptr(p.getAlibiSlopes()), out(),
+              i64(q[0]), i64(q[1]), i64(p.getNumHeads()),
+              f32(p.getScale().convertToDouble()),
+              i32(static_cast<int64_t>(p.getMask())),
+              i64(p.getWindow().value_or(0))});
+        return success();
       })
       .Case([&](AlibiOp a) {
         ArrayRef<int64_t> s = getShape(a.getResult());

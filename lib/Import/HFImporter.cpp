@@ -15,6 +15,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/Support/FileSystem.h"
@@ -24,6 +26,7 @@
 #include "llvm/Support/Path.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::llm;
@@ -50,19 +53,30 @@ public:
       : file(std::move(file)), object(std::move(object)) {}
 
   static llvm::Expected<Config> read(llvm::StringRef path) {
+    // Reading a FIFO or a device could block forever.
+    llvm::sys::fs::file_status status;
+    if (!llvm::sys::fs::status(path, status) &&
+        status.type() != llvm::sys::fs::file_type::regular_file)
+      return makeError(llvm::formatv(
+          "{0}: expected a regular file, found {1}", path,
+          status.type() == llvm::sys::fs::file_type::directory_file
+              ? "a directory"
+              : "a special file"));
     auto buffer = llvm::MemoryBuffer::getFile(path);
     if (!buffer)
       return makeError(llvm::formatv("{0}: cannot read: {1}", path,
                                      buffer.getError().message()));
+    // Depth-limited: llvm::json::parse alone overflows the stack on deep
+    // nesting.
     llvm::Expected<llvm::json::Value> json =
-        llvm::json::parse((*buffer)->getBuffer());
+        parseJsonBounded((*buffer)->getBuffer(), path);
     if (!json)
-      return makeError(llvm::formatv("{0}: invalid JSON: {1}", path,
-                                     llvm::toString(json.takeError())));
+      return json.takeError();
     llvm::json::Object *object = json->getAsObject();
     if (!object)
-      return makeError(
-          llvm::formatv("{0}: expected a JSON object at the top level", path));
+      return makeError(llvm::formatv("{0}: expected a JSON object at the top "
+                                     "level, found {1}",
+                                     path, describe(*json)));
     return Config(path.str(), std::move(*object));
   }
 
@@ -82,10 +96,8 @@ public:
   int64_t getInt(llvm::StringRef key, int64_t fallback) {
     if (!has(key))
       return fallback;
-    if (std::optional<int64_t> v = object.get(key)->getAsInteger())
+    if (std::optional<int64_t> v = toInt(key, *object.get(key)))
       return *v;
-    fail(llvm::formatv("{0}: field '{1}': expected an integer, found {2}", file,
-                       key, describe(*object.get(key))));
     return fallback;
   }
   /// A required positive integer.
@@ -138,16 +150,13 @@ public:
     if (!has(key))
       return result;
     const llvm::json::Value *v = object.get(key);
-    if (std::optional<int64_t> i = v->getAsInteger()) {
-      result.push_back(*i);
+    if (v->kind() == llvm::json::Value::Number) {
+      if (std::optional<int64_t> i = toInt(key, *v))
+        result.push_back(*i);
     } else if (const llvm::json::Array *array = v->getAsArray()) {
-      for (const llvm::json::Value &e : *array) {
-        if (std::optional<int64_t> i = e.getAsInteger())
+      for (const llvm::json::Value &e : *array)
+        if (std::optional<int64_t> i = toInt(key, e))
           result.push_back(*i);
-        else
-          fail(llvm::formatv("{0}: field '{1}': expected integers, found {2}",
-                             file, key, describe(e)));
-      }
     } else {
       fail(llvm::formatv("{0}: field '{1}': expected an integer or a list of "
                          "integers, found {2}",
@@ -184,6 +193,33 @@ public:
   const std::string &getFile() const { return file; }
 
 private:
+  /// Config integers are sizes that get multiplied together (heads *
+  /// head_dim, 4 * n_embd, ...) and token ids: within int32, every such
+  /// product fits in int64.
+  static constexpr int64_t kMinInt = std::numeric_limits<int32_t>::min();
+  static constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
+
+  /// `v` as an integer in [kMinInt, kMaxInt], or std::nullopt after failing.
+  /// Never json::Value::getAsInteger() alone: it converts a double equal to
+  /// 2^63 to int64_t, which is undefined behavior.
+  std::optional<int64_t> toInt(llvm::StringRef key,
+                               const llvm::json::Value &v) {
+    std::optional<double> number = v.getAsNumber();
+    std::optional<int64_t> i;
+    if (number && *number >= kMinInt && *number <= kMaxInt)
+      i = v.getAsInteger(); // Exact integers only: 2.5 is refused.
+    if (i)
+      return i;
+    if (number && std::trunc(*number) == *number)
+      fail(llvm::formatv("{0}: field '{1}': expected an integer in [{2}, {3}], "
+                         "found {4}",
+                         file, key, kMinInt, kMaxInt, describe(v)));
+    else
+      fail(llvm::formatv("{0}: field '{1}': expected an integer, found {2}",
+                         file, key, describe(v)));
+    return std::nullopt;
+  }
+
   static std::string describe(const llvm::json::Value &v) {
     std::string text;
     llvm::raw_string_ostream os(text);
@@ -499,6 +535,12 @@ public:
     auto qt = cast<RankedTensorType>(q.getType());
     auto vt = cast<RankedTensorType>(v.getType());
     int64_t vHeadDim = vt.getShape().back() / kvHeads;
+    if (decomposeAttention) {
+      double headDim = static_cast<double>(qt.getShape().back() / heads);
+      return decomposedAttention(q, k, v, heads, kvHeads,
+                                 scale.value_or(1.0 / std::sqrt(headDim)), mask,
+                                 window, bias);
+    }
     auto result = f32({qt.getDimSize(0), qt.getDimSize(1), heads * vHeadDim});
     return AttentionOp::create(
         builder, loc, result, q, k, v, /*key_padding=*/Value(), bias,
@@ -506,6 +548,95 @@ public:
         scale ? builder.getF64FloatAttr(*scale) : FloatAttr(),
         MaskKindAttr::get(&context, mask),
         window ? builder.getI64IntegerAttr(*window) : IntegerAttr());
+  }
+
+  /// softmax(Q·Kᵀ * factor + bias + mask) · V spelled out op by op over
+  /// [batch, heads, seq, head_dim] planes, as exported graphs have it: the
+  /// input --llm-fuse-attention raises back into llm.flash_attention.
+  Value decomposedAttention(Value q, Value k, Value v, int64_t heads,
+                            int64_t kvHeads, double factor, MaskKind mask,
+                            std::optional<int64_t> window, Value bias) {
+    llvm::ArrayRef<int64_t> qs = cast<RankedTensorType>(q.getType()).getShape();
+    int64_t batch = qs[0], qLen = qs[1];
+    int64_t kvLen = cast<RankedTensorType>(k.getType()).getDimSize(1);
+    int64_t headDim = qs[2] / heads;
+    int64_t vHeadDim =
+        cast<RankedTensorType>(v.getType()).getDimSize(2) / kvHeads;
+    auto split = [&](Value x, int64_t n, int64_t len, int64_t dim) -> Value {
+      return SplitHeadsOp::create(builder, loc, f32({batch, n, len, dim}), x,
+                                  builder.getI64IntegerAttr(n));
+    };
+    auto repeat = [&](Value x, int64_t dim) -> Value {
+      if (kvHeads == heads)
+        return x;
+      return RepeatKVOp::create(builder, loc, f32({batch, heads, kvLen, dim}),
+                                x, builder.getI64IntegerAttr(heads / kvHeads));
+    };
+    Value qh = split(q, heads, qLen, headDim);
+    Value kh = repeat(split(k, kvHeads, kvLen, headDim), headDim);
+    Value vh = repeat(split(v, kvHeads, kvLen, vHeadDim), vHeadDim);
+    // Without a bias the factor may as well scale the queries, as some
+    // exports do; with one it must scale the scores alone.
+    bool scaleQuery = !bias && factor != 1.0;
+    if (scaleQuery)
+      qh = scale(qh, factor);
+    RankedTensorType scoresType = f32({batch, heads, qLen, kvLen});
+    Value s = MatmulOp::create(builder, loc, scoresType, qh, kh,
+                               builder.getUnitAttr());
+    if (!scaleQuery && factor != 1.0)
+      s = scale(s, factor);
+    if (bias)
+      s = add(s, broadcastBias(bias, scoresType));
+    if (mask != MaskKind::Bidirectional)
+      s = add(s, maskConstant(scoresType, mask, window));
+    Value p = SoftmaxOp::create(builder, loc, scoresType, s,
+                                builder.getI64IntegerAttr(3));
+    Value o = MatmulOp::create(
+        builder, loc, f32({batch, heads, qLen, vHeadDim}), p, vh, UnitAttr());
+    return MergeHeadsOp::create(builder, loc,
+                                f32({batch, qLen, heads * vHeadDim}), o);
+  }
+
+  /// A [heads, q_len, kv_len] bias at the scores' [batch, heads, q_len,
+  /// kv_len] shape, for arith.addf.
+  Value broadcastBias(Value bias, RankedTensorType scoresType) {
+    if (bias.getType() == scoresType)
+      return bias;
+    if (scoresType.getDimSize(0) == 1)
+      return tensor::ExpandShapeOp::create(
+          builder, loc, scoresType, bias,
+          llvm::ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
+    Value init = tensor::EmptyOp::create(builder, loc, scoresType.getShape(),
+                                         scoresType.getElementType());
+    return linalg::BroadcastOp::create(builder, loc, bias, init,
+                                       llvm::ArrayRef<int64_t>{0})
+        ->getResult(0);
+  }
+
+  /// The additive mask: 0 where query i (at position i + kv_len - q_len)
+  /// sees key j, -inf elsewhere, the same for every batch and head.
+  Value maskConstant(RankedTensorType type, MaskKind mask,
+                     std::optional<int64_t> window) {
+    llvm::ArrayRef<int64_t> shape = type.getShape();
+    int64_t qLen = shape[2], kvLen = shape[3];
+    std::vector<float> plane(qLen * kvLen);
+    for (int64_t i = 0; i < qLen; ++i) {
+      int64_t position = i + kvLen - qLen;
+      for (int64_t j = 0; j < kvLen; ++j) {
+        bool visible = j <= position;
+        if (mask == MaskKind::SlidingWindow && window)
+          visible = visible && j > position - *window;
+        plane[i * kvLen + j] =
+            visible ? 0.0f : -std::numeric_limits<float>::infinity();
+      }
+    }
+    std::vector<float> values;
+    values.reserve(type.getNumElements());
+    for (int64_t n = 0; n < shape[0] * shape[1]; ++n)
+      values.insert(values.end(), plane.begin(), plane.end());
+    return arith::ConstantOp::create(
+        builder, loc,
+        DenseElementsAttr::get(type, llvm::ArrayRef<float>(values)));
   }
 
   Value rope(Value x, Value positions, int64_t heads, int64_t rotaryDim,
@@ -528,7 +659,7 @@ public:
                                          llvm::ArrayRef<Type> args,
                                          llvm::ArrayRef<Type> results) {
     builder.setInsertionPointToEnd(module.getBody());
-    auto fn = func::FuncOp::create(builder, loc, "forward",
+    auto fn = func::FuncOp::create(builder, loc, functionName,
                                    builder.getFunctionType(args, results));
     Block *entry = fn.addEntryBlock();
     builder.setInsertionPointToStart(entry);
@@ -543,6 +674,11 @@ public:
   MLIRContext &context;
   OpBuilder builder;
   Location loc;
+  /// Sequences per call, and the emitted function's name.
+  int64_t batch = 1;
+  /// Emit attention op by op (HFImportOptions::decomposeAttention).
+  bool decomposeAttention = false;
+  std::string functionName = "forward";
 
 private:
   static std::string fmt(llvm::ArrayRef<int64_t> shape) {
@@ -694,9 +830,9 @@ llvm::Error importLlamaFamily(Config &c, Emitter &e, ModuleOp module,
   if (c.failed())
     return c.takeError();
 
-  auto seqTy = e.i64({1, seq});
+  auto seqTy = e.i64({e.batch, seq});
   llvm::SmallVector<Value> args =
-      e.beginFunction(module, {seqTy, seqTy}, {e.f32({1, seq, vocab})});
+      e.beginFunction(module, {seqTy, seqTy}, {e.f32({e.batch, seq, vocab})});
   Value ids = args[0], positions = args[1];
   Value h = e.embedding(ids, "model.embed_tokens.weight", vocab, hidden);
   MaskKind mask = window ? MaskKind::SlidingWindow : MaskKind::Causal;
@@ -782,9 +918,9 @@ llvm::Error importGPT2(Config &c, Emitter &e, ModuleOp module, int64_t seq) {
   GeluApproximation approx =
       act == "gelu" ? GeluApproximation::None : GeluApproximation::Tanh;
 
-  auto seqTy = e.i64({1, seq});
+  auto seqTy = e.i64({e.batch, seq});
   llvm::SmallVector<Value> args =
-      e.beginFunction(module, {seqTy, seqTy}, {e.f32({1, seq, vocab})});
+      e.beginFunction(module, {seqTy, seqTy}, {e.f32({e.batch, seq, vocab})});
   Value h = e.add(e.embedding(args[0], "wte.weight", vocab, hidden),
                   e.embedding(args[1], "wpe.weight", positions, hidden));
   auto part = [](int64_t index, int64_t size) {
@@ -836,9 +972,9 @@ llvm::Error importBloom(Config &c, Emitter &e, ModuleOp module, int64_t seq) {
     return c.takeError();
   int64_t headDim = hidden / heads;
 
-  auto seqTy = e.i64({1, seq});
+  auto seqTy = e.i64({e.batch, seq});
   llvm::SmallVector<Value> args =
-      e.beginFunction(module, {seqTy, seqTy}, {e.f32({1, seq, vocab})});
+      e.beginFunction(module, {seqTy, seqTy}, {e.f32({e.batch, seq, vocab})});
   Value h = e.embedding(args[0], "word_embeddings.weight", vocab, hidden);
   h = e.layerNorm(h, "word_embeddings_layernorm", eps);
   // Fused QKV rows are [head, {q, k, v}, head_dim].
@@ -1074,7 +1210,8 @@ llvm::Expected<OwningOpRef<ModuleOp>>
 mlir::llm::importHuggingFace(MLIRContext &context, llvm::StringRef modelDir,
                              const SafeTensorsArchive &archive,
                              const HFImportOptions &options) {
-  context.loadDialect<LLMDialect, func::FuncDialect, arith::ArithDialect>();
+  context.loadDialect<LLMDialect, func::FuncDialect, arith::ArithDialect,
+                      linalg::LinalgDialect, tensor::TensorDialect>();
   llvm::Expected<HFModelInfo> info = readHFModelInfo(modelDir);
   if (!info)
     return info.takeError();
@@ -1094,30 +1231,44 @@ mlir::llm::importHuggingFace(MLIRContext &context, llvm::StringRef modelDir,
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
   llvm::StringRef type = info->modelType;
+  if (options.batch <= 0)
+    return makeError(llvm::formatv("expected a batch of at least one "
+                                   "sequence, found {0}",
+                                   options.batch));
+  if (options.batch != 1 && info->kind != HFModelInfo::Kind::Decoder)
+    return makeError(llvm::formatv("batches of {0} sequences are supported "
+                                   "for decoder-only models; '{1}' takes one",
+                                   options.batch, type));
+  auto makeEmitter = [&](std::string prefix) {
+    Emitter e(context, archive, std::move(prefix));
+    e.batch = options.batch;
+    e.functionName = options.functionName;
+    e.decomposeAttention = options.decomposeAttention;
+    return e;
+  };
   auto build = [&]() -> llvm::Error {
     if (type == "llama" || type == "mistral" || type == "qwen2" ||
         type == "mixtral") {
-      Emitter e(context, archive, "");
+      Emitter e = makeEmitter("");
       return importLlamaFamily(*config, e, *module, type, options.seqLen);
     }
     if (type == "gpt2") {
-      Emitter e(context, archive,
-                findPrefix(archive, "wte.weight", {"transformer.", ""}));
+      Emitter e =
+          makeEmitter(findPrefix(archive, "wte.weight", {"transformer.", ""}));
       return importGPT2(*config, e, *module, options.seqLen);
     }
     if (type == "bloom") {
-      Emitter e(
-          context, archive,
+      Emitter e = makeEmitter(
           findPrefix(archive, "word_embeddings.weight", {"transformer.", ""}));
       return importBloom(*config, e, *module, options.seqLen);
     }
     if (type == "bert" || type == "roberta") {
-      Emitter e(context, archive,
-                findPrefix(archive, "embeddings.word_embeddings.weight",
-                           {"", type == "bert" ? "bert." : "roberta."}));
+      Emitter e =
+          makeEmitter(findPrefix(archive, "embeddings.word_embeddings.weight",
+                                 {"", type == "bert" ? "bert." : "roberta."}));
       return importBert(*config, e, *module, type, options.seqLen);
     }
-    Emitter e(context, archive, "");
+    Emitter e = makeEmitter("");
     return importT5(*config, e, *module, options.seqLen, options.decoderSeqLen);
   };
   if (llvm::Error err = build())

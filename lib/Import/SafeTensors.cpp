@@ -310,11 +310,9 @@ KeyScan scanKeys(StringRef text) {
 Expected<json::Value> parseUntrustedJson(
     StringRef text, StringRef what, KeyScan &scan,
     function_ref<std::string(const DuplicateKey &)> describeDuplicate) {
-  if (Error e = checkNesting(text, what))
-    return e;
-  Expected<json::Value> parsed = json::parse(text);
+  Expected<json::Value> parsed = mlir::llm::parseJsonBounded(text, what);
   if (!parsed)
-    return fail(what + ": not valid JSON: " + toString(parsed.takeError()));
+    return parsed.takeError();
   if (!parsed->getAsObject())
     return fail(what + ": expected a JSON object, found " + describe(*parsed));
   scan = scanKeys(text);
@@ -401,6 +399,16 @@ bool mulOverflowsUnsigned(uint64_t a, uint64_t b, uint64_t &result) {
 }
 
 } // namespace
+
+Expected<json::Value> mlir::llm::parseJsonBounded(StringRef text,
+                                                  StringRef file) {
+  if (Error e = checkNesting(text, file))
+    return e;
+  Expected<json::Value> parsed = json::parse(text);
+  if (!parsed)
+    return fail(file + ": not valid JSON: " + toString(parsed.takeError()));
+  return parsed;
+}
 
 //===----------------------------------------------------------------------===//
 // DType

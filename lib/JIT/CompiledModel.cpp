@@ -64,6 +64,8 @@ static llvm::orc::SymbolMap kernelSymbols(llvm::orc::MangleAndInterner mangle) {
   LLMK(llmk_scale);
   LLMK(llmk_moe);
   LLMK(llmk_copy);
+  LLMK(llmk_kv_cache_append);
+  LLMK(llmk_paged_attention);
 #undef LLMK
   return map;
 }
@@ -275,8 +277,7 @@ CompiledModel::create(ModuleOp lowered, const SafeTensorsArchive &archive,
     entry.name = func.getSymName().str();
     entry.arenaBytes = arena.getInt();
     for (Attribute t : func->getAttrOfType<ArrayAttr>("llm.arg_types"))
-      entry.argTypes.push_back(
-          cast<RankedTensorType>(cast<TypeAttr>(t).getValue()));
+      entry.argTypes.push_back(cast<TypeAttr>(t).getValue());
     for (Attribute t : func->getAttrOfType<ArrayAttr>("llm.result_types"))
       entry.resultTypes.push_back(
           cast<RankedTensorType>(cast<TypeAttr>(t).getValue()));

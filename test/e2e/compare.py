@@ -4,6 +4,9 @@
   compare.py logits OUT.npy REF.npy
       Same shape, and max|OUT - REF| <= 1e-4 * max(1, max|REF|). Used for
       logits.npy and hidden.npy alike.
+  compare.py logits OUT.npy REF.npy RTOL
+      As above with RTOL in place of 1e-4 (the stated bound of a lossy
+      path such as an int8 KV cache).
   compare.py ids OUT.txt REF.txt
       The comma-separated id lists are identical.
 
@@ -75,7 +78,7 @@ def unravel(flat, shape):
     return tuple(reversed(idx))
 
 
-def compare_logits(out_path, ref_path):
+def compare_logits(out_path, ref_path, rtol=RTOL):
     out_shape, out = load_array(out_path)
     ref_shape, ref = load_array(ref_path)
     if out_shape != ref_shape:
@@ -84,7 +87,7 @@ def compare_logits(out_path, ref_path):
         print(f"OK: empty arrays of shape {ref_shape}")
         return
     ref_max = max(abs(r) for r in ref)
-    tol = RTOL * max(1.0, ref_max)
+    tol = rtol * max(1.0, ref_max)
     worst, max_err, n_bad = 0, -1.0, 0
     for i, (o, r) in enumerate(zip(out, ref)):
         err = abs(o - r) if math.isfinite(o) else math.inf
@@ -93,7 +96,7 @@ def compare_logits(out_path, ref_path):
         if err > max_err:
             worst, max_err = i, err
     msg = (f"max |out - ref| = {max_err:.6g}, tolerance = {tol:.6g} "
-           f"(1e-4 * max(1, max|ref| = {ref_max:.6g})), shape {ref_shape}")
+           f"({rtol:g} * max(1, max|ref| = {ref_max:.6g})), shape {ref_shape}")
     if n_bad:
         fail(f"{msg}\n  worst index {unravel(worst, ref_shape)}: found {out[worst]!r}, expected {ref[worst]!r}\n"
              f"  {n_bad} of {len(ref)} elements out of tolerance")
@@ -124,11 +127,16 @@ def compare_ids(out_path, ref_path):
 
 
 def main(argv):
-    if len(argv) != 4 or argv[1] not in ("logits", "ids"):
+    if (argv[1:2] == ["logits"] and len(argv) not in (4, 5)) or \
+            (argv[1:2] == ["ids"] and len(argv) != 4) or argv[1:2] not in (["logits"], ["ids"]):
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     if argv[1] == "logits":
-        compare_logits(argv[2], argv[3])
+        try:
+            rtol = float(argv[4]) if len(argv) == 5 else RTOL
+        except ValueError:
+            fail(f"RTOL: expected a number, found {argv[4]!r}", 2)
+        compare_logits(argv[2], argv[3], rtol)
     else:
         compare_ids(argv[2], argv[3])
 

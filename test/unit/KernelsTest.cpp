@@ -997,6 +997,21 @@ TEST_P(AttentionTest, Padding) {
   c.mask = LLMK_MASK_SLIDING_WINDOW;
   c.window = 20;
   run(c);
+  // Fewer than four queries take the row-by-row path: every mask again.
+  for (int32_t mask : {LLMK_MASK_CAUSAL, LLMK_MASK_BIDIRECTIONAL,
+                       LLMK_MASK_SLIDING_WINDOW, LLMK_MASK_PADDING}) {
+    for (int64_t qLen : {1, 3}) {
+      c.name = "row path, mask " + std::to_string(mask) + ", qLen " +
+               std::to_string(qLen);
+      c.mask = mask;
+      c.qLen = qLen;
+      c.kvLen = 150;
+      c.window = 40;
+      c.heads = 4;
+      c.kvHeads = 2;
+      run(c);
+    }
+  }
 }
 
 TEST_P(AttentionTest, GqaAndMqa) {
@@ -1043,6 +1058,12 @@ TEST_P(AttentionTest, BiasAndAlibi) {
   c.name = "alibi decode with bias";
   c.qLen = 1;
   c.bias = 1;
+  run(c);
+  c.name = "decode with -inf bias, bidirectional";
+  c.alibi = false;
+  c.bias = 3;
+  c.mask = LLMK_MASK_BIDIRECTIONAL;
+  c.qLen = 2;
   run(c);
 }
 

@@ -17,9 +17,12 @@
 #include "llm/Import/SafeTensors.h"
 #include "llm/JIT/CompiledModel.h"
 #include "llm/dialects/LLM/IR/LLMDialect.h"
+#include "llm/dialects/LLM/IR/LLMOps.h"
 #include "llm/passes/Passes.h"
 
+#include "KVCache.h"
 #include "Kernels.h"
+#include "Sampler.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -27,10 +30,12 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
@@ -68,13 +73,97 @@ static cl::opt<std::string>
     dumpIds("dump-ids",
             cl::desc("Write generated ids (prompt excluded), comma separated"),
             cl::cat(category));
+static cl::opt<bool> noKVCache(
+    "no-kv-cache",
+    cl::desc("Generate by recomputing the whole sequence for every token "
+             "instead of prefill + decode over a paged KV cache"),
+    cl::init(false), cl::cat(category));
+static cl::opt<int64_t> kvBlockSize("kv-block-size",
+                                    cl::desc("Tokens per KV-cache block"),
+                                    cl::init(16), cl::cat(category));
+static cl::opt<std::string>
+    kvDtype("kv-dtype", cl::desc("KV-cache storage: f32, f16, bf16 or i8"),
+            cl::init("f32"), cl::cat(category));
+static cl::opt<std::string> dumpGenLogits(
+    "dump-gen-logits",
+    cl::desc("Write the float32 logits each generated token was chosen from "
+             "as .npy [steps, vocab]"),
+    cl::cat(category));
+static cl::opt<bool>
+    ignoreEos("ignore-eos",
+              cl::desc("Keep generating after an end-of-sequence token"),
+              cl::init(false), cl::cat(category));
 static cl::opt<int> numThreads("num-threads",
                                cl::desc("Worker threads (0: one per core)"),
                                cl::init(0), cl::cat(category));
+static cl::opt<bool> decomposeAttention(
+    "decompose-attention",
+    cl::desc("Import attention op by op (split_heads, matmul, softmax, ...) "
+             "for --llm-fuse-attention to raise again"),
+    cl::init(false), cl::cat(category));
+static cl::opt<bool> fuseAttention(
+    "fuse-attention",
+    cl::desc("Run --llm-fuse-attention before --llm-lower-to-cpu"),
+    cl::init(true), cl::cat(category));
+static cl::opt<bool> lowerAlibi(
+    "lower-alibi",
+    cl::desc("Run --llm-lower-alibi (after --llm-fuse-attention) before "
+             "--llm-lower-to-cpu: ALiBi as per-head slopes in the kernel"),
+    cl::init(false), cl::cat(category));
+static cl::opt<std::string>
+    emitMlir("emit-mlir",
+             cl::desc("Write the imported llm dialect IR, before any pass"),
+             cl::value_desc("FILE"), cl::cat(category));
+static cl::opt<double> temperature(
+    "temperature",
+    cl::desc("Sampling temperature (0, the default: greedy decoding)"),
+    cl::init(0.0), cl::cat(category));
+static cl::opt<int64_t>
+    topK("top-k", cl::desc("Sample among the K most likely tokens (0: off)"),
+         cl::init(0), cl::cat(category));
+static cl::opt<double> topP(
+    "top-p",
+    cl::desc("Sample from the smallest set of tokens with probability >= P "
+             "(1: off)"),
+    cl::init(1.0), cl::cat(category));
+static cl::opt<double>
+    minP("min-p",
+         cl::desc("Drop tokens below P times the top probability (0: off)"),
+         cl::init(0.0), cl::cat(category));
+static cl::opt<double> repetitionPenalty(
+    "repetition-penalty",
+    cl::desc("Divide (multiply when negative) the logits of tokens already "
+             "in the sequence by this (1: off)"),
+    cl::init(1.0), cl::cat(category));
+static cl::opt<uint64_t> seed("seed",
+                              cl::desc("Seed of the sampler's generator"),
+                              cl::init(0), cl::cat(category));
 
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "llm-run: error: " << message << "\n";
   return 1;
+}
+
+/// Longest sequence one compiled forward pass may take when the model itself
+/// sets no limit: keeps prompt + --max-new-tokens and the buffer sizes derived
+/// from it far from int64 overflow.
+constexpr int64_t kMaxSequenceLength = int64_t(1) << 20;
+
+/// Checks, before the model is compiled, that `path` (the value of `flag`)
+/// names a file that can be created: an existing directory, not a directory.
+static llvm::Error checkOutputPath(llvm::StringRef flag, llvm::StringRef path) {
+  if (path.empty())
+    return llvm::Error::success();
+  llvm::StringRef dir = llvm::sys::path::parent_path(path);
+  if (llvm::sys::fs::is_directory(path))
+    return llvm::createStringError(llvm::formatv(
+        "--{0}: expected a file path, found the directory '{1}'", flag, path));
+  if (!dir.empty() && !llvm::sys::fs::is_directory(dir))
+    return llvm::createStringError(llvm::formatv(
+        "--{0}: {1}: expected an existing directory '{2}', "
+        "found {3}",
+        flag, path, dir, llvm::sys::fs::exists(dir) ? "a file" : "nothing"));
+  return llvm::Error::success();
 }
 
 /// Parses "1, 2,3" into ids; the error names the flag and the bad item.
@@ -153,12 +242,26 @@ static llvm::Expected<Forward> compile(MLIRContext &context,
   HFImportOptions options;
   options.seqLen = seqLen;
   options.decoderSeqLen = decoderSeqLen;
+  options.decomposeAttention = decomposeAttention;
   llvm::Expected<OwningOpRef<ModuleOp>> module =
       importHuggingFace(context, modelPath, archive, options);
   if (!module)
     return module.takeError();
+  if (!emitMlir.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(emitMlir, ec);
+    if (ec)
+      return llvm::createStringError(llvm::formatv(
+          "{0}: cannot write: {1}", emitMlir.getValue(), ec.message()));
+    (*module)->print(os);
+  }
   PassManager pm(&context);
   pm.addPass(createCanonicalizerPass());
+  // Decomposed attention has no CPU lowering: fusion must raise all of it.
+  if (fuseAttention || decomposeAttention)
+    pm.addPass(createFuseAttentionPass());
+  if (lowerAlibi)
+    pm.addPass(createLowerAlibiPass());
   pm.addPass(createLowerToCPUPass());
   if (failed(pm.run(**module)))
     return llvm::createStringError("lowering to the CPU failed (see the "
@@ -173,8 +276,8 @@ static llvm::Expected<Forward> compile(MLIRContext &context,
   if (!entry)
     return entry.takeError();
   forward.entry = *entry;
-  for (RankedTensorType t : forward.entry->argTypes)
-    forward.intArgs.emplace_back(t.getNumElements(), 0);
+  for (Type t : forward.entry->argTypes)
+    forward.intArgs.emplace_back(cast<RankedTensorType>(t).getNumElements(), 0);
   forward.output.resize(forward.entry->resultTypes[0].getNumElements());
   forward.compileSeconds = secondsSince(start);
   return std::move(forward);
@@ -192,12 +295,251 @@ static llvm::Error run(Forward &forward) {
   return llvm::Error::success();
 }
 
-static int64_t argmax(const float *row, int64_t n) {
-  int64_t best = 0;
-  for (int64_t i = 1; i < n; ++i)
-    if (row[i] > row[best])
-      best = i;
-  return best;
+/// The sampler of this run and its generator, set from --temperature,
+/// --top-k, --top-p, --min-p, --repetition-penalty and --seed in main().
+static llmrt::Sampler tokenSampler;
+static llmrt::Rng tokenRng;
+
+/// The sampling settings, for the summary of a generation.
+static std::string samplingSummary() {
+  const llmrt::SamplerParams &p = tokenSampler.params();
+  auto num = [](double value) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof(buffer), "%g", value);
+    return std::string(buffer);
+  };
+  if (tokenSampler.isGreedy())
+    return p.repetition_penalty == 1.0
+               ? std::string("greedy")
+               : "greedy, repetition-penalty " + num(p.repetition_penalty);
+  return llvm::formatv("temperature {0}, top-k {1}, top-p {2}, min-p {3}, "
+                       "repetition-penalty {4}, seed {5}",
+                       num(p.temperature), p.top_k, num(p.top_p), num(p.min_p),
+                       num(p.repetition_penalty), p.seed)
+      .str();
+}
+
+/// Picks the next token from one row of logits. `history` is the prompt and
+/// the tokens generated so far (the decoder's for encoder-decoder models), as
+/// transformers' repetition penalty sees them. Returns -1 on an error, which
+/// `tokenSampler.error()` describes (e.g. a NaN logit).
+static int64_t pickNext(const float *row, int64_t vocab,
+                        llvm::ArrayRef<int64_t> history) {
+  return tokenSampler.sample(
+      row, vocab, llmrt::TokenSpan(history.data(), history.size()), tokenRng);
+}
+
+namespace {
+/// The prefill and decode entry points over one paged KV cache.
+struct CachedModel {
+  std::unique_ptr<CompiledModel> model;
+  const EntryPoint *prefill = nullptr;
+  const EntryPoint *decode = nullptr;
+  int64_t maxBlocks = 0;
+  double compileSeconds = 0;
+};
+} // namespace
+
+/// Imports `forward` twice (prompt length, and one token) and turns both
+/// into cached entry points with --llm-insert-kv-cache.
+static llvm::Expected<CachedModel>
+compileCached(MLIRContext &context, const SafeTensorsArchive &archive,
+              int64_t promptLen, int64_t maxSeqLen) {
+  auto start = Clock::now();
+  OwningOpRef<ModuleOp> module;
+  for (auto [name, seq] :
+       {std::pair<const char *, int64_t>{"prefill", promptLen},
+        {"decode", 1}}) {
+    HFImportOptions options;
+    options.seqLen = seq;
+    options.functionName = name;
+    llvm::Expected<OwningOpRef<ModuleOp>> imported =
+        importHuggingFace(context, modelPath, archive, options);
+    if (!imported)
+      return imported.takeError();
+    if (!module) {
+      module = std::move(*imported);
+      continue;
+    }
+    // One module, so that both entry points share the bound weights.
+    for (Operation &op :
+         llvm::make_early_inc_range((*imported)->getBody()->getOperations()))
+      op.moveBefore(module->getBody(), module->getBody()->end());
+  }
+  PassManager pm(&context);
+  // The cache goes in before canonicalization: a one-token decode function's
+  // sliding window would otherwise be canonicalized into a causal mask.
+  // ALiBi must become per-head slopes first: a bias tensor cannot cover keys
+  // that come from the cache.
+  pm.addPass(createLowerAlibiPass());
+  InsertKVCachePassOptions cacheOptions;
+  cacheOptions.blockSize = kvBlockSize;
+  cacheOptions.cacheDtype = kvDtype;
+  cacheOptions.maxSeqLen = maxSeqLen;
+  pm.addPass(createInsertKVCachePass(cacheOptions));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createLowerToCPUPass());
+  if (failed(pm.run(*module)))
+    return llvm::createStringError("compiling the cached entry points failed "
+                                   "(see the diagnostics above)");
+  CachedModel cached;
+  llvm::Expected<std::unique_ptr<CompiledModel>> model =
+      CompiledModel::create(*module, archive);
+  if (!model)
+    return model.takeError();
+  cached.model = std::move(*model);
+  llvm::Expected<const EntryPoint *> prefill = cached.model->lookup("prefill");
+  if (!prefill)
+    return prefill.takeError();
+  llvm::Expected<const EntryPoint *> decode = cached.model->lookup("decode");
+  if (!decode)
+    return decode.takeError();
+  cached.prefill = *prefill;
+  cached.decode = *decode;
+  cached.maxBlocks = llvm::divideCeil(maxSeqLen, kvBlockSize);
+  cached.compileSeconds = secondsSince(start);
+  return std::move(cached);
+}
+
+/// Greedy generation with prefill + decode over a paged KV cache; returns
+/// the process exit code.
+static int generateCached(MLIRContext &context, const HFModelInfo &info,
+                          const SafeTensorsArchive &archive,
+                          std::vector<int64_t> prompt) {
+  int64_t promptLen = prompt.size();
+  int64_t maxSeqLen = promptLen + maxNewTokens;
+  if (kvBlockSize <= 0)
+    return fail(llvm::formatv("--kv-block-size: expected a value > 0, found "
+                              "{0}",
+                              kvBlockSize.getValue()));
+  std::optional<int32_t> dtype =
+      llvm::StringSwitch<std::optional<int32_t>>(kvDtype)
+          .Case("f32", LLMK_F32)
+          .Case("f16", LLMK_F16)
+          .Case("bf16", LLMK_BF16)
+          .Case("i8", LLMK_I8)
+          .Default(std::nullopt);
+  if (!dtype)
+    return fail(llvm::formatv("--kv-dtype: expected f32, f16, bf16 or i8, "
+                              "found '{0}'",
+                              kvDtype.getValue()));
+  llvm::Expected<CachedModel> cached =
+      compileCached(context, archive, promptLen, maxSeqLen);
+  if (!cached)
+    return fail(llvm::toString(cached.takeError()));
+
+  // The cache's shape comes from the compiled entry point.
+  auto cacheType = cast<KVCacheType>(cached->prefill->argTypes[2]);
+  llmrt::KVCacheConfig config;
+  config.numLayers = cacheType.getNumLayers();
+  config.kvHeads = cacheType.getNumKvHeads();
+  config.headDim = cacheType.getHeadDim();
+  config.blockSize = cacheType.getBlockSize();
+  config.dtype = *dtype;
+  std::string error;
+  std::unique_ptr<llmrt::KVCachePool> pool =
+      llmrt::KVCachePool::create(config, cached->maxBlocks, error);
+  if (!pool)
+    return fail(error);
+  llmrt::BlockManager blocks(pool->getNumBlocks(), config.blockSize);
+  int64_t seq = blocks.addSequence();
+  llvm::outs() << llvm::formatv(
+      "compiled {0} ({1}) prefill + decode in {2:f2} s; KV cache: {3} blocks "
+      "of {4} tokens, {5} bytes per token, {6:f2} MB\n",
+      modelPath, info.modelType, cached->compileSeconds, pool->getNumBlocks(),
+      config.blockSize, llmrt::getKVBytesPerToken(config),
+      pool->getBytes() / 1e6);
+
+  int64_t vocab = info.vocabSize, maxBlocks = cached->maxBlocks;
+  std::vector<int32_t> table(maxBlocks), lens(1), slots(promptLen);
+  auto runEntry = [&](const EntryPoint &entry, std::vector<int64_t> &ids,
+                      std::vector<int64_t> &positions, float *logits,
+                      int64_t start, int64_t count) -> llvm::Error {
+    if (!blocks.reserve(seq, count, error))
+      return llvm::createStringError(error);
+    slots.resize(count);
+    blocks.getSlots(seq, start, count, slots.data());
+    blocks.getBlockTable(seq, table.data(), maxBlocks);
+    lens[0] = static_cast<int32_t>(start + count);
+    std::vector<void *> args = {ids.data(),         positions.data(),
+                                pool->descriptor(), slots.data(),
+                                table.data(),       lens.data()};
+    void *result = logits;
+    cached->model->run(entry, args, {result});
+    if (const char *kernelError = llmk_take_error())
+      return llvm::createStringError(
+          llvm::formatv("kernel error: {0}", kernelError));
+    return llvm::Error::success();
+  };
+
+  std::vector<int64_t> positions(promptLen);
+  for (int64_t i = 0; i < promptLen; ++i)
+    positions[i] = info.positionOffset + i;
+  std::vector<float> prefillLogits(promptLen * vocab);
+  auto start = Clock::now();
+  if (llvm::Error err = runEntry(*cached->prefill, prompt, positions,
+                                 prefillLogits.data(), 0, promptLen))
+    return fail(llvm::toString(std::move(err)));
+  double prefillSeconds = secondsSince(start);
+  if (!dumpLogits.empty())
+    if (llvm::Error err =
+            writeNpy(dumpLogits, prefillLogits.data(), promptLen, vocab))
+      return fail(llvm::toString(std::move(err)));
+
+  std::vector<int64_t> history = prompt, generated;
+  std::vector<float> genLogits;
+  const float *row = prefillLogits.data() + (promptLen - 1) * vocab;
+  std::vector<float> decodeLogits(vocab);
+  std::vector<int64_t> token(1), position(1);
+  start = Clock::now();
+  for (int64_t step = 0; step < maxNewTokens; ++step) {
+    if (step > 0) {
+      int64_t length = history.size();
+      token[0] = history.back();
+      position[0] = info.positionOffset + length - 1;
+      if (llvm::Error err = runEntry(*cached->decode, token, position,
+                                     decodeLogits.data(), length - 1, 1))
+        return fail(llvm::toString(std::move(err)));
+      row = decodeLogits.data();
+    }
+    genLogits.insert(genLogits.end(), row, row + vocab);
+    int64_t next = pickNext(row, vocab, history);
+    if (next < 0)
+      return fail(llvm::formatv("sampling: {0}", tokenSampler.error()));
+    generated.push_back(next);
+    history.push_back(next);
+    if (!ignoreEos && llvm::is_contained(info.eosTokenIds, next))
+      break;
+  }
+  double decodeSeconds = secondsSince(start);
+  int64_t decodeSteps = static_cast<int64_t>(generated.size()) - 1;
+  std::string text = llvm::join(
+      llvm::map_range(generated, [](int64_t id) { return std::to_string(id); }),
+      ",");
+  llvm::outs() << "generated: " << text << "\n";
+  llvm::outs() << "sampling: " << samplingSummary() << "\n";
+  llvm::outs() << llvm::formatv("prefill: {0} tokens in {1:f4} s ({2:f1} "
+                                "tokens/s)\n",
+                                promptLen, prefillSeconds,
+                                promptLen / prefillSeconds);
+  if (decodeSteps > 0)
+    llvm::outs() << llvm::formatv("decode: {0} tokens in {1:f4} s ({2:f1} "
+                                  "tokens/s)\n",
+                                  decodeSteps, decodeSeconds,
+                                  decodeSteps / decodeSeconds);
+  if (!dumpIds.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(dumpIds, ec);
+    if (ec)
+      return fail(llvm::formatv("{0}: cannot write: {1}", dumpIds.getValue(),
+                                ec.message()));
+    os << text << "\n";
+  }
+  if (!dumpGenLogits.empty())
+    if (llvm::Error err =
+            writeNpy(dumpGenLogits, genLogits.data(), generated.size(), vocab))
+      return fail(llvm::toString(std::move(err)));
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -216,10 +558,36 @@ int main(int argc, char **argv) {
                               maxNewTokens.getValue()));
   if (!dumpIds.empty() && maxNewTokens == 0)
     return fail("--dump-ids needs --max-new-tokens N with N > 0");
+  {
+    llmrt::SamplerParams params = llmrt::sampler_default_params();
+    params.temperature = temperature;
+    params.top_k = topK;
+    params.top_p = topP;
+    params.min_p = minP;
+    params.repetition_penalty = repetitionPenalty;
+    params.seed = seed;
+    llmrt::SamplerParamError error;
+    if (!llmrt::check_sampler_params(params, &error)) {
+      // The flag is the field's name with dashes: top_p -> --top-p.
+      std::string flag = error.param;
+      std::replace(flag.begin(), flag.end(), '_', '-');
+      return fail(llvm::formatv("--{0}: expected {1}, found {2}", flag,
+                                error.expected, error.found));
+    }
+    tokenSampler = llmrt::Sampler(params);
+    tokenRng = llmrt::Rng(params.seed);
+  }
   if (!llvm::sys::fs::is_directory(modelPath))
-    return fail(llvm::formatv("{0}: expected a Hugging Face model folder "
-                              "(config.json + *.safetensors)",
-                              modelPath));
+    return fail(llvm::formatv(
+        "{0}: expected a Hugging Face model folder "
+        "(config.json + *.safetensors), found {1}",
+        modelPath, llvm::sys::fs::exists(modelPath) ? "a file" : "nothing"));
+  for (auto [flag, path] :
+       {std::pair<llvm::StringRef, llvm::StringRef>{"dump-logits", dumpLogits},
+        {"dump-hidden", dumpHidden},
+        {"dump-ids", dumpIds}})
+    if (llvm::Error err = checkOutputPath(flag, path))
+      return fail(llvm::toString(std::move(err)));
 
   llvm::Expected<HFModelInfo> info = readHFModelInfo(modelPath);
   if (!info)
@@ -257,6 +625,29 @@ int main(int argc, char **argv) {
                                   "vocabulary [0, {2})",
                                   flag, id, info->vocabSize));
 
+  // The sequence lengths the model is compiled for, checked before any sum
+  // that could overflow: the model's own limit where it has one (learned
+  // positions), else the runner's.
+  {
+    int64_t promptLen = ids->size(), decoderLen = decoderIds.size();
+    int64_t grown = seq2seq ? decoderLen : promptLen;
+    bool modelLimit = info->maxPositions && !seq2seq;
+    int64_t limit = modelLimit ? info->maxPositions : kMaxSequenceLength;
+    std::string supports =
+        modelLimit
+            ? llvm::formatv("the model supports {0} positions", limit).str()
+            : llvm::formatv("llm-run supports at most {0} positions", limit)
+                  .str();
+    if (promptLen > limit || decoderLen > kMaxSequenceLength)
+      return fail(llvm::formatv("{0}, the prompt has {1} tokens", supports,
+                                std::max(promptLen, decoderLen)));
+    if (maxNewTokens > limit - grown)
+      return fail(llvm::formatv("{0}; the {1} ({2}) plus --max-new-tokens "
+                                "({3}) exceeds it",
+                                supports, seq2seq ? "decoder prompt" : "prompt",
+                                grown, maxNewTokens.getValue()));
+  }
+
   llvm::Expected<std::unique_ptr<SafeTensorsArchive>> archive =
       SafeTensorsArchive::openDirectory(modelPath);
   if (!archive)
@@ -267,6 +658,16 @@ int main(int argc, char **argv) {
   context.loadDialect<LLMDialect, func::FuncDialect, arith::ArithDialect,
                       LLVM::LLVMDialect>();
 
+  if (maxNewTokens > 0 && !encoder && !seq2seq && !noKVCache) {
+    if (info->maxPositions &&
+        static_cast<int64_t>(ids->size()) + maxNewTokens > info->maxPositions)
+      return fail(llvm::formatv("the model supports {0} positions; the prompt "
+                                "({1}) plus --max-new-tokens ({2}) exceeds it",
+                                info->maxPositions, ids->size(),
+                                maxNewTokens.getValue()));
+    return generateCached(context, *info, **archive, *ids);
+  }
+
   // Causal attention makes position i independent of later positions, so one
   // forward pass compiled for prompt + N tokens serves every generation
   // step: unused tail positions are computed but never read.
@@ -276,17 +677,6 @@ int main(int argc, char **argv) {
     decoderLen += maxNewTokens;
   else if (!encoder)
     seqLen += maxNewTokens;
-  if (info->maxPositions && !seq2seq) {
-    int64_t limit = info->maxPositions;
-    if (promptLen > limit)
-      return fail(llvm::formatv("the model supports {0} positions, the "
-                                "prompt has {1} tokens",
-                                limit, promptLen));
-    if (seqLen > limit)
-      return fail(llvm::formatv("the model supports {0} positions; the prompt "
-                                "({1}) plus --max-new-tokens ({2}) exceeds it",
-                                limit, promptLen, maxNewTokens.getValue()));
-  }
   llvm::Expected<Forward> forward =
       compile(context, *info, **archive, seqLen, seq2seq ? decoderLen : 0);
   if (!forward)
@@ -332,15 +722,20 @@ int main(int argc, char **argv) {
 
   if (maxNewTokens > 0) {
     std::vector<int64_t> generated;
+    std::vector<float> recomputeLogits;
     auto genStart = Clock::now();
     for (int64_t step = 0; step < maxNewTokens; ++step) {
       if (step > 0)
         if (llvm::Error err = run(*forward))
           return fail(llvm::toString(std::move(err)));
-      int64_t next =
-          argmax(forward->output.data() + (known - 1) * width, width);
+      std::vector<int64_t> history(tokens->begin(), tokens->begin() + known);
+      const float *row = forward->output.data() + (known - 1) * width;
+      recomputeLogits.insert(recomputeLogits.end(), row, row + width);
+      int64_t next = pickNext(row, width, history);
+      if (next < 0)
+        return fail(llvm::formatv("sampling: {0}", tokenSampler.error()));
       generated.push_back(next);
-      if (llvm::is_contained(info->eosTokenIds, next))
+      if (!ignoreEos && llvm::is_contained(info->eosTokenIds, next))
         break;
       if (!seq2seq)
         forward->intArgs[1][known] = info->positionOffset + known;
@@ -352,6 +747,7 @@ int main(int argc, char **argv) {
                         [](int64_t id) { return std::to_string(id); }),
         ",");
     llvm::outs() << "generated: " << text << "\n";
+    llvm::outs() << "sampling: " << samplingSummary() << "\n";
     llvm::outs() << llvm::formatv("{0} tokens in {1:f3} s ({2:f1} tokens/s, "
                                   "full-sequence recompute per token)\n",
                                   generated.size(), genSeconds,
@@ -364,6 +760,10 @@ int main(int argc, char **argv) {
                                   ec.message()));
       os << text << "\n";
     }
+    if (!dumpGenLogits.empty())
+      if (llvm::Error err = writeNpy(dumpGenLogits, recomputeLogits.data(),
+                                     generated.size(), width))
+        return fail(llvm::toString(std::move(err)));
   }
   return 0;
 }

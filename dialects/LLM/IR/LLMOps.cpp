@@ -778,5 +778,49 @@ LogicalResult SampleOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Attention layout
+//===----------------------------------------------------------------------===//
+
+LogicalResult SplitHeadsOp::verify() {
+  if (failed(checkRank(*this, "input", getInput().getType(), 3,
+                       "[batch, seq, heads * head_dim]")))
+    return failure();
+  ArrayRef<int64_t> x = getInput().getType().getShape();
+  FailureOr<int64_t> headDim =
+      verifyHeads(*this, "num_heads", getNumHeads(), "input features", x[2]);
+  if (failed(headDim) ||
+      failed(checkShape(*this, "result", getType(),
+                        {x[0], getNumHeads(), x[1], *headDim})))
+    return failure();
+  return checkSameElementType(*this, "result", getType(), getInput().getType(),
+                              "the input");
+}
+
+LogicalResult MergeHeadsOp::verify() {
+  if (failed(checkRank(*this, "input", getInput().getType(), 4,
+                       "[batch, heads, seq, head_dim]")))
+    return failure();
+  ArrayRef<int64_t> x = getInput().getType().getShape();
+  if (failed(checkShape(*this, "result", getType(),
+                        {x[0], x[2], mulDims(x[1], x[3])})))
+    return failure();
+  return checkSameElementType(*this, "result", getType(), getInput().getType(),
+                              "the input");
+}
+
+LogicalResult RepeatKVOp::verify() {
+  if (failed(checkRank(*this, "input", getInput().getType(), 4,
+                       "[batch, kv_heads, seq, head_dim]")) ||
+      failed(checkPositive(*this, "repeats", getRepeats())))
+    return failure();
+  ArrayRef<int64_t> x = getInput().getType().getShape();
+  if (failed(checkShape(*this, "result", getType(),
+                        {x[0], mulDims(x[1], getRepeats()), x[2], x[3]})))
+    return failure();
+  return checkSameElementType(*this, "result", getType(), getInput().getType(),
+                              "the input");
+}
+
 #define GET_OP_CLASSES
 #include "llm/dialects/LLM/IR/LLMOps.cpp.inc"

@@ -46,6 +46,14 @@ struct HFImportOptions {
   int64_t seqLen = 0;
   /// Decoder tokens of encoder-decoder models.
   int64_t decoderSeqLen = 0;
+  /// Sequences per call (decoder-only models; others take one).
+  int64_t batch = 1;
+  /// Name of the emitted function.
+  std::string functionName = "forward";
+  /// Emit attention op by op (split_heads, matmul, scale, bias, mask,
+  /// softmax, matmul, merge_heads) instead of llm.attention, as exported
+  /// graphs spell it; --llm-fuse-attention must then raise it again.
+  bool decomposeAttention = false;
 };
 
 /// Imports a Hugging Face model folder as `func.func @forward` in the llm

@@ -31,6 +31,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <cstdint>
@@ -193,6 +194,17 @@ struct TensorToWrite {
 llvm::Error writeSafeTensors(
     llvm::StringRef path, llvm::ArrayRef<TensorToWrite> tensors,
     llvm::ArrayRef<std::pair<std::string, std::string>> metadata = {});
+
+/// Parses untrusted JSON text (config.json, an index, a header) with
+/// llvm::json::parse after checking that it nests at most 64 levels deep: the
+/// parser recurses once per level and has no limit of its own, so a file of
+/// 100k '[' would overflow the stack. Errors read "<file>: not valid JSON:
+/// ..." or "<file>: JSON nesting at byte N is too deep: ...". Numbers in the
+/// result may be doubles: read integers with json::Value::getAsUINT64() or
+/// after a range check, never with getAsInteger() alone (undefined behavior
+/// on a double equal to 2^63).
+llvm::Expected<llvm::json::Value> parseJsonBounded(llvm::StringRef text,
+                                                   llvm::StringRef file);
 
 } // namespace llm
 } // namespace mlir

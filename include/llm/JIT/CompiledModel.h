@@ -22,7 +22,8 @@ class SafeTensorsArchive;
 /// One native entry point of a compiled model.
 struct EntryPoint {
   std::string name;
-  std::vector<RankedTensorType> argTypes;
+  /// Ranked tensors, or !llm.kv_cache (passed as an LLMKCache pointer).
+  std::vector<Type> argTypes;
   std::vector<RankedTensorType> resultTypes;
   int64_t arenaBytes = 0;
   void (*fn)(void **params, void *arena, void **args, void **results) = nullptr;

@@ -14,6 +14,118 @@
 include "mlir/Pass/PassBase.td"
 
 //===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+def FuseAttentionPass : Pass<"llm-fuse-attention", "::mlir::ModuleOp"> {
+  let summary = "Raises decomposed attention into llm.flash_attention";
+  let description = [{
+    Finds attention spelled out op by op, as importers of exported graphs
+    and hand-written models produce it:
+
+    ```
+    split_heads(q) · [repeat_kv](split_heads(k))ᵀ   (llm.matmul)
+      → scale → + bias → mask → llm.softmax(last axis) → · [repeat_kv](split_heads(v))
+      → merge_heads
+    ```
+
+    and replaces it with one `llm.flash_attention` over the packed `q`, `k`
+    and `v`. Why: the decomposed form materializes the `[batch, heads,
+    q_len, kv_len]` score and probability tensors (quadratic in the sequence)
+    and copies every key/value head `repeats` times for grouped-query
+    attention; the fused kernel streams blocks of keys with an online
+    softmax, so neither exists, and it is the form the CPU and CUDA backends
+    lower.
+
+    Recognized spellings: the scale as `arith.mulf` by a splat (either
+    operand) or `arith.divf` by a splat, on the scores, on `q` or on `k`
+    (packed or per head; several multiply); the mask as `arith.addf` of a
+    constant of `0` and `-inf` (or a finite value <= -1e9) or as
+    `arith.select` of an `i1` constant against such a splat, whose pattern
+    must be causal, sliding-window(w) or all-visible (bidirectional), the same
+    for every batch and head; a bias (`llm.alibi`,
+    `llm.relative_position_bias` or any tensor) added to the scaled scores,
+    taken from before a `tensor.expand_shape` that only adds the batch
+    dimension; grouped-query attention through `llm.repeat_kv` on both key
+    and value; heads split and merged by `llm.split_heads`/`llm.merge_heads`
+    or by `tensor.expand_shape` + `linalg.transpose` (and back); the key
+    either multiplied with `transpose_rhs` or explicitly transposed by
+    `linalg.transpose`.
+
+    It leaves the IR unchanged whenever the result could differ: softmax
+    over another axis, a mask constant of any other pattern, a scores or
+    probabilities tensor with another user, a bias that would be scaled, a
+    key product without a transpose, key and value with different heads,
+    a repeated query.
+  }];
+  let options = [
+    Option<"blockQ", "block-q", "int64_t", /*default=*/"64",
+           "Queries per block of the fused kernel">,
+    Option<"blockKv", "block-kv", "int64_t", /*default=*/"64",
+           "Keys per block of the fused kernel">,
+  ];
+}
+
+def LowerAlibiPass : Pass<"llm-lower-alibi", "::mlir::ModuleOp"> {
+  let summary = "Replaces materialized ALiBi biases by per-head slopes";
+  let description = [{
+    Rewrites `llm.flash_attention` whose `bias` is an `llm.alibi` into the
+    same op with `alibi_slopes = arith.constant dense<[...]>` (BLOOM's slopes,
+    head counts that are not powers of two included, computed exactly as
+    the kernels' `llmk_alibi_slopes`), and `llm.attention` with such a bias
+    into `llm.flash_attention` with those slopes, the only op that carries
+    them. The `llm.alibi` goes away with its last user.
+
+    Why: the bias `slope_h * (j - i')` is a `[heads, q_len, kv_len]` tensor
+    computed and read once per layer, quadratic in the sequence, while the
+    kernel can add it from one float per head as it computes each score.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+//===----------------------------------------------------------------------===//
+// KV cache
+//===----------------------------------------------------------------------===//
+
+def InsertKVCachePass : Pass<"llm-insert-kv-cache", "::mlir::ModuleOp"> {
+  let summary = "Makes attention read and extend a paged KV cache";
+  let description = [{
+    Without a cache, generating token n recomputes the keys and values of
+    all n - 1 tokens before it. This pass rewrites every function whose
+    causal or sliding-window attention sees only its own tokens into one
+    that appends its keys and values to a paged cache
+    (`llm.kv_cache_append`) and attends over everything cached for the
+    sequence (`llm.paged_attention`). The same rewrite gives the prefill
+    entry point (a function imported for the prompt length) and the batched
+    decode entry point (a function imported for batch B and one token).
+
+    Each rewritten function takes four more arguments: the cache
+    (`!llm.kv_cache`, one block pool for all layers), the cache slot of each
+    token (`[batch, seq]` i32, -1 for padding), each sequence's block table
+    (`[batch, max_blocks]` i32, `max_blocks = ceil(max-seq-len /
+    block-size)`) and each sequence's length including the new tokens
+    (`[batch]` i32). Blocks are allocated by the runtime's block manager,
+    which can also drop blocks that fall out of a sliding window.
+
+    Bidirectional attention, attention with a bias tensor, and cross
+    attention cannot use this cache and are reported as errors; ALiBi is
+    supported once `llm-lower-alibi` has turned it into slopes. Run the pass
+    before canonicalization: in a one-token function a sliding window covers
+    every key the function sees, and the canonicalizer rightly turns it into
+    a causal mask, which is no longer right once the keys come from the
+    cache.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"16",
+           "Tokens per cache block">,
+    Option<"cacheDtype", "cache-dtype", "std::string", /*default=*/"\"f32\"",
+           "Storage type of the cache: f32, f16, bf16 or i8">,
+    Option<"maxSeqLen", "max-seq-len", "int64_t", /*default=*/"2048",
+           "Longest sequence a block table can describe">,
+  ];
+}
+
+//===----------------------------------------------------------------------===//
 // Code generation
 //===----------------------------------------------------------------------===//
 

@@ -7,7 +7,9 @@
 // query row a running maximum, a running sum and an unnormalized output that
 // is rescaled whenever the maximum grows. Only one block of scores per row
 // exists at a time, and each key/value block is reused from cache by every
-// query row (and every grouped head) of the task.
+// query row (and every grouped head) of the task. Blocks of queries (prefill)
+// compute both products on the GEMM register tile; a few queries (decode)
+// take a row-by-row path that needs no packing.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +32,9 @@ constexpr int64_t kBlockQ = 32;
 /// Keys per block: scores of a block stay in L1, and the key and value
 /// blocks (128 x head_dim each) in L2.
 constexpr int64_t kBlockKv = 128;
+
+/// Queries per task from which the register-tiled path pays off.
+constexpr int64_t kMinTiledQueries = 4;
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
@@ -150,6 +155,164 @@ void attentionTask(const AttentionArgs &a, const SimdKernels &simd, int64_t b,
   }
 }
 
+/// Applies scale, bias, ALiBi, mask and padding to the raw scores of query
+/// `i` against keys [k0, k0 + count) and returns their maximum.
+float maskScores(const AttentionArgs &a, int64_t b, int64_t h, int64_t i,
+                 int64_t k0, int64_t count, float *scores) {
+  int64_t first, last;
+  visibleKeys(a, i, &first, &last);
+  const int64_t position = i + a.kvLen - a.qLen;
+  const float slope = a.alibiSlopes ? a.alibiSlopes[h] : 0.0f;
+  const float *biasRow = a.bias ? a.bias + b * a.biasBatchStride +
+                                      h * a.biasHeadStride + i * a.kvLen
+                                : nullptr;
+  const uint8_t *padding = a.keyPadding ? a.keyPadding + b * a.kvLen : nullptr;
+  float blockMax = kNegInf;
+  for (int64_t t = 0; t < count; ++t) {
+    const int64_t j = k0 + t;
+    float score = scores[t] * a.scale;
+    if (biasRow)
+      score += biasRow[j];
+    if (a.alibiSlopes)
+      score += slope * static_cast<float>(j - position);
+    if (j < first || j >= last || (padding && !padding[j]))
+      score = kNegInf;
+    scores[t] = score;
+    blockMax = std::max(blockMax, score);
+  }
+  return blockMax;
+}
+
+/// The same computation as attentionTask for a block of queries (prefill),
+/// with both products on the GEMM register tile: scores = Q · Kᵀ against the
+/// key block packed transposed into panels, and O += P · V against the value
+/// block packed into panels. The output accumulates in tile layout.
+void attentionTaskTiled(const AttentionArgs &a, const SimdKernels &simd,
+                        int64_t b, int64_t kvHead, int64_t h0, int64_t heads,
+                        int64_t q0, int64_t qCount) {
+  const int64_t cols = simd.gemmCols, tileRows = simd.gemmRows;
+  const int64_t tileSize = tileRows * cols;
+  const int64_t blockKv = (kBlockKv + cols - 1) / cols * cols;
+  const int64_t dPanels = (a.vHeadDim + cols - 1) / cols;
+  const int64_t rowTiles = (qCount + tileRows - 1) / tileRows;
+  auto vectorsFor = [&](int64_t valid) {
+    return static_cast<int>((std::min(valid, cols) + simd.width - 1) /
+                            simd.width);
+  };
+
+  thread_local std::vector<float> packedK, packedV, probs, scoreTile, outTiles,
+      rowMax, rowSum;
+  packedK.resize(blockKv * a.headDim);
+  packedV.resize(dPanels * blockKv * cols);
+  probs.resize(tileRows * blockKv);
+  scoreTile.resize(tileSize);
+  outTiles.assign(heads * rowTiles * dPanels * tileSize, 0.0f);
+  rowMax.assign(heads * qCount, kNegInf);
+  rowSum.assign(heads * qCount, 0.0f);
+
+  const int64_t kStride = a.numKvHeads * a.headDim;
+  const int64_t vStride = a.numKvHeads * a.vHeadDim;
+  const int64_t qStride = a.numHeads * a.headDim;
+  const float *kBase = a.k + b * a.kvLen * kStride + kvHead * a.headDim;
+  const float *vBase = a.v + b * a.kvLen * vStride + kvHead * a.vHeadDim;
+
+  int64_t begin, end, unused;
+  visibleKeys(a, q0, &begin, &unused);
+  visibleKeys(a, q0 + qCount - 1, &unused, &end);
+
+  for (int64_t k0 = begin; k0 < end; k0 += blockKv) {
+    const int64_t count = std::min(blockKv, end - k0);
+    const int64_t keyPanels = (count + cols - 1) / cols;
+    // Keys as panels [headDim][cols], values as panels [key][cols] of
+    // features; zeros pad both.
+    for (int64_t panel = 0; panel < keyPanels; ++panel) {
+      float *dst = packedK.data() + panel * a.headDim * cols;
+      for (int64_t c = 0; c < cols; ++c) {
+        int64_t t = panel * cols + c;
+        const float *src = kBase + (k0 + t) * kStride;
+        for (int64_t p = 0; p < a.headDim; ++p)
+          dst[p * cols + c] = t < count ? src[p] : 0.0f;
+      }
+    }
+    for (int64_t t = 0; t < count; ++t) {
+      const float *src = vBase + (k0 + t) * vStride;
+      for (int64_t panel = 0; panel < dPanels; ++panel) {
+        float *dst = packedV.data() + (panel * blockKv + t) * cols;
+        int64_t valid = std::min(cols, a.vHeadDim - panel * cols);
+        std::copy(src + panel * cols, src + panel * cols + valid, dst);
+        std::fill(dst + valid, dst + cols, 0.0f);
+      }
+    }
+
+    for (int64_t hh = 0; hh < heads; ++hh) {
+      const int64_t h = h0 + hh;
+      for (int64_t tile = 0; tile < rowTiles; ++tile) {
+        const int64_t i0 = q0 + tile * tileRows;
+        const int rows = static_cast<int>(std::min(tileRows, q0 + qCount - i0));
+        int64_t first, last;
+        visibleKeys(a, i0, &first, &unused);
+        visibleKeys(a, i0 + rows - 1, &unused, &last);
+        if (first >= k0 + count || last <= k0)
+          continue; // No query of the tile sees this block.
+
+        const float *queries =
+            a.q + ((b * a.qLen + i0) * a.numHeads + h) * a.headDim;
+        for (int64_t panel = 0; panel < keyPanels; ++panel) {
+          int64_t valid = std::min(cols, count - panel * cols);
+          simd.gemmTile(queries, qStride, rows,
+                        packedK.data() + panel * a.headDim * cols, a.headDim,
+                        vectorsFor(valid), scoreTile.data(), false);
+          for (int r = 0; r < rows; ++r)
+            std::copy(scoreTile.data() + r * cols,
+                      scoreTile.data() + r * cols + valid,
+                      probs.data() + r * blockKv + panel * cols);
+        }
+
+        float *out =
+            outTiles.data() + (hh * rowTiles + tile) * dPanels * tileSize;
+        for (int r = 0; r < rows; ++r) {
+          const int64_t row = hh * qCount + (i0 + r - q0);
+          float *p = probs.data() + r * blockKv;
+          float blockMax = maskScores(a, b, h, i0 + r, k0, count, p);
+          if (blockMax == kNegInf) {
+            // Nothing visible: contribute nothing to the P · V product.
+            std::fill(p, p + count, 0.0f);
+            continue;
+          }
+          const float newMax = std::max(rowMax[row], blockMax);
+          const float rescale =
+              rowMax[row] == kNegInf ? 0.0f : std::exp(rowMax[row] - newMax);
+          rowSum[row] =
+              rowSum[row] * rescale + simd.expShift(p, newMax, count, p);
+          if (rescale != 1.0f)
+            for (int64_t panel = 0; panel < dPanels; ++panel)
+              simd.scale(out + panel * tileSize + r * cols, cols, rescale);
+          rowMax[row] = newMax;
+        }
+        for (int64_t panel = 0; panel < dPanels; ++panel)
+          simd.gemmTile(probs.data(), blockKv, rows,
+                        packedV.data() + panel * blockKv * cols, count,
+                        vectorsFor(a.vHeadDim - panel * cols),
+                        out + panel * tileSize, true);
+      }
+    }
+  }
+
+  for (int64_t hh = 0; hh < heads; ++hh) {
+    for (int64_t i = q0; i < q0 + qCount; ++i) {
+      const int64_t row = hh * qCount + (i - q0);
+      const int64_t tile = (i - q0) / tileRows, r = (i - q0) % tileRows;
+      const float *src = outTiles.data() +
+                         (hh * rowTiles + tile) * dPanels * tileSize + r * cols;
+      float *dst =
+          a.out + ((b * a.qLen + i) * a.numHeads + h0 + hh) * a.vHeadDim;
+      const float inverse = rowSum[row] > 0.0f ? 1.0f / rowSum[row] : 0.0f;
+      for (int64_t d = 0; d < a.vHeadDim; ++d)
+        dst[d] = src[(d / cols) * tileSize + d % cols] * inverse;
+    }
+  }
+}
+
 } // namespace
 
 extern "C" void llmk_attention(const float *q, const float *k, const float *v,
@@ -213,8 +376,13 @@ extern "C" void llmk_attention(const float *q, const float *k, const float *v,
     const int64_t kvHead = task % numKvHeads;
     const int64_t b = task / numKvHeads;
     const int64_t q0 = qBlock * kBlockQ;
-    attentionTask(args, simd, b, kvHead,
-                  kvHead * group + headTask * headsPerTask, headsPerTask, q0,
-                  std::min(kBlockQ, qLen - q0));
+    const int64_t qCount = std::min(kBlockQ, qLen - q0);
+    const int64_t h0 = kvHead * group + headTask * headsPerTask;
+    // A few queries (decode) cannot amortize packing the key and value
+    // blocks: they take the row-by-row path.
+    if (qCount >= kMinTiledQueries)
+      attentionTaskTiled(args, simd, b, kvHead, h0, headsPerTask, q0, qCount);
+    else
+      attentionTask(args, simd, b, kvHead, h0, headsPerTask, q0, qCount);
   });
 }

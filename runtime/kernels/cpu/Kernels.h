@@ -157,6 +157,47 @@ void llmk_moe(const float *x, const void *router, const void *gate,
 /// Copies n bytes.
 void llmk_copy(const void *src, void *dst, int64_t bytes);
 
+/// Storage type code of an int8 KV cache (with one fp32 scale per token and
+/// kv head).
+enum { LLMK_I8 = 3 };
+
+/// A paged KV cache as the runtime allocates it. `data` holds, for each
+/// layer, `numBlocks` blocks of keys then values:
+/// [layers][numBlocks][2][blockSize][kvHeads * headDim] in `dtype`
+/// (LLMK_F32, LLMK_F16, LLMK_BF16 or LLMK_I8). For LLMK_I8, `scales` holds
+/// [layers][numBlocks][2][blockSize][kvHeads] fp32 scales (absmax / 127).
+typedef struct {
+  void *data;
+  float *scales;
+  int64_t numBlocks;
+  int64_t numLayers;
+  int64_t kvHeads;
+  int64_t headDim;
+  int64_t blockSize;
+  int32_t dtype;
+} LLMKCache;
+
+/// Writes `tokens` rows of keys and values ([tokens, kvHeads * headDim]) of
+/// `layer` into cache slots `slots[t]` (slot = block * blockSize + offset).
+/// A negative slot skips the row (padding); a slot past the cache records an
+/// error.
+void llmk_kv_cache_append(LLMKCache *cache, int64_t layer, const int32_t *slots,
+                          const float *k, const float *v, int64_t tokens);
+
+/// Attention of q ([batch, qLen, numHeads * headDim]) over the cached keys
+/// and values of `layer`. Sequence b owns blocks blockTables[b * maxBlocks +
+/// i] and holds contextLens[b] tokens, the last qLen of which are the
+/// queries' own positions. maskKind is LLMK_MASK_CAUSAL or
+/// LLMK_MASK_SLIDING_WINDOW (at most `window` keys back, itself included).
+/// `alibiSlopes` ([numHeads]) may be NULL. Online softmax; out is [batch,
+/// qLen, numHeads * headDim].
+void llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
+                          const int32_t *blockTables, int64_t maxBlocks,
+                          const int32_t *contextLens, const float *alibiSlopes,
+                          float *out, int64_t batch, int64_t qLen,
+                          int64_t numHeads, float scale, int32_t maskKind,
+                          int64_t window);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2317,3 +2317,111 @@ func.func @flash_slopes_dtype(%q: tensor<1x4x64xf32>, %s: tensor<8xf16>) {
       : tensor<1x4x64xf32>, tensor<1x4x64xf32>, tensor<1x4x64xf32> -> tensor<1x4x64xf32>
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Attention layout
+//===----------------------------------------------------------------------===//
+
+func.func @split_heads_rank(%x: tensor<8x64xf32>) {
+  // expected-error @+1 {{'llm.split_heads' op expected input of rank 3 ([batch, seq, heads * head_dim]), found rank 2}}
+  %0 = llm.split_heads %x {num_heads = 4} : tensor<8x64xf32> -> tensor<1x4x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @split_heads_zero_heads(%x: tensor<1x8x64xf32>) {
+  // expected-error @+1 {{'llm.split_heads' op expected num_heads > 0, found 0}}
+  %0 = llm.split_heads %x {num_heads = 0} : tensor<1x8x64xf32> -> tensor<1x4x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @split_heads_dynamic_features(%x: tensor<1x8x?xf32>) {
+  // expected-error @+1 {{'llm.split_heads' op expected a static input features dimension}}
+  %0 = llm.split_heads %x {num_heads = 4} : tensor<1x8x?xf32> -> tensor<1x4x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @split_heads_indivisible(%x: tensor<1x8x64xf32>) {
+  // expected-error @+1 {{'llm.split_heads' op expected num_heads 6 to divide the input features 64, found remainder 4}}
+  %0 = llm.split_heads %x {num_heads = 6} : tensor<1x8x64xf32> -> tensor<1x6x8x10xf32>
+  return
+}
+
+// -----
+
+func.func @split_heads_result_shape(%x: tensor<1x8x64xf32>) {
+  // expected-error @+1 {{'llm.split_heads' op expected result shape [1, 4, 8, 16], found [1, 8, 4, 16]}}
+  %0 = llm.split_heads %x {num_heads = 4} : tensor<1x8x64xf32> -> tensor<1x8x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @split_heads_element_type(%x: tensor<1x8x64xf32>) {
+  // expected-error @+1 {{'llm.split_heads' op expected result element type 'f32' (as the input), found 'f16'}}
+  %0 = llm.split_heads %x {num_heads = 4} : tensor<1x8x64xf32> -> tensor<1x4x8x16xf16>
+  return
+}
+
+// -----
+
+func.func @merge_heads_rank(%x: tensor<1x8x64xf32>) {
+  // expected-error @+1 {{'llm.merge_heads' op expected input of rank 4 ([batch, heads, seq, head_dim]), found rank 3}}
+  %0 = llm.merge_heads %x : tensor<1x8x64xf32> -> tensor<1x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @merge_heads_result_shape(%x: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{'llm.merge_heads' op expected result shape [1, 8, 64], found [1, 4, 128]}}
+  %0 = llm.merge_heads %x : tensor<1x4x8x16xf32> -> tensor<1x4x128xf32>
+  return
+}
+
+// -----
+
+func.func @merge_heads_element_type(%x: tensor<1x4x8x16xbf16>) {
+  // expected-error @+1 {{'llm.merge_heads' op expected result element type 'bf16' (as the input), found 'f32'}}
+  %0 = llm.merge_heads %x : tensor<1x4x8x16xbf16> -> tensor<1x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @repeat_kv_rank(%x: tensor<1x8x32xf32>) {
+  // expected-error @+1 {{'llm.repeat_kv' op expected input of rank 4 ([batch, kv_heads, seq, head_dim]), found rank 3}}
+  %0 = llm.repeat_kv %x {repeats = 2} : tensor<1x8x32xf32> -> tensor<1x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @repeat_kv_zero_repeats(%x: tensor<1x2x8x16xf32>) {
+  // expected-error @+1 {{'llm.repeat_kv' op expected repeats > 0, found 0}}
+  %0 = llm.repeat_kv %x {repeats = 0} : tensor<1x2x8x16xf32> -> tensor<1x2x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @repeat_kv_result_shape(%x: tensor<1x2x8x16xf32>) {
+  // expected-error @+1 {{'llm.repeat_kv' op expected result shape [1, 8, 8, 16], found [1, 4, 8, 16]}}
+  %0 = llm.repeat_kv %x {repeats = 4} : tensor<1x2x8x16xf32> -> tensor<1x4x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @repeat_kv_element_type(%x: tensor<1x2x8x16xf16>) {
+  // expected-error @+1 {{'llm.repeat_kv' op expected result element type 'f16' (as the input), found 'f32'}}
+  %0 = llm.repeat_kv %x {repeats = 2} : tensor<1x2x8x16xf16> -> tensor<1x4x8x16xf32>
+  return
+}

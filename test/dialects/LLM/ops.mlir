@@ -668,3 +668,38 @@ func.func @sample(%logits: tensor<2x32000xf32>, %prev: tensor<2x?xi64>,
   %6 = llm.sample %lh {temperature = 2.0, top_p = 0.1, min_p = 1.0} : tensor<1x128xf16> -> tensor<1xi32>
   return
 }
+
+//===----------------------------------------------------------------------===//
+// Attention layout
+//===----------------------------------------------------------------------===//
+
+// Decomposed grouped-query attention, as HFImportOptions::decomposeAttention
+// emits it, with dynamic batch and sequence dimensions.
+// CHECK-LABEL: func.func @attention_layout(
+// CHECK-SAME:    %[[Q:[a-z0-9_]+]]: tensor<1x16x512xf32>, %[[K:[a-z0-9_]+]]: tensor<1x16x128xf32>,
+// CHECK-SAME:    %[[D:[a-z0-9_]+]]: tensor<?x?x256xbf16>)
+// CHECK-NEXT:    %[[QH:.*]] = llm.split_heads %[[Q]] {num_heads = 8 : i64} : tensor<1x16x512xf32> -> tensor<1x8x16x64xf32>
+// CHECK-NEXT:    %[[KH:.*]] = llm.split_heads %[[K]] {num_heads = 2 : i64} : tensor<1x16x128xf32> -> tensor<1x2x16x64xf32>
+// CHECK-NEXT:    %[[KR:.*]] = llm.repeat_kv %[[KH]] {repeats = 4 : i64} : tensor<1x2x16x64xf32> -> tensor<1x8x16x64xf32>
+// CHECK-NEXT:    %[[S:.*]] = llm.matmul %[[QH]], %[[KR]] {transpose_rhs} : tensor<1x8x16x64xf32>, tensor<1x8x16x64xf32> -> tensor<1x8x16x16xf32>
+// CHECK-NEXT:    %[[P:.*]] = llm.softmax %[[S]] {axis = 3 : i64} : tensor<1x8x16x16xf32>
+// CHECK-NEXT:    %[[O:.*]] = llm.matmul %[[P]], %[[KR]] : tensor<1x8x16x16xf32>, tensor<1x8x16x64xf32> -> tensor<1x8x16x64xf32>
+// CHECK-NEXT:    llm.merge_heads %[[O]] : tensor<1x8x16x64xf32> -> tensor<1x16x512xf32>
+// CHECK-NEXT:    %[[DH:.*]] = llm.split_heads %[[D]] {num_heads = 4 : i64} : tensor<?x?x256xbf16> -> tensor<?x4x?x64xbf16>
+// CHECK-NEXT:    %[[DR:.*]] = llm.repeat_kv %[[DH]] {repeats = 1 : i64} : tensor<?x4x?x64xbf16> -> tensor<?x4x?x64xbf16>
+// CHECK-NEXT:    llm.merge_heads %[[DR]] : tensor<?x4x?x64xbf16> -> tensor<?x?x256xbf16>
+// CHECK-NEXT:    return
+func.func @attention_layout(%q: tensor<1x16x512xf32>, %k: tensor<1x16x128xf32>,
+                            %d: tensor<?x?x256xbf16>) {
+  %qh = llm.split_heads %q {num_heads = 8} : tensor<1x16x512xf32> -> tensor<1x8x16x64xf32>
+  %kh = llm.split_heads %k {num_heads = 2} : tensor<1x16x128xf32> -> tensor<1x2x16x64xf32>
+  %kr = llm.repeat_kv %kh {repeats = 4} : tensor<1x2x16x64xf32> -> tensor<1x8x16x64xf32>
+  %s = llm.matmul %qh, %kr {transpose_rhs} : tensor<1x8x16x64xf32>, tensor<1x8x16x64xf32> -> tensor<1x8x16x16xf32>
+  %p = llm.softmax %s {axis = 3} : tensor<1x8x16x16xf32>
+  %o = llm.matmul %p, %kr : tensor<1x8x16x16xf32>, tensor<1x8x16x64xf32> -> tensor<1x8x16x64xf32>
+  %m = llm.merge_heads %o : tensor<1x8x16x64xf32> -> tensor<1x16x512xf32>
+  %dh = llm.split_heads %d {num_heads = 4} : tensor<?x?x256xbf16> -> tensor<?x4x?x64xbf16>
+  %dr = llm.repeat_kv %dh {repeats = 1} : tensor<?x4x?x64xbf16> -> tensor<?x4x?x64xbf16>
+  %dm = llm.merge_heads %dr : tensor<?x4x?x64xbf16> -> tensor<?x?x256xbf16>
+  return
+}

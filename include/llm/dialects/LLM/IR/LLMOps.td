@@ -721,4 +721,70 @@ def LLM_SampleOp : LLM_Op<"sample", [MemoryEffects<[MemRead, MemWrite]>]> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Attention layout
+//===----------------------------------------------------------------------===//
+
+def LLM_SplitHeadsOp : LLM_Op<"split_heads", [Pure]> {
+  let summary = "Packed activations to one plane per head";
+  let description = [{
+    `result[b, h, s, d] = input[b, s, h * head_dim + d]`: the `[batch, seq,
+    num_heads * head_dim]` layout of projections becomes `[batch, num_heads,
+    seq, head_dim]`, the layout in which attention is a batched
+    `llm.matmul`. Together with `llm.merge_heads` and `llm.repeat_kv` it
+    spells attention out op by op (`HFImportOptions::decomposeAttention`);
+    `llm-fuse-attention` raises such a graph back into
+    `llm.flash_attention`, which reads the packed layout directly.
+
+    Example:
+
+    ```mlir
+    %qh = llm.split_heads %q {num_heads = 8} : tensor<1x16x512xf32> -> tensor<1x8x16x64xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$input, LLM_IntAttr:$num_heads);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def LLM_MergeHeadsOp : LLM_Op<"merge_heads", [Pure]> {
+  let summary = "One plane per head back to packed activations";
+  let description = [{
+    `result[b, s, h * head_dim + d] = input[b, h, s, d]`: the inverse of
+    `llm.split_heads`, from `[batch, heads, seq, head_dim]` to `[batch, seq,
+    heads * head_dim]`, the layout the output projection reads.
+
+    Example:
+
+    ```mlir
+    %o = llm.merge_heads %oh : tensor<1x8x16x64xf32> -> tensor<1x16x512xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$input);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def LLM_RepeatKVOp : LLM_Op<"repeat_kv", [Pure]> {
+  let summary = "Repeats each key/value head for grouped-query attention";
+  let description = [{
+    `result[b, h, s, d] = input[b, h / repeats, s, d]`: each of the `kv_heads`
+    planes of `input` (`[batch, kv_heads, seq, head_dim]`) is repeated
+    `repeats` times in place (`repeat_interleave`, as transformers'
+    `repeat_kv`), so that query head `h` of a grouped-query (or multi-query)
+    model meets key/value head `h / repeats`. The result is `[batch, kv_heads
+    * repeats, seq, head_dim]`. `llm.flash_attention` shares kv heads
+    without copying them; `llm-fuse-attention` removes this op.
+
+    Example:
+
+    ```mlir
+    %kr = llm.repeat_kv %kh {repeats = 4} : tensor<1x2x16x64xf32> -> tensor<1x8x16x64xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$input, LLM_IntAttr:$repeats);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
 #endif // LLM_DIALECTS_LLM_IR_LLMOPS_TD

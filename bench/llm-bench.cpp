@@ -1,0 +1,1097 @@
+//===- llm-bench.cpp - Compile time, prefill and decode throughput --------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// llm-bench [--threads N] [--runs N] [--seq N] [--dtype f32|bf16]
+//           [--model-dir DIR] [--keep]
+//
+// Generates a ~125M-parameter LLaMA-shaped model with random weights (GQA,
+// untied lm_head) as a Hugging Face folder, unless one is already there, then
+// measures in one run:
+//   - the machine's memory read bandwidth (every thread streams a buffer far
+//     larger than the last-level cache), the yardstick of decode;
+//   - compile time (import + lower + JIT) for the prefill and decode shapes;
+//   - prefill throughput over --seq tokens;
+//   - decode-step throughput (one token) and its efficiency: the fraction of
+//     the read bandwidth that streaming the weights of one step achieves.
+// Prints a table, then one JSON line with every number.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llm/Import/HFImporter.h"
+#include "llm/Import/SafeTensors.h"
+#include "llm/JIT/CompiledModel.h"
+#include "llm/dialects/LLM/IR/LLMDialect.h"
+#include "llm/passes/Passes.h"
+
+#include "Kernels.h"
+#include "Simd.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Support/xxhash.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+#define LLM_BENCH_X86 1
+#endif
+
+using namespace mlir;
+using namespace mlir::llm;
+
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("llm-bench options");
+// libLLVM registers a `threads` option of its own, so --threads is taken out
+// of the command line before LLVM parses the rest (see extractThreads).
+static cl::extrahelp
+    threadsHelp("  --threads=<int>       - Threads for the kernels and the "
+                "bandwidth test (default 0: one per core)\n");
+static cl::opt<int> runs("runs",
+                         cl::desc("Timed prefill runs, after one warm-up"),
+                         cl::init(5), cl::cat(category));
+static cl::opt<int>
+    decodeRuns("decode-runs",
+               cl::desc("Timed decode steps, after a few warm-up steps"),
+               cl::init(40), cl::cat(category));
+static cl::opt<int>
+    compileRuns("compile-runs",
+                cl::desc("Compiles of each shape (the median is reported)"),
+                cl::init(3), cl::cat(category));
+static cl::opt<int64_t> prefillLen("seq", cl::desc("Prefill length in tokens"),
+                                   cl::init(512), cl::cat(category));
+static cl::opt<std::string>
+    dtypeName("dtype",
+              cl::desc("Weight storage of the generated model: f32 or bf16 "
+                       "(default f32; a reused model keeps its own)"),
+              cl::init("f32"), cl::cat(category));
+static cl::opt<std::string> modelDirOpt(
+    "model-dir",
+    cl::desc("Model folder: reused if it holds a model, else generated there "
+             "and kept (default: a folder in the system temp directory, "
+             "removed at exit unless --keep)"),
+    cl::cat(category));
+static cl::opt<bool>
+    keep("keep", cl::desc("Keep the generated model (a later run reuses it)"),
+         cl::init(false), cl::cat(category));
+static cl::opt<int> bandwidthMiB(
+    "bandwidth-mib",
+    cl::desc("Buffer of the read-bandwidth test in MiB (at least 1024)"),
+    cl::init(1024), cl::cat(category));
+
+static int fail(const llvm::Twine &message) {
+  llvm::errs() << "llm-bench: error: " << message << "\n";
+  return 1;
+}
+
+/// Removes `--threads N`, `--threads=N` (or with one dash) from `args` and
+/// returns N (0 when absent).
+static llvm::Expected<int> extractThreads(std::vector<const char *> &args) {
+  int threads = 0;
+  std::vector<const char *> rest;
+  for (size_t i = 0; i < args.size(); ++i) {
+    llvm::StringRef flag = args[i];
+    if (i == 0 || (!flag.consume_front("--") && !flag.consume_front("-"))) {
+      rest.push_back(args[i]);
+      continue;
+    }
+    llvm::StringRef value;
+    if (flag == "threads") {
+      if (i + 1 == args.size())
+        return llvm::createStringError("--threads: expected a value");
+      value = args[++i];
+    } else if (flag.consume_front("threads=")) {
+      value = flag;
+    } else {
+      rest.push_back(args[i]);
+      continue;
+    }
+    if (value.getAsInteger(10, threads) || threads < 0)
+      return llvm::createStringError(llvm::formatv(
+          "--threads: expected an integer >= 0, found '{0}'", value));
+  }
+  args = std::move(rest);
+  return threads;
+}
+
+static llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> values) {
+  if (values.empty())
+    return 0;
+  std::sort(values.begin(), values.end());
+  size_t mid = values.size() / 2;
+  return values.size() % 2 ? values[mid]
+                           : 0.5 * (values[mid - 1] + values[mid]);
+}
+
+/// Shape of the generated model: LLaMA with grouped-query attention.
+struct ModelShape {
+  int64_t vocab = 32000;
+  int64_t hidden = 768;
+  int64_t layers = 12;
+  int64_t heads = 12;
+  int64_t kvHeads = 4;
+  int64_t intermediate = 2048;
+  int64_t maxPositions = 2048;
+  double rmsNormEps = 1e-5;
+  double ropeTheta = 10000.0;
+  /// head_dim, when config.json sets one.
+  int64_t headDimension = 0;
+  int64_t headDim() const {
+    return headDimension ? headDimension : hidden / heads;
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Model generation
+//===----------------------------------------------------------------------===//
+
+uint64_t splitMix64(uint64_t &state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+/// Round to nearest even; the values generated here are finite.
+uint16_t toBF16(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  bits += 0x7fff + ((bits >> 16) & 1);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+/// One tensor of the generated model: uniform in [-range, range], or all
+/// `range` when `constant` (norm weights).
+struct GeneratedTensor {
+  std::string name;
+  llvm::SmallVector<int64_t> shape;
+  float range = 0;
+  bool constant = false;
+  std::vector<uint8_t> bytes;
+
+  int64_t numElements() const {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    return n;
+  }
+
+  void generate(DType dtype) {
+    int64_t n = numElements();
+    size_t size = getDTypeSize(dtype);
+    bytes.resize(n * size);
+    uint64_t state = llvm::xxh3_64bits(name);
+    for (int64_t i = 0; i < n; i += 2) {
+      // Two values of 24 random bits per draw.
+      uint64_t bits = constant ? 0 : splitMix64(state);
+      for (int64_t j = i; j < std::min(n, i + 2); ++j, bits >>= 32) {
+        float value = range;
+        if (!constant)
+          value *= static_cast<float>(bits & 0xffffffu) * (2.0f / 16777216.0f) -
+                   1.0f;
+        if (dtype == DType::BF16) {
+          uint16_t b = toBF16(value);
+          std::memcpy(bytes.data() + j * size, &b, size);
+        } else {
+          std::memcpy(bytes.data() + j * size, &value, size);
+        }
+      }
+    }
+  }
+};
+
+std::vector<GeneratedTensor> describeModel(const ModelShape &s) {
+  // Uniform(-a, a) with standard deviation 0.02, as Hugging Face initializes.
+  const float range = 0.02f * std::sqrt(3.0f);
+  std::vector<GeneratedTensor> tensors;
+  auto add = [&](std::string name, llvm::SmallVector<int64_t> shape,
+                 bool norm) {
+    GeneratedTensor t;
+    t.name = std::move(name);
+    t.shape = std::move(shape);
+    t.constant = norm;
+    t.range = norm ? 1.0f : range;
+    tensors.push_back(std::move(t));
+  };
+  int64_t kvDim = s.kvHeads * s.headDim();
+  add("model.embed_tokens.weight", {s.vocab, s.hidden}, false);
+  for (int64_t i = 0; i < s.layers; ++i) {
+    std::string p = llvm::formatv("model.layers.{0}.", i).str();
+    add(p + "input_layernorm.weight", {s.hidden}, true);
+    add(p + "self_attn.q_proj.weight", {s.heads * s.headDim(), s.hidden},
+        false);
+    add(p + "self_attn.k_proj.weight", {kvDim, s.hidden}, false);
+    add(p + "self_attn.v_proj.weight", {kvDim, s.hidden}, false);
+    add(p + "self_attn.o_proj.weight", {s.hidden, s.heads * s.headDim()},
+        false);
+    add(p + "post_attention_layernorm.weight", {s.hidden}, true);
+    add(p + "mlp.gate_proj.weight", {s.intermediate, s.hidden}, false);
+    add(p + "mlp.up_proj.weight", {s.intermediate, s.hidden}, false);
+    add(p + "mlp.down_proj.weight", {s.hidden, s.intermediate}, false);
+  }
+  add("model.norm.weight", {s.hidden}, true);
+  add("lm_head.weight", {s.vocab, s.hidden}, false);
+  return tensors;
+}
+
+llvm::Error writeConfig(llvm::StringRef path, const ModelShape &s,
+                        DType dtype) {
+  llvm::Error e = llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
+    llvm::json::OStream j(os, 2);
+    j.object([&] {
+      j.attributeArray("architectures", [&] { j.value("LlamaForCausalLM"); });
+      j.attribute("model_type", "llama");
+      j.attribute("vocab_size", s.vocab);
+      j.attribute("hidden_size", s.hidden);
+      j.attribute("intermediate_size", s.intermediate);
+      j.attribute("num_hidden_layers", s.layers);
+      j.attribute("num_attention_heads", s.heads);
+      j.attribute("num_key_value_heads", s.kvHeads);
+      j.attribute("hidden_act", "silu");
+      j.attribute("max_position_embeddings", s.maxPositions);
+      j.attribute("rms_norm_eps", s.rmsNormEps);
+      j.attribute("rope_theta", s.ropeTheta);
+      j.attribute("tie_word_embeddings", false);
+      j.attribute("bos_token_id", 1);
+      j.attribute("eos_token_id", 2);
+      j.attribute("torch_dtype", dtype == DType::BF16 ? "bfloat16" : "float32");
+    });
+    os << "\n";
+    return llvm::Error::success();
+  });
+  if (e)
+    return makeError(llvm::formatv("{0}: cannot write: {1}", path,
+                                   llvm::toString(std::move(e))));
+  return llvm::Error::success();
+}
+
+/// Writes model.safetensors, then config.json: a folder with config.json
+/// holds a complete model (each file is written to a temporary and renamed).
+llvm::Error generateModel(llvm::StringRef dir, const ModelShape &shape,
+                          DType dtype, int threads) {
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir))
+    return makeError(llvm::formatv("{0}: cannot create the model folder: {1}",
+                                   dir, ec.message()));
+  std::vector<GeneratedTensor> tensors = describeModel(shape);
+  // Tensors are independent and seeded by name: generate them in parallel.
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < tensors.size();)
+      tensors[i].generate(dtype);
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t)
+    pool.emplace_back(worker);
+  worker();
+  for (std::thread &t : pool)
+    t.join();
+
+  std::vector<TensorToWrite> toWrite;
+  for (const GeneratedTensor &t : tensors)
+    toWrite.push_back({t.name, dtype, t.shape, t.bytes});
+  llvm::SmallString<256> weights(dir);
+  llvm::sys::path::append(weights, "model.safetensors");
+  if (llvm::Error e = writeSafeTensors(
+          weights, toWrite,
+          {{"format", "pt"}, {"generator", "llm-bench (random weights)"}}))
+    return e;
+  llvm::SmallString<256> config(dir);
+  llvm::sys::path::append(config, "config.json");
+  return writeConfig(config, shape, dtype);
+}
+
+/// The shape fields of a LLaMA-family config.json (the importer has
+/// validated them by the time they are used for FLOP counts).
+llvm::Expected<ModelShape> readShape(llvm::StringRef dir) {
+  llvm::SmallString<256> path(dir);
+  llvm::sys::path::append(path, "config.json");
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+      llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return makeError(llvm::formatv("{0}: cannot read: {1}", path,
+                                   buffer.getError().message()));
+  llvm::Expected<llvm::json::Value> json =
+      llvm::json::parse((*buffer)->getBuffer());
+  if (!json)
+    return makeError(
+        llvm::formatv("{0}: {1}", path, llvm::toString(json.takeError())));
+  const llvm::json::Object *config = json->getAsObject();
+  if (!config)
+    return makeError(llvm::formatv("{0}: expected a JSON object", path));
+  ModelShape shape;
+  auto get = [&](llvm::StringRef key, int64_t &field) {
+    if (std::optional<int64_t> v = config->getInteger(key))
+      field = *v;
+  };
+  get("vocab_size", shape.vocab);
+  get("hidden_size", shape.hidden);
+  get("num_hidden_layers", shape.layers);
+  get("num_attention_heads", shape.heads);
+  shape.kvHeads = shape.heads;
+  get("num_key_value_heads", shape.kvHeads);
+  get("intermediate_size", shape.intermediate);
+  get("max_position_embeddings", shape.maxPositions);
+  shape.headDimension = shape.heads ? shape.hidden / shape.heads : 0;
+  get("head_dim", shape.headDimension);
+  return shape;
+}
+
+bool holdsModel(llvm::StringRef dir) {
+  llvm::SmallString<256> config(dir), weights(dir), index(dir);
+  llvm::sys::path::append(config, "config.json");
+  llvm::sys::path::append(weights, "model.safetensors");
+  llvm::sys::path::append(index, "model.safetensors.index.json");
+  return llvm::sys::fs::exists(config) &&
+         (llvm::sys::fs::exists(weights) || llvm::sys::fs::exists(index));
+}
+
+//===----------------------------------------------------------------------===//
+// Weight accounting
+//===----------------------------------------------------------------------===//
+
+struct WeightStats {
+  uint64_t params = 0;
+  uint64_t bytes = 0;
+  /// What one decode step reads: every linear weight (lm_head included) and
+  /// one embedding row. Norm weights (a few KB) are left out.
+  uint64_t linearBytes = 0;
+  uint64_t linearParams = 0;
+  uint64_t lmHeadBytes = 0;
+  uint64_t lmHeadParams = 0;
+  uint64_t embeddingRowBytes = 0;
+  bool tied = false;
+  DType linearDtype = DType::F32;
+
+  uint64_t bytesPerToken() const {
+    return linearBytes + lmHeadBytes + embeddingRowBytes;
+  }
+};
+
+llvm::Expected<WeightStats> countWeights(const SafeTensorsArchive &archive) {
+  WeightStats stats;
+  const TensorInfo *embedding = nullptr, *lmHead = nullptr;
+  bool sawLinear = false;
+  for (const TensorInfo *t : archive.tensors()) {
+    stats.params += t->getNumElements();
+    stats.bytes += t->numBytes;
+    llvm::StringRef name = t->name;
+    if (name == "model.embed_tokens.weight")
+      embedding = t;
+    else if (name == "lm_head.weight")
+      lmHead = t;
+    else if (t->shape.size() == 2 && name.ends_with(".weight")) {
+      stats.linearBytes += t->numBytes;
+      stats.linearParams += t->getNumElements();
+      if (!sawLinear)
+        stats.linearDtype = t->dtype;
+      sawLinear = true;
+    }
+  }
+  if (!embedding || embedding->shape.size() != 2 || !sawLinear)
+    return makeError(llvm::formatv(
+        "{0}: expected a LLaMA-family checkpoint (model.embed_tokens.weight "
+        "and linear layers)",
+        archive.directory()));
+  stats.tied = !lmHead;
+  const TensorInfo *head = lmHead ? lmHead : embedding;
+  stats.lmHeadBytes = head->numBytes;
+  stats.lmHeadParams = head->getNumElements();
+  stats.embeddingRowBytes = embedding->numBytes / embedding->shape[0];
+  return stats;
+}
+
+//===----------------------------------------------------------------------===//
+// Memory read bandwidth
+//===----------------------------------------------------------------------===//
+
+// The read kernels sum a slice as kStreams contiguous parts read in
+// lockstep: several concurrent streams per core, as the GEMV reads several
+// weight rows at once, reach a bandwidth one stream per core does not.
+constexpr size_t kStreams = 4;
+
+float sumScalar(const float *p, size_t n) {
+  float acc[8] = {};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j)
+      acc[j] += p[i + j];
+  for (; i < n; ++i)
+    acc[0] += p[i];
+  float sum = 0;
+  for (float a : acc)
+    sum += a;
+  return sum;
+}
+
+float sumStreamsScalar(const float *p, size_t n) {
+  size_t part = n / kStreams / 16 * 16;
+  float acc[kStreams][8] = {};
+  for (size_t i = 0; i < part; i += 8)
+    for (size_t s = 0; s < kStreams; ++s)
+      for (int j = 0; j < 8; ++j)
+        acc[s][j] += p[s * part + i + j];
+  float sum = sumScalar(p + kStreams * part, n - kStreams * part);
+  for (auto &row : acc)
+    sum += sumScalar(row, 8);
+  return sum;
+}
+
+#ifdef LLM_BENCH_X86
+__attribute__((target("avx2"))) float sumStreamsAvx2(const float *p, size_t n) {
+  size_t part = n / kStreams / 16 * 16;
+  __m256 acc[kStreams][2];
+  for (auto &row : acc)
+    row[0] = row[1] = _mm256_setzero_ps();
+  for (size_t i = 0; i < part; i += 16)
+    for (size_t s = 0; s < kStreams; ++s) {
+      const float *q = p + s * part + i;
+      acc[s][0] = _mm256_add_ps(acc[s][0], _mm256_loadu_ps(q));
+      acc[s][1] = _mm256_add_ps(acc[s][1], _mm256_loadu_ps(q + 8));
+    }
+  float sum = sumScalar(p + kStreams * part, n - kStreams * part);
+  for (auto &row : acc) {
+    float lanes[8];
+    _mm256_storeu_ps(lanes, _mm256_add_ps(row[0], row[1]));
+    sum += sumScalar(lanes, 8);
+  }
+  return sum;
+}
+
+__attribute__((target("avx512f"))) float sumStreamsAvx512(const float *p,
+                                                          size_t n) {
+  size_t part = n / kStreams / 32 * 32;
+  __m512 acc[kStreams][2];
+  for (auto &row : acc)
+    row[0] = row[1] = _mm512_setzero_ps();
+  for (size_t i = 0; i < part; i += 32)
+    for (size_t s = 0; s < kStreams; ++s) {
+      const float *q = p + s * part + i;
+      acc[s][0] = _mm512_add_ps(acc[s][0], _mm512_loadu_ps(q));
+      acc[s][1] = _mm512_add_ps(acc[s][1], _mm512_loadu_ps(q + 16));
+    }
+  float sum = sumScalar(p + kStreams * part, n - kStreams * part);
+  for (auto &row : acc)
+    sum += _mm512_reduce_add_ps(_mm512_add_ps(row[0], row[1]));
+  return sum;
+}
+#endif
+
+using SumFn = float (*)(const float *, size_t);
+
+SumFn pickSum(const char **isa) {
+#ifdef LLM_BENCH_X86
+  if (__builtin_cpu_supports("avx512f")) {
+    *isa = "avx512";
+    return sumStreamsAvx512;
+  }
+  if (__builtin_cpu_supports("avx2")) {
+    *isa = "avx2";
+    return sumStreamsAvx2;
+  }
+#endif
+  *isa = "scalar";
+  return sumStreamsScalar;
+}
+
+struct Bandwidth {
+  double medianGBs = 0, minGBs = 0, maxGBs = 0;
+  size_t bytes = 0;
+  int reps = 0;
+  const char *isa = "";
+};
+
+/// Runs fn(t) on `threads` threads (t = 0 on the caller) and waits.
+template <typename Fn> void onThreads(int threads, Fn fn) {
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t)
+    pool.emplace_back(fn, t);
+  fn(0);
+  for (std::thread &t : pool)
+    t.join();
+}
+
+/// Every thread sums its slice of a buffer far larger than the caches; the
+/// buffer is first-touched by the same split, so pages sit near their reader.
+Bandwidth measureReadBandwidth(int threads, size_t bytes, int reps) {
+  Bandwidth result;
+  size_t n = bytes / sizeof(float);
+  result.bytes = n * sizeof(float);
+  result.reps = reps;
+  SumFn sum = pickSum(&result.isa);
+  std::unique_ptr<float[]> buffer(new float[n]);
+  auto slice = [&](int t) {
+    size_t per = (n / threads + 15) / 16 * 16;
+    size_t begin = std::min(n, per * t);
+    return std::make_pair(begin, std::min(n, begin + per));
+  };
+  onThreads(threads, [&](int t) {
+    auto [begin, end] = slice(t);
+    std::fill(buffer.get() + begin, buffer.get() + end, 1.0f);
+  });
+  std::vector<float> partial(threads * 16);
+  std::vector<double> rates;
+  for (int rep = -1; rep < reps; ++rep) { // rep -1: warm-up.
+    auto start = Clock::now();
+    onThreads(threads, [&](int t) {
+      auto [begin, end] = slice(t);
+      partial[t * 16] = sum(buffer.get() + begin, end - begin);
+    });
+    double seconds = secondsSince(start);
+    float total = 0;
+    for (int t = 0; t < threads; ++t)
+      total += partial[t * 16];
+    if (total != total) // Keeps the sums alive; never true.
+      llvm::errs() << "";
+    if (rep >= 0)
+      rates.push_back(result.bytes / seconds / 1e9);
+  }
+  result.medianGBs = median(rates);
+  result.minGBs = *std::min_element(rates.begin(), rates.end());
+  result.maxGBs = *std::max_element(rates.begin(), rates.end());
+  return result;
+}
+
+/// CPU seconds used by every process (from /proc/stat, hypervisor steal
+/// included) and by this one: others' share tells whether the timings ran on
+/// a quiet machine.
+struct CpuSnapshot {
+  double all = -1, own = 0;
+  Clock::time_point when = Clock::now();
+};
+
+CpuSnapshot takeCpuSnapshot() {
+  CpuSnapshot snapshot;
+  struct rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) == 0)
+    snapshot.own = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec * 1e-6 +
+                   usage.ru_stime.tv_sec + usage.ru_stime.tv_usec * 1e-6;
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> stat =
+      llvm::MemoryBuffer::getFileAsStream("/proc/stat");
+  long ticksPerSecond = sysconf(_SC_CLK_TCK);
+  if (!stat || ticksPerSecond <= 0)
+    return snapshot;
+  llvm::StringRef line = (*stat)->getBuffer().split('\n').first;
+  if (!line.consume_front("cpu "))
+    return snapshot;
+  llvm::SmallVector<llvm::StringRef> fields;
+  line.split(fields, ' ', -1, /*KeepEmpty=*/false);
+  // user nice system idle iowait irq softirq steal: all but idle and iowait.
+  double busy = 0;
+  for (size_t i = 0; i < fields.size() && i < 8; ++i) {
+    uint64_t ticks;
+    if (fields[i].getAsInteger(10, ticks))
+      return snapshot;
+    if (i != 3 && i != 4)
+      busy += ticks;
+  }
+  snapshot.all = busy / ticksPerSecond;
+  return snapshot;
+}
+
+/// Average number of cores that other processes kept busy since `start`, or
+/// -1 when unknown.
+double otherCoresBusy(const CpuSnapshot &start, const CpuSnapshot &end) {
+  double wall = std::chrono::duration<double>(end.when - start.when).count();
+  if (start.all < 0 || end.all < 0 || wall <= 0)
+    return -1;
+  return std::max(0.0, (end.all - start.all) - (end.own - start.own)) / wall;
+}
+
+//===----------------------------------------------------------------------===//
+// Compiling and running
+//===----------------------------------------------------------------------===//
+
+struct CompileTimes {
+  double import = 0, lower = 0, jit = 0, total = 0;
+};
+
+/// A compiled forward pass for one sequence length, and its buffers.
+struct Forward {
+  std::unique_ptr<CompiledModel> model;
+  const EntryPoint *entry = nullptr;
+  std::vector<std::vector<int64_t>> intArgs;
+  std::vector<float> output;
+  CompileTimes times;
+};
+
+llvm::Expected<Forward> compile(MLIRContext &context, llvm::StringRef modelDir,
+                                const SafeTensorsArchive &archive,
+                                int64_t seqLen) {
+  Forward forward;
+  auto start = Clock::now();
+  HFImportOptions options;
+  options.seqLen = seqLen;
+  llvm::Expected<OwningOpRef<ModuleOp>> module =
+      importHuggingFace(context, modelDir, archive, options);
+  if (!module)
+    return module.takeError();
+  forward.times.import = secondsSince(start);
+
+  auto lowerStart = Clock::now();
+  PassManager pm(&context);
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createLowerToCPUPass());
+  if (failed(pm.run(**module)))
+    return makeError("lowering to the CPU failed (see the diagnostics above)");
+  forward.times.lower = secondsSince(lowerStart);
+
+  auto jitStart = Clock::now();
+  llvm::Expected<std::unique_ptr<CompiledModel>> model =
+      CompiledModel::create(**module, archive);
+  if (!model)
+    return model.takeError();
+  forward.model = std::move(*model);
+  llvm::Expected<const EntryPoint *> entry = forward.model->lookup("forward");
+  if (!entry)
+    return entry.takeError();
+  forward.entry = *entry;
+  if (forward.entry->argTypes.size() != 2 ||
+      forward.entry->resultTypes.size() != 1)
+    return makeError("expected forward(ids, positions) -> logits");
+  for (Type type : forward.entry->argTypes) {
+    auto tensor = llvm::dyn_cast<RankedTensorType>(type);
+    if (!tensor || !tensor.getElementType().isInteger(64))
+      return makeError("expected forward(ids, positions) to take i64 tensors");
+    forward.intArgs.emplace_back(tensor.getNumElements(), 0);
+  }
+  forward.output.resize(forward.entry->resultTypes[0].getNumElements());
+  forward.times.jit = secondsSince(jitStart);
+  forward.times.total = secondsSince(start);
+  return std::move(forward);
+}
+
+/// Compiles `runs` times; returns the last compile with the median times.
+llvm::Expected<Forward> compileMedian(MLIRContext &context,
+                                      llvm::StringRef modelDir,
+                                      const SafeTensorsArchive &archive,
+                                      int64_t seqLen, int runs) {
+  std::vector<double> import, lower, jit, total;
+  std::optional<Forward> last;
+  for (int i = 0; i < runs; ++i) {
+    last.reset(); // At most one copy of the packed weights at a time.
+    llvm::Expected<Forward> forward =
+        compile(context, modelDir, archive, seqLen);
+    if (!forward)
+      return makeError(llvm::formatv("compiling for {0} tokens failed: {1}",
+                                     seqLen,
+                                     llvm::toString(forward.takeError())));
+    import.push_back(forward->times.import);
+    lower.push_back(forward->times.lower);
+    jit.push_back(forward->times.jit);
+    total.push_back(forward->times.total);
+    last = std::move(*forward);
+  }
+  last->times = {median(import), median(lower), median(jit), median(total)};
+  return std::move(*last);
+}
+
+/// Runs the forward pass once; returns its time in seconds.
+llvm::Expected<double> timedRun(Forward &forward) {
+  std::vector<void *> args;
+  for (auto &buffer : forward.intArgs)
+    args.push_back(buffer.data());
+  void *result = forward.output.data();
+  auto start = Clock::now();
+  forward.model->run(*forward.entry, args, {result});
+  double seconds = secondsSince(start);
+  if (const char *error = llmk_take_error())
+    return makeError(llvm::formatv("kernel error: {0}", error));
+  return seconds;
+}
+
+/// Warm-up runs (the first also checks that the logits are finite), then
+/// `count` timed runs.
+llvm::Expected<std::vector<double>> timeRuns(Forward &forward, int warmups,
+                                             int count) {
+  for (int i = 0; i < warmups; ++i) {
+    llvm::Expected<double> t = timedRun(forward);
+    if (!t)
+      return t.takeError();
+    if (i == 0)
+      for (float v : forward.output)
+        if (!std::isfinite(v))
+          return makeError("the forward pass produced non-finite logits");
+  }
+  std::vector<double> times;
+  for (int i = 0; i < count; ++i) {
+    llvm::Expected<double> t = timedRun(forward);
+    if (!t)
+      return t.takeError();
+    times.push_back(*t);
+  }
+  return times;
+}
+
+std::string formatBytes(double bytes) {
+  if (bytes >= 1e9)
+    return llvm::formatv("{0:f2} GB", bytes / 1e9);
+  if (bytes >= 1e6)
+    return llvm::formatv("{0:f1} MB", bytes / 1e6);
+  if (bytes >= 1e3)
+    return llvm::formatv("{0:f1} KB", bytes / 1e3);
+  return llvm::formatv("{0} B", bytes);
+}
+
+std::string withCommas(uint64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0)
+      out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+/// Removes a generated temporary model folder at exit unless --keep.
+struct ModelDirCleanup {
+  std::string dir;
+  ~ModelDirCleanup() {
+    if (!dir.empty())
+      llvm::sys::fs::remove_directories(dir, /*IgnoreErrors=*/true);
+  }
+};
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  std::vector<const char *> args(argv, argv + argc);
+  llvm::Expected<int> numThreads = extractThreads(args);
+  if (!numThreads)
+    return fail(llvm::toString(numThreads.takeError()));
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      args.size(), args.data(),
+      "LLMC benchmark: compile time, prefill and decode throughput of a "
+      "generated ~125M-parameter LLaMA-shaped model\n");
+  auto benchStart = Clock::now();
+
+  if (runs < 1 || decodeRuns < 1 || compileRuns < 1)
+    return fail("--runs, --decode-runs and --compile-runs must be at least 1");
+  if (prefillLen < 1)
+    return fail(llvm::formatv("--seq: expected a value >= 1, found {0}",
+                              prefillLen.getValue()));
+  if (bandwidthMiB < 1024)
+    return fail(llvm::formatv("--bandwidth-mib: expected at least 1024 (well "
+                              "above the last-level cache), found {0}",
+                              bandwidthMiB.getValue()));
+  DType dtype;
+  if (dtypeName == "f32")
+    dtype = DType::F32;
+  else if (dtypeName == "bf16")
+    dtype = DType::BF16;
+  else
+    return fail(llvm::formatv("--dtype: expected f32 or bf16, found '{0}'",
+                              dtypeName.getValue()));
+
+  llmk_set_num_threads(*numThreads);
+  int threads = llmk_get_num_threads();
+
+  // The model: reused if the folder holds one, else generated.
+  ModelShape shape;
+  std::string modelDir = modelDirOpt;
+  bool temporary = modelDir.empty();
+  if (temporary) {
+    llvm::SmallString<256> dir;
+    llvm::sys::path::system_temp_directory(/*ErasedOnReboot=*/true, dir);
+    llvm::sys::path::append(dir, "llmc-bench-llama-" + dtypeName);
+    modelDir = std::string(dir);
+  }
+  ModelDirCleanup cleanup;
+  bool generated = false;
+  double generateSeconds = 0;
+  if (!holdsModel(modelDir)) {
+    if (llvm::sys::fs::exists(modelDir) &&
+        !llvm::sys::fs::is_directory(modelDir))
+      return fail(llvm::formatv("{0}: exists and is not a folder", modelDir));
+    llvm::outs() << llvm::formatv("generating a random {0} model in {1} ...\n",
+                                  dtypeName.getValue(), modelDir);
+    llvm::outs().flush();
+    auto start = Clock::now();
+    if (temporary && !keep)
+      cleanup.dir = modelDir;
+    if (llvm::Error e = generateModel(modelDir, shape, dtype, threads))
+      return fail(llvm::formatv("cannot write the model: {0}",
+                                llvm::toString(std::move(e))));
+    generateSeconds = secondsSince(start);
+    generated = true;
+  }
+
+  llvm::Expected<HFModelInfo> info = readHFModelInfo(modelDir);
+  if (!info)
+    return fail(llvm::toString(info.takeError()));
+  llvm::Expected<ModelShape> readBack = readShape(modelDir);
+  if (!readBack)
+    return fail(llvm::toString(readBack.takeError()));
+  shape = *readBack;
+  if (info->kind != HFModelInfo::Kind::Decoder ||
+      !llvm::is_contained({"llama", "mistral", "qwen2"}, info->modelType))
+    return fail(llvm::formatv("{0}: model_type '{1}': llm-bench measures "
+                              "dense LLaMA-family decoders (llama, mistral, "
+                              "qwen2)",
+                              modelDir, info->modelType));
+  if (info->maxPositions && prefillLen > info->maxPositions)
+    return fail(llvm::formatv("--seq {0}: the model supports {1} positions",
+                              prefillLen.getValue(), info->maxPositions));
+  llvm::Expected<std::unique_ptr<SafeTensorsArchive>> archive =
+      SafeTensorsArchive::openDirectory(modelDir);
+  if (!archive)
+    return fail(llvm::toString(archive.takeError()));
+  llvm::Expected<WeightStats> stats = countWeights(**archive);
+  if (!stats)
+    return fail(llvm::toString(stats.takeError()));
+  if (!generated && dtypeName.getNumOccurrences() &&
+      stats->linearDtype != dtype)
+    return fail(llvm::formatv(
+        "{0} holds {1} weights, not {2}: pass "
+        "--dtype={3} or another --model-dir",
+        modelDir, getDTypeName(stats->linearDtype), getDTypeName(dtype),
+        llvm::StringRef(getDTypeName(stats->linearDtype)).lower()));
+  llvm::StringRef weightDtype = getDTypeName(stats->linearDtype);
+
+  llvm::outs() << "\nLLMC benchmark\n";
+  llvm::outs() << llvm::formatv(
+      "  model         {0} ({1})\n", modelDir,
+      generated ? llvm::formatv("generated in {0:f1} s{1}", generateSeconds,
+                                temporary && !keep ? ", removed at exit" : "")
+                      .str()
+                : std::string("reused"));
+  llvm::outs() << llvm::formatv(
+      "  shape         {0}: vocab {1}, hidden {2}, {3} layers, {4} heads / {5} "
+      "kv heads, head dim {6},\n"
+      "                intermediate {7}, {8} lm_head\n",
+      info->modelType, shape.vocab, shape.hidden, shape.layers, shape.heads,
+      shape.kvHeads, shape.headDim(), shape.intermediate,
+      stats->tied ? "tied" : "untied");
+  llvm::outs() << llvm::formatv("  parameters    {0} ({1:f1} M)\n",
+                                withCommas(stats->params), stats->params / 1e6);
+  llvm::outs() << llvm::formatv("  weights       {0} bytes ({1}), {2}\n",
+                                withCommas(stats->bytes),
+                                formatBytes(stats->bytes), weightDtype);
+  llvm::outs() << llvm::formatv(
+      "  bytes/token   {0} bytes ({1}): linear {2} + lm_head {3} + one "
+      "embedding row {4}\n",
+      withCommas(stats->bytesPerToken()), formatBytes(stats->bytesPerToken()),
+      formatBytes(stats->linearBytes), formatBytes(stats->lmHeadBytes),
+      formatBytes(stats->embeddingRowBytes));
+  llvm::outs() << llvm::formatv("  threads       {0} (kernels: {1})\n", threads,
+                                llmk::getSimdKernels().name);
+  llvm::outs().flush();
+
+  CpuSnapshot measureStart = takeCpuSnapshot();
+  // 1. Read bandwidth, with as many threads as the kernels use.
+  Bandwidth bandwidth = measureReadBandwidth(
+      threads, static_cast<size_t>(bandwidthMiB) << 20, /*reps=*/15);
+  llvm::outs() << llvm::formatv(
+      "\nmemory read bandwidth: {0:f1} GB/s median of {1} (min {2:f1}, max "
+      "{3:f1}); {4} threads summing {5} MiB ({6})\n",
+      bandwidth.medianGBs, bandwidth.reps, bandwidth.minGBs, bandwidth.maxGBs,
+      threads, bandwidth.bytes >> 20, bandwidth.isa);
+  llvm::outs().flush();
+
+  // 2. Compile time, prefill and decode.
+  MLIRContext context;
+  context.loadDialect<LLMDialect, func::FuncDialect, arith::ArithDialect,
+                      LLVM::LLVMDialect>();
+  llvm::Expected<Forward> prefill =
+      compileMedian(context, modelDir, **archive, prefillLen, compileRuns);
+  if (!prefill)
+    return fail(llvm::toString(prefill.takeError()));
+  llvm::Expected<Forward> decode =
+      compileMedian(context, modelDir, **archive, 1, compileRuns);
+  if (!decode)
+    return fail(llvm::toString(decode.takeError()));
+
+  llvm::outs() << llvm::formatv("\ncompile (median of {0})      import      "
+                                "lower        JIT      total\n",
+                                compileRuns.getValue());
+  for (auto [label, forward] :
+       {std::pair<std::string, Forward *>{
+            llvm::formatv("prefill, seq {0}", prefillLen.getValue()).str(),
+            &*prefill},
+        {"decode step, seq 1", &*decode}})
+    llvm::outs() << llvm::formatv(
+        "  {0,-22} {1,8:f1} ms {2,7:f1} ms {3,7:f1} ms {4,7:f1} ms\n", label,
+        forward->times.import * 1e3, forward->times.lower * 1e3,
+        forward->times.jit * 1e3, forward->times.total * 1e3);
+  llvm::outs() << llvm::formatv(
+      "  weights: {0} used in place, {1} packed per compiled model\n",
+      formatBytes(decode->model->getMappedBytes()),
+      formatBytes(decode->model->getPackedBytes()));
+  llvm::outs().flush();
+
+  // Prefill: random ids at positions 0..seq-1.
+  uint64_t rng = 42;
+  for (int64_t i = 0; i < prefillLen; ++i) {
+    prefill->intArgs[0][i] = splitMix64(rng) % info->vocabSize;
+    prefill->intArgs[1][i] = info->positionOffset + i;
+  }
+  llvm::Expected<std::vector<double>> prefillTimes =
+      timeRuns(*prefill, /*warmups=*/1, runs);
+  if (!prefillTimes)
+    return fail(llvm::formatv("prefill: {0}",
+                              llvm::toString(prefillTimes.takeError())));
+  double prefillSeconds = median(*prefillTimes);
+  double prefillTokensPerSecond = prefillLen / prefillSeconds;
+  // Matmul work: 2 flops per weight per token, plus causal attention
+  // (q·k and p·v over seq (seq + 1) / 2 pairs per head).
+  int64_t layers = shape.layers, heads = shape.heads, headDim = shape.headDim();
+  double linearFlops =
+      2.0 * (stats->linearParams + stats->lmHeadParams) * prefillLen;
+  double attentionFlops =
+      4.0 * layers * heads * headDim * prefillLen * (prefillLen + 1) / 2;
+  double prefillGflops = (linearFlops + attentionFlops) / prefillSeconds / 1e9;
+  CompileTimes prefillCompile = prefill->times, decodeCompile = decode->times;
+  {
+    Forward release = std::move(*prefill);
+  } // Frees the prefill arena.
+
+  // Decode step: one token at position 0.
+  decode->intArgs[0][0] = 1;
+  decode->intArgs[1][0] = info->positionOffset;
+  llvm::Expected<std::vector<double>> decodeTimes =
+      timeRuns(*decode, /*warmups=*/5, decodeRuns);
+  if (!decodeTimes)
+    return fail(llvm::formatv("decode step: {0}",
+                              llvm::toString(decodeTimes.takeError())));
+  double decodeSeconds = median(*decodeTimes);
+  double decodeTokensPerSecond = 1.0 / decodeSeconds;
+  double streamGBs = stats->bytesPerToken() * decodeTokensPerSecond / 1e9;
+  double efficiency = streamGBs / bandwidth.medianGBs;
+
+  llvm::outs() << llvm::formatv("\nthroughput                  median       "
+                                "min       max     tokens/s\n");
+  auto row = [&](llvm::StringRef label, const std::vector<double> &times,
+                 double tokens) {
+    llvm::outs() << llvm::formatv(
+        "  {0,-24} {1,8:f2} ms {2,6:f2} ms {3,6:f2} ms {4,10:f1}\n", label,
+        median(times) * 1e3,
+        *std::min_element(times.begin(), times.end()) * 1e3,
+        *std::max_element(times.begin(), times.end()) * 1e3,
+        tokens / median(times));
+  };
+  row(llvm::formatv("prefill {0} ({1} runs)", prefillLen.getValue(),
+                    runs.getValue())
+          .str(),
+      *prefillTimes, prefillLen);
+  row(llvm::formatv("decode step ({0} runs)", decodeRuns.getValue()).str(),
+      *decodeTimes, 1);
+  llvm::outs() << llvm::formatv(
+      "  prefill: {0:f1} GFLOP/s (matmuls and causal attention)\n",
+      prefillGflops);
+  llvm::outs() << llvm::formatv(
+      "  decode efficiency: {0:f2} = {1:f1} tok/s x {2} / {3:f1} GB/s "
+      "(weights streamed at {4:f1} GB/s; target >= 0.5 in fp32)\n",
+      efficiency, decodeTokensPerSecond, formatBytes(stats->bytesPerToken()),
+      bandwidth.medianGBs, streamGBs);
+  llvm::outs() << "  note: LLMC has no KV cache yet, so the decode step is the "
+                  "seq=1 forward at\n"
+                  "        position 0: the weight-streaming cost of one decode "
+                  "step without attention\n"
+                  "        over past tokens (negligible next to the weights "
+                  "at short contexts).\n";
+  double otherLoad = otherCoresBusy(measureStart, takeCpuSnapshot());
+  if (otherLoad >= 0)
+    llvm::outs() << llvm::formatv(
+        "  other processes kept {0:f2} cores busy while measuring{1}\n",
+        otherLoad,
+        otherLoad > 0.1 ? ": WARNING, timings (multi-threaded ones most) are "
+                          "unreliable; rerun on an idle machine"
+                        : "");
+  double totalSeconds = secondsSince(benchStart);
+  llvm::outs() << llvm::formatv("  benchmark took {0:f1} s\n\n", totalSeconds);
+
+  // The machine-readable summary, last line of the output.
+  llvm::json::OStream j(llvm::outs());
+  auto times = [&](const CompileTimes &t) {
+    j.object([&] {
+      j.attribute("import", t.import);
+      j.attribute("lower", t.lower);
+      j.attribute("jit", t.jit);
+      j.attribute("total", t.total);
+    });
+  };
+  j.object([&] {
+    j.attribute("benchmark", "llm-bench");
+    j.attributeObject("model", [&] {
+      j.attribute("dir", modelDir);
+      j.attribute("generated", generated);
+      j.attribute("model_type", info->modelType);
+      j.attribute("dtype", weightDtype);
+      j.attribute("params", static_cast<int64_t>(stats->params));
+      j.attribute("weight_bytes", static_cast<int64_t>(stats->bytes));
+      j.attribute("bytes_per_token",
+                  static_cast<int64_t>(stats->bytesPerToken()));
+    });
+    j.attribute("threads", threads);
+    j.attribute("isa", llmk::getSimdKernels().name);
+    j.attributeObject("bandwidth", [&] {
+      j.attribute("read_gbps", bandwidth.medianGBs);
+      j.attribute("min_gbps", bandwidth.minGBs);
+      j.attribute("max_gbps", bandwidth.maxGBs);
+      j.attribute("buffer_bytes", static_cast<int64_t>(bandwidth.bytes));
+    });
+    j.attributeObject("compile_s", [&] {
+      j.attributeBegin("prefill");
+      times(prefillCompile);
+      j.attributeEnd();
+      j.attributeBegin("decode");
+      times(decodeCompile);
+      j.attributeEnd();
+    });
+    j.attributeObject("prefill", [&] {
+      j.attribute("seq", static_cast<int64_t>(prefillLen));
+      j.attribute("runs", runs.getValue());
+      j.attribute("median_s", prefillSeconds);
+      j.attribute("tokens_per_s", prefillTokensPerSecond);
+      j.attribute("gflops", prefillGflops);
+    });
+    j.attributeObject("decode", [&] {
+      j.attribute("runs", decodeRuns.getValue());
+      j.attribute("median_s", decodeSeconds);
+      j.attribute("tokens_per_s", decodeTokensPerSecond);
+      j.attribute("weight_stream_gbps", streamGBs);
+      j.attribute("efficiency", efficiency);
+      j.attribute("kv_cache", false);
+    });
+    if (otherLoad >= 0)
+      j.attribute("other_cores_busy", otherLoad);
+    else
+      j.attribute("other_cores_busy", nullptr);
+    j.attribute("total_s", totalSeconds);
+  });
+  llvm::outs() << "\n";
+  return 0;
+}

@@ -1,0 +1,147 @@
+//===- LowerAlibi.cpp - ALiBi biases into per-head slopes -----------------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// Implements --llm-lower-alibi: attention whose bias is an llm.alibi gets the
+// bias's slopes as an `alibi_slopes` constant instead, so the kernel adds
+// `slope_h * (j - i')` as it computes each score and the [heads, q_len,
+// kv_len] bias tensor disappears.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llm/dialects/LLM/IR/LLMOps.h"
+#include "llm/passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cmath>
+
+namespace mlir::llm {
+#define GEN_PASS_DEF_LOWERALIBIPASS
+#include "llm/passes/Passes.h.inc"
+} // namespace mlir::llm
+
+using namespace mlir;
+using namespace mlir::llm;
+
+SmallVector<float> mlir::llm::computeAlibiSlopes(int64_t heads,
+                                                 double maxBias) {
+  // Exactly llmk_alibi_slopes (runtime/kernels/cpu/Kernels.cpp), so that the
+  // slopes applied in the kernel equal those of the materialized bias:
+  // BLOOM's build_alibi_tensor with its 8 generalized to max_bias, an fp32
+  // base raised to integer powers, then the odd powers of the next base for
+  // the heads beyond the largest power of two.
+  SmallVector<float> slopes(std::max<int64_t>(heads, 0));
+  if (heads <= 0)
+    return slopes;
+  int64_t closest = 1;
+  while (closest * 2 <= heads)
+    closest *= 2;
+  auto fill = [&](int64_t span, int64_t count, int64_t first, int64_t step,
+                  float *dst) {
+    float base =
+        static_cast<float>(std::pow(2.0, -maxBias / static_cast<double>(span)));
+    for (int64_t i = 0; i < count; ++i)
+      dst[i] = static_cast<float>(
+          std::pow(static_cast<double>(base), double(first + i * step)));
+  };
+  fill(closest, closest, 1, 1, slopes.data());
+  fill(2 * closest, heads - closest, 1, 2, slopes.data() + closest);
+  return slopes;
+}
+
+namespace {
+
+/// The `[num_heads]` f32 slopes constant for an attention bias that is an
+/// `llm.alibi` (directly, or expanded by `tensor.expand_shape` to a unit
+/// batch dimension) of `num_heads` heads or of one head for all of them.
+FailureOr<Value> createSlopes(Value bias, int64_t numHeads, Location loc,
+                              PatternRewriter &rewriter) {
+  if (!bias)
+    return failure();
+  if (auto expand = bias.getDefiningOp<tensor::ExpandShapeOp>())
+    if (expand.getSrcType().getRank() == 3 &&
+        expand.getResultType().getRank() == 4 &&
+        expand.getResultType().getDimSize(0) == 1)
+      bias = expand.getSrc();
+  auto alibi = bias.getDefiningOp<AlibiOp>();
+  if (!alibi)
+    return failure();
+  int64_t heads = alibi.getType().getDimSize(0);
+  if (heads != numHeads && heads != 1)
+    return failure();
+  SmallVector<float> slopes =
+      computeAlibiSlopes(heads, alibi.getMaxBias().convertToDouble());
+  slopes.resize(numHeads, slopes.front());
+  auto type = RankedTensorType::get({numHeads}, rewriter.getF32Type());
+  return arith::ConstantOp::create(
+             rewriter, loc,
+             DenseElementsAttr::get(type, ArrayRef<float>(slopes)))
+      .getResult();
+}
+
+/// `llm.flash_attention` with an ALiBi bias takes its slopes instead.
+struct FlashAttentionAlibiToSlopes : OpRewritePattern<FlashAttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(FlashAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getAlibiSlopes())
+      return rewriter.notifyMatchFailure(op, "already has slopes");
+    FailureOr<Value> slopes =
+        createSlopes(op.getBias(), op.getNumHeads(), op.getLoc(), rewriter);
+    if (failed(slopes))
+      return rewriter.notifyMatchFailure(op, "bias is not an llm.alibi");
+    rewriter.replaceOpWithNewOp<FlashAttentionOp>(
+        op, op.getType(), op.getQuery(), op.getKey(), op.getValue(),
+        op.getKeyPadding(), /*bias=*/Value(), *slopes, op.getNumHeadsAttr(),
+        op.getNumKvHeadsAttr(), op.getScaleAttr(), op.getMaskAttr(),
+        op.getWindowAttr(), op.getBlockQAttr(), op.getBlockKvAttr());
+    return success();
+  }
+};
+
+/// `llm.attention` with an ALiBi bias becomes `llm.flash_attention`, the op
+/// that carries slopes, with the same inputs, mask and effective scale.
+struct AttentionAlibiToSlopes : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    FailureOr<Value> slopes =
+        createSlopes(op.getBias(), op.getNumHeads(), op.getLoc(), rewriter);
+    if (failed(slopes))
+      return rewriter.notifyMatchFailure(op, "bias is not an llm.alibi");
+    rewriter.replaceOpWithNewOp<FlashAttentionOp>(
+        op, op.getType(), op.getQuery(), op.getKey(), op.getValue(),
+        op.getKeyPadding(), /*bias=*/Value(), *slopes, op.getNumHeadsAttr(),
+        op.getNumKvHeadsAttr(),
+        rewriter.getF64FloatAttr(op.getEffectiveScale()), op.getMaskAttr(),
+        op.getWindowAttr(), /*block_q=*/IntegerAttr(),
+        /*block_kv=*/IntegerAttr());
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::llm::populateLowerAlibiPatterns(RewritePatternSet &patterns) {
+  patterns.add<FlashAttentionAlibiToSlopes, AttentionAlibiToSlopes>(
+      patterns.getContext());
+}
+
+namespace {
+
+struct LowerAlibiPass : llm::impl::LowerAlibiPassBase<LowerAlibiPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateLowerAlibiPatterns(patterns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,146 @@
+//===- KVCache.cpp - Paged KV-cache storage and block manager -------------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KVCache.h"
+
+#include <new>
+
+using namespace llmrt;
+
+static int64_t getElementBytes(int32_t dtype) {
+  return dtype == LLMK_F32 ? 4 : dtype == LLMK_I8 ? 1 : 2;
+}
+
+double llmrt::getKVBytesPerToken(const KVCacheConfig &c) {
+  double perValue = getElementBytes(c.dtype);
+  if (c.dtype == LLMK_I8)
+    perValue += 4.0 / c.headDim;
+  return 2.0 * c.numLayers * c.kvHeads * c.headDim * perValue;
+}
+
+std::unique_ptr<KVCachePool> KVCachePool::create(const KVCacheConfig &config,
+                                                 int64_t numBlocks,
+                                                 std::string &error) {
+  if (config.numLayers <= 0 || config.kvHeads <= 0 || config.headDim <= 0 ||
+      config.blockSize <= 0 || numBlocks <= 0) {
+    error = "KV cache: expected positive layers, kv heads, head dim, block "
+            "size and block count";
+    return nullptr;
+  }
+  if (config.dtype != LLMK_F32 && config.dtype != LLMK_F16 &&
+      config.dtype != LLMK_BF16 && config.dtype != LLMK_I8) {
+    error = "KV cache: expected dtype f32, f16, bf16 or i8, found code " +
+            std::to_string(config.dtype);
+    return nullptr;
+  }
+  std::unique_ptr<KVCachePool> pool(new KVCachePool());
+  pool->config = config;
+  // [layers][blocks][2][blockSize][kvHeads * headDim]
+  uint64_t rows = static_cast<uint64_t>(config.numLayers) * numBlocks * 2 *
+                  config.blockSize;
+  uint64_t values = rows * config.kvHeads * config.headDim;
+  uint64_t dataBytes = values * getElementBytes(config.dtype);
+  pool->data.reset(new (std::nothrow) uint8_t[dataBytes]());
+  if (!pool->data) {
+    error = "KV cache: cannot allocate " + std::to_string(dataBytes) +
+            " bytes for " + std::to_string(numBlocks) + " blocks";
+    return nullptr;
+  }
+  pool->bytes = dataBytes;
+  if (config.dtype == LLMK_I8) {
+    pool->scales.reset(new (std::nothrow) float[rows * config.kvHeads]());
+    if (!pool->scales) {
+      error = "KV cache: cannot allocate the int8 scales";
+      return nullptr;
+    }
+    pool->bytes += rows * config.kvHeads * sizeof(float);
+  }
+  pool->cache = {pool->data.get(), pool->scales.get(), numBlocks,
+                 config.numLayers,  config.kvHeads,     config.headDim,
+                 config.blockSize,  config.dtype};
+  return pool;
+}
+
+BlockManager::BlockManager(int64_t numBlocks, int64_t blockSize)
+    : numBlocks(numBlocks), blockSize(blockSize) {
+  // Hand out low block numbers first: a fresh pool fills from the start.
+  for (int64_t b = numBlocks - 1; b >= 0; --b)
+    freeBlocks.push_back(static_cast<int32_t>(b));
+}
+
+int64_t BlockManager::addSequence() {
+  sequences.push_back({});
+  sequences.back().live = true;
+  return static_cast<int64_t>(sequences.size()) - 1;
+}
+
+bool BlockManager::reserve(int64_t seq, int64_t count, std::string &error) {
+  Sequence &s = sequences[seq];
+  int64_t needed = (s.length + count + blockSize - 1) / blockSize -
+                   static_cast<int64_t>(s.blocks.size());
+  if (needed > getNumFreeBlocks()) {
+    error = "KV cache full: sequence " + std::to_string(seq) + " needs " +
+            std::to_string(needed) + " more blocks of " +
+            std::to_string(blockSize) + " tokens, " +
+            std::to_string(getNumFreeBlocks()) + " of " +
+            std::to_string(numBlocks) + " are free";
+    return false;
+  }
+  for (int64_t i = 0; i < needed; ++i) {
+    s.blocks.push_back(freeBlocks.back());
+    freeBlocks.pop_back();
+  }
+  s.length += count;
+  return true;
+}
+
+void BlockManager::getSlots(int64_t seq, int64_t start, int64_t count,
+                            int32_t *slots) const {
+  const Sequence &s = sequences[seq];
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t pos = start + i;
+    int32_t block = s.blocks[pos / blockSize];
+    slots[i] = block < 0 ? -1
+                         : static_cast<int32_t>(block * blockSize +
+                                                pos % blockSize);
+  }
+}
+
+bool BlockManager::getBlockTable(int64_t seq, int32_t *row,
+                                 int64_t maxBlocks) const {
+  const Sequence &s = sequences[seq];
+  if (static_cast<int64_t>(s.blocks.size()) > maxBlocks)
+    return false;
+  for (int64_t i = 0; i < maxBlocks; ++i)
+    row[i] = i < static_cast<int64_t>(s.blocks.size()) ? s.blocks[i] : -1;
+  return true;
+}
+
+int64_t BlockManager::getLength(int64_t seq) const {
+  return sequences[seq].length;
+}
+
+void BlockManager::evictBefore(int64_t seq, int64_t position) {
+  Sequence &s = sequences[seq];
+  for (int64_t i = 0; (i + 1) * blockSize <= position &&
+                      i < static_cast<int64_t>(s.blocks.size());
+       ++i) {
+    if (s.blocks[i] < 0)
+      continue;
+    freeBlocks.push_back(s.blocks[i]);
+    s.blocks[i] = -1;
+  }
+}
+
+void BlockManager::release(int64_t seq) {
+  Sequence &s = sequences[seq];
+  for (int32_t block : s.blocks)
+    if (block >= 0)
+      freeBlocks.push_back(block);
+  s.blocks.clear();
+  s.length = 0;
+  s.live = false;
+}

@@ -1,0 +1,107 @@
+//===- KVCache.h - Paged KV-cache storage and block manager -----*- C++ -*-===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// The runtime side of --llm-insert-kv-cache: a pool of fixed-size blocks
+// shared by all sequences, and a block manager that gives each sequence a
+// block table. No MLIR or LLVM dependency.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLM_RUNTIME_KVCACHE_H
+#define LLM_RUNTIME_KVCACHE_H
+
+#include "Kernels.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace llmrt {
+
+/// Shape and storage type of a cache (`!llm.kv_cache`).
+struct KVCacheConfig {
+  int64_t numLayers = 0;
+  int64_t kvHeads = 0;
+  int64_t headDim = 0;
+  int64_t blockSize = 16;
+  /// LLMK_F32, LLMK_F16, LLMK_BF16 or LLMK_I8.
+  int32_t dtype = LLMK_F32;
+};
+
+/// Bytes one token occupies in the cache across all layers (keys and values,
+/// plus the fp32 scales of an int8 cache).
+double getKVBytesPerToken(const KVCacheConfig &config);
+
+/// The block pool. `descriptor()` is what generated code receives.
+class KVCachePool {
+public:
+  /// Allocates `numBlocks` blocks; returns null and sets `error` when the
+  /// configuration is invalid or the memory cannot be allocated.
+  static std::unique_ptr<KVCachePool>
+  create(const KVCacheConfig &config, int64_t numBlocks, std::string &error);
+
+  LLMKCache *descriptor() { return &cache; }
+  const KVCacheConfig &getConfig() const { return config; }
+  int64_t getNumBlocks() const { return cache.numBlocks; }
+  /// Bytes of storage (data and scales).
+  uint64_t getBytes() const { return bytes; }
+
+private:
+  KVCachePool() = default;
+  KVCacheConfig config;
+  LLMKCache cache{};
+  std::unique_ptr<uint8_t[]> data;
+  std::unique_ptr<float[]> scales;
+  uint64_t bytes = 0;
+};
+
+/// Hands out blocks to sequences and maps token positions to cache slots.
+/// Blocks freed by one sequence are reused by the next; nothing is
+/// allocated while generating once the pool exists.
+class BlockManager {
+public:
+  BlockManager(int64_t numBlocks, int64_t blockSize);
+
+  /// Starts a sequence and returns its id.
+  int64_t addSequence();
+  /// Makes room for `count` more tokens of `seq`. Returns false and sets
+  /// `error` (how many blocks are needed and free) when the pool is full;
+  /// the sequence is then unchanged.
+  bool reserve(int64_t seq, int64_t count, std::string &error);
+  /// Cache slots of positions [start, start + count) of `seq`, which must be
+  /// reserved.
+  void getSlots(int64_t seq, int64_t start, int64_t count,
+                int32_t *slots) const;
+  /// Writes `seq`'s block table into `row` (maxBlocks entries, -1 padded).
+  /// Returns false if the sequence has more blocks than `maxBlocks`.
+  bool getBlockTable(int64_t seq, int32_t *row, int64_t maxBlocks) const;
+  /// Tokens reserved for `seq`.
+  int64_t getLength(int64_t seq) const;
+  /// Frees the blocks that hold only positions before `position` (sliding
+  /// window eviction); their table entries become -1.
+  void evictBefore(int64_t seq, int64_t position);
+  /// Returns all of `seq`'s blocks to the pool.
+  void release(int64_t seq);
+
+  int64_t getNumFreeBlocks() const {
+    return static_cast<int64_t>(freeBlocks.size());
+  }
+  int64_t getNumBlocks() const { return numBlocks; }
+  int64_t getBlockSize() const { return blockSize; }
+
+private:
+  struct Sequence {
+    std::vector<int32_t> blocks;
+    int64_t length = 0;
+    bool live = false;
+  };
+  int64_t numBlocks, blockSize;
+  std::vector<int32_t> freeBlocks;
+  std::vector<Sequence> sequences;
+};
+
+} // namespace llmrt
+
+#endif // LLM_RUNTIME_KVCACHE_H

@@ -1,0 +1,231 @@
+//===- PagedAttention.cpp - KV-cache append and paged attention -----------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// The cache is a pool of fixed-size blocks (vLLM's PagedAttention): a
+// sequence's keys live in the blocks its block table lists, so sequences grow
+// without copying and without reserving their maximum length up front.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Common.h"
+#include "Kernels.h"
+#include "ThreadPool.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+using namespace llmk;
+
+namespace {
+
+/// fp32 to IEEE binary16, rounding to nearest even (overflow to inf).
+uint16_t floatToHalf(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  uint32_t sign = (bits >> 16) & 0x8000;
+  uint32_t exponent = (bits >> 23) & 0xff;
+  uint32_t mantissa = bits & 0x7fffff;
+  if (exponent == 0xff) // inf or NaN
+    return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+  int32_t e = static_cast<int32_t>(exponent) - 127 + 15;
+  if (e >= 0x1f)
+    return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10)
+      return sign;
+    // Subnormal: shift the implicit-one mantissa into place and round.
+    mantissa |= 0x800000;
+    uint32_t shift = 14 - e;
+    uint32_t half = mantissa >> shift;
+    uint32_t rest = mantissa & ((1u << shift) - 1);
+    uint32_t halfway = 1u << (shift - 1);
+    if (rest > halfway || (rest == halfway && (half & 1)))
+      ++half;
+    return sign | half;
+  }
+  uint32_t half = (static_cast<uint32_t>(e) << 10) | (mantissa >> 13);
+  uint32_t rest = mantissa & 0x1fff;
+  if (rest > 0x1000 || (rest == 0x1000 && (half & 1)))
+    ++half; // may carry into the exponent, which is still correct
+  return sign | half;
+}
+
+/// fp32 to bf16, rounding to nearest even.
+uint16_t floatToBf16(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  if ((bits & 0x7fffffff) > 0x7f800000) // NaN stays NaN
+    return static_cast<uint16_t>((bits >> 16) | 0x40);
+  bits += 0x7fff + ((bits >> 16) & 1);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+/// Index (in elements) of row `offset` of the keys (kv = 0) or values
+/// (kv = 1) of `block` in `layer`.
+int64_t rowIndex(const LLMKCache &c, int64_t layer, int64_t block, int kv,
+                 int64_t offset) {
+  return (((layer * c.numBlocks + block) * 2 + kv) * c.blockSize + offset) *
+         c.kvHeads * c.headDim;
+}
+
+/// Stores one row of `width` features.
+void storeRow(const LLMKCache &c, int64_t index, const float *row) {
+  int64_t width = c.kvHeads * c.headDim;
+  switch (c.dtype) {
+  case LLMK_F32:
+    std::memcpy(static_cast<float *>(c.data) + index, row, width * 4);
+    break;
+  case LLMK_F16:
+    for (int64_t i = 0; i < width; ++i)
+      static_cast<uint16_t *>(c.data)[index + i] = floatToHalf(row[i]);
+    break;
+  case LLMK_BF16:
+    for (int64_t i = 0; i < width; ++i)
+      static_cast<uint16_t *>(c.data)[index + i] = floatToBf16(row[i]);
+    break;
+  default: { // LLMK_I8: symmetric, one scale per kv head of the row.
+    int8_t *dst = static_cast<int8_t *>(c.data) + index;
+    float *scales = c.scales + index / c.headDim;
+    for (int64_t h = 0; h < c.kvHeads; ++h) {
+      const float *src = row + h * c.headDim;
+      float absmax = 0.0f;
+      for (int64_t i = 0; i < c.headDim; ++i)
+        absmax = std::max(absmax, std::fabs(src[i]));
+      float scale = absmax / 127.0f;
+      float inverse = scale > 0.0f ? 1.0f / scale : 0.0f;
+      scales[h] = scale;
+      for (int64_t i = 0; i < c.headDim; ++i)
+        dst[h * c.headDim + i] =
+            static_cast<int8_t>(std::lrintf(src[i] * inverse));
+    }
+  }
+  }
+}
+
+/// Loads `headDim` features of kv head `head` of a cached row as fp32.
+void loadHead(const LLMKCache &c, int64_t index, int64_t head, float *out) {
+  int64_t start = index + head * c.headDim;
+  switch (c.dtype) {
+  case LLMK_F32:
+    std::memcpy(out, static_cast<const float *>(c.data) + start,
+                c.headDim * 4);
+    break;
+  case LLMK_F16:
+    for (int64_t i = 0; i < c.headDim; ++i)
+      out[i] = halfToFloat(static_cast<const uint16_t *>(c.data)[start + i]);
+    break;
+  case LLMK_BF16:
+    for (int64_t i = 0; i < c.headDim; ++i)
+      out[i] = bf16ToFloat(static_cast<const uint16_t *>(c.data)[start + i]);
+    break;
+  default: {
+    float scale = c.scales[start / c.headDim];
+    const int8_t *src = static_cast<const int8_t *>(c.data) + start;
+    for (int64_t i = 0; i < c.headDim; ++i)
+      out[i] = src[i] * scale;
+  }
+  }
+}
+
+bool validCache(const LLMKCache *c, int64_t layer) {
+  return c && c->data && c->numBlocks > 0 && c->numLayers > 0 &&
+         c->kvHeads > 0 && c->headDim > 0 && c->blockSize > 0 &&
+         (c->dtype == LLMK_F32 || c->dtype == LLMK_F16 ||
+          c->dtype == LLMK_BF16 || (c->dtype == LLMK_I8 && c->scales)) &&
+         layer >= 0 && layer < c->numLayers;
+}
+
+} // namespace
+
+extern "C" void llmk_kv_cache_append(LLMKCache *cache, int64_t layer,
+                                     const int32_t *slots, const float *k,
+                                     const float *v, int64_t tokens) {
+  if (!validCache(cache, layer) || tokens < 0) {
+    recordError("llmk_kv_cache_append: invalid cache descriptor or layer");
+    return;
+  }
+  int64_t capacity = cache->numBlocks * cache->blockSize;
+  int64_t width = cache->kvHeads * cache->headDim;
+  for (int64_t t = 0; t < tokens; ++t) {
+    int64_t slot = slots[t];
+    if (slot < 0)
+      continue;
+    if (slot >= capacity) {
+      recordError("llmk_kv_cache_append: slot past the end of the cache");
+      continue;
+    }
+    int64_t block = slot / cache->blockSize, offset = slot % cache->blockSize;
+    storeRow(*cache, rowIndex(*cache, layer, block, 0, offset), k + t * width);
+    storeRow(*cache, rowIndex(*cache, layer, block, 1, offset), v + t * width);
+  }
+}
+
+extern "C" void llmk_paged_attention(
+    const float *q, const LLMKCache *cache, int64_t layer,
+    const int32_t *blockTables, int64_t maxBlocks, const int32_t *contextLens,
+    const float *alibiSlopes, float *out, int64_t batch, int64_t qLen,
+    int64_t numHeads, float scale, int32_t maskKind, int64_t window) {
+  if (!validCache(cache, layer) || numHeads <= 0 ||
+      numHeads % cache->kvHeads != 0 || batch < 0 || qLen < 0 ||
+      maxBlocks < 0 ||
+      (maskKind != LLMK_MASK_CAUSAL && maskKind != LLMK_MASK_SLIDING_WINDOW)) {
+    recordError("llmk_paged_attention: invalid arguments");
+    return;
+  }
+  const LLMKCache &c = *cache;
+  int64_t headDim = c.headDim, group = numHeads / c.kvHeads;
+  int64_t qWidth = numHeads * headDim;
+  parallelFor(batch * numHeads, [&](int64_t task) {
+    int64_t b = task / numHeads, h = task % numHeads, kvHead = h / group;
+    int64_t length = contextLens[b];
+    std::vector<float> key(headDim), value(headDim), acc(headDim);
+    for (int64_t i = 0; i < qLen; ++i) {
+      const float *query = q + (b * qLen + i) * qWidth + h * headDim;
+      float *dst = out + (b * qLen + i) * qWidth + h * headDim;
+      int64_t pos = length - qLen + i;
+      if (length > maxBlocks * c.blockSize || pos < 0) {
+        recordError("llmk_paged_attention: context length exceeds the "
+                    "sequence's blocks");
+        std::fill(dst, dst + headDim, 0.0f);
+        continue;
+      }
+      int64_t first = 0;
+      if (maskKind == LLMK_MASK_SLIDING_WINDOW)
+        first = std::max<int64_t>(0, pos - window + 1);
+      float runningMax = -std::numeric_limits<float>::infinity();
+      float runningSum = 0.0f;
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (int64_t j = first; j <= pos; ++j) {
+        int64_t block = blockTables[b * maxBlocks + j / c.blockSize];
+        if (block < 0 || block >= c.numBlocks) {
+          recordError("llmk_paged_attention: block index outside the cache");
+          continue;
+        }
+        int64_t offset = j % c.blockSize;
+        loadHead(c, rowIndex(c, layer, block, 0, offset), kvHead, key.data());
+        float score = 0.0f;
+        for (int64_t d = 0; d < headDim; ++d)
+          score += query[d] * key[d];
+        score *= scale;
+        if (alibiSlopes)
+          score += alibiSlopes[h] * static_cast<float>(j - pos);
+        // Online softmax: rescale what was accumulated when the max grows.
+        float newMax = std::max(runningMax, score);
+        float correction = std::exp(runningMax - newMax);
+        float weight = std::exp(score - newMax);
+        loadHead(c, rowIndex(c, layer, block, 1, offset), kvHead,
+                 value.data());
+        for (int64_t d = 0; d < headDim; ++d)
+          acc[d] = acc[d] * correction + weight * value[d];
+        runningSum = runningSum * correction + weight;
+        runningMax = newMax;
+      }
+      float inverse = runningSum > 0.0f ? 1.0f / runningSum : 0.0f;
+      for (int64_t d = 0; d < headDim; ++d)
+        dst[d] = acc[d] * inverse;
+    }
+  });
+}
