@@ -235,7 +235,8 @@ FailureOr<MaskInfo> classifyMask(ArrayRef<bool> visible,
 /// The keys an additive mask constant leaves visible: 0 keeps a key, -inf
 /// (or a large negative value) hides it; anything else is a bias, not a
 /// mask.
-FailureOr<SmallVector<bool>> getAdditiveMaskVisibility(DenseFPElementsAttr attr) {
+FailureOr<SmallVector<bool>>
+getAdditiveMaskVisibility(DenseFPElementsAttr attr) {
   SmallVector<bool> visible;
   visible.reserve(attr.getNumElements());
   for (const APFloat &value : attr.getValues<APFloat>()) {
@@ -492,16 +493,14 @@ struct FuseCollapsedAttention : OpRewritePattern<tensor::CollapseShapeOp> {
 } // namespace
 
 void mlir::llm::populateFuseAttentionPatterns(RewritePatternSet &patterns,
-                                              int64_t blockQ,
-                                              int64_t blockKv) {
+                                              int64_t blockQ, int64_t blockKv) {
   patterns.add<FuseMergedAttention, FuseCollapsedAttention>(
       patterns.getContext(), blockQ, blockKv);
 }
 
 namespace {
 
-struct FuseAttentionPass
-    : llm::impl::FuseAttentionPassBase<FuseAttentionPass> {
+struct FuseAttentionPass : llm::impl::FuseAttentionPassBase<FuseAttentionPass> {
   using Base::Base;
 
   void runOnOperation() override {

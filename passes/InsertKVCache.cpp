@@ -40,10 +40,10 @@ FailureOr<AttentionSite> getSite(Operation *op) {
   site.op = op;
   Value keyPadding, bias;
   if (auto a = dyn_cast<AttentionOp>(op)) {
-    site = {op,          a.getQuery(),    a.getKey(),
-            a.getValue(), Value(),        a.getNumHeads(),
-            a.getNumKvHeads(), a.getEffectiveScale(), a.getMask(),
-            a.getWindow()};
+    site = {
+        op,          a.getQuery(),    a.getKey(),        a.getValue(),
+        Value(),     a.getNumHeads(), a.getNumKvHeads(), a.getEffectiveScale(),
+        a.getMask(), a.getWindow()};
     keyPadding = a.getKeyPadding();
     bias = a.getBias();
   } else if (auto f = dyn_cast<FlashAttentionOp>(op)) {
@@ -86,8 +86,7 @@ FailureOr<AttentionSite> getSite(Operation *op) {
   return site;
 }
 
-struct InsertKVCachePass
-    : llm::impl::InsertKVCachePassBase<InsertKVCachePass> {
+struct InsertKVCachePass : llm::impl::InsertKVCachePassBase<InsertKVCachePass> {
   using Base::Base;
 
   void runOnOperation() override {
@@ -152,14 +151,14 @@ struct InsertKVCachePass
           k.getDimSize(0) != batch || k.getDimSize(1) != seq)
         return s.op->emitOpError()
                << "llm-insert-kv-cache: expected every layer to have "
-               << kvHeads << " kv heads of " << headDim
-               << " features over [" << batch << ", " << seq << "] tokens";
+               << kvHeads << " kv heads of " << headDim << " features over ["
+               << batch << ", " << seq << "] tokens";
     }
 
     MLIRContext *ctx = &getContext();
     OpBuilder b(ctx);
-    auto cacheType = KVCacheType::get(ctx, sites.size(), kvHeads, headDim,
-                                      blockSize, dtype);
+    auto cacheType =
+        KVCacheType::get(ctx, sites.size(), kvHeads, headDim, blockSize, dtype);
     int64_t maxBlocks = llvm::divideCeil(maxSeqLen, blockSize);
     Type i32 = b.getI32Type();
     auto slotsType = RankedTensorType::get({batch, seq}, i32);
@@ -176,9 +175,9 @@ struct InsertKVCachePass
 
     for (auto [layer, s] : llvm::enumerate(sites)) {
       b.setInsertionPoint(s.op);
-      cache = KVCacheAppendOp::create(b, s.op->getLoc(), cacheType, cache,
-                                      slots, s.key, s.value,
-                                      b.getI64IntegerAttr(layer));
+      cache =
+          KVCacheAppendOp::create(b, s.op->getLoc(), cacheType, cache, slots,
+                                  s.key, s.value, b.getI64IntegerAttr(layer));
       auto paged = PagedAttentionOp::create(
           b, s.op->getLoc(), s.op->getResult(0).getType(), s.query, cache,
           tables, lens, s.alibiSlopes, b.getI64IntegerAttr(layer),

@@ -59,8 +59,8 @@ std::unique_ptr<KVCachePool> KVCachePool::create(const KVCacheConfig &config,
     pool->bytes += rows * config.kvHeads * sizeof(float);
   }
   pool->cache = {pool->data.get(), pool->scales.get(), numBlocks,
-                 config.numLayers,  config.kvHeads,     config.headDim,
-                 config.blockSize,  config.dtype};
+                 config.numLayers, config.kvHeads,     config.headDim,
+                 config.blockSize, config.dtype};
   return pool;
 }
 
@@ -103,9 +103,9 @@ void BlockManager::getSlots(int64_t seq, int64_t start, int64_t count,
   for (int64_t i = 0; i < count; ++i) {
     int64_t pos = start + i;
     int32_t block = s.blocks[pos / blockSize];
-    slots[i] = block < 0 ? -1
-                         : static_cast<int32_t>(block * blockSize +
-                                                pos % blockSize);
+    slots[i] = block < 0
+                   ? -1
+                   : static_cast<int32_t>(block * blockSize + pos % blockSize);
   }
 }
 

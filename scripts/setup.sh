@@ -29,10 +29,14 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# LLMC_CMAKE_ARGS: extra arguments when configuring a new tree (scripts/test.sh
+# --sanitize passes -DLLMC_SANITIZE=...).
+read -ra cmake_args <<<"${LLMC_CMAKE_ARGS:-}"
 if [[ ! -f $build/build.ninja ]]; then
   cmake -S "$root" -B "$build" -G Ninja \
     -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22
+    -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
+    "${cmake_args[@]}"
 fi
 # Two cores: more jobs only thrash memory with MLIR headers.
 ninja -C "$build" -j "${LLMC_JOBS:-2}"

@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -272,7 +273,15 @@ llvm::Expected<HFModelInfo> mlir::llm::readHFModelInfo(llvm::StringRef dir) {
   if (info.kind == HFModelInfo::Kind::Encoder) {
     info.maxPositions = config->getPositive("max_position_embeddings");
     if (type == "roberta") {
-      info.positionOffset = config->getInt("pad_token_id", 1) + 1;
+      // Positions start after the padding index: at least one must remain.
+      int64_t pad = config->getInt("pad_token_id", 1);
+      config->check(config->failed() ||
+                        (pad >= 0 && pad <= info.maxPositions - 2),
+                    llvm::formatv("field 'pad_token_id': expected a padding "
+                                  "index in [0, {0}] (max_position_embeddings "
+                                  "- 2), found {1}",
+                                  info.maxPositions - 2, pad));
+      info.positionOffset = pad + 1;
       info.maxPositions -= info.positionOffset;
     }
   }
@@ -281,6 +290,7 @@ llvm::Expected<HFModelInfo> mlir::llm::readHFModelInfo(llvm::StringRef dir) {
     return std::move(err);
 
   // generation_config.json overrides config.json, as in transformers.
+  llvm::SmallString<256> startFile = path; // Of decoder_start_token_id.
   llvm::SmallString<256> genPath(dir);
   llvm::sys::path::append(genPath, "generation_config.json");
   if (llvm::sys::fs::exists(genPath)) {
@@ -289,11 +299,20 @@ llvm::Expected<HFModelInfo> mlir::llm::readHFModelInfo(llvm::StringRef dir) {
       return gen.takeError();
     if (gen->has("eos_token_id"))
       info.eosTokenIds = gen->getIntList("eos_token_id");
-    if (gen->has("decoder_start_token_id"))
+    if (gen->has("decoder_start_token_id")) {
       info.decoderStartTokenId = gen->getInt("decoder_start_token_id", 0);
+      startFile = genPath;
+    }
     if (llvm::Error err = gen->takeError())
       return std::move(err);
   }
+  if (info.kind == HFModelInfo::Kind::EncoderDecoder &&
+      (info.decoderStartTokenId < 0 ||
+       info.decoderStartTokenId >= info.vocabSize))
+    return makeError(llvm::formatv("{0}: field 'decoder_start_token_id': "
+                                   "expected a token id in [0, {1}), found {2}",
+                                   startFile, info.vocabSize,
+                                   info.decoderStartTokenId));
   return info;
 }
 
@@ -757,6 +776,10 @@ RopeScalingAttr readRopeScaling(Config &config, MLIRContext &context,
   if (*kind == RopeScalingKind::Dynamic)
     original = config.getInt("max_position_embeddings", original);
   double attentionFactor = scaling->getDouble("attention_factor", 0.0);
+  double lowFreqFactor = scaling->getDouble("low_freq_factor", 1.0);
+  double highFreqFactor = scaling->getDouble("high_freq_factor", 4.0);
+  double betaFast = scaling->getDouble("beta_fast", 32.0);
+  double betaSlow = scaling->getDouble("beta_slow", 1.0);
   if (*kind == RopeScalingKind::Yarn && scaling->has("mscale"))
     config.fail(llvm::formatv("{0}: field 'mscale': YaRN with mscale is not "
                               "supported; supported YaRN fields: factor, "
@@ -767,14 +790,25 @@ RopeScalingAttr readRopeScaling(Config &config, MLIRContext &context,
     config.fail(llvm::toString(std::move(err)));
     return {};
   }
+  // The attribute's verifier checks the values: report its message as an
+  // error of the config (a bare diagnostic left plain RoPE in place).
+  std::string invalid;
+  ScopedDiagnosticHandler capture(&context, [&](Diagnostic &diag) {
+    if (invalid.empty())
+      invalid = diag.str();
+    return success();
+  });
   auto emitError = [&] { return mlir::emitError(UnknownLoc::get(&context)); };
-  return RopeScalingAttr::getChecked(
+  RopeScalingAttr attr = RopeScalingAttr::getChecked(
       emitError, &context, *kind, llvm::APFloat(factor), original,
-      llvm::APFloat(scaling->getDouble("low_freq_factor", 1.0)),
-      llvm::APFloat(scaling->getDouble("high_freq_factor", 4.0)),
-      llvm::APFloat(scaling->getDouble("beta_fast", 32.0)),
-      llvm::APFloat(scaling->getDouble("beta_slow", 1.0)),
+      llvm::APFloat(lowFreqFactor), llvm::APFloat(highFreqFactor),
+      llvm::APFloat(betaFast), llvm::APFloat(betaSlow),
       llvm::APFloat(attentionFactor));
+  if (!attr)
+    config.fail(
+        llvm::formatv("{0}: {1}", scaling->getFile(),
+                      invalid.empty() ? "invalid rope scaling" : invalid));
+  return attr;
 }
 
 //===----------------------------------------------------------------------===//

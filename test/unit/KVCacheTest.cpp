@@ -90,7 +90,8 @@ TEST(KVCachePoolTest, BytesPerToken) {
   std::string error;
   config.dtype = 7;
   EXPECT_EQ(KVCachePool::create(config, 4, error), nullptr);
-  EXPECT_EQ(error, "KV cache: expected dtype f32, f16, bf16 or i8, found code 7");
+  EXPECT_EQ(error,
+            "KV cache: expected dtype f32, f16, bf16 or i8, found code 7");
 }
 
 /// Paged attention over keys scattered in blocks equals dense attention.
@@ -145,8 +146,8 @@ TEST_P(PagedAttentionTest, MatchesDenseAttention) {
                            keys[b].data() + t * kvWidth,
                            values[b].data() + t * kvWidth, 1);
     }
-    ASSERT_TRUE(manager.getBlockTable(seq, tables.data() + b * maxBlocks,
-                                      maxBlocks));
+    ASSERT_TRUE(
+        manager.getBlockTable(seq, tables.data() + b * maxBlocks, maxBlocks));
   }
   ASSERT_EQ(llmk_take_error(), nullptr);
 
@@ -155,12 +156,12 @@ TEST_P(PagedAttentionTest, MatchesDenseAttention) {
   std::vector<float> q(batch * qLen * qWidth), out(q.size());
   std::vector<int32_t> lens(lengths, lengths + batch);
   for (int64_t b = 0; b < batch; ++b)
-    std::copy_n(queries[b].data() + (lengths[b] - qLen) * qWidth,
-                qLen * qWidth, q.data() + b * qLen * qWidth);
+    std::copy_n(queries[b].data() + (lengths[b] - qLen) * qWidth, qLen * qWidth,
+                q.data() + b * qLen * qWidth);
   llmk_paged_attention(q.data(), pool->descriptor(), 1, tables.data(),
-                       maxBlocks, lens.data(), p.alibi ? slopes.data() : nullptr,
-                       out.data(), batch, qLen, p.heads, scale, p.mask,
-                       p.window);
+                       maxBlocks, lens.data(),
+                       p.alibi ? slopes.data() : nullptr, out.data(), batch,
+                       qLen, p.heads, scale, p.mask, p.window);
   ASSERT_EQ(llmk_take_error(), nullptr);
   for (int64_t b = 0; b < batch; ++b) {
     std::vector<float> ref(qLen * qWidth);

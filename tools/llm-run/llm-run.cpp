@@ -39,6 +39,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <map>
+#include <set>
 
 using namespace mlir;
 using namespace mlir::llm;
@@ -101,15 +103,11 @@ static cl::opt<bool> decomposeAttention(
     cl::desc("Import attention op by op (split_heads, matmul, softmax, ...) "
              "for --llm-fuse-attention to raise again"),
     cl::init(false), cl::cat(category));
-static cl::opt<bool> fuseAttention(
-    "fuse-attention",
-    cl::desc("Run --llm-fuse-attention before --llm-lower-to-cpu"),
+static cl::opt<bool> attentionPasses(
+    "attention-passes",
+    cl::desc("Run --llm-fuse-attention and --llm-lower-alibi before "
+             "--llm-lower-to-cpu (--decompose-attention needs them)"),
     cl::init(true), cl::cat(category));
-static cl::opt<bool> lowerAlibi(
-    "lower-alibi",
-    cl::desc("Run --llm-lower-alibi (after --llm-fuse-attention) before "
-             "--llm-lower-to-cpu: ALiBi as per-head slopes in the kernel"),
-    cl::init(false), cl::cat(category));
 static cl::opt<std::string>
     emitMlir("emit-mlir",
              cl::desc("Write the imported llm dialect IR, before any pass"),
@@ -258,10 +256,11 @@ static llvm::Expected<Forward> compile(MLIRContext &context,
   PassManager pm(&context);
   pm.addPass(createCanonicalizerPass());
   // Decomposed attention has no CPU lowering: fusion must raise all of it.
-  if (fuseAttention || decomposeAttention)
+  // Slopes come after fusion, which hands over ALiBi as a bias.
+  if (attentionPasses || decomposeAttention) {
     pm.addPass(createFuseAttentionPass());
-  if (lowerAlibi)
     pm.addPass(createLowerAlibiPass());
+  }
   pm.addPass(createLowerToCPUPass());
   if (failed(pm.run(**module)))
     return llvm::createStringError("lowering to the CPU failed (see the "
@@ -330,47 +329,49 @@ static int64_t pickNext(const float *row, int64_t vocab,
 }
 
 namespace {
-/// The prefill and decode entry points over one paged KV cache.
+/// Prefill entry points (one per prompt length) and the batched decode entry
+/// point over one paged KV cache.
 struct CachedModel {
   std::unique_ptr<CompiledModel> model;
-  const EntryPoint *prefill = nullptr;
+  std::map<int64_t, const EntryPoint *> prefill;
   const EntryPoint *decode = nullptr;
   int64_t maxBlocks = 0;
   double compileSeconds = 0;
 };
 } // namespace
 
-/// Imports `forward` twice (prompt length, and one token) and turns both
-/// into cached entry points with --llm-insert-kv-cache.
+/// Imports `forward` once per prompt length (batch 1) and once for one token
+/// of `batch` sequences, all into one module so that they share the bound
+/// weights, and turns them into cached entry points with
+/// --llm-insert-kv-cache.
 static llvm::Expected<CachedModel>
 compileCached(MLIRContext &context, const SafeTensorsArchive &archive,
-              int64_t promptLen, int64_t maxSeqLen) {
+              const std::set<int64_t> &promptLens, int64_t batch,
+              int64_t maxSeqLen) {
   auto start = Clock::now();
-  OwningOpRef<ModuleOp> module;
-  for (auto [name, seq] :
-       {std::pair<const char *, int64_t>{"prefill", promptLen},
-        {"decode", 1}}) {
+  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
+  std::vector<std::tuple<std::string, int64_t, int64_t>> functions;
+  for (int64_t len : promptLens)
+    functions.emplace_back("prefill_" + std::to_string(len), len, 1);
+  functions.emplace_back("decode", 1, batch);
+  for (auto &[name, seq, rows] : functions) {
     HFImportOptions options;
     options.seqLen = seq;
+    options.batch = rows;
     options.functionName = name;
     llvm::Expected<OwningOpRef<ModuleOp>> imported =
         importHuggingFace(context, modelPath, archive, options);
     if (!imported)
       return imported.takeError();
-    if (!module) {
-      module = std::move(*imported);
-      continue;
-    }
-    // One module, so that both entry points share the bound weights.
     for (Operation &op :
          llvm::make_early_inc_range((*imported)->getBody()->getOperations()))
       op.moveBefore(module->getBody(), module->getBody()->end());
   }
   PassManager pm(&context);
-  // The cache goes in before canonicalization: a one-token decode function's
-  // sliding window would otherwise be canonicalized into a causal mask.
   // ALiBi must become per-head slopes first: a bias tensor cannot cover keys
-  // that come from the cache.
+  // that come from the cache. The cache goes in before canonicalization: a
+  // one-token decode function's sliding window would otherwise be
+  // canonicalized into a causal mask.
   pm.addPass(createLowerAlibiPass());
   InsertKVCachePassOptions cacheOptions;
   cacheOptions.blockSize = kvBlockSize;
@@ -388,26 +389,41 @@ compileCached(MLIRContext &context, const SafeTensorsArchive &archive,
   if (!model)
     return model.takeError();
   cached.model = std::move(*model);
-  llvm::Expected<const EntryPoint *> prefill = cached.model->lookup("prefill");
-  if (!prefill)
-    return prefill.takeError();
+  for (int64_t len : promptLens) {
+    llvm::Expected<const EntryPoint *> prefill =
+        cached.model->lookup("prefill_" + std::to_string(len));
+    if (!prefill)
+      return prefill.takeError();
+    cached.prefill[len] = *prefill;
+  }
   llvm::Expected<const EntryPoint *> decode = cached.model->lookup("decode");
   if (!decode)
     return decode.takeError();
-  cached.prefill = *prefill;
   cached.decode = *decode;
   cached.maxBlocks = llvm::divideCeil(maxSeqLen, kvBlockSize);
   cached.compileSeconds = secondsSince(start);
   return std::move(cached);
 }
 
-/// Greedy generation with prefill + decode over a paged KV cache; returns
-/// the process exit code.
+static std::string joinIds(llvm::ArrayRef<int64_t> ids) {
+  return llvm::join(
+      llvm::map_range(ids, [](int64_t id) { return std::to_string(id); }), ",");
+}
+
+/// Generation with prefill + decode over a paged KV cache: each prompt is
+/// prefilled on its own, then one decode call per step advances every
+/// sequence, whatever its length. Returns the process exit code.
 static int generateCached(MLIRContext &context, const HFModelInfo &info,
                           const SafeTensorsArchive &archive,
-                          std::vector<int64_t> prompt) {
-  int64_t promptLen = prompt.size();
-  int64_t maxSeqLen = promptLen + maxNewTokens;
+                          const std::vector<std::vector<int64_t>> &prompts) {
+  int64_t batch = prompts.size();
+  std::set<int64_t> promptLens;
+  int64_t longest = 0;
+  for (const std::vector<int64_t> &p : prompts) {
+    promptLens.insert(p.size());
+    longest = std::max<int64_t>(longest, p.size());
+  }
+  int64_t maxSeqLen = longest + maxNewTokens;
   if (kvBlockSize <= 0)
     return fail(llvm::formatv("--kv-block-size: expected a value > 0, found "
                               "{0}",
@@ -424,25 +440,28 @@ static int generateCached(MLIRContext &context, const HFModelInfo &info,
                               "found '{0}'",
                               kvDtype.getValue()));
   llvm::Expected<CachedModel> cached =
-      compileCached(context, archive, promptLen, maxSeqLen);
+      compileCached(context, archive, promptLens, batch, maxSeqLen);
   if (!cached)
     return fail(llvm::toString(cached.takeError()));
 
-  // The cache's shape comes from the compiled entry point.
-  auto cacheType = cast<KVCacheType>(cached->prefill->argTypes[2]);
+  // The cache's shape comes from the compiled entry points.
+  auto cacheType = cast<KVCacheType>(cached->decode->argTypes[2]);
   llmrt::KVCacheConfig config;
   config.numLayers = cacheType.getNumLayers();
   config.kvHeads = cacheType.getNumKvHeads();
   config.headDim = cacheType.getHeadDim();
   config.blockSize = cacheType.getBlockSize();
   config.dtype = *dtype;
+  int64_t maxBlocks = cached->maxBlocks;
+  int64_t numBlocks = 0;
+  for (const std::vector<int64_t> &p : prompts)
+    numBlocks += llvm::divideCeil(p.size() + maxNewTokens, config.blockSize);
   std::string error;
   std::unique_ptr<llmrt::KVCachePool> pool =
-      llmrt::KVCachePool::create(config, cached->maxBlocks, error);
+      llmrt::KVCachePool::create(config, numBlocks, error);
   if (!pool)
     return fail(error);
   llmrt::BlockManager blocks(pool->getNumBlocks(), config.blockSize);
-  int64_t seq = blocks.addSequence();
   llvm::outs() << llvm::formatv(
       "compiled {0} ({1}) prefill + decode in {2:f2} s; KV cache: {3} blocks "
       "of {4} tokens, {5} bytes per token, {6:f2} MB\n",
@@ -450,20 +469,32 @@ static int generateCached(MLIRContext &context, const HFModelInfo &info,
       config.blockSize, llmrt::getKVBytesPerToken(config),
       pool->getBytes() / 1e6);
 
-  int64_t vocab = info.vocabSize, maxBlocks = cached->maxBlocks;
-  std::vector<int32_t> table(maxBlocks), lens(1), slots(promptLen);
-  auto runEntry = [&](const EntryPoint &entry, std::vector<int64_t> &ids,
+  int64_t vocab = info.vocabSize;
+  // Runs `entry` on `rows` sequences of `count` tokens each; sequence r
+  // holds `lengths[r]` tokens after this call (slot -1: not advanced).
+  auto runEntry = [&](const EntryPoint &entry, llvm::ArrayRef<int64_t> seqs,
+                      std::vector<int64_t> &ids,
                       std::vector<int64_t> &positions, float *logits,
-                      int64_t start, int64_t count) -> llvm::Error {
-    if (!blocks.reserve(seq, count, error))
-      return llvm::createStringError(error);
-    slots.resize(count);
-    blocks.getSlots(seq, start, count, slots.data());
-    blocks.getBlockTable(seq, table.data(), maxBlocks);
-    lens[0] = static_cast<int32_t>(start + count);
+                      int64_t count,
+                      llvm::ArrayRef<bool> advance) -> llvm::Error {
+    int64_t rows = seqs.size();
+    std::vector<int32_t> slots(rows * count, -1), tables(rows * maxBlocks),
+        lens(rows);
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t seq = seqs[r];
+      int64_t start = blocks.getLength(seq);
+      if (advance[r]) {
+        if (!blocks.reserve(seq, count, error))
+          return llvm::createStringError(error);
+        blocks.getSlots(seq, start, count, slots.data() + r * count);
+        start += count;
+      }
+      blocks.getBlockTable(seq, tables.data() + r * maxBlocks, maxBlocks);
+      lens[r] = static_cast<int32_t>(std::max<int64_t>(start, 1));
+    }
     std::vector<void *> args = {ids.data(),         positions.data(),
                                 pool->descriptor(), slots.data(),
-                                table.data(),       lens.data()};
+                                tables.data(),      lens.data()};
     void *result = logits;
     cached->model->run(entry, args, {result});
     if (const char *kernelError = llmk_take_error())
@@ -472,73 +503,104 @@ static int generateCached(MLIRContext &context, const HFModelInfo &info,
     return llvm::Error::success();
   };
 
-  std::vector<int64_t> positions(promptLen);
-  for (int64_t i = 0; i < promptLen; ++i)
-    positions[i] = info.positionOffset + i;
-  std::vector<float> prefillLogits(promptLen * vocab);
+  // Prefill, one sequence at a time.
+  std::vector<int64_t> seqs;
+  std::vector<std::vector<int64_t>> history(prompts), generated(batch);
+  std::vector<std::vector<float>> genLogits(batch);
+  std::vector<float> firstRows(batch * vocab);
   auto start = Clock::now();
-  if (llvm::Error err = runEntry(*cached->prefill, prompt, positions,
-                                 prefillLogits.data(), 0, promptLen))
-    return fail(llvm::toString(std::move(err)));
-  double prefillSeconds = secondsSince(start);
-  if (!dumpLogits.empty())
-    if (llvm::Error err =
-            writeNpy(dumpLogits, prefillLogits.data(), promptLen, vocab))
+  int64_t prefillTokens = 0;
+  for (int64_t b = 0; b < batch; ++b) {
+    int64_t len = prompts[b].size();
+    seqs.push_back(blocks.addSequence());
+    std::vector<int64_t> ids = prompts[b], positions(len);
+    for (int64_t i = 0; i < len; ++i)
+      positions[i] = info.positionOffset + i;
+    std::vector<float> logits(len * vocab);
+    if (llvm::Error err = runEntry(*cached->prefill[len], {seqs[b]}, ids,
+                                   positions, logits.data(), len, {true}))
       return fail(llvm::toString(std::move(err)));
+    if (b == 0 && !dumpLogits.empty())
+      if (llvm::Error err = writeNpy(dumpLogits, logits.data(), len, vocab))
+        return fail(llvm::toString(std::move(err)));
+    std::copy_n(logits.data() + (len - 1) * vocab, vocab,
+                firstRows.data() + b * vocab);
+    prefillTokens += len;
+  }
+  double prefillSeconds = secondsSince(start);
 
-  std::vector<int64_t> history = prompt, generated;
-  std::vector<float> genLogits;
-  const float *row = prefillLogits.data() + (promptLen - 1) * vocab;
-  std::vector<float> decodeLogits(vocab);
-  std::vector<int64_t> token(1), position(1);
+  // Decode: every step advances all unfinished sequences in one call.
+  std::vector<bool> done(batch, false);
+  std::vector<float> decodeLogits(batch * vocab);
+  std::vector<int64_t> tokens(batch), positions(batch);
+  int64_t decodeSteps = 0, decodeTokens = 0;
   start = Clock::now();
   for (int64_t step = 0; step < maxNewTokens; ++step) {
+    const float *rows = firstRows.data();
     if (step > 0) {
-      int64_t length = history.size();
-      token[0] = history.back();
-      position[0] = info.positionOffset + length - 1;
-      if (llvm::Error err = runEntry(*cached->decode, token, position,
-                                     decodeLogits.data(), length - 1, 1))
+      llvm::SmallVector<bool> advance(batch);
+      for (int64_t b = 0; b < batch; ++b) {
+        advance[b] = !done[b];
+        tokens[b] = history[b].back();
+        positions[b] = info.positionOffset + history[b].size() - 1;
+        decodeTokens += advance[b];
+      }
+      if (llvm::Error err = runEntry(*cached->decode, seqs, tokens, positions,
+                                     decodeLogits.data(), 1, advance))
         return fail(llvm::toString(std::move(err)));
-      row = decodeLogits.data();
+      ++decodeSteps;
+      rows = decodeLogits.data();
     }
-    genLogits.insert(genLogits.end(), row, row + vocab);
-    int64_t next = pickNext(row, vocab, history);
-    if (next < 0)
-      return fail(llvm::formatv("sampling: {0}", tokenSampler.error()));
-    generated.push_back(next);
-    history.push_back(next);
-    if (!ignoreEos && llvm::is_contained(info.eosTokenIds, next))
+    bool anyLeft = false;
+    for (int64_t b = 0; b < batch; ++b) {
+      if (done[b])
+        continue;
+      const float *row = rows + b * vocab;
+      genLogits[b].insert(genLogits[b].end(), row, row + vocab);
+      int64_t next = pickNext(row, vocab, history[b]);
+      if (next < 0)
+        return fail(llvm::formatv("sampling: {0}", tokenSampler.error()));
+      generated[b].push_back(next);
+      history[b].push_back(next);
+      done[b] = !ignoreEos && llvm::is_contained(info.eosTokenIds, next);
+      anyLeft |= !done[b];
+    }
+    if (!anyLeft)
       break;
   }
   double decodeSeconds = secondsSince(start);
-  int64_t decodeSteps = static_cast<int64_t>(generated.size()) - 1;
-  std::string text = llvm::join(
-      llvm::map_range(generated, [](int64_t id) { return std::to_string(id); }),
-      ",");
-  llvm::outs() << "generated: " << text << "\n";
+
+  for (int64_t b = 0; b < batch; ++b)
+    llvm::outs() << (batch > 1 ? llvm::formatv("generated[{0}]: ", b).str()
+                               : std::string("generated: "))
+                 << joinIds(generated[b]) << "\n";
   llvm::outs() << "sampling: " << samplingSummary() << "\n";
   llvm::outs() << llvm::formatv("prefill: {0} tokens in {1:f4} s ({2:f1} "
                                 "tokens/s)\n",
-                                promptLen, prefillSeconds,
-                                promptLen / prefillSeconds);
+                                prefillTokens, prefillSeconds,
+                                prefillTokens / prefillSeconds);
   if (decodeSteps > 0)
-    llvm::outs() << llvm::formatv("decode: {0} tokens in {1:f4} s ({2:f1} "
-                                  "tokens/s)\n",
-                                  decodeSteps, decodeSeconds,
-                                  decodeSteps / decodeSeconds);
+    llvm::outs() << llvm::formatv(
+        "decode: {0} tokens in {1} steps of batch {2}, {3:f4} s ({4:f1} "
+        "tokens/s)\n",
+        decodeTokens, decodeSteps, batch, decodeSeconds,
+        decodeTokens / decodeSeconds);
   if (!dumpIds.empty()) {
     std::error_code ec;
     llvm::raw_fd_ostream os(dumpIds, ec);
     if (ec)
       return fail(llvm::formatv("{0}: cannot write: {1}", dumpIds.getValue(),
                                 ec.message()));
-    os << text << "\n";
+    for (int64_t b = 0; b < batch; ++b)
+      os << joinIds(generated[b]) << "\n";
   }
-  if (!dumpGenLogits.empty())
-    if (llvm::Error err =
-            writeNpy(dumpGenLogits, genLogits.data(), generated.size(), vocab))
+  if (!dumpGenLogits.empty()) {
+    if (batch != 1)
+      return fail("--dump-gen-logits takes a single prompt");
+    if (llvm::Error err = writeNpy(dumpGenLogits, genLogits[0].data(),
+                                   generated[0].size(), vocab))
       return fail(llvm::toString(std::move(err)));
+  }
   return 0;
 }
 
@@ -605,9 +667,23 @@ int main(int argc, char **argv) {
   if (!seq2seq && !decoderInputIds.empty())
     return fail("--decoder-input-ids is only for encoder-decoder models");
 
-  llvm::Expected<std::vector<int64_t>> ids = parseIds("input-ids", inputIds);
-  if (!ids)
-    return fail(llvm::toString(ids.takeError()));
+  // Several prompts, separated by ';', are generated as one batch.
+  std::vector<std::vector<int64_t>> prompts;
+  llvm::SmallVector<llvm::StringRef> promptTexts;
+  llvm::StringRef(inputIds).split(promptTexts, ';');
+  for (llvm::StringRef text : promptTexts) {
+    llvm::Expected<std::vector<int64_t>> parsed = parseIds("input-ids", text);
+    if (!parsed)
+      return fail(llvm::toString(parsed.takeError()));
+    prompts.push_back(std::move(*parsed));
+  }
+  if (prompts.size() > 1 && (encoder || seq2seq || maxNewTokens == 0 ||
+                             noKVCache || !dumpLogits.empty()))
+    return fail("--input-ids: several prompts (separated by ';') are "
+                "generated as one batch with the KV cache; they need a "
+                "decoder-only model and --max-new-tokens, and exclude "
+                "--no-kv-cache and --dump-logits");
+  std::vector<int64_t> *ids = &prompts.front();
   std::vector<int64_t> decoderIds = {info->decoderStartTokenId};
   if (!decoderInputIds.empty()) {
     llvm::Expected<std::vector<int64_t>> parsed =
@@ -616,9 +692,11 @@ int main(int argc, char **argv) {
       return fail(llvm::toString(parsed.takeError()));
     decoderIds = *parsed;
   }
-  for (auto [flag, list] :
-       {std::pair<llvm::StringRef, std::vector<int64_t> *>{"input-ids", &*ids},
-        {"decoder-input-ids", &decoderIds}})
+  std::vector<std::pair<llvm::StringRef, std::vector<int64_t> *>> lists = {
+      {"decoder-input-ids", &decoderIds}};
+  for (std::vector<int64_t> &p : prompts)
+    lists.push_back({"input-ids", &p});
+  for (auto [flag, list] : lists)
     for (int64_t id : *list)
       if (id < 0 || id >= info->vocabSize)
         return fail(llvm::formatv("--{0}: token id {1} is outside the "
@@ -659,13 +737,15 @@ int main(int argc, char **argv) {
                       LLVM::LLVMDialect>();
 
   if (maxNewTokens > 0 && !encoder && !seq2seq && !noKVCache) {
-    if (info->maxPositions &&
-        static_cast<int64_t>(ids->size()) + maxNewTokens > info->maxPositions)
-      return fail(llvm::formatv("the model supports {0} positions; the prompt "
-                                "({1}) plus --max-new-tokens ({2}) exceeds it",
-                                info->maxPositions, ids->size(),
-                                maxNewTokens.getValue()));
-    return generateCached(context, *info, **archive, *ids);
+    for (const std::vector<int64_t> &p : prompts)
+      if (info->maxPositions &&
+          static_cast<int64_t>(p.size()) + maxNewTokens > info->maxPositions)
+        return fail(llvm::formatv("the model supports {0} positions; the "
+                                  "prompt ({1}) plus --max-new-tokens ({2}) "
+                                  "exceeds it",
+                                  info->maxPositions, p.size(),
+                                  maxNewTokens.getValue()));
+    return generateCached(context, *info, **archive, prompts);
   }
 
   // Causal attention makes position i independent of later positions, so one

@@ -110,8 +110,7 @@ void loadHead(const LLMKCache &c, int64_t index, int64_t head, float *out) {
   int64_t start = index + head * c.headDim;
   switch (c.dtype) {
   case LLMK_F32:
-    std::memcpy(out, static_cast<const float *>(c.data) + start,
-                c.headDim * 4);
+    std::memcpy(out, static_cast<const float *>(c.data) + start, c.headDim * 4);
     break;
   case LLMK_F16:
     for (int64_t i = 0; i < c.headDim; ++i)
@@ -163,11 +162,12 @@ extern "C" void llmk_kv_cache_append(LLMKCache *cache, int64_t layer,
   }
 }
 
-extern "C" void llmk_paged_attention(
-    const float *q, const LLMKCache *cache, int64_t layer,
-    const int32_t *blockTables, int64_t maxBlocks, const int32_t *contextLens,
-    const float *alibiSlopes, float *out, int64_t batch, int64_t qLen,
-    int64_t numHeads, float scale, int32_t maskKind, int64_t window) {
+extern "C" void
+llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
+                     const int32_t *blockTables, int64_t maxBlocks,
+                     const int32_t *contextLens, const float *alibiSlopes,
+                     float *out, int64_t batch, int64_t qLen, int64_t numHeads,
+                     float scale, int32_t maskKind, int64_t window) {
   if (!validCache(cache, layer) || numHeads <= 0 ||
       numHeads % cache->kvHeads != 0 || batch < 0 || qLen < 0 ||
       maxBlocks < 0 ||
@@ -216,8 +216,7 @@ extern "C" void llmk_paged_attention(
         float newMax = std::max(runningMax, score);
         float correction = std::exp(runningMax - newMax);
         float weight = std::exp(score - newMax);
-        loadHead(c, rowIndex(c, layer, block, 1, offset), kvHead,
-                 value.data());
+        loadHead(c, rowIndex(c, layer, block, 1, offset), kvHead, value.data());
         for (int64_t d = 0; d < headDim; ++d)
           acc[d] = acc[d] * correction + weight * value[d];
         runningSum = runningSum * correction + weight;
