@@ -506,8 +506,9 @@ struct FuseAttentionPass : llm::impl::FuseAttentionPassBase<FuseAttentionPass> {
   void runOnOperation() override {
     if (blockQ <= 0 || blockKv <= 0) {
       getOperation().emitError()
-          << "llm-fuse-attention: expected block-q and block-kv > 0, found "
-          << blockQ << " and " << blockKv;
+          << "llm-fuse-attention: expected block-q > 0 and block-kv > 0, "
+             "found block-q = "
+          << blockQ.getValue() << ", block-kv = " << blockKv.getValue();
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());

@@ -102,7 +102,8 @@ struct InsertKVCachePass : llm::impl::InsertKVCachePassBase<InsertKVCachePass> {
       getOperation().emitError()
           << "llm-insert-kv-cache: expected block-size > 0 and max-seq-len "
              "> 0, found block-size = "
-          << blockSize << ", max-seq-len = " << maxSeqLen;
+          << static_cast<int64_t>(blockSize)
+          << ", max-seq-len = " << static_cast<int64_t>(maxSeqLen);
       return signalPassFailure();
     }
     for (auto func : getOperation().getOps<func::FuncOp>())
@@ -173,7 +174,10 @@ struct InsertKVCachePass : llm::impl::InsertKVCachePassBase<InsertKVCachePass> {
     func.setType(FunctionType::get(ctx, entry.getArgumentTypes(),
                                    func.getResultTypes()));
 
-    for (auto [layer, s] : llvm::enumerate(sites)) {
+    for (auto [layer, site] : llvm::enumerate(sites)) {
+      // Re-read the operands: an earlier layer's rewrite may have replaced
+      // one of them.
+      AttentionSite s = *getSite(site.op);
       b.setInsertionPoint(s.op);
       cache =
           KVCacheAppendOp::create(b, s.op->getLoc(), cacheType, cache, slots,

@@ -643,7 +643,7 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
                 return success();
               }
             }
-            if (!values.lookup(lhs) || !values.lookup(rhs))
+            if (!ptr(lhs) || !ptr(rhs))
               return op->emitOpError()
                      << "llm-lower-to-cpu: expected tensor operands or a "
                         "splat multiplier";

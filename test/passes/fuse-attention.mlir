@@ -1,5 +1,8 @@
 // RUN: llm-opt %s --llm-fuse-attention | FileCheck %s
 // RUN: llm-opt %s --llm-fuse-attention="block-q=32 block-kv=16" | FileCheck %s --check-prefix=BLOCKS
+// RUN: not llm-opt %s --llm-fuse-attention="block-q=0" 2>&1 | FileCheck %s --check-prefix=BAD-BLOCK
+
+// BAD-BLOCK: error: llm-fuse-attention: expected block-q > 0 and block-kv > 0, found block-q = 0, block-kv = 64
 
 // Each recognized spelling of decomposed attention becomes one
 // llm.flash_attention over the packed q, k and v, and every decomposed op

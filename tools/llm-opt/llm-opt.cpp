@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "llm/Pipelines/Pipelines.h"
 #include "llm/dialects/LLM/IR/LLMDialect.h"
 #include "llm/passes/Passes.h"
 
@@ -24,6 +25,7 @@
 int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
   mlir::llm::registerLLMPasses();
+  mlir::llm::registerLLMPipelines();
 
   mlir::DialectRegistry registry;
   registry.insert<mlir::llm::LLMDialect, mlir::arith::ArithDialect,

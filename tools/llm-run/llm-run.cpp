@@ -110,7 +110,8 @@ static cl::opt<bool> attentionPasses(
     cl::init(true), cl::cat(category));
 static cl::opt<std::string>
     emitMlir("emit-mlir",
-             cl::desc("Write the imported llm dialect IR, before any pass"),
+             cl::desc("Write the imported llm dialect IR of the full-sequence "
+                      "forward pass, before any pass"),
              cl::value_desc("FILE"), cl::cat(category));
 static cl::opt<double> temperature(
     "temperature",
@@ -257,7 +258,7 @@ static llvm::Expected<Forward> compile(MLIRContext &context,
   pm.addPass(createCanonicalizerPass());
   // Decomposed attention has no CPU lowering: fusion must raise all of it.
   // Slopes come after fusion, which hands over ALiBi as a bias.
-  if (attentionPasses || decomposeAttention) {
+  if (attentionPasses) {
     pm.addPass(createFuseAttentionPass());
     pm.addPass(createLowerAlibiPass());
   }
@@ -620,6 +621,9 @@ int main(int argc, char **argv) {
                               maxNewTokens.getValue()));
   if (!dumpIds.empty() && maxNewTokens == 0)
     return fail("--dump-ids needs --max-new-tokens N with N > 0");
+  if (decomposeAttention && !attentionPasses)
+    return fail("--decompose-attention needs --attention-passes: decomposed "
+                "attention has no CPU lowering");
   {
     llmrt::SamplerParams params = llmrt::sampler_default_params();
     params.temperature = temperature;
@@ -647,7 +651,8 @@ int main(int argc, char **argv) {
   for (auto [flag, path] :
        {std::pair<llvm::StringRef, llvm::StringRef>{"dump-logits", dumpLogits},
         {"dump-hidden", dumpHidden},
-        {"dump-ids", dumpIds}})
+        {"dump-ids", dumpIds},
+        {"emit-mlir", emitMlir}})
     if (llvm::Error err = checkOutputPath(flag, path))
       return fail(llvm::toString(std::move(err)));
 
@@ -707,7 +712,9 @@ int main(int argc, char **argv) {
   // that could overflow: the model's own limit where it has one (learned
   // positions), else the runner's.
   {
-    int64_t promptLen = ids->size(), decoderLen = decoderIds.size();
+    int64_t promptLen = 0, decoderLen = decoderIds.size();
+    for (const std::vector<int64_t> &p : prompts) // The longest of a batch.
+      promptLen = std::max<int64_t>(promptLen, p.size());
     int64_t grown = seq2seq ? decoderLen : promptLen;
     bool modelLimit = info->maxPositions && !seq2seq;
     int64_t limit = modelLimit ? info->maxPositions : kMaxSequenceLength;
@@ -737,6 +744,10 @@ int main(int argc, char **argv) {
                       LLVM::LLVMDialect>();
 
   if (maxNewTokens > 0 && !encoder && !seq2seq && !noKVCache) {
+    if (decomposeAttention || !emitMlir.empty())
+      return fail("--decompose-attention and --emit-mlir apply to the "
+                  "full-sequence forward pass; generate with --no-kv-cache "
+                  "to use them");
     for (const std::vector<int64_t> &p : prompts)
       if (info->maxPositions &&
           static_cast<int64_t>(p.size()) + maxNewTokens > info->maxPositions)

@@ -1,0 +1,42 @@
+//===- Pipelines.h - The canonical pass pipelines of LLMC -------*- C++ -*-===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLM_PIPELINES_PIPELINES_H
+#define LLM_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir::llm {
+
+/// Options of the CPU pipeline (`--llm-cpu-pipeline="kv-cache=1 ..."`).
+struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
+  Option<bool> kvCache{*this, "kv-cache",
+                       llvm::cl::desc("Serve attention from a paged KV cache "
+                                      "(prefill/decode entry points)"),
+                       llvm::cl::init(false)};
+  Option<int64_t> blockSize{*this, "block-size",
+                            llvm::cl::desc("Tokens per KV-cache block"),
+                            llvm::cl::init(16)};
+  Option<std::string> cacheDtype{
+      *this, "cache-dtype",
+      llvm::cl::desc("KV-cache storage: f32, f16, bf16 or i8"),
+      llvm::cl::init("f32")};
+  Option<int64_t> maxSeqLen{
+      *this, "max-seq-len",
+      llvm::cl::desc("Longest sequence a block table describes"),
+      llvm::cl::init(2048)};
+};
+
+/// llm dialect -> LLVM dialect calling the CPU microkernels.
+void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
+
+/// Registers `--llm-cpu-pipeline` with the pass registry.
+void registerLLMPipelines();
+
+} // namespace mlir::llm
+
+#endif // LLM_PIPELINES_PIPELINES_H

@@ -1,0 +1,45 @@
+//===- Pipelines.cpp - The canonical pass pipelines of LLMC ---------------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llm/Pipelines/Pipelines.h"
+#include "llm/passes/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::llm;
+
+void mlir::llm::buildCPUPipeline(OpPassManager &pm,
+                                 const CPUPipelineOptions &options) {
+  // ALiBi first: as per-head slopes it survives fusion and cache insertion,
+  // a materialized bias tensor does neither.
+  pm.addPass(createLowerAlibiPass());
+  // Raise decomposed attention so that the S x S scores never exist.
+  pm.addPass(createFuseAttentionPass());
+  // The cache goes in before canonicalization, which would turn the sliding
+  // window of a one-token decode function into a causal mask.
+  if (options.kvCache) {
+    InsertKVCachePassOptions cache;
+    cache.blockSize = options.blockSize;
+    cache.cacheDtype = options.cacheDtype;
+    cache.maxSeqLen = options.maxSeqLen;
+    pm.addPass(createInsertKVCachePass(cache));
+  }
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  // One native function per entry point, calling the microkernels.
+  pm.addPass(createLowerToCPUPass());
+}
+
+void mlir::llm::registerLLMPipelines() {
+  PassPipelineRegistration<CPUPipelineOptions>(
+      "llm-cpu-pipeline",
+      "Compiles llm dialect functions to LLVM calling the CPU microkernels: "
+      "lower ALiBi, fuse attention, optionally insert the paged KV cache, "
+      "canonicalize, lower to the CPU",
+      buildCPUPipeline);
+}

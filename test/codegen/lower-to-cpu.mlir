@@ -1,0 +1,117 @@
+// RUN: llm-opt %s --llm-lower-to-cpu --split-input-file --verify-diagnostics | FileCheck %s
+
+// A norm, two projections and a residual: weights are loaded from the
+// params table, intermediates live at planned 64-byte-aligned arena offsets
+// (3 live tensors of 64 bytes at most: 192 bytes), and the returned value is
+// written straight into the caller's result buffer.
+
+// CHECK: module attributes {llm.params = [{name = "norm", type = tensor<8xf32>}, {name = "w1", type = tensor<8x8xbf16>}]}
+// CHECK-DAG: llvm.func @llmk_rms_norm(!llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, f32, f32)
+// CHECK-DAG: llvm.func @llmk_linear(!llvm.ptr, !llvm.ptr, i32, !llvm.ptr, !llvm.ptr, i64, i64, i64)
+// CHECK-DAG: llvm.func @llmk_add(!llvm.ptr, !llvm.ptr, !llvm.ptr, i64)
+// CHECK: llvm.func @block(%[[PARAMS:.*]]: !llvm.ptr, %[[ARENA:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[RESULTS:.*]]: !llvm.ptr)
+// CHECK-SAME: llm.arena_bytes = 192 : i64, llm.arg_types = [tensor<2x8xf32>], llm.result_types = [tensor<2x8xf32>]
+// CHECK: %[[XSLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
+// CHECK: %[[X:.*]] = llvm.load %[[XSLOT]]
+// CHECK: %[[NSLOT:.*]] = llvm.getelementptr %[[PARAMS]][0]
+// CHECK: %[[NORM:.*]] = llvm.load %[[NSLOT]]
+// CHECK: %[[WSLOT:.*]] = llvm.getelementptr %[[PARAMS]][1]
+// CHECK: %[[W:.*]] = llvm.load %[[WSLOT]]
+// CHECK: %[[H:.*]] = llvm.getelementptr %[[ARENA]][0] : (!llvm.ptr) -> !llvm.ptr, i8
+// CHECK: llvm.call @llmk_rms_norm(%[[X]], %[[NORM]], %[[H]],
+// CHECK: %[[P:.*]] = llvm.getelementptr %[[ARENA]][64] : (!llvm.ptr) -> !llvm.ptr, i8
+// CHECK: %[[BF16:.*]] = llvm.mlir.constant(2 : i32) : i32
+// CHECK: llvm.call @llmk_linear(%[[H]], %[[W]], %[[BF16]], %{{.*}}, %[[P]],
+// CHECK: %[[Q:.*]] = llvm.getelementptr %[[ARENA]][128] : (!llvm.ptr) -> !llvm.ptr, i8
+// CHECK: llvm.call @llmk_linear(%[[H]], %[[W]], %{{.*}}, %{{.*}}, %[[Q]],
+// CHECK: %[[OSLOT:.*]] = llvm.getelementptr %[[RESULTS]][0]
+// CHECK: %[[OUT:.*]] = llvm.load %[[OSLOT]]
+// CHECK: llvm.call @llmk_add(%[[P]], %[[Q]], %[[OUT]],
+// CHECK: llvm.return
+// CHECK-NOT: func.func
+func.func @block(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  %norm = llm.param "norm" : tensor<8xf32>
+  %w = llm.param "w1" : tensor<8x8xbf16>
+  %h = llm.rms_norm %x, %norm : tensor<2x8xf32>, tensor<8xf32>
+  %p = llm.linear %h, %w : tensor<2x8xf32>, tensor<8x8xbf16> -> tensor<2x8xf32>
+  %q = llm.linear %h, %w : tensor<2x8xf32>, tensor<8x8xbf16> -> tensor<2x8xf32>
+  %r = arith.addf %p, %q : tensor<2x8xf32>
+  return %r : tensor<2x8xf32>
+}
+
+// -----
+
+// A splat multiplier becomes llmk_scale; a dense constant becomes a
+// read-only global.
+// CHECK: llvm.mlir.global internal constant @__llm_constant_scale_0(dense<[1.000000e+00, 2.000000e+00]> : tensor<2xf32>)
+// CHECK-LABEL: llvm.func @scale
+// CHECK: llvm.call @llmk_scale(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (!llvm.ptr, !llvm.ptr, i64, f32) -> ()
+// CHECK: %[[G:.*]] = llvm.mlir.addressof @__llm_constant_scale_0
+// CHECK: llvm.call @llmk_add(%{{.*}}, %[[G]],
+func.func @scale(%x: tensor<2xf32>) -> tensor<2xf32> {
+  %c = arith.constant dense<0.5> : tensor<2xf32>
+  %d = arith.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %y = arith.mulf %x, %c : tensor<2xf32>
+  %z = arith.addf %y, %d : tensor<2xf32>
+  return %z : tensor<2xf32>
+}
+
+// -----
+
+// Returning an argument copies it into the result buffer.
+// CHECK-LABEL: llvm.func @identity
+// CHECK: %[[BYTES:.*]] = llvm.mlir.constant(16 : i64) : i64
+// CHECK: llvm.call @llmk_copy(%{{.*}}, %{{.*}}, %[[BYTES]])
+func.func @identity(%x: tensor<4xf32>) -> tensor<4xf32> {
+  return %x : tensor<4xf32>
+}
+
+// -----
+
+func.func @softmax_axis(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'llm.softmax' op llm-lower-to-cpu: expected softmax over the last axis, found axis 0}}
+  %y = llm.softmax %x {axis = 0} : tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @quantized(%x: tensor<1x64xf32>) -> tensor<1x64xf32> {
+  %w = llm.param "w" : !llm.qweight<64x64, bits = 4, group = 32, scale = f16, symmetric, packing = nibble>
+  // expected-error @+1 {{'llm.linear' op llm-lower-to-cpu: quantized weights are not supported yet}}
+  %y = llm.linear %x, %w : tensor<1x64xf32>, !llm.qweight<64x64, bits = 4, group = 32, scale = f16, symmetric, packing = nibble> -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
+}
+
+// -----
+
+func.func @f16_activations(%x: tensor<4xf16>) -> tensor<4xf16> {
+  // expected-error @+1 {{'llm.silu' op llm-lower-to-cpu: expected f32 results (the CPU kernels compute in fp32), found 'f16'}}
+  %y = llm.silu %x : tensor<4xf16>
+  return %y : tensor<4xf16>
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op llm-lower-to-cpu: expected statically shaped tensor arguments and results, found 'tensor<?xf32>'}}
+func.func @dynamic(%x: tensor<?xf32>) -> tensor<?xf32> {
+  return %x : tensor<?xf32>
+}
+
+// -----
+
+func.func @unsupported(%x: tensor<2x4xf32>) -> tensor<4x2xf32> {
+  // expected-error @+1 {{'tensor.empty' op llm-lower-to-cpu: no CPU lowering for this operation}}
+  %e = tensor.empty() : tensor<4x2xf32>
+  %t = linalg.transpose ins(%x : tensor<2x4xf32>) outs(%e : tensor<4x2xf32>) permutation = [1, 0]
+  return %t : tensor<4x2xf32>
+}
+
+// -----
+
+func.func @relu_not_zero(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %c = arith.constant dense<1.0> : tensor<4xf32>
+  // expected-error @+1 {{'arith.maximumf' op llm-lower-to-cpu: expected max(x, 0) (ReLU)}}
+  %y = arith.maximumf %x, %c : tensor<4xf32>
+  return %y : tensor<4xf32>
+}

@@ -1,0 +1,23 @@
+// RUN: llm-opt %s --llm-cpu-pipeline | FileCheck %s
+// RUN: llm-opt %s --llm-cpu-pipeline="kv-cache=1 block-size=8 cache-dtype=i8 max-seq-len=64" | FileCheck %s --check-prefix=CACHED
+
+// The whole pipeline on one BLOOM-like layer: ALiBi becomes slopes, the
+// attention a kernel call, everything native.
+// CHECK: llvm.mlir.global internal constant @__llm_constant_layer_0
+// CHECK-LABEL: llvm.func @layer
+// CHECK: llvm.call @llmk_attention
+// CHECK-NOT: llm.
+// CHECK-NOT: func.func
+
+// With the cache: one append and one paged attention, the cache descriptor
+// and the slot/table/length tensors as arguments.
+// CACHED-LABEL: llvm.func @layer
+// CACHED-SAME: llm.arg_types = [tensor<1x4x64xf32>, !llm.kv_cache<layers = 1, kv_heads = 4, head_dim = 16, block_size = 8, dtype = i8>, tensor<1x4xi32>, tensor<1x8xi32>, tensor<1xi32>]
+// CACHED: llvm.call @llmk_kv_cache_append
+// CACHED: llvm.call @llmk_paged_attention
+func.func @layer(%x: tensor<1x4x64xf32>) -> tensor<1x4x64xf32> {
+  %bias = llm.alibi {max_bias = 8.0} : tensor<4x4x4xf32>
+  %a = llm.attention %x, %x, %x bias(%bias : tensor<4x4x4xf32>) {num_heads = 4, num_kv_heads = 4, mask = #llm.mask<causal>}
+      : tensor<1x4x64xf32>, tensor<1x4x64xf32>, tensor<1x4x64xf32> -> tensor<1x4x64xf32>
+  return %a : tensor<1x4x64xf32>
+}
