@@ -526,13 +526,6 @@ SumFn pickSum(const char **isa) {
   return sumStreamsScalar;
 }
 
-struct Bandwidth {
-  double medianGBs = 0, minGBs = 0, maxGBs = 0;
-  size_t bytes = 0;
-  int reps = 0;
-  const char *isa = "";
-};
-
 /// Runs fn(t) on `threads` threads (t = 0 on the caller) and waits.
 template <typename Fn> void onThreads(int threads, Fn fn) {
   std::vector<std::thread> pool;
@@ -543,46 +536,54 @@ template <typename Fn> void onThreads(int threads, Fn fn) {
     t.join();
 }
 
-/// Every thread sums its slice of a buffer far larger than the caches; the
-/// buffer is first-touched by the same split, so pages sit near their reader.
-Bandwidth measureReadBandwidth(int threads, size_t bytes, int reps) {
-  Bandwidth result;
-  size_t n = bytes / sizeof(float);
-  result.bytes = n * sizeof(float);
-  result.reps = reps;
-  SumFn sum = pickSum(&result.isa);
-  std::unique_ptr<float[]> buffer(new float[n]);
-  auto slice = [&](int t) {
-    size_t per = (n / threads + 15) / 16 * 16;
-    size_t begin = std::min(n, per * t);
-    return std::make_pair(begin, std::min(n, begin + per));
-  };
-  onThreads(threads, [&](int t) {
-    auto [begin, end] = slice(t);
-    std::fill(buffer.get() + begin, buffer.get() + end, 1.0f);
-  });
-  std::vector<float> partial(threads * 16);
-  std::vector<double> rates;
-  for (int rep = -1; rep < reps; ++rep) { // rep -1: warm-up.
+/// Read bandwidth: every thread sums its slice of a buffer far larger than
+/// the caches. The buffer is first-touched by the same split, so pages sit
+/// near their reader.
+class BandwidthMeter {
+public:
+  BandwidthMeter(int threads, size_t bytes)
+      : threads(threads), count(bytes / sizeof(float)),
+        buffer(new float[count]), partial(threads * 16) {
+    sum = pickSum(&isa);
+    onThreads(threads, [&](int t) {
+      auto [begin, end] = slice(t);
+      std::fill(buffer.get() + begin, buffer.get() + end, 1.0f);
+    });
+  }
+
+  /// One pass over the buffer; its rate is recorded unless `warmUp`.
+  void pass(bool warmUp = false) {
     auto start = Clock::now();
     onThreads(threads, [&](int t) {
       auto [begin, end] = slice(t);
       partial[t * 16] = sum(buffer.get() + begin, end - begin);
     });
     double seconds = secondsSince(start);
-    float total = 0;
     for (int t = 0; t < threads; ++t)
-      total += partial[t * 16];
-    if (total != total) // Keeps the sums alive; never true.
-      llvm::errs() << "";
-    if (rep >= 0)
-      rates.push_back(result.bytes / seconds / 1e9);
+      sink += partial[t * 16];
+    if (!warmUp)
+      rates.push_back(bytes() / seconds / 1e9);
   }
-  result.medianGBs = median(rates);
-  result.minGBs = *std::min_element(rates.begin(), rates.end());
-  result.maxGBs = *std::max_element(rates.begin(), rates.end());
-  return result;
-}
+
+  size_t bytes() const { return count * sizeof(float); }
+  const char *isa = "";
+  std::vector<double> rates;
+  /// Keeps the sums observable.
+  double sink = 0;
+
+private:
+  std::pair<size_t, size_t> slice(int t) const {
+    size_t per = (count / threads + 15) / 16 * 16;
+    size_t begin = std::min(count, per * t);
+    return {begin, std::min(count, begin + per)};
+  }
+
+  int threads;
+  size_t count;
+  std::unique_ptr<float[]> buffer;
+  std::vector<float> partial;
+  SumFn sum;
+};
 
 /// CPU seconds used by every process (from /proc/stat, hypervisor steal
 /// included) and by this one: others' share tells whether the timings ran on
@@ -911,17 +912,10 @@ int main(int argc, char **argv) {
   llvm::outs().flush();
 
   CpuSnapshot measureStart = takeCpuSnapshot();
-  // 1. Read bandwidth, with as many threads as the kernels use.
-  Bandwidth bandwidth = measureReadBandwidth(
-      threads, static_cast<size_t>(bandwidthMiB) << 20, /*reps=*/15);
-  llvm::outs() << llvm::formatv(
-      "\nmemory read bandwidth: {0:f1} GB/s median of {1} (min {2:f1}, max "
-      "{3:f1}); {4} threads summing {5} MiB ({6})\n",
-      bandwidth.medianGBs, bandwidth.reps, bandwidth.minGBs, bandwidth.maxGBs,
-      threads, bandwidth.bytes >> 20, bandwidth.isa);
-  llvm::outs().flush();
+  // The read-bandwidth buffer, measured between decode steps below.
+  BandwidthMeter bandwidth(threads, static_cast<size_t>(bandwidthMiB) << 20);
 
-  // 2. Compile time, prefill and decode.
+  // Compile time, prefill and decode.
   MLIRContext context;
   context.loadDialect<LLMDialect, func::FuncDialect, arith::ArithDialect,
                       LLVM::LLVMDialect>();
@@ -981,15 +975,33 @@ int main(int argc, char **argv) {
   // Decode step: one token at position 0.
   decode->intArgs[0][0] = 1;
   decode->intArgs[1][0] = info->positionOffset;
-  llvm::Expected<std::vector<double>> decodeTimes =
-      timeRuns(*decode, /*warmups=*/5, decodeRuns);
-  if (!decodeTimes)
-    return fail(llvm::formatv("decode step: {0}",
-                              llvm::toString(decodeTimes.takeError())));
-  double decodeSeconds = median(*decodeTimes);
+  // Decode steps alternate with passes of the bandwidth test, so that both
+  // see the same machine (a shared one drifts by tens of percent).
+  llvm::Expected<std::vector<double>> warmUps =
+      timeRuns(*decode, /*warmups=*/5, 0);
+  if (!warmUps)
+    return fail(
+        llvm::formatv("decode step: {0}", llvm::toString(warmUps.takeError())));
+  bandwidth.pass(/*warmUp=*/true);
+  std::vector<double> decodeTimes;
+  const int rounds = std::min(8, decodeRuns.getValue());
+  for (int round = 0; round < rounds; ++round) {
+    int steps = decodeRuns * (round + 1) / rounds - decodeRuns * round / rounds;
+    llvm::Expected<std::vector<double>> times = timeRuns(*decode, 0, steps);
+    if (!times)
+      return fail(
+          llvm::formatv("decode step: {0}", llvm::toString(times.takeError())));
+    llvm::append_range(decodeTimes, *times);
+    // Lets the kernels' workers stop spinning before the test's threads run.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    bandwidth.pass();
+    bandwidth.pass();
+  }
+  double bandwidthGBs = median(bandwidth.rates);
+  double decodeSeconds = median(decodeTimes);
   double decodeTokensPerSecond = 1.0 / decodeSeconds;
   double streamGBs = stats->bytesPerToken() * decodeTokensPerSecond / 1e9;
-  double efficiency = streamGBs / bandwidth.medianGBs;
+  double efficiency = streamGBs / bandwidthGBs;
 
   llvm::outs() << llvm::formatv("\nthroughput                  median       "
                                 "min       max     tokens/s\n");
@@ -1007,31 +1019,38 @@ int main(int argc, char **argv) {
           .str(),
       *prefillTimes, prefillLen);
   row(llvm::formatv("decode step ({0} runs)", decodeRuns.getValue()).str(),
-      *decodeTimes, 1);
+      decodeTimes, 1);
   llvm::outs() << llvm::formatv(
       "  prefill: {0:f1} GFLOP/s (matmuls and causal attention)\n",
       prefillGflops);
   llvm::outs() << llvm::formatv(
-      "  decode efficiency: {0:f2} = {1:f1} tok/s x {2} / {3:f1} GB/s "
-      "(weights streamed at {4:f1} GB/s; target >= 0.5 in fp32)\n",
+      "\nmemory read bandwidth: {0:f1} GB/s, median of {1} passes (min "
+      "{2:f1}, max {3:f1}) between\n"
+      "  the decode steps; {4} threads summing {5} MiB ({6})\n",
+      bandwidthGBs, bandwidth.rates.size(),
+      *std::min_element(bandwidth.rates.begin(), bandwidth.rates.end()),
+      *std::max_element(bandwidth.rates.begin(), bandwidth.rates.end()),
+      threads, bandwidth.bytes() >> 20, bandwidth.isa);
+  llvm::outs() << llvm::formatv(
+      "decode efficiency: {0:f2} = {1:f1} tok/s x {2} / {3:f1} GB/s\n"
+      "  (weights streamed at {4:f1} GB/s; target >= 0.5 in fp32)\n",
       efficiency, decodeTokensPerSecond, formatBytes(stats->bytesPerToken()),
-      bandwidth.medianGBs, streamGBs);
-  llvm::outs() << "  note: LLMC has no KV cache yet, so the decode step is the "
-                  "seq=1 forward at\n"
-                  "        position 0: the weight-streaming cost of one decode "
-                  "step without attention\n"
-                  "        over past tokens (negligible next to the weights "
-                  "at short contexts).\n";
+      bandwidthGBs, streamGBs);
+  llvm::outs() << "note: LLMC has no KV cache yet, so the decode step is the "
+                  "seq=1 forward at position 0:\n"
+                  "  the weight-streaming cost of one decode step, without "
+                  "attention over past tokens\n"
+                  "  (small next to the weights at short contexts).\n";
   double otherLoad = otherCoresBusy(measureStart, takeCpuSnapshot());
   if (otherLoad >= 0)
     llvm::outs() << llvm::formatv(
-        "  other processes kept {0:f2} cores busy while measuring{1}\n",
+        "other processes kept {0:f2} cores busy while measuring{1}\n",
         otherLoad,
         otherLoad > 0.1 ? ": WARNING, timings (multi-threaded ones most) are "
                           "unreliable; rerun on an idle machine"
                         : "");
   double totalSeconds = secondsSince(benchStart);
-  llvm::outs() << llvm::formatv("  benchmark took {0:f1} s\n\n", totalSeconds);
+  llvm::outs() << llvm::formatv("benchmark took {0:f1} s\n\n", totalSeconds);
 
   // The machine-readable summary, last line of the output.
   llvm::json::OStream j(llvm::outs());
@@ -1058,10 +1077,9 @@ int main(int argc, char **argv) {
     j.attribute("threads", threads);
     j.attribute("isa", llmk::getSimdKernels().name);
     j.attributeObject("bandwidth", [&] {
-      j.attribute("read_gbps", bandwidth.medianGBs);
-      j.attribute("min_gbps", bandwidth.minGBs);
-      j.attribute("max_gbps", bandwidth.maxGBs);
-      j.attribute("buffer_bytes", static_cast<int64_t>(bandwidth.bytes));
+      j.attribute("read_gbps", bandwidthGBs);
+      j.attribute("passes", static_cast<int64_t>(bandwidth.rates.size()));
+      j.attribute("buffer_bytes", static_cast<int64_t>(bandwidth.bytes()));
     });
     j.attributeObject("compile_s", [&] {
       j.attributeBegin("prefill");

@@ -179,6 +179,9 @@ FailureOr<HeadSource> matchKeyHeads(MatmulOp product, double &scale) {
 struct MaskInfo {
   MaskKind kind = MaskKind::Bidirectional;
   std::optional<int64_t> window;
+  /// Keys are hidden by a finite value rather than -inf: a scale applied
+  /// after the mask would shrink it.
+  bool finite = false;
 };
 
 /// The mask kind whose visible keys are `visible` (row-major over the
@@ -233,19 +236,21 @@ FailureOr<MaskInfo> classifyMask(ArrayRef<bool> visible,
 }
 
 /// The keys an additive mask constant leaves visible: 0 keeps a key, -inf
-/// (or a large negative value) hides it; anything else is a bias, not a
-/// mask.
-FailureOr<SmallVector<bool>>
-getAdditiveMaskVisibility(DenseFPElementsAttr attr) {
+/// (or a large negative value, which sets `finite`) hides it; anything else
+/// is a bias, not a mask.
+FailureOr<SmallVector<bool>> getAdditiveMaskVisibility(DenseFPElementsAttr attr,
+                                                       bool &finite) {
   SmallVector<bool> visible;
   visible.reserve(attr.getNumElements());
   for (const APFloat &value : attr.getValues<APFloat>()) {
-    if (value.isZero())
+    if (value.isZero()) {
       visible.push_back(true);
-    else if (isMaskedValue(value))
+    } else if (isMaskedValue(value)) {
       visible.push_back(false);
-    else
+      finite |= !value.isInfinity();
+    } else {
       return failure();
+    }
   }
   return visible;
 }
@@ -257,10 +262,15 @@ FailureOr<MaskInfo> classifyAdditiveMask(DenseFPElementsAttr attr) {
       return MaskInfo{};
     return failure();
   }
-  FailureOr<SmallVector<bool>> visible = getAdditiveMaskVisibility(attr);
+  bool finite = false;
+  FailureOr<SmallVector<bool>> visible =
+      getAdditiveMaskVisibility(attr, finite);
   if (failed(visible))
     return failure();
-  return classifyMask(*visible, shape);
+  FailureOr<MaskInfo> mask = classifyMask(*visible, shape);
+  if (succeeded(mask))
+    mask->finite = finite;
+  return mask;
 }
 
 /// `arith.select` of a constant condition between the scores and a splat
@@ -270,10 +280,14 @@ FailureOr<std::pair<Value, MaskInfo>> matchSelectMask(arith::SelectOp select) {
   if (!matchPattern(select.getCondition(), m_Constant(&condition)) ||
       !condition.getElementType().isInteger(1))
     return failure();
-  auto isMaskSplat = [](Value value) {
+  bool finite = false;
+  auto isMaskSplat = [&](Value value) {
     DenseFPElementsAttr attr;
-    return matchPattern(value, m_Constant(&attr)) && attr.isSplat() &&
-           isMaskedValue(attr.getSplatValue<APFloat>());
+    if (!matchPattern(value, m_Constant(&attr)) || !attr.isSplat() ||
+        !isMaskedValue(attr.getSplatValue<APFloat>()))
+      return false;
+    finite = !attr.getSplatValue<APFloat>().isInfinity();
+    return true;
   };
   // The condition selects the scores (true keeps a key) or the mask value
   // (true hides it).
@@ -296,6 +310,7 @@ FailureOr<std::pair<Value, MaskInfo>> matchSelectMask(arith::SelectOp select) {
       classifyMask(visible, condition.getType().getShape());
   if (failed(mask))
     return failure();
+  mask->finite = finite;
   return std::make_pair(scores, *mask);
 }
 
@@ -346,7 +361,8 @@ LogicalResult matchScoreChain(Value value, ScoreChain &chain) {
   }
   if (auto select = dyn_cast<arith::SelectOp>(def)) {
     FailureOr<std::pair<Value, MaskInfo>> mask = matchSelectMask(select);
-    if (failed(mask) || chain.mask)
+    if (failed(mask) || chain.mask ||
+        (mask->second.finite && chain.scaledAbove))
       return failure();
     chain.mask = mask->second;
     return matchScoreChain(mask->first, chain);
@@ -361,7 +377,7 @@ LogicalResult matchScoreChain(Value value, ScoreChain &chain) {
       continue;
     // A constant added to the scores must be a mask kind.
     FailureOr<MaskInfo> mask = classifyAdditiveMask(constant);
-    if (failed(mask) || chain.mask)
+    if (failed(mask) || chain.mask || (mask->finite && chain.scaledAbove))
       return failure();
     chain.mask = *mask;
     return matchScoreChain(scores, chain);
@@ -443,10 +459,15 @@ LogicalResult fuseAttention(Operation *root, Value heads, int64_t blockQ,
 
   MaskInfo mask = chain.mask.value_or(MaskInfo{});
   Value bias = chain.bias ? getFusedBias(chain.bias) : Value();
+  // ALiBi needs no bias tensor: take its slopes now, as --llm-lower-alibi
+  // would, so that none is left whatever order a pipeline runs the passes.
+  Value slopes = createAlibiSlopes(rewriter, bias, query->numHeads);
+  if (slopes)
+    bias = Value();
   auto fused = FlashAttentionOp::create(
       rewriter, root->getLoc(), root->getResult(0).getType(), query->packed,
-      key->packed, value->packed, /*key_padding=*/Value(), bias,
-      /*alibi_slopes=*/Value(), rewriter.getI64IntegerAttr(query->numHeads),
+      key->packed, value->packed, /*key_padding=*/Value(), bias, slopes,
+      rewriter.getI64IntegerAttr(query->numHeads),
       rewriter.getI64IntegerAttr(key->numHeads),
       rewriter.getF64FloatAttr(scale),
       MaskKindAttr::get(rewriter.getContext(), mask.kind),

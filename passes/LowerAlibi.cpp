@@ -53,35 +53,33 @@ SmallVector<float> mlir::llm::computeAlibiSlopes(int64_t heads,
   return slopes;
 }
 
-namespace {
-
-/// The `[num_heads]` f32 slopes constant for an attention bias that is an
-/// `llm.alibi` (directly, or expanded by `tensor.expand_shape` to a unit
-/// batch dimension) of `num_heads` heads or of one head for all of them.
-FailureOr<Value> createSlopes(Value bias, int64_t numHeads, Location loc,
-                              PatternRewriter &rewriter) {
+Value mlir::llm::createAlibiSlopes(OpBuilder &builder, Value bias,
+                                   int64_t numHeads) {
   if (!bias)
-    return failure();
-  if (auto expand = bias.getDefiningOp<tensor::ExpandShapeOp>())
-    if (expand.getSrcType().getRank() == 3 &&
-        expand.getResultType().getRank() == 4 &&
-        expand.getResultType().getDimSize(0) == 1)
+    return Value();
+  if (auto expand = bias.getDefiningOp<tensor::ExpandShapeOp>()) {
+    SmallVector<ReassociationIndices> groups = expand.getReassociationIndices();
+    if (expand.getResultType().getRank() == 4 &&
+        expand.getResultType().getDimSize(0) == 1 && groups.size() == 3 &&
+        groups[0] == ReassociationIndices{0, 1})
       bias = expand.getSrc();
+  }
   auto alibi = bias.getDefiningOp<AlibiOp>();
   if (!alibi)
-    return failure();
+    return Value();
   int64_t heads = alibi.getType().getDimSize(0);
   if (heads != numHeads && heads != 1)
-    return failure();
+    return Value();
   SmallVector<float> slopes =
       computeAlibiSlopes(heads, alibi.getMaxBias().convertToDouble());
   slopes.resize(numHeads, slopes.front());
-  auto type = RankedTensorType::get({numHeads}, rewriter.getF32Type());
+  auto type = RankedTensorType::get({numHeads}, builder.getF32Type());
   return arith::ConstantOp::create(
-             rewriter, loc,
-             DenseElementsAttr::get(type, ArrayRef<float>(slopes)))
-      .getResult();
+      builder, alibi.getLoc(),
+      DenseElementsAttr::get(type, ArrayRef<float>(slopes)));
 }
+
+namespace {
 
 /// `llm.flash_attention` with an ALiBi bias takes its slopes instead.
 struct FlashAttentionAlibiToSlopes : OpRewritePattern<FlashAttentionOp> {
@@ -91,13 +89,12 @@ struct FlashAttentionAlibiToSlopes : OpRewritePattern<FlashAttentionOp> {
                                 PatternRewriter &rewriter) const override {
     if (op.getAlibiSlopes())
       return rewriter.notifyMatchFailure(op, "already has slopes");
-    FailureOr<Value> slopes =
-        createSlopes(op.getBias(), op.getNumHeads(), op.getLoc(), rewriter);
-    if (failed(slopes))
+    Value slopes = createAlibiSlopes(rewriter, op.getBias(), op.getNumHeads());
+    if (!slopes)
       return rewriter.notifyMatchFailure(op, "bias is not an llm.alibi");
     rewriter.replaceOpWithNewOp<FlashAttentionOp>(
         op, op.getType(), op.getQuery(), op.getKey(), op.getValue(),
-        op.getKeyPadding(), /*bias=*/Value(), *slopes, op.getNumHeadsAttr(),
+        op.getKeyPadding(), /*bias=*/Value(), slopes, op.getNumHeadsAttr(),
         op.getNumKvHeadsAttr(), op.getScaleAttr(), op.getMaskAttr(),
         op.getWindowAttr(), op.getBlockQAttr(), op.getBlockKvAttr());
     return success();
@@ -111,13 +108,12 @@ struct AttentionAlibiToSlopes : OpRewritePattern<AttentionOp> {
 
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
-    FailureOr<Value> slopes =
-        createSlopes(op.getBias(), op.getNumHeads(), op.getLoc(), rewriter);
-    if (failed(slopes))
+    Value slopes = createAlibiSlopes(rewriter, op.getBias(), op.getNumHeads());
+    if (!slopes)
       return rewriter.notifyMatchFailure(op, "bias is not an llm.alibi");
     rewriter.replaceOpWithNewOp<FlashAttentionOp>(
         op, op.getType(), op.getQuery(), op.getKey(), op.getValue(),
-        op.getKeyPadding(), /*bias=*/Value(), *slopes, op.getNumHeadsAttr(),
+        op.getKeyPadding(), /*bias=*/Value(), slopes, op.getNumHeadsAttr(),
         op.getNumKvHeadsAttr(),
         rewriter.getF64FloatAttr(op.getEffectiveScale()), op.getMaskAttr(),
         op.getWindowAttr(), /*block_q=*/IntegerAttr(),

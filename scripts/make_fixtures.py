@@ -13,6 +13,8 @@ attention:
   greedy_ids.txt         decoders and T5: generate(do_sample=False, num_beams=1,
                          max_new_tokens=8) without the prompt (T5: without the
                          decoder start token), stopping at eos as transformers does
+  beam_ids.txt           BEAM_FIXTURES only: generate(do_sample=False, num_beams=4,
+                         length_penalty=1.0, max_new_tokens=8), same convention
 
 plus the lit test test/e2e/<name>.test. The references are computed from the
 weights as they were saved (loaded back with from_pretrained in float32), and
@@ -57,6 +59,11 @@ MIN_ROUTER_GAP = 1e-3
 MIN_DISTINCT = 3
 EOS_AFTER = 3
 MAX_DRAWS = 1000
+
+# Fixtures that also store a beam-search reference (beam_ids.txt); it does not
+# take part in the choice of the prompt.
+BEAM_FIXTURES = {"gpt2", "llama_gqa", "t5", "t5_v11"}
+NUM_BEAMS = 4
 
 # Common sizes: 2 layers, hidden 32-64, vocab 96-160.
 LLAMA = dict(
@@ -455,6 +462,26 @@ def greedy(model_cls, path, config, input_ids, kind):
     return new, gap, probe.gap
 
 
+def beam_search(model_cls, path, config, input_ids, kind):
+    """Beam-search ids (num_beams=NUM_BEAMS) of a fresh model, as greedy() returns them."""
+    model = load(model_cls, path)
+    with torch.no_grad():
+        seq = model.generate(
+            torch.tensor([input_ids]),
+            do_sample=False,
+            num_beams=NUM_BEAMS,
+            length_penalty=1.0,
+            early_stopping=False,
+            num_return_sequences=1,
+            max_new_tokens=MAX_NEW_TOKENS,
+        )[0].tolist()
+    if kind == "t5":
+        assert seq[0] == config.decoder_start_token_id, seq
+        return seq[1:]
+    assert seq[: len(input_ids)] == input_ids
+    return seq[len(input_ids) :]
+
+
 def recompute_greedy(model_cls, path, config, input_ids, kind, steps):
     """Greedy ids recomputed without a KV cache, each step on a fresh model."""
     seq = [config.decoder_start_token_id] if kind == "t5" else list(input_ids)
@@ -550,6 +577,9 @@ def build(name, model_name, config_name, config_kw, opts, verbose):
     if new is not None:
         with open(os.path.join(out_dir, "greedy_ids.txt"), "w") as f:
             f.write(fmt_ids(new))
+    if name in BEAM_FIXTURES:
+        with open(os.path.join(out_dir, "beam_ids.txt"), "w") as f:
+            f.write(fmt_ids(beam_search(model_cls, out_dir, config, input_ids, kind)))
     for fn in os.listdir(out_dir):  # safetensors writes its files 0600
         os.chmod(os.path.join(out_dir, fn), 0o644)
     return dict(

@@ -40,9 +40,11 @@ if [[ $sanitize != 0 ]]; then
   # inline header code, which is instrumented in our objects but not in the
   # prebuilt libLLVM/libMLIR that allocate from those slabs: every MLIR
   # attribute storage would read as use-after-poison. Leak detection stays on
-  # (the JIT frees what it allocates). exitcode=86 tells a sanitizer report
-  # from llm-run's own exit code 1 on bad input.
-  export ASAN_OPTIONS="allow_user_poisoning=0:exitcode=86${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+  # (the JIT frees what it allocates). allocator_may_return_null=1: a huge
+  # request fails as in production (std::nothrow users report it) instead of
+  # aborting. exitcode=86 tells a sanitizer report from llm-run's own exit
+  # code 1 on bad input.
+  export ASAN_OPTIONS="allow_user_poisoning=0:allocator_may_return_null=1:exitcode=86${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
   export UBSAN_OPTIONS="print_stacktrace=1:exitcode=86${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
   export ASAN_SYMBOLIZER_PATH=${ASAN_SYMBOLIZER_PATH:-/usr/lib/llvm-22/bin/llvm-symbolizer}
 else

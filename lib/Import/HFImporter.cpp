@@ -327,6 +327,9 @@ struct ParamLayout {
   bool transpose = false;
   /// start, size, stride, count (see llm.param).
   std::optional<std::array<int64_t, 4>> rowBlocks;
+  /// With rowBlocks: the rows of the whole fused tensor (e.g. 3 * hidden for
+  /// a fused QKV), which must match exactly; 0 only requires enough rows.
+  int64_t fusedRows = 0;
 };
 
 /// Emits llm ops for one model, checking weights as it goes. The first error
@@ -396,10 +399,12 @@ public:
       logical = {stored[1], stored[0]};
     if (layout.rowBlocks && !logical.empty()) {
       auto [start, size, stride, count] = *layout.rowBlocks;
-      if (start + (count - 1) * stride + size > logical[0]) {
-        fail(llvm::formatv("{0}: tensor '{1}': shape {2} has too few rows for "
-                           "the fused projection it holds",
-                           info->file, full, fmt(stored)));
+      if (layout.fusedRows ? logical[0] != layout.fusedRows
+                           : start + (count - 1) * stride + size > logical[0]) {
+        fail(llvm::formatv("{0}: tensor '{1}': shape {2}, expected {3} (fused "
+                           "projections)",
+                           info->file, full, fmt(stored),
+                           fmt(expectedStored(shape, layout))));
         return nullptr;
       }
       logical[0] = size * count;
@@ -475,6 +480,7 @@ public:
     if (bias) {
       ParamLayout biasLayout;
       biasLayout.rowBlocks = layout.rowBlocks;
+      biasLayout.fusedRows = layout.fusedRows;
       b = param((name + ".bias").str(), {out}, false, biasLayout);
     }
     if (failed())
@@ -710,7 +716,9 @@ private:
   static llvm::SmallVector<int64_t>
   expectedStored(llvm::ArrayRef<int64_t> shape, const ParamLayout &layout) {
     llvm::SmallVector<int64_t> s(shape.begin(), shape.end());
-    if (layout.rowBlocks && !s.empty())
+    if (layout.rowBlocks && !s.empty() && layout.fusedRows)
+      s[0] = layout.fusedRows;
+    else if (layout.rowBlocks && !s.empty())
       s[0] = std::max(s[0], (*layout.rowBlocks)[0] +
                                 ((*layout.rowBlocks)[3] - 1) *
                                     (*layout.rowBlocks)[2] +
@@ -961,6 +969,7 @@ llvm::Error importGPT2(Config &c, Emitter &e, ModuleOp module, int64_t seq) {
     ParamLayout l;
     l.transpose = true;
     l.rowBlocks = std::array<int64_t, 4>{index * size, size, size, 1};
+    l.fusedRows = 3 * size;
     return l;
   };
   ParamLayout conv1d;
@@ -1016,6 +1025,7 @@ llvm::Error importBloom(Config &c, Emitter &e, ModuleOp module, int64_t seq) {
     ParamLayout l;
     l.rowBlocks =
         std::array<int64_t, 4>{index * headDim, headDim, 3 * headDim, heads};
+    l.fusedRows = 3 * headDim * heads;
     return l;
   };
   Value alibi;

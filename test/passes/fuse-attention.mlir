@@ -165,11 +165,12 @@ func.func @select_hide(%q: tensor<1x4x16xf32>) -> tensor<1x4x16xf32> {
 
 // ALiBi (BLOOM): the [heads, q_len, kv_len] bias, expanded to the scores'
 // rank, added to the scaled scores before the causal mask. The fused op
-// takes the unexpanded bias; --llm-lower-alibi then turns it into slopes.
+// takes its per-head slopes (2 heads: 2^-4, 2^-8), as --llm-lower-alibi
+// makes them, and the bias is gone.
 // CHECK-LABEL: func.func @alibi_bias(
 // CHECK-SAME:    %[[Q:[a-z0-9_]+]]: tensor<1x4x16xf32>)
-// CHECK-NEXT:    %[[B:.*]] = llm.alibi : tensor<2x4x4xf32>
-// CHECK-NEXT:    llm.flash_attention %[[Q]], %[[Q]], %[[Q]] bias(%[[B]] : tensor<2x4x4xf32>) {mask = #llm.mask<causal>, num_heads = 2 : i64, num_kv_heads = 2 : i64, scale = 0.3535533{{[0-9]*}} : f64}
+// CHECK-NEXT:    %[[S:.*]] = arith.constant dense<[6.250000e-02, 3.906250e-03]> : tensor<2xf32>
+// CHECK-NEXT:    llm.flash_attention %[[Q]], %[[Q]], %[[Q]] alibi_slopes(%[[S]] : tensor<2xf32>) {mask = #llm.mask<causal>, num_heads = 2 : i64, num_kv_heads = 2 : i64, scale = 0.3535533{{[0-9]*}} : f64}
 // CHECK-NEXT:    return
 func.func @alibi_bias(%q: tensor<1x4x16xf32>) -> tensor<1x4x16xf32> {
   %qh = llm.split_heads %q {num_heads = 2} : tensor<1x4x16xf32> -> tensor<1x2x4x8xf32>
@@ -246,6 +247,23 @@ func.func @scaled_packed_query_and_key(%q: tensor<1x4x16xf32>, %k: tensor<1x4x16
   %s = llm.matmul %qh, %ks {transpose_rhs} : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x4xf32>
   %p = llm.softmax %s {axis = 3} : tensor<1x2x4x4xf32>
   %o = llm.matmul %p, %kh : tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
+  %m = llm.merge_heads %o : tensor<1x2x4x8xf32> -> tensor<1x4x16xf32>
+  return %m : tensor<1x4x16xf32>
+}
+
+// A -inf mask may come before the scale: scaling keeps -inf.
+// CHECK-LABEL: func.func @mask_then_scale(
+// CHECK-NEXT:    llm.flash_attention %{{.*}} {mask = #llm.mask<causal>, num_heads = 2 : i64, num_kv_heads = 2 : i64, scale = 1.250000e-01 : f64}
+// CHECK-NEXT:    return
+func.func @mask_then_scale(%q: tensor<1x4x16xf32>) -> tensor<1x4x16xf32> {
+  %qh = llm.split_heads %q {num_heads = 2} : tensor<1x4x16xf32> -> tensor<1x2x4x8xf32>
+  %s = llm.matmul %qh, %qh {transpose_rhs} : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x4xf32>
+  %mask = arith.constant dense<[[[[0.0, 0xFF800000, 0xFF800000, 0xFF800000], [0.0, 0.0, 0xFF800000, 0xFF800000], [0.0, 0.0, 0.0, 0xFF800000], [0.0, 0.0, 0.0, 0.0]], [[0.0, 0xFF800000, 0xFF800000, 0xFF800000], [0.0, 0.0, 0xFF800000, 0xFF800000], [0.0, 0.0, 0.0, 0xFF800000], [0.0, 0.0, 0.0, 0.0]]]]> : tensor<1x2x4x4xf32>
+  %sm = arith.addf %s, %mask : tensor<1x2x4x4xf32>
+  %c = arith.constant dense<0.125> : tensor<1x2x4x4xf32>
+  %ss = arith.mulf %sm, %c : tensor<1x2x4x4xf32>
+  %p = llm.softmax %ss {axis = 3} : tensor<1x2x4x4xf32>
+  %o = llm.matmul %p, %qh : tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
   %m = llm.merge_heads %o : tensor<1x2x4x8xf32> -> tensor<1x4x16xf32>
   return %m : tensor<1x4x16xf32>
 }
@@ -429,6 +447,24 @@ func.func @scaled_bias(%q: tensor<1x4x16xf32>, %b: tensor<1x2x4x4xf32>) -> tenso
   %o = llm.matmul %p, %qh : tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
   %m = llm.merge_heads %o : tensor<1x2x4x8xf32> -> tensor<1x4x16xf32>
   return %m : tensor<1x4x16xf32>
+}
+
+// A finite mask before the scale: a scale would shrink what hides keys.
+// CHECK-LABEL: func.func @finite_mask_then_scale(
+// CHECK-NOT:     llm.flash_attention
+// CHECK:         llm.merge_heads
+func.func @finite_mask_then_scale(%q: tensor<1x2x16xf32>, %k: tensor<1x4x16xf32>) -> tensor<1x2x16xf32> {
+  %qh = llm.split_heads %q {num_heads = 2} : tensor<1x2x16xf32> -> tensor<1x2x2x8xf32>
+  %kh = llm.split_heads %k {num_heads = 2} : tensor<1x4x16xf32> -> tensor<1x2x4x8xf32>
+  %s = llm.matmul %qh, %kh {transpose_rhs} : tensor<1x2x2x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x2x4xf32>
+  %mask = arith.constant dense<[[[[0.0, 0.0, 0.0, -3.40282347E+38], [0.0, 0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0, -3.40282347E+38], [0.0, 0.0, 0.0, 0.0]]]]> : tensor<1x2x2x4xf32>
+  %sm = arith.addf %s, %mask : tensor<1x2x2x4xf32>
+  %c = arith.constant dense<1.0e-30> : tensor<1x2x2x4xf32>
+  %ss = arith.mulf %sm, %c : tensor<1x2x2x4xf32>
+  %p = llm.softmax %ss {axis = 3} : tensor<1x2x2x4xf32>
+  %o = llm.matmul %p, %kh : tensor<1x2x2x4xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x2x8xf32>
+  %m = llm.merge_heads %o : tensor<1x2x2x8xf32> -> tensor<1x2x16xf32>
+  return %m : tensor<1x2x16xf32>
 }
 
 // A negative scale, which llm.flash_attention cannot carry.

@@ -30,9 +30,9 @@ template <typename Fn> long childPeakKiB(Fn body) {
     _exit(llmk_take_error() ? 2 : 0);
   }
   int status = 0;
-  struct rusage usage {};
-  if (pid < 0 || wait4(pid, &status, 0, &usage) != pid ||
-      !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+  struct rusage usage{};
+  if (pid < 0 || wait4(pid, &status, 0, &usage) != pid || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0)
     return -1;
   return usage.ru_maxrss;
 }

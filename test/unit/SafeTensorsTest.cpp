@@ -354,7 +354,7 @@ TEST(ParseJsonBoundedTest, BoundsNestingAndNamesTheFile) {
   llvm::Expected<llvm::json::Value> bad = parseJsonBounded("{", "bad.json");
   ASSERT_FALSE(!!bad);
   EXPECT_EQ(llvm::toString(bad.takeError()),
-            "bad.json: not valid JSON: [1:2, byte=2]: Expected object key");
+            "bad.json: not valid JSON: [1:1, byte=1]: Expected object key");
 }
 
 TEST_F(SafeTensorsTest, EntryMustBeAnObject) {

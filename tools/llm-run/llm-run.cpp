@@ -20,6 +20,7 @@
 #include "llm/dialects/LLM/IR/LLMOps.h"
 #include "llm/passes/Passes.h"
 
+#include "BeamSearch.h"
 #include "KVCache.h"
 #include "Kernels.h"
 #include "Sampler.h"
@@ -39,6 +40,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <cmath>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -137,6 +140,16 @@ static cl::opt<double> repetitionPenalty(
 static cl::opt<uint64_t> seed("seed",
                               cl::desc("Seed of the sampler's generator"),
                               cl::init(0), cl::cat(category));
+static cl::opt<int64_t> numBeams(
+    "num-beams",
+    cl::desc("Beam search with K beams, as transformers' generate("
+             "num_beams=K, do_sample=False) (1, the default: no beam search)"),
+    cl::init(1), cl::cat(category));
+static cl::opt<double> lengthPenalty(
+    "length-penalty",
+    cl::desc("Beam search: finished hypotheses score sum of log-probs / "
+             "(generated length ** P)"),
+    cl::init(1.0), cl::cat(category));
 
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "llm-run: error: " << message << "\n";
@@ -147,6 +160,8 @@ static int fail(const llvm::Twine &message) {
 /// sets no limit: keeps prompt + --max-new-tokens and the buffer sizes derived
 /// from it far from int64 overflow.
 constexpr int64_t kMaxSequenceLength = int64_t(1) << 20;
+/// Most worker threads --num-threads may ask for.
+constexpr int kMaxThreads = 1024;
 
 /// Checks, before the model is compiled, that `path` (the value of `flag`)
 /// names a file that can be created: an existing directory, not a directory.
@@ -605,6 +620,264 @@ static int generateCached(MLIRContext &context, const HFModelInfo &info,
   return 0;
 }
 
+/// Beam search parameters from the flags and the model's eos ids.
+static llmrt::BeamSearchParams beamParams(const HFModelInfo &info) {
+  llmrt::BeamSearchParams params;
+  params.num_beams = numBeams;
+  params.max_new_tokens = maxNewTokens;
+  params.length_penalty = lengthPenalty;
+  if (!ignoreEos)
+    params.eos_token_ids.assign(info.eosTokenIds.begin(),
+                                info.eosTokenIds.end());
+  return params;
+}
+
+/// Prints a beam search's result and writes --dump-ids. Returns the process
+/// exit code.
+static int reportBeamSearch(const llmrt::BeamSearchResult &result,
+                            double seconds, llvm::StringRef how) {
+  if (!result.ok)
+    return fail(llvm::formatv("beam search: {0}", result.error));
+  llvm::outs() << "generated: " << joinIds(result.tokens) << "\n";
+  llvm::outs() << llvm::formatv("beam search: {0} beams, length-penalty {1}, "
+                                "score {2:f6}, {3} steps in {4:f3} s ({5})\n",
+                                numBeams.getValue(), lengthPenalty.getValue(),
+                                result.score, result.steps, seconds, how);
+  if (!dumpIds.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(dumpIds, ec);
+    if (ec)
+      return fail(llvm::formatv("{0}: cannot write: {1}", dumpIds.getValue(),
+                                ec.message()));
+    os << joinIds(result.tokens) << "\n";
+  }
+  return 0;
+}
+
+/// Beam search over a paged KV cache: the prompt is prefilled once and the K
+/// beams are K sequences advanced by one batched decode call per step. When
+/// beams are reordered, a beam whose parent is already taken gets a copy of
+/// the parent's cache blocks. Returns the process exit code.
+static int generateBeamCached(MLIRContext &context, const HFModelInfo &info,
+                              const SafeTensorsArchive &archive,
+                              const std::vector<int64_t> &prompt) {
+  int64_t beams = numBeams, promptLen = prompt.size();
+  int64_t maxSeqLen = promptLen + maxNewTokens;
+  if (kvBlockSize <= 0)
+    return fail(llvm::formatv("--kv-block-size: expected a value > 0, found "
+                              "{0}",
+                              kvBlockSize.getValue()));
+  std::optional<int32_t> dtype =
+      llvm::StringSwitch<std::optional<int32_t>>(kvDtype)
+          .Case("f32", LLMK_F32)
+          .Case("f16", LLMK_F16)
+          .Case("bf16", LLMK_BF16)
+          .Case("i8", LLMK_I8)
+          .Default(std::nullopt);
+  if (!dtype)
+    return fail(llvm::formatv("--kv-dtype: expected f32, f16, bf16 or i8, "
+                              "found '{0}'",
+                              kvDtype.getValue()));
+  llvm::Expected<CachedModel> cached =
+      compileCached(context, archive, {promptLen}, beams, maxSeqLen);
+  if (!cached)
+    return fail(llvm::toString(cached.takeError()));
+  auto cacheType = cast<KVCacheType>(cached->decode->argTypes[2]);
+  llmrt::KVCacheConfig config;
+  config.numLayers = cacheType.getNumLayers();
+  config.kvHeads = cacheType.getNumKvHeads();
+  config.headDim = cacheType.getHeadDim();
+  config.blockSize = cacheType.getBlockSize();
+  config.dtype = *dtype;
+  int64_t maxBlocks = cached->maxBlocks;
+  // The prompt's sequence, then K beams of which each may be copied once
+  // while the previous K are still held.
+  int64_t numBlocks = (2 * beams + 1) * maxBlocks;
+  std::string error;
+  std::unique_ptr<llmrt::KVCachePool> pool =
+      llmrt::KVCachePool::create(config, numBlocks, error);
+  if (!pool)
+    return fail(error);
+  llmrt::BlockManager blocks(pool->getNumBlocks(), config.blockSize);
+  llvm::outs() << llvm::formatv(
+      "compiled {0} ({1}) prefill + decode (batch {2}) in {3:f2} s; KV "
+      "cache: {4} blocks of {5} tokens\n",
+      modelPath, info.modelType, beams, cached->compileSeconds,
+      pool->getNumBlocks(), config.blockSize);
+
+  // Runs `entry` on `rows` sequences of `count` tokens each (as
+  // generateCached does).
+  auto runEntry = [&](const EntryPoint &entry, llvm::ArrayRef<int64_t> seqs,
+                      std::vector<int64_t> &ids,
+                      std::vector<int64_t> &positions, float *logits,
+                      int64_t count) -> llvm::Error {
+    int64_t rows = seqs.size();
+    std::vector<int32_t> slots(rows * count, -1), tables(rows * maxBlocks),
+        lens(rows);
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t seq = seqs[r];
+      int64_t start = blocks.getLength(seq);
+      if (!blocks.reserve(seq, count, error))
+        return llvm::createStringError(error);
+      blocks.getSlots(seq, start, count, slots.data() + r * count);
+      blocks.getBlockTable(seq, tables.data() + r * maxBlocks, maxBlocks);
+      lens[r] = static_cast<int32_t>(start + count);
+    }
+    std::vector<void *> args = {ids.data(),         positions.data(),
+                                pool->descriptor(), slots.data(),
+                                tables.data(),      lens.data()};
+    void *result = logits;
+    cached->model->run(entry, args, {result});
+    if (const char *kernelError = llmk_take_error())
+      return llvm::createStringError(
+          llvm::formatv("kernel error: {0}", kernelError));
+    return llvm::Error::success();
+  };
+
+  // Copies the cache blocks of `from` into the fresh sequence `to`:
+  // [layers][blocks][2][blockSize][kvHeads * headDim] (+ int8 scales).
+  LLMKCache *cache = pool->descriptor();
+  int64_t elementBytes = *dtype == LLMK_F32 ? 4 : *dtype == LLMK_I8 ? 1 : 2;
+  int64_t rowValues = 2 * config.blockSize * config.kvHeads;
+  int64_t blockBytes = rowValues * config.headDim * elementBytes;
+  auto copySequence = [&](int64_t from, int64_t to) -> llvm::Error {
+    int64_t length = blocks.getLength(from);
+    if (!blocks.reserve(to, length, error))
+      return llvm::createStringError(error);
+    std::vector<int32_t> src(maxBlocks), dst(maxBlocks);
+    blocks.getBlockTable(from, src.data(), maxBlocks);
+    blocks.getBlockTable(to, dst.data(), maxBlocks);
+    int64_t used = (length + config.blockSize - 1) / config.blockSize;
+    for (int64_t i = 0; i < used; ++i)
+      for (int64_t layer = 0; layer < config.numLayers; ++layer) {
+        int64_t s = layer * cache->numBlocks + src[i];
+        int64_t d = layer * cache->numBlocks + dst[i];
+        auto *data = static_cast<uint8_t *>(cache->data);
+        std::memcpy(data + d * blockBytes, data + s * blockBytes, blockBytes);
+        if (cache->scales)
+          std::memcpy(cache->scales + d * rowValues,
+                      cache->scales + s * rowValues, rowValues * sizeof(float));
+      }
+    return llvm::Error::success();
+  };
+
+  int64_t vocab = info.vocabSize;
+  auto start = Clock::now();
+  int64_t promptSeq = blocks.addSequence();
+  std::vector<float> promptLogits(promptLen * vocab);
+  {
+    std::vector<int64_t> ids = prompt, positions(promptLen);
+    for (int64_t i = 0; i < promptLen; ++i)
+      positions[i] = info.positionOffset + i;
+    if (llvm::Error err =
+            runEntry(*cached->prefill[promptLen], {promptSeq}, ids, positions,
+                     promptLogits.data(), promptLen))
+      return fail(llvm::toString(std::move(err)));
+  }
+
+  // beamSeqs[i]: the sequence holding the cache of the previous call's beam
+  // i (in the first call every beam is the prompt).
+  std::vector<int64_t> beamSeqs(beams, promptSeq);
+  llmrt::BeamLogitsFn logitsFn = [&](const std::vector<llmrt::Beam> &beamList,
+                                     float *logits, std::string &message) {
+    if (beamList[0].parent < 0) {
+      for (int64_t b = 0; b < beams; ++b)
+        std::copy_n(promptLogits.data() + (promptLen - 1) * vocab, vocab,
+                    logits + b * vocab);
+      return true;
+    }
+    // A parent's sequence goes to its first child, copies to the others;
+    // sequences without a child are released.
+    std::set<int64_t> taken;
+    std::vector<int64_t> seqs(beams);
+    for (int64_t b = 0; b < beams; ++b) {
+      int64_t parent = beamSeqs[beamList[b].parent];
+      if (taken.insert(parent).second) {
+        seqs[b] = parent;
+        continue;
+      }
+      seqs[b] = blocks.addSequence();
+      if (llvm::Error err = copySequence(parent, seqs[b])) {
+        message = llvm::toString(std::move(err));
+        return false;
+      }
+    }
+    for (int64_t seq : std::set<int64_t>(beamSeqs.begin(), beamSeqs.end()))
+      if (!taken.count(seq))
+        blocks.release(seq);
+    beamSeqs = seqs;
+    std::vector<int64_t> tokens(beams), positions(beams);
+    for (int64_t b = 0; b < beams; ++b) {
+      tokens[b] = beamList[b].tokens.back();
+      positions[b] =
+          info.positionOffset + promptLen + beamList[b].tokens.size() - 1;
+    }
+    if (llvm::Error err =
+            runEntry(*cached->decode, seqs, tokens, positions, logits, 1)) {
+      message = llvm::toString(std::move(err));
+      return false;
+    }
+    return true;
+  };
+  llmrt::BeamSearchResult result =
+      llmrt::beam_search(beamParams(info), vocab, logitsFn);
+  return reportBeamSearch(result, secondsSince(start),
+                          "prefill + batched decode, cache blocks copied when "
+                          "beams fork");
+}
+
+/// Beam search by recomputing the whole sequence of every beam at every step
+/// with the forward pass compiled for prompt + N tokens (decoder-only
+/// models, --no-kv-cache) or for the decoder prompt + N tokens
+/// (encoder-decoder models; the encoder input stays in argument 0). Returns
+/// the process exit code.
+static int generateBeamRecompute(Forward &forward, const HFModelInfo &info,
+                                 const std::vector<int64_t> &prompt,
+                                 const std::vector<int64_t> &decoderPrompt,
+                                 bool seq2seq) {
+  int64_t vocab = info.vocabSize;
+  const std::vector<int64_t> &grown = seq2seq ? decoderPrompt : prompt;
+  std::vector<int64_t> &tokens = forward.intArgs[seq2seq ? 1 : 0];
+  auto start = Clock::now();
+  llmrt::BeamLogitsFn logitsFn = [&](const std::vector<llmrt::Beam> &beamList,
+                                     float *logits, std::string &message) {
+    for (size_t b = 0; b < beamList.size(); ++b) {
+      // Beams with the same tokens (all of them in the first call) share
+      // one forward pass.
+      bool same = false;
+      for (size_t a = 0; a < b && !same; ++a)
+        if (beamList[a].tokens == beamList[b].tokens) {
+          std::copy_n(logits + a * vocab, vocab, logits + b * vocab);
+          same = true;
+        }
+      if (same)
+        continue;
+      std::fill(tokens.begin(), tokens.end(), 0);
+      std::copy(grown.begin(), grown.end(), tokens.begin());
+      std::copy(beamList[b].tokens.begin(), beamList[b].tokens.end(),
+                tokens.begin() + grown.size());
+      int64_t known = grown.size() + beamList[b].tokens.size();
+      if (!seq2seq) {
+        std::vector<int64_t> &positions = forward.intArgs[1];
+        std::fill(positions.begin(), positions.end(), info.positionOffset);
+        for (int64_t i = 0; i < known; ++i)
+          positions[i] = info.positionOffset + i;
+      }
+      if (llvm::Error err = run(forward)) {
+        message = llvm::toString(std::move(err));
+        return false;
+      }
+      std::copy_n(forward.output.data() + (known - 1) * vocab, vocab,
+                  logits + b * vocab);
+    }
+    return true;
+  };
+  llmrt::BeamSearchResult result =
+      llmrt::beam_search(beamParams(info), vocab, logitsFn);
+  return reportBeamSearch(result, secondsSince(start),
+                          "full-sequence recompute per beam");
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
@@ -619,6 +892,16 @@ int main(int argc, char **argv) {
     return fail(llvm::formatv("--max-new-tokens: expected a value >= 0, "
                               "found {0}",
                               maxNewTokens.getValue()));
+  // A thread per worker (std::thread aborts when it cannot start one), and
+  // cache blocks whose size products must not overflow.
+  if (numThreads < 0 || numThreads > kMaxThreads)
+    return fail(llvm::formatv("--num-threads: expected a value in [0, {0}], "
+                              "found {1}",
+                              kMaxThreads, numThreads.getValue()));
+  if (kvBlockSize > kMaxSequenceLength) // <= 0: see generateCached.
+    return fail(llvm::formatv("--kv-block-size: expected a value in [1, {0}], "
+                              "found {1}",
+                              kMaxSequenceLength, kvBlockSize.getValue()));
   if (!dumpIds.empty() && maxNewTokens == 0)
     return fail("--dump-ids needs --max-new-tokens N with N > 0");
   if (decomposeAttention && !attentionPasses)
@@ -642,6 +925,26 @@ int main(int argc, char **argv) {
     }
     tokenSampler = llmrt::Sampler(params);
     tokenRng = llmrt::Rng(params.seed);
+  }
+  if (numBeams < 1)
+    return fail(llvm::formatv("--num-beams: expected a value >= 1, found {0}",
+                              numBeams.getValue()));
+  if (!std::isfinite(lengthPenalty))
+    return fail(llvm::formatv("--length-penalty: expected a finite value, "
+                              "found {0}",
+                              lengthPenalty.getValue()));
+  if (numBeams > 1) {
+    if (maxNewTokens == 0)
+      return fail("--num-beams needs --max-new-tokens N with N > 0");
+    if (temperature > 0)
+      return fail("--num-beams: beam search does not sample; it excludes "
+                  "--temperature > 0");
+    if (repetitionPenalty != 1.0)
+      return fail("--num-beams: beam search does not support "
+                  "--repetition-penalty");
+    if (!dumpGenLogits.empty())
+      return fail("--num-beams: beam search does not support "
+                  "--dump-gen-logits");
   }
   if (!llvm::sys::fs::is_directory(modelPath))
     return fail(llvm::formatv(
@@ -756,6 +1059,11 @@ int main(int argc, char **argv) {
                                   "exceeds it",
                                   info->maxPositions, p.size(),
                                   maxNewTokens.getValue()));
+    if (numBeams > 1) {
+      if (prompts.size() > 1)
+        return fail("--num-beams: beam search takes a single prompt");
+      return generateBeamCached(context, *info, **archive, prompts.front());
+    }
     return generateCached(context, *info, **archive, prompts);
   }
 
@@ -811,6 +1119,8 @@ int main(int argc, char **argv) {
       return fail(llvm::toString(std::move(err)));
   }
 
+  if (maxNewTokens > 0 && numBeams > 1)
+    return generateBeamRecompute(*forward, *info, *ids, decoderIds, seq2seq);
   if (maxNewTokens > 0) {
     std::vector<int64_t> generated;
     std::vector<float> recomputeLogits;

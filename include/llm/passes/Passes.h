@@ -12,6 +12,7 @@
 #include "mlir/Pass/Pass.h"
 
 namespace mlir {
+class OpBuilder;
 class RewritePatternSet;
 } // namespace mlir
 
@@ -34,6 +35,12 @@ void populateLowerAlibiPatterns(RewritePatternSet &patterns);
 /// The ALiBi slopes of `heads` heads, bit for bit as the CPU kernels'
 /// `llmk_alibi_slopes` computes them.
 SmallVector<float> computeAlibiSlopes(int64_t heads, double maxBias);
+
+/// For an attention bias that is an `llm.alibi` (possibly expanded to a unit
+/// batch dimension) of `numHeads` heads, or of one head for all, creates the
+/// `[numHeads]` f32 `alibi_slopes` constant that replaces it; returns null
+/// for any other bias.
+Value createAlibiSlopes(OpBuilder &builder, Value bias, int64_t numHeads);
 
 } // namespace mlir::llm
 

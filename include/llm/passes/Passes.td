@@ -37,26 +37,30 @@ def FuseAttentionPass : Pass<"llm-fuse-attention", "::mlir::ModuleOp"> {
     softmax, so neither exists, and it is the form the CPU and CUDA backends
     lower.
 
-    Recognized spellings: the scale as `arith.mulf` by a splat (either
-    operand) or `arith.divf` by a splat, on the scores, on `q` or on `k`
-    (packed or per head; several multiply); the mask as `arith.addf` of a
-    constant of `0` and `-inf` (or a finite value <= -1e9) or as
-    `arith.select` of an `i1` constant against such a splat, whose pattern
-    must be causal, sliding-window(w) or all-visible (bidirectional), the same
-    for every batch and head; a bias (`llm.alibi`,
-    `llm.relative_position_bias` or any tensor) added to the scaled scores,
-    taken from before a `tensor.expand_shape` that only adds the batch
-    dimension; grouped-query attention through `llm.repeat_kv` on both key
-    and value; heads split and merged by `llm.split_heads`/`llm.merge_heads`
-    or by `tensor.expand_shape` + `linalg.transpose` (and back); the key
-    either multiplied with `transpose_rhs` or explicitly transposed by
+    Recognized spellings: the scale as `arith.mulf` by a positive splat
+    (either operand) or `arith.divf` by one, on the scores, on `q` or on `k`
+    (packed or per head; several multiply; none means 1); the mask as
+    `arith.addf` of a constant of `0` and `-inf` (or a finite value <= -1e9,
+    then not under a scale) or as `arith.select` of an `i1` constant against
+    such a splat, whose pattern must be causal, sliding-window(w) or
+    all-visible (bidirectional), the same for every batch and head; a bias
+    (`llm.alibi`, `llm.relative_position_bias` or any tensor) added to the
+    scaled scores, taken from before a `tensor.expand_shape` that only adds
+    a unit batch dimension or a `linalg.broadcast` over the batch (an
+    `llm.alibi` becomes `alibi_slopes` right away, as `llm-lower-alibi`
+    makes them, so that no bias tensor is left whatever the pass order);
+    grouped-query attention through `llm.repeat_kv` on both key and value;
+    heads split and merged by `llm.split_heads`/`llm.merge_heads` or by
+    `tensor.expand_shape` + `linalg.transpose` (and back); the key either
+    multiplied with `transpose_rhs` or explicitly transposed by
     `linalg.transpose`.
 
     It leaves the IR unchanged whenever the result could differ: softmax
-    over another axis, a mask constant of any other pattern, a scores or
-    probabilities tensor with another user, a bias that would be scaled, a
-    key product without a transpose, key and value with different heads,
-    a repeated query.
+    over another axis, a mask constant of any other pattern (a constant
+    added to the scores is a mask or nothing), a scores or probabilities
+    tensor with another user, a bias under a scale, a key product without a
+    transpose, key and value with different heads or repeats, a repeated
+    query, a non-positive scale, a scale on the values.
   }];
   let options = [
     Option<"blockQ", "block-q", "int64_t", /*default=*/"64",
@@ -64,6 +68,7 @@ def FuseAttentionPass : Pass<"llm-fuse-attention", "::mlir::ModuleOp"> {
     Option<"blockKv", "block-kv", "int64_t", /*default=*/"64",
            "Keys per block of the fused kernel">,
   ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
 def LowerAlibiPass : Pass<"llm-lower-alibi", "::mlir::ModuleOp"> {

@@ -17,7 +17,8 @@ header, data section):
   overlap FILE TENSOR           move TENSOR's data_offsets 4 bytes back, into
                                 the tensor before it
   retype FILE TENSOR DTYPE      rewrite TENSOR as DTYPE (zeros), same shape
-  reshape FILE TENSOR D0,D1,..  rewrite TENSOR with another shape (zeros)
+  reshape FILE TENSOR D0,D1,..  rewrite TENSOR with another shape (zeros; ""
+                                for a scalar)
   drop FILE TENSOR              remove TENSOR
 JSON files:
   set-json FILE KEY[/KEY..] RAW set a field to the raw JSON text RAW (kept
@@ -156,7 +157,7 @@ def main(argv):
         if action == "retype":
             t[1] = args[2]
         else:
-            t[2] = [int(d) for d in args[2].split(",")]
+            t[2] = [int(d) for d in args[2].split(",") if d]  # "": scalar
         t[3] = zeros(t[1], t[2])
         save(path, metadata, tensors)
     elif action == "drop":
