@@ -38,11 +38,24 @@ std::unique_ptr<KVCachePool> KVCachePool::create(const KVCacheConfig &config,
   }
   std::unique_ptr<KVCachePool> pool(new KVCachePool());
   pool->config = config;
-  // [layers][blocks][2][blockSize][kvHeads * headDim]
-  uint64_t rows = static_cast<uint64_t>(config.numLayers) * numBlocks * 2 *
-                  config.blockSize;
-  uint64_t values = rows * config.kvHeads * config.headDim;
-  uint64_t dataBytes = values * getElementBytes(config.dtype);
+  // [layers][blocks][2][blockSize][kvHeads * headDim], every product
+  // checked: a pool that wrapped around would be a heap overflow.
+  uint64_t rows = 0, values = 0, dataBytes = 0;
+  if (__builtin_mul_overflow(static_cast<uint64_t>(config.numLayers),
+                             static_cast<uint64_t>(numBlocks), &rows) ||
+      __builtin_mul_overflow(rows, 2 * static_cast<uint64_t>(config.blockSize),
+                             &rows) ||
+      __builtin_mul_overflow(rows, static_cast<uint64_t>(config.kvHeads),
+                             &values) ||
+      __builtin_mul_overflow(values, static_cast<uint64_t>(config.headDim),
+                             &values) ||
+      __builtin_mul_overflow(values, getElementBytes(config.dtype),
+                             &dataBytes)) {
+    error = "KV cache: " + std::to_string(numBlocks) + " blocks of " +
+            std::to_string(config.blockSize) +
+            " tokens do not fit in 64-bit sizes";
+    return nullptr;
+  }
   pool->data.reset(new (std::nothrow) uint8_t[dataBytes]());
   if (!pool->data) {
     error = "KV cache: cannot allocate " + std::to_string(dataBytes) +

@@ -92,6 +92,10 @@ TEST(KVCachePoolTest, BytesPerToken) {
   EXPECT_EQ(KVCachePool::create(config, 4, error), nullptr);
   EXPECT_EQ(error,
             "KV cache: expected dtype f32, f16, bf16 or i8, found code 7");
+  config.dtype = LLMK_F32;
+  EXPECT_EQ(KVCachePool::create(config, int64_t(1) << 60, error), nullptr);
+  EXPECT_EQ(error, "KV cache: 1152921504606846976 blocks of 16 tokens do not "
+                   "fit in 64-bit sizes");
 }
 
 /// Paged attention over keys scattered in blocks equals dense attention.

@@ -162,6 +162,8 @@ static int fail(const llvm::Twine &message) {
 constexpr int64_t kMaxSequenceLength = int64_t(1) << 20;
 /// Most worker threads --num-threads may ask for.
 constexpr int kMaxThreads = 1024;
+/// Most beams --num-beams may ask for (each holds its own KV-cache blocks).
+constexpr int64_t kMaxBeams = 1024;
 
 /// Checks, before the model is compiled, that `path` (the value of `flag`)
 /// names a file that can be created: an existing directory, not a directory.
@@ -929,6 +931,10 @@ int main(int argc, char **argv) {
   if (numBeams < 1)
     return fail(llvm::formatv("--num-beams: expected a value >= 1, found {0}",
                               numBeams.getValue()));
+  if (numBeams > kMaxBeams) // Beams * blocks, 2 * beams must not overflow.
+    return fail(llvm::formatv("--num-beams: expected a value in [1, {0}], "
+                              "found {1}",
+                              kMaxBeams, numBeams.getValue()));
   if (!std::isfinite(lengthPenalty))
     return fail(llvm::formatv("--length-penalty: expected a finite value, "
                               "found {0}",
