@@ -23,12 +23,15 @@
 #include "llm/Import/HFImporter.h"
 #include "llm/Import/SafeTensors.h"
 #include "llm/JIT/CompiledModel.h"
+#include "llm/Pipelines/Pipelines.h"
 #include "llm/dialects/LLM/IR/LLMDialect.h"
 #include "llm/passes/Passes.h"
 
+#include "KVCache.h"
 #include "Kernels.h"
 #include "Simd.h"
 
+#include "llm/dialects/LLM/IR/LLMOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -782,6 +785,118 @@ std::string withCommas(uint64_t n) {
   return out;
 }
 
+/// Decode over the paged KV cache at one context length.
+struct CachedDecode {
+  int64_t context = 0;
+  double stepSeconds = 0; // median of the timed decode steps
+  double prefillSeconds = 0;
+  double kvBytesPerToken = 0;
+};
+
+/// Prefills `context` random tokens into a paged cache, then times `steps`
+/// decode steps (one token each, attending over the whole context).
+llvm::Expected<CachedDecode>
+benchCachedDecode(MLIRContext &context, llvm::StringRef modelDir,
+                  const SafeTensorsArchive &archive, const HFModelInfo &info,
+                  int64_t contextLen, int64_t steps) {
+  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
+  for (auto [name, seq] :
+       {std::pair<const char *, int64_t>{"prefill", contextLen},
+        {"decode", 1}}) {
+    HFImportOptions options;
+    options.seqLen = seq;
+    options.functionName = name;
+    llvm::Expected<OwningOpRef<ModuleOp>> imported =
+        importHuggingFace(context, modelDir, archive, options);
+    if (!imported)
+      return imported.takeError();
+    for (Operation &op :
+         llvm::make_early_inc_range((*imported)->getBody()->getOperations()))
+      op.moveBefore(module->getBody(), module->getBody()->end());
+  }
+  const int64_t blockSize = 16;
+  int64_t maxSeqLen = contextLen + steps + 8;
+  PassManager pm(&context);
+  CPUPipelineOptions pipeline;
+  pipeline.kvCache = true;
+  pipeline.blockSize = blockSize;
+  pipeline.maxSeqLen = maxSeqLen;
+  buildCPUPipeline(pm, pipeline);
+  if (failed(pm.run(*module)))
+    return makeError("compiling the cached entry points failed");
+  llvm::Expected<std::unique_ptr<CompiledModel>> model =
+      CompiledModel::create(*module, archive);
+  if (!model)
+    return model.takeError();
+  llvm::Expected<const EntryPoint *> prefill = (*model)->lookup("prefill");
+  llvm::Expected<const EntryPoint *> decode = (*model)->lookup("decode");
+  if (!prefill || !decode)
+    return makeError("missing prefill/decode entry points");
+  auto cacheType = llvm::cast<KVCacheType>((*decode)->argTypes[2]);
+  llmrt::KVCacheConfig config;
+  config.numLayers = cacheType.getNumLayers();
+  config.kvHeads = cacheType.getNumKvHeads();
+  config.headDim = cacheType.getHeadDim();
+  config.blockSize = blockSize;
+  config.dtype = LLMK_F32;
+  int64_t maxBlocks = llvm::divideCeil(maxSeqLen, blockSize);
+  std::string error;
+  auto pool = llmrt::KVCachePool::create(config, maxBlocks, error);
+  if (!pool)
+    return makeError(error);
+  llmrt::BlockManager blocks(maxBlocks, blockSize);
+  int64_t seq = blocks.addSequence();
+  std::vector<int32_t> table(maxBlocks), lens(1), slots;
+  auto run = [&](const EntryPoint &entry, std::vector<int64_t> &ids,
+                 std::vector<int64_t> &positions, float *logits,
+                 int64_t count) -> llvm::Error {
+    int64_t start = blocks.getLength(seq);
+    if (!blocks.reserve(seq, count, error))
+      return makeError(error);
+    slots.resize(count);
+    blocks.getSlots(seq, start, count, slots.data());
+    blocks.getBlockTable(seq, table.data(), maxBlocks);
+    lens[0] = static_cast<int32_t>(start + count);
+    std::vector<void *> args = {ids.data(),         positions.data(),
+                                pool->descriptor(), slots.data(),
+                                table.data(),       lens.data()};
+    void *result = logits;
+    (*model)->run(entry, args, {result});
+    if (const char *kernelError = llmk_take_error())
+      return makeError(llvm::formatv("kernel error: {0}", kernelError));
+    return llvm::Error::success();
+  };
+  uint64_t rng = 7;
+  std::vector<int64_t> ids(contextLen), positions(contextLen);
+  for (int64_t i = 0; i < contextLen; ++i) {
+    ids[i] = splitMix64(rng) % info.vocabSize;
+    positions[i] = info.positionOffset + i;
+  }
+  std::vector<float> logits(contextLen * info.vocabSize);
+  CachedDecode result;
+  result.context = contextLen;
+  result.kvBytesPerToken = llmrt::getKVBytesPerToken(config);
+  auto prefillStart = Clock::now();
+  if (llvm::Error err =
+          run(**prefill, ids, positions, logits.data(), contextLen))
+    return std::move(err);
+  result.prefillSeconds = secondsSince(prefillStart);
+  std::vector<int64_t> token(1), position(1);
+  std::vector<double> times;
+  for (int64_t step = 0; step < steps; ++step) {
+    token[0] = splitMix64(rng) % info.vocabSize;
+    position[0] = info.positionOffset + contextLen + step;
+    auto start = Clock::now();
+    if (llvm::Error err = run(**decode, token, position, logits.data(), 1))
+      return std::move(err);
+    times.push_back(secondsSince(start));
+  }
+  // The first steps warm the caches of the decode function.
+  times.erase(times.begin(), times.begin() + std::min<int64_t>(2, steps - 1));
+  result.stepSeconds = median(times);
+  return result;
+}
+
 /// Removes a generated temporary model folder at exit unless --keep.
 struct ModelDirCleanup {
   std::string dir;
@@ -1044,11 +1159,47 @@ int main(int argc, char **argv) {
       "  (weights streamed at {4:f1} GB/s; target >= 0.5 in fp32)\n",
       efficiency, decodeTokensPerSecond, formatBytes(stats->bytesPerToken()),
       bandwidthGBs, streamGBs);
-  llvm::outs() << "note: LLMC has no KV cache yet, so the decode step is the "
-                  "seq=1 forward at position 0:\n"
-                  "  the weight-streaming cost of one decode step, without "
-                  "attention over past tokens\n"
-                  "  (small next to the weights at short contexts).\n";
+  llvm::outs() << "  (the decode step above is the seq=1 forward at position "
+                  "0: weight streaming alone)\n";
+
+  // Decode over the paged KV cache at two context lengths, and what it saves
+  // over recomputing the whole sequence for every token.
+  std::vector<CachedDecode> cachedDecodes;
+  for (int64_t ctx : {int64_t(128), int64_t(2048)}) {
+    llvm::Expected<CachedDecode> cached = benchCachedDecode(
+        context, modelDir, **archive, *info, ctx, /*steps=*/18);
+    if (!cached)
+      return fail(llvm::formatv("KV-cache decode at context {0}: {1}", ctx,
+                                llvm::toString(cached.takeError())));
+    cachedDecodes.push_back(*cached);
+  }
+  llvm::Expected<Forward> recompute =
+      compile(context, modelDir, **archive, 129);
+  if (!recompute)
+    return fail(llvm::formatv("recompute forward: {0}",
+                              llvm::toString(recompute.takeError())));
+  for (int64_t i = 0; i < 129; ++i) {
+    recompute->intArgs[0][i] = 1 + i;
+    recompute->intArgs[1][i] = info->positionOffset + i;
+  }
+  llvm::Expected<std::vector<double>> recomputeTimes =
+      timeRuns(*recompute, /*warmups=*/1, 5);
+  if (!recomputeTimes)
+    return fail(llvm::toString(recomputeTimes.takeError()));
+  double recomputeSeconds = median(*recomputeTimes);
+  llvm::outs() << llvm::formatv(
+      "\nKV-cache decode (f32 cache, {0} bytes per token)\n",
+      cachedDecodes.front().kvBytesPerToken);
+  for (const CachedDecode &d : cachedDecodes)
+    llvm::outs() << llvm::formatv(
+        "  context {0,5}: {1,7:f1} tokens/s ({2:f2} ms per step; prefill of "
+        "the context {3:f2} s)\n",
+        d.context, 1.0 / d.stepSeconds, d.stepSeconds * 1e3, d.prefillSeconds);
+  llvm::outs() << llvm::formatv(
+      "  recomputing 129 tokens per generated token: {0:f1} tokens/s; the "
+      "cache is {1:f1}x faster at context 128\n",
+      1.0 / recomputeSeconds,
+      recomputeSeconds / cachedDecodes.front().stepSeconds);
   double otherLoad = otherCoresBusy(measureStart, takeCpuSnapshot());
   if (otherLoad >= 0)
     llvm::outs() << llvm::formatv(
@@ -1113,6 +1264,15 @@ int main(int argc, char **argv) {
       j.attribute("efficiency", efficiency);
       j.attribute("kv_cache", false);
     });
+    j.attributeArray("kv_cache_decode", [&] {
+      for (const CachedDecode &d : cachedDecodes)
+        j.object([&] {
+          j.attribute("context", d.context);
+          j.attribute("tokens_per_s", 1.0 / d.stepSeconds);
+          j.attribute("kv_bytes_per_token", d.kvBytesPerToken);
+        });
+    });
+    j.attribute("recompute_129_tokens_per_s", 1.0 / recomputeSeconds);
     if (otherLoad >= 0)
       j.attribute("other_cores_busy", otherLoad);
     else

@@ -10,6 +10,7 @@
 
 #include "Common.h"
 #include "Kernels.h"
+#include "Simd.h"
 #include "ThreadPool.h"
 
 #include <algorithm>
@@ -176,13 +177,26 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
     return;
   }
   const LLMKCache &c = *cache;
+  const SimdKernels &simd = getSimdKernels();
   int64_t headDim = c.headDim, group = numHeads / c.kvHeads;
-  int64_t qWidth = numHeads * headDim;
-  parallelFor(batch * numHeads, [&](int64_t task) {
-    int64_t b = task / numHeads, h = task % numHeads, kvHead = h / group;
+  int64_t qWidth = numHeads * headDim, kvWidth = c.kvHeads * headDim;
+  // Query rows per task: enough tasks for the pool during prefill, one per
+  // (sequence, head) when decoding.
+  constexpr int64_t kQueriesPerTask = 16;
+  int64_t chunks = (qLen + kQueriesPerTask - 1) / kQueriesPerTask;
+  parallelFor(batch * numHeads * chunks, [&](int64_t task) {
+    int64_t chunk = task % chunks, bh = task / chunks;
+    int64_t b = bh / numHeads, h = bh % numHeads, kvHead = h / group;
     int64_t length = contextLens[b];
-    std::vector<float> key(headDim), value(headDim), acc(headDim);
-    for (int64_t i = 0; i < qLen; ++i) {
+    // Keys and values of one block for this kv head, as contiguous fp32 rows
+    // when the cache stores another type.
+    std::vector<float> keys, values, scores(c.blockSize), acc(headDim);
+    if (c.dtype != LLMK_F32) {
+      keys.resize(c.blockSize * headDim);
+      values.resize(c.blockSize * headDim);
+    }
+    int64_t qEnd = std::min(qLen, (chunk + 1) * kQueriesPerTask);
+    for (int64_t i = chunk * kQueriesPerTask; i < qEnd; ++i) {
       const float *query = q + (b * qLen + i) * qWidth + h * headDim;
       float *dst = out + (b * qLen + i) * qWidth + h * headDim;
       int64_t pos = length - qLen + i;
@@ -193,34 +207,59 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
         continue;
       }
       int64_t first = 0;
-      if (maskKind == LLMK_MASK_SLIDING_WINDOW)
+      if (maskKind == LLMK_MASK_SLIDING_WINDOW && window > 0)
         first = std::max<int64_t>(0, pos - window + 1);
       float runningMax = -std::numeric_limits<float>::infinity();
       float runningSum = 0.0f;
       std::fill(acc.begin(), acc.end(), 0.0f);
-      for (int64_t j = first; j <= pos; ++j) {
-        int64_t block = blockTables[b * maxBlocks + j / c.blockSize];
+      // Online softmax, one block of keys at a time.
+      for (int64_t j0 = first; j0 <= pos;) {
+        int64_t offset = j0 % c.blockSize;
+        int64_t count = std::min(c.blockSize - offset, pos + 1 - j0);
+        int64_t block = blockTables[b * maxBlocks + j0 / c.blockSize];
         if (block < 0 || block >= c.numBlocks) {
           recordError("llmk_paged_attention: block index outside the cache");
+          j0 += count;
           continue;
         }
-        int64_t offset = j % c.blockSize;
-        loadHead(c, rowIndex(c, layer, block, 0, offset), kvHead, key.data());
-        float score = 0.0f;
-        for (int64_t d = 0; d < headDim; ++d)
-          score += query[d] * key[d];
-        score *= scale;
-        if (alibiSlopes)
-          score += alibiSlopes[h] * static_cast<float>(j - pos);
-        // Online softmax: rescale what was accumulated when the max grows.
-        float newMax = std::max(runningMax, score);
+        const float *k, *v;
+        int64_t stride;
+        if (c.dtype == LLMK_F32) {
+          const float *data = static_cast<const float *>(c.data);
+          k = data + rowIndex(c, layer, block, 0, offset) + kvHead * headDim;
+          v = data + rowIndex(c, layer, block, 1, offset) + kvHead * headDim;
+          stride = kvWidth;
+        } else {
+          for (int64_t r = 0; r < count; ++r) {
+            loadHead(c, rowIndex(c, layer, block, 0, offset + r), kvHead,
+                     keys.data() + r * headDim);
+            loadHead(c, rowIndex(c, layer, block, 1, offset + r), kvHead,
+                     values.data() + r * headDim);
+          }
+          k = keys.data();
+          v = values.data();
+          stride = headDim;
+        }
+        simd.dotRows(query, k, stride, count, headDim, scores.data());
+        float blockMax = -std::numeric_limits<float>::infinity();
+        for (int64_t r = 0; r < count; ++r) {
+          scores[r] *= scale;
+          if (alibiSlopes)
+            scores[r] += alibiSlopes[h] * static_cast<float>(j0 + r - pos);
+          blockMax = std::max(blockMax, scores[r]);
+        }
+        float newMax = std::max(runningMax, blockMax);
+        // Rescale what was accumulated when the maximum grows.
         float correction = std::exp(runningMax - newMax);
-        float weight = std::exp(score - newMax);
-        loadHead(c, rowIndex(c, layer, block, 1, offset), kvHead, value.data());
-        for (int64_t d = 0; d < headDim; ++d)
-          acc[d] = acc[d] * correction + weight * value[d];
-        runningSum = runningSum * correction + weight;
+        if (correction != 1.0f) {
+          simd.scale(acc.data(), headDim, correction);
+          runningSum *= correction;
+        }
+        runningSum +=
+            simd.expShift(scores.data(), newMax, count, scores.data());
+        simd.axpyRows(acc.data(), scores.data(), v, stride, count, headDim);
         runningMax = newMax;
+        j0 += count;
       }
       float inverse = runningSum > 0.0f ? 1.0f / runningSum : 0.0f;
       for (int64_t d = 0; d < headDim; ++d)
