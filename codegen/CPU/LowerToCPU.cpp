@@ -524,6 +524,27 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
               i64(-1)});
         return success();
       })
+      .Case([&](LinearRoPEOp l) -> LogicalResult {
+        FailureOr<int64_t> dtype = weightDtype(op, l.getWeight());
+        if (failed(dtype))
+          return failure();
+        if ((l.getBias() && failed(requireF32(l.getBias(), "bias"))) ||
+            failed(requireF32(l.getInvFreq(), "inv_freq table")))
+          return failure();
+        if (!l.getPositions().getType().getElementType().isInteger(64))
+          return op->emitOpError()
+                 << "llm-lower-to-cpu: expected i64 positions";
+        ArrayRef<int64_t> w = getShape(l.getWeight());
+        call("llmk_linear_rope",
+             {ptr(l.getInput()), ptr(l.getWeight()), i32(*dtype),
+              ptr(l.getBias()), out(), i64(getRows(l.getInput())), i64(w[1]),
+              i64(w[0]), ptr(l.getPositions()), ptr(l.getInvFreq()),
+              i64(l.getNumHeads()), i64(w[0] / l.getNumHeads()),
+              i64(l.getRotaryDim()),
+              i32(l.getPairing() == RopePairing::GPTJ ? 1 : 0),
+              f32(l.getAttentionScaling().convertToDouble())});
+        return success();
+      })
       .Case([&](AttentionOp a) {
         return lowerAttention(
             op, a.getQuery(), a.getKey(), a.getValue(), a.getKeyPadding(),

@@ -45,6 +45,7 @@ static llvm::orc::SymbolMap kernelSymbols(llvm::orc::MangleAndInterner mangle) {
   };
 #define LLMK(name) add(#name, &name)
   LLMK(llmk_linear);
+  LLMK(llmk_linear_rope);
   LLMK(llmk_embedding);
   LLMK(llmk_matmul);
   LLMK(llmk_rms_norm);

@@ -20,6 +20,8 @@ void mlir::llm::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createLowerAlibiPass());
   // Raise decomposed attention so that the S x S scores never exist.
   pm.addPass(createFuseAttentionPass());
+  // Rotary embedding joins the Q/K projections' epilogue.
+  pm.addPass(createLowerRoPEPass());
   // The cache goes in before canonicalization, which would turn the sliding
   // window of a one-token decode function into a causal mask.
   if (options.kvCache) {

@@ -279,6 +279,8 @@ static llvm::Expected<Forward> compile(MLIRContext &context,
     pm.addPass(createFuseAttentionPass());
     pm.addPass(createLowerAlibiPass());
   }
+  // Rotary embedding joins the Q/K projections' epilogue.
+  pm.addPass(createLowerRoPEPass());
   pm.addPass(createLowerToCPUPass());
   if (failed(pm.run(**module)))
     return llvm::createStringError("lowering to the CPU failed (see the "
@@ -397,6 +399,8 @@ compileCached(MLIRContext &context, const SafeTensorsArchive &archive,
   cacheOptions.maxSeqLen = maxSeqLen;
   pm.addPass(createInsertKVCachePass(cacheOptions));
   pm.addPass(createCanonicalizerPass());
+  // Rotary embedding joins the Q/K projections' epilogue.
+  pm.addPass(createLowerRoPEPass());
   pm.addPass(createLowerToCPUPass());
   if (failed(pm.run(*module)))
     return llvm::createStringError("compiling the cached entry points failed "

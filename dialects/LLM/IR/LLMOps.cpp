@@ -319,6 +319,46 @@ LogicalResult RoPEOp::verify() {
                     input.drop_back());
 }
 
+LogicalResult LinearRoPEOp::verify() {
+  FailureOr<SmallVector<int64_t, 2>> weight =
+      getWeightShape(*this, "weight", getWeight().getType());
+  if (failed(weight))
+    return failure();
+  ArrayRef<int64_t> input = getInput().getType().getShape();
+  if (input.size() < 2)
+    return emitOpError() << "expected input of rank >= 2 ([..., seq, in]), "
+                            "found rank "
+                         << input.size();
+  if (!dimsMatch(input.back(), (*weight)[1]))
+    return emitOpError() << "expected input features (last dimension) "
+                         << (*weight)[1]
+                         << " to match weight [out, in] = " << fmtShape(*weight)
+                         << ", found " << input.back();
+  int64_t out = (*weight)[0];
+  if (Value bias = getBias())
+    if (failed(checkShape(*this, "bias", bias.getType(), {out})))
+      return failure();
+  SmallVector<int64_t> expected(input.drop_back());
+  expected.push_back(out);
+  if (failed(checkShape(*this, "result", getType(), expected)) ||
+      failed(checkShape(*this, "positions", getPositions().getType(),
+                        input.drop_back())))
+    return failure();
+  FailureOr<int64_t> headDim =
+      verifyHeads(*this, "num_heads", getNumHeads(), "output features", out);
+  if (failed(headDim))
+    return failure();
+  int64_t rotaryDim = getRotaryDim();
+  if (rotaryDim <= 0 || rotaryDim % 2 != 0 || rotaryDim > *headDim)
+    return emitOpError() << "expected an even rotary_dim in (0, " << *headDim
+                         << "] (the head dim), found " << rotaryDim;
+  if (failed(checkShape(*this, "inv_freq", getInvFreq().getType(),
+                        {rotaryDim / 2})))
+    return failure();
+  return checkSameElementType(*this, "inv_freq", getInvFreq().getType(),
+                              getType(), "the result");
+}
+
 LogicalResult AlibiOp::verify() {
   if (failed(
           checkRank(*this, "result", getType(), 3, "[heads, q_len, kv_len]")))

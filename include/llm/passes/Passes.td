@@ -89,6 +89,30 @@ def LowerAlibiPass : Pass<"llm-lower-alibi", "::mlir::ModuleOp"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Positions
+//===----------------------------------------------------------------------===//
+
+def LowerRoPEPass : Pass<"llm-lower-rope", "::mlir::ModuleOp"> {
+  let summary = "Folds rotary embedding into the Q/K projections";
+  let description = [{
+    A standalone `llm.rope` reads and writes every query and key once more
+    after the projection wrote them. This pass rewrites
+    `llm.rope(llm.linear(...))`, when the projection has no other user, into
+    `llm.linear_rope`, whose kernel rotates each block of output rows while
+    it is still in cache, and replaces the per-call frequency computation by
+    a table of inverse frequencies computed at compile time for the scaling
+    kind (none, linear, YaRN, llama3; the same function as the runtime
+    kernel, so the numbers are identical).
+
+    Dynamic NTK scaling depends on the sequence length at run time, and a
+    rope whose input is not a projection has no epilogue to join: both stay
+    `llm.rope`.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::llm::LLMDialect"];
+}
+
+//===----------------------------------------------------------------------===//
 // KV cache
 //===----------------------------------------------------------------------===//
 

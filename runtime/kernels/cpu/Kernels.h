@@ -198,6 +198,25 @@ void llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
                           int64_t numHeads, float scale, int32_t maskKind,
                           int64_t window);
 
+/// The inverse frequencies ([rotaryDim / 2]) and cos/sin multiplier that
+/// `llmk_rope` uses for a scaling kind that does not depend on the sequence
+/// length (every kind but dynamic NTK). Returns 0 on invalid parameters.
+int32_t llmk_rope_inv_freq(float *invFreq, float *attentionScaling,
+                           int64_t rotaryDim, double theta, int32_t scalingKind,
+                           double factor, int64_t originalMaxPosition,
+                           double lowFreqFactor, double highFreqFactor,
+                           double betaFast, double betaSlow,
+                           double attentionFactor);
+
+/// y = rope(x · wᵀ + bias): `llmk_linear` whose output rows are rotated
+/// while still in cache, with `invFreq` from `llmk_rope_inv_freq`. x is
+/// [m, k], y is [m, numHeads * headDim], positions has m entries.
+void llmk_linear_rope(const float *x, const void *w, int32_t wDtype,
+                      const float *bias, float *y, int64_t m, int64_t k,
+                      int64_t n, const int64_t *positions, const float *invFreq,
+                      int64_t numHeads, int64_t headDim, int64_t rotaryDim,
+                      int32_t gptj, float attentionScaling);
+
 #ifdef __cplusplus
 }
 #endif

@@ -243,3 +243,66 @@ extern "C" void llmk_rope(const float *x, const int64_t *positions, float *y,
                 }
               });
 }
+
+extern "C" int32_t llmk_rope_inv_freq(float *invFreq, float *attentionScaling,
+                                      int64_t rotaryDim, double theta,
+                                      int32_t scalingKind, double factor,
+                                      int64_t originalMaxPosition,
+                                      double lowFreqFactor,
+                                      double highFreqFactor, double betaFast,
+                                      double betaSlow, double attentionFactor) {
+  if (rotaryDim < 2 || rotaryDim % 2 || !(theta > 0.0) ||
+      scalingKind < LLMK_ROPE_NONE || scalingKind > LLMK_ROPE_LLAMA3 ||
+      scalingKind == LLMK_ROPE_DYNAMIC)
+    return 0;
+  RopeFrequencies freqs = ropeFrequencies(
+      rotaryDim, theta, scalingKind, factor, originalMaxPosition, lowFreqFactor,
+      highFreqFactor, betaFast, betaSlow, attentionFactor,
+      /*seqLen=*/0);
+  std::copy(freqs.invFreq.begin(), freqs.invFreq.end(), invFreq);
+  *attentionScaling = freqs.attentionScaling;
+  return 1;
+}
+
+extern "C" void llmk_linear_rope(const float *x, const void *w, int32_t wDtype,
+                                 const float *bias, float *y, int64_t m,
+                                 int64_t k, int64_t n, const int64_t *positions,
+                                 const float *invFreq, int64_t numHeads,
+                                 int64_t headDim, int64_t rotaryDim,
+                                 int32_t gptj, float attentionScaling) {
+  if (n != numHeads * headDim || rotaryDim < 2 || rotaryDim % 2 ||
+      rotaryDim > headDim) {
+    recordError("llmk_linear_rope: invalid rotary dimensions");
+    return;
+  }
+  // Blocks of rows: each block is projected, then rotated while its output
+  // is still in cache.
+  constexpr int64_t kRows = 16;
+  const int64_t half = rotaryDim / 2;
+  for (int64_t r0 = 0; r0 < m; r0 += kRows) {
+    int64_t rows = std::min(kRows, m - r0);
+    llmk_linear(x + r0 * k, w, wDtype, bias, y + r0 * n, rows, k, n);
+    parallelFor(rows, [&](int64_t r) {
+      std::vector<float> cosines(half), sines(half);
+      float position = static_cast<float>(positions[r0 + r]);
+      for (int64_t i = 0; i < half; ++i) {
+        float angle = position * invFreq[i];
+        cosines[i] =
+            static_cast<float>(std::cos(double(angle))) * attentionScaling;
+        sines[i] =
+            static_cast<float>(std::sin(double(angle))) * attentionScaling;
+      }
+      float *row = y + (r0 + r) * n;
+      for (int64_t h = 0; h < numHeads; ++h) {
+        float *head = row + h * headDim;
+        for (int64_t i = 0; i < half; ++i) {
+          int64_t a = gptj ? 2 * i : i;
+          int64_t b = gptj ? 2 * i + 1 : i + half;
+          float x1 = head[a], x2 = head[b];
+          head[a] = x1 * cosines[i] - x2 * sines[i];
+          head[b] = x2 * cosines[i] + x1 * sines[i];
+        }
+      }
+    });
+  }
+}

@@ -2425,3 +2425,83 @@ func.func @repeat_kv_element_type(%x: tensor<1x2x8x16xf16>) {
   %0 = llm.repeat_kv %x {repeats = 2} : tensor<1x2x8x16xf16> -> tensor<1x4x8x16xf32>
   return
 }
+
+// -----
+
+func.func @linear_rope_rank(%x: tensor<8xf32>, %w: tensor<16x8xf32>, %p: tensor<3xi64>, %t: tensor<4xf32>) {
+  // expected-error @+1 {{'llm.linear_rope' op expected input of rank >= 2 ([..., seq, in]), found rank 1}}
+  %y = llm.linear_rope %x, %w, %p, %t {num_heads = 2, rotary_dim = 8} : tensor<8xf32>, tensor<16x8xf32>, tensor<3xi64>, tensor<4xf32> -> tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @linear_rope_in(%x: tensor<1x3x4xf32>, %w: tensor<16x8xf32>, %p: tensor<1x3xi64>, %t: tensor<4xf32>) {
+  // expected-error @+1 {{'llm.linear_rope' op expected input features (last dimension) 8 to match weight [out, in] = [16, 8], found 4}}
+  %y = llm.linear_rope %x, %w, %p, %t {num_heads = 2, rotary_dim = 8} : tensor<1x3x4xf32>, tensor<16x8xf32>, tensor<1x3xi64>, tensor<4xf32> -> tensor<1x3x16xf32>
+  return
+}
+
+// -----
+
+func.func @linear_rope_positions(%x: tensor<1x3x8xf32>, %w: tensor<16x8xf32>, %p: tensor<1x4xi64>, %t: tensor<4xf32>) {
+  // expected-error @+1 {{'llm.linear_rope' op expected positions shape [1, 3], found [1, 4]}}
+  %y = llm.linear_rope %x, %w, %p, %t {num_heads = 2, rotary_dim = 8} : tensor<1x3x8xf32>, tensor<16x8xf32>, tensor<1x4xi64>, tensor<4xf32> -> tensor<1x3x16xf32>
+  return
+}
+
+// -----
+
+func.func @linear_rope_heads(%x: tensor<1x3x8xf32>, %w: tensor<16x8xf32>, %p: tensor<1x3xi64>, %t: tensor<4xf32>) {
+  // expected-error @+1 {{'llm.linear_rope' op expected num_heads 3 to divide the output features 16, found remainder 1}}
+  %y = llm.linear_rope %x, %w, %p, %t {num_heads = 3, rotary_dim = 8} : tensor<1x3x8xf32>, tensor<16x8xf32>, tensor<1x3xi64>, tensor<4xf32> -> tensor<1x3x16xf32>
+  return
+}
+
+// -----
+
+func.func @linear_rope_rotary(%x: tensor<1x3x8xf32>, %w: tensor<16x8xf32>, %p: tensor<1x3xi64>, %t: tensor<4xf32>) {
+  // expected-error @+1 {{'llm.linear_rope' op expected an even rotary_dim in (0, 8] (the head dim), found 10}}
+  %y = llm.linear_rope %x, %w, %p, %t {num_heads = 2, rotary_dim = 10} : tensor<1x3x8xf32>, tensor<16x8xf32>, tensor<1x3xi64>, tensor<4xf32> -> tensor<1x3x16xf32>
+  return
+}
+
+// -----
+
+func.func @linear_rope_table(%x: tensor<1x3x8xf32>, %w: tensor<16x8xf32>, %p: tensor<1x3xi64>, %t: tensor<3xf32>) {
+  // expected-error @+1 {{'llm.linear_rope' op expected inv_freq shape [4], found [3]}}
+  %y = llm.linear_rope %x, %w, %p, %t {num_heads = 2, rotary_dim = 8} : tensor<1x3x8xf32>, tensor<16x8xf32>, tensor<1x3xi64>, tensor<3xf32> -> tensor<1x3x16xf32>
+  return
+}
+
+// -----
+
+func.func @linear_rope_result(%x: tensor<1x3x8xf32>, %w: tensor<16x8xf32>, %p: tensor<1x3xi64>, %t: tensor<4xf32>) {
+  // expected-error @+1 {{'llm.linear_rope' op expected result shape [1, 3, 16], found [1, 3, 8]}}
+  %y = llm.linear_rope %x, %w, %p, %t {num_heads = 2, rotary_dim = 8} : tensor<1x3x8xf32>, tensor<16x8xf32>, tensor<1x3xi64>, tensor<4xf32> -> tensor<1x3x8xf32>
+  return
+}
+
+// -----
+
+func.func @linear_rope_bias(%x: tensor<1x3x8xf32>, %w: tensor<16x8xf32>, %b: tensor<8xf32>, %p: tensor<1x3xi64>, %t: tensor<4xf32>) {
+  // expected-error @+1 {{'llm.linear_rope' op expected bias shape [16], found [8]}}
+  %y = llm.linear_rope %x, %w bias(%b : tensor<8xf32>), %p, %t {num_heads = 2, rotary_dim = 8} : tensor<1x3x8xf32>, tensor<16x8xf32>, tensor<1x3xi64>, tensor<4xf32> -> tensor<1x3x16xf32>
+  return
+}
+
+// -----
+
+func.func @linear_rope_table_type(%x: tensor<1x3x8xf32>, %w: tensor<16x8xf32>, %p: tensor<1x3xi64>, %t: tensor<4xf16>) {
+  // expected-error @+1 {{'llm.linear_rope' op expected inv_freq element type 'f32' (as the result), found 'f16'}}
+  %y = llm.linear_rope %x, %w, %p, %t {num_heads = 2, rotary_dim = 8} : tensor<1x3x8xf32>, tensor<16x8xf32>, tensor<1x3xi64>, tensor<4xf16> -> tensor<1x3x16xf32>
+  return
+}
+
+// -----
+
+func.func @linear_rope_weight_rank(%x: tensor<1x3x8xf32>, %w: tensor<16xf32>, %p: tensor<1x3xi64>, %t: tensor<4xf32>) {
+  // expected-error @+1 {{'llm.linear_rope' op expected weight of rank 2 ([rows, columns]), found rank 1}}
+  %y = llm.linear_rope %x, %w, %p, %t {num_heads = 2, rotary_dim = 8} : tensor<1x3x8xf32>, tensor<16xf32>, tensor<1x3xi64>, tensor<4xf32> -> tensor<1x3x16xf32>
+  return
+}

@@ -703,3 +703,11 @@ func.func @attention_layout(%q: tensor<1x16x512xf32>, %k: tensor<1x16x128xf32>,
   %dm = llm.merge_heads %dr : tensor<?x4x?x64xbf16> -> tensor<?x?x256xbf16>
   return
 }
+
+// CHECK-LABEL: func.func @linear_rope
+// CHECK-NEXT: %{{.*}} = llm.linear_rope %arg0, %arg1 bias(%arg2 : tensor<16xf32>), %arg3, %arg4 {attention_scaling = 1.500000e+00 : f64, num_heads = 2 : i64, pairing = #llm.pairing<gptj>, rotary_dim = 4 : i64} : tensor<1x3x8xf32>, tensor<16x8xbf16>, tensor<1x3xi64>, tensor<2xf32> -> tensor<1x3x16xf32>
+func.func @linear_rope(%x: tensor<1x3x8xf32>, %w: tensor<16x8xbf16>, %b: tensor<16xf32>, %pos: tensor<1x3xi64>, %t: tensor<2xf32>) -> tensor<1x3x16xf32> {
+  %y = llm.linear_rope %x, %w bias(%b : tensor<16xf32>), %pos, %t {num_heads = 2, rotary_dim = 4, pairing = #llm.pairing<gptj>, attention_scaling = 1.5}
+      : tensor<1x3x8xf32>, tensor<16x8xbf16>, tensor<1x3xi64>, tensor<2xf32> -> tensor<1x3x16xf32>
+  return %y : tensor<1x3x16xf32>
+}

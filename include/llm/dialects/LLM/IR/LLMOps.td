@@ -298,6 +298,39 @@ def LLM_RoPEOp : LLM_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
   }];
 }
 
+def LLM_LinearRoPEOp : LLM_Op<"linear_rope", [Pure]> {
+  let summary = "Q/K projection with rotary embedding applied in its epilogue";
+  let description = [{
+    `llm.rope(llm.linear(input, weight, bias), positions)` in one op, as
+    `llm-lower-rope` produces it: the projection's output rows are rotated
+    while they are still in cache instead of by a second pass over memory.
+    `inv_freq` (`[rotary_dim / 2]`) is the table of inverse frequencies the
+    scaling kind gives, precomputed at compile time; `attention_scaling`
+    multiplies cos and sin (YaRN). Pairing and partial rotary dim as in
+    `llm.rope`.
+
+    Example:
+
+    ```mlir
+    %q = llm.linear_rope %x, %wq, %pos, %inv_freq {num_heads = 8, rotary_dim = 32}
+        : tensor<1x16x256xf32>, tensor<256x256xf32>, tensor<1x16xi64>, tensor<16xf32> -> tensor<1x16x256xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$input, LLM_Weight:$weight,
+                       Optional<LLM_Tensor>:$bias, LLM_IndexTensor:$positions,
+                       LLM_Tensor:$inv_freq, LLM_IntAttr:$num_heads,
+                       LLM_IntAttr:$rotary_dim,
+                       DefaultValuedAttr<LLM_RopePairingAttr,
+                                         "RopePairing::NeoX">:$pairing,
+                       DefaultValuedAttr<F64Attr, "1.0">:$attention_scaling);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` `(` $bias^ `:` type($bias) `)`)? `,` $positions `,` $inv_freq
+    attr-dict `:` type($input) `,` type($weight) `,` type($positions) `,` type($inv_freq)
+    `->` type($result)
+  }];
+}
+
 def LLM_AlibiOp : LLM_Op<"alibi", [Pure]> {
   let summary = "ALiBi attention bias";
   let description = [{

@@ -1,0 +1,85 @@
+//===- LowerRoPE.cpp - Rotary embedding in the projection epilogue --------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// Implements --llm-lower-rope: llm.rope of a projection becomes
+// llm.linear_rope with a compile-time table of inverse frequencies.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llm/dialects/LLM/IR/LLMOps.h"
+#include "llm/passes/Passes.h"
+
+#include "Kernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::llm {
+#define GEN_PASS_DEF_LOWERROPEPASS
+#include "llm/passes/Passes.h.inc"
+} // namespace mlir::llm
+
+using namespace mlir;
+using namespace mlir::llm;
+
+namespace {
+
+/// rope(linear(x)) with a length-independent scaling -> linear_rope.
+struct FoldRoPEIntoProjection : OpRewritePattern<RoPEOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RoPEOp rope,
+                                PatternRewriter &rewriter) const override {
+    auto linear = rope.getInput().getDefiningOp<LinearOp>();
+    if (!linear || !linear->hasOneUse())
+      return rewriter.notifyMatchFailure(rope, "input is not a projection "
+                                               "used only by the rope");
+    RopeScalingAttr scaling = rope.getScalingAttr();
+    RopeScalingKind kind = scaling ? scaling.getKind() : RopeScalingKind::None;
+    if (kind == RopeScalingKind::Dynamic)
+      return rewriter.notifyMatchFailure(
+          rope, "dynamic NTK depends on the run-time length");
+    int64_t rotaryDim = rope.getEffectiveRotaryDim();
+    SmallVector<float> invFreq(rotaryDim / 2);
+    float attentionScaling = 1.0f;
+    auto f = [](llvm::APFloat v) { return v.convertToDouble(); };
+    int32_t ok = llmk_rope_inv_freq(
+        invFreq.data(), &attentionScaling, rotaryDim,
+        rope.getTheta().convertToDouble(), static_cast<int32_t>(kind),
+        scaling ? f(scaling.getFactor()) : 1.0,
+        scaling ? scaling.getOriginalMaxPosition() : 0,
+        scaling ? f(scaling.getLowFreqFactor()) : 1.0,
+        scaling ? f(scaling.getHighFreqFactor()) : 4.0,
+        scaling ? f(scaling.getBetaFast()) : 32.0,
+        scaling ? f(scaling.getBetaSlow()) : 1.0,
+        scaling ? f(scaling.getAttentionFactor()) : 0.0);
+    if (!ok)
+      return rewriter.notifyMatchFailure(rope, "unsupported rope parameters");
+    auto tableType = RankedTensorType::get({rotaryDim / 2},
+                                           rewriter.getF32Type());
+    Value table = arith::ConstantOp::create(
+        rewriter, rope.getLoc(),
+        DenseElementsAttr::get(tableType, llvm::ArrayRef<float>(invFreq)));
+    rewriter.replaceOpWithNewOp<LinearRoPEOp>(
+        rope, rope.getType(), linear.getInput(), linear.getWeight(),
+        linear.getBias(), rope.getPositions(), table,
+        rewriter.getI64IntegerAttr(rope.getNumHeads()),
+        rewriter.getI64IntegerAttr(rotaryDim), rope.getPairingAttr(),
+        rewriter.getF64FloatAttr(attentionScaling));
+    rewriter.eraseOp(linear);
+    return success();
+  }
+};
+
+struct LowerRoPEPass : llm::impl::LowerRoPEPassBase<LowerRoPEPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<FoldRoPEIntoProjection>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+
+} // namespace
