@@ -57,8 +57,8 @@ struct FoldRoPEIntoProjection : OpRewritePattern<RoPEOp> {
         scaling ? f(scaling.getAttentionFactor()) : 0.0);
     if (!ok)
       return rewriter.notifyMatchFailure(rope, "unsupported rope parameters");
-    auto tableType = RankedTensorType::get({rotaryDim / 2},
-                                           rewriter.getF32Type());
+    auto tableType =
+        RankedTensorType::get({rotaryDim / 2}, rewriter.getF32Type());
     Value table = arith::ConstantOp::create(
         rewriter, rope.getLoc(),
         DenseElementsAttr::get(tableType, llvm::ArrayRef<float>(invFreq)));

@@ -427,6 +427,39 @@ compileCached(MLIRContext &context, const SafeTensorsArchive &archive,
   return std::move(cached);
 }
 
+/// The storage type of --kv-dtype, after checking --kv-block-size.
+static llvm::Expected<int32_t> getKVDtype() {
+  if (kvBlockSize <= 0)
+    return llvm::createStringError(
+        llvm::formatv("--kv-block-size: expected a value > 0, found {0}",
+                      kvBlockSize.getValue()));
+  std::optional<int32_t> dtype =
+      llvm::StringSwitch<std::optional<int32_t>>(kvDtype)
+          .Case("f32", LLMK_F32)
+          .Case("f16", LLMK_F16)
+          .Case("bf16", LLMK_BF16)
+          .Case("i8", LLMK_I8)
+          .Default(std::nullopt);
+  if (!dtype)
+    return llvm::createStringError(
+        llvm::formatv("--kv-dtype: expected f32, f16, bf16 or i8, found '{0}'",
+                      kvDtype.getValue()));
+  return *dtype;
+}
+
+/// The cache shape of the compiled entry points, stored as `dtype`.
+static llmrt::KVCacheConfig getCacheConfig(const CachedModel &cached,
+                                           int32_t dtype) {
+  auto cacheType = cast<KVCacheType>(cached.decode->argTypes[2]);
+  llmrt::KVCacheConfig config;
+  config.numLayers = cacheType.getNumLayers();
+  config.kvHeads = cacheType.getNumKvHeads();
+  config.headDim = cacheType.getHeadDim();
+  config.blockSize = cacheType.getBlockSize();
+  config.dtype = dtype;
+  return config;
+}
+
 static std::string joinIds(llvm::ArrayRef<int64_t> ids) {
   return llvm::join(
       llvm::map_range(ids, [](int64_t id) { return std::to_string(id); }), ",");
@@ -446,34 +479,15 @@ static int generateCached(MLIRContext &context, const HFModelInfo &info,
     longest = std::max<int64_t>(longest, p.size());
   }
   int64_t maxSeqLen = longest + maxNewTokens;
-  if (kvBlockSize <= 0)
-    return fail(llvm::formatv("--kv-block-size: expected a value > 0, found "
-                              "{0}",
-                              kvBlockSize.getValue()));
-  std::optional<int32_t> dtype =
-      llvm::StringSwitch<std::optional<int32_t>>(kvDtype)
-          .Case("f32", LLMK_F32)
-          .Case("f16", LLMK_F16)
-          .Case("bf16", LLMK_BF16)
-          .Case("i8", LLMK_I8)
-          .Default(std::nullopt);
+  llvm::Expected<int32_t> dtype = getKVDtype();
   if (!dtype)
-    return fail(llvm::formatv("--kv-dtype: expected f32, f16, bf16 or i8, "
-                              "found '{0}'",
-                              kvDtype.getValue()));
+    return fail(llvm::toString(dtype.takeError()));
   llvm::Expected<CachedModel> cached =
       compileCached(context, archive, promptLens, batch, maxSeqLen);
   if (!cached)
     return fail(llvm::toString(cached.takeError()));
 
-  // The cache's shape comes from the compiled entry points.
-  auto cacheType = cast<KVCacheType>(cached->decode->argTypes[2]);
-  llmrt::KVCacheConfig config;
-  config.numLayers = cacheType.getNumLayers();
-  config.kvHeads = cacheType.getNumKvHeads();
-  config.headDim = cacheType.getHeadDim();
-  config.blockSize = cacheType.getBlockSize();
-  config.dtype = *dtype;
+  llmrt::KVCacheConfig config = getCacheConfig(*cached, *dtype);
   int64_t maxBlocks = cached->maxBlocks;
   int64_t numBlocks = 0;
   for (const std::vector<int64_t> &p : prompts)
@@ -669,32 +683,14 @@ static int generateBeamCached(MLIRContext &context, const HFModelInfo &info,
                               const std::vector<int64_t> &prompt) {
   int64_t beams = numBeams, promptLen = prompt.size();
   int64_t maxSeqLen = promptLen + maxNewTokens;
-  if (kvBlockSize <= 0)
-    return fail(llvm::formatv("--kv-block-size: expected a value > 0, found "
-                              "{0}",
-                              kvBlockSize.getValue()));
-  std::optional<int32_t> dtype =
-      llvm::StringSwitch<std::optional<int32_t>>(kvDtype)
-          .Case("f32", LLMK_F32)
-          .Case("f16", LLMK_F16)
-          .Case("bf16", LLMK_BF16)
-          .Case("i8", LLMK_I8)
-          .Default(std::nullopt);
+  llvm::Expected<int32_t> dtype = getKVDtype();
   if (!dtype)
-    return fail(llvm::formatv("--kv-dtype: expected f32, f16, bf16 or i8, "
-                              "found '{0}'",
-                              kvDtype.getValue()));
+    return fail(llvm::toString(dtype.takeError()));
   llvm::Expected<CachedModel> cached =
       compileCached(context, archive, {promptLen}, beams, maxSeqLen);
   if (!cached)
     return fail(llvm::toString(cached.takeError()));
-  auto cacheType = cast<KVCacheType>(cached->decode->argTypes[2]);
-  llmrt::KVCacheConfig config;
-  config.numLayers = cacheType.getNumLayers();
-  config.kvHeads = cacheType.getNumKvHeads();
-  config.headDim = cacheType.getHeadDim();
-  config.blockSize = cacheType.getBlockSize();
-  config.dtype = *dtype;
+  llmrt::KVCacheConfig config = getCacheConfig(*cached, *dtype);
   int64_t maxBlocks = cached->maxBlocks;
   // The prompt's sequence, then K beams of which each may be copied once
   // while the previous K are still held.
