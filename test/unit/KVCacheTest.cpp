@@ -106,20 +106,23 @@ struct PagedCase {
   int64_t window;
   bool alibi;
   double tolerance;
+  /// Queries per sequence: 32 and more take the gather + dense path.
+  int64_t qLen = 3;
 };
 
 class PagedAttentionTest : public ::testing::TestWithParam<PagedCase> {};
 
 TEST_P(PagedAttentionTest, MatchesDenseAttention) {
   const PagedCase &p = GetParam();
-  const int64_t blockSize = 4, batch = 2, maxBlocks = 6;
-  const int64_t lengths[batch] = {19, 11};
+  const int64_t blockSize = 4, batch = 2, qLen = p.qLen;
+  const int64_t lengths[batch] = {qLen + 16, qLen + 8};
+  const int64_t maxBlocks = (lengths[0] + blockSize - 1) / blockSize;
   KVCacheConfig config{/*numLayers=*/2, p.kvHeads, p.headDim, blockSize,
                        p.dtype};
   std::string error;
-  auto pool = KVCachePool::create(config, /*numBlocks=*/16, error);
+  auto pool = KVCachePool::create(config, /*numBlocks=*/2 * maxBlocks, error);
   ASSERT_TRUE(pool) << error;
-  BlockManager manager(16, blockSize);
+  BlockManager manager(2 * maxBlocks, blockSize);
   std::mt19937 rng(42);
   std::normal_distribution<float> normal;
   int64_t qWidth = p.heads * p.headDim, kvWidth = p.kvHeads * p.headDim;
@@ -155,8 +158,8 @@ TEST_P(PagedAttentionTest, MatchesDenseAttention) {
   }
   ASSERT_EQ(llmk_take_error(), nullptr);
 
-  // The last 3 queries of each sequence, batched, against dense attention.
-  const int64_t qLen = 3;
+  // The last qLen queries of each sequence, batched, against dense
+  // attention.
   std::vector<float> q(batch * qLen * qWidth), out(q.size());
   std::vector<int32_t> lens(lengths, lengths + batch);
   for (int64_t b = 0; b < batch; ++b)
@@ -193,6 +196,12 @@ INSTANTIATE_TEST_SUITE_P(
         PagedCase{LLMK_BF16, 8, 2, 32, LLMK_MASK_CAUSAL, 0, false, 3e-2},
         // int8 with a scale per token and head: |error| <= absmax / 254 per
         // value, which through softmax and the value sum stays below 5e-2.
-        PagedCase{LLMK_I8, 8, 2, 32, LLMK_MASK_CAUSAL, 0, false, 5e-2}));
+        PagedCase{LLMK_I8, 8, 2, 32, LLMK_MASK_CAUSAL, 0, false, 5e-2},
+        // Prefill-sized query runs go through the gather + dense kernel.
+        PagedCase{LLMK_F32, 8, 2, 32, LLMK_MASK_CAUSAL, 0, false, 1e-5, 40},
+        PagedCase{LLMK_F32, 4, 1, 64, LLMK_MASK_SLIDING_WINDOW, 5, false, 1e-5,
+                  33},
+        PagedCase{LLMK_F32, 5, 5, 8, LLMK_MASK_CAUSAL, 0, true, 1e-5, 36},
+        PagedCase{LLMK_F16, 8, 2, 32, LLMK_MASK_CAUSAL, 0, false, 4e-3, 40}));
 
 } // namespace

@@ -138,6 +138,51 @@ bool validCache(const LLMKCache *c, int64_t layer) {
          layer >= 0 && layer < c->numLayers;
 }
 
+/// Paged attention of long query runs through the dense tiled kernel, after
+/// gathering each sequence's keys and values. Returns false, having written
+/// nothing, when a sequence's blocks cannot be gathered (evicted by a
+/// sliding window, or invalid), so that the caller takes the block-wise
+/// path.
+bool densePrefill(const float *q, const LLMKCache &c, int64_t layer,
+                  const int32_t *blockTables, int64_t maxBlocks,
+                  const int32_t *contextLens, const float *alibiSlopes,
+                  float *out, int64_t batch, int64_t qLen, int64_t numHeads,
+                  float scale, int32_t maskKind, int64_t window) {
+  int64_t headDim = c.headDim, kvWidth = c.kvHeads * headDim;
+  int64_t qWidth = numHeads * headDim;
+  for (int64_t b = 0; b < batch; ++b) {
+    int64_t length = contextLens[b];
+    if (length < qLen || length > maxBlocks * c.blockSize)
+      return false;
+    for (int64_t j = 0; j < length; j += c.blockSize) {
+      int64_t block = blockTables[b * maxBlocks + j / c.blockSize];
+      if (block < 0 || block >= c.numBlocks)
+        return false;
+    }
+  }
+  std::vector<float> keys, values;
+  for (int64_t b = 0; b < batch; ++b) {
+    int64_t length = contextLens[b];
+    keys.resize(length * kvWidth);
+    values.resize(length * kvWidth);
+    parallelFor(length, [&](int64_t j) {
+      int64_t block = blockTables[b * maxBlocks + j / c.blockSize];
+      int64_t offset = j % c.blockSize;
+      for (int64_t h = 0; h < c.kvHeads; ++h) {
+        loadHead(c, rowIndex(c, layer, block, 0, offset), h,
+                 keys.data() + j * kvWidth + h * headDim);
+        loadHead(c, rowIndex(c, layer, block, 1, offset), h,
+                 values.data() + j * kvWidth + h * headDim);
+      }
+    });
+    llmk_attention(q + b * qLen * qWidth, keys.data(), values.data(), nullptr,
+                   nullptr, 0, 0, alibiSlopes, out + b * qLen * qWidth, 1, qLen,
+                   length, numHeads, c.kvHeads, headDim, headDim, scale,
+                   maskKind, window);
+  }
+  return true;
+}
+
 } // namespace
 
 extern "C" void llmk_kv_cache_append(LLMKCache *cache, int64_t layer,
@@ -180,6 +225,15 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
   const SimdKernels &simd = getSimdKernels();
   int64_t headDim = c.headDim, group = numHeads / c.kvHeads;
   int64_t qWidth = numHeads * headDim, kvWidth = c.kvHeads * headDim;
+  // Long query runs (prefill) are compute-bound: gather each sequence's keys
+  // and values (O(length * d), against O(qLen * length * d) of attention)
+  // and run the dense tiled kernel, which uses GEMM tiles.
+  constexpr int64_t kDenseQueries = 32;
+  if (qLen >= kDenseQueries &&
+      densePrefill(q, c, layer, blockTables, maxBlocks, contextLens,
+                   alibiSlopes, out, batch, qLen, numHeads, scale, maskKind,
+                   window))
+    return;
   // Query rows per task: enough tasks for the pool during prefill, one per
   // (sequence, head) when decoding.
   constexpr int64_t kQueriesPerTask = 16;
