@@ -460,6 +460,43 @@ static llmrt::KVCacheConfig getCacheConfig(const CachedModel &cached,
   return config;
 }
 
+/// Runs a cached entry point on the sequences `seqs` (one row each) with
+/// `count` new tokens per row, reserving their cache slots first. A row whose
+/// `advance` entry is false (all rows advance when it is empty) writes
+/// nothing to the cache and attends over what it holds. Fails when the cache
+/// is full or a kernel reports an error.
+static llvm::Error
+runCachedEntry(const CachedModel &cached, llmrt::KVCachePool &pool,
+               llmrt::BlockManager &blocks, const EntryPoint &entry,
+               llvm::ArrayRef<int64_t> seqs, std::vector<int64_t> &ids,
+               std::vector<int64_t> &positions, float *logits, int64_t count,
+               llvm::ArrayRef<bool> advance = {}) {
+  int64_t rows = seqs.size(), maxBlocks = cached.maxBlocks;
+  std::vector<int32_t> slots(rows * count, -1), tables(rows * maxBlocks),
+      lens(rows);
+  std::string error;
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t seq = seqs[r];
+    int64_t start = blocks.getLength(seq);
+    if (advance.empty() || advance[r]) {
+      if (!blocks.reserve(seq, count, error))
+        return llvm::createStringError(error);
+      blocks.getSlots(seq, start, count, slots.data() + r * count);
+      start += count;
+    }
+    blocks.getBlockTable(seq, tables.data() + r * maxBlocks, maxBlocks);
+    lens[r] = static_cast<int32_t>(std::max<int64_t>(start, 1));
+  }
+  std::vector<void *> args = {ids.data(),   positions.data(), pool.descriptor(),
+                              slots.data(), tables.data(),    lens.data()};
+  void *result = logits;
+  cached.model->run(entry, args, {result});
+  if (const char *kernelError = llmk_take_error())
+    return llvm::createStringError(
+        llvm::formatv("kernel error: {0}", kernelError));
+  return llvm::Error::success();
+}
+
 static std::string joinIds(llvm::ArrayRef<int64_t> ids) {
   return llvm::join(
       llvm::map_range(ids, [](int64_t id) { return std::to_string(id); }), ",");
@@ -488,7 +525,6 @@ static int generateCached(MLIRContext &context, const HFModelInfo &info,
     return fail(llvm::toString(cached.takeError()));
 
   llmrt::KVCacheConfig config = getCacheConfig(*cached, *dtype);
-  int64_t maxBlocks = cached->maxBlocks;
   int64_t numBlocks = 0;
   for (const std::vector<int64_t> &p : prompts)
     numBlocks += llvm::divideCeil(p.size() + maxNewTokens, config.blockSize);
@@ -511,32 +547,9 @@ static int generateCached(MLIRContext &context, const HFModelInfo &info,
   auto runEntry = [&](const EntryPoint &entry, llvm::ArrayRef<int64_t> seqs,
                       std::vector<int64_t> &ids,
                       std::vector<int64_t> &positions, float *logits,
-                      int64_t count,
-                      llvm::ArrayRef<bool> advance) -> llvm::Error {
-    int64_t rows = seqs.size();
-    std::vector<int32_t> slots(rows * count, -1), tables(rows * maxBlocks),
-        lens(rows);
-    for (int64_t r = 0; r < rows; ++r) {
-      int64_t seq = seqs[r];
-      int64_t start = blocks.getLength(seq);
-      if (advance[r]) {
-        if (!blocks.reserve(seq, count, error))
-          return llvm::createStringError(error);
-        blocks.getSlots(seq, start, count, slots.data() + r * count);
-        start += count;
-      }
-      blocks.getBlockTable(seq, tables.data() + r * maxBlocks, maxBlocks);
-      lens[r] = static_cast<int32_t>(std::max<int64_t>(start, 1));
-    }
-    std::vector<void *> args = {ids.data(),         positions.data(),
-                                pool->descriptor(), slots.data(),
-                                tables.data(),      lens.data()};
-    void *result = logits;
-    cached->model->run(entry, args, {result});
-    if (const char *kernelError = llmk_take_error())
-      return llvm::createStringError(
-          llvm::formatv("kernel error: {0}", kernelError));
-    return llvm::Error::success();
+                      int64_t count, llvm::ArrayRef<bool> advance) {
+    return runCachedEntry(*cached, *pool, blocks, entry, seqs, ids, positions,
+                          logits, count, advance);
   };
 
   // Prefill, one sequence at a time.
@@ -712,28 +725,9 @@ static int generateBeamCached(MLIRContext &context, const HFModelInfo &info,
   auto runEntry = [&](const EntryPoint &entry, llvm::ArrayRef<int64_t> seqs,
                       std::vector<int64_t> &ids,
                       std::vector<int64_t> &positions, float *logits,
-                      int64_t count) -> llvm::Error {
-    int64_t rows = seqs.size();
-    std::vector<int32_t> slots(rows * count, -1), tables(rows * maxBlocks),
-        lens(rows);
-    for (int64_t r = 0; r < rows; ++r) {
-      int64_t seq = seqs[r];
-      int64_t start = blocks.getLength(seq);
-      if (!blocks.reserve(seq, count, error))
-        return llvm::createStringError(error);
-      blocks.getSlots(seq, start, count, slots.data() + r * count);
-      blocks.getBlockTable(seq, tables.data() + r * maxBlocks, maxBlocks);
-      lens[r] = static_cast<int32_t>(start + count);
-    }
-    std::vector<void *> args = {ids.data(),         positions.data(),
-                                pool->descriptor(), slots.data(),
-                                tables.data(),      lens.data()};
-    void *result = logits;
-    cached->model->run(entry, args, {result});
-    if (const char *kernelError = llmk_take_error())
-      return llvm::createStringError(
-          llvm::formatv("kernel error: {0}", kernelError));
-    return llvm::Error::success();
+                      int64_t count) {
+    return runCachedEntry(*cached, *pool, blocks, entry, seqs, ids, positions,
+                          logits, count);
   };
 
   // Copies the cache blocks of `from` into the fresh sequence `to`:
