@@ -671,8 +671,7 @@ llvm::Expected<Forward> compile(MLIRContext &context, llvm::StringRef modelDir,
 
   auto lowerStart = Clock::now();
   PassManager pm(&context);
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createLowerToCPUPass());
+  buildCPUPipeline(pm, CPUPipelineOptions());
   if (failed(pm.run(**module)))
     return makeError("lowering to the CPU failed (see the diagnostics above)");
   forward.times.lower = secondsSince(lowerStart);

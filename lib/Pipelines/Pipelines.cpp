@@ -15,11 +15,14 @@ using namespace mlir::llm;
 
 void mlir::llm::buildCPUPipeline(OpPassManager &pm,
                                  const CPUPipelineOptions &options) {
-  // ALiBi first: as per-head slopes it survives fusion and cache insertion,
-  // a materialized bias tensor does neither.
-  pm.addPass(createLowerAlibiPass());
-  // Raise decomposed attention so that the S x S scores never exist.
-  pm.addPass(createFuseAttentionPass());
+  if (options.attentionPasses) {
+    // ALiBi first: as per-head slopes it survives fusion and cache
+    // insertion, a materialized bias tensor does neither (fusion hands any
+    // ALiBi it raises over as slopes too).
+    pm.addPass(createLowerAlibiPass());
+    // Raise decomposed attention so that the S x S scores never exist.
+    pm.addPass(createFuseAttentionPass());
+  }
   // Rotary embedding joins the Q/K projections' epilogue.
   pm.addPass(createLowerRoPEPass());
   // The cache goes in before canonicalization, which would turn the sliding

@@ -16,6 +16,7 @@
 #include "llm/Import/HFImporter.h"
 #include "llm/Import/SafeTensors.h"
 #include "llm/JIT/CompiledModel.h"
+#include "llm/Pipelines/Pipelines.h"
 #include "llm/dialects/LLM/IR/LLMDialect.h"
 #include "llm/dialects/LLM/IR/LLMOps.h"
 #include "llm/passes/Passes.h"
@@ -271,17 +272,11 @@ static llvm::Expected<Forward> compile(MLIRContext &context,
           "{0}: cannot write: {1}", emitMlir.getValue(), ec.message()));
     (*module)->print(os);
   }
-  PassManager pm(&context);
-  pm.addPass(createCanonicalizerPass());
   // Decomposed attention has no CPU lowering: fusion must raise all of it.
-  // Slopes come after fusion, which hands over ALiBi as a bias.
-  if (attentionPasses) {
-    pm.addPass(createFuseAttentionPass());
-    pm.addPass(createLowerAlibiPass());
-  }
-  // Rotary embedding joins the Q/K projections' epilogue.
-  pm.addPass(createLowerRoPEPass());
-  pm.addPass(createLowerToCPUPass());
+  PassManager pm(&context);
+  CPUPipelineOptions pipeline;
+  pipeline.attentionPasses = attentionPasses;
+  buildCPUPipeline(pm, pipeline);
   if (failed(pm.run(**module)))
     return llvm::createStringError("lowering to the CPU failed (see the "
                                    "diagnostics above)");
@@ -388,20 +383,14 @@ compileCached(MLIRContext &context, const SafeTensorsArchive &archive,
       op.moveBefore(module->getBody(), module->getBody()->end());
   }
   PassManager pm(&context);
-  // ALiBi must become per-head slopes first: a bias tensor cannot cover keys
-  // that come from the cache. The cache goes in before canonicalization: a
-  // one-token decode function's sliding window would otherwise be
-  // canonicalized into a causal mask.
-  pm.addPass(createLowerAlibiPass());
-  InsertKVCachePassOptions cacheOptions;
-  cacheOptions.blockSize = kvBlockSize;
-  cacheOptions.cacheDtype = kvDtype;
-  cacheOptions.maxSeqLen = maxSeqLen;
-  pm.addPass(createInsertKVCachePass(cacheOptions));
-  pm.addPass(createCanonicalizerPass());
-  // Rotary embedding joins the Q/K projections' epilogue.
-  pm.addPass(createLowerRoPEPass());
-  pm.addPass(createLowerToCPUPass());
+  // buildCPUPipeline puts ALiBi slopes before the cache and the cache before
+  // canonicalization, as the cache requires.
+  CPUPipelineOptions pipeline;
+  pipeline.kvCache = true;
+  pipeline.blockSize = kvBlockSize;
+  pipeline.cacheDtype = kvDtype;
+  pipeline.maxSeqLen = maxSeqLen;
+  buildCPUPipeline(pm, pipeline);
   if (failed(pm.run(*module)))
     return llvm::createStringError("compiling the cached entry points failed "
                                    "(see the diagnostics above)");

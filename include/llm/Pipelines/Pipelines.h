@@ -14,6 +14,11 @@ namespace mlir::llm {
 
 /// Options of the CPU pipeline (`--llm-cpu-pipeline="kv-cache=1 ..."`).
 struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
+  Option<bool> attentionPasses{
+      *this, "attention-passes",
+      llvm::cl::desc("Run llm-lower-alibi and llm-fuse-attention (off only "
+                     "to debug the unfused path)"),
+      llvm::cl::init(true)};
   Option<bool> kvCache{*this, "kv-cache",
                        llvm::cl::desc("Serve attention from a paged KV cache "
                                       "(prefill/decode entry points)"),
