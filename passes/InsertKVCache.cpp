@@ -10,9 +10,13 @@
 #include "llm/dialects/LLM/IR/LLMOps.h"
 #include "llm/passes/Passes.h"
 
+#include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/BitVector.h"
 
 namespace mlir::llm {
 #define GEN_PASS_DEF_INSERTKVCACHEPASS
@@ -32,18 +36,69 @@ struct AttentionSite {
   double scale;
   MaskKind mask;
   std::optional<int64_t> window;
+  /// T5's relative position bias, when the bias operand is one.
+  RelativePositionBiasOp relativeBias;
+  /// Cross-attention: keys and values that do not depend on the tokens the
+  /// function is called with (an encoder's output).
+  bool cross = false;
 };
 
+/// For each value of a function body, the entry-block arguments it depends
+/// on, as a bit set (functions take few arguments; more than 64 are treated
+/// as depending on all of them).
+class ArgumentDeps {
+public:
+  explicit ArgumentDeps(Block &entry) {
+    for (BlockArgument arg : entry.getArguments())
+      deps[arg] = arg.getArgNumber() < 64 ? uint64_t(1) << arg.getArgNumber()
+                                          : ~uint64_t(0);
+    entry.walk([&](Operation *op) {
+      uint64_t bits = 0;
+      for (Value operand : op->getOperands())
+        bits |= deps.lookup(operand);
+      // Values used inside nested regions count as operands.
+      op->walk([&](Operation *nested) {
+        for (Value operand : nested->getOperands())
+          bits |= deps.lookup(operand);
+      });
+      for (Value result : op->getResults())
+        deps[result] = bits;
+    });
+  }
+  uint64_t get(Value v) const { return deps.lookup(v); }
+
+private:
+  DenseMap<Value, uint64_t> deps;
+};
+
+/// True for bidirectional attention whose query depends on an argument (the
+/// tokens being decoded) that neither its keys nor its values depend on.
+bool isCrossAttention(Operation *op, const ArgumentDeps &deps) {
+  auto attention = cast<AttentionOpInterface>(op);
+  Value query = op->getOperand(0), key = op->getOperand(1),
+        value = op->getOperand(2);
+  return attention.getMask() == MaskKind::Bidirectional &&
+         (deps.get(query) & ~(deps.get(key) | deps.get(value)));
+}
+
 /// Reads `op` if it is attention this pass can serve from a cache.
-FailureOr<AttentionSite> getSite(Operation *op) {
+FailureOr<AttentionSite> getSite(Operation *op, const ArgumentDeps &deps) {
   AttentionSite site;
   site.op = op;
   Value keyPadding, bias;
   if (auto a = dyn_cast<AttentionOp>(op)) {
-    site = {
-        op,          a.getQuery(),    a.getKey(),        a.getValue(),
-        Value(),     a.getNumHeads(), a.getNumKvHeads(), a.getEffectiveScale(),
-        a.getMask(), a.getWindow()};
+    site = {op,
+            a.getQuery(),
+            a.getKey(),
+            a.getValue(),
+            Value(),
+            a.getNumHeads(),
+            a.getNumKvHeads(),
+            a.getEffectiveScale(),
+            a.getMask(),
+            a.getWindow(),
+            {},
+            false};
     keyPadding = a.getKeyPadding();
     bias = a.getBias();
   } else if (auto f = dyn_cast<FlashAttentionOp>(op)) {
@@ -56,25 +111,34 @@ FailureOr<AttentionSite> getSite(Operation *op) {
             f.getNumKvHeads(),
             f.getScale().convertToDouble(),
             f.getMask(),
-            f.getWindow()};
+            f.getWindow(),
+            {},
+            false};
     keyPadding = f.getKeyPadding();
     bias = f.getBias();
   } else {
     return failure();
   }
-  if (site.mask != MaskKind::Causal && site.mask != MaskKind::SlidingWindow)
+  site.cross = isCrossAttention(op, deps);
+  if (!site.cross && site.mask != MaskKind::Causal &&
+      site.mask != MaskKind::SlidingWindow)
     return op->emitOpError()
            << "llm-insert-kv-cache: expected causal or sliding-window "
-              "attention, found mask '"
-           << stringifyMaskKind(site.mask) << "'";
-  if (keyPadding || bias)
+              "attention, or bidirectional cross-attention whose keys and "
+              "values do not depend on the query's tokens, found mask '"
+           << stringifyMaskKind(site.mask) << "' over the query's own tokens";
+  if (bias && !site.cross)
+    site.relativeBias = bias.getDefiningOp<RelativePositionBiasOp>();
+  if (keyPadding || (bias && !site.relativeBias))
     return op->emitOpError()
            << "llm-insert-kv-cache: attention with a key_padding or bias "
-              "operand cannot use the cache (run llm-lower-alibi for ALiBi)";
+              "operand cannot use the cache (run llm-lower-alibi for ALiBi; "
+              "a relative position bias must come from "
+              "llm.relative_position_bias)";
   ArrayRef<int64_t> q = cast<RankedTensorType>(site.query.getType()).getShape();
   ArrayRef<int64_t> k = cast<RankedTensorType>(site.key.getType()).getShape();
   ArrayRef<int64_t> v = cast<RankedTensorType>(site.value.getType()).getShape();
-  if (q[1] != k[1])
+  if (!site.cross && q[1] != k[1])
     return op->emitOpError() << "llm-insert-kv-cache: expected attention over "
                                 "the function's own tokens (q_len == kv_len), "
                                 "found q_len = "
@@ -84,6 +148,45 @@ FailureOr<AttentionSite> getSite(Operation *op) {
                                 "value head dims, found widths "
                              << k[2] << " and " << v[2];
   return site;
+}
+
+/// Checks that every site has the same kv heads, head width, batch and key
+/// length as the first; returns the cache geometry (kv heads, head dim,
+/// batch, key length).
+FailureOr<std::array<int64_t, 4>> getGeometry(ArrayRef<AttentionSite> sites,
+                                              StringRef what) {
+  auto keyType = cast<RankedTensorType>(sites[0].key.getType());
+  int64_t batch = keyType.getDimSize(0), seq = keyType.getDimSize(1);
+  int64_t kvHeads = sites[0].numKvHeads;
+  int64_t headDim = keyType.getDimSize(2) / kvHeads;
+  for (const AttentionSite &s : sites) {
+    auto k = cast<RankedTensorType>(s.key.getType());
+    if (s.numKvHeads != kvHeads || k.getDimSize(2) != kvHeads * headDim ||
+        k.getDimSize(0) != batch || k.getDimSize(1) != seq)
+      return s.op->emitOpError()
+             << "llm-insert-kv-cache: expected every " << what << "layer to "
+             << "have " << kvHeads << " kv heads of " << headDim
+             << " features over [" << batch << ", " << seq << "] tokens";
+  }
+  return std::array<int64_t, 4>{kvHeads, headDim, batch, seq};
+}
+
+/// The operations that compute the keys and values of the cross-attention
+/// sites `cross` (the encoder and the projections of its output), in block
+/// order.
+SmallVector<Operation *> getEncoderOps(ArrayRef<AttentionSite> cross) {
+  SetVector<Operation *> slice;
+  BackwardSliceOptions options;
+  options.omitBlockArguments = true;
+  options.inclusive = true;
+  for (const AttentionSite &s : cross)
+    for (Value v : {s.key, s.value})
+      if (Operation *def = v.getDefiningOp())
+        (void)getBackwardSlice(def, &slice, options);
+  SmallVector<Operation *> ops(slice.begin(), slice.end());
+  llvm::sort(ops,
+             [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+  return ops;
 }
 
 struct InsertKVCachePass : llm::impl::InsertKVCachePassBase<InsertKVCachePass> {
@@ -106,7 +209,8 @@ struct InsertKVCachePass : llm::impl::InsertKVCachePassBase<InsertKVCachePass> {
           << ", max-seq-len = " << static_cast<int64_t>(maxSeqLen);
       return signalPassFailure();
     }
-    for (auto func : getOperation().getOps<func::FuncOp>())
+    SmallVector<func::FuncOp> funcs(getOperation().getOps<func::FuncOp>());
+    for (func::FuncOp func : funcs)
       if (failed(rewrite(func, dtype)))
         return signalPassFailure();
   }
@@ -124,74 +228,193 @@ struct InsertKVCachePass : llm::impl::InsertKVCachePassBase<InsertKVCachePass> {
     return {};
   }
 
+  /// Adds an argument of `type` to `func`'s entry block and signature.
+  static Value addArgument(func::FuncOp func, Type type) {
+    Block &entry = func.getBody().front();
+    Value arg = entry.addArgument(type, func.getLoc());
+    func.setType(FunctionType::get(func.getContext(), entry.getArgumentTypes(),
+                                   func.getResultTypes()));
+    return arg;
+  }
+
+  /// Moves the computation of the cross-attention keys and values (the
+  /// encoder and the projections of its output) into a new function
+  /// `<func>_encode(<arguments they use>, cross_cache, cross_slots) ->
+  /// cross_cache` that writes them into the cross cache, once per input.
+  LogicalResult outlineEncoder(func::FuncOp func, ArrayRef<AttentionSite> cross,
+                               KVCacheType cacheType, int64_t batch,
+                               int64_t seq, const ArgumentDeps &deps) {
+    Block &entry = func.getBody().front();
+    SmallVector<Operation *> ops = getEncoderOps(cross);
+    uint64_t used = 0;
+    for (const AttentionSite &s : cross)
+      used |= deps.get(s.key) | deps.get(s.value);
+
+    MLIRContext *ctx = &getContext();
+    OpBuilder b(ctx);
+    b.setInsertionPointAfter(func);
+    SmallVector<Type> argTypes;
+    SmallVector<BlockArgument> usedArgs;
+    for (BlockArgument arg : entry.getArguments())
+      if (arg.getArgNumber() < 64 && (used >> arg.getArgNumber()) & 1) {
+        usedArgs.push_back(arg);
+        argTypes.push_back(arg.getType());
+      }
+    argTypes.push_back(cacheType);
+    argTypes.push_back(RankedTensorType::get({batch, seq}, b.getI32Type()));
+    std::string name = (func.getSymName() + "_encode").str();
+    if (SymbolTable::lookupSymbolIn(getOperation(), name))
+      return func.emitOpError() << "llm-insert-kv-cache: expected no function "
+                                   "named '"
+                                << name << "' (the encoder entry point)";
+    auto encode = func::FuncOp::create(
+        b, func.getLoc(), name, FunctionType::get(ctx, argTypes, {cacheType}));
+    Block *body = encode.addEntryBlock();
+    IRMapping mapping;
+    for (auto [i, arg] : llvm::enumerate(usedArgs))
+      mapping.map(arg, body->getArgument(i));
+    b.setInsertionPointToStart(body);
+    for (Operation *op : ops)
+      b.clone(*op, mapping);
+    Value cache = body->getArgument(usedArgs.size());
+    Value slots = body->getArgument(usedArgs.size() + 1);
+    for (auto [layer, s] : llvm::enumerate(cross))
+      cache = KVCacheAppendOp::create(
+          b, s.op->getLoc(), cacheType, cache, slots, mapping.lookup(s.key),
+          mapping.lookup(s.value), b.getI64IntegerAttr(layer));
+    func::ReturnOp::create(b, func.getLoc(), cache);
+    return success();
+  }
+
   LogicalResult rewrite(func::FuncOp func, Type dtype) {
     if (func.isDeclaration())
       return success();
-    SmallVector<AttentionSite> sites;
-    WalkResult walk = func.walk([&](Operation *op) {
-      if (!isa<AttentionOp, FlashAttentionOp>(op))
-        return WalkResult::advance();
-      FailureOr<AttentionSite> site = getSite(op);
-      if (failed(site))
-        return WalkResult::interrupt();
-      sites.push_back(*site);
-      return WalkResult::advance();
+    Block &entry = func.getBody().front();
+    ArgumentDeps deps(entry);
+    SmallVector<Operation *> attention;
+    func.walk([&](Operation *op) {
+      if (isa<AttentionOp, FlashAttentionOp>(op))
+        attention.push_back(op);
     });
-    if (walk.wasInterrupted())
-      return failure();
-    if (sites.empty())
+    if (attention.empty())
       return success();
 
-    auto keyType = cast<RankedTensorType>(sites[0].key.getType());
-    int64_t batch = keyType.getDimSize(0), seq = keyType.getDimSize(1);
-    int64_t kvHeads = sites[0].numKvHeads;
-    int64_t headDim = keyType.getDimSize(2) / kvHeads;
-    for (const AttentionSite &s : sites) {
-      auto k = cast<RankedTensorType>(s.key.getType());
-      if (s.numKvHeads != kvHeads || k.getDimSize(2) != kvHeads * headDim ||
-          k.getDimSize(0) != batch || k.getDimSize(1) != seq)
-        return s.op->emitOpError()
-               << "llm-insert-kv-cache: expected every layer to have "
-               << kvHeads << " kv heads of " << headDim << " features over ["
-               << batch << ", " << seq << "] tokens";
+    // Cross sites first: attention inside the computation of their keys and
+    // values (the encoder) moves out with it and is not rewritten.
+    SmallVector<AttentionSite> cross, self;
+    SmallVector<Operation *> deferred;
+    for (Operation *op : attention) {
+      if (!isCrossAttention(op, deps)) {
+        deferred.push_back(op);
+        continue;
+      }
+      FailureOr<AttentionSite> site = getSite(op, deps);
+      if (failed(site))
+        return failure();
+      cross.push_back(*site);
+    }
+    SmallVector<Operation *> encoderSlice = getEncoderOps(cross);
+    DenseSet<Operation *> encoderOps(encoderSlice.begin(), encoderSlice.end());
+    for (Operation *op : deferred) {
+      if (encoderOps.contains(op))
+        continue;
+      FailureOr<AttentionSite> site = getSite(op, deps);
+      if (failed(site))
+        return failure();
+      self.push_back(*site);
     }
 
     MLIRContext *ctx = &getContext();
     OpBuilder b(ctx);
-    auto cacheType =
-        KVCacheType::get(ctx, sites.size(), kvHeads, headDim, blockSize, dtype);
-    int64_t maxBlocks = llvm::divideCeil(maxSeqLen, blockSize);
     Type i32 = b.getI32Type();
-    auto slotsType = RankedTensorType::get({batch, seq}, i32);
-    auto tablesType = RankedTensorType::get({batch, maxBlocks}, i32);
-    auto lensType = RankedTensorType::get({batch}, i32);
-    Block &entry = func.getBody().front();
-    Location loc = func.getLoc();
-    Value cache = entry.addArgument(cacheType, loc);
-    Value slots = entry.addArgument(slotsType, loc);
-    Value tables = entry.addArgument(tablesType, loc);
-    Value lens = entry.addArgument(lensType, loc);
-    func.setType(FunctionType::get(ctx, entry.getArgumentTypes(),
-                                   func.getResultTypes()));
-
-    for (auto [layer, site] : llvm::enumerate(sites)) {
-      // Re-read the operands: an earlier layer's rewrite may have replaced
-      // one of them.
-      AttentionSite s = *getSite(site.op);
-      b.setInsertionPoint(s.op);
-      cache =
-          KVCacheAppendOp::create(b, s.op->getLoc(), cacheType, cache, slots,
-                                  s.key, s.value, b.getI64IntegerAttr(layer));
-      auto paged = PagedAttentionOp::create(
-          b, s.op->getLoc(), s.op->getResult(0).getType(), s.query, cache,
-          tables, lens, s.alibiSlopes, b.getI64IntegerAttr(layer),
-          b.getI64IntegerAttr(s.numHeads), b.getF64FloatAttr(s.scale),
-          MaskKindAttr::get(ctx, s.mask),
-          s.window ? b.getI64IntegerAttr(*s.window) : IntegerAttr());
-      s.op->getResult(0).replaceAllUsesWith(paged.getResult());
-      s.op->erase();
+    int64_t maxBlocks =
+        llvm::divideCeil(int64_t(maxSeqLen), int64_t(blockSize));
+    if (!self.empty()) {
+      FailureOr<std::array<int64_t, 4>> geometry = getGeometry(self, "");
+      if (failed(geometry))
+        return failure();
+      auto [kvHeads, headDim, batch, seq] = *geometry;
+      auto cacheType = KVCacheType::get(ctx, self.size(), kvHeads, headDim,
+                                        blockSize, dtype);
+      Value cache = addArgument(func, cacheType);
+      Value slots = addArgument(func, RankedTensorType::get({batch, seq}, i32));
+      Value tables =
+          addArgument(func, RankedTensorType::get({batch, maxBlocks}, i32));
+      Value lens = addArgument(func, RankedTensorType::get({batch}, i32));
+      for (auto [layer, s] : llvm::enumerate(self)) {
+        b.setInsertionPoint(s.op);
+        // Re-read the operands: an earlier layer's rewrite may have
+        // replaced one of them.
+        AttentionSite site = *getSite(s.op, deps);
+        cache = KVCacheAppendOp::create(b, s.op->getLoc(), cacheType, cache,
+                                        slots, site.key, site.value,
+                                        b.getI64IntegerAttr(layer));
+        replace(b, site, cache, tables, lens, layer);
+      }
     }
+    if (cross.empty())
+      return success();
+
+    FailureOr<std::array<int64_t, 4>> geometry =
+        getGeometry(cross, "cross-attention ");
+    if (failed(geometry))
+      return failure();
+    auto [kvHeads, headDim, batch, seq] = *geometry;
+    auto crossType =
+        KVCacheType::get(ctx, cross.size(), kvHeads, headDim, blockSize, dtype);
+    if (failed(outlineEncoder(func, cross, crossType, batch, seq, deps)))
+      return failure();
+    Value crossCache = addArgument(func, crossType);
+    int64_t crossBlocks = llvm::divideCeil(seq, int64_t(blockSize));
+    Value crossTables =
+        addArgument(func, RankedTensorType::get({batch, crossBlocks}, i32));
+    Value crossLens = addArgument(func, RankedTensorType::get({batch}, i32));
+    for (auto [layer, s] : llvm::enumerate(cross)) {
+      b.setInsertionPoint(s.op);
+      replace(b, s, crossCache, crossTables, crossLens, layer);
+    }
+    // The encoder now runs in <func>_encode: erase what only it used here,
+    // then the arguments only it read.
+    SmallVector<Operation *> ops;
+    for (Operation &op : entry.without_terminator())
+      ops.push_back(&op);
+    for (Operation *op : llvm::reverse(ops))
+      if (isOpTriviallyDead(op))
+        op->erase();
+    uint64_t crossDeps = 0;
+    for (const AttentionSite &s : cross)
+      crossDeps |= deps.get(s.key) | deps.get(s.value);
+    llvm::BitVector erase(entry.getNumArguments());
+    for (BlockArgument arg : entry.getArguments())
+      if (arg.getArgNumber() < 64 && (crossDeps >> arg.getArgNumber()) & 1 &&
+          arg.use_empty())
+        erase.set(arg.getArgNumber());
+    if (failed(func.eraseArguments(erase)))
+      return func.emitOpError()
+             << "llm-insert-kv-cache: cannot remove the encoder's arguments";
     return success();
+  }
+
+  /// Replaces the attention of `s` by paged attention over layer `layer` of
+  /// `cache`.
+  void replace(OpBuilder &b, const AttentionSite &s, Value cache, Value tables,
+               Value lens, int64_t layer) {
+    MLIRContext *ctx = b.getContext();
+    RelativePositionBiasOp bias = s.relativeBias;
+    // The query as it is now: rewriting an earlier layer may have replaced
+    // the value `s` recorded.
+    Value query = s.op->getOperand(0);
+    auto paged = PagedAttentionOp::create(
+        b, s.op->getLoc(), s.op->getResult(0).getType(), query, cache, tables,
+        lens, s.alibiSlopes, bias ? bias.getTable() : Value(),
+        b.getI64IntegerAttr(layer), b.getI64IntegerAttr(s.numHeads),
+        b.getF64FloatAttr(s.scale), MaskKindAttr::get(ctx, s.mask),
+        s.window ? b.getI64IntegerAttr(*s.window) : IntegerAttr(),
+        bias ? b.getI64IntegerAttr(bias.getNumBuckets()) : IntegerAttr(),
+        bias ? b.getI64IntegerAttr(bias.getMaxDistance()) : IntegerAttr(),
+        bias && bias.getBidirectional() ? b.getUnitAttr() : UnitAttr());
+    s.op->getResult(0).replaceAllUsesWith(paged.getResult());
+    s.op->erase();
   }
 };
 

@@ -95,6 +95,16 @@ private:
 };
 
 /// Emits the body of one lowered function.
+/// The returned tensors; returned caches are updated in place and have no
+/// result buffer.
+SmallVector<Value> getTensorResults(func::ReturnOp ret) {
+  SmallVector<Value> tensors;
+  for (Value operand : ret.getOperands())
+    if (!isa<KVCacheType>(operand.getType()))
+      tensors.push_back(operand);
+  return tensors;
+}
+
 class FunctionLowering {
 public:
   FunctionLowering(ModuleOp module, func::FuncOp func,
@@ -247,7 +257,7 @@ FailureOr<int64_t> FunctionLowering::weightDtype(Operation *op, Value weight) {
 LogicalResult FunctionLowering::planArena() {
   Block &body = func.getBody().front();
   auto ret = cast<func::ReturnOp>(body.getTerminator());
-  for (auto [i, operand] : llvm::enumerate(ret.getOperands())) {
+  for (auto [i, operand] : llvm::enumerate(getTensorResults(ret))) {
     Operation *def = operand.getDefiningOp();
     // A value returned twice, or an argument or weight, is copied out.
     if (def && !isa<ParamOp, arith::ConstantOp>(def) &&
@@ -320,8 +330,11 @@ LogicalResult FunctionLowering::run() {
   SmallVector<Attribute> argTypes, resultTypes;
   for (Type t : func.getArgumentTypes())
     argTypes.push_back(TypeAttr::get(t));
+  // A returned cache is the argument's cache, updated in place: the native
+  // function's results are the tensors alone.
   for (Type t : func.getResultTypes())
-    resultTypes.push_back(TypeAttr::get(t));
+    if (!isa<KVCacheType>(t))
+      resultTypes.push_back(TypeAttr::get(t));
   lowered->setAttr("llm.arg_types", builder.getArrayAttr(argTypes));
   lowered->setAttr("llm.result_types", builder.getArrayAttr(resultTypes));
   lowered->setAttr("llm.arena_bytes", builder.getI64IntegerAttr(arenaBytes));
@@ -356,7 +369,7 @@ LogicalResult FunctionLowering::run() {
                                  "do)";
   }
   auto ret = cast<func::ReturnOp>(body.getTerminator());
-  for (auto [i, operand] : llvm::enumerate(ret.getOperands())) {
+  for (auto [i, operand] : llvm::enumerate(getTensorResults(ret))) {
     if (returnedAt.lookup(operand) == i && returnedAt.count(operand))
       continue;
     Value src = values.lookup(operand);
@@ -571,12 +584,18 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
         if (failed(requireI32(p.getBlockTables(), "block tables")) ||
             failed(requireI32(p.getContextLens(), "context lengths")))
           return failure();
+        if (p.getRelativeBiasTable() &&
+            failed(requireF32(p.getRelativeBiasTable(), "bias table")))
+          return failure();
         ArrayRef<int64_t> q = getShape(p.getQuery());
         call("llmk_paged_attention",
              {ptr(p.getQuery()), ptr(p.getCache()), i64(p.getLayer()),
               ptr(p.getBlockTables()), i64(getShape(p.getBlockTables())[1]),
-              ptr(p.getContextLens()), ptr(p.getAlibiSlopes()), out(),
-              i64(q[0]), i64(q[1]), i64(p.getNumHeads()),
+              ptr(p.getContextLens()), ptr(p.getAlibiSlopes()),
+              ptr(p.getRelativeBiasTable()), i64(p.getNumBuckets().value_or(0)),
+              i64(p.getMaxDistance().value_or(0)),
+              i32(p.getBidirectionalBuckets() ? 1 : 0), out(), i64(q[0]),
+              i64(q[1]), i64(p.getNumHeads()),
               f32(p.getScale().convertToDouble()),
               i32(static_cast<int64_t>(p.getMask())),
               i64(p.getWindow().value_or(0))});

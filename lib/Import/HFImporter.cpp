@@ -1155,9 +1155,10 @@ llvm::Error importT5(Config &c, Emitter &e, ModuleOp module, int64_t seq,
     return c.takeError();
   int64_t inner = heads * dKv;
 
+  // Row b of the batch is one (encoder input, decoder input) pair.
   llvm::SmallVector<Value> args =
-      e.beginFunction(module, {e.i64({1, seq}), e.i64({1, decSeq})},
-                      {e.f32({1, decSeq, vocab})});
+      e.beginFunction(module, {e.i64({e.batch, seq}), e.i64({e.batch, decSeq})},
+                      {e.f32({e.batch, decSeq, vocab})});
   auto feedForward = [&](Value x, const std::string &p) -> Value {
     std::string d = p + "DenseReluDense.";
     if (!gated) {
@@ -1279,9 +1280,10 @@ mlir::llm::importHuggingFace(MLIRContext &context, llvm::StringRef modelDir,
     return makeError(llvm::formatv("expected a batch of at least one "
                                    "sequence, found {0}",
                                    options.batch));
-  if (options.batch != 1 && info->kind != HFModelInfo::Kind::Decoder)
+  if (options.batch != 1 && info->kind == HFModelInfo::Kind::Encoder)
     return makeError(llvm::formatv("batches of {0} sequences are supported "
-                                   "for decoder-only models; '{1}' takes one",
+                                   "for decoder and encoder-decoder models; "
+                                   "'{1}' takes one",
                                    options.batch, type));
   auto makeEmitter = [&](std::string prefix) {
     Emitter e(context, archive, std::move(prefix));

@@ -115,3 +115,50 @@ func.func @relu_not_zero(%x: tensor<4xf32>) -> tensor<4xf32> {
   %y = arith.maximumf %x, %c : tensor<4xf32>
   return %y : tensor<4xf32>
 }
+
+// -----
+
+// Paged attention with T5's relative bias passes the table and the bucket
+// parameters to the kernel (8 buckets, max distance 16, unidirectional);
+// cross-attention passes a null table. A function that returns its updated
+// cache (an encoder filling the cross-attention cache) writes it in place:
+// the cache is no result buffer, and nothing is copied out.
+
+// CHECK-LABEL: llvm.func @decode
+// CHECK-SAME: llm.result_types = [tensor<1x1x16xf32>]
+// CHECK: %[[PSLOT:[0-9]+]] = llvm.getelementptr %arg0[0]
+// CHECK: %[[TABLE:[0-9]+]] = llvm.load %[[PSLOT]]
+// CHECK: %[[B8:[0-9]+]] = llvm.mlir.constant(8 : i64) : i64
+// CHECK: %[[D16:[0-9]+]] = llvm.mlir.constant(16 : i64) : i64
+// CHECK: %[[UNI:[0-9]+]] = llvm.mlir.constant(0 : i32) : i32
+// CHECK: llvm.call @llmk_paged_attention({{.*}}, %[[TABLE]], %[[B8]], %[[D16]], %[[UNI]],
+// CHECK: %[[NOSLOPES:[0-9]+]] = llvm.mlir.zero : !llvm.ptr
+// CHECK: %[[NOTABLE:[0-9]+]] = llvm.mlir.zero : !llvm.ptr
+// CHECK: llvm.call @llmk_paged_attention({{.*}}, %[[NOSLOPES]], %[[NOTABLE]],
+func.func @decode(%q: tensor<1x1x16xf32>,
+                  %cache: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f32>,
+                  %tables: tensor<1x4xi32>, %lens: tensor<1xi32>) -> tensor<1x1x16xf32> {
+  %table = llm.param "bias" : tensor<8x2xf32>
+  %a = llm.paged_attention %q, %cache, %tables, %lens relative_bias_table(%table : tensor<8x2xf32>)
+          {layer = 0, num_heads = 2, scale = 1.0, mask = #llm.mask<causal>, num_buckets = 8, max_distance = 16}
+      : tensor<1x1x16xf32>, !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f32>,
+        tensor<1x4xi32>, tensor<1xi32> -> tensor<1x1x16xf32>
+  %b = llm.paged_attention %a, %cache, %tables, %lens
+          {layer = 0, num_heads = 2, scale = 1.0, mask = #llm.mask<bidirectional>}
+      : tensor<1x1x16xf32>, !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f32>,
+        tensor<1x4xi32>, tensor<1xi32> -> tensor<1x1x16xf32>
+  return %b : tensor<1x1x16xf32>
+}
+
+// CHECK-LABEL: llvm.func @encode
+// CHECK-SAME: llm.arg_types = [tensor<1x3x16xf32>, !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f32>, tensor<1x3xi32>], llm.result_types = []
+// CHECK: llvm.call @llmk_kv_cache_append
+// CHECK-NOT: llmk_copy
+// CHECK: llvm.return
+func.func @encode(%kv: tensor<1x3x16xf32>,
+                  %cache: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f32>,
+                  %slots: tensor<1x3xi32>) -> !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f32> {
+  %c = llm.kv_cache_append %cache[%slots], %kv, %kv {layer = 0}
+      : !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f32>, tensor<1x3xi32>, tensor<1x3x16xf32>, tensor<1x3x16xf32>
+  return %c : !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f32>
+}

@@ -108,6 +108,8 @@ struct PagedCase {
   double tolerance;
   /// Queries per sequence: 32 and more take the gather + dense path.
   int64_t qLen = 3;
+  /// T5's relative position bias (unidirectional buckets) from a table.
+  bool relative = false;
 };
 
 class PagedAttentionTest : public ::testing::TestWithParam<PagedCase> {};
@@ -165,18 +167,30 @@ TEST_P(PagedAttentionTest, MatchesDenseAttention) {
   for (int64_t b = 0; b < batch; ++b)
     std::copy_n(queries[b].data() + (lengths[b] - qLen) * qWidth, qLen * qWidth,
                 q.data() + b * qLen * qWidth);
-  llmk_paged_attention(q.data(), pool->descriptor(), 1, tables.data(),
-                       maxBlocks, lens.data(),
-                       p.alibi ? slopes.data() : nullptr, out.data(), batch,
-                       qLen, p.heads, scale, p.mask, p.window);
+  // A T5 bias table: 8 buckets, max distance 12, so that the distances of
+  // the test reach the logarithmic buckets.
+  const int64_t numBuckets = 8, maxDistance = 12;
+  std::vector<float> table(numBuckets * p.heads);
+  for (float &x : table)
+    x = normal(rng);
+  llmk_paged_attention(
+      q.data(), pool->descriptor(), 1, tables.data(), maxBlocks, lens.data(),
+      p.alibi ? slopes.data() : nullptr, p.relative ? table.data() : nullptr,
+      numBuckets, maxDistance, 0, out.data(), batch, qLen, p.heads, scale,
+      p.mask, p.window);
   ASSERT_EQ(llmk_take_error(), nullptr);
   for (int64_t b = 0; b < batch; ++b) {
-    std::vector<float> ref(qLen * qWidth);
-    llmk_attention(q.data() + b * qLen * qWidth, keys[b].data(),
-                   values[b].data(), nullptr, nullptr, 0, 0,
-                   p.alibi ? slopes.data() : nullptr, ref.data(), 1, qLen,
-                   lengths[b], p.heads, p.kvHeads, p.headDim, p.headDim, scale,
-                   p.mask, p.window);
+    std::vector<float> ref(qLen * qWidth), bias;
+    if (p.relative) {
+      bias.resize(p.heads * qLen * lengths[b]);
+      llmk_relative_position_bias(table.data(), bias.data(), p.heads, qLen,
+                                  lengths[b], numBuckets, maxDistance, 0);
+    }
+    llmk_attention(
+        q.data() + b * qLen * qWidth, keys[b].data(), values[b].data(), nullptr,
+        p.relative ? bias.data() : nullptr, 0, qLen * lengths[b],
+        p.alibi ? slopes.data() : nullptr, ref.data(), 1, qLen, lengths[b],
+        p.heads, p.kvHeads, p.headDim, p.headDim, scale, p.mask, p.window);
     for (int64_t i = 0; i < qLen * qWidth; ++i)
       ASSERT_NEAR(out[b * qLen * qWidth + i], ref[i], p.tolerance)
           << "sequence " << b << " element " << i;
@@ -202,6 +216,51 @@ INSTANTIATE_TEST_SUITE_P(
         PagedCase{LLMK_F32, 4, 1, 64, LLMK_MASK_SLIDING_WINDOW, 5, false, 1e-5,
                   33},
         PagedCase{LLMK_F32, 5, 5, 8, LLMK_MASK_CAUSAL, 0, true, 1e-5, 36},
-        PagedCase{LLMK_F16, 8, 2, 32, LLMK_MASK_CAUSAL, 0, false, 4e-3, 40}));
+        PagedCase{LLMK_F16, 8, 2, 32, LLMK_MASK_CAUSAL, 0, false, 4e-3, 40},
+        // Cross-attention over a static cache: every key, both paths.
+        PagedCase{LLMK_F32, 4, 4, 16, LLMK_MASK_BIDIRECTIONAL, 0, false, 1e-5},
+        PagedCase{LLMK_F32, 8, 2, 32, LLMK_MASK_BIDIRECTIONAL, 0, false, 1e-5,
+                  40},
+        // T5's relative position bias from the table, for decode-sized and
+        // prefill-sized query runs.
+        PagedCase{LLMK_F32, 4, 4, 16, LLMK_MASK_CAUSAL, 0, false, 1e-5, 3,
+                  true},
+        PagedCase{LLMK_F32, 4, 4, 16, LLMK_MASK_CAUSAL, 0, false, 1e-5, 1,
+                  true},
+        PagedCase{LLMK_F32, 6, 6, 8, LLMK_MASK_CAUSAL, 0, false, 1e-5, 40,
+                  true},
+        PagedCase{LLMK_F16, 4, 4, 16, LLMK_MASK_CAUSAL, 0, false, 4e-3, 3,
+                  true}));
+
+/// A cross-attention cache longer than the queries' own positions allow in
+/// causal attention: bidirectional attention reads all of it, whatever
+/// q_len.
+TEST(PagedAttentionCrossTest, MoreQueriesThanKeys) {
+  const int64_t heads = 2, headDim = 8, keysLen = 3, qLen = 5, blockSize = 2;
+  KVCacheConfig config{1, heads, headDim, blockSize, LLMK_F32};
+  std::string error;
+  auto pool = KVCachePool::create(config, 2, error);
+  ASSERT_TRUE(pool) << error;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal;
+  std::vector<float> k(keysLen * heads * headDim), v(k.size()),
+      q(qLen * heads * headDim), out(q.size()), ref(q.size());
+  for (std::vector<float> *x : {&k, &v, &q})
+    for (float &e : *x)
+      e = normal(rng);
+  int32_t slots[keysLen] = {2, 3, 0}, blockTable[2] = {1, 0};
+  int32_t length = keysLen;
+  llmk_kv_cache_append(pool->descriptor(), 0, slots, k.data(), v.data(),
+                       keysLen);
+  llmk_paged_attention(q.data(), pool->descriptor(), 0, blockTable, 2, &length,
+                       nullptr, nullptr, 0, 0, 0, out.data(), 1, qLen, heads,
+                       0.5f, LLMK_MASK_BIDIRECTIONAL, 0);
+  ASSERT_EQ(llmk_take_error(), nullptr);
+  llmk_attention(q.data(), k.data(), v.data(), nullptr, nullptr, 0, 0, nullptr,
+                 ref.data(), 1, qLen, keysLen, heads, heads, headDim, headDim,
+                 0.5f, LLMK_MASK_BIDIRECTIONAL, 0);
+  for (size_t i = 0; i < out.size(); ++i)
+    ASSERT_NEAR(out[i], ref[i], 1e-5) << "element " << i;
+}
 
 } // namespace

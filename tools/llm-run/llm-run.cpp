@@ -44,6 +44,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <numeric>
 #include <set>
 
 using namespace mlir;
@@ -345,13 +346,24 @@ static int64_t pickNext(const float *row, int64_t vocab,
 
 namespace {
 /// Prefill entry points (one per prompt length) and the batched decode entry
-/// point over one paged KV cache.
+/// point over one paged KV cache. Encoder-decoder models also have the entry
+/// point that runs the encoder and fills the static cross-attention cache.
 struct CachedModel {
   std::unique_ptr<CompiledModel> model;
   std::map<int64_t, const EntryPoint *> prefill;
   const EntryPoint *decode = nullptr;
+  const EntryPoint *encode = nullptr;
   int64_t maxBlocks = 0;
   double compileSeconds = 0;
+};
+
+/// The cross-attention cache of an encoder-decoder model: the keys and values
+/// of one encoder input, written once and read by every decoder call (all
+/// beams and steps share its blocks).
+struct CrossCache {
+  std::unique_ptr<llmrt::KVCachePool> pool;
+  std::vector<int32_t> table;
+  int32_t length = 0;
 };
 } // namespace
 
@@ -359,10 +371,15 @@ struct CachedModel {
 /// of `batch` sequences, all into one module so that they share the bound
 /// weights, and turns them into cached entry points with
 /// --llm-insert-kv-cache.
+///
+/// For an encoder-decoder model (`encoderLen` > 0), the prompts are decoder
+/// prompts over one encoder input of `encoderLen` tokens; the cache pass
+/// moves the encoder into `prefill_<len>_encode`, which fills the
+/// cross-attention cache.
 static llvm::Expected<CachedModel>
 compileCached(MLIRContext &context, const SafeTensorsArchive &archive,
               const std::set<int64_t> &promptLens, int64_t batch,
-              int64_t maxSeqLen) {
+              int64_t maxSeqLen, int64_t encoderLen = 0) {
   auto start = Clock::now();
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
   std::vector<std::tuple<std::string, int64_t, int64_t>> functions;
@@ -371,7 +388,8 @@ compileCached(MLIRContext &context, const SafeTensorsArchive &archive,
   functions.emplace_back("decode", 1, batch);
   for (auto &[name, seq, rows] : functions) {
     HFImportOptions options;
-    options.seqLen = seq;
+    options.seqLen = encoderLen > 0 ? encoderLen : seq;
+    options.decoderSeqLen = encoderLen > 0 ? seq : 0;
     options.batch = rows;
     options.functionName = name;
     llvm::Expected<OwningOpRef<ModuleOp>> imported =
@@ -411,6 +429,13 @@ compileCached(MLIRContext &context, const SafeTensorsArchive &archive,
   if (!decode)
     return decode.takeError();
   cached.decode = *decode;
+  if (encoderLen > 0) {
+    llvm::Expected<const EntryPoint *> encode = cached.model->lookup(
+        "prefill_" + std::to_string(*promptLens.begin()) + "_encode");
+    if (!encode)
+      return encode.takeError();
+    cached.encode = *encode;
+  }
   cached.maxBlocks = llvm::divideCeil(maxSeqLen, kvBlockSize);
   cached.compileSeconds = secondsSince(start);
   return std::move(cached);
@@ -437,9 +462,12 @@ static llvm::Expected<int32_t> getKVDtype() {
 }
 
 /// The cache shape of the compiled entry points, stored as `dtype`.
-static llmrt::KVCacheConfig getCacheConfig(const CachedModel &cached,
+static llmrt::KVCacheConfig getCacheConfig(const EntryPoint &entry,
                                            int32_t dtype) {
-  auto cacheType = cast<KVCacheType>(cached.decode->argTypes[2]);
+  KVCacheType cacheType;
+  for (Type type : entry.argTypes)
+    if ((cacheType = dyn_cast<KVCacheType>(type)))
+      break;
   llmrt::KVCacheConfig config;
   config.numLayers = cacheType.getNumLayers();
   config.kvHeads = cacheType.getNumKvHeads();
@@ -452,14 +480,17 @@ static llmrt::KVCacheConfig getCacheConfig(const CachedModel &cached,
 /// Runs a cached entry point on the sequences `seqs` (one row each) with
 /// `count` new tokens per row, reserving their cache slots first. A row whose
 /// `advance` entry is false (all rows advance when it is empty) writes
-/// nothing to the cache and attends over what it holds. Fails when the cache
-/// is full or a kernel reports an error.
+/// nothing to the cache and attends over what it holds. With `cross` (an
+/// encoder-decoder model), every row reads that cross-attention cache and
+/// the entry takes no positions. Fails when the cache is full or a kernel
+/// reports an error.
 static llvm::Error
 runCachedEntry(const CachedModel &cached, llmrt::KVCachePool &pool,
                llmrt::BlockManager &blocks, const EntryPoint &entry,
                llvm::ArrayRef<int64_t> seqs, std::vector<int64_t> &ids,
                std::vector<int64_t> &positions, float *logits, int64_t count,
-               llvm::ArrayRef<bool> advance = {}) {
+               llvm::ArrayRef<bool> advance = {},
+               const CrossCache *cross = nullptr) {
   int64_t rows = seqs.size(), maxBlocks = cached.maxBlocks;
   std::vector<int32_t> slots(rows * count, -1), tables(rows * maxBlocks),
       lens(rows);
@@ -478,12 +509,50 @@ runCachedEntry(const CachedModel &cached, llmrt::KVCachePool &pool,
   }
   std::vector<void *> args = {ids.data(),   positions.data(), pool.descriptor(),
                               slots.data(), tables.data(),    lens.data()};
+  std::vector<int32_t> crossTables, crossLens(rows);
+  if (cross) {
+    for (int64_t r = 0; r < rows; ++r)
+      crossTables.insert(crossTables.end(), cross->table.begin(),
+                         cross->table.end());
+    std::fill(crossLens.begin(), crossLens.end(), cross->length);
+    args.erase(args.begin() + 1);
+    args.insert(args.end(), {cross->pool->descriptor(), crossTables.data(),
+                             crossLens.data()});
+  }
   void *result = logits;
   cached.model->run(entry, args, {result});
   if (const char *kernelError = llmk_take_error())
     return llvm::createStringError(
         llvm::formatv("kernel error: {0}", kernelError));
   return llvm::Error::success();
+}
+
+/// Runs the encoder entry point on `encoderIds`, which writes the
+/// cross-attention keys and values into a cache of their own: one sequence
+/// in consecutive blocks.
+static llvm::Expected<CrossCache> runEncoder(const CachedModel &cached,
+                                             std::vector<int64_t> encoderIds,
+                                             int32_t dtype) {
+  llmrt::KVCacheConfig config = getCacheConfig(*cached.encode, dtype);
+  int64_t length = encoderIds.size();
+  CrossCache cross;
+  std::string error;
+  cross.pool = llmrt::KVCachePool::create(
+      config, llvm::divideCeil(length, config.blockSize), error);
+  if (!cross.pool)
+    return llvm::createStringError(error);
+  cross.length = static_cast<int32_t>(length);
+  for (int64_t b = 0; b < cross.pool->getNumBlocks(); ++b)
+    cross.table.push_back(static_cast<int32_t>(b));
+  std::vector<int32_t> slots(length);
+  std::iota(slots.begin(), slots.end(), 0);
+  cached.model->run(*cached.encode,
+                    {encoderIds.data(), cross.pool->descriptor(), slots.data()},
+                    {});
+  if (const char *kernelError = llmk_take_error())
+    return llvm::createStringError(
+        llvm::formatv("kernel error: {0}", kernelError));
+  return std::move(cross);
 }
 
 static std::string joinIds(llvm::ArrayRef<int64_t> ids) {
@@ -493,10 +562,13 @@ static std::string joinIds(llvm::ArrayRef<int64_t> ids) {
 
 /// Generation with prefill + decode over a paged KV cache: each prompt is
 /// prefilled on its own, then one decode call per step advances every
-/// sequence, whatever its length. Returns the process exit code.
+/// sequence, whatever its length. For an encoder-decoder model the prompts
+/// are decoder prompts, and `encoderIds` runs through the encoder once,
+/// before them. Returns the process exit code.
 static int generateCached(MLIRContext &context, const HFModelInfo &info,
                           const SafeTensorsArchive &archive,
-                          const std::vector<std::vector<int64_t>> &prompts) {
+                          const std::vector<std::vector<int64_t>> &prompts,
+                          const std::vector<int64_t> &encoderIds = {}) {
   int64_t batch = prompts.size();
   std::set<int64_t> promptLens;
   int64_t longest = 0;
@@ -508,12 +580,12 @@ static int generateCached(MLIRContext &context, const HFModelInfo &info,
   llvm::Expected<int32_t> dtype = getKVDtype();
   if (!dtype)
     return fail(llvm::toString(dtype.takeError()));
-  llvm::Expected<CachedModel> cached =
-      compileCached(context, archive, promptLens, batch, maxSeqLen);
+  llvm::Expected<CachedModel> cached = compileCached(
+      context, archive, promptLens, batch, maxSeqLen, encoderIds.size());
   if (!cached)
     return fail(llvm::toString(cached.takeError()));
 
-  llmrt::KVCacheConfig config = getCacheConfig(*cached, *dtype);
+  llmrt::KVCacheConfig config = getCacheConfig(*cached->decode, *dtype);
   int64_t numBlocks = 0;
   for (const std::vector<int64_t> &p : prompts)
     numBlocks += llvm::divideCeil(p.size() + maxNewTokens, config.blockSize);
@@ -531,6 +603,7 @@ static int generateCached(MLIRContext &context, const HFModelInfo &info,
       pool->getBytes() / 1e6);
 
   int64_t vocab = info.vocabSize;
+  CrossCache cross;
   // Runs `entry` on `rows` sequences of `count` tokens each; sequence r
   // holds `lengths[r]` tokens after this call (slot -1: not advanced).
   auto runEntry = [&](const EntryPoint &entry, llvm::ArrayRef<int64_t> seqs,
@@ -538,16 +611,24 @@ static int generateCached(MLIRContext &context, const HFModelInfo &info,
                       std::vector<int64_t> &positions, float *logits,
                       int64_t count, llvm::ArrayRef<bool> advance) {
     return runCachedEntry(*cached, *pool, blocks, entry, seqs, ids, positions,
-                          logits, count, advance);
+                          logits, count, advance,
+                          cross.pool ? &cross : nullptr);
   };
 
-  // Prefill, one sequence at a time.
+  // The encoder, once; then prefill, one sequence at a time.
   std::vector<int64_t> seqs;
   std::vector<std::vector<int64_t>> history(prompts), generated(batch);
   std::vector<std::vector<float>> genLogits(batch);
   std::vector<float> firstRows(batch * vocab);
   auto start = Clock::now();
   int64_t prefillTokens = 0;
+  if (cached->encode) {
+    llvm::Expected<CrossCache> encoded =
+        runEncoder(*cached, encoderIds, *dtype);
+    if (!encoded)
+      return fail(llvm::toString(encoded.takeError()));
+    cross = std::move(*encoded);
+  }
   for (int64_t b = 0; b < batch; ++b) {
     int64_t len = prompts[b].size();
     seqs.push_back(blocks.addSequence());
@@ -613,10 +694,14 @@ static int generateCached(MLIRContext &context, const HFModelInfo &info,
                                : std::string("generated: "))
                  << joinIds(generated[b]) << "\n";
   llvm::outs() << "sampling: " << samplingSummary() << "\n";
-  llvm::outs() << llvm::formatv("prefill: {0} tokens in {1:f4} s ({2:f1} "
-                                "tokens/s)\n",
-                                prefillTokens, prefillSeconds,
-                                prefillTokens / prefillSeconds);
+  llvm::outs() << llvm::formatv(
+      "prefill: {0} tokens{1} in {2:f4} s ({3:f1} "
+      "tokens/s)\n",
+      prefillTokens,
+      cached->encode
+          ? llvm::formatv(" after {0} encoder tokens", encoderIds.size()).str()
+          : std::string(),
+      prefillSeconds, prefillTokens / prefillSeconds);
   if (decodeSteps > 0)
     llvm::outs() << llvm::formatv(
         "decode: {0} tokens in {1} steps of batch {2}, {3:f4} s ({4:f1} "
@@ -682,17 +767,18 @@ static int reportBeamSearch(const llmrt::BeamSearchResult &result,
 /// the parent's cache blocks. Returns the process exit code.
 static int generateBeamCached(MLIRContext &context, const HFModelInfo &info,
                               const SafeTensorsArchive &archive,
-                              const std::vector<int64_t> &prompt) {
+                              const std::vector<int64_t> &prompt,
+                              const std::vector<int64_t> &encoderIds = {}) {
   int64_t beams = numBeams, promptLen = prompt.size();
   int64_t maxSeqLen = promptLen + maxNewTokens;
   llvm::Expected<int32_t> dtype = getKVDtype();
   if (!dtype)
     return fail(llvm::toString(dtype.takeError()));
-  llvm::Expected<CachedModel> cached =
-      compileCached(context, archive, {promptLen}, beams, maxSeqLen);
+  llvm::Expected<CachedModel> cached = compileCached(
+      context, archive, {promptLen}, beams, maxSeqLen, encoderIds.size());
   if (!cached)
     return fail(llvm::toString(cached.takeError()));
-  llmrt::KVCacheConfig config = getCacheConfig(*cached, *dtype);
+  llmrt::KVCacheConfig config = getCacheConfig(*cached->decode, *dtype);
   int64_t maxBlocks = cached->maxBlocks;
   // The prompt's sequence, then K beams of which each may be copied once
   // while the previous K are still held.
@@ -710,13 +796,14 @@ static int generateBeamCached(MLIRContext &context, const HFModelInfo &info,
       pool->getNumBlocks(), config.blockSize);
 
   // Runs `entry` on `rows` sequences of `count` tokens each (as
-  // generateCached does).
+  // generateCached does). Every beam reads the one cross-attention cache.
+  CrossCache cross;
   auto runEntry = [&](const EntryPoint &entry, llvm::ArrayRef<int64_t> seqs,
                       std::vector<int64_t> &ids,
                       std::vector<int64_t> &positions, float *logits,
                       int64_t count) {
     return runCachedEntry(*cached, *pool, blocks, entry, seqs, ids, positions,
-                          logits, count);
+                          logits, count, {}, cross.pool ? &cross : nullptr);
   };
 
   // Copies the cache blocks of `from` into the fresh sequence `to`:
@@ -748,6 +835,13 @@ static int generateBeamCached(MLIRContext &context, const HFModelInfo &info,
 
   int64_t vocab = info.vocabSize;
   auto start = Clock::now();
+  if (cached->encode) {
+    llvm::Expected<CrossCache> encoded =
+        runEncoder(*cached, encoderIds, *dtype);
+    if (!encoded)
+      return fail(llvm::toString(encoded.takeError()));
+    cross = std::move(*encoded);
+  }
   int64_t promptSeq = blocks.addSequence();
   std::vector<float> promptLogits(promptLen * vocab);
   {
@@ -1035,7 +1129,7 @@ int main(int argc, char **argv) {
   context.loadDialect<LLMDialect, func::FuncDialect, arith::ArithDialect,
                       LLVM::LLVMDialect>();
 
-  if (maxNewTokens > 0 && !encoder && !seq2seq && !noKVCache) {
+  if (maxNewTokens > 0 && !encoder && !noKVCache) {
     if (decomposeAttention || !emitMlir.empty())
       return fail("--decompose-attention and --emit-mlir apply to the "
                   "full-sequence forward pass; generate with --no-kv-cache "
@@ -1048,12 +1142,20 @@ int main(int argc, char **argv) {
                                   "exceeds it",
                                   info->maxPositions, p.size(),
                                   maxNewTokens.getValue()));
+    // An encoder-decoder model's prompt is the decoder's; its input ids go
+    // through the encoder.
+    std::vector<int64_t> encoderIds;
+    if (seq2seq) {
+      encoderIds = prompts.front();
+      prompts = {decoderIds};
+    }
     if (numBeams > 1) {
       if (prompts.size() > 1)
         return fail("--num-beams: beam search takes a single prompt");
-      return generateBeamCached(context, *info, **archive, prompts.front());
+      return generateBeamCached(context, *info, **archive, prompts.front(),
+                                encoderIds);
     }
-    return generateCached(context, *info, **archive, prompts);
+    return generateCached(context, *info, **archive, prompts, encoderIds);
   }
 
   // Causal attention makes position i independent of later positions, so one

@@ -374,20 +374,31 @@ LogicalResult AlibiOp::verify() {
   return success();
 }
 
-LogicalResult RelativePositionBiasOp::verify() {
-  if (failed(checkPositive(*this, "num_buckets", getNumBuckets())))
+/// Checks T5's bucket parameters (of llm.relative_position_bias and the
+/// relative bias of llm.paged_attention).
+static LogicalResult verifyRelativeBuckets(Operation *op, int64_t numBuckets,
+                                           int64_t maxDistance,
+                                           bool bidirectional) {
+  if (failed(checkPositive(op, "num_buckets", numBuckets)))
     return failure();
-  int64_t numBuckets = getNumBuckets();
-  if (getBidirectional() && numBuckets % 2 != 0)
-    return emitOpError() << "expected an even num_buckets for bidirectional "
-                            "buckets, found "
-                         << numBuckets;
+  if (bidirectional && numBuckets % 2 != 0)
+    return op->emitOpError() << "expected an even num_buckets for "
+                                "bidirectional buckets, found "
+                             << numBuckets;
   // T5 spends half of its buckets (of one direction) on exact distances.
-  int64_t exact = (getBidirectional() ? numBuckets / 2 : numBuckets) / 2;
-  if (getMaxDistance() <= exact)
-    return emitOpError() << "expected max_distance > " << exact
-                         << " (the exact-distance buckets), found "
-                         << getMaxDistance();
+  int64_t exact = (bidirectional ? numBuckets / 2 : numBuckets) / 2;
+  if (maxDistance <= exact)
+    return op->emitOpError()
+           << "expected max_distance > " << exact
+           << " (the exact-distance buckets), found " << maxDistance;
+  return success();
+}
+
+LogicalResult RelativePositionBiasOp::verify() {
+  int64_t numBuckets = getNumBuckets();
+  if (failed(verifyRelativeBuckets(*this, numBuckets, getMaxDistance(),
+                                   getBidirectional())))
+    return failure();
   if (failed(checkRank(*this, "table", getTable().getType(), 2,
                        "[num_buckets, heads]")))
     return failure();
@@ -590,10 +601,11 @@ LogicalResult PagedAttentionOp::verify() {
       failed(checkShape(*this, "context_lens", getContextLens().getType(),
                         {q[0]})))
     return failure();
-  if (getMask() != MaskKind::Causal && getMask() != MaskKind::SlidingWindow)
-    return emitOpError()
-           << "expected mask 'causal' or 'sliding_window', found '"
-           << stringifyMaskKind(getMask()) << "'";
+  if (getMask() != MaskKind::Causal && getMask() != MaskKind::SlidingWindow &&
+      getMask() != MaskKind::Bidirectional)
+    return emitOpError() << "expected mask 'causal', 'sliding_window' or "
+                            "'bidirectional', found '"
+                         << stringifyMaskKind(getMask()) << "'";
   if (failed(verifyMaskAndWindow(*this, getMask(), getWindow())) ||
       failed(verifyScale(*this, getScale().convertToDouble())))
     return failure();
@@ -601,7 +613,35 @@ LogicalResult PagedAttentionOp::verify() {
       failed(checkSameElementType(*this, "result", getType(),
                                   getQuery().getType(), "the query")))
     return failure();
-  return verifyAlibiSlopes(*this, getAlibiSlopes(), getNumHeads());
+  if (failed(verifyAlibiSlopes(*this, getAlibiSlopes(), getNumHeads())))
+    return failure();
+  bool hasBuckets = getNumBuckets() || getMaxDistance();
+  if (!getRelativeBiasTable()) {
+    if (hasBuckets || getBidirectionalBuckets())
+      return emitOpError() << "expected num_buckets, max_distance and "
+                              "bidirectional_buckets only with a "
+                              "relative_bias_table, found no table";
+    return success();
+  }
+  if (getAlibiSlopes())
+    return emitOpError() << "expected alibi_slopes or relative_bias_table, "
+                            "found both";
+  if (!getNumBuckets() || !getMaxDistance())
+    return emitOpError() << "expected num_buckets and max_distance with a "
+                            "relative_bias_table, found "
+                         << (getNumBuckets() ? "no max_distance"
+                                             : "no num_buckets");
+  if (failed(verifyRelativeBuckets(*this, *getNumBuckets(), *getMaxDistance(),
+                                   getBidirectionalBuckets())))
+    return failure();
+  auto table = cast<RankedTensorType>(getRelativeBiasTable().getType());
+  if (failed(checkRank(*this, "relative_bias_table", table, 2,
+                       "[num_buckets, num_heads]")) ||
+      failed(checkShape(*this, "relative_bias_table", table,
+                        {*getNumBuckets(), getNumHeads()})))
+    return failure();
+  return checkSameElementType(*this, "relative_bias_table", table,
+                              getQuery().getType(), "the query");
 }
 
 //===----------------------------------------------------------------------===//

@@ -46,7 +46,8 @@ struct HFImportOptions {
   int64_t seqLen = 0;
   /// Decoder tokens of encoder-decoder models.
   int64_t decoderSeqLen = 0;
-  /// Sequences per call (decoder-only models; others take one).
+  /// Sequences per call, B (decoder and encoder-decoder models; encoders
+  /// take one).
   int64_t batch = 1;
   /// Name of the emitted function.
   std::string functionName = "forward";
@@ -59,9 +60,9 @@ struct HFImportOptions {
 /// Imports a Hugging Face model folder as `func.func @forward` in the llm
 /// dialect, with every weight an `llm.param` of `archive` (checked for
 /// presence, dtype and shape). Signatures:
-/// - decoder: (ids [1, S] i64, positions [1, S] i64) -> logits [1, S, V];
+/// - decoder: (ids [B, S] i64, positions [B, S] i64) -> logits [B, S, V];
 /// - encoder: (ids, positions, token_types) -> hidden [1, S, H];
-/// - encoder-decoder: (ids [1, S], decoder ids [1, T]) -> logits [1, T, V].
+/// - encoder-decoder: (ids [B, S], decoder ids [B, T]) -> logits [B, T, V].
 llvm::Expected<OwningOpRef<ModuleOp>>
 importHuggingFace(MLIRContext &context, llvm::StringRef modelDir,
                   const SafeTensorsArchive &archive,

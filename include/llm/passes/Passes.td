@@ -136,8 +136,22 @@ def InsertKVCachePass : Pass<"llm-insert-kv-cache", "::mlir::ModuleOp"> {
     (`[batch]` i32). Blocks are allocated by the runtime's block manager,
     which can also drop blocks that fall out of a sliding window.
 
-    Bidirectional attention, attention with a bias tensor, and cross
-    attention cannot use this cache and are reported as errors; ALiBi is
+    Encoder-decoder models (T5) get a second, static cache. Cross-attention
+    (bidirectional attention whose query depends on an argument, the
+    decoder's tokens, that its keys and values do not) reads every key of
+    the cross-attention cache, and the computation of those keys and values
+    (the encoder, then each layer's projections) moves into a new function
+    `<name>_encode(<the arguments it reads>, cross_cache, cross_slots) ->
+    cross_cache` that fills the cache once per encoder input; the decoder
+    function no longer takes the encoder's arguments and gains three more:
+    the cross cache, its block tables (`[batch, ceil(encoder length /
+    block-size)]`) and lengths. Without this, every decode step would rerun
+    the encoder and both cross projections of every layer. T5's relative
+    position bias (`llm.relative_position_bias`) becomes the bias table of
+    the paged attention, whose buckets come from the cached positions.
+
+    Bidirectional self-attention (an encoder alone), other bias tensors, and
+    key padding cannot use the cache and are reported as errors; ALiBi is
     supported once `llm-lower-alibi` has turned it into slopes. Run the pass
     before canonicalization: in a one-token function a sliding window covers
     every key the function sees, and the canonicalizer rightly turns it into

@@ -80,6 +80,39 @@ float llmk::activate(float x, int32_t activation) {
   }
 }
 
+namespace llmk {
+
+RelativeBuckets::RelativeBuckets(int64_t numBuckets, int64_t maxDistance,
+                                 bool bidirectional)
+    : buckets(bidirectional ? numBuckets / 2 : numBuckets),
+      maxExact(buckets / 2), maxDistance(maxDistance),
+      bidirectional(bidirectional),
+      logRange(
+          maxExact > 0 && maxDistance > maxExact
+              ? static_cast<float>(std::log(static_cast<double>(maxDistance) /
+                                            static_cast<double>(maxExact)))
+              : 0.0f),
+      logBuckets(static_cast<float>(buckets - maxExact)) {}
+
+int64_t RelativeBuckets::bucket(int64_t relative) const {
+  int64_t bucket = 0;
+  if (bidirectional) {
+    bucket += relative > 0 ? buckets : 0;
+    relative = relative < 0 ? -relative : relative;
+  } else {
+    relative = relative < 0 ? -relative : 0;
+  }
+  if (relative < maxExact)
+    return bucket + relative;
+  float scaled =
+      std::log(static_cast<float>(relative) / static_cast<float>(maxExact)) /
+      logRange * logBuckets;
+  int64_t large = maxExact + static_cast<int64_t>(scaled);
+  return bucket + std::min(large, buckets - 1);
+}
+
+} // namespace llmk
+
 extern "C" {
 
 void llmk_set_num_threads(int32_t n) { setNumThreads(n); }
@@ -204,40 +237,18 @@ void llmk_relative_position_bias(const float *table, float *out, int64_t heads,
                                  int32_t bidirectional) {
   if (heads <= 0 || qLen <= 0 || kvLen <= 0)
     return;
-  int64_t buckets = bidirectional ? numBuckets / 2 : numBuckets;
-  int64_t maxExact = buckets / 2;
-  if (maxExact <= 0 || maxDistance <= maxExact) {
+  RelativeBuckets buckets(numBuckets, maxDistance, bidirectional);
+  if (!buckets.isValid()) {
     recordError("llmk_relative_position_bias: too few buckets or too short a "
                 "max distance");
     std::fill(out, out + heads * qLen * kvLen, 0.0f);
     return;
   }
-  // T5Attention._relative_position_bucket, in its fp32 arithmetic: the
-  // truncation of the log term makes every rounding count.
-  float logRange = static_cast<float>(std::log(
-      static_cast<double>(maxDistance) / static_cast<double>(maxExact)));
-  float logBuckets = static_cast<float>(buckets - maxExact);
-  auto bucketOf = [&](int64_t relative) {
-    int64_t bucket = 0;
-    if (bidirectional) {
-      bucket += relative > 0 ? buckets : 0;
-      relative = relative < 0 ? -relative : relative;
-    } else {
-      relative = relative < 0 ? -relative : 0;
-    }
-    if (relative < maxExact)
-      return bucket + relative;
-    float scaled =
-        std::log(static_cast<float>(relative) / static_cast<float>(maxExact)) /
-        logRange * logBuckets;
-    int64_t large = maxExact + static_cast<int64_t>(scaled);
-    return bucket + std::min(large, buckets - 1);
-  };
   // Buckets depend only on j - i: compute each distance once.
   // Index d = j - i + qLen - 1 holds relative position d - (kvLen - 1).
   std::vector<int64_t> bucketByDistance(qLen + kvLen - 1);
   for (int64_t d = 0; d < qLen + kvLen - 1; ++d)
-    bucketByDistance[d] = bucketOf(d - (kvLen - 1));
+    bucketByDistance[d] = buckets.bucket(d - (kvLen - 1));
   for (int64_t b : bucketByDistance) {
     if (b < 0 || b >= numBuckets) {
       recordError("llmk_relative_position_bias: bucket out of range");

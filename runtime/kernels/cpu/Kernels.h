@@ -187,13 +187,19 @@ void llmk_kv_cache_append(LLMKCache *cache, int64_t layer, const int32_t *slots,
 /// Attention of q ([batch, qLen, numHeads * headDim]) over the cached keys
 /// and values of `layer`. Sequence b owns blocks blockTables[b * maxBlocks +
 /// i] and holds contextLens[b] tokens, the last qLen of which are the
-/// queries' own positions. maskKind is LLMK_MASK_CAUSAL or
-/// LLMK_MASK_SLIDING_WINDOW (at most `window` keys back, itself included).
-/// `alibiSlopes` ([numHeads]) may be NULL. Online softmax; out is [batch,
-/// qLen, numHeads * headDim].
+/// queries' own positions. maskKind is LLMK_MASK_CAUSAL,
+/// LLMK_MASK_SLIDING_WINDOW (at most `window` keys back, itself included) or
+/// LLMK_MASK_BIDIRECTIONAL (every cached key, e.g. cross-attention over an
+/// encoder's keys). `alibiSlopes` ([numHeads]) may be NULL. `biasTable`
+/// ([numBuckets, numHeads]), when not NULL, adds T5's relative position bias
+/// table[bucket(key position - query position), head] (see
+/// `llmk_relative_position_bias`). Online softmax; out is [batch, qLen,
+/// numHeads * headDim].
 void llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
                           const int32_t *blockTables, int64_t maxBlocks,
                           const int32_t *contextLens, const float *alibiSlopes,
+                          const float *biasTable, int64_t numBuckets,
+                          int64_t maxDistance, int32_t bidirectionalBuckets,
                           float *out, int64_t batch, int64_t qLen,
                           int64_t numHeads, float scale, int32_t maskKind,
                           int64_t window);

@@ -152,7 +152,8 @@ bool densePrefill(const float *q, const LLMKCache &c, int64_t layer,
   int64_t qWidth = numHeads * headDim;
   for (int64_t b = 0; b < batch; ++b) {
     int64_t length = contextLens[b];
-    if (length < qLen || length > maxBlocks * c.blockSize)
+    if ((length < qLen && maskKind != LLMK_MASK_BIDIRECTIONAL) ||
+        length > maxBlocks * c.blockSize)
       return false;
     for (int64_t j = 0; j < length; j += c.blockSize) {
       int64_t block = blockTables[b * maxBlocks + j / c.blockSize];
@@ -212,12 +213,15 @@ extern "C" void
 llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
                      const int32_t *blockTables, int64_t maxBlocks,
                      const int32_t *contextLens, const float *alibiSlopes,
+                     const float *biasTable, int64_t numBuckets,
+                     int64_t maxDistance, int32_t bidirectionalBuckets,
                      float *out, int64_t batch, int64_t qLen, int64_t numHeads,
                      float scale, int32_t maskKind, int64_t window) {
   if (!validCache(cache, layer) || numHeads <= 0 ||
       numHeads % cache->kvHeads != 0 || batch < 0 || qLen < 0 ||
       maxBlocks < 0 ||
-      (maskKind != LLMK_MASK_CAUSAL && maskKind != LLMK_MASK_SLIDING_WINDOW)) {
+      (maskKind != LLMK_MASK_CAUSAL && maskKind != LLMK_MASK_SLIDING_WINDOW &&
+       maskKind != LLMK_MASK_BIDIRECTIONAL)) {
     recordError("llmk_paged_attention: invalid arguments");
     return;
   }
@@ -225,11 +229,40 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
   const SimdKernels &simd = getSimdKernels();
   int64_t headDim = c.headDim, group = numHeads / c.kvHeads;
   int64_t qWidth = numHeads * headDim, kvWidth = c.kvHeads * headDim;
+  bool bidirectional = maskKind == LLMK_MASK_BIDIRECTIONAL;
+  // Relative position bias: the bucket of every key - query distance the
+  // batch can have, [-(longest - 1), qLen - 1], computed once per call.
+  // (A longer context length than the blocks hold is reported per query.)
+  int64_t longest = 0;
+  for (int64_t b = 0; b < batch; ++b)
+    longest = std::max<int64_t>(longest, contextLens[b]);
+  longest = std::min(longest, maxBlocks * c.blockSize);
+  int64_t distanceOffset = std::max<int64_t>(longest - 1, 0);
+  std::vector<int32_t> bucketOf;
+  if (biasTable) {
+    RelativeBuckets buckets(numBuckets, maxDistance, bidirectionalBuckets);
+    if (!buckets.isValid()) {
+      recordError("llmk_paged_attention: too few relative position buckets "
+                  "or too short a max distance");
+      return;
+    }
+    bucketOf.resize(distanceOffset + std::max<int64_t>(qLen, 1));
+    for (int64_t d = 0; d < static_cast<int64_t>(bucketOf.size()); ++d) {
+      int64_t bucket = buckets.bucket(d - distanceOffset);
+      if (bucket < 0 || bucket >= numBuckets) {
+        recordError("llmk_paged_attention: relative position bucket out of "
+                    "range");
+        return;
+      }
+      bucketOf[d] = static_cast<int32_t>(bucket);
+    }
+  }
   // Long query runs (prefill) are compute-bound: gather each sequence's keys
   // and values (O(length * d), against O(qLen * length * d) of attention)
-  // and run the dense tiled kernel, which uses GEMM tiles.
+  // and run the dense tiled kernel, which uses GEMM tiles. A relative bias
+  // would have to be materialized there: those take the block-wise path.
   constexpr int64_t kDenseQueries = 32;
-  if (qLen >= kDenseQueries &&
+  if (qLen >= kDenseQueries && !biasTable &&
       densePrefill(q, c, layer, blockTables, maxBlocks, contextLens,
                    alibiSlopes, out, batch, qLen, numHeads, scale, maskKind,
                    window))
@@ -253,8 +286,11 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
     for (int64_t i = chunk * kQueriesPerTask; i < qEnd; ++i) {
       const float *query = q + (b * qLen + i) * qWidth + h * headDim;
       float *dst = out + (b * qLen + i) * qWidth + h * headDim;
+      // The query's position; bidirectional (cross) attention reads every
+      // key whatever the number of queries.
       int64_t pos = length - qLen + i;
-      if (length > maxBlocks * c.blockSize || pos < 0) {
+      int64_t last = bidirectional ? length - 1 : pos;
+      if (length > maxBlocks * c.blockSize || (pos < 0 && !bidirectional)) {
         recordError("llmk_paged_attention: context length exceeds the "
                     "sequence's blocks");
         std::fill(dst, dst + headDim, 0.0f);
@@ -267,9 +303,9 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
       float runningSum = 0.0f;
       std::fill(acc.begin(), acc.end(), 0.0f);
       // Online softmax, one block of keys at a time.
-      for (int64_t j0 = first; j0 <= pos;) {
+      for (int64_t j0 = first; j0 <= last;) {
         int64_t offset = j0 % c.blockSize;
-        int64_t count = std::min(c.blockSize - offset, pos + 1 - j0);
+        int64_t count = std::min(c.blockSize - offset, last + 1 - j0);
         int64_t block = blockTables[b * maxBlocks + j0 / c.blockSize];
         if (block < 0 || block >= c.numBlocks) {
           recordError("llmk_paged_attention: block index outside the cache");
@@ -300,6 +336,10 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
           scores[r] *= scale;
           if (alibiSlopes)
             scores[r] += alibiSlopes[h] * static_cast<float>(j0 + r - pos);
+          if (biasTable)
+            scores[r] +=
+                biasTable[bucketOf[j0 + r - pos + distanceOffset] * numHeads +
+                          h];
           blockMax = std::max(blockMax, scores[r]);
         }
         float newMax = std::max(runningMax, blockMax);

@@ -1180,13 +1180,133 @@ func.func @paged_attention_context_lens_shape(
 
 // -----
 
-func.func @paged_attention_mask_bidirectional(
+func.func @paged_attention_buckets_without_table(
     %q: tensor<4x1x512xf32>,
     %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 64, block_size = 16, dtype = f16>,
     %tables: tensor<4x32xi32>, %lens: tensor<4xi32>) {
-  // expected-error @+1 {{'llm.paged_attention' op expected mask 'causal' or 'sliding_window', found 'bidirectional'}}
+  // expected-error @+1 {{'llm.paged_attention' op expected num_buckets, max_distance and bidirectional_buckets only with a relative_bias_table, found no table}}
   %0 = llm.paged_attention %q, %cache, %tables, %lens
-          {layer = 0, num_heads = 8, scale = 0.125, mask = #llm.mask<bidirectional>}
+          {layer = 0, num_heads = 8, scale = 0.125, mask = #llm.mask<causal>, num_buckets = 32, max_distance = 128}
+      : tensor<4x1x512xf32>,
+        !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 64, block_size = 16, dtype = f16>,
+        tensor<4x32xi32>, tensor<4xi32> -> tensor<4x1x512xf32>
+  return
+}
+
+// -----
+
+func.func @paged_attention_table_without_buckets(
+    %q: tensor<4x1x512xf32>,
+    %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 64, block_size = 16, dtype = f16>,
+    %tables: tensor<4x32xi32>, %lens: tensor<4xi32>, %table: tensor<32x8xf32>) {
+  // expected-error @+1 {{'llm.paged_attention' op expected num_buckets and max_distance with a relative_bias_table, found no num_buckets}}
+  %0 = llm.paged_attention %q, %cache, %tables, %lens relative_bias_table(%table : tensor<32x8xf32>)
+          {layer = 0, num_heads = 8, scale = 0.125, mask = #llm.mask<causal>, max_distance = 128}
+      : tensor<4x1x512xf32>,
+        !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 64, block_size = 16, dtype = f16>,
+        tensor<4x32xi32>, tensor<4xi32> -> tensor<4x1x512xf32>
+  return
+}
+
+// -----
+
+func.func @paged_attention_table_without_max_distance(
+    %q: tensor<4x1x512xf32>,
+    %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 64, block_size = 16, dtype = f16>,
+    %tables: tensor<4x32xi32>, %lens: tensor<4xi32>, %table: tensor<32x8xf32>) {
+  // expected-error @+1 {{'llm.paged_attention' op expected num_buckets and max_distance with a relative_bias_table, found no max_distance}}
+  %0 = llm.paged_attention %q, %cache, %tables, %lens relative_bias_table(%table : tensor<32x8xf32>)
+          {layer = 0, num_heads = 8, scale = 0.125, mask = #llm.mask<causal>, num_buckets = 32}
+      : tensor<4x1x512xf32>,
+        !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 64, block_size = 16, dtype = f16>,
+        tensor<4x32xi32>, tensor<4xi32> -> tensor<4x1x512xf32>
+  return
+}
+
+// -----
+
+func.func @paged_attention_table_shape(
+    %q: tensor<4x1x512xf32>,
+    %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 64, block_size = 16, dtype = f16>,
+    %tables: tensor<4x32xi32>, %lens: tensor<4xi32>, %table: tensor<32x4xf32>) {
+  // expected-error @+1 {{'llm.paged_attention' op expected relative_bias_table shape [32, 8], found [32, 4]}}
+  %0 = llm.paged_attention %q, %cache, %tables, %lens relative_bias_table(%table : tensor<32x4xf32>)
+          {layer = 0, num_heads = 8, scale = 0.125, mask = #llm.mask<causal>, num_buckets = 32, max_distance = 128}
+      : tensor<4x1x512xf32>,
+        !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 64, block_size = 16, dtype = f16>,
+        tensor<4x32xi32>, tensor<4xi32> -> tensor<4x1x512xf32>
+  return
+}
+
+// -----
+
+func.func @paged_attention_table_rank(
+    %q: tensor<4x1x512xf32>,
+    %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 64, block_size = 16, dtype = f16>,
+    %tables: tensor<4x32xi32>, %lens: tensor<4xi32>, %table: tensor<32xf32>) {
+  // expected-error @+1 {{'llm.paged_attention' op expected relative_bias_table of rank 2 ([num_buckets, num_heads]), found rank 1}}
+  %0 = llm.paged_attention %q, %cache, %tables, %lens relative_bias_table(%table : tensor<32xf32>)
+          {layer = 0, num_heads = 8, scale = 0.125, mask = #llm.mask<causal>, num_buckets = 32, max_distance = 128}
+      : tensor<4x1x512xf32>,
+        !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 64, block_size = 16, dtype = f16>,
+        tensor<4x32xi32>, tensor<4xi32> -> tensor<4x1x512xf32>
+  return
+}
+
+// -----
+
+func.func @paged_attention_table_max_distance(
+    %q: tensor<4x1x512xf32>,
+    %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 64, block_size = 16, dtype = f16>,
+    %tables: tensor<4x32xi32>, %lens: tensor<4xi32>, %table: tensor<32x8xf32>) {
+  // expected-error @+1 {{'llm.paged_attention' op expected max_distance > 16 (the exact-distance buckets), found 16}}
+  %0 = llm.paged_attention %q, %cache, %tables, %lens relative_bias_table(%table : tensor<32x8xf32>)
+          {layer = 0, num_heads = 8, scale = 0.125, mask = #llm.mask<causal>, num_buckets = 32, max_distance = 16}
+      : tensor<4x1x512xf32>,
+        !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 64, block_size = 16, dtype = f16>,
+        tensor<4x32xi32>, tensor<4xi32> -> tensor<4x1x512xf32>
+  return
+}
+
+// -----
+
+func.func @paged_attention_table_odd_bidirectional(
+    %q: tensor<4x1x512xf32>,
+    %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 64, block_size = 16, dtype = f16>,
+    %tables: tensor<4x32xi32>, %lens: tensor<4xi32>, %table: tensor<31x8xf32>) {
+  // expected-error @+1 {{'llm.paged_attention' op expected an even num_buckets for bidirectional buckets, found 31}}
+  %0 = llm.paged_attention %q, %cache, %tables, %lens relative_bias_table(%table : tensor<31x8xf32>)
+          {layer = 0, num_heads = 8, scale = 0.125, mask = #llm.mask<causal>, num_buckets = 31, max_distance = 128, bidirectional_buckets}
+      : tensor<4x1x512xf32>,
+        !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 64, block_size = 16, dtype = f16>,
+        tensor<4x32xi32>, tensor<4xi32> -> tensor<4x1x512xf32>
+  return
+}
+
+// -----
+
+func.func @paged_attention_table_dtype(
+    %q: tensor<4x1x512xf32>,
+    %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 64, block_size = 16, dtype = f16>,
+    %tables: tensor<4x32xi32>, %lens: tensor<4xi32>, %table: tensor<32x8xf16>) {
+  // expected-error @+1 {{'llm.paged_attention' op expected relative_bias_table element type 'f32' (as the query), found 'f16'}}
+  %0 = llm.paged_attention %q, %cache, %tables, %lens relative_bias_table(%table : tensor<32x8xf16>)
+          {layer = 0, num_heads = 8, scale = 0.125, mask = #llm.mask<causal>, num_buckets = 32, max_distance = 128}
+      : tensor<4x1x512xf32>,
+        !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 64, block_size = 16, dtype = f16>,
+        tensor<4x32xi32>, tensor<4xi32> -> tensor<4x1x512xf32>
+  return
+}
+
+// -----
+
+func.func @paged_attention_table_and_alibi(
+    %q: tensor<4x1x512xf32>,
+    %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 64, block_size = 16, dtype = f16>,
+    %tables: tensor<4x32xi32>, %lens: tensor<4xi32>, %table: tensor<32x8xf32>, %slopes: tensor<8xf32>) {
+  // expected-error @+1 {{'llm.paged_attention' op expected alibi_slopes or relative_bias_table, found both}}
+  %0 = llm.paged_attention %q, %cache, %tables, %lens alibi_slopes(%slopes : tensor<8xf32>) relative_bias_table(%table : tensor<32x8xf32>)
+          {layer = 0, num_heads = 8, scale = 0.125, mask = #llm.mask<causal>, num_buckets = 32, max_distance = 128}
       : tensor<4x1x512xf32>,
         !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 64, block_size = 16, dtype = f16>,
         tensor<4x32xi32>, tensor<4xi32> -> tensor<4x1x512xf32>
@@ -1199,7 +1319,7 @@ func.func @paged_attention_mask_padding(
     %q: tensor<4x1x512xf32>,
     %cache: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 64, block_size = 16, dtype = f16>,
     %tables: tensor<4x32xi32>, %lens: tensor<4xi32>) {
-  // expected-error @+1 {{'llm.paged_attention' op expected mask 'causal' or 'sliding_window', found 'padding'}}
+  // expected-error @+1 {{'llm.paged_attention' op expected mask 'causal', 'sliding_window' or 'bidirectional', found 'padding'}}
   %0 = llm.paged_attention %q, %cache, %tables, %lens
           {layer = 0, num_heads = 8, scale = 0.125, mask = #llm.mask<padding>}
       : tensor<4x1x512xf32>,

@@ -476,6 +476,39 @@ func.func @paged_attention(
   return
 }
 
+// CHECK-LABEL: func.func @paged_attention_t5(
+// CHECK-SAME:    %[[Q:[a-z0-9_]+]]: tensor<4x3x96xf32>,
+// CHECK-SAME:    %[[C:[a-z0-9_]+]]: !llm.kv_cache<layers = 2, kv_heads = 4, head_dim = 24, block_size = 16, dtype = f32>,
+// CHECK-SAME:    %[[T:[a-z0-9_]+]]: tensor<4x8xi32>, %[[L:[a-z0-9_]+]]: tensor<4xi32>, %[[TAB:[a-z0-9_]+]]: tensor<32x4xf32>)
+// CHECK-NEXT:    llm.paged_attention %[[Q]], %[[C]], %[[T]], %[[L]] relative_bias_table(%[[TAB]] : tensor<32x4xf32>) {layer = 0 : i64, mask = #llm.mask<causal>, max_distance = 128 : i64, num_buckets = 32 : i64, num_heads = 4 : i64, scale = 1.000000e+00 : f64} :
+// CHECK-NEXT:    llm.paged_attention %[[Q]], %[[C]], %[[T]], %[[L]] relative_bias_table(%[[TAB]] : tensor<32x4xf32>) {bidirectional_buckets, layer = 0 : i64, mask = #llm.mask<causal>, max_distance = 128 : i64, num_buckets = 32 : i64, num_heads = 4 : i64, scale = 1.000000e+00 : f64} :
+// CHECK-NEXT:    llm.paged_attention %[[Q]], %[[C]], %[[T]], %[[L]] {layer = 1 : i64, mask = #llm.mask<bidirectional>, num_heads = 4 : i64, scale = 1.000000e+00 : f64} :
+// CHECK:         return
+func.func @paged_attention_t5(
+    %q: tensor<4x3x96xf32>,
+    %cache: !llm.kv_cache<layers = 2, kv_heads = 4, head_dim = 24, block_size = 16, dtype = f32>,
+    %tables: tensor<4x8xi32>, %lens: tensor<4xi32>, %table: tensor<32x4xf32>) {
+  // Decoder self-attention with T5's bias from the cached positions.
+  %0 = llm.paged_attention %q, %cache, %tables, %lens relative_bias_table(%table : tensor<32x4xf32>)
+          {layer = 0, num_heads = 4, scale = 1.0, mask = #llm.mask<causal>, num_buckets = 32, max_distance = 128}
+      : tensor<4x3x96xf32>,
+        !llm.kv_cache<layers = 2, kv_heads = 4, head_dim = 24, block_size = 16, dtype = f32>,
+        tensor<4x8xi32>, tensor<4xi32> -> tensor<4x3x96xf32>
+  %1 = llm.paged_attention %q, %cache, %tables, %lens relative_bias_table(%table : tensor<32x4xf32>)
+          {layer = 0, num_heads = 4, scale = 1.0, mask = #llm.mask<causal>, num_buckets = 32, max_distance = 128,
+           bidirectional_buckets}
+      : tensor<4x3x96xf32>,
+        !llm.kv_cache<layers = 2, kv_heads = 4, head_dim = 24, block_size = 16, dtype = f32>,
+        tensor<4x8xi32>, tensor<4xi32> -> tensor<4x3x96xf32>
+  // Cross-attention over a static cache: every cached key.
+  %2 = llm.paged_attention %q, %cache, %tables, %lens
+          {layer = 1, num_heads = 4, scale = 1.0, mask = #llm.mask<bidirectional>}
+      : tensor<4x3x96xf32>,
+        !llm.kv_cache<layers = 2, kv_heads = 4, head_dim = 24, block_size = 16, dtype = f32>,
+        tensor<4x8xi32>, tensor<4xi32> -> tensor<4x3x96xf32>
+  return
+}
+
 //===----------------------------------------------------------------------===//
 // KV cache
 //===----------------------------------------------------------------------===//

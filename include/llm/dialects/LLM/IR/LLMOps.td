@@ -474,14 +474,22 @@ def LLM_FlashAttentionOp : LLM_Op<"flash_attention", [Pure, AttrSizedOperandSegm
 }
 
 def LLM_PagedAttentionOp : LLM_Op<"paged_attention", [Pure,
-                                                       LLM_AttentionOpInterface]> {
+    AttrSizedOperandSegments, LLM_AttentionOpInterface]> {
   let summary = "Attention that reads keys and values from a paged KV cache";
   let description = [{
     Attention of `query` (`[batch, q_len, num_heads * head_dim]`) over the
     keys and values of layer `layer` stored in `cache`. Sequence `b` owns the
     blocks `block_tables[b, :]` and holds `context_lens[b]` tokens, the last
-    `q_len` of which are the queries' own positions. `mask` is `causal` or
-    `sliding_window`. Produced by `llm-insert-kv-cache`.
+    `q_len` of which are the queries' own positions. `mask` is `causal`,
+    `sliding_window`, or `bidirectional`: every cached key, whatever the
+    number of queries (cross-attention over a static cache of an encoder's
+    keys and values). Produced by `llm-insert-kv-cache`.
+
+    `relative_bias_table` (`[num_buckets, num_heads]`, with the
+    `num_buckets`, `max_distance` and `bidirectional_buckets` of
+    `llm.relative_position_bias`) adds T5's relative position bias of each
+    key's distance to the query's position, computed from the positions in
+    the cache instead of a bias tensor over the function's own tokens.
 
     Example:
 
@@ -490,17 +498,26 @@ def LLM_PagedAttentionOp : LLM_Op<"paged_attention", [Pure,
                                                          mask = #llm.mask<causal>}
         : tensor<4x1x512xf32>, !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 64, block_size = 16, dtype = f16>,
           tensor<4x32xi32>, tensor<4xi32> -> tensor<4x1x512xf32>
+    %t = llm.paged_attention %q, %cache, %tables, %lens relative_bias_table(%table : tensor<32x8xf32>)
+        {layer = 1, num_heads = 8, scale = 1.0, mask = #llm.mask<causal>, num_buckets = 32, max_distance = 128}
+        : tensor<4x1x512xf32>, !llm.kv_cache<layers = 2, kv_heads = 8, head_dim = 64, block_size = 16, dtype = f32>,
+          tensor<4x32xi32>, tensor<4xi32> -> tensor<4x1x512xf32>
     ```
   }];
   let arguments = (ins LLM_Tensor:$query, LLM_KVCacheType:$cache,
                        LLM_IndexTensor:$block_tables, LLM_IndexTensor:$context_lens,
                        Optional<LLM_Tensor>:$alibi_slopes,
+                       Optional<LLM_Tensor>:$relative_bias_table,
                        LLM_IntAttr:$layer, LLM_IntAttr:$num_heads, F64Attr:$scale,
-                       LLM_MaskKindAttr:$mask, OptionalAttr<LLM_IntAttr>:$window);
+                       LLM_MaskKindAttr:$mask, OptionalAttr<LLM_IntAttr>:$window,
+                       OptionalAttr<LLM_IntAttr>:$num_buckets,
+                       OptionalAttr<LLM_IntAttr>:$max_distance,
+                       UnitAttr:$bidirectional_buckets);
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = [{
     $query `,` $cache `,` $block_tables `,` $context_lens
     (`alibi_slopes` `(` $alibi_slopes^ `:` type($alibi_slopes) `)`)?
+    (`relative_bias_table` `(` $relative_bias_table^ `:` type($relative_bias_table) `)`)?
     attr-dict `:` type($query) `,` qualified(type($cache)) `,` type($block_tables) `,`
     type($context_lens) `->` type($result)
   }];
