@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Sampler.h"
+#include "Common.h"
 
 #include <algorithm>
 #include <cmath>
@@ -114,6 +115,10 @@ uint64_t Rng::next() {
 }
 
 double Rng::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+
+void Rng::getState(uint64_t state[4]) const { std::copy(s_, s_ + 4, state); }
+
+void Rng::setState(const uint64_t state[4]) { std::copy(state, state + 4, s_); }
 
 //===----------------------------------------------------------------------===//
 // Sampler
@@ -365,3 +370,51 @@ const char *stop_reason_name(StopReason reason) {
 }
 
 } // namespace llmrt
+
+extern "C" void llmrt_sample(const float *logits, int64_t batch, int64_t vocab,
+                             const void *prev, int64_t prevLen,
+                             int32_t prevBytes, void *out, int32_t outBytes,
+                             double temperature, int64_t topK, double topP,
+                             double minP, double repetitionPenalty,
+                             uint64_t seed, uint64_t *state) {
+  auto store = [&](int64_t row, int64_t id) {
+    if (outBytes == 4)
+      static_cast<int32_t *>(out)[row] = static_cast<int32_t>(id);
+    else
+      static_cast<int64_t *>(out)[row] = id;
+  };
+  if (!logits || !out || !state || batch < 0 || vocab <= 0 || prevLen < 0 ||
+      (outBytes != 4 && outBytes != 8) ||
+      (prev && prevBytes != 4 && prevBytes != 8)) {
+    llmk::recordError("llmrt_sample: invalid arguments");
+    return;
+  }
+  using namespace llmrt;
+  SamplerParams params = sampler_default_params();
+  params.temperature = temperature;
+  params.top_k = topK;
+  params.top_p = topP;
+  params.min_p = minP;
+  params.repetition_penalty = repetitionPenalty;
+  params.seed = seed;
+  Rng rng(seed);
+  if (state[0])
+    rng.setState(state + 1);
+  Sampler sampler(params);
+  std::vector<int64_t> history(prev ? prevLen : 0);
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t i = 0; i < static_cast<int64_t>(history.size()); ++i)
+      history[i] = prevBytes == 4
+                       ? static_cast<const int32_t *>(prev)[b * prevLen + i]
+                       : static_cast<const int64_t *>(prev)[b * prevLen + i];
+    int64_t next =
+        sampler.sample(logits + b * vocab, vocab, TokenSpan(history), rng);
+    if (next < 0)
+      llmk::recordError("llmrt_sample: cannot sample (a NaN logit, every "
+                        "logit -inf, or a previous token outside the "
+                        "vocabulary)");
+    store(b, next);
+  }
+  state[0] = 1;
+  rng.getState(state + 1);
+}

@@ -134,6 +134,9 @@ public:
   uint64_t next();
   /// A double uniform in [0, 1): the top 53 bits of `next()` times 2^-53.
   double uniform();
+  /// The generator's state, to store it and resume from it later.
+  void getState(uint64_t state[4]) const;
+  void setState(const uint64_t state[4]);
 
 private:
   uint64_t s_[4];
@@ -222,5 +225,20 @@ struct StopCriteria {
 const char *stop_reason_name(StopReason reason);
 
 } // namespace llmrt
+
+/// The lowering of `llm.sample`: picks the next token of each of `batch`
+/// rows of `logits` ([batch, vocab]) with the op's parameters, into `out`
+/// ([batch] ids of `outBytes` = 4 or 8 bytes). `prev` ([batch, prevLen] ids
+/// of `prevBytes` bytes, may be NULL) feeds the repetition penalty.
+/// `state` (5 words, zero before the first call) holds the op's generator:
+/// seeded with `seed` on the first call, advanced by every sampling call.
+/// A failure (a NaN logit, an id outside the vocabulary) writes -1 and is
+/// reported by `llmk_take_error`.
+extern "C" void llmrt_sample(const float *logits, int64_t batch, int64_t vocab,
+                             const void *prev, int64_t prevLen,
+                             int32_t prevBytes, void *out, int32_t outBytes,
+                             double temperature, int64_t topK, double topP,
+                             double minP, double repetitionPenalty,
+                             uint64_t seed, uint64_t *state);
 
 #endif // LLM_RUNTIME_SAMPLER_H

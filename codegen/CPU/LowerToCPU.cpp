@@ -150,6 +150,9 @@ private:
 
   /// A read-only global holding a dense constant, and its address.
   Value materializeConstant(arith::ConstantOp op);
+  /// The address of a new zeroed global holding one `llm.sample`'s
+  /// generator state.
+  Value samplerState();
 
   /// Weight dtype code of `LLMKDtype`.
   FailureOr<int64_t> weightDtype(Operation *op, Value weight);
@@ -177,7 +180,7 @@ private:
   int64_t arenaBytes = 0;
   /// Lowered data pointer of each tensor value.
   DenseMap<Value, Value> values;
-  int64_t numConstants = 0;
+  int64_t numConstants = 0, numSamplers = 0;
   /// Set when a kernel call had an operand with no lowering.
   bool missingOperand = false;
 };
@@ -190,6 +193,23 @@ Value FunctionLowering::ptr(Value tensor) {
   if (auto constant = tensor.getDefiningOp<arith::ConstantOp>())
     return values[tensor] = materializeConstant(constant);
   return nullptr;
+}
+
+Value FunctionLowering::samplerState() {
+  // Five zeroed words: "seeded" and the generator's state, kept between
+  // calls so that each call continues the op's random sequence.
+  std::string name =
+      ("__llm_sampler_" + func.getSymName() + "_" + Twine(numSamplers++)).str();
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToStart(module.getBody());
+    auto type = RankedTensorType::get({5}, builder.getI64Type());
+    LLVM::GlobalOp::create(
+        builder, loc, LLVM::LLVMArrayType::get(builder.getI64Type(), 5),
+        /*isConstant=*/false, LLVM::Linkage::Internal, name,
+        DenseElementsAttr::get(type, builder.getI64IntegerAttr(0)));
+  }
+  return LLVM::AddressOfOp::create(builder, loc, ptrType(), name);
 }
 
 Value FunctionLowering::materializeConstant(arith::ConstantOp op) {
@@ -430,7 +450,7 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
   };
   for (Value result : op->getResults())
     if (auto tensor = dyn_cast<RankedTensorType>(result.getType());
-        tensor && !isa<ParamOp>(op) && !isa<arith::ConstantOp>(op) &&
+        tensor && !isa<ParamOp, arith::ConstantOp, SampleOp>(op) &&
         !tensor.getElementType().isF32())
       return op->emitOpError() << "llm-lower-to-cpu: expected f32 results "
                                   "(the CPU kernels compute in fp32), found "
@@ -615,6 +635,28 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
              {ptr(r.getTable()), out(), i64(s[0]), i64(s[1]), i64(s[2]),
               i64(r.getNumBuckets()), i64(r.getMaxDistance()),
               i32(r.getBidirectional() ? 1 : 0)});
+        return success();
+      })
+      .Case([&](SampleOp s) -> LogicalResult {
+        if (failed(requireF32(s.getLogits(), "logits")))
+          return failure();
+        ArrayRef<int64_t> l = getShape(s.getLogits());
+        Value prev = s.getPrevTokens();
+        auto idBytes = [](Value ids) {
+          return cast<RankedTensorType>(ids.getType())
+                     .getElementType()
+                     .getIntOrFloatBitWidth() /
+                 8;
+        };
+        call("llmrt_sample",
+             {ptr(s.getLogits()), i64(l[0]), i64(l[1]), ptr(prev),
+              i64(prev ? getShape(prev)[1] : 0), i32(prev ? idBytes(prev) : 8),
+              out(), i32(idBytes(s.getResult())),
+              f64(s.getTemperature().convertToDouble()), i64(s.getTopK()),
+              f64(s.getTopP().convertToDouble()),
+              f64(s.getMinP().convertToDouble()),
+              f64(s.getRepetitionPenalty().convertToDouble()), i64(s.getSeed()),
+              samplerState()});
         return success();
       })
       .Case([&](GeluOp g) {

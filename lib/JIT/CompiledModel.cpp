@@ -8,6 +8,7 @@
 #include "llm/Import/SafeTensors.h"
 
 #include "Kernels.h"
+#include "Sampler.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -67,6 +68,7 @@ static llvm::orc::SymbolMap kernelSymbols(llvm::orc::MangleAndInterner mangle) {
   LLMK(llmk_copy);
   LLMK(llmk_kv_cache_append);
   LLMK(llmk_paged_attention);
+  LLMK(llmrt_sample);
 #undef LLMK
   return map;
 }

@@ -162,3 +162,28 @@ func.func @encode(%kv: tensor<1x3x16xf32>,
       : !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f32>, tensor<1x3xi32>, tensor<1x3x16xf32>, tensor<1x3x16xf32>
   return %c : !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f32>
 }
+
+// -----
+
+// llm.sample calls the runtime sampler with the op's parameters, the id
+// widths (i32 history: 4 bytes, i64 result: 8) and a zeroed global of its
+// own holding the generator between calls.
+
+// CHECK: llvm.mlir.global internal @__llm_sampler_pick_0(dense<0> : tensor<5xi64>) {{.*}} : !llvm.array<5 x i64>
+// CHECK-LABEL: llvm.func @pick
+// CHECK-SAME: llm.result_types = [tensor<3xi64>]
+// CHECK-DAG: %[[B:.*]] = llvm.mlir.constant(3 : i64) : i64
+// CHECK-DAG: %[[V:.*]] = llvm.mlir.constant(50 : i64) : i64
+// CHECK-DAG: %[[N:.*]] = llvm.mlir.constant(4 : i64) : i64
+// CHECK-DAG: %[[W4:.*]] = llvm.mlir.constant(4 : i32) : i32
+// CHECK-DAG: %[[W8:.*]] = llvm.mlir.constant(8 : i32) : i32
+// CHECK-DAG: %[[T:.*]] = llvm.mlir.constant(8.000000e-01 : f64) : f64
+// CHECK-DAG: %[[K:.*]] = llvm.mlir.constant(10 : i64) : i64
+// CHECK-DAG: %[[SEED:.*]] = llvm.mlir.constant(42 : i64) : i64
+// CHECK-DAG: %[[STATE:.*]] = llvm.mlir.addressof @__llm_sampler_pick_0
+// CHECK: llvm.call @llmrt_sample(%{{.*}}, %[[B]], %[[V]], %{{.*}}, %[[N]], %[[W4]], %{{.*}}, %[[W8]], %[[T]], %[[K]], %{{.*}}, %{{.*}}, %{{.*}}, %[[SEED]], %[[STATE]])
+func.func @pick(%l: tensor<3x50xf32>, %prev: tensor<3x4xi32>) -> tensor<3xi64> {
+  %n = llm.sample %l prev(%prev : tensor<3x4xi32>) {temperature = 0.8, top_k = 10, top_p = 0.9, repetition_penalty = 1.3, seed = 42}
+      : tensor<3x50xf32> -> tensor<3xi64>
+  return %n : tensor<3xi64>
+}

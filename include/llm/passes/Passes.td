@@ -186,7 +186,9 @@ def LowerToCPUPass : Pass<"llm-lower-to-cpu", "::mlir::ModuleOp"> {
     statically from liveness (first fit in definition order): the peak
     activation memory is known at compile time and nothing is allocated
     while the model runs. Results are written straight into the caller's
-    buffers.
+    buffers; a returned `!llm.kv_cache` is the argument's cache, updated in
+    place, and has no result buffer. `llm.sample` calls the runtime sampler
+    with its generator state in a zero-initialized global.
 
     The generated function is
     `void NAME(void **params, void *arena, void **args, void **results)`.

@@ -744,6 +744,9 @@ def LLM_SampleOp : LLM_Op<"sample", [MemoryEffects<[MemRead, MemWrite]>]> {
     (drop tokens below `min_p` times the top probability; 0 disables), and a
     draw from a generator seeded by `seed`. The same seed gives the same
     tokens. The op is not `Pure`: it advances the generator.
+    `llm-lower-to-cpu` lowers it to the runtime sampler (`llmrt_sample`,
+    the one `llm-run` uses), with the generator in a global of the op's own,
+    so that successive calls continue one random sequence.
 
     Example:
 
