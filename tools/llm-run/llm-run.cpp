@@ -412,6 +412,11 @@ compileCached(MLIRContext &context, const SafeTensorsArchive &archive,
   if (failed(pm.run(*module)))
     return llvm::createStringError("compiling the cached entry points failed "
                                    "(see the diagnostics above)");
+  // The encoder runs once, through the prefill's encoder entry point; the
+  // decode function's copy (over `batch` rows) would only cost JIT time and
+  // arena memory.
+  if (auto unused = module->lookupSymbol<LLVM::LLVMFuncOp>("decode_encode"))
+    unused.erase();
   CachedModel cached;
   llvm::Expected<std::unique_ptr<CompiledModel>> model =
       CompiledModel::create(*module, archive);
