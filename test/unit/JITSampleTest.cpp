@@ -107,7 +107,8 @@ TEST_P(JITSampleTest, MatchesTheRuntimeSampler) {
   TempModel folder;
   llvm::Expected<std::unique_ptr<SafeTensorsArchive>> archive =
       SafeTensorsArchive::openDirectory(folder.path());
-  ASSERT_TRUE(static_cast<bool>(archive)) << llvm::toString(archive.takeError());
+  ASSERT_TRUE(static_cast<bool>(archive))
+      << llvm::toString(archive.takeError());
   std::string source =
       (llvm::Twine("func.func @pick(%l: tensor<3x50xf32>, %prev: "
                    "tensor<3x4xi32>) -> tensor<3xi64> {\n"
@@ -165,7 +166,8 @@ TEST(JITSampleErrorTest, NaNLogitIsReported) {
   TempModel folder;
   llvm::Expected<std::unique_ptr<SafeTensorsArchive>> archive =
       SafeTensorsArchive::openDirectory(folder.path());
-  ASSERT_TRUE(static_cast<bool>(archive)) << llvm::toString(archive.takeError());
+  ASSERT_TRUE(static_cast<bool>(archive))
+      << llvm::toString(archive.takeError());
   std::unique_ptr<CompiledModel> model =
       compile(context,
               "func.func @pick(%l: tensor<1x4xf32>) -> tensor<1xi32> {\n"

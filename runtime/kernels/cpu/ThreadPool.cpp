@@ -6,6 +6,7 @@
 
 #include "ThreadPool.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -36,6 +37,13 @@ thread_local bool insideParallelLoop = false;
 
 /// A fixed set of workers that sleep between loops. The caller of
 /// parallelFor takes part in the loop, so N threads means N - 1 workers.
+///
+/// The caller waits for the loop's tasks, not for the workers: a worker that
+/// has not woken up yet (descheduled on a busy machine) must not hold up the
+/// loop, which the caller then finishes alone. Tasks are claimed from a
+/// counter tagged with the loop's generation, so a worker that wakes up late
+/// can never claim a task of a later loop with the function of an earlier
+/// one.
 class ThreadPool {
 public:
   explicit ThreadPool(int numThreads) { start(numThreads); }
@@ -57,31 +65,19 @@ public:
         fn(i);
       return;
     }
-    std::lock_guard<std::mutex> submitLock(submitMutex);
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      job = &fn;
-      jobSize = count;
-      nextIndex.store(0, std::memory_order_relaxed);
-      pendingWorkers.store(static_cast<int>(workers.size()),
-                           std::memory_order_relaxed);
-      generation.fetch_add(1, std::memory_order_release);
+    // Larger loops run as consecutive loops of at most kMaxTasks tasks (the
+    // claim counter holds 32 bits of index).
+    for (int64_t first = 0; first < count; first += kMaxTasks) {
+      int64_t size = std::min<int64_t>(kMaxTasks, count - first);
+      if (first == 0 && size == count) {
+        runLoop(count, fn);
+      } else {
+        std::function<void(int64_t)> shifted = [&](int64_t i) {
+          fn(first + i);
+        };
+        runLoop(size, shifted);
+      }
     }
-    wakeCondition.notify_all();
-    insideParallelLoop = true;
-    drain(fn, count);
-    insideParallelLoop = false;
-    // The job (and fn) must outlive every worker's use of it: wait for all
-    // of them, spinning first because loops are often short.
-    for (int spin = 0; spin < kSpinIterations; ++spin) {
-      if (pendingWorkers.load(std::memory_order_acquire) == 0)
-        return;
-      cpuRelax();
-    }
-    std::unique_lock<std::mutex> lock(mutex);
-    doneCondition.wait(lock, [&] {
-      return pendingWorkers.load(std::memory_order_acquire) == 0;
-    });
   }
 
 private:
@@ -89,6 +85,42 @@ private:
   /// decode issues many short loops back to back, and a futex wake-up costs
   /// more than such a loop.
   static constexpr int kSpinIterations = 20000;
+  static constexpr int64_t kMaxTasks = int64_t(1) << 31;
+
+  /// The claim counter: generation in the high 32 bits, next index in the
+  /// low 32.
+  static uint64_t claimWord(uint64_t generation, int64_t index) {
+    return (generation << 32) | static_cast<uint64_t>(index);
+  }
+
+  void runLoop(int64_t count, const std::function<void(int64_t)> &fn) {
+    std::lock_guard<std::mutex> submitLock(submitMutex);
+    uint64_t current;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      job = &fn;
+      jobSize = count;
+      done.store(0, std::memory_order_relaxed);
+      current = generation.load(std::memory_order_relaxed) + 1;
+      claim.store(claimWord(current & 0xffffffffu, 0),
+                  std::memory_order_relaxed);
+      generation.store(current, std::memory_order_release);
+    }
+    wakeCondition.notify_all();
+    insideParallelLoop = true;
+    drain(fn, count, current);
+    insideParallelLoop = false;
+    // Wait for the tasks that workers claimed, spinning first because
+    // loops are often short.
+    for (int spin = 0; spin < kSpinIterations; ++spin) {
+      if (done.load(std::memory_order_acquire) == count)
+        return;
+      cpuRelax();
+    }
+    std::unique_lock<std::mutex> lock(mutex);
+    doneCondition.wait(
+        lock, [&] { return done.load(std::memory_order_acquire) == count; });
+  }
 
   void start(int numThreads) {
     stopping = false;
@@ -111,17 +143,28 @@ private:
     workers.clear();
   }
 
-  static void drain(const std::function<void(int64_t)> &fn, int64_t count,
-                    std::atomic<int64_t> &next) {
+  /// Runs the tasks of loop `loopGeneration` that are left; returns when
+  /// none is, or when a later loop has started.
+  void drain(const std::function<void(int64_t)> &fn, int64_t count,
+             uint64_t loopGeneration) {
+    uint64_t tag = loopGeneration & 0xffffffffu;
+    uint64_t word = claim.load(std::memory_order_relaxed);
     for (;;) {
-      int64_t index = next.fetch_add(1, std::memory_order_relaxed);
+      if ((word >> 32) != tag)
+        return;
+      int64_t index = static_cast<int64_t>(word & 0xffffffffu);
       if (index >= count)
         return;
+      if (!claim.compare_exchange_weak(word, word + 1,
+                                       std::memory_order_relaxed))
+        continue;
       fn(index);
+      if (done.fetch_add(1, std::memory_order_acq_rel) + 1 == count) {
+        std::lock_guard<std::mutex> lock(mutex);
+        doneCondition.notify_one();
+      }
+      word = claim.load(std::memory_order_relaxed);
     }
-  }
-  void drain(const std::function<void(int64_t)> &fn, int64_t count) {
-    drain(fn, count, nextIndex);
   }
 
   void workerLoop(uint64_t seen) {
@@ -140,23 +183,20 @@ private:
         wakeCondition.wait(lock, [&] {
           return generation.load(std::memory_order_acquire) != seen;
         });
-        current = generation.load(std::memory_order_acquire);
       }
-      seen = current;
       const std::function<void(int64_t)> *fn;
       int64_t count;
       {
+        // The job and its generation, read together: a later loop may have
+        // replaced the one that woke this worker.
         std::lock_guard<std::mutex> lock(mutex);
         if (stopping)
           return;
         fn = job;
         count = jobSize;
+        seen = generation.load(std::memory_order_relaxed);
       }
-      drain(*fn, count);
-      if (pendingWorkers.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        std::lock_guard<std::mutex> lock(mutex);
-        doneCondition.notify_one();
-      }
+      drain(*fn, count, seen);
     }
   }
 
@@ -168,8 +208,8 @@ private:
   std::condition_variable wakeCondition;
   std::condition_variable doneCondition;
   std::atomic<uint64_t> generation{0};
-  std::atomic<int64_t> nextIndex{0};
-  std::atomic<int> pendingWorkers{0};
+  std::atomic<uint64_t> claim{0};
+  std::atomic<int64_t> done{0};
   const std::function<void(int64_t)> *job = nullptr;
   int64_t jobSize = 0;
   bool stopping = false;
