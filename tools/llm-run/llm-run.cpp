@@ -345,25 +345,31 @@ static int64_t pickNext(const float *row, int64_t vocab,
 }
 
 namespace {
-/// Prefill entry points (one per prompt length) and the batched decode entry
-/// point over one paged KV cache. Encoder-decoder models also have the entry
-/// point that runs the encoder and fills the static cross-attention cache.
+/// Prefill entry points and the batched decode entry point over one paged KV
+/// cache. Decoder-only models have a prefill entry point per prompt length;
+/// encoder-decoder models (one decoder prompt) have one per encoder input
+/// length, each with the entry point that runs the encoder and fills the
+/// static cross-attention cache.
 struct CachedModel {
   std::unique_ptr<CompiledModel> model;
+  /// By prompt length, or by encoder input length.
   std::map<int64_t, const EntryPoint *> prefill;
+  /// By encoder input length (encoder-decoder models).
+  std::map<int64_t, const EntryPoint *> encode;
   const EntryPoint *decode = nullptr;
-  const EntryPoint *encode = nullptr;
   int64_t maxBlocks = 0;
   double compileSeconds = 0;
+  bool isSeq2Seq() const { return !encode.empty(); }
 };
 
 /// The cross-attention cache of an encoder-decoder model: the keys and values
-/// of one encoder input, written once and read by every decoder call (all
-/// beams and steps share its blocks).
+/// of each encoder input, written once and read by every decoder call (all
+/// beams and steps of that input share its blocks).
 struct CrossCache {
   std::unique_ptr<llmrt::KVCachePool> pool;
-  std::vector<int32_t> table;
-  int32_t length = 0;
+  /// Per encoder input: its blocks, and its length.
+  std::vector<std::vector<int32_t>> tables;
+  std::vector<int32_t> lengths;
 };
 } // namespace
 
@@ -372,21 +378,30 @@ struct CrossCache {
 /// weights, and turns them into cached entry points with
 /// --llm-insert-kv-cache.
 ///
-/// For an encoder-decoder model (`encoderLen` > 0), the prompts are decoder
-/// prompts over one encoder input of `encoderLen` tokens; the cache pass
-/// moves the encoder into `prefill_<len>_encode`, which fills the
-/// cross-attention cache.
+/// For an encoder-decoder model (`encoderLens` not empty), `promptLens` holds
+/// the one decoder prompt length and there is a prefill entry point per
+/// encoder input length; the cache pass moves the encoder into
+/// `<prefill>_encode`, which fills the cross-attention cache. The decode
+/// entry point takes block tables for the longest encoder input.
 static llvm::Expected<CachedModel>
 compileCached(MLIRContext &context, const SafeTensorsArchive &archive,
               const std::set<int64_t> &promptLens, int64_t batch,
-              int64_t maxSeqLen, int64_t encoderLen = 0) {
+              int64_t maxSeqLen, const std::set<int64_t> &encoderLens = {}) {
   auto start = Clock::now();
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
-  std::vector<std::tuple<std::string, int64_t, int64_t>> functions;
-  for (int64_t len : promptLens)
-    functions.emplace_back("prefill_" + std::to_string(len), len, 1);
-  functions.emplace_back("decode", 1, batch);
-  for (auto &[name, seq, rows] : functions) {
+  // (name, encoder length or 0, tokens, rows)
+  std::vector<std::tuple<std::string, int64_t, int64_t, int64_t>> functions;
+  if (encoderLens.empty()) {
+    for (int64_t len : promptLens)
+      functions.emplace_back("prefill_" + std::to_string(len), 0, len, 1);
+    functions.emplace_back("decode", 0, 1, batch);
+  } else {
+    for (int64_t len : encoderLens)
+      functions.emplace_back("prefill_enc" + std::to_string(len), len,
+                             *promptLens.begin(), 1);
+    functions.emplace_back("decode", *encoderLens.rbegin(), 1, batch);
+  }
+  for (auto &[name, encoderLen, seq, rows] : functions) {
     HFImportOptions options;
     options.seqLen = encoderLen > 0 ? encoderLen : seq;
     options.decoderSeqLen = encoderLen > 0 ? seq : 0;
@@ -412,7 +427,7 @@ compileCached(MLIRContext &context, const SafeTensorsArchive &archive,
   if (failed(pm.run(*module)))
     return llvm::createStringError("compiling the cached entry points failed "
                                    "(see the diagnostics above)");
-  // The encoder runs once, through the prefill's encoder entry point; the
+  // Encoders run through the prefill functions' encoder entry points; the
   // decode function's copy (over `batch` rows) would only cost JIT time and
   // arena memory.
   if (auto unused = module->lookupSymbol<LLVM::LLVMFuncOp>("decode_encode"))
@@ -423,24 +438,26 @@ compileCached(MLIRContext &context, const SafeTensorsArchive &archive,
   if (!model)
     return model.takeError();
   cached.model = std::move(*model);
-  for (int64_t len : promptLens) {
-    llvm::Expected<const EntryPoint *> prefill =
-        cached.model->lookup("prefill_" + std::to_string(len));
-    if (!prefill)
-      return prefill.takeError();
-    cached.prefill[len] = *prefill;
+  auto lookup = [&](const std::string &name,
+                    const EntryPoint *&entry) -> llvm::Error {
+    llvm::Expected<const EntryPoint *> found = cached.model->lookup(name);
+    if (!found)
+      return found.takeError();
+    entry = *found;
+    return llvm::Error::success();
+  };
+  for (auto &[name, encoderLen, seq, rows] : functions) {
+    if (name == "decode")
+      continue;
+    if (llvm::Error err =
+            lookup(name, cached.prefill[encoderLen > 0 ? encoderLen : seq]))
+      return std::move(err);
+    if (encoderLen > 0)
+      if (llvm::Error err = lookup(name + "_encode", cached.encode[encoderLen]))
+        return std::move(err);
   }
-  llvm::Expected<const EntryPoint *> decode = cached.model->lookup("decode");
-  if (!decode)
-    return decode.takeError();
-  cached.decode = *decode;
-  if (encoderLen > 0) {
-    llvm::Expected<const EntryPoint *> encode = cached.model->lookup(
-        "prefill_" + std::to_string(*promptLens.begin()) + "_encode");
-    if (!encode)
-      return encode.takeError();
-    cached.encode = *encode;
-  }
+  if (llvm::Error err = lookup("decode", cached.decode))
+    return std::move(err);
   cached.maxBlocks = llvm::divideCeil(maxSeqLen, kvBlockSize);
   cached.compileSeconds = secondsSince(start);
   return std::move(cached);
@@ -486,16 +503,17 @@ static llmrt::KVCacheConfig getCacheConfig(const EntryPoint &entry,
 /// `count` new tokens per row, reserving their cache slots first. A row whose
 /// `advance` entry is false (all rows advance when it is empty) writes
 /// nothing to the cache and attends over what it holds. With `cross` (an
-/// encoder-decoder model), every row reads that cross-attention cache and
-/// the entry takes no positions. Fails when the cache is full or a kernel
-/// reports an error.
+/// encoder-decoder model), row r reads the cross-attention cache of encoder
+/// input `crossInputs[r]` and the entry takes no positions. Fails when the
+/// cache is full or a kernel reports an error.
 static llvm::Error
 runCachedEntry(const CachedModel &cached, llmrt::KVCachePool &pool,
                llmrt::BlockManager &blocks, const EntryPoint &entry,
                llvm::ArrayRef<int64_t> seqs, std::vector<int64_t> &ids,
                std::vector<int64_t> &positions, float *logits, int64_t count,
                llvm::ArrayRef<bool> advance = {},
-               const CrossCache *cross = nullptr) {
+               const CrossCache *cross = nullptr,
+               llvm::ArrayRef<int64_t> crossInputs = {}) {
   int64_t rows = seqs.size(), maxBlocks = cached.maxBlocks;
   std::vector<int32_t> slots(rows * count, -1), tables(rows * maxBlocks),
       lens(rows);
@@ -516,10 +534,19 @@ runCachedEntry(const CachedModel &cached, llmrt::KVCachePool &pool,
                               slots.data(), tables.data(),    lens.data()};
   std::vector<int32_t> crossTables, crossLens(rows);
   if (cross) {
-    for (int64_t r = 0; r < rows; ++r)
-      crossTables.insert(crossTables.end(), cross->table.begin(),
-                         cross->table.end());
-    std::fill(crossLens.begin(), crossLens.end(), cross->length);
+    // (ids, cache, slots, tables, lens, cross cache, cross tables, lens)
+    int64_t width = cast<RankedTensorType>(entry.argTypes[6]).getDimSize(1);
+    crossTables.assign(rows * width, 0);
+    for (int64_t r = 0; r < rows; ++r) {
+      const std::vector<int32_t> &table = cross->tables[crossInputs[r]];
+      if (static_cast<int64_t>(table.size()) > width)
+        return llvm::createStringError(llvm::formatv(
+            "internal error: an encoder input of {0} blocks for a "
+            "cross-attention table of {1}",
+            table.size(), width));
+      std::copy(table.begin(), table.end(), crossTables.begin() + r * width);
+      crossLens[r] = cross->lengths[crossInputs[r]];
+    }
     args.erase(args.begin() + 1);
     args.insert(args.end(), {cross->pool->descriptor(), crossTables.data(),
                              crossLens.data()});
@@ -532,31 +559,41 @@ runCachedEntry(const CachedModel &cached, llmrt::KVCachePool &pool,
   return llvm::Error::success();
 }
 
-/// Runs the encoder entry point on `encoderIds`, which writes the
-/// cross-attention keys and values into a cache of their own: one sequence
-/// in consecutive blocks.
-static llvm::Expected<CrossCache> runEncoder(const CachedModel &cached,
-                                             std::vector<int64_t> encoderIds,
-                                             int32_t dtype) {
-  llmrt::KVCacheConfig config = getCacheConfig(*cached.encode, dtype);
-  int64_t length = encoderIds.size();
+/// Runs each encoder input through the encoder entry point of its length,
+/// which writes its cross-attention keys and values into consecutive blocks
+/// of one cross-attention cache.
+static llvm::Expected<CrossCache>
+runEncoders(const CachedModel &cached,
+            const std::vector<std::vector<int64_t>> &inputs, int32_t dtype) {
+  llmrt::KVCacheConfig config =
+      getCacheConfig(*cached.encode.begin()->second, dtype);
+  int64_t numBlocks = 0;
+  for (const std::vector<int64_t> &input : inputs)
+    numBlocks += llvm::divideCeil(input.size(), config.blockSize);
   CrossCache cross;
   std::string error;
-  cross.pool = llmrt::KVCachePool::create(
-      config, llvm::divideCeil(length, config.blockSize), error);
+  cross.pool = llmrt::KVCachePool::create(config, numBlocks, error);
   if (!cross.pool)
     return llvm::createStringError(error);
-  cross.length = static_cast<int32_t>(length);
-  for (int64_t b = 0; b < cross.pool->getNumBlocks(); ++b)
-    cross.table.push_back(static_cast<int32_t>(b));
-  std::vector<int32_t> slots(length);
-  std::iota(slots.begin(), slots.end(), 0);
-  cached.model->run(*cached.encode,
-                    {encoderIds.data(), cross.pool->descriptor(), slots.data()},
-                    {});
-  if (const char *kernelError = llmk_take_error())
-    return llvm::createStringError(
-        llvm::formatv("kernel error: {0}", kernelError));
+  int32_t nextBlock = 0;
+  for (const std::vector<int64_t> &input : inputs) {
+    int64_t length = input.size();
+    std::vector<int32_t> table, slots(length);
+    for (int64_t b = 0; b < llvm::divideCeil(length, config.blockSize); ++b)
+      table.push_back(nextBlock++);
+    for (int64_t j = 0; j < length; ++j)
+      slots[j] =
+          static_cast<int32_t>(table[j / config.blockSize] * config.blockSize +
+                               j % config.blockSize);
+    std::vector<int64_t> ids = input;
+    cached.model->run(*cached.encode.at(length),
+                      {ids.data(), cross.pool->descriptor(), slots.data()}, {});
+    if (const char *kernelError = llmk_take_error())
+      return llvm::createStringError(
+          llvm::formatv("kernel error: {0}", kernelError));
+    cross.tables.push_back(std::move(table));
+    cross.lengths.push_back(static_cast<int32_t>(length));
+  }
   return std::move(cross);
 }
 
@@ -567,26 +604,32 @@ static std::string joinIds(llvm::ArrayRef<int64_t> ids) {
 
 /// Generation with prefill + decode over a paged KV cache: each prompt is
 /// prefilled on its own, then one decode call per step advances every
-/// sequence, whatever its length. For an encoder-decoder model the prompts
-/// are decoder prompts, and `encoderIds` runs through the encoder once,
-/// before them. Returns the process exit code.
-static int generateCached(MLIRContext &context, const HFModelInfo &info,
-                          const SafeTensorsArchive &archive,
-                          const std::vector<std::vector<int64_t>> &prompts,
-                          const std::vector<int64_t> &encoderIds = {}) {
+/// sequence, whatever its length. For an encoder-decoder model,
+/// `encoderInputs[b]` is sequence b's encoder input (each runs through the
+/// encoder once, before its prefill) and `prompts[b]` its decoder prompt.
+/// Returns the process exit code.
+static int
+generateCached(MLIRContext &context, const HFModelInfo &info,
+               const SafeTensorsArchive &archive,
+               const std::vector<std::vector<int64_t>> &prompts,
+               const std::vector<std::vector<int64_t>> &encoderInputs = {}) {
   int64_t batch = prompts.size();
-  std::set<int64_t> promptLens;
-  int64_t longest = 0;
+  std::set<int64_t> promptLens, encoderLens;
+  int64_t longest = 0, encoderTokens = 0;
   for (const std::vector<int64_t> &p : prompts) {
     promptLens.insert(p.size());
     longest = std::max<int64_t>(longest, p.size());
+  }
+  for (const std::vector<int64_t> &input : encoderInputs) {
+    encoderLens.insert(input.size());
+    encoderTokens += input.size();
   }
   int64_t maxSeqLen = longest + maxNewTokens;
   llvm::Expected<int32_t> dtype = getKVDtype();
   if (!dtype)
     return fail(llvm::toString(dtype.takeError()));
   llvm::Expected<CachedModel> cached = compileCached(
-      context, archive, promptLens, batch, maxSeqLen, encoderIds.size());
+      context, archive, promptLens, batch, maxSeqLen, encoderLens);
   if (!cached)
     return fail(llvm::toString(cached.takeError()));
 
@@ -611,25 +654,29 @@ static int generateCached(MLIRContext &context, const HFModelInfo &info,
   CrossCache cross;
   // Runs `entry` on `rows` sequences of `count` tokens each; sequence r
   // holds `lengths[r]` tokens after this call (slot -1: not advanced).
+  // Sequence b reads encoder input b's cross-attention cache.
+  std::vector<int64_t> crossInputs(batch);
+  std::iota(crossInputs.begin(), crossInputs.end(), 0);
   auto runEntry = [&](const EntryPoint &entry, llvm::ArrayRef<int64_t> seqs,
                       std::vector<int64_t> &ids,
                       std::vector<int64_t> &positions, float *logits,
-                      int64_t count, llvm::ArrayRef<bool> advance) {
+                      int64_t count, llvm::ArrayRef<bool> advance,
+                      llvm::ArrayRef<int64_t> inputs) {
     return runCachedEntry(*cached, *pool, blocks, entry, seqs, ids, positions,
-                          logits, count, advance,
-                          cross.pool ? &cross : nullptr);
+                          logits, count, advance, cross.pool ? &cross : nullptr,
+                          inputs);
   };
 
-  // The encoder, once; then prefill, one sequence at a time.
+  // The encoders, once each; then prefill, one sequence at a time.
   std::vector<int64_t> seqs;
   std::vector<std::vector<int64_t>> history(prompts), generated(batch);
   std::vector<std::vector<float>> genLogits(batch);
   std::vector<float> firstRows(batch * vocab);
   auto start = Clock::now();
   int64_t prefillTokens = 0;
-  if (cached->encode) {
+  if (cached->isSeq2Seq()) {
     llvm::Expected<CrossCache> encoded =
-        runEncoder(*cached, encoderIds, *dtype);
+        runEncoders(*cached, encoderInputs, *dtype);
     if (!encoded)
       return fail(llvm::toString(encoded.takeError()));
     cross = std::move(*encoded);
@@ -641,8 +688,10 @@ static int generateCached(MLIRContext &context, const HFModelInfo &info,
     for (int64_t i = 0; i < len; ++i)
       positions[i] = info.positionOffset + i;
     std::vector<float> logits(len * vocab);
-    if (llvm::Error err = runEntry(*cached->prefill[len], {seqs[b]}, ids,
-                                   positions, logits.data(), len, {true}))
+    const EntryPoint &prefill =
+        *cached->prefill[cached->isSeq2Seq() ? encoderInputs[b].size() : len];
+    if (llvm::Error err = runEntry(prefill, {seqs[b]}, ids, positions,
+                                   logits.data(), len, {true}, {b}))
       return fail(llvm::toString(std::move(err)));
     if (b == 0 && !dumpLogits.empty())
       if (llvm::Error err = writeNpy(dumpLogits, logits.data(), len, vocab))
@@ -669,8 +718,9 @@ static int generateCached(MLIRContext &context, const HFModelInfo &info,
         positions[b] = info.positionOffset + history[b].size() - 1;
         decodeTokens += advance[b];
       }
-      if (llvm::Error err = runEntry(*cached->decode, seqs, tokens, positions,
-                                     decodeLogits.data(), 1, advance))
+      if (llvm::Error err =
+              runEntry(*cached->decode, seqs, tokens, positions,
+                       decodeLogits.data(), 1, advance, crossInputs))
         return fail(llvm::toString(std::move(err)));
       ++decodeSteps;
       rows = decodeLogits.data();
@@ -703,8 +753,8 @@ static int generateCached(MLIRContext &context, const HFModelInfo &info,
       "prefill: {0} tokens{1} in {2:f4} s ({3:f1} "
       "tokens/s)\n",
       prefillTokens,
-      cached->encode
-          ? llvm::formatv(" after {0} encoder tokens", encoderIds.size()).str()
+      cached->isSeq2Seq()
+          ? llvm::formatv(" after {0} encoder tokens", encoderTokens).str()
           : std::string(),
       prefillSeconds, prefillTokens / prefillSeconds);
   if (decodeSteps > 0)
@@ -773,14 +823,17 @@ static int reportBeamSearch(const llmrt::BeamSearchResult &result,
 static int generateBeamCached(MLIRContext &context, const HFModelInfo &info,
                               const SafeTensorsArchive &archive,
                               const std::vector<int64_t> &prompt,
-                              const std::vector<int64_t> &encoderIds = {}) {
+                              const std::vector<int64_t> &encoderInput = {}) {
   int64_t beams = numBeams, promptLen = prompt.size();
   int64_t maxSeqLen = promptLen + maxNewTokens;
   llvm::Expected<int32_t> dtype = getKVDtype();
   if (!dtype)
     return fail(llvm::toString(dtype.takeError()));
+  std::set<int64_t> encoderLens;
+  if (!encoderInput.empty())
+    encoderLens.insert(encoderInput.size());
   llvm::Expected<CachedModel> cached = compileCached(
-      context, archive, {promptLen}, beams, maxSeqLen, encoderIds.size());
+      context, archive, {promptLen}, beams, maxSeqLen, encoderLens);
   if (!cached)
     return fail(llvm::toString(cached.takeError()));
   llmrt::KVCacheConfig config = getCacheConfig(*cached->decode, *dtype);
@@ -808,7 +861,8 @@ static int generateBeamCached(MLIRContext &context, const HFModelInfo &info,
                       std::vector<int64_t> &positions, float *logits,
                       int64_t count) {
     return runCachedEntry(*cached, *pool, blocks, entry, seqs, ids, positions,
-                          logits, count, {}, cross.pool ? &cross : nullptr);
+                          logits, count, {}, cross.pool ? &cross : nullptr,
+                          std::vector<int64_t>(seqs.size(), 0));
   };
 
   // Copies the cache blocks of `from` into the fresh sequence `to`:
@@ -840,9 +894,9 @@ static int generateBeamCached(MLIRContext &context, const HFModelInfo &info,
 
   int64_t vocab = info.vocabSize;
   auto start = Clock::now();
-  if (cached->encode) {
+  if (cached->isSeq2Seq()) {
     llvm::Expected<CrossCache> encoded =
-        runEncoder(*cached, encoderIds, *dtype);
+        runEncoders(*cached, {encoderInput}, *dtype);
     if (!encoded)
       return fail(llvm::toString(encoded.takeError()));
     cross = std::move(*encoded);
@@ -853,9 +907,10 @@ static int generateBeamCached(MLIRContext &context, const HFModelInfo &info,
     std::vector<int64_t> ids = prompt, positions(promptLen);
     for (int64_t i = 0; i < promptLen; ++i)
       positions[i] = info.positionOffset + i;
-    if (llvm::Error err =
-            runEntry(*cached->prefill[promptLen], {promptSeq}, ids, positions,
-                     promptLogits.data(), promptLen))
+    if (llvm::Error err = runEntry(
+            *cached->prefill[cached->isSeq2Seq() ? encoderInput.size()
+                                                 : promptLen],
+            {promptSeq}, ids, positions, promptLogits.data(), promptLen))
       return fail(llvm::toString(std::move(err)));
   }
 
@@ -1073,12 +1128,12 @@ int main(int argc, char **argv) {
       return fail(llvm::toString(parsed.takeError()));
     prompts.push_back(std::move(*parsed));
   }
-  if (prompts.size() > 1 && (encoder || seq2seq || maxNewTokens == 0 ||
-                             noKVCache || !dumpLogits.empty()))
+  if (prompts.size() > 1 &&
+      (encoder || maxNewTokens == 0 || noKVCache || !dumpLogits.empty()))
     return fail("--input-ids: several prompts (separated by ';') are "
                 "generated as one batch with the KV cache; they need a "
-                "decoder-only model and --max-new-tokens, and exclude "
-                "--no-kv-cache and --dump-logits");
+                "decoder-only or encoder-decoder model and --max-new-tokens, "
+                "and exclude --no-kv-cache and --dump-logits");
   std::vector<int64_t> *ids = &prompts.front();
   std::vector<int64_t> decoderIds = {info->decoderStartTokenId};
   if (!decoderInputIds.empty()) {
@@ -1149,18 +1204,20 @@ int main(int argc, char **argv) {
                                   maxNewTokens.getValue()));
     // An encoder-decoder model's prompt is the decoder's; its input ids go
     // through the encoder.
-    std::vector<int64_t> encoderIds;
+    // Several encoder inputs share the decoder prompt.
+    std::vector<std::vector<int64_t>> encoderInputs;
     if (seq2seq) {
-      encoderIds = prompts.front();
-      prompts = {decoderIds};
+      encoderInputs = prompts;
+      prompts.assign(encoderInputs.size(), decoderIds);
     }
     if (numBeams > 1) {
       if (prompts.size() > 1)
         return fail("--num-beams: beam search takes a single prompt");
       return generateBeamCached(context, *info, **archive, prompts.front(),
-                                encoderIds);
+                                seq2seq ? encoderInputs.front()
+                                        : std::vector<int64_t>());
     }
-    return generateCached(context, *info, **archive, prompts, encoderIds);
+    return generateCached(context, *info, **archive, prompts, encoderInputs);
   }
 
   // Causal attention makes position i independent of later positions, so one
