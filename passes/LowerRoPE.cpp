@@ -38,10 +38,28 @@ struct FoldRoPEIntoProjection : OpRewritePattern<RoPEOp> {
                                                "used only by the rope");
     RopeScalingAttr scaling = rope.getScalingAttr();
     RopeScalingKind kind = scaling ? scaling.getKind() : RopeScalingKind::None;
-    if (kind == RopeScalingKind::Dynamic)
-      return rewriter.notifyMatchFailure(
-          rope, "dynamic NTK depends on the run-time length");
     int64_t rotaryDim = rope.getEffectiveRotaryDim();
+    auto tableType =
+        RankedTensorType::get({rotaryDim / 2}, rewriter.getF32Type());
+    auto replace = [&](Value table, float attentionScaling) {
+      rewriter.replaceOpWithNewOp<LinearRoPEOp>(
+          rope, rope.getType(), linear.getInput(), linear.getWeight(),
+          linear.getBias(), rope.getPositions(), table,
+          rewriter.getI64IntegerAttr(rope.getNumHeads()),
+          rewriter.getI64IntegerAttr(rotaryDim), rope.getPairingAttr(),
+          rewriter.getF64FloatAttr(attentionScaling));
+      rewriter.eraseOp(linear);
+      return success();
+    };
+    // Dynamic NTK depends on the length the call sees: its table is
+    // computed at run time, from the positions.
+    if (kind == RopeScalingKind::Dynamic)
+      return replace(
+          RoPEInvFreqOp::create(rewriter, rope.getLoc(), tableType,
+                                rope.getPositions(),
+                                rewriter.getI64IntegerAttr(rotaryDim),
+                                rope.getThetaAttr(), scaling),
+          1.0f);
     SmallVector<float> invFreq(rotaryDim / 2);
     float attentionScaling = 1.0f;
     auto f = [](llvm::APFloat v) { return v.convertToDouble(); };
@@ -57,19 +75,10 @@ struct FoldRoPEIntoProjection : OpRewritePattern<RoPEOp> {
         scaling ? f(scaling.getAttentionFactor()) : 0.0);
     if (!ok)
       return rewriter.notifyMatchFailure(rope, "unsupported rope parameters");
-    auto tableType =
-        RankedTensorType::get({rotaryDim / 2}, rewriter.getF32Type());
     Value table = arith::ConstantOp::create(
         rewriter, rope.getLoc(),
         DenseElementsAttr::get(tableType, llvm::ArrayRef<float>(invFreq)));
-    rewriter.replaceOpWithNewOp<LinearRoPEOp>(
-        rope, rope.getType(), linear.getInput(), linear.getWeight(),
-        linear.getBias(), rope.getPositions(), table,
-        rewriter.getI64IntegerAttr(rope.getNumHeads()),
-        rewriter.getI64IntegerAttr(rotaryDim), rope.getPairingAttr(),
-        rewriter.getF64FloatAttr(attentionScaling));
-    rewriter.eraseOp(linear);
-    return success();
+    return replace(table, attentionScaling);
   }
 };
 

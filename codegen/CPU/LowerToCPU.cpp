@@ -95,6 +95,26 @@ private:
 };
 
 /// Emits the body of one lowered function.
+/// The kernel arguments of a rope scaling (the defaults without one).
+struct RopeScalingArgs {
+  explicit RopeScalingArgs(std::optional<RopeScalingAttr> s) {
+    if (!s)
+      return;
+    kind = s->getKind();
+    factor = s->getFactor().convertToDouble();
+    original = s->getOriginalMaxPosition();
+    low = s->getLowFreqFactor().convertToDouble();
+    high = s->getHighFreqFactor().convertToDouble();
+    betaFast = s->getBetaFast().convertToDouble();
+    betaSlow = s->getBetaSlow().convertToDouble();
+    attention = s->getAttentionFactor().convertToDouble();
+  }
+  RopeScalingKind kind = RopeScalingKind::None;
+  double factor = 1, low = 1, high = 4, betaFast = 32, betaSlow = 1,
+         attention = 0;
+  int64_t original = 0;
+};
+
 /// The returned tensors; returned caches are updated in place and have no
 /// result buffer.
 SmallVector<Value> getTensorResults(func::ReturnOp ret) {
@@ -527,32 +547,33 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
               f32(n.getEpsilon().convertToDouble())});
         return success();
       })
+      .Case([&](RoPEInvFreqOp r) -> LogicalResult {
+        if (!r.getPositions().getType().getElementType().isInteger(64))
+          return op->emitOpError()
+                 << "llm-lower-to-cpu: expected i64 positions";
+        RopeScalingArgs sc(r.getScaling());
+        call("llmk_rope_inv_freq_at",
+             {ptr(r.getPositions()), i64(getNumElements(r.getPositions())),
+              out(), i64(r.getRotaryDim()), f64(r.getTheta().convertToDouble()),
+              i32(static_cast<int64_t>(sc.kind)), f64(sc.factor),
+              i64(sc.original), f64(sc.low), f64(sc.high), f64(sc.betaFast),
+              f64(sc.betaSlow), f64(sc.attention)});
+        return success();
+      })
       .Case([&](RoPEOp r) -> LogicalResult {
         if (!r.getPositions().getType().getElementType().isInteger(64))
           return op->emitOpError()
                  << "llm-lower-to-cpu: expected i64 positions";
-        RopeScalingKind kind = RopeScalingKind::None;
-        double factor = 1, low = 1, high = 4, betaFast = 32, betaSlow = 1,
-               attention = 0;
-        int64_t original = 0;
-        if (std::optional<RopeScalingAttr> s = r.getScaling()) {
-          kind = s->getKind();
-          factor = s->getFactor().convertToDouble();
-          original = s->getOriginalMaxPosition();
-          low = s->getLowFreqFactor().convertToDouble();
-          high = s->getHighFreqFactor().convertToDouble();
-          betaFast = s->getBetaFast().convertToDouble();
-          betaSlow = s->getBetaSlow().convertToDouble();
-          attention = s->getAttentionFactor().convertToDouble();
-        }
+        RopeScalingArgs sc(r.getScaling());
         call("llmk_rope",
              {ptr(r.getInput()), ptr(r.getPositions()), out(),
               i64(getRows(r.getInput())), i64(r.getNumHeads()),
               i64(r.getHeadDim()), i64(r.getEffectiveRotaryDim()),
               f64(r.getTheta().convertToDouble()),
               i32(r.getPairing() == RopePairing::GPTJ ? 1 : 0),
-              i32(static_cast<int64_t>(kind)), f64(factor), i64(original),
-              f64(low), f64(high), f64(betaFast), f64(betaSlow), f64(attention),
+              i32(static_cast<int64_t>(sc.kind)), f64(sc.factor),
+              i64(sc.original), f64(sc.low), f64(sc.high), f64(sc.betaFast),
+              f64(sc.betaSlow), f64(sc.attention),
               // The kernel takes the sequence length from the positions.
               i64(-1)});
         return success();

@@ -187,3 +187,22 @@ func.func @pick(%l: tensor<3x50xf32>, %prev: tensor<3x4xi32>) -> tensor<3xi64> {
       : tensor<3x50xf32> -> tensor<3xi64>
   return %n : tensor<3xi64>
 }
+
+// -----
+
+// The run-time rope table (dynamic NTK) is one kernel call over all the
+// positions (2 x 3), with the scaling's kind (2 = dynamic), factor and
+// original context.
+
+// CHECK-LABEL: llvm.func @dynamic_table
+// CHECK-DAG: %[[N:.*]] = llvm.mlir.constant(6 : i64) : i64
+// CHECK-DAG: %[[DIM:.*]] = llvm.mlir.constant(8 : i64) : i64
+// CHECK-DAG: %[[KIND:.*]] = llvm.mlir.constant(2 : i32) : i32
+// CHECK-DAG: %[[FACTOR:.*]] = llvm.mlir.constant(2.000000e+00 : f64) : f64
+// CHECK-DAG: %[[ORIG:.*]] = llvm.mlir.constant(16 : i64) : i64
+// CHECK: llvm.call @llmk_rope_inv_freq_at(%{{.*}}, %[[N]], %{{.*}}, %[[DIM]], %{{.*}}, %[[KIND]], %[[FACTOR]], %[[ORIG]],
+func.func @dynamic_table(%pos: tensor<2x3xi64>) -> tensor<4xf32> {
+  %f = llm.rope_inv_freq %pos {rotary_dim = 8, scaling = #llm.rope_scaling<kind = dynamic, factor = 2.0, original_max_position = 16>}
+      : tensor<2x3xi64> -> tensor<4xf32>
+  return %f : tensor<4xf32>
+}

@@ -46,11 +46,15 @@ func.func @yarn(%x: tensor<1x3x16xf32>, %pos: tensor<1x3xi64>) -> tensor<1x3x16x
 
 // -----
 
-// Dynamic NTK depends on the run-time length: left alone.
+// Dynamic NTK depends on the run-time length: the table is computed from
+// the positions at run time, the rotation still joins the projection.
 // CHECK-LABEL: func.func @dynamic
-// CHECK: llm.linear
-// CHECK: llm.rope
-// CHECK-NOT: llm.linear_rope
+// CHECK-SAME: (%[[X:[a-z0-9]+]]: tensor<1x3x16xf32>, %[[POS:[a-z0-9]+]]: tensor<1x3xi64>)
+// CHECK: %[[W:.*]] = llm.param "wq"
+// CHECK: %[[F:.*]] = llm.rope_inv_freq %[[POS]] {rotary_dim = 8 : i64, scaling = #llm.rope_scaling<kind = dynamic, factor = 2.0, original_max_position = 8>} : tensor<1x3xi64> -> tensor<4xf32>
+// CHECK: %[[R:.*]] = llm.linear_rope %[[X]], %[[W]], %[[POS]], %[[F]] {num_heads = 2 : i64, rotary_dim = 8 : i64}
+// CHECK: return %[[R]]
+// CHECK-NOT: llm.rope 
 func.func @dynamic(%x: tensor<1x3x16xf32>, %pos: tensor<1x3xi64>) -> tensor<1x3x16xf32> {
   %w = llm.param "wq" : tensor<16x16xf32>
   %q = llm.linear %x, %w : tensor<1x3x16xf32>, tensor<16x16xf32> -> tensor<1x3x16xf32>

@@ -773,6 +773,90 @@ TEST_P(RopeTest, InPlaceAndInvalidArguments) {
   EXPECT_EQ(y, std::vector<float>(64, 0.0f));
 }
 
+/// llmk_linear_rope with the table of llmk_rope_inv_freq (length-independent
+/// kinds) or llmk_rope_inv_freq_at (dynamic NTK, from the positions) equals
+/// llmk_rope applied to llmk_linear's output, for 37 rows (more than one
+/// block of 16) and both pairings.
+TEST_P(RopeTest, LinearRopeMatchesRopeOfLinear) {
+  const int64_t rows = 37, in = 48, heads = 2, headDim = 32;
+  const int64_t out = heads * headDim;
+  std::vector<float> x = randomFloats(rows * in, 21);
+  std::vector<float> w = randomFloats(out * in, 22);
+  std::vector<float> bias = randomFloats(out, 23);
+  std::vector<int64_t> positions(rows);
+  for (int64_t r = 0; r < rows; ++r)
+    positions[r] = 100 * r + 3; // Up to 3603, past the original 1024.
+  std::vector<RopeConfig> configs(5);
+  configs[1].kind = LLMK_ROPE_LINEAR;
+  configs[1].factor = 4.0;
+  configs[2].kind = LLMK_ROPE_DYNAMIC;
+  configs[2].factor = 2.0;
+  configs[2].originalMaxPosition = 1024;
+  configs[3].kind = LLMK_ROPE_YARN;
+  configs[3].factor = 8.0;
+  configs[3].originalMaxPosition = 1024;
+  configs[4].kind = LLMK_ROPE_LLAMA3;
+  configs[4].factor = 8.0;
+  configs[4].originalMaxPosition = 1024;
+  configs[4].lowFreqFactor = 1.0;
+  configs[4].highFreqFactor = 4.0;
+  for (int32_t gptj : {0, 1}) {
+    for (RopeConfig c : configs) {
+      c.headDim = headDim;
+      c.rotaryDim = 16; // Partial: the other 16 features pass through.
+      c.gptj = gptj;
+      c.seqLen = -1;
+      std::string what =
+          "kind " + std::to_string(c.kind) + ", gptj " + std::to_string(gptj);
+      std::vector<float> projected(rows * out);
+      llmk_linear(x.data(), w.data(), LLMK_F32, bias.data(), projected.data(),
+                  rows, in, out);
+      std::vector<float> expected = runRope(c, projected, positions, heads);
+      std::vector<float> invFreq(c.rotaryDim / 2);
+      float scaling = 1.0f;
+      if (c.kind == LLMK_ROPE_DYNAMIC) {
+        EXPECT_EQ(llmk_rope_inv_freq(invFreq.data(), &scaling, c.rotaryDim,
+                                     c.theta, c.kind, c.factor,
+                                     c.originalMaxPosition, 0, 0, 0, 0, 0),
+                  0)
+            << "dynamic NTK has no compile-time table";
+        llmk_rope_inv_freq_at(positions.data(), rows, invFreq.data(),
+                              c.rotaryDim, c.theta, c.kind, c.factor,
+                              c.originalMaxPosition, 0, 0, 0, 0, 0);
+      } else {
+        ASSERT_EQ(llmk_rope_inv_freq(invFreq.data(), &scaling, c.rotaryDim,
+                                     c.theta, c.kind, c.factor,
+                                     c.originalMaxPosition, c.lowFreqFactor,
+                                     c.highFreqFactor, c.betaFast, c.betaSlow,
+                                     c.attentionFactor),
+                  1)
+            << what;
+      }
+      std::vector<float> y(rows * out, 1e9f);
+      llmk_linear_rope(x.data(), w.data(), LLMK_F32, bias.data(), y.data(),
+                       rows, in, out, positions.data(), invFreq.data(), heads,
+                       headDim, c.rotaryDim, gptj, scaling);
+      ASSERT_EQ(llmk_take_error(), nullptr) << what;
+      for (size_t i = 0; i < y.size(); ++i)
+        ASSERT_NEAR(y[i], expected[i], 1e-5) << what << ", element " << i;
+    }
+  }
+  // Dynamic NTK within the original context is the unscaled table.
+  std::vector<float> dynamicTable(8), plainTable(8);
+  float scaling;
+  std::vector<int64_t> early = {5, 1023};
+  llmk_rope_inv_freq_at(early.data(), 2, dynamicTable.data(), 16, 10000.0,
+                        LLMK_ROPE_DYNAMIC, 2.0, 1024, 0, 0, 0, 0, 0);
+  llmk_rope_inv_freq(plainTable.data(), &scaling, 16, 10000.0, LLMK_ROPE_NONE,
+                     1.0, 0, 0, 0, 0, 0, 0);
+  EXPECT_EQ(dynamicTable, plainTable);
+  // Invalid parameters are reported and give a zero table.
+  llmk_rope_inv_freq_at(early.data(), 2, dynamicTable.data(), 16, 10000.0,
+                        LLMK_ROPE_DYNAMIC, 2.0, 0, 0, 0, 0, 0, 0);
+  EXPECT_NE(llmk_take_error(), nullptr);
+  EXPECT_EQ(dynamicTable, std::vector<float>(8, 0.0f));
+}
+
 INSTANTIATE_TEST_SUITE_P(Isas, RopeTest, kIsaAndThreads, isaTestName);
 
 //===----------------------------------------------------------------------===//

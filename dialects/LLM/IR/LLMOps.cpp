@@ -319,6 +319,28 @@ LogicalResult RoPEOp::verify() {
                     input.drop_back());
 }
 
+LogicalResult RoPEInvFreqOp::verify() {
+  int64_t rotaryDim = getRotaryDim();
+  if (rotaryDim <= 0 || rotaryDim % 2 != 0)
+    return emitOpError() << "expected a positive even rotary_dim, found "
+                         << rotaryDim;
+  double theta = getTheta().convertToDouble();
+  if (!(theta > 0.0))
+    return emitOpError() << "expected theta > 0, found " << theta;
+  std::optional<RopeScalingAttr> scaling = getScaling();
+  if (scaling && scaling->getKind() == RopeScalingKind::Dynamic &&
+      rotaryDim <= 2)
+    return emitOpError() << "expected rotary_dim > 2 for dynamic NTK scaling "
+                            "(its base exponent is dim / (dim - 2)), found "
+                         << rotaryDim;
+  if (failed(checkShape(*this, "result", getType(), {rotaryDim / 2})))
+    return failure();
+  if (!getType().getElementType().isF32())
+    return emitOpError() << "expected an f32 result, found "
+                         << getType().getElementType();
+  return success();
+}
+
 LogicalResult LinearRoPEOp::verify() {
   FailureOr<SmallVector<int64_t, 2>> weight =
       getWeightShape(*this, "weight", getWeight().getType());

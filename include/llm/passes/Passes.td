@@ -104,9 +104,11 @@ def LowerRoPEPass : Pass<"llm-lower-rope", "::mlir::ModuleOp"> {
     kind (none, linear, YaRN, llama3; the same function as the runtime
     kernel, so the numbers are identical).
 
-    Dynamic NTK scaling depends on the sequence length at run time, and a
-    rope whose input is not a projection has no epilogue to join: both stay
-    `llm.rope`.
+    Dynamic NTK scaling depends on the sequence length at run time: its
+    table comes from an `llm.rope_inv_freq` of the call's positions (half a
+    head of values per call), and the rotation still happens in the
+    projection's epilogue. A rope whose input is not a projection has no
+    epilogue to join and stays `llm.rope`.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::llm::LLMDialect"];

@@ -214,8 +214,19 @@ int32_t llmk_rope_inv_freq(float *invFreq, float *attentionScaling,
                            double betaFast, double betaSlow,
                            double attentionFactor);
 
+/// The inverse frequencies ([rotaryDim / 2]) `llmk_rope` uses for `count`
+/// positions: for the sequence length max(positions) + 1, which dynamic NTK
+/// depends on (the YaRN cos/sin multiplier is not part of it).
+void llmk_rope_inv_freq_at(const int64_t *positions, int64_t count,
+                           float *invFreq, int64_t rotaryDim, double theta,
+                           int32_t scalingKind, double factor,
+                           int64_t originalMaxPosition, double lowFreqFactor,
+                           double highFreqFactor, double betaFast,
+                           double betaSlow, double attentionFactor);
+
 /// y = rope(x · wᵀ + bias): `llmk_linear` whose output rows are rotated
-/// while still in cache, with `invFreq` from `llmk_rope_inv_freq`. x is
+/// while still in cache, with `invFreq` from `llmk_rope_inv_freq` or
+/// `llmk_rope_inv_freq_at`. x is
 /// [m, k], y is [m, numHeads * headDim], positions has m entries.
 void llmk_linear_rope(const float *x, const void *w, int32_t wDtype,
                       const float *bias, float *y, int64_t m, int64_t k,

@@ -170,6 +170,33 @@ RopeFrequencies ropeFrequencies(int64_t dim, double theta, int32_t kind,
   }
 }
 
+/// True when the scaling parameters are usable for `rotaryDim` features.
+bool validScaling(int64_t rotaryDim, double theta, int32_t scalingKind,
+                  double factor, int64_t originalMaxPosition,
+                  double lowFreqFactor, double highFreqFactor) {
+  bool needsFactor = scalingKind != LLMK_ROPE_NONE &&
+                     (factor <= 0.0 || !std::isfinite(factor));
+  bool needsContext =
+      (scalingKind == LLMK_ROPE_DYNAMIC || scalingKind == LLMK_ROPE_YARN ||
+       scalingKind == LLMK_ROPE_LLAMA3) &&
+      originalMaxPosition <= 0;
+  bool badLlama3 = scalingKind == LLMK_ROPE_LLAMA3 &&
+                   (lowFreqFactor <= 0.0 || highFreqFactor <= lowFreqFactor);
+  return rotaryDim >= 2 && rotaryDim % 2 == 0 && theta > 0.0 &&
+         scalingKind >= LLMK_ROPE_NONE && scalingKind <= LLMK_ROPE_LLAMA3 &&
+         !needsFactor && !needsContext && !badLlama3 &&
+         !(scalingKind == LLMK_ROPE_DYNAMIC && rotaryDim <= 2);
+}
+
+/// Like transformers' dynamic_rope_update: the sequence length is the
+/// largest position + 1.
+int64_t lengthOfPositions(const int64_t *positions, int64_t count) {
+  int64_t seqLen = 0;
+  for (int64_t t = 0; t < count; ++t)
+    seqLen = std::max(seqLen, positions[t] + 1);
+  return seqLen;
+}
+
 } // namespace
 
 extern "C" void llmk_rope(const float *x, const int64_t *positions, float *y,
@@ -181,31 +208,17 @@ extern "C" void llmk_rope(const float *x, const int64_t *positions, float *y,
                           double betaSlow, double attentionFactor,
                           int64_t seqLen) {
   int64_t features = numHeads * headDim;
-  bool needsFactor = scalingKind != LLMK_ROPE_NONE &&
-                     (factor <= 0.0 || !std::isfinite(factor));
-  bool needsContext =
-      (scalingKind == LLMK_ROPE_DYNAMIC || scalingKind == LLMK_ROPE_YARN ||
-       scalingKind == LLMK_ROPE_LLAMA3) &&
-      originalMaxPosition <= 0;
-  bool badLlama3 = scalingKind == LLMK_ROPE_LLAMA3 &&
-                   (lowFreqFactor <= 0.0 || highFreqFactor <= lowFreqFactor);
-  if (tokens < 0 || numHeads < 0 || headDim < 0 || rotaryDim < 2 ||
-      rotaryDim % 2 || rotaryDim > headDim || !(theta > 0.0) ||
-      scalingKind < LLMK_ROPE_NONE || scalingKind > LLMK_ROPE_LLAMA3 ||
-      needsFactor || needsContext || badLlama3 ||
-      (scalingKind == LLMK_ROPE_DYNAMIC && rotaryDim <= 2)) {
+  if (tokens < 0 || numHeads < 0 || headDim < 0 || rotaryDim > headDim ||
+      !validScaling(rotaryDim, theta, scalingKind, factor, originalMaxPosition,
+                    lowFreqFactor, highFreqFactor)) {
     recordError("llmk_rope: invalid rotary dimensions or scaling parameters");
     if (y && tokens > 0 && features > 0)
       std::fill(y, y + tokens * features, 0.0f);
     return;
   }
-  // Like transformers' dynamic_rope_update: the length is the largest
-  // position + 1 unless the caller knows it.
-  if (seqLen < 0) {
-    seqLen = 0;
-    for (int64_t t = 0; t < tokens; ++t)
-      seqLen = std::max(seqLen, positions[t] + 1);
-  }
+  // The length is the largest position + 1 unless the caller knows it.
+  if (seqLen < 0)
+    seqLen = lengthOfPositions(positions, tokens);
   RopeFrequencies freqs = ropeFrequencies(
       rotaryDim, theta, scalingKind, factor, originalMaxPosition, lowFreqFactor,
       highFreqFactor, betaFast, betaSlow, attentionFactor, seqLen);
@@ -262,6 +275,27 @@ extern "C" int32_t llmk_rope_inv_freq(float *invFreq, float *attentionScaling,
   std::copy(freqs.invFreq.begin(), freqs.invFreq.end(), invFreq);
   *attentionScaling = freqs.attentionScaling;
   return 1;
+}
+
+extern "C" void llmk_rope_inv_freq_at(
+    const int64_t *positions, int64_t count, float *invFreq, int64_t rotaryDim,
+    double theta, int32_t scalingKind, double factor,
+    int64_t originalMaxPosition, double lowFreqFactor, double highFreqFactor,
+    double betaFast, double betaSlow, double attentionFactor) {
+  if (count < 0 ||
+      !validScaling(rotaryDim, theta, scalingKind, factor, originalMaxPosition,
+                    lowFreqFactor, highFreqFactor)) {
+    recordError("llmk_rope_inv_freq_at: invalid rotary dimensions or scaling "
+                "parameters");
+    if (invFreq && rotaryDim >= 2)
+      std::fill(invFreq, invFreq + rotaryDim / 2, 0.0f);
+    return;
+  }
+  RopeFrequencies freqs = ropeFrequencies(
+      rotaryDim, theta, scalingKind, factor, originalMaxPosition, lowFreqFactor,
+      highFreqFactor, betaFast, betaSlow, attentionFactor,
+      lengthOfPositions(positions, count));
+  std::copy(freqs.invFreq.begin(), freqs.invFreq.end(), invFreq);
 }
 
 extern "C" void llmk_linear_rope(const float *x, const void *w, int32_t wDtype,

@@ -2548,6 +2548,46 @@ func.func @repeat_kv_element_type(%x: tensor<1x2x8x16xf16>) {
 
 // -----
 
+func.func @rope_inv_freq_odd(%p: tensor<1x3xi64>) {
+  // expected-error @+1 {{'llm.rope_inv_freq' op expected a positive even rotary_dim, found 7}}
+  %f = llm.rope_inv_freq %p {rotary_dim = 7} : tensor<1x3xi64> -> tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @rope_inv_freq_theta(%p: tensor<1x3xi64>) {
+  // expected-error @+1 {{'llm.rope_inv_freq' op expected theta > 0, found 0.000000e+00}}
+  %f = llm.rope_inv_freq %p {rotary_dim = 8, theta = 0.0} : tensor<1x3xi64> -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @rope_inv_freq_dynamic_dim(%p: tensor<1x3xi64>) {
+  // expected-error @+1 {{'llm.rope_inv_freq' op expected rotary_dim > 2 for dynamic NTK scaling (its base exponent is dim / (dim - 2)), found 2}}
+  %f = llm.rope_inv_freq %p {rotary_dim = 2, scaling = #llm.rope_scaling<kind = dynamic, factor = 2.0, original_max_position = 16>} : tensor<1x3xi64> -> tensor<1xf32>
+  return
+}
+
+// -----
+
+func.func @rope_inv_freq_shape(%p: tensor<1x3xi64>) {
+  // expected-error @+1 {{'llm.rope_inv_freq' op expected result shape [4], found [8]}}
+  %f = llm.rope_inv_freq %p {rotary_dim = 8} : tensor<1x3xi64> -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_inv_freq_dtype(%p: tensor<1x3xi64>) {
+  // expected-error @+1 {{'llm.rope_inv_freq' op expected an f32 result, found 'f16'}}
+  %f = llm.rope_inv_freq %p {rotary_dim = 8} : tensor<1x3xi64> -> tensor<4xf16>
+  return
+}
+
+// -----
+
 func.func @linear_rope_rank(%x: tensor<8xf32>, %w: tensor<16x8xf32>, %p: tensor<3xi64>, %t: tensor<4xf32>) {
   // expected-error @+1 {{'llm.linear_rope' op expected input of rank >= 2 ([..., seq, in]), found rank 1}}
   %y = llm.linear_rope %x, %w, %p, %t {num_heads = 2, rotary_dim = 8} : tensor<8xf32>, tensor<16x8xf32>, tensor<3xi64>, tensor<4xf32> -> tensor<16xf32>

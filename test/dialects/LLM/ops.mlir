@@ -737,6 +737,17 @@ func.func @attention_layout(%q: tensor<1x16x512xf32>, %k: tensor<1x16x128xf32>,
   return
 }
 
+// CHECK-LABEL: func.func @rope_inv_freq
+// CHECK-NEXT: %{{.*}} = llm.rope_inv_freq %arg0 {rotary_dim = 64 : i64, scaling = #llm.rope_scaling<kind = dynamic, factor = 2.0, original_max_position = 2048>, theta = 5.000000e+05 : f64} : tensor<2x16xi64> -> tensor<32xf32>
+// CHECK-NEXT: %{{.*}} = llm.rope_inv_freq %arg1 {rotary_dim = 8 : i64} : tensor<1xi32> -> tensor<4xf32>
+func.func @rope_inv_freq(%pos: tensor<2x16xi64>, %pos32: tensor<1xi32>) -> (tensor<32xf32>, tensor<4xf32>) {
+  %f = llm.rope_inv_freq %pos {rotary_dim = 64, theta = 500000.0,
+                               scaling = #llm.rope_scaling<kind = dynamic, factor = 2.0, original_max_position = 2048>}
+      : tensor<2x16xi64> -> tensor<32xf32>
+  %g = llm.rope_inv_freq %pos32 {rotary_dim = 8} : tensor<1xi32> -> tensor<4xf32>
+  return %f, %g : tensor<32xf32>, tensor<4xf32>
+}
+
 // CHECK-LABEL: func.func @linear_rope
 // CHECK-NEXT: %{{.*}} = llm.linear_rope %arg0, %arg1 bias(%arg2 : tensor<16xf32>), %arg3, %arg4 {attention_scaling = 1.500000e+00 : f64, num_heads = 2 : i64, pairing = #llm.pairing<gptj>, rotary_dim = 4 : i64} : tensor<1x3x8xf32>, tensor<16x8xbf16>, tensor<1x3xi64>, tensor<2xf32> -> tensor<1x3x16xf32>
 func.func @linear_rope(%x: tensor<1x3x8xf32>, %w: tensor<16x8xbf16>, %b: tensor<16xf32>, %pos: tensor<1x3xi64>, %t: tensor<2xf32>) -> tensor<1x3x16xf32> {

@@ -298,6 +298,35 @@ def LLM_RoPEOp : LLM_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
   }];
 }
 
+def LLM_RoPEInvFreqOp : LLM_Op<"rope_inv_freq", [Pure]> {
+  let summary = "Rotary inverse frequencies for the run-time sequence length";
+  let description = [{
+    The `[rotary_dim / 2]` inverse frequencies of `llm.rope` with `theta` and
+    `scaling`, for the sequence length the call sees: the largest of
+    `positions` plus one, as transformers' `dynamic_rope_update` computes it.
+    Dynamic NTK scaling depends on that length, so its table cannot be a
+    compile-time constant; `llm-lower-rope` computes it with this op (once
+    per call, `rotary_dim / 2` values) and feeds it to `llm.linear_rope`.
+    The other kinds do not depend on the length and get constant tables.
+
+    Example:
+
+    ```mlir
+    %f = llm.rope_inv_freq %pos {rotary_dim = 64, theta = 10000.0,
+                                 scaling = #llm.rope_scaling<kind = dynamic, factor = 2.0,
+                                                             original_max_position = 2048>}
+        : tensor<1x16xi64> -> tensor<32xf32>
+    ```
+  }];
+  let arguments = (ins LLM_IndexTensor:$positions, LLM_IntAttr:$rotary_dim,
+                       DefaultValuedAttr<F64Attr, "10000.0">:$theta,
+                       OptionalAttr<LLM_RopeScalingAttr>:$scaling);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = [{
+    $positions attr-dict `:` type($positions) `->` type($result)
+  }];
+}
+
 def LLM_LinearRoPEOp : LLM_Op<"linear_rope", [Pure]> {
   let summary = "Q/K projection with rotary embedding applied in its epilogue";
   let description = [{
@@ -305,7 +334,8 @@ def LLM_LinearRoPEOp : LLM_Op<"linear_rope", [Pure]> {
     `llm-lower-rope` produces it: the projection's output rows are rotated
     while they are still in cache instead of by a second pass over memory.
     `inv_freq` (`[rotary_dim / 2]`) is the table of inverse frequencies the
-    scaling kind gives, precomputed at compile time; `attention_scaling`
+    scaling kind gives, a compile-time constant or, for dynamic NTK, an
+    `llm.rope_inv_freq` of the call's positions; `attention_scaling`
     multiplies cos and sin (YaRN). Pairing and partial rotary dim as in
     `llm.rope`.
 
