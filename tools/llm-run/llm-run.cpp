@@ -773,8 +773,6 @@ generateCached(MLIRContext &context, const HFModelInfo &info,
       os << joinIds(generated[b]) << "\n";
   }
   if (!dumpGenLogits.empty()) {
-    if (batch != 1)
-      return fail("--dump-gen-logits takes a single prompt");
     if (llvm::Error err = writeNpy(dumpGenLogits, genLogits[0].data(),
                                    generated[0].size(), vocab))
       return fail(llvm::toString(std::move(err)));
@@ -1134,6 +1132,9 @@ int main(int argc, char **argv) {
                 "generated as one batch with the KV cache; they need a "
                 "decoder-only or encoder-decoder model and --max-new-tokens, "
                 "and exclude --no-kv-cache and --dump-logits");
+  if (prompts.size() > 1 && !dumpGenLogits.empty())
+    return fail("--dump-gen-logits takes a single prompt; --input-ids has " +
+                std::to_string(prompts.size()));
   std::vector<int64_t> *ids = &prompts.front();
   std::vector<int64_t> decoderIds = {info->decoderStartTokenId};
   if (!decoderInputIds.empty()) {
