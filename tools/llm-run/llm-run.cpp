@@ -514,6 +514,13 @@ runCachedEntry(const CachedModel &cached, llmrt::KVCachePool &pool,
                llvm::ArrayRef<bool> advance = {},
                const CrossCache *cross = nullptr,
                llvm::ArrayRef<int64_t> crossInputs = {}) {
+  // (ids, positions, cache, slots, tables, lens), or for encoder-decoder
+  // models (ids, cache, slots, tables, lens, cross cache, cross tables,
+  // cross lens): what llm-insert-kv-cache makes of the imported functions.
+  if (entry.argTypes.size() != (cross ? 8u : 6u))
+    return llvm::createStringError(llvm::formatv(
+        "internal error: entry point '{0}' takes {1} arguments, expected {2}",
+        entry.name, entry.argTypes.size(), cross ? 8 : 6));
   int64_t rows = seqs.size(), maxBlocks = cached.maxBlocks;
   std::vector<int32_t> slots(rows * count, -1), tables(rows * maxBlocks),
       lens(rows);
@@ -534,7 +541,6 @@ runCachedEntry(const CachedModel &cached, llmrt::KVCachePool &pool,
                               slots.data(), tables.data(),    lens.data()};
   std::vector<int32_t> crossTables, crossLens(rows);
   if (cross) {
-    // (ids, cache, slots, tables, lens, cross cache, cross tables, lens)
     int64_t width = cast<RankedTensorType>(entry.argTypes[6]).getDimSize(1);
     crossTables.assign(rows * width, 0);
     for (int64_t r = 0; r < rows; ++r) {
