@@ -11,10 +11,12 @@
 #include "llm/passes/Passes.h"
 
 #include "mlir/Analysis/SliceAnalysis.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/BitVector.h"
 
@@ -209,6 +211,13 @@ struct InsertKVCachePass : llm::impl::InsertKVCachePassBase<InsertKVCachePass> {
           << ", max-seq-len = " << static_cast<int64_t>(maxSeqLen);
       return signalPassFailure();
     }
+    if (decodeBatch < 0) {
+      getOperation().emitError()
+          << "llm-insert-kv-cache: expected decode-batch >= 0 (0: no decode "
+             "entry point), found "
+          << static_cast<int64_t>(decodeBatch);
+      return signalPassFailure();
+    }
     SmallVector<func::FuncOp> funcs(getOperation().getOps<func::FuncOp>());
     for (func::FuncOp func : funcs)
       if (failed(rewrite(func, dtype)))
@@ -329,11 +338,17 @@ struct InsertKVCachePass : llm::impl::InsertKVCachePassBase<InsertKVCachePass> {
     Type i32 = b.getI32Type();
     int64_t maxBlocks =
         llvm::divideCeil(int64_t(maxSeqLen), int64_t(blockSize));
+    // The block-table and length arguments (their first dimension is the
+    // batch, whatever the other).
+    SmallVector<Value> perSequence;
+    int64_t batch = 0, seq = 0;
     if (!self.empty()) {
       FailureOr<std::array<int64_t, 4>> geometry = getGeometry(self, "");
       if (failed(geometry))
         return failure();
-      auto [kvHeads, headDim, batch, seq] = *geometry;
+      auto [kvHeads, headDim, selfBatch, selfSeq] = *geometry;
+      batch = selfBatch;
+      seq = selfSeq;
       auto cacheType = KVCacheType::get(ctx, self.size(), kvHeads, headDim,
                                         blockSize, dtype);
       Value cache = addArgument(func, cacheType);
@@ -341,6 +356,7 @@ struct InsertKVCachePass : llm::impl::InsertKVCachePassBase<InsertKVCachePass> {
       Value tables =
           addArgument(func, RankedTensorType::get({batch, maxBlocks}, i32));
       Value lens = addArgument(func, RankedTensorType::get({batch}, i32));
+      perSequence = {tables, lens};
       for (auto [layer, s] : llvm::enumerate(self)) {
         b.setInsertionPoint(s.op);
         // Re-read the operands: an earlier layer's rewrite may have
@@ -353,22 +369,25 @@ struct InsertKVCachePass : llm::impl::InsertKVCachePassBase<InsertKVCachePass> {
       }
     }
     if (cross.empty())
-      return success();
+      return deriveDecode(func, batch, seq, perSequence);
 
     FailureOr<std::array<int64_t, 4>> geometry =
         getGeometry(cross, "cross-attention ");
     if (failed(geometry))
       return failure();
-    auto [kvHeads, headDim, batch, seq] = *geometry;
+    auto [kvHeads, headDim, crossBatch, crossSeq] = *geometry;
     auto crossType =
         KVCacheType::get(ctx, cross.size(), kvHeads, headDim, blockSize, dtype);
-    if (failed(outlineEncoder(func, cross, crossType, batch, seq, deps)))
+    if (failed(
+            outlineEncoder(func, cross, crossType, crossBatch, crossSeq, deps)))
       return failure();
     Value crossCache = addArgument(func, crossType);
-    int64_t crossBlocks = llvm::divideCeil(seq, int64_t(blockSize));
-    Value crossTables =
-        addArgument(func, RankedTensorType::get({batch, crossBlocks}, i32));
-    Value crossLens = addArgument(func, RankedTensorType::get({batch}, i32));
+    int64_t crossBlocks = llvm::divideCeil(crossSeq, int64_t(blockSize));
+    Value crossTables = addArgument(
+        func, RankedTensorType::get({crossBatch, crossBlocks}, i32));
+    Value crossLens =
+        addArgument(func, RankedTensorType::get({crossBatch}, i32));
+    perSequence.append({crossTables, crossLens});
     for (auto [layer, s] : llvm::enumerate(cross)) {
       b.setInsertionPoint(s.op);
       replace(b, s, crossCache, crossTables, crossLens, layer);
@@ -392,6 +411,83 @@ struct InsertKVCachePass : llm::impl::InsertKVCachePassBase<InsertKVCachePass> {
     if (failed(func.eraseArguments(erase)))
       return func.emitOpError()
              << "llm-insert-kv-cache: cannot remove the encoder's arguments";
+    return deriveDecode(func, batch, seq, perSequence);
+  }
+
+  /// With decode-batch = B, adds `<func>_decode`: `func` (over `batch`
+  /// sequences of `seq` tokens) re-specialized to B sequences of one token.
+  /// Every activation (a value computed from the arguments) whose leading
+  /// dimensions are [batch, seq] becomes [B, 1]; the per-sequence arguments
+  /// (block tables, lengths) become [B, ...], as do splat constants shaped
+  /// like activations; weights, other constants and caches keep their
+  /// types.
+  LogicalResult deriveDecode(func::FuncOp func, int64_t batch, int64_t seq,
+                             ArrayRef<Value> perSequence) {
+    if (decodeBatch == 0 || batch == 0)
+      return success();
+    std::string name = (func.getSymName() + "_decode").str();
+    if (SymbolTable::lookupSymbolIn(getOperation(), name))
+      return func.emitOpError() << "llm-insert-kv-cache: expected no function "
+                                   "named '"
+                                << name << "' (the decode entry point)";
+    int64_t rows = decodeBatch;
+    auto respecialize = [&](Type type) -> Type {
+      auto tensor = dyn_cast<RankedTensorType>(type);
+      if (!tensor || tensor.getRank() < 2 || tensor.getDimSize(0) != batch ||
+          tensor.getDimSize(1) != seq)
+        return type;
+      SmallVector<int64_t> shape(tensor.getShape());
+      shape[0] = rows;
+      shape[1] = 1;
+      return tensor.clone(shape);
+    };
+    DenseSet<unsigned> perSequenceArgs;
+    for (Value v : perSequence)
+      perSequenceArgs.insert(cast<BlockArgument>(v).getArgNumber());
+
+    OpBuilder b(&getContext());
+    b.setInsertionPointAfter(func);
+    auto decode = cast<func::FuncOp>(b.clone(*func));
+    decode.setSymName(name);
+    Block &entry = decode.getBody().front();
+    for (BlockArgument arg : entry.getArguments()) {
+      if (!perSequenceArgs.contains(arg.getArgNumber())) {
+        arg.setType(respecialize(arg.getType()));
+        continue;
+      }
+      auto tensor = cast<RankedTensorType>(arg.getType());
+      SmallVector<int64_t> shape(tensor.getShape());
+      shape[0] = rows;
+      arg.setType(tensor.clone(shape));
+    }
+    decode.walk([&](Operation *op) {
+      if (isa<ParamOp>(op))
+        return;
+      // Splat constants shaped like activations (operands of elementwise
+      // ops) take the new shape; other constants keep theirs.
+      if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
+        auto splat = dyn_cast<SplatElementsAttr>(constant.getValue());
+        Type type = respecialize(constant.getType());
+        if (!splat || type == constant.getType())
+          return;
+        constant.setValueAttr(DenseElementsAttr::get(
+            cast<ShapedType>(type), splat.getSplatValue<Attribute>()));
+        constant.getResult().setType(type);
+        return;
+      }
+      for (Value result : op->getResults())
+        result.setType(respecialize(result.getType()));
+    });
+    auto ret = cast<func::ReturnOp>(entry.getTerminator());
+    decode.setType(FunctionType::get(&getContext(), entry.getArgumentTypes(),
+                                     ret.getOperandTypes()));
+    if (failed(verify(decode))) {
+      decode.erase();
+      return func.emitOpError()
+             << "llm-insert-kv-cache: cannot derive the decode entry point '"
+             << name << "' for " << rows
+             << " sequences of one token (see the diagnostics above)";
+    }
     return success();
   }
 

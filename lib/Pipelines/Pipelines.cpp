@@ -32,6 +32,7 @@ void mlir::llm::buildCPUPipeline(OpPassManager &pm,
     cache.blockSize = options.blockSize;
     cache.cacheDtype = options.cacheDtype;
     cache.maxSeqLen = options.maxSeqLen;
+    cache.decodeBatch = options.decodeBatch;
     pm.addPass(createInsertKVCachePass(cache));
   }
   pm.addPass(createCanonicalizerPass());

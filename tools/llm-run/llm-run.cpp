@@ -373,10 +373,10 @@ struct CrossCache {
 };
 } // namespace
 
-/// Imports `forward` once per prompt length (batch 1) and once for one token
-/// of `batch` sequences, all into one module so that they share the bound
-/// weights, and turns them into cached entry points with
-/// --llm-insert-kv-cache.
+/// Imports `forward` once per prompt length (batch 1), all into one module so
+/// that they share the bound weights, and turns them into prefill entry
+/// points with --llm-insert-kv-cache, which also derives the decode entry
+/// point for one token of `batch` sequences.
 ///
 /// For an encoder-decoder model (`encoderLens` not empty), `promptLens` holds
 /// the one decoder prompt length and there is a prefill entry point per
@@ -389,23 +389,21 @@ compileCached(MLIRContext &context, const SafeTensorsArchive &archive,
               int64_t maxSeqLen, const std::set<int64_t> &encoderLens = {}) {
   auto start = Clock::now();
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
-  // (name, encoder length or 0, tokens, rows)
-  std::vector<std::tuple<std::string, int64_t, int64_t, int64_t>> functions;
+  // (name, encoder length or 0, tokens): the prefill functions, imported
+  // for one sequence each.
+  std::vector<std::tuple<std::string, int64_t, int64_t>> functions;
   if (encoderLens.empty()) {
     for (int64_t len : promptLens)
-      functions.emplace_back("prefill_" + std::to_string(len), 0, len, 1);
-    functions.emplace_back("decode", 0, 1, batch);
+      functions.emplace_back("prefill_" + std::to_string(len), 0, len);
   } else {
     for (int64_t len : encoderLens)
       functions.emplace_back("prefill_enc" + std::to_string(len), len,
-                             *promptLens.begin(), 1);
-    functions.emplace_back("decode", *encoderLens.rbegin(), 1, batch);
+                             *promptLens.begin());
   }
-  for (auto &[name, encoderLen, seq, rows] : functions) {
+  for (auto &[name, encoderLen, seq] : functions) {
     HFImportOptions options;
     options.seqLen = encoderLen > 0 ? encoderLen : seq;
     options.decoderSeqLen = encoderLen > 0 ? seq : 0;
-    options.batch = rows;
     options.functionName = name;
     llvm::Expected<OwningOpRef<ModuleOp>> imported =
         importHuggingFace(context, modelPath, archive, options);
@@ -423,15 +421,22 @@ compileCached(MLIRContext &context, const SafeTensorsArchive &archive,
   pipeline.blockSize = kvBlockSize;
   pipeline.cacheDtype = kvDtype;
   pipeline.maxSeqLen = maxSeqLen;
+  // The cache pass derives each prefill function's decode entry point for
+  // `batch` sequences of one token.
+  pipeline.decodeBatch = batch;
   buildCPUPipeline(pm, pipeline);
   if (failed(pm.run(*module)))
     return llvm::createStringError("compiling the cached entry points failed "
                                    "(see the diagnostics above)");
-  // Encoders run through the prefill functions' encoder entry points; the
-  // decode function's copy (over `batch` rows) would only cost JIT time and
-  // arena memory.
-  if (auto unused = module->lookupSymbol<LLVM::LLVMFuncOp>("decode_encode"))
-    unused.erase();
+  // One decode entry point serves every prompt: the last prefill's (the
+  // longest encoder input's, whose cross-attention block tables are the
+  // widest). The others would only cost JIT time.
+  std::string decodeName = std::get<0>(functions.back()) + "_decode";
+  for (auto &function : functions)
+    if (std::get<0>(function) + "_decode" != decodeName)
+      if (auto unused = module->lookupSymbol<LLVM::LLVMFuncOp>(
+              std::get<0>(function) + "_decode"))
+        unused.erase();
   CachedModel cached;
   llvm::Expected<std::unique_ptr<CompiledModel>> model =
       CompiledModel::create(*module, archive);
@@ -446,9 +451,7 @@ compileCached(MLIRContext &context, const SafeTensorsArchive &archive,
     entry = *found;
     return llvm::Error::success();
   };
-  for (auto &[name, encoderLen, seq, rows] : functions) {
-    if (name == "decode")
-      continue;
+  for (auto &[name, encoderLen, seq] : functions) {
     if (llvm::Error err =
             lookup(name, cached.prefill[encoderLen > 0 ? encoderLen : seq]))
       return std::move(err);
@@ -456,7 +459,7 @@ compileCached(MLIRContext &context, const SafeTensorsArchive &archive,
       if (llvm::Error err = lookup(name + "_encode", cached.encode[encoderLen]))
         return std::move(err);
   }
-  if (llvm::Error err = lookup("decode", cached.decode))
+  if (llvm::Error err = lookup(decodeName, cached.decode))
     return std::move(err);
   cached.maxBlocks = llvm::divideCeil(maxSeqLen, kvBlockSize);
   cached.compileSeconds = secondsSince(start);

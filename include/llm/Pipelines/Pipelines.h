@@ -34,6 +34,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       *this, "max-seq-len",
       llvm::cl::desc("Longest sequence a block table describes"),
       llvm::cl::init(2048)};
+  Option<int64_t> decodeBatch{
+      *this, "decode-batch",
+      llvm::cl::desc("With kv-cache: also derive <function>_decode for this "
+                     "many sequences of one token (0: none)"),
+      llvm::cl::init(0)};
 };
 
 /// llm dialect -> LLVM dialect calling the CPU microkernels.

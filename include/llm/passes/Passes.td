@@ -126,9 +126,17 @@ def InsertKVCachePass : Pass<"llm-insert-kv-cache", "::mlir::ModuleOp"> {
     causal or sliding-window attention sees only its own tokens into one
     that appends its keys and values to a paged cache
     (`llm.kv_cache_append`) and attends over everything cached for the
-    sequence (`llm.paged_attention`). The same rewrite gives the prefill
-    entry point (a function imported for the prompt length) and the batched
-    decode entry point (a function imported for batch B and one token).
+    sequence (`llm.paged_attention`): the prefill entry point of a function
+    imported for the prompt. The same rewrite of a function imported for
+    batch B and one token is the batched decode entry point, which the pass
+    can also derive itself (`decode-batch`).
+
+    With `decode-batch=B`, each rewritten function `f` (the prefill entry
+    point, over the prompt's tokens) also gets its batched decode entry
+    point `f_decode`: the same computation for B sequences of one new token
+    each, derived by re-specializing the token dimensions `[batch, seq]` of
+    every activation to `[B, 1]` (weights, constants and the cache keep
+    their types; the result is verified).
 
     Each rewritten function takes four more arguments: the cache
     (`!llm.kv_cache`, one block pool for all layers), the cache slot of each
@@ -167,6 +175,9 @@ def InsertKVCachePass : Pass<"llm-insert-kv-cache", "::mlir::ModuleOp"> {
            "Storage type of the cache: f32, f16, bf16 or i8">,
     Option<"maxSeqLen", "max-seq-len", "int64_t", /*default=*/"2048",
            "Longest sequence a block table can describe">,
+    Option<"decodeBatch", "decode-batch", "int64_t", /*default=*/"0",
+           "Also derive <function>_decode, one new token for each of this "
+           "many sequences (0: no decode entry point)">,
   ];
 }
 
