@@ -49,6 +49,19 @@ uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 SamplerParams sampler_default_params() { return SamplerParams(); }
 
+SamplerParams sampler_params(double temperature, int64_t top_k, double top_p,
+                             double min_p, double repetition_penalty,
+                             uint64_t seed) {
+  SamplerParams p;
+  p.temperature = temperature;
+  p.top_k = top_k;
+  p.top_p = top_p;
+  p.min_p = min_p;
+  p.repetition_penalty = repetition_penalty;
+  p.seed = seed;
+  return p;
+}
+
 std::string SamplerParamError::message() const {
   return param + ": expected " + expected + ", found " + found;
 }
@@ -390,13 +403,8 @@ extern "C" void llmrt_sample(const float *logits, int64_t batch, int64_t vocab,
     return;
   }
   using namespace llmrt;
-  SamplerParams params = sampler_default_params();
-  params.temperature = temperature;
-  params.top_k = topK;
-  params.top_p = topP;
-  params.min_p = minP;
-  params.repetition_penalty = repetitionPenalty;
-  params.seed = seed;
+  SamplerParams params =
+      sampler_params(temperature, topK, topP, minP, repetitionPenalty, seed);
   Rng rng(seed);
   if (state[0])
     rng.setState(state + 1);

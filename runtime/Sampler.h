@@ -79,6 +79,12 @@ struct SamplerParams {
 /// repetition_penalty 1, seed 0.
 SamplerParams sampler_default_params();
 
+/// Every field at once, in `llm.sample`'s order.
+SamplerParams sampler_params(double temperature, int64_t top_k = 0,
+                             double top_p = 1.0, double min_p = 0.0,
+                             double repetition_penalty = 1.0,
+                             uint64_t seed = 0);
+
 /// The first invalid field of a `SamplerParams`.
 struct SamplerParamError {
   /// The field's name: "temperature", "top_k", "top_p", "min_p" or

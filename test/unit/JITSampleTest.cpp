@@ -61,54 +61,57 @@ private:
   llvm::SmallString<128> dir;
 };
 
-/// Compiles `source` and returns its entry point `name`.
-std::unique_ptr<CompiledModel> compile(MLIRContext &context,
-                                       llvm::StringRef source,
-                                       const SafeTensorsArchive &archive) {
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(source, &context);
-  if (!module)
-    return nullptr;
-  PassManager pm(&context);
-  pm.addPass(llm::createLowerToCPUPass());
-  if (failed(pm.run(*module)))
-    return nullptr;
-  llvm::Expected<std::unique_ptr<CompiledModel>> model =
-      CompiledModel::create(*module, archive);
-  if (!model) {
-    ADD_FAILURE() << llvm::toString(model.takeError());
-    return nullptr;
+/// Compiles functions without weights: the JIT binds weights from an
+/// archive, here the one-tensor folder of `TempModel`.
+class Compiler {
+public:
+  Compiler() {
+    context.loadDialect<LLMDialect, func::FuncDialect, LLVM::LLVMDialect>();
+    llvm::Expected<std::unique_ptr<SafeTensorsArchive>> opened =
+        SafeTensorsArchive::openDirectory(folder.path());
+    if (opened)
+      archive = std::move(*opened);
+    else
+      ADD_FAILURE() << llvm::toString(opened.takeError());
   }
-  return std::move(*model);
-}
+
+  /// The compiled `source`, or nullptr after reporting why.
+  std::unique_ptr<CompiledModel> compile(llvm::StringRef source) {
+    if (!archive)
+      return nullptr;
+    OwningOpRef<ModuleOp> module =
+        parseSourceString<ModuleOp>(source, &context);
+    if (!module)
+      return nullptr;
+    PassManager pm(&context);
+    pm.addPass(llm::createLowerToCPUPass());
+    if (failed(pm.run(*module)))
+      return nullptr;
+    llvm::Expected<std::unique_ptr<CompiledModel>> model =
+        CompiledModel::create(*module, *archive);
+    if (!model) {
+      ADD_FAILURE() << llvm::toString(model.takeError());
+      return nullptr;
+    }
+    return std::move(*model);
+  }
+
+private:
+  MLIRContext context;
+  TempModel folder;
+  std::unique_ptr<SafeTensorsArchive> archive;
+};
 
 struct SampleCase {
   const char *attrs;
   llmrt::SamplerParams params;
 };
 
-llmrt::SamplerParams makeParams(double temperature, int64_t topK, double topP,
-                                double minP, double penalty, uint64_t seed) {
-  llmrt::SamplerParams p = llmrt::sampler_default_params();
-  p.temperature = temperature;
-  p.top_k = topK;
-  p.top_p = topP;
-  p.min_p = minP;
-  p.repetition_penalty = penalty;
-  p.seed = seed;
-  return p;
-}
-
 class JITSampleTest : public ::testing::TestWithParam<SampleCase> {};
 
 TEST_P(JITSampleTest, MatchesTheRuntimeSampler) {
   const SampleCase &c = GetParam();
-  MLIRContext context;
-  context.loadDialect<LLMDialect, func::FuncDialect, LLVM::LLVMDialect>();
-  TempModel folder;
-  llvm::Expected<std::unique_ptr<SafeTensorsArchive>> archive =
-      SafeTensorsArchive::openDirectory(folder.path());
-  ASSERT_TRUE(static_cast<bool>(archive))
-      << llvm::toString(archive.takeError());
+  Compiler compiler;
   std::string source =
       (llvm::Twine("func.func @pick(%l: tensor<3x50xf32>, %prev: "
                    "tensor<3x4xi32>) -> tensor<3xi64> {\n"
@@ -117,7 +120,7 @@ TEST_P(JITSampleTest, MatchesTheRuntimeSampler) {
        "} : tensor<3x50xf32> -> tensor<3xi64>\n"
        "  return %n : tensor<3xi64>\n}\n")
           .str();
-  std::unique_ptr<CompiledModel> model = compile(context, source, **archive);
+  std::unique_ptr<CompiledModel> model = compiler.compile(source);
   ASSERT_TRUE(model);
   llvm::Expected<const EntryPoint *> entry = model->lookup("pick");
   ASSERT_TRUE(static_cast<bool>(entry)) << llvm::toString(entry.takeError());
@@ -150,31 +153,24 @@ TEST_P(JITSampleTest, MatchesTheRuntimeSampler) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, JITSampleTest,
     ::testing::Values(
-        SampleCase{"temperature = 0.0", makeParams(0.0, 0, 1.0, 0.0, 1.0, 0)},
+        SampleCase{"temperature = 0.0",
+                   llmrt::sampler_params(0.0, 0, 1.0, 0.0, 1.0, 0)},
         SampleCase{"temperature = 0.0, repetition_penalty = 1.5",
-                   makeParams(0.0, 0, 1.0, 0.0, 1.5, 0)},
+                   llmrt::sampler_params(0.0, 0, 1.0, 0.0, 1.5, 0)},
         SampleCase{"temperature = 0.8, top_k = 10, top_p = 0.9, seed = 42",
-                   makeParams(0.8, 10, 0.9, 0.0, 1.0, 42)},
+                   llmrt::sampler_params(0.8, 10, 0.9, 0.0, 1.0, 42)},
         SampleCase{"temperature = 1.3, min_p = 0.05, repetition_penalty = "
                    "1.2, seed = 7",
-                   makeParams(1.3, 0, 1.0, 0.05, 1.2, 7)}));
+                   llmrt::sampler_params(1.3, 0, 1.0, 0.05, 1.2, 7)}));
 
 /// A NaN logit is reported through llmk_take_error, not a crash.
 TEST(JITSampleErrorTest, NaNLogitIsReported) {
-  MLIRContext context;
-  context.loadDialect<LLMDialect, func::FuncDialect, LLVM::LLVMDialect>();
-  TempModel folder;
-  llvm::Expected<std::unique_ptr<SafeTensorsArchive>> archive =
-      SafeTensorsArchive::openDirectory(folder.path());
-  ASSERT_TRUE(static_cast<bool>(archive))
-      << llvm::toString(archive.takeError());
-  std::unique_ptr<CompiledModel> model =
-      compile(context,
-              "func.func @pick(%l: tensor<1x4xf32>) -> tensor<1xi32> {\n"
-              "  %n = llm.sample %l {temperature = 1.0, seed = 1} : "
-              "tensor<1x4xf32> -> tensor<1xi32>\n"
-              "  return %n : tensor<1xi32>\n}\n",
-              **archive);
+  Compiler compiler;
+  std::unique_ptr<CompiledModel> model = compiler.compile(
+      "func.func @pick(%l: tensor<1x4xf32>) -> tensor<1xi32> {\n"
+      "  %n = llm.sample %l {temperature = 1.0, seed = 1} : "
+      "tensor<1x4xf32> -> tensor<1xi32>\n"
+      "  return %n : tensor<1xi32>\n}\n");
   ASSERT_TRUE(model);
   const EntryPoint *entry = *model->lookup("pick");
   float logits[4] = {1.0f, std::nanf(""), 0.0f, 2.0f};

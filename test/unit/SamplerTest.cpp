@@ -29,14 +29,7 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 SamplerParams makeParams(double temperature, int64_t topK = 0,
                          double topP = 1.0, double minP = 0.0,
                          double penalty = 1.0, uint64_t seed = 0) {
-  SamplerParams p = sampler_default_params();
-  p.temperature = temperature;
-  p.top_k = topK;
-  p.top_p = topP;
-  p.min_p = minP;
-  p.repetition_penalty = penalty;
-  p.seed = seed;
-  return p;
+  return sampler_params(temperature, topK, topP, minP, penalty, seed);
 }
 
 /// Logits whose softmax is `probs`.

@@ -1054,13 +1054,8 @@ int main(int argc, char **argv) {
     return fail("--decompose-attention needs --attention-passes: decomposed "
                 "attention has no CPU lowering");
   {
-    llmrt::SamplerParams params = llmrt::sampler_default_params();
-    params.temperature = temperature;
-    params.top_k = topK;
-    params.top_p = topP;
-    params.min_p = minP;
-    params.repetition_penalty = repetitionPenalty;
-    params.seed = seed;
+    llmrt::SamplerParams params = llmrt::sampler_params(
+        temperature, topK, topP, minP, repetitionPenalty, seed);
     llmrt::SamplerParamError error;
     if (!llmrt::check_sampler_params(params, &error)) {
       // The flag is the field's name with dashes: top_p -> --top-p.
