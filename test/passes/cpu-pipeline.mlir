@@ -1,5 +1,6 @@
 // RUN: llm-opt %s --llm-cpu-pipeline | FileCheck %s
 // RUN: llm-opt %s --llm-cpu-pipeline="kv-cache=1 block-size=8 cache-dtype=i8 max-seq-len=64" | FileCheck %s --check-prefix=CACHED
+// RUN: llm-opt %s --llm-cpu-pipeline="kv-cache=1 block-size=8 max-seq-len=64 decode-batch=3" | FileCheck %s --check-prefix=DECODE
 
 // The whole pipeline on one BLOOM-like layer: ALiBi becomes slopes, the
 // attention a kernel call, everything native.
@@ -8,6 +9,14 @@
 // CHECK: llvm.call @llmk_attention
 // CHECK-NOT: llm.
 // CHECK-NOT: func.func
+
+// decode-batch: the prefill entry point and its decode entry point for 3
+// sequences of one token, both lowered.
+// DECODE-LABEL: llvm.func @layer(
+// DECODE-SAME: llm.arg_types = [tensor<1x4x64xf32>, !llm.kv_cache<layers = 1, kv_heads = 4, head_dim = 16, block_size = 8, dtype = f32>, tensor<1x4xi32>, tensor<1x8xi32>, tensor<1xi32>], llm.result_types = [tensor<1x4x64xf32>]
+// DECODE-LABEL: llvm.func @layer_decode(
+// DECODE-SAME: llm.arg_types = [tensor<3x1x64xf32>, !llm.kv_cache<layers = 1, kv_heads = 4, head_dim = 16, block_size = 8, dtype = f32>, tensor<3x1xi32>, tensor<3x8xi32>, tensor<3xi32>], llm.result_types = [tensor<3x1x64xf32>]
+// DECODE: llvm.call @llmk_paged_attention
 
 // With the cache: one append and one paged attention, the cache descriptor
 // and the slot/table/length tensors as arguments.
