@@ -114,12 +114,10 @@ void loadHead(const LLMKCache &c, int64_t index, int64_t head, float *out) {
     std::memcpy(out, static_cast<const float *>(c.data) + start, c.headDim * 4);
     break;
   case LLMK_F16:
-    for (int64_t i = 0; i < c.headDim; ++i)
-      out[i] = halfToFloat(static_cast<const uint16_t *>(c.data)[start + i]);
-    break;
   case LLMK_BF16:
-    for (int64_t i = 0; i < c.headDim; ++i)
-      out[i] = bf16ToFloat(static_cast<const uint16_t *>(c.data)[start + i]);
+    // Exact conversions, vectorized (F16C / a shift).
+    getSimdKernels().convert(static_cast<const uint16_t *>(c.data) + start,
+                             c.dtype, out, c.headDim);
     break;
   default: {
     float scale = c.scales[start / c.headDim];
@@ -267,25 +265,34 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
                    alibiSlopes, out, batch, qLen, numHeads, scale, maskKind,
                    window))
     return;
-  // Query rows per task: enough tasks for the pool during prefill, one per
-  // (sequence, head) when decoding.
+  // Query rows per task: enough tasks for the pool during prefill. The
+  // query heads that share a kv head (GQA/MQA) go to one task when that
+  // still leaves two tasks per thread: each block of keys and values is
+  // then read (and converted) once for all of them instead of once per head.
   constexpr int64_t kQueriesPerTask = 16;
   int64_t chunks = (qLen + kQueriesPerTask - 1) / kQueriesPerTask;
-  parallelFor(batch * numHeads * chunks, [&](int64_t task) {
+  int64_t headsPerTask =
+      batch * c.kvHeads * chunks >= 2 * getNumThreads() ? group : 1;
+  int64_t headTasks = numHeads / headsPerTask;
+  parallelFor(batch * headTasks * chunks, [&](int64_t task) {
     int64_t chunk = task % chunks, bh = task / chunks;
-    int64_t b = bh / numHeads, h = bh % numHeads, kvHead = h / group;
+    int64_t b = bh / headTasks, h0 = (bh % headTasks) * headsPerTask;
+    int64_t kvHead = h0 / group;
     int64_t length = contextLens[b];
     // Keys and values of one block for this kv head, as contiguous fp32 rows
-    // when the cache stores another type.
-    std::vector<float> keys, values, scores(c.blockSize), acc(headDim);
+    // when the cache stores another type; per head of the task, its scores,
+    // running maximum and sum, and accumulator.
+    std::vector<float> keys, values, scores(c.blockSize),
+        acc(headsPerTask * headDim), runningMax(headsPerTask),
+        runningSum(headsPerTask);
     if (c.dtype != LLMK_F32) {
       keys.resize(c.blockSize * headDim);
       values.resize(c.blockSize * headDim);
     }
     int64_t qEnd = std::min(qLen, (chunk + 1) * kQueriesPerTask);
     for (int64_t i = chunk * kQueriesPerTask; i < qEnd; ++i) {
-      const float *query = q + (b * qLen + i) * qWidth + h * headDim;
-      float *dst = out + (b * qLen + i) * qWidth + h * headDim;
+      const float *query = q + (b * qLen + i) * qWidth + h0 * headDim;
+      float *dst = out + (b * qLen + i) * qWidth + h0 * headDim;
       // The query's position; bidirectional (cross) attention reads every
       // key whatever the number of queries.
       int64_t pos = length - qLen + i;
@@ -293,14 +300,15 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
       if (length > maxBlocks * c.blockSize || (pos < 0 && !bidirectional)) {
         recordError("llmk_paged_attention: context length exceeds the "
                     "sequence's blocks");
-        std::fill(dst, dst + headDim, 0.0f);
+        std::fill(dst, dst + headsPerTask * headDim, 0.0f);
         continue;
       }
       int64_t first = 0;
       if (maskKind == LLMK_MASK_SLIDING_WINDOW && window > 0)
         first = std::max<int64_t>(0, pos - window + 1);
-      float runningMax = -std::numeric_limits<float>::infinity();
-      float runningSum = 0.0f;
+      std::fill(runningMax.begin(), runningMax.end(),
+                -std::numeric_limits<float>::infinity());
+      std::fill(runningSum.begin(), runningSum.end(), 0.0f);
       std::fill(acc.begin(), acc.end(), 0.0f);
       // Online softmax, one block of keys at a time.
       for (int64_t j0 = first; j0 <= last;) {
@@ -330,34 +338,41 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
           v = values.data();
           stride = headDim;
         }
-        simd.dotRows(query, k, stride, count, headDim, scores.data());
-        float blockMax = -std::numeric_limits<float>::infinity();
-        for (int64_t r = 0; r < count; ++r) {
-          scores[r] *= scale;
-          if (alibiSlopes)
-            scores[r] += alibiSlopes[h] * static_cast<float>(j0 + r - pos);
-          if (biasTable)
-            scores[r] +=
-                biasTable[bucketOf[j0 + r - pos + distanceOffset] * numHeads +
-                          h];
-          blockMax = std::max(blockMax, scores[r]);
+        for (int64_t g = 0; g < headsPerTask; ++g) {
+          int64_t h = h0 + g;
+          float *headAcc = acc.data() + g * headDim;
+          simd.dotRows(query + g * headDim, k, stride, count, headDim,
+                       scores.data());
+          float blockMax = -std::numeric_limits<float>::infinity();
+          for (int64_t r = 0; r < count; ++r) {
+            scores[r] *= scale;
+            if (alibiSlopes)
+              scores[r] += alibiSlopes[h] * static_cast<float>(j0 + r - pos);
+            if (biasTable)
+              scores[r] +=
+                  biasTable[bucketOf[j0 + r - pos + distanceOffset] * numHeads +
+                            h];
+            blockMax = std::max(blockMax, scores[r]);
+          }
+          float newMax = std::max(runningMax[g], blockMax);
+          // Rescale what was accumulated when the maximum grows.
+          float correction = std::exp(runningMax[g] - newMax);
+          if (correction != 1.0f) {
+            simd.scale(headAcc, headDim, correction);
+            runningSum[g] *= correction;
+          }
+          runningSum[g] +=
+              simd.expShift(scores.data(), newMax, count, scores.data());
+          simd.axpyRows(headAcc, scores.data(), v, stride, count, headDim);
+          runningMax[g] = newMax;
         }
-        float newMax = std::max(runningMax, blockMax);
-        // Rescale what was accumulated when the maximum grows.
-        float correction = std::exp(runningMax - newMax);
-        if (correction != 1.0f) {
-          simd.scale(acc.data(), headDim, correction);
-          runningSum *= correction;
-        }
-        runningSum +=
-            simd.expShift(scores.data(), newMax, count, scores.data());
-        simd.axpyRows(acc.data(), scores.data(), v, stride, count, headDim);
-        runningMax = newMax;
         j0 += count;
       }
-      float inverse = runningSum > 0.0f ? 1.0f / runningSum : 0.0f;
-      for (int64_t d = 0; d < headDim; ++d)
-        dst[d] = acc[d] * inverse;
+      for (int64_t g = 0; g < headsPerTask; ++g) {
+        float inverse = runningSum[g] > 0.0f ? 1.0f / runningSum[g] : 0.0f;
+        for (int64_t d = 0; d < headDim; ++d)
+          dst[g * headDim + d] = acc[g * headDim + d] * inverse;
+      }
     }
   });
 }
