@@ -588,7 +588,8 @@ runEncoders(const CachedModel &cached,
   for (const std::vector<int64_t> &input : inputs) {
     int64_t length = input.size();
     std::vector<int32_t> table, slots(length);
-    for (int64_t b = 0; b < llvm::divideCeil(length, config.blockSize); ++b)
+    int64_t blocksNeeded = (length + config.blockSize - 1) / config.blockSize;
+    for (int64_t b = 0; b < blocksNeeded; ++b)
       table.push_back(nextBlock++);
     for (int64_t j = 0; j < length; ++j)
       slots[j] =

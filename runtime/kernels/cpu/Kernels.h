@@ -163,9 +163,11 @@ enum { LLMK_I8 = 3 };
 
 /// A paged KV cache as the runtime allocates it. `data` holds, for each
 /// layer, `numBlocks` blocks of keys then values:
-/// [layers][numBlocks][2][blockSize][kvHeads * headDim] in `dtype`
-/// (LLMK_F32, LLMK_F16, LLMK_BF16 or LLMK_I8). For LLMK_I8, `scales` holds
-/// [layers][numBlocks][2][blockSize][kvHeads] fp32 scales (absmax / 127).
+/// [layers][numBlocks][2][kvHeads][blockSize][headDim] in `dtype`
+/// (LLMK_F32, LLMK_F16, LLMK_BF16 or LLMK_I8): head-major within a block, so
+/// that one head's keys of a block are contiguous. For LLMK_I8, `scales`
+/// holds [layers][numBlocks][2][kvHeads][blockSize] fp32 scales (absmax /
+/// 127).
 typedef struct {
   void *data;
   float *scales;

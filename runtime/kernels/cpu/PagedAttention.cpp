@@ -64,64 +64,67 @@ uint16_t floatToBf16(float value) {
   return static_cast<uint16_t>(bits >> 16);
 }
 
-/// Index (in elements) of row `offset` of the keys (kv = 0) or values
-/// (kv = 1) of `block` in `layer`.
-int64_t rowIndex(const LLMKCache &c, int64_t layer, int64_t block, int kv,
-                 int64_t offset) {
-  return (((layer * c.numBlocks + block) * 2 + kv) * c.blockSize + offset) *
-         c.kvHeads * c.headDim;
+/// Index (in elements) of the `headDim` features of kv head `head` at row
+/// `offset` of the keys (kv = 0) or values (kv = 1) of `block` in `layer`.
+/// Head-major within a block: one head's rows of a block are contiguous, so
+/// attention over a head streams them in order. The int8 scale of those
+/// features is `scales[index / headDim]`.
+int64_t headIndex(const LLMKCache &c, int64_t layer, int64_t block, int kv,
+                  int64_t offset, int64_t head) {
+  return ((((layer * c.numBlocks + block) * 2 + kv) * c.kvHeads + head) *
+              c.blockSize +
+          offset) *
+         c.headDim;
 }
 
-/// Stores one row of `width` features.
-void storeRow(const LLMKCache &c, int64_t index, const float *row) {
-  int64_t width = c.kvHeads * c.headDim;
-  switch (c.dtype) {
-  case LLMK_F32:
-    std::memcpy(static_cast<float *>(c.data) + index, row, width * 4);
-    break;
-  case LLMK_F16:
-    for (int64_t i = 0; i < width; ++i)
-      static_cast<uint16_t *>(c.data)[index + i] = floatToHalf(row[i]);
-    break;
-  case LLMK_BF16:
-    for (int64_t i = 0; i < width; ++i)
-      static_cast<uint16_t *>(c.data)[index + i] = floatToBf16(row[i]);
-    break;
-  default: { // LLMK_I8: symmetric, one scale per kv head of the row.
-    int8_t *dst = static_cast<int8_t *>(c.data) + index;
-    float *scales = c.scales + index / c.headDim;
-    for (int64_t h = 0; h < c.kvHeads; ++h) {
-      const float *src = row + h * c.headDim;
+/// Stores one token's `kvHeads * headDim` features at row `offset`.
+void storeRow(const LLMKCache &c, int64_t layer, int64_t block, int kv,
+              int64_t offset, const float *row) {
+  for (int64_t h = 0; h < c.kvHeads; ++h) {
+    int64_t index = headIndex(c, layer, block, kv, offset, h);
+    const float *src = row + h * c.headDim;
+    switch (c.dtype) {
+    case LLMK_F32:
+      std::memcpy(static_cast<float *>(c.data) + index, src, c.headDim * 4);
+      break;
+    case LLMK_F16:
+      for (int64_t i = 0; i < c.headDim; ++i)
+        static_cast<uint16_t *>(c.data)[index + i] = floatToHalf(src[i]);
+      break;
+    case LLMK_BF16:
+      for (int64_t i = 0; i < c.headDim; ++i)
+        static_cast<uint16_t *>(c.data)[index + i] = floatToBf16(src[i]);
+      break;
+    default: { // LLMK_I8: symmetric, one scale per token and kv head.
       float absmax = 0.0f;
       for (int64_t i = 0; i < c.headDim; ++i)
         absmax = std::max(absmax, std::fabs(src[i]));
       float scale = absmax / 127.0f;
       float inverse = scale > 0.0f ? 1.0f / scale : 0.0f;
-      scales[h] = scale;
+      c.scales[index / c.headDim] = scale;
+      int8_t *dst = static_cast<int8_t *>(c.data) + index;
       for (int64_t i = 0; i < c.headDim; ++i)
-        dst[h * c.headDim + i] =
-            static_cast<int8_t>(std::lrintf(src[i] * inverse));
+        dst[i] = static_cast<int8_t>(std::lrintf(src[i] * inverse));
     }
-  }
+    }
   }
 }
 
-/// Loads `headDim` features of kv head `head` of a cached row as fp32.
-void loadHead(const LLMKCache &c, int64_t index, int64_t head, float *out) {
-  int64_t start = index + head * c.headDim;
+/// Loads the `headDim` features at `index` (from `headIndex`) as fp32.
+void loadHead(const LLMKCache &c, int64_t index, float *out) {
   switch (c.dtype) {
   case LLMK_F32:
-    std::memcpy(out, static_cast<const float *>(c.data) + start, c.headDim * 4);
+    std::memcpy(out, static_cast<const float *>(c.data) + index, c.headDim * 4);
     break;
   case LLMK_F16:
   case LLMK_BF16:
     // Exact conversions, vectorized (F16C / a shift).
-    getSimdKernels().convert(static_cast<const uint16_t *>(c.data) + start,
+    getSimdKernels().convert(static_cast<const uint16_t *>(c.data) + index,
                              c.dtype, out, c.headDim);
     break;
   default: {
-    float scale = c.scales[start / c.headDim];
-    const int8_t *src = static_cast<const int8_t *>(c.data) + start;
+    float scale = c.scales[index / c.headDim];
+    const int8_t *src = static_cast<const int8_t *>(c.data) + index;
     for (int64_t i = 0; i < c.headDim; ++i)
       out[i] = src[i] * scale;
   }
@@ -168,9 +171,9 @@ bool densePrefill(const float *q, const LLMKCache &c, int64_t layer,
       int64_t block = blockTables[b * maxBlocks + j / c.blockSize];
       int64_t offset = j % c.blockSize;
       for (int64_t h = 0; h < c.kvHeads; ++h) {
-        loadHead(c, rowIndex(c, layer, block, 0, offset), h,
+        loadHead(c, headIndex(c, layer, block, 0, offset, h),
                  keys.data() + j * kvWidth + h * headDim);
-        loadHead(c, rowIndex(c, layer, block, 1, offset), h,
+        loadHead(c, headIndex(c, layer, block, 1, offset, h),
                  values.data() + j * kvWidth + h * headDim);
       }
     });
@@ -202,8 +205,8 @@ extern "C" void llmk_kv_cache_append(LLMKCache *cache, int64_t layer,
       continue;
     }
     int64_t block = slot / cache->blockSize, offset = slot % cache->blockSize;
-    storeRow(*cache, rowIndex(*cache, layer, block, 0, offset), k + t * width);
-    storeRow(*cache, rowIndex(*cache, layer, block, 1, offset), v + t * width);
+    storeRow(*cache, layer, block, 0, offset, k + t * width);
+    storeRow(*cache, layer, block, 1, offset, v + t * width);
   }
 }
 
@@ -226,7 +229,7 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
   const LLMKCache &c = *cache;
   const SimdKernels &simd = getSimdKernels();
   int64_t headDim = c.headDim, group = numHeads / c.kvHeads;
-  int64_t qWidth = numHeads * headDim, kvWidth = c.kvHeads * headDim;
+  int64_t qWidth = numHeads * headDim;
   bool bidirectional = maskKind == LLMK_MASK_BIDIRECTIONAL;
   // Relative position bias: the bucket of every key - query distance the
   // batch can have, [-(longest - 1), qLen - 1], computed once per call.
@@ -324,14 +327,14 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
         int64_t stride;
         if (c.dtype == LLMK_F32) {
           const float *data = static_cast<const float *>(c.data);
-          k = data + rowIndex(c, layer, block, 0, offset) + kvHead * headDim;
-          v = data + rowIndex(c, layer, block, 1, offset) + kvHead * headDim;
-          stride = kvWidth;
+          k = data + headIndex(c, layer, block, 0, offset, kvHead);
+          v = data + headIndex(c, layer, block, 1, offset, kvHead);
+          stride = headDim;
         } else {
           for (int64_t r = 0; r < count; ++r) {
-            loadHead(c, rowIndex(c, layer, block, 0, offset + r), kvHead,
+            loadHead(c, headIndex(c, layer, block, 0, offset + r, kvHead),
                      keys.data() + r * headDim);
-            loadHead(c, rowIndex(c, layer, block, 1, offset + r), kvHead,
+            loadHead(c, headIndex(c, layer, block, 1, offset + r, kvHead),
                      values.data() + r * headDim);
           }
           k = keys.data();
