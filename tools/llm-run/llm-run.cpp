@@ -874,7 +874,8 @@ static int generateBeamCached(MLIRContext &context, const HFModelInfo &info,
   };
 
   // Copies the cache blocks of `from` into the fresh sequence `to`:
-  // [layers][blocks][2][blockSize][kvHeads * headDim] (+ int8 scales).
+  // [layers][blocks][2][kvHeads][blockSize][headDim] (+ int8 scales): a
+  // block is contiguous in each layer.
   LLMKCache *cache = pool->descriptor();
   int64_t elementBytes = *dtype == LLMK_F32 ? 4 : *dtype == LLMK_I8 ? 1 : 2;
   int64_t rowValues = 2 * config.blockSize * config.kvHeads;
