@@ -38,8 +38,7 @@ std::unique_ptr<KVCachePool> KVCachePool::create(const KVCacheConfig &config,
   }
   std::unique_ptr<KVCachePool> pool(new KVCachePool());
   pool->config = config;
-  // [layers][blocks][2][kvHeads][blockSize][headDim] (the count is what
-  // matters here), every product
+  // [layers][blocks][2][kvHeads][blockSize][headDim], every product
   // checked: a pool that wrapped around would be a heap overflow.
   uint64_t rows = 0, values = 0, dataBytes = 0;
   if (__builtin_mul_overflow(static_cast<uint64_t>(config.numLayers),
