@@ -273,6 +273,8 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
   // still leaves two tasks per thread: each block of keys and values is
   // then read (and converted) once for all of them instead of once per head.
   constexpr int64_t kQueriesPerTask = 16;
+  // Cache blocks per online-softmax step.
+  constexpr int kTileBlocks = 8;
   int64_t chunks = (qLen + kQueriesPerTask - 1) / kQueriesPerTask;
   int64_t headsPerTask =
       batch * c.kvHeads * chunks >= 2 * getNumThreads() ? group : 1;
@@ -285,12 +287,12 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
     // Keys and values of one block for this kv head, as contiguous fp32 rows
     // when the cache stores another type; per head of the task, its scores,
     // running maximum and sum, and accumulator.
-    std::vector<float> keys, values, scores(c.blockSize),
+    std::vector<float> keys, values, scores(kTileBlocks * c.blockSize),
         acc(headsPerTask * headDim), runningMax(headsPerTask),
         runningSum(headsPerTask);
     if (c.dtype != LLMK_F32) {
-      keys.resize(c.blockSize * headDim);
-      values.resize(c.blockSize * headDim);
+      keys.resize(kTileBlocks * c.blockSize * headDim);
+      values.resize(kTileBlocks * c.blockSize * headDim);
     }
     int64_t qEnd = std::min(qLen, (chunk + 1) * kQueriesPerTask);
     for (int64_t i = chunk * kQueriesPerTask; i < qEnd; ++i) {
@@ -313,51 +315,73 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
                 -std::numeric_limits<float>::infinity());
       std::fill(runningSum.begin(), runningSum.end(), 0.0f);
       std::fill(acc.begin(), acc.end(), 0.0f);
-      // Online softmax, one block of keys at a time.
+      // Online softmax over tiles of up to kTileBlocks cache blocks: the
+      // scores of a tile are computed block by block, then one maximum, one
+      // rescale and one exp pass serve the whole tile.
       for (int64_t j0 = first; j0 <= last;) {
-        int64_t offset = j0 % c.blockSize;
-        int64_t count = std::min(c.blockSize - offset, last + 1 - j0);
-        int64_t block = blockTables[b * maxBlocks + j0 / c.blockSize];
-        if (block < 0 || block >= c.numBlocks) {
-          recordError("llmk_paged_attention: block index outside the cache");
-          j0 += count;
-          continue;
-        }
-        const float *k, *v;
-        int64_t stride;
-        if (c.dtype == LLMK_F32) {
-          const float *data = static_cast<const float *>(c.data);
-          k = data + headIndex(c, layer, block, 0, offset, kvHead);
-          v = data + headIndex(c, layer, block, 1, offset, kvHead);
-          stride = headDim;
-        } else {
-          for (int64_t r = 0; r < count; ++r) {
-            loadHead(c, headIndex(c, layer, block, 0, offset + r, kvHead),
-                     keys.data() + r * headDim);
-            loadHead(c, headIndex(c, layer, block, 1, offset + r, kvHead),
-                     values.data() + r * headDim);
+        struct Segment {
+          const float *k, *v;
+          int64_t count;
+        };
+        Segment segments[kTileBlocks];
+        int numSegments = 0;
+        int64_t tileStart = j0, tileLen = 0;
+        while (numSegments < kTileBlocks && j0 <= last) {
+          int64_t offset = j0 % c.blockSize;
+          int64_t count = std::min(c.blockSize - offset, last + 1 - j0);
+          int64_t block = blockTables[b * maxBlocks + j0 / c.blockSize];
+          if (block < 0 || block >= c.numBlocks) {
+            recordError("llmk_paged_attention: block index outside the "
+                        "cache");
+            break;
           }
-          k = keys.data();
-          v = values.data();
-          stride = headDim;
+          Segment &seg = segments[numSegments++];
+          seg.count = count;
+          if (c.dtype == LLMK_F32) {
+            const float *data = static_cast<const float *>(c.data);
+            seg.k = data + headIndex(c, layer, block, 0, offset, kvHead);
+            seg.v = data + headIndex(c, layer, block, 1, offset, kvHead);
+          } else {
+            float *kDst = keys.data() + tileLen * headDim;
+            float *vDst = values.data() + tileLen * headDim;
+            for (int64_t r = 0; r < count; ++r) {
+              loadHead(c, headIndex(c, layer, block, 0, offset + r, kvHead),
+                       kDst + r * headDim);
+              loadHead(c, headIndex(c, layer, block, 1, offset + r, kvHead),
+                       vDst + r * headDim);
+            }
+            seg.k = kDst;
+            seg.v = vDst;
+          }
+          tileLen += count;
+          j0 += count;
+        }
+        if (numSegments == 0) { // An invalid block: skip it.
+          j0 += std::min(c.blockSize - j0 % c.blockSize, last + 1 - j0);
+          continue;
         }
         for (int64_t g = 0; g < headsPerTask; ++g) {
           int64_t h = h0 + g;
           float *headAcc = acc.data() + g * headDim;
-          simd.dotRows(query + g * headDim, k, stride, count, headDim,
-                       scores.data());
-          float blockMax = -std::numeric_limits<float>::infinity();
-          for (int64_t r = 0; r < count; ++r) {
+          int64_t at = 0;
+          for (int s = 0; s < numSegments; ++s) {
+            simd.dotRows(query + g * headDim, segments[s].k, headDim,
+                         segments[s].count, headDim, scores.data() + at);
+            at += segments[s].count;
+          }
+          float tileMax = -std::numeric_limits<float>::infinity();
+          for (int64_t r = 0; r < tileLen; ++r) {
             scores[r] *= scale;
+            int64_t key = tileStart + r;
             if (alibiSlopes)
-              scores[r] += alibiSlopes[h] * static_cast<float>(j0 + r - pos);
+              scores[r] += alibiSlopes[h] * static_cast<float>(key - pos);
             if (biasTable)
               scores[r] +=
-                  biasTable[bucketOf[j0 + r - pos + distanceOffset] * numHeads +
+                  biasTable[bucketOf[key - pos + distanceOffset] * numHeads +
                             h];
-            blockMax = std::max(blockMax, scores[r]);
+            tileMax = std::max(tileMax, scores[r]);
           }
-          float newMax = std::max(runningMax[g], blockMax);
+          float newMax = std::max(runningMax[g], tileMax);
           // Rescale what was accumulated when the maximum grows.
           float correction = std::exp(runningMax[g] - newMax);
           if (correction != 1.0f) {
@@ -365,11 +389,15 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
             runningSum[g] *= correction;
           }
           runningSum[g] +=
-              simd.expShift(scores.data(), newMax, count, scores.data());
-          simd.axpyRows(headAcc, scores.data(), v, stride, count, headDim);
+              simd.expShift(scores.data(), newMax, tileLen, scores.data());
+          at = 0;
+          for (int s = 0; s < numSegments; ++s) {
+            simd.axpyRows(headAcc, scores.data() + at, segments[s].v, headDim,
+                          segments[s].count, headDim);
+            at += segments[s].count;
+          }
           runningMax[g] = newMax;
         }
-        j0 += count;
       }
       for (int64_t g = 0; g < headsPerTask; ++g) {
         float inverse = runningSum[g] > 0.0f ? 1.0f / runningSum[g] : 0.0f;
