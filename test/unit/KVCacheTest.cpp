@@ -264,3 +264,47 @@ TEST(PagedAttentionCrossTest, MoreQueriesThanKeys) {
 }
 
 } // namespace
+
+namespace {
+
+/// Bad block tables and lengths are reported through llmk_take_error, with
+/// zeros or the valid part of the sum, never an out-of-bounds read.
+TEST(PagedAttentionErrorTest, InvalidBlocksAndLengths) {
+  const int64_t heads = 2, headDim = 8, blockSize = 4;
+  KVCacheConfig config{1, heads, headDim, blockSize, LLMK_F32};
+  std::string error;
+  auto pool = KVCachePool::create(config, 2, error);
+  ASSERT_TRUE(pool) << error;
+  std::vector<float> kv(8 * heads * headDim, 1.0f);
+  int32_t slots[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+  llmk_kv_cache_append(pool->descriptor(), 0, slots, kv.data(), kv.data(), 8);
+  ASSERT_EQ(llmk_take_error(), nullptr);
+  std::vector<float> q(heads * headDim, 0.5f), out(q.size(), 7.0f);
+
+  // A block index past the pool: reported; the other block still counts.
+  int32_t badTable[2] = {0, 9};
+  int32_t length = 8;
+  llmk_paged_attention(q.data(), pool->descriptor(), 0, badTable, 2, &length,
+                       nullptr, nullptr, 0, 0, 0, out.data(), 1, 1, heads, 0.5f,
+                       LLMK_MASK_CAUSAL, 0);
+  const char *message = llmk_take_error();
+  ASSERT_NE(message, nullptr);
+  EXPECT_STREQ(message, "llmk_paged_attention: block index outside the cache");
+  for (float x : out)
+    EXPECT_FLOAT_EQ(x, 1.0f); // The mean of the valid block's ones.
+
+  // A length beyond the blocks of the table: reported, zeros written.
+  int32_t table[2] = {0, 1};
+  length = 9;
+  llmk_paged_attention(q.data(), pool->descriptor(), 0, table, 2, &length,
+                       nullptr, nullptr, 0, 0, 0, out.data(), 1, 1, heads, 0.5f,
+                       LLMK_MASK_CAUSAL, 0);
+  message = llmk_take_error();
+  ASSERT_NE(message, nullptr);
+  EXPECT_STREQ(message, "llmk_paged_attention: context length exceeds the "
+                        "sequence's blocks");
+  for (float x : out)
+    EXPECT_EQ(x, 0.0f);
+}
+
+} // namespace
