@@ -6,6 +6,7 @@
 
 #include "KVCache.h"
 #include "Kernels.h"
+#include "Simd.h"
 
 #include <gtest/gtest.h>
 
@@ -173,28 +174,38 @@ TEST_P(PagedAttentionTest, MatchesDenseAttention) {
   std::vector<float> table(numBuckets * p.heads);
   for (float &x : table)
     x = normal(rng);
-  llmk_paged_attention(
-      q.data(), pool->descriptor(), 1, tables.data(), maxBlocks, lens.data(),
-      p.alibi ? slopes.data() : nullptr, p.relative ? table.data() : nullptr,
-      numBuckets, maxDistance, 0, out.data(), batch, qLen, p.heads, scale,
-      p.mask, p.window);
-  ASSERT_EQ(llmk_take_error(), nullptr);
-  for (int64_t b = 0; b < batch; ++b) {
-    std::vector<float> ref(qLen * qWidth), bias;
-    if (p.relative) {
-      bias.resize(p.heads * qLen * lengths[b]);
-      llmk_relative_position_bias(table.data(), bias.data(), p.heads, qLen,
-                                  lengths[b], numBuckets, maxDistance, 0);
+  // Every instruction set the host has: the paged kernel reads f16/bf16
+  // rows in place with each set's conversions.
+  for (llmk::Isa isa :
+       {llmk::Isa::Scalar, llmk::Isa::Avx2, llmk::Isa::Avx512}) {
+    if (isa > llmk::getHostIsa())
+      continue;
+    llmk::setMaxIsa(isa);
+    SCOPED_TRACE(llmk::getSimdKernels().name);
+    llmk_paged_attention(
+        q.data(), pool->descriptor(), 1, tables.data(), maxBlocks, lens.data(),
+        p.alibi ? slopes.data() : nullptr, p.relative ? table.data() : nullptr,
+        numBuckets, maxDistance, 0, out.data(), batch, qLen, p.heads, scale,
+        p.mask, p.window);
+    ASSERT_EQ(llmk_take_error(), nullptr);
+    for (int64_t b = 0; b < batch; ++b) {
+      std::vector<float> ref(qLen * qWidth), bias;
+      if (p.relative) {
+        bias.resize(p.heads * qLen * lengths[b]);
+        llmk_relative_position_bias(table.data(), bias.data(), p.heads, qLen,
+                                    lengths[b], numBuckets, maxDistance, 0);
+      }
+      llmk_attention(
+          q.data() + b * qLen * qWidth, keys[b].data(), values[b].data(),
+          nullptr, p.relative ? bias.data() : nullptr, 0, qLen * lengths[b],
+          p.alibi ? slopes.data() : nullptr, ref.data(), 1, qLen, lengths[b],
+          p.heads, p.kvHeads, p.headDim, p.headDim, scale, p.mask, p.window);
+      for (int64_t i = 0; i < qLen * qWidth; ++i)
+        ASSERT_NEAR(out[b * qLen * qWidth + i], ref[i], p.tolerance)
+            << "sequence " << b << " element " << i;
     }
-    llmk_attention(
-        q.data() + b * qLen * qWidth, keys[b].data(), values[b].data(), nullptr,
-        p.relative ? bias.data() : nullptr, 0, qLen * lengths[b],
-        p.alibi ? slopes.data() : nullptr, ref.data(), 1, qLen, lengths[b],
-        p.heads, p.kvHeads, p.headDim, p.headDim, scale, p.mask, p.window);
-    for (int64_t i = 0; i < qLen * qWidth; ++i)
-      ASSERT_NEAR(out[b * qLen * qWidth + i], ref[i], p.tolerance)
-          << "sequence " << b << " element " << i;
   }
+  llmk::setMaxIsa(llmk::Isa::Avx512);
 }
 
 INSTANTIATE_TEST_SUITE_P(

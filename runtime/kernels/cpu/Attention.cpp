@@ -104,8 +104,8 @@ void attentionTask(const AttentionArgs &a, const SimdKernels &simd, int64_t b,
         const int64_t row = hh * qCount + (i - q0);
         const float *query =
             a.q + ((b * a.qLen + i) * a.numHeads + h) * a.headDim;
-        simd.dotRows(query, kBase + first * kStride, kStride, count, a.headDim,
-                     scores.data());
+        simd.dotRows(query, kBase + first * kStride, LLMK_F32, kStride, count,
+                     a.headDim, scores.data());
 
         const int64_t position = i + a.kvLen - a.qLen;
         const float *biasRow = biasHead ? biasHead + i * a.kvLen : nullptr;
@@ -134,8 +134,8 @@ void attentionTask(const AttentionArgs &a, const SimdKernels &simd, int64_t b,
         rowSum[row] = rowSum[row] * rescale + sum;
         if (rescale != 1.0f)
           simd.scale(output, a.vHeadDim, rescale);
-        simd.axpyRows(output, scores.data(), vBase + first * vStride, vStride,
-                      count, a.vHeadDim);
+        simd.axpyRows(output, scores.data(), vBase + first * vStride, LLMK_F32,
+                      vStride, count, a.vHeadDim);
         rowMax[row] = newMax;
       }
     }

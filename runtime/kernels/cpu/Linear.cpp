@@ -169,7 +169,7 @@ void rowTimesMatrix(const float *x, const float *w, float *y, int64_t k,
     int64_t c0 = task * kColumnsPerTask;
     int64_t width = std::min(kColumnsPerTask, n - c0);
     std::fill(y + c0, y + c0 + width, 0.0f);
-    simd.axpyRows(y + c0, x, w + c0, n, k, width);
+    simd.axpyRows(y + c0, x, w + c0, LLMK_F32, n, k, width);
   });
 }
 

@@ -290,7 +290,7 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
     std::vector<float> keys, values, scores(kTileBlocks * c.blockSize),
         acc(headsPerTask * headDim), runningMax(headsPerTask),
         runningSum(headsPerTask);
-    if (c.dtype != LLMK_F32) {
+    if (c.dtype == LLMK_I8) {
       keys.resize(kTileBlocks * c.blockSize * headDim);
       values.resize(kTileBlocks * c.blockSize * headDim);
     }
@@ -320,9 +320,12 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
       // rescale and one exp pass serve the whole tile.
       for (int64_t j0 = first; j0 <= last;) {
         struct Segment {
-          const float *k, *v;
+          const void *k, *v;
           int64_t count;
         };
+        // f32, f16 and bf16 rows are read in place (converted in registers);
+        // int8 rows are dequantized into the scratch rows first.
+        int32_t rowDtype = c.dtype == LLMK_I8 ? LLMK_F32 : c.dtype;
         Segment segments[kTileBlocks];
         int numSegments = 0;
         int64_t tileStart = j0, tileLen = 0;
@@ -339,6 +342,10 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
           seg.count = count;
           if (c.dtype == LLMK_F32) {
             const float *data = static_cast<const float *>(c.data);
+            seg.k = data + headIndex(c, layer, block, 0, offset, kvHead);
+            seg.v = data + headIndex(c, layer, block, 1, offset, kvHead);
+          } else if (c.dtype != LLMK_I8) {
+            const uint16_t *data = static_cast<const uint16_t *>(c.data);
             seg.k = data + headIndex(c, layer, block, 0, offset, kvHead);
             seg.v = data + headIndex(c, layer, block, 1, offset, kvHead);
           } else {
@@ -365,7 +372,7 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
           float *headAcc = acc.data() + g * headDim;
           int64_t at = 0;
           for (int s = 0; s < numSegments; ++s) {
-            simd.dotRows(query + g * headDim, segments[s].k, headDim,
+            simd.dotRows(query + g * headDim, segments[s].k, rowDtype, headDim,
                          segments[s].count, headDim, scores.data() + at);
             at += segments[s].count;
           }
@@ -392,8 +399,8 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
               simd.expShift(scores.data(), newMax, tileLen, scores.data());
           at = 0;
           for (int s = 0; s < numSegments; ++s) {
-            simd.axpyRows(headAcc, scores.data() + at, segments[s].v, headDim,
-                          segments[s].count, headDim);
+            simd.axpyRows(headAcc, scores.data() + at, segments[s].v, rowDtype,
+                          headDim, segments[s].count, headDim);
             at += segments[s].count;
           }
           runningMax[g] = newMax;

@@ -46,13 +46,16 @@ struct SimdKernels {
   /// dst[i] = float(src[i]) for i < count.
   void (*convert)(const void *src, int32_t dtype, float *dst, int64_t count);
 
-  /// out[j] = dot(q, k + j * kStride) over d features, for j < count.
-  void (*dotRows)(const float *q, const float *k, int64_t kStride,
+  /// out[j] = dot(q, k + j * kStride) over d features, for j < count; `k`
+  /// holds rows of `dtype` (LLMK_F32, LLMK_F16 or LLMK_BF16), converted on
+  /// the fly; strides are in elements.
+  void (*dotRows)(const float *q, const void *k, int32_t dtype, int64_t kStride,
                   int64_t count, int64_t d, float *out);
 
-  /// o[0, d) += sum_{j < count} p[j] * v[j * vStride + (0, d)].
-  void (*axpyRows)(float *o, const float *p, const float *v, int64_t vStride,
-                   int64_t count, int64_t d);
+  /// o[0, d) += sum_{j < count} p[j] * v[j * vStride + (0, d)], with `v` in
+  /// `dtype` as for dotRows.
+  void (*axpyRows)(float *o, const float *p, const void *v, int32_t dtype,
+                   int64_t vStride, int64_t count, int64_t d);
 
   /// p[j] = exp(s[j] - shift) for j < count (exp(-inf) = 0); returns the sum.
   /// `p` may alias `s`.
