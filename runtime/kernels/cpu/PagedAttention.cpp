@@ -284,15 +284,15 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
     int64_t b = bh / headTasks, h0 = (bh % headTasks) * headsPerTask;
     int64_t kvHead = h0 / group;
     int64_t length = contextLens[b];
-    // Keys and values of one block for this kv head, as contiguous fp32 rows
-    // when the cache stores another type; per head of the task, its scores,
-    // running maximum and sum, and accumulator.
-    std::vector<float> keys, values, scores(kTileBlocks * c.blockSize),
+    // The scores of a tile (and for int8, its rows' scales); per head of the
+    // task, its running maximum and sum, and accumulator.
+    std::vector<float> scores(kTileBlocks * c.blockSize),
         acc(headsPerTask * headDim), runningMax(headsPerTask),
-        runningSum(headsPerTask);
+        runningSum(headsPerTask), keyScales, valueScales, scaledWeights;
     if (c.dtype == LLMK_I8) {
-      keys.resize(kTileBlocks * c.blockSize * headDim);
-      values.resize(kTileBlocks * c.blockSize * headDim);
+      keyScales.resize(scores.size());
+      valueScales.resize(scores.size());
+      scaledWeights.resize(scores.size());
     }
     int64_t qEnd = std::min(qLen, (chunk + 1) * kQueriesPerTask);
     for (int64_t i = chunk * kQueriesPerTask; i < qEnd; ++i) {
@@ -323,9 +323,9 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
           const void *k, *v;
           int64_t count;
         };
-        // f32, f16 and bf16 rows are read in place (converted in registers);
-        // int8 rows are dequantized into the scratch rows first.
-        int32_t rowDtype = c.dtype == LLMK_I8 ? LLMK_F32 : c.dtype;
+        // Rows are read in place and converted in registers; int8 rows
+        // without their scales, which multiply the scores (keys) and the
+        // probabilities (values) instead.
         Segment segments[kTileBlocks];
         int numSegments = 0;
         int64_t tileStart = j0, tileLen = 0;
@@ -340,25 +340,18 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
           }
           Segment &seg = segments[numSegments++];
           seg.count = count;
-          if (c.dtype == LLMK_F32) {
-            const float *data = static_cast<const float *>(c.data);
-            seg.k = data + headIndex(c, layer, block, 0, offset, kvHead);
-            seg.v = data + headIndex(c, layer, block, 1, offset, kvHead);
-          } else if (c.dtype != LLMK_I8) {
-            const uint16_t *data = static_cast<const uint16_t *>(c.data);
-            seg.k = data + headIndex(c, layer, block, 0, offset, kvHead);
-            seg.v = data + headIndex(c, layer, block, 1, offset, kvHead);
-          } else {
-            float *kDst = keys.data() + tileLen * headDim;
-            float *vDst = values.data() + tileLen * headDim;
-            for (int64_t r = 0; r < count; ++r) {
-              loadHead(c, headIndex(c, layer, block, 0, offset + r, kvHead),
-                       kDst + r * headDim);
-              loadHead(c, headIndex(c, layer, block, 1, offset + r, kvHead),
-                       vDst + r * headDim);
-            }
-            seg.k = kDst;
-            seg.v = vDst;
+          int64_t kIndex = headIndex(c, layer, block, 0, offset, kvHead);
+          int64_t vIndex = headIndex(c, layer, block, 1, offset, kvHead);
+          int64_t bytes = c.dtype == LLMK_F32 ? 4 : c.dtype == LLMK_I8 ? 1 : 2;
+          seg.k = static_cast<const char *>(c.data) + kIndex * bytes;
+          seg.v = static_cast<const char *>(c.data) + vIndex * bytes;
+          if (c.dtype == LLMK_I8) {
+            // A head's rows of a block are consecutive, and so are their
+            // scales.
+            std::copy_n(c.scales + kIndex / headDim, count,
+                        keyScales.data() + tileLen);
+            std::copy_n(c.scales + vIndex / headDim, count,
+                        valueScales.data() + tileLen);
           }
           tileLen += count;
           j0 += count;
@@ -372,13 +365,13 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
           float *headAcc = acc.data() + g * headDim;
           int64_t at = 0;
           for (int s = 0; s < numSegments; ++s) {
-            simd.dotRows(query + g * headDim, segments[s].k, rowDtype, headDim,
+            simd.dotRows(query + g * headDim, segments[s].k, c.dtype, headDim,
                          segments[s].count, headDim, scores.data() + at);
             at += segments[s].count;
           }
           float tileMax = -std::numeric_limits<float>::infinity();
           for (int64_t r = 0; r < tileLen; ++r) {
-            scores[r] *= scale;
+            scores[r] *= c.dtype == LLMK_I8 ? scale * keyScales[r] : scale;
             int64_t key = tileStart + r;
             if (alibiSlopes)
               scores[r] += alibiSlopes[h] * static_cast<float>(key - pos);
@@ -397,9 +390,15 @@ llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
           }
           runningSum[g] +=
               simd.expShift(scores.data(), newMax, tileLen, scores.data());
+          const float *weights = scores.data();
+          if (c.dtype == LLMK_I8) {
+            for (int64_t r = 0; r < tileLen; ++r)
+              scaledWeights[r] = scores[r] * valueScales[r];
+            weights = scaledWeights.data();
+          }
           at = 0;
           for (int s = 0; s < numSegments; ++s) {
-            simd.axpyRows(headAcc, scores.data() + at, segments[s].v, rowDtype,
+            simd.axpyRows(headAcc, weights + at, segments[s].v, c.dtype,
                           headDim, segments[s].count, headDim);
             at += segments[s].count;
           }

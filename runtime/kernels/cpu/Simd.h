@@ -47,8 +47,8 @@ struct SimdKernels {
   void (*convert)(const void *src, int32_t dtype, float *dst, int64_t count);
 
   /// out[j] = dot(q, k + j * kStride) over d features, for j < count; `k`
-  /// holds rows of `dtype` (LLMK_F32, LLMK_F16 or LLMK_BF16), converted on
-  /// the fly; strides are in elements.
+  /// holds rows of `dtype` (LLMK_F32, LLMK_F16, LLMK_BF16, or LLMK_I8 without
+  /// scales), converted on the fly; strides are in elements.
   void (*dotRows)(const float *q, const void *k, int32_t dtype, int64_t kStride,
                   int64_t count, int64_t d, float *out);
 

@@ -52,6 +52,10 @@ struct Vec {
     return _mm256_cvtph_ps(
         _mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
   }
+  LLMK_TARGET static Type loadI8(const int8_t *p) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(
+        _mm_loadl_epi64(reinterpret_cast<const __m128i *>(p))));
+  }
   LLMK_TARGET static Type fma(Type a, Type b, Type c) {
     return _mm256_fmadd_ps(a, b, c);
   }

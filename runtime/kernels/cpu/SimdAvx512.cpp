@@ -51,6 +51,10 @@ struct Vec {
     return _mm512_cvtph_ps(
         _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
   }
+  LLMK_TARGET static Type loadI8(const int8_t *p) {
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(p))));
+  }
   LLMK_TARGET static Type fma(Type a, Type b, Type c) {
     return _mm512_fmadd_ps(a, b, c);
   }

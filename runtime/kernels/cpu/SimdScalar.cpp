@@ -61,6 +61,12 @@ struct Vec {
       result.lane[i] = halfToFloat(p[i]);
     return result;
   }
+  static Type loadI8(const int8_t *p) {
+    Type result;
+    for (int i = 0; i < kWidth; ++i)
+      result.lane[i] = static_cast<float>(p[i]);
+    return result;
+  }
   static Type fma(Type a, Type b, Type c) {
     for (int i = 0; i < kWidth; ++i)
       c.lane[i] += a.lane[i] * b.lane[i];
