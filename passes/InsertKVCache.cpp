@@ -54,18 +54,16 @@ public:
     for (BlockArgument arg : entry.getArguments())
       deps[arg] = arg.getArgNumber() < 64 ? uint64_t(1) << arg.getArgNumber()
                                           : ~uint64_t(0);
-    entry.walk([&](Operation *op) {
+    for (Operation &op : entry) {
+      // The operands of the op and of the ops nested in it.
       uint64_t bits = 0;
-      for (Value operand : op->getOperands())
-        bits |= deps.lookup(operand);
-      // Values used inside nested regions count as operands.
-      op->walk([&](Operation *nested) {
+      op.walk([&](Operation *nested) {
         for (Value operand : nested->getOperands())
           bits |= deps.lookup(operand);
       });
-      for (Value result : op->getResults())
+      for (Value result : op.getResults())
         deps[result] = bits;
-    });
+    }
   }
   uint64_t get(Value v) const { return deps.lookup(v); }
 
@@ -250,14 +248,13 @@ struct InsertKVCachePass : llm::impl::InsertKVCachePassBase<InsertKVCachePass> {
   /// encoder and the projections of its output) into a new function
   /// `<func>_encode(<arguments they use>, cross_cache, cross_slots) ->
   /// cross_cache` that writes them into the cross cache, once per input.
+  /// `ops` is that computation (getEncoderOps) and `used` the entry-block
+  /// arguments it reads (an ArgumentDeps bit set).
   LogicalResult outlineEncoder(func::FuncOp func, ArrayRef<AttentionSite> cross,
+                               ArrayRef<Operation *> ops, uint64_t used,
                                KVCacheType cacheType, int64_t batch,
-                               int64_t seq, const ArgumentDeps &deps) {
+                               int64_t seq) {
     Block &entry = func.getBody().front();
-    SmallVector<Operation *> ops = getEncoderOps(cross);
-    uint64_t used = 0;
-    for (const AttentionSite &s : cross)
-      used |= deps.get(s.key) | deps.get(s.value);
 
     MLIRContext *ctx = &getContext();
     OpBuilder b(ctx);
@@ -324,6 +321,9 @@ struct InsertKVCachePass : llm::impl::InsertKVCachePassBase<InsertKVCachePass> {
     }
     SmallVector<Operation *> encoderSlice = getEncoderOps(cross);
     DenseSet<Operation *> encoderOps(encoderSlice.begin(), encoderSlice.end());
+    uint64_t crossDeps = 0;
+    for (const AttentionSite &s : cross)
+      crossDeps |= deps.get(s.key) | deps.get(s.value);
     for (Operation *op : deferred) {
       if (encoderOps.contains(op))
         continue;
@@ -378,8 +378,8 @@ struct InsertKVCachePass : llm::impl::InsertKVCachePassBase<InsertKVCachePass> {
     auto [kvHeads, headDim, crossBatch, crossSeq] = *geometry;
     auto crossType =
         KVCacheType::get(ctx, cross.size(), kvHeads, headDim, blockSize, dtype);
-    if (failed(
-            outlineEncoder(func, cross, crossType, crossBatch, crossSeq, deps)))
+    if (failed(outlineEncoder(func, cross, encoderSlice, crossDeps, crossType,
+                              crossBatch, crossSeq)))
       return failure();
     Value crossCache = addArgument(func, crossType);
     int64_t crossBlocks = llvm::divideCeil(crossSeq, int64_t(blockSize));
@@ -400,9 +400,6 @@ struct InsertKVCachePass : llm::impl::InsertKVCachePassBase<InsertKVCachePass> {
     for (Operation *op : llvm::reverse(ops))
       if (isOpTriviallyDead(op))
         op->erase();
-    uint64_t crossDeps = 0;
-    for (const AttentionSite &s : cross)
-      crossDeps |= deps.get(s.key) | deps.get(s.value);
     llvm::BitVector erase(entry.getNumArguments());
     for (BlockArgument arg : entry.getArguments())
       if (arg.getArgNumber() < 64 && (crossDeps >> arg.getArgNumber()) & 1 &&
