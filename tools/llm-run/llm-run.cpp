@@ -360,6 +360,11 @@ struct CachedModel {
   int64_t maxBlocks = 0;
   double compileSeconds = 0;
   bool isSeq2Seq() const { return !encode.empty(); }
+  /// The prefill entry point for a prompt (or, for encoder-decoder models,
+  /// an encoder input) of that many tokens.
+  const EntryPoint &getPrefill(int64_t promptLen, int64_t encoderLen) const {
+    return *prefill.at(isSeq2Seq() ? encoderLen : promptLen);
+  }
 };
 
 /// The cross-attention cache of an encoder-decoder model: the keys and values
@@ -570,10 +575,13 @@ runCachedEntry(const CachedModel &cached, llmrt::KVCachePool &pool,
 
 /// Runs each encoder input through the encoder entry point of its length,
 /// which writes its cross-attention keys and values into consecutive blocks
-/// of one cross-attention cache.
+/// of one cross-attention cache. Decoder-only models get an empty one (no
+/// pool).
 static llvm::Expected<CrossCache>
 runEncoders(const CachedModel &cached,
             const std::vector<std::vector<int64_t>> &inputs, int32_t dtype) {
+  if (!cached.isSeq2Seq())
+    return CrossCache();
   llmrt::KVCacheConfig config =
       getCacheConfig(*cached.encode.begin()->second, dtype);
   int64_t numBlocks = 0;
@@ -684,13 +692,11 @@ generateCached(MLIRContext &context, const HFModelInfo &info,
   std::vector<float> firstRows(batch * vocab);
   auto start = Clock::now();
   int64_t prefillTokens = 0;
-  if (cached->isSeq2Seq()) {
-    llvm::Expected<CrossCache> encoded =
-        runEncoders(*cached, encoderInputs, *dtype);
-    if (!encoded)
-      return fail(llvm::toString(encoded.takeError()));
-    cross = std::move(*encoded);
-  }
+  llvm::Expected<CrossCache> encoded =
+      runEncoders(*cached, encoderInputs, *dtype);
+  if (!encoded)
+    return fail(llvm::toString(encoded.takeError()));
+  cross = std::move(*encoded);
   for (int64_t b = 0; b < batch; ++b) {
     int64_t len = prompts[b].size();
     seqs.push_back(blocks.addSequence());
@@ -698,8 +704,8 @@ generateCached(MLIRContext &context, const HFModelInfo &info,
     for (int64_t i = 0; i < len; ++i)
       positions[i] = info.positionOffset + i;
     std::vector<float> logits(len * vocab);
-    const EntryPoint &prefill =
-        *cached->prefill[cached->isSeq2Seq() ? encoderInputs[b].size() : len];
+    const EntryPoint &prefill = cached->getPrefill(
+        len, cached->isSeq2Seq() ? encoderInputs[b].size() : 0);
     if (llvm::Error err = runEntry(prefill, {seqs[b]}, ids, positions,
                                    logits.data(), len, {true}, {b}))
       return fail(llvm::toString(std::move(err)));
@@ -903,13 +909,11 @@ static int generateBeamCached(MLIRContext &context, const HFModelInfo &info,
 
   int64_t vocab = info.vocabSize;
   auto start = Clock::now();
-  if (cached->isSeq2Seq()) {
-    llvm::Expected<CrossCache> encoded =
-        runEncoders(*cached, {encoderInput}, *dtype);
-    if (!encoded)
-      return fail(llvm::toString(encoded.takeError()));
-    cross = std::move(*encoded);
-  }
+  llvm::Expected<CrossCache> encoded =
+      runEncoders(*cached, {encoderInput}, *dtype);
+  if (!encoded)
+    return fail(llvm::toString(encoded.takeError()));
+  cross = std::move(*encoded);
   int64_t promptSeq = blocks.addSequence();
   std::vector<float> promptLogits(promptLen * vocab);
   {
@@ -917,9 +921,8 @@ static int generateBeamCached(MLIRContext &context, const HFModelInfo &info,
     for (int64_t i = 0; i < promptLen; ++i)
       positions[i] = info.positionOffset + i;
     if (llvm::Error err = runEntry(
-            *cached->prefill[cached->isSeq2Seq() ? encoderInput.size()
-                                                 : promptLen],
-            {promptSeq}, ids, positions, promptLogits.data(), promptLen))
+            cached->getPrefill(promptLen, encoderInput.size()), {promptSeq},
+            ids, positions, promptLogits.data(), promptLen))
       return fail(llvm::toString(std::move(err)));
   }
 
