@@ -29,27 +29,8 @@ using namespace mlir::llm;
 
 SmallVector<float> mlir::llm::computeAlibiSlopes(int64_t heads,
                                                  double maxBias) {
-  // Exactly llmk_alibi_slopes (runtime/kernels/cpu/Kernels.cpp), so that the
-  // slopes applied in the kernel equal those of the materialized bias:
-  // BLOOM's build_alibi_tensor with its 8 generalized to max_bias, an fp32
-  // base raised to integer powers, then the odd powers of the next base for
-  // the heads beyond the largest power of two.
   SmallVector<float> slopes(std::max<int64_t>(heads, 0));
-  if (heads <= 0)
-    return slopes;
-  int64_t closest = 1;
-  while (closest * 2 <= heads)
-    closest *= 2;
-  auto fill = [&](int64_t span, int64_t count, int64_t first, int64_t step,
-                  float *dst) {
-    float base =
-        static_cast<float>(std::pow(2.0, -maxBias / static_cast<double>(span)));
-    for (int64_t i = 0; i < count; ++i)
-      dst[i] = static_cast<float>(
-          std::pow(static_cast<double>(base), double(first + i * step)));
-  };
-  fill(closest, closest, 1, 1, slopes.data());
-  fill(2 * closest, heads - closest, 1, 2, slopes.data() + closest);
+  llmk::alibiSlopes(heads, maxBias, slopes.data());
   return slopes;
 }
 

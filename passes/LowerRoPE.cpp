@@ -10,7 +10,7 @@
 #include "llm/dialects/LLM/IR/LLMOps.h"
 #include "llm/passes/Passes.h"
 
-#include "Kernels.h"
+#include "PositionMath.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/PatternMatch.h"
@@ -23,6 +23,21 @@ namespace mlir::llm {
 
 using namespace mlir;
 using namespace mlir::llm;
+
+llmk::RopeScalingParams mlir::llm::getRopeScalingParams(RopeScalingAttr s) {
+  llmk::RopeScalingParams params;
+  if (!s)
+    return params;
+  params.kind = static_cast<int32_t>(s.getKind());
+  params.factor = s.getFactor().convertToDouble();
+  params.originalMaxPosition = s.getOriginalMaxPosition();
+  params.lowFreqFactor = s.getLowFreqFactor().convertToDouble();
+  params.highFreqFactor = s.getHighFreqFactor().convertToDouble();
+  params.betaFast = s.getBetaFast().convertToDouble();
+  params.betaSlow = s.getBetaSlow().convertToDouble();
+  params.attentionFactor = s.getAttentionFactor().convertToDouble();
+  return params;
+}
 
 namespace {
 
@@ -60,25 +75,17 @@ struct FoldRoPEIntoProjection : OpRewritePattern<RoPEOp> {
                                 rewriter.getI64IntegerAttr(rotaryDim),
                                 rope.getThetaAttr(), scaling),
           1.0f);
-    SmallVector<float> invFreq(rotaryDim / 2);
-    float attentionScaling = 1.0f;
-    auto f = [](llvm::APFloat v) { return v.convertToDouble(); };
-    int32_t ok = llmk_rope_inv_freq(
-        invFreq.data(), &attentionScaling, rotaryDim,
-        rope.getTheta().convertToDouble(), static_cast<int32_t>(kind),
-        scaling ? f(scaling.getFactor()) : 1.0,
-        scaling ? scaling.getOriginalMaxPosition() : 0,
-        scaling ? f(scaling.getLowFreqFactor()) : 1.0,
-        scaling ? f(scaling.getHighFreqFactor()) : 4.0,
-        scaling ? f(scaling.getBetaFast()) : 32.0,
-        scaling ? f(scaling.getBetaSlow()) : 1.0,
-        scaling ? f(scaling.getAttentionFactor()) : 0.0);
-    if (!ok)
+    llmk::RopeScalingParams params = getRopeScalingParams(scaling);
+    double theta = rope.getTheta().convertToDouble();
+    if (!llmk::isValidRopeScaling(rotaryDim, theta, params))
       return rewriter.notifyMatchFailure(rope, "unsupported rope parameters");
+    llmk::RopeFrequencies freqs =
+        llmk::ropeFrequencies(rotaryDim, theta, params, /*seqLen=*/0);
     Value table = arith::ConstantOp::create(
         rewriter, rope.getLoc(),
-        DenseElementsAttr::get(tableType, llvm::ArrayRef<float>(invFreq)));
-    return replace(table, attentionScaling);
+        DenseElementsAttr::get(tableType,
+                               llvm::ArrayRef<float>(freqs.invFreq)));
+    return replace(table, freqs.attentionScaling);
   }
 };
 

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "llm/codegen/CPU/Passes.h"
 #include "llm/dialects/LLM/IR/LLMOps.h"
 #include "llm/passes/Passes.h"
 
@@ -25,7 +26,7 @@
 
 namespace mlir::llm {
 #define GEN_PASS_DEF_LOWERTOCPUPASS
-#include "llm/passes/Passes.h.inc"
+#include "llm/codegen/CPU/Passes.h.inc"
 } // namespace mlir::llm
 
 using namespace mlir;
@@ -92,27 +93,6 @@ private:
   /// (offset, size) of live tensors, sorted by offset.
   SmallVector<std::pair<int64_t, int64_t>> live;
   int64_t peak = 0;
-};
-
-/// Emits the body of one lowered function.
-/// The kernel arguments of a rope scaling (the defaults without one).
-struct RopeScalingArgs {
-  explicit RopeScalingArgs(std::optional<RopeScalingAttr> s) {
-    if (!s)
-      return;
-    kind = s->getKind();
-    factor = s->getFactor().convertToDouble();
-    original = s->getOriginalMaxPosition();
-    low = s->getLowFreqFactor().convertToDouble();
-    high = s->getHighFreqFactor().convertToDouble();
-    betaFast = s->getBetaFast().convertToDouble();
-    betaSlow = s->getBetaSlow().convertToDouble();
-    attention = s->getAttentionFactor().convertToDouble();
-  }
-  RopeScalingKind kind = RopeScalingKind::None;
-  double factor = 1, low = 1, high = 4, betaFast = 32, betaSlow = 1,
-         attention = 0;
-  int64_t original = 0;
 };
 
 /// The returned tensors; returned caches are updated in place and have no
@@ -551,29 +531,29 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
         if (!r.getPositions().getType().getElementType().isInteger(64))
           return op->emitOpError()
                  << "llm-lower-to-cpu: expected i64 positions";
-        RopeScalingArgs sc(r.getScaling());
+        llmk::RopeScalingParams sc = getRopeScalingParams(r.getScalingAttr());
         call("llmk_rope_inv_freq_at",
              {ptr(r.getPositions()), i64(getNumElements(r.getPositions())),
               out(), i64(r.getRotaryDim()), f64(r.getTheta().convertToDouble()),
-              i32(static_cast<int64_t>(sc.kind)), f64(sc.factor),
-              i64(sc.original), f64(sc.low), f64(sc.high), f64(sc.betaFast),
-              f64(sc.betaSlow), f64(sc.attention)});
+              i32(sc.kind), f64(sc.factor), i64(sc.originalMaxPosition),
+              f64(sc.lowFreqFactor), f64(sc.highFreqFactor), f64(sc.betaFast),
+              f64(sc.betaSlow), f64(sc.attentionFactor)});
         return success();
       })
       .Case([&](RoPEOp r) -> LogicalResult {
         if (!r.getPositions().getType().getElementType().isInteger(64))
           return op->emitOpError()
                  << "llm-lower-to-cpu: expected i64 positions";
-        RopeScalingArgs sc(r.getScaling());
+        llmk::RopeScalingParams sc = getRopeScalingParams(r.getScalingAttr());
         call("llmk_rope",
              {ptr(r.getInput()), ptr(r.getPositions()), out(),
               i64(getRows(r.getInput())), i64(r.getNumHeads()),
               i64(r.getHeadDim()), i64(r.getEffectiveRotaryDim()),
               f64(r.getTheta().convertToDouble()),
-              i32(r.getPairing() == RopePairing::GPTJ ? 1 : 0),
-              i32(static_cast<int64_t>(sc.kind)), f64(sc.factor),
-              i64(sc.original), f64(sc.low), f64(sc.high), f64(sc.betaFast),
-              f64(sc.betaSlow), f64(sc.attention),
+              i32(r.getPairing() == RopePairing::GPTJ ? 1 : 0), i32(sc.kind),
+              f64(sc.factor), i64(sc.originalMaxPosition),
+              f64(sc.lowFreqFactor), f64(sc.highFreqFactor), f64(sc.betaFast),
+              f64(sc.betaSlow), f64(sc.attentionFactor),
               // The kernel takes the sequence length from the positions.
               i64(-1)});
         return success();

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "llm/Pipelines/Pipelines.h"
+#include "llm/codegen/CPU/Passes.h"
 #include "llm/passes/Passes.h"
 
 #include "mlir/Pass/PassRegistry.h"

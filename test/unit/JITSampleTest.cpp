@@ -10,8 +10,8 @@
 
 #include "llm/Import/SafeTensors.h"
 #include "llm/JIT/CompiledModel.h"
+#include "llm/codegen/CPU/Passes.h"
 #include "llm/dialects/LLM/IR/LLMDialect.h"
-#include "llm/passes/Passes.h"
 
 #include "Kernels.h"
 #include "Sampler.h"

@@ -6,6 +6,7 @@
 
 #include "KVCache.h"
 #include "Kernels.h"
+#include "PositionMath.h"
 #include "Simd.h"
 
 #include <gtest/gtest.h>
@@ -130,7 +131,7 @@ TEST_P(PagedAttentionTest, MatchesDenseAttention) {
   std::normal_distribution<float> normal;
   int64_t qWidth = p.heads * p.headDim, kvWidth = p.kvHeads * p.headDim;
   std::vector<float> slopes(p.heads);
-  llmk_alibi_slopes(slopes.data(), p.heads, 8.0);
+  llmk::alibiSlopes(p.heads, 8.0, slopes.data());
   float scale = 1.0f / std::sqrt(static_cast<float>(p.headDim));
 
   std::vector<int32_t> tables(batch * maxBlocks);

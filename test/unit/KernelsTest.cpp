@@ -10,6 +10,7 @@
 
 #include "Kernels.h"
 #include "Common.h"
+#include "PositionMath.h"
 #include "Simd.h"
 #include "ThreadPool.h"
 
@@ -773,7 +774,7 @@ TEST_P(RopeTest, InPlaceAndInvalidArguments) {
   EXPECT_EQ(y, std::vector<float>(64, 0.0f));
 }
 
-/// llmk_linear_rope with the table of llmk_rope_inv_freq (length-independent
+/// llmk_linear_rope with the table of llmk::ropeFrequencies (length-independent
 /// kinds) or llmk_rope_inv_freq_at (dynamic NTK, from the positions) equals
 /// llmk_rope applied to llmk_linear's output, for 37 rows (more than one
 /// block of 16) and both pairings.
@@ -815,22 +816,25 @@ TEST_P(RopeTest, LinearRopeMatchesRopeOfLinear) {
       std::vector<float> invFreq(c.rotaryDim / 2);
       float scaling = 1.0f;
       if (c.kind == LLMK_ROPE_DYNAMIC) {
-        EXPECT_EQ(llmk_rope_inv_freq(invFreq.data(), &scaling, c.rotaryDim,
-                                     c.theta, c.kind, c.factor,
-                                     c.originalMaxPosition, 0, 0, 0, 0, 0),
-                  0)
-            << "dynamic NTK has no compile-time table";
         llmk_rope_inv_freq_at(positions.data(), rows, invFreq.data(),
                               c.rotaryDim, c.theta, c.kind, c.factor,
                               c.originalMaxPosition, 0, 0, 0, 0, 0);
       } else {
-        ASSERT_EQ(llmk_rope_inv_freq(invFreq.data(), &scaling, c.rotaryDim,
-                                     c.theta, c.kind, c.factor,
-                                     c.originalMaxPosition, c.lowFreqFactor,
-                                     c.highFreqFactor, c.betaFast, c.betaSlow,
-                                     c.attentionFactor),
-                  1)
+        llmk::RopeScalingParams params;
+        params.kind = c.kind;
+        params.factor = c.factor;
+        params.originalMaxPosition = c.originalMaxPosition;
+        params.lowFreqFactor = c.lowFreqFactor;
+        params.highFreqFactor = c.highFreqFactor;
+        params.betaFast = c.betaFast;
+        params.betaSlow = c.betaSlow;
+        params.attentionFactor = c.attentionFactor;
+        ASSERT_TRUE(llmk::isValidRopeScaling(c.rotaryDim, c.theta, params))
             << what;
+        llmk::RopeFrequencies freqs =
+            llmk::ropeFrequencies(c.rotaryDim, c.theta, params, 0);
+        invFreq = freqs.invFreq;
+        scaling = freqs.attentionScaling;
       }
       std::vector<float> y(rows * out, 1e9f);
       llmk_linear_rope(x.data(), w.data(), LLMK_F32, bias.data(), y.data(),
@@ -842,14 +846,13 @@ TEST_P(RopeTest, LinearRopeMatchesRopeOfLinear) {
     }
   }
   // Dynamic NTK within the original context is the unscaled table.
-  std::vector<float> dynamicTable(8), plainTable(8);
-  float scaling;
+  std::vector<float> dynamicTable(8);
   std::vector<int64_t> early = {5, 1023};
   llmk_rope_inv_freq_at(early.data(), 2, dynamicTable.data(), 16, 10000.0,
                         LLMK_ROPE_DYNAMIC, 2.0, 1024, 0, 0, 0, 0, 0);
-  llmk_rope_inv_freq(plainTable.data(), &scaling, 16, 10000.0, LLMK_ROPE_NONE,
-                     1.0, 0, 0, 0, 0, 0, 0);
-  EXPECT_EQ(dynamicTable, plainTable);
+  EXPECT_EQ(
+      dynamicTable,
+      llmk::ropeFrequencies(16, 10000.0, llmk::RopeScalingParams(), 0).invFreq);
   // Invalid parameters are reported and give a zero table.
   llmk_rope_inv_freq_at(early.data(), 2, dynamicTable.data(), 16, 10000.0,
                         LLMK_ROPE_DYNAMIC, 2.0, 0, 0, 0, 0, 0, 0);
@@ -973,7 +976,7 @@ protected:
     std::vector<float> slopes;
     if (c.alibi) {
       slopes.resize(c.heads);
-      llmk_alibi_slopes(slopes.data(), c.heads, 8.0);
+      llmk::alibiSlopes(c.heads, 8.0, slopes.data());
     }
     const float scale = 1.0f / std::sqrt(float(c.headDim));
     std::vector<float> out(c.batch * c.qLen * c.heads * c.vHeadDim, 1e9f);
@@ -1158,7 +1161,7 @@ TEST_P(AttentionTest, AlibiSlopesMatchAlibiBias) {
                      k = randomFloats(kvLen * heads * d, 2),
                      v = randomFloats(kvLen * heads * d, 3);
   std::vector<float> slopes(heads), bias(heads * qLen * kvLen);
-  llmk_alibi_slopes(slopes.data(), heads, 8.0);
+  llmk::alibiSlopes(heads, 8.0, slopes.data());
   llmk_alibi(bias.data(), heads, qLen, kvLen, 8.0);
   std::vector<float> withSlopes(qLen * heads * d), withBias(qLen * heads * d);
   llmk_attention(q.data(), k.data(), v.data(), nullptr, nullptr, 0, 0,
@@ -1187,7 +1190,7 @@ INSTANTIATE_TEST_SUITE_P(Isas, AttentionTest, kIsaAndThreads, isaTestName);
 TEST(AlibiTest, SlopesForEightHeads) {
   // BLOOM: base 2^-(8/8); slopes base^1 .. base^8.
   std::vector<float> slopes(8);
-  llmk_alibi_slopes(slopes.data(), 8, 8.0);
+  llmk::alibiSlopes(8, 8.0, slopes.data());
   const float expected[] = {0.5f,     0.25f,     0.125f,     0.0625f,
                             0.03125f, 0.015625f, 0.0078125f, 0.00390625f};
   for (int h = 0; h < 8; ++h)
@@ -1197,7 +1200,7 @@ TEST(AlibiTest, SlopesForEightHeads) {
 TEST(AlibiTest, SlopesForTwelveHeads) {
   // Eight heads as above, then extra base 2^-(8/16) to the powers 1, 3, 5, 7.
   std::vector<float> slopes(12);
-  llmk_alibi_slopes(slopes.data(), 12, 8.0);
+  llmk::alibiSlopes(12, 8.0, slopes.data());
   const float expected[] = {0.5f,        0.25f,       0.125f,     0.0625f,
                             0.03125f,    0.015625f,   0.0078125f, 0.00390625f,
                             0.70710678f, 0.35355339f, 0.1767767f, 0.08838835f};
@@ -1210,7 +1213,7 @@ TEST(AlibiTest, OtherHeadCountsAndMaxBias) {
   // to the powers 1 .. 16 in fp32, so the last slope is 0.0039062488, not
   // 2^-8.
   std::vector<float> slopes(16);
-  llmk_alibi_slopes(slopes.data(), 16, 8.0);
+  llmk::alibiSlopes(16, 8.0, slopes.data());
   const float base = 0.70710677f;
   for (int h = 0; h < 16; ++h) {
     EXPECT_EQ(slopes[h], float(std::pow(double(base), h + 1))) << h;
@@ -1218,10 +1221,10 @@ TEST(AlibiTest, OtherHeadCountsAndMaxBias) {
                 4e-7 * std::pow(2.0, -0.5 * (h + 1)));
   }
   EXPECT_EQ(slopes[15], 0.0039062488f);
-  llmk_alibi_slopes(slopes.data(), 1, 8.0);
+  llmk::alibiSlopes(1, 8.0, slopes.data());
   EXPECT_EQ(slopes[0], 0.00390625f);
   // max_bias 16 (MPT-style variants) doubles the exponents.
-  llmk_alibi_slopes(slopes.data(), 4, 16.0);
+  llmk::alibiSlopes(4, 16.0, slopes.data());
   EXPECT_EQ(slopes[0], 0.0625f);
   EXPECT_EQ(slopes[3], 1.0f / 65536.0f);
 }
@@ -1230,7 +1233,7 @@ TEST(AlibiTest, BiasIsSlopeTimesOffset) {
   const int64_t heads = 3, qLen = 2, kvLen = 4;
   std::vector<float> bias(heads * qLen * kvLen), slopes(heads);
   llmk_alibi(bias.data(), heads, qLen, kvLen, 8.0);
-  llmk_alibi_slopes(slopes.data(), heads, 8.0);
+  llmk::alibiSlopes(heads, 8.0, slopes.data());
   // Query i sits at position i + 2.
   for (int64_t h = 0; h < heads; ++h)
     for (int64_t i = 0; i < qLen; ++i)

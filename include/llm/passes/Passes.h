@@ -7,9 +7,11 @@
 #ifndef LLM_PASSES_PASSES_H
 #define LLM_PASSES_PASSES_H
 
+#include "llm/dialects/LLM/IR/LLMAttrs.h"
 #include "llm/dialects/LLM/IR/LLMDialect.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Pass/Pass.h"
+
+#include "PositionMath.h"
 
 namespace mlir {
 class OpBuilder;
@@ -32,9 +34,13 @@ void populateFuseAttentionPatterns(RewritePatternSet &patterns,
 /// The patterns of --llm-lower-alibi.
 void populateLowerAlibiPatterns(RewritePatternSet &patterns);
 
-/// The ALiBi slopes of `heads` heads, bit for bit as the CPU kernels'
-/// `llmk_alibi_slopes` computes them.
+/// The ALiBi slopes of `heads` heads, bit for bit as the kernels compute
+/// them (llmk::alibiSlopes of PositionMath.h).
 SmallVector<float> computeAlibiSlopes(int64_t heads, double maxBias);
+
+/// The kernels' view of a RoPE scaling (the defaults when `scaling` is
+/// null), for PositionMath.h and the kernel calls.
+llmk::RopeScalingParams getRopeScalingParams(RopeScalingAttr scaling);
 
 /// For an attention bias that is an `llm.alibi` (possibly expanded to a unit
 /// batch dimension) of `numHeads` heads, or of one head for all, creates the

@@ -12,6 +12,7 @@
 
 #include "Kernels.h"
 #include "Common.h"
+#include "PositionMath.h"
 #include "Simd.h"
 #include "ThreadPool.h"
 
@@ -193,33 +194,12 @@ void llmk_layer_norm(const float *x, const float *w, const float *b, float *y,
   });
 }
 
-void llmk_alibi_slopes(float *out, int64_t heads, double maxBias) {
-  if (heads <= 0)
-    return;
-  // BLOOM's build_alibi_tensor, with its 8 generalized to max_bias: an fp32
-  // base raised to integer powers, then the odd powers of the next base for
-  // the heads beyond the largest power of two.
-  int64_t closest = 1;
-  while (closest * 2 <= heads)
-    closest *= 2;
-  auto slopes = [&](int64_t span, int64_t count, int64_t first, int64_t step,
-                    float *dst) {
-    float base =
-        static_cast<float>(std::pow(2.0, -maxBias / static_cast<double>(span)));
-    for (int64_t i = 0; i < count; ++i)
-      dst[i] = static_cast<float>(
-          std::pow(static_cast<double>(base), double(first + i * step)));
-  };
-  slopes(closest, closest, 1, 1, out);
-  slopes(2 * closest, heads - closest, 1, 2, out + closest);
-}
-
 void llmk_alibi(float *out, int64_t heads, int64_t qLen, int64_t kvLen,
                 double maxBias) {
   if (heads <= 0 || qLen <= 0 || kvLen <= 0)
     return;
   std::vector<float> slopes(heads);
-  llmk_alibi_slopes(slopes.data(), heads, maxBias);
+  alibiSlopes(heads, maxBias, slopes.data());
   forRanges(heads * qLen, rowGrain(kvLen), [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
       float slope = slopes[row / qLen];

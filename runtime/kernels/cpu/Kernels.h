@@ -117,9 +117,6 @@ void llmk_attention(const float *q, const float *k, const float *v,
 void llmk_alibi(float *out, int64_t heads, int64_t qLen, int64_t kvLen,
                 double maxBias);
 
-/// ALiBi slopes [heads] for `maxBias` (8 in BLOOM), for any head count.
-void llmk_alibi_slopes(float *out, int64_t heads, double maxBias);
-
 /// T5 relative position bias [heads, qLen, kvLen] from table
 /// [numBuckets, heads] (see `llm.relative_position_bias`).
 void llmk_relative_position_bias(const float *table, float *out, int64_t heads,
@@ -206,16 +203,6 @@ void llmk_paged_attention(const float *q, const LLMKCache *cache, int64_t layer,
                           int64_t numHeads, float scale, int32_t maskKind,
                           int64_t window);
 
-/// The inverse frequencies ([rotaryDim / 2]) and cos/sin multiplier that
-/// `llmk_rope` uses for a scaling kind that does not depend on the sequence
-/// length (every kind but dynamic NTK). Returns 0 on invalid parameters.
-int32_t llmk_rope_inv_freq(float *invFreq, float *attentionScaling,
-                           int64_t rotaryDim, double theta, int32_t scalingKind,
-                           double factor, int64_t originalMaxPosition,
-                           double lowFreqFactor, double highFreqFactor,
-                           double betaFast, double betaSlow,
-                           double attentionFactor);
-
 /// The inverse frequencies ([rotaryDim / 2]) `llmk_rope` uses for `count`
 /// positions: for the sequence length max(positions) + 1, which dynamic NTK
 /// depends on (the YaRN cos/sin multiplier is not part of it).
@@ -227,8 +214,8 @@ void llmk_rope_inv_freq_at(const int64_t *positions, int64_t count,
                            double betaSlow, double attentionFactor);
 
 /// y = rope(x · wᵀ + bias): `llmk_linear` whose output rows are rotated
-/// while still in cache, with `invFreq` from `llmk_rope_inv_freq` or
-/// `llmk_rope_inv_freq_at`. x is
+/// while still in cache, with `invFreq` from `llmk::ropeFrequencies`
+/// (PositionMath.h) or `llmk_rope_inv_freq_at`. x is
 /// [m, k], y is [m, numHeads * headDim], positions has m entries.
 void llmk_linear_rope(const float *x, const void *w, int32_t wDtype,
                       const float *bias, float *y, int64_t m, int64_t k,
