@@ -232,19 +232,7 @@ const char *stop_reason_name(StopReason reason);
 
 } // namespace llmrt
 
-/// The lowering of `llm.sample`: picks the next token of each of `batch`
-/// rows of `logits` ([batch, vocab]) with the op's parameters, into `out`
-/// ([batch] ids of `outBytes` = 4 or 8 bytes). `prev` ([batch, prevLen] ids
-/// of `prevBytes` bytes, may be NULL) feeds the repetition penalty.
-/// `state` (5 words, zero before the first call) holds the op's generator:
-/// seeded with `seed` on the first call, advanced by every sampling call.
-/// A failure (a NaN logit, an id outside the vocabulary) writes -1 and is
-/// reported by `llmk_take_error`.
-extern "C" void llmrt_sample(const float *logits, int64_t batch, int64_t vocab,
-                             const void *prev, int64_t prevLen,
-                             int32_t prevBytes, void *out, int32_t outBytes,
-                             double temperature, int64_t topK, double topP,
-                             double minP, double repetitionPenalty,
-                             uint64_t seed, uint64_t *state);
+// `llmrt_sample`, the lowering of `llm.sample`, is declared with the other
+// functions that generated code calls, in kernels/cpu/Kernels.def.
 
 #endif // LLM_RUNTIME_SAMPLER_H

@@ -8,7 +8,6 @@
 #include "llm/Import/SafeTensors.h"
 
 #include "Kernels.h"
-#include "Sampler.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -37,39 +36,29 @@ static std::string formatShape(llvm::ArrayRef<int64_t> shape) {
   return text + "]";
 }
 
-/// The symbols of every microkernel, for the JIT's linker.
+/// The symbols of every function that generated code calls (Kernels.def),
+/// for the JIT's linker.
 static llvm::orc::SymbolMap kernelSymbols(llvm::orc::MangleAndInterner mangle) {
   llvm::orc::SymbolMap map;
   auto add = [&](llvm::StringRef name, auto *fn) {
     map[mangle(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
                          llvm::JITSymbolFlags::Exported};
   };
-#define LLMK(name) add(#name, &name)
-  LLMK(llmk_linear);
-  LLMK(llmk_linear_rope);
-  LLMK(llmk_embedding);
-  LLMK(llmk_matmul);
-  LLMK(llmk_rms_norm);
-  LLMK(llmk_layer_norm);
-  LLMK(llmk_rope);
-  LLMK(llmk_attention);
-  LLMK(llmk_alibi);
-  LLMK(llmk_relative_position_bias);
-  LLMK(llmk_gelu);
-  LLMK(llmk_silu);
-  LLMK(llmk_relu);
-  LLMK(llmk_glu);
-  LLMK(llmk_softmax);
-  LLMK(llmk_add);
-  LLMK(llmk_mul);
-  LLMK(llmk_sub);
-  LLMK(llmk_scale);
-  LLMK(llmk_moe);
-  LLMK(llmk_copy);
-  LLMK(llmk_kv_cache_append);
-  LLMK(llmk_paged_attention);
-  LLMK(llmrt_sample);
-#undef LLMK
+#define LLMK_PTR(type, name)
+#define LLMK_I32(name)
+#define LLMK_I64(name)
+#define LLMK_U64(name)
+#define LLMK_F32(name)
+#define LLMK_F64(name)
+#define LLMK_KERNEL(name, args) add(#name, &name);
+#include "Kernels.def"
+#undef LLMK_KERNEL
+#undef LLMK_PTR
+#undef LLMK_I32
+#undef LLMK_I64
+#undef LLMK_U64
+#undef LLMK_F32
+#undef LLMK_F64
   return map;
 }
 

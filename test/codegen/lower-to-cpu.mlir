@@ -45,8 +45,8 @@ func.func @block(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
 // read-only global.
 // CHECK: llvm.mlir.global internal constant @__llm_constant_scale_0(dense<[1.000000e+00, 2.000000e+00]> : tensor<2xf32>)
 // CHECK-LABEL: llvm.func @scale
-// CHECK: llvm.call @llmk_scale(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (!llvm.ptr, !llvm.ptr, i64, f32) -> ()
 // CHECK: %[[G:.*]] = llvm.mlir.addressof @__llm_constant_scale_0
+// CHECK: llvm.call @llmk_scale(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (!llvm.ptr, !llvm.ptr, i64, f32) -> ()
 // CHECK: llvm.call @llmk_add(%{{.*}}, %[[G]],
 func.func @scale(%x: tensor<2xf32>) -> tensor<2xf32> {
   %c = arith.constant dense<0.5> : tensor<2xf32>

@@ -19,9 +19,10 @@ def LowerToCPUPass : Pass<"llm-lower-to-cpu", "::mlir::ModuleOp"> {
   let description = [{
     Turns every `func.func` over statically shaped tensors into one LLVM
     function that runs the whole forward pass natively: each `llm` op (and
-    each elementwise `arith` op on tensors) becomes a call to the microkernel
-    of `runtime/kernels/cpu/Kernels.h`, so there is no interpreter and no
-    per-op dispatch. Why: decode is dominated by per-op overhead unless the
+    each elementwise `arith` op on tensors) becomes a call to a microkernel
+    declared in `runtime/kernels/cpu/Kernels.def`, so there is no
+    interpreter and no per-op dispatch. The patterns (one set per op family,
+    `populate*ToCPUPatterns`) check every call against that declaration. Why: decode is dominated by per-op overhead unless the
     whole entry point is one native function.
 
     Intermediate tensors live in one arena whose offsets are planned
@@ -34,10 +35,10 @@ def LowerToCPUPass : Pass<"llm-lower-to-cpu", "::mlir::ModuleOp"> {
 
     The generated function is
     `void NAME(void **params, void *arena, void **args, void **results)`.
-    The pass records what the runtime needs on the module:
-    `llm.params` (one dictionary per distinct `llm.param`, in `params`
-    order) and, per function, `llm.arena_bytes`, `llm.arg_types` and
-    `llm.result_types`.
+    The pass records what the runtime needs in attributes that the `llm`
+    dialect declares and verifies: `llm.params` on the module (one
+    dictionary per distinct `llm.param`, in `params` order) and, per
+    function, `llm.arena_bytes`, `llm.arg_types` and `llm.result_types`.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }

@@ -32,6 +32,19 @@ def LLM_Dialect : Dialect {
   }];
   let useDefaultTypePrinterParser = 1;
   let useDefaultAttributePrinterParser = 1;
+  // What code generation records for the runtime, declared here and checked
+  // by verifyOperationAttribute: `llm.params` on the module (one dictionary
+  // per weight the native code reads: name, type, and transpose, row_blocks
+  // or stacked when the archive stores it otherwise), and on each lowered
+  // function `llm.arena_bytes` and the tensor types of `llm.arg_types` and
+  // `llm.result_types`.
+  let discardableAttrs = (ins
+    "::mlir::ArrayAttr":$params,
+    "::mlir::IntegerAttr":$arena_bytes,
+    "::mlir::ArrayAttr":$arg_types,
+    "::mlir::ArrayAttr":$result_types
+  );
+  let hasOperationAttrVerify = 1;
   let extraClassDeclaration = [{
     void registerTypes();
     void registerAttributes();

@@ -7,7 +7,9 @@
 #ifndef LLM_DIALECTS_LLM_IR_LLMDIALECT_H
 #define LLM_DIALECTS_LLM_IR_LLMDIALECT_H
 
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Dialect.h"
+#include "mlir/IR/Operation.h"
 
 #include "llm/dialects/LLM/IR/LLMDialect.h.inc"
 

@@ -1,0 +1,141 @@
+//===- LinearToCPU.cpp - Projections, embeddings, matmul, MoE -------------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// The ops that read weights: each becomes one call of its GEMM/GEMV-based
+// kernel, which reads f32, f16 or bf16 weights in place.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CPULowering.h"
+
+#include "llm/codegen/CPU/LowerToCPU.h"
+
+using namespace mlir;
+using namespace mlir::llm;
+using namespace mlir::llm::cpu;
+
+namespace {
+
+/// `llm.embedding` -> llmk_embedding.
+struct EmbeddingLowering : CPUOpLowering<EmbeddingOp> {
+  using CPUOpLowering::CPUOpLowering;
+  LogicalResult
+  matchAndRewrite(EmbeddingOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    KernelCall call(rewriter, op, lowering);
+    FailureOr<int32_t> dtype = call.weightDtype(op.getTable());
+    if (failed(dtype) || failed(call.requireI64(op.getIds(), "ids")))
+      return call.abandon();
+    ArrayRef<int64_t> table = getShape(op.getTable());
+    call.emit(Kernel::llmk_embedding,
+              {adaptor.getIds(), adaptor.getTable(), call.i32(*dtype),
+               call.out(), call.i64(getNumElements(op.getIds())),
+               call.i64(table[0]), call.i64(table[1])});
+    return call.replace();
+  }
+};
+
+/// `llm.linear` -> llmk_linear.
+struct LinearLowering : CPUOpLowering<LinearOp> {
+  using CPUOpLowering::CPUOpLowering;
+  LogicalResult
+  matchAndRewrite(LinearOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    KernelCall call(rewriter, op, lowering);
+    FailureOr<int32_t> dtype = call.weightDtype(op.getWeight());
+    if (failed(dtype) ||
+        (op.getBias() && failed(call.requireF32(op.getBias(), "bias"))))
+      return call.abandon();
+    ArrayRef<int64_t> w = getShape(op.getWeight());
+    call.emit(Kernel::llmk_linear,
+              {adaptor.getInput(), adaptor.getWeight(), call.i32(*dtype),
+               call.ptrOrNull(adaptor.getBias()), call.out(),
+               call.i64(getRows(op.getInput())), call.i64(w[1]),
+               call.i64(w[0])});
+    return call.replace();
+  }
+};
+
+/// `llm.linear_rope` -> llmk_linear_rope.
+struct LinearRoPELowering : CPUOpLowering<LinearRoPEOp> {
+  using CPUOpLowering::CPUOpLowering;
+  LogicalResult
+  matchAndRewrite(LinearRoPEOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    KernelCall call(rewriter, op, lowering);
+    FailureOr<int32_t> dtype = call.weightDtype(op.getWeight());
+    if (failed(dtype) ||
+        (op.getBias() && failed(call.requireF32(op.getBias(), "bias"))) ||
+        failed(call.requireF32(op.getInvFreq(), "inv_freq table")) ||
+        failed(call.requireI64(op.getPositions(), "positions")))
+      return call.abandon();
+    ArrayRef<int64_t> w = getShape(op.getWeight());
+    call.emit(Kernel::llmk_linear_rope,
+              {adaptor.getInput(), adaptor.getWeight(), call.i32(*dtype),
+               call.ptrOrNull(adaptor.getBias()), call.out(),
+               call.i64(getRows(op.getInput())), call.i64(w[1]), call.i64(w[0]),
+               adaptor.getPositions(), adaptor.getInvFreq(),
+               call.i64(op.getNumHeads()), call.i64(w[0] / op.getNumHeads()),
+               call.i64(op.getRotaryDim()),
+               call.i32(op.getPairing() == RopePairing::GPTJ ? 1 : 0),
+               call.f32(op.getAttentionScaling().convertToDouble())});
+    return call.replace();
+  }
+};
+
+/// `llm.matmul` -> llmk_matmul over the leading (batch) dimensions.
+struct MatmulLowering : CPUOpLowering<MatmulOp> {
+  using CPUOpLowering::CPUOpLowering;
+  LogicalResult
+  matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    KernelCall call(rewriter, op, lowering);
+    if (failed(call.requireF32(op.getRhs(), "rhs")))
+      return call.abandon();
+    ArrayRef<int64_t> a = getShape(op.getLhs());
+    size_t r = a.size();
+    int64_t batch = getNumElements(op.getLhs()) / (a[r - 2] * a[r - 1]);
+    call.emit(Kernel::llmk_matmul,
+              {adaptor.getLhs(), adaptor.getRhs(), call.out(), call.i64(batch),
+               call.i64(a[r - 2]), call.i64(a[r - 1]),
+               call.i64(getShape(op.getResult()).back()),
+               call.i32(op.getTransposeRhs() ? 1 : 0)});
+    return call.replace();
+  }
+};
+
+/// `llm.moe` -> llmk_moe (routing and the selected experts in one call).
+struct MoELowering : CPUOpLowering<MoEOp> {
+  using CPUOpLowering::CPUOpLowering;
+  LogicalResult
+  matchAndRewrite(MoEOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    KernelCall call(rewriter, op, lowering);
+    FailureOr<int32_t> dtype = call.weightDtype(op.getGate());
+    if (failed(dtype))
+      return call.abandon();
+    Type element =
+        cast<RankedTensorType>(op.getGate().getType()).getElementType();
+    for (Value w : {op.getRouter(), op.getUp(), op.getDown()})
+      if (cast<RankedTensorType>(w.getType()).getElementType() != element)
+        return call.fail("expected router and expert weights of one dtype");
+    ArrayRef<int64_t> gate = getShape(op.getGate());
+    call.emit(Kernel::llmk_moe,
+              {adaptor.getInput(), adaptor.getRouter(), adaptor.getGate(),
+               adaptor.getUp(), adaptor.getDown(), call.i32(*dtype), call.out(),
+               call.i64(getRows(op.getInput())), call.i64(gate[2]),
+               call.i64(gate[1]), call.i64(gate[0]), call.i64(op.getTopK()),
+               call.i32(op.getNormalize() ? 1 : 0),
+               call.i32(static_cast<int32_t>(op.getActivation()))});
+    return call.replace();
+  }
+};
+
+} // namespace
+
+void mlir::llm::populateLinearToCPUPatterns(cpu::CPULowering &lowering,
+                                            RewritePatternSet &patterns) {
+  patterns.add<EmbeddingLowering, LinearLowering, LinearRoPELowering,
+               MatmulLowering, MoELowering>(lowering, patterns.getContext());
+}
