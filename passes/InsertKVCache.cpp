@@ -235,13 +235,20 @@ struct InsertKVCachePass : llm::impl::InsertKVCachePassBase<InsertKVCachePass> {
     return {};
   }
 
-  /// Adds an argument of `type` to `func`'s entry block and signature.
-  static Value addArgument(func::FuncOp func, Type type) {
-    Block &entry = func.getBody().front();
-    Value arg = entry.addArgument(type, func.getLoc());
-    func.setType(FunctionType::get(func.getContext(), entry.getArgumentTypes(),
-                                   func.getResultTypes()));
-    return arg;
+  /// `llm.arg_kind = kind`, the attributes of an argument the pass adds.
+  static DictionaryAttr kindAttrs(MLIRContext *ctx, ArgKind kind) {
+    return DictionaryAttr::get(
+        ctx, {NamedAttribute(LLMDialect::ArgKindAttrHelper::getNameStr(),
+                             ArgKindAttr::get(ctx, kind))});
+  }
+
+  /// Appends an argument of `type` and `kind` to `func`'s signature.
+  static Value addArgument(func::FuncOp func, Type type, ArgKind kind) {
+    unsigned index = func.getNumArguments();
+    // Fails only for an index past the end, which this is not.
+    (void)func.insertArgument(index, type, kindAttrs(func.getContext(), kind),
+                              func.getLoc());
+    return func.getArgument(index);
   }
 
   /// Moves the computation of the cross-attention keys and values (the
@@ -268,13 +275,21 @@ struct InsertKVCachePass : llm::impl::InsertKVCachePassBase<InsertKVCachePass> {
       }
     argTypes.push_back(cacheType);
     argTypes.push_back(RankedTensorType::get({batch, seq}, b.getI32Type()));
+    // The encoder's inputs keep their kinds; the cache and its slots are
+    // the cross-attention cache's.
+    SmallVector<DictionaryAttr> argAttrs;
+    for (BlockArgument arg : usedArgs)
+      argAttrs.push_back(func.getArgAttrDict(arg.getArgNumber()));
+    argAttrs.push_back(kindAttrs(ctx, ArgKind::CrossCache));
+    argAttrs.push_back(kindAttrs(ctx, ArgKind::CrossSlots));
     std::string name = (func.getSymName() + "_encode").str();
     if (SymbolTable::lookupSymbolIn(getOperation(), name))
       return func.emitOpError() << "llm-insert-kv-cache: expected no function "
                                    "named '"
                                 << name << "' (the encoder entry point)";
     auto encode = func::FuncOp::create(
-        b, func.getLoc(), name, FunctionType::get(ctx, argTypes, {cacheType}));
+        b, func.getLoc(), name, FunctionType::get(ctx, argTypes, {cacheType}),
+        /*attrs=*/{}, argAttrs);
     Block *body = encode.addEntryBlock();
     IRMapping mapping;
     for (auto [i, arg] : llvm::enumerate(usedArgs))
@@ -351,11 +366,14 @@ struct InsertKVCachePass : llm::impl::InsertKVCachePassBase<InsertKVCachePass> {
       seq = selfSeq;
       auto cacheType = KVCacheType::get(ctx, self.size(), kvHeads, headDim,
                                         blockSize, dtype);
-      Value cache = addArgument(func, cacheType);
-      Value slots = addArgument(func, RankedTensorType::get({batch, seq}, i32));
+      Value cache = addArgument(func, cacheType, ArgKind::KVCache);
+      Value slots = addArgument(func, RankedTensorType::get({batch, seq}, i32),
+                                ArgKind::Slots);
       Value tables =
-          addArgument(func, RankedTensorType::get({batch, maxBlocks}, i32));
-      Value lens = addArgument(func, RankedTensorType::get({batch}, i32));
+          addArgument(func, RankedTensorType::get({batch, maxBlocks}, i32),
+                      ArgKind::BlockTables);
+      Value lens = addArgument(func, RankedTensorType::get({batch}, i32),
+                               ArgKind::ContextLens);
       perSequence = {tables, lens};
       for (auto [layer, s] : llvm::enumerate(self)) {
         b.setInsertionPoint(s.op);
@@ -381,12 +399,14 @@ struct InsertKVCachePass : llm::impl::InsertKVCachePassBase<InsertKVCachePass> {
     if (failed(outlineEncoder(func, cross, encoderSlice, crossDeps, crossType,
                               crossBatch, crossSeq)))
       return failure();
-    Value crossCache = addArgument(func, crossType);
+    Value crossCache = addArgument(func, crossType, ArgKind::CrossCache);
     int64_t crossBlocks = llvm::divideCeil(crossSeq, int64_t(blockSize));
-    Value crossTables = addArgument(
-        func, RankedTensorType::get({crossBatch, crossBlocks}, i32));
+    Value crossTables =
+        addArgument(func, RankedTensorType::get({crossBatch, crossBlocks}, i32),
+                    ArgKind::CrossBlockTables);
     Value crossLens =
-        addArgument(func, RankedTensorType::get({crossBatch}, i32));
+        addArgument(func, RankedTensorType::get({crossBatch}, i32),
+                    ArgKind::CrossContextLens);
     perSequence.append({crossTables, crossLens});
     for (auto [layer, s] : llvm::enumerate(cross)) {
       b.setInsertionPoint(s.op);

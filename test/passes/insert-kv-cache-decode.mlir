@@ -7,10 +7,10 @@
 // residual scale and the cache keep or take the right shapes.
 
 // CHECK-LABEL: func.func @block(
-// CHECK-SAME: %{{[a-z0-9]+}}: tensor<1x3xi64>, %{{[a-z0-9]+}}: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f32>, %{{[a-z0-9]+}}: tensor<1x3xi32>, %{{[a-z0-9]+}}: tensor<1x3xi32>, %{{[a-z0-9]+}}: tensor<1xi32>) -> tensor<1x3x16xf32>
+// CHECK-SAME: %{{[a-z0-9]+}}: tensor<1x3xi64>, %{{[a-z0-9]+}}: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f32> {llm.arg_kind = #llm.arg_kind<kv_cache>}, %{{[a-z0-9]+}}: tensor<1x3xi32> {llm.arg_kind = #llm.arg_kind<slots>}, %{{[a-z0-9]+}}: tensor<1x3xi32> {llm.arg_kind = #llm.arg_kind<block_tables>}, %{{[a-z0-9]+}}: tensor<1xi32> {llm.arg_kind = #llm.arg_kind<context_lens>}) -> tensor<1x3x16xf32>
 
 // CHECK-LABEL: func.func @block_decode(
-// CHECK-SAME: %[[IDS:[a-z0-9]+]]: tensor<4x1xi64>, %[[C:[a-z0-9]+]]: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f32>, %[[S:[a-z0-9]+]]: tensor<4x1xi32>, %[[T:[a-z0-9]+]]: tensor<4x3xi32>, %[[L:[a-z0-9]+]]: tensor<4xi32>) -> tensor<4x1x16xf32>
+// CHECK-SAME: %[[IDS:[a-z0-9]+]]: tensor<4x1xi64>, %[[C:[a-z0-9]+]]: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f32> {llm.arg_kind = #llm.arg_kind<kv_cache>}, %[[S:[a-z0-9]+]]: tensor<4x1xi32> {llm.arg_kind = #llm.arg_kind<slots>}, %[[T:[a-z0-9]+]]: tensor<4x3xi32> {llm.arg_kind = #llm.arg_kind<block_tables>}, %[[L:[a-z0-9]+]]: tensor<4xi32> {llm.arg_kind = #llm.arg_kind<context_lens>}) -> tensor<4x1x16xf32>
 // CHECK: %[[E:.*]] = llm.embedding %{{.*}}[%[[IDS]]] : tensor<32x16xf32>, tensor<4x1xi64> -> tensor<4x1x16xf32>
 // CHECK: %[[K:.*]] = llm.linear %[[E]], %{{.*}} : tensor<4x1x16xf32>, tensor<16x16xf32> -> tensor<4x1x16xf32>
 // CHECK: %[[C1:.*]] = llm.kv_cache_append %[[C]][%[[S]]], %[[K]], %[[K]] {layer = 0 : i64} : {{.*}}, tensor<4x1xi32>, tensor<4x1x16xf32>, tensor<4x1x16xf32>

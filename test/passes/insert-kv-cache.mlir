@@ -2,12 +2,13 @@
 
 // Two layers of GQA attention over the function's own 3 tokens become
 // appends to one cache and paged attention over it; the function gains the
-// cache, the slots, the block tables (ceil(10 / 4) = 3 blocks) and lengths.
+// cache, the slots, the block tables (ceil(10 / 4) = 3 blocks) and lengths,
+// each marked with its llm.arg_kind for the runtime.
 
 // CHECK-LABEL: func.func @two_layers
 // CHECK-SAME: (%[[Q:.*]]: tensor<2x3x64xf32>, %[[K:.*]]: tensor<2x3x32xf32>, %[[V:.*]]: tensor<2x3x32xf32>,
-// CHECK-SAME: %[[C:.*]]: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, block_size = 4, dtype = f16>,
-// CHECK-SAME: %[[S:.*]]: tensor<2x3xi32>, %[[T:.*]]: tensor<2x3xi32>, %[[L:.*]]: tensor<2xi32>)
+// CHECK-SAME: %[[C:[a-z0-9]+]]: !llm.kv_cache<layers = 2, kv_heads = 2, head_dim = 16, block_size = 4, dtype = f16> {llm.arg_kind = #llm.arg_kind<kv_cache>},
+// CHECK-SAME: %[[S:[a-z0-9]+]]: tensor<2x3xi32> {llm.arg_kind = #llm.arg_kind<slots>}, %[[T:[a-z0-9]+]]: tensor<2x3xi32> {llm.arg_kind = #llm.arg_kind<block_tables>}, %[[L:[a-z0-9]+]]: tensor<2xi32> {llm.arg_kind = #llm.arg_kind<context_lens>})
 // CHECK: %[[C0:.*]] = llm.kv_cache_append %[[C]][%[[S]]], %[[K]], %[[V]] {layer = 0 : i64}
 // CHECK: %[[A0:.*]] = llm.paged_attention %[[Q]], %[[C0]], %[[T]], %[[L]] {layer = 0 : i64, mask = #llm.mask<causal>, num_heads = 4 : i64, scale = 2.500000e-01 : f64}
 // CHECK: %[[C1:.*]] = llm.kv_cache_append %[[C0]][%[[S]]], %[[K]], %[[V]] {layer = 1 : i64}
@@ -45,10 +46,10 @@ func.func @alibi_slopes(%q: tensor<1x2x64xf32>, %s: tensor<4xf32>) -> tensor<1x2
 
 // CHECK-LABEL: func.func @seq2seq
 // CHECK-SAME: (%[[DEC:[a-z0-9]+]]: tensor<2x2xi64>,
-// CHECK-SAME: %[[C:[a-z0-9]+]]: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f16>,
-// CHECK-SAME: %[[S:[a-z0-9]+]]: tensor<2x2xi32>, %[[T:[a-z0-9]+]]: tensor<2x3xi32>, %[[L:[a-z0-9]+]]: tensor<2xi32>,
-// CHECK-SAME: %[[X:[a-z0-9]+]]: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f16>,
-// CHECK-SAME: %[[XT:[a-z0-9]+]]: tensor<2x2xi32>, %[[XL:[a-z0-9]+]]: tensor<2xi32>) -> tensor<2x2x16xf32>
+// CHECK-SAME: %[[C:[a-z0-9]+]]: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f16> {llm.arg_kind = #llm.arg_kind<kv_cache>},
+// CHECK-SAME: %[[S:[a-z0-9]+]]: tensor<2x2xi32> {llm.arg_kind = #llm.arg_kind<slots>}, %[[T:[a-z0-9]+]]: tensor<2x3xi32> {llm.arg_kind = #llm.arg_kind<block_tables>}, %[[L:[a-z0-9]+]]: tensor<2xi32> {llm.arg_kind = #llm.arg_kind<context_lens>},
+// CHECK-SAME: %[[X:[a-z0-9]+]]: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f16> {llm.arg_kind = #llm.arg_kind<cross_cache>},
+// CHECK-SAME: %[[XT:[a-z0-9]+]]: tensor<2x2xi32> {llm.arg_kind = #llm.arg_kind<cross_block_tables>}, %[[XL:[a-z0-9]+]]: tensor<2xi32> {llm.arg_kind = #llm.arg_kind<cross_context_lens>}) -> tensor<2x2x16xf32>
 // CHECK-NOT: llm.attention
 // CHECK-NOT: llm.relative_position_bias
 // CHECK: %[[TAB:[a-z0-9]+]] = llm.param "dec.bias"
@@ -60,8 +61,8 @@ func.func @alibi_slopes(%q: tensor<1x2x64xf32>, %s: tensor<4xf32>) -> tensor<1x2
 
 // CHECK-LABEL: func.func @seq2seq_encode
 // CHECK-SAME: (%[[ENC:[a-z0-9]+]]: tensor<2x5xi64>,
-// CHECK-SAME: %[[X:[a-z0-9]+]]: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f16>,
-// CHECK-SAME: %[[XS:[a-z0-9]+]]: tensor<2x5xi32>) -> !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f16>
+// CHECK-SAME: %[[X:[a-z0-9]+]]: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f16> {llm.arg_kind = #llm.arg_kind<cross_cache>},
+// CHECK-SAME: %[[XS:[a-z0-9]+]]: tensor<2x5xi32> {llm.arg_kind = #llm.arg_kind<cross_slots>}) -> !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f16>
 // CHECK: llm.embedding %{{.*}}[%[[ENC]]]
 // CHECK: llm.relative_position_bias {{.*}}bidirectional
 // CHECK: %[[H:[a-z0-9]+]] = llm.attention {{.*}}mask = #llm.mask<bidirectional>

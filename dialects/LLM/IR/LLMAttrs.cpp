@@ -99,3 +99,44 @@ void LLMDialect::registerAttributes() {
 #include "llm/dialects/LLM/IR/LLMAttrs.cpp.inc"
       >();
 }
+
+LogicalResult ModelInfoAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError, StringRef type,
+    ModelKind kind, int64_t vocabSize, int64_t hiddenSize,
+    int64_t positionOffset, ArrayRef<int64_t> eosTokenIds,
+    int64_t decoderStartTokenId, int64_t maxPositions, int64_t slidingWindow) {
+  if (type.empty())
+    return emitError() << "expected a non-empty model type";
+  if (vocabSize <= 0 || hiddenSize <= 0)
+    return emitError() << "expected vocab_size > 0 and hidden_size > 0, found "
+                       << vocabSize << " and " << hiddenSize;
+  for (auto [name, value] :
+       {std::pair<StringRef, int64_t>{"position_offset", positionOffset},
+        {"max_positions", maxPositions},
+        {"sliding_window", slidingWindow}})
+    if (value < 0)
+      return emitError() << "expected " << name << " >= 0, found " << value;
+  for (int64_t id : eosTokenIds)
+    if (id < 0)
+      return emitError() << "expected eos token ids >= 0, found " << id;
+  if (decoderStartTokenId < 0 || decoderStartTokenId >= vocabSize)
+    return emitError() << "expected decoder_start_token_id in [0, " << vocabSize
+                       << "), found " << decoderStartTokenId;
+  return success();
+}
+
+FailureOr<SmallVector<int64_t>> mlir::llm::parseI64List(AsmParser &parser) {
+  SmallVector<int64_t> values;
+  if (failed(parser.parseCommaSeparatedList(
+          AsmParser::Delimiter::Square, [&]() -> ParseResult {
+            return parser.parseInteger(values.emplace_back());
+          })))
+    return failure();
+  return values;
+}
+
+void mlir::llm::printI64List(AsmPrinter &printer, ArrayRef<int64_t> values) {
+  printer << '[';
+  llvm::interleaveComma(values, printer);
+  printer << ']';
+}

@@ -105,10 +105,81 @@ LogicalResult LLMDialect::verifyOperationAttribute(Operation *op,
              << value;
     return success();
   }
+  if (name == ModelAttrHelper::getNameStr()) {
+    if (!isa<ModuleOp>(op) || !isa<ModelInfoAttr>(value))
+      return op->emitOpError() << "'llm.model': expected a #llm.model on a "
+                                  "module, found "
+                               << value;
+    return success();
+  }
+  if (name == ArgKindsAttrHelper::getNameStr()) {
+    auto kinds = dyn_cast<ArrayAttr>(value);
+    if (!kinds)
+      return op->emitOpError()
+             << "'llm.arg_kinds': expected an array, found " << value;
+    for (auto [i, kind] : llvm::enumerate(kinds))
+      if (!isa<ArgKindAttr, UnitAttr>(kind))
+        return op->emitOpError()
+               << "'llm.arg_kinds' element " << i
+               << ": expected a #llm.arg_kind or unit, found " << kind;
+    return success();
+  }
   if (name == ArgTypesAttrHelper::getNameStr())
     return verifyEntryTypes(op, name, value, /*allowCache=*/true);
   if (name == ResultTypesAttrHelper::getNameStr())
     return verifyEntryTypes(op, name, value, /*allowCache=*/false);
   return op->emitOpError() << "unknown attribute '" << name
                            << "' of the llm dialect";
+}
+
+LogicalResult LLMDialect::verifyRegionArgAttribute(Operation *op,
+                                                   unsigned regionIndex,
+                                                   unsigned argIndex,
+                                                   NamedAttribute attribute) {
+  StringRef name = attribute.getName().getValue();
+  if (name != ArgKindAttrHelper::getNameStr())
+    return op->emitOpError()
+           << "unknown argument attribute '" << name << "' of the llm dialect";
+  auto kind = dyn_cast<ArgKindAttr>(attribute.getValue());
+  if (!kind)
+    return op->emitOpError() << "argument " << argIndex
+                             << ": 'llm.arg_kind': expected a #llm.arg_kind, "
+                                "found "
+                             << attribute.getValue();
+  Region &region = op->getRegion(regionIndex);
+  if (region.empty())
+    return success();
+  Type type = region.front().getArgument(argIndex).getType();
+  // Caches are descriptors; token-like arguments are i64 ids; the cache's
+  // bookkeeping (slots, tables, lengths) is i32, as the kernels read it.
+  auto expect = [&](bool ok, StringRef expected) -> LogicalResult {
+    if (ok)
+      return success();
+    return op->emitOpError()
+           << "argument " << argIndex << " of kind '"
+           << stringifyArgKind(kind.getValue()) << "': expected " << expected
+           << ", found " << type;
+  };
+  auto tensorOf = [&](unsigned width) {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    return tensor && tensor.getElementType().isSignlessInteger(width);
+  };
+  switch (kind.getValue()) {
+  case ArgKind::KVCache:
+  case ArgKind::CrossCache:
+    return expect(isa<KVCacheType>(type), "!llm.kv_cache");
+  case ArgKind::Tokens:
+  case ArgKind::Positions:
+  case ArgKind::TokenTypes:
+  case ArgKind::EncoderTokens:
+    return expect(tensorOf(64), "a ranked tensor of i64");
+  case ArgKind::Slots:
+  case ArgKind::BlockTables:
+  case ArgKind::ContextLens:
+  case ArgKind::CrossSlots:
+  case ArgKind::CrossBlockTables:
+  case ArgKind::CrossContextLens:
+    return expect(tensorOf(32), "a ranked tensor of i32");
+  }
+  return success();
 }

@@ -19,6 +19,10 @@ namespace mlir::llm {
 FailureOr<APFloat> parseF64Parameter(AsmParser &parser);
 /// Prints a float parameter so that it parses back to the same bits.
 void printF64Parameter(AsmPrinter &printer, const APFloat &value);
+/// Parses `[1, 2, ...]` into a list of integers.
+FailureOr<SmallVector<int64_t>> parseI64List(AsmParser &parser);
+/// Prints `[1, 2, ...]`.
+void printI64List(AsmPrinter &printer, ArrayRef<int64_t> values);
 } // namespace mlir::llm
 
 #define GET_ATTRDEF_CLASSES

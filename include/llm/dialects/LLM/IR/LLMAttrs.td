@@ -79,6 +79,53 @@ def LLM_QuantPacking : I32EnumAttr<"QuantPacking", "quantized weight packing", [
   let cppNamespace = "::mlir::llm";
 }
 
+
+def LLM_ArgKind : I32EnumAttr<"ArgKind", "what an entry point's argument holds", [
+    I32EnumAttrCase<"Tokens", 0, "tokens">,
+    I32EnumAttrCase<"Positions", 1, "positions">,
+    I32EnumAttrCase<"TokenTypes", 2, "token_types">,
+    I32EnumAttrCase<"EncoderTokens", 3, "encoder_tokens">,
+    I32EnumAttrCase<"KVCache", 4, "kv_cache">,
+    I32EnumAttrCase<"Slots", 5, "slots">,
+    I32EnumAttrCase<"BlockTables", 6, "block_tables">,
+    I32EnumAttrCase<"ContextLens", 7, "context_lens">,
+    I32EnumAttrCase<"CrossCache", 8, "cross_cache">,
+    I32EnumAttrCase<"CrossSlots", 9, "cross_slots">,
+    I32EnumAttrCase<"CrossBlockTables", 10, "cross_block_tables">,
+    I32EnumAttrCase<"CrossContextLens", 11, "cross_context_lens">]> {
+  let cppNamespace = "::mlir::llm";
+  let genSpecializedAttr = 0;
+}
+def LLM_ArgKindAttr : EnumAttr<LLM_Dialect, LLM_ArgKind, "arg_kind"> {
+  let assemblyFormat = "`<` $value `>`";
+  let summary = "The role of an entry point's argument";
+  let description = [{
+    Tells the runtime what to pass in an argument of an entry point, so
+    that it never infers it from positions or types: the token ids the
+    result is computed for (`tokens`; the decoder's in an encoder-decoder
+    model), their `positions` and `token_types`, an encoder-decoder model's
+    `encoder_tokens`, and the paged KV cache (`kv_cache`, the `slots` the
+    call's keys are written to, the `block_tables` and `context_lens` of its
+    sequences), with the same four for the static cross-attention cache.
+    Importers and `llm-insert-kv-cache` put it on function arguments as
+    `llm.arg_kind`; code generation writes it into the entry-point manifest.
+
+    Example: `func.func @f(%ids: tensor<1x5xi64> {llm.arg_kind = #llm.arg_kind<tokens>})`
+  }];
+}
+
+def LLM_ModelKind : I32EnumAttr<"ModelKind", "transformer family shape", [
+    I32EnumAttrCase<"Decoder", 0, "decoder">,
+    I32EnumAttrCase<"Encoder", 1, "encoder">,
+    I32EnumAttrCase<"EncoderDecoder", 2, "encoder_decoder">]> {
+  let cppNamespace = "::mlir::llm";
+  let genSpecializedAttr = 0;
+}
+def LLM_ModelKindAttr : EnumAttr<LLM_Dialect, LLM_ModelKind, "model_kind"> {
+  let assemblyFormat = "`<` $value `>`";
+  let summary = "Decoder-only, encoder-only or encoder-decoder";
+}
+
 //===----------------------------------------------------------------------===//
 // Attributes
 //===----------------------------------------------------------------------===//
@@ -90,6 +137,15 @@ class LLM_F64Parameter<string default>
   let parser = "::mlir::llm::parseF64Parameter($_parser)";
   let printer = "::mlir::llm::printF64Parameter($_printer, $_self)";
   let defaultValue = default;
+}
+
+/// A list of 64-bit integers, written `[1, 2]` (empty: omitted).
+def LLM_I64ListParameter
+    : ArrayRefParameter<"int64_t", "list of 64-bit integers"> {
+  let parser = "::mlir::llm::parseI64List($_parser)";
+  let printer = "::mlir::llm::printI64List($_printer, $_self)";
+  let defaultValue = "::llvm::SmallVector<int64_t>()";
+  let comparator = "::llvm::ArrayRef<int64_t>($_lhs) == ::llvm::ArrayRef<int64_t>($_rhs)";
 }
 
 class LLM_Attr<string name, string attrMnemonic, list<Trait> traits = []>
@@ -130,6 +186,42 @@ def LLM_RopeScalingAttr : LLM_Attr<"RopeScaling", "rope_scaling"> {
     LLM_F64Parameter<"::llvm::APFloat(32.0)">:$beta_fast,
     LLM_F64Parameter<"::llvm::APFloat(1.0)">:$beta_slow,
     LLM_F64Parameter<"::llvm::APFloat(0.0)">:$attention_factor);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+
+def LLM_ModelInfoAttr : LLM_Attr<"ModelInfo", "model"> {
+  let summary = "What the runtime needs to know about an imported model";
+  let description = [{
+    Recorded by importers on the module as `llm.model` and written by code
+    generation into the entry-point manifest, so that a runtime with no
+    compiler knows how to drive the model: its `model_type` (`type`), its
+    `kind`, the vocabulary and hidden sizes, the offset of position ids
+    (RoBERTa: padding index + 1), the ids that end generation, the first
+    decoder token of an encoder-decoder model, the longest sequence its
+    positions support (0: unbounded) and its attention window when every
+    self-attention layer has the same sliding window (0: none), which lets
+    the runtime free the cache blocks that fall out of it.
+
+    Example:
+
+    ```mlir
+    module attributes {llm.model = #llm.model<type = "mistral", kind = decoder,
+        vocab_size = 32000, hidden_size = 4096, eos_token_ids = [2],
+        sliding_window = 4096>} {}
+    ```
+  }];
+  let parameters = (ins
+    StringRefParameter<"model_type of config.json">:$type,
+    EnumParameter<LLM_ModelKind>:$kind,
+    "int64_t":$vocab_size,
+    "int64_t":$hidden_size,
+    DefaultValuedParameter<"int64_t", "0">:$position_offset,
+    LLM_I64ListParameter:$eos_token_ids,
+    DefaultValuedParameter<"int64_t", "0">:$decoder_start_token_id,
+    DefaultValuedParameter<"int64_t", "0">:$max_positions,
+    DefaultValuedParameter<"int64_t", "0">:$sliding_window);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

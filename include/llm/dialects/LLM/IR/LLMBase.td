@@ -32,19 +32,28 @@ def LLM_Dialect : Dialect {
   }];
   let useDefaultTypePrinterParser = 1;
   let useDefaultAttributePrinterParser = 1;
-  // What code generation records for the runtime, declared here and checked
-  // by verifyOperationAttribute: `llm.params` on the module (one dictionary
-  // per weight the native code reads: name, type, and transpose, row_blocks
-  // or stacked when the archive stores it otherwise), and on each lowered
-  // function `llm.arena_bytes` and the tensor types of `llm.arg_types` and
-  // `llm.result_types`.
+  // What the compiler records for the runtime, declared here and checked by
+  // verifyOperationAttribute and verifyRegionArgAttribute:
+  // - `llm.model` (a #llm.model) on the module, set by importers;
+  // - `llm.arg_kind` (a #llm.arg_kind) on entry-point arguments, set by
+  //   importers and llm-insert-kv-cache;
+  // - from code generation, `llm.params` on the module (one dictionary per
+  //   weight the native code reads: name, type, and transpose, row_blocks or
+  //   stacked when the archive stores it otherwise), and on each lowered
+  //   function `llm.arena_bytes`, the tensor types of `llm.arg_types` and
+  //   `llm.result_types`, and the `llm.arg_kinds` of its arguments (unit
+  //   where an argument has none).
   let discardableAttrs = (ins
+    "::mlir::llm::ModelInfoAttr":$model,
+    "::mlir::llm::ArgKindAttr":$arg_kind,
     "::mlir::ArrayAttr":$params,
     "::mlir::IntegerAttr":$arena_bytes,
     "::mlir::ArrayAttr":$arg_types,
-    "::mlir::ArrayAttr":$result_types
+    "::mlir::ArrayAttr":$result_types,
+    "::mlir::ArrayAttr":$arg_kinds
   );
   let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
   let extraClassDeclaration = [{
     void registerTypes();
     void registerAttributes();

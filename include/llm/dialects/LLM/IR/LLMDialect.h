@@ -11,6 +11,8 @@
 #include "mlir/IR/Dialect.h"
 #include "mlir/IR/Operation.h"
 
+#include "llm/dialects/LLM/IR/LLMAttrs.h"
+
 #include "llm/dialects/LLM/IR/LLMDialect.h.inc"
 
 #endif // LLM_DIALECTS_LLM_IR_LLMDIALECT_H
