@@ -21,14 +21,15 @@
 //===----------------------------------------------------------------------===//
 
 #include "llm/Import/HFImporter.h"
-#include "llm/Import/SafeTensors.h"
 #include "llm/JIT/CompiledModel.h"
 #include "llm/Pipelines/Pipelines.h"
+#include "llm/Support/RuntimeError.h"
 #include "llm/dialects/LLM/IR/LLMDialect.h"
 #include "llm/passes/Passes.h"
 
 #include "KVCache.h"
 #include "Kernels.h"
+#include "SafeTensors.h"
 #include "Simd.h"
 
 #include "llm/dialects/LLM/IR/LLMOps.h"
@@ -43,6 +44,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/xxhash.h"
@@ -67,6 +69,9 @@
 
 using namespace mlir;
 using namespace mlir::llm;
+using llmrt::DType;
+using llmrt::TensorInfo;
+using llmrt::TensorToWrite;
 
 namespace cl = llvm::cl;
 
@@ -327,12 +332,14 @@ llvm::Error generateModel(llvm::StringRef dir, const ModelShape &shape,
 
   std::vector<TensorToWrite> toWrite;
   for (const GeneratedTensor &t : tensors)
-    toWrite.push_back({t.name, dtype, t.shape, t.bytes});
+    toWrite.push_back({t.name, dtype,
+                       std::vector<int64_t>(t.shape.begin(), t.shape.end()),
+                       t.bytes});
   llvm::SmallString<256> weights(dir);
   llvm::sys::path::append(weights, "model.safetensors");
-  if (llvm::Error e = writeSafeTensors(
-          weights, toWrite,
-          {{"format", "pt"}, {"generator", "llm-bench (random weights)"}}))
+  if (llvm::Error e = toLLVMError(llmrt::writeSafeTensors(
+          weights.str(), toWrite,
+          {{"format", "pt"}, {"generator", "llm-bench (random weights)"}})))
     return e;
   llvm::SmallString<256> config(dir);
   llvm::sys::path::append(config, "config.json");
@@ -986,10 +993,10 @@ int main(int argc, char **argv) {
   if (info->maxPositions && prefillLen > info->maxPositions)
     return fail(llvm::formatv("--seq {0}: the model supports {1} positions",
                               prefillLen.getValue(), info->maxPositions));
-  llvm::Expected<std::unique_ptr<SafeTensorsArchive>> archive =
+  llmrt::Expected<std::unique_ptr<SafeTensorsArchive>> archive =
       SafeTensorsArchive::openDirectory(modelDir);
   if (!archive)
-    return fail(llvm::toString(archive.takeError()));
+    return fail(archive.error());
   llvm::Expected<WeightStats> stats = countWeights(**archive);
   if (!stats)
     return fail(llvm::toString(stats.takeError()));

@@ -10,8 +10,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "llm/Import/HFImporter.h"
-#include "llm/Import/SafeTensors.h"
+#include "llm/Import/JSON.h"
 #include "llm/dialects/LLM/IR/LLMOps.h"
+
+#include "SafeTensors.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -31,6 +33,8 @@
 
 using namespace mlir;
 using namespace mlir::llm;
+using llmrt::DType;
+using llmrt::TensorInfo;
 
 static llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);

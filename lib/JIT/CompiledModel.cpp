@@ -5,9 +5,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "llm/JIT/CompiledModel.h"
-#include "llm/Import/SafeTensors.h"
+#include "llm/Support/RuntimeError.h"
 
 #include "Kernels.h"
+#include "SafeTensors.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -22,6 +23,8 @@
 
 using namespace mlir;
 using namespace mlir::llm;
+using llmrt::DType;
+using llmrt::TensorInfo;
 
 CompiledModel::~CompiledModel() = default;
 
@@ -121,8 +124,8 @@ static llvm::Expected<Buffer> loadTensor(const SafeTensorsArchive &archive,
         "{0}: tensor '{1}': dtype {2} cannot be used as {3}; expected {3}",
         info->file, name, getDTypeName(info->dtype), getDTypeName(*want)));
   auto bytes = std::make_unique<uint8_t[]>(info->getNumElements() * 4);
-  if (llvm::Error err =
-          copyAsF32(*info, reinterpret_cast<float *>(bytes.get())))
+  if (llvm::Error err = toLLVMError(
+          llmrt::copyAsF32(*info, reinterpret_cast<float *>(bytes.get()))))
     return std::move(err);
   buffer.own(std::move(bytes));
   return std::move(buffer);

@@ -4,45 +4,48 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Feeds arbitrary bytes to SafeTensorsFile::openBuffer. Whatever the input,
-// the reader must return a value or an llvm::Error (no crash, no sanitizer
+// Feeds arbitrary bytes to llmrt::SafeTensorsFile::openBuffer. Whatever the
+// input, the reader must return a value or a Status (no crash, no sanitizer
 // report, no unbounded allocation); every tensor it accepts must lie inside
-// the buffer, and copyAsF32 must succeed on it (except for C64).
+// its copy of the bytes, and copyAsF32 must succeed on it (except for C64).
 //
 // Build and run (a seed corpus of valid files helps; any .safetensors files
-// will do):
+// will do): configure with -DLLMC_BUILD_FUZZERS=ON and build
+// safetensors-fuzzer, or directly (no LLVM needed):
 //   clang++-22 -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined \
-//     -Iinclude -I/usr/lib/llvm-22/include lib/Import/SafeTensors.cpp \
-//     test/fuzz/SafeTensorsFuzzer.cpp -L/usr/lib/llvm-22/lib -lLLVM \
-//     -Wl,-rpath,/usr/lib/llvm-22/lib -o safetensors-fuzzer
+//     -Iruntime runtime/SafeTensors.cpp runtime/Json.cpp \
+//     test/fuzz/SafeTensorsFuzzer.cpp -o safetensors-fuzzer
 //   ./safetensors-fuzzer -max_total_time=60 -dict=test/fuzz/safetensors.dict \
 //     corpus/
 //
 //===----------------------------------------------------------------------===//
 
-#include "llm/Import/SafeTensors.h"
-
-#include "llvm/Support/MemoryBuffer.h"
+#include "SafeTensors.h"
 
 #include <cstdint>
 #include <cstdlib>
+#include <string_view>
 #include <vector>
 
-using namespace mlir::llm;
+using namespace llmrt;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  llvm::StringRef bytes(reinterpret_cast<const char *>(data), size);
-  auto file = SafeTensorsFile::openBuffer(llvm::MemoryBuffer::getMemBuffer(
-      bytes, "fuzz.safetensors", /*RequiresNullTerminator=*/false));
-  if (!file) {
-    llvm::consumeError(file.takeError());
+  std::string_view bytes(reinterpret_cast<const char *>(data), size);
+  auto file = SafeTensorsFile::openBuffer(bytes, "fuzz.safetensors");
+  if (!file)
     return 0;
+  // The tensors point into the file's copy of the bytes, which starts with
+  // the 8-byte length and the header: recover its bounds from the layout.
+  const uint8_t *begin = nullptr, *end = nullptr;
+  if (!(*file)->tensors().empty()) {
+    const TensorInfo &first = (*file)->tensors().front();
+    begin = first.data - 8 - (*file)->getHeaderSize();
+    end = begin + size;
   }
-  const uint8_t *end = data + size;
   uint64_t covered = 0;
   for (const TensorInfo &t : (*file)->tensors()) {
     // The invariants the reader promises.
-    if (t.data < data || t.data > end ||
+    if (t.data < begin || t.data > end ||
         t.numBytes > static_cast<uint64_t>(end - t.data) ||
         (*file)->lookup(t.name) != &t ||
         static_cast<uint64_t>(t.getNumElements()) * getDTypeSize(t.dtype) !=
@@ -51,11 +54,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     covered += t.numBytes;
     // Elements are at least a byte, so this is bounded by the input size.
     std::vector<float> out(t.getNumElements());
-    if (llvm::Error e = copyAsF32(t, out.data())) {
-      if (t.dtype != DType::C64)
-        abort();
-      llvm::consumeError(std::move(e));
-    }
+    Status s = copyAsF32(t, out.data());
+    if (!s.isOk() && t.dtype != DType::C64)
+      abort();
   }
   if (covered != (*file)->getDataSize() ||
       8 + (*file)->getHeaderSize() + (*file)->getDataSize() != size)

@@ -8,12 +8,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "llm/Import/SafeTensors.h"
 #include "llm/JIT/CompiledModel.h"
 #include "llm/codegen/CPU/Passes.h"
 #include "llm/dialects/LLM/IR/LLMDialect.h"
 
 #include "Kernels.h"
+#include "SafeTensors.h"
 #include "Sampler.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -67,12 +67,12 @@ class Compiler {
 public:
   Compiler() {
     context.loadDialect<LLMDialect, func::FuncDialect, LLVM::LLVMDialect>();
-    llvm::Expected<std::unique_ptr<SafeTensorsArchive>> opened =
+    llmrt::Expected<std::unique_ptr<SafeTensorsArchive>> opened =
         SafeTensorsArchive::openDirectory(folder.path());
     if (opened)
       archive = std::move(*opened);
     else
-      ADD_FAILURE() << llvm::toString(opened.takeError());
+      ADD_FAILURE() << opened.error();
   }
 
   /// The compiled `source`, or nullptr after reporting why.

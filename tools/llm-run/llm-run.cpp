@@ -14,7 +14,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "llm/Import/HFImporter.h"
-#include "llm/Import/SafeTensors.h"
 #include "llm/JIT/CompiledModel.h"
 #include "llm/Pipelines/Pipelines.h"
 #include "llm/dialects/LLM/IR/LLMDialect.h"
@@ -24,6 +23,7 @@
 #include "BeamSearch.h"
 #include "KVCache.h"
 #include "Kernels.h"
+#include "SafeTensors.h"
 #include "Sampler.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -1189,10 +1189,10 @@ int main(int argc, char **argv) {
                                 grown, maxNewTokens.getValue()));
   }
 
-  llvm::Expected<std::unique_ptr<SafeTensorsArchive>> archive =
+  llmrt::Expected<std::unique_ptr<SafeTensorsArchive>> archive =
       SafeTensorsArchive::openDirectory(modelPath);
   if (!archive)
-    return fail(llvm::toString(archive.takeError()));
+    return fail(archive.error());
   llmk_set_num_threads(numThreads);
 
   MLIRContext context;

@@ -15,8 +15,13 @@
 #include <string>
 #include <vector>
 
-namespace mlir::llm {
+namespace llmrt {
 class SafeTensorsArchive;
+} // namespace llmrt
+
+namespace mlir::llm {
+/// The runtime's safetensors reader (runtime/SafeTensors.h).
+using llmrt::SafeTensorsArchive;
 
 /// What the runtime needs to know about an imported model.
 struct HFModelInfo {

@@ -14,10 +14,14 @@
 #include <memory>
 #include <vector>
 
+namespace llmrt {
+class SafeTensorsArchive;
+} // namespace llmrt
+
 namespace mlir {
 class ExecutionEngine;
 namespace llm {
-class SafeTensorsArchive;
+using llmrt::SafeTensorsArchive;
 
 /// One native entry point of a compiled model.
 struct EntryPoint {

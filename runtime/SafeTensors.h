@@ -2,8 +2,6 @@
 //
 // Part of LLMC, under the Apache License v2.0.
 //
-//===----------------------------------------------------------------------===//
-//
 // Reader and writer for the safetensors format
 // (https://github.com/huggingface/safetensors):
 //
@@ -17,33 +15,30 @@
 // copied) and validates everything before handing out a single pointer:
 // header bounds, JSON well-formedness and nesting depth, duplicate keys, field
 // types, overflow-checked sizes, and that the tensors tile the data section
-// exactly (no overlap, no gap, no trailing bytes). Every failure is an
-// llvm::Error whose message names the file, the tensor and the field, with the
-// expected and the found value. Nothing here asserts or aborts on bad input.
+// exactly (no overlap, no gap, no trailing bytes). Every failure is a Status
+// (Error.h) whose message names the file, the tensor and the field, with the
+// expected and the found value. Nothing here throws or aborts on bad input.
+// No MLIR or LLVM: JSON goes through Json.h, files through POSIX.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLM_IMPORT_SAFETENSORS_H
-#define LLM_IMPORT_SAFETENSORS_H
+#ifndef LLM_RUNTIME_SAFETENSORS_H
+#define LLM_RUNTIME_SAFETENSORS_H
 
-#include "llvm/ADT/ArrayRef.h"
-#include "llvm/ADT/SmallVector.h"
-#include "llvm/ADT/StringMap.h"
-#include "llvm/ADT/StringRef.h"
-#include "llvm/Support/Error.h"
-#include "llvm/Support/JSON.h"
-#include "llvm/Support/MemoryBuffer.h"
+#include "Error.h"
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
-namespace mlir {
-namespace llm {
+namespace llmrt {
 
 /// Element types of safetensors. Only byte-sized types are supported; the
 /// sub-byte types (F4, F6_E2M3, F6_E3M2) are rejected with a clear error.
@@ -70,11 +65,30 @@ enum class DType {
 /// Size of one element in bytes.
 size_t getDTypeSize(DType dtype);
 /// The safetensors spelling ("F32", "BF16", "F8_E4M3", ...).
-llvm::StringRef getDTypeName(DType dtype);
+std::string_view getDTypeName(DType dtype);
 /// Parses a safetensors dtype name; std::nullopt if unknown or unsupported.
-std::optional<DType> parseDType(llvm::StringRef name);
+std::optional<DType> parseDType(std::string_view name);
 /// Comma-separated list of the supported dtype names, for diagnostics.
 std::string getSupportedDTypeNames();
+
+/// A non-owning view of bytes (C++17 has no std::span).
+class ByteSpan {
+public:
+  ByteSpan() = default;
+  ByteSpan(const uint8_t *data, size_t size) : data_(data), size_(size) {}
+  ByteSpan(const std::vector<uint8_t> &bytes)
+      : data_(bytes.data()), size_(bytes.size()) {}
+
+  const uint8_t *data() const { return data_; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const uint8_t *begin() const { return data_; }
+  const uint8_t *end() const { return data_ + size_; }
+
+private:
+  const uint8_t *data_ = nullptr;
+  size_t size_ = 0;
+};
 
 /// One tensor of a validated safetensors file. `data` points into the memory
 /// mapping owned by the SafeTensorsFile, is valid for `numBytes` bytes, and
@@ -82,7 +96,7 @@ std::string getSupportedDTypeNames();
 struct TensorInfo {
   std::string name;
   DType dtype = DType::F32;
-  llvm::SmallVector<int64_t> shape;
+  std::vector<int64_t> shape;
   const uint8_t *data = nullptr;
   uint64_t numBytes = 0;
   /// Path of the file holding the tensor, as given to the reader.
@@ -92,7 +106,7 @@ struct TensorInfo {
   /// it fits in int64_t; -1 for a hand-made shape with a negative dimension
   /// or an overflowing product.
   int64_t getNumElements() const;
-  llvm::ArrayRef<uint8_t> getBytes() const { return {data, numBytes}; }
+  ByteSpan getBytes() const { return {data, static_cast<size_t>(numBytes)}; }
   /// Whether `data` is aligned for the element type (4 for C64). The format
   /// does not guarantee it: check before reading the bytes in place as T*.
   bool isAligned() const;
@@ -101,21 +115,22 @@ struct TensorInfo {
 /// A single validated, memory-mapped safetensors file.
 class SafeTensorsFile {
 public:
-  /// Memory-maps and validates `path`. Only regular files are accepted.
-  static llvm::Expected<std::unique_ptr<SafeTensorsFile>>
-  open(llvm::StringRef path);
+  ~SafeTensorsFile();
 
-  /// Validates an in-memory buffer (used by the fuzzer and for tests). The
-  /// buffer's identifier names the file in diagnostics.
-  static llvm::Expected<std::unique_ptr<SafeTensorsFile>>
-  openBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer);
+  /// Memory-maps and validates `path`. Only regular files are accepted.
+  static Expected<std::unique_ptr<SafeTensorsFile>> open(std::string_view path);
+
+  /// Validates a copy of `bytes` (used by the fuzzer and for tests); `name`
+  /// names the file in diagnostics.
+  static Expected<std::unique_ptr<SafeTensorsFile>>
+  openBuffer(std::string_view bytes, std::string name);
 
   /// The tensor called `name`, or nullptr.
-  const TensorInfo *lookup(llvm::StringRef name) const;
+  const TensorInfo *lookup(std::string_view name) const;
   /// All tensors, in data-offset order (the order of the bytes in the file).
-  llvm::ArrayRef<TensorInfo> tensors() const { return tensorList; }
-  /// The path (or buffer identifier) this file was opened from.
-  llvm::StringRef path() const { return filePath; }
+  const std::vector<TensorInfo> &tensors() const { return tensorList; }
+  /// The path (or buffer name) this file was opened from.
+  const std::string &path() const { return filePath; }
   /// The "__metadata__" object (empty if the header has none).
   const std::map<std::string, std::string> &metadata() const {
     return metadataMap;
@@ -124,16 +139,21 @@ public:
   uint64_t getHeaderSize() const { return headerSize; }
   uint64_t getDataSize() const { return dataSize; }
 
-private:
-  SafeTensorsFile() = default;
-  llvm::Error parse();
+  /// The bytes of a file: a read-only memory mapping or an owned copy.
+  class Bytes;
 
-  std::unique_ptr<llvm::MemoryBuffer> buffer;
+private:
+  SafeTensorsFile();
+  static Expected<std::unique_ptr<SafeTensorsFile>>
+  fromBytes(std::unique_ptr<Bytes> bytes, std::string name);
+  Status parse();
+
+  std::unique_ptr<Bytes> bytes;
   std::string filePath;
   uint64_t headerSize = 0;
   uint64_t dataSize = 0;
   std::vector<TensorInfo> tensorList;
-  llvm::StringMap<size_t> index;
+  std::map<std::string, size_t, std::less<>> index;
   std::map<std::string, std::string> metadataMap;
 
   friend class SafeTensorsArchive;
@@ -151,62 +171,50 @@ struct SafeTensorsArchiveOptions {
 /// shard file}}), every one of them opened and cross-checked against the map.
 class SafeTensorsArchive {
 public:
-  static llvm::Expected<std::unique_ptr<SafeTensorsArchive>>
-  openDirectory(llvm::StringRef modelDir,
+  static Expected<std::unique_ptr<SafeTensorsArchive>>
+  openDirectory(std::string_view modelDir,
                 const SafeTensorsArchiveOptions &options = {});
 
   /// The tensor called `name` in whichever shard holds it, or nullptr.
-  const TensorInfo *lookup(llvm::StringRef name) const;
+  const TensorInfo *lookup(std::string_view name) const;
   /// All tensors: shards in file-name order, each in data-offset order.
   std::vector<const TensorInfo *> tensors() const;
   /// The opened files (one, or one per shard, in file-name order).
-  llvm::ArrayRef<std::unique_ptr<SafeTensorsFile>> files() const {
+  const std::vector<std::unique_ptr<SafeTensorsFile>> &files() const {
     return fileList;
   }
-  llvm::StringRef directory() const { return dir; }
+  const std::string &directory() const { return dir; }
 
 private:
   SafeTensorsArchive() = default;
 
   std::string dir;
   std::vector<std::unique_ptr<SafeTensorsFile>> fileList;
-  llvm::StringMap<const TensorInfo *> index;
+  std::map<std::string, const TensorInfo *, std::less<>> index;
 };
 
 /// Converts the elements of `t` to fp32 into `out`, which must hold
 /// t.getNumElements() floats. Supports every dtype except C64; integers are
 /// converted by value (rounded to the nearest float), BOOL as 0/1.
-llvm::Error copyAsF32(const TensorInfo &t, float *out);
+Status copyAsF32(const TensorInfo &t, float *out);
 
 /// A tensor to serialize: `data` must hold exactly
 /// product(shape) * getDTypeSize(dtype) little-endian bytes.
 struct TensorToWrite {
   std::string name;
   DType dtype = DType::F32;
-  llvm::SmallVector<int64_t> shape;
-  llvm::ArrayRef<uint8_t> data;
+  std::vector<int64_t> shape;
+  ByteSpan data;
 };
 
 /// Writes a safetensors file readable by the Python `safetensors` package:
 /// tensors laid out back to back in the given order, header padded with
-/// spaces to a multiple of 8 bytes. The file is written to a temporary and
-/// renamed into place.
-llvm::Error writeSafeTensors(
-    llvm::StringRef path, llvm::ArrayRef<TensorToWrite> tensors,
-    llvm::ArrayRef<std::pair<std::string, std::string>> metadata = {});
+/// spaces to a multiple of 8 bytes. The file is written to a temporary next
+/// to it and renamed into place.
+Status writeSafeTensors(
+    std::string_view path, const std::vector<TensorToWrite> &tensors,
+    const std::vector<std::pair<std::string, std::string>> &metadata = {});
 
-/// Parses untrusted JSON text (config.json, an index, a header) with
-/// llvm::json::parse after checking that it nests at most 64 levels deep: the
-/// parser recurses once per level and has no limit of its own, so a file of
-/// 100k '[' would overflow the stack. Errors read "<file>: not valid JSON:
-/// ..." or "<file>: JSON nesting at byte N is too deep: ...". Numbers in the
-/// result may be doubles: read integers with json::Value::getAsUINT64() or
-/// after a range check, never with getAsInteger() alone (undefined behavior
-/// on a double equal to 2^63).
-llvm::Expected<llvm::json::Value> parseJsonBounded(llvm::StringRef text,
-                                                   llvm::StringRef file);
+} // namespace llmrt
 
-} // namespace llm
-} // namespace mlir
-
-#endif // LLM_IMPORT_SAFETENSORS_H
+#endif // LLM_RUNTIME_SAFETENSORS_H
