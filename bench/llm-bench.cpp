@@ -663,7 +663,7 @@ struct Forward {
   CompileTimes times;
 };
 
-llvm::Expected<Forward> compile(MLIRContext &context, llvm::StringRef modelDir,
+llvm::Expected<Forward> compile(MLIRContext &context, const HFModel &hfModel,
                                 const SafeTensorsArchive &archive,
                                 int64_t seqLen) {
   Forward forward;
@@ -671,7 +671,7 @@ llvm::Expected<Forward> compile(MLIRContext &context, llvm::StringRef modelDir,
   HFImportOptions options;
   options.seqLen = seqLen;
   llvm::Expected<OwningOpRef<ModuleOp>> module =
-      importHuggingFace(context, modelDir, archive, options);
+      hfModel.import(context, archive, options);
   if (!module)
     return module.takeError();
   forward.times.import = secondsSince(start);
@@ -710,7 +710,7 @@ llvm::Expected<Forward> compile(MLIRContext &context, llvm::StringRef modelDir,
 
 /// Compiles `runs` times; returns the last compile with the median times.
 llvm::Expected<Forward> compileMedian(MLIRContext &context,
-                                      llvm::StringRef modelDir,
+                                      const HFModel &hfModel,
                                       const SafeTensorsArchive &archive,
                                       int64_t seqLen, int runs) {
   std::vector<double> import, lower, jit, total;
@@ -718,7 +718,7 @@ llvm::Expected<Forward> compileMedian(MLIRContext &context,
   for (int i = 0; i < runs; ++i) {
     last.reset(); // At most one copy of the packed weights at a time.
     llvm::Expected<Forward> forward =
-        compile(context, modelDir, archive, seqLen);
+        compile(context, hfModel, archive, seqLen);
     if (!forward)
       return makeError(llvm::formatv("compiling for {0} tokens failed: {1}",
                                      seqLen,
@@ -802,9 +802,10 @@ struct CachedDecode {
 /// Prefills `context` random tokens into a paged cache, then times `steps`
 /// decode steps (one token each, attending over the whole context).
 llvm::Expected<CachedDecode>
-benchCachedDecode(MLIRContext &context, llvm::StringRef modelDir,
-                  const SafeTensorsArchive &archive, const HFModelInfo &info,
-                  int64_t contextLen, int64_t steps) {
+benchCachedDecode(MLIRContext &context, const HFModel &hfModel,
+                  const SafeTensorsArchive &archive, int64_t contextLen,
+                  int64_t steps) {
+  const HFModelInfo &info = hfModel.getInfo();
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
   for (auto [name, seq] :
        {std::pair<const char *, int64_t>{"prefill", contextLen},
@@ -813,7 +814,7 @@ benchCachedDecode(MLIRContext &context, llvm::StringRef modelDir,
     options.seqLen = seq;
     options.functionName = name;
     llvm::Expected<OwningOpRef<ModuleOp>> imported =
-        importHuggingFace(context, modelDir, archive, options);
+        hfModel.import(context, archive, options);
     if (!imported)
       return imported.takeError();
     for (Operation &op :
@@ -977,9 +978,10 @@ int main(int argc, char **argv) {
     generated = true;
   }
 
-  llvm::Expected<HFModelInfo> info = readHFModelInfo(modelDir);
-  if (!info)
-    return fail(llvm::toString(info.takeError()));
+  llvm::Expected<std::unique_ptr<HFModel>> hfModel = HFModel::open(modelDir);
+  if (!hfModel)
+    return fail(llvm::toString(hfModel.takeError()));
+  const HFModelInfo *info = &(*hfModel)->getInfo();
   llvm::Expected<ModelShape> readBack = readShape(modelDir);
   if (!readBack)
     return fail(llvm::toString(readBack.takeError()));
@@ -1047,11 +1049,11 @@ int main(int argc, char **argv) {
   context.loadDialect<LLMDialect, func::FuncDialect, arith::ArithDialect,
                       LLVM::LLVMDialect>();
   llvm::Expected<Forward> prefill =
-      compileMedian(context, modelDir, **archive, prefillLen, compileRuns);
+      compileMedian(context, **hfModel, **archive, prefillLen, compileRuns);
   if (!prefill)
     return fail(llvm::toString(prefill.takeError()));
   llvm::Expected<Forward> decode =
-      compileMedian(context, modelDir, **archive, 1, compileRuns);
+      compileMedian(context, **hfModel, **archive, 1, compileRuns);
   if (!decode)
     return fail(llvm::toString(decode.takeError()));
 
@@ -1172,15 +1174,15 @@ int main(int argc, char **argv) {
   // over recomputing the whole sequence for every token.
   std::vector<CachedDecode> cachedDecodes;
   for (int64_t ctx : {int64_t(128), int64_t(2048)}) {
-    llvm::Expected<CachedDecode> cached = benchCachedDecode(
-        context, modelDir, **archive, *info, ctx, /*steps=*/18);
+    llvm::Expected<CachedDecode> cached =
+        benchCachedDecode(context, **hfModel, **archive, ctx, /*steps=*/18);
     if (!cached)
       return fail(llvm::formatv("KV-cache decode at context {0}: {1}", ctx,
                                 llvm::toString(cached.takeError())));
     cachedDecodes.push_back(*cached);
   }
   llvm::Expected<Forward> recompute =
-      compile(context, modelDir, **archive, 129);
+      compile(context, **hfModel, **archive, 129);
   if (!recompute)
     return fail(llvm::formatv("recompute forward: {0}",
                               llvm::toString(recompute.takeError())));

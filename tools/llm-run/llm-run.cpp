@@ -253,7 +253,7 @@ struct Forward {
 } // namespace
 
 static llvm::Expected<Forward> compile(MLIRContext &context,
-                                       const HFModelInfo &info,
+                                       const HFModel &hfModel,
                                        const SafeTensorsArchive &archive,
                                        int64_t seqLen, int64_t decoderSeqLen) {
   auto start = Clock::now();
@@ -262,7 +262,7 @@ static llvm::Expected<Forward> compile(MLIRContext &context,
   options.decoderSeqLen = decoderSeqLen;
   options.decomposeAttention = decomposeAttention;
   llvm::Expected<OwningOpRef<ModuleOp>> module =
-      importHuggingFace(context, modelPath, archive, options);
+      hfModel.import(context, archive, options);
   if (!module)
     return module.takeError();
   if (!emitMlir.empty()) {
@@ -389,7 +389,8 @@ struct CrossCache {
 /// `<prefill>_encode`, which fills the cross-attention cache. The decode
 /// entry point takes block tables for the longest encoder input.
 static llvm::Expected<CachedModel>
-compileCached(MLIRContext &context, const SafeTensorsArchive &archive,
+compileCached(MLIRContext &context, const HFModel &hfModel,
+              const SafeTensorsArchive &archive,
               const std::set<int64_t> &promptLens, int64_t batch,
               int64_t maxSeqLen, const std::set<int64_t> &encoderLens = {}) {
   auto start = Clock::now();
@@ -411,7 +412,7 @@ compileCached(MLIRContext &context, const SafeTensorsArchive &archive,
     options.decoderSeqLen = encoderLen > 0 ? seq : 0;
     options.functionName = name;
     llvm::Expected<OwningOpRef<ModuleOp>> imported =
-        importHuggingFace(context, modelPath, archive, options);
+        hfModel.import(context, archive, options);
     if (!imported)
       return imported.takeError();
     for (Operation &op :
@@ -627,10 +628,11 @@ static std::string joinIds(llvm::ArrayRef<int64_t> ids) {
 /// encoder once, before its prefill) and `prompts[b]` its decoder prompt.
 /// Returns the process exit code.
 static int
-generateCached(MLIRContext &context, const HFModelInfo &info,
+generateCached(MLIRContext &context, const HFModel &hfModel,
                const SafeTensorsArchive &archive,
                const std::vector<std::vector<int64_t>> &prompts,
                const std::vector<std::vector<int64_t>> &encoderInputs = {}) {
+  const HFModelInfo &info = hfModel.getInfo();
   int64_t batch = prompts.size();
   std::set<int64_t> promptLens, encoderLens;
   int64_t longest = 0, encoderTokens = 0;
@@ -647,7 +649,7 @@ generateCached(MLIRContext &context, const HFModelInfo &info,
   if (!dtype)
     return fail(llvm::toString(dtype.takeError()));
   llvm::Expected<CachedModel> cached = compileCached(
-      context, archive, promptLens, batch, maxSeqLen, encoderLens);
+      context, hfModel, archive, promptLens, batch, maxSeqLen, encoderLens);
   if (!cached)
     return fail(llvm::toString(cached.takeError()));
 
@@ -834,10 +836,11 @@ static int reportBeamSearch(const llmrt::BeamSearchResult &result,
 /// beams are K sequences advanced by one batched decode call per step. When
 /// beams are reordered, a beam whose parent is already taken gets a copy of
 /// the parent's cache blocks. Returns the process exit code.
-static int generateBeamCached(MLIRContext &context, const HFModelInfo &info,
+static int generateBeamCached(MLIRContext &context, const HFModel &hfModel,
                               const SafeTensorsArchive &archive,
                               const std::vector<int64_t> &prompt,
                               const std::vector<int64_t> &encoderInput = {}) {
+  const HFModelInfo &info = hfModel.getInfo();
   int64_t beams = numBeams, promptLen = prompt.size();
   int64_t maxSeqLen = promptLen + maxNewTokens;
   llvm::Expected<int32_t> dtype = getKVDtype();
@@ -847,7 +850,7 @@ static int generateBeamCached(MLIRContext &context, const HFModelInfo &info,
   if (!encoderInput.empty())
     encoderLens.insert(encoderInput.size());
   llvm::Expected<CachedModel> cached = compileCached(
-      context, archive, {promptLen}, beams, maxSeqLen, encoderLens);
+      context, hfModel, archive, {promptLen}, beams, maxSeqLen, encoderLens);
   if (!cached)
     return fail(llvm::toString(cached.takeError()));
   llmrt::KVCacheConfig config = getCacheConfig(*cached->decode, *dtype);
@@ -1109,9 +1112,10 @@ int main(int argc, char **argv) {
     if (llvm::Error err = checkOutputPath(flag, path))
       return fail(llvm::toString(std::move(err)));
 
-  llvm::Expected<HFModelInfo> info = readHFModelInfo(modelPath);
-  if (!info)
-    return fail(llvm::toString(info.takeError()));
+  llvm::Expected<std::unique_ptr<HFModel>> hfModel = HFModel::open(modelPath);
+  if (!hfModel)
+    return fail(llvm::toString(hfModel.takeError()));
+  const HFModelInfo *info = &(*hfModel)->getInfo();
   bool encoder = info->kind == HFModelInfo::Kind::Encoder;
   bool seq2seq = info->kind == HFModelInfo::Kind::EncoderDecoder;
   if (encoder && (maxNewTokens > 0 || !dumpLogits.empty()))
@@ -1223,11 +1227,12 @@ int main(int argc, char **argv) {
     if (numBeams > 1) {
       if (prompts.size() > 1)
         return fail("--num-beams: beam search takes a single prompt");
-      return generateBeamCached(context, *info, **archive, prompts.front(),
+      return generateBeamCached(context, **hfModel, **archive, prompts.front(),
                                 seq2seq ? encoderInputs.front()
                                         : std::vector<int64_t>());
     }
-    return generateCached(context, *info, **archive, prompts, encoderInputs);
+    return generateCached(context, **hfModel, **archive, prompts,
+                          encoderInputs);
   }
 
   // Causal attention makes position i independent of later positions, so one
@@ -1240,7 +1245,7 @@ int main(int argc, char **argv) {
   else if (!encoder)
     seqLen += maxNewTokens;
   llvm::Expected<Forward> forward =
-      compile(context, *info, **archive, seqLen, seq2seq ? decoderLen : 0);
+      compile(context, **hfModel, **archive, seqLen, seq2seq ? decoderLen : 0);
   if (!forward)
     return fail(llvm::toString(forward.takeError()));
   llvm::outs() << llvm::formatv(

@@ -11,6 +11,7 @@
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/Error.h"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,10 @@ class SafeTensorsArchive;
 namespace mlir::llm {
 /// The runtime's safetensors reader (runtime/SafeTensors.h).
 using llmrt::SafeTensorsArchive;
+namespace hf {
+class ConfigFile;
+struct ModelFamily;
+} // namespace hf
 
 /// What the runtime needs to know about an imported model.
 struct HFModelInfo {
@@ -40,11 +45,6 @@ struct HFModelInfo {
   int64_t maxPositions = 0;
 };
 
-/// Reads `config.json` (and `generation_config.json` when present) of a model
-/// folder; the error names the file, the field, and the expected and found
-/// values, and lists the supported `model_type`s.
-llvm::Expected<HFModelInfo> readHFModelInfo(llvm::StringRef modelDir);
-
 /// Shapes of the imported entry point.
 struct HFImportOptions {
   /// Tokens per sequence (the encoder's for encoder-decoder models).
@@ -62,16 +62,41 @@ struct HFImportOptions {
   bool decomposeAttention = false;
 };
 
-/// Imports a Hugging Face model folder as `func.func @forward` in the llm
-/// dialect, with every weight an `llm.param` of `archive` (checked for
-/// presence, dtype and shape). Signatures:
-/// - decoder: (ids [B, S] i64, positions [B, S] i64) -> logits [B, S, V];
-/// - encoder: (ids, positions, token_types) -> hidden [1, S, H];
-/// - encoder-decoder: (ids [B, S], decoder ids [B, T]) -> logits [B, T, V].
-llvm::Expected<OwningOpRef<ModuleOp>>
-importHuggingFace(MLIRContext &context, llvm::StringRef modelDir,
-                  const SafeTensorsArchive &archive,
-                  const HFImportOptions &options);
+/// A Hugging Face model folder whose config.json (and
+/// generation_config.json) has been read and checked once.
+class HFModel {
+public:
+  /// Reads `config.json` (and `generation_config.json` when present) of
+  /// `modelDir`; the error names the file, the field, and the expected and
+  /// found values, and lists the supported `model_type`s.
+  static llvm::Expected<std::unique_ptr<HFModel>>
+  open(llvm::StringRef modelDir);
+  ~HFModel();
+
+  /// What the runtime needs to know about the model.
+  const HFModelInfo &getInfo() const { return info; }
+  /// The folder it was opened from.
+  llvm::StringRef getDirectory() const { return directory; }
+
+  /// Imports the model as `func.func @<options.functionName>` in the llm
+  /// dialect, reusing the parsed config, with every weight an `llm.param` of
+  /// `archive` (checked for presence, dtype and shape). Signatures:
+  /// - decoder: (ids [B, S] i64, positions [B, S] i64) -> logits [B, S, V];
+  /// - encoder: (ids, positions, token_types) -> hidden [1, S, H];
+  /// - encoder-decoder: (ids [B, S], decoder ids [B, T]) -> logits [B, T, V].
+  llvm::Expected<OwningOpRef<ModuleOp>>
+  import(MLIRContext &context, const SafeTensorsArchive &archive,
+         const HFImportOptions &options) const;
+
+private:
+  HFModel(std::string directory, std::unique_ptr<hf::ConfigFile> config);
+
+  std::string directory;
+  std::unique_ptr<hf::ConfigFile> config;
+  HFModelInfo info;
+  /// The entry of `info.modelType` in the importer's table.
+  const hf::ModelFamily *family = nullptr;
+};
 
 /// The `model_type`s the importer supports, comma separated.
 std::string getSupportedModelTypes();

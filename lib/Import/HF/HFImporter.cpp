@@ -1,0 +1,144 @@
+//===- HFImporter.cpp - Hugging Face folders to the llm dialect -----------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+//
+// HFModel reads config.json (and generation_config.json) once, checks what
+// every family shares, and keeps the parsed config; each import() then runs
+// the family's builder (one file per family, see Models.h) on a fresh view of
+// it. The builders check every weight they use against the safetensors
+// archive.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Config.h"
+#include "Emitter.h"
+#include "Models.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+
+using namespace mlir;
+using namespace mlir::llm;
+using namespace mlir::llm::hf;
+
+namespace mlir::llm::hf {
+/// One `model_type`: what HFModelInfo it has and how to build its IR.
+struct ModelFamily {
+  llvm::StringLiteral modelType;
+  /// Decoder, encoder or encoder-decoder: the signature of its entry point.
+  HFModelInfo::Kind kind;
+  /// Its fields of HFModelInfo beyond vocab_size and eos_token_id.
+  ModelInfoReader readInfo;
+  /// Emits its forward function.
+  ModelBuilder build;
+};
+} // namespace mlir::llm::hf
+
+using Kind = HFModelInfo::Kind;
+
+/// The supported model types. Adding a family is one file (its builder,
+/// declared in Models.h and listed in CMakeLists.txt) plus one entry here.
+/// Keep the entries sorted by model_type: errors list them in this order.
+static const ModelFamily kFamilies[] = {
+    {"bert", Kind::Encoder, readBertInfo, buildBert},
+    {"bloom", Kind::Decoder, readHiddenSize, buildBloom},
+    {"gpt2", Kind::Decoder, readGPT2Info, buildGPT2},
+    {"llama", Kind::Decoder, readHiddenSize, buildLlama},
+    {"mistral", Kind::Decoder, readHiddenSize, buildMistral},
+    {"mixtral", Kind::Decoder, readHiddenSize, buildMixtral},
+    {"qwen2", Kind::Decoder, readHiddenSize, buildQwen2},
+    {"roberta", Kind::Encoder, readRobertaInfo, buildRoberta},
+    {"t5", Kind::EncoderDecoder, readT5Info, buildT5},
+};
+
+std::string mlir::llm::getSupportedModelTypes() {
+  std::string list;
+  for (const ModelFamily &family : kFamilies) {
+    if (!list.empty())
+      list += ", ";
+    list += family.modelType;
+  }
+  return list;
+}
+
+HFModel::HFModel(std::string directory, std::unique_ptr<ConfigFile> config)
+    : directory(std::move(directory)), config(std::move(config)) {}
+
+HFModel::~HFModel() = default;
+
+llvm::Expected<std::unique_ptr<HFModel>>
+HFModel::open(llvm::StringRef modelDir) {
+  llvm::SmallString<256> path(modelDir);
+  llvm::sys::path::append(path, "config.json");
+  llvm::Expected<ConfigFile> file = ConfigFile::read(path);
+  if (!file)
+    return file.takeError();
+  std::unique_ptr<HFModel> model(new HFModel(
+      modelDir.str(), std::make_unique<ConfigFile>(std::move(*file))));
+  Config config(*model->config);
+  HFModelInfo &info = model->info;
+  info.modelType = config.getString("model_type", "");
+  llvm::StringRef type = info.modelType;
+  if (type.empty())
+    return makeError(llvm::formatv("{0}: missing field 'model_type'; "
+                                   "supported: {1}",
+                                   path, getSupportedModelTypes()));
+  const ModelFamily *family = llvm::find_if(
+      kFamilies, [&](const ModelFamily &f) { return f.modelType == type; });
+  if (family == std::end(kFamilies))
+    return makeError(llvm::formatv("{0}: field 'model_type': unsupported "
+                                   "architecture '{1}'; supported: {2}",
+                                   path, type, getSupportedModelTypes()));
+  model->family = family;
+  info.kind = family->kind;
+  if (llvm::Error err = readModelInfo(config, modelDir, family->readInfo, info))
+    return std::move(err);
+  return std::move(model);
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+HFModel::import(MLIRContext &context, const SafeTensorsArchive &archive,
+                const HFImportOptions &options) const {
+  context.loadDialect<LLMDialect, func::FuncDialect, arith::ArithDialect,
+                      linalg::LinalgDialect, tensor::TensorDialect>();
+  if (options.seqLen <= 0)
+    return makeError(llvm::formatv("expected at least one input token, found "
+                                   "{0}",
+                                   options.seqLen));
+  if (info.maxPositions && options.seqLen > info.maxPositions)
+    return makeError(llvm::formatv(
+        "{0}: the model supports {1} positions, the input has {2} tokens",
+        config->getPath(), info.maxPositions, options.seqLen));
+  if (options.batch <= 0)
+    return makeError(llvm::formatv("expected a batch of at least one "
+                                   "sequence, found {0}",
+                                   options.batch));
+  if (options.batch != 1 && info.kind == HFModelInfo::Kind::Encoder)
+    return makeError(llvm::formatv("batches of {0} sequences are supported "
+                                   "for decoder and encoder-decoder models; "
+                                   "'{1}' takes one",
+                                   options.batch, info.modelType));
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
+  Emitter emitter(context, archive);
+  emitter.batch = options.batch;
+  emitter.functionName = options.functionName;
+  emitter.decomposeAttention = options.decomposeAttention;
+  // A fresh view: the errors of an earlier import do not stick to this one.
+  Config view(*config);
+  if (llvm::Error err = family->build(view, emitter, *module, options))
+    return std::move(err);
+  if (failed(verify(*module)))
+    return makeError(llvm::formatv("{0}: the imported IR does not verify (see "
+                                   "the diagnostics above)",
+                                   directory));
+  return std::move(module);
+}
