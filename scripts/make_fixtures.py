@@ -15,6 +15,12 @@ attention:
                          decoder start token), stopping at eos as transformers does
   beam_ids.txt           BEAM_FIXTURES only: generate(do_sample=False, num_beams=4,
                          length_penalty=1.0, max_new_tokens=8), same convention
+  greedy_ids_<N>.txt     LONG_FIXTURES only (mistral: N=500): generate(do_sample=False,
+                         num_beams=1, max_new_tokens=N, min_new_tokens=N) without the
+                         prompt: exactly N ids, eos suppressed until then, positions
+                         far past max_position_embeddings and the sliding window
+                         applied over the whole generation (checked against greedy
+                         decoding recomputed without a KV cache)
 
 plus the lit test test/e2e/<name>.test. The references are computed from the
 weights as they were saved (loaded back with from_pretrained in float32), and
@@ -23,6 +29,10 @@ calls). Re-running gives the same bytes.
 
 Run with the fixtures venv, e.g.:
   /opt/llmc-fixtures/bin/python scripts/make_fixtures.py [--only NAME,...] [--verbose]
+
+--long-window computes only the LONG_FIXTURES references (greedy_ids_<N>.txt),
+from the fixture folders already saved (weights and input_ids.txt are not
+regenerated, no other file is written); a full run writes them too.
 """
 
 import argparse
@@ -64,6 +74,26 @@ MAX_DRAWS = 1000
 # take part in the choice of the prompt.
 BEAM_FIXTURES = {"gpt2", "llama_gqa", "t5", "t5_v11"}
 NUM_BEAMS = 4
+
+# Fixtures that also store a long greedy reference, name -> new tokens
+# (greedy_ids_<N>.txt), with min_new_tokens=N so that it has exactly N ids. For
+# mistral (window 4, max_position_embeddings 64) it checks a runtime that frees
+# the KV-cache blocks falling out of the window over hundreds of steps.
+# Positions go past max_position_embeddings: with default RoPE transformers
+# just computes the rotation (generate only logs a "friendly reminder" once
+# the sequence is longer than max_position_embeddings; an explicit
+# max_new_tokens is not clamped to it). The reference must agree with greedy
+# decoding recomputed without a KV cache (the whole sequence through the
+# sliding-window mask at every step, the same eos suppression as
+# min_new_tokens), the cache of generate must hold window-1 keys per layer, the
+# eager attention weights over the final sequence must be non-zero exactly
+# inside the window, and every step keeps a top-1/top-2 logit gap of at least
+# LONG_MIN_LOGIT_GAP: the prompt was drawn for the 8-token reference and is
+# kept, so the MIN_LOGIT_GAP bar is not required here, only one far above
+# float32 noise (about 1e-6 on these logits). It does not take part in the
+# choice of the prompt.
+LONG_FIXTURES = {"mistral": 500}
+LONG_MIN_LOGIT_GAP = 1e-4
 
 # Common sizes: 2 layers, hidden 32-64, vocab 96-160.
 LLAMA = dict(
@@ -482,8 +512,10 @@ def beam_search(model_cls, path, config, input_ids, kind):
     return seq[len(input_ids) :]
 
 
-def recompute_greedy(model_cls, path, config, input_ids, kind, steps):
-    """Greedy ids recomputed without a KV cache, each step on a fresh model."""
+def recompute_greedy(model_cls, path, config, input_ids, kind, steps, suppress=()):
+    """Greedy ids recomputed without a KV cache, each step on a fresh model.
+
+    The ids in suppress are never chosen (what min_new_tokens does to eos)."""
     seq = [config.decoder_start_token_id] if kind == "t5" else list(input_ids)
     new = []
     for _ in range(steps):
@@ -493,9 +525,84 @@ def recompute_greedy(model_cls, path, config, input_ids, kind, steps):
                 logits = model(input_ids=torch.tensor([input_ids]), decoder_input_ids=torch.tensor([seq]), use_cache=False).logits
             else:
                 logits = model(input_ids=torch.tensor([seq]), use_cache=False).logits
-        seq.append(int(logits[0, -1].argmax()))
+        last = logits[0, -1].clone()
+        for t in suppress:
+            last[t] = -float("inf")
+        seq.append(int(last.argmax()))
         new.append(seq[-1])
     return new
+
+
+def check_window_mask(model_cls, path, seq, window):
+    """Asserts that eager attention over all of seq (no cache) gives every
+    query exactly the keys of itself and its window-1 predecessors."""
+    model = load(model_cls, path)
+    with torch.no_grad():
+        attentions = model(input_ids=torch.tensor([seq]), use_cache=False, output_attentions=True).attentions
+    q = torch.arange(len(seq))[:, None]
+    k = torch.arange(len(seq))[None, :]
+    inside = (k <= q) & (q - k < window)
+    for probs in attentions:
+        assert bool((probs[..., ~inside] == 0).all()), "attention outside the sliding window"
+        assert bool((probs[..., inside] > 0).all()), "no attention inside the sliding window"
+
+
+def long_greedy(name, verbose):
+    """Writes greedy_ids_<N>.txt of LONG_FIXTURES[name] from the saved fixture."""
+    steps = LONG_FIXTURES[name]
+    model_name, opts = next((f[1], f[4]) for f in FIXTURES if f[0] == name)
+    kind = opts.get("kind", "decoder")
+    assert kind == "decoder", f"{name}: long references are for decoder-only fixtures"
+    model_cls = getattr(transformers, model_name)
+    out_dir = os.path.join(E2E, name)
+    with open(os.path.join(out_dir, "input_ids.txt")) as f:
+        input_ids = [int(t) for t in f.read().split(",")]
+    model = load(model_cls, out_dir)
+    config = model.config
+    eos = config.eos_token_id
+    eos_ids = sorted(set(eos if isinstance(eos, (list, tuple)) else [eos]))
+    with torch.no_grad():
+        out = model.generate(
+            torch.tensor([input_ids]),
+            do_sample=False,
+            num_beams=1,
+            max_new_tokens=steps,
+            min_new_tokens=steps,
+            return_dict_in_generate=True,
+            output_logits=True,
+        )
+    seq = out.sequences[0].tolist()
+    assert seq[: len(input_ids)] == input_ids
+    new = seq[len(input_ids) :]
+    assert len(new) == steps == len(out.logits), (len(new), len(out.logits))
+    window = getattr(config, "sliding_window", None)
+    if window is not None:
+        # The cache of generate keeps only the window-1 keys a next query sees.
+        for layer in out.past_key_values.layers:
+            assert layer.keys.shape[-2] == window - 1, (type(layer).__name__, tuple(layer.keys.shape))
+        check_window_mask(model_cls, out_dir, seq, window)
+    gap = float("inf")
+    raw_eos = 0  # steps at which eos was the top logit, suppressed by min_new_tokens
+    for step, logits in enumerate(out.logits):
+        top2 = torch.topk(logits[0].float(), 2)
+        assert int(top2.indices[0]) == new[step]
+        gap = min(gap, float(top2.values[0] - top2.values[1]))
+        raw_eos += int(top2.indices[0]) in eos_ids
+    if gap < LONG_MIN_LOGIT_GAP:
+        sys.exit(f"{name}: {steps}-token reference too close to a tie (logit gap {gap:.3g})")
+    recomputed = recompute_greedy(model_cls, out_dir, config, input_ids, kind, steps, suppress=eos_ids)
+    if recomputed != new:
+        first = next(i for i in range(steps) if recomputed[i] != new[i])
+        sys.exit(f"{name}: {steps} greedy ids without a KV cache differ from generate() at step {first}")
+    fn = f"greedy_ids_{steps}.txt"
+    with open(os.path.join(out_dir, fn), "w") as f:
+        f.write(fmt_ids(new))
+    os.chmod(os.path.join(out_dir, fn), 0o644)
+    print(
+        f"{name:20s} {fn}: {steps} ids, {len(set(new))} distinct, min top1-top2 gap {gap:.3g}, "
+        f"eos top-1 (suppressed) at {raw_eos} steps, same ids without a KV cache"
+        + (f", first 20 {new[:20]}" if verbose else "")
+    )
 
 
 def reference(model_cls, path, input_ids, decoder_ids, kind):
@@ -627,6 +734,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", help="comma-separated fixture names")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument(
+        "--long-window",
+        action="store_true",
+        help="only write the LONG_FIXTURES references (greedy_ids_<N>.txt) from the saved fixtures",
+    )
     args = ap.parse_args()
 
     torch.set_num_threads(1)
@@ -639,6 +751,13 @@ def main():
     known = {f[0] for f in FIXTURES}
     if only and not only <= known:
         sys.exit(f"unknown fixtures: {sorted(only - known)}")
+    if args.long_window:
+        if only and not only & set(LONG_FIXTURES):
+            sys.exit(f"no long reference among {sorted(only)}: LONG_FIXTURES is {sorted(LONG_FIXTURES)}")
+        for name in LONG_FIXTURES:
+            if not only or name in only:
+                long_greedy(name, args.verbose)
+        return
     for name, model_name, config_name, config_kw, opts, desc in FIXTURES:
         if only and name not in only:
             continue
@@ -653,6 +772,8 @@ def main():
                 + f", prompt draws {info['attempts']}"
             )
         print(f"{name:20s} {size:8d} B  prompt {info['prompt']:2d}  ref {tuple(info['shape'])}{extra}")
+        if name in LONG_FIXTURES:
+            long_greedy(name, args.verbose)
     total = du(E2E)
     print(f"total test/e2e: {total} B")
     if total > TOTAL_BUDGET:
