@@ -6,8 +6,10 @@
 // RUN: FileCheck %s --input-file %t.mlir
 // RUN: FileCheck %s --input-file %t.mlir --check-prefix=NOT
 
+// What the runtime needs: an encoder of 64 positions, with no eos.
+// CHECK: module attributes {llm.model = #llm.model<type = "bert", kind = encoder, vocab_size = 100, hidden_size = 32, max_positions = 64>} {
 // (ids, positions, token types) -> hidden.
-// CHECK-LABEL: func.func @forward(%arg0: tensor<1x3xi64>, %arg1: tensor<1x3xi64>, %arg2: tensor<1x3xi64>) -> tensor<1x3x32xf32>
+// CHECK-LABEL: func.func @forward(%arg0: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<tokens>}, %arg1: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<positions>}, %arg2: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<token_types>}) -> tensor<1x3x32xf32>
 // CHECK-NEXT: %[[WORD:.*]] = llm.param "embeddings.word_embeddings.weight" : tensor<100x32xf32>
 // CHECK-NEXT: %[[W:.*]] = llm.embedding %[[WORD]][%arg0] : tensor<100x32xf32>, tensor<1x3xi64> -> tensor<1x3x32xf32>
 // CHECK-NEXT: %[[TYPES:.*]] = llm.param "embeddings.token_type_embeddings.weight" : tensor<2x32xf32>

@@ -7,7 +7,9 @@
 // RUN: FileCheck %s --input-file %t.mlir
 // RUN: FileCheck %s --input-file %t.mlir --check-prefix=NOT
 
-// CHECK-LABEL: func.func @forward(%arg0: tensor<1x3xi64>, %arg1: tensor<1x3xi64>) -> tensor<1x3x136xf32>
+// ALiBi: unbounded positions.
+// CHECK: module attributes {llm.model = #llm.model<type = "bloom", kind = decoder, vocab_size = 136, hidden_size = 40, eos_token_ids = [2]>} {
+// CHECK-LABEL: func.func @forward(%arg0: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<tokens>}, %arg1: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<positions>}) -> tensor<1x3x136xf32>
 // CHECK-NEXT: %[[TABLE:.*]] = llm.param "transformer.word_embeddings.weight" : tensor<136x40xf32>
 // CHECK-NEXT: llm.embedding %[[TABLE]][%arg0] : tensor<136x40xf32>, tensor<1x3xi64> -> tensor<1x3x40xf32>
 // CHECK-NEXT: llm.param "transformer.word_embeddings_layernorm.weight" : tensor<40xf32>

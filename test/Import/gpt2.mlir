@@ -7,7 +7,9 @@
 // RUN: FileCheck %s --input-file %t.mlir
 // RUN: FileCheck %s --input-file %t.mlir --check-prefix=NOT
 
-// CHECK-LABEL: func.func @forward(%arg0: tensor<1x3xi64>, %arg1: tensor<1x3xi64>) -> tensor<1x3x112xf32>
+// n_positions bounds the sequence; eos_token_id 111.
+// CHECK: module attributes {llm.model = #llm.model<type = "gpt2", kind = decoder, vocab_size = 112, hidden_size = 32, eos_token_ids = [111], max_positions = 64>} {
+// CHECK-LABEL: func.func @forward(%arg0: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<tokens>}, %arg1: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<positions>}) -> tensor<1x3x112xf32>
 // Learned absolute positions: wpe indexed by the positions argument.
 // CHECK-NEXT: %[[WTE:.*]] = llm.param "transformer.wte.weight" : tensor<112x32xf32>
 // CHECK-NEXT: %[[TOK:.*]] = llm.embedding %[[WTE]][%arg0] : tensor<112x32xf32>, tensor<1x3xi64> -> tensor<1x3x32xf32>

@@ -5,7 +5,9 @@
 // RUN: FileCheck %s --input-file %t.mlir
 // RUN: FileCheck %s --input-file %t.mlir --check-prefix=NOT
 
-// CHECK-LABEL: func.func @forward(%arg0: tensor<1x3xi64>, %arg1: tensor<1x3xi64>) -> tensor<1x3x96xf32>
+// RoPE: unbounded positions; no sliding window.
+// CHECK: module attributes {llm.model = #llm.model<type = "llama", kind = decoder, vocab_size = 96, hidden_size = 32, eos_token_ids = [2]>} {
+// CHECK-LABEL: func.func @forward(%arg0: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<tokens>}, %arg1: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<positions>}) -> tensor<1x3x96xf32>
 // CHECK-NEXT: %[[TABLE:.*]] = llm.param "model.embed_tokens.weight" : tensor<96x32xf32>
 // CHECK-NEXT: %[[H:.*]] = llm.embedding %[[TABLE]][%arg0] : tensor<96x32xf32>, tensor<1x3xi64> -> tensor<1x3x32xf32>
 // rms_norm_eps 1e-06 is the op's default epsilon, which the printer elides.
@@ -50,7 +52,7 @@
 // embeddings (test/e2e/llama_mqa_tied: vocab 104).
 // RUN: llm-run %llmc_src_root/test/e2e/llama_mqa_tied --input-ids 1,2,3 --emit-mlir %t.tied.mlir
 // RUN: FileCheck %s --input-file %t.tied.mlir --check-prefix=TIED
-// TIED-LABEL: func.func @forward(%arg0: tensor<1x3xi64>, %arg1: tensor<1x3xi64>) -> tensor<1x3x104xf32>
+// TIED-LABEL: func.func @forward(%arg0: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<tokens>}, %arg1: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<positions>}) -> tensor<1x3x104xf32>
 // TIED: llm.param "model.layers.0.self_attn.k_proj.weight" : tensor<8x32xf32>
 // TIED-NEXT: llm.linear {{.*}} -> tensor<1x3x8xf32>
 // TIED-NEXT: llm.param "model.layers.0.self_attn.v_proj.weight" : tensor<8x32xf32>

@@ -6,7 +6,9 @@
 // RUN: FileCheck %s --input-file %t.mlir
 // RUN: FileCheck %s --input-file %t.mlir --check-prefix=NOT
 
-// CHECK-LABEL: func.func @forward(%arg0: tensor<1x3xi64>, %arg1: tensor<1x3xi64>, %arg2: tensor<1x3xi64>) -> tensor<1x3x32xf32>
+// Positions from 2: 62 of the 64 rows remain.
+// CHECK: module attributes {llm.model = #llm.model<type = "roberta", kind = encoder, vocab_size = 110, hidden_size = 32, position_offset = 2, eos_token_ids = [2], max_positions = 62>} {
+// CHECK-LABEL: func.func @forward(%arg0: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<tokens>}, %arg1: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<positions>}, %arg2: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<token_types>}) -> tensor<1x3x32xf32>
 // CHECK-NEXT: %[[WORD:.*]] = llm.param "embeddings.word_embeddings.weight" : tensor<110x32xf32>
 // CHECK-NEXT: llm.embedding %[[WORD]][%arg0] : tensor<110x32xf32>, tensor<1x3xi64> -> tensor<1x3x32xf32>
 // CHECK-NEXT: %[[TYPES:.*]] = llm.param "embeddings.token_type_embeddings.weight" : tensor<1x32xf32>

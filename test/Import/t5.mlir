@@ -7,8 +7,10 @@
 // RUN: FileCheck %s --input-file %t.mlir
 // RUN: FileCheck %s --input-file %t.mlir --check-prefix=NOT
 
+// decoder_start_token_id 0 is the default, which the printer elides.
+// CHECK: module attributes {llm.model = #llm.model<type = "t5", kind = encoder_decoder, vocab_size = 112, hidden_size = 32, eos_token_ids = [1]>} {
 // (encoder ids, decoder ids) -> logits over the decoder tokens.
-// CHECK-LABEL: func.func @forward(%arg0: tensor<1x3xi64>, %arg1: tensor<1x2xi64>) -> tensor<1x2x112xf32>
+// CHECK-LABEL: func.func @forward(%arg0: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<encoder_tokens>}, %arg1: tensor<1x2xi64> {llm.arg_kind = #llm.arg_kind<tokens>}) -> tensor<1x2x112xf32>
 // CHECK-NEXT: %[[SHARED:.*]] = llm.param "shared.weight" : tensor<112x32xf32>
 // CHECK-NEXT: llm.embedding %[[SHARED]][%arg0] : tensor<112x32xf32>, tensor<1x3xi64> -> tensor<1x3x32xf32>
 // Layer 0's table biases every encoder layer: bidirectional buckets.
@@ -64,6 +66,14 @@
 // NOT-NOT: llm.gelu
 // NOT-NOT: block.2.
 
+// llm-insert-kv-cache moves the encoder into forward_encode, whose encoder
+// ids keep their kind; the decoder's tokens keep theirs, beside the kinds of
+// the caches the pass adds; the module keeps llm.model.
+// RUN: llm-opt %t.mlir --llm-insert-kv-cache="block-size=4 max-seq-len=16" | FileCheck %s --check-prefix=KV
+// KV: module attributes {llm.model = #llm.model<type = "t5", kind = encoder_decoder, vocab_size = 112, hidden_size = 32, eos_token_ids = [1]>} {
+// KV-LABEL: func.func @forward(%arg0: tensor<1x2xi64> {llm.arg_kind = #llm.arg_kind<tokens>}, %arg1: !llm.kv_cache<{{.*}}> {llm.arg_kind = #llm.arg_kind<kv_cache>}, {{.*}} {llm.arg_kind = #llm.arg_kind<cross_cache>}
+// KV-LABEL: func.func @forward_encode(%arg0: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<encoder_tokens>}, %arg1: !llm.kv_cache<{{.*}}> {llm.arg_kind = #llm.arg_kind<cross_cache>}, %arg2: tensor<1x3xi32> {llm.arg_kind = #llm.arg_kind<cross_slots>}) -> !llm.kv_cache
+
 // RUN: llm-run %llmc_src_root/test/e2e/t5_v11 --input-ids 1,2,3 --decoder-input-ids 0,5 --emit-mlir %t.v11.mlir
 // RUN: FileCheck %s --input-file %t.v11.mlir --check-prefix=V11
 // RUN: FileCheck %s --input-file %t.v11.mlir --check-prefix=NOT11
@@ -82,3 +92,11 @@
 // NOT11-NOT: arith.mulf
 // NOT11-NOT: arith.maximumf
 // NOT11-NOT: DenseReluDense.wi.weight
+
+// generation_config.json's decoder_start_token_id (here 5), which llm-run
+// also passes as the decoder prompt when --decoder-input-ids is absent.
+// RUN: %python %llmc_src_root/test/e2e/errors/Inputs/corrupt.py %llmc_src_root/test/e2e/t5 %t.start set-json generation_config.json decoder_start_token_id 5
+// RUN: llm-run %t.start --input-ids 1,2,3 --emit-mlir %t.start.mlir
+// RUN: FileCheck %s --input-file %t.start.mlir --check-prefix=START
+// START: module attributes {llm.model = #llm.model<type = "t5", kind = encoder_decoder, vocab_size = 112, hidden_size = 32, eos_token_ids = [1], decoder_start_token_id = 5>} {
+// START-NEXT: func.func @forward(%arg0: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<encoder_tokens>}, %arg1: tensor<1x1xi64> {llm.arg_kind = #llm.arg_kind<tokens>}) -> tensor<1x1x112xf32>

@@ -8,11 +8,16 @@
 
 #include "SafeTensors.h"
 
+#include "llm/dialects/LLM/IR/LLMOps.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <gtest/gtest.h>
 
@@ -23,17 +28,17 @@ using namespace mlir::llm;
 
 namespace {
 
-/// A copy of the T5 fixture of test/e2e in a temporary folder, so that a
-/// test may remove its config files.
-class HFModelTest : public ::testing::Test {
+/// A copy of a fixture of test/e2e in a temporary folder, so that a test may
+/// change or remove its config files.
+class FixtureCopyTest : public ::testing::Test {
 protected:
-  void SetUp() override {
+  void copyFixture(llvm::StringRef fixture) {
     ASSERT_FALSE(
         llvm::sys::fs::createUniqueDirectory("llmc-hfmodel-test", dir));
     for (const char *name :
          {"config.json", "generation_config.json", "model.safetensors"}) {
       llvm::SmallString<256> from(LLMC_E2E_FIXTURES);
-      llvm::sys::path::append(from, "t5", name);
+      llvm::sys::path::append(from, fixture, name);
       ASSERT_FALSE(llvm::sys::fs::copy_file(from, path(name))) << from.c_str();
     }
   }
@@ -45,6 +50,14 @@ protected:
     return std::string(p);
   }
 
+  llvm::SmallString<256> dir;
+};
+
+/// The T5 fixture.
+class HFModelTest : public FixtureCopyTest {
+protected:
+  void SetUp() override { copyFixture("t5"); }
+
   static HFImportOptions options(std::string name, int64_t decoderSeqLen) {
     HFImportOptions o;
     o.seqLen = 3;
@@ -52,8 +65,6 @@ protected:
     o.functionName = std::move(name);
     return o;
   }
-
-  llvm::SmallString<256> dir;
 };
 
 TEST_F(HFModelTest, OpenReadsTheInfo) {
@@ -66,6 +77,9 @@ TEST_F(HFModelTest, OpenReadsTheInfo) {
   EXPECT_EQ(info.hiddenSize, 32);
   EXPECT_EQ(info.decoderStartTokenId, 0);
   EXPECT_EQ(info.eosTokenIds, std::vector<int64_t>{1});
+  EXPECT_EQ(info.positionOffset, 0);
+  EXPECT_EQ(info.maxPositions, 0);
+  EXPECT_EQ(info.slidingWindow, 0);
   EXPECT_EQ((*model)->getDirectory(), dir.str());
 }
 
@@ -83,7 +97,18 @@ TEST_F(HFModelTest, ImportsWithoutRereadingTheConfig) {
     llvm::Expected<OwningOpRef<ModuleOp>> module =
         (*model)->import(context, **archive, options(name, 2));
     ASSERT_TRUE(bool(module)) << llvm::toString(module.takeError());
-    EXPECT_TRUE((*module)->lookupSymbol<func::FuncOp>(name)) << name;
+    auto fn = (*module)->lookupSymbol<func::FuncOp>(name);
+    ASSERT_TRUE(fn) << name;
+    // The module records the info read by open(), the arguments their kinds.
+    EXPECT_EQ((*module)->getOperation()->getAttr("llm.model"),
+              ModelInfoAttr::get(&context, "t5", ModelKind::EncoderDecoder, 112,
+                                 32, 0, {1}, 0, 0, 0));
+    auto kind = [&](unsigned i) {
+      return fn.getArgAttrOfType<ArgKindAttr>(i, "llm.arg_kind");
+    };
+    ASSERT_EQ(fn.getNumArguments(), 2u);
+    EXPECT_EQ(kind(0), ArgKindAttr::get(&context, ArgKind::EncoderTokens));
+    EXPECT_EQ(kind(1), ArgKindAttr::get(&context, ArgKind::Tokens));
   }
 }
 
@@ -105,6 +130,122 @@ TEST_F(HFModelTest, AnImportErrorDoesNotStick) {
   llvm::Expected<OwningOpRef<ModuleOp>> good =
       (*model)->import(context, **archive, options("forward", 1));
   EXPECT_TRUE(bool(good)) << llvm::toString(good.takeError());
+}
+
+/// The Qwen2 fixture, whose config.json a test rewrites before open().
+class SlidingWindowTest : public FixtureCopyTest {
+protected:
+  void SetUp() override { copyFixture("qwen2"); }
+
+  /// Sets the fields of `set` in config.json and removes those of `remove`.
+  void editConfig(llvm::json::Object set,
+                  llvm::ArrayRef<llvm::StringRef> remove = {}) {
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> text =
+        llvm::MemoryBuffer::getFile(path("config.json"));
+    ASSERT_TRUE(bool(text));
+    llvm::Expected<llvm::json::Value> json =
+        llvm::json::parse((*text)->getBuffer());
+    ASSERT_TRUE(bool(json)) << llvm::toString(json.takeError());
+    llvm::json::Object &config = *json->getAsObject();
+    for (auto &[key, value] : set)
+      config[key] = std::move(value);
+    for (llvm::StringRef key : remove)
+      config.erase(key);
+    std::error_code ec;
+    llvm::raw_fd_ostream out(path("config.json"), ec);
+    ASSERT_FALSE(ec) << ec.message();
+    out << *json;
+  }
+
+  /// HFModelInfo::slidingWindow as open() reads it (-1 when it fails).
+  int64_t openWindow() {
+    llvm::Expected<std::unique_ptr<HFModel>> model = HFModel::open(dir);
+    if (!model) {
+      ADD_FAILURE() << llvm::toString(model.takeError());
+      return -1;
+    }
+    return (*model)->getInfo().slidingWindow;
+  }
+
+  /// What the Qwen2 fixture needs for a window of 4: use_sliding_window.
+  static llvm::json::Object windowOf4() {
+    return llvm::json::Object{{"use_sliding_window", true},
+                              {"sliding_window", 4}};
+  }
+};
+
+TEST_F(SlidingWindowTest, NoneWithoutUseSlidingWindow) {
+  EXPECT_EQ(openWindow(), 0);
+  // Qwen2 ignores sliding_window without use_sliding_window.
+  editConfig(llvm::json::Object{
+      {"sliding_window", 4},
+      {"max_window_layers", 0},
+      {"layer_types", {"sliding_attention", "sliding_attention"}}});
+  EXPECT_EQ(openWindow(), 0);
+}
+
+// layer_types names the windowed layers: every one, or the window is not
+// the whole model's.
+TEST_F(SlidingWindowTest, LayerTypes) {
+  editConfig(windowOf4());
+  EXPECT_EQ(openWindow(), 0); // The fixture's layers are full_attention.
+  editConfig(llvm::json::Object{
+      {"layer_types", {"full_attention", "sliding_attention"}}});
+  EXPECT_EQ(openWindow(), 0);
+  editConfig(llvm::json::Object{
+      {"layer_types", {"sliding_attention", "sliding_attention"}}});
+  EXPECT_EQ(openWindow(), 4);
+  // It overrides max_window_layers (28 in the fixture).
+  editConfig(llvm::json::Object{{"max_window_layers", 1}});
+  EXPECT_EQ(openWindow(), 4);
+  // A list of another length than num_hidden_layers (2) is not trusted.
+  editConfig(llvm::json::Object{{"layer_types", {"sliding_attention"}}});
+  EXPECT_EQ(openWindow(), 0);
+}
+
+// Without layer_types, the layers from max_window_layers (default 28) on
+// are windowed, those below have full attention.
+TEST_F(SlidingWindowTest, MaxWindowLayers) {
+  editConfig(windowOf4(), {"layer_types"});
+  EXPECT_EQ(openWindow(), 0); // 28.
+  editConfig(llvm::json::Object{{"max_window_layers", 1}});
+  EXPECT_EQ(openWindow(), 0);
+  editConfig(llvm::json::Object{{"max_window_layers", 0}});
+  EXPECT_EQ(openWindow(), 4);
+  editConfig(llvm::json::Object(), {"max_window_layers"});
+  EXPECT_EQ(openWindow(), 0);
+}
+
+// Mistral windows every layer, whatever use_sliding_window,
+// max_window_layers and layer_types say.
+TEST_F(SlidingWindowTest, MistralWindowsEveryLayer) {
+  editConfig(
+      llvm::json::Object{{"model_type", "mistral"}, {"sliding_window", 4}});
+  EXPECT_EQ(openWindow(), 4);
+  editConfig(llvm::json::Object{{"sliding_window", nullptr}});
+  EXPECT_EQ(openWindow(), 0);
+}
+
+// A malformed window is the import's error, as it was before open() read
+// the window: open() succeeds without one.
+TEST_F(SlidingWindowTest, MalformedWindowFailsTheImport) {
+  editConfig(
+      llvm::json::Object{{"model_type", "mistral"}, {"sliding_window", 0}});
+  llvm::Expected<std::unique_ptr<HFModel>> model = HFModel::open(dir);
+  ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
+  EXPECT_EQ((*model)->getInfo().slidingWindow, 0);
+  llmrt::Expected<std::unique_ptr<SafeTensorsArchive>> archive =
+      SafeTensorsArchive::openDirectory(dir.str().str());
+  ASSERT_TRUE(bool(archive)) << archive.error();
+  MLIRContext context;
+  HFImportOptions options;
+  options.seqLen = 3;
+  llvm::Expected<OwningOpRef<ModuleOp>> module =
+      (*model)->import(context, **archive, options);
+  ASSERT_FALSE(bool(module));
+  EXPECT_EQ(llvm::toString(module.takeError()),
+            path("config.json") + ": field 'sliding_window': expected a "
+                                  "positive integer, found 0");
 }
 
 TEST(HFModelTypes, ListFromTheTable) {

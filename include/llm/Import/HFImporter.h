@@ -43,6 +43,11 @@ struct HFModelInfo {
   int64_t decoderStartTokenId = 0;
   /// Longest sequence the positions support (0: unbounded).
   int64_t maxPositions = 0;
+  /// The attention window when every self-attention layer has the same
+  /// sliding window (Mistral, Mixtral, Qwen2 with use_sliding_window and no
+  /// full-attention layer), else 0: a runtime may then free the cache blocks
+  /// that fall out of it.
+  int64_t slidingWindow = 0;
 };
 
 /// Shapes of the imported entry point.
@@ -80,10 +85,15 @@ public:
 
   /// Imports the model as `func.func @<options.functionName>` in the llm
   /// dialect, reusing the parsed config, with every weight an `llm.param` of
-  /// `archive` (checked for presence, dtype and shape). Signatures:
-  /// - decoder: (ids [B, S] i64, positions [B, S] i64) -> logits [B, S, V];
-  /// - encoder: (ids, positions, token_types) -> hidden [1, S, H];
-  /// - encoder-decoder: (ids [B, S], decoder ids [B, T]) -> logits [B, T, V].
+  /// `archive` (checked for presence, dtype and shape). Signatures, with the
+  /// `llm.arg_kind` of each argument:
+  /// - decoder: (ids [B, S] i64 `tokens`, positions [B, S] i64 `positions`)
+  ///   -> logits [B, S, V];
+  /// - encoder: (ids `tokens`, positions `positions`, token types
+  ///   `token_types`) -> hidden [1, S, H];
+  /// - encoder-decoder: (ids [B, S] `encoder_tokens`, decoder ids [B, T]
+  ///   `tokens`) -> logits [B, T, V].
+  /// The module carries getInfo() as `llm.model`.
   llvm::Expected<OwningOpRef<ModuleOp>>
   import(MLIRContext &context, const SafeTensorsArchive &archive,
          const HFImportOptions &options) const;

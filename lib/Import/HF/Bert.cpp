@@ -68,7 +68,11 @@ static llvm::Error buildEncoder(Config &c, Emitter &e, ModuleOp module,
 
   auto seqTy = e.i64({1, seq});
   llvm::SmallVector<Value> args =
-      e.beginFunction(module, {seqTy, seqTy, seqTy}, {e.f32({1, seq, hidden})});
+      e.beginFunction(module,
+                      {{seqTy, ArgKind::Tokens},
+                       {seqTy, ArgKind::Positions},
+                       {seqTy, ArgKind::TokenTypes}},
+                      {e.f32({1, seq, hidden})});
   Value h = e.add(
       e.add(e.embedding(args[0], "embeddings.word_embeddings.weight", vocab,
                         hidden),

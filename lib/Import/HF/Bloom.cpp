@@ -42,8 +42,9 @@ llvm::Error hf::buildBloom(Config &c, Emitter &e, ModuleOp module,
   int64_t headDim = hidden / heads;
 
   auto seqTy = e.i64({e.batch, seq});
-  llvm::SmallVector<Value> args =
-      e.beginFunction(module, {seqTy, seqTy}, {e.f32({e.batch, seq, vocab})});
+  llvm::SmallVector<Value> args = e.beginFunction(
+      module, {{seqTy, ArgKind::Tokens}, {seqTy, ArgKind::Positions}},
+      {e.f32({e.batch, seq, vocab})});
   Value h = e.embedding(args[0], "word_embeddings.weight", vocab, hidden);
   h = e.layerNorm(h, "word_embeddings_layernorm", eps);
   // Fused QKV rows are [head, {q, k, v}, head_dim].

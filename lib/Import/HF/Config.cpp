@@ -154,6 +154,23 @@ std::vector<int64_t> Config::getIntList(llvm::StringRef key) {
   return result;
 }
 
+std::vector<std::string> Config::getStringList(llvm::StringRef key) {
+  if (!has(key))
+    return {};
+  const llvm::json::Value *v = object->get(key);
+  if (const llvm::json::Array *array = v->getAsArray()) {
+    std::vector<std::string> result;
+    for (const llvm::json::Value &e : *array)
+      if (std::optional<llvm::StringRef> text = e.getAsString())
+        result.push_back(text->str());
+    if (result.size() == array->size())
+      return result;
+  }
+  fail(llvm::formatv("{0}: field '{1}': expected a list of strings, found {2}",
+                     file, key, describe(*v)));
+  return {};
+}
+
 std::optional<Config> Config::getObject(llvm::StringRef key) {
   if (!has(key))
     return std::nullopt;

@@ -72,6 +72,8 @@ public:
   std::string getString(llvm::StringRef key, llvm::StringRef fallback);
   /// Integer or list of integers (eos_token_id).
   std::vector<int64_t> getIntList(llvm::StringRef key);
+  /// List of strings (layer_types); empty when absent or null.
+  std::vector<std::string> getStringList(llvm::StringRef key);
   /// A nested object (rope_scaling), or std::nullopt when absent/null.
   std::optional<Config> getObject(llvm::StringRef key);
 

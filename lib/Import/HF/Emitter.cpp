@@ -367,12 +367,24 @@ Value Emitter::rope(Value x, Value positions, int64_t heads, int64_t rotaryDim,
       RopePairingAttr::get(&context, RopePairing::NeoX), scaling);
 }
 
-llvm::SmallVector<Value> Emitter::beginFunction(ModuleOp module,
-                                                llvm::ArrayRef<Type> args,
-                                                llvm::ArrayRef<Type> results) {
+llvm::SmallVector<Value>
+Emitter::beginFunction(ModuleOp module, llvm::ArrayRef<FunctionArg> args,
+                       llvm::ArrayRef<Type> results) {
   builder.setInsertionPointToEnd(module.getBody());
+  // Each family gives its arguments' kinds with their types; they are set
+  // here alone, so that the runtime (and llm-insert-kv-cache, which keeps
+  // them) never infers an argument's role from its position or type.
+  llvm::SmallVector<Type> types;
+  llvm::SmallVector<DictionaryAttr> argAttrs;
+  for (const FunctionArg &arg : args) {
+    types.push_back(arg.type);
+    argAttrs.push_back(builder.getDictionaryAttr(
+        builder.getNamedAttr(LLMDialect::ArgKindAttrHelper::getNameStr(),
+                             ArgKindAttr::get(&context, arg.kind))));
+  }
   auto fn = func::FuncOp::create(builder, loc, functionName,
-                                 builder.getFunctionType(args, results));
+                                 builder.getFunctionType(types, results),
+                                 /*attrs=*/{}, argAttrs);
   Block *entry = fn.addEntryBlock();
   builder.setInsertionPointToStart(entry);
   return llvm::SmallVector<Value>(entry->getArguments());

@@ -38,6 +38,12 @@ struct ParamLayout {
   int64_t fusedRows = 0;
 };
 
+/// An argument of the emitted function and what the runtime passes in it.
+struct FunctionArg {
+  Type type;
+  ArgKind kind;
+};
+
 /// Emits llm ops for one model, checking weights as it goes. The first error
 /// sticks; later calls return null values and the caller reports the error.
 class Emitter {
@@ -113,10 +119,10 @@ public:
   Value rope(Value x, Value positions, int64_t heads, int64_t rotaryDim,
              double theta, RopeScalingAttr scaling);
 
-  /// Starts `func.func @<functionName>(args) -> results`; returns its
-  /// arguments.
+  /// Starts `func.func @<functionName>(args) -> results`, each argument
+  /// with its `llm.arg_kind`; returns its arguments.
   llvm::SmallVector<Value> beginFunction(ModuleOp module,
-                                         llvm::ArrayRef<Type> args,
+                                         llvm::ArrayRef<FunctionArg> args,
                                          llvm::ArrayRef<Type> results);
   void endFunction(Value result);
 

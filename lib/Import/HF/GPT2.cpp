@@ -58,8 +58,9 @@ llvm::Error hf::buildGPT2(Config &c, Emitter &e, ModuleOp module,
       act == "gelu" ? GeluApproximation::None : GeluApproximation::Tanh;
 
   auto seqTy = e.i64({e.batch, seq});
-  llvm::SmallVector<Value> args =
-      e.beginFunction(module, {seqTy, seqTy}, {e.f32({e.batch, seq, vocab})});
+  llvm::SmallVector<Value> args = e.beginFunction(
+      module, {{seqTy, ArgKind::Tokens}, {seqTy, ArgKind::Positions}},
+      {e.f32({e.batch, seq, vocab})});
   Value h = e.add(e.embedding(args[0], "wte.weight", vocab, hidden),
                   e.embedding(args[1], "wpe.weight", positions, hidden));
   auto part = [](int64_t index, int64_t size) {

@@ -51,10 +51,10 @@ static const ModelFamily kFamilies[] = {
     {"bert", Kind::Encoder, readBertInfo, buildBert},
     {"bloom", Kind::Decoder, readHiddenSize, buildBloom},
     {"gpt2", Kind::Decoder, readGPT2Info, buildGPT2},
-    {"llama", Kind::Decoder, readHiddenSize, buildLlama},
-    {"mistral", Kind::Decoder, readHiddenSize, buildMistral},
-    {"mixtral", Kind::Decoder, readHiddenSize, buildMixtral},
-    {"qwen2", Kind::Decoder, readHiddenSize, buildQwen2},
+    {"llama", Kind::Decoder, readLlamaInfo, buildLlama},
+    {"mistral", Kind::Decoder, readMistralInfo, buildMistral},
+    {"mixtral", Kind::Decoder, readMixtralInfo, buildMixtral},
+    {"qwen2", Kind::Decoder, readQwen2Info, buildQwen2},
     {"roberta", Kind::Encoder, readRobertaInfo, buildRoberta},
     {"t5", Kind::EncoderDecoder, readT5Info, buildT5},
 };
@@ -104,6 +104,29 @@ HFModel::open(llvm::StringRef modelDir) {
   return std::move(model);
 }
 
+/// `info` as the module's `llm.model`, for the runtime.
+static ModelInfoAttr getModelAttr(MLIRContext &context,
+                                  const HFModelInfo &info) {
+  ModelKind kind = ModelKind::Decoder;
+  if (info.kind == Kind::Encoder)
+    kind = ModelKind::Encoder;
+  else if (info.kind == Kind::EncoderDecoder)
+    kind = ModelKind::EncoderDecoder;
+  // A negative id is never generated, so it ends nothing: the attribute,
+  // which holds ids >= 0, leaves it out.
+  llvm::SmallVector<int64_t> eosIds;
+  llvm::copy_if(info.eosTokenIds, std::back_inserter(eosIds),
+                [](int64_t id) { return id >= 0; });
+  // Only an encoder-decoder model starts its decoder with a token, which
+  // open() checked against the vocabulary; other kinds have none.
+  int64_t decoderStart =
+      kind == ModelKind::EncoderDecoder ? info.decoderStartTokenId : 0;
+  return ModelInfoAttr::get(&context, info.modelType, kind, info.vocabSize,
+                            info.hiddenSize, info.positionOffset, eosIds,
+                            decoderStart, info.maxPositions,
+                            info.slidingWindow);
+}
+
 llvm::Expected<OwningOpRef<ModuleOp>>
 HFModel::import(MLIRContext &context, const SafeTensorsArchive &archive,
                 const HFImportOptions &options) const {
@@ -136,6 +159,8 @@ HFModel::import(MLIRContext &context, const SafeTensorsArchive &archive,
   Config view(*config);
   if (llvm::Error err = family->build(view, emitter, *module, options))
     return std::move(err);
+  context.getLoadedDialect<LLMDialect>()->getModelAttrHelper().setAttr(
+      *module, getModelAttr(context, info));
   if (failed(verify(*module)))
     return makeError(llvm::formatv("{0}: the imported IR does not verify (see "
                                    "the diagnostics above)",

@@ -97,6 +97,51 @@ static RopeScalingAttr readRopeScaling(Config &config, MLIRContext &context,
   return attr;
 }
 
+/// The window the importer gives the attention of every layer, or
+/// std::nullopt for plain causal attention. The builder and the model info
+/// both read it here, so that they agree.
+static std::optional<int64_t> readSlidingWindow(Config &c,
+                                                const LlamaVariant &variant) {
+  bool slidingEnabled =
+      variant.slidingWindow || c.getBool("use_sliding_window", false);
+  if (slidingEnabled && c.has("sliding_window"))
+    return c.getPositive("sliding_window");
+  return std::nullopt;
+}
+
+/// Whether transformers gives every layer the sliding window (when there is
+/// one). Qwen2 windows layer i only when `layer_types[i]` is
+/// "sliding_attention" or, without `layer_types`, when i >=
+/// `max_window_layers` (28 by default): the layers below use full attention.
+/// The builder windows every layer whenever readSlidingWindow gives a
+/// window, but the model info must not let the runtime drop cache blocks that
+/// a layer with full attention in transformers still reads.
+static bool everyLayerWindowed(Config &c, const LlamaVariant &variant) {
+  if (!variant.maxWindowLayers)
+    return true;
+  if (c.has("layer_types")) {
+    std::vector<std::string> types = c.getStringList("layer_types");
+    int64_t layers = c.getPositive("num_hidden_layers");
+    return static_cast<int64_t>(types.size()) == layers &&
+           llvm::all_of(types, [](const std::string &type) {
+             return type == "sliding_attention";
+           });
+  }
+  return c.getInt("max_window_layers", 28) <= 0;
+}
+
+void hf::readLlamaFamilyInfo(Config &config, const LlamaVariant &variant,
+                             HFModelInfo &info) {
+  readHiddenSize(config, info);
+  // The builder reports what is wrong with the window's fields, in its order
+  // of fields, when the model is imported: read them through a copy whose
+  // errors are dropped, so that open() fails where and as it did before.
+  Config scratch(config);
+  std::optional<int64_t> window = readSlidingWindow(scratch, variant);
+  if (window && everyLayerWindowed(scratch, variant) && !scratch.failed())
+    info.slidingWindow = *window;
+}
+
 llvm::Error hf::buildLlamaFamily(Config &c, Emitter &e, ModuleOp module,
                                  int64_t seq, const LlamaVariant &variant,
                                  LlamaFeedForward &feedForward) {
@@ -130,19 +175,16 @@ llvm::Error hf::buildLlamaFamily(Config &c, Emitter &e, ModuleOp module,
   c.check(
       act == "silu",
       llvm::formatv("field 'hidden_act': expected 'silu', found '{0}'", act));
-  std::optional<int64_t> window;
-  bool slidingEnabled =
-      variant.slidingWindow || c.getBool("use_sliding_window", false);
-  if (slidingEnabled && c.has("sliding_window"))
-    window = c.getPositive("sliding_window");
+  std::optional<int64_t> window = readSlidingWindow(c, variant);
   feedForward.readConfig(c);
   sizes.intermediate = c.getPositive("intermediate_size");
   if (c.failed())
     return c.takeError();
 
   auto seqTy = e.i64({e.batch, seq});
-  llvm::SmallVector<Value> args =
-      e.beginFunction(module, {seqTy, seqTy}, {e.f32({e.batch, seq, vocab})});
+  llvm::SmallVector<Value> args = e.beginFunction(
+      module, {{seqTy, ArgKind::Tokens}, {seqTy, ArgKind::Positions}},
+      {e.f32({e.batch, seq, vocab})});
   Value ids = args[0], positions = args[1];
   Value h = e.embedding(ids, "model.embed_tokens.weight", vocab, hidden);
   MaskKind mask = window ? MaskKind::SlidingWindow : MaskKind::Causal;
@@ -185,6 +227,34 @@ public:
 };
 } // namespace
 
+/// Mistral applies `sliding_window` without `use_sliding_window`.
+static LlamaVariant mistralVariant() {
+  LlamaVariant variant;
+  variant.slidingWindow = true;
+  return variant;
+}
+
+/// Qwen2 has q/k/v biases, and windows only the layers from
+/// `max_window_layers` on.
+static LlamaVariant qwen2Variant() {
+  LlamaVariant variant;
+  variant.qkvBias = true;
+  variant.maxWindowLayers = true;
+  return variant;
+}
+
+void hf::readLlamaInfo(Config &config, HFModelInfo &info) {
+  readLlamaFamilyInfo(config, LlamaVariant(), info);
+}
+
+void hf::readMistralInfo(Config &config, HFModelInfo &info) {
+  readLlamaFamilyInfo(config, mistralVariant(), info);
+}
+
+void hf::readQwen2Info(Config &config, HFModelInfo &info) {
+  readLlamaFamilyInfo(config, qwen2Variant(), info);
+}
+
 llvm::Error hf::buildLlama(Config &c, Emitter &e, ModuleOp module,
                            const HFImportOptions &options) {
   DenseMLP mlp;
@@ -193,16 +263,12 @@ llvm::Error hf::buildLlama(Config &c, Emitter &e, ModuleOp module,
 
 llvm::Error hf::buildMistral(Config &c, Emitter &e, ModuleOp module,
                              const HFImportOptions &options) {
-  LlamaVariant variant;
-  variant.slidingWindow = true;
   DenseMLP mlp;
-  return buildLlamaFamily(c, e, module, options.seqLen, variant, mlp);
+  return buildLlamaFamily(c, e, module, options.seqLen, mistralVariant(), mlp);
 }
 
 llvm::Error hf::buildQwen2(Config &c, Emitter &e, ModuleOp module,
                            const HFImportOptions &options) {
-  LlamaVariant variant;
-  variant.qkvBias = true;
   DenseMLP mlp;
-  return buildLlamaFamily(c, e, module, options.seqLen, variant, mlp);
+  return buildLlamaFamily(c, e, module, options.seqLen, qwen2Variant(), mlp);
 }

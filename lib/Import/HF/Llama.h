@@ -26,6 +26,10 @@ struct LlamaVariant {
   /// `sliding_window` applies without `use_sliding_window` (Mistral,
   /// Mixtral).
   bool slidingWindow = false;
+  /// transformers windows only some layers: those `layer_types` calls
+  /// "sliding_attention" or, without it, those from `max_window_layers` on
+  /// (Qwen2).
+  bool maxWindowLayers = false;
 };
 
 /// What the feed-forward block of every layer is built from.
@@ -51,6 +55,12 @@ public:
   virtual Value emit(Emitter &e, Value x, const std::string &layer,
                      const LlamaFeedForwardSizes &sizes) = 0;
 };
+
+/// Reads the HFModelInfo fields of a LLaMA-family model: its hidden size and
+/// its sliding window when every layer has it. Errors of the window's fields
+/// are the builder's, at import time.
+void readLlamaFamilyInfo(Config &config, const LlamaVariant &variant,
+                         HFModelInfo &info);
 
 /// Builds a LLaMA-family decoder: (ids [B, S], positions [B, S]) -> logits
 /// [B, S, V], with `feedForward` in every layer.

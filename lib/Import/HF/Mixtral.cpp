@@ -63,10 +63,20 @@ private:
 };
 } // namespace
 
-llvm::Error hf::buildMixtral(Config &c, Emitter &e, ModuleOp module,
-                             const HFImportOptions &options) {
+/// Mixtral, like Mistral, applies `sliding_window` without
+/// `use_sliding_window`.
+static LlamaVariant mixtralVariant() {
   LlamaVariant variant;
   variant.slidingWindow = true;
+  return variant;
+}
+
+void hf::readMixtralInfo(Config &config, HFModelInfo &info) {
+  readLlamaFamilyInfo(config, mixtralVariant(), info);
+}
+
+llvm::Error hf::buildMixtral(Config &c, Emitter &e, ModuleOp module,
+                             const HFImportOptions &options) {
   MixtralMoE moe;
-  return buildLlamaFamily(c, e, module, options.seqLen, variant, moe);
+  return buildLlamaFamily(c, e, module, options.seqLen, mixtralVariant(), moe);
 }

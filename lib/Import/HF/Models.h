@@ -25,12 +25,16 @@ using ModelBuilder = llvm::Error (*)(Config &config, Emitter &emitter,
                                      const HFImportOptions &options);
 
 // Llama.cpp: LLaMA, Mistral, Qwen2 (dense LLaMA-family decoders).
+void readLlamaInfo(Config &config, HFModelInfo &info);
+void readMistralInfo(Config &config, HFModelInfo &info);
+void readQwen2Info(Config &config, HFModelInfo &info);
 llvm::Error buildLlama(Config &, Emitter &, ModuleOp, const HFImportOptions &);
 llvm::Error buildMistral(Config &, Emitter &, ModuleOp,
                          const HFImportOptions &);
 llvm::Error buildQwen2(Config &, Emitter &, ModuleOp, const HFImportOptions &);
 
 // Mixtral.cpp: the LLaMA family with a mixture of experts.
+void readMixtralInfo(Config &config, HFModelInfo &info);
 llvm::Error buildMixtral(Config &, Emitter &, ModuleOp,
                          const HFImportOptions &);
 

@@ -66,7 +66,9 @@ llvm::Error hf::buildT5(Config &c, Emitter &e, ModuleOp module,
 
   // Row b of the batch is one (encoder input, decoder input) pair.
   llvm::SmallVector<Value> args =
-      e.beginFunction(module, {e.i64({e.batch, seq}), e.i64({e.batch, decSeq})},
+      e.beginFunction(module,
+                      {{e.i64({e.batch, seq}), ArgKind::EncoderTokens},
+                       {e.i64({e.batch, decSeq}), ArgKind::Tokens}},
                       {e.f32({e.batch, decSeq, vocab})});
   auto feedForward = [&](Value x, const std::string &p) -> Value {
     std::string d = p + "DenseReluDense.";
