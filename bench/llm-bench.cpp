@@ -21,7 +21,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "llm/Import/HFImporter.h"
-#include "llm/JIT/CompiledModel.h"
+#include "llm/JIT/JIT.h"
 #include "llm/Pipelines/Pipelines.h"
 #include "llm/Support/RuntimeError.h"
 #include "llm/dialects/LLM/IR/LLMDialect.h"
@@ -29,7 +29,9 @@
 
 #include "KVCache.h"
 #include "Kernels.h"
+#include "Model.h"
 #include "SafeTensors.h"
+#include "Session.h"
 #include "Simd.h"
 
 #include "llm/dialects/LLM/IR/LLMOps.h"
@@ -654,65 +656,48 @@ struct CompileTimes {
   double first = 0;
 };
 
-/// A compiled forward pass for one sequence length, and its buffers.
+/// A model compiled by the JIT library with its full-sequence entry point,
+/// and buffers for its arguments and result.
 struct Forward {
-  std::unique_ptr<CompiledModel> model;
-  const EntryPoint *entry = nullptr;
+  std::unique_ptr<llmrt::Model> model;
+  const llmrt::Entry *entry = nullptr;
   std::vector<std::vector<int64_t>> intArgs;
   std::vector<float> output;
   CompileTimes times;
 };
 
-llvm::Expected<Forward> compile(MLIRContext &context, const HFModel &hfModel,
-                                const SafeTensorsArchive &archive,
-                                int64_t seqLen) {
+llvm::Expected<Forward>
+compile(MLIRContext &context, const HFModel &hfModel,
+        std::shared_ptr<const SafeTensorsArchive> archive, int64_t seqLen) {
   Forward forward;
   auto start = Clock::now();
-  HFImportOptions options;
+  JITOptions options;
   options.seqLen = seqLen;
-  llvm::Expected<OwningOpRef<ModuleOp>> module =
-      hfModel.import(context, archive, options);
-  if (!module)
-    return module.takeError();
-  forward.times.import = secondsSince(start);
-
-  auto lowerStart = Clock::now();
-  PassManager pm(&context);
-  buildCPUPipeline(pm, CPUPipelineOptions());
-  if (failed(pm.run(**module)))
-    return makeError("lowering to the CPU failed (see the diagnostics above)");
-  forward.times.lower = secondsSince(lowerStart);
-
-  auto jitStart = Clock::now();
-  llvm::Expected<std::unique_ptr<CompiledModel>> model =
-      CompiledModel::create(**module, archive);
+  JITTimings timings;
+  llvm::Expected<std::unique_ptr<llmrt::Model>> model =
+      compileModel(context, hfModel, std::move(archive), options, &timings);
   if (!model)
     return model.takeError();
   forward.model = std::move(*model);
-  llvm::Expected<const EntryPoint *> entry = forward.model->lookup("forward");
-  if (!entry)
-    return entry.takeError();
-  forward.entry = *entry;
-  if (forward.entry->argTypes.size() != 2 ||
-      forward.entry->resultTypes.size() != 1)
+  forward.entry = forward.model->find("forward");
+  if (!forward.entry || forward.entry->desc->results.size() != 1)
     return makeError("expected forward(ids, positions) -> logits");
-  for (Type type : forward.entry->argTypes) {
-    auto tensor = llvm::dyn_cast<RankedTensorType>(type);
-    if (!tensor || !tensor.getElementType().isInteger(64))
+  for (const llmrt::ArgDesc &arg : forward.entry->desc->args) {
+    if (arg.tensor.dtype != llmrt::ElementType::I64)
       return makeError("expected forward(ids, positions) to take i64 tensors");
-    forward.intArgs.emplace_back(tensor.getNumElements(), 0);
+    forward.intArgs.emplace_back(arg.tensor.getNumElements(), 0);
   }
-  forward.output.resize(forward.entry->resultTypes[0].getNumElements());
-  forward.times.jit = secondsSince(jitStart);
-  forward.times.total = secondsSince(start);
+  forward.output.resize(forward.entry->desc->results[0].getNumElements());
+  forward.times = {timings.import, timings.lower, timings.jit,
+                   secondsSince(start)};
   return std::move(forward);
 }
 
 /// Compiles `runs` times; returns the last compile with the median times.
-llvm::Expected<Forward> compileMedian(MLIRContext &context,
-                                      const HFModel &hfModel,
-                                      const SafeTensorsArchive &archive,
-                                      int64_t seqLen, int runs) {
+llvm::Expected<Forward>
+compileMedian(MLIRContext &context, const HFModel &hfModel,
+              std::shared_ptr<const SafeTensorsArchive> archive, int64_t seqLen,
+              int runs) {
   std::vector<double> import, lower, jit, total;
   std::optional<Forward> last;
   for (int i = 0; i < runs; ++i) {
@@ -741,10 +726,11 @@ llvm::Expected<double> timedRun(Forward &forward) {
     args.push_back(buffer.data());
   void *result = forward.output.data();
   auto start = Clock::now();
-  forward.model->run(*forward.entry, args, {result});
+  llmrt::Status status =
+      forward.model->run(*forward.entry, args.data(), &result);
   double seconds = secondsSince(start);
-  if (const char *error = llmk_take_error())
-    return makeError(llvm::formatv("kernel error: {0}", error));
+  if (!status.isOk())
+    return makeError(status.message());
   return seconds;
 }
 
@@ -803,99 +789,46 @@ struct CachedDecode {
 /// decode steps (one token each, attending over the whole context).
 llvm::Expected<CachedDecode>
 benchCachedDecode(MLIRContext &context, const HFModel &hfModel,
-                  const SafeTensorsArchive &archive, int64_t contextLen,
-                  int64_t steps) {
+                  std::shared_ptr<const SafeTensorsArchive> archive,
+                  int64_t contextLen, int64_t steps) {
   const HFModelInfo &info = hfModel.getInfo();
-  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
-  for (auto [name, seq] :
-       {std::pair<const char *, int64_t>{"prefill", contextLen},
-        {"decode", 1}}) {
-    HFImportOptions options;
-    options.seqLen = seq;
-    options.functionName = name;
-    llvm::Expected<OwningOpRef<ModuleOp>> imported =
-        hfModel.import(context, archive, options);
-    if (!imported)
-      return imported.takeError();
-    for (Operation &op :
-         llvm::make_early_inc_range((*imported)->getBody()->getOperations()))
-      op.moveBefore(module->getBody(), module->getBody()->end());
-  }
-  const int64_t blockSize = 16;
-  int64_t maxSeqLen = contextLen + steps + 8;
-  PassManager pm(&context);
-  CPUPipelineOptions pipeline;
-  pipeline.kvCache = true;
-  pipeline.blockSize = blockSize;
-  pipeline.maxSeqLen = maxSeqLen;
-  buildCPUPipeline(pm, pipeline);
-  if (failed(pm.run(*module)))
-    return makeError("compiling the cached entry points failed");
-  llvm::Expected<std::unique_ptr<CompiledModel>> model =
-      CompiledModel::create(*module, archive);
+  JITOptions options;
+  options.kvCache = true;
+  options.promptLens = {contextLen};
+  options.decodeBatch = 1;
+  options.maxSeqLen = contextLen + steps + 8;
+  llvm::Expected<std::unique_ptr<llmrt::Model>> model =
+      compileModel(context, hfModel, std::move(archive), options);
   if (!model)
     return model.takeError();
-  llvm::Expected<const EntryPoint *> prefill = (*model)->lookup("prefill");
-  llvm::Expected<const EntryPoint *> decode = (*model)->lookup("decode");
-  if (!prefill || !decode)
-    return makeError("missing prefill/decode entry points");
-  auto cacheType = llvm::cast<KVCacheType>((*decode)->argTypes[2]);
-  llmrt::KVCacheConfig config;
-  config.numLayers = cacheType.getNumLayers();
-  config.kvHeads = cacheType.getNumKvHeads();
-  config.headDim = cacheType.getHeadDim();
-  config.blockSize = blockSize;
-  config.dtype = LLMK_F32;
-  int64_t maxBlocks = llvm::divideCeil(maxSeqLen, blockSize);
-  std::string error;
-  auto pool = llmrt::KVCachePool::create(config, maxBlocks, error);
-  if (!pool)
-    return makeError(error);
-  llmrt::BlockManager blocks(maxBlocks, blockSize);
-  int64_t seq = blocks.addSequence();
-  std::vector<int32_t> table(maxBlocks), lens(1), slots;
-  auto run = [&](const EntryPoint &entry, std::vector<int64_t> &ids,
-                 std::vector<int64_t> &positions, float *logits,
-                 int64_t count) -> llvm::Error {
-    int64_t start = blocks.getLength(seq);
-    if (!blocks.reserve(seq, count, error))
-      return makeError(error);
-    slots.resize(count);
-    blocks.getSlots(seq, start, count, slots.data());
-    blocks.getBlockTable(seq, table.data(), maxBlocks);
-    lens[0] = static_cast<int32_t>(start + count);
-    std::vector<void *> args = {ids.data(),         positions.data(),
-                                pool->descriptor(), slots.data(),
-                                table.data(),       lens.data()};
-    void *result = logits;
-    (*model)->run(entry, args, {result});
-    if (const char *kernelError = llmk_take_error())
-      return makeError(llvm::formatv("kernel error: {0}", kernelError));
-    return llvm::Error::success();
-  };
+  llmrt::Expected<std::unique_ptr<llmrt::Session>> session =
+      llmrt::Session::create(**model);
+  if (!session)
+    return makeError((*model) ? session.error() : "no model");
+  llmrt::Expected<int64_t> seq = (*session)->addSequence();
+  if (!seq)
+    return makeError(seq.error());
   uint64_t rng = 7;
-  std::vector<int64_t> ids(contextLen), positions(contextLen);
-  for (int64_t i = 0; i < contextLen; ++i) {
+  std::vector<int64_t> ids(contextLen);
+  for (int64_t i = 0; i < contextLen; ++i)
     ids[i] = splitMix64(rng) % info.vocabSize;
-    positions[i] = info.positionOffset + i;
-  }
   std::vector<float> logits(contextLen * info.vocabSize);
   CachedDecode result;
   result.context = contextLen;
-  result.kvBytesPerToken = llmrt::getKVBytesPerToken(config);
+  result.kvBytesPerToken =
+      llmrt::getKVBytesPerToken((*session)->getCacheConfig());
   auto prefillStart = Clock::now();
-  if (llvm::Error err =
-          run(**prefill, ids, positions, logits.data(), contextLen))
-    return std::move(err);
+  llmrt::Status status = (*session)->prefill(*seq, ids, logits.data());
+  if (!status.isOk())
+    return makeError(status.message());
   result.prefillSeconds = secondsSince(prefillStart);
-  std::vector<int64_t> token(1), position(1);
   std::vector<double> times;
   for (int64_t step = 0; step < steps; ++step) {
-    token[0] = splitMix64(rng) % info.vocabSize;
-    position[0] = info.positionOffset + contextLen + step;
+    int64_t token = splitMix64(rng) % info.vocabSize;
     auto start = Clock::now();
-    if (llvm::Error err = run(**decode, token, position, logits.data(), 1))
-      return std::move(err);
+    status = (*session)->decode({*seq}, {token}, logits.data());
+    if (!status.isOk())
+      return makeError(status.message());
     times.push_back(secondsSince(start));
   }
   // The first steps warm the caches of the decode function.
@@ -986,20 +919,21 @@ int main(int argc, char **argv) {
   if (!readBack)
     return fail(llvm::toString(readBack.takeError()));
   shape = *readBack;
-  if (info->kind != HFModelInfo::Kind::Decoder ||
-      !llvm::is_contained({"llama", "mistral", "qwen2"}, info->modelType))
+  if (info->kind != llmrt::ModelKind::Decoder ||
+      !llvm::is_contained({"llama", "mistral", "qwen2"}, info->type))
     return fail(llvm::formatv("{0}: model_type '{1}': llm-bench measures "
                               "dense LLaMA-family decoders (llama, mistral, "
                               "qwen2)",
-                              modelDir, info->modelType));
+                              modelDir, info->type));
   if (info->maxPositions && prefillLen > info->maxPositions)
     return fail(llvm::formatv("--seq {0}: the model supports {1} positions",
                               prefillLen.getValue(), info->maxPositions));
-  llmrt::Expected<std::unique_ptr<SafeTensorsArchive>> archive =
+  llmrt::Expected<std::unique_ptr<SafeTensorsArchive>> opened =
       SafeTensorsArchive::openDirectory(modelDir);
-  if (!archive)
-    return fail(archive.error());
-  llvm::Expected<WeightStats> stats = countWeights(**archive);
+  if (!opened)
+    return fail(opened.error());
+  std::shared_ptr<const SafeTensorsArchive> archive = std::move(*opened);
+  llvm::Expected<WeightStats> stats = countWeights(*archive);
   if (!stats)
     return fail(llvm::toString(stats.takeError()));
   if (!generated && dtypeName.getNumOccurrences() &&
@@ -1022,7 +956,7 @@ int main(int argc, char **argv) {
       "  shape         {0}: vocab {1}, hidden {2}, {3} layers, {4} heads / {5} "
       "kv heads, head dim {6},\n"
       "                intermediate {7}, {8} lm_head\n",
-      info->modelType, shape.vocab, shape.hidden, shape.layers, shape.heads,
+      info->type, shape.vocab, shape.hidden, shape.layers, shape.heads,
       shape.kvHeads, shape.headDim(), shape.intermediate,
       stats->tied ? "tied" : "untied");
   llvm::outs() << llvm::formatv("  parameters    {0} ({1:f1} M)\n",
@@ -1049,11 +983,11 @@ int main(int argc, char **argv) {
   context.loadDialect<LLMDialect, func::FuncDialect, arith::ArithDialect,
                       LLVM::LLVMDialect>();
   llvm::Expected<Forward> prefill =
-      compileMedian(context, **hfModel, **archive, prefillLen, compileRuns);
+      compileMedian(context, **hfModel, archive, prefillLen, compileRuns);
   if (!prefill)
     return fail(llvm::toString(prefill.takeError()));
   llvm::Expected<Forward> decode =
-      compileMedian(context, **hfModel, **archive, 1, compileRuns);
+      compileMedian(context, **hfModel, archive, 1, compileRuns);
   if (!decode)
     return fail(llvm::toString(decode.takeError()));
 
@@ -1175,14 +1109,13 @@ int main(int argc, char **argv) {
   std::vector<CachedDecode> cachedDecodes;
   for (int64_t ctx : {int64_t(128), int64_t(2048)}) {
     llvm::Expected<CachedDecode> cached =
-        benchCachedDecode(context, **hfModel, **archive, ctx, /*steps=*/18);
+        benchCachedDecode(context, **hfModel, archive, ctx, /*steps=*/18);
     if (!cached)
       return fail(llvm::formatv("KV-cache decode at context {0}: {1}", ctx,
                                 llvm::toString(cached.takeError())));
     cachedDecodes.push_back(*cached);
   }
-  llvm::Expected<Forward> recompute =
-      compile(context, **hfModel, **archive, 129);
+  llvm::Expected<Forward> recompute = compile(context, **hfModel, archive, 129);
   if (!recompute)
     return fail(llvm::formatv("recompute forward: {0}",
                               llvm::toString(recompute.takeError())));
@@ -1235,7 +1168,7 @@ int main(int argc, char **argv) {
     j.attributeObject("model", [&] {
       j.attribute("dir", modelDir);
       j.attribute("generated", generated);
-      j.attribute("model_type", info->modelType);
+      j.attribute("model_type", info->type);
       j.attribute("dtype", weightDtype);
       j.attribute("params", static_cast<int64_t>(stats->params));
       j.attribute("weight_bytes", static_cast<int64_t>(stats->bytes));

@@ -1163,3 +1163,42 @@ Expected<std::string> json::serialize(const Value &v, unsigned indent) {
   writer.value(v);
   return writer.finish();
 }
+
+Status llmrt::json::checkNesting(std::string_view text, const std::string &what,
+                                 unsigned maxDepth) {
+  unsigned depth = 0;
+  bool inString = false;
+  for (size_t i = 0, e = text.size(); i < e; ++i) {
+    char c = text[i];
+    if (inString) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        inString = false;
+      continue;
+    }
+    switch (c) {
+    case '"':
+      inString = true;
+      break;
+    case '{':
+    case '[':
+      if (++depth > maxDepth)
+        return Status::error(
+            ErrorCode::Format,
+
+            what + ": JSON nesting at byte " + std::to_string(i) +
+                " is too deep: expected at most " + std::to_string(maxDepth) +
+                " levels, found more");
+      break;
+    case '}':
+    case ']':
+      if (depth)
+        --depth;
+      break;
+    default:
+      break;
+    }
+  }
+  return Status::ok();
+}

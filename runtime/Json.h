@@ -241,6 +241,15 @@ Expected<Value> parse(std::string_view text, const ParseOptions &options = {});
 Expected<Value> parse(std::string_view text, const ParseOptions &options,
                       std::optional<DuplicateKey> &firstDuplicate);
 
+/// Refuses text that nests arrays and objects more than `maxDepth` levels
+/// deep, without parsing it: "<what>: JSON nesting at byte N is too deep:
+/// expected at most M levels, found more" (ErrorCode::Format). On any prefix
+/// a JSON parser accepts, it agrees with the parser on which bytes are
+/// inside strings. Lets a reader report this first whatever else is wrong,
+/// and bounds parsers that recurse once per level (llvm::json).
+Status checkNesting(std::string_view text, const std::string &what,
+                    unsigned maxDepth = 64);
+
 /// Whether `s` is valid UTF-8 (RFC 3629: no overlong forms, no surrogates,
 /// nothing above U+10FFFF). On failure `*errorOffset`, if given, is the
 /// offset of the first byte of the first invalid sequence.

@@ -6,6 +6,7 @@
 
 #include "KVCache.h"
 
+#include <cstring>
 #include <new>
 
 using namespace llmrt;
@@ -77,6 +78,23 @@ std::unique_ptr<KVCachePool> KVCachePool::create(const KVCacheConfig &config,
   return pool;
 }
 
+void KVCachePool::copyBlock(int32_t src, int32_t dst) {
+  // [layers][blocks][2][kvHeads][blockSize][headDim] (+ int8 scales): a
+  // block is contiguous within each layer.
+  int64_t rowValues = 2 * config.blockSize * config.kvHeads;
+  int64_t blockBytes =
+      rowValues * config.headDim * getElementBytes(config.dtype);
+  for (int64_t layer = 0; layer < config.numLayers; ++layer) {
+    int64_t s = layer * cache.numBlocks + src;
+    int64_t d = layer * cache.numBlocks + dst;
+    std::memcpy(data.get() + d * blockBytes, data.get() + s * blockBytes,
+                blockBytes);
+    if (scales)
+      std::memcpy(scales.get() + d * rowValues, scales.get() + s * rowValues,
+                  rowValues * sizeof(float));
+  }
+}
+
 BlockManager::BlockManager(int64_t numBlocks, int64_t blockSize)
     : numBlocks(numBlocks), blockSize(blockSize) {
   // Hand out low block numbers first: a fresh pool fills from the start.
@@ -116,9 +134,7 @@ void BlockManager::getSlots(int64_t seq, int64_t start, int64_t count,
   for (int64_t i = 0; i < count; ++i) {
     int64_t pos = start + i;
     int32_t block = s.blocks[pos / blockSize];
-    slots[i] = block < 0
-                   ? -1
-                   : static_cast<int32_t>(block * blockSize + pos % blockSize);
+    slots[i] = block < 0 ? -1 : getSlot(block, blockSize, pos % blockSize);
   }
 }
 
@@ -156,4 +172,40 @@ void BlockManager::release(int64_t seq) {
   s.blocks.clear();
   s.length = 0;
   s.live = false;
+}
+
+int64_t BlockManager::fork(int64_t seq,
+                           std::vector<std::pair<int32_t, int32_t>> &copies,
+                           std::string &error) {
+  const Sequence &from = sequences[seq];
+  int64_t needed = getNumHeldBlocks(seq);
+  if (needed > getNumFreeBlocks()) {
+    error = "KV cache full: copying sequence " + std::to_string(seq) +
+            " needs " + std::to_string(needed) + " blocks of " +
+            std::to_string(blockSize) + " tokens, " +
+            std::to_string(getNumFreeBlocks()) + " of " +
+            std::to_string(numBlocks) + " are free";
+    return -1;
+  }
+  Sequence copy;
+  copy.live = true;
+  copy.length = from.length;
+  for (int32_t block : from.blocks) {
+    if (block < 0) {
+      copy.blocks.push_back(-1);
+      continue;
+    }
+    copy.blocks.push_back(freeBlocks.back());
+    freeBlocks.pop_back();
+    copies.emplace_back(block, copy.blocks.back());
+  }
+  sequences.push_back(std::move(copy));
+  return static_cast<int64_t>(sequences.size()) - 1;
+}
+
+int64_t BlockManager::getNumHeldBlocks(int64_t seq) const {
+  int64_t held = 0;
+  for (int32_t block : sequences[seq].blocks)
+    held += block >= 0;
+  return held;
 }

@@ -34,6 +34,12 @@ struct KVCacheConfig {
 /// plus the fp32 scales of an int8 cache).
 double getKVBytesPerToken(const KVCacheConfig &config);
 
+/// The cache slot of position `offset` of block `block`: the one place that
+/// knows how slots number the pool (llmk_kv_cache_append reads them back).
+inline int32_t getSlot(int32_t block, int64_t blockSize, int64_t offset) {
+  return static_cast<int32_t>(block * blockSize + offset);
+}
+
 /// The block pool. `descriptor()` is what generated code receives.
 class KVCachePool {
 public:
@@ -43,6 +49,9 @@ public:
   create(const KVCacheConfig &config, int64_t numBlocks, std::string &error);
 
   LLMKCache *descriptor() { return &cache; }
+  /// Copies block `src` into block `dst` in every layer (keys, values and
+  /// the int8 scales).
+  void copyBlock(int32_t src, int32_t dst);
   const KVCacheConfig &getConfig() const { return config; }
   int64_t getNumBlocks() const { return cache.numBlocks; }
   /// Bytes of storage (data and scales).
@@ -82,6 +91,15 @@ public:
   /// Frees the blocks that hold only positions before `position` (sliding
   /// window eviction); their table entries become -1.
   void evictBefore(int64_t seq, int64_t position);
+  /// Starts a sequence holding what `seq` holds: a fresh block for each of
+  /// `seq`'s live blocks (an evicted block stays evicted). Appends the
+  /// (source, copy) block pairs whose contents the caller must copy to
+  /// `copies`. Returns the new sequence, or -1 and sets `error` when the
+  /// pool has too few free blocks (nothing changes then).
+  int64_t fork(int64_t seq, std::vector<std::pair<int32_t, int32_t>> &copies,
+               std::string &error);
+  /// Blocks `seq` holds (evicted ones excluded).
+  int64_t getNumHeldBlocks(int64_t seq) const;
   /// Returns all of `seq`'s blocks to the pool.
   void release(int64_t seq);
 

@@ -236,47 +236,6 @@ bool badShape(const std::vector<int64_t> &shape, int64_t &n) {
 // JSON
 //===----------------------------------------------------------------------===//
 
-/// Rejects nesting deeper than kMaxJsonDepth before the parser sees the text,
-/// so that this error comes first whatever else is wrong with the text, as it
-/// did when the parser was llvm::json (which recurses without a limit). On
-/// any prefix the parser accepts, this lexer agrees with it on which bytes
-/// are inside strings.
-Status checkNesting(std::string_view text, const std::string &what) {
-  unsigned depth = 0;
-  bool inString = false;
-  for (size_t i = 0, e = text.size(); i < e; ++i) {
-    char c = text[i];
-    if (inString) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        inString = false;
-      continue;
-    }
-    switch (c) {
-    case '"':
-      inString = true;
-      break;
-    case '{':
-    case '[':
-      if (++depth > kMaxJsonDepth)
-        return formatError(
-            what + ": JSON nesting at byte " + std::to_string(i) +
-            " is too deep: expected at most " + std::to_string(kMaxJsonDepth) +
-            " levels, found more");
-      break;
-    case '}':
-    case ']':
-      if (depth)
-        --depth;
-      break;
-    default:
-      break;
-    }
-  }
-  return Status::ok();
-}
-
 /// Parses untrusted JSON that must be an object: depth-limited, and rejecting
 /// duplicate keys (two readers must not disagree on a tensor), after every
 /// other error. `describeDuplicate` turns a duplicate into a diagnostic.
@@ -284,7 +243,7 @@ Expected<json::Value>
 parseUntrustedJson(std::string_view text, const std::string &what,
                    const std::function<std::string(const json::DuplicateKey &)>
                        &describeDuplicate) {
-  if (Status s = checkNesting(text, what); !s.isOk())
+  if (Status s = json::checkNesting(text, what, kMaxJsonDepth); !s.isOk())
     return s;
   json::ParseOptions options;
   options.maxDepth = kMaxJsonDepth;

@@ -21,21 +21,6 @@ namespace llmrt {
 
 namespace {
 
-/// The shortest "%g" rendering of `value` that reads back as `value`.
-std::string formatNumber(double value) {
-  if (std::isnan(value))
-    return "nan";
-  if (std::isinf(value))
-    return value > 0 ? "inf" : "-inf";
-  char buffer[40];
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buffer, sizeof(buffer), "%.*g", precision, value);
-    if (std::strtod(buffer, nullptr) == value)
-      break;
-  }
-  return buffer;
-}
-
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 constexpr float kPosInf = std::numeric_limits<float>::infinity();
 
@@ -62,6 +47,31 @@ SamplerParams sampler_params(double temperature, int64_t top_k, double top_p,
   return p;
 }
 
+std::string format_number(double value) {
+  if (std::isnan(value))
+    return "nan";
+  if (std::isinf(value))
+    return value > 0 ? "inf" : "-inf";
+  char buffer[40];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buffer, sizeof(buffer), "%.*g", precision, value);
+    if (std::strtod(buffer, nullptr) == value)
+      break;
+  }
+  return buffer;
+}
+
+std::string describe_sampler_params(const SamplerParams &p) {
+  std::string penalty =
+      "repetition-penalty " + format_number(p.repetition_penalty);
+  if (p.temperature == 0.0)
+    return p.repetition_penalty == 1.0 ? "greedy" : "greedy, " + penalty;
+  return "temperature " + format_number(p.temperature) + ", top-k " +
+         std::to_string(p.top_k) + ", top-p " + format_number(p.top_p) +
+         ", min-p " + format_number(p.min_p) + ", " + penalty + ", seed " +
+         std::to_string(p.seed);
+}
+
 std::string SamplerParamError::message() const {
   return param + ": expected " + expected + ", found " + found;
 }
@@ -76,18 +86,18 @@ bool check_sampler_params(const SamplerParams &params,
   // Written so that NaN fails every comparison.
   double t = params.temperature;
   if (!(t >= 0) || std::isinf(t))
-    return fail("temperature", "a finite value >= 0", formatNumber(t));
+    return fail("temperature", "a finite value >= 0", format_number(t));
   if (params.top_k < 0)
     return fail("top_k", "a value >= 0", std::to_string(params.top_k));
   double p = params.top_p;
   if (!(p > 0 && p <= 1))
-    return fail("top_p", "a value in (0, 1]", formatNumber(p));
+    return fail("top_p", "a value in (0, 1]", format_number(p));
   double m = params.min_p;
   if (!(m >= 0 && m <= 1))
-    return fail("min_p", "a value in [0, 1]", formatNumber(m));
+    return fail("min_p", "a value in [0, 1]", format_number(m));
   double r = params.repetition_penalty;
   if (!(r > 0) || std::isinf(r))
-    return fail("repetition_penalty", "a finite value > 0", formatNumber(r));
+    return fail("repetition_penalty", "a finite value > 0", format_number(r));
   return true;
 }
 

@@ -108,6 +108,15 @@ bool check_sampler_params(const SamplerParams &params,
 /// Returns "" when `params` are valid, else `SamplerParamError::message()`.
 std::string validate_sampler_params(const SamplerParams &params);
 
+/// One line for a log: "greedy", "greedy, repetition-penalty 1.3" or
+/// "temperature 0.8, top-k 20, top-p 1, min-p 0, repetition-penalty 1,
+/// seed 7".
+std::string describe_sampler_params(const SamplerParams &params);
+
+/// The shortest "%g" rendering of `value` that reads back as `value`
+/// ("nan", "inf" and "-inf" for the others).
+std::string format_number(double value);
+
 /// A non-owning view of token ids (C++17 has no std::span).
 class TokenSpan {
 public:

@@ -10,7 +10,7 @@ while IFS= read -r file; do
       --label "$file" --label "$file (clang-formatted)"; then
     status=1
   fi
-done < <(git ls-files '*.cpp' '*.h' '*.cc' '*.hpp' '*.cu' '*.cuh')
+done < <(git ls-files '*.c' '*.cpp' '*.h' '*.cc' '*.hpp' '*.cu' '*.cuh')
 if ((status)); then
   echo "check-format: run scripts/format.sh to fix the files above" >&2
 fi

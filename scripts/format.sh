@@ -3,5 +3,5 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-git ls-files '*.cpp' '*.h' '*.cc' '*.hpp' '*.cu' '*.cuh' |
+git ls-files '*.c' '*.cpp' '*.h' '*.cc' '*.hpp' '*.cu' '*.cuh' |
   xargs -r "${CLANG_FORMAT:-clang-format-22}" --style=file -i

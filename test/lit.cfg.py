@@ -21,9 +21,12 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.llmc_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["llm-opt", "llm-run"], tool_dirs)
+llvm_config.add_tool_substitutions(["llm-opt", "llm-run", "llmc-generate"], tool_dirs)
 # The external shell of the e2e suite needs these as paths too.
-llvm_config.add_tool_substitutions(["not", "FileCheck"], [config.llvm_tools_dir])
+llvm_config.add_tool_substitutions(
+    ["not", "FileCheck", "llvm-nm", "llvm-readobj"], [config.llvm_tools_dir])
+# The end-to-end fixtures (tiny Hugging Face models), for suites outside e2e/.
+config.substitutions.append(("%fixtures", os.path.join(config.llmc_src_root, "test", "e2e")))
 # The interpreter running lit; scripts/setup.sh installs numpy for it.
 config.substitutions.append(("%python", sys.executable))
 if config.llmc_have_nvrtc:

@@ -22,12 +22,10 @@ namespace {
 #define LLMK_KERNEL(name, args)                                                \
   constexpr KernelArg name##Args[] = {LLMK_ARGS args};
 #include "Kernels.def"
-#undef LLMK_KERNEL
 
 constexpr KernelSignature kSignatures[] = {
 #define LLMK_KERNEL(name, args) {#name, name##Args},
 #include "Kernels.def"
-#undef LLMK_KERNEL
 };
 
 } // namespace

@@ -26,21 +26,8 @@ enum class KernelArg { Ptr, I32, I64, F32, F64 };
 
 /// Every function that generated code may call.
 enum class Kernel {
-#define LLMK_PTR(type, name)
-#define LLMK_I32(name)
-#define LLMK_I64(name)
-#define LLMK_U64(name)
-#define LLMK_F32(name)
-#define LLMK_F64(name)
 #define LLMK_KERNEL(name, args) name,
 #include "Kernels.def"
-#undef LLMK_KERNEL
-#undef LLMK_PTR
-#undef LLMK_I32
-#undef LLMK_I64
-#undef LLMK_U64
-#undef LLMK_F32
-#undef LLMK_F64
 };
 
 /// A kernel's symbol and argument types, as Kernels.def declares them.

@@ -189,17 +189,24 @@ LLVM::LLVMFuncOp createEntryPoint(func::FuncOp func, const FunctionPlan &plan,
   std::string name = func.getSymName().str();
   auto lowered =
       LLVM::LLVMFuncOp::create(builder, loc, name + ".lowered", fnType);
-  SmallVector<Attribute> argTypes, resultTypes;
-  for (Type t : func.getArgumentTypes())
+  SmallVector<Attribute> argTypes, argKinds, resultTypes;
+  auto *dialect = context->getLoadedDialect<LLMDialect>();
+  for (auto [i, t] : llvm::enumerate(func.getArgumentTypes())) {
     argTypes.push_back(TypeAttr::get(t));
+    // The manifest tells the runtime what each argument holds.
+    Attribute kind =
+        func.getArgAttr(i, LLMDialect::ArgKindAttrHelper::getNameStr());
+    argKinds.push_back(kind ? kind : UnitAttr::get(context));
+  }
   // A returned cache is the argument's cache, updated in place: the native
   // function's results are the tensors alone.
   for (Type t : func.getResultTypes())
     if (!isa<KVCacheType>(t))
       resultTypes.push_back(TypeAttr::get(t));
-  auto *dialect = context->getLoadedDialect<LLMDialect>();
   dialect->getArgTypesAttrHelper().setAttr(lowered,
                                            builder.getArrayAttr(argTypes));
+  dialect->getArgKindsAttrHelper().setAttr(lowered,
+                                           builder.getArrayAttr(argKinds));
   dialect->getResultTypesAttrHelper().setAttr(
       lowered, builder.getArrayAttr(resultTypes));
   dialect->getArenaBytesAttrHelper().setAttr(

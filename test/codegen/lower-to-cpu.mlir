@@ -10,7 +10,7 @@
 // CHECK-DAG: llvm.func @llmk_linear(!llvm.ptr, !llvm.ptr, i32, !llvm.ptr, !llvm.ptr, i64, i64, i64)
 // CHECK-DAG: llvm.func @llmk_add(!llvm.ptr, !llvm.ptr, !llvm.ptr, i64)
 // CHECK: llvm.func @block(%[[PARAMS:.*]]: !llvm.ptr, %[[ARENA:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[RESULTS:.*]]: !llvm.ptr)
-// CHECK-SAME: llm.arena_bytes = 192 : i64, llm.arg_types = [tensor<2x8xf32>], llm.result_types = [tensor<2x8xf32>]
+// CHECK-SAME: llm.arena_bytes = 192 : i64, llm.arg_kinds = [unit], llm.arg_types = [tensor<2x8xf32>], llm.result_types = [tensor<2x8xf32>]
 // CHECK: %[[XSLOT:.*]] = llvm.getelementptr %[[ARGS]][0]
 // CHECK: %[[X:.*]] = llvm.load %[[XSLOT]]
 // CHECK: %[[NSLOT:.*]] = llvm.getelementptr %[[PARAMS]][0]

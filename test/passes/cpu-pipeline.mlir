@@ -11,11 +11,12 @@
 // CHECK-NOT: func.func
 
 // decode-batch: the prefill entry point and its decode entry point for 3
-// sequences of one token, both lowered.
+// sequences of one token, both lowered, with the kinds of the arguments
+// the cache pass added (unit: the hand-written input has none).
 // DECODE-LABEL: llvm.func @layer(
-// DECODE-SAME: llm.arg_types = [tensor<1x4x64xf32>, !llm.kv_cache<layers = 1, kv_heads = 4, head_dim = 16, block_size = 8, dtype = f32>, tensor<1x4xi32>, tensor<1x8xi32>, tensor<1xi32>], llm.result_types = [tensor<1x4x64xf32>]
+// DECODE-SAME: llm.arg_kinds = [unit, #llm.arg_kind<kv_cache>, #llm.arg_kind<slots>, #llm.arg_kind<block_tables>, #llm.arg_kind<context_lens>], llm.arg_types = [tensor<1x4x64xf32>, !llm.kv_cache<layers = 1, kv_heads = 4, head_dim = 16, block_size = 8, dtype = f32>, tensor<1x4xi32>, tensor<1x8xi32>, tensor<1xi32>], llm.result_types = [tensor<1x4x64xf32>]
 // DECODE-LABEL: llvm.func @layer_decode(
-// DECODE-SAME: llm.arg_types = [tensor<3x1x64xf32>, !llm.kv_cache<layers = 1, kv_heads = 4, head_dim = 16, block_size = 8, dtype = f32>, tensor<3x1xi32>, tensor<3x8xi32>, tensor<3xi32>], llm.result_types = [tensor<3x1x64xf32>]
+// DECODE-SAME: llm.arg_kinds = [unit, #llm.arg_kind<kv_cache>, #llm.arg_kind<slots>, #llm.arg_kind<block_tables>, #llm.arg_kind<context_lens>], llm.arg_types = [tensor<3x1x64xf32>, !llm.kv_cache<layers = 1, kv_heads = 4, head_dim = 16, block_size = 8, dtype = f32>, tensor<3x1xi32>, tensor<3x8xi32>, tensor<3xi32>], llm.result_types = [tensor<3x1x64xf32>]
 // DECODE: llvm.call @llmk_paged_attention
 
 // With the cache: one append and one paged attention, the cache descriptor

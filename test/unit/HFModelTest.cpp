@@ -71,8 +71,8 @@ TEST_F(HFModelTest, OpenReadsTheInfo) {
   llvm::Expected<std::unique_ptr<HFModel>> model = HFModel::open(dir);
   ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
   const HFModelInfo &info = (*model)->getInfo();
-  EXPECT_EQ(info.modelType, "t5");
-  EXPECT_EQ(info.kind, HFModelInfo::Kind::EncoderDecoder);
+  EXPECT_EQ(info.type, "t5");
+  EXPECT_EQ(info.kind, llmrt::ModelKind::EncoderDecoder);
   EXPECT_EQ(info.vocabSize, 112);
   EXPECT_EQ(info.hiddenSize, 32);
   EXPECT_EQ(info.decoderStartTokenId, 0);

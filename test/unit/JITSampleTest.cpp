@@ -8,11 +8,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "llm/JIT/CompiledModel.h"
+#include "llm/JIT/JIT.h"
 #include "llm/codegen/CPU/Passes.h"
 #include "llm/dialects/LLM/IR/LLMDialect.h"
 
 #include "Kernels.h"
+#include "Model.h"
 #include "SafeTensors.h"
 #include "Sampler.h"
 
@@ -31,6 +32,7 @@
 
 using namespace mlir;
 using namespace mlir::llm;
+using llmrt::SafeTensorsArchive;
 
 namespace {
 
@@ -76,7 +78,7 @@ public:
   }
 
   /// The compiled `source`, or nullptr after reporting why.
-  std::unique_ptr<CompiledModel> compile(llvm::StringRef source) {
+  std::unique_ptr<llmrt::Model> compile(llvm::StringRef source) {
     if (!archive)
       return nullptr;
     OwningOpRef<ModuleOp> module =
@@ -87,8 +89,8 @@ public:
     pm.addPass(llm::createLowerToCPUPass());
     if (failed(pm.run(*module)))
       return nullptr;
-    llvm::Expected<std::unique_ptr<CompiledModel>> model =
-        CompiledModel::create(*module, *archive);
+    llvm::Expected<std::unique_ptr<llmrt::Model>> model =
+        jitCompile(*module, archive);
     if (!model) {
       ADD_FAILURE() << llvm::toString(model.takeError());
       return nullptr;
@@ -99,7 +101,7 @@ public:
 private:
   MLIRContext context;
   TempModel folder;
-  std::unique_ptr<SafeTensorsArchive> archive;
+  std::shared_ptr<const SafeTensorsArchive> archive;
 };
 
 struct SampleCase {
@@ -120,10 +122,10 @@ TEST_P(JITSampleTest, MatchesTheRuntimeSampler) {
        "} : tensor<3x50xf32> -> tensor<3xi64>\n"
        "  return %n : tensor<3xi64>\n}\n")
           .str();
-  std::unique_ptr<CompiledModel> model = compiler.compile(source);
+  std::unique_ptr<llmrt::Model> model = compiler.compile(source);
   ASSERT_TRUE(model);
-  llvm::Expected<const EntryPoint *> entry = model->lookup("pick");
-  ASSERT_TRUE(static_cast<bool>(entry)) << llvm::toString(entry.takeError());
+  const llmrt::Entry *entry = model->find("pick");
+  ASSERT_TRUE(entry);
 
   std::mt19937 gen(3);
   std::normal_distribution<float> normal(0.0f, 2.0f);
@@ -138,8 +140,10 @@ TEST_P(JITSampleTest, MatchesTheRuntimeSampler) {
     for (int32_t &id : prev)
       id = static_cast<int32_t>(gen() % kVocab);
     std::vector<int64_t> picked(kBatch, -2);
-    model->run(**entry, {logits.data(), prev.data()}, {picked.data()});
-    ASSERT_EQ(llmk_take_error(), nullptr);
+    void *args[] = {logits.data(), prev.data()};
+    void *results[] = {picked.data()};
+    llmrt::Status status = model->run(*entry, args, results);
+    ASSERT_TRUE(status.isOk()) << status.message();
     for (int64_t b = 0; b < kBatch; ++b) {
       std::vector<int64_t> history(prev.begin() + b * kPrev,
                                    prev.begin() + (b + 1) * kPrev);
@@ -166,20 +170,23 @@ INSTANTIATE_TEST_SUITE_P(
 /// A NaN logit is reported through llmk_take_error, not a crash.
 TEST(JITSampleErrorTest, NaNLogitIsReported) {
   Compiler compiler;
-  std::unique_ptr<CompiledModel> model = compiler.compile(
+  std::unique_ptr<llmrt::Model> model = compiler.compile(
       "func.func @pick(%l: tensor<1x4xf32>) -> tensor<1xi32> {\n"
       "  %n = llm.sample %l {temperature = 1.0, seed = 1} : "
       "tensor<1x4xf32> -> tensor<1xi32>\n"
       "  return %n : tensor<1xi32>\n}\n");
   ASSERT_TRUE(model);
-  const EntryPoint *entry = *model->lookup("pick");
+  const llmrt::Entry *entry = model->find("pick");
+  ASSERT_TRUE(entry);
   float logits[4] = {1.0f, std::nanf(""), 0.0f, 2.0f};
   int32_t picked = 5;
-  model->run(*entry, {logits}, {&picked});
-  const char *error = llmk_take_error();
-  ASSERT_NE(error, nullptr);
-  EXPECT_STREQ(error, "llmrt_sample: cannot sample (a NaN logit, every logit "
-                      "-inf, or a previous token outside the vocabulary)");
+  void *args[] = {logits};
+  void *results[] = {&picked};
+  llmrt::Status status = model->run(*entry, args, results);
+  EXPECT_EQ(status.code(), llmrt::ErrorCode::Kernel);
+  EXPECT_EQ(status.message(),
+            "kernel error: llmrt_sample: cannot sample (a NaN logit, every "
+            "logit -inf, or a previous token outside the vocabulary)");
   EXPECT_EQ(picked, -1);
 }
 

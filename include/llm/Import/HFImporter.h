@@ -11,6 +11,8 @@
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/Error.h"
 
+#include "Manifest.h"
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,27 +30,10 @@ class ConfigFile;
 struct ModelFamily;
 } // namespace hf
 
-/// What the runtime needs to know about an imported model.
-struct HFModelInfo {
-  enum class Kind { Decoder, Encoder, EncoderDecoder };
-  std::string modelType;
-  Kind kind = Kind::Decoder;
-  int64_t vocabSize = 0;
-  int64_t hiddenSize = 0;
-  /// Position ids are `offset + index` (RoBERTa: padding_idx + 1).
-  int64_t positionOffset = 0;
-  /// Ids that end generation (from config.json and generation_config.json).
-  std::vector<int64_t> eosTokenIds;
-  /// First decoder token of encoder-decoder models.
-  int64_t decoderStartTokenId = 0;
-  /// Longest sequence the positions support (0: unbounded).
-  int64_t maxPositions = 0;
-  /// The attention window when every self-attention layer has the same
-  /// sliding window (Mistral, Mixtral, Qwen2 with use_sliding_window and no
-  /// full-attention layer), else 0: a runtime may then free the cache blocks
-  /// that fall out of it.
-  int64_t slidingWindow = 0;
-};
+/// What the runtime needs to know about an imported model: the runtime's
+/// own description (runtime/Manifest.h), which the importer records on the
+/// module as `#llm.model` and code generation writes into the manifest.
+using HFModelInfo = llmrt::ModelInfo;
 
 /// Shapes of the imported entry point.
 struct HFImportOptions {
@@ -104,7 +89,7 @@ private:
   std::string directory;
   std::unique_ptr<hf::ConfigFile> config;
   HFModelInfo info;
-  /// The entry of `info.modelType` in the importer's table.
+  /// The entry of `info.type` in the importer's table.
   const hf::ModelFamily *family = nullptr;
 };
 

@@ -241,7 +241,7 @@ llvm::Error hf::readModelInfo(Config &config, llvm::StringRef modelDir,
     if (llvm::Error err = gen.takeError())
       return err;
   }
-  if (info.kind == HFModelInfo::Kind::EncoderDecoder &&
+  if (info.kind == llmrt::ModelKind::EncoderDecoder &&
       (info.decoderStartTokenId < 0 ||
        info.decoderStartTokenId >= info.vocabSize))
     return makeError(llvm::formatv("{0}: field 'decoder_start_token_id': "

@@ -34,7 +34,7 @@ namespace mlir::llm::hf {
 struct ModelFamily {
   llvm::StringLiteral modelType;
   /// Decoder, encoder or encoder-decoder: the signature of its entry point.
-  HFModelInfo::Kind kind;
+  llmrt::ModelKind kind;
   /// Its fields of HFModelInfo beyond vocab_size and eos_token_id.
   ModelInfoReader readInfo;
   /// Emits its forward function.
@@ -42,7 +42,7 @@ struct ModelFamily {
 };
 } // namespace mlir::llm::hf
 
-using Kind = HFModelInfo::Kind;
+using Kind = llmrt::ModelKind;
 
 /// The supported model types. Adding a family is one file (its builder,
 /// declared in Models.h and listed in CMakeLists.txt) plus one entry here.
@@ -85,8 +85,8 @@ HFModel::open(llvm::StringRef modelDir) {
       modelDir.str(), std::make_unique<ConfigFile>(std::move(*file))));
   Config config(*model->config);
   HFModelInfo &info = model->info;
-  info.modelType = config.getString("model_type", "");
-  llvm::StringRef type = info.modelType;
+  info.type = config.getString("model_type", "");
+  llvm::StringRef type = info.type;
   if (type.empty())
     return makeError(llvm::formatv("{0}: missing field 'model_type'; "
                                    "supported: {1}",
@@ -121,7 +121,7 @@ static ModelInfoAttr getModelAttr(MLIRContext &context,
   // open() checked against the vocabulary; other kinds have none.
   int64_t decoderStart =
       kind == ModelKind::EncoderDecoder ? info.decoderStartTokenId : 0;
-  return ModelInfoAttr::get(&context, info.modelType, kind, info.vocabSize,
+  return ModelInfoAttr::get(&context, info.type, kind, info.vocabSize,
                             info.hiddenSize, info.positionOffset, eosIds,
                             decoderStart, info.maxPositions,
                             info.slidingWindow);
@@ -144,11 +144,11 @@ HFModel::import(MLIRContext &context, const SafeTensorsArchive &archive,
     return makeError(llvm::formatv("expected a batch of at least one "
                                    "sequence, found {0}",
                                    options.batch));
-  if (options.batch != 1 && info.kind == HFModelInfo::Kind::Encoder)
+  if (options.batch != 1 && info.kind == llmrt::ModelKind::Encoder)
     return makeError(llvm::formatv("batches of {0} sequences are supported "
                                    "for decoder and encoder-decoder models; "
                                    "'{1}' takes one",
-                                   options.batch, info.modelType));
+                                   options.batch, info.type));
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
   Emitter emitter(context, archive);

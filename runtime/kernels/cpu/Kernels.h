@@ -86,13 +86,6 @@ typedef struct {
 #define LLMK_F64(name) double name
 #define LLMK_KERNEL(name, args) void name args;
 #include "Kernels.def"
-#undef LLMK_KERNEL
-#undef LLMK_PTR
-#undef LLMK_I32
-#undef LLMK_I64
-#undef LLMK_U64
-#undef LLMK_F32
-#undef LLMK_F64
 
 #ifdef __cplusplus
 }

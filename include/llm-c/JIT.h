@@ -1,0 +1,57 @@
+/*===- llm-c/JIT.h - Compile models in-process, from C ----------*- C -*-===*\
+|*                                                                          *|
+|* Part of LLMC, under the Apache License v2.0.                             *|
+|*                                                                          *|
+\*===----------------------------------------------------------------------===*/
+
+/*
+ * The C view of the JIT library (libLLMJIT, which links MLIR and LLVM):
+ * compiles a Hugging Face model folder in-process into an llmrt_model that
+ * the runtime API (llm-c/Runtime.h) runs. The model is compiled for the
+ * shapes of a run: the prompts' lengths, their number (or the beams), and
+ * prompt + max_new_tokens. Errors are reported as in Runtime.h.
+ */
+
+#ifndef LLM_C_JIT_H
+#define LLM_C_JIT_H
+
+#include "llm-c/Runtime.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct llmc_jit_params {
+  /** Nonzero: prefill + decode entry points over a paged KV cache; zero:
+   *  the full-sequence entry point. */
+  int32_t use_kv_cache;
+  /** Tokens a generation adds to the longest prompt (0: forward only). */
+  int64_t max_new_tokens;
+  /** > 1: the decode entry point takes this many beams. */
+  int64_t num_beams;
+  /** Tokens per KV-cache block, and the cache's storage: "f32", "f16",
+   *  "bf16" or "i8". */
+  int64_t kv_block_size;
+  const char *kv_dtype;
+} llmc_jit_params;
+
+/** KV cache on, 16 new tokens, 1 beam, blocks of 16 tokens, f32 cache. */
+LLMRT_API llmc_jit_params llmc_jit_default_params(void);
+
+/** Compiles the Hugging Face folder `model_dir` (config.json and
+ *  safetensors) for generating from `prompts` (as llmrt_generate takes
+ *  them: an encoder-decoder prompt without decoder tokens starts at the
+ *  decoder start token), and binds its weights. On
+ *  failure `*model` is NULL; the message names the file, the field and the
+ *  expected and found values. */
+LLMRT_API llmrt_status llmc_jit_compile(const char *model_dir,
+                                        const llmrt_prompt *prompts,
+                                        size_t n_prompts,
+                                        const llmc_jit_params *params,
+                                        llmrt_model **model);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LLM_C_JIT_H */

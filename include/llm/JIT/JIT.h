@@ -1,0 +1,124 @@
+//===- JIT.h - Compile models in-process for the runtime --------*- C++ -*-===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// The in-process path from a model to something libllmrt runs: import the
+// functions a run needs (one per shape, in one module so that they share
+// the bound weights), run the CPU pipeline, write the entry-point manifest,
+// compile with the ORC JIT, and hand the native code and the weights to an
+// `llmrt::Model`. Host applications that compile their own IR use
+// `jitCompile` on a lowered module. The C view of this is
+// include/llm-c/JIT.h.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLM_JIT_JIT_H
+#define LLM_JIT_JIT_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace llmrt {
+class Model;
+class SafeTensorsArchive;
+struct Prompt;
+} // namespace llmrt
+
+namespace mlir::llm {
+class HFModel;
+
+/// Tokens per KV-cache block when nothing else is asked for.
+inline constexpr int64_t kDefaultKVBlockSize = 16;
+/// Largest block size, prompt or generation length the tools accept: keeps
+/// every size derived from them far from int64 overflow.
+inline constexpr int64_t kMaxSequenceLength = int64_t(1) << 20;
+
+/// The entry points one compilation produces.
+struct JITOptions {
+  /// Cached entry points (prefill and decode over a paged KV cache) rather
+  /// than the full-sequence `forward`.
+  bool kvCache = false;
+
+  /// Without the cache: `forward` over `seqLen` tokens (an encoder-decoder
+  /// model's encoder tokens, with `decoderSeqLen` decoder tokens).
+  int64_t seqLen = 0;
+  int64_t decoderSeqLen = 0;
+
+  /// With the cache, a decoder-only model: one prefill entry point per
+  /// prompt length. An encoder-decoder model: one prefill entry point (and
+  /// one encoder entry point) per encoder input length, all for the decoder
+  /// prompt of `decoderPromptLen` tokens.
+  std::vector<int64_t> promptLens;
+  std::vector<int64_t> encoderLens;
+  int64_t decoderPromptLen = 0;
+  /// Sequences of the decode entry point (one token each; 0: none).
+  int64_t decodeBatch = 0;
+  /// Longest sequence a block table describes.
+  int64_t maxSeqLen = 0;
+  int64_t blockSize = kDefaultKVBlockSize;
+  /// f32, f16, bf16 or i8.
+  std::string cacheDtype = "f32";
+
+  /// Import attention op by op; the attention passes must then fuse it.
+  bool decomposeAttention = false;
+  /// Run llm-lower-alibi and llm-fuse-attention.
+  bool attentionPasses = true;
+  /// Write the imported IR of `forward` here, before any pass.
+  std::string emitMlir;
+  unsigned optLevel = 3;
+};
+
+/// The entry points a run over `prompts` needs (as llmrt::generate takes
+/// them: an encoder-decoder model's decoder prompts and encoder inputs).
+/// With the cache: a prefill entry point per prompt length (per encoder
+/// input length, for the one decoder prompt, of an encoder-decoder model)
+/// and a decode entry point for every prompt at once, or for `numBeams`
+/// beams. Without it: one full-sequence entry point for the longest prompt
+/// plus `maxNewTokens` (causal attention makes position i independent of
+/// the unused tail). Block size and cache dtype are left to the caller.
+JITOptions planCompilation(bool encoderDecoder, bool encoderOnly,
+                           const std::vector<llmrt::Prompt> &prompts,
+                           int64_t maxNewTokens, int64_t numBeams,
+                           bool kvCache);
+
+/// Checks the KV-cache options, naming llm-run's flags: `--kv-block-size`
+/// in [1, kMaxSequenceLength], `--kv-dtype` f32, f16, bf16 or i8. The one
+/// place these are checked before compiling.
+llvm::Error checkKVCacheOptions(int64_t blockSize, llvm::StringRef dtype);
+
+/// Where a compilation spent its time, in seconds.
+struct JITTimings {
+  double import = 0;
+  /// The pass pipeline down to the LLVM dialect.
+  double lower = 0;
+  /// Binding the weights, LLVM's optimizer and code generation.
+  double jit = 0;
+};
+
+/// Compiles `model` for `options`, reading its weights from `weights`, and
+/// fills `timings` when given.
+llvm::Expected<std::unique_ptr<llmrt::Model>>
+compileModel(MLIRContext &context, const HFModel &model,
+             std::shared_ptr<const llmrt::SafeTensorsArchive> weights,
+             const JITOptions &options, JITTimings *timings = nullptr);
+
+/// JIT-compiles `lowered` (a module after llm-lower-to-cpu, which must stay
+/// alive during the call) and binds its parameters from `weights` (null for
+/// a module without parameters).
+llvm::Expected<std::unique_ptr<llmrt::Model>>
+jitCompile(ModuleOp lowered,
+           std::shared_ptr<const llmrt::SafeTensorsArchive> weights,
+           unsigned optLevel = 3);
+
+/// The names of every kernel the JIT resolves for generated code
+/// (runtime/kernels/cpu/Kernels.def).
+std::vector<std::string> getJITKernelSymbols();
+
+} // namespace mlir::llm
+
+#endif // LLM_JIT_JIT_H

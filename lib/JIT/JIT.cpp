@@ -1,0 +1,285 @@
+//===- JIT.cpp - Compile models in-process for the runtime ----------------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llm/JIT/JIT.h"
+#include "llm/Import/HFImporter.h"
+#include "llm/Pipelines/Pipelines.h"
+#include "llm/Support/RuntimeError.h"
+#include "llm/codegen/CPU/Manifest.h"
+#include "llm/dialects/LLM/IR/LLMDialect.h"
+
+#include "Generate.h"
+#include "Kernels.h"
+#include "Model.h"
+#include "SafeTensors.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/ExecutionEngine/Orc/Mangling.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+
+using namespace mlir;
+using namespace mlir::llm;
+
+namespace {
+
+/// The symbols of every function that generated code calls, for the JIT's
+/// linker.
+llvm::orc::SymbolMap kernelSymbols(llvm::orc::MangleAndInterner mangle) {
+  llvm::orc::SymbolMap map;
+  auto add = [&](llvm::StringRef name, auto *fn) {
+    map[mangle(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
+                         llvm::JITSymbolFlags::Exported};
+  };
+#define LLMK_KERNEL(name, args) add(#name, &name);
+#include "Kernels.def"
+  return map;
+}
+
+/// Native code held by an ORC JIT.
+class JITCode : public llmrt::CodeProvider {
+public:
+  explicit JITCode(std::unique_ptr<ExecutionEngine> engine)
+      : engine(std::move(engine)) {}
+  void *lookup(std::string_view symbol) override {
+    llvm::Expected<void *> address =
+        engine->lookup(llvm::StringRef(symbol.data(), symbol.size()));
+    if (!address) {
+      llvm::consumeError(address.takeError());
+      return nullptr;
+    }
+    return *address;
+  }
+
+private:
+  std::unique_ptr<ExecutionEngine> engine;
+};
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// Moves the functions of `from` into `into`, and its model description.
+void absorb(ModuleOp into, ModuleOp from) {
+  auto *dialect = into.getContext()->getLoadedDialect<LLMDialect>();
+  if (ModelInfoAttr model = dialect->getModelAttrHelper().getAttr(from))
+    dialect->getModelAttrHelper().setAttr(into, model);
+  for (Operation &op :
+       llvm::make_early_inc_range(from.getBody()->getOperations()))
+    op.moveBefore(into.getBody(), into.getBody()->end());
+}
+
+} // namespace
+
+std::vector<std::string> mlir::llm::getJITKernelSymbols() {
+  std::vector<std::string> names;
+#define LLMK_KERNEL(name, args) names.push_back(#name);
+#include "Kernels.def"
+  return names;
+}
+
+JITOptions mlir::llm::planCompilation(bool encoderDecoder, bool encoderOnly,
+                                      const std::vector<llmrt::Prompt> &prompts,
+                                      int64_t maxNewTokens, int64_t numBeams,
+                                      bool kvCache) {
+  JITOptions options;
+  options.kvCache = kvCache;
+  int64_t longest = 0, encoderLen = 0;
+  for (const llmrt::Prompt &p : prompts) {
+    longest = std::max<int64_t>(longest, p.tokens.size());
+    encoderLen = std::max<int64_t>(encoderLen, p.encoderTokens.size());
+    std::vector<int64_t> &lens =
+        encoderDecoder ? options.encoderLens : options.promptLens;
+    int64_t len = encoderDecoder ? p.encoderTokens.size() : p.tokens.size();
+    if (!llvm::is_contained(lens, len))
+      lens.push_back(len);
+  }
+  llvm::sort(options.promptLens);
+  llvm::sort(options.encoderLens);
+  options.maxSeqLen = longest + maxNewTokens;
+  if (kvCache) {
+    options.decoderPromptLen = encoderDecoder ? longest : 0;
+    options.decodeBatch =
+        numBeams > 1 ? numBeams : static_cast<int64_t>(prompts.size());
+  } else if (encoderDecoder) {
+    options.seqLen = encoderLen;
+    options.decoderSeqLen = longest + maxNewTokens;
+  } else {
+    options.seqLen = longest + (encoderOnly ? 0 : maxNewTokens);
+  }
+  return options;
+}
+
+llvm::Error mlir::llm::checkKVCacheOptions(int64_t blockSize,
+                                           llvm::StringRef dtype) {
+  if (blockSize <= 0)
+    return makeError(llvm::formatv(
+        "--kv-block-size: expected a value > 0, found {0}", blockSize));
+  if (blockSize > kMaxSequenceLength)
+    return makeError(
+        llvm::formatv("--kv-block-size: expected a value in [1, {0}], found "
+                      "{1}",
+                      kMaxSequenceLength, blockSize));
+  if (!llvm::is_contained({"f32", "f16", "bf16", "i8"}, dtype))
+    return makeError(llvm::formatv(
+        "--kv-dtype: expected f32, f16, bf16 or i8, found '{0}'", dtype));
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::unique_ptr<llmrt::Model>>
+mlir::llm::jitCompile(ModuleOp lowered,
+                      std::shared_ptr<const llmrt::SafeTensorsArchive> weights,
+                      unsigned optLevel) {
+  llvm::Expected<std::string> text = buildManifest(lowered);
+  if (!text)
+    return text.takeError();
+  llmrt::Expected<llmrt::Manifest> manifest =
+      llmrt::Manifest::parse(*text, "the compiled model's manifest");
+  if (!manifest)
+    return toLLVMError(manifest.status());
+
+  // Compiled only once the weights are bound: a bad checkpoint fails fast.
+  auto makeCode =
+      [&]() -> llmrt::Expected<std::unique_ptr<llmrt::CodeProvider>> {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    MLIRContext *context = lowered.getContext();
+    registerBuiltinDialectTranslation(*context);
+    registerLLVMDialectTranslation(*context);
+    ExecutionEngineOptions options;
+    std::function<llvm::Error(llvm::Module *)> transformer =
+        makeOptimizingTransformer(optLevel, 0, nullptr);
+    options.transformer = transformer;
+    options.jitCodeGenOptLevel =
+        static_cast<llvm::CodeGenOptLevel>(std::min(optLevel, 3u));
+    auto engine = ExecutionEngine::create(lowered, options);
+    if (!engine)
+      return llmrt::Status::error(llmrt::ErrorCode::Internal,
+                                  "JIT compilation failed: " +
+                                      llvm::toString(engine.takeError()));
+    (*engine)->registerSymbols(kernelSymbols);
+    return std::unique_ptr<llmrt::CodeProvider>(
+        new JITCode(std::move(*engine)));
+  };
+  llmrt::Expected<std::unique_ptr<llmrt::Model>> model =
+      llmrt::Model::create(std::move(*manifest), std::move(weights), makeCode);
+  if (!model)
+    return toLLVMError(model.status());
+  return std::move(*model);
+}
+
+llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
+    MLIRContext &context, const HFModel &model,
+    std::shared_ptr<const llmrt::SafeTensorsArchive> weights,
+    const JITOptions &options, JITTimings *timings) {
+  using Clock = std::chrono::steady_clock;
+  auto since = [](Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  JITTimings spent;
+  auto start = Clock::now();
+  context.loadDialect<LLMDialect, func::FuncDialect, arith::ArithDialect,
+                      LLVM::LLVMDialect>();
+  bool seq2seq = model.getInfo().kind == llmrt::ModelKind::EncoderDecoder;
+  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
+  CPUPipelineOptions pipeline;
+  pipeline.attentionPasses = options.attentionPasses;
+  std::string decodeName;
+  if (!options.kvCache) {
+    HFImportOptions import;
+    import.seqLen = options.seqLen;
+    import.decoderSeqLen = options.decoderSeqLen;
+    import.decomposeAttention = options.decomposeAttention;
+    llvm::Expected<OwningOpRef<ModuleOp>> imported =
+        model.import(context, *weights, import);
+    if (!imported)
+      return imported.takeError();
+    module = std::move(*imported);
+    if (!options.emitMlir.empty()) {
+      std::error_code ec;
+      llvm::raw_fd_ostream os(options.emitMlir, ec);
+      if (ec)
+        return makeError(llvm::formatv("{0}: cannot write: {1}",
+                                       options.emitMlir, ec.message()));
+      (*module)->print(os);
+    }
+  } else {
+    if (llvm::Error err =
+            checkKVCacheOptions(options.blockSize, options.cacheDtype))
+      return std::move(err);
+    // The prefill functions, imported for one sequence each: per prompt
+    // length, or per encoder input length for an encoder-decoder model.
+    std::vector<HFImportOptions> functions;
+    for (int64_t len : seq2seq ? options.encoderLens : options.promptLens) {
+      HFImportOptions import;
+      import.seqLen = len;
+      import.decoderSeqLen = seq2seq ? options.decoderPromptLen : 0;
+      import.functionName =
+          (seq2seq ? "prefill_enc" : "prefill_") + std::to_string(len);
+      functions.push_back(import);
+    }
+    if (functions.empty())
+      return makeError("compiling the cached entry points: expected at least "
+                       "one prompt length");
+    for (const HFImportOptions &import : functions) {
+      llvm::Expected<OwningOpRef<ModuleOp>> imported =
+          model.import(context, *weights, import);
+      if (!imported)
+        return imported.takeError();
+      absorb(*module, **imported);
+    }
+    pipeline.kvCache = true;
+    pipeline.blockSize = options.blockSize;
+    pipeline.cacheDtype = options.cacheDtype;
+    pipeline.maxSeqLen = options.maxSeqLen;
+    // The cache pass derives each prefill function's decode entry point for
+    // `decodeBatch` sequences of one token; one serves every prompt: the
+    // last prefill's (the longest encoder input's, whose cross-attention
+    // block tables are the widest).
+    pipeline.decodeBatch = options.decodeBatch;
+    if (options.decodeBatch > 0)
+      decodeName = functions.back().functionName + "_decode";
+  }
+  spent.import = since(start);
+  start = Clock::now();
+  // buildCPUPipeline puts ALiBi slopes before the cache and the cache before
+  // canonicalization, as the cache requires. Decomposed attention has no
+  // CPU lowering: fusion must raise all of it.
+  PassManager pm(&context);
+  buildCPUPipeline(pm, pipeline);
+  if (failed(pm.run(*module)))
+    return makeError(options.kvCache
+                         ? "compiling the cached entry points failed (see the "
+                           "diagnostics above)"
+                         : "lowering to the CPU failed (see the diagnostics "
+                           "above)");
+  // The other decode entry points would only cost JIT time.
+  if (!decodeName.empty())
+    for (auto func :
+         llvm::make_early_inc_range(module->getOps<LLVM::LLVMFuncOp>()))
+      if (func.getSymName().ends_with("_decode") &&
+          func.getSymName() != decodeName)
+        func.erase();
+  spent.lower = since(start);
+  start = Clock::now();
+  llvm::Expected<std::unique_ptr<llmrt::Model>> compiled =
+      jitCompile(*module, std::move(weights), options.optLevel);
+  spent.jit = since(start);
+  if (timings)
+    *timings = spent;
+  return compiled;
+}

@@ -1,0 +1,355 @@
+//===- Model.cpp - A compiled model: native code, weights, manifest -------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Model.h"
+#include "Kernels.h"
+#include "SafeTensors.h"
+
+#include <cstring>
+#include <new>
+
+using namespace llmrt;
+
+CodeProvider::~CodeProvider() = default;
+
+Model::~Model() = default;
+
+namespace {
+
+std::string formatShape(const std::vector<int64_t> &shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+/// The safetensors dtype the kernels read a parameter of `type` as.
+std::optional<DType> getKernelDType(ElementType type) {
+  switch (type) {
+  case ElementType::F32:
+    return DType::F32;
+  case ElementType::F16:
+    return DType::F16;
+  case ElementType::BF16:
+    return DType::BF16;
+  default:
+    return std::nullopt;
+  }
+}
+
+/// Bytes that cannot be allocated are an error, not an abort.
+Expected<std::unique_ptr<uint8_t[]>> allocate(uint64_t bytes,
+                                              const std::string &what) {
+  std::unique_ptr<uint8_t[]> buffer(new (std::nothrow) uint8_t[bytes]);
+  if (!buffer)
+    return Status::error(ErrorCode::OutOfMemory, "cannot allocate " +
+                                                     std::to_string(bytes) +
+                                                     " bytes for " + what);
+  return buffer;
+}
+
+/// A tensor's bytes while it is being packed: either a view of the archive
+/// or an owned buffer.
+struct Buffer {
+  const uint8_t *data = nullptr;
+  std::unique_ptr<uint8_t[]> owned;
+  size_t elementSize = 0;
+  std::vector<int64_t> shape;
+
+  int64_t numElements() const {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    return n;
+  }
+  void own(std::unique_ptr<uint8_t[]> bytes) {
+    owned = std::move(bytes);
+    data = owned.get();
+  }
+};
+
+/// Loads archive tensor `name` as `want` (in its stored shape), for
+/// parameter `paramName`.
+Expected<Buffer> loadTensor(const SafeTensorsArchive &archive,
+                            const std::string &name, DType want,
+                            const std::string &paramName) {
+  const TensorInfo *info = archive.lookup(name);
+  if (!info)
+    return Status::error(ErrorCode::Format,
+                         archive.directory() + ": missing tensor '" + name +
+                             "' (needed for parameter '" + paramName + "')");
+  Buffer buffer;
+  buffer.shape = info->shape;
+  buffer.elementSize = getDTypeSize(want);
+  if (info->dtype == want) {
+    buffer.data = info->data;
+    return buffer;
+  }
+  if (want != DType::F32) {
+    std::string from(getDTypeName(info->dtype)), to(getDTypeName(want));
+    return Status::error(ErrorCode::Format,
+                         info->file + ": tensor '" + name + "': dtype " + from +
+                             " cannot be used as " + to + "; expected " + to);
+  }
+  Expected<std::unique_ptr<uint8_t[]>> bytes =
+      allocate(uint64_t(info->getNumElements()) * 4, "tensor '" + name + "'");
+  if (!bytes)
+    return bytes.takeStatus();
+  Status status = copyAsF32(*info, reinterpret_cast<float *>(bytes->get()));
+  if (!status.isOk())
+    return status;
+  buffer.own(std::move(*bytes));
+  return buffer;
+}
+
+/// Packs one parameter into the layout the kernels read.
+Expected<Buffer> packParam(const SafeTensorsArchive &archive,
+                           const ParamDesc &param) {
+  std::optional<DType> want = getKernelDType(param.dtype);
+  if (!want)
+    return Status::error(ErrorCode::Unsupported,
+                         "parameter '" + param.name +
+                             "': unsupported element type for the CPU "
+                             "kernels");
+  auto mismatch = [&](const std::string &what,
+                      const std::vector<int64_t> &found) {
+    return Status::error(ErrorCode::Format,
+                         archive.directory() + ": tensor '" + param.name +
+                             "': shape " + formatShape(found) + what +
+                             ", expected " + formatShape(param.shape));
+  };
+
+  if (!param.stacked.empty()) {
+    if (param.shape.empty() ||
+        param.shape[0] != static_cast<int64_t>(param.stacked.size()))
+      return mismatch(" (stacked from " + std::to_string(param.stacked.size()) +
+                          " tensors)",
+                      param.shape);
+    std::vector<int64_t> partShape(param.shape.begin() + 1, param.shape.end());
+    Buffer result;
+    result.shape = param.shape;
+    result.elementSize = getDTypeSize(*want);
+    int64_t partBytes = result.numElements() / param.shape[0] *
+                        static_cast<int64_t>(result.elementSize);
+    Expected<std::unique_ptr<uint8_t[]>> bytes =
+        allocate(uint64_t(partBytes) * param.stacked.size(),
+                 "parameter '" + param.name + "'");
+    if (!bytes)
+      return bytes.takeStatus();
+    for (size_t i = 0; i < param.stacked.size(); ++i) {
+      Expected<Buffer> part =
+          loadTensor(archive, param.stacked[i], *want, param.name);
+      if (!part)
+        return part.takeStatus();
+      if (part->shape != partShape)
+        return Status::error(
+            ErrorCode::Format,
+            archive.directory() + ": tensor '" + param.stacked[i] +
+                "': shape " + formatShape(part->shape) + ", expected " +
+                formatShape(partShape) + " (one part of '" + param.name + "')");
+      std::memcpy(bytes->get() + i * partBytes, part->data, partBytes);
+    }
+    result.own(std::move(*bytes));
+    return result;
+  }
+
+  Expected<Buffer> loaded = loadTensor(archive, param.name, *want, param.name);
+  if (!loaded)
+    return loaded.takeStatus();
+  Buffer buffer = std::move(*loaded);
+  size_t es = buffer.elementSize;
+
+  if (param.transpose) {
+    if (buffer.shape.size() != 2)
+      return mismatch(" (expected rank 2 to transpose)", buffer.shape);
+    int64_t rows = buffer.shape[0], cols = buffer.shape[1];
+    Expected<std::unique_ptr<uint8_t[]>> bytes =
+        allocate(uint64_t(rows) * cols * es, "parameter '" + param.name + "'");
+    if (!bytes)
+      return bytes.takeStatus();
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        std::memcpy(bytes->get() + (c * rows + r) * es,
+                    buffer.data + (r * cols + c) * es, es);
+    buffer.own(std::move(*bytes));
+    buffer.shape = {cols, rows};
+  }
+
+  if (param.rowBlocks) {
+    auto [start, size, stride, count] = *param.rowBlocks;
+    int64_t rows = buffer.shape.empty() ? 1 : buffer.shape[0];
+    int64_t lastRow = start + (count - 1) * stride + size;
+    if (count <= 0 || size <= 0 || lastRow > rows)
+      return Status::error(
+          ErrorCode::Format,
+          archive.directory() + ": tensor '" + param.name + "': row_blocks [" +
+              std::to_string(start) + ", " + std::to_string(size) + ", " +
+              std::to_string(stride) + ", " + std::to_string(count) +
+              "] read up to row " + std::to_string(lastRow) +
+              ", but the tensor has " + std::to_string(rows) + " rows");
+    int64_t rowBytes = buffer.numElements() / rows * es;
+    Expected<std::unique_ptr<uint8_t[]>> bytes = allocate(
+        uint64_t(size) * count * rowBytes, "parameter '" + param.name + "'");
+    if (!bytes)
+      return bytes.takeStatus();
+    for (int64_t i = 0; i < count; ++i)
+      std::memcpy(bytes->get() + i * size * rowBytes,
+                  buffer.data + (start + i * stride) * rowBytes,
+                  size * rowBytes);
+    buffer.own(std::move(*bytes));
+    buffer.shape[0] = size * count;
+  }
+
+  if (buffer.shape != param.shape)
+    return mismatch(
+        param.transpose || param.rowBlocks ? " after transpose/row_blocks" : "",
+        buffer.shape);
+  return buffer;
+}
+
+} // namespace
+
+Status Model::bindParams() {
+  for (const ParamDesc &param : manifest.params) {
+    Expected<Buffer> buffer = packParam(*weights, param);
+    if (!buffer)
+      return buffer.takeStatus();
+    uint64_t bytes = buffer->numElements() * buffer->elementSize;
+    if (buffer->owned) {
+      packedBytes += bytes;
+      packed.push_back(std::move(buffer->owned));
+    } else {
+      mappedBytes += bytes;
+    }
+    paramPointers.push_back(const_cast<uint8_t *>(buffer->data));
+  }
+  return Status::ok();
+}
+
+Expected<std::unique_ptr<Model>>
+Model::create(Manifest manifest,
+              std::shared_ptr<const SafeTensorsArchive> weights,
+              const CodeFactory &makeCode) {
+  if (!makeCode || (!weights && !manifest.params.empty()))
+    return Status::invalid("a model needs its native code and, when it has "
+                           "parameters, their weights");
+  std::unique_ptr<Model> model(new Model());
+  model->manifest = std::move(manifest);
+  model->weights = std::move(weights);
+  Status status = model->bindParams();
+  if (!status.isOk())
+    return status;
+  Expected<std::unique_ptr<CodeProvider>> code = makeCode();
+  if (!code)
+    return code.takeStatus();
+  if (!*code)
+    return Status::error(ErrorCode::Internal,
+                         "internal error: no native code for the model");
+  model->code = std::move(*code);
+  int64_t arenaBytes = 0;
+  for (const EntryDesc &desc : model->manifest.entries) {
+    void *address = model->code->lookup(desc.name);
+    if (!address)
+      return Status::error(ErrorCode::Format,
+                           "the native code has no entry point '" + desc.name +
+                               "', which the manifest lists");
+    model->entries.push_back({&desc, reinterpret_cast<EntryFunction>(address)});
+    arenaBytes = std::max(arenaBytes, desc.arenaBytes);
+  }
+  // One arena serves every entry point: they never run concurrently.
+  Expected<std::unique_ptr<uint8_t[]>> arena =
+      allocate(uint64_t(arenaBytes) + 64, "the activations arena");
+  if (!arena)
+    return arena.takeStatus();
+  model->arenaStorage = std::move(*arena);
+  auto address = reinterpret_cast<uintptr_t>(model->arenaStorage.get());
+  model->arena = reinterpret_cast<void *>((address + 63) & ~uintptr_t(63));
+  return model;
+}
+
+Expected<const ModelInfo *> Model::getInfo() const {
+  if (!manifest.model)
+    return Status::error(ErrorCode::Unsupported,
+                         "the manifest describes no model (no importer made "
+                         "this module): it cannot generate");
+  return &*manifest.model;
+}
+
+const Entry *Model::find(std::string_view name) const {
+  for (const Entry &entry : entries)
+    if (entry.desc->name == name)
+      return &entry;
+  return nullptr;
+}
+
+Status Model::run(const Entry &entry, void *const *args, void *const *results) {
+  entry.function(paramPointers.data(), arena, const_cast<void **>(args),
+                 const_cast<void **>(results));
+  if (const char *error = llmk_take_error())
+    return Status::error(ErrorCode::Kernel,
+                         std::string("kernel error: ") + error);
+  return Status::ok();
+}
+
+Status Model::run(const Entry &entry, const EntryArgs &args,
+                  void *const *results) {
+  std::vector<void *> pointers;
+  for (const ArgDesc &arg : entry.desc->args) {
+    const void *pointer = nullptr;
+    switch (arg.kind) {
+    case ArgKind::Input:
+      break;
+    case ArgKind::Tokens:
+      pointer = args.tokens;
+      break;
+    case ArgKind::Positions:
+      pointer = args.positions;
+      break;
+    case ArgKind::TokenTypes:
+      pointer = args.tokenTypes;
+      break;
+    case ArgKind::EncoderTokens:
+      pointer = args.encoderTokens;
+      break;
+    case ArgKind::KVCache:
+      pointer = args.cache;
+      break;
+    case ArgKind::Slots:
+      pointer = args.slots;
+      break;
+    case ArgKind::BlockTables:
+      pointer = args.blockTables;
+      break;
+    case ArgKind::ContextLens:
+      pointer = args.contextLens;
+      break;
+    case ArgKind::CrossCache:
+      pointer = args.crossCache;
+      break;
+    case ArgKind::CrossSlots:
+      pointer = args.crossSlots;
+      break;
+    case ArgKind::CrossBlockTables:
+      pointer = args.crossBlockTables;
+      break;
+    case ArgKind::CrossContextLens:
+      pointer = args.crossContextLens;
+      break;
+    }
+    if (!pointer)
+      return Status::error(ErrorCode::Unsupported,
+                           "entry point '" + entry.desc->name +
+                               "' takes an argument of kind '" +
+                               std::string(getArgKindName(arg.kind)) +
+                               "', which this call does not provide");
+    pointers.push_back(const_cast<void *>(pointer));
+  }
+  return run(entry, pointers.data(), results);
+}
+
+void llmrt::setNumThreads(int32_t threads) { llmk_set_num_threads(threads); }
+
+int32_t llmrt::getNumThreads() { return llmk_get_num_threads(); }

@@ -1,0 +1,132 @@
+//===- Model.h - A compiled model: native code, weights, manifest -*- C++
+//-*-===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// A model as the runtime runs it: the manifest the compiler wrote, the
+// native code of its entry points (from a `CodeProvider`: the JIT in-process,
+// or a compiled artifact's shared library), and its weights bound from a
+// safetensors archive. Weights whose layout and dtype match what the kernels
+// read are used in place from the memory mapping; the others (transposed,
+// gathered from fused tensors, stacked, or converted to f32) are packed once.
+// No MLIR or LLVM.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLM_RUNTIME_MODEL_H
+#define LLM_RUNTIME_MODEL_H
+
+#include "Error.h"
+#include "Manifest.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llmrt {
+
+class SafeTensorsArchive;
+
+/// The native function of an entry point.
+using EntryFunction = void (*)(void **params, void *arena, void **args,
+                               void **results);
+
+/// Where a model's native code lives. It must keep the code alive for as
+/// long as it exists; the model owns it.
+class CodeProvider {
+public:
+  virtual ~CodeProvider();
+  /// The address of `symbol`, or null when there is none.
+  virtual void *lookup(std::string_view symbol) = 0;
+};
+
+/// One entry point: its description and its function.
+struct Entry {
+  const EntryDesc *desc = nullptr;
+  EntryFunction function = nullptr;
+};
+
+/// Produces a model's native code (e.g. by JIT-compiling it).
+using CodeFactory = std::function<Expected<std::unique_ptr<CodeProvider>>()>;
+
+/// The buffers of a call's arguments, by kind: each argument of an entry
+/// point gets the buffer of its kind (`ArgKind`), so callers never depend on
+/// the order of the arguments.
+struct EntryArgs {
+  const int64_t *tokens = nullptr;
+  const int64_t *positions = nullptr;
+  const int64_t *tokenTypes = nullptr;
+  const int64_t *encoderTokens = nullptr;
+  /// `LLMKCache *` descriptors (Kernels.h).
+  void *cache = nullptr;
+  void *crossCache = nullptr;
+  const int32_t *slots = nullptr;
+  const int32_t *blockTables = nullptr;
+  const int32_t *contextLens = nullptr;
+  const int32_t *crossSlots = nullptr;
+  const int32_t *crossBlockTables = nullptr;
+  const int32_t *crossContextLens = nullptr;
+};
+
+class Model {
+public:
+  /// Binds every param of `manifest` from `weights` (kept alive by the
+  /// model: weights are read in place), then gets the native code from
+  /// `makeCode` (after the weights, so that a bad checkpoint fails before
+  /// any compilation), looks up every entry point in it, and allocates the
+  /// arena. Errors name the tensor, the expected and the found shape or
+  /// dtype.
+  static Expected<std::unique_ptr<Model>>
+  create(Manifest manifest, std::shared_ptr<const SafeTensorsArchive> weights,
+         const CodeFactory &makeCode);
+  ~Model();
+
+  const Manifest &getManifest() const { return manifest; }
+  /// The model's description; an error when the manifest has none (a
+  /// module that no importer made).
+  Expected<const ModelInfo *> getInfo() const;
+
+  /// Every entry point, in manifest order.
+  const std::vector<Entry> &getEntries() const { return entries; }
+  /// The entry point called `name`, or null.
+  const Entry *find(std::string_view name) const;
+
+  /// Runs `entry` on buffers matching its arguments (a cache argument is an
+  /// `LLMKCache *`) and results. Fails with ErrorCode::Kernel when a kernel
+  /// recorded an error. Calls of one model must not overlap: they share the
+  /// arena.
+  Status run(const Entry &entry, void *const *args, void *const *results);
+  /// Runs `entry` with each argument taken from `args` by its kind; fails
+  /// (ErrorCode::Unsupported) when the entry takes a kind `args` leaves null
+  /// or one without a role (`input`).
+  Status run(const Entry &entry, const EntryArgs &args, void *const *results);
+
+  /// Bytes of weights used in place from the mapping, and packed at load.
+  uint64_t getMappedBytes() const { return mappedBytes; }
+  uint64_t getPackedBytes() const { return packedBytes; }
+
+private:
+  Model() = default;
+  Status bindParams();
+
+  Manifest manifest;
+  std::unique_ptr<CodeProvider> code;
+  std::shared_ptr<const SafeTensorsArchive> weights;
+  std::vector<Entry> entries;
+  std::vector<void *> paramPointers;
+  std::vector<std::unique_ptr<uint8_t[]>> packed;
+  std::unique_ptr<uint8_t[]> arenaStorage;
+  void *arena = nullptr;
+  uint64_t mappedBytes = 0, packedBytes = 0;
+};
+
+/// Sets the number of kernel worker threads (0: one per core), and reads it.
+void setNumThreads(int32_t threads);
+int32_t getNumThreads();
+
+} // namespace llmrt
+
+#endif // LLM_RUNTIME_MODEL_H

@@ -1,0 +1,372 @@
+//===- Session.cpp - Sequences over a model's paged KV cache --------------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Session.h"
+
+#include <algorithm>
+#include <limits>
+
+using namespace llmrt;
+
+namespace {
+
+KVCacheConfig toConfig(const CacheLayout &layout) {
+  KVCacheConfig config;
+  config.numLayers = layout.layers;
+  config.kvHeads = layout.kvHeads;
+  config.headDim = layout.headDim;
+  config.blockSize = layout.blockSize;
+  config.dtype = layout.dtype;
+  return config;
+}
+
+/// The width of an entry's (cross) block tables: blocks per sequence.
+int64_t tableWidth(const EntryDesc &desc, ArgKind kind) {
+  int index = desc.findArg(kind);
+  return index < 0 ? 0 : desc.args[index].tensor.shape.back();
+}
+
+/// Entries that read or write the self-attention cache, for each step.
+bool isCached(const EntryDesc &desc) {
+  return desc.hasArg(ArgKind::KVCache) && desc.hasArg(ArgKind::Tokens) &&
+         desc.getArg(ArgKind::Tokens).tensor.shape.size() == 2;
+}
+
+} // namespace
+
+Expected<std::unique_ptr<Session>>
+Session::create(Model &model, const SessionOptions &options) {
+  Expected<const ModelInfo *> info = model.getInfo();
+  if (!info)
+    return info.takeStatus();
+  if (options.maxSequences <= 0 || options.numBlocks < 0 ||
+      options.numCrossBlocks < 0)
+    return Status::invalid("session: expected maxSequences > 0 and block "
+                           "counts >= 0");
+  std::unique_ptr<Session> session(new Session(model, **info));
+  // The cache shapes, and the widest tables, over every entry point.
+  std::optional<CacheLayout> self, cross;
+  int64_t width = 0, crossWidth = 0;
+  for (const Entry &entry : model.getEntries()) {
+    const EntryDesc &desc = *entry.desc;
+    if (desc.hasArg(ArgKind::KVCache)) {
+      self = desc.getArg(ArgKind::KVCache).cache;
+      width = std::max(width, tableWidth(desc, ArgKind::BlockTables));
+    }
+    if (desc.hasArg(ArgKind::CrossCache)) {
+      cross = desc.getArg(ArgKind::CrossCache).cache;
+      crossWidth =
+          std::max(crossWidth, tableWidth(desc, ArgKind::CrossBlockTables));
+      if (desc.hasArg(ArgKind::CrossSlots))
+        crossWidth =
+            std::max(crossWidth,
+                     (desc.getArg(ArgKind::CrossSlots).tensor.getNumElements() +
+                      cross->blockSize - 1) /
+                         cross->blockSize);
+    }
+  }
+  if (!self)
+    return Status::error(ErrorCode::Unsupported,
+                         "session: the model has no entry point over a KV "
+                         "cache (compile it with the cache: "
+                         "--llm-insert-kv-cache)");
+  if (width <= 0 || width > std::numeric_limits<int32_t>::max())
+    return Status::error(ErrorCode::Format,
+                         "session: expected block tables of 1 to 2^31 - 1 "
+                         "blocks, found " +
+                             std::to_string(width));
+  int64_t numBlocks = options.numBlocks;
+  if (numBlocks == 0 &&
+      __builtin_mul_overflow(options.maxSequences, width, &numBlocks))
+    return Status::invalid("session: too many sequences");
+  std::string error;
+  session->pool = KVCachePool::create(toConfig(*self), numBlocks, error);
+  if (!session->pool)
+    return Status::error(ErrorCode::OutOfMemory, error);
+  session->blocks = std::make_unique<BlockManager>(numBlocks, self->blockSize);
+  if (cross) {
+    int64_t crossBlocks = options.numCrossBlocks;
+    if (crossBlocks == 0 &&
+        __builtin_mul_overflow(options.maxSequences, crossWidth, &crossBlocks))
+      return Status::invalid("session: too many sequences");
+    session->crossPool =
+        KVCachePool::create(toConfig(*cross), crossBlocks, error);
+    if (!session->crossPool)
+      return Status::error(ErrorCode::OutOfMemory, error);
+    session->crossBlocks =
+        std::make_unique<BlockManager>(crossBlocks, cross->blockSize);
+  }
+  return session;
+}
+
+int64_t Session::getLength(int64_t seq) const { return blocks->getLength(seq); }
+
+int64_t Session::getNumHeldBlocks(int64_t seq) const {
+  return blocks->getNumHeldBlocks(seq);
+}
+
+int64_t Session::getDecodeBatch() const {
+  int64_t batch = 0;
+  for (const Entry &entry : model.getEntries())
+    if (isCached(*entry.desc) &&
+        entry.desc->getArg(ArgKind::Tokens).tensor.shape[1] == 1)
+      batch =
+          std::max(batch, entry.desc->getArg(ArgKind::Tokens).tensor.shape[0]);
+  return batch;
+}
+
+Status Session::checkSequence(int64_t seq) const {
+  if (seq < 0 || seq >= static_cast<int64_t>(live.size()) || !live[seq])
+    return Status::invalid("session: no live sequence " + std::to_string(seq));
+  return Status::ok();
+}
+
+Expected<int64_t> Session::addSequence(TokenSpan encoderTokens) {
+  int64_t input = -1;
+  if (crossPool) {
+    int64_t length = encoderTokens.size();
+    const Entry *encoder = nullptr;
+    for (const Entry &entry : model.getEntries())
+      if (entry.desc->hasArg(ArgKind::CrossSlots) &&
+          entry.desc->getArg(ArgKind::CrossSlots).tensor.getNumElements() ==
+              length)
+        encoder = &entry;
+    if (!encoder)
+      return Status::invalid(
+          "session: no encoder entry point for an input of " +
+          std::to_string(length) + " tokens (compile one for that length)");
+    int64_t crossSeq = crossBlocks->addSequence();
+    std::string error;
+    if (!crossBlocks->reserve(crossSeq, length, error)) {
+      crossBlocks->release(crossSeq);
+      return Status::error(ErrorCode::CacheFull, "cross-attention " + error);
+    }
+    std::vector<int32_t> slots(length);
+    crossBlocks->getSlots(crossSeq, 0, length, slots.data());
+    EntryArgs args;
+    args.encoderTokens = encoderTokens.data();
+    args.crossCache = crossPool->descriptor();
+    args.crossSlots = slots.data();
+    Status status = model.run(*encoder, args, nullptr);
+    if (!status.isOk()) {
+      crossBlocks->release(crossSeq);
+      return status;
+    }
+    input = crossSeq;
+    if (static_cast<int64_t>(crossUsers.size()) <= crossSeq)
+      crossUsers.resize(crossSeq + 1, 0);
+    crossUsers[crossSeq] = 1;
+  } else if (!encoderTokens.empty()) {
+    return Status::invalid("session: the model has no encoder; expected no "
+                           "encoder tokens");
+  }
+  int64_t seq = blocks->addSequence();
+  live.resize(seq + 1, false);
+  crossInput.resize(seq + 1, -1);
+  live[seq] = true;
+  crossInput[seq] = input;
+  return seq;
+}
+
+Expected<const Entry *> Session::findCached(int64_t rows, int64_t count,
+                                            int64_t crossNeeded) const {
+  const Entry *best = nullptr;
+  int64_t bestRows = 0, bestWidth = 0;
+  for (const Entry &entry : model.getEntries()) {
+    const EntryDesc &desc = *entry.desc;
+    if (!isCached(desc))
+      continue;
+    const std::vector<int64_t> &shape =
+        desc.getArg(ArgKind::Tokens).tensor.shape;
+    int64_t width = tableWidth(desc, ArgKind::CrossBlockTables);
+    if (shape[1] != count || shape[0] < rows || width < crossNeeded)
+      continue;
+    // The fewest padding rows, then the narrowest cross tables.
+    if (!best || shape[0] < bestRows ||
+        (shape[0] == bestRows && width < bestWidth)) {
+      best = &entry;
+      bestRows = shape[0];
+      bestWidth = width;
+    }
+  }
+  if (!best)
+    return Status::invalid(
+        "session: no compiled entry point takes " + std::to_string(rows) +
+        " sequence(s) of " + std::to_string(count) + " token(s)" +
+        (crossNeeded ? " over " + std::to_string(crossNeeded) +
+                           " cross-attention blocks"
+                     : std::string()) +
+        " (compile one for that shape)");
+  return best;
+}
+
+Status Session::runCached(const Entry &entry, const std::vector<int64_t> &seqs,
+                          const std::vector<int64_t> &tokens, int64_t count,
+                          float *logits) {
+  const EntryDesc &desc = *entry.desc;
+  int64_t rows = seqs.size();
+  int64_t batch = desc.getArg(ArgKind::Tokens).tensor.shape[0];
+  int64_t width = tableWidth(desc, ArgKind::BlockTables);
+  int64_t crossWidth = tableWidth(desc, ArgKind::CrossBlockTables);
+  // Padding rows repeat row 0's tables and write nothing (slot -1).
+  std::vector<int64_t> ids(batch * count, 0), positions(batch * count, 0),
+      types(batch * count, 0);
+  std::vector<int32_t> slots(batch * count, -1), tables(batch * width, -1),
+      lens(batch, 1), crossTables(batch * crossWidth, -1), crossLens(batch, 1);
+  std::string error;
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t seq = seqs[r];
+    int64_t start = blocks->getLength(seq);
+    if (!blocks->reserve(seq, count, error))
+      return Status::error(ErrorCode::CacheFull, error);
+    blocks->getSlots(seq, start, count, slots.data() + r * count);
+    for (int64_t i = 0; i < count; ++i) {
+      ids[r * count + i] = tokens[r * count + i];
+      positions[r * count + i] = info.positionOffset + start + i;
+    }
+    lens[r] = static_cast<int32_t>(start + count);
+    if (!blocks->getBlockTable(seq, tables.data() + r * width, width))
+      return Status::invalid(
+          "session: sequence " + std::to_string(seq) + " holds " +
+          std::to_string(start + count) +
+          " tokens, more than the compiled block tables describe (" +
+          std::to_string(width) +
+          " blocks); compile for a longer "
+          "max-seq-len");
+    if (crossWidth > 0) {
+      int64_t input = crossInput[seq];
+      if (input < 0 ||
+          !crossBlocks->getBlockTable(
+              input, crossTables.data() + r * crossWidth, crossWidth))
+        return Status::error(ErrorCode::Internal,
+                             "internal error: sequence " + std::to_string(seq) +
+                                 " has no cross-attention input that fits");
+      crossLens[r] = static_cast<int32_t>(crossBlocks->getLength(input));
+    }
+  }
+  for (int64_t r = rows; r < batch; ++r) {
+    std::copy_n(tables.begin(), width, tables.begin() + r * width);
+    lens[r] = lens[0];
+    std::copy_n(crossTables.begin(), crossWidth,
+                crossTables.begin() + r * crossWidth);
+    crossLens[r] = crossLens[0];
+  }
+  EntryArgs args;
+  args.tokens = ids.data();
+  args.positions = positions.data();
+  args.tokenTypes = types.data();
+  args.cache = pool->descriptor();
+  args.slots = slots.data();
+  args.blockTables = tables.data();
+  args.contextLens = lens.data();
+  if (crossPool) {
+    args.crossCache = crossPool->descriptor();
+    args.crossBlockTables = crossTables.data();
+    args.crossContextLens = crossLens.data();
+  }
+  int64_t vocab = info.vocabSize;
+  float *out = logits;
+  if (batch != rows || !logits) {
+    scratch.resize(batch * count * vocab);
+    out = scratch.data();
+  }
+  void *results[] = {out};
+  Status status = model.run(entry, args, results);
+  if (!status.isOk())
+    return status;
+  if (out != logits && logits)
+    std::copy_n(out, rows * count * vocab, logits);
+  return Status::ok();
+}
+
+Status Session::prefill(int64_t seq, TokenSpan tokens, float *logits) {
+  Status status = checkSequence(seq);
+  if (!status.isOk())
+    return status;
+  if (tokens.empty())
+    return Status::invalid("session: prefill needs at least one token");
+  int64_t input = crossInput[seq];
+  Expected<const Entry *> entry = findCached(
+      1, tokens.size(), input < 0 ? 0 : crossBlocks->getNumHeldBlocks(input));
+  if (!entry)
+    return entry.takeStatus();
+  return runCached(**entry, {seq},
+                   std::vector<int64_t>(tokens.begin(), tokens.end()),
+                   tokens.size(), logits);
+}
+
+Status Session::decode(const std::vector<int64_t> &seqs,
+                       const std::vector<int64_t> &tokens, float *logits) {
+  if (seqs.size() != tokens.size() || seqs.empty())
+    return Status::invalid("session: decode needs one token per sequence, "
+                           "and at least one sequence");
+  int64_t crossNeeded = 0;
+  for (int64_t seq : seqs) {
+    Status status = checkSequence(seq);
+    if (!status.isOk())
+      return status;
+    if (crossInput[seq] >= 0)
+      crossNeeded =
+          std::max(crossNeeded, crossBlocks->getNumHeldBlocks(crossInput[seq]));
+  }
+  // As many rows per call as the widest decode entry takes.
+  int64_t rows = seqs.size();
+  for (int64_t begin = 0; begin < rows;) {
+    Expected<const Entry *> entry = findCached(rows - begin, 1, crossNeeded);
+    int64_t take = rows - begin;
+    if (!entry) {
+      int64_t widest = getDecodeBatch();
+      if (widest <= 0 || widest >= take)
+        return entry.takeStatus();
+      take = widest;
+      entry = findCached(take, 1, crossNeeded);
+      if (!entry)
+        return entry.takeStatus();
+    }
+    std::vector<int64_t> part(seqs.begin() + begin,
+                              seqs.begin() + begin + take);
+    std::vector<int64_t> next(tokens.begin() + begin,
+                              tokens.begin() + begin + take);
+    Status status =
+        runCached(**entry, part, next, 1,
+                  logits ? logits + begin * info.vocabSize : nullptr);
+    if (!status.isOk())
+      return status;
+    begin += take;
+  }
+  return Status::ok();
+}
+
+Expected<int64_t> Session::fork(int64_t seq) {
+  Status status = checkSequence(seq);
+  if (!status.isOk())
+    return status;
+  std::vector<std::pair<int32_t, int32_t>> copies;
+  std::string error;
+  int64_t copy = blocks->fork(seq, copies, error);
+  if (copy < 0)
+    return Status::error(ErrorCode::CacheFull, error);
+  for (auto [src, dst] : copies)
+    pool->copyBlock(src, dst);
+  live.resize(copy + 1, false);
+  crossInput.resize(copy + 1, -1);
+  live[copy] = true;
+  crossInput[copy] = crossInput[seq];
+  if (crossInput[seq] >= 0)
+    ++crossUsers[crossInput[seq]];
+  return copy;
+}
+
+void Session::release(int64_t seq) {
+  if (!checkSequence(seq).isOk())
+    return;
+  blocks->release(seq);
+  live[seq] = false;
+  int64_t input = crossInput[seq];
+  if (input >= 0 && --crossUsers[input] == 0)
+    crossBlocks->release(input);
+  crossInput[seq] = -1;
+}

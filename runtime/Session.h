@@ -1,0 +1,119 @@
+//===- Session.h - Sequences over a model's paged KV cache ------*- C++ -*-===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// A session runs the cached entry points of a model (what
+// `llm-insert-kv-cache` made of it) for many sequences: it owns the paged
+// KV cache and its block manager, and for an encoder-decoder model the
+// static cross-attention cache that each sequence's encoder input fills
+// once. It picks the entry point whose shapes fit each call from the
+// manifest's argument kinds, and fills slots, block tables and lengths. No
+// MLIR or LLVM.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLM_RUNTIME_SESSION_H
+#define LLM_RUNTIME_SESSION_H
+
+#include "Error.h"
+#include "KVCache.h"
+#include "Manifest.h"
+#include "Model.h"
+#include "Sampler.h"
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace llmrt {
+
+struct SessionOptions {
+  /// Blocks of the KV cache. 0: enough for `maxSequences` sequences as long
+  /// as the compiled block tables allow.
+  int64_t numBlocks = 0;
+  /// Sequences the default `numBlocks` and `numCrossBlocks` make room for.
+  int64_t maxSequences = 1;
+  /// Blocks of the cross-attention cache of an encoder-decoder model. 0:
+  /// `maxSequences` encoder inputs as long as the compiled cross-attention
+  /// tables allow.
+  int64_t numCrossBlocks = 0;
+};
+
+class Session {
+public:
+  /// Fails when `model` has no cached entry points or its manifest no model
+  /// description, or when the cache cannot be allocated.
+  static Expected<std::unique_ptr<Session>>
+  create(Model &model, const SessionOptions &options = {});
+
+  Model &getModel() { return model; }
+  const ModelInfo &getInfo() const { return info; }
+  /// The self-attention cache.
+  const KVCacheConfig &getCacheConfig() const { return pool->getConfig(); }
+  int64_t getNumBlocks() const { return pool->getNumBlocks(); }
+  /// Bytes of the self-attention cache, and of the cross-attention cache.
+  uint64_t getCacheBytes() const { return pool->getBytes(); }
+  uint64_t getCrossCacheBytes() const {
+    return crossPool ? crossPool->getBytes() : 0;
+  }
+
+  /// Starts a sequence and returns its id. For an encoder-decoder model,
+  /// `encoderTokens` (at least one) run through the encoder entry point of
+  /// their length now, into blocks of the cross-attention cache that the
+  /// sequence (and its forks) read.
+  Expected<int64_t> addSequence(TokenSpan encoderTokens = {});
+  /// Appends `tokens` (at least one) to `seq` in one call; `logits` (may be
+  /// null) receives the logits of each ([tokens.size(), vocab]).
+  Status prefill(int64_t seq, TokenSpan tokens, float *logits);
+  /// Appends `tokens[i]` to `seqs[i]`, all in as few calls as the compiled
+  /// batch allows; row i of `logits` ([seqs.size(), vocab]) receives the
+  /// next-token logits of `seqs[i]`.
+  Status decode(const std::vector<int64_t> &seqs,
+                const std::vector<int64_t> &tokens, float *logits);
+  /// A new sequence holding a copy of `seq`'s cache (it shares the
+  /// cross-attention cache).
+  Expected<int64_t> fork(int64_t seq);
+  /// Frees `seq`'s blocks.
+  void release(int64_t seq);
+
+  /// Whether `seq` was started and not released.
+  bool isLive(int64_t seq) const { return checkSequence(seq).isOk(); }
+  /// Tokens in `seq`, and cache blocks it holds (`seq` must be live).
+  int64_t getLength(int64_t seq) const;
+  int64_t getNumHeldBlocks(int64_t seq) const;
+  /// The batch of the decode entry point (the rows of one decode call).
+  int64_t getDecodeBatch() const;
+
+private:
+  Session(Model &model, ModelInfo info) : model(model), info(std::move(info)) {}
+
+  /// Runs `entry` for `seqs` with `count` new tokens each (`tokens` is
+  /// [seqs.size(), count]); rows past seqs.size() up to the entry's batch
+  /// are padding that writes nothing.
+  Status runCached(const Entry &entry, const std::vector<int64_t> &seqs,
+                   const std::vector<int64_t> &tokens, int64_t count,
+                   float *logits);
+  /// The cached entry point for `rows` x `count` tokens whose
+  /// cross-attention tables fit the sequences' encoder inputs.
+  Expected<const Entry *> findCached(int64_t rows, int64_t count,
+                                     int64_t crossBlocks) const;
+  Status checkSequence(int64_t seq) const;
+
+  Model &model;
+  ModelInfo info;
+  std::unique_ptr<KVCachePool> pool;
+  std::unique_ptr<BlockManager> blocks;
+  /// The cross-attention cache, its blocks (one block-manager sequence per
+  /// encoder input), and how many sequences read each input.
+  std::unique_ptr<KVCachePool> crossPool;
+  std::unique_ptr<BlockManager> crossBlocks;
+  std::vector<int64_t> crossUsers;
+  /// Per sequence: its encoder input (-1: none), and whether it is live.
+  std::vector<int64_t> crossInput;
+  std::vector<bool> live;
+  std::vector<float> scratch;
+};
+
+} // namespace llmrt
+
+#endif // LLM_RUNTIME_SESSION_H
