@@ -215,8 +215,18 @@ llmrt::getSessionOptions(const Model &model, const std::vector<Prompt> &prompts,
   auto blocks = [](int64_t tokens, int64_t size) {
     return size > 0 ? (tokens + size - 1) / size : 0;
   };
+  // A sequence holds blocks for all its tokens, unless every layer attends
+  // through a sliding window: then it holds its prompt while prefilling, and
+  // afterwards the window's last W - 1 keys plus the block of the next token.
+  int64_t window = 0;
+  if (Expected<const ModelInfo *> info = model.getInfo())
+    window = (*info)->slidingWindow;
   auto held = [&](int64_t prompt) {
-    return blocks(prompt + params.maxNewTokens, blockSize);
+    int64_t all = blocks(prompt + params.maxNewTokens, blockSize);
+    if (window <= 0)
+      return all;
+    return std::min(all, std::max(blocks(prompt, blockSize),
+                                  blocks(window - 1, blockSize) + 2));
   };
   SessionOptions options;
   options.maxSequences = prompts.size();

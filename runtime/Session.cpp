@@ -279,7 +279,16 @@ Status Session::runCached(const Entry &entry, const std::vector<int64_t> &seqs,
     return status;
   if (out != logits && logits)
     std::copy_n(out, rows * count * vocab, logits);
+  for (int64_t seq : seqs)
+    evictOutOfWindow(seq);
   return Status::ok();
+}
+
+void Session::evictOutOfWindow(int64_t seq) {
+  // The next query sits at position `length` and sees the keys from
+  // length - window + 1 on: every block before that is never read again.
+  if (info.slidingWindow > 0)
+    blocks->evictBefore(seq, blocks->getLength(seq) - info.slidingWindow + 1);
 }
 
 Status Session::prefill(int64_t seq, TokenSpan tokens, float *logits) {

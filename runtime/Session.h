@@ -7,8 +7,10 @@
 // KV cache and its block manager, and for an encoder-decoder model the
 // static cross-attention cache that each sequence's encoder input fills
 // once. It picks the entry point whose shapes fit each call from the
-// manifest's argument kinds, and fills slots, block tables and lengths. No
-// MLIR or LLVM.
+// manifest's argument kinds, fills slots, block tables and lengths, and,
+// when every layer attends through the same sliding window, frees the
+// blocks that fall wholly out of it, so that a sequence holds memory for
+// its window rather than its length. No MLIR or LLVM.
 //
 //===----------------------------------------------------------------------===//
 
@@ -97,6 +99,7 @@ private:
   /// cross-attention tables fit the sequences' encoder inputs.
   Expected<const Entry *> findCached(int64_t rows, int64_t count,
                                      int64_t crossBlocks) const;
+  void evictOutOfWindow(int64_t seq);
   Status checkSequence(int64_t seq) const;
 
   Model &model;

@@ -153,6 +153,41 @@ TEST(SessionTest, PrefillAndDecodeFillSlotsTablesAndLengths) {
   EXPECT_EQ((*session)->getNumHeldBlocks(*seq), 3);
 }
 
+TEST(SessionTest, SlidingWindowBoundsTheBlocksASequenceHolds) {
+  // Window 4, blocks of 4 tokens: a sequence never holds more than 3 blocks
+  // however long it grows, and the blocks it freed are -1 in its table.
+  std::unique_ptr<Model> model = makeModel(/*window=*/4);
+  ASSERT_TRUE(model);
+  Expected<std::unique_ptr<Session>> session = Session::create(*model);
+  ASSERT_TRUE(session) << session.error();
+  Expected<int64_t> a = (*session)->addSequence();
+  Expected<int64_t> b = (*session)->addSequence();
+  ASSERT_TRUE(a && b);
+  std::vector<float> logits(3 * kVocab);
+  for (int64_t seq : {*a, *b})
+    ASSERT_TRUE((*session)
+                    ->prefill(seq, std::vector<int64_t>{1, 2, 3}, logits.data())
+                    .isOk());
+  int64_t mostHeld = 0;
+  for (int step = 0; step < 500; ++step) {
+    Status status = (*session)->decode({*a, *b}, {4, 5}, logits.data());
+    ASSERT_TRUE(status.isOk()) << status.message();
+    ASSERT_EQ(observed.error, "") << "step " << step;
+    for (int64_t seq : {*a, *b})
+      mostHeld = std::max(mostHeld, (*session)->getNumHeldBlocks(seq));
+  }
+  EXPECT_LE(mostHeld, 3);
+  EXPECT_EQ((*session)->getLength(*a), 503);
+  // The last call's table: blocks wholly before position 503 - 4 are gone.
+  const std::vector<int32_t> &table = observed.tables[0];
+  EXPECT_EQ(table[0], -1);
+  EXPECT_EQ(table[(503 - 5) / kBlockSize - 1], -1);
+  EXPECT_GE(table[502 / kBlockSize], 0);
+  // The pool the two sequences share never needed more than 6 blocks; a
+  // third sequence still fits after 500 steps.
+  EXPECT_TRUE((*session)->addSequence());
+}
+
 TEST(SessionTest, ForkCopiesHeldBlocksAndContinuesIndependently) {
   std::unique_ptr<Model> model = makeModel(/*window=*/4);
   ASSERT_TRUE(model);
