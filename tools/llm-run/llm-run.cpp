@@ -16,6 +16,7 @@
 
 #include "llm/Import/HFImporter.h"
 #include "llm/JIT/JIT.h"
+#include "llm/Support/ToolSupport.h"
 
 #include "Generate.h"
 #include "SafeTensors.h"
@@ -38,107 +39,105 @@ using namespace mlir::llm;
 namespace cl = llvm::cl;
 
 static cl::OptionCategory category("llm-run options");
+/// Every flag below is in llm-run's category.
+static const cl::cat flag(category);
 template <typename T> using Opt = cl::opt<T>;
 static Opt<std::string> modelPath(cl::Positional, cl::desc("MODEL"),
-                                  cl::Required, cl::cat(category));
+                                  cl::Required, flag);
 static Opt<std::string> inputIds(
     "input-ids",
     cl::desc("Prompt token ids, comma separated; several prompts (one batch) "
              "separated by ';'"),
-    cl::cat(category));
+    flag);
 static Opt<std::string> decoderInputIds(
     "decoder-input-ids",
     cl::desc("Decoder token ids of encoder-decoder models (default: the "
              "decoder start token)"),
-    cl::cat(category));
-static Opt<std::string> prompt("prompt", cl::desc("Prompt text"),
-                               cl::cat(category));
+    flag);
+static Opt<std::string> prompt("prompt", cl::desc("Prompt text"), flag);
 static Opt<std::string>
     dumpLogits("dump-logits",
                cl::desc("Write float32 logits [sequence, vocab] as .npy"),
-               cl::cat(category));
+               flag);
 static Opt<std::string> dumpHidden(
     "dump-hidden",
     cl::desc("Write the float32 last hidden state [sequence, hidden] as .npy"),
-    cl::cat(category));
+    flag);
 static Opt<int64_t> maxNewTokens("max-new-tokens",
                                  cl::desc("Generate N tokens"), cl::init(0),
-                                 cl::cat(category));
+                                 flag);
 static Opt<std::string>
     dumpIds("dump-ids",
             cl::desc("Write generated ids (prompt excluded), comma separated"),
-            cl::cat(category));
+            flag);
 static Opt<bool> noKVCache(
     "no-kv-cache",
     cl::desc("Generate by recomputing the whole sequence for every token "
              "instead of prefill + decode over a paged KV cache"),
-    cl::init(false), cl::cat(category));
+    flag);
 static Opt<int64_t> kvBlockSize("kv-block-size",
                                 cl::desc("Tokens per KV-cache block"),
-                                cl::init(kDefaultKVBlockSize),
-                                cl::cat(category));
+                                cl::init(kDefaultKVBlockSize), flag);
 static Opt<std::string>
     kvDtype("kv-dtype", cl::desc("KV-cache storage: f32, f16, bf16 or i8"),
-            cl::init("f32"), cl::cat(category));
+            cl::init("f32"), flag);
 static Opt<std::string> dumpGenLogits(
     "dump-gen-logits",
     cl::desc("Write the float32 logits each generated token was chosen from "
              "as .npy [steps, vocab]"),
-    cl::cat(category));
+    flag);
 static Opt<bool>
     ignoreEos("ignore-eos",
-              cl::desc("Keep generating after an end-of-sequence token"),
-              cl::init(false), cl::cat(category));
+              cl::desc("Keep generating after an end-of-sequence token"), flag);
 static Opt<int> numThreads("num-threads",
-                           cl::desc("Worker threads (0: one per core)"),
-                           cl::init(0), cl::cat(category));
+                           cl::desc("Worker threads (0: one per core)"), flag);
 static Opt<bool> decomposeAttention(
     "decompose-attention",
     cl::desc("Import attention op by op (split_heads, matmul, softmax, ...) "
              "for --llm-fuse-attention to raise again"),
-    cl::init(false), cl::cat(category));
+    flag);
 static Opt<bool> attentionPasses(
     "attention-passes",
     cl::desc("Run --llm-fuse-attention and --llm-lower-alibi before "
              "--llm-lower-to-cpu (--decompose-attention needs them)"),
-    cl::init(true), cl::cat(category));
+    cl::init(true), flag);
 static Opt<std::string>
     emitMlir("emit-mlir",
              cl::desc("Write the imported llm dialect IR of the full-sequence "
                       "forward pass, before any pass"),
-             cl::value_desc("FILE"), cl::cat(category));
+             cl::value_desc("FILE"), flag);
 static Opt<double> temperature(
     "temperature",
     cl::desc("Sampling temperature (0, the default: greedy decoding)"),
-    cl::init(0.0), cl::cat(category));
+    cl::init(0.0), flag);
 static Opt<int64_t>
     topK("top-k", cl::desc("Sample among the K most likely tokens (0: off)"),
-         cl::init(0), cl::cat(category));
+         flag);
 static Opt<double> topP("top-p",
                         cl::desc("Sample from the smallest set of tokens with "
                                  "probability >= P (1: off)"),
-                        cl::init(1.0), cl::cat(category));
+                        cl::init(1.0), flag);
 static Opt<double>
     minP("min-p",
          cl::desc("Drop tokens below P times the top probability (0: off)"),
-         cl::init(0.0), cl::cat(category));
+         cl::init(0.0), flag);
 static Opt<double> repetitionPenalty(
     "repetition-penalty",
     cl::desc("Divide (multiply when negative) the logits of tokens already "
              "in the sequence by this (1: off)"),
-    cl::init(1.0), cl::cat(category));
+    cl::init(1.0), flag);
 static Opt<uint64_t> seed("seed", cl::desc("Seed of the sampler's generator"),
-                          cl::init(0), cl::cat(category));
+                          flag);
 static Opt<int64_t> numBeams(
     "num-beams",
     cl::desc("Beam search with K beams, as transformers' generate("
              "num_beams=K, do_sample=False) (1, the default: no beam search)"),
-    cl::init(1), cl::cat(category));
+    cl::init(1), flag);
 static Opt<double> lengthPenalty(
     "length-penalty",
     cl::desc("Beam search: finished hypotheses score sum of log-probs / "
              "(generated length ** P)"),
-    cl::init(1.0), cl::cat(category));
+    cl::init(1.0), flag);
 
 /// Most worker threads --num-threads may ask for.
 constexpr int kMaxThreads = 1024;
@@ -148,71 +147,6 @@ static int fail(const llvm::Twine &message) {
   return 1;
 }
 
-/// Checks, before the model is compiled, that `path` (the value of `flag`)
-/// names a file that can be created: an existing directory, not a directory.
-static llvm::Error checkOutputPath(llvm::StringRef flag, llvm::StringRef path) {
-  llvm::StringRef dir = llvm::sys::path::parent_path(path);
-  if (llvm::sys::fs::is_directory(path))
-    return llvm::createStringError(llvm::formatv(
-        "--{0}: expected a file path, found the directory '{1}'", flag, path));
-  if (!path.empty() && !dir.empty() && !llvm::sys::fs::is_directory(dir))
-    return llvm::createStringError(llvm::formatv(
-        "--{0}: {1}: expected an existing directory '{2}', found {3}", flag,
-        path, dir, llvm::sys::fs::exists(dir) ? "a file" : "nothing"));
-  return llvm::Error::success();
-}
-
-/// Parses "1, 2,3" into ids; the error names the flag and the bad item.
-static llvm::Expected<std::vector<int64_t>> parseIds(llvm::StringRef flag,
-                                                     llvm::StringRef text) {
-  std::vector<int64_t> ids;
-  llvm::SmallVector<llvm::StringRef> items;
-  text.split(items, ',', -1, /*KeepEmpty=*/false);
-  for (llvm::StringRef item : items) {
-    item = item.trim();
-    if (item.empty())
-      continue;
-    if (item.getAsInteger(10, ids.emplace_back()))
-      return llvm::createStringError(llvm::formatv(
-          "--{0}: expected comma-separated integers, found '{1}'", flag, item));
-  }
-  if (ids.empty())
-    return llvm::createStringError(
-        llvm::formatv("--{0}: expected at least one token id", flag));
-  return ids;
-}
-
-/// Writes a float32 C-order .npy file.
-static llvm::Error writeNpy(llvm::StringRef path, const float *data,
-                            int64_t rows, int64_t cols) {
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec);
-  if (ec)
-    return llvm::createStringError(
-        llvm::formatv("{0}: cannot write: {1}", path, ec.message()));
-  std::string header = llvm::formatv("{{'descr': '<f4', 'fortran_order': "
-                                     "False, 'shape': ({0}, {1}), }",
-                                     rows, cols);
-  // Magic (6) + version (2) + length (2) + header + '\n' is a multiple of 64.
-  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
-  header += '\n';
-  os << "\x93NUMPY" << '\x01' << '\x00'
-     << static_cast<char>(header.size() & 0xff)
-     << static_cast<char>(header.size() >> 8) << header;
-  os.write(reinterpret_cast<const char *>(data),
-           static_cast<size_t>(rows * cols) * sizeof(float));
-  os.close();
-  if (os.has_error())
-    return llvm::createStringError(
-        llvm::formatv("{0}: write failed: {1}", path, os.error().message()));
-  return llvm::Error::success();
-}
-
-static std::string joinIds(const std::vector<int64_t> &ids) {
-  return llvm::join(
-      llvm::map_range(ids, [](int64_t id) { return std::to_string(id); }), ",");
-}
-
 /// Prints a generation's result and writes --dump-ids and --dump-gen-logits.
 static int report(const llmrt::GenerationResult &result, bool cached,
                   const llmrt::SamplerParams &sampler, int64_t vocab) {
@@ -220,7 +154,7 @@ static int report(const llmrt::GenerationResult &result, bool cached,
   for (size_t b = 0; b < batch; ++b)
     llvm::outs() << (batch > 1 ? llvm::formatv("generated[{0}]: ", b).str()
                                : std::string("generated: "))
-                 << joinIds(result.tokens[b]) << "\n";
+                 << joinTokenIds(result.tokens[b]) << "\n";
   double total = result.prefillSeconds + result.decodeSeconds;
   if (numBeams > 1) {
     llvm::outs() << llvm::formatv(
@@ -257,15 +191,9 @@ static int report(const llmrt::GenerationResult &result, bool cached,
           generated, result.decodeSeconds, generated / result.decodeSeconds);
     }
   }
-  if (!dumpIds.empty()) {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(dumpIds, ec);
-    if (ec)
-      return fail(llvm::formatv("{0}: cannot write: {1}", dumpIds.getValue(),
-                                ec.message()));
-    for (const std::vector<int64_t> &tokens : result.tokens)
-      os << joinIds(tokens) << "\n";
-  }
+  if (!dumpIds.empty())
+    if (llvm::Error err = writeTokenIds(dumpIds, result.tokens))
+      return fail(llvm::toString(std::move(err)));
   if (!dumpGenLogits.empty())
     if (llvm::Error err = writeNpy(dumpGenLogits, result.stepLogits.data(),
                                    result.tokens[0].size(), vocab))
@@ -353,7 +281,7 @@ int main(int argc, char **argv) {
   llvm::SmallVector<llvm::StringRef> texts;
   llvm::StringRef(inputIds).split(texts, ';');
   for (llvm::StringRef text : texts) {
-    llvm::Expected<std::vector<int64_t>> ids = parseIds("input-ids", text);
+    llvm::Expected<std::vector<int64_t>> ids = parseTokenIds("input-ids", text);
     if (!ids)
       return fail(llvm::toString(ids.takeError()));
     prompts.push_back({std::move(*ids), {}});
@@ -370,7 +298,7 @@ int main(int argc, char **argv) {
   std::vector<int64_t> decoderIds = {info.decoderStartTokenId};
   if (!decoderInputIds.empty()) {
     llvm::Expected<std::vector<int64_t>> ids =
-        parseIds("decoder-input-ids", decoderInputIds);
+        parseTokenIds("decoder-input-ids", decoderInputIds);
     if (!ids)
       return fail(llvm::toString(ids.takeError()));
     decoderIds = *ids;

@@ -1,0 +1,47 @@
+//===- ToolSupport.h - What LLMC's command-line tools share ----*- C++ -*-===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// Flag parsing and output files of the drivers (llm-run, and the tools that
+// follow it). Errors name the flag with its leading dashes, the expected and
+// the found value.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLM_SUPPORT_TOOLSUPPORT_H
+#define LLM_SUPPORT_TOOLSUPPORT_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mlir::llm {
+
+/// Checks, before anything is computed, that `path` (the value of `flag`;
+/// empty: not given) names a file that can be created: not a directory, in
+/// an existing directory.
+llvm::Error checkOutputPath(llvm::StringRef flag, llvm::StringRef path);
+
+/// Parses "1, 2,3" into token ids; the error names the flag and the bad
+/// item, or says that there is none.
+llvm::Expected<std::vector<int64_t>> parseTokenIds(llvm::StringRef flag,
+                                                   llvm::StringRef text);
+
+/// "1,2,3": ids as --dump-ids writes them.
+std::string joinTokenIds(llvm::ArrayRef<int64_t> ids);
+
+/// Writes each list of ids on a line of `path`, as --dump-ids does.
+llvm::Error writeTokenIds(llvm::StringRef path,
+                          const std::vector<std::vector<int64_t>> &lists);
+
+/// Writes `rows` x `cols` floats as a float32 C-order NumPy .npy file.
+llvm::Error writeNpy(llvm::StringRef path, const float *data, int64_t rows,
+                     int64_t cols);
+
+} // namespace mlir::llm
+
+#endif // LLM_SUPPORT_TOOLSUPPORT_H
