@@ -25,7 +25,7 @@ struct KVCacheConfig {
   int64_t numLayers = 0;
   int64_t kvHeads = 0;
   int64_t headDim = 0;
-  int64_t blockSize = 16;
+  int64_t blockSize = 0;
   /// LLMK_F32, LLMK_F16, LLMK_BF16 or LLMK_I8.
   int32_t dtype = LLMK_F32;
 };

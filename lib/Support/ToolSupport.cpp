@@ -13,7 +13,8 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
-llvm::Error mlir::llm::checkOutputPath(llvm::StringRef flag, llvm::StringRef path) {
+llvm::Error mlir::llm::checkOutputPath(llvm::StringRef flag,
+                                       llvm::StringRef path) {
   llvm::StringRef dir = llvm::sys::path::parent_path(path);
   if (llvm::sys::fs::is_directory(path))
     return llvm::createStringError(llvm::formatv(
@@ -45,7 +46,7 @@ mlir::llm::parseTokenIds(llvm::StringRef flag, llvm::StringRef text) {
 }
 
 llvm::Error mlir::llm::writeNpy(llvm::StringRef path, const float *data,
-                            int64_t rows, int64_t cols) {
+                                int64_t rows, int64_t cols) {
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
   if (ec)

@@ -15,6 +15,8 @@
 #ifndef LLM_JIT_JIT_H
 #define LLM_JIT_JIT_H
 
+#include "llm/passes/Passes.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -32,8 +34,6 @@ struct Prompt;
 namespace mlir::llm {
 class HFModel;
 
-/// Tokens per KV-cache block when nothing else is asked for.
-inline constexpr int64_t kDefaultKVBlockSize = 16;
 /// Largest block size, prompt or generation length the tools accept: keeps
 /// every size derived from them far from int64 overflow.
 inline constexpr int64_t kMaxSequenceLength = int64_t(1) << 20;

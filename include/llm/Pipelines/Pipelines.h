@@ -7,6 +7,8 @@
 #ifndef LLM_PIPELINES_PIPELINES_H
 #define LLM_PIPELINES_PIPELINES_H
 
+#include "llm/passes/Passes.h"
+
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
@@ -25,7 +27,7 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                        llvm::cl::init(false)};
   Option<int64_t> blockSize{*this, "block-size",
                             llvm::cl::desc("Tokens per KV-cache block"),
-                            llvm::cl::init(16)};
+                            llvm::cl::init(kDefaultKVBlockSize)};
   Option<std::string> cacheDtype{
       *this, "cache-dtype",
       llvm::cl::desc("KV-cache storage: f32, f16, bf16 or i8"),

@@ -20,6 +20,10 @@ class RewritePatternSet;
 
 namespace mlir::llm {
 
+/// Tokens per KV-cache block when nothing else is asked for: the default of
+/// llm-insert-kv-cache's block-size, of the CPU pipeline's and of the tools'.
+inline constexpr int64_t kDefaultKVBlockSize = 16;
+
 #define GEN_PASS_DECL
 #include "llm/passes/Passes.h.inc"
 

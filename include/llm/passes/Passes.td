@@ -170,7 +170,8 @@ def InsertKVCachePass : Pass<"llm-insert-kv-cache", "::mlir::ModuleOp"> {
     cache.
   }];
   let options = [
-    Option<"blockSize", "block-size", "int64_t", /*default=*/"16",
+    Option<"blockSize", "block-size", "int64_t",
+           /*default=*/"::mlir::llm::kDefaultKVBlockSize",
            "Tokens per cache block">,
     Option<"cacheDtype", "cache-dtype", "std::string", /*default=*/"\"f32\"",
            "Storage type of the cache: f32, f16, bf16 or i8">,

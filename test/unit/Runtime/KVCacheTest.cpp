@@ -85,6 +85,7 @@ TEST(KVCachePoolTest, BytesPerToken) {
   config.numLayers = 22;
   config.kvHeads = 4;
   config.headDim = 64;
+  config.blockSize = 16;
   config.dtype = LLMK_F16;
   EXPECT_DOUBLE_EQ(getKVBytesPerToken(config), 22528.0);
   config.dtype = LLMK_I8;
