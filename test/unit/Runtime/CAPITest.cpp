@@ -27,7 +27,9 @@ int releases = 0;
 llmrt_code standInCode() {
   llmrt_code code;
   code.context = nullptr;
-  code.lookup = [](void *, const char *symbol) { return lookupStandIn(symbol); };
+  code.lookup = [](void *, const char *symbol) {
+    return lookupStandIn(symbol);
+  };
   code.release = [](void *) { ++releases; };
   return code;
 }
@@ -35,9 +37,9 @@ llmrt_code standInCode() {
 llmrt_model *load(const std::string &manifest, llmrt_code code,
                   llmrt_status expected = LLMRT_OK) {
   llmrt_model *model = reinterpret_cast<llmrt_model *>(1);
-  EXPECT_EQ(llmrt_model_load(manifest.data(), manifest.size(), nullptr, code,
-                             &model),
-            expected)
+  EXPECT_EQ(
+      llmrt_model_load(manifest.data(), manifest.size(), nullptr, code, &model),
+      expected)
       << llmrt_last_error();
   return model;
 }
@@ -107,10 +109,8 @@ TEST(CAPITest, SessionPrefillDecodeForkRelease) {
   EXPECT_EQ(length, 43);
   EXPECT_LE(blocks, 3); // The window of 4 frees what it no longer reads.
   EXPECT_EQ(llmrt_session_release(session, copy), LLMRT_OK);
-  EXPECT_EQ(llmrt_session_release(session, copy),
-            LLMRT_ERROR_INVALID_ARGUMENT);
-  EXPECT_STREQ(llmrt_last_error(),
-               "llmrt_session_release: no live sequence 1");
+  EXPECT_EQ(llmrt_session_release(session, copy), LLMRT_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(llmrt_last_error(), "llmrt_session_release: no live sequence 1");
   EXPECT_EQ(llmrt_session_prefill(session, seq, nullptr, 2, nullptr),
             LLMRT_ERROR_INVALID_ARGUMENT);
   llmrt_session_free(session);

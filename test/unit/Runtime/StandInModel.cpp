@@ -17,7 +17,6 @@ Observed llmrt::testing::observed;
 
 namespace {
 
-
 /// args: tokens [rows, count], positions, cache, slots [rows, count],
 /// tables [rows, kTableWidth], lens [rows]; result [rows, count, vocab]:
 /// row r, token i is one-hot at (its position + 1) % vocab.
@@ -72,7 +71,6 @@ std::string entryJson(const std::string &name, int64_t rows, int64_t count) {
          std::to_string(rows) + ", " + std::to_string(count) + ", 8]}]}";
 }
 
-
 class StandInCode : public CodeProvider {
 public:
   void *lookup(std::string_view symbol) override {
@@ -108,6 +106,7 @@ llmrt::testing::makeStandInModel(int64_t window) {
     return manifest.takeStatus();
   return Model::create(std::move(*manifest), nullptr,
                        []() -> Expected<std::unique_ptr<CodeProvider>> {
-                         return std::unique_ptr<CodeProvider>(new StandInCode());
+                         return std::unique_ptr<CodeProvider>(
+                             new StandInCode());
                        });
 }
