@@ -48,7 +48,7 @@ static llvm::Error buildEncoder(Config &c, Emitter &e, ModuleOp module,
   int64_t inter = c.getPositive("intermediate_size");
   int64_t positions = c.getPositive("max_position_embeddings");
   int64_t typeVocab = c.getPositive("type_vocab_size", 2);
-  double eps = c.getDouble("layer_norm_eps", 1e-12);
+  double eps = c.getPositiveDouble("layer_norm_eps", 1e-12);
   std::string act = c.getString("hidden_act", "gelu");
   c.check(act == "gelu" || act == "gelu_new",
           llvm::formatv("field 'hidden_act': expected 'gelu' or 'gelu_new', "

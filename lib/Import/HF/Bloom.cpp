@@ -29,7 +29,7 @@ llvm::Error hf::buildBloom(Config &c, Emitter &e, ModuleOp module,
                                     : c.getPositive("num_hidden_layers");
   int64_t heads = c.has("n_head") ? c.getPositive("n_head")
                                   : c.getPositive("num_attention_heads");
-  double eps = c.getDouble("layer_norm_epsilon", 1e-5);
+  double eps = c.getPositiveDouble("layer_norm_epsilon", 1e-5);
   c.check(hidden % heads == 0,
           llvm::formatv("field 'n_head': expected a divisor of hidden_size "
                         "{0}, found {1}",

@@ -9,6 +9,7 @@
 #include "llm/Import/JSON.h"
 
 #include "SafeTensors.h"
+#include "Sampler.h"
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
@@ -87,30 +88,44 @@ int64_t Config::getInt(llvm::StringRef key, int64_t fallback) {
 }
 
 int64_t Config::getPositive(llvm::StringRef key) {
-  int64_t v = getInt(key);
-  if (!error && v <= 0)
-    fail(llvm::formatv("{0}: field '{1}': expected a positive integer, "
-                       "found {2}",
-                       file, key, v));
-  return v;
+  return positive(key, getInt(key));
 }
 
 int64_t Config::getPositive(llvm::StringRef key, int64_t fallback) {
-  int64_t v = getInt(key, fallback);
-  if (!error && v <= 0)
+  return positive(key, getInt(key, fallback));
+}
+
+int64_t Config::positive(llvm::StringRef key, int64_t v) {
+  if (v > 0)
+    return v;
+  if (!error)
     fail(llvm::formatv("{0}: field '{1}': expected a positive integer, "
                        "found {2}",
                        file, key, v));
-  return v;
+  // A size or a count that failed to read is 1 until the error is reported,
+  // so that arithmetic on it (hidden % heads, ...) stays defined.
+  return 1;
 }
 
 double Config::getDouble(llvm::StringRef key, double fallback) {
   if (!has(key))
     return fallback;
-  if (std::optional<double> v = object->get(key)->getAsNumber())
+  std::optional<double> v = object->get(key)->getAsNumber();
+  if (v && std::isfinite(*v))
     return *v;
-  fail(llvm::formatv("{0}: field '{1}': expected a number, found {2}", file,
-                     key, describe(*object->get(key))));
+  // 1e999 parses as infinity: never a meaningful epsilon, theta or factor.
+  fail(llvm::formatv("{0}: field '{1}': expected a {2}number, found {3}", file,
+                     key, v ? "finite " : "", describe(*object->get(key))));
+  return fallback;
+}
+
+double Config::getPositiveDouble(llvm::StringRef key, double fallback) {
+  double v = getDouble(key, fallback);
+  if (v > 0.0)
+    return v;
+  if (!error)
+    fail(llvm::formatv("{0}: field '{1}': expected a number > 0, found {2}",
+                       file, key, llmrt::format_number(v)));
   return fallback;
 }
 

@@ -64,10 +64,15 @@ public:
   /// A required integer field.
   int64_t getInt(llvm::StringRef key);
   int64_t getInt(llvm::StringRef key, int64_t fallback);
-  /// A required positive integer.
+  /// A required positive integer. After a failure (this field's or an
+  /// earlier one's) it returns a positive value, so that the sizes read
+  /// before the error is reported can be divided by.
   int64_t getPositive(llvm::StringRef key);
   int64_t getPositive(llvm::StringRef key, int64_t fallback);
+  /// A finite number (1e999, which JSON parsers read as infinity, is not).
   double getDouble(llvm::StringRef key, double fallback);
+  /// A finite number > 0 (epsilons, rope theta, scaling factors).
+  double getPositiveDouble(llvm::StringRef key, double fallback);
   bool getBool(llvm::StringRef key, bool fallback);
   std::string getString(llvm::StringRef key, llvm::StringRef fallback);
   /// Integer or list of integers (eos_token_id).
@@ -93,6 +98,8 @@ public:
   const std::string &getFile() const { return file; }
 
 private:
+  /// `v` if positive, else fails (naming `key`) and returns 1.
+  int64_t positive(llvm::StringRef key, int64_t v);
   /// `v` as an integer within int32, or std::nullopt after failing.
   std::optional<int64_t> toInt(llvm::StringRef key, const llvm::json::Value &v);
 

@@ -33,7 +33,7 @@ llvm::Error hf::buildGPT2(Config &c, Emitter &e, ModuleOp module,
   int64_t heads = c.getPositive("n_head");
   int64_t positions = c.getPositive("n_positions", 1024);
   int64_t inner = c.getPositive("n_inner", 4 * hidden);
-  double eps = c.getDouble("layer_norm_epsilon", 1e-5);
+  double eps = c.getPositiveDouble("layer_norm_epsilon", 1e-5);
   std::string act = c.getString("activation_function", "gelu_new");
   c.check(act == "gelu_new" || act == "gelu" || act == "gelu_pytorch_tanh",
           llvm::formatv("field 'activation_function': expected 'gelu_new', "

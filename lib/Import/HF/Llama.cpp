@@ -30,7 +30,7 @@ static RopeScalingAttr readRopeScaling(Config &config, MLIRContext &context,
   if (!scaling)
     return {};
   if (scaling->has("rope_theta"))
-    theta = scaling->getDouble("rope_theta", theta);
+    theta = scaling->getPositiveDouble("rope_theta", theta);
   std::string type = scaling->getString("rope_type", "");
   if (type.empty())
     type = scaling->getString("type", "default");
@@ -162,8 +162,8 @@ llvm::Error hf::buildLlamaFamily(Config &c, Emitter &e, ModuleOp module,
           llvm::formatv("field 'num_key_value_heads': expected a divisor of "
                         "num_attention_heads {0}, found {1}",
                         heads, kvHeads));
-  double eps = c.getDouble("rms_norm_eps", 1e-6);
-  double theta = c.getDouble("rope_theta", 10000.0);
+  double eps = c.getPositiveDouble("rms_norm_eps", 1e-6);
+  double theta = c.getPositiveDouble("rope_theta", 10000.0);
   RopeScalingAttr scaling = readRopeScaling(c, e.context, theta);
   bool tied = c.getBool("tie_word_embeddings", false);
   bool qkvBias = c.getBool("attention_bias", variant.qkvBias);

@@ -37,7 +37,19 @@ llvm::Error hf::buildT5(Config &c, Emitter &e, ModuleOp module,
   int64_t heads = c.getPositive("num_heads");
   int64_t buckets = c.getPositive("relative_attention_num_buckets", 32);
   int64_t maxDistance = c.getPositive("relative_attention_max_distance", 128);
-  double eps = c.getDouble("layer_norm_epsilon", 1e-6);
+  double eps = c.getPositiveDouble("layer_norm_epsilon", 1e-6);
+  // The encoder splits its buckets between the two directions; in each, T5
+  // spends half on exact distances and the logarithmic rest needs a larger
+  // maximum distance (the decoder's one direction: buckets / 2).
+  c.check(buckets % 2 == 0,
+          llvm::formatv("field 'relative_attention_num_buckets': expected an "
+                        "even number (the encoder's two directions), found {0}",
+                        buckets));
+  c.check(maxDistance > buckets / 2,
+          llvm::formatv("field 'relative_attention_max_distance': expected a "
+                        "value > {0} (relative_attention_num_buckets / 2, the "
+                        "exact-distance buckets), found {1}",
+                        buckets / 2, maxDistance));
   bool tied = c.getBool("tie_word_embeddings", true);
   // Tied T5 heads see the decoder output scaled by d_model^-0.5
   // (transformers 5 names the switch scale_decoder_outputs).
