@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "KVCache.h"
+#include "Memory.h"
 
 #include <cstring>
 #include <new>
@@ -22,26 +23,20 @@ double llmrt::getKVBytesPerToken(const KVCacheConfig &c) {
   return 2.0 * c.numLayers * c.kvHeads * c.headDim * perValue;
 }
 
-std::unique_ptr<KVCachePool> KVCachePool::create(const KVCacheConfig &config,
-                                                 int64_t numBlocks,
-                                                 std::string &error) {
+Expected<uint64_t> KVCachePool::getBytes(const KVCacheConfig &config,
+                                         int64_t numBlocks) {
   if (config.numLayers <= 0 || config.kvHeads <= 0 || config.headDim <= 0 ||
-      config.blockSize <= 0 || numBlocks <= 0) {
-    error = "KV cache: expected positive layers, kv heads, head dim, block "
-            "size and block count";
-    return nullptr;
-  }
+      config.blockSize <= 0 || numBlocks <= 0)
+    return Status::invalid("KV cache: expected positive layers, kv heads, "
+                           "head dim, block size and block count");
   if (config.dtype != LLMK_F32 && config.dtype != LLMK_F16 &&
-      config.dtype != LLMK_BF16 && config.dtype != LLMK_I8) {
-    error = "KV cache: expected dtype f32, f16, bf16 or i8, found code " +
-            std::to_string(config.dtype);
-    return nullptr;
-  }
-  std::unique_ptr<KVCachePool> pool(new KVCachePool());
-  pool->config = config;
-  // [layers][blocks][2][kvHeads][blockSize][headDim], every product
-  // checked: a pool that wrapped around would be a heap overflow.
-  uint64_t rows = 0, values = 0, dataBytes = 0;
+      config.dtype != LLMK_BF16 && config.dtype != LLMK_I8)
+    return Status::invalid(
+        "KV cache: expected dtype f32, f16, bf16 or i8, found code " +
+        std::to_string(config.dtype));
+  // [layers][blocks][2][kvHeads][blockSize][headDim] (+ int8 scales), every
+  // product checked: a pool that wrapped around would be a heap overflow.
+  uint64_t rows = 0, values = 0, bytes = 0, scales = 0;
   if (__builtin_mul_overflow(static_cast<uint64_t>(config.numLayers),
                              static_cast<uint64_t>(numBlocks), &rows) ||
       __builtin_mul_overflow(rows, 2 * static_cast<uint64_t>(config.blockSize),
@@ -50,28 +45,48 @@ std::unique_ptr<KVCachePool> KVCachePool::create(const KVCacheConfig &config,
                              &values) ||
       __builtin_mul_overflow(values, static_cast<uint64_t>(config.headDim),
                              &values) ||
-      __builtin_mul_overflow(values, getElementBytes(config.dtype),
-                             &dataBytes)) {
-    error = "KV cache: " + std::to_string(numBlocks) + " blocks of " +
-            std::to_string(config.blockSize) +
-            " tokens do not fit in 64-bit sizes";
+      __builtin_mul_overflow(values, getElementBytes(config.dtype), &bytes) ||
+      (config.dtype == LLMK_I8 &&
+       (__builtin_mul_overflow(rows, config.kvHeads * sizeof(float), &scales) ||
+        __builtin_add_overflow(bytes, scales, &bytes))))
+    return Status::error(ErrorCode::OutOfMemory,
+                         "KV cache: " + std::to_string(numBlocks) +
+                             " blocks of " + std::to_string(config.blockSize) +
+                             " tokens do not fit in 64-bit sizes");
+  return bytes;
+}
+
+std::unique_ptr<KVCachePool> KVCachePool::create(const KVCacheConfig &config,
+                                                 int64_t numBlocks,
+                                                 std::string &error) {
+  Expected<uint64_t> bytes = getBytes(config, numBlocks);
+  if (!bytes) {
+    error = bytes.error();
     return nullptr;
   }
-  pool->data.reset(new (std::nothrow) uint8_t[dataBytes]());
-  if (!pool->data) {
-    error = "KV cache: cannot allocate " + std::to_string(dataBytes) +
-            " bytes for " + std::to_string(numBlocks) + " blocks";
+  std::unique_ptr<KVCachePool> pool(new KVCachePool());
+  pool->config = config;
+  uint64_t rows = static_cast<uint64_t>(config.numLayers) * numBlocks * 2 *
+                  config.blockSize;
+  uint64_t scaleCount = config.dtype == LLMK_I8 ? rows * config.kvHeads : 0;
+  uint64_t dataBytes = *bytes - scaleCount * sizeof(float);
+  std::string what = std::to_string(numBlocks) + " KV-cache blocks";
+  Expected<HeapArray<uint8_t>> data = allocateArray<uint8_t>(dataBytes, what);
+  if (!data) {
+    error = "KV cache: " + data.error();
     return nullptr;
   }
-  pool->bytes = dataBytes;
-  if (config.dtype == LLMK_I8) {
-    pool->scales.reset(new (std::nothrow) float[rows * config.kvHeads]());
-    if (!pool->scales) {
-      error = "KV cache: cannot allocate the int8 scales";
+  pool->data = std::move(*data);
+  if (scaleCount) {
+    Expected<HeapArray<float>> scales =
+        allocateArray<float>(scaleCount, "the int8 scales of " + what);
+    if (!scales) {
+      error = "KV cache: " + scales.error();
       return nullptr;
     }
-    pool->bytes += rows * config.kvHeads * sizeof(float);
+    pool->scales = std::move(*scales);
   }
+  pool->bytes = *bytes;
   pool->cache = {pool->data.get(), pool->scales.get(), numBlocks,
                  config.numLayers, config.kvHeads,     config.headDim,
                  config.blockSize, config.dtype};

@@ -11,7 +11,9 @@
 #ifndef LLM_RUNTIME_KVCACHE_H
 #define LLM_RUNTIME_KVCACHE_H
 
+#include "Error.h"
 #include "Kernels.h"
+#include "Memory.h"
 
 #include <cstdint>
 #include <memory>
@@ -47,6 +49,10 @@ public:
   /// configuration is invalid or the memory cannot be allocated.
   static std::unique_ptr<KVCachePool>
   create(const KVCacheConfig &config, int64_t numBlocks, std::string &error);
+  /// The bytes `create` would allocate (data and int8 scales), or why the
+  /// configuration is invalid or does not fit in 64-bit sizes.
+  static Expected<uint64_t> getBytes(const KVCacheConfig &config,
+                                     int64_t numBlocks);
 
   LLMKCache *descriptor() { return &cache; }
   /// Copies block `src` into block `dst` in every layer (keys, values and
@@ -61,8 +67,8 @@ private:
   KVCachePool() = default;
   KVCacheConfig config;
   LLMKCache cache{};
-  std::unique_ptr<uint8_t[]> data;
-  std::unique_ptr<float[]> scales;
+  HeapArray<uint8_t> data;
+  HeapArray<float> scales;
   uint64_t bytes = 0;
 };
 

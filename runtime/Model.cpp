@@ -6,6 +6,7 @@
 
 #include "Model.h"
 #include "Kernels.h"
+#include "Memory.h"
 #include "SafeTensors.h"
 
 #include <cstring>
@@ -41,21 +42,15 @@ std::optional<DType> getKernelDType(ElementType type) {
 }
 
 /// Bytes that cannot be allocated are an error, not an abort.
-Expected<std::unique_ptr<uint8_t[]>> allocate(uint64_t bytes,
-                                              const std::string &what) {
-  std::unique_ptr<uint8_t[]> buffer(new (std::nothrow) uint8_t[bytes]);
-  if (!buffer)
-    return Status::error(ErrorCode::OutOfMemory, "cannot allocate " +
-                                                     std::to_string(bytes) +
-                                                     " bytes for " + what);
-  return buffer;
+Expected<HeapArray<uint8_t>> allocate(uint64_t bytes, const std::string &what) {
+  return allocateArray<uint8_t>(bytes, what);
 }
 
 /// A tensor's bytes while it is being packed: either a view of the archive
 /// or an owned buffer.
 struct Buffer {
   const uint8_t *data = nullptr;
-  std::unique_ptr<uint8_t[]> owned;
+  HeapArray<uint8_t> owned;
   size_t elementSize = 0;
   std::vector<int64_t> shape;
 
@@ -65,7 +60,7 @@ struct Buffer {
       n *= d;
     return n;
   }
-  void own(std::unique_ptr<uint8_t[]> bytes) {
+  void own(HeapArray<uint8_t> bytes) {
     owned = std::move(bytes);
     data = owned.get();
   }
@@ -94,8 +89,8 @@ Expected<Buffer> loadTensor(const SafeTensorsArchive &archive,
                          info->file + ": tensor '" + name + "': dtype " + from +
                              " cannot be used as " + to + "; expected " + to);
   }
-  Expected<std::unique_ptr<uint8_t[]>> bytes =
-      allocate(uint64_t(info->getNumElements()) * 4, "tensor '" + name + "'");
+  Expected<HeapArray<uint8_t>> bytes = allocateArray<uint8_t>(
+      uint64_t(info->getNumElements()) * 4, "tensor '" + name + "'");
   if (!bytes)
     return bytes.takeStatus();
   Status status = copyAsF32(*info, reinterpret_cast<float *>(bytes->get()));
@@ -134,9 +129,9 @@ Expected<Buffer> packParam(const SafeTensorsArchive &archive,
     result.elementSize = getDTypeSize(*want);
     int64_t partBytes = result.numElements() / param.shape[0] *
                         static_cast<int64_t>(result.elementSize);
-    Expected<std::unique_ptr<uint8_t[]>> bytes =
-        allocate(uint64_t(partBytes) * param.stacked.size(),
-                 "parameter '" + param.name + "'");
+    Expected<HeapArray<uint8_t>> bytes =
+        allocateArray<uint8_t>(uint64_t(partBytes) * param.stacked.size(),
+                               "parameter '" + param.name + "'");
     if (!bytes)
       return bytes.takeStatus();
     for (size_t i = 0; i < param.stacked.size(); ++i) {
@@ -166,8 +161,8 @@ Expected<Buffer> packParam(const SafeTensorsArchive &archive,
     if (buffer.shape.size() != 2)
       return mismatch(" (expected rank 2 to transpose)", buffer.shape);
     int64_t rows = buffer.shape[0], cols = buffer.shape[1];
-    Expected<std::unique_ptr<uint8_t[]>> bytes =
-        allocate(uint64_t(rows) * cols * es, "parameter '" + param.name + "'");
+    Expected<HeapArray<uint8_t>> bytes = allocateArray<uint8_t>(
+        uint64_t(rows) * cols * es, "parameter '" + param.name + "'");
     if (!bytes)
       return bytes.takeStatus();
     for (int64_t r = 0; r < rows; ++r)
@@ -191,7 +186,7 @@ Expected<Buffer> packParam(const SafeTensorsArchive &archive,
               "] read up to row " + std::to_string(lastRow) +
               ", but the tensor has " + std::to_string(rows) + " rows");
     int64_t rowBytes = buffer.numElements() / rows * es;
-    Expected<std::unique_ptr<uint8_t[]>> bytes = allocate(
+    Expected<HeapArray<uint8_t>> bytes = allocate(
         uint64_t(size) * count * rowBytes, "parameter '" + param.name + "'");
     if (!bytes)
       return bytes.takeStatus();
@@ -232,10 +227,17 @@ Status Model::bindParams() {
 Expected<std::unique_ptr<Model>>
 Model::create(Manifest manifest,
               std::shared_ptr<const SafeTensorsArchive> weights,
-              const CodeFactory &makeCode) {
+              const CodeFactory &makeCode, bool checkMemory) {
   if (!makeCode || (!weights && !manifest.params.empty()))
     return Status::invalid("a model needs its native code and, when it has "
                            "parameters, their weights");
+  if (checkMemory) {
+    Status enough = llmrt::checkMemory(estimateBytes(manifest, weights.get()),
+                                       "the model's repacked weights and "
+                                       "activations arena");
+    if (!enough.isOk())
+      return enough;
+  }
   std::unique_ptr<Model> model(new Model());
   model->manifest = std::move(manifest);
   model->weights = std::move(weights);
@@ -260,14 +262,36 @@ Model::create(Manifest manifest,
     arenaBytes = std::max(arenaBytes, desc.arenaBytes);
   }
   // One arena serves every entry point: they never run concurrently.
-  Expected<std::unique_ptr<uint8_t[]>> arena =
-      allocate(uint64_t(arenaBytes) + 64, "the activations arena");
+  Expected<HeapArray<uint8_t>> arena = allocateArray<uint8_t>(
+      uint64_t(arenaBytes) + 64, "the activations arena");
   if (!arena)
     return arena.takeStatus();
   model->arenaStorage = std::move(*arena);
   auto address = reinterpret_cast<uintptr_t>(model->arenaStorage.get());
   model->arena = reinterpret_cast<void *>((address + 63) & ~uintptr_t(63));
   return model;
+}
+
+uint64_t Model::estimateBytes(const Manifest &manifest,
+                              const SafeTensorsArchive *weights) {
+  uint64_t bytes = 0;
+  for (const ParamDesc &param : manifest.params) {
+    uint64_t elements = 1;
+    for (int64_t d : param.shape)
+      elements *= static_cast<uint64_t>(d);
+    std::optional<DType> want = getKernelDType(param.dtype);
+    const TensorInfo *stored = weights && param.stacked.empty()
+                                   ? weights->lookup(param.name)
+                                   : nullptr;
+    bool inPlace = want && stored && stored->dtype == *want &&
+                   !param.transpose && !param.rowBlocks;
+    if (!inPlace)
+      bytes += elements * getElementBytes(param.dtype);
+  }
+  int64_t arena = 0;
+  for (const EntryDesc &entry : manifest.entries)
+    arena = std::max(arena, entry.arenaBytes);
+  return bytes + static_cast<uint64_t>(arena);
 }
 
 Expected<const ModelInfo *> Model::getInfo() const {

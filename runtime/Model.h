@@ -18,6 +18,7 @@
 
 #include "Error.h"
 #include "Manifest.h"
+#include "Memory.h"
 
 #include <cstdint>
 #include <functional>
@@ -78,10 +79,17 @@ public:
   /// `makeCode` (after the weights, so that a bad checkpoint fails before
   /// any compilation), looks up every entry point in it, and allocates the
   /// arena. Errors name the tensor, the expected and the found shape or
-  /// dtype.
+  /// dtype. With `checkMemory`, the repacked weights and the arena are first
+  /// estimated against the memory available, and refused when they cannot
+  /// fit (ErrorCode::OutOfMemory, with the numbers).
   static Expected<std::unique_ptr<Model>>
   create(Manifest manifest, std::shared_ptr<const SafeTensorsArchive> weights,
-         const CodeFactory &makeCode);
+         const CodeFactory &makeCode, bool checkMemory = true);
+
+  /// The bytes `create` allocates for `manifest`: the weights that must be
+  /// repacked (transposed, gathered, stacked or converted), and the arena.
+  static uint64_t estimateBytes(const Manifest &manifest,
+                                const SafeTensorsArchive *weights);
   ~Model();
 
   const Manifest &getManifest() const { return manifest; }
@@ -117,8 +125,8 @@ private:
   std::shared_ptr<const SafeTensorsArchive> weights;
   std::vector<Entry> entries;
   std::vector<void *> paramPointers;
-  std::vector<std::unique_ptr<uint8_t[]>> packed;
-  std::unique_ptr<uint8_t[]> arenaStorage;
+  std::vector<HeapArray<uint8_t>> packed;
+  HeapArray<uint8_t> arenaStorage;
   void *arena = nullptr;
   uint64_t mappedBytes = 0, packedBytes = 0;
 };

@@ -224,8 +224,27 @@ bool Sampler::prepare(const float *logits, int64_t vocab, TokenSpan prev) {
     if (row != work_.data())
       work_.assign(logits, logits + vocab);
     double t = params_.temperature;
-    for (int64_t i = 0; i < vocab; ++i)
-      work_[i] = static_cast<float>(work_[i] / t);
+    bool overflow = false;
+    for (int64_t i = 0; i < vocab; ++i) {
+      float scaled = static_cast<float>(work_[i] / t);
+      overflow |= std::isinf(scaled) && std::isfinite(work_[i]);
+      scratch_.resize(vocab);
+      scratch_[i] = work_[i];
+      work_[i] = scaled;
+    }
+    // A temperature so small (1e-39) that logits / temperature leave float's
+    // range would turn the tokens above 0 into a tie of +inf and sample them
+    // uniformly. Scaled relative to the largest logit nothing overflows, and
+    // the distribution is the limit it tends to: the maximum's.
+    if (overflow) {
+      float max = kNegInf;
+      for (int64_t i = 0; i < vocab; ++i)
+        if (std::isfinite(scratch_[i]))
+          max = std::max(max, scratch_[i]);
+      for (int64_t i = 0; i < vocab; ++i)
+        work_[i] =
+            static_cast<float>((static_cast<double>(scratch_[i]) - max) / t);
+    }
     row = work_.data();
   }
 

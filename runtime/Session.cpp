@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Session.h"
+#include "Memory.h"
 
 #include <algorithm>
 #include <limits>
@@ -82,16 +83,33 @@ Session::create(Model &model, const SessionOptions &options) {
   if (numBlocks == 0 &&
       __builtin_mul_overflow(options.maxSequences, width, &numBlocks))
     return Status::invalid("session: too many sequences");
+  int64_t crossBlocks = options.numCrossBlocks;
+  if (cross && crossBlocks == 0 &&
+      __builtin_mul_overflow(options.maxSequences, crossWidth, &crossBlocks))
+    return Status::invalid("session: too many sequences");
+  if (options.checkMemory) {
+    Expected<uint64_t> bytes =
+        KVCachePool::getBytes(toConfig(*self), numBlocks);
+    Expected<uint64_t> crossBytes =
+        cross ? KVCachePool::getBytes(toConfig(*cross), crossBlocks)
+              : Expected<uint64_t>(uint64_t(0));
+    if (!bytes)
+      return bytes.takeStatus();
+    if (!crossBytes)
+      return crossBytes.takeStatus();
+    Status enough = checkMemory(
+        *bytes + *crossBytes, "the KV cache (" + std::to_string(numBlocks) +
+                                  " blocks of " +
+                                  std::to_string(self->blockSize) + " tokens)");
+    if (!enough.isOk())
+      return enough;
+  }
   std::string error;
   session->pool = KVCachePool::create(toConfig(*self), numBlocks, error);
   if (!session->pool)
     return Status::error(ErrorCode::OutOfMemory, error);
   session->blocks = std::make_unique<BlockManager>(numBlocks, self->blockSize);
   if (cross) {
-    int64_t crossBlocks = options.numCrossBlocks;
-    if (crossBlocks == 0 &&
-        __builtin_mul_overflow(options.maxSequences, crossWidth, &crossBlocks))
-      return Status::invalid("session: too many sequences");
     session->crossPool =
         KVCachePool::create(toConfig(*cross), crossBlocks, error);
     if (!session->crossPool)

@@ -39,6 +39,8 @@ struct SessionOptions {
   /// `maxSequences` encoder inputs as long as the compiled cross-attention
   /// tables allow.
   int64_t numCrossBlocks = 0;
+  /// Refuse a cache larger than the memory available, before allocating.
+  bool checkMemory = true;
 };
 
 class Session {

@@ -8,6 +8,7 @@
 #include "llm/Import/HFImporter.h"
 #include "llm/Pipelines/Pipelines.h"
 #include "llm/Support/RuntimeError.h"
+#include "llm/Support/ToolSupport.h"
 #include "llm/codegen/CPU/Manifest.h"
 #include "llm/dialects/LLM/IR/LLMDialect.h"
 
@@ -143,7 +144,7 @@ llvm::Error mlir::llm::checkKVCacheOptions(int64_t blockSize,
 llvm::Expected<std::unique_ptr<llmrt::Model>>
 mlir::llm::jitCompile(ModuleOp lowered,
                       std::shared_ptr<const llmrt::SafeTensorsArchive> weights,
-                      unsigned optLevel) {
+                      unsigned optLevel, bool checkMemory) {
   llvm::Expected<std::string> text = buildManifest(lowered);
   if (!text)
     return text.takeError();
@@ -175,8 +176,8 @@ mlir::llm::jitCompile(ModuleOp lowered,
     return std::unique_ptr<llmrt::CodeProvider>(
         new JITCode(std::move(*engine)));
   };
-  llmrt::Expected<std::unique_ptr<llmrt::Model>> model =
-      llmrt::Model::create(std::move(*manifest), std::move(weights), makeCode);
+  llmrt::Expected<std::unique_ptr<llmrt::Model>> model = llmrt::Model::create(
+      std::move(*manifest), std::move(weights), makeCode, checkMemory);
   if (!model)
     return toLLVMError(model.status());
   return std::move(*model);
@@ -209,14 +210,12 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
     if (!imported)
       return imported.takeError();
     module = std::move(*imported);
-    if (!options.emitMlir.empty()) {
-      std::error_code ec;
-      llvm::raw_fd_ostream os(options.emitMlir, ec);
-      if (ec)
-        return makeError(llvm::formatv("{0}: cannot write: {1}",
-                                       options.emitMlir, ec.message()));
-      (*module)->print(os);
-    }
+    if (!options.emitMlir.empty())
+      if (llvm::Error err =
+              writeOutputFile(options.emitMlir, [&](llvm::raw_ostream &os) {
+                (*module)->print(os);
+              }))
+        return std::move(err);
   } else {
     if (llvm::Error err =
             checkKVCacheOptions(options.blockSize, options.cacheDtype))
@@ -276,8 +275,8 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
         func.erase();
   spent.lower = since(start);
   start = Clock::now();
-  llvm::Expected<std::unique_ptr<llmrt::Model>> compiled =
-      jitCompile(*module, std::move(weights), options.optLevel);
+  llvm::Expected<std::unique_ptr<llmrt::Model>> compiled = jitCompile(
+      *module, std::move(weights), options.optLevel, options.checkMemory);
   spent.jit = since(start);
   if (timings)
     *timings = spent;

@@ -30,11 +30,19 @@ llvm::Expected<std::vector<int64_t>>
 mlir::llm::parseTokenIds(llvm::StringRef flag, llvm::StringRef text) {
   std::vector<int64_t> ids;
   llvm::SmallVector<llvm::StringRef> items;
-  text.split(items, ',', -1, /*KeepEmpty=*/false);
-  for (llvm::StringRef item : items) {
+  text.split(items, ',');
+  bool allEmpty = llvm::all_of(
+      items, [](llvm::StringRef item) { return item.trim().empty(); });
+  for (auto [i, item] : llvm::enumerate(items)) {
     item = item.trim();
+    if (allEmpty)
+      break;
+    // "1,,2" is a typo, not two ids.
     if (item.empty())
-      continue;
+      return llvm::createStringError(llvm::formatv(
+          "--{0}: expected comma-separated integers, found an empty item "
+          "(item {1} of {2})",
+          flag, i + 1, items.size()));
     if (item.getAsInteger(10, ids.emplace_back()))
       return llvm::createStringError(llvm::formatv(
           "--{0}: expected comma-separated integers, found '{1}'", flag, item));
@@ -47,26 +55,68 @@ mlir::llm::parseTokenIds(llvm::StringRef flag, llvm::StringRef text) {
 
 llvm::Error mlir::llm::writeNpy(llvm::StringRef path, const float *data,
                                 int64_t rows, int64_t cols) {
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec);
-  if (ec)
+  return writeOutputFile(path, [&](llvm::raw_ostream &os) {
+    std::string header = llvm::formatv("{{'descr': '<f4', 'fortran_order': "
+                                       "False, 'shape': ({0}, {1}), }",
+                                       rows, cols);
+    // Magic (6) + version (2) + length (2) + header + '\n' is a multiple of
+    // 64.
+    header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
+    header += '\n';
+    os << "\x93NUMPY" << '\x01' << '\x00'
+       << static_cast<char>(header.size() & 0xff)
+       << static_cast<char>(header.size() >> 8) << header;
+    os.write(reinterpret_cast<const char *>(data),
+             static_cast<size_t>(rows * cols) * sizeof(float));
+  });
+}
+
+llvm::Error mlir::llm::writeOutputFile(
+    llvm::StringRef path, llvm::function_ref<void(llvm::raw_ostream &)> write) {
+  auto failure = [&](const llvm::Twine &why) {
     return llvm::createStringError(
-        llvm::formatv("{0}: cannot write: {1}", path, ec.message()));
-  std::string header = llvm::formatv("{{'descr': '<f4', 'fortran_order': "
-                                     "False, 'shape': ({0}, {1}), }",
-                                     rows, cols);
-  // Magic (6) + version (2) + length (2) + header + '\n' is a multiple of 64.
-  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
-  header += '\n';
-  os << "\x93NUMPY" << '\x01' << '\x00'
-     << static_cast<char>(header.size() & 0xff)
-     << static_cast<char>(header.size() >> 8) << header;
-  os.write(reinterpret_cast<const char *>(data),
-           static_cast<size_t>(rows * cols) * sizeof(float));
-  os.close();
-  if (os.has_error())
-    return llvm::createStringError(
-        llvm::formatv("{0}: write failed: {1}", path, os.error().message()));
+        llvm::formatv("{0}: cannot write: {1}", path, why.str()));
+  };
+  // The temporary sits beside the output so that the rename stays within
+  // one file system.
+  int fd;
+  llvm::SmallString<256> temporary;
+  if (std::error_code ec = llvm::sys::fs::createUniqueFile(
+          path + ".tmp-%%%%%%%%", fd, temporary))
+    return failure(ec.message());
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    write(os);
+    os.close();
+    if (os.has_error()) {
+      std::string message = os.error().message();
+      // An unhandled stream error is a fatal "IO failure" in LLVM.
+      os.clear_error();
+      llvm::sys::fs::remove(temporary);
+      return failure(message);
+    }
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(temporary, path)) {
+    llvm::sys::fs::remove(temporary);
+    return failure(ec.message());
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error mlir::llm::checkNotAnInput(llvm::StringRef flag,
+                                       llvm::StringRef path,
+                                       llvm::ArrayRef<std::string> inputs) {
+  llvm::sys::fs::UniqueID output;
+  if (path.empty() || llvm::sys::fs::getUniqueID(path, output))
+    return llvm::Error::success(); // A new file.
+  for (const std::string &input : inputs) {
+    llvm::sys::fs::UniqueID id;
+    if (!llvm::sys::fs::getUniqueID(input, id) && id == output)
+      return llvm::createStringError(llvm::formatv(
+          "--{0}: {1}: expected a file the run does not read, found the "
+          "model's own '{2}'",
+          flag, path, input));
+  }
   return llvm::Error::success();
 }
 
@@ -78,16 +128,8 @@ std::string mlir::llm::joinTokenIds(llvm::ArrayRef<int64_t> ids) {
 llvm::Error
 mlir::llm::writeTokenIds(llvm::StringRef path,
                          const std::vector<std::vector<int64_t>> &lists) {
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec);
-  if (ec)
-    return llvm::createStringError(
-        llvm::formatv("{0}: cannot write: {1}", path, ec.message()));
-  for (const std::vector<int64_t> &ids : lists)
-    os << joinTokenIds(ids) << "\n";
-  os.close();
-  if (os.has_error())
-    return llvm::createStringError(
-        llvm::formatv("{0}: write failed: {1}", path, os.error().message()));
-  return llvm::Error::success();
+  return writeOutputFile(path, [&](llvm::raw_ostream &os) {
+    for (const std::vector<int64_t> &ids : lists)
+      os << joinTokenIds(ids) << "\n";
+  });
 }

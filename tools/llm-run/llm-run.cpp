@@ -89,6 +89,11 @@ static Opt<std::string> dumpGenLogits(
 static Opt<bool>
     ignoreEos("ignore-eos",
               cl::desc("Keep generating after an end-of-sequence token"), flag);
+static Opt<bool> noMemoryCheck(
+    "no-memory-check",
+    cl::desc("Allocate even when the estimate of the weights to repack, the "
+             "arena and the KV cache exceeds the memory available"),
+    flag);
 static Opt<int> numThreads("num-threads",
                            cl::desc("Worker threads (0: one per core)"), flag);
 static Opt<bool> decomposeAttention(
@@ -143,7 +148,12 @@ static Opt<double> lengthPenalty(
 constexpr int kMaxThreads = 1024;
 
 static int fail(const llvm::Twine &message) {
-  llvm::errs() << "llm-run: error: " << message << "\n";
+  std::string text = message.str();
+  llvm::errs() << "llm-run: error: " << text;
+  // The estimate refuses before allocating; the user may know better.
+  if (llvm::StringRef(text).starts_with("not enough memory:"))
+    llvm::errs() << " (--no-memory-check allocates anyway)";
+  llvm::errs() << "\n";
   return 1;
 }
 
@@ -251,11 +261,14 @@ int main(int argc, char **argv) {
         "{0}: expected a Hugging Face model folder "
         "(config.json + *.safetensors), found {1}",
         modelPath, llvm::sys::fs::exists(modelPath) ? "a file" : "nothing"));
-  for (auto [flag, path] :
-       {std::pair<llvm::StringRef, llvm::StringRef>{"dump-logits", dumpLogits},
-        {"dump-hidden", dumpHidden},
-        {"dump-ids", dumpIds},
-        {"emit-mlir", emitMlir}})
+  // Every output is checked before anything runs.
+  const std::pair<llvm::StringRef, llvm::StringRef> outputs[] = {
+      {"dump-logits", dumpLogits},
+      {"dump-hidden", dumpHidden},
+      {"dump-ids", dumpIds},
+      {"dump-gen-logits", dumpGenLogits},
+      {"emit-mlir", emitMlir}};
+  for (auto [flag, path] : outputs)
     if (llvm::Error err = checkOutputPath(flag, path))
       return fail(llvm::toString(std::move(err)));
 
@@ -355,6 +368,16 @@ int main(int argc, char **argv) {
     return fail(archive.error());
   std::shared_ptr<const llmrt::SafeTensorsArchive> weights =
       std::move(*archive);
+  // No output may land on a file the run reads (the checkpoint is mapped).
+  std::vector<std::string> inputs;
+  for (const char *name : {"config.json", "generation_config.json",
+                           "model.safetensors.index.json"})
+    inputs.push_back((llvm::Twine(modelPath) + "/" + name).str());
+  for (const auto &file : weights->files())
+    inputs.push_back(file->path());
+  for (auto [flag, path] : outputs)
+    if (llvm::Error err = checkNotAnInput(flag, path, inputs))
+      return fail(llvm::toString(std::move(err)));
   llmrt::setNumThreads(numThreads);
 
   JITOptions jit = planCompilation(seq2seq, encoder, prompts, maxNewTokens,
@@ -364,6 +387,7 @@ int main(int argc, char **argv) {
   jit.emitMlir = emitMlir;
   jit.blockSize = kvBlockSize;
   jit.cacheDtype = kvDtype;
+  jit.checkMemory = !noMemoryCheck;
   MLIRContext context;
   auto start = Clock::now();
   llvm::Expected<std::unique_ptr<llmrt::Model>> model =
@@ -382,6 +406,7 @@ int main(int argc, char **argv) {
         llmrt::getSessionOptions(**model, prompts, params);
     if (!options)
       return fail(options.error());
+    options->checkMemory = !noMemoryCheck;
     llmrt::Expected<std::unique_ptr<llmrt::Session>> created =
         llmrt::Session::create(**model, *options);
     if (!created)

@@ -71,6 +71,9 @@ struct JITOptions {
   /// Write the imported IR of `forward` here, before any pass.
   std::string emitMlir;
   unsigned optLevel = 3;
+  /// Refuse a model whose repacked weights and arena exceed the memory
+  /// available, before allocating them.
+  bool checkMemory = true;
 };
 
 /// The entry points a run over `prompts` needs (as llmrt::generate takes
@@ -113,7 +116,7 @@ compileModel(MLIRContext &context, const HFModel &model,
 llvm::Expected<std::unique_ptr<llmrt::Model>>
 jitCompile(ModuleOp lowered,
            std::shared_ptr<const llmrt::SafeTensorsArchive> weights,
-           unsigned optLevel = 3);
+           unsigned optLevel = 3, bool checkMemory = true);
 
 /// The names of every kernel the JIT resolves for generated code
 /// (runtime/kernels/cpu/Kernels.def).

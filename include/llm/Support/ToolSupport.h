@@ -12,8 +12,10 @@
 #define LLM_SUPPORT_TOOLSUPPORT_H
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <cstdint>
 #include <string>
@@ -33,6 +35,20 @@ llvm::Expected<std::vector<int64_t>> parseTokenIds(llvm::StringRef flag,
 
 /// "1,2,3": ids as --dump-ids writes them.
 std::string joinTokenIds(llvm::ArrayRef<int64_t> ids);
+
+/// Writes `path` through a temporary file in its folder, renamed into place
+/// once complete: a failed write (a full disk) leaves an existing file as it
+/// was. Errors read "<path>: cannot write: <why>".
+llvm::Error
+writeOutputFile(llvm::StringRef path,
+                llvm::function_ref<void(llvm::raw_ostream &)> write);
+
+/// Refuses an output `path` (the value of `flag`) that is one of `inputs`
+/// (the same file: device and inode, whatever the path), which the run has
+/// open or memory-mapped: writing it would destroy the checkpoint under the
+/// run's feet.
+llvm::Error checkNotAnInput(llvm::StringRef flag, llvm::StringRef path,
+                            llvm::ArrayRef<std::string> inputs);
 
 /// Writes each list of ids on a line of `path`, as --dump-ids does.
 llvm::Error writeTokenIds(llvm::StringRef path,

@@ -205,9 +205,15 @@ TEST(SamplerTemperature, TinyTemperatureIsTheArgmax) {
   std::vector<float> logits = {1.0f, 2.0f, -3.0f};
   std::map<int64_t, double> dist = distributionOf(makeParams(1e-30), logits);
   EXPECT_EQ(keysOf(dist), (std::set<int64_t>{1}));
-  // Scaled logits are float, as in torch: 1 / 1e-300 and 2 / 1e-300 both
-  // overflow to +inf, and +inf logits share the mass (the softmax limit).
-  dist = distributionOf(makeParams(1e-300), logits);
+  // 1 / 1e-39 and 2 / 1e-39 both overflow float to +inf: the two tokens
+  // above 0 used to tie and be sampled uniformly. Scaled relative to the
+  // maximum, the distribution is the limit, the argmax's.
+  for (double t : {1e-39, 1e-300}) {
+    dist = distributionOf(makeParams(t), logits);
+    EXPECT_EQ(keysOf(dist), (std::set<int64_t>{1})) << t;
+  }
+  // Tied maxima still share the mass.
+  dist = distributionOf(makeParams(1e-39), {4.0f, 4.0f, 1.0f});
   EXPECT_EQ(keysOf(dist), (std::set<int64_t>{0, 1}));
   EXPECT_EQ(dist[0], 0.5);
 }
