@@ -230,6 +230,7 @@ llmrt::getSessionOptions(const Model &model, const std::vector<Prompt> &prompts,
   };
   SessionOptions options;
   options.maxSequences = prompts.size();
+  options.ignoreContextLength = params.ignoreContextLength;
   int64_t longest = 0;
   for (const Prompt &p : prompts) {
     options.numBlocks += held(p.tokens.size());
@@ -278,6 +279,25 @@ Status llmrt::checkGenerateParams(const GenerateParams &params,
                            ": beam search does not support " +
                            name("repetition_penalty"));
   return Status::ok();
+}
+
+Status llmrt::checkContextLength(const ModelInfo &info, int64_t promptTokens,
+                                 const GenerateParams &params,
+                                 const ParamNamer &namer) {
+  auto name = [&](const std::string &field) {
+    return namer ? namer(field) : field;
+  };
+  int64_t context = info.contextLength;
+  if (!context || params.ignoreContextLength ||
+      params.maxNewTokens <= context - promptTokens)
+    return Status::ok();
+  return Status::invalid(
+      name("max_new_tokens") + ": the model was trained for a context of " +
+      std::to_string(context) + " positions (max_position_embeddings and " +
+      "its rope scaling); the prompt (" + std::to_string(promptTokens) +
+      ") plus " + name("max_new_tokens") + " (" +
+      std::to_string(params.maxNewTokens) + ") exceeds it (" +
+      name("ignore_context_length") + " generates past it)");
 }
 
 Expected<GenerationResult> llmrt::generate(SequenceSet &sequences,

@@ -80,6 +80,9 @@ struct GenerateParams {
   /// generated token (the row each was chosen from).
   bool keepPromptLogits = false;
   bool keepStepLogits = false;
+  /// Generate past the context the model was trained for
+  /// (ModelInfo::contextLength), which rotary positions allow.
+  bool ignoreContextLength = false;
 };
 
 struct GenerationResult {
@@ -126,6 +129,14 @@ using ParamNamer = std::function<std::string(const std::string &field)>;
 /// `name` (the field name when null), the expected and the found value.
 Status checkGenerateParams(const GenerateParams &params,
                            const ParamNamer &name = nullptr);
+
+/// Fails when the longest prompt (`promptTokens`) plus max_new_tokens runs
+/// past the context `info` was trained for, unless
+/// `params.ignoreContextLength`: a model extrapolating past its training
+/// context produces fluent-looking garbage, so going there is a choice.
+Status checkContextLength(const ModelInfo &info, int64_t promptTokens,
+                          const GenerateParams &params,
+                          const ParamNamer &name = nullptr);
 
 /// Greedy decoding or sampling of every prompt at once: each step extends
 /// every unfinished sequence in one call. One sampler and generator serve

@@ -277,6 +277,7 @@ Expected<ModelInfo> readModel(const Field &f) {
   LLMRT_TRY(offset, f["position_offset"].integerOr(0, 0));
   LLMRT_TRY(start, f["decoder_start_token_id"].integerOr(0, 0, *vocab - 1));
   LLMRT_TRY(maxPositions, f["max_positions"].integerOr(0, 0));
+  LLMRT_TRY(context, f["context_length"].integerOr(0, 0));
   LLMRT_TRY(window, f["sliding_window"].integerOr(0, 0));
   info.type = *type;
   info.kind = *kind;
@@ -285,6 +286,7 @@ Expected<ModelInfo> readModel(const Field &f) {
   info.positionOffset = *offset;
   info.decoderStartTokenId = *start;
   info.maxPositions = *maxPositions;
+  info.contextLength = *context;
   info.slidingWindow = *window;
   if (f["eos_token_ids"].present()) {
     LLMRT_TRY(eos, f["eos_token_ids"].integers(0));

@@ -10,7 +10,7 @@
 //    "model": {"type": "llama", "kind": "decoder", "vocab_size": 256,
 //              "hidden_size": 64, "position_offset": 0, "eos_token_ids": [2],
 //              "decoder_start_token_id": 0, "max_positions": 0,
-//              "sliding_window": 0},
+//              "context_length": 64, "sliding_window": 0},
 //    "params": [{"name": "model.embed_tokens.weight", "dtype": "f32",
 //                "shape": [256, 64]}, ...],
 //    "entry_points": [{"name": "prefill_5", "arena_bytes": 40960,
@@ -140,6 +140,9 @@ struct ModelInfo {
   int64_t decoderStartTokenId = 0;
   /// Longest sequence the positions support (0: unbounded).
   int64_t maxPositions = 0;
+  /// The context the model was trained for (0: none): positions past it are
+  /// refused unless the session allows them.
+  int64_t contextLength = 0;
   /// The attention window of every self-attention layer (0: none).
   int64_t slidingWindow = 0;
 };

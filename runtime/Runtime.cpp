@@ -119,6 +119,7 @@ llmrt_status llmrt_model_get_info(const llmrt_model *model,
   info->n_eos_token_ids = m.eosTokenIds.size();
   info->decoder_start_token_id = m.decoderStartTokenId;
   info->max_positions = m.maxPositions;
+  info->context_length = m.contextLength;
   info->sliding_window = m.slidingWindow;
   info->mapped_bytes = model->model->getMappedBytes();
   info->packed_bytes = model->model->getPackedBytes();
@@ -192,7 +193,8 @@ llmrt_status llmrt_model_forward(llmrt_model *model, const int64_t *tokens,
 //===----------------------------------------------------------------------===//
 
 llmrt_session_params llmrt_session_default_params(void) {
-  return {/*n_blocks=*/0, /*max_sequences=*/1, /*n_cross_blocks=*/0};
+  return {/*n_blocks=*/0, /*max_sequences=*/1, /*n_cross_blocks=*/0,
+          /*ignore_context_length=*/0};
 }
 
 llmrt_status llmrt_session_create(llmrt_model *model,
@@ -206,6 +208,7 @@ llmrt_status llmrt_session_create(llmrt_model *model,
   options.numBlocks = params->n_blocks;
   options.maxSequences = params->max_sequences;
   options.numCrossBlocks = params->n_cross_blocks;
+  options.ignoreContextLength = params->ignore_context_length != 0;
   Expected<std::unique_ptr<Session>> created =
       Session::create(*model->model, options);
   if (!created)
@@ -304,6 +307,7 @@ llmrt_generate_params llmrt_generate_default_params(void) {
   params.num_beams = 1;
   params.length_penalty = 1.0;
   params.use_kv_cache = 1;
+  params.ignore_context_length = 0;
   return params;
 }
 
@@ -325,6 +329,7 @@ llmrt_status llmrt_generate(llmrt_model *model, const llmrt_prompt *prompts,
   p.maxNewTokens = params->max_new_tokens;
   p.numBeams = params->num_beams;
   p.lengthPenalty = params->length_penalty;
+  p.ignoreContextLength = params->ignore_context_length != 0;
   if (!params->ignore_eos)
     p.stopTokenIds = (*info)->eosTokenIds;
   Status status = checkGenerateParams(p);
@@ -350,6 +355,9 @@ llmrt_status llmrt_generate(llmrt_model *model, const llmrt_prompt *prompts,
     if (list.back().tokens.empty() &&
         (*info)->kind == ModelKind::EncoderDecoder)
       list.back().tokens = {(*info)->decoderStartTokenId};
+    status = checkContextLength(**info, list.back().tokens.size(), p);
+    if (!status.isOk())
+      return llmrt::capi::fail(status);
   }
   std::unique_ptr<Session> session;
   std::unique_ptr<SequenceSet> sequences;

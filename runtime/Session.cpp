@@ -48,6 +48,7 @@ Session::create(Model &model, const SessionOptions &options) {
     return Status::invalid("session: expected maxSequences > 0 and block "
                            "counts >= 0");
   std::unique_ptr<Session> session(new Session(model, **info));
+  session->ignoreContextLength = options.ignoreContextLength;
   // The cache shapes, and the widest tables, over every entry point.
   std::optional<CacheLayout> self, cross;
   int64_t width = 0, crossWidth = 0;
@@ -121,6 +122,23 @@ Session::create(Model &model, const SessionOptions &options) {
 }
 
 int64_t Session::getLength(int64_t seq) const { return blocks->getLength(seq); }
+
+Status Session::checkPositions(int64_t seq, int64_t count) const {
+  int64_t length = blocks->getLength(seq) + count;
+  auto refuse = [&](const std::string &why) {
+    return Status::invalid("session: sequence " + std::to_string(seq) +
+                           " would hold " + std::to_string(length) +
+                           " tokens; " + why);
+  };
+  if (info.maxPositions && length > info.maxPositions)
+    return refuse("the model has " + std::to_string(info.maxPositions) +
+                  " positions");
+  if (info.contextLength && !ignoreContextLength && length > info.contextLength)
+    return refuse("the model was trained for a context of " +
+                  std::to_string(info.contextLength) +
+                  " positions (ignore_context_length allows more)");
+  return Status::ok();
+}
 
 int64_t Session::getNumHeldBlocks(int64_t seq) const {
   return blocks->getNumHeldBlocks(seq);
@@ -235,6 +253,11 @@ Status Session::runCached(const Entry &entry, const std::vector<int64_t> &seqs,
   std::vector<int32_t> slots(batch * count, -1), tables(batch * width, -1),
       lens(batch, 1), crossTables(batch * crossWidth, -1), crossLens(batch, 1);
   std::string error;
+  for (int64_t seq : seqs) {
+    Status status = checkPositions(seq, count);
+    if (!status.isOk())
+      return status;
+  }
   for (int64_t r = 0; r < rows; ++r) {
     int64_t seq = seqs[r];
     int64_t start = blocks->getLength(seq);

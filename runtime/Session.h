@@ -41,6 +41,11 @@ struct SessionOptions {
   int64_t numCrossBlocks = 0;
   /// Refuse a cache larger than the memory available, before allocating.
   bool checkMemory = true;
+  /// Let sequences grow past the context the model was trained for
+  /// (ModelInfo::contextLength), which rotary positions allow but the model
+  /// may not handle. A learned position table's end (maxPositions) always
+  /// holds.
+  bool ignoreContextLength = false;
 };
 
 class Session {
@@ -103,6 +108,9 @@ private:
                                      int64_t crossBlocks) const;
   void evictOutOfWindow(int64_t seq);
   Status checkSequence(int64_t seq) const;
+  /// Fails when `seq` cannot hold `count` more tokens within the model's
+  /// positions.
+  Status checkPositions(int64_t seq, int64_t count) const;
 
   Model &model;
   ModelInfo info;
@@ -117,6 +125,7 @@ private:
   std::vector<int64_t> crossInput;
   std::vector<bool> live;
   std::vector<float> scratch;
+  bool ignoreContextLength = false;
 };
 
 } // namespace llmrt

@@ -84,6 +84,7 @@ llvm::json::Object describeModel(ModelInfoAttr model) {
       {"eos_token_ids", llvm::json::Array(model.getEosTokenIds())},
       {"decoder_start_token_id", model.getDecoderStartTokenId()},
       {"max_positions", model.getMaxPositions()},
+      {"context_length", model.getContextLength()},
       {"sliding_window", model.getSlidingWindow()}};
 }
 

@@ -12,7 +12,8 @@
  *
  *   llmc-generate MODEL_DIR IDS [--max-new-tokens N] [--temperature T]
  *       [--top-k K] [--top-p P] [--seed S] [--num-beams K] [--no-kv-cache]
- *       [--ignore-eos] [--kv-block-size N] [--manual] [--encoder]
+ *       [--ignore-eos] [--ignore-context-length] [--kv-block-size N]
+ *       [--manual] [--encoder]
  *
  * IDS is a comma-separated prompt; several prompts are separated by ';'.
  * With --encoder (encoder-decoder models) they are the encoder inputs, and
@@ -98,9 +99,10 @@ static int isEos(const llmrt_model_info *info, int64_t id) {
 /* Greedy decoding through the session API. */
 static int runManual(llmrt_model *model, const llmrt_model_info *info,
                      const llmrt_prompt *prompts, int n, int64_t maxNew,
-                     int ignoreEos) {
+                     int ignoreEos, int ignoreContext) {
   llmrt_session_params sp = llmrt_session_default_params();
   sp.max_sequences = n + 1; /* the prompts and one fork */
+  sp.ignore_context_length = ignoreContext;
   llmrt_session *session;
   llmrt_status status = llmrt_session_create(model, &sp, &session);
   if (status != LLMRT_OK)
@@ -205,6 +207,8 @@ int main(int argc, char **argv) {
       params.use_kv_cache = 0;
     else if (!strcmp(flag, "--ignore-eos"))
       params.ignore_eos = 1;
+    else if (!strcmp(flag, "--ignore-context-length"))
+      params.ignore_context_length = 1;
     else if (!strcmp(flag, "--manual"))
       manual = 1;
     else if (!strcmp(flag, "--encoder"))
@@ -258,7 +262,7 @@ int main(int argc, char **argv) {
   int rc = 0;
   if (manual) {
     rc = runManual(model, &info, prompts, n, params.max_new_tokens,
-                   params.ignore_eos);
+                   params.ignore_eos, params.ignore_context_length);
   } else {
     llmrt_generation *generation;
     status = llmrt_generate(model, prompts, n, &params, &generation);

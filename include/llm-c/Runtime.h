@@ -98,6 +98,9 @@ typedef struct llmrt_model_info {
   int64_t decoder_start_token_id;
   /** Longest sequence its positions support (0: unbounded). */
   int64_t max_positions;
+  /** The context the model was trained for (0: none); a session refuses
+   *  positions past it unless llmrt_session_options.ignore_context_length. */
+  int64_t context_length;
   /** The attention window of every layer (0: none). */
   int64_t sliding_window;
   /** Bytes of weights read in place from the checkpoint, and packed. */
@@ -157,9 +160,12 @@ typedef struct llmrt_session_params {
   int64_t max_sequences;
   /** Cross-attention cache blocks (encoder-decoder models); 0: as above. */
   int64_t n_cross_blocks;
+  /** Nonzero: sequences may grow past the model's context_length (rotary
+   *  positions allow it; the model was not trained for it). */
+  int ignore_context_length;
 } llmrt_session_params;
 
-/** n_blocks 0, max_sequences 1, n_cross_blocks 0. */
+/** n_blocks 0, max_sequences 1, n_cross_blocks 0, ignore_context_length 0. */
 LLMRT_API llmrt_session_params llmrt_session_default_params(void);
 
 /** Allocates the cache. The model must outlive the session. Fails with
@@ -231,10 +237,12 @@ typedef struct llmrt_generate_params {
   /** Nonzero: prefill + decode over a KV cache (the model must have been
    *  compiled with it); zero: recompute each sequence at every step. */
   int32_t use_kv_cache;
+  /** Nonzero: generate past the model's context_length. */
+  int32_t ignore_context_length;
 } llmrt_generate_params;
 
 /** Greedy, 16 new tokens, stop at eos, 1 beam, length penalty 1, with the
- *  KV cache. */
+ *  KV cache, within the model's context. */
 LLMRT_API llmrt_generate_params llmrt_generate_default_params(void);
 
 /** One prompt: an encoder-decoder model's decoder prompt (NULL/0: its

@@ -6,7 +6,7 @@
 // RUN: FileCheck %s --input-file %t.mlir --check-prefix=NOT
 
 // RoPE: unbounded positions; no sliding window.
-// CHECK: module attributes {llm.model = #llm.model<type = "llama", kind = decoder, vocab_size = 96, hidden_size = 32, eos_token_ids = [2]>} {
+// CHECK: module attributes {llm.model = #llm.model<type = "llama", kind = decoder, vocab_size = 96, hidden_size = 32, eos_token_ids = [2], context_length = 64>} {
 // CHECK-LABEL: func.func @forward(%arg0: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<tokens>}, %arg1: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<positions>}) -> tensor<1x3x96xf32>
 // CHECK-NEXT: %[[TABLE:.*]] = llm.param "model.embed_tokens.weight" : tensor<96x32xf32>
 // CHECK-NEXT: %[[H:.*]] = llm.embedding %[[TABLE]][%arg0] : tensor<96x32xf32>, tensor<1x3xi64> -> tensor<1x3x32xf32>

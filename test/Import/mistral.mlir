@@ -7,7 +7,7 @@
 
 // Every layer has the window of 4, which the runtime may therefore use to
 // free the cache blocks before it.
-// CHECK: module attributes {llm.model = #llm.model<type = "mistral", kind = decoder, vocab_size = 96, hidden_size = 32, eos_token_ids = [2], sliding_window = 4>} {
+// CHECK: module attributes {llm.model = #llm.model<type = "mistral", kind = decoder, vocab_size = 96, hidden_size = 32, eos_token_ids = [2], context_length = 64, sliding_window = 4>} {
 // CHECK-LABEL: func.func @forward(%arg0: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<tokens>}, %arg1: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<positions>}) -> tensor<1x3x96xf32>
 // CHECK-NEXT: llm.param "model.embed_tokens.weight" : tensor<96x32xf32>
 // CHECK: llm.param "model.layers.0.self_attn.q_proj.weight" : tensor<32x32xf32>

@@ -6,7 +6,7 @@
 // RUN: FileCheck %s --input-file %t.mlir
 // RUN: FileCheck %s --input-file %t.mlir --check-prefix=NOT
 
-// CHECK: module attributes {llm.model = #llm.model<type = "mixtral", kind = decoder, vocab_size = 96, hidden_size = 32, eos_token_ids = [2]>} {
+// CHECK: module attributes {llm.model = #llm.model<type = "mixtral", kind = decoder, vocab_size = 96, hidden_size = 32, eos_token_ids = [2], context_length = 64>} {
 // CHECK-LABEL: func.func @forward(%arg0: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<tokens>}, %arg1: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<positions>}) -> tensor<1x3x96xf32>
 // CHECK: llm.param "model.layers.0.input_layernorm.weight" : tensor<32xf32>
 // CHECK-NEXT: llm.rms_norm {{.*}} {epsilon = 1.000000e-05 : f64} : tensor<1x3x32xf32>, tensor<32xf32>

@@ -6,7 +6,7 @@
 // RUN: FileCheck %s --input-file %t.mlir
 // RUN: FileCheck %s --input-file %t.mlir --check-prefix=NOT
 
-// CHECK: module attributes {llm.model = #llm.model<type = "qwen2", kind = decoder, vocab_size = 128, hidden_size = 32, eos_token_ids = [2]>} {
+// CHECK: module attributes {llm.model = #llm.model<type = "qwen2", kind = decoder, vocab_size = 128, hidden_size = 32, eos_token_ids = [2], context_length = 64>} {
 // CHECK-LABEL: func.func @forward(%arg0: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<tokens>}, %arg1: tensor<1x3xi64> {llm.arg_kind = #llm.arg_kind<positions>}) -> tensor<1x3x128xf32>
 // CHECK-NEXT: llm.param "model.embed_tokens.weight" : tensor<128x32xf32>
 // CHECK: %[[WQ:.*]] = llm.param "model.layers.0.self_attn.q_proj.weight" : tensor<32x32xf32>
@@ -55,5 +55,5 @@
 // RUN: %python %llmc_src_root/test/e2e/errors/Inputs/corrupt.py %t.bylayer %t.fromzero set-json config.json max_window_layers 0
 // RUN: llm-run %t.fromzero --input-ids 1,2,3 --emit-mlir %t.fromzero.mlir
 // RUN: FileCheck %s --input-file %t.fromzero.mlir --check-prefix=EVERY
-// PARTIAL: module attributes {llm.model = #llm.model<type = "qwen2", kind = decoder, vocab_size = 128, hidden_size = 32, eos_token_ids = [2]>} {
-// EVERY: module attributes {llm.model = #llm.model<type = "qwen2", kind = decoder, vocab_size = 128, hidden_size = 32, eos_token_ids = [2], sliding_window = 4>} {
+// PARTIAL: module attributes {llm.model = #llm.model<type = "qwen2", kind = decoder, vocab_size = 128, hidden_size = 32, eos_token_ids = [2], context_length = 64>} {
+// EVERY: module attributes {llm.model = #llm.model<type = "qwen2", kind = decoder, vocab_size = 128, hidden_size = 32, eos_token_ids = [2], context_length = 64, sliding_window = 4>} {

@@ -89,6 +89,11 @@ static Opt<std::string> dumpGenLogits(
 static Opt<bool>
     ignoreEos("ignore-eos",
               cl::desc("Keep generating after an end-of-sequence token"), flag);
+static Opt<bool> ignoreContextLength(
+    "ignore-context-length",
+    cl::desc("Generate past the context the model was trained for "
+             "(max_position_embeddings, stretched by its rope scaling)"),
+    flag);
 static Opt<bool> noMemoryCheck(
     "no-memory-check",
     cl::desc("Allocate even when the estimate of the weights to repack, the "
@@ -244,12 +249,13 @@ int main(int argc, char **argv) {
   params.lengthPenalty = lengthPenalty;
   params.keepPromptLogits = !dumpLogits.empty();
   params.keepStepLogits = !dumpGenLogits.empty();
+  params.ignoreContextLength = ignoreContextLength;
   // Parameters are named as their flags: top_p -> --top-p.
-  llmrt::Status status =
-      llmrt::checkGenerateParams(params, [](std::string field) {
-        std::replace(field.begin(), field.end(), '_', '-');
-        return "--" + field;
-      });
+  auto flagName = [](std::string field) {
+    std::replace(field.begin(), field.end(), '_', '-');
+    return "--" + field;
+  };
+  llmrt::Status status = llmrt::checkGenerateParams(params, flagName);
   if (!status.isOk())
     return fail(status.message());
   if (numBeams > 1 && maxNewTokens == 0)
@@ -355,6 +361,12 @@ int main(int argc, char **argv) {
                               "({3}) exceeds it",
                               supports, seq2seq ? "decoder prompt" : "prompt",
                               longest, maxNewTokens.getValue()));
+  if (!seq2seq) {
+    llmrt::Status status =
+        llmrt::checkContextLength(info, longest, params, flagName);
+    if (!status.isOk())
+      return fail(status.message());
+  }
   if (cached && (decomposeAttention || !emitMlir.empty()))
     return fail("--decompose-attention and --emit-mlir apply to the "
                 "full-sequence forward pass; generate with --no-kv-cache "

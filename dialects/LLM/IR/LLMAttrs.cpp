@@ -100,11 +100,13 @@ void LLMDialect::registerAttributes() {
       >();
 }
 
-LogicalResult ModelInfoAttr::verify(
-    function_ref<InFlightDiagnostic()> emitError, StringRef type,
-    ModelKind kind, int64_t vocabSize, int64_t hiddenSize,
-    int64_t positionOffset, ArrayRef<int64_t> eosTokenIds,
-    int64_t decoderStartTokenId, int64_t maxPositions, int64_t slidingWindow) {
+LogicalResult
+ModelInfoAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                      StringRef type, ModelKind kind, int64_t vocabSize,
+                      int64_t hiddenSize, int64_t positionOffset,
+                      ArrayRef<int64_t> eosTokenIds,
+                      int64_t decoderStartTokenId, int64_t maxPositions,
+                      int64_t contextLength, int64_t slidingWindow) {
   if (type.empty())
     return emitError() << "expected a non-empty model type";
   if (vocabSize <= 0 || hiddenSize <= 0)
@@ -113,9 +115,13 @@ LogicalResult ModelInfoAttr::verify(
   for (auto [name, value] :
        {std::pair<StringRef, int64_t>{"position_offset", positionOffset},
         {"max_positions", maxPositions},
+        {"context_length", contextLength},
         {"sliding_window", slidingWindow}})
     if (value < 0)
       return emitError() << "expected " << name << " >= 0, found " << value;
+  if (maxPositions && contextLength > maxPositions)
+    return emitError() << "expected context_length <= max_positions ("
+                       << maxPositions << "), found " << contextLength;
   for (int64_t id : eosTokenIds)
     if (id < 0)
       return emitError() << "expected eos token ids >= 0, found " << id;

@@ -123,7 +123,7 @@ static ModelInfoAttr getModelAttr(MLIRContext &context,
       kind == ModelKind::EncoderDecoder ? info.decoderStartTokenId : 0;
   return ModelInfoAttr::get(&context, info.type, kind, info.vocabSize,
                             info.hiddenSize, info.positionOffset, eosIds,
-                            decoderStart, info.maxPositions,
+                            decoderStart, info.maxPositions, info.contextLength,
                             info.slidingWindow);
 }
 

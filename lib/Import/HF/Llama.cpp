@@ -130,9 +130,46 @@ static bool everyLayerWindowed(Config &c, const LlamaVariant &variant) {
   return c.getInt("max_window_layers", 28) <= 0;
 }
 
+/// The context the model was trained for, 0 when it has none: its
+/// `max_position_embeddings`, which rope scaling can stretch (linear: factor
+/// times that; YaRN and Llama 3: factor times the original context, when that
+/// is longer). Dynamic NTK rescales as the sequence grows, so it sets no
+/// limit. Rotary positions have no table to run off, so the runtime refuses
+/// positions past this only by default (a learned table's `max_positions`
+/// is a hard limit).
+static int64_t readContextLength(Config &config) {
+  if (!config.has("max_position_embeddings"))
+    return 0;
+  int64_t context = config.getPositive("max_position_embeddings");
+  // The scaling's own errors are reported by the builder.
+  Config scratch(config);
+  std::optional<Config> scaling = scratch.getObject("rope_scaling");
+  if (!scaling)
+    scaling = scratch.getObject("rope_parameters");
+  if (!scaling)
+    return context;
+  std::string type = scaling->getString("rope_type", "");
+  if (type.empty())
+    type = scaling->getString("type", "default");
+  double factor = scaling->getDouble("factor", 1.0);
+  double original = context;
+  if (type == "yarn" || type == "llama3")
+    original = scaling->getInt("original_max_position_embeddings", context);
+  else if (type == "dynamic")
+    return 0;
+  else if (type != "linear")
+    return context;
+  double stretched = factor * original;
+  if (scaling->failed() || !(stretched > context))
+    return context;
+  // Past 2^53 positions nothing is a limit.
+  return stretched < 0x1p53 ? static_cast<int64_t>(stretched) : 0;
+}
+
 void hf::readLlamaFamilyInfo(Config &config, const LlamaVariant &variant,
                              HFModelInfo &info) {
   readHiddenSize(config, info);
+  info.contextLength = readContextLength(config);
   // The builder reports what is wrong with the window's fields, in its order
   // of fields, when the model is imported: read them through a copy whose
   // errors are dropped, so that open() fails where and as it did before.

@@ -44,6 +44,26 @@ protected:
   }
   void TearDown() override { llvm::sys::fs::remove_directories(dir); }
 
+  /// Sets the fields of `set` in config.json and removes those of `remove`.
+  void editConfig(llvm::json::Object set,
+                  llvm::ArrayRef<llvm::StringRef> remove = {}) {
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> text =
+        llvm::MemoryBuffer::getFile(path("config.json"));
+    ASSERT_TRUE(bool(text));
+    llvm::Expected<llvm::json::Value> json =
+        llvm::json::parse((*text)->getBuffer());
+    ASSERT_TRUE(bool(json)) << llvm::toString(json.takeError());
+    llvm::json::Object &config = *json->getAsObject();
+    for (auto &[key, value] : set)
+      config[key] = std::move(value);
+    for (llvm::StringRef key : remove)
+      config.erase(key);
+    std::error_code ec;
+    llvm::raw_fd_ostream out(path("config.json"), ec);
+    ASSERT_FALSE(ec) << ec.message();
+    out << *json;
+  }
+
   std::string path(llvm::StringRef name) const {
     llvm::SmallString<256> p(dir);
     llvm::sys::path::append(p, name);
@@ -79,6 +99,7 @@ TEST_F(HFModelTest, OpenReadsTheInfo) {
   EXPECT_EQ(info.eosTokenIds, std::vector<int64_t>{1});
   EXPECT_EQ(info.positionOffset, 0);
   EXPECT_EQ(info.maxPositions, 0);
+  EXPECT_EQ(info.contextLength, 0);
   EXPECT_EQ(info.slidingWindow, 0);
   EXPECT_EQ((*model)->getDirectory(), dir.str());
 }
@@ -102,7 +123,7 @@ TEST_F(HFModelTest, ImportsWithoutRereadingTheConfig) {
     // The module records the info read by open(), the arguments their kinds.
     EXPECT_EQ((*module)->getOperation()->getAttr("llm.model"),
               ModelInfoAttr::get(&context, "t5", ModelKind::EncoderDecoder, 112,
-                                 32, 0, {1}, 0, 0, 0));
+                                 32, 0, {1}, 0, 0, 0, 0));
     auto kind = [&](unsigned i) {
       return fn.getArgAttrOfType<ArgKindAttr>(i, "llm.arg_kind");
     };
@@ -136,26 +157,6 @@ TEST_F(HFModelTest, AnImportErrorDoesNotStick) {
 class SlidingWindowTest : public FixtureCopyTest {
 protected:
   void SetUp() override { copyFixture("qwen2"); }
-
-  /// Sets the fields of `set` in config.json and removes those of `remove`.
-  void editConfig(llvm::json::Object set,
-                  llvm::ArrayRef<llvm::StringRef> remove = {}) {
-    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> text =
-        llvm::MemoryBuffer::getFile(path("config.json"));
-    ASSERT_TRUE(bool(text));
-    llvm::Expected<llvm::json::Value> json =
-        llvm::json::parse((*text)->getBuffer());
-    ASSERT_TRUE(bool(json)) << llvm::toString(json.takeError());
-    llvm::json::Object &config = *json->getAsObject();
-    for (auto &[key, value] : set)
-      config[key] = std::move(value);
-    for (llvm::StringRef key : remove)
-      config.erase(key);
-    std::error_code ec;
-    llvm::raw_fd_ostream out(path("config.json"), ec);
-    ASSERT_FALSE(ec) << ec.message();
-    out << *json;
-  }
 
   /// HFModelInfo::slidingWindow as open() reads it (-1 when it fails).
   int64_t openWindow() {
@@ -246,6 +247,70 @@ TEST_F(SlidingWindowTest, MalformedWindowFailsTheImport) {
   EXPECT_EQ(llvm::toString(module.takeError()),
             path("config.json") + ": field 'sliding_window': expected a "
                                   "positive integer, found 0");
+}
+
+/// The LLaMA fixture (max_position_embeddings 64).
+class ContextLengthTest : public FixtureCopyTest {
+protected:
+  void SetUp() override { copyFixture("llama"); }
+
+  /// HFModelInfo::contextLength with `scaling` as rope_scaling (-1 when
+  /// open() fails).
+  int64_t openContext(llvm::json::Value scaling) {
+    editConfig(llvm::json::Object{{"rope_scaling", std::move(scaling)}});
+    llvm::Expected<std::unique_ptr<HFModel>> model = HFModel::open(dir);
+    if (!model) {
+      ADD_FAILURE() << llvm::toString(model.takeError());
+      return -1;
+    }
+    EXPECT_EQ((*model)->getInfo().maxPositions, 0);
+    return (*model)->getInfo().contextLength;
+  }
+};
+
+// max_position_embeddings, stretched by the rope scaling that extends it.
+TEST_F(ContextLengthTest, RopeScalingStretchesTheContext) {
+  EXPECT_EQ(openContext(nullptr), 64);
+  EXPECT_EQ(openContext(llvm::json::Object{{"rope_type", "default"}}), 64);
+  EXPECT_EQ(
+      openContext(llvm::json::Object{{"type", "linear"}, {"factor", 4.0}}),
+      256);
+  // YaRN and Llama 3 stretch the original context; a longer
+  // max_position_embeddings stays.
+  EXPECT_EQ(
+      openContext(llvm::json::Object{{"rope_type", "yarn"},
+                                     {"factor", 4.0},
+                                     {"original_max_position_embeddings", 32}}),
+      128);
+  EXPECT_EQ(
+      openContext(llvm::json::Object{{"rope_type", "llama3"},
+                                     {"factor", 8.0},
+                                     {"original_max_position_embeddings", 4}}),
+      64);
+  // Dynamic NTK rescales as the sequence grows: no limit.
+  EXPECT_EQ(openContext(
+                llvm::json::Object{{"rope_type", "dynamic"}, {"factor", 2.0}}),
+            0);
+  // A factor so large that nothing is a limit.
+  EXPECT_EQ(openContext(
+                llvm::json::Object{{"rope_type", "linear"}, {"factor", 1e300}}),
+            0);
+}
+
+TEST_F(ContextLengthTest, NoMaxPositionEmbeddingsNoLimit) {
+  editConfig(llvm::json::Object{}, {"max_position_embeddings"});
+  llvm::Expected<std::unique_ptr<HFModel>> model = HFModel::open(dir);
+  ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
+  EXPECT_EQ((*model)->getInfo().contextLength, 0);
+}
+
+TEST_F(ContextLengthTest, InvalidMaxPositionEmbeddingsIsAnError) {
+  editConfig(llvm::json::Object{{"max_position_embeddings", -3}});
+  llvm::Expected<std::unique_ptr<HFModel>> model = HFModel::open(dir);
+  ASSERT_FALSE(bool(model));
+  EXPECT_EQ(llvm::toString(model.takeError()),
+            path("config.json") + ": field 'max_position_embeddings': "
+                                  "expected a positive integer, found -3");
 }
 
 TEST(HFModelTypes, ListFromTheTable) {

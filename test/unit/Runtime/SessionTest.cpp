@@ -96,6 +96,43 @@ TEST(SessionTest, SlidingWindowBoundsTheBlocksASequenceHolds) {
   EXPECT_TRUE((*session)->addSequence());
 }
 
+// Sequences stop at the context the model was trained for unless the
+// session ignores it, and at the end of its positions regardless. A refused
+// step changes nothing.
+TEST(SessionTest, PositionsEndAtTheModelsLimits) {
+  Expected<std::unique_ptr<Model>> model = makeStandInModel(
+      /*window=*/0, R"("max_positions": 8, "context_length": 5, )");
+  ASSERT_TRUE(model) << model.error();
+  for (bool ignore : {false, true}) {
+    SessionOptions options;
+    options.ignoreContextLength = ignore;
+    Expected<std::unique_ptr<Session>> session =
+        Session::create(**model, options);
+    ASSERT_TRUE(session) << session.error();
+    Expected<int64_t> seq = (*session)->addSequence();
+    ASSERT_TRUE(seq);
+    std::vector<float> logits(3 * kVocab);
+    ASSERT_TRUE(
+        (*session)
+            ->prefill(*seq, std::vector<int64_t>{1, 2, 3}, logits.data())
+            .isOk());
+    int64_t limit = ignore ? 8 : 5;
+    for (int64_t length = 4; length <= limit; ++length)
+      ASSERT_TRUE((*session)->decode({*seq}, {1}, logits.data()).isOk())
+          << length;
+    Status status = (*session)->decode({*seq}, {1}, logits.data());
+    ASSERT_FALSE(status.isOk());
+    EXPECT_EQ(status.code(), ErrorCode::InvalidArgument);
+    EXPECT_EQ(status.message(),
+              ignore ? "session: sequence 0 would hold 9 tokens; the model "
+                       "has 8 positions"
+                     : "session: sequence 0 would hold 6 tokens; the model "
+                       "was trained for a context of 5 positions "
+                       "(ignore_context_length allows more)");
+    EXPECT_EQ((*session)->getLength(*seq), limit);
+  }
+}
+
 TEST(SessionTest, ForkCopiesHeldBlocksAndContinuesIndependently) {
   std::unique_ptr<Model> model = makeModel(/*window=*/4);
   ASSERT_TRUE(model);

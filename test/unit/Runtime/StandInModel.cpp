@@ -88,20 +88,22 @@ void *llmrt::testing::lookupStandIn(const char *name) {
   return it == functions.end() ? nullptr : it->second;
 }
 
-std::string llmrt::testing::standInManifest(int64_t window) {
+std::string llmrt::testing::standInManifest(int64_t window,
+                                            const std::string &modelFields) {
   return R"({"format": "llmc-manifest", "version": 1,
       "model": {"type": "toy", "kind": "decoder", "vocab_size": 8,
-                "hidden_size": 2, "eos_token_ids": [7],
-                "sliding_window": )" +
-         std::to_string(window) + R"(},
+                "hidden_size": 2, "eos_token_ids": [7], )" +
+         modelFields + R"("sliding_window": )" + std::to_string(window) +
+         R"(},
       "params": [], "entry_points": [)" +
          entryJson("prefill_3", 1, 3) + ", " + entryJson("decode", 2, 1) + "]}";
 }
 
 Expected<std::unique_ptr<Model>>
-llmrt::testing::makeStandInModel(int64_t window) {
+llmrt::testing::makeStandInModel(int64_t window,
+                                 const std::string &modelFields) {
   Expected<Manifest> manifest =
-      Manifest::parse(standInManifest(window), "stand-in");
+      Manifest::parse(standInManifest(window, modelFields), "stand-in");
   if (!manifest)
     return manifest.takeStatus();
   return Model::create(std::move(*manifest), nullptr,

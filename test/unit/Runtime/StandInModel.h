@@ -40,10 +40,13 @@ struct Observed {
 extern Observed observed;
 
 /// The manifest, every layer attending through `window` tokens (0: none).
-std::string standInManifest(int64_t window);
+/// `modelFields` adds fields to its "model" (`"max_positions": 8, `).
+std::string standInManifest(int64_t window,
+                            const std::string &modelFields = "");
 /// The entry point called `name`, or null.
 void *lookupStandIn(const char *name);
-Expected<std::unique_ptr<Model>> makeStandInModel(int64_t window);
+Expected<std::unique_ptr<Model>>
+makeStandInModel(int64_t window, const std::string &modelFields = "");
 
 } // namespace llmrt::testing
 

@@ -200,16 +200,20 @@ def LLM_ModelInfoAttr : LLM_Attr<"ModelInfo", "model"> {
     `kind`, the vocabulary and hidden sizes, the offset of position ids
     (RoBERTa: padding index + 1), the ids that end generation, the first
     decoder token of an encoder-decoder model, the longest sequence its
-    positions support (0: unbounded) and its attention window when every
-    self-attention layer has the same sliding window (0: none), which lets
-    the runtime free the cache blocks that fall out of it.
+    positions support (`max_positions`, 0: unbounded; a learned position
+    table ends there), the context it was trained for (`context_length`, 0:
+    none; rotary positions go further, but the model was not trained for
+    them, so the runtime refuses them unless told otherwise) and its
+    attention window when every self-attention layer has the same sliding
+    window (0: none), which lets the runtime free the cache blocks that fall
+    out of it.
 
     Example:
 
     ```mlir
     module attributes {llm.model = #llm.model<type = "mistral", kind = decoder,
         vocab_size = 32000, hidden_size = 4096, eos_token_ids = [2],
-        sliding_window = 4096>} {}
+        context_length = 32768, sliding_window = 4096>} {}
     ```
   }];
   let parameters = (ins
@@ -221,6 +225,7 @@ def LLM_ModelInfoAttr : LLM_Attr<"ModelInfo", "model"> {
     LLM_I64ListParameter:$eos_token_ids,
     DefaultValuedParameter<"int64_t", "0">:$decoder_start_token_id,
     DefaultValuedParameter<"int64_t", "0">:$max_positions,
+    DefaultValuedParameter<"int64_t", "0">:$context_length,
     DefaultValuedParameter<"int64_t", "0">:$sliding_window);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
