@@ -5,7 +5,7 @@
 //===----------------------------------------------------------------------===//
 //
 // The input is the text of a Hugging Face config.json. The harness writes it
-// into a per-process temporary folder, opens it with HFModel::open, imports
+// into a fresh temporary folder, opens it with HFModel::open, imports
 // it with HFModel::import against the weights of the test/e2e fixtures of
 // the same model_type (the first archive that imports is kept; the archives
 // are opened once, and the importer checks every weight's presence, dtype and
@@ -89,14 +89,12 @@ extern "C" const char *__asan_default_options() {
 }
 
 namespace {
-/// What stays the same for every input: the dialects, the fixtures' weights
-/// by model_type, and the folder the config is written to.
+/// What stays the same for every input: the dialects and the fixtures'
+/// weights by model_type.
 struct Setup {
   DialectRegistry registry;
   std::map<std::string, std::vector<std::unique_ptr<SafeTensorsArchive>>>
       archives;
-  std::string dir;
-  std::string configPath;
 
   Setup() {
     registerAllDialects(registry);
@@ -139,18 +137,6 @@ struct Setup {
                    << fixtures << "'; set LLMC_FUZZ_FIXTURES\n";
       exit(1);
     }
-    llvm::SmallString<128> path;
-    if (llvm::sys::fs::createUniqueDirectory("llmc-config-fuzz", path)) {
-      llvm::errs() << "config-fuzzer: cannot create a temporary folder\n";
-      exit(1);
-    }
-    dir = path.str().str();
-    llvm::sys::path::append(path, "config.json");
-    configPath = path.str().str();
-  }
-  ~Setup() {
-    llvm::sys::fs::remove(configPath);
-    llvm::sys::fs::remove(dir);
   }
 };
 
@@ -266,14 +252,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (hitsKnownHeadCountBug(text))
     return 0;
 #endif
+  // A fresh folder per input, removed once open() has read it (import()
+  // reads only the parsed config): libFuzzer ends with _Exit, which runs no
+  // destructor that could clean up after the last one.
+  llvm::SmallString<128> dir;
+  if (llvm::sys::fs::createUniqueDirectory("llmc-config-fuzz", dir))
+    abort(); // The harness's own folder: not a finding of the project.
+  llvm::SmallString<128> path(dir);
+  llvm::sys::path::append(path, "config.json");
   {
     std::error_code ec;
-    llvm::raw_fd_ostream os(setup.configPath, ec);
+    llvm::raw_fd_ostream os(path, ec);
     if (ec)
-      abort(); // The harness's own folder: not a finding of the project.
+      abort();
     os << text;
   }
-  llvm::Expected<std::unique_ptr<HFModel>> model = HFModel::open(setup.dir);
+  llvm::Expected<std::unique_ptr<HFModel>> model = HFModel::open(dir);
+  llvm::sys::fs::remove(path);
+  llvm::sys::fs::remove(dir);
   if (!model) {
     std::string message = llvm::toString(model.takeError());
     if (verbose())
