@@ -1,0 +1,11 @@
+func.func @select_not_a_mask(%q: tensor<1x4x16xf32>) -> tensor<1x4x16xf32> {
+  %qh = llm.split_heads %q {num_heads = 2} : tensor<1x4x16xf32> -> tensor<1x2x4x8xf32>
+  %s = llm.matmul %qh, %qh {transpose_rhs} : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x4xf32>
+  %keep = arith.constant dense<[[[[true, false, false, false], [true, true, false, false], [true, true, true, false], [true, true, true, true]], [[true, false, false, false], [true, true, false, false], [true, true, true, false], [true, true, true, true]]]]> : tensor<1x2x4x4xi1>
+  %zero = arith.constant dense<0.0> : tensor<1x2x4x4xf32>
+  %sm = arith.select %keep, %s, %zero : tensor<1x2x4x4xi1>, tensor<1x2x4x4xf32>
+  %p = llm.softmax %sm {axis = 3} : tensor<1x2x4x4xf32>
+  %o = llm.matmul %p, %qh : tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
+  %m = llm.merge_heads %o : tensor<1x2x4x8xf32> -> tensor<1x4x16xf32>
+  return %m : tensor<1x4x16xf32>
+}

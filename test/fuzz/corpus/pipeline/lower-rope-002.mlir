@@ -1,0 +1,7 @@
+func.func @yarn(%x: tensor<1x3x16xf32>, %pos: tensor<1x3xi64>) -> tensor<1x3x16xf32> {
+  %w = llm.param "wq" : tensor<16x16xf32>
+  %q = llm.linear %x, %w : tensor<1x3x16xf32>, tensor<16x16xf32> -> tensor<1x3x16xf32>
+  %r = llm.rope %q, %pos {num_heads = 2, scaling = #llm.rope_scaling<kind = yarn, factor = 4.0, original_max_position = 32>}
+      : tensor<1x3x16xf32>, tensor<1x3xi64>
+  return %r : tensor<1x3x16xf32>
+}
