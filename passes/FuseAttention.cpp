@@ -302,6 +302,15 @@ FailureOr<std::pair<Value, MaskInfo>> matchSelectMask(arith::SelectOp select) {
   } else {
     return failure();
   }
+  // A splat condition keeps every key or none: no need to expand it (a
+  // [1, 1, 40000, 40000] splat was 1.6e9 bools).
+  if (condition.isSplat()) {
+    if (condition.getSplatValue<bool>() != keepOnTrue)
+      return failure();
+    MaskInfo all;
+    all.finite = finite;
+    return std::make_pair(scores, all);
+  }
   SmallVector<bool> visible;
   visible.reserve(condition.getNumElements());
   for (bool hit : condition.getValues<bool>())

@@ -11,7 +11,8 @@ config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.llmc_obj_root, "test")
 # Inputs of tests, not tests; unit/ is its own suite (GoogleTest).
-config.excludes = ["Inputs", "unit", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+# fuzz/corpus and fuzz/regressions hold the fuzzers' inputs, not tests.
+config.excludes = ["Inputs", "unit", "corpus", "regressions", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%llmc_src_root", config.llmc_src_root))
@@ -21,7 +22,10 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.llmc_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["llm-opt", "llm-run", "llmc-generate"], tool_dirs)
+llvm_config.add_tool_substitutions(
+    ["llm-opt", "llm-run", "llmc-generate", "config-replay", "pipeline-replay", "safetensors-replay"],
+    tool_dirs,
+)
 # The external shell of the e2e suite needs these as paths too.
 llvm_config.add_tool_substitutions(
     ["not", "FileCheck", "llvm-nm", "llvm-readobj"], [config.llvm_tools_dir])

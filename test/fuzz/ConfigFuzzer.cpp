@@ -42,9 +42,7 @@
 //   ninja -C build-fuzz config-fuzzer
 //   scripts/fuzz.sh config 600
 // The fixtures are read from LLMC_FUZZ_FIXTURES (default: this tree's
-// test/e2e). Define LLMC_FUZZ_SKIP_KNOWN (cmake -DLLMC_FUZZ_SKIP_KNOWN=ON)
-// to skip the inputs that reach the known division by a zero head count, to
-// find other bugs past it.
+// test/e2e).
 //
 //===----------------------------------------------------------------------===//
 
@@ -145,47 +143,6 @@ Setup &getSetup() {
   return setup;
 }
 
-#ifdef LLMC_FUZZ_SKIP_KNOWN
-/// Whether the config reader returns 0 for `key`: absent, null, not an
-/// integer within int32 (the reader fails and returns its fallback, 0) or 0.
-bool readsAsZero(const llvm::json::Object &o, llvm::StringRef key) {
-  const llvm::json::Value *v = o.get(key);
-  if (!v || v->kind() == llvm::json::Value::Null)
-    return true;
-  std::optional<double> d = v->getAsNumber();
-  std::optional<int64_t> i = v->getAsInteger();
-  return !d || !i || *d < -2147483648.0 || *d > 2147483647.0 || *i == 0;
-}
-
-/// The inputs that reach the known division by a zero head count: the
-/// builders divide by the head count the config reader returned after
-/// failing (missing, zero or not an integer), per family.
-bool hitsKnownHeadCountBug(llvm::StringRef text) {
-  llvm::Expected<llvm::json::Value> json = llvm::json::parse(text);
-  if (!json) {
-    llvm::consumeError(json.takeError());
-    return false;
-  }
-  const llvm::json::Object *o = json->getAsObject();
-  if (!o || !o->getString("model_type"))
-    return false;
-  llvm::StringRef type = *o->getString("model_type");
-  auto present = [&](llvm::StringRef key) {
-    return o->get(key) && o->get(key)->kind() != llvm::json::Value::Null;
-  };
-  if (type == "gpt2")
-    return readsAsZero(*o, "n_head");
-  if (type == "bloom")
-    return readsAsZero(*o,
-                       present("n_head") ? "n_head" : "num_attention_heads");
-  if (type == "t5")
-    return false;
-  return readsAsZero(*o, "num_attention_heads") ||
-         (present("num_key_value_heads") &&
-          readsAsZero(*o, "num_key_value_heads"));
-}
-#endif
-
 bool verbose() {
   static const bool on =
       getenv("LLMC_FUZZ_VERBOSE") && *getenv("LLMC_FUZZ_VERBOSE") == '1';
@@ -248,10 +205,6 @@ void runPipeline(MLIRContext &context, llmc::fuzz::QuietDiagnostics &diags,
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   Setup &setup = getSetup();
   llvm::StringRef text(reinterpret_cast<const char *>(data), size);
-#ifdef LLMC_FUZZ_SKIP_KNOWN
-  if (hitsKnownHeadCountBug(text))
-    return 0;
-#endif
   // A fresh folder per input, removed once open() has read it (import()
   // reads only the parsed config): libFuzzer ends with _Exit, which runs no
   // destructor that could clean up after the last one.

@@ -163,6 +163,39 @@ func.func @select_hide(%q: tensor<1x4x16xf32>) -> tensor<1x4x16xf32> {
   return %m : tensor<1x4x16xf32>
 }
 
+// A splat condition keeps every key (bidirectional) without being expanded:
+// a [1, 1, 40000, 40000] splat once became 1.6e9 bools (pipeline-fuzzer).
+// CHECK-LABEL: func.func @select_splat_keep_all(
+// CHECK-NEXT:    llm.flash_attention %{{.*}} {mask = #llm.mask<bidirectional>, num_heads = 1 : i64, num_kv_heads = 1 : i64, scale = 1.000000e+00 : f64}
+// CHECK-NEXT:    return
+func.func @select_splat_keep_all(%q: tensor<1x40000x8xf32>) -> tensor<1x40000x8xf32> {
+  %qh = llm.split_heads %q {num_heads = 1} : tensor<1x40000x8xf32> -> tensor<1x1x40000x8xf32>
+  %s = llm.matmul %qh, %qh {transpose_rhs} : tensor<1x1x40000x8xf32>, tensor<1x1x40000x8xf32> -> tensor<1x1x40000x40000xf32>
+  %c = arith.constant dense<true> : tensor<1x1x40000x40000xi1>
+  %ninf = arith.constant dense<0xFF800000> : tensor<1x1x40000x40000xf32>
+  %sm = arith.select %c, %s, %ninf : tensor<1x1x40000x40000xi1>, tensor<1x1x40000x40000xf32>
+  %p = llm.softmax %sm {axis = 3} : tensor<1x1x40000x40000xf32>
+  %o = llm.matmul %p, %qh : tensor<1x1x40000x40000xf32>, tensor<1x1x40000x8xf32> -> tensor<1x1x40000x8xf32>
+  %m = llm.merge_heads %o : tensor<1x1x40000x8xf32> -> tensor<1x40000x8xf32>
+  return %m : tensor<1x40000x8xf32>
+}
+
+// A splat condition that hides every key is not a mask the fused op has.
+// CHECK-LABEL: func.func @select_splat_hide_all(
+// CHECK-NOT:     llm.flash_attention
+// CHECK:         llm.softmax
+func.func @select_splat_hide_all(%q: tensor<1x4x16xf32>) -> tensor<1x4x16xf32> {
+  %qh = llm.split_heads %q {num_heads = 2} : tensor<1x4x16xf32> -> tensor<1x2x4x8xf32>
+  %s = llm.matmul %qh, %qh {transpose_rhs} : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x4xf32>
+  %c = arith.constant dense<false> : tensor<1x2x4x4xi1>
+  %ninf = arith.constant dense<0xFF800000> : tensor<1x2x4x4xf32>
+  %sm = arith.select %c, %s, %ninf : tensor<1x2x4x4xi1>, tensor<1x2x4x4xf32>
+  %p = llm.softmax %sm {axis = 3} : tensor<1x2x4x4xf32>
+  %o = llm.matmul %p, %qh : tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
+  %m = llm.merge_heads %o : tensor<1x2x4x8xf32> -> tensor<1x4x16xf32>
+  return %m : tensor<1x4x16xf32>
+}
+
 // ALiBi (BLOOM): the [heads, q_len, kv_len] bias, expanded to the scores'
 // rank, added to the scaled scores before the causal mask. The fused op
 // takes its per-head slopes (2 heads: 2^-4, 2^-8), as --llm-lower-alibi

@@ -38,6 +38,10 @@ public:
     int64_t hidden = sizes.hidden, inter = sizes.intermediate;
     std::string m = layer + "block_sparse_moe.";
     Value router = e.param(m + "gate.weight", {experts, hidden}, true);
+    // The router's shape bounds num_local_experts by the checkpoint before
+    // 3 x experts tensor names are built (2e9 experts ran out of memory).
+    if (e.failed())
+      return nullptr;
     // Expert j's w1/w3/w2 are its gate/up/down projections; llm.moe takes
     // each stacked over the experts.
     std::vector<std::string> w1, w2, w3;
