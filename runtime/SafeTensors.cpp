@@ -419,8 +419,31 @@ Expected<std::unique_ptr<Bytes>> mapRegularFile(const std::string &openPath,
   return std::move(bytes);
 }
 
+/// Whether `path` is `dir` or lies under it (both resolved).
+bool isUnder(const std::string &path, const std::string &dir) {
+  return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+         (dir.back() == '/' || path[dir.size()] == '/');
+}
+
+/// The blobs folder of the Hugging Face hub cache entry whose snapshot is
+/// `realDir` (resolved), or "" when it is not one: the hub keeps each
+/// revision as models--ORG--NAME/snapshots/REV/ of symlinks into
+/// models--ORG--NAME/blobs/.
+std::string getHubBlobsDir(const std::string &realDir) {
+  size_t rev = realDir.find_last_of('/');
+  if (rev == std::string::npos || rev == 0)
+    return "";
+  size_t snapshots = realDir.find_last_of('/', rev - 1);
+  if (snapshots == std::string::npos ||
+      realDir.compare(snapshots, rev - snapshots, "/snapshots") != 0)
+    return "";
+  std::string blobs = realDir.substr(0, snapshots) + "/blobs";
+  return isDirectory(blobs) ? blobs : "";
+}
+
 /// Resolves `candidate` (symlinks included) and checks that it stays inside
-/// the model folder `realDir` (itself already resolved).
+/// the model folder `realDir` (itself already resolved), or, in a hub cache
+/// snapshot, inside the cache entry's blobs folder.
 Expected<std::string> resolveInside(const std::string &realDir,
                                     const std::string &candidate,
                                     const std::string &displayName,
@@ -428,18 +451,18 @@ Expected<std::string> resolveInside(const std::string &realDir,
   Expected<std::string> real = realPath(candidate);
   if (!real)
     return ioError(displayName + ": cannot open: " + real.error());
-  if (options.allowSymlinksOutsideModelDir)
+  if (options.allowSymlinksOutsideModelDir || isUnder(*real, realDir))
     return real;
-  const std::string &r = *real;
-  bool inside = r.size() > realDir.size() &&
-                r.compare(0, realDir.size(), realDir) == 0 &&
-                (realDir.back() == '/' || r[realDir.size()] == '/');
-  if (!inside)
-    return ioError(displayName +
-                   ": resolves outside the model folder: expected "
-                   "a path under " +
-                   quote(realDir) + ", found " + quote(r));
-  return real;
+  std::string blobs = getHubBlobsDir(realDir);
+  if (!blobs.empty() && isUnder(*real, blobs))
+    return real;
+  return ioError(
+      displayName +
+      ": resolves outside the model folder: expected a path "
+      "under " +
+      quote(realDir) +
+      (blobs.empty() ? "" : " or its hub cache blobs " + quote(blobs)) +
+      ", found " + quote(*real));
 }
 
 } // namespace

@@ -160,9 +160,10 @@ private:
 };
 
 struct SafeTensorsArchiveOptions {
-  /// Accept model files that are symlinks resolving outside the model folder.
-  /// Off by default; the Hugging Face hub cache (snapshots/<rev>/ holding
-  /// symlinks into ../../blobs/) needs it on.
+  /// Accept model files that are symlinks resolving anywhere outside the
+  /// model folder. Off by default. A Hugging Face hub cache snapshot
+  /// (models--ORG--NAME/snapshots/REV/, symlinks into models--ORG--NAME/blobs/)
+  /// needs no option: links into its blobs folder are accepted.
   bool allowSymlinksOutsideModelDir = false;
 };
 

@@ -867,6 +867,50 @@ TEST_F(SafeTensorsTest, SymlinksEscapingTheFolderAreRefused) {
   ASSERT_TRUE(!!ok) << ok.error();
 }
 
+// The Hugging Face hub cache: snapshots/REV/ holds symlinks into the entry's
+// blobs/ folder, which are accepted; a link from a snapshot to anywhere else,
+// and links into a blobs/ folder from a folder that is not a snapshot, are
+// still refused.
+TEST_F(SafeTensorsTest, HubCacheSnapshotsLinkIntoTheirBlobs) {
+  for (const char *folder :
+       {"hub", "hub/models--org--tiny", "hub/models--org--tiny/blobs",
+        "hub/models--org--tiny/snapshots"})
+    subdir(folder);
+  std::string snapshot = subdir("hub/models--org--tiny/snapshots/0123abcd");
+  std::string blob = writeSimple("hub/models--org--tiny/blobs/5f2e", {"a"});
+  ASSERT_EQ(::symlink("../../blobs/5f2e",
+                      path("hub/models--org--tiny/snapshots/0123abcd/"
+                           "model.safetensors")
+                          .c_str()),
+            0);
+  auto archive = SafeTensorsArchive::openDirectory(snapshot);
+  ASSERT_TRUE(!!archive) << archive.error();
+  EXPECT_TRUE((*archive)->lookup("a"));
+
+  // A snapshot's link out of the entry is refused, naming both folders.
+  std::string other = subdir("hub/models--org--tiny/snapshots/4567");
+  std::string outside = writeSimple("elsewhere.safetensors", {"a"});
+  ASSERT_EQ(
+      ::symlink(outside.c_str(), path("hub/models--org--tiny/snapshots/4567/"
+                                      "model.safetensors")
+                                     .c_str()),
+      0);
+  expectContains(archiveError(other),
+                 {"resolves outside the model folder", "snapshots/4567'",
+                  "or its hub cache blobs", "models--org--tiny/blobs'",
+                  "elsewhere.safetensors"});
+
+  // A folder that is not a snapshot gets no blobs folder.
+  std::string plain = subdir("hub/models--org--tiny/plain");
+  ASSERT_EQ(
+      ::symlink(blob.c_str(),
+                path("hub/models--org--tiny/plain/model.safetensors").c_str()),
+      0);
+  std::string msg = archiveError(plain);
+  expectContains(msg, {"resolves outside the model folder"});
+  EXPECT_EQ(msg.find("blobs '"), std::string::npos) << msg;
+}
+
 TEST_F(SafeTensorsTest, MissingShard) {
   std::string d = subdir("missing");
   writeSimple("missing/model-00001.safetensors", {"a"});
