@@ -98,6 +98,7 @@ BeamSearchResult beam_search(const BeamSearchParams &params, int64_t vocab,
         if (std::isnan(row[t])) {
           result.error = "logit " + std::to_string(t) + " of beam " +
                          std::to_string(b) + " is NaN";
+          result.nanLogits = true;
           return result;
         }
         max = std::max<double>(max, row[t]);

@@ -93,6 +93,8 @@ struct BeamSearchResult {
   /// failed; `error` says why.
   bool ok = false;
   std::string error;
+  /// The error is a NaN logit.
+  bool nanLogits = false;
   /// The best finished hypothesis, the prompt excluded (an eos it ended
   /// with included).
   std::vector<int64_t> tokens;

@@ -53,6 +53,7 @@ public:
   Expected<int64_t> fork(int64_t seq) override { return session.fork(seq); }
   void release(int64_t seq) override { session.release(seq); }
   int64_t getBatch() const override { return session.getDecodeBatch(); }
+  const Model &getModel() const override { return session.getModel(); }
 
 private:
   Session &session;
@@ -136,6 +137,7 @@ public:
   }
 
   int64_t getBatch() const override { return 1; }
+  const Model &getModel() const override { return model; }
 
 private:
   struct Sequence {
@@ -281,6 +283,14 @@ Status llmrt::checkGenerateParams(const GenerateParams &params,
   return Status::ok();
 }
 
+/// What made the logits NaN, for the end of the error that reports them.
+static std::string explainNaN(const Model &model) {
+  std::string weights = model.describeNonFiniteWeights();
+  if (weights.empty())
+    return "; every weight is finite: an activation overflowed";
+  return ": the checkpoint's " + weights;
+}
+
 Status llmrt::checkContextLength(const ModelInfo &info, int64_t promptTokens,
                                  const GenerateParams &params,
                                  const ParamNamer &namer) {
@@ -384,7 +394,11 @@ Expected<GenerationResult> llmrt::generate(SequenceSet &sequences,
       int64_t next = sampler.sample(row, vocab, history[b], rng);
       if (next < 0) {
         releaseAll();
-        return Status::invalid("sampling: " + sampler.error());
+        std::string message = "sampling: " + sampler.error();
+        if (std::any_of(row, row + vocab,
+                        [](float v) { return std::isnan(v); }))
+          message += explainNaN(sequences.getModel());
+        return Status::invalid(message);
       }
       result.tokens[b].push_back(next);
       history[b].push_back(next);
@@ -479,7 +493,10 @@ Expected<GenerationResult> llmrt::beamSearch(SequenceSet &sequences,
     sequences.release(seq);
   if (!search.ok)
     return Status::error(ErrorCode::InvalidArgument,
-                         "beam search: " + search.error);
+                         "beam search: " + search.error +
+                             (search.nanLogits
+                                  ? explainNaN(sequences.getModel())
+                                  : std::string()));
   result.tokens = {search.tokens};
   result.beamScore = search.score;
   result.beamSteps = search.steps;

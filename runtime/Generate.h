@@ -47,6 +47,8 @@ public:
   virtual void release(int64_t seq) = 0;
   /// Rows of one `extend` call as the native code runs it.
   virtual int64_t getBatch() const = 0;
+  /// The model that computes the logits.
+  virtual const Model &getModel() const = 0;
 };
 
 /// Sequences over `session`'s KV cache.

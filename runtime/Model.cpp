@@ -9,6 +9,7 @@
 #include "Memory.h"
 #include "SafeTensors.h"
 
+#include <cmath>
 #include <cstring>
 #include <new>
 
@@ -270,6 +271,44 @@ Model::create(Manifest manifest,
   auto address = reinterpret_cast<uintptr_t>(model->arenaStorage.get());
   model->arena = reinterpret_cast<void *>((address + 63) & ~uintptr_t(63));
   return model;
+}
+
+std::string Model::describeNonFiniteWeights() const {
+  if (!weights)
+    return "";
+  std::string first;
+  int64_t others = 0;
+  auto check = [&](const std::string &name) {
+    const TensorInfo *tensor = weights->lookup(name);
+    if (!tensor)
+      return;
+    int64_t at = findNonFinite(*tensor);
+    if (at < 0)
+      return;
+    if (!first.empty()) {
+      ++others;
+      return;
+    }
+    float value = 0;
+    TensorInfo element = *tensor;
+    size_t size = getDTypeSize(tensor->dtype);
+    element.shape = {1};
+    element.data = tensor->data + at * size;
+    element.numBytes = size;
+    bool nan = copyAsF32(element, &value).isOk() && std::isnan(value);
+    first = "tensor '" + name + "' in '" + tensor->file + "' holds " +
+            (nan ? "NaN" : "infinity") + " at element " + std::to_string(at);
+  };
+  for (const ParamDesc &param : manifest.params) {
+    if (param.stacked.empty())
+      check(param.name);
+    for (const std::string &name : param.stacked)
+      check(name);
+  }
+  if (others)
+    first += " (and " + std::to_string(others) + " more tensor" +
+             (others > 1 ? "s hold" : " holds") + " non-finite values)";
+  return first;
 }
 
 uint64_t Model::estimateBytes(const Manifest &manifest,

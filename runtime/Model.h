@@ -112,6 +112,12 @@ public:
   /// or one without a role (`input`).
   Status run(const Entry &entry, const EntryArgs &args, void *const *results);
 
+  /// Why the model may compute NaN: the first weight it reads that holds a
+  /// NaN or infinity ("tensor 'w' in 'model.safetensors' holds NaN at
+  /// element 5", and how many other tensors do), or "" when every weight is
+  /// finite. Scans the checkpoint: for error paths.
+  std::string describeNonFiniteWeights() const;
+
   /// Bytes of weights used in place from the mapping, and packed at load.
   uint64_t getMappedBytes() const { return mappedBytes; }
   uint64_t getPackedBytes() const { return packedBytes; }

@@ -1081,6 +1081,32 @@ void convert(const uint8_t *p, int64_t n, size_t size, float *out, Fn fn) {
 }
 } // namespace
 
+int64_t llmrt::findNonFinite(const TensorInfo &t) {
+  int64_t n = t.getNumElements();
+  size_t size = getDTypeSize(t.dtype);
+  if (n <= 0 || !t.data || uint64_t(n) * size != t.numBytes)
+    return -1;
+  // Every exponent bit set: infinity or NaN.
+  auto scan = [&](auto read, auto exponent) -> int64_t {
+    for (int64_t i = 0; i < n; ++i)
+      if ((read(t.data + i * size) & exponent) == exponent)
+        return i;
+    return -1;
+  };
+  switch (t.dtype) {
+  case DType::F64:
+    return scan(read64le, uint64_t(0x7ff0000000000000));
+  case DType::F32:
+    return scan(read32le, uint32_t(0x7f800000));
+  case DType::F16:
+    return scan(read16le, uint16_t(0x7c00));
+  case DType::BF16:
+    return scan(read16le, uint16_t(0x7f80));
+  default:
+    return -1;
+  }
+}
+
 Status llmrt::copyAsF32(const TensorInfo &t, float *out) {
   std::string where = "copyAsF32: tensor " + quote(t.name) +
                       (t.file.empty() ? "" : " in " + quote(t.file));

@@ -194,6 +194,11 @@ private:
   std::map<std::string, const TensorInfo *, std::less<>> index;
 };
 
+/// The index of the first NaN or infinite element of a floating-point `t`
+/// (F64, F32, F16, BF16), or -1 when every element is finite or `t` holds
+/// integers. Reads the bits only: cheap enough to scan a whole checkpoint.
+int64_t findNonFinite(const TensorInfo &t);
+
 /// Converts the elements of `t` to fp32 into `out`, which must hold
 /// t.getNumElements() floats. Supports every dtype except C64; integers are
 /// converted by value (rounded to the nearest float), BOOL as 0/1.

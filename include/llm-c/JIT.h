@@ -33,9 +33,13 @@ typedef struct llmc_jit_params {
    *  "bf16" or "i8". */
   int64_t kv_block_size;
   const char *kv_dtype;
+  /** Nonzero: compile a checkpoint that holds more layers or experts than
+   *  config.json says, without them (refused otherwise). */
+  int32_t allow_unused_weights;
 } llmc_jit_params;
 
-/** KV cache on, 16 new tokens, 1 beam, blocks of 16 tokens, f32 cache. */
+/** KV cache on, 16 new tokens, 1 beam, blocks of 16 tokens, f32 cache,
+ *  every repeated checkpoint tensor used. */
 LLMRT_API llmc_jit_params llmc_jit_default_params(void);
 
 /** Compiles the Hugging Face folder `model_dir` (config.json and

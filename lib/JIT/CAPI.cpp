@@ -23,8 +23,12 @@ static llmrt_status fail(llmrt::ErrorCode code, llvm::Error error) {
 }
 
 llmc_jit_params llmc_jit_default_params(void) {
-  return {/*use_kv_cache=*/1, /*max_new_tokens=*/16, /*num_beams=*/1,
-          /*kv_block_size=*/kDefaultKVBlockSize, /*kv_dtype=*/"f32"};
+  return {/*use_kv_cache=*/1,
+          /*max_new_tokens=*/16,
+          /*num_beams=*/1,
+          /*kv_block_size=*/kDefaultKVBlockSize,
+          /*kv_dtype=*/"f32",
+          /*allow_unused_weights=*/0};
 }
 
 llmrt_status llmc_jit_compile(const char *model_dir,
@@ -77,6 +81,7 @@ llmrt_status llmc_jit_compile(const char *model_dir,
       params->num_beams, params->use_kv_cache != 0);
   options.blockSize = params->kv_block_size;
   options.cacheDtype = params->kv_dtype ? params->kv_dtype : "";
+  options.allowUnusedWeights = params->allow_unused_weights != 0;
   MLIRContext context;
   llvm::Expected<std::unique_ptr<llmrt::Model>> compiled =
       compileModel(context, **hf, std::move(*archive), options);

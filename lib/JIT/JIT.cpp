@@ -183,6 +183,44 @@ mlir::llm::jitCompile(ModuleOp lowered,
   return std::move(*model);
 }
 
+/// `names` quoted, the first few of them, then how many more.
+static std::string listSome(const std::vector<std::string> &names) {
+  constexpr size_t kShown = 3;
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < kShown; ++i)
+    out += (i ? ", '" : "'") + names[i] + "'";
+  if (names.size() > kShown)
+    out += llvm::formatv(" and {0} more", names.size() - kShown).str();
+  return out;
+}
+
+/// Refuses tensors that repeat read ones under other numbers (unless
+/// allowed: then a warning) and warns about the other unread ones.
+static llvm::Error checkUnusedTensors(const HFModel &model, ModuleOp module,
+                                      const llmrt::SafeTensorsArchive &weights,
+                                      const JITOptions &options) {
+  UnusedTensors unused = findUnusedTensors(module, weights);
+  std::string type = model.getInfo().type;
+  if (!unused.repeated.empty()) {
+    std::string message = llvm::formatv(
+        "{0}: the checkpoint holds {1} tensor(s) that config.json has no "
+        "place for: {2} (more layers or experts than num_hidden_layers or "
+        "num_local_experts say?)",
+        model.getDirectory(), unused.repeated.size(),
+        listSome(unused.repeated));
+    if (!options.allowUnusedWeights)
+      return makeError(message + "; --allow-unused-weights runs without them");
+    if (options.warn)
+      options.warn(message + "; running without them");
+  }
+  if (!unused.other.empty() && options.warn)
+    options.warn(llvm::formatv("{0}: {1} checkpoint tensor(s) are not used "
+                               "by a '{2}' model: {3}",
+                               model.getDirectory(), unused.other.size(), type,
+                               listSome(unused.other)));
+  return llvm::Error::success();
+}
+
 llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
     MLIRContext &context, const HFModel &model,
     std::shared_ptr<const llmrt::SafeTensorsArchive> weights,
@@ -253,6 +291,8 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
     if (options.decodeBatch > 0)
       decodeName = functions.back().functionName + "_decode";
   }
+  if (llvm::Error err = checkUnusedTensors(model, *module, *weights, options))
+    return std::move(err);
   spent.import = since(start);
   start = Clock::now();
   // buildCPUPipeline puts ALiBi slopes before the cache and the cache before

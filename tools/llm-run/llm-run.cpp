@@ -94,6 +94,11 @@ static Opt<bool> ignoreContextLength(
     cl::desc("Generate past the context the model was trained for "
              "(max_position_embeddings, stretched by its rope scaling)"),
     flag);
+static Opt<bool> allowUnusedWeights(
+    "allow-unused-weights",
+    cl::desc("Run a model whose checkpoint holds more layers or experts than "
+             "config.json says (with a warning), instead of refusing it"),
+    flag);
 static Opt<bool> noMemoryCheck(
     "no-memory-check",
     cl::desc("Allocate even when the estimate of the weights to repack, the "
@@ -400,6 +405,10 @@ int main(int argc, char **argv) {
   jit.blockSize = kvBlockSize;
   jit.cacheDtype = kvDtype;
   jit.checkMemory = !noMemoryCheck;
+  jit.allowUnusedWeights = allowUnusedWeights;
+  jit.warn = [](const std::string &message) {
+    llvm::errs() << "llm-run: warning: " << message << "\n";
+  };
   MLIRContext context;
   auto start = Clock::now();
   llvm::Expected<std::unique_ptr<llmrt::Model>> model =

@@ -93,6 +93,27 @@ private:
   const hf::ModelFamily *family = nullptr;
 };
 
+/// The checkpoint tensors an imported model leaves unread.
+struct UnusedTensors {
+  /// Tensors named as a read one but for its numbers
+  /// (`model.layers.7.*` under num_hidden_layers 7, a fifth expert under
+  /// num_local_experts 4): config.json describes less than the checkpoint
+  /// holds, and the model computes something else.
+  std::vector<std::string> repeated;
+  /// The others: another task's head (BERT's `cls.*`), say, which
+  /// transformers warns of and leaves out too.
+  std::vector<std::string> other;
+};
+
+/// The tensors of `archive` that no `llm.param` of `module` reads, sorted,
+/// less the buffers transformers drops on load too (rotary `inv_freq`,
+/// GPT-2's `attn.bias` and `attn.masked_bias`, `position_ids`, BERT's
+/// `pooler.*`, and the tied copies `lm_head.weight` and
+/// `*.embed_tokens.weight`; these still count
+/// as `repeated` when a numbered one like them is read).
+UnusedTensors findUnusedTensors(ModuleOp module,
+                                const SafeTensorsArchive &archive);
+
 /// The `model_type`s the importer supports, comma separated.
 std::string getSupportedModelTypes();
 

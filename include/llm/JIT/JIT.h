@@ -21,6 +21,7 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -74,6 +75,13 @@ struct JITOptions {
   /// Refuse a model whose repacked weights and arena exceed the memory
   /// available, before allocating them.
   bool checkMemory = true;
+  /// Compile a model whose checkpoint holds tensors that repeat read ones
+  /// under other numbers (layers past num_hidden_layers, experts past
+  /// num_local_experts), which is refused otherwise: config.json and the
+  /// checkpoint disagree.
+  bool allowUnusedWeights = false;
+  /// Receives warnings (unused checkpoint tensors); null drops them.
+  std::function<void(const std::string &)> warn;
 };
 
 /// The entry points a run over `prompts` needs (as llmrt::generate takes

@@ -995,6 +995,32 @@ std::vector<float> convert(DType dtype, const std::vector<uint8_t> &bytes) {
   return out;
 }
 
+// The first NaN or infinity, by its exponent bits, in every float dtype;
+// the largest finite values and integers whose bits look alike are not.
+TEST(FindNonFiniteTest, FindsTheFirstNaNOrInfinity) {
+  float inf = std::numeric_limits<float>::infinity();
+  float nan = std::numeric_limits<float>::quiet_NaN();
+  float big = std::numeric_limits<float>::max();
+  std::vector<uint8_t> f32 = bytesOf<float>({1, big, -big, 2, nan, inf});
+  EXPECT_EQ(findNonFinite(makeTensor(DType::F32, f32)), 4);
+  std::vector<uint8_t> f32Inf = bytesOf<float>({1, -inf});
+  EXPECT_EQ(findNonFinite(makeTensor(DType::F32, f32Inf)), 1);
+  std::vector<uint8_t> f32Finite = bytesOf<float>({0, -0.0f, big, 1e-45f});
+  EXPECT_EQ(findNonFinite(makeTensor(DType::F32, f32Finite)), -1);
+  // F16: 0x7bff is the largest finite, 0x7c00 +inf, 0xfe00 a NaN.
+  std::vector<uint8_t> f16 = bytesOf<uint16_t>({0x7bff, 0xfbff, 0xfe00});
+  EXPECT_EQ(findNonFinite(makeTensor(DType::F16, f16)), 2);
+  // BF16: 0x7f7f is the largest finite, 0xff80 -inf.
+  std::vector<uint8_t> bf16 = bytesOf<uint16_t>({0x7f7f, 0xff80});
+  EXPECT_EQ(findNonFinite(makeTensor(DType::BF16, bf16)), 1);
+  std::vector<uint8_t> f64 =
+      bytesOf<double>({1.0, std::numeric_limits<double>::quiet_NaN()});
+  EXPECT_EQ(findNonFinite(makeTensor(DType::F64, f64)), 1);
+  // Integers have no NaN, whatever their bits.
+  std::vector<uint8_t> i32 = bytesOf<int32_t>({0x7f800000, -1});
+  EXPECT_EQ(findNonFinite(makeTensor(DType::I32, i32)), -1);
+}
+
 TEST(CopyAsF32Test, F16IncludingSubnormalsAndSpecials) {
   std::vector<uint8_t> bytes =
       bytesOf<uint16_t>({0x0000, 0x8000, 0x3c00, 0xc000, 0x3555, 0x0001, 0x03ff,

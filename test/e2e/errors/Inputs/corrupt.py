@@ -20,6 +20,9 @@ header, data section):
   reshape FILE TENSOR D0,D1,..  rewrite TENSOR with another shape (zeros; ""
                                 for a scalar)
   drop FILE TENSOR              remove TENSOR
+  add FILE TENSOR DTYPE D0,D1,.. append a new TENSOR (zeros)
+  nan FILE TENSOR [INDEX]       set element INDEX (default 0) of TENSOR (F32,
+                                F16 or BF16) to NaN
 JSON files:
   set-json FILE KEY[/KEY..] RAW set a field to the raw JSON text RAW (kept
                                 verbatim: "1e300", "9223372036854775808")
@@ -163,6 +166,19 @@ def main(argv):
     elif action == "drop":
         metadata, tensors = load(path)
         tensors.remove(find(tensors, args[1]))
+        save(path, metadata, tensors)
+    elif action == "add":
+        metadata, tensors = load(path)
+        shape = [int(d) for d in args[3].split(",") if d]
+        tensors.append([args[1], args[2], shape, zeros(args[2], shape)])
+        save(path, metadata, tensors)
+    elif action == "nan":
+        metadata, tensors = load(path)
+        t = find(tensors, args[1])
+        nan = {"F32": b"\x00\x00\xc0\x7f", "F16": b"\x00\x7e",
+               "BF16": b"\xc0\x7f"}[t[1]]
+        at = (int(args[2]) if len(args) > 2 else 0) * len(nan)
+        t[3] = t[3][:at] + nan + t[3][at + len(nan):]
         save(path, metadata, tensors)
     elif action == "set-json":
         set_json(path, args[1].split("/"), args[2])
