@@ -32,6 +32,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <cstdlib>
 
 using namespace mlir;
 using namespace mlir::llm;
@@ -167,6 +168,12 @@ mlir::llm::jitCompile(ModuleOp lowered,
     options.transformer = transformer;
     options.jitCodeGenOptLevel =
         static_cast<llvm::CodeGenOptLevel>(std::min(optLevel, 3u));
+    // LLVM's perf listener writes a jitdump file into .debug/jit/ of the
+    // working directory on every compile (75 MB over one test run), and a
+    // file it cannot write (a full disk) ends the process: only for those
+    // who profile with `perf record -k 1`, by LLMC_JIT_PERF=1.
+    const char *perf = std::getenv("LLMC_JIT_PERF");
+    options.enablePerfNotificationListener = perf && std::string(perf) == "1";
     auto engine = ExecutionEngine::create(lowered, options);
     if (!engine)
       return llmrt::Status::error(llmrt::ErrorCode::Internal,

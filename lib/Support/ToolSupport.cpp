@@ -71,32 +71,68 @@ llvm::Error mlir::llm::writeNpy(llvm::StringRef path, const float *data,
   });
 }
 
+int mlir::llm::finishStandardOutput(llvm::StringRef tool, int exitCode) {
+  llvm::raw_fd_ostream &out = llvm::outs();
+  out.flush();
+  if (!out.has_error())
+    return exitCode;
+  std::string why = out.error().message();
+  out.clear_error();
+  llvm::errs() << tool << ": error: cannot write to standard output: " << why
+               << "\n";
+  return 1;
+}
+
 llvm::Error mlir::llm::writeOutputFile(
     llvm::StringRef path, llvm::function_ref<void(llvm::raw_ostream &)> write) {
   auto failure = [&](const llvm::Twine &why) {
     return llvm::createStringError(
         llvm::formatv("{0}: cannot write: {1}", path, why.str()));
   };
-  // The temporary sits beside the output so that the rename stays within
-  // one file system.
+  // Writes through `os`; an unhandled stream error would be a fatal "IO
+  // failure" in LLVM.
+  auto writeAndClose = [&](llvm::raw_fd_ostream &os) -> std::string {
+    write(os);
+    os.close();
+    if (!os.has_error())
+      return "";
+    std::string message = os.error().message();
+    os.clear_error();
+    return message;
+  };
+  // An existing output is replaced where it really is: a symlink's target
+  // (the link stays), and a device or pipe (/dev/stdout, /dev/null) is
+  // written to directly, never replaced by a file.
+  llvm::SmallString<256> target(path);
+  llvm::sys::fs::file_status status;
+  if (!llvm::sys::fs::status(path, status) && llvm::sys::fs::exists(status)) {
+    if (status.type() != llvm::sys::fs::file_type::regular_file) {
+      std::error_code ec;
+      llvm::raw_fd_ostream os(path, ec);
+      if (ec)
+        return failure(ec.message());
+      std::string message = writeAndClose(os);
+      return message.empty() ? llvm::Error::success() : failure(message);
+    }
+    if (std::error_code ec = llvm::sys::fs::real_path(path, target))
+      return failure(ec.message());
+  }
+  // A regular file is written to a temporary beside it (the rename stays
+  // within one file system) and renamed into place once complete.
   int fd;
   llvm::SmallString<256> temporary;
   if (std::error_code ec = llvm::sys::fs::createUniqueFile(
-          path + ".tmp-%%%%%%%%", fd, temporary))
+          target + ".tmp-%%%%%%%%", fd, temporary))
     return failure(ec.message());
   {
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
-    write(os);
-    os.close();
-    if (os.has_error()) {
-      std::string message = os.error().message();
-      // An unhandled stream error is a fatal "IO failure" in LLVM.
-      os.clear_error();
+    std::string message = writeAndClose(os);
+    if (!message.empty()) {
       llvm::sys::fs::remove(temporary);
       return failure(message);
     }
   }
-  if (std::error_code ec = llvm::sys::fs::rename(temporary, path)) {
+  if (std::error_code ec = llvm::sys::fs::rename(temporary, target)) {
     llvm::sys::fs::remove(temporary);
     return failure(ec.message());
   }

@@ -33,6 +33,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 
 using namespace mlir;
 using namespace mlir::llm;
@@ -226,11 +227,20 @@ static double secondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+static int run();
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // Past a file size limit a write fails (EFBIG) and is reported with the
+  // file's name, rather than killing the process (LLVM's handler turns
+  // SIGXFSZ into a crash report).
+  ::signal(SIGXFSZ, SIG_IGN);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv, "LLMC model runner\n");
+  return finishStandardOutput("llm-run", run());
+}
 
+static int run() {
   if (!prompt.empty())
     return fail("--prompt needs a tokenizer, which LLMC does not have yet; "
                 "pass token ids with --input-ids");

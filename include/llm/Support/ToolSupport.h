@@ -36,9 +36,17 @@ llvm::Expected<std::vector<int64_t>> parseTokenIds(llvm::StringRef flag,
 /// "1,2,3": ids as --dump-ids writes them.
 std::string joinTokenIds(llvm::ArrayRef<int64_t> ids);
 
+/// Flushes llvm::outs() at the end of a tool: when writing it failed (a
+/// full disk, a file size limit, a closed pipe), reports "<tool>: error:
+/// cannot write to standard output: <why>" and returns 1, else `exitCode`.
+/// Without it LLVM ends the process with "IO failure on output stream".
+int finishStandardOutput(llvm::StringRef tool, int exitCode);
+
 /// Writes `path` through a temporary file in its folder, renamed into place
 /// once complete: a failed write (a full disk) leaves an existing file as it
-/// was. Errors read "<path>: cannot write: <why>".
+/// was. An existing symlink's target is replaced (the link stays), and an
+/// existing device or pipe (/dev/stdout) is written to directly. Errors read
+/// "<path>: cannot write: <why>".
 llvm::Error
 writeOutputFile(llvm::StringRef path,
                 llvm::function_ref<void(llvm::raw_ostream &)> write);
