@@ -233,9 +233,15 @@ Model::create(Manifest manifest,
     return Status::invalid("a model needs its native code and, when it has "
                            "parameters, their weights");
   if (checkMemory) {
-    Status enough = llmrt::checkMemory(estimateBytes(manifest, weights.get()),
-                                       "the model's repacked weights and "
-                                       "activations arena");
+    // The weights read in place must stay resident too, or every token
+    // reads them from disk again.
+    uint64_t mapped = 0;
+    uint64_t allocated = estimateBytes(manifest, weights.get(), &mapped);
+    Status enough = llmrt::checkMemory(
+        allocated + mapped, "the model's weights (" + formatBytes(mapped) +
+                                " read in place from the checkpoint) and "
+                                "repacked weights and activations arena (" +
+                                formatBytes(allocated) + ")");
     if (!enough.isOk())
       return enough;
   }
@@ -312,8 +318,11 @@ std::string Model::describeNonFiniteWeights() const {
 }
 
 uint64_t Model::estimateBytes(const Manifest &manifest,
-                              const SafeTensorsArchive *weights) {
+                              const SafeTensorsArchive *weights,
+                              uint64_t *mapped) {
   uint64_t bytes = 0;
+  if (mapped)
+    *mapped = 0;
   for (const ParamDesc &param : manifest.params) {
     uint64_t elements = 1;
     for (int64_t d : param.shape)
@@ -326,6 +335,8 @@ uint64_t Model::estimateBytes(const Manifest &manifest,
                    !param.transpose && !param.rowBlocks;
     if (!inPlace)
       bytes += elements * getElementBytes(param.dtype);
+    else if (mapped)
+      *mapped += stored->numBytes;
   }
   int64_t arena = 0;
   for (const EntryDesc &entry : manifest.entries)

@@ -79,17 +79,21 @@ public:
   /// `makeCode` (after the weights, so that a bad checkpoint fails before
   /// any compilation), looks up every entry point in it, and allocates the
   /// arena. Errors name the tensor, the expected and the found shape or
-  /// dtype. With `checkMemory`, the repacked weights and the arena are first
-  /// estimated against the memory available, and refused when they cannot
-  /// fit (ErrorCode::OutOfMemory, with the numbers).
+  /// dtype. With `checkMemory`, the weights (read in place and repacked) and
+  /// the arena are first estimated against the memory available, and
+  /// refused when they cannot fit (ErrorCode::OutOfMemory, with the
+  /// numbers).
   static Expected<std::unique_ptr<Model>>
   create(Manifest manifest, std::shared_ptr<const SafeTensorsArchive> weights,
          const CodeFactory &makeCode, bool checkMemory = true);
 
   /// The bytes `create` allocates for `manifest`: the weights that must be
   /// repacked (transposed, gathered, stacked or converted), and the arena.
+  /// `mapped` (when given) receives the bytes of the weights read in place
+  /// from the checkpoint's mapping, which must stay resident as well.
   static uint64_t estimateBytes(const Manifest &manifest,
-                                const SafeTensorsArchive *weights);
+                                const SafeTensorsArchive *weights,
+                                uint64_t *mapped = nullptr);
   ~Model();
 
   const Manifest &getManifest() const { return manifest; }

@@ -5,6 +5,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "SafeTensors.h"
+#include "Manifest.h"
+#include "Model.h"
 
 #include <gtest/gtest.h>
 
@@ -871,6 +873,32 @@ TEST_F(SafeTensorsTest, SymlinksEscapingTheFolderAreRefused) {
 // blobs/ folder, which are accepted; a link from a snapshot to anywhere else,
 // and links into a blobs/ folder from a folder that is not a snapshot, are
 // still refused.
+// The memory estimate counts the weights read in place from the mapping
+// apart from the copies the runtime makes (converted here) and the arena.
+TEST_F(SafeTensorsTest, MemoryEstimateCountsMappedAndRepackedWeights) {
+  std::string d = subdir("model");
+  writeSimple("model/model.safetensors", {"a", "b"});
+  auto archive = SafeTensorsArchive::openDirectory(d);
+  ASSERT_TRUE(!!archive) << archive.error();
+  Expected<Manifest> manifest = Manifest::parse(R"({
+    "format": "llmc-manifest", "version": 1,
+    "params": [{"name": "a", "dtype": "f32", "shape": [2]},
+               {"name": "b", "dtype": "f16", "shape": [2]}],
+    "entry_points": [{"name": "forward", "arena_bytes": 640,
+      "args": [{"kind": "input", "dtype": "f32", "shape": [2]}],
+      "results": []}]})",
+                                                "m.json");
+  ASSERT_TRUE(!!manifest) << manifest.error();
+  uint64_t mapped = 1;
+  EXPECT_EQ(Model::estimateBytes(*manifest, archive->get(), &mapped),
+            2u * 2u + 640u);
+  EXPECT_EQ(mapped, 2u * 4u);
+  // Without the checkpoint, every weight is counted as a copy.
+  EXPECT_EQ(Model::estimateBytes(*manifest, nullptr, &mapped),
+            2u * 4u + 2u * 2u + 640u);
+  EXPECT_EQ(mapped, 0u);
+}
+
 TEST_F(SafeTensorsTest, HubCacheSnapshotsLinkIntoTheirBlobs) {
   for (const char *folder :
        {"hub", "hub/models--org--tiny", "hub/models--org--tiny/blobs",
