@@ -23,7 +23,7 @@ llvm_config.use_default_substitutions()
 
 tool_dirs = [config.llmc_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
-    ["llm-opt", "llm-run", "llmc-generate", "config-replay", "pipeline-replay", "safetensors-replay"],
+    ["llm-opt", "llm-run", "llm-tokenize", "llmc-generate", "config-replay", "pipeline-replay", "safetensors-replay"],
     tool_dirs,
 )
 # The external shell of the e2e suite needs these as paths too.
@@ -31,6 +31,8 @@ llvm_config.add_tool_substitutions(
     ["not", "FileCheck", "llvm-nm", "llvm-readobj"], [config.llvm_tools_dir])
 # The end-to-end fixtures (tiny Hugging Face models), for suites outside e2e/.
 config.substitutions.append(("%fixtures", os.path.join(config.llmc_src_root, "test", "e2e")))
+# The tokenizer parity fixtures (tokenizer files, corpus, references).
+config.substitutions.append(("%tokfixtures", os.path.join(config.llmc_src_root, "test", "tokenizer")))
 # The interpreter running lit; scripts/setup.sh installs numpy for it.
 config.substitutions.append(("%python", sys.executable))
 if config.llmc_have_nvrtc:
