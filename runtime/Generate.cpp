@@ -283,8 +283,7 @@ Status llmrt::checkGenerateParams(const GenerateParams &params,
   return Status::ok();
 }
 
-/// What made the logits NaN, for the end of the error that reports them.
-static std::string explainNaN(const Model &model) {
+std::string llmrt::explainNaN(const Model &model) {
   std::string weights = model.describeNonFiniteWeights();
   if (weights.empty())
     return "; every weight is finite: an activation overflowed";
@@ -301,6 +300,14 @@ Status llmrt::checkContextLength(const ModelInfo &info, int64_t promptTokens,
   if (!context || params.ignoreContextLength ||
       params.maxNewTokens <= context - promptTokens)
     return Status::ok();
+  if (promptTokens >= context)
+    return Status::invalid(
+        "the prompt has " + std::to_string(promptTokens) +
+        " tokens; the model was trained for a context of " +
+        std::to_string(context) +
+        " positions (max_position_embeddings and its rope scaling), which "
+        "leaves no room to generate (" +
+        name("ignore_context_length") + " generates past it)");
   return Status::invalid(
       name("max_new_tokens") + ": the model was trained for a context of " +
       std::to_string(context) + " positions (max_position_embeddings and " +
@@ -332,6 +339,7 @@ Expected<GenerationResult> llmrt::generate(SequenceSet &sequences,
 
   // Each prompt on its own, then one extend call per step for all.
   auto start = Clock::now();
+  auto begin = start;
   for (int64_t b = 0; b < batch; ++b) {
     const Prompt &p = prompts[b];
     if (p.tokens.empty()) {
@@ -402,8 +410,12 @@ Expected<GenerationResult> llmrt::generate(SequenceSet &sequences,
       }
       result.tokens[b].push_back(next);
       history[b].push_back(next);
+      if (step == 0 && b == 0)
+        result.firstTokenSeconds = secondsSince(begin);
       done[b] =
           stop.check(next, result.tokens[b].size()) == StopReason::StopToken;
+      if (params.onToken && !params.onToken(static_cast<size_t>(b), next))
+        done[b] = true;
       anyLeft |= !done[b];
     }
     if (!anyLeft)

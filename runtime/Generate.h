@@ -85,7 +85,16 @@ struct GenerateParams {
   /// Generate past the context the model was trained for
   /// (ModelInfo::contextLength), which rotary positions allow.
   bool ignoreContextLength = false;
+  /// Sampling (not beam search): called with the prompt's index and each
+  /// token as soon as it is chosen, for streaming; returning false ends that
+  /// sequence there (a stop string), the token kept.
+  std::function<bool(size_t prompt, int64_t token)> onToken;
 };
+
+/// What made logits NaN or infinite, for the end of the error that reports
+/// them: the first checkpoint tensor holding a non-finite value, or that
+/// every weight is finite (an activation overflowed).
+std::string explainNaN(const Model &model);
 
 struct GenerationResult {
   /// Per prompt: the generated tokens (the prompt excluded).
@@ -99,6 +108,8 @@ struct GenerationResult {
   int64_t prefillTokens = 0;
   int64_t encoderTokens = 0;
   double prefillSeconds = 0;
+  /// From the start until the first token was chosen (time to first token).
+  double firstTokenSeconds = 0;
   /// Tokens produced by extend calls, the calls, their rows, and the time of
   /// the loop after the prompts.
   int64_t decodeTokens = 0;

@@ -5,6 +5,16 @@
 // llm-run MODEL --input-ids 1,2,3 [--decoder-input-ids ...]
 //         [--dump-logits OUT.npy] [--dump-hidden OUT.npy]
 //         [--max-new-tokens N --dump-ids FILE]
+// llm-run MODEL --prompt TEXT | --prompt-file FILE [--echo] [--stop STR]...
+//         [--bench]
+// llm-run MODEL --perplexity FILE [--ctx N] [--stride S]
+// llm-run MODEL --embed OUT.npy (--prompt TEXT | --prompt-file FILE)
+//         [--pooling mean|cls] [--normalize]
+//
+// With text (--prompt, --prompt-file), the model folder's tokenizer encodes
+// the prompt and the completion is streamed to stdout as text, as the tokens
+// come, never a partial UTF-8 character; stdout holds only the completion
+// (--echo: the prompt first), everything else goes to stderr.
 //
 // A thin driver: it checks the flags, compiles the Hugging Face folder MODEL
 // with the JIT library (llm/JIT/JIT.h) for the shapes the run needs, and
@@ -21,6 +31,7 @@
 #include "Generate.h"
 #include "SafeTensors.h"
 #include "Session.h"
+#include "Tokenizer.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/StringExtras.h"
@@ -31,9 +42,16 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
 
 using namespace mlir;
 using namespace mlir::llm;
@@ -55,7 +73,56 @@ static Opt<std::string> decoderInputIds(
     cl::desc("Decoder token ids of encoder-decoder models (default: the "
              "decoder start token)"),
     flag);
-static Opt<std::string> prompt("prompt", cl::desc("Prompt text"), flag);
+static Opt<std::string>
+    prompt("prompt",
+           cl::desc("Prompt text, encoded by the model folder's tokenizer; the "
+                    "completion is streamed to stdout as text"),
+           flag);
+static Opt<std::string>
+    promptFile("prompt-file",
+               cl::desc("Read the prompt text from FILE (--embed: one "
+                        "sentence per line)"),
+               cl::value_desc("FILE"), flag);
+static Opt<bool> echo("echo",
+                      cl::desc("Print the prompt before the completion"), flag);
+static cl::list<std::string>
+    stopStrings("stop",
+                cl::desc("End generation where the text contains STR "
+                         "(repeatable); STR itself is not printed"),
+                cl::value_desc("STR"), flag);
+static Opt<bool> bench(
+    "bench",
+    cl::desc("Print load and compile time, time to first token, prefill and "
+             "decode tokens/s and peak RSS to stderr"),
+    flag);
+static Opt<std::string> perplexity(
+    "perplexity",
+    cl::desc("Perplexity of the text of FILE over sliding windows, as "
+             "transformers' perplexity guide computes it"),
+    cl::value_desc("FILE"), flag);
+static Opt<int64_t>
+    ctxLength("ctx",
+              cl::desc("--perplexity: tokens per window (default: the "
+                       "model's context, at most 1024)"),
+              flag);
+static Opt<int64_t>
+    strideLength("stride",
+                 cl::desc("--perplexity: tokens between window starts "
+                          "(default: half the window)"),
+                 flag);
+static Opt<std::string>
+    embed("embed",
+          cl::desc("Encoder models: write sentence embeddings [sentences, "
+                   "hidden] as float32 .npy"),
+          cl::value_desc("OUT.npy"), flag);
+static Opt<std::string>
+    pooling("pooling",
+            cl::desc("--embed: mean (of every token, as sentence-transformers) "
+                     "or cls (the first token)"),
+            cl::init("mean"), flag);
+static Opt<bool> normalizeEmbeddings(
+    "normalize", cl::desc("--embed: scale each embedding to unit length"),
+    flag);
 static Opt<std::string>
     dumpLogits("dump-logits",
                cl::desc("Write float32 logits [sequence, vocab] as .npy"),
@@ -155,6 +222,13 @@ static Opt<double> lengthPenalty(
              "(generated length ** P)"),
     cl::init(1.0), flag);
 
+/// Where notices (compile and timing lines) go: stdout, except when stdout
+/// carries text (a completion, a perplexity).
+static bool notesToStderr = false;
+static llvm::raw_ostream &notes() {
+  return notesToStderr ? llvm::errs() : llvm::outs();
+}
+
 /// Most worker threads --num-threads may ask for.
 constexpr int kMaxThreads = 1024;
 
@@ -172,13 +246,13 @@ static int fail(const llvm::Twine &message) {
 static int report(const llmrt::GenerationResult &result, bool cached,
                   const llmrt::SamplerParams &sampler, int64_t vocab) {
   size_t batch = result.tokens.size();
-  for (size_t b = 0; b < batch; ++b)
+  for (size_t b = 0; b < batch && !notesToStderr; ++b)
     llvm::outs() << (batch > 1 ? llvm::formatv("generated[{0}]: ", b).str()
                                : std::string("generated: "))
                  << joinTokenIds(result.tokens[b]) << "\n";
   double total = result.prefillSeconds + result.decodeSeconds;
   if (numBeams > 1) {
-    llvm::outs() << llvm::formatv(
+    notes() << llvm::formatv(
         "beam search: {0} beams, length-penalty {1}, score {2:f6}, {3} steps "
         "in {4:f3} s ({5})\n",
         numBeams.getValue(), lengthPenalty.getValue(), result.beamScore,
@@ -187,10 +261,9 @@ static int report(const llmrt::GenerationResult &result, bool cached,
                  "fork"
                : "full-sequence recompute per beam");
   } else {
-    llvm::outs() << "sampling: " << llmrt::describe_sampler_params(sampler)
-                 << "\n";
+    notes() << "sampling: " << llmrt::describe_sampler_params(sampler) << "\n";
     if (cached) {
-      llvm::outs() << llvm::formatv(
+      notes() << llvm::formatv(
           "prefill: {0} tokens{1} in {2:f4} s ({3:f1} tokens/s)\n",
           result.prefillTokens,
           result.encoderTokens
@@ -199,14 +272,14 @@ static int report(const llmrt::GenerationResult &result, bool cached,
               : std::string(),
           result.prefillSeconds, result.prefillTokens / result.prefillSeconds);
       if (result.decodeSteps > 0)
-        llvm::outs() << llvm::formatv(
+        notes() << llvm::formatv(
             "decode: {0} tokens in {1} steps of batch {2}, {3:f4} s ({4:f1} "
             "tokens/s)\n",
             result.decodeTokens, result.decodeSteps, result.decodeBatch,
             result.decodeSeconds, result.decodeTokens / result.decodeSeconds);
     } else {
       size_t generated = result.tokens[0].size();
-      llvm::outs() << llvm::formatv(
+      notes() << llvm::formatv(
           "{0} tokens in {1:f3} s ({2:f1} tokens/s, full-sequence recompute "
           "per token)\n",
           generated, result.decodeSeconds, generated / result.decodeSeconds);
@@ -227,6 +300,292 @@ static double secondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+/// The text of --prompt, or of --prompt-file.
+static llvm::Expected<std::string> readPromptText() {
+  if (promptFile.empty())
+    return prompt.getValue();
+  std::ifstream in(promptFile.getValue(), std::ios::binary);
+  if (!in)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        llvm::formatv("--prompt-file: cannot open '{0}': {1}", promptFile,
+                      std::strerror(errno)));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad())
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        llvm::formatv("--prompt-file: cannot read '{0}'", promptFile));
+  return text.str();
+}
+
+static void writeOut(llvm::StringRef text) {
+  llvm::outs() << text;
+  llvm::outs().flush();
+}
+
+/// Streams a completion to stdout as its tokens come: each token's text as
+/// the tokenizer's DecodeStream completes it (never a partial UTF-8
+/// character), less a tail held back while it may be the start of a stop
+/// string. Stops at the first stop string, which is not printed.
+class CompletionStream {
+public:
+  CompletionStream(const llmrt::Tokenizer &tokenizer,
+                   std::vector<std::string> stops)
+      : stream(tokenizer, /*skipSpecialTokens=*/true), stops(std::move(stops)),
+        vocabSize(tokenizer.getVocabSize()), describe(tokenizer.describe()) {}
+
+  llmrt::Status prime(const std::vector<int32_t> &promptIds) {
+    return stream.prime(promptIds);
+  }
+
+  /// Adds a generated token; false once generation should stop (a stop
+  /// string appeared, or decoding failed: see `status`).
+  bool push(int64_t token) {
+    if (stopped)
+      return false;
+    // A model's vocabulary may be padded past the tokenizer's: such an id
+    // has no text (transformers drops it too).
+    if (token >= vocabSize) {
+      if (!warned)
+        llvm::errs() << llvm::formatv(
+            "llm-run: warning: the model generated token id {0}, which the "
+            "tokenizer ({1}) does not have ({2} tokens): it prints nothing\n",
+            token, describe, vocabSize);
+      warned = true;
+      return true;
+    }
+    llmrt::Expected<std::string> text =
+        stream.push(static_cast<int32_t>(token));
+    if (!text) {
+      status = text.takeStatus();
+      stopped = true;
+      return false;
+    }
+    pending += *text;
+    return release();
+  }
+
+  /// Prints what was held back (at the end of generation).
+  void finish() {
+    if (!stopped) {
+      llmrt::Expected<std::string> rest = stream.flush();
+      if (rest)
+        pending += *rest;
+      if (!release())
+        return;
+    }
+    if (!stopped)
+      writeOut(pending);
+    pending.clear();
+  }
+
+  llmrt::Status status;
+  /// The text printed so far.
+  std::string printed;
+
+private:
+  /// Prints `pending` up to a stop string (and stops) or up to the longest
+  /// tail that may start one.
+  bool release() {
+    size_t stopAt = std::string::npos;
+    for (const std::string &stop : stops)
+      stopAt = std::min(stopAt, pending.find(stop));
+    if (stopAt != std::string::npos) {
+      emit(stopAt);
+      pending.clear();
+      stopped = true;
+      return false;
+    }
+    size_t hold = 0;
+    for (const std::string &stop : stops)
+      for (size_t n = std::min(stop.size() - 1, pending.size()); n > hold; --n)
+        if (pending.compare(pending.size() - n, n, stop, 0, n) == 0) {
+          hold = n;
+          break;
+        }
+    emit(pending.size() - hold);
+    return true;
+  }
+  void emit(size_t n) {
+    if (!n)
+      return;
+    writeOut(llvm::StringRef(pending.data(), n));
+    printed.append(pending, 0, n);
+    pending.erase(0, n);
+  }
+
+  llmrt::DecodeStream stream;
+  std::vector<std::string> stops;
+  std::string pending;
+  bool stopped = false;
+  int64_t vocabSize;
+  std::string describe;
+  bool warned = false;
+};
+
+/// Peak resident set size in MB.
+static double peakRssMB() {
+  struct rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) != 0)
+    return 0;
+  return usage.ru_maxrss / 1024.0; // kilobytes on Linux
+}
+
+/// Perplexity over sliding windows, as transformers' perplexity guide: the
+/// windows start every `stride` tokens and hold up to `ctx`; each scores
+/// only the tokens past the previous window's end (the first window all but
+/// its first token), each token by the log-softmax of the logits of the
+/// position before it, in double; the perplexity is exp(total NLL / tokens
+/// scored). The last stdout line is "perplexity: X".
+static int runPerplexity(llmrt::SequenceSet &sequences,
+                         const std::vector<int64_t> &ids, int64_t ctx,
+                         int64_t stride, int64_t vocab) {
+  int64_t n = static_cast<int64_t>(ids.size());
+  int64_t windows = 0;
+  for (int64_t begin = 0; begin < n; begin += stride) {
+    ++windows;
+    if (std::min(begin + ctx, n) == n)
+      break;
+  }
+  bool progress = ::isatty(STDERR_FILENO);
+  double nll = 0;
+  int64_t scored = 0, prevEnd = 0, window = 0;
+  std::vector<float> logits(ctx * vocab);
+  auto start = Clock::now();
+  for (int64_t begin = 0; begin < n; begin += stride) {
+    int64_t end = std::min(begin + ctx, n);
+    int64_t target = end - prevEnd;
+    std::vector<int64_t> tokens(ids.begin() + begin, ids.begin() + end);
+    llmrt::Expected<int64_t> seq = sequences.start(tokens, {}, logits.data());
+    if (!seq)
+      return fail(seq.error());
+    sequences.release(*seq);
+    int64_t len = end - begin;
+    for (int64_t j = std::max<int64_t>(1, len - target); j < len; ++j) {
+      const float *row = logits.data() + (j - 1) * vocab;
+      double max = row[0];
+      for (int64_t v = 1; v < vocab; ++v)
+        max = std::max<double>(max, row[v]);
+      double sum = 0;
+      for (int64_t v = 0; v < vocab; ++v)
+        sum += std::exp(static_cast<double>(row[v]) - max);
+      nll -= static_cast<double>(row[tokens[j]]) - max - std::log(sum);
+      ++scored;
+    }
+    prevEnd = end;
+    ++window;
+    if (progress) {
+      constexpr int kWidth = 30;
+      int filled = static_cast<int>(kWidth * window / windows);
+      llvm::errs() << llvm::formatv(
+          "\rperplexity: [{0}{1}] {2}/{3} windows, running {4:f4}",
+          std::string(filled, '#'), std::string(kWidth - filled, ' '), window,
+          windows, std::exp(nll / std::max<int64_t>(scored, 1)));
+    }
+    if (end == n)
+      break;
+  }
+  double seconds = secondsSince(start);
+  if (progress)
+    llvm::errs() << "\n";
+  if (!std::isfinite(nll))
+    return fail("perplexity: the model's logits are not finite" +
+                llmrt::explainNaN(sequences.getModel()));
+  llvm::errs() << llvm::formatv(
+      "perplexity: {0} tokens, {1} scored in {2} windows of {3} (stride "
+      "{4}), {5:f3} s ({6:f1} tokens/s)\n",
+      n, scored, windows, ctx, stride, seconds, scored / seconds);
+  llvm::outs() << llvm::formatv("nll: {0:f6}\nperplexity: {1:f6}\n",
+                                nll / scored, std::exp(nll / scored));
+  return 0;
+}
+
+/// The options every compilation of this run shares.
+static void setCompileOptions(JITOptions &jit) {
+  jit.decomposeAttention = decomposeAttention;
+  jit.attentionPasses = attentionPasses;
+  jit.emitMlir = emitMlir;
+  jit.blockSize = kvBlockSize;
+  jit.cacheDtype = kvDtype;
+  jit.checkMemory = !noMemoryCheck;
+  jit.allowUnusedWeights = allowUnusedWeights;
+  jit.warn = [](const std::string &message) {
+    llvm::errs() << "llm-run: warning: " << message << "\n";
+  };
+}
+
+/// Sentence embeddings of an encoder: the last hidden state of each
+/// sentence (its special tokens included), averaged over its tokens (mean,
+/// as sentence-transformers' mean pooling) or its first token (cls), and
+/// with --normalize scaled to unit length (as torch's F.normalize, eps
+/// 1e-12). Attention is bidirectional, so padding would change every row:
+/// each distinct length gets its own compiled forward pass.
+static int runEmbed(const HFModel &hf,
+                    std::shared_ptr<const llmrt::SafeTensorsArchive> weights,
+                    const std::vector<llmrt::Prompt> &sentences,
+                    int64_t hidden) {
+  std::map<size_t, std::vector<size_t>> byLength;
+  for (size_t i = 0; i < sentences.size(); ++i)
+    byLength[sentences[i].tokens.size()].push_back(i);
+  std::vector<float> out(sentences.size() * hidden);
+  MLIRContext context;
+  auto start = Clock::now();
+  double compileSeconds = 0;
+  for (const auto &[length, members] : byLength) {
+    JITOptions jit =
+        planCompilation(false, true, {sentences[members[0]]}, 0, 1, false);
+    setCompileOptions(jit);
+    auto compileStart = Clock::now();
+    llvm::Expected<std::unique_ptr<llmrt::Model>> model =
+        compileModel(context, hf, weights, jit);
+    if (!model)
+      return fail(llvm::toString(model.takeError()));
+    compileSeconds += secondsSince(compileStart);
+    llmrt::Expected<std::unique_ptr<llmrt::SequenceSet>> sequences =
+        llmrt::makeRecomputedSequences(**model);
+    if (!sequences)
+      return fail(sequences.error());
+    std::vector<float> rows(length * hidden);
+    for (size_t i : members) {
+      llmrt::Expected<int64_t> seq =
+          (*sequences)->start(sentences[i].tokens, {}, rows.data());
+      if (!seq)
+        return fail(seq.error());
+      (*sequences)->release(*seq);
+      float *dst = out.data() + i * hidden;
+      for (int64_t h = 0; h < hidden; ++h) {
+        double sum = 0;
+        size_t count = pooling == "cls" ? 1 : length;
+        for (size_t t = 0; t < count; ++t)
+          sum += rows[t * hidden + h];
+        dst[h] = static_cast<float>(sum / count);
+      }
+      if (normalizeEmbeddings) {
+        double norm = 0;
+        for (int64_t h = 0; h < hidden; ++h)
+          norm += static_cast<double>(dst[h]) * dst[h];
+        double scale = 1.0 / std::max(std::sqrt(norm), 1e-12);
+        for (int64_t h = 0; h < hidden; ++h)
+          dst[h] = static_cast<float>(dst[h] * scale);
+      }
+      for (int64_t h = 0; h < hidden; ++h)
+        if (!std::isfinite(dst[h]))
+          return fail(llvm::formatv("--embed: sentence {0} has a non-finite "
+                                    "embedding",
+                                    i));
+    }
+  }
+  if (llvm::Error err = writeNpy(embed, out.data(), sentences.size(), hidden))
+    return fail(llvm::toString(std::move(err)));
+  notes() << llvm::formatv(
+      "embedded {0} sentences ({1} lengths compiled in {2:f2} s), {3} pooling"
+      "{4}, in {5:f2} s\n",
+      sentences.size(), byLength.size(), compileSeconds, pooling,
+      normalizeEmbeddings ? ", normalized" : "", secondsSince(start));
+  return 0;
+}
+
 static int run();
 
 int main(int argc, char **argv) {
@@ -241,11 +600,45 @@ int main(int argc, char **argv) {
 }
 
 static int run() {
-  if (!prompt.empty())
-    return fail("--prompt needs a tokenizer, which LLMC does not have yet; "
-                "pass token ids with --input-ids");
-  if (inputIds.empty())
-    return fail("expected --input-ids (comma-separated token ids)");
+  auto runStart = Clock::now();
+  bool textInput = !prompt.empty() || !promptFile.empty();
+  bool generateText = textInput && embed.empty();
+  if (!prompt.empty() && !promptFile.empty())
+    return fail("--prompt and --prompt-file: give the prompt one way");
+  if (textInput && !inputIds.empty())
+    return fail("--input-ids and --prompt/--prompt-file: give the prompt one "
+                "way");
+  if (!perplexity.empty() &&
+      (textInput || !inputIds.empty() || maxNewTokens.getNumOccurrences()))
+    return fail("--perplexity reads its text from FILE: it takes no "
+                "--prompt, --prompt-file, --input-ids or --max-new-tokens");
+  if (!embed.empty() && !textInput)
+    return fail("--embed needs the sentences: --prompt TEXT, or "
+                "--prompt-file FILE with one sentence per line");
+  if (!embed.empty() && maxNewTokens.getNumOccurrences())
+    return fail("--embed computes embeddings: it generates nothing "
+                "(--max-new-tokens)");
+  if ((echo || !stopStrings.empty()) && !generateText)
+    return fail("--echo and --stop apply to generation from a text prompt "
+                "(--prompt, --prompt-file)");
+  for (const std::string &stop : stopStrings)
+    if (stop.empty())
+      return fail("--stop: expected a non-empty string");
+  if ((ctxLength.getNumOccurrences() || strideLength.getNumOccurrences()) &&
+      perplexity.empty())
+    return fail("--ctx and --stride apply to --perplexity");
+  if ((pooling.getNumOccurrences() || normalizeEmbeddings) && embed.empty())
+    return fail("--pooling and --normalize apply to --embed");
+  if (pooling != "mean" && pooling != "cls")
+    return fail(
+        llvm::formatv("--pooling: expected mean or cls, found '{0}'", pooling));
+  if (!textInput && inputIds.empty() && perplexity.empty())
+    return fail("expected --input-ids (comma-separated token ids), --prompt "
+                "TEXT, --prompt-file FILE or --perplexity FILE");
+  // Text goes to stdout: everything else to stderr.
+  notesToStderr = generateText || !perplexity.empty();
+  if (generateText && !maxNewTokens.getNumOccurrences())
+    maxNewTokens = 64;
   // A thread per worker (std::thread aborts when it cannot start one).
   if (numThreads < 0 || numThreads > kMaxThreads)
     return fail(llvm::formatv("--num-threads: expected a value in [0, {0}], "
@@ -284,11 +677,9 @@ static int run() {
         modelPath, llvm::sys::fs::exists(modelPath) ? "a file" : "nothing"));
   // Every output is checked before anything runs.
   const std::pair<llvm::StringRef, llvm::StringRef> outputs[] = {
-      {"dump-logits", dumpLogits},
-      {"dump-hidden", dumpHidden},
-      {"dump-ids", dumpIds},
-      {"dump-gen-logits", dumpGenLogits},
-      {"emit-mlir", emitMlir}};
+      {"dump-logits", dumpLogits}, {"dump-hidden", dumpHidden},
+      {"dump-ids", dumpIds},       {"dump-gen-logits", dumpGenLogits},
+      {"emit-mlir", emitMlir},     {"embed", embed}};
   for (auto [flag, path] : outputs)
     if (llvm::Error err = checkOutputPath(flag, path))
       return fail(llvm::toString(std::move(err)));
@@ -310,18 +701,118 @@ static int run() {
   if (!seq2seq && !decoderInputIds.empty())
     return fail("--decoder-input-ids is only for encoder-decoder models");
 
-  // Several prompts, separated by ';', are generated as one batch.
   std::vector<llmrt::Prompt> prompts;
-  llvm::SmallVector<llvm::StringRef> texts;
-  llvm::StringRef(inputIds).split(texts, ';');
-  for (llvm::StringRef text : texts) {
-    llvm::Expected<std::vector<int64_t>> ids = parseTokenIds("input-ids", text);
+  std::unique_ptr<llmrt::Tokenizer> tokenizer;
+  std::string promptText;
+  std::vector<int64_t> textIds; // --perplexity
+  int64_t ctx = 0, stride = 0;
+  if (textInput || !perplexity.empty()) {
+    llmrt::Expected<std::unique_ptr<llmrt::Tokenizer>> loaded =
+        llmrt::Tokenizer::load(modelPath);
+    if (!loaded)
+      return fail(loaded.error());
+    tokenizer = std::move(*loaded);
+  }
+  auto encodeText =
+      [&](llvm::StringRef text,
+          llvm::StringRef what) -> llvm::Expected<std::vector<int64_t>> {
+    llmrt::Expected<std::vector<int32_t>> ids =
+        tokenizer->encode(std::string_view(text.data(), text.size()),
+                          /*addSpecialTokens=*/true);
+    if (!ids)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     what.str() + ": " + ids.error());
+    return std::vector<int64_t>(ids->begin(), ids->end());
+  };
+  if (!perplexity.empty()) {
+    if (encoder || seq2seq)
+      return fail(llvm::formatv("--perplexity needs a decoder-only model; "
+                                "'{0}' is {1}",
+                                info.type,
+                                encoder ? "an encoder" : "an encoder-decoder"));
+    std::ifstream in(perplexity.getValue(), std::ios::binary);
+    if (!in)
+      return fail(llvm::formatv("--perplexity: cannot open '{0}': {1}",
+                                perplexity, std::strerror(errno)));
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (text.str().empty())
+      return fail(llvm::formatv("{0}: the file is empty: perplexity needs a "
+                                "text of at least 2 tokens",
+                                perplexity));
+    llvm::Expected<std::vector<int64_t>> ids =
+        encodeText(text.str(), perplexity);
     if (!ids)
       return fail(llvm::toString(ids.takeError()));
-    prompts.push_back({std::move(*ids), {}});
+    textIds = std::move(*ids);
+    if (textIds.size() < 2)
+      return fail(llvm::formatv(
+          "{0}: expected a text of at least 2 tokens (the first predicts "
+          "the second), found {1}",
+          perplexity, textIds.size()));
+    int64_t context = info.contextLength  ? info.contextLength
+                      : info.maxPositions ? info.maxPositions
+                                          : 1024;
+    ctx = ctxLength.getNumOccurrences() ? ctxLength.getValue()
+                                        : std::min<int64_t>(context, 1024);
+    if (ctx < 2 || ctx > context)
+      return fail(llvm::formatv("--ctx: expected a window in [2, {0}] (the "
+                                "model's context), found {1}",
+                                context, ctx));
+    stride = strideLength.getNumOccurrences() ? strideLength.getValue()
+                                              : std::max<int64_t>(1, ctx / 2);
+    if (stride < 1 || stride > ctx)
+      return fail(llvm::formatv("--stride: expected a value in [1, {0}] "
+                                "(--ctx), found {1}",
+                                ctx, stride));
+    prompts.push_back(
+        {std::vector<int64_t>(textIds.begin(),
+                              textIds.begin() +
+                                  std::min<int64_t>(ctx, textIds.size())),
+         {}});
+  } else if (textInput) {
+    llvm::Expected<std::string> text = readPromptText();
+    if (!text)
+      return fail(llvm::toString(text.takeError()));
+    promptText = std::move(*text);
+    llvm::SmallVector<llvm::StringRef> sentences;
+    if (!embed.empty() && !promptFile.empty())
+      llvm::StringRef(promptText).split(sentences, '\n', -1, false);
+    else
+      sentences.push_back(promptText);
+    for (llvm::StringRef sentence : sentences) {
+      llvm::Expected<std::vector<int64_t>> ids = encodeText(
+          sentence, promptFile.empty() ? "--prompt" : promptFile.getValue());
+      if (!ids)
+        return fail(llvm::toString(ids.takeError()));
+      if (ids->empty())
+        return fail(llvm::formatv("{0}: the text encodes to no tokens",
+                                  promptFile.empty() ? "--prompt"
+                                                     : promptFile.getValue()));
+      prompts.push_back({std::move(*ids), {}});
+    }
+    if (prompts.empty())
+      return fail(llvm::formatv("{0}: expected one sentence per line, found "
+                                "no text",
+                                promptFile));
+  } else {
+    // Several prompts, separated by ';', are generated as one batch.
+    llvm::SmallVector<llvm::StringRef> texts;
+    llvm::StringRef(inputIds).split(texts, ';');
+    for (llvm::StringRef text : texts) {
+      llvm::Expected<std::vector<int64_t>> ids =
+          parseTokenIds("input-ids", text);
+      if (!ids)
+        return fail(llvm::toString(ids.takeError()));
+      prompts.push_back({std::move(*ids), {}});
+    }
   }
+  if (!embed.empty() && !encoder)
+    return fail(llvm::formatv("--embed is for encoder models (BERT, "
+                              "RoBERTa); '{0}' is not one",
+                              info.type));
   bool cached = maxNewTokens > 0 && !encoder && !noKVCache;
-  if (prompts.size() > 1 && (!cached || !dumpLogits.empty()))
+  if (prompts.size() > 1 && embed.empty() && (!cached || !dumpLogits.empty()))
     return fail("--input-ids: several prompts (separated by ';') are "
                 "generated as one batch with the KV cache; they need a "
                 "decoder-only or encoder-decoder model and --max-new-tokens, "
@@ -343,10 +834,16 @@ static int run() {
     lists.push_back({"input-ids", &p.tokens});
   for (auto [flag, list] : lists)
     for (int64_t id : *list)
-      if (id < 0 || id >= info.vocabSize)
+      if (id < 0 || id >= info.vocabSize) {
+        if (tokenizer)
+          return fail(llvm::formatv(
+              "the tokenizer ({0}) gives token id {1}, outside the model's "
+              "vocabulary [0, {2}) (config.json's vocab_size)",
+              tokenizer->describe(), id, info.vocabSize));
         return fail(llvm::formatv("--{0}: token id {1} is outside the "
                                   "vocabulary [0, {2})",
                                   flag, id, info.vocabSize));
+      }
   // An encoder-decoder model's prompts are the decoder's; the input ids go
   // through the encoder.
   if (seq2seq)
@@ -397,9 +894,15 @@ static int run() {
       std::move(*archive);
   // No output may land on a file the run reads (the checkpoint is mapped).
   std::vector<std::string> inputs;
-  for (const char *name : {"config.json", "generation_config.json",
-                           "model.safetensors.index.json"})
+  for (const char *name :
+       {"config.json", "generation_config.json", "model.safetensors.index.json",
+        "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
+        "vocab.txt", "tokenizer.model"})
     inputs.push_back((llvm::Twine(modelPath) + "/" + name).str());
+  for (llvm::StringRef file :
+       {llvm::StringRef(promptFile), llvm::StringRef(perplexity)})
+    if (!file.empty())
+      inputs.push_back(file.str());
   for (const auto &file : weights->files())
     inputs.push_back(file->path());
   for (auto [flag, path] : outputs)
@@ -407,19 +910,13 @@ static int run() {
       return fail(llvm::toString(std::move(err)));
   llmrt::setNumThreads(numThreads);
 
+  if (!embed.empty())
+    return runEmbed(**hf, weights, prompts, info.hiddenSize);
   JITOptions jit = planCompilation(seq2seq, encoder, prompts, maxNewTokens,
                                    numBeams, cached);
-  jit.decomposeAttention = decomposeAttention;
-  jit.attentionPasses = attentionPasses;
-  jit.emitMlir = emitMlir;
-  jit.blockSize = kvBlockSize;
-  jit.cacheDtype = kvDtype;
-  jit.checkMemory = !noMemoryCheck;
-  jit.allowUnusedWeights = allowUnusedWeights;
-  jit.warn = [](const std::string &message) {
-    llvm::errs() << "llm-run: warning: " << message << "\n";
-  };
+  setCompileOptions(jit);
   MLIRContext context;
+  double loadSeconds = secondsSince(runStart);
   auto start = Clock::now();
   llvm::Expected<std::unique_ptr<llmrt::Model>> model =
       compileModel(context, **hf, weights, jit);
@@ -445,13 +942,13 @@ static int run() {
     session = std::move(*created);
     const llmrt::KVCacheConfig &config = session->getCacheConfig();
     if (numBeams > 1)
-      llvm::outs() << llvm::formatv(
+      notes() << llvm::formatv(
           "compiled {0} ({1}) prefill + decode (batch {2}) in {3:f2} s; KV "
           "cache: {4} blocks of {5} tokens\n",
           modelPath, info.type, numBeams.getValue(), compileSeconds,
           session->getNumBlocks(), config.blockSize);
     else
-      llvm::outs() << llvm::formatv(
+      notes() << llvm::formatv(
           "compiled {0} ({1}) prefill + decode in {2:f2} s; KV cache: {3} "
           "blocks of {4} tokens, {5} bytes per token, {6:f2} MB\n",
           modelPath, info.type, compileSeconds, session->getNumBlocks(),
@@ -459,7 +956,7 @@ static int run() {
           session->getCacheBytes() / 1e6);
     sequences = llmrt::makeCachedSequences(*session);
   } else {
-    llvm::outs() << llvm::formatv(
+    notes() << llvm::formatv(
         "compiled {0} ({1}) in {2:f2} s: {3:f1} MB of weights mapped, {4:f1} "
         "MB packed\n",
         modelPath, info.type, compileSeconds, (*model)->getMappedBytes() / 1e6,
@@ -472,6 +969,8 @@ static int run() {
   }
   int64_t forwardLength = seq2seq ? jit.decoderSeqLen : jit.seqLen;
 
+  if (!perplexity.empty())
+    return runPerplexity(*sequences, textIds, ctx, stride, vocab);
   if (maxNewTokens == 0) {
     // Logits (or hidden states) of the prompt, by one forward pass.
     const llmrt::Prompt &p = prompts[0];
@@ -482,22 +981,59 @@ static int run() {
         sequences->start(p.tokens, p.encoderTokens, rows.data());
     if (!seq)
       return fail(seq.error());
-    llvm::outs() << llvm::formatv("forward over {0} tokens: {1:f3} s\n",
-                                  forwardLength, secondsSince(start));
+    notes() << llvm::formatv("forward over {0} tokens: {1:f3} s\n",
+                             forwardLength, secondsSince(start));
     if (!dumpLogits.empty() || !dumpHidden.empty())
       if (llvm::Error err = writeNpy(encoder ? dumpHidden : dumpLogits,
                                      rows.data(), p.tokens.size(), width))
         return fail(llvm::toString(std::move(err)));
     return 0;
   }
+  std::optional<CompletionStream> completion;
+  if (generateText) {
+    completion.emplace(*tokenizer, std::vector<std::string>(stopStrings.begin(),
+                                                            stopStrings.end()));
+    std::vector<int32_t> promptIds(prompts[0].tokens.begin(),
+                                   prompts[0].tokens.end());
+    llmrt::Status primed = completion->prime(promptIds);
+    if (!primed.isOk())
+      return fail(primed.message());
+    if (echo)
+      writeOut(promptText);
+    params.onToken = [&](size_t, int64_t token) {
+      return completion->push(token);
+    };
+  }
   llmrt::Expected<llmrt::GenerationResult> result =
       numBeams > 1 ? llmrt::beamSearch(*sequences, prompts[0], params, vocab)
                    : llmrt::generate(*sequences, prompts, params, vocab);
   if (!result)
     return fail(result.error());
+  if (completion) {
+    if (numBeams > 1)
+      for (int64_t token : result->tokens[0])
+        if (!completion->push(token))
+          break;
+    completion->finish();
+    if (!completion->status.isOk())
+      return fail(completion->status.message());
+    if (::isatty(STDOUT_FILENO))
+      writeOut("\n");
+    if (bench) {
+      const llmrt::GenerationResult &r = *result;
+      llvm::errs() << llvm::formatv(
+          "bench: load {7:f3} s, compile {0:f3} s; time to first token "
+          "{1:f1} ms; prefill {2} tokens, {3:f1} tokens/s; decode {4} "
+          "tokens, {5:f1} tokens/s; peak RSS {6:f1} MB\n",
+          compileSeconds, r.firstTokenSeconds * 1e3, r.prefillTokens,
+          r.prefillTokens / std::max(r.prefillSeconds, 1e-9), r.decodeTokens,
+          r.decodeTokens / std::max(r.decodeSeconds, 1e-9), peakRssMB(),
+          loadSeconds);
+    }
+  }
   if (!cached)
-    llvm::outs() << llvm::formatv("forward over {0} tokens: {1:f3} s\n",
-                                  forwardLength, result->prefillSeconds);
+    notes() << llvm::formatv("forward over {0} tokens: {1:f3} s\n",
+                             forwardLength, result->prefillSeconds);
   if (!dumpLogits.empty())
     if (llvm::Error err = writeNpy(dumpLogits, result->promptLogits.data(),
                                    prompts[0].tokens.size(), vocab))
