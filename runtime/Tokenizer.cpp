@@ -208,7 +208,8 @@ void TokenizerImpl::splitAdded(Pieces &pieces, bool normalizedSet) const {
 //===----------------------------------------------------------------------===//
 
 Expected<std::vector<int32_t>>
-TokenizerImpl::encode(std::string_view text, bool addSpecialTokens) const {
+TokenizerImpl::encode(std::string_view text, bool addSpecialTokens,
+                      bool truncateAndPad) const {
   Pieces pieces;
   pieces.push_back({unicode::repairUtf8(text), true, -1});
   splitAdded(pieces, false);
@@ -230,7 +231,7 @@ TokenizerImpl::encode(std::string_view text, bool addSpecialTokens) const {
     if (!status.isOk())
       return status;
   }
-  if (truncation) {
+  if (truncation && truncateAndPad) {
     size_t reserved =
         addSpecialTokens && postProcessor ? postProcessor->addedCount() : 0;
     size_t keep =
@@ -244,7 +245,7 @@ TokenizerImpl::encode(std::string_view text, bool addSpecialTokens) const {
   }
   if (addSpecialTokens && postProcessor)
     postProcessor->process(ids);
-  if (padding) {
+  if (padding && truncateAndPad) {
     size_t length = std::max(padding->length, ids.size());
     if (padding->multipleOf && length % padding->multipleOf)
       length += padding->multipleOf - length % padding->multipleOf;
@@ -544,8 +545,9 @@ Expected<std::unique_ptr<Tokenizer>> Tokenizer::load(const std::string &path) {
 }
 
 Expected<std::vector<int32_t>> Tokenizer::encode(std::string_view text,
-                                                 bool addSpecialTokens) const {
-  return impl->encode(text, addSpecialTokens);
+                                                 bool addSpecialTokens,
+                                                 bool truncateAndPad) const {
+  return impl->encode(text, addSpecialTokens, truncateAndPad);
 }
 
 Expected<std::string> Tokenizer::decode(const std::vector<int32_t> &ids,

@@ -51,8 +51,13 @@ public:
 
   /// The ids of `text`; with `addSpecialTokens`, after the post-processor
   /// (BOS, [CLS] ... [SEP], ...) as encode(text, add_special_tokens=True).
+  /// The truncation and padding that tokenizer.json may set apply as in
+  /// `tokenizers`, unless `truncateAndPad` is false: a runner that feeds
+  /// the ids to a model wants all of them and no padding (transformers'
+  /// callers override both too).
   Expected<std::vector<int32_t>> encode(std::string_view text,
-                                        bool addSpecialTokens) const;
+                                        bool addSpecialTokens,
+                                        bool truncateAndPad = true) const;
   /// The text of `ids`, without the special added tokens when
   /// `skipSpecialTokens`. An id outside the vocabulary is an error.
   Expected<std::string> decode(const std::vector<int32_t> &ids,

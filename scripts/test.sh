@@ -53,6 +53,9 @@ else
   lit_args=("$build/test" "$build/test/unit")
 fi
 
+# Test inputs too big to commit (the all-MiniLM-L6-v2 encoder).
+"$root/scripts/fetch_test_inputs.sh"
+
 results=$(mktemp)
 strict=$(mktemp)
 trap 'rm -f "$results" "$strict"' EXIT

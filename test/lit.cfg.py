@@ -33,6 +33,8 @@ llvm_config.add_tool_substitutions(
 config.substitutions.append(("%fixtures", os.path.join(config.llmc_src_root, "test", "e2e")))
 # The tokenizer parity fixtures (tokenizer files, corpus, references).
 config.substitutions.append(("%tokfixtures", os.path.join(config.llmc_src_root, "test", "tokenizer")))
+# Test inputs too big to commit, installed by scripts/fetch_test_inputs.sh.
+config.substitutions.append(("%minilm", os.path.join(config.llmc_src_root, "test-inputs", "all-MiniLM-L6-v2")))
 # The interpreter running lit; scripts/setup.sh installs numpy for it.
 config.substitutions.append(("%python", sys.executable))
 if config.llmc_have_nvrtc:

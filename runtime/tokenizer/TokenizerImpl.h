@@ -50,7 +50,8 @@ public:
   Status addToken(AddedToken token);
 
   Expected<std::vector<int32_t>> encode(std::string_view text,
-                                        bool addSpecialTokens) const;
+                                        bool addSpecialTokens,
+                                        bool truncateAndPad) const;
   Expected<std::string> decode(const std::vector<int32_t> &ids,
                                bool skipSpecialTokens) const;
   std::optional<int32_t> tokenToId(std::string_view token) const;

@@ -718,7 +718,8 @@ static int run() {
           llvm::StringRef what) -> llvm::Expected<std::vector<int64_t>> {
     llmrt::Expected<std::vector<int32_t>> ids =
         tokenizer->encode(std::string_view(text.data(), text.size()),
-                          /*addSpecialTokens=*/true);
+                          /*addSpecialTokens=*/true,
+                          /*truncateAndPad=*/false);
     if (!ids)
       return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                      what.str() + ": " + ids.error());
