@@ -15,6 +15,7 @@
 #include "Kernels.h"
 #include "SafeTensors.h"
 #include "Session.h"
+#include "Tokenizer.h"
 
 #include <string>
 
@@ -26,6 +27,10 @@ struct llmrt_session {
 
 struct llmrt_generation {
   std::vector<std::vector<int64_t>> tokens;
+};
+
+struct llmrt_tokenizer {
+  std::unique_ptr<Tokenizer> tokenizer;
 };
 
 namespace {
@@ -404,3 +409,68 @@ const int64_t *llmrt_generation_tokens(const llmrt_generation *generation,
 }
 
 void llmrt_generation_free(llmrt_generation *generation) { delete generation; }
+
+llmrt_status llmrt_tokenizer_load(const char *path,
+                                  llmrt_tokenizer **tokenizer) {
+  if (!path || !tokenizer)
+    return invalid("llmrt_tokenizer_load: path and tokenizer must not be "
+                   "NULL");
+  *tokenizer = nullptr;
+  Expected<std::unique_ptr<Tokenizer>> loaded = Tokenizer::load(path);
+  if (!loaded)
+    return capi::fail(loaded.status());
+  *tokenizer = new llmrt_tokenizer{std::move(*loaded)};
+  return LLMRT_OK;
+}
+
+void llmrt_tokenizer_free(llmrt_tokenizer *tokenizer) { delete tokenizer; }
+
+int64_t llmrt_tokenizer_vocab_size(const llmrt_tokenizer *tokenizer) {
+  return tokenizer ? tokenizer->tokenizer->getVocabSize() : 0;
+}
+
+llmrt_status llmrt_tokenizer_encode(const llmrt_tokenizer *tokenizer,
+                                    const char *text, size_t n_bytes,
+                                    bool add_special_tokens, int32_t *ids,
+                                    size_t capacity, size_t *n_ids) {
+  if (!tokenizer || (!text && n_bytes) || !n_ids || (!ids && capacity))
+    return invalid("llmrt_tokenizer_encode: tokenizer, n_ids, and text and "
+                   "ids when their sizes are not 0, must not be NULL");
+  *n_ids = 0;
+  Expected<std::vector<int32_t>> encoded = tokenizer->tokenizer->encode(
+      std::string_view(text ? text : "", n_bytes), add_special_tokens,
+      /*truncateAndPad=*/false);
+  if (!encoded)
+    return capi::fail(encoded.status());
+  *n_ids = encoded->size();
+  if (encoded->size() > capacity)
+    return invalid("llmrt_tokenizer_encode: the text has " +
+                   std::to_string(encoded->size()) +
+                   " tokens, more than the capacity " +
+                   std::to_string(capacity));
+  std::copy(encoded->begin(), encoded->end(), ids);
+  return LLMRT_OK;
+}
+
+llmrt_status llmrt_tokenizer_decode(const llmrt_tokenizer *tokenizer,
+                                    const int32_t *ids, size_t n_ids,
+                                    bool skip_special_tokens, char *text,
+                                    size_t capacity, size_t *n_bytes) {
+  if (!tokenizer || (!ids && n_ids) || !n_bytes || (!text && capacity))
+    return invalid("llmrt_tokenizer_decode: tokenizer, n_bytes, and ids and "
+                   "text when their sizes are not 0, must not be NULL");
+  *n_bytes = 0;
+  Expected<std::string> decoded = tokenizer->tokenizer->decode(
+      std::vector<int32_t>(ids, ids + n_ids), skip_special_tokens);
+  if (!decoded)
+    return capi::fail(decoded.status());
+  *n_bytes = decoded->size();
+  if (decoded->size() + 1 > capacity)
+    return invalid("llmrt_tokenizer_decode: the text has " +
+                   std::to_string(decoded->size()) +
+                   " bytes and its NUL, more than the capacity " +
+                   std::to_string(capacity));
+  std::copy(decoded->begin(), decoded->end(), text);
+  text[decoded->size()] = '\0';
+  return LLMRT_OK;
+}

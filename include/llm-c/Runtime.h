@@ -32,6 +32,7 @@
 #ifndef LLM_C_RUNTIME_H
 #define LLM_C_RUNTIME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -277,6 +278,43 @@ llmrt_generation_tokens(const llmrt_generation *generation, size_t index,
                         size_t *n_tokens);
 
 LLMRT_API void llmrt_generation_free(llmrt_generation *generation);
+
+/*===-- Tokenizers --------------------------------------------------------===*/
+
+/** A Hugging Face tokenizer: a tokenizer.json, or a model folder with one or
+ *  with the older vocab.json + merges.txt, vocab.txt or tokenizer.model.
+ *  Immutable once loaded; usable from several threads. */
+typedef struct llmrt_tokenizer llmrt_tokenizer;
+
+/** Loads `path`; errors name the file and the field. */
+LLMRT_API llmrt_status llmrt_tokenizer_load(const char *path,
+                                            llmrt_tokenizer **tokenizer);
+LLMRT_API void llmrt_tokenizer_free(llmrt_tokenizer *tokenizer);
+
+/** One more than the largest token id. */
+LLMRT_API int64_t llmrt_tokenizer_vocab_size(const llmrt_tokenizer *tokenizer);
+
+/** Encodes `n_bytes` of UTF-8 text (ill-formed sequences become U+FFFD)
+ *  into `ids`, as tokenizers' encode(text, add_special_tokens). When
+ *  `capacity` is too small, fails with LLMRT_ERROR_INVALID_ARGUMENT and
+ *  sets *n_ids to the number needed; otherwise *n_ids is the number
+ *  written. tokenizer.json's truncation and padding do not apply. */
+LLMRT_API llmrt_status llmrt_tokenizer_encode(const llmrt_tokenizer *tokenizer,
+                                              const char *text, size_t n_bytes,
+                                              bool add_special_tokens,
+                                              int32_t *ids, size_t capacity,
+                                              size_t *n_ids);
+
+/** Decodes `ids` into `text` (UTF-8, NUL-terminated, valid UTF-8), as
+ *  tokenizers' decode(ids, skip_special_tokens). When `capacity` is too
+ *  small (the text and its NUL), fails with LLMRT_ERROR_INVALID_ARGUMENT and
+ *  sets *n_bytes to the bytes needed without the NUL; otherwise *n_bytes is
+ *  the length written. An id outside the vocabulary is an error. */
+LLMRT_API llmrt_status llmrt_tokenizer_decode(const llmrt_tokenizer *tokenizer,
+                                              const int32_t *ids, size_t n_ids,
+                                              bool skip_special_tokens,
+                                              char *text, size_t capacity,
+                                              size_t *n_bytes);
 
 #ifdef __cplusplus
 }

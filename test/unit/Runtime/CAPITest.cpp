@@ -15,6 +15,8 @@
 
 #include "gtest/gtest.h"
 
+#include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -157,3 +159,62 @@ TEST(CAPITest, GenerateAndItsErrors) {
 }
 
 } // namespace
+
+// The tokenizer through the C API: a WordLevel tokenizer.json with a
+// special </s>, encoded and decoded with the buffer-size protocol.
+TEST(CAPITest, TokenizerEncodesAndDecodes) {
+  std::string dir = ::testing::TempDir() + "capi-tokenizer";
+  std::string path = dir + ".json";
+  {
+    std::ofstream out(path);
+    out << R"({"added_tokens": [{"id": 2, "content": "</s>", "special": true,
+      "normalized": false}], "pre_tokenizer": {"type": "WhitespaceSplit"},
+      "post_processor": {"type": "TemplateProcessing", "single": [
+        {"Sequence": {"id": "A", "type_id": 0}},
+        {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+        "special_tokens": {"</s>": {"id": "</s>", "ids": [2],
+          "tokens": ["</s>"]}}},
+      "model": {"type": "WordLevel", "unk_token": "?",
+        "vocab": {"?": 0, "hello": 1, "</s>": 2, "world": 3}}})";
+  }
+  llmrt_tokenizer *tokenizer = nullptr;
+  ASSERT_EQ(llmrt_tokenizer_load(path.c_str(), &tokenizer), LLMRT_OK)
+      << llmrt_last_error();
+  EXPECT_EQ(llmrt_tokenizer_vocab_size(tokenizer), 4);
+  std::string text = "hello world there";
+  size_t n = 0;
+  // Too small: the count needed comes back.
+  EXPECT_EQ(llmrt_tokenizer_encode(tokenizer, text.data(), text.size(), true,
+                                   nullptr, 0, &n),
+            LLMRT_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(n, 4u);
+  std::vector<int32_t> ids(n);
+  ASSERT_EQ(llmrt_tokenizer_encode(tokenizer, text.data(), text.size(), true,
+                                   ids.data(), ids.size(), &n),
+            LLMRT_OK);
+  EXPECT_EQ(ids, (std::vector<int32_t>{1, 3, 0, 2}));
+  char buffer[64];
+  ASSERT_EQ(llmrt_tokenizer_decode(tokenizer, ids.data(), ids.size(), true,
+                                   buffer, sizeof(buffer), &n),
+            LLMRT_OK);
+  EXPECT_EQ(std::string(buffer), "hello world ?");
+  EXPECT_EQ(n, 13u);
+  EXPECT_EQ(llmrt_tokenizer_decode(tokenizer, ids.data(), ids.size(), false,
+                                   buffer, 5, &n),
+            LLMRT_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(n, 18u); // "hello world ? </s>"
+  int32_t bad = 7;
+  EXPECT_EQ(llmrt_tokenizer_decode(tokenizer, &bad, 1, false, buffer,
+                                   sizeof(buffer), &n),
+            LLMRT_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(llmrt_last_error()).find("found 7"), std::string::npos);
+  llmrt_tokenizer_free(tokenizer);
+
+  // A folder without a tokenizer names what it looked for.
+  EXPECT_EQ(llmrt_tokenizer_load(::testing::TempDir().c_str(), &tokenizer),
+            LLMRT_ERROR_IO);
+  EXPECT_EQ(tokenizer, nullptr);
+  EXPECT_NE(std::string(llmrt_last_error()).find("expected a tokenizer"),
+            std::string::npos);
+  std::remove(path.c_str());
+}
