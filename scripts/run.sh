@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds LLMC, then compiles the
-# bundled default model (a tiny LLaMA-architecture checkpoint with GQA, QKV
-# bias and an explicit head_dim, test/e2e/llama_gqa) to native code with the
-# JIT and greedily generates tokens from a prompt, printing the generated ids
-# and timings. Pass another Hugging Face folder and ids to run that instead:
-#   scripts/run.sh MODEL_DIR 1,2,3 [MAX_NEW_TOKENS]
+# bundled default model (models/llmc-tiny-en: a 4-layer LLaMA-architecture
+# model trained on Jane Austen's novels, with its own byte-level BPE
+# tokenizer; see its README) to native code with the JIT, streams the text it
+# generates from a prompt to stdout, and prints load and compile time, time
+# to first token, prefill and decode tokens/s and peak RSS to stderr. Pass
+# another Hugging Face folder (with a tokenizer), prompt and length to run
+# that instead:
+#   scripts/run.sh [MODEL_DIR] [PROMPT] [MAX_NEW_TOKENS]
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${LLMC_BUILD_DIR:-$root/build}
-model=${1:-$root/test/e2e/llama_gqa}
-ids=${2:-$(cat "$root/test/e2e/llama_gqa/input_ids.txt")}
-tokens=${3:-16}
+model=${1:-$root/models/llmc-tiny-en}
+prompt=${2:-It was}
+tokens=${3:-96}
 
 "$root/scripts/setup.sh" >&2
-"$build/bin/llm-run" "$model" --input-ids "$ids" --max-new-tokens "$tokens"
+"$build/bin/llm-run" "$model" --prompt "$prompt" --max-new-tokens "$tokens" \
+  --temperature 0.8 --top-p 0.95 --seed 1 --echo --bench
+echo

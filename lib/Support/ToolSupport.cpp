@@ -169,3 +169,78 @@ mlir::llm::writeTokenIds(llvm::StringRef path,
       os << joinTokenIds(ids) << "\n";
   });
 }
+
+llvm::Error mlir::llm::checkDenseArrayKeywords(llvm::StringRef text,
+                                               llvm::StringRef name) {
+  auto isWord = [](char c) { return llvm::isAlnum(c) || c == '_'; };
+  auto skipSpaces = [&](size_t i) {
+    while (i < text.size() && llvm::isSpace(text[i]))
+      ++i;
+    return i;
+  };
+  auto error = [&](size_t at, llvm::StringRef keyword) {
+    size_t line = 1 + text.take_front(at).count('\n');
+    size_t lineStart = text.take_front(at).rfind('\n');
+    size_t column =
+        at - (lineStart == llvm::StringRef::npos ? 0 : lineStart + 1) + 1;
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        llvm::formatv("{0}:{1}:{2}: error: expected '{3} = [' integers "
+                      "separated by ',' ']' (MLIR 22's linalg parsers "
+                      "crash on anything else)",
+                      name, line, column, keyword));
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '"') { // a string: skip to its closing quote
+      for (++i; i < text.size() && text[i] != '"'; ++i)
+        if (text[i] == '\\')
+          ++i;
+      continue;
+    }
+    if (c == '/' && text.substr(i, 2) == "//") { // a comment
+      i = text.find('\n', i);
+      if (i == llvm::StringRef::npos)
+        break;
+      continue;
+    }
+    if (i > 0 && isWord(text[i - 1]))
+      continue;
+    for (llvm::StringRef keyword : {"permutation", "dimensions"}) {
+      if (!text.substr(i).starts_with(keyword) ||
+          (i + keyword.size() < text.size() &&
+           isWord(text[i + keyword.size()])))
+        continue;
+      size_t at = skipSpaces(i + keyword.size());
+      if (at >= text.size() || text[at] != '=')
+        continue;
+      at = skipSpaces(at + 1);
+      llvm::StringRef rest = text.substr(at);
+      if (rest.starts_with("array<") || rest.starts_with("dense<"))
+        continue;
+      if (rest.empty() || rest[0] != '[')
+        return error(at, keyword);
+      at = skipSpaces(at + 1);
+      if (at < text.size() && text[at] == ']')
+        continue; // empty: the parser reports what it expects
+      while (true) {
+        if (at < text.size() && text[at] == '-')
+          ++at;
+        size_t digits = at;
+        while (at < text.size() && llvm::isDigit(text[at]))
+          ++at;
+        if (at == digits)
+          return error(at, keyword);
+        at = skipSpaces(at);
+        if (at < text.size() && text[at] == ',') {
+          at = skipSpaces(at + 1);
+          continue;
+        }
+        if (at < text.size() && text[at] == ']')
+          break;
+        return error(at, keyword);
+      }
+    }
+  }
+  return llvm::Error::success();
+}

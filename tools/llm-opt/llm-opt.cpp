@@ -43,6 +43,11 @@ int main(int argc, char **argv) {
     llvm::errs() << "llm-opt: error: " << error << "\n";
     return 1;
   }
+  if (llvm::Error err = mlir::llm::checkDenseArrayKeywords(
+          input->getBuffer(), input->getBufferIdentifier())) {
+    llvm::errs() << llvm::toString(std::move(err)) << "\n";
+    return 1;
+  }
   std::string text;
   llvm::raw_string_ostream os(text);
   bool ok = mlir::succeeded(

@@ -432,12 +432,17 @@ static double peakRssMB() {
   return usage.ru_maxrss / 1024.0; // kilobytes on Linux
 }
 
-/// Perplexity over sliding windows, as transformers' perplexity guide: the
-/// windows start every `stride` tokens and hold up to `ctx`; each scores
-/// only the tokens past the previous window's end (the first window all but
-/// its first token), each token by the log-softmax of the logits of the
-/// position before it, in double; the perplexity is exp(total NLL / tokens
-/// scored). The last stdout line is "perplexity: X".
+/// Perplexity over sliding windows, exactly as transformers' perplexity
+/// guide computes it: the windows start every `stride` tokens and hold up to
+/// `ctx`; a window's labels are its last `trg_len` tokens (those past the
+/// previous window's end), the model's loss is the mean NLL of the labels
+/// it can predict (the first token of a window has no logits before it),
+/// each token by the log-softmax of the position before it (in double
+/// here), and the guide weights that mean by the number of labels less one:
+/// perplexity = exp(sum(loss * (labels - 1)) / sum(labels - 1)). That
+/// weighting counts one token too few per window after the first; the
+/// perplexity of every token scored once is printed to stderr as well. The
+/// last stdout line is "perplexity: X".
 static int runPerplexity(llmrt::SequenceSet &sequences,
                          const std::vector<int64_t> &ids, int64_t ctx,
                          int64_t stride, int64_t vocab) {
@@ -449,8 +454,8 @@ static int runPerplexity(llmrt::SequenceSet &sequences,
       break;
   }
   bool progress = ::isatty(STDERR_FILENO);
-  double nll = 0;
-  int64_t scored = 0, prevEnd = 0, window = 0;
+  double nll = 0, guideNll = 0;
+  int64_t scored = 0, guideTokens = 0, prevEnd = 0, window = 0;
   std::vector<float> logits(ctx * vocab);
   auto start = Clock::now();
   for (int64_t begin = 0; begin < n; begin += stride) {
@@ -462,6 +467,9 @@ static int runPerplexity(llmrt::SequenceSet &sequences,
       return fail(seq.error());
     sequences.release(*seq);
     int64_t len = end - begin;
+    int64_t labels = std::min(target, len);
+    double windowNll = 0;
+    int64_t windowScored = 0;
     for (int64_t j = std::max<int64_t>(1, len - target); j < len; ++j) {
       const float *row = logits.data() + (j - 1) * vocab;
       double max = row[0];
@@ -470,8 +478,14 @@ static int runPerplexity(llmrt::SequenceSet &sequences,
       double sum = 0;
       for (int64_t v = 0; v < vocab; ++v)
         sum += std::exp(static_cast<double>(row[v]) - max);
-      nll -= static_cast<double>(row[tokens[j]]) - max - std::log(sum);
-      ++scored;
+      windowNll -= static_cast<double>(row[tokens[j]]) - max - std::log(sum);
+      ++windowScored;
+    }
+    nll += windowNll;
+    scored += windowScored;
+    if (windowScored > 0) {
+      guideNll += windowNll / windowScored * (labels - 1);
+      guideTokens += labels - 1;
     }
     prevEnd = end;
     ++window;
@@ -489,15 +503,18 @@ static int runPerplexity(llmrt::SequenceSet &sequences,
   double seconds = secondsSince(start);
   if (progress)
     llvm::errs() << "\n";
-  if (!std::isfinite(nll))
+  if (!std::isfinite(nll) || guideTokens == 0)
     return fail("perplexity: the model's logits are not finite" +
                 llmrt::explainNaN(sequences.getModel()));
   llvm::errs() << llvm::formatv(
       "perplexity: {0} tokens, {1} scored in {2} windows of {3} (stride "
-      "{4}), {5:f3} s ({6:f1} tokens/s)\n",
-      n, scored, windows, ctx, stride, seconds, scored / seconds);
+      "{4}), {5:f3} s ({6:f1} tokens/s); every token scored once: "
+      "perplexity {7:f6}\n",
+      n, scored, windows, ctx, stride, seconds, scored / seconds,
+      std::exp(nll / scored));
   llvm::outs() << llvm::formatv("nll: {0:f6}\nperplexity: {1:f6}\n",
-                                nll / scored, std::exp(nll / scored));
+                                guideNll / guideTokens,
+                                std::exp(guideNll / guideTokens));
   return 0;
 }
 

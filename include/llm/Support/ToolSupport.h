@@ -66,6 +66,18 @@ llvm::Error writeTokenIds(llvm::StringRef path,
 llvm::Error writeNpy(llvm::StringRef path, const float *data, int64_t rows,
                      int64_t cols);
 
+/// MLIR 22's custom parsers of linalg.transpose, linalg.broadcast and
+/// linalg.reduce crash when the integer list after `permutation =` or
+/// `dimensions =` does not parse: they add the null attribute that the failed
+/// parseDenseI64ArrayAttr returns, and NamedAttrList::set dereferences it
+/// (found by test/fuzz's pipeline-fuzzer; stock mlir-opt crashes the same
+/// way, test/fuzz/upstream/). Until LLMC builds against an MLIR with the
+/// fix, MLIR text is checked for such a list before it is parsed:
+/// "<name>:<line>:<column>: error: expected ..." for the first bad one.
+/// Lists in attribute form (`array<i64: ...>`) and text in comments or
+/// strings are left to the parser.
+llvm::Error checkDenseArrayKeywords(llvm::StringRef text, llvm::StringRef name);
+
 } // namespace mlir::llm
 
 #endif // LLM_SUPPORT_TOOLSUPPORT_H
