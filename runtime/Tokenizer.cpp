@@ -46,7 +46,10 @@ Expected<std::string> readTextFile(const std::string &path) {
         ErrorCode::Io,
         path + ": cannot open: " + std::generic_category().message(errno));
   if (!S_ISREG(st.st_mode))
-    return Status::error(ErrorCode::Io, path + ": expected a regular file");
+    return Status::error(
+        ErrorCode::Io,
+        path + ": expected a regular file, found " +
+            (S_ISDIR(st.st_mode) ? "a directory" : "another kind of file"));
   if (static_cast<uint64_t>(st.st_size) > kMaxFileBytes)
     return Status::error(ErrorCode::Format,
                          path + ": expected a tokenizer file of at most " +
@@ -502,7 +505,8 @@ Expected<std::unique_ptr<Tokenizer>>
 Tokenizer::fromJson(std::string_view text, const std::string &fileName) {
   Expected<json::Value> value = json::parse(text);
   if (!value)
-    return Status::error(ErrorCode::Format, fileName + ": " + value.error());
+    return Status::error(ErrorCode::Format,
+                         fileName + ": not valid JSON: " + value.error());
   Field root(*value, "", fileName);
   // Paths print as ".model.vocab"; the root itself as "(root)".
   if (!value->getAsObject())

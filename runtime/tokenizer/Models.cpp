@@ -32,9 +32,9 @@ public:
   /// Adds `token` as `id`; an error message when the token or the id is
   /// already there.
   std::optional<std::string> add(std::string token, int32_t id) {
-    if (id < 0)
-      return "a non-negative id for \"" + token + "\", found " +
-             std::to_string(id);
+    if (id < 0 || id > kMaxTokenId)
+      return "an id in [0, " + std::to_string(kMaxTokenId) + "] for \"" +
+             token + "\", found " + std::to_string(id);
     if (static_cast<size_t>(id) >= tokens.size()) {
       tokens.resize(static_cast<size_t>(id) + 1);
       present.resize(static_cast<size_t>(id) + 1, false);
@@ -537,12 +537,12 @@ Expected<Vocabulary> parseVocabObject(const Field &field) {
   for (const json::Member &m : **object) {
     Field entry(m.value, field.getPath() + "[\"" + m.key + "\"]",
                 field.getFile());
-    Expected<int64_t> id = entry.getInt(0, std::numeric_limits<int32_t>::max());
+    Expected<int64_t> id = entry.getInt(0, kMaxTokenId);
     if (!id)
       return id.takeStatus();
     if (std::optional<std::string> error =
             vocab.add(m.key, static_cast<int32_t>(*id)))
-      return field.fail("expected " + *error);
+      return entry.fail("expected " + *error);
   }
   return vocab;
 }
