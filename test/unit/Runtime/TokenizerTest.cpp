@@ -140,6 +140,33 @@ TEST(RepairUtf8Test, MaximalSubparts) {
   }
 }
 
+// Extended grapheme clusters (SentencePiece's Precompiled normalizer maps
+// whole clusters): text whose code points all stand alone takes a fast path
+// without ICU's break iterator; the rest goes through it.
+TEST(GraphemeBoundariesTest, FastPathAndIcu) {
+  struct Case {
+    std::string_view text;
+    std::vector<size_t> bounds;
+  } cases[] = {
+      {"", {0}},
+      {"ab", {0, 1, 2}},
+      {"a\r\nb\n\r", {0, 1, 3, 4, 5, 6}},
+      {"a\x01"
+       "b",
+       {0, 1, 2, 3}},
+      {"\xe6\x97\xa5\xe6\x9c\xac", {0, 3, 6}},                   // CJK
+      {"\xc3\xa9t\xc3\xa9", {0, 2, 3, 5}},                       // precomposed
+      {"e\xcc\x81x", {0, 3, 4}},                                 // e U+0301 x
+      {"\xf0\x9f\x87\xab\xf0\x9f\x87\xb7", {0, 8}},              // a flag
+      {"\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb", {0, 11}}, // ZWJ
+      {"\xe1\x84\x80\xe1\x85\xa1\xea\xb0\x80", {0, 6, 9}},       // jamo
+      {"\r\xe6\x97\xa5\r\n", {0, 1, 4, 6}},
+  };
+  for (const Case &c : cases)
+    EXPECT_EQ(unicode::graphemeBoundaries(c.text), c.bounds)
+        << "text of " << c.text.size() << " bytes";
+}
+
 //===----------------------------------------------------------------------===//
 // DecodeStream
 //===----------------------------------------------------------------------===//
