@@ -23,6 +23,8 @@ only the standard library.
 
     ninja -C build llm-tokenizer-bench
     python3 bench/tokenizer/run.py --build build
+
+docs/Tokenizer.md has a table it printed, and how to read it.
 """
 
 import argparse
@@ -135,7 +137,7 @@ def main():
                         help="the build folder with bin/llm-tokenizer-bench")
     parser.add_argument("--tokenizers", default=DEFAULT_TOKENIZERS,
                         help="comma-separated folders of test/tokenizer")
-    parser.add_argument("--runs", type=int, default=7, help="timed passes per side (median)")
+    parser.add_argument("--runs", type=int, default=11, help="timed passes per side (median)")
     parser.add_argument("--size", type=int, default=1 << 20, help="bytes of text")
     default_cache = os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "llmc-bench")
