@@ -46,7 +46,10 @@ Expected<std::string> readTextFile(const std::string &path) {
         ErrorCode::Io,
         path + ": cannot open: " + std::generic_category().message(errno));
   if (!S_ISREG(st.st_mode))
-    return Status::error(ErrorCode::Io, path + ": expected a regular file");
+    return Status::error(
+        ErrorCode::Io,
+        path + ": expected a regular file, found " +
+            (S_ISDIR(st.st_mode) ? "a directory" : "another kind of file"));
   if (static_cast<uint64_t>(st.st_size) > kMaxFileBytes)
     return Status::error(ErrorCode::Format,
                          path + ": expected a tokenizer file of at most " +
@@ -93,14 +96,24 @@ Status TokenizerImpl::addToken(AddedToken token) {
   if (token.normalized && pattern != token.content)
     token.content = pattern; // decode returns the normalized form
   added.push_back(std::move(token));
-  // Longest first, for leftmost-longest matching.
-  for (auto &set : patterns)
+  return Status::ok();
+}
+
+void TokenizerImpl::indexAddedTokens() {
+  for (int k = 0; k < 2; ++k) {
+    auto &set = patterns[k];
+    // Longest first, for leftmost-longest matching.
     std::sort(set.begin(), set.end(), [](const auto &a, const auto &b) {
       if (a.first.size() != b.first.size())
         return a.first.size() > b.first.size();
       return a.second < b.second;
     });
-  return Status::ok();
+    for (auto &list : byFirstByte[k])
+      list.clear();
+    for (size_t i = 0; i < set.size(); ++i)
+      byFirstByte[k][static_cast<unsigned char>(set[i].first[0])].push_back(
+          static_cast<uint32_t>(i));
+  }
 }
 
 namespace {
@@ -132,6 +145,7 @@ bool startsWithWord(std::string_view s, size_t begin) {
 
 void TokenizerImpl::splitAdded(Pieces &pieces, bool normalizedSet) const {
   const auto &set = patterns[normalizedSet ? 1 : 0];
+  const auto &index = byFirstByte[normalizedSet ? 1 : 0];
   if (set.empty())
     return;
   Pieces out;
@@ -154,15 +168,17 @@ void TokenizerImpl::splitAdded(Pieces &pieces, bool normalizedSet) const {
     };
     size_t i = 0;
     while (i < s.size()) {
-      // The longest pattern matching at i.
+      // The longest pattern matching at i. Patterns are UTF-8 and start
+      // with a lead byte, so stepping over bytes without a candidate stops
+      // at the same character boundaries as stepping over characters.
       const std::pair<std::string, size_t> *match = nullptr;
-      for (const auto &candidate : set)
-        if (s.compare(i, candidate.first.size(), candidate.first) == 0) {
-          match = &candidate;
+      for (uint32_t k : index[static_cast<unsigned char>(s[i])])
+        if (s.compare(i, set[k].first.size(), set[k].first) == 0) {
+          match = &set[k];
           break;
         }
       if (!match) {
-        i += unicode::sequenceLength(static_cast<unsigned char>(s[i]));
+        ++i;
         continue;
       }
       const AddedToken &token = added[match->second];
@@ -487,6 +503,7 @@ Expected<std::unique_ptr<TokenizerImpl>> parseTokenizerJson(const Field &root) {
 
 std::unique_ptr<Tokenizer>
 TokenizerImpl::wrap(std::unique_ptr<TokenizerImpl> impl) {
+  impl->indexAddedTokens();
   return std::unique_ptr<Tokenizer>(new Tokenizer(std::move(impl)));
 }
 
@@ -502,7 +519,8 @@ Expected<std::unique_ptr<Tokenizer>>
 Tokenizer::fromJson(std::string_view text, const std::string &fileName) {
   Expected<json::Value> value = json::parse(text);
   if (!value)
-    return Status::error(ErrorCode::Format, fileName + ": " + value.error());
+    return Status::error(ErrorCode::Format,
+                         fileName + ": not valid JSON: " + value.error());
   Field root(*value, "", fileName);
   // Paths print as ".model.vocab"; the root itself as "(root)".
   if (!value->getAsObject())

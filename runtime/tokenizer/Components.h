@@ -104,6 +104,8 @@ std::string describeJson(const json::Value &v);
 /// (PCRE2's `\s` leaves out U+0085 and has U+180E).
 class Regex {
 public:
+  /// The error is PCRE2's message, e.g. "missing closing parenthesis at
+  /// offset 2".
   static Expected<Regex> compile(const std::string &pattern);
   /// A pattern matching `literal` exactly.
   static Expected<Regex> literal(std::string_view literal);
@@ -217,6 +219,11 @@ Expected<std::unique_ptr<Decoder>> parseDecoder(const Field &field);
 //===----------------------------------------------------------------------===//
 // Building blocks shared by tokenizer.json and the older formats
 //===----------------------------------------------------------------------===//
+
+/// The largest id in a model's vocabulary. Ids index the token table (and
+/// the model's embedding), so a stray id of 2^31 would allocate gigabytes;
+/// the largest vocabularies have a few hundred thousand tokens.
+constexpr int64_t kMaxTokenId = (int64_t(1) << 24) - 1;
 
 /// GPT-2's byte-to-character table: byte b as the code point ByteLevel
 /// maps it to.

@@ -23,7 +23,6 @@
 
 #include "sentencepiece_model.pb.h"
 
-#include <limits>
 #include <map>
 #include <sys/stat.h>
 
@@ -55,7 +54,7 @@ Expected<json::Value> readConfig(const std::string &dir) {
     return text.takeStatus();
   Expected<json::Value> value = json::parse(*text);
   if (!value)
-    return formatError(path + ": " + value.error());
+    return formatError(path + ": not valid JSON: " + value.error());
   if (!value->getAsObject())
     return formatError(path + ": expected an object");
   return value;
@@ -107,7 +106,7 @@ tok::loadGpt2Files(const std::string &dir) {
     return vocabText.takeStatus();
   Expected<json::Value> vocabJson = json::parse(*vocabText);
   if (!vocabJson)
-    return formatError(vocabPath + ": " + vocabJson.error());
+    return formatError(vocabPath + ": not valid JSON: " + vocabJson.error());
   Field vocabField(*vocabJson, "(root)", vocabPath);
   Expected<const json::Object *> object = vocabField.getObject();
   if (!object)
@@ -116,7 +115,7 @@ tok::loadGpt2Files(const std::string &dir) {
   vocab.reserve((*object)->size());
   for (const json::Member &m : **object) {
     Field entry(m.value, "[\"" + m.key + "\"]", vocabPath);
-    Expected<int64_t> id = entry.getInt(0, std::numeric_limits<int32_t>::max());
+    Expected<int64_t> id = entry.getInt(0, kMaxTokenId);
     if (!id)
       return id.takeStatus();
     vocab.emplace_back(m.key, static_cast<int32_t>(*id));

@@ -32,9 +32,9 @@ public:
   /// Adds `token` as `id`; an error message when the token or the id is
   /// already there.
   std::optional<std::string> add(std::string token, int32_t id) {
-    if (id < 0)
-      return "a non-negative id for \"" + token + "\", found " +
-             std::to_string(id);
+    if (id < 0 || id > kMaxTokenId)
+      return "an id in [0, " + std::to_string(kMaxTokenId) + "] for \"" +
+             token + "\", found " + std::to_string(id);
     if (static_cast<size_t>(id) >= tokens.size()) {
       tokens.resize(static_cast<size_t>(id) + 1);
       present.resize(static_cast<size_t>(id) + 1, false);
@@ -51,7 +51,11 @@ public:
     return std::nullopt;
   }
   std::optional<int32_t> find(std::string_view token) const {
-    auto it = ids.find(std::string(token));
+    // A key of the map's type, without an allocation per lookup (C++17's
+    // unordered_map has no lookup by string_view).
+    thread_local std::string key;
+    key.assign(token);
+    auto it = ids.find(key);
     if (it == ids.end())
       return std::nullopt;
     return it->second;
@@ -67,6 +71,42 @@ private:
   std::unordered_map<std::string, int32_t> ids;
   std::vector<std::string> tokens;
   std::vector<bool> present;
+};
+
+/// The ids of words seen before, as the BPE and Unigram models of
+/// `tokenizers` keep them (their Cache of 10000 words; WordPiece uses one
+/// too here): a word repeats far more often than a new one comes. Emptied
+/// when full. Thread-safe.
+class WordCache {
+public:
+  /// Appends the ids of `word` to `ids` if it is cached.
+  bool lookup(std::string_view word, std::vector<int32_t> &ids) const {
+    // A key of the map's type without an allocation per lookup.
+    thread_local std::string key;
+    key.assign(word);
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = words.find(key);
+    if (it == words.end())
+      return false;
+    ids.insert(ids.end(), it->second.begin(), it->second.end());
+    return true;
+  }
+  /// Caches [begin, end) as the ids of `word` (short words only).
+  void insert(std::string_view word, const int32_t *begin,
+              const int32_t *end) const {
+    if (word.size() >= kMaxWordBytes)
+      return;
+    std::lock_guard<std::mutex> lock(mutex);
+    if (words.size() >= kCapacity)
+      words.clear();
+    words.emplace(std::string(word), std::vector<int32_t>(begin, end));
+  }
+
+private:
+  static constexpr size_t kCapacity = 10000;
+  static constexpr size_t kMaxWordBytes = 256;
+  mutable std::mutex mutex;
+  mutable std::unordered_map<std::string, std::vector<int32_t>> words;
 };
 
 std::string byteToken(unsigned char b) {
@@ -109,26 +149,13 @@ public:
         ids.push_back(*id);
         return Status::ok();
       }
-    std::string key(word);
-    {
-      std::lock_guard<std::mutex> lock(cacheMutex);
-      auto it = cache.find(key);
-      if (it != cache.end()) {
-        ids.insert(ids.end(), it->second.begin(), it->second.end());
-        return Status::ok();
-      }
-    }
-    std::vector<int32_t> result;
-    Status status = mergeWord(word, result);
+    if (cache.lookup(word, ids))
+      return Status::ok();
+    size_t first = ids.size();
+    Status status = mergeWord(word, ids);
     if (!status.isOk())
       return status;
-    ids.insert(ids.end(), result.begin(), result.end());
-    if (word.size() < 256) {
-      std::lock_guard<std::mutex> lock(cacheMutex);
-      if (cache.size() >= kCacheCapacity)
-        cache.clear();
-      cache.emplace(std::move(key), std::move(result));
-    }
+    cache.insert(word, ids.data() + first, ids.data() + ids.size());
     return Status::ok();
   }
 
@@ -142,7 +169,6 @@ public:
   const char *getName() const override { return "BPE"; }
 
 private:
-  static constexpr size_t kCacheCapacity = 10000;
   static uint64_t key(int32_t a, int32_t b) {
     return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) |
            static_cast<uint32_t>(b);
@@ -269,8 +295,7 @@ private:
   BpeOptions options;
   /// (left, right) -> (rank, merged id).
   std::unordered_map<uint64_t, std::pair<uint32_t, int32_t>> merges;
-  mutable std::mutex cacheMutex;
-  mutable std::unordered_map<std::string, std::vector<int32_t>> cache;
+  WordCache cache;
 };
 
 //===----------------------------------------------------------------------===//
@@ -286,6 +311,8 @@ public:
 
   Status tokenize(std::string_view word,
                   std::vector<int32_t> &ids) const override {
+    if (cache.lookup(word, ids))
+      return Status::ok();
     size_t chars = 0;
     for (size_t i = 0; i < word.size();) {
       unicode::next(word, i);
@@ -324,6 +351,7 @@ public:
                                  "\" is not in its vocabulary");
       ids.push_back(*unkId);
     }
+    cache.insert(word, ids.data() + first, ids.data() + ids.size());
     return Status::ok();
   }
   std::optional<int32_t> tokenToId(std::string_view token) const override {
@@ -339,6 +367,8 @@ private:
   Vocabulary vocab;
   std::string unk, prefix;
   int64_t maxChars;
+  /// `tokenizers` keeps no cache for WordPiece; the ids are the same.
+  WordCache cache;
 };
 
 class WordLevel : public Model {
@@ -393,8 +423,28 @@ public:
 
   Status tokenize(std::string_view s,
                   std::vector<int32_t> &ids) const override {
-    if (s.empty())
+    if (s.empty() || cache.lookup(s, ids))
       return Status::ok();
+    size_t first = ids.size();
+    Status status = viterbi(s, ids);
+    if (!status.isOk())
+      return status;
+    cache.insert(s, ids.data() + first, ids.data() + ids.size());
+    return Status::ok();
+  }
+  std::optional<int32_t> tokenToId(std::string_view token) const override {
+    return vocab.find(token);
+  }
+  const std::string *idToToken(int32_t id) const override {
+    return vocab.token(id);
+  }
+  int64_t getVocabSize() const override { return vocab.size(); }
+  const char *getName() const override { return "Unigram"; }
+
+private:
+  /// The best segmentation of `s` (the highest sum of scores) by Viterbi
+  /// over the byte trie, appended to `ids`.
+  Status viterbi(std::string_view s, std::vector<int32_t> &ids) const {
     struct Node {
       int32_t id = 0;
       double score = 0;
@@ -487,16 +537,7 @@ public:
     }
     return Status::ok();
   }
-  std::optional<int32_t> tokenToId(std::string_view token) const override {
-    return vocab.find(token);
-  }
-  const std::string *idToToken(int32_t id) const override {
-    return vocab.token(id);
-  }
-  int64_t getVocabSize() const override { return vocab.size(); }
-  const char *getName() const override { return "Unigram"; }
 
-private:
   static uint64_t childKey(int32_t node, unsigned char byte) {
     return (static_cast<uint64_t>(node) << 8) | byte;
   }
@@ -523,6 +564,7 @@ private:
   /// The byte trie: children by (node, byte), the id ending at each node.
   std::unordered_map<uint64_t, int32_t> children;
   std::vector<int32_t> leaf{-1};
+  WordCache cache;
 };
 
 //===----------------------------------------------------------------------===//
@@ -537,12 +579,12 @@ Expected<Vocabulary> parseVocabObject(const Field &field) {
   for (const json::Member &m : **object) {
     Field entry(m.value, field.getPath() + "[\"" + m.key + "\"]",
                 field.getFile());
-    Expected<int64_t> id = entry.getInt(0, std::numeric_limits<int32_t>::max());
+    Expected<int64_t> id = entry.getInt(0, kMaxTokenId);
     if (!id)
       return id.takeStatus();
     if (std::optional<std::string> error =
             vocab.add(m.key, static_cast<int32_t>(*id)))
-      return field.fail("expected " + *error);
+      return entry.fail("expected " + *error);
   }
   return vocab;
 }

@@ -365,7 +365,9 @@ Expected<Regex> parsePattern(const Field &field) {
     return pattern.takeStatus();
   Expected<Regex> regex = Regex::compile(*pattern);
   if (!regex)
-    return (*re)->fail(regex.error());
+    return (*re)->fail("expected a regular expression, found " +
+                       describeJson((*re)->get()) +
+                       ", which does not compile: " + regex.error());
   return regex;
 }
 

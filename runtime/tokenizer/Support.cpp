@@ -235,8 +235,12 @@ Expected<Regex> Regex::compile(const std::string &pattern) {
   if (!code) {
     PCRE2_UCHAR buffer[256];
     pcre2_get_error_message(errorCode, buffer, sizeof(buffer));
-    return Status::invalid("the regular expression does not compile: " +
-                           std::string(reinterpret_cast<char *>(buffer)));
+    std::string message(reinterpret_cast<char *>(buffer));
+    // The offset is into the rewritten pattern: it is the caller's only when
+    // nothing was rewritten.
+    if (rewritten == pattern)
+      message += " at offset " + std::to_string(errorOffset);
+    return Status::invalid(message);
   }
   // The JIT is an optimization: without it (no executable memory), the
   // interpreter gives the same matches.

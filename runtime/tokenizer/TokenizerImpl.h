@@ -10,6 +10,7 @@
 #include "Tokenizer.h"
 #include "tokenizer/Components.h"
 
+#include <array>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -48,6 +49,9 @@ public:
 
   /// Registers `token` (after the normalizer is set, for normalized ones).
   Status addToken(AddedToken token);
+  /// Orders and indexes the added tokens for splitAdded; `wrap` calls it
+  /// once, after the last addToken.
+  void indexAddedTokens();
 
   Expected<std::vector<int32_t>> encode(std::string_view text,
                                         bool addSpecialTokens,
@@ -73,8 +77,11 @@ private:
   std::unordered_map<std::string, int32_t> addedByContent;
   std::unordered_set<std::string> specialContents;
   /// The text each added token matches (normalized content for normalized
-  /// ones), for each of the two sets.
+  /// ones), for each of the two sets, longest first.
   std::vector<std::pair<std::string, size_t>> patterns[2];
+  /// For each set, the indices into `patterns` of the patterns that start
+  /// with each byte, in the same order: the only ones to try there.
+  std::array<std::vector<uint32_t>, 256> byFirstByte[2];
 };
 
 /// The older formats of a model folder.

@@ -281,36 +281,86 @@ std::string unicode::lowercase(std::string_view s) {
   return out;
 }
 
+namespace {
+
+/// Whether every code point of `s` is one cluster by itself, except CR LF:
+/// when each has Grapheme_Cluster_Break Other, Control, CR or LF, no rule
+/// of UAX #29 but GB3 (CR x LF) joins two of them (the joining rules need
+/// Extend, ZWJ, SpacingMark, Prepend, Hangul jamo or regional indicators).
+/// Most text (ASCII, CJK, most letters without combining marks) is.
+bool hasOnlySimpleClusters(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    char32_t c = unicode::next(s, i);
+    switch (u_getIntPropertyValue(static_cast<UChar32>(c),
+                                  UCHAR_GRAPHEME_CLUSTER_BREAK)) {
+    case U_GCB_OTHER:
+    case U_GCB_CONTROL:
+    case U_GCB_CR:
+    case U_GCB_LF:
+      continue;
+    default:
+      return false;
+    }
+  }
+  return true;
+}
+
+/// ICU's grapheme break iterator, one per thread: opening one costs more
+/// than segmenting a line.
+struct ThreadBreakIterator {
+  UBreakIterator *it = nullptr;
+  ThreadBreakIterator() {
+    UErrorCode status = U_ZERO_ERROR;
+    it = ubrk_open(UBRK_CHARACTER, "", nullptr, 0, &status);
+    if (U_FAILURE(status)) {
+      if (it)
+        ubrk_close(it);
+      it = nullptr;
+    }
+  }
+  ~ThreadBreakIterator() {
+    if (it)
+      ubrk_close(it);
+  }
+};
+
+} // namespace
+
 std::vector<size_t> unicode::graphemeBoundaries(std::string_view s) {
   std::vector<size_t> bounds;
-  if (isAscii(s)) {
-    // "\r\n" is the only cluster of more than one ASCII character.
-    for (size_t i = 0; i < s.size(); ++i)
+  if (hasOnlySimpleClusters(s)) {
+    // One cluster per code point; "\r\n" is one.
+    for (size_t i = 0; i < s.size();) {
       if (!(i > 0 && s[i] == '\n' && s[i - 1] == '\r'))
         bounds.push_back(i);
+      i += sequenceLength(static_cast<unsigned char>(s[i]));
+    }
     bounds.push_back(s.size());
     return bounds;
   }
+  thread_local ThreadBreakIterator breaker;
   UErrorCode status = U_ZERO_ERROR;
-  UText *text = utext_openUTF8(nullptr, s.data(),
-                               static_cast<int64_t>(s.size()), &status);
-  UBreakIterator *it = ubrk_open(UBRK_CHARACTER, "", nullptr, 0, &status);
-  if (U_SUCCESS(status))
-    ubrk_setUText(it, text, &status);
-  if (U_FAILURE(status)) {
+  UText text = UTEXT_INITIALIZER;
+  utext_openUTF8(&text, s.data(), static_cast<int64_t>(s.size()), &status);
+  if (breaker.it && U_SUCCESS(status))
+    ubrk_setUText(breaker.it, &text, &status);
+  if (!breaker.it || U_FAILURE(status)) {
     // Fall back to one cluster per code point.
     for (size_t i = 0; i < s.size();) {
       bounds.push_back(i);
       next(s, i);
     }
   } else {
-    for (int32_t b = ubrk_first(it); b != UBRK_DONE; b = ubrk_next(it))
+    for (int32_t b = ubrk_first(breaker.it); b != UBRK_DONE;
+         b = ubrk_next(breaker.it))
       if (static_cast<size_t>(b) < s.size())
         bounds.push_back(static_cast<size_t>(b));
   }
-  if (it)
-    ubrk_close(it);
-  utext_close(text);
+  utext_close(&text);
   bounds.push_back(s.size());
   return bounds;
 }

@@ -17,8 +17,10 @@
 // Bytes of a line that are not UTF-8 are replaced by U+FFFD (one per
 // maximal subpart, as Python's errors="replace") before the line is parsed,
 // and an unpaired surrogate escape ("\ud800") decodes to U+FFFD. A line that
-// is not the JSON value expected stops the run with "<stdin>:LINE: ..." and
-// exit code 1, after the results of the lines before it.
+// is not the JSON value expected stops the run with
+// "llm-tokenize: error: <stdin>:LINE: ..." and exit code 1, after the results
+// of the lines before it; so does a tokenizer that does not load, with the
+// file and the field at fault.
 //
 // No MLIR or LLVM: this links the runtime only.
 //
@@ -32,7 +34,6 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
-#include <limits>
 #include <string>
 
 using namespace llmrt;
@@ -49,8 +50,20 @@ const char *const kUsage =
 
 int fail(const std::string &message) {
   std::fflush(stdout);
-  std::fprintf(stderr, "llm-tokenize: %s\n", message.c_str());
+  std::fprintf(stderr, "llm-tokenize: error: %s\n", message.c_str());
   return 1;
+}
+
+/// What a line held, for messages: the value itself when it is a scalar.
+std::string describe(const json::Value &value) {
+  if (value.getAsArray())
+    return "an array";
+  if (value.getAsObject())
+    return "an object";
+  Expected<std::string> text = json::serialize(value);
+  if (!text)
+    return "a JSON value";
+  return text->size() > 40 ? text->substr(0, 37) + "..." : *text;
 }
 
 } // namespace
@@ -98,15 +111,15 @@ int main(int argc, char **argv) {
     if (!value)
       return fail(where + (line.empty() ? "expected a JSON value, found an "
                                           "empty line"
-                                        : value.error()));
+                                        : "not valid JSON: " + value.error()));
     out.clear();
     if (!decode) {
       std::optional<std::string_view> text = value->getAsString();
       if (!text)
-        return fail(where + "expected a JSON string to encode, found " +
-                    (value->getAsArray() ? "an array (use --decode to decode "
-                                           "ids)"
-                                         : "another JSON value"));
+        return fail(
+            where + "expected a JSON string to encode, found " +
+            describe(*value) +
+            (value->getAsArray() ? " (use --decode to decode ids)" : ""));
       Expected<std::vector<int32_t>> ids =
           (*tokenizer)->encode(*text, addSpecial);
       if (!ids)
@@ -121,15 +134,17 @@ int main(int argc, char **argv) {
     } else {
       const json::Array *array = value->getAsArray();
       if (!array)
-        return fail(where + "expected a JSON array of ids to decode");
+        return fail(where + "expected a JSON array of ids to decode, found " +
+                    describe(*value));
       std::vector<int32_t> ids;
       ids.reserve(array->size());
+      int64_t vocabSize = (*tokenizer)->getVocabSize();
       for (size_t k = 0; k < array->size(); ++k) {
         std::optional<int64_t> id = (*array)[k].getAsInt64();
-        if (!id || *id < 0 || *id > std::numeric_limits<int32_t>::max())
+        if (!id || *id < 0 || *id >= vocabSize)
           return fail(where + "element " + std::to_string(k) +
-                      ": expected an id in [0, " +
-                      std::to_string((*tokenizer)->getVocabSize()) + ")");
+                      ": expected an id in [0, " + std::to_string(vocabSize) +
+                      "), found " + describe((*array)[k]));
         ids.push_back(static_cast<int32_t>(*id));
       }
       Expected<std::string> text = (*tokenizer)->decode(ids, skipSpecial);
