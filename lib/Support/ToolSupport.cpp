@@ -173,9 +173,21 @@ mlir::llm::writeTokenIds(llvm::StringRef path,
 llvm::Error mlir::llm::checkDenseArrayKeywords(llvm::StringRef text,
                                                llvm::StringRef name) {
   auto isWord = [](char c) { return llvm::isAlnum(c) || c == '_'; };
+  // What MLIR's lexer skips: ' ', '\t', '\n', '\r' and // comments (not
+  // '\v' or '\f', which it rejects).
   auto skipSpaces = [&](size_t i) {
-    while (i < text.size() && llvm::isSpace(text[i]))
-      ++i;
+    while (i < text.size()) {
+      char c = text[i];
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        ++i;
+      } else if (text.substr(i, 2) == "//") {
+        i = text.find('\n', i);
+        if (i == llvm::StringRef::npos)
+          return text.size();
+      } else {
+        break;
+      }
+    }
     return i;
   };
   auto error = [&](size_t at, llvm::StringRef keyword) {
