@@ -7,7 +7,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${LLMC_BUILD_DIR:-$root/build}
 
 apt_packages=(
-  cmake ninja-build ccache python3 python3-numpy
+  cmake ninja-build ccache python3 python3-numpy python3-pip
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22
   clang-format-22 clang-tidy-22 libclang-rt-22-dev
   libprotobuf-dev protobuf-compiler libgtest-dev libbenchmark-dev
