@@ -118,6 +118,9 @@ public:
   /// (empty matches included, each advancing by one character).
   void findAll(std::string_view s,
                std::vector<std::pair<size_t, size_t>> &matches) const;
+  /// Replaces every match in `s` by `content`; returns whether the first
+  /// match removed text at the start of `s` (replaced it by nothing).
+  bool replaceAll(std::string &s, std::string_view content) const;
 
 private:
   Regex() = default;

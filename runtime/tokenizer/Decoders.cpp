@@ -216,21 +216,8 @@ public:
   ReplaceDecoder(Regex pattern, std::string content)
       : pattern(std::move(pattern)), content(std::move(content)) {}
   void decodeChain(std::vector<std::string> &tokens) const override {
-    std::vector<std::pair<size_t, size_t>> matches;
-    for (std::string &t : tokens) {
-      pattern.findAll(t, matches);
-      if (matches.empty())
-        continue;
-      std::string out;
-      size_t prev = 0;
-      for (auto [b, e] : matches) {
-        out.append(t, prev, b - prev);
-        out += content;
-        prev = e;
-      }
-      out.append(t, prev, std::string::npos);
-      t = std::move(out);
-    }
+    for (std::string &t : tokens)
+      pattern.replaceAll(t, content);
   }
 
 private:

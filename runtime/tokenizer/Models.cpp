@@ -26,6 +26,13 @@ using namespace llmrt::tok;
 
 namespace {
 
+/// The token of byte `b` in a byte-fallback vocabulary: "<0x0A>".
+std::string byteToken(unsigned char b) {
+  char buffer[8];
+  std::snprintf(buffer, sizeof(buffer), "<0x%02X>", b);
+  return buffer;
+}
+
 /// Token strings by id and ids by token string.
 class Vocabulary {
 public:
@@ -49,6 +56,20 @@ public:
     tokens[id] = std::move(token);
     present[id] = true;
     return std::nullopt;
+  }
+  /// Appends the byte tokens of every byte of `s` (byte fallback), or
+  /// appends nothing and returns false when one of them is missing.
+  bool findBytes(std::string_view s, std::vector<int32_t> &ids) const {
+    size_t first = ids.size();
+    for (unsigned char b : s) {
+      std::optional<int32_t> id = find(byteToken(b));
+      if (!id) {
+        ids.resize(first);
+        return false;
+      }
+      ids.push_back(*id);
+    }
+    return true;
   }
   std::optional<int32_t> find(std::string_view token) const {
     // A key of the map's type, without an allocation per lookup (C++17's
@@ -108,12 +129,6 @@ private:
   mutable std::mutex mutex;
   mutable std::unordered_map<std::string, std::vector<int32_t>> words;
 };
-
-std::string byteToken(unsigned char b) {
-  char buffer[8];
-  std::snprintf(buffer, sizeof(buffer), "<0x%02X>", b);
-  return buffer;
-}
 
 //===----------------------------------------------------------------------===//
 // BPE
@@ -219,13 +234,7 @@ private:
       }
       if (options.byteFallback) {
         std::vector<int32_t> bytes;
-        for (unsigned char b : s) {
-          std::optional<int32_t> id = vocab.find(byteToken(b));
-          if (!id)
-            break;
-          bytes.push_back(*id);
-        }
-        if (bytes.size() == s.size()) {
+        if (vocab.findBytes(s, bytes)) {
           // As `tokenizers`: a pending unknown stays pending.
           for (int32_t id : bytes)
             push(id);
@@ -516,19 +525,8 @@ private:
         ids.push_back(*id);
         continue;
       }
-      if (byteFallback) {
-        std::vector<int32_t> bytes;
-        for (unsigned char b : piece) {
-          std::optional<int32_t> id = vocab.find(byteToken(b));
-          if (!id)
-            break;
-          bytes.push_back(*id);
-        }
-        if (bytes.size() == piece.size()) {
-          ids.insert(ids.end(), bytes.begin(), bytes.end());
-          continue;
-        }
-      }
+      if (byteFallback && vocab.findBytes(piece, ids))
+        continue;
       if (!unkId)
         return Status::error(ErrorCode::Format,
                              "the Unigram model has no unk_id for a "

@@ -101,22 +101,8 @@ public:
   Replace(Regex pattern, std::string content)
       : pattern(std::move(pattern)), content(std::move(content)) {}
   void normalize(std::string &s, bool &atStart) const override {
-    std::vector<std::pair<size_t, size_t>> matches;
-    pattern.findAll(s, matches);
-    if (matches.empty())
-      return;
-    if (matches.front().first == 0 && matches.front().second > 0 &&
-        content.empty())
+    if (pattern.replaceAll(s, content))
       atStart = false;
-    std::string out;
-    size_t prev = 0;
-    for (auto [b, e] : matches) {
-      out.append(s, prev, b - prev);
-      out += content;
-      prev = e;
-    }
-    out.append(s, prev, std::string::npos);
-    s = std::move(out);
   }
 
 private:

@@ -327,6 +327,25 @@ void Regex::findAll(std::string_view s,
   pcre2_match_data_free(data);
 }
 
+bool Regex::replaceAll(std::string &s, std::string_view content) const {
+  std::vector<std::pair<size_t, size_t>> matches;
+  findAll(s, matches);
+  if (matches.empty())
+    return false;
+  bool removedStart = matches.front().first == 0 &&
+                      matches.front().second > 0 && content.empty();
+  std::string out;
+  size_t prev = 0;
+  for (auto [b, e] : matches) {
+    out.append(s, prev, b - prev);
+    out += content;
+    prev = e;
+  }
+  out.append(s, prev, std::string::npos);
+  s = std::move(out);
+  return removedStart;
+}
+
 //===----------------------------------------------------------------------===//
 // Splitting
 //===----------------------------------------------------------------------===//
