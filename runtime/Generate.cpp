@@ -33,11 +33,11 @@ public:
   explicit CachedSequences(Session &session) : session(session) {}
 
   Expected<int64_t> start(TokenSpan prompt, TokenSpan encoderInput,
-                          float *promptLogits) override {
+                          float *logits, PrefillLogits which) override {
     Expected<int64_t> seq = session.addSequence(encoderInput);
     if (!seq)
       return seq;
-    Status status = session.prefill(*seq, prompt, promptLogits);
+    Status status = session.prefill(*seq, prompt, logits, which);
     if (!status.isOk()) {
       session.release(*seq);
       return status;
@@ -82,7 +82,7 @@ public:
   }
 
   Expected<int64_t> start(TokenSpan prompt, TokenSpan encoderInput,
-                          float *promptLogits) override {
+                          float *logits, PrefillLogits which) override {
     if (encoderLength != static_cast<int64_t>(encoderInput.size()))
       return Status::invalid("the compiled forward pass takes " +
                              std::to_string(encoderLength) +
@@ -95,8 +95,10 @@ public:
     Status status = run(seq);
     if (!status.isOk())
       return status;
-    if (promptLogits)
-      std::copy_n(output.data(), prompt.size() * width, promptLogits);
+    if (logits && which == PrefillLogits::Last)
+      std::copy_n(output.data() + (prompt.size() - 1) * width, width, logits);
+    else if (logits)
+      std::copy_n(output.data(), prompt.size() * width, logits);
     return seq;
   }
 
@@ -347,18 +349,24 @@ Expected<GenerationResult> llmrt::generate(SequenceSet &sequences,
       return Status::invalid("generate: prompt " + std::to_string(b) +
                              " has no tokens");
     }
-    std::vector<float> logits(p.tokens.size() * vocab);
+    // Every position's logits only where they are kept: the last one's
+    // are all that generation reads.
+    bool keep = b == 0 && params.keepPromptLogits;
+    std::vector<float> logits(keep ? p.tokens.size() * vocab : 0);
     Expected<int64_t> seq =
-        sequences.start(p.tokens, p.encoderTokens, logits.data());
+        keep ? sequences.start(p.tokens, p.encoderTokens, logits.data())
+             : sequences.start(p.tokens, p.encoderTokens,
+                               rows.data() + b * vocab, PrefillLogits::Last);
     if (!seq) {
       releaseAll();
       return seq.takeStatus();
     }
     seqs.push_back(*seq);
-    std::copy_n(logits.data() + (p.tokens.size() - 1) * vocab, vocab,
-                rows.data() + b * vocab);
-    if (b == 0 && params.keepPromptLogits)
+    if (keep) {
+      std::copy_n(logits.data() + (p.tokens.size() - 1) * vocab, vocab,
+                  rows.data() + b * vocab);
       result.promptLogits = std::move(logits);
+    }
     history[b] = p.tokens;
     result.prefillTokens += p.tokens.size();
     result.encoderTokens += p.encoderTokens.size();
@@ -439,9 +447,10 @@ Expected<GenerationResult> llmrt::beamSearch(SequenceSet &sequences,
   int64_t beams = params.numBeams;
   GenerationResult result;
   auto start = Clock::now();
-  std::vector<float> promptLogits(prompt.tokens.size() * vocab);
+  std::vector<float> lastLogits(vocab);
   Expected<int64_t> first =
-      sequences.start(prompt.tokens, prompt.encoderTokens, promptLogits.data());
+      sequences.start(prompt.tokens, prompt.encoderTokens, lastLogits.data(),
+                      PrefillLogits::Last);
   if (!first)
     return first.takeStatus();
   result.prefillTokens = prompt.tokens.size();
@@ -456,8 +465,7 @@ Expected<GenerationResult> llmrt::beamSearch(SequenceSet &sequences,
                               std::string &message) {
     if (beamList[0].parent < 0) {
       for (int64_t b = 0; b < beams; ++b)
-        std::copy_n(promptLogits.data() + (prompt.tokens.size() - 1) * vocab,
-                    vocab, logits + b * vocab);
+        std::copy_n(lastLogits.data(), vocab, logits + b * vocab);
       return true;
     }
     // A parent's sequence goes to its first child, forks to the others;

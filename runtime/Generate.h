@@ -35,9 +35,13 @@ public:
   virtual ~SequenceSet();
   /// Starts a sequence from `prompt` (the decoder prompt of an
   /// encoder-decoder model, whose encoder reads `encoderInput`). Writes the
-  /// logits of every prompt position to `promptLogits` ([prompt, vocab]).
+  /// logits of every prompt position to `logits` ([prompt, vocab]), or with
+  /// PrefillLogits::Last those of the last one ([vocab]), all that
+  /// generation reads (a session over a model compiled for generation
+  /// computes no others).
   virtual Expected<int64_t> start(TokenSpan prompt, TokenSpan encoderInput,
-                                  float *promptLogits) = 0;
+                                  float *logits,
+                                  PrefillLogits which = PrefillLogits::All) = 0;
   /// Appends `tokens[i]` to `seqs[i]` and writes their next-token logits to
   /// row i of `logits`.
   virtual Status extend(const std::vector<int64_t> &seqs,
@@ -79,7 +83,10 @@ struct GenerateParams {
   /// Beam search: finished scores are sum of log-probs / length^P.
   double lengthPenalty = 1.0;
   /// Keep the first prompt's logits of every prompt position, and of every
-  /// generated token (the row each was chosen from).
+  /// generated token (the row each was chosen from). Prompt logits need a
+  /// model whose prefill computes them all (compiled without
+  /// last-logits-only); without them, a prefill computes the last
+  /// position's alone.
   bool keepPromptLogits = false;
   bool keepStepLogits = false;
   /// Generate past the context the model was trained for

@@ -19,6 +19,9 @@
 //                  "head_dim": 16, "block_size": 16, "dtype": "f32"}}, ...],
 //        "results": [{"dtype": "f32", "shape": [1, 5, 256]}]}, ...]}
 //
+// A prefill compiled for generation (llm-last-logits) returns the last
+// position's logits alone: "results": [{"dtype": "f32", "shape": [1, 1,
+// 256]}]; the session reads which form an entry point has from its results.
 // A param may add "transpose": true, "row_blocks": [start, size, stride,
 // count] or "stacked": [names] when the archive stores it in another layout
 // (see `llm.param`). An argument's "kind" is one of `#llm.arg_kind`'s, or

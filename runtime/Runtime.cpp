@@ -248,6 +248,16 @@ llmrt_status llmrt_session_prefill(llmrt_session *session, int64_t seq,
       session->session->prefill(seq, TokenSpan(tokens, n_tokens), logits));
 }
 
+llmrt_status llmrt_session_prefill_last(llmrt_session *session, int64_t seq,
+                                        const int64_t *tokens, size_t n_tokens,
+                                        float *logits) {
+  if (!session || (!tokens && n_tokens))
+    return invalid("llmrt_session_prefill_last: expected a session and "
+                   "tokens, found NULL");
+  return llmrt::capi::check(session->session->prefill(
+      seq, TokenSpan(tokens, n_tokens), logits, PrefillLogits::Last));
+}
+
 llmrt_status llmrt_session_decode(llmrt_session *session, const int64_t *seqs,
                                   const int64_t *tokens, size_t n,
                                   float *logits) {

@@ -241,10 +241,33 @@ Expected<const Entry *> Session::findCached(int64_t rows, int64_t count,
 
 Status Session::runCached(const Entry &entry, const std::vector<int64_t> &seqs,
                           const std::vector<int64_t> &tokens, int64_t count,
-                          float *logits) {
+                          float *logits, PrefillLogits which) {
   const EntryDesc &desc = *entry.desc;
   int64_t rows = seqs.size();
   int64_t batch = desc.getArg(ArgKind::Tokens).tensor.shape[0];
+  int64_t vocab = info.vocabSize;
+  // The logits the entry point computes per sequence: every new token's,
+  // or the last one's (llm-last-logits), as its result shape says.
+  int64_t computed = 0;
+  if (desc.results.size() == 1 && batch > 0 && vocab > 0 &&
+      desc.results[0].dtype == ElementType::F32 &&
+      desc.results[0].getNumElements() % (batch * vocab) == 0)
+    computed = desc.results[0].getNumElements() / (batch * vocab);
+  if (computed != count && computed != 1)
+    return Status::error(
+        ErrorCode::Format,
+        "session: entry point '" + desc.name + "' should return f32 logits [" +
+            std::to_string(batch) + ", " + std::to_string(count) + " or 1, " +
+            std::to_string(vocab) + "] for " + std::to_string(count) +
+            " new token(s) per sequence");
+  bool last = which == PrefillLogits::Last && count > 1;
+  if (logits && !last && computed != count)
+    return Status::error(
+        ErrorCode::Unsupported,
+        "session: the prefill entry point '" + desc.name +
+            "' computes the logits of the last token alone (the model was "
+            "compiled for generation, last-logits-only); compile it with "
+            "every position's logits to read the prompt's");
   int64_t width = tableWidth(desc, ArgKind::BlockTables);
   int64_t crossWidth = tableWidth(desc, ArgKind::CrossBlockTables);
   // Padding rows repeat row 0's tables and write nothing (slot -1).
@@ -308,18 +331,24 @@ Status Session::runCached(const Entry &entry, const std::vector<int64_t> &seqs,
     args.crossBlockTables = crossTables.data();
     args.crossContextLens = crossLens.data();
   }
-  int64_t vocab = info.vocabSize;
+  // Straight into `logits` when it has the entry point's shape.
   float *out = logits;
-  if (batch != rows || !logits) {
-    scratch.resize(batch * count * vocab);
+  if (batch != rows || !logits || (last && computed != 1)) {
+    scratch.resize(batch * computed * vocab);
     out = scratch.data();
   }
   void *results[] = {out};
   Status status = model.run(entry, args, results);
   if (!status.isOk())
     return status;
-  if (out != logits && logits)
-    std::copy_n(out, rows * count * vocab, logits);
+  if (out != logits && logits) {
+    if (last)
+      for (int64_t r = 0; r < rows; ++r)
+        std::copy_n(out + ((r + 1) * computed - 1) * vocab, vocab,
+                    logits + r * vocab);
+    else
+      std::copy_n(out, rows * computed * vocab, logits);
+  }
   for (int64_t seq : seqs)
     evictOutOfWindow(seq);
   return Status::ok();
@@ -332,7 +361,8 @@ void Session::evictOutOfWindow(int64_t seq) {
     blocks->evictBefore(seq, blocks->getLength(seq) - info.slidingWindow + 1);
 }
 
-Status Session::prefill(int64_t seq, TokenSpan tokens, float *logits) {
+Status Session::prefill(int64_t seq, TokenSpan tokens, float *logits,
+                        PrefillLogits which) {
   Status status = checkSequence(seq);
   if (!status.isOk())
     return status;
@@ -345,7 +375,7 @@ Status Session::prefill(int64_t seq, TokenSpan tokens, float *logits) {
     return entry.takeStatus();
   return runCached(**entry, {seq},
                    std::vector<int64_t>(tokens.begin(), tokens.end()),
-                   tokens.size(), logits);
+                   tokens.size(), logits, which);
 }
 
 Status Session::decode(const std::vector<int64_t> &seqs,

@@ -29,6 +29,17 @@
 
 namespace llmrt {
 
+/// Which logits a prefill writes.
+enum class PrefillLogits {
+  /// Those of every new token ([tokens, vocab]); refused when the prefill
+  /// entry point computes the last token's alone (a model compiled with
+  /// last-logits-only, the default for generation).
+  All,
+  /// Those of the last new token ([vocab]): the next-token logits, which
+  /// every prefill entry point computes.
+  Last,
+};
+
 struct SessionOptions {
   /// Blocks of the KV cache. 0: enough for `maxSequences` sequences as long
   /// as the compiled block tables allow.
@@ -72,8 +83,12 @@ public:
   /// sequence (and its forks) read.
   Expected<int64_t> addSequence(TokenSpan encoderTokens = {});
   /// Appends `tokens` (at least one) to `seq` in one call; `logits` (may be
-  /// null) receives the logits of each ([tokens.size(), vocab]).
-  Status prefill(int64_t seq, TokenSpan tokens, float *logits);
+  /// null) receives the logits of each ([tokens.size(), vocab]), or with
+  /// PrefillLogits::Last those of the last one ([vocab]). The entry point's
+  /// result shape in the manifest says which it computes: [1, tokens, vocab]
+  /// or [1, 1, vocab] (llm-last-logits).
+  Status prefill(int64_t seq, TokenSpan tokens, float *logits,
+                 PrefillLogits which = PrefillLogits::All);
   /// Appends `tokens[i]` to `seqs[i]`, all in as few calls as the compiled
   /// batch allows; row i of `logits` ([seqs.size(), vocab]) receives the
   /// next-token logits of `seqs[i]`.
@@ -98,10 +113,12 @@ private:
 
   /// Runs `entry` for `seqs` with `count` new tokens each (`tokens` is
   /// [seqs.size(), count]); rows past seqs.size() up to the entry's batch
-  /// are padding that writes nothing.
+  /// are padding that writes nothing. `logits` receives [seqs.size(),
+  /// count, vocab], or [seqs.size(), vocab] (each row's last token) with
+  /// PrefillLogits::Last.
   Status runCached(const Entry &entry, const std::vector<int64_t> &seqs,
                    const std::vector<int64_t> &tokens, int64_t count,
-                   float *logits);
+                   float *logits, PrefillLogits which = PrefillLogits::All);
   /// The cached entry point for `rows` x `count` tokens whose
   /// cross-attention tables fit the sequences' encoder inputs.
   Expected<const Entry *> findCached(int64_t rows, int64_t count,

@@ -16,6 +16,7 @@
 #include "llm/codegen/CPU/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/DenseSet.h"
@@ -246,8 +247,8 @@ struct LowerToCPUPass : llm::impl::LowerToCPUPassBase<LowerToCPUPass> {
 
     ConversionTarget target(*context);
     target.addLegalDialect<LLVM::LLVMDialect>();
-    target.addIllegalDialect<LLMDialect, arith::ArithDialect,
-                             func::FuncDialect>();
+    target.addIllegalDialect<LLMDialect, arith::ArithDialect, func::FuncDialect,
+                             tensor::TensorDialect>();
 
     SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
     for (func::FuncOp func : funcs) {

@@ -118,12 +118,12 @@ static int runManual(llmrt_model *model, const llmrt_model_info *info,
     status = llmrt_session_add_sequence(session, p->encoder_tokens,
                                         p->n_encoder_tokens, &seqs[b]);
     if (status == LLMRT_OK)
-      status = llmrt_session_prefill(session, seqs[b], p->tokens, p->n_tokens,
-                                     logits);
+      status = llmrt_session_prefill_last(session, seqs[b], p->tokens,
+                                          p->n_tokens, logits);
     if (status != LLMRT_OK)
       rc = failed("prefill", status);
     else
-      next[b] = argmax(logits + (p->n_tokens - 1) * vocab, vocab);
+      next[b] = argmax(logits, vocab);
   }
   /* A fork of the first sequence continues exactly as it does. */
   int64_t copy = -1;

@@ -36,10 +36,17 @@ typedef struct llmc_jit_params {
   /** Nonzero: compile a checkpoint that holds more layers or experts than
    *  config.json says, without them (refused otherwise). */
   int32_t allow_unused_weights;
+  /** With the KV cache. Nonzero: the prefill entry points compute the
+   *  logits of every prompt position, which llmrt_session_prefill writes.
+   *  Zero: the last position's alone (llmrt_session_prefill_last), all that
+   *  generation reads, which spares the final norm and LM head over the
+   *  rest of the prompt and its [prompt, vocab] buffer. */
+  int32_t prompt_logits;
 } llmc_jit_params;
 
 /** KV cache on, 16 new tokens, 1 beam, blocks of 16 tokens, f32 cache,
- *  every repeated checkpoint tensor used. */
+ *  every repeated checkpoint tensor used, the last prompt position's logits
+ *  only. */
 LLMRT_API llmc_jit_params llmc_jit_default_params(void);
 
 /** Compiles the Hugging Face folder `model_dir` (config.json and

@@ -187,10 +187,22 @@ LLMRT_API llmrt_status llmrt_session_add_sequence(llmrt_session *session,
                                                   int64_t *seq);
 
 /** Appends `n_tokens` tokens to `seq` in one call; `logits` (may be NULL)
- *  receives [n_tokens, vocab]. */
+ *  receives [n_tokens, vocab]. A model compiled for generation computes
+ *  the last token's logits alone (llmc_jit_params.prompt_logits 0): then a
+ *  non-NULL `logits` fails with LLMRT_ERROR_UNSUPPORTED, before anything
+ *  is appended. */
 LLMRT_API llmrt_status llmrt_session_prefill(llmrt_session *session,
                                              int64_t seq, const int64_t *tokens,
                                              size_t n_tokens, float *logits);
+
+/** llmrt_session_prefill, with `logits` (may be NULL) receiving the last
+ *  token's logits alone ([vocab]): the next-token logits, which every model
+ *  computes. */
+LLMRT_API llmrt_status llmrt_session_prefill_last(llmrt_session *session,
+                                                  int64_t seq,
+                                                  const int64_t *tokens,
+                                                  size_t n_tokens,
+                                                  float *logits);
 
 /** Appends tokens[i] to seqs[i] for i < n; row i of `logits` ([n, vocab],
  *  may be NULL) receives the next-token logits of seqs[i]. */

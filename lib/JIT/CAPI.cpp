@@ -28,7 +28,8 @@ llmc_jit_params llmc_jit_default_params(void) {
           /*num_beams=*/1,
           /*kv_block_size=*/kDefaultKVBlockSize,
           /*kv_dtype=*/"f32",
-          /*allow_unused_weights=*/0};
+          /*allow_unused_weights=*/0,
+          /*prompt_logits=*/0};
 }
 
 llmrt_status llmc_jit_compile(const char *model_dir,
@@ -82,6 +83,8 @@ llmrt_status llmc_jit_compile(const char *model_dir,
   options.blockSize = params->kv_block_size;
   options.cacheDtype = params->kv_dtype ? params->kv_dtype : "";
   options.allowUnusedWeights = params->allow_unused_weights != 0;
+  if (params->prompt_logits)
+    options.lastLogitsOnly = false;
   MLIRContext context;
   llvm::Expected<std::unique_ptr<llmrt::Model>> compiled =
       compileModel(context, **hf, std::move(*archive), options);

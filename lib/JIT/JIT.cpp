@@ -100,6 +100,8 @@ JITOptions mlir::llm::planCompilation(bool encoderDecoder, bool encoderOnly,
                                       bool kvCache) {
   JITOptions options;
   options.kvCache = kvCache;
+  // Generation reads each prefill's last logits alone.
+  options.lastLogitsOnly = kvCache;
   int64_t longest = 0, encoderLen = 0;
   for (const llmrt::Prompt &p : prompts) {
     longest = std::max<int64_t>(longest, p.tokens.size());
@@ -290,6 +292,7 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
     pipeline.blockSize = options.blockSize;
     pipeline.cacheDtype = options.cacheDtype;
     pipeline.maxSeqLen = options.maxSeqLen;
+    pipeline.lastLogitsOnly = options.lastLogitsOnly;
     // The cache pass derives each prefill function's decode entry point for
     // `decodeBatch` sequences of one token; one serves every prompt: the
     // last prefill's (the longest encoder input's, whose cross-attention

@@ -35,6 +35,10 @@ void mlir::llm::buildCPUPipeline(OpPassManager &pm,
     cache.maxSeqLen = options.maxSeqLen;
     cache.decodeBatch = options.decodeBatch;
     pm.addPass(createInsertKVCachePass(cache));
+    // After the cache, whose decode entry point keeps its shapes; before
+    // canonicalization, which then sees the narrowed head.
+    if (options.lastLogitsOnly)
+      pm.addPass(createLastLogitsPass());
   }
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -46,7 +50,8 @@ void mlir::llm::registerLLMPipelines() {
   PassPipelineRegistration<CPUPipelineOptions>(
       "llm-cpu-pipeline",
       "Compiles llm dialect functions to LLVM calling the CPU microkernels: "
-      "lower ALiBi, fuse attention, optionally insert the paged KV cache, "
-      "canonicalize, lower to the CPU",
+      "lower ALiBi, fuse attention, optionally insert the paged KV cache "
+      "(and compute the prefills' last logits only), canonicalize, lower to "
+      "the CPU",
       buildCPUPipeline);
 }

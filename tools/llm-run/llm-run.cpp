@@ -933,6 +933,10 @@ static int run() {
   JITOptions jit = planCompilation(seq2seq, encoder, prompts, maxNewTokens,
                                    numBeams, cached);
   setCompileOptions(jit);
+  // Generation reads each prompt's last logits alone; --dump-logits and
+  // --perplexity read every position's.
+  if (params.keepPromptLogits || !perplexity.empty())
+    jit.lastLogitsOnly = false;
   MLIRContext context;
   double loadSeconds = secondsSince(runStart);
   auto start = Clock::now();

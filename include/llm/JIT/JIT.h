@@ -64,6 +64,12 @@ struct JITOptions {
   int64_t blockSize = kDefaultKVBlockSize;
   /// f32, f16, bf16 or i8.
   std::string cacheDtype = "f32";
+  /// With the cache: the prefill entry points return the logits of the
+  /// prompt's last position alone ([1, 1, vocab], llm-last-logits), all
+  /// that generation reads; without this, every position's ([1, prompt,
+  /// vocab]), which prompt logits (llm-run --dump-logits, perplexity,
+  /// GenerateParams::keepPromptLogits) need.
+  bool lastLogitsOnly = false;
 
   /// Import attention op by op; the attention passes must then fuse it.
   bool decomposeAttention = false;
@@ -91,7 +97,10 @@ struct JITOptions {
 /// and a decode entry point for every prompt at once, or for `numBeams`
 /// beams. Without it: one full-sequence entry point for the longest prompt
 /// plus `maxNewTokens` (causal attention makes position i independent of
-/// the unused tail). Block size and cache dtype are left to the caller.
+/// the unused tail). With the cache the prefills compute the last
+/// position's logits only (`lastLogitsOnly`): a caller that reads the
+/// prompt's logits turns it off. Block size and cache dtype are left to the
+/// caller.
 JITOptions planCompilation(bool encoderDecoder, bool encoderOnly,
                            const std::vector<llmrt::Prompt> &prompts,
                            int64_t maxNewTokens, int64_t numBeams,

@@ -41,6 +41,12 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("With kv-cache: also derive <function>_decode for this "
                      "many sequences of one token (0: none)"),
       llvm::cl::init(0)};
+  Option<bool> lastLogitsOnly{
+      *this, "last-logits-only",
+      llvm::cl::desc("With kv-cache: the prefill entry points compute the "
+                     "logits of each sequence's last position only "
+                     "(llm-last-logits), all that generation reads"),
+      llvm::cl::init(false)};
 };
 
 /// llm dialect -> LLVM dialect calling the CPU microkernels.

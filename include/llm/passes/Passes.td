@@ -183,4 +183,43 @@ def InsertKVCachePass : Pass<"llm-insert-kv-cache", "::mlir::ModuleOp"> {
   ];
 }
 
+def LastLogitsPass : Pass<"llm-last-logits", "::mlir::ModuleOp"> {
+  let summary = "Computes a prefill's logits at the last position only";
+  let description = [{
+    A prefill that feeds generation needs the next-token logits of each
+    sequence, its last position's; yet the function imported for the prompt
+    computes the final norm and the LM head at every position: on
+    SmolLM/Qwen-like shapes (a vocabulary of 50k-150k against a hidden size
+    under 1k) the head alone is a fifth to a quarter of the prefill's work,
+    and its `[seq, vocab]` result buffer is 100-300 MB for a prompt of a
+    few hundred tokens.
+
+    This pass rewrites each cached multi-token entry point (a function with
+    a `slots` argument, as `llm-insert-kv-cache` adds it, of shape `[batch,
+    seq]` with seq > 1) so that every result shaped `[batch, seq, ...]` holds
+    position `seq - 1` of each row alone: `[batch, 1, ...]`, the shape of the
+    decode entry point's results. It walks back from the result through the
+    position-wise ops that produce it (`llm.linear`, `llm.rms_norm`,
+    `llm.layer_norm`, `llm.gelu`, `llm.silu`, and `arith` float ops with a
+    splat constant, such as T5's rescaling before its head), each used only
+    by the next, and takes the last position with a `tensor.extract_slice`
+    before the first of them, which then run on one position per row. The
+    last position of each row is the last real one: the runtime never pads
+    within a row (every row of a call appends the same number of tokens;
+    padding is whole rows, slot -1, whose results it ignores).
+
+    Why a pass of its own rather than an option of `llm-insert-kv-cache`: the
+    cache rewrite keeps each function's results, so every caller of a prefill
+    still gets every position's logits; this one changes what the entry
+    point returns, which only its caller knows to be enough (generation:
+    yes; `llm-run --dump-logits`, perplexity and a session's prompt logits:
+    no). It runs after the cache pass (the decode entry point it derives
+    keeps its shapes, and the functions without a cache, such as the
+    recompute path's full-sequence `forward`, are left alone), and the CPU
+    pipeline adds it with `last-logits-only`; the runtime reads the
+    narrowed result shape from the manifest.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
 #endif // LLM_PASSES_PASSES_TD

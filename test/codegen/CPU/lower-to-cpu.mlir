@@ -206,3 +206,40 @@ func.func @dynamic_table(%pos: tensor<2x3xi64>) -> tensor<4xf32> {
       : tensor<2x3xi64> -> tensor<4xf32>
   return %f : tensor<4xf32>
 }
+
+// -----
+
+// A prefill's last position (llm-last-logits) is one copy per row: position
+// 2 of each of 2 rows of [3, 4] floats, from bytes (0 * 3 + 2) * 16 = 32 and
+// (1 * 3 + 2) * 16 = 80 of the source into bytes 0 and 16 of the result.
+
+// CHECK-LABEL: llvm.func @last_position
+// CHECK: llvm.call @llmk_gelu(%{{[0-9]+}}, %[[X:[0-9]+]],
+// CHECK: %[[OSLOT:.*]] = llvm.getelementptr %{{.*}}[0] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr
+// CHECK: %[[OUT:.*]] = llvm.load %[[OSLOT]]
+// CHECK: %[[F0:.*]] = llvm.mlir.constant(32 : i64) : i64
+// CHECK: %[[S0:.*]] = llvm.getelementptr %[[X]][%[[F0]]] : (!llvm.ptr, i64) -> !llvm.ptr, i8
+// CHECK: %[[T0:.*]] = llvm.mlir.constant(0 : i64) : i64
+// CHECK: %[[D0:.*]] = llvm.getelementptr %[[OUT]][%[[T0]]] : (!llvm.ptr, i64) -> !llvm.ptr, i8
+// CHECK: %[[B0:.*]] = llvm.mlir.constant(16 : i64) : i64
+// CHECK: llvm.call @llmk_copy(%[[S0]], %[[D0]], %[[B0]])
+// CHECK: %[[F1:.*]] = llvm.mlir.constant(80 : i64) : i64
+// CHECK: %[[S1:.*]] = llvm.getelementptr %[[X]][%[[F1]]] : (!llvm.ptr, i64) -> !llvm.ptr, i8
+// CHECK: %[[T1:.*]] = llvm.mlir.constant(16 : i64) : i64
+// CHECK: %[[D1:.*]] = llvm.getelementptr %[[OUT]][%[[T1]]] : (!llvm.ptr, i64) -> !llvm.ptr, i8
+// CHECK: llvm.call @llmk_copy(%[[S1]], %[[D1]], %{{.*}})
+// CHECK-NOT: llmk_copy
+// CHECK: llvm.return
+func.func @last_position(%x: tensor<2x3x4xf32>) -> tensor<2x1x4xf32> {
+  %g = llm.gelu %x : tensor<2x3x4xf32>
+  %s = tensor.extract_slice %g[0, 2, 0] [2, 1, 4] [1, 1, 1] : tensor<2x3x4xf32> to tensor<2x1x4xf32>
+  return %s : tensor<2x1x4xf32>
+}
+
+// -----
+
+func.func @strided_slice(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
+  // expected-error @+1 {{'tensor.extract_slice' op llm-lower-to-cpu: expected a tensor.extract_slice with static offsets and sizes and unit strides}}
+  %s = tensor.extract_slice %x[0, 0] [2, 2] [1, 2] : tensor<2x4xf32> to tensor<2x2xf32>
+  return %s : tensor<2x2xf32>
+}

@@ -115,6 +115,19 @@ TEST(CAPITest, SessionPrefillDecodeForkRelease) {
   EXPECT_STREQ(llmrt_last_error(), "llmrt_session_release: no live sequence 1");
   EXPECT_EQ(llmrt_session_prefill(session, seq, nullptr, 2, nullptr),
             LLMRT_ERROR_INVALID_ARGUMENT);
+  // prefill_5 computes the last token's logits alone: only
+  // llmrt_session_prefill_last writes them.
+  int64_t last = -1;
+  ASSERT_EQ(llmrt_session_add_sequence(session, nullptr, 0, &last), LLMRT_OK);
+  const int64_t five[] = {1, 2, 3, 4, 5};
+  EXPECT_EQ(llmrt_session_prefill(session, last, five, 5, logits.data()),
+            LLMRT_ERROR_UNSUPPORTED);
+  ASSERT_EQ(llmrt_session_prefill_last(session, last, five, 5, logits.data()),
+            LLMRT_OK)
+      << llmrt_last_error();
+  EXPECT_EQ(logits[5], 1.0f);
+  EXPECT_EQ(llmrt_session_prefill_last(session, last, nullptr, 1, nullptr),
+            LLMRT_ERROR_INVALID_ARGUMENT);
   llmrt_session_free(session);
   llmrt_model_free(model);
 }

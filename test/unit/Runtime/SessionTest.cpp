@@ -189,6 +189,79 @@ TEST(SessionTest, ErrorsAreReported) {
             "are free");
 }
 
+// prefill_5 returns the last token's logits alone ([1, 1, vocab] in the
+// manifest): the session writes them for PrefillLogits::Last and refuses
+// every position's before appending anything; prefill_3 serves both.
+TEST(SessionTest, PrefillOfTheLastLogitsOnly) {
+  std::unique_ptr<Model> model = makeModel(/*window=*/0);
+  ASSERT_TRUE(model);
+  Expected<std::unique_ptr<Session>> session = Session::create(*model);
+  ASSERT_TRUE(session) << session.error();
+  Expected<int64_t> seq = (*session)->addSequence();
+  ASSERT_TRUE(seq);
+  std::vector<int64_t> five = {1, 2, 3, 4, 5};
+  std::vector<float> logits(5 * kVocab, -1.0f);
+  Status status = (*session)->prefill(*seq, five, logits.data());
+  EXPECT_EQ(status.code(), ErrorCode::Unsupported);
+  EXPECT_EQ(status.message(),
+            "session: the prefill entry point 'prefill_5' computes the logits "
+            "of the last token alone (the model was compiled for generation, "
+            "last-logits-only); compile it with every position's logits to "
+            "read the prompt's");
+  EXPECT_EQ((*session)->getLength(*seq), 0);
+  status = (*session)->prefill(*seq, five, logits.data(), PrefillLogits::Last);
+  ASSERT_TRUE(status.isOk()) << status.message();
+  EXPECT_EQ(observed.error, "");
+  EXPECT_EQ(argmax(logits.data()), 5); // position 4 -> 5
+  EXPECT_EQ(logits[kVocab], -1.0f);    // one row written
+  EXPECT_EQ((*session)->getLength(*seq), 5);
+  ASSERT_TRUE((*session)->decode({*seq}, {5}, logits.data()).isOk());
+  EXPECT_EQ(argmax(logits.data()), 6);
+  // Without logits, nothing is refused.
+  Expected<int64_t> other = (*session)->addSequence();
+  ASSERT_TRUE(other);
+  EXPECT_TRUE((*session)->prefill(*other, five, nullptr).isOk());
+  // An entry point of every position's logits gives the last one's too.
+  Expected<int64_t> three = (*session)->addSequence();
+  ASSERT_TRUE(three);
+  std::fill(logits.begin(), logits.end(), -1.0f);
+  ASSERT_TRUE((*session)
+                  ->prefill(*three, std::vector<int64_t>{1, 2, 3},
+                            logits.data(), PrefillLogits::Last)
+                  .isOk());
+  EXPECT_EQ(argmax(logits.data()), 3);
+  EXPECT_EQ(logits[kVocab], -1.0f);
+}
+
+// Generation reads a prefill's last logits alone, so a prompt of 5 tokens
+// generates; keeping the prompt's logits needs every position's.
+TEST(SessionTest, GenerateFromLastLogitsOnly) {
+  std::unique_ptr<Model> model = makeModel(/*window=*/0);
+  ASSERT_TRUE(model);
+  Expected<std::unique_ptr<Session>> session = Session::create(*model);
+  ASSERT_TRUE(session) << session.error();
+  std::unique_ptr<SequenceSet> sequences = makeCachedSequences(**session);
+  GenerateParams params;
+  params.maxNewTokens = 4;
+  Expected<GenerationResult> result =
+      generate(*sequences, {Prompt{{1, 2, 3, 4, 5}, {}}}, params, kVocab);
+  ASSERT_TRUE(result) << result.error();
+  EXPECT_EQ(result->tokens[0], (std::vector<int64_t>{5, 6, 7, 0}));
+  params.numBeams = 2;
+  result = beamSearch(*sequences, Prompt{{1, 2, 3, 4, 5}, {}}, params, kVocab);
+  ASSERT_TRUE(result) << result.error();
+  EXPECT_EQ(result->tokens[0], (std::vector<int64_t>{5, 6, 7, 0}));
+  params.numBeams = 1;
+  params.keepPromptLogits = true;
+  result = generate(*sequences, {Prompt{{1, 2, 3, 4, 5}, {}}}, params, kVocab);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.status().code(), ErrorCode::Unsupported);
+  result = generate(*sequences, {Prompt{{1, 2, 3}, {}}}, params, kVocab);
+  ASSERT_TRUE(result) << result.error();
+  ASSERT_EQ(result->promptLogits.size(), size_t(3 * kVocab));
+  EXPECT_EQ(argmax(result->promptLogits.data() + 2 * kVocab), 3);
+}
+
 TEST(SessionTest, GenerateStopsAtEosAndBoundsTheLoop) {
   std::unique_ptr<Model> model = makeModel(/*window=*/0);
   ASSERT_TRUE(model);

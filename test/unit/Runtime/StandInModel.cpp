@@ -18,9 +18,10 @@ Observed llmrt::testing::observed;
 namespace {
 
 /// args: tokens [rows, count], positions, cache, slots [rows, count],
-/// tables [rows, kTableWidth], lens [rows]; result [rows, count, vocab]:
-/// row r, token i is one-hot at (its position + 1) % vocab.
-template <int64_t rows, int64_t count>
+/// tables [rows, kTableWidth], lens [rows]; result [rows, count, vocab]
+/// (with `last`: [rows, 1, vocab], the last token's): row r, token i is
+/// one-hot at (its position + 1) % vocab.
+template <int64_t rows, int64_t count, bool last = false>
 void standIn(void **, void *, void **args, void **results) {
   auto *positions = static_cast<const int64_t *>(args[1]);
   auto *cache = static_cast<const LLMKCache *>(args[2]);
@@ -44,14 +45,17 @@ void standIn(void **, void *, void **args, void **results) {
                         slot % kBlockSize != position % kBlockSize))
         observed.error = "slot " + std::to_string(slot) + " for position " +
                          std::to_string(position);
-      float *row = logits + (r * count + i) * kVocab;
+      if (last && i != count - 1)
+        continue;
+      float *row = logits + (last ? r : r * count + i) * kVocab;
       std::fill(row, row + kVocab, 0.0f);
       row[(position + 1) % kVocab] = 1.0f;
     }
   }
 }
 
-std::string entryJson(const std::string &name, int64_t rows, int64_t count) {
+std::string entryJson(const std::string &name, int64_t rows, int64_t count,
+                      bool last = false) {
   std::string shape =
       "[" + std::to_string(rows) + ", " + std::to_string(count) + "]";
   return R"({"name": ")" + name + R"(", "arena_bytes": 0, "args": [
@@ -68,7 +72,8 @@ std::string entryJson(const std::string &name, int64_t rows, int64_t count) {
       {"kind": "context_lens", "dtype": "i32", "shape": [)" +
          std::to_string(rows) + R"(]}],
     "results": [{"dtype": "f32", "shape": [)" +
-         std::to_string(rows) + ", " + std::to_string(count) + ", 8]}]}";
+         std::to_string(rows) + ", " + std::to_string(last ? 1 : count) +
+         ", 8]}]}";
 }
 
 class StandInCode : public CodeProvider {
@@ -83,6 +88,7 @@ public:
 void *llmrt::testing::lookupStandIn(const char *name) {
   static const std::map<std::string, void *> functions = {
       {"prefill_3", reinterpret_cast<void *>(&standIn<1, 3>)},
+      {"prefill_5", reinterpret_cast<void *>(&standIn<1, 5, true>)},
       {"decode", reinterpret_cast<void *>(&standIn<2, 1>)}};
   auto it = functions.find(name);
   return it == functions.end() ? nullptr : it->second;
@@ -96,7 +102,9 @@ std::string llmrt::testing::standInManifest(int64_t window,
          modelFields + R"("sliding_window": )" + std::to_string(window) +
          R"(},
       "params": [], "entry_points": [)" +
-         entryJson("prefill_3", 1, 3) + ", " + entryJson("decode", 2, 1) + "]}";
+         entryJson("prefill_3", 1, 3) + ", " +
+         entryJson("prefill_5", 1, 5, /*last=*/true) + ", " +
+         entryJson("decode", 2, 1) + "]}";
 }
 
 Expected<std::unique_ptr<Model>>

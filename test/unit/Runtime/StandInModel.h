@@ -2,13 +2,14 @@
 //
 // Part of LLMC, under the Apache License v2.0.
 //
-// A decoder over a paged KV cache whose two entry points (prefill_3: one
-// sequence of 3 tokens; decode: 2 sequences of one token) are C++
-// functions: they check the slots, block tables and lengths the runtime
-// passes (reporting in `observed`) and answer with logits one-hot at
-// (position + 1) % 8, so that greedy decoding from a prompt of 3 tokens
-// picks 3, 4, 5, ... Tests of the runtime and its C API use it without a
-// compiler.
+// A decoder over a paged KV cache whose three entry points (prefill_3: one
+// sequence of 3 tokens; prefill_5: one sequence of 5 tokens, returning the
+// last one's logits alone, as llm-last-logits compiles it; decode: 2
+// sequences of one token) are C++ functions: they check the slots, block
+// tables and lengths the runtime passes (reporting in `observed`) and answer
+// with logits one-hot at (position + 1) % 8, so that greedy decoding from a
+// prompt of 3 tokens picks 3, 4, 5, ... Tests of the runtime and its C API
+// use it without a compiler.
 //
 //===----------------------------------------------------------------------===//
 

@@ -31,7 +31,9 @@ def LowerToCPUPass : Pass<"llm-lower-to-cpu", "::mlir::ModuleOp"> {
     while the model runs. Results are written straight into the caller's
     buffers; a returned `!llm.kv_cache` is the argument's cache, updated in
     place, and has no result buffer. `llm.sample` calls the runtime sampler
-    with its generator state in a zero-initialized global.
+    with its generator state in a zero-initialized global, and a static
+    `tensor.extract_slice` (a prefill's last position, from
+    `llm-last-logits`) copies of its contiguous runs.
 
     The generated function is
     `void NAME(void **params, void *arena, void **args, void **results)`.
