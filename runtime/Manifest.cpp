@@ -264,6 +264,13 @@ Expected<ParamDesc> readParam(const Field &f) {
       param.stacked.push_back(*part);
     }
   }
+  if (f["panels"].present()) {
+    // The one panel height the kernels read.
+    LLMRT_TRY(panels, f["panels"].integer(LLMK_PANEL_ROWS, LLMK_PANEL_ROWS));
+    if (param.shape.size() != 2 || !param.stacked.empty())
+      return f["panels"].error("a 2-D parameter that is not stacked");
+    param.panels = *panels;
+  }
   return param;
 }
 

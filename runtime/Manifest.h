@@ -23,10 +23,11 @@
 // position's logits alone: "results": [{"dtype": "f32", "shape": [1, 1,
 // 256]}]; the session reads which form an entry point has from its results.
 // A param may add "transpose": true, "row_blocks": [start, size, stride,
-// count] or "stacked": [names] when the archive stores it in another layout
-// (see `llm.param`). An argument's "kind" is one of `#llm.arg_kind`'s, or
-// "input" when the compiler gave it none. "model" is absent for modules that
-// no importer made.
+// count] or "stacked": [names] when the archive stores it in another layout,
+// and "panels": 48 when the kernels read it in panels, which the runtime
+// packs at load time (see `llm.param`). An argument's "kind" is one of
+// `#llm.arg_kind`'s, or "input" when the compiler gave it none. "model" is
+// absent for modules that no importer made.
 //
 // Every entry point is the native function
 // `void NAME(void **params, void *arena, void **args, void **results)`.
@@ -127,6 +128,9 @@ struct ParamDesc {
   std::optional<std::array<int64_t, 4>> rowBlocks;
   /// Tensors stacked along a new leading dimension.
   std::vector<std::string> stacked;
+  /// Rows per panel when the kernels read the 2-D weight in panels
+  /// (LLMK_LAYOUT_PANELS; the only value is LLMK_PANEL_ROWS), else 0.
+  int64_t panels = 0;
 };
 
 enum class ModelKind { Decoder, Encoder, EncoderDecoder };

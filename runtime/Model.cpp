@@ -6,12 +6,16 @@
 
 #include "Model.h"
 #include "Kernels.h"
+#include "Layout.h"
 #include "Memory.h"
 #include "SafeTensors.h"
 
 #include <cmath>
 #include <cstring>
 #include <new>
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 using namespace llmrt;
 
@@ -45,6 +49,25 @@ std::optional<DType> getKernelDType(ElementType type) {
 /// Bytes that cannot be allocated are an error, not an abort.
 Expected<HeapArray<uint8_t>> allocate(uint64_t bytes, const std::string &what) {
   return allocateArray<uint8_t>(bytes, what);
+}
+
+/// Asks the kernel to drop the pages of a range of the archive's read-only
+/// mapping whose contents were copied elsewhere (a weight repacked at load),
+/// so that resident memory does not count the weight twice. MADV_PAGEOUT
+/// only reclaims: the contents stay readable (re-read from the file), so
+/// this is safe even if something else reads the same range later.
+void releaseMappedPages(const void *data, uint64_t bytes) {
+#ifdef MADV_PAGEOUT
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  uintptr_t begin =
+      (reinterpret_cast<uintptr_t>(data) + page - 1) & ~(page - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(page - 1);
+  if (end > begin)
+    ::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_PAGEOUT);
+#else
+  (void)data;
+  (void)bytes;
+#endif
 }
 
 /// A tensor's bytes while it is being packed: either a view of the archive
@@ -203,6 +226,22 @@ Expected<Buffer> packParam(const SafeTensorsArchive &archive,
     return mismatch(
         param.transpose || param.rowBlocks ? " after transpose/row_blocks" : "",
         buffer.shape);
+
+  if (param.panels) {
+    // LLMK_LAYOUT_PANELS: [ceil(n / 48) * 48, k], padded with zero rows.
+    int64_t n = buffer.shape[0], k = buffer.shape[1];
+    int64_t elements = llmk::panelElements(n, k);
+    Expected<HeapArray<uint8_t>> bytes =
+        allocate(uint64_t(elements) * es,
+                 "parameter '" + param.name + "' (packed in panels)");
+    if (!bytes)
+      return bytes.takeStatus();
+    llmk::packPanels(buffer.data, static_cast<int64_t>(es), n, k, bytes->get());
+    if (!buffer.owned)
+      releaseMappedPages(buffer.data, uint64_t(n) * k * es);
+    buffer.own(std::move(*bytes));
+    buffer.shape = {k > 0 ? elements / k : n, k};
+  }
   return buffer;
 }
 
@@ -327,12 +366,17 @@ uint64_t Model::estimateBytes(const Manifest &manifest,
     uint64_t elements = 1;
     for (int64_t d : param.shape)
       elements *= static_cast<uint64_t>(d);
+    if (param.panels && param.shape.size() == 2)
+      elements = static_cast<uint64_t>(
+          llmk::panelElements(param.shape[0], param.shape[1]));
     std::optional<DType> want = getKernelDType(param.dtype);
     const TensorInfo *stored = weights && param.stacked.empty()
                                    ? weights->lookup(param.name)
                                    : nullptr;
+    // Repacked weights are allocated; the pages of their source are
+    // released once copied.
     bool inPlace = want && stored && stored->dtype == *want &&
-                   !param.transpose && !param.rowBlocks;
+                   !param.transpose && !param.rowBlocks && !param.panels;
     if (!inPlace)
       bytes += elements * getElementBytes(param.dtype);
     else if (mapped)

@@ -314,6 +314,19 @@ LogicalResult KernelCall::requireI64(Value original, StringRef what) {
                         [](Type t) { return t.isInteger(64); });
 }
 
+FailureOr<int32_t> KernelCall::weightLayout(Value weight) {
+  auto param = weight.getDefiningOp<ParamOp>();
+  std::optional<int64_t> panels = param ? param.getPanels() : std::nullopt;
+  if (!panels)
+    return int32_t(LLMK_LAYOUT_ROWS);
+  if (*panels != LLMK_PANEL_ROWS)
+    return report("expected a weight in panels of " +
+                  std::to_string(LLMK_PANEL_ROWS) +
+                  " rows (the CPU kernels' LLMK_PANEL_ROWS), found panels = " +
+                  std::to_string(*panels));
+  return int32_t(LLMK_LAYOUT_PANELS);
+}
+
 FailureOr<int32_t> KernelCall::weightDtype(Value weight) {
   if (isa<QuantizedType>(weight.getType()))
     return report("quantized weights are not supported yet");

@@ -146,6 +146,9 @@ public:
   LogicalResult requireI64(Value original, StringRef what);
   /// The `LLMKDtype` of a weight operand (f32, f16 or bf16), or a report.
   FailureOr<int32_t> weightDtype(Value weight);
+  /// The LLMK_LAYOUT_* of a weight: LLMK_LAYOUT_PANELS for an `llm.param`
+  /// with `panels` (which must be the kernels' LLMK_PANEL_ROWS), else rows.
+  FailureOr<int32_t> weightLayout(Value weight);
 
 private:
   ConversionPatternRewriter &rewriter;

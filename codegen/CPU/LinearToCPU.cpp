@@ -3,7 +3,8 @@
 // Part of LLMC, under the Apache License v2.0.
 //
 // The ops that read weights: each becomes one call of its GEMM/GEMV-based
-// kernel, which reads f32, f16 or bf16 weights in place.
+// kernel, which reads f32, f16 or bf16 weights in place, in rows or in the
+// panels `llm-pack-weights` chose.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,13 +26,16 @@ struct EmbeddingLowering : CPUOpLowering<EmbeddingOp> {
                   ConversionPatternRewriter &rewriter) const override {
     KernelCall call(rewriter, op, lowering);
     FailureOr<int32_t> dtype = call.weightDtype(op.getTable());
-    if (failed(dtype) || failed(call.requireI64(op.getIds(), "ids")))
+    FailureOr<int32_t> layout = call.weightLayout(op.getTable());
+    if (failed(dtype) || failed(layout) ||
+        failed(call.requireI64(op.getIds(), "ids")))
       return call.abandon();
     ArrayRef<int64_t> table = getShape(op.getTable());
     call.emit(Kernel::llmk_embedding,
               {adaptor.getIds(), adaptor.getTable(), call.i32(*dtype),
-               call.out(), call.i64(getNumElements(op.getIds())),
-               call.i64(table[0]), call.i64(table[1])});
+               call.i32(*layout), call.out(),
+               call.i64(getNumElements(op.getIds())), call.i64(table[0]),
+               call.i64(table[1])});
     return call.replace();
   }
 };
@@ -44,13 +48,14 @@ struct LinearLowering : CPUOpLowering<LinearOp> {
                   ConversionPatternRewriter &rewriter) const override {
     KernelCall call(rewriter, op, lowering);
     FailureOr<int32_t> dtype = call.weightDtype(op.getWeight());
-    if (failed(dtype) ||
+    FailureOr<int32_t> layout = call.weightLayout(op.getWeight());
+    if (failed(dtype) || failed(layout) ||
         (op.getBias() && failed(call.requireF32(op.getBias(), "bias"))))
       return call.abandon();
     ArrayRef<int64_t> w = getShape(op.getWeight());
     call.emit(Kernel::llmk_linear,
               {adaptor.getInput(), adaptor.getWeight(), call.i32(*dtype),
-               call.ptrOrNull(adaptor.getBias()), call.out(),
+               call.i32(*layout), call.ptrOrNull(adaptor.getBias()), call.out(),
                call.i64(getRows(op.getInput())), call.i64(w[1]),
                call.i64(w[0])});
     return call.replace();
@@ -65,7 +70,8 @@ struct LinearRoPELowering : CPUOpLowering<LinearRoPEOp> {
                   ConversionPatternRewriter &rewriter) const override {
     KernelCall call(rewriter, op, lowering);
     FailureOr<int32_t> dtype = call.weightDtype(op.getWeight());
-    if (failed(dtype) ||
+    FailureOr<int32_t> layout = call.weightLayout(op.getWeight());
+    if (failed(dtype) || failed(layout) ||
         (op.getBias() && failed(call.requireF32(op.getBias(), "bias"))) ||
         failed(call.requireF32(op.getInvFreq(), "inv_freq table")) ||
         failed(call.requireI64(op.getPositions(), "positions")))
@@ -73,7 +79,7 @@ struct LinearRoPELowering : CPUOpLowering<LinearRoPEOp> {
     ArrayRef<int64_t> w = getShape(op.getWeight());
     call.emit(Kernel::llmk_linear_rope,
               {adaptor.getInput(), adaptor.getWeight(), call.i32(*dtype),
-               call.ptrOrNull(adaptor.getBias()), call.out(),
+               call.i32(*layout), call.ptrOrNull(adaptor.getBias()), call.out(),
                call.i64(getRows(op.getInput())), call.i64(w[1]), call.i64(w[0]),
                adaptor.getPositions(), adaptor.getInvFreq(),
                call.i64(op.getNumHeads()), call.i64(w[0] / op.getNumHeads()),

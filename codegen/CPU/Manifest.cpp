@@ -112,6 +112,8 @@ llvm::Expected<std::string> mlir::llm::buildManifest(ModuleOp lowered) {
       (*entry)["transpose"] = true;
     if (auto blocks = param.getAs<DenseI64ArrayAttr>("row_blocks"))
       (*entry)["row_blocks"] = llvm::json::Array(blocks.asArrayRef());
+    if (auto panels = param.getAs<IntegerAttr>("panels"))
+      (*entry)["panels"] = panels.getInt();
     if (auto stacked = param.getAs<ArrayAttr>("stacked")) {
       llvm::json::Array parts;
       for (StringRef part : stacked.getAsValueRange<StringAttr>())

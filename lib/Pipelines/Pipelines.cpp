@@ -42,6 +42,10 @@ void mlir::llm::buildCPUPipeline(OpPassManager &pm,
   }
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Last, once every use of each weight is final: the layout of a weight
+  // depends on all the ops that read it.
+  if (options.packWeights)
+    pm.addPass(createPackWeightsPass());
   // One native function per entry point, calling the microkernels.
   pm.addPass(createLowerToCPUPass());
 }
@@ -51,7 +55,7 @@ void mlir::llm::registerLLMPipelines() {
       "llm-cpu-pipeline",
       "Compiles llm dialect functions to LLVM calling the CPU microkernels: "
       "lower ALiBi, fuse attention, optionally insert the paged KV cache "
-      "(and compute the prefills' last logits only), canonicalize, lower to "
-      "the CPU",
+      "(and compute the prefills' last logits only), canonicalize, pack "
+      "the projections' weights in panels, lower to the CPU",
       buildCPUPipeline);
 }

@@ -29,7 +29,7 @@ void LLMDialect::initialize() {
 //===----------------------------------------------------------------------===//
 
 /// Checks one `llm.params` entry: {name, type[, transpose][, row_blocks]
-/// [, stacked]}.
+/// [, stacked][, panels]}.
 static LogicalResult verifyParamEntry(Operation *op, Attribute attr,
                                       size_t index) {
   auto entry = dyn_cast<DictionaryAttr>(attr);
@@ -51,13 +51,15 @@ static LogicalResult verifyParamEntry(Operation *op, Attribute attr,
               (key == "transpose" && isa<UnitAttr>(value)) ||
               (key == "stacked" && isa<ArrayAttr>(value)) ||
               (key == "row_blocks" && isa<DenseI64ArrayAttr>(value) &&
-               cast<DenseI64ArrayAttr>(value).size() == 4);
+               cast<DenseI64ArrayAttr>(value).size() == 4) ||
+              (key == "panels" && isa<IntegerAttr>(value) &&
+               cast<IntegerAttr>(value).getInt() > 0);
     if (!ok)
       return op->emitOpError()
              << "'llm.params' entry " << index << ": unexpected field '" << key
              << "' = " << value
-             << " (expected name, type, transpose, row_blocks [4 integers] "
-                "or stacked)";
+             << " (expected name, type, transpose, row_blocks [4 integers], "
+                "stacked or panels [a positive integer])";
   }
   return success();
 }

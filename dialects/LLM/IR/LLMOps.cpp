@@ -123,6 +123,17 @@ LogicalResult ParamOp::verify() {
     return emitOpError() << "expected a result of rank 2 for 'transpose', "
                             "found rank "
                          << tensor.getRank();
+  if (std::optional<int64_t> panels = getPanels()) {
+    if (!tensor || tensor.getRank() != 2)
+      return emitOpError() << "expected a tensor result of rank 2 for "
+                              "'panels', found "
+                           << getType();
+    if (*panels <= 0)
+      return emitOpError() << "expected 'panels' > 0 rows per panel, found "
+                           << *panels;
+    if (getStacked())
+      return emitOpError() << "expected 'panels' without 'stacked'";
+  }
   if (std::optional<ArrayRef<int64_t>> blocks = getRowBlocks()) {
     if (blocks->size() != 4)
       return emitOpError() << "expected row_blocks = [start, size, stride, "

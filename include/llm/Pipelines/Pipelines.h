@@ -47,6 +47,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                      "logits of each sequence's last position only "
                      "(llm-last-logits), all that generation reads"),
       llvm::cl::init(false)};
+  Option<bool> packWeights{
+      *this, "pack-weights",
+      llvm::cl::desc("Store the weights of projections in the panels the CPU "
+                     "GEMM streams, repacked once at load (llm-pack-weights)"),
+      llvm::cl::init(true)};
 };
 
 /// llm dialect -> LLVM dialect calling the CPU microkernels.

@@ -222,4 +222,42 @@ def LastLogitsPass : Pass<"llm-last-logits", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
+def PackWeightsPass : Pass<"llm-pack-weights", "::mlir::ModuleOp"> {
+  let summary = "Chooses the panel layout for the weights of projections";
+  let description = [{
+    A GEMM runs at the speed of its microkernel only when the operand it
+    streams is contiguous in the order the microkernel reads it. A checkpoint
+    stores a projection's weight `[out, in]` row by row; the CPU GEMM reads
+    it as panels of `panel-rows` (48) output features, `in` steps of 48
+    contiguous values each, so that every step is three vector loads from
+    one cache line stream, and the decode GEMV reads one sequential stream
+    per panel. Repacking on every call would cost a pass over the weight for
+    each prompt; this pass makes the layout part of the compiled model, and
+    the runtime repacks each weight once, when it binds the parameters.
+
+    It sets `panels = panel-rows` on every `llm.param` whose 2-D f32, f16 or
+    bf16 result is read only as the weight of `llm.linear` or
+    `llm.linear_rope`, or as the table of `llm.embedding` (a tied LM head:
+    its kernel gathers a row from the panels). The decision is per parameter
+    name across the module, so the prefill and decode entry points share
+    one packed copy. Any other use (a MoE expert, a `llm.matmul` operand, a
+    parameter already marked with another width, a quantized weight) keeps
+    the archive's row layout. Run it last before `llm-lower-to-cpu`; the CPU
+    pipeline does, unless `pack-weights=false`.
+
+    Example:
+
+    ```mlir
+    %w = llm.param "lm_head.weight" : tensor<256x64xf32>
+    %y = llm.linear %x, %w : tensor<1x5x64xf32>, tensor<256x64xf32> -> tensor<1x5x256xf32>
+    // becomes
+    %w = llm.param "lm_head.weight" {panels = 48 : i64} : tensor<256x64xf32>
+    ```
+  }];
+  let options = [
+    Option<"panelRows", "panel-rows", "int64_t", /*default=*/"48",
+           "Output features per panel: the CPU kernels' LLMK_PANEL_ROWS">,
+  ];
+}
+
 #endif // LLM_PASSES_PASSES_TD

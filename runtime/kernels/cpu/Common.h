@@ -23,6 +23,11 @@ inline bool isValidDtype(int32_t dtype) {
   return dtype == LLMK_F32 || dtype == LLMK_F16 || dtype == LLMK_BF16;
 }
 
+/// True for the LLMK_LAYOUT_* values.
+inline bool isValidLayout(int32_t layout) {
+  return layout == LLMK_LAYOUT_ROWS || layout == LLMK_LAYOUT_PANELS;
+}
+
 /// Bytes per element of a valid dtype.
 inline int64_t dtypeSize(int32_t dtype) { return dtype == LLMK_F32 ? 4 : 2; }
 
@@ -66,8 +71,8 @@ inline float loadWeight(const void *data, int32_t dtype, int64_t index) {
 
 /// y[m, n] = x[m, k] · w[n, k]ᵀ + bias, as `llmk_linear` but without argument
 /// checks; for kernels built from projections (MoE).
-void linear(const float *x, const void *w, int32_t dtype, const float *bias,
-            float *y, int64_t m, int64_t k, int64_t n);
+void linear(const float *x, const void *w, int32_t dtype, int32_t layout,
+            const float *bias, float *y, int64_t m, int64_t k, int64_t n);
 
 /// Applies `activation` (LLMK_ACT_*) to one value.
 float activate(float x, int32_t activation);

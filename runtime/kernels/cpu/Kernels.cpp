@@ -123,11 +123,12 @@ int32_t llmk_get_num_threads(void) { return getNumThreads(); }
 const char *llmk_take_error(void) { return pendingError.exchange(nullptr); }
 
 void llmk_embedding(const int64_t *ids, const void *table, int32_t dtype,
-                    float *out, int64_t count, int64_t vocab, int64_t dim) {
+                    int32_t layout, float *out, int64_t count, int64_t vocab,
+                    int64_t dim) {
   if (count <= 0 || dim <= 0)
     return;
-  if (!isValidDtype(dtype)) {
-    recordError("llmk_embedding: invalid table dtype");
+  if (!isValidDtype(dtype) || !isValidLayout(layout)) {
+    recordError("llmk_embedding: invalid table dtype or layout");
     std::fill(out, out + count * dim, 0.0f);
     return;
   }
@@ -141,8 +142,16 @@ void llmk_embedding(const int64_t *ids, const void *table, int32_t dtype,
         std::fill(out + i * dim, out + (i + 1) * dim, 0.0f);
         continue;
       }
-      simd.convert(rows + id * dim * dtypeSize(dtype), dtype, out + i * dim,
-                   dim);
+      if (layout == LLMK_LAYOUT_ROWS) {
+        simd.convert(rows + id * dim * dtypeSize(dtype), dtype, out + i * dim,
+                     dim);
+        continue;
+      }
+      // A row of a panel is a column: one value per LLMK_PANEL_ROWS.
+      int64_t base =
+          (id / LLMK_PANEL_ROWS) * dim * LLMK_PANEL_ROWS + id % LLMK_PANEL_ROWS;
+      for (int64_t p = 0; p < dim; ++p)
+        out[i * dim + p] = loadWeight(table, dtype, base + p * LLMK_PANEL_ROWS);
     }
   });
 }
@@ -349,7 +358,8 @@ void llmk_moe(const float *x, const void *router, const void *gate,
   // the lower index), optional renormalization, then each expert in index
   // order adds weight * down(act(gate(x)) * up(x)) to its tokens.
   std::vector<float> probs(tokens * experts);
-  linear(x, router, wDtype, nullptr, probs.data(), tokens, hidden, experts);
+  linear(x, router, wDtype, LLMK_LAYOUT_ROWS, nullptr, probs.data(), tokens,
+         hidden, experts);
   llmk_softmax(probs.data(), probs.data(), tokens, experts);
 
   std::vector<std::vector<int64_t>> routedTokens(experts);
@@ -396,14 +406,14 @@ void llmk_moe(const float *x, const void *router, const void *gate,
     auto expert = [&](const void *w) {
       return static_cast<const char *>(w) + e * expertBytes;
     };
-    linear(input.data(), expert(gate), wDtype, nullptr, gated.data(), count,
-           hidden, inter);
-    linear(input.data(), expert(up), wDtype, nullptr, upped.data(), count,
-           hidden, inter);
+    linear(input.data(), expert(gate), wDtype, LLMK_LAYOUT_ROWS, nullptr,
+           gated.data(), count, hidden, inter);
+    linear(input.data(), expert(up), wDtype, LLMK_LAYOUT_ROWS, nullptr,
+           upped.data(), count, hidden, inter);
     llmk_glu(gated.data(), upped.data(), gated.data(), count * inter,
              activation);
-    linear(gated.data(), expert(down), wDtype, nullptr, output.data(), count,
-           inter, hidden);
+    linear(gated.data(), expert(down), wDtype, LLMK_LAYOUT_ROWS, nullptr,
+           output.data(), count, inter, hidden);
     for (int64_t r = 0; r < count; ++r) {
       float weight = routedWeights[e][r];
       float *dst = y + rows[r] * hidden;

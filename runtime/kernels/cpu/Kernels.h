@@ -21,6 +21,16 @@ extern "C" {
 /// Storage type of a weight operand.
 typedef enum { LLMK_F32 = 0, LLMK_F16 = 1, LLMK_BF16 = 2 } LLMKDtype;
 
+/// Layouts of a weight operand w [n, k] (the `wLayout` of the projection
+/// kernels). In LLMK_LAYOUT_PANELS, the rows are grouped in panels of
+/// LLMK_PANEL_ROWS: panel j holds rows [j * LLMK_PANEL_ROWS, (j + 1) *
+/// LLMK_PANEL_ROWS) transposed, as k steps of LLMK_PANEL_ROWS contiguous
+/// values (element (i, p) at ((i / P) * k + p) * P + i % P for P =
+/// LLMK_PANEL_ROWS), with zero rows padding the last panel; the GEMM streams
+/// each panel contiguously. `llmk::packPanels` (Layout.h) writes it.
+enum { LLMK_LAYOUT_ROWS = 0, LLMK_LAYOUT_PANELS = 1 };
+enum { LLMK_PANEL_ROWS = 48 };
+
 /// Mask kinds, numbered as `mlir::llm::MaskKind`.
 enum {
   LLMK_MASK_CAUSAL = 0,

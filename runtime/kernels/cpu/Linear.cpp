@@ -2,17 +2,26 @@
 //
 // Part of LLMC, under the Apache License v2.0.
 //
-// y = x · wᵀ with the weight streamed from the parameter archive in its own
-// dtype. One activation row (decode) is a GEMV, bound by memory bandwidth:
-// threads split the weight rows and each streams its rows once. More rows
-// (prefill) run a register-tiled GEMM in which the weight is the broadcast
-// operand, so weight rows are read in place (converted to fp32 one small tile
-// at a time) and only the activations are repacked.
+// y = x · wᵀ with the weight in its own dtype. One activation row (decode)
+// is a GEMV, bound by memory bandwidth: threads split the weight and each
+// streams its share once. More rows (prefill) run a GEMM on register tiles of
+// up to `panelTileRows` activation rows by one panel of LLMK_PANEL_ROWS output
+// features, in the BLIS order:
+//   - the activations are packed once per call, the rows of a tile
+//     interleaved, so a tile broadcasts them from one small contiguous block;
+//   - weights packed in panels at load time (Layout.h) are read in place
+//     (fp32) or converted one kBlockK-step slice at a time (f16, bf16) into
+//     a per-thread buffer that stays in L2 while every row tile of the task
+//     runs over it; other operands (row-major weights, matmul operands) are
+//     packed into panels the same way;
+//   - tasks are blocks of rows x groups of panels, enough of them to keep
+//     every thread busy, each writing its own part of y.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Common.h"
 #include "Kernels.h"
+#include "Layout.h"
 #include "Simd.h"
 #include "ThreadPool.h"
 
@@ -24,24 +33,37 @@ using namespace llmk;
 
 namespace {
 
+constexpr int64_t kPanel = LLMK_PANEL_ROWS;
+
+/// How the [n, k] operand of a product is stored.
+enum class Form {
+  /// LLMK_LAYOUT_PANELS.
+  Panels,
+  /// Row i at i * ld (linear weights, transposed matmul operands).
+  Rows,
+  /// Column i at i: element (i, p) at p * ld + i (a plain [k, n] matrix).
+  Columns,
+};
+
 /// The [n, k] operand of a GEMM.
 struct WeightMatrix {
   const void *data;
   int32_t dtype;
-  /// Element (row i, step p) is at i * ld + p when true (linear weights and
-  /// transposed matmul operands), at p * ld + i when false (a plain [k, n]).
-  bool rowMajor;
+  Form form;
   int64_t ld;
 };
 
-/// Steps of k per pass over a tile: the weight tile (gemmRows x kBlockK)
-/// stays in L1 and the activation block (kBlockM x kBlockK) in L2.
+/// Steps of k per slice: a tile's activations (panelTileRows x kBlockK) stay
+/// in L1, a task's panel slices (kMaxTaskPanels x kBlockK x kPanel) in L2.
 constexpr int64_t kBlockK = 256;
-/// Activation rows per block (rounded up to whole panels).
-constexpr int64_t kBlockM = 256;
-/// Weight tiles per GEMM task: enough reuse of each packed activation slab
-/// while leaving tasks for every thread.
-constexpr int64_t kTilesPerTask = 6;
+/// Activation rows per task, at most: the packed slice of a block of rows
+/// (kBlockM x kBlockK) stays in L2 while the task's panels pass over it.
+constexpr int64_t kBlockM = 288;
+/// Panels per task, at most.
+constexpr int64_t kMaxTaskPanels = 6;
+/// Packed activations per call, at most (bytes): longer inputs run in blocks
+/// of rows.
+constexpr int64_t kMaxPackedBytes = 32 << 20;
 /// Bytes of weights a GEMV task streams, so that a task outweighs the cost
 /// of scheduling it.
 constexpr int64_t kGemvTaskBytes = 64 << 10;
@@ -52,6 +74,17 @@ void gemv(const float *x, const WeightMatrix &w, const float *bias, float *y,
           int64_t k, int64_t n) {
   const SimdKernels &simd = getSimdKernels();
   int64_t rowBytes = std::max<int64_t>(1, k * dtypeSize(w.dtype));
+  if (w.form == Form::Panels) {
+    int64_t panelsPerTask =
+        std::max<int64_t>(1, kGemvTaskBytes / (rowBytes * kPanel));
+    int64_t panels = ceilDiv(n, kPanel);
+    parallelFor(ceilDiv(panels, panelsPerTask), [&](int64_t task) {
+      int64_t begin = task * panelsPerTask;
+      int64_t end = std::min(panels, begin + panelsPerTask);
+      simd.gemvPanels(x, w.data, w.dtype, k, n, begin, end, bias, y);
+    });
+    return;
+  }
   int64_t rowsPerTask =
       std::max<int64_t>(4, (kGemvTaskBytes / rowBytes + 3) / 4 * 4);
   parallelFor(ceilDiv(n, rowsPerTask), [&](int64_t task) {
@@ -61,28 +94,44 @@ void gemv(const float *x, const WeightMatrix &w, const float *bias, float *y,
   });
 }
 
-/// Returns weight rows [row0, row0 + rows) x steps [p0, p0 + kc) as fp32 rows
-/// of stride *ld: in place when they already are, else converted (or
-/// gathered) into `buffer` (rows x kBlockK).
-const float *weightTile(const WeightMatrix &w, int64_t row0, int rows,
-                        int64_t p0, int64_t kc, const SimdKernels &simd,
-                        float *buffer, int64_t *ld) {
-  if (w.rowMajor && w.dtype == LLMK_F32) {
-    *ld = w.ld;
-    return static_cast<const float *>(w.data) + row0 * w.ld + p0;
-  }
-  *ld = kBlockK;
-  if (w.rowMajor) {
-    const char *base = static_cast<const char *>(w.data);
-    for (int r = 0; r < rows; ++r)
-      simd.convert(base + ((row0 + r) * w.ld + p0) * dtypeSize(w.dtype),
-                   w.dtype, buffer + r * kBlockK, kc);
+/// Panel `j` of `w` over steps [p0, p0 + kc), as kc x kPanel fp32 values:
+/// in place when the weight already is an fp32 panel, else converted or
+/// gathered into `buffer` (zero past row n).
+const float *panelSlice(const WeightMatrix &w, int64_t j, int64_t p0,
+                        int64_t kc, int64_t k, int64_t n,
+                        const SimdKernels &simd, float *buffer) {
+  const char *base = static_cast<const char *>(w.data);
+  const int64_t es = dtypeSize(w.dtype);
+  const int64_t row0 = j * kPanel;
+  const int64_t rows = std::min(kPanel, n - row0);
+  switch (w.form) {
+  case Form::Panels: {
+    const char *slice = base + ((j * k + p0) * kPanel) * es;
+    if (w.dtype == LLMK_F32)
+      return reinterpret_cast<const float *>(slice);
+    simd.convert(slice, w.dtype, buffer, kc * kPanel);
     return buffer;
   }
-  for (int64_t p = 0; p < kc; ++p)
-    for (int r = 0; r < rows; ++r)
-      buffer[r * kBlockK + p] =
-          loadWeight(w.data, w.dtype, (p0 + p) * w.ld + row0 + r);
+  case Form::Rows: {
+    // Each row's slice converted contiguously, then scattered into the
+    // panel's column.
+    float row[kBlockK];
+    for (int64_t r = 0; r < kPanel; ++r) {
+      if (r < rows)
+        simd.convert(base + ((row0 + r) * w.ld + p0) * es, w.dtype, row, kc);
+      for (int64_t p = 0; p < kc; ++p)
+        buffer[p * kPanel + r] = r < rows ? row[p] : 0.0f;
+    }
+    return buffer;
+  }
+  case Form::Columns:
+    for (int64_t p = 0; p < kc; ++p) {
+      float *dst = buffer + p * kPanel;
+      simd.convert(base + ((p0 + p) * w.ld + row0) * es, w.dtype, dst, rows);
+      std::fill(dst + rows, dst + kPanel, 0.0f);
+    }
+    return buffer;
+  }
   return buffer;
 }
 
@@ -90,68 +139,64 @@ const float *weightTile(const WeightMatrix &w, int64_t row0, int rows,
 void gemm(const float *x, const WeightMatrix &w, const float *bias, float *y,
           int64_t m, int64_t k, int64_t n) {
   const SimdKernels &simd = getSimdKernels();
-  const int64_t cols = simd.gemmCols;
-  const int64_t tileRows = simd.gemmRows;
-  const int64_t tileSize = tileRows * cols;
-  const int64_t blockM = ceilDiv(std::min(m, kBlockM), cols) * cols;
-  const int64_t chunkRows = tileRows * kTilesPerTask;
+  const int64_t mr = simd.panelTileRows;
+  const int64_t panels = ceilDiv(n, kPanel);
+  // Slices of k of about equal length, none of them a short remainder.
+  const int64_t kSlices = ceilDiv(k, kBlockK);
+  const int64_t sliceK = ceilDiv(ceilDiv(k, kSlices), 8) * 8;
+  const int64_t rowsPerBlock =
+      std::max<int64_t>(mr, kMaxPackedBytes / (4 * k) / mr * mr);
+  const int threads = getNumThreads();
 
-  // Activations transposed into panels [k][cols] so that a tile loads whole
-  // vectors of m; zero rows pad the last panel.
-  std::vector<float> packed(blockM * k);
-  for (int64_t m0 = 0; m0 < m; m0 += blockM) {
-    const int64_t blockRows = std::min(blockM, m - m0);
-    const int64_t panels = ceilDiv(blockRows, cols);
-    parallelFor(panels, [&](int64_t panel) {
-      float *dst = packed.data() + panel * k * cols;
-      for (int64_t c = 0; c < cols; ++c) {
-        int64_t row = panel * cols + c;
-        if (row < blockRows) {
-          const float *src = x + (m0 + row) * k;
-          for (int64_t p = 0; p < k; ++p)
-            dst[p * cols + c] = src[p];
-        } else {
-          for (int64_t p = 0; p < k; ++p)
-            dst[p * cols + c] = 0.0f;
-        }
+  // The packed activations: per tile of mr rows, k steps of mr values.
+  thread_local std::vector<float> packedStorage;
+  packedStorage.resize(std::min(ceilDiv(m, mr) * mr, rowsPerBlock) * k);
+  float *packed = packedStorage.data();
+
+  for (int64_t m0 = 0; m0 < m; m0 += rowsPerBlock) {
+    const int64_t blockRows = std::min(rowsPerBlock, m - m0);
+    const int64_t tiles = ceilDiv(blockRows, mr);
+    parallelFor(tiles, [&](int64_t tile) {
+      float *dst = packed + tile * mr * k;
+      const int64_t rows = std::min(mr, blockRows - tile * mr);
+      for (int64_t r = 0; r < rows; ++r) {
+        const float *src = x + (m0 + tile * mr + r) * k;
+        for (int64_t p = 0; p < k; ++p)
+          dst[p * mr + r] = src[p];
       }
     });
 
-    parallelFor(ceilDiv(n, chunkRows), [&](int64_t task) {
-      const int64_t n0 = task * chunkRows;
-      const int64_t tiles = ceilDiv(std::min(chunkRows, n - n0), tileRows);
-      thread_local std::vector<float> acc, buffer;
-      acc.resize(tiles * panels * tileSize);
-      buffer.resize(tileRows * kBlockK);
-      for (int64_t p0 = 0; p0 < k; p0 += kBlockK) {
-        const int64_t kc = std::min(kBlockK, k - p0);
-        for (int64_t t = 0; t < tiles; ++t) {
-          const int64_t row0 = n0 + t * tileRows;
-          const int rows = static_cast<int>(std::min(tileRows, n - row0));
-          int64_t ld;
-          const float *tile =
-              weightTile(w, row0, rows, p0, kc, simd, buffer.data(), &ld);
-          for (int64_t panel = 0; panel < panels; ++panel) {
-            int64_t valid = std::min(cols, blockRows - panel * cols);
-            int vectors = static_cast<int>(ceilDiv(valid, simd.width));
-            simd.gemmTile(tile, ld, rows,
-                          packed.data() + panel * k * cols + p0 * cols, kc,
-                          vectors, acc.data() + (t * panels + panel) * tileSize,
-                          p0 > 0);
-          }
-        }
-      }
-      // The tiles hold yᵀ: write them back transposed, once per task.
-      for (int64_t t = 0; t < tiles; ++t) {
-        const int64_t row0 = n0 + t * tileRows;
-        const int64_t rows = std::min(tileRows, n - row0);
-        for (int64_t panel = 0; panel < panels; ++panel) {
-          const float *tile = acc.data() + (t * panels + panel) * tileSize;
-          int64_t valid = std::min(cols, blockRows - panel * cols);
-          for (int64_t c = 0; c < valid; ++c) {
-            float *out = y + (m0 + panel * cols + c) * n + row0;
-            for (int64_t r = 0; r < rows; ++r)
-              out[r] = tile[r * cols + c] + (bias ? bias[row0 + r] : 0.0f);
+    // Tasks: row groups of about kBlockM rows (whole tiles) x groups of
+    // panels, small enough that every thread gets several.
+    const int64_t rowGroups = ceilDiv(blockRows, kBlockM);
+    const int64_t tilesPerGroup = ceilDiv(tiles, rowGroups);
+    const int64_t wanted = 4 * threads;
+    const int64_t panelsPerTask = std::clamp<int64_t>(
+        panels * rowGroups / std::max<int64_t>(1, wanted), 1, kMaxTaskPanels);
+    const int64_t panelGroups = ceilDiv(panels, panelsPerTask);
+    parallelFor(rowGroups * panelGroups, [&](int64_t task) {
+      const int64_t group = task / panelGroups;
+      const int64_t j0 = (task % panelGroups) * panelsPerTask;
+      const int64_t j1 = std::min(panels, j0 + panelsPerTask);
+      const int64_t t0 = group * tilesPerGroup;
+      const int64_t t1 = std::min(tiles, t0 + tilesPerGroup);
+      thread_local std::vector<float> buffer;
+      buffer.resize(kMaxTaskPanels * sliceK * kPanel);
+      const float *slices[kMaxTaskPanels];
+      for (int64_t p0 = 0; p0 < k; p0 += sliceK) {
+        const int64_t kc = std::min(sliceK, k - p0);
+        for (int64_t j = j0; j < j1; ++j)
+          slices[j - j0] =
+              panelSlice(w, j, p0, kc, k, n, simd,
+                         buffer.data() + (j - j0) * sliceK * kPanel);
+        for (int64_t t = t0; t < t1; ++t) {
+          const int rows = static_cast<int>(std::min(mr, blockRows - t * mr));
+          const float *a = packed + t * mr * k + p0 * mr;
+          float *c = y + (m0 + t * mr) * n;
+          for (int64_t j = j0; j < j1; ++j) {
+            const int cols = static_cast<int>(std::min(kPanel, n - j * kPanel));
+            simd.gemmPanel(a, mr, rows, slices[j - j0], kc, c + j * kPanel, n,
+                           cols, p0 > 0, bias ? bias + j * kPanel : nullptr);
           }
         }
       }
@@ -183,7 +228,7 @@ void product(const float *x, const WeightMatrix &w, const float *bias, float *y,
         y[i * n + j] = bias ? bias[j] : 0.0f;
     return;
   }
-  if (m == 1 && w.rowMajor)
+  if (m == 1 && w.form != Form::Columns)
     return gemv(x, w, bias, y, k, n);
   if (m == 1 && !bias && w.dtype == LLMK_F32)
     return rowTimesMatrix(x, static_cast<const float *>(w.data), y, k, n);
@@ -192,27 +237,52 @@ void product(const float *x, const WeightMatrix &w, const float *bias, float *y,
 
 } // namespace
 
-void llmk::linear(const float *x, const void *w, int32_t dtype,
+void llmk::linear(const float *x, const void *w, int32_t dtype, int32_t layout,
                   const float *bias, float *y, int64_t m, int64_t k,
                   int64_t n) {
-  product(x, WeightMatrix{w, dtype, /*rowMajor=*/true, k}, bias, y, m, k, n);
+  Form form = layout == LLMK_LAYOUT_PANELS ? Form::Panels : Form::Rows;
+  product(x, WeightMatrix{w, dtype, form, k}, bias, y, m, k, n);
+}
+
+void llmk::packPanels(const void *src, int64_t elementBytes, int64_t n,
+                      int64_t k, void *dst) {
+  const char *in = static_cast<const char *>(src);
+  char *out = static_cast<char *>(dst);
+  const int64_t es = elementBytes;
+  parallelFor(ceilDiv(n, kPanel), [&](int64_t j) {
+    char *panel = out + j * k * kPanel * es;
+    const int64_t rows = std::min(kPanel, n - j * kPanel);
+    if (rows < kPanel)
+      std::memset(panel, 0, k * kPanel * es);
+    // Blocks of steps, so the rows being read and the panel being written
+    // both stay in cache.
+    constexpr int64_t kSteps = 64;
+    for (int64_t p0 = 0; p0 < k; p0 += kSteps) {
+      const int64_t steps = std::min(kSteps, k - p0);
+      for (int64_t r = 0; r < rows; ++r) {
+        const char *row = in + ((j * kPanel + r) * k + p0) * es;
+        for (int64_t p = 0; p < steps; ++p)
+          std::memcpy(panel + ((p0 + p) * kPanel + r) * es, row + p * es, es);
+      }
+    }
+  });
 }
 
 extern "C" void llmk_linear(const float *x, const void *w, int32_t wDtype,
-                            const float *bias, float *y, int64_t m, int64_t k,
-                            int64_t n) {
+                            int32_t wLayout, const float *bias, float *y,
+                            int64_t m, int64_t k, int64_t n) {
   if (m < 0 || k < 0 || n < 0) {
     recordError("llmk_linear: negative dimension");
     return;
   }
-  if (!isValidDtype(wDtype) || (m > 0 && k > 0 && !x) ||
-      (n > 0 && k > 0 && !w)) {
-    recordError("llmk_linear: invalid weight dtype or null operand");
+  if (!isValidDtype(wDtype) || !isValidLayout(wLayout) ||
+      (m > 0 && k > 0 && !x) || (n > 0 && k > 0 && !w)) {
+    recordError("llmk_linear: invalid weight dtype or layout, or null operand");
     if (y)
       std::fill(y, y + m * n, 0.0f);
     return;
   }
-  llmk::linear(x, w, wDtype, bias, y, m, k, n);
+  llmk::linear(x, w, wDtype, wLayout, bias, y, m, k, n);
 }
 
 extern "C" void llmk_matmul(const float *a, const float *b, float *c,
@@ -223,8 +293,8 @@ extern "C" void llmk_matmul(const float *a, const float *b, float *c,
     return;
   }
   auto one = [&](int64_t i) {
-    WeightMatrix w{b + i * k * n, LLMK_F32, transposeB != 0,
-                   transposeB ? k : n};
+    WeightMatrix w{b + i * k * n, LLMK_F32,
+                   transposeB ? Form::Rows : Form::Columns, transposeB ? k : n};
     product(a + i * m * k, w, nullptr, c + i * m * n, m, k, n);
   };
   // Small products (attention-sized) parallelize better across the batch;

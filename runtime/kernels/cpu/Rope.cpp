@@ -120,23 +120,25 @@ extern "C" void llmk_rope_inv_freq_at(
 }
 
 extern "C" void llmk_linear_rope(const float *x, const void *w, int32_t wDtype,
-                                 const float *bias, float *y, int64_t m,
-                                 int64_t k, int64_t n, const int64_t *positions,
-                                 const float *invFreq, int64_t numHeads,
-                                 int64_t headDim, int64_t rotaryDim,
-                                 int32_t gptj, float attentionScaling) {
+                                 int32_t wLayout, const float *bias, float *y,
+                                 int64_t m, int64_t k, int64_t n,
+                                 const int64_t *positions, const float *invFreq,
+                                 int64_t numHeads, int64_t headDim,
+                                 int64_t rotaryDim, int32_t gptj,
+                                 float attentionScaling) {
   if (n != numHeads * headDim || rotaryDim < 2 || rotaryDim % 2 ||
       rotaryDim > headDim) {
     recordError("llmk_linear_rope: invalid rotary dimensions");
     return;
   }
   // Blocks of rows: each block is projected, then rotated while its output
-  // is still in cache.
-  constexpr int64_t kRows = 16;
+  // is still in cache (in L2: blocks as tall as the GEMM's tasks, so the
+  // weight is streamed once per block).
+  constexpr int64_t kRows = 256;
   const int64_t half = rotaryDim / 2;
   for (int64_t r0 = 0; r0 < m; r0 += kRows) {
     int64_t rows = std::min(kRows, m - r0);
-    llmk_linear(x + r0 * k, w, wDtype, bias, y + r0 * n, rows, k, n);
+    llmk_linear(x + r0 * k, w, wDtype, wLayout, bias, y + r0 * n, rows, k, n);
     parallelFor(rows, [&](int64_t r) {
       std::vector<float> cosines(half), sines(half);
       float position = static_cast<float>(positions[r0 + r]);

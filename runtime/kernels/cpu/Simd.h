@@ -31,12 +31,32 @@ struct SimdKernels {
   int gemmRows;
   int gemmCols;
   int width;
+  /// Panel GEMM tile: at most `panelTileRows` activation rows by one weight
+  /// panel (LLMK_PANEL_ROWS output features). Packed activations interleave
+  /// this many rows.
+  int panelTileRows;
 
   /// acc[r * gemmCols + c] (+)= sum_p w[r * ldw + p] * xPanel[p * gemmCols +
   /// c] for r < rows and c < vectors * width. `xPanel` holds kc steps of
   /// gemmCols activations (zero padded); `accumulate` false starts from 0.
   void (*gemmTile)(const float *w, int64_t ldw, int rows, const float *xPanel,
                    int64_t kc, int vectors, float *acc, bool accumulate);
+
+  /// The GEMM against weights in panels (LLMK_LAYOUT_PANELS):
+  /// c[r * ldc + j] (+)= sum_p a[p * aStride + r] * b[p * LLMK_PANEL_ROWS + j]
+  /// for r < rows (<= panelTileRows) and j < cols (<= LLMK_PANEL_ROWS). `b`
+  /// is kc steps of one fp32 panel; `a` interleaves the rows' activations
+  /// (aStride apart per step). Without `accumulate`, c starts from bias[j]
+  /// (or 0 when `bias` is null) instead of its own values.
+  void (*gemmPanel)(const float *a, int64_t aStride, int rows, const float *b,
+                    int64_t kc, float *c, int64_t ldc, int cols,
+                    bool accumulate, const float *bias);
+
+  /// y[j] = x · w[:, j] + (bias ? bias[j] : 0) for the output features j of
+  /// panels [begin, end) of `w` ([n, k] in `dtype`, packed in panels), j < n.
+  void (*gemvPanels)(const float *x, const void *w, int32_t dtype, int64_t k,
+                     int64_t n, int64_t begin, int64_t end, const float *bias,
+                     float *y);
 
   /// y[i] = dot(x, row i of w) + (bias ? bias[i] : 0) for i in [begin, end);
   /// `w` is [n, k] in `dtype`.

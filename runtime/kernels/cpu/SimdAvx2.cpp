@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Common.h"
+#include "Kernels.h"
 #include "Simd.h"
 
 #include <algorithm>
@@ -101,6 +102,8 @@ constexpr Isa kIsa = Isa::Avx2;
 constexpr const char *kIsaName = "avx2";
 constexpr int kGemmRows = 6;
 constexpr int kGemmVectors = 2;
+constexpr int kPanelTileRows = 4;
+constexpr int kPanelPass = 3;
 constexpr int kAxpyVectors = 8;
 
 #include "SimdKernels.inc"

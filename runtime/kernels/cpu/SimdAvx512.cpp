@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Common.h"
+#include "Kernels.h"
 #include "Simd.h"
 
 #include <algorithm>
@@ -101,6 +102,8 @@ constexpr Isa kIsa = Isa::Avx512;
 constexpr const char *kIsaName = "avx512";
 constexpr int kGemmRows = 8;
 constexpr int kGemmVectors = 3;
+constexpr int kPanelTileRows = 8;
+constexpr int kPanelPass = 3;
 constexpr int kAxpyVectors = 8;
 
 #include "SimdKernels.inc"

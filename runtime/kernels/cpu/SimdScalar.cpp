@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Common.h"
+#include "Kernels.h"
 #include "Simd.h"
 
 #include <algorithm>
@@ -105,6 +106,8 @@ constexpr Isa kIsa = Isa::Scalar;
 constexpr const char *kIsaName = "scalar";
 constexpr int kGemmRows = 4;
 constexpr int kGemmVectors = 1;
+constexpr int kPanelTileRows = 4;
+constexpr int kPanelPass = 3;
 constexpr int kAxpyVectors = 2;
 
 #include "SimdKernels.inc"

@@ -7,7 +7,7 @@
 
 // CHECK: module attributes {llm.params = [{name = "norm", type = tensor<8xf32>}, {name = "w1", type = tensor<8x8xbf16>}]}
 // CHECK-DAG: llvm.func @llmk_rms_norm(!llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, f32, f32)
-// CHECK-DAG: llvm.func @llmk_linear(!llvm.ptr, !llvm.ptr, i32, !llvm.ptr, !llvm.ptr, i64, i64, i64)
+// CHECK-DAG: llvm.func @llmk_linear(!llvm.ptr, !llvm.ptr, i32, i32, !llvm.ptr, !llvm.ptr, i64, i64, i64)
 // CHECK-DAG: llvm.func @llmk_add(!llvm.ptr, !llvm.ptr, !llvm.ptr, i64)
 // CHECK: llvm.func @block(%[[PARAMS:.*]]: !llvm.ptr, %[[ARENA:.*]]: !llvm.ptr, %[[ARGS:.*]]: !llvm.ptr, %[[RESULTS:.*]]: !llvm.ptr)
 // CHECK-SAME: llm.arena_bytes = 192 : i64, llm.arg_kinds = [unit], llm.arg_types = [tensor<2x8xf32>], llm.result_types = [tensor<2x8xf32>]
@@ -21,9 +21,10 @@
 // CHECK: llvm.call @llmk_rms_norm(%[[X]], %[[NORM]], %[[H]],
 // CHECK: %[[P:.*]] = llvm.getelementptr %[[ARENA]][64] : (!llvm.ptr) -> !llvm.ptr, i8
 // CHECK: %[[BF16:.*]] = llvm.mlir.constant(2 : i32) : i32
-// CHECK: llvm.call @llmk_linear(%[[H]], %[[W]], %[[BF16]], %{{.*}}, %[[P]],
+// CHECK: %[[ROWS:.*]] = llvm.mlir.constant(0 : i32) : i32
+// CHECK: llvm.call @llmk_linear(%[[H]], %[[W]], %[[BF16]], %[[ROWS]], %{{.*}}, %[[P]],
 // CHECK: %[[Q:.*]] = llvm.getelementptr %[[ARENA]][128] : (!llvm.ptr) -> !llvm.ptr, i8
-// CHECK: llvm.call @llmk_linear(%[[H]], %[[W]], %{{.*}}, %{{.*}}, %[[Q]],
+// CHECK: llvm.call @llmk_linear(%[[H]], %[[W]], %{{.*}}, %{{.*}}, %{{.*}}, %[[Q]],
 // CHECK: %[[OSLOT:.*]] = llvm.getelementptr %[[RESULTS]][0]
 // CHECK: %[[OUT:.*]] = llvm.load %[[OSLOT]]
 // CHECK: llvm.call @llmk_add(%[[P]], %[[Q]], %[[OUT]],
@@ -37,6 +38,33 @@ func.func @block(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
   %q = llm.linear %h, %w : tensor<2x8xf32>, tensor<8x8xbf16> -> tensor<2x8xf32>
   %r = arith.addf %p, %q : tensor<2x8xf32>
   return %r : tensor<2x8xf32>
+}
+
+// -----
+
+// A weight in panels (llm-pack-weights) is read in place in that layout by
+// the projection and by the embedding lookup of the same (tied) table.
+// CHECK-LABEL: llvm.func @tied
+// CHECK: %[[F32:.*]] = llvm.mlir.constant(0 : i32) : i32
+// CHECK: %[[PANELS:.*]] = llvm.mlir.constant(1 : i32) : i32
+// CHECK: llvm.call @llmk_embedding(%{{.*}}, %{{.*}}, %[[F32]], %[[PANELS]],
+// CHECK: %[[PANELS2:.*]] = llvm.mlir.constant(1 : i32) : i32
+// CHECK: llvm.call @llmk_linear(%{{.*}}, %{{.*}}, %{{.*}}, %[[PANELS2]],
+func.func @tied(%ids: tensor<1x3xi64>) -> tensor<1x3x100xf32> {
+  %table = llm.param "embed" {panels = 48 : i64} : tensor<100x8xf32>
+  %h = llm.embedding %table[%ids] : tensor<100x8xf32>, tensor<1x3xi64> -> tensor<1x3x8xf32>
+  %logits = llm.linear %h, %table : tensor<1x3x8xf32>, tensor<100x8xf32> -> tensor<1x3x100xf32>
+  return %logits : tensor<1x3x100xf32>
+}
+
+// -----
+
+// The kernels read panels of 48 rows only.
+func.func @panels_of_another_height(%x: tensor<2x8xf32>) -> tensor<2x64xf32> {
+  %w = llm.param "w" {panels = 32 : i64} : tensor<64x8xf32>
+  // expected-error @+1 {{expected a weight in panels of 48 rows (the CPU kernels' LLMK_PANEL_ROWS), found panels = 32}}
+  %y = llm.linear %x, %w : tensor<2x8xf32>, tensor<64x8xf32> -> tensor<2x64xf32>
+  return %y : tensor<2x64xf32>
 }
 
 // -----

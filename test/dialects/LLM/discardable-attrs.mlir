@@ -66,13 +66,13 @@ module attributes {llm.params = [{name = "a", type = tensor<4xf32>}, {name = "b"
 
 // -----
 
-// expected-error @+1 {{'builtin.module' op 'llm.params' entry 0: unexpected field 'row_blocks' = array<i64: 1, 2> (expected name, type, transpose, row_blocks [4 integers] or stacked)}}
+// expected-error @+1 {{'builtin.module' op 'llm.params' entry 0: unexpected field 'row_blocks' = array<i64: 1, 2> (expected name, type, transpose, row_blocks [4 integers], stacked or panels [a positive integer])}}
 module attributes {llm.params = [{name = "a", type = tensor<4xf32>, row_blocks = array<i64: 1, 2>}]} {
 }
 
 // -----
 
-// expected-error @+1 {{'builtin.module' op 'llm.params' entry 0: unexpected field 'scale' = 2.000000e+00 : f32 (expected name, type, transpose, row_blocks [4 integers] or stacked)}}
+// expected-error @+1 {{'builtin.module' op 'llm.params' entry 0: unexpected field 'scale' = 2.000000e+00 : f32 (expected name, type, transpose, row_blocks [4 integers], stacked or panels [a positive integer])}}
 module attributes {llm.params = [{name = "a", type = tensor<4xf32>, scale = 2.0 : f32}]} {
 }
 

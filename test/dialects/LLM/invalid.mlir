@@ -44,6 +44,22 @@ func.func @param_transpose_rank() {
 
 // -----
 
+func.func @param_panels_rank() {
+  // expected-error @+1 {{'llm.param' op expected a tensor result of rank 2 for 'panels', found 'tensor<64xf32>'}}
+  %0 = llm.param "w" {panels = 48 : i64} : tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @param_panels_zero() {
+  // expected-error @+1 {{'llm.param' op expected 'panels' > 0 rows per panel, found 0}}
+  %0 = llm.param "w" {panels = 0 : i64} : tensor<64x8xf32>
+  return
+}
+
+// -----
+
 func.func @param_row_blocks_arity() {
   // expected-error @+1 {{'llm.param' op expected row_blocks = [start, size, stride, count] (4 values), found 3 values}}
   %0 = llm.param "w" {row_blocks = array<i64: 0, 64, 64>} : tensor<64x128xf32>

@@ -49,8 +49,8 @@ func.func @qweight_types(
 // Structure
 //===----------------------------------------------------------------------===//
 
-// The layout attributes of llm.param (transpose, row_blocks, stacked) are
-// printed in attribute-name order.
+// The layout attributes of llm.param (transpose, row_blocks, stacked,
+// panels) are printed in attribute-name order.
 // CHECK-LABEL: func.func @param()
 // CHECK-NEXT:    %[[W:.*]] = llm.param "model.layers.0.self_attn.q_proj.weight" : tensor<256x256xf16>
 // CHECK-NEXT:    %[[Q:.*]] = llm.param "model.layers.0.mlp.down_proj.qweight" :
@@ -60,11 +60,12 @@ func.func @qweight_types(
 // CHECK-NEXT:    %[[K:.*]] = llm.param "h.0.attn.c_attn.weight" {row_blocks = array<i64: 768, 768, 768, 1>, transpose} : tensor<768x768xf32>
 // CHECK-NEXT:    %[[B:.*]] = llm.param "h.0.self_attention.query_key_value.weight" {row_blocks = array<i64: 64, 64, 192, 4>} : tensor<256x256xf16>
 // CHECK-NEXT:    %[[S:.*]] = llm.param "model.layers.0.block_sparse_moe.experts.w1" {stacked = ["model.layers.0.block_sparse_moe.experts.0.w1.weight", "model.layers.0.block_sparse_moe.experts.1.w1.weight"]} : tensor<2x128x64xbf16>
-// CHECK-NEXT:    return %[[W]], %[[Q]], %[[N]], %[[T]], %[[K]], %[[B]], %[[S]] :
+// CHECK-NEXT:    %[[P:.*]] = llm.param "model.layers.0.mlp.up_proj.weight" {panels = 48 : i64} : tensor<1536x576xbf16>
+// CHECK-NEXT:    return %[[W]], %[[Q]], %[[N]], %[[T]], %[[K]], %[[B]], %[[S]], %[[P]] :
 func.func @param() -> (tensor<256x256xf16>,
                        !llm.qweight<256x688, bits = 4, group = 16, scale = f16, symmetric, packing = nibble>,
                        tensor<256xbf16>, tensor<3072x768xf32>, tensor<768x768xf32>, tensor<256x256xf16>,
-                       tensor<2x128x64xbf16>) {
+                       tensor<2x128x64xbf16>, tensor<1536x576xbf16>) {
   %w = llm.param "model.layers.0.self_attn.q_proj.weight" : tensor<256x256xf16>
   %q = llm.param "model.layers.0.mlp.down_proj.qweight"
       : !llm.qweight<256x688, bits = 4, group = 16, scale = f16, symmetric, packing = nibble>
@@ -82,11 +83,13 @@ func.func @param() -> (tensor<256x256xf16>,
           {stacked = ["model.layers.0.block_sparse_moe.experts.0.w1.weight",
                       "model.layers.0.block_sparse_moe.experts.1.w1.weight"]}
       : tensor<2x128x64xbf16>
-  return %w, %q, %n, %t, %k, %b, %s
+  // Packed for the CPU GEMM by llm-pack-weights.
+  %p = llm.param "model.layers.0.mlp.up_proj.weight" {panels = 48 : i64} : tensor<1536x576xbf16>
+  return %w, %q, %n, %t, %k, %b, %s, %p
       : tensor<256x256xf16>,
         !llm.qweight<256x688, bits = 4, group = 16, scale = f16, symmetric, packing = nibble>,
         tensor<256xbf16>, tensor<3072x768xf32>, tensor<768x768xf32>, tensor<256x256xf16>,
-        tensor<2x128x64xbf16>
+        tensor<2x128x64xbf16>, tensor<1536x576xbf16>
 }
 
 // CHECK-LABEL: func.func @embedding(

@@ -10,6 +10,7 @@
 
 #include "Kernels.h"
 #include "Common.h"
+#include "Layout.h"
 #include "PositionMath.h"
 #include "Simd.h"
 #include "ThreadPool.h"
@@ -274,45 +275,94 @@ void expectLinear(const std::vector<float> &x, const std::vector<double> &w,
 
 class LinearTest : public IsaTest {};
 
+/// `w` ([n, k]) in LLMK_LAYOUT_PANELS, as the runtime packs it.
+std::vector<uint8_t> packed(const Weights &w, int64_t n, int64_t k) {
+  int64_t es = w.dtype == LLMK_F32 ? 4 : 2;
+  std::vector<uint8_t> bytes(llmk::panelElements(n, k) * es, 0xff);
+  llmk::packPanels(w.data(), es, n, k, bytes.data());
+  return bytes;
+}
+
 TEST_P(LinearTest, MatchesReference) {
   const int64_t sizes[][3] = {
-      // m, k, n: GEMV (m = 1) and GEMM, with k and n off the vector width,
-      // k past one k block (256) and m past one m block (256).
-      {1, 1, 1},     {1, 7, 3},     {1, 64, 64},  {1, 100, 37},  {1, 515, 9},
-      {2, 33, 5},    {3, 64, 17},   {5, 100, 64}, {17, 31, 100}, {48, 300, 50},
-      {49, 257, 13}, {130, 96, 70}, {270, 40, 30}};
+      // m, k, n: GEMV (m = 1) and GEMM, with k and n off the vector width
+      // and the panel (48), k past one k slice (256), m past one tile (up to
+      // 8 rows) and past one task's rows (288), n past one task's panels.
+      {1, 1, 1},     {1, 7, 3},     {1, 64, 64},   {1, 100, 37},  {1, 515, 9},
+      {1, 33, 200},  {2, 33, 5},    {3, 64, 17},   {5, 100, 64},  {17, 31, 100},
+      {48, 300, 50}, {49, 257, 13}, {130, 96, 70}, {270, 40, 30}, {9, 520, 97},
+      {300, 20, 49}, {33, 64, 700}, {4, 1030, 145}};
   uint32_t seed = 1;
-  for (int32_t dtype : {LLMK_F32, LLMK_F16, LLMK_BF16}) {
-    for (const auto &size : sizes) {
-      int64_t m = size[0], k = size[1], n = size[2];
-      for (bool withBias : {false, true}) {
-        std::vector<float> x = randomFloats(m * k, ++seed);
-        Weights w = randomWeights(n * k, dtype, ++seed);
-        std::vector<float> bias = randomFloats(n, ++seed);
-        std::vector<float> y(m * n, 12345.0f);
-        llmk_linear(x.data(), w.data(), dtype, withBias ? bias.data() : nullptr,
-                    y.data(), m, k, n);
-        EXPECT_EQ(llmk_take_error(), nullptr);
-        expectLinear(x, w.values, withBias ? bias.data() : nullptr, y, m, k, n,
-                     std::string(dtypeName(dtype)) + " m=" + std::to_string(m) +
-                         " k=" + std::to_string(k) + " n=" + std::to_string(n) +
-                         (withBias ? " bias" : ""));
+  for (int32_t layout : {LLMK_LAYOUT_ROWS, LLMK_LAYOUT_PANELS}) {
+    for (int32_t dtype : {LLMK_F32, LLMK_F16, LLMK_BF16}) {
+      for (const auto &size : sizes) {
+        int64_t m = size[0], k = size[1], n = size[2];
+        for (bool withBias : {false, true}) {
+          std::vector<float> x = randomFloats(m * k, ++seed);
+          Weights w = randomWeights(n * k, dtype, ++seed);
+          std::vector<uint8_t> panels;
+          if (layout == LLMK_LAYOUT_PANELS)
+            panels = packed(w, n, k);
+          std::vector<float> bias = randomFloats(n, ++seed);
+          std::vector<float> y(m * n, 12345.0f);
+          llmk_linear(x.data(),
+                      layout == LLMK_LAYOUT_PANELS
+                          ? static_cast<const void *>(panels.data())
+                          : w.data(),
+                      dtype, layout, withBias ? bias.data() : nullptr, y.data(),
+                      m, k, n);
+          EXPECT_EQ(llmk_take_error(), nullptr);
+          expectLinear(
+              x, w.values, withBias ? bias.data() : nullptr, y, m, k, n,
+              std::string(dtypeName(dtype)) +
+                  (layout == LLMK_LAYOUT_PANELS ? " panels" : "") +
+                  " m=" + std::to_string(m) + " k=" + std::to_string(k) +
+                  " n=" + std::to_string(n) + (withBias ? " bias" : ""));
+        }
       }
     }
   }
 }
 
+TEST(PackPanelsTest, PlacesEveryElementAndZeroPads) {
+  // Element (i, p) of an [n, k] weight lands at ((i / 48) * k + p) * 48 +
+  // i % 48; the rows past n in the last panel are zero.
+  const int64_t n = 50, k = 3;
+  std::vector<uint16_t> w(n * k);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t p = 0; p < k; ++p)
+      w[i * k + p] = static_cast<uint16_t>(1 + i * 10 + p);
+  ASSERT_EQ(llmk::panelElements(n, k), 2 * 48 * k);
+  std::vector<uint16_t> out(llmk::panelElements(n, k), 0xffff);
+  llmk::packPanels(w.data(), 2, n, k, out.data());
+  for (int64_t i = 0; i < 96; ++i)
+    for (int64_t p = 0; p < k; ++p)
+      ASSERT_EQ(out[((i / 48) * k + p) * 48 + i % 48], i < n ? w[i * k + p] : 0)
+          << "row " << i << " step " << p;
+}
+
 TEST_P(LinearTest, EmptyReductionGivesBias) {
   std::vector<float> bias = {1.5f, -2.0f, 3.0f};
   std::vector<float> y(6, 7.0f);
-  llmk_linear(nullptr, nullptr, LLMK_F32, bias.data(), y.data(), 2, 0, 3);
+  llmk_linear(nullptr, nullptr, LLMK_F32, LLMK_LAYOUT_ROWS, bias.data(),
+              y.data(), 2, 0, 3);
   EXPECT_EQ(y, (std::vector<float>{1.5f, -2.0f, 3.0f, 1.5f, -2.0f, 3.0f}));
 }
 
 TEST_P(LinearTest, InvalidDtypeRecordsError) {
   std::vector<float> x(4, 1.0f), w(8, 1.0f), y(2, 5.0f);
-  llmk_linear(x.data(), w.data(), 7, nullptr, y.data(), 1, 4, 2);
+  llmk_linear(x.data(), w.data(), 7, LLMK_LAYOUT_ROWS, nullptr, y.data(), 1, 4,
+              2);
   EXPECT_NE(llmk_take_error(), nullptr);
+  EXPECT_EQ(y, (std::vector<float>{0.0f, 0.0f}));
+}
+
+TEST_P(LinearTest, InvalidLayoutRecordsError) {
+  std::vector<float> x(4, 1.0f), w(8, 1.0f), y(2, 5.0f);
+  llmk_linear(x.data(), w.data(), LLMK_F32, 2, nullptr, y.data(), 1, 4, 2);
+  const char *error = llmk_take_error();
+  ASSERT_NE(error, nullptr);
+  EXPECT_NE(std::string(error).find("layout"), std::string::npos);
   EXPECT_EQ(y, (std::vector<float>{0.0f, 0.0f}));
 }
 
@@ -364,8 +414,8 @@ TEST_P(EmbeddingTest, GathersRowsInEveryDtype) {
     Weights table = randomWeights(vocab * dim, dtype, 7);
     std::vector<int64_t> ids = {3, 0, 10, 3, 7};
     std::vector<float> out(ids.size() * dim, -1.0f);
-    llmk_embedding(ids.data(), table.data(), dtype, out.data(), ids.size(),
-                   vocab, dim);
+    llmk_embedding(ids.data(), table.data(), dtype, LLMK_LAYOUT_ROWS,
+                   out.data(), ids.size(), vocab, dim);
     EXPECT_EQ(llmk_take_error(), nullptr);
     for (size_t i = 0; i < ids.size(); ++i)
       for (int64_t d = 0; d < dim; ++d)
@@ -374,13 +424,31 @@ TEST_P(EmbeddingTest, GathersRowsInEveryDtype) {
   }
 }
 
+TEST_P(EmbeddingTest, GathersRowsOfATableInPanels) {
+  // A tied table packed for the LM head: vocab past one panel.
+  const int64_t vocab = 100, dim = 19;
+  for (int32_t dtype : {LLMK_F32, LLMK_F16, LLMK_BF16}) {
+    Weights table = randomWeights(vocab * dim, dtype, 8);
+    std::vector<uint8_t> panels = packed(table, vocab, dim);
+    std::vector<int64_t> ids = {99, 0, 47, 48, 95, 96, 3};
+    std::vector<float> out(ids.size() * dim, -1.0f);
+    llmk_embedding(ids.data(), panels.data(), dtype, LLMK_LAYOUT_PANELS,
+                   out.data(), ids.size(), vocab, dim);
+    EXPECT_EQ(llmk_take_error(), nullptr);
+    for (size_t i = 0; i < ids.size(); ++i)
+      for (int64_t d = 0; d < dim; ++d)
+        ASSERT_EQ(out[i * dim + d], table.values[ids[i] * dim + d])
+            << dtypeName(dtype) << " token " << ids[i] << " feature " << d;
+  }
+}
+
 TEST_P(EmbeddingTest, OutOfRangeIdWritesZerosAndRecordsError) {
   const int64_t vocab = 4, dim = 5;
   std::vector<float> table = randomFloats(vocab * dim, 3);
   std::vector<int64_t> ids = {1, 4, -1, 2};
   std::vector<float> out(ids.size() * dim, -7.0f);
-  llmk_embedding(ids.data(), table.data(), LLMK_F32, out.data(), ids.size(),
-                 vocab, dim);
+  llmk_embedding(ids.data(), table.data(), LLMK_F32, LLMK_LAYOUT_ROWS,
+                 out.data(), ids.size(), vocab, dim);
   const char *error = llmk_take_error();
   ASSERT_NE(error, nullptr);
   EXPECT_NE(std::string(error).find("out of range"), std::string::npos);
@@ -776,17 +844,17 @@ TEST_P(RopeTest, InPlaceAndInvalidArguments) {
 
 /// llmk_linear_rope with the table of llmk::ropeFrequencies (length-independent
 /// kinds) or llmk_rope_inv_freq_at (dynamic NTK, from the positions) equals
-/// llmk_rope applied to llmk_linear's output, for 37 rows (more than one
-/// block of 16) and both pairings.
+/// llmk_rope applied to llmk_linear's output, for 300 rows (more than one
+/// block of 256) and both pairings.
 TEST_P(RopeTest, LinearRopeMatchesRopeOfLinear) {
-  const int64_t rows = 37, in = 48, heads = 2, headDim = 32;
+  const int64_t rows = 300, in = 48, heads = 2, headDim = 32;
   const int64_t out = heads * headDim;
   std::vector<float> x = randomFloats(rows * in, 21);
   std::vector<float> w = randomFloats(out * in, 22);
   std::vector<float> bias = randomFloats(out, 23);
   std::vector<int64_t> positions(rows);
   for (int64_t r = 0; r < rows; ++r)
-    positions[r] = 100 * r + 3; // Up to 3603, past the original 1024.
+    positions[r] = 10 * r + 3; // Up to 2993, past the original 1024.
   std::vector<RopeConfig> configs(5);
   configs[1].kind = LLMK_ROPE_LINEAR;
   configs[1].factor = 4.0;
@@ -810,8 +878,8 @@ TEST_P(RopeTest, LinearRopeMatchesRopeOfLinear) {
       std::string what =
           "kind " + std::to_string(c.kind) + ", gptj " + std::to_string(gptj);
       std::vector<float> projected(rows * out);
-      llmk_linear(x.data(), w.data(), LLMK_F32, bias.data(), projected.data(),
-                  rows, in, out);
+      llmk_linear(x.data(), w.data(), LLMK_F32, LLMK_LAYOUT_ROWS, bias.data(),
+                  projected.data(), rows, in, out);
       std::vector<float> expected = runRope(c, projected, positions, heads);
       std::vector<float> invFreq(c.rotaryDim / 2);
       float scaling = 1.0f;
@@ -837,9 +905,10 @@ TEST_P(RopeTest, LinearRopeMatchesRopeOfLinear) {
         scaling = freqs.attentionScaling;
       }
       std::vector<float> y(rows * out, 1e9f);
-      llmk_linear_rope(x.data(), w.data(), LLMK_F32, bias.data(), y.data(),
-                       rows, in, out, positions.data(), invFreq.data(), heads,
-                       headDim, c.rotaryDim, gptj, scaling);
+      llmk_linear_rope(x.data(), w.data(), LLMK_F32, LLMK_LAYOUT_ROWS,
+                       bias.data(), y.data(), rows, in, out, positions.data(),
+                       invFreq.data(), heads, headDim, c.rotaryDim, gptj,
+                       scaling);
       ASSERT_EQ(llmk_take_error(), nullptr) << what;
       for (size_t i = 0; i < y.size(); ++i)
         ASSERT_NEAR(y[i], expected[i], 1e-5) << what << ", element " << i;

@@ -48,23 +48,35 @@ def LLM_ParamOp : LLM_Op<"param", [Pure]> {
       along a new leading dimension (per-expert weights of Mixtral); `name`
       is then only descriptive.
 
+    One more describes the layout the kernels read, which
+    `llm-pack-weights` chooses:
+
+    - `panels = N`: the runtime stores the 2-D result `[out, in]` in panels
+      of `N` rows, each `[in, N]` (the rows transposed, the last panel padded
+      with zero rows), the layout of the CPU GEMM's microkernel. The value
+      seen by the IR is unchanged; only the projection and embedding kernels
+      that read the weight in place know the layout.
+
     Example:
 
     ```mlir
     %wq = llm.param "model.layers.0.self_attn.q_proj.weight" : tensor<256x256xf16>
     %wk = llm.param "h.0.attn.c_attn.weight" {transpose, row_blocks = array<i64: 768, 768, 768, 1>}
         : tensor<768x768xf32>
+    %wo = llm.param "model.layers.0.mlp.down_proj.weight" {panels = 48 : i64} : tensor<576x1536xbf16>
     ```
   }];
   let arguments = (ins StrAttr:$name, UnitAttr:$transpose,
                        OptionalAttr<DenseI64ArrayAttr>:$row_blocks,
-                       OptionalAttr<StrArrayAttr>:$stacked);
+                       OptionalAttr<StrArrayAttr>:$stacked,
+                       OptionalAttr<I64Attr>:$panels);
   let results = (outs AnyTypeOf<[AnyRankedTensor, LLM_QuantizedType]>:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";
   let builders = [
     OpBuilder<(ins "::mlir::Type":$resultType, "::llvm::StringRef":$paramName), [{
       build($_builder, $_state, resultType, $_builder.getStringAttr(paramName),
-            ::mlir::UnitAttr(), ::mlir::DenseI64ArrayAttr(), ::mlir::ArrayAttr());
+            ::mlir::UnitAttr(), ::mlir::DenseI64ArrayAttr(), ::mlir::ArrayAttr(),
+            ::mlir::IntegerAttr());
     }]>
   ];
 }
