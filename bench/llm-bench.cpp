@@ -4,6 +4,7 @@
 //
 // llm-bench [--threads N] [--runs N] [--seq N] [--dtype f32|bf16]
 //           [--model-dir DIR] [--keep] [--decode-runs N] [--compile-runs N]
+//           [--kernels-only] [--attention-seq N,N,...]
 //
 // Generates a ~125M-parameter LLaMA-shaped model with random weights (GQA,
 // untied lm_head) as a Hugging Face folder, unless one is already there, then
@@ -11,6 +12,9 @@
 //   - compile time (import + lower + JIT) for the prefill and decode shapes;
 //   - prefill throughput over --seq tokens;
 //   - decode-step throughput (one token);
+//   - each GEMM shape of the model at m = --seq and causal attention prefill
+//     at 512, 2048 and 8192 tokens, in GFLOP/s against the FMA peak measured
+//     in the same run (--kernels-only: this alone);
 //   - the machine's memory read bandwidth, in passes between the decode steps
 //     (every kernel thread streams its share of a buffer far larger than the
 //     last-level cache), and the decode efficiency: the fraction of that
@@ -29,6 +33,7 @@
 
 #include "KVCache.h"
 #include "Kernels.h"
+#include "Layout.h"
 #include "Model.h"
 #include "SafeTensors.h"
 #include "Session.h"
@@ -114,6 +119,17 @@ static cl::opt<int> bandwidthMiB(
     "bandwidth-mib",
     cl::desc("Buffer of the read-bandwidth test in MiB (at least 1024)"),
     cl::init(1024), cl::cat(category));
+
+static cl::opt<bool> kernelsOnly(
+    "kernels-only",
+    cl::desc("Measure the kernels alone (each GEMM shape of the model and "
+             "attention prefill against the FMA peak), not the model"),
+    cl::init(false), cl::cat(category));
+static cl::list<int64_t> attentionSeqs(
+    "attention-seq", cl::CommaSeparated,
+    cl::desc("Sequence lengths of the attention prefill measurement "
+             "(default 512,2048,8192)"),
+    cl::cat(category));
 
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "llm-bench: error: " << message << "\n";
@@ -647,6 +663,261 @@ double otherCoresBusy(const CpuSnapshot &start, const CpuSnapshot &end) {
 }
 
 //===----------------------------------------------------------------------===//
+// Kernels against the FMA peak
+//===----------------------------------------------------------------------===//
+
+/// GFLOP/s of one thread running independent FMA chains (enough to cover the
+/// latency on two FMA ports) for about `iterations` x 12 vector FMAs.
+#ifdef LLM_BENCH_X86
+__attribute__((target("avx512f"))) double fmaPeakAvx512(long iterations) {
+  __m512 a0 = _mm512_set1_ps(0.1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0,
+         a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+  const __m512 b = _mm512_set1_ps(0.9999f), c = _mm512_set1_ps(1e-4f);
+  auto start = Clock::now();
+  for (long i = 0; i < iterations; ++i) {
+    // The empty asm keeps each chain in its register and every FMA alive.
+#define LLM_BENCH_FMA(x)                                                       \
+  x = _mm512_fmadd_ps(x, b, c);                                                \
+  __asm__ volatile("" : "+v"(x));
+    LLM_BENCH_FMA(a0)
+    LLM_BENCH_FMA(a1) LLM_BENCH_FMA(a2) LLM_BENCH_FMA(a3) LLM_BENCH_FMA(a4)
+        LLM_BENCH_FMA(a5) LLM_BENCH_FMA(a6) LLM_BENCH_FMA(a7) LLM_BENCH_FMA(a8)
+            LLM_BENCH_FMA(a9) LLM_BENCH_FMA(a10) LLM_BENCH_FMA(a11)
+#undef LLM_BENCH_FMA
+  }
+  double seconds = secondsSince(start);
+  __m512 sum = _mm512_add_ps(
+      _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+      _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+  sum = _mm512_add_ps(
+      sum, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
+  volatile float sink = _mm512_reduce_add_ps(sum);
+  (void)sink;
+  return iterations * 12.0 * 32 / seconds / 1e9;
+}
+
+__attribute__((target("avx2,fma"))) double fmaPeakAvx2(long iterations) {
+  __m256 a0 = _mm256_set1_ps(0.1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0,
+         a6 = a0, a7 = a0, a8 = a0, a9 = a0;
+  const __m256 b = _mm256_set1_ps(0.9999f), c = _mm256_set1_ps(1e-4f);
+  auto start = Clock::now();
+  for (long i = 0; i < iterations; ++i) {
+#define LLM_BENCH_FMA(x)                                                       \
+  x = _mm256_fmadd_ps(x, b, c);                                                \
+  __asm__ volatile("" : "+x"(x));
+    LLM_BENCH_FMA(a0)
+    LLM_BENCH_FMA(a1) LLM_BENCH_FMA(a2) LLM_BENCH_FMA(a3) LLM_BENCH_FMA(a4)
+        LLM_BENCH_FMA(a5) LLM_BENCH_FMA(a6) LLM_BENCH_FMA(a7) LLM_BENCH_FMA(a8)
+            LLM_BENCH_FMA(a9)
+#undef LLM_BENCH_FMA
+  }
+  double seconds = secondsSince(start);
+  float lanes[8];
+  _mm256_storeu_ps(lanes,
+                   _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a8, a9)));
+  volatile float sink = lanes[0] + lanes[7];
+  (void)sink;
+  (void)a2, (void)a3, (void)a4, (void)a5, (void)a6, (void)a7;
+  return iterations * 10.0 * 16 / seconds / 1e9;
+}
+#endif
+
+/// The FMA peak of `threads` threads at once (GFLOP/s, summed), on the
+/// instruction set the kernels use; 0 for the portable kernels.
+double measureFmaPeak(int threads) {
+  std::vector<double> rates(threads, 0.0);
+  onThreads(threads, [&](int t) {
+#ifdef LLM_BENCH_X86
+    switch (llmk::getSimdKernels().isa) {
+    case llmk::Isa::Avx512:
+      rates[t] = fmaPeakAvx512(2000000);
+      return;
+    case llmk::Isa::Avx2:
+      rates[t] = fmaPeakAvx2(2000000);
+      return;
+    case llmk::Isa::Scalar:
+      return;
+    }
+#endif
+  });
+  double total = 0;
+  for (double r : rates)
+    total += r;
+  return total;
+}
+
+/// One measured kernel shape.
+struct KernelResult {
+  std::string name;
+  int64_t m = 0, k = 0, n = 0;
+  double gflops = 0;
+  /// Of the FMA peak measured around it.
+  double fraction = 0;
+};
+
+struct KernelResults {
+  double peak = 0;
+  std::vector<KernelResult> gemms, attention;
+};
+
+/// Each distinct projection shape of the model at m = seq rows (weights in
+/// `dtype`, in the panels the compiler packs them in), and causal attention
+/// prefill at each of `seqs`, against the FMA peak measured between them.
+KernelResults benchKernels(const ModelShape &s, DType dtype, int threads,
+                           int64_t seq, const std::vector<int64_t> &seqs) {
+  KernelResults results;
+  std::vector<double> peaks{measureFmaPeak(threads)};
+  const int64_t hd = s.headDim();
+  struct Shape {
+    const char *name;
+    int64_t k, n;
+  };
+  std::vector<Shape> shapes = {{"q_proj", s.hidden, s.heads * hd},
+                               {"k_proj/v_proj", s.hidden, s.kvHeads * hd},
+                               {"o_proj", s.heads * hd, s.hidden},
+                               {"gate_proj/up_proj", s.hidden, s.intermediate},
+                               {"down_proj", s.intermediate, s.hidden},
+                               {"lm_head", s.hidden, s.vocab}};
+  int32_t llmkDtype = dtype == DType::BF16 ? LLMK_BF16 : LLMK_F32;
+  int64_t es = dtype == DType::BF16 ? 2 : 4;
+  uint64_t rng = 7;
+  auto randomFloat = [&] {
+    return static_cast<float>(splitMix64(rng) & 0xffffff) / 16777216.0f - 0.5f;
+  };
+  std::vector<float> x(seq * std::max(s.hidden, s.intermediate));
+  for (float &v : x)
+    v = randomFloat();
+  for (const Shape &shape : shapes) {
+    bool seen = false;
+    for (const KernelResult &r : results.gemms)
+      seen |= r.k == shape.k && r.n == shape.n;
+    if (seen)
+      continue;
+    std::vector<uint8_t> w(shape.n * shape.k * es);
+    for (int64_t i = 0; i < shape.n * shape.k; ++i) {
+      float v = randomFloat() * 0.05f;
+      if (es == 2) {
+        uint16_t b = toBF16(v);
+        std::memcpy(w.data() + i * 2, &b, 2);
+      } else {
+        std::memcpy(w.data() + i * 4, &v, 4);
+      }
+    }
+    std::vector<uint8_t> panels(llmk::panelElements(shape.n, shape.k) * es +
+                                64);
+    auto *aligned = reinterpret_cast<uint8_t *>(
+        (reinterpret_cast<uintptr_t>(panels.data()) + 63) & ~uintptr_t(63));
+    llmk::packPanels(w.data(), es, shape.n, shape.k, aligned);
+    std::vector<float> y(seq * shape.n);
+    double flops = 2.0 * seq * shape.k * shape.n;
+    auto run = [&] {
+      llmk_linear(x.data(), aligned, llmkDtype, LLMK_LAYOUT_PANELS, nullptr,
+                  y.data(), seq, shape.k, shape.n);
+    };
+    run();
+    // Enough repetitions for ~0.3 s, at least 3.
+    auto start = Clock::now();
+    run();
+    int reps =
+        std::clamp<int>(0.3 / std::max(1e-6, secondsSince(start)), 3, 50);
+    std::vector<double> times;
+    for (int r = 0; r < reps; ++r) {
+      auto t = Clock::now();
+      run();
+      times.push_back(secondsSince(t));
+    }
+    peaks.push_back(measureFmaPeak(threads));
+    KernelResult result;
+    result.name = shape.name;
+    result.m = seq;
+    result.k = shape.k;
+    result.n = shape.n;
+    result.gflops = flops / median(times) / 1e9;
+    results.gemms.push_back(result);
+  }
+  // Causal attention over [seq, heads * hd] with the model's GQA.
+  for (int64_t len : seqs) {
+    std::vector<float> q(len * s.heads * hd), k(len * s.kvHeads * hd),
+        v(len * s.kvHeads * hd), out(len * s.heads * hd);
+    for (auto *buffer : {&q, &k, &v})
+      for (float &value : *buffer)
+        value = randomFloat();
+    auto run = [&] {
+      llmk_attention(q.data(), k.data(), v.data(), nullptr, nullptr, 0, 0,
+                     nullptr, out.data(), 1, len, len, s.heads, s.kvHeads, hd,
+                     hd, 1.0f / std::sqrt(float(hd)), LLMK_MASK_CAUSAL, 0);
+    };
+    run();
+    auto start = Clock::now();
+    run();
+    int reps =
+        std::clamp<int>(0.3 / std::max(1e-6, secondsSince(start)), 3, 20);
+    std::vector<double> times;
+    for (int r = 0; r < reps; ++r) {
+      auto t = Clock::now();
+      run();
+      times.push_back(secondsSince(t));
+    }
+    peaks.push_back(measureFmaPeak(threads));
+    // q·k and p·v over the len (len + 1) / 2 causal pairs of each head.
+    double flops = 4.0 * s.heads * hd * len * (len + 1) / 2;
+    KernelResult result;
+    result.name = "attention";
+    result.m = len;
+    result.k = hd;
+    result.n = s.heads;
+    result.gflops = flops / median(times) / 1e9;
+    results.attention.push_back(result);
+  }
+  results.peak = median(peaks);
+  for (auto *list : {&results.gemms, &results.attention})
+    for (KernelResult &r : *list)
+      r.fraction = results.peak > 0 ? r.gflops / results.peak : 0;
+  return results;
+}
+
+void printKernels(const KernelResults &results, llvm::StringRef dtype,
+                  int threads) {
+  llvm::outs() << llvm::formatv(
+      "\nkernels against the FMA peak: {0:f1} GFLOP/s ({1} threads, {2}; "
+      "median of the measurements between the kernels)\n",
+      results.peak, threads, llmk::getSimdKernels().name);
+  llvm::outs() << llvm::formatv("  {0,-20} {1,6} {2,6} {3,7} {4,10} {5,8}\n",
+                                "GEMM (" + dtype.str() + " weights)", "m", "k",
+                                "n", "GFLOP/s", "of peak");
+  for (const KernelResult &r : results.gemms)
+    llvm::outs() << llvm::formatv(
+        "  {0,-20} {1,6} {2,6} {3,7} {4,10:f1} {5,7:f1}%\n", r.name, r.m, r.k,
+        r.n, r.gflops, 100 * r.fraction);
+  for (const KernelResult &r : results.attention)
+    llvm::outs() << llvm::formatv(
+        "  {0,-20} {1,6} tokens, head dim {2}, {3} heads: {4,7:f1} GFLOP/s "
+        "{5,5:f1}%\n",
+        "attention (causal)", r.m, r.k, r.n, r.gflops, 100 * r.fraction);
+}
+
+void writeKernelsJson(llvm::json::OStream &j, const KernelResults &results) {
+  j.attributeObject("kernels", [&] {
+    j.attribute("fma_peak_gflops", results.peak);
+    for (auto [key, list] :
+         {std::pair<const char *, const std::vector<KernelResult> *>{
+              "gemm", &results.gemms},
+          {"attention", &results.attention}})
+      j.attributeArray(key, [&] {
+        for (const KernelResult &r : *list)
+          j.object([&] {
+            j.attribute("name", r.name);
+            j.attribute("m", r.m);
+            j.attribute("k", r.k);
+            j.attribute("n", r.n);
+            j.attribute("gflops", r.gflops);
+            j.attribute("fraction_of_peak", r.fraction);
+          });
+      });
+  });
+}
+
+//===----------------------------------------------------------------------===//
 // Compiling and running
 //===----------------------------------------------------------------------===//
 
@@ -975,6 +1246,37 @@ int main(int argc, char **argv) {
   llvm::outs().flush();
 
   CpuSnapshot measureStart = takeCpuSnapshot();
+  std::vector<int64_t> kernelSeqs(attentionSeqs.begin(), attentionSeqs.end());
+  if (kernelSeqs.empty())
+    kernelSeqs = {512, 2048, 8192};
+  for (int64_t len : kernelSeqs)
+    if (len < 1)
+      return fail(llvm::formatv("--attention-seq: expected lengths >= 1, "
+                                "found {0}",
+                                len));
+  if (kernelsOnly) {
+    KernelResults kernels = benchKernels(shape, stats->linearDtype, threads,
+                                         prefillLen, kernelSeqs);
+    printKernels(kernels, weightDtype, threads);
+    double otherLoad = otherCoresBusy(measureStart, takeCpuSnapshot());
+    if (otherLoad >= 0)
+      llvm::outs() << llvm::formatv(
+          "other processes kept {0:f2} cores busy while measuring\n",
+          otherLoad);
+    llvm::outs() << "\n";
+    llvm::json::OStream j(llvm::outs());
+    j.object([&] {
+      j.attribute("benchmark", "llm-bench");
+      j.attribute("threads", threads);
+      j.attribute("isa", llmk::getSimdKernels().name);
+      j.attribute("dtype", weightDtype);
+      writeKernelsJson(j, kernels);
+      if (otherLoad >= 0)
+        j.attribute("other_cores_busy", otherLoad);
+    });
+    llvm::outs() << "\n";
+    return 0;
+  }
   // The read-bandwidth buffer, measured between decode steps below.
   BandwidthMeter bandwidth(threads, static_cast<size_t>(bandwidthMiB) << 20);
 
@@ -1141,6 +1443,9 @@ int main(int argc, char **argv) {
       "cache is {1:f1}x faster at context 128\n",
       1.0 / recomputeSeconds,
       recomputeSeconds / cachedDecodes.front().stepSeconds);
+  KernelResults kernels =
+      benchKernels(shape, stats->linearDtype, threads, prefillLen, kernelSeqs);
+  printKernels(kernels, weightDtype, threads);
   double otherLoad = otherCoresBusy(measureStart, takeCpuSnapshot());
   if (otherLoad >= 0)
     llvm::outs() << llvm::formatv(
@@ -1214,6 +1519,7 @@ int main(int argc, char **argv) {
         });
     });
     j.attribute("recompute_129_tokens_per_s", 1.0 / recomputeSeconds);
+    writeKernelsJson(j, kernels);
     if (otherLoad >= 0)
       j.attribute("other_cores_busy", otherLoad);
     else

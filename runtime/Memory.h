@@ -44,6 +44,22 @@ Expected<HeapArray<T>> allocateArray(uint64_t count, const std::string &what) {
   return HeapArray<T>(static_cast<T *>(p));
 }
 
+/// `count` elements of T aligned to a cache line (64 bytes), NOT zeroed, or
+/// ErrorCode::OutOfMemory as for allocateArray. For buffers the caller
+/// fills completely that vector kernels stream (packed weights).
+template <typename T>
+Expected<HeapArray<T>> allocateAlignedArray(uint64_t count,
+                                            const std::string &what) {
+  void *p = nullptr;
+  uint64_t bytes = (count ? count : 1) * sizeof(T);
+  if (bytes / sizeof(T) != (count ? count : 1) ||
+      ::posix_memalign(&p, 64, bytes) != 0)
+    return Status::error(ErrorCode::OutOfMemory, "cannot allocate " +
+                                                     std::to_string(bytes) +
+                                                     " bytes for " + what);
+  return HeapArray<T>(static_cast<T *>(p));
+}
+
 /// Bytes the machine can give this process now (Linux: MemAvailable of
 /// /proc/meminfo; elsewhere the physical memory), or 0 when unknown.
 uint64_t getAvailableMemory();

@@ -231,9 +231,10 @@ Expected<Buffer> packParam(const SafeTensorsArchive &archive,
     // LLMK_LAYOUT_PANELS: [ceil(n / 48) * 48, k], padded with zero rows.
     int64_t n = buffer.shape[0], k = buffer.shape[1];
     int64_t elements = llmk::panelElements(n, k);
-    Expected<HeapArray<uint8_t>> bytes =
-        allocate(uint64_t(elements) * es,
-                 "parameter '" + param.name + "' (packed in panels)");
+    // Cache-line aligned: every vector load of a panel is then one line.
+    Expected<HeapArray<uint8_t>> bytes = allocateAlignedArray<uint8_t>(
+        uint64_t(elements) * es,
+        "parameter '" + param.name + "' (packed in panels)");
     if (!bytes)
       return bytes.takeStatus();
     llmk::packPanels(buffer.data, static_cast<int64_t>(es), n, k, bytes->get());

@@ -26,8 +26,9 @@
 #include "ThreadPool.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
-#include <vector>
+#include <memory>
 
 using namespace llmk;
 
@@ -53,9 +54,12 @@ struct WeightMatrix {
   int64_t ld;
 };
 
-/// Steps of k per slice: a tile's activations (panelTileRows x kBlockK) stay
-/// in L1, a task's panel slices (kMaxTaskPanels x kBlockK x kPanel) in L2.
-constexpr int64_t kBlockK = 256;
+/// Steps of k per slice, at most: a tile's activations (panelTileRows x
+/// kBlockK, 32 KB) stay in L1 and a panel's slice (kBlockK x kPanel, 192 KB)
+/// in L2 while the tiles pass over it. Long slices keep the accumulators in
+/// registers across most of k: the output tile is read and written once per
+/// slice.
+constexpr int64_t kBlockK = 1024;
 /// Activation rows per task, at most: the packed slice of a block of rows
 /// (kBlockM x kBlockK) stays in L2 while the task's panels pass over it.
 constexpr int64_t kBlockM = 288;
@@ -69,6 +73,30 @@ constexpr int64_t kMaxPackedBytes = 32 << 20;
 constexpr int64_t kGemvTaskBytes = 64 << 10;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// A growable scratch buffer of floats aligned to a cache line, so that the
+/// vector loads of the panels and activations converted into it never split
+/// across two lines. Kept per thread between calls.
+class ScratchBuffer {
+public:
+  float *get(int64_t count) {
+    if (count > capacity) {
+      void *p = nullptr;
+      if (::posix_memalign(&p, 64, static_cast<size_t>(count) * sizeof(float)))
+        p = nullptr;
+      storage.reset(static_cast<float *>(p));
+      capacity = p ? count : 0;
+    }
+    return storage.get();
+  }
+
+private:
+  struct Free {
+    void operator()(float *p) const { std::free(p); }
+  };
+  std::unique_ptr<float, Free> storage;
+  int64_t capacity = 0;
+};
 
 void gemv(const float *x, const WeightMatrix &w, const float *bias, float *y,
           int64_t k, int64_t n) {
@@ -115,7 +143,7 @@ const float *panelSlice(const WeightMatrix &w, int64_t j, int64_t p0,
   case Form::Rows: {
     // Each row's slice converted contiguously, then scattered into the
     // panel's column.
-    float row[kBlockK];
+    static thread_local float row[kBlockK];
     for (int64_t r = 0; r < kPanel; ++r) {
       if (r < rows)
         simd.convert(base + ((row0 + r) * w.ld + p0) * es, w.dtype, row, kc);
@@ -149,9 +177,14 @@ void gemm(const float *x, const WeightMatrix &w, const float *bias, float *y,
   const int threads = getNumThreads();
 
   // The packed activations: per tile of mr rows, k steps of mr values.
-  thread_local std::vector<float> packedStorage;
-  packedStorage.resize(std::min(ceilDiv(m, mr) * mr, rowsPerBlock) * k);
-  float *packed = packedStorage.data();
+  thread_local ScratchBuffer packedStorage;
+  float *packed =
+      packedStorage.get(std::min(ceilDiv(m, mr) * mr, rowsPerBlock) * k);
+  if (!packed) {
+    recordError("llmk_linear: cannot allocate the packed activations");
+    std::fill(y, y + m * n, 0.0f);
+    return;
+  }
 
   for (int64_t m0 = 0; m0 < m; m0 += rowsPerBlock) {
     const int64_t blockRows = std::min(rowsPerBlock, m - m0);
@@ -180,23 +213,24 @@ void gemm(const float *x, const WeightMatrix &w, const float *bias, float *y,
       const int64_t j1 = std::min(panels, j0 + panelsPerTask);
       const int64_t t0 = group * tilesPerGroup;
       const int64_t t1 = std::min(tiles, t0 + tilesPerGroup);
-      thread_local std::vector<float> buffer;
-      buffer.resize(kMaxTaskPanels * sliceK * kPanel);
-      const float *slices[kMaxTaskPanels];
+      thread_local ScratchBuffer scratch;
+      float *buffer = scratch.get(sliceK * kPanel);
+      if (!buffer) {
+        recordError("llmk_linear: cannot allocate a panel buffer");
+        return;
+      }
       for (int64_t p0 = 0; p0 < k; p0 += sliceK) {
         const int64_t kc = std::min(sliceK, k - p0);
-        for (int64_t j = j0; j < j1; ++j)
-          slices[j - j0] =
-              panelSlice(w, j, p0, kc, k, n, simd,
-                         buffer.data() + (j - j0) * sliceK * kPanel);
-        for (int64_t t = t0; t < t1; ++t) {
-          const int rows = static_cast<int>(std::min(mr, blockRows - t * mr));
-          const float *a = packed + t * mr * k + p0 * mr;
-          float *c = y + (m0 + t * mr) * n;
-          for (int64_t j = j0; j < j1; ++j) {
-            const int cols = static_cast<int>(std::min(kPanel, n - j * kPanel));
-            simd.gemmPanel(a, mr, rows, slices[j - j0], kc, c + j * kPanel, n,
-                           cols, p0 > 0, bias ? bias + j * kPanel : nullptr);
+        // The panel's slice stays in L2 while the row tiles pass over it,
+        // each tile's activations in L1.
+        for (int64_t j = j0; j < j1; ++j) {
+          const float *slice = panelSlice(w, j, p0, kc, k, n, simd, buffer);
+          const int cols = static_cast<int>(std::min(kPanel, n - j * kPanel));
+          for (int64_t t = t0; t < t1; ++t) {
+            const int rows = static_cast<int>(std::min(mr, blockRows - t * mr));
+            simd.gemmPanel(packed + t * mr * k + p0 * mr, mr, rows, slice, kc,
+                           y + (m0 + t * mr) * n + j * kPanel, n, cols, p0 > 0,
+                           bias ? bias + j * kPanel : nullptr);
           }
         }
       }
