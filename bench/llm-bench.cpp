@@ -680,9 +680,10 @@ __attribute__((target("avx512f"))) double fmaPeakAvx512(long iterations) {
   x = _mm512_fmadd_ps(x, b, c);                                                \
   __asm__ volatile("" : "+v"(x));
     LLM_BENCH_FMA(a0)
-    LLM_BENCH_FMA(a1) LLM_BENCH_FMA(a2) LLM_BENCH_FMA(a3) LLM_BENCH_FMA(a4)
-        LLM_BENCH_FMA(a5) LLM_BENCH_FMA(a6) LLM_BENCH_FMA(a7) LLM_BENCH_FMA(a8)
-            LLM_BENCH_FMA(a9) LLM_BENCH_FMA(a10) LLM_BENCH_FMA(a11)
+    LLM_BENCH_FMA(a1)
+    LLM_BENCH_FMA(a2) LLM_BENCH_FMA(a3) LLM_BENCH_FMA(a4) LLM_BENCH_FMA(a5)
+        LLM_BENCH_FMA(a6) LLM_BENCH_FMA(a7) LLM_BENCH_FMA(a8) LLM_BENCH_FMA(a9)
+            LLM_BENCH_FMA(a10) LLM_BENCH_FMA(a11)
 #undef LLM_BENCH_FMA
   }
   double seconds = secondsSince(start);
@@ -706,9 +707,9 @@ __attribute__((target("avx2,fma"))) double fmaPeakAvx2(long iterations) {
   x = _mm256_fmadd_ps(x, b, c);                                                \
   __asm__ volatile("" : "+x"(x));
     LLM_BENCH_FMA(a0)
-    LLM_BENCH_FMA(a1) LLM_BENCH_FMA(a2) LLM_BENCH_FMA(a3) LLM_BENCH_FMA(a4)
-        LLM_BENCH_FMA(a5) LLM_BENCH_FMA(a6) LLM_BENCH_FMA(a7) LLM_BENCH_FMA(a8)
-            LLM_BENCH_FMA(a9)
+    LLM_BENCH_FMA(a1)
+    LLM_BENCH_FMA(a2) LLM_BENCH_FMA(a3) LLM_BENCH_FMA(a4) LLM_BENCH_FMA(a5)
+        LLM_BENCH_FMA(a6) LLM_BENCH_FMA(a7) LLM_BENCH_FMA(a8) LLM_BENCH_FMA(a9)
 #undef LLM_BENCH_FMA
   }
   double seconds = secondsSince(start);
@@ -899,12 +900,12 @@ void printKernels(const KernelResults &results, llvm::StringRef dtype,
 void writeKernelsJson(llvm::json::OStream &j, const KernelResults &results) {
   j.attributeObject("kernels", [&] {
     j.attribute("fma_peak_gflops", results.peak);
-    for (auto [key, list] :
+    for (const auto &entry :
          {std::pair<const char *, const std::vector<KernelResult> *>{
               "gemm", &results.gemms},
           {"attention", &results.attention}})
-      j.attributeArray(key, [&] {
-        for (const KernelResult &r : *list)
+      j.attributeArray(entry.first, [&] {
+        for (const KernelResult &r : *entry.second)
           j.object([&] {
             j.attribute("name", r.name);
             j.attribute("m", r.m);

@@ -27,8 +27,9 @@ using namespace llmk;
 
 namespace {
 
-/// Query rows (per head) of a task.
-constexpr int64_t kBlockQ = 32;
+/// Query rows (per head) of a task: packing a key and value block is
+/// amortized over this many queries of each head of the group.
+constexpr int64_t kBlockQ = 128;
 /// Keys per block: scores of a block stay in L1, and the key and value
 /// blocks (128 x head_dim each) in L2.
 constexpr int64_t kBlockKv = 128;
@@ -167,6 +168,30 @@ float maskScores(const AttentionArgs &a, int64_t b, int64_t h, int64_t i,
                                       h * a.biasHeadStride + i * a.kvLen
                                 : nullptr;
   const uint8_t *padding = a.keyPadding ? a.keyPadding + b * a.kvLen : nullptr;
+  if (!biasRow && !a.alibiSlopes && !padding) {
+    // The common case: scale the visible range, mask the rest; a loop the
+    // compiler vectorizes (the maximum in independent lanes).
+    const int64_t lo = std::clamp<int64_t>(first - k0, 0, count);
+    const int64_t hi = std::clamp<int64_t>(last - k0, lo, count);
+    std::fill(scores, scores + lo, kNegInf);
+    std::fill(scores + hi, scores + count, kNegInf);
+    const float scale = a.scale;
+    constexpr int kLanes = 16;
+    float lanes[kLanes];
+    std::fill(lanes, lanes + kLanes, kNegInf);
+    int64_t t = lo;
+    for (; t + kLanes <= hi; t += kLanes)
+      for (int l = 0; l < kLanes; ++l) {
+        float score = scores[t + l] * scale;
+        scores[t + l] = score;
+        lanes[l] = lanes[l] > score ? lanes[l] : score;
+      }
+    for (; t < hi; ++t) {
+      scores[t] *= scale;
+      lanes[0] = std::max(lanes[0], scores[t]);
+    }
+    return *std::max_element(lanes, lanes + kLanes);
+  }
   float blockMax = kNegInf;
   for (int64_t t = 0; t < count; ++t) {
     const int64_t j = k0 + t;
@@ -227,11 +252,14 @@ void attentionTaskTiled(const AttentionArgs &a, const SimdKernels &simd,
     // features; zeros pad both.
     for (int64_t panel = 0; panel < keyPanels; ++panel) {
       float *dst = packedK.data() + panel * a.headDim * cols;
-      for (int64_t c = 0; c < cols; ++c) {
-        int64_t t = panel * cols + c;
-        const float *src = kBase + (k0 + t) * kStride;
-        for (int64_t p = 0; p < a.headDim; ++p)
-          dst[p * cols + c] = t < count ? src[p] : 0.0f;
+      const int64_t valid = std::min(cols, count - panel * cols);
+      const float *src = kBase + (k0 + panel * cols) * kStride;
+      // One feature of every key at a time: contiguous writes.
+      for (int64_t p = 0; p < a.headDim; ++p) {
+        float *row = dst + p * cols;
+        for (int64_t c = 0; c < valid; ++c)
+          row[c] = src[c * kStride + p];
+        std::fill(row + valid, row + cols, 0.0f);
       }
     }
     for (int64_t t = 0; t < count; ++t) {

@@ -100,8 +100,10 @@ struct Vec {
 
 constexpr Isa kIsa = Isa::Avx512;
 constexpr const char *kIsaName = "avx512";
-constexpr int kGemmRows = 8;
-constexpr int kGemmVectors = 3;
+// The attention tile: 6 queries by 64 keys or value features (a head dim of
+// 64 is one tile wide; 24 accumulators).
+constexpr int kGemmRows = 6;
+constexpr int kGemmVectors = 4;
 constexpr int kPanelTileRows = 8;
 constexpr int kPanelPass = 3;
 constexpr int kAxpyVectors = 8;
