@@ -681,9 +681,10 @@ __attribute__((target("avx512f"))) double fmaPeakAvx512(long iterations) {
   __asm__ volatile("" : "+v"(x));
     LLM_BENCH_FMA(a0)
     LLM_BENCH_FMA(a1)
-    LLM_BENCH_FMA(a2) LLM_BENCH_FMA(a3) LLM_BENCH_FMA(a4) LLM_BENCH_FMA(a5)
-        LLM_BENCH_FMA(a6) LLM_BENCH_FMA(a7) LLM_BENCH_FMA(a8) LLM_BENCH_FMA(a9)
-            LLM_BENCH_FMA(a10) LLM_BENCH_FMA(a11)
+    LLM_BENCH_FMA(a2)
+    LLM_BENCH_FMA(a3) LLM_BENCH_FMA(a4) LLM_BENCH_FMA(a5) LLM_BENCH_FMA(a6)
+        LLM_BENCH_FMA(a7) LLM_BENCH_FMA(a8) LLM_BENCH_FMA(a9) LLM_BENCH_FMA(a10)
+            LLM_BENCH_FMA(a11)
 #undef LLM_BENCH_FMA
   }
   double seconds = secondsSince(start);
@@ -708,8 +709,9 @@ __attribute__((target("avx2,fma"))) double fmaPeakAvx2(long iterations) {
   __asm__ volatile("" : "+x"(x));
     LLM_BENCH_FMA(a0)
     LLM_BENCH_FMA(a1)
-    LLM_BENCH_FMA(a2) LLM_BENCH_FMA(a3) LLM_BENCH_FMA(a4) LLM_BENCH_FMA(a5)
-        LLM_BENCH_FMA(a6) LLM_BENCH_FMA(a7) LLM_BENCH_FMA(a8) LLM_BENCH_FMA(a9)
+    LLM_BENCH_FMA(a2)
+    LLM_BENCH_FMA(a3) LLM_BENCH_FMA(a4) LLM_BENCH_FMA(a5) LLM_BENCH_FMA(a6)
+        LLM_BENCH_FMA(a7) LLM_BENCH_FMA(a8) LLM_BENCH_FMA(a9)
 #undef LLM_BENCH_FMA
   }
   double seconds = secondsSince(start);
@@ -1410,9 +1412,15 @@ int main(int argc, char **argv) {
   // Decode over the paged KV cache at two context lengths, and what it saves
   // over recomputing the whole sequence for every token.
   std::vector<CachedDecode> cachedDecodes;
-  for (int64_t ctx : {int64_t(128), int64_t(2048)}) {
+  constexpr int64_t kCachedSteps = 18;
+  // The long context stops short of the model's last position: the steps
+  // after the prompt must fit too.
+  int64_t longContext = 2048;
+  if (info->maxPositions)
+    longContext = std::min(longContext, info->maxPositions - kCachedSteps);
+  for (int64_t ctx : {int64_t(128), longContext}) {
     llvm::Expected<CachedDecode> cached =
-        benchCachedDecode(context, **hfModel, archive, ctx, /*steps=*/18);
+        benchCachedDecode(context, **hfModel, archive, ctx, kCachedSteps);
     if (!cached)
       return fail(llvm::formatv("KV-cache decode at context {0}: {1}", ctx,
                                 llvm::toString(cached.takeError())));
