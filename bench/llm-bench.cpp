@@ -726,17 +726,23 @@ __attribute__((target("avx2,fma"))) double fmaPeakAvx2(long iterations) {
 #endif
 
 /// The FMA peak of `threads` threads at once (GFLOP/s, summed), on the
-/// instruction set the kernels use; 0 for the portable kernels.
+/// instruction set the kernels use; 0 for the portable kernels. The threads
+/// start together (a spin barrier) and each runs ~0.1 s, so that they
+/// overlap; each reports its own rate.
 double measureFmaPeak(int threads) {
   std::vector<double> rates(threads, 0.0);
+  std::atomic<int> ready{0};
   onThreads(threads, [&](int t) {
+    ready.fetch_add(1);
+    while (ready.load() < threads) {
+    }
 #ifdef LLM_BENCH_X86
     switch (llmk::getSimdKernels().isa) {
     case llmk::Isa::Avx512:
-      rates[t] = fmaPeakAvx512(2000000);
+      rates[t] = fmaPeakAvx512(20000000);
       return;
     case llmk::Isa::Avx2:
-      rates[t] = fmaPeakAvx2(2000000);
+      rates[t] = fmaPeakAvx2(20000000);
       return;
     case llmk::Isa::Scalar:
       return;

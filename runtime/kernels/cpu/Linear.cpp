@@ -55,11 +55,11 @@ struct WeightMatrix {
 };
 
 /// Steps of k per slice, at most: a tile's activations (panelTileRows x
-/// kBlockK, 32 KB) stay in L1 and a panel's slice (kBlockK x kPanel, 192 KB)
-/// in L2 while the tiles pass over it. Long slices keep the accumulators in
-/// registers across most of k: the output tile is read and written once per
-/// slice.
-constexpr int64_t kBlockK = 1024;
+/// kBlockK, 8 KB) stay in L1 and a panel's slice (kBlockK x kPanel, 48 KB)
+/// in L2 while the tiles pass over it; the output tile is read and written
+/// once per slice. (128 and 1024 measured within noise of 256 on the
+/// shapes of llm-bench.)
+constexpr int64_t kBlockK = 256;
 /// Activation rows per task, at most: the packed slice of a block of rows
 /// (kBlockM x kBlockK) stays in L2 while the task's panels pass over it.
 constexpr int64_t kBlockM = 288;
