@@ -682,9 +682,11 @@ __attribute__((target("avx512f"))) double fmaPeakAvx512(long iterations) {
     LLM_BENCH_FMA(a0)
     LLM_BENCH_FMA(a1)
     LLM_BENCH_FMA(a2)
-    LLM_BENCH_FMA(a3) LLM_BENCH_FMA(a4) LLM_BENCH_FMA(a5) LLM_BENCH_FMA(a6)
-        LLM_BENCH_FMA(a7) LLM_BENCH_FMA(a8) LLM_BENCH_FMA(a9) LLM_BENCH_FMA(a10)
-            LLM_BENCH_FMA(a11)
+    LLM_BENCH_FMA(a3)
+    LLM_BENCH_FMA(a4)
+    LLM_BENCH_FMA(a5)
+    LLM_BENCH_FMA(a6) LLM_BENCH_FMA(a7) LLM_BENCH_FMA(a8) LLM_BENCH_FMA(a9)
+        LLM_BENCH_FMA(a10) LLM_BENCH_FMA(a11)
 #undef LLM_BENCH_FMA
   }
   double seconds = secondsSince(start);
@@ -710,8 +712,10 @@ __attribute__((target("avx2,fma"))) double fmaPeakAvx2(long iterations) {
     LLM_BENCH_FMA(a0)
     LLM_BENCH_FMA(a1)
     LLM_BENCH_FMA(a2)
-    LLM_BENCH_FMA(a3) LLM_BENCH_FMA(a4) LLM_BENCH_FMA(a5) LLM_BENCH_FMA(a6)
-        LLM_BENCH_FMA(a7) LLM_BENCH_FMA(a8) LLM_BENCH_FMA(a9)
+    LLM_BENCH_FMA(a3)
+    LLM_BENCH_FMA(a4)
+    LLM_BENCH_FMA(a5)
+    LLM_BENCH_FMA(a6) LLM_BENCH_FMA(a7) LLM_BENCH_FMA(a8) LLM_BENCH_FMA(a9)
 #undef LLM_BENCH_FMA
   }
   double seconds = secondsSince(start);

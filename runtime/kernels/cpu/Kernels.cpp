@@ -283,6 +283,13 @@ void llmk_relu(const float *x, float *y, int64_t n) {
 
 void llmk_glu(const float *gate, const float *up, float *y, int64_t n,
               int32_t activation) {
+  if (activation == LLMK_ACT_SILU) {
+    const SimdKernels &simd = getSimdKernels();
+    forRanges(n, kElementsPerTask, [&](int64_t begin, int64_t end) {
+      simd.siluMul(gate + begin, up + begin, y + begin, end - begin);
+    });
+    return;
+  }
   forRanges(n, kElementsPerTask, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i)
       y[i] = activate(gate[i], activation) * up[i];

@@ -192,11 +192,11 @@ void gemm(const float *x, const WeightMatrix &w, const float *bias, float *y,
     parallelFor(tiles, [&](int64_t tile) {
       float *dst = packed + tile * mr * k;
       const int64_t rows = std::min(mr, blockRows - tile * mr);
-      for (int64_t r = 0; r < rows; ++r) {
-        const float *src = x + (m0 + tile * mr + r) * k;
-        for (int64_t p = 0; p < k; ++p)
-          dst[p * mr + r] = src[p];
-      }
+      const float *src = x + (m0 + tile * mr) * k;
+      // A step of every row at a time: contiguous writes.
+      for (int64_t p = 0; p < k; ++p)
+        for (int64_t r = 0; r < rows; ++r)
+          dst[p * mr + r] = src[r * k + p];
     });
 
     // Tasks: row groups of about kBlockM rows (whole tiles) x groups of
@@ -278,28 +278,54 @@ void llmk::linear(const float *x, const void *w, int32_t dtype, int32_t layout,
   product(x, WeightMatrix{w, dtype, form, k}, bias, y, m, k, n);
 }
 
-void llmk::packPanels(const void *src, int64_t elementBytes, int64_t n,
-                      int64_t k, void *dst) {
-  const char *in = static_cast<const char *>(src);
-  char *out = static_cast<char *>(dst);
-  const int64_t es = elementBytes;
+namespace {
+
+/// packPanels for elements of type T (the bytes of the dtype, moved as is).
+template <typename T>
+void packPanelsTyped(const T *in, int64_t n, int64_t k, T *out) {
   parallelFor(ceilDiv(n, kPanel), [&](int64_t j) {
-    char *panel = out + j * k * kPanel * es;
+    T *panel = out + j * k * kPanel;
     const int64_t rows = std::min(kPanel, n - j * kPanel);
     if (rows < kPanel)
-      std::memset(panel, 0, k * kPanel * es);
+      std::fill(panel, panel + k * kPanel, T(0));
     // Blocks of steps, so the rows being read and the panel being written
     // both stay in cache.
     constexpr int64_t kSteps = 64;
     for (int64_t p0 = 0; p0 < k; p0 += kSteps) {
       const int64_t steps = std::min(kSteps, k - p0);
       for (int64_t r = 0; r < rows; ++r) {
-        const char *row = in + ((j * kPanel + r) * k + p0) * es;
+        const T *row = in + (j * kPanel + r) * k + p0;
+        T *dst = panel + p0 * kPanel + r;
         for (int64_t p = 0; p < steps; ++p)
-          std::memcpy(panel + ((p0 + p) * kPanel + r) * es, row + p * es, es);
+          dst[p * kPanel] = row[p];
       }
     }
   });
+}
+
+} // namespace
+
+void llmk::packPanels(const void *src, int64_t elementBytes, int64_t n,
+                      int64_t k, void *dst) {
+  switch (elementBytes) {
+  case 4:
+    return packPanelsTyped(static_cast<const uint32_t *>(src), n, k,
+                           static_cast<uint32_t *>(dst));
+  case 2:
+    return packPanelsTyped(static_cast<const uint16_t *>(src), n, k,
+                           static_cast<uint16_t *>(dst));
+  default: {
+    // Any other element size: element by element.
+    const char *in = static_cast<const char *>(src);
+    char *out = static_cast<char *>(dst);
+    const int64_t es = elementBytes;
+    std::memset(out, 0, panelElements(n, k) * es);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t p = 0; p < k; ++p)
+        std::memcpy(out + (((i / kPanel) * k + p) * kPanel + i % kPanel) * es,
+                    in + (i * k + p) * es, es);
+  }
+  }
 }
 
 extern "C" void llmk_linear(const float *x, const void *w, int32_t wDtype,

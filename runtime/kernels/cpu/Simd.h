@@ -81,6 +81,10 @@ struct SimdKernels {
   /// `p` may alias `s`.
   float (*expShift)(const float *s, float shift, int64_t count, float *p);
 
+  /// y[i] = silu(gate[i]) * up[i] for i < count (SwiGLU); `y` may alias
+  /// either input.
+  void (*siluMul)(const float *gate, const float *up, float *y, int64_t count);
+
   /// x[i] *= s for i < count.
   void (*scale)(float *x, int64_t count, float s);
 };

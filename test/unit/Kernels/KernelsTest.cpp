@@ -1455,6 +1455,17 @@ TEST_P(ElementwiseTest, Activations) {
           << "glu activation " << act << " at " << i;
     }
   }
+  // SwiGLU's vector path at the extremes: saturation on both sides, and NaN
+  // propagates as in torch.
+  std::vector<float> gates = {-200.0f, -90.0f, 90.0f, 200.0f, nan};
+  std::vector<float> ones(gates.size(), 1.0f), swish(gates.size());
+  llmk_glu(gates.data(), ones.data(), swish.data(), gates.size(),
+           LLMK_ACT_SILU);
+  EXPECT_NEAR(swish[0], 0.0f, 1e-30f);
+  EXPECT_NEAR(swish[1], 0.0f, 1e-30f);
+  EXPECT_EQ(swish[2], 90.0f);
+  EXPECT_EQ(swish[3], 200.0f);
+  EXPECT_TRUE(std::isnan(swish[4]));
 }
 
 TEST_P(ElementwiseTest, Softmax) {
