@@ -677,16 +677,22 @@ __attribute__((target("avx512f"))) double fmaPeakAvx512(long iterations) {
   for (long i = 0; i < iterations; ++i) {
     // The empty asm keeps each chain in its register and every FMA alive.
 #define LLM_BENCH_FMA(x)                                                       \
-  x = _mm512_fmadd_ps(x, b, c);                                                \
-  __asm__ volatile("" : "+v"(x));
-    LLM_BENCH_FMA(a0)
-    LLM_BENCH_FMA(a1)
-    LLM_BENCH_FMA(a2)
-    LLM_BENCH_FMA(a3)
-    LLM_BENCH_FMA(a4)
-    LLM_BENCH_FMA(a5)
-    LLM_BENCH_FMA(a6) LLM_BENCH_FMA(a7) LLM_BENCH_FMA(a8) LLM_BENCH_FMA(a9)
-        LLM_BENCH_FMA(a10) LLM_BENCH_FMA(a11)
+  do {                                                                         \
+    x = _mm512_fmadd_ps(x, b, c);                                              \
+    __asm__ volatile("" : "+v"(x));                                            \
+  } while (0)
+    LLM_BENCH_FMA(a0);
+    LLM_BENCH_FMA(a1);
+    LLM_BENCH_FMA(a2);
+    LLM_BENCH_FMA(a3);
+    LLM_BENCH_FMA(a4);
+    LLM_BENCH_FMA(a5);
+    LLM_BENCH_FMA(a6);
+    LLM_BENCH_FMA(a7);
+    LLM_BENCH_FMA(a8);
+    LLM_BENCH_FMA(a9);
+    LLM_BENCH_FMA(a10);
+    LLM_BENCH_FMA(a11);
 #undef LLM_BENCH_FMA
   }
   double seconds = secondsSince(start);
@@ -707,15 +713,20 @@ __attribute__((target("avx2,fma"))) double fmaPeakAvx2(long iterations) {
   auto start = Clock::now();
   for (long i = 0; i < iterations; ++i) {
 #define LLM_BENCH_FMA(x)                                                       \
-  x = _mm256_fmadd_ps(x, b, c);                                                \
-  __asm__ volatile("" : "+x"(x));
-    LLM_BENCH_FMA(a0)
-    LLM_BENCH_FMA(a1)
-    LLM_BENCH_FMA(a2)
-    LLM_BENCH_FMA(a3)
-    LLM_BENCH_FMA(a4)
-    LLM_BENCH_FMA(a5)
-    LLM_BENCH_FMA(a6) LLM_BENCH_FMA(a7) LLM_BENCH_FMA(a8) LLM_BENCH_FMA(a9)
+  do {                                                                         \
+    x = _mm256_fmadd_ps(x, b, c);                                              \
+    __asm__ volatile("" : "+x"(x));                                            \
+  } while (0)
+    LLM_BENCH_FMA(a0);
+    LLM_BENCH_FMA(a1);
+    LLM_BENCH_FMA(a2);
+    LLM_BENCH_FMA(a3);
+    LLM_BENCH_FMA(a4);
+    LLM_BENCH_FMA(a5);
+    LLM_BENCH_FMA(a6);
+    LLM_BENCH_FMA(a7);
+    LLM_BENCH_FMA(a8);
+    LLM_BENCH_FMA(a9);
 #undef LLM_BENCH_FMA
   }
   double seconds = secondsSince(start);

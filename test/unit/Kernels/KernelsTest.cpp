@@ -324,6 +324,48 @@ TEST_P(LinearTest, MatchesReference) {
   }
 }
 
+/// The accuracy of f16 and bf16 weights: their kernels convert exactly to
+/// fp32 and accumulate in fp32 in the same order as the fp32 kernels, so the
+/// result is bit for bit that of the fp32 weights they represent (prefill
+/// GEMM and decode GEMV, in panels and in rows).
+TEST_P(LinearTest, HalfWeightsEqualTheirFp32Values) {
+  const int64_t sizes[][3] = {{1, 300, 100}, {37, 520, 97}, {300, 64, 50}};
+  uint32_t seed = 500;
+  for (int32_t layout : {LLMK_LAYOUT_ROWS, LLMK_LAYOUT_PANELS}) {
+    for (int32_t dtype : {LLMK_F16, LLMK_BF16}) {
+      for (const auto &size : sizes) {
+        int64_t m = size[0], k = size[1], n = size[2];
+        std::vector<float> x = randomFloats(m * k, ++seed);
+        Weights half = randomWeights(n * k, dtype, ++seed);
+        Weights full;
+        full.dtype = LLMK_F32;
+        full.f32.assign(half.values.begin(), half.values.end());
+        full.values = half.values;
+        std::vector<uint8_t> halfPanels, fullPanels;
+        if (layout == LLMK_LAYOUT_PANELS) {
+          halfPanels = packed(half, n, k);
+          fullPanels = packed(full, n, k);
+        }
+        auto operand = [&](const Weights &w, const std::vector<uint8_t> &p) {
+          return layout == LLMK_LAYOUT_PANELS
+                     ? static_cast<const void *>(p.data())
+                     : w.data();
+        };
+        std::vector<float> yHalf(m * n), yFull(m * n);
+        llmk_linear(x.data(), operand(half, halfPanels), dtype, layout, nullptr,
+                    yHalf.data(), m, k, n);
+        llmk_linear(x.data(), operand(full, fullPanels), LLMK_F32, layout,
+                    nullptr, yFull.data(), m, k, n);
+        ASSERT_EQ(0, std::memcmp(yHalf.data(), yFull.data(),
+                                 yHalf.size() * sizeof(float)))
+            << dtypeName(dtype)
+            << (layout == LLMK_LAYOUT_PANELS ? " panels" : " rows")
+            << " m=" << m << " k=" << k << " n=" << n;
+      }
+    }
+  }
+}
+
 TEST(PackPanelsTest, PlacesEveryElementAndZeroPads) {
   // Element (i, p) of an [n, k] weight lands at ((i / 48) * k + p) * 48 +
   // i % 48; the rows past n in the last panel are zero.
