@@ -1437,8 +1437,9 @@ int main(int argc, char **argv) {
   // The long context stops short of the model's last position: the steps
   // after the prompt must fit too.
   int64_t longContext = 2048;
-  if (info->maxPositions)
-    longContext = std::min(longContext, info->maxPositions - kCachedSteps);
+  for (int64_t limit : {info->maxPositions, info->contextLength})
+    if (limit)
+      longContext = std::min(longContext, limit - kCachedSteps);
   for (int64_t ctx : {int64_t(128), longContext}) {
     llvm::Expected<CachedDecode> cached =
         benchCachedDecode(context, **hfModel, archive, ctx, kCachedSteps);

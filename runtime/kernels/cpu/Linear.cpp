@@ -103,9 +103,13 @@ void gemv(const float *x, const WeightMatrix &w, const float *bias, float *y,
   const SimdKernels &simd = getSimdKernels();
   int64_t rowBytes = std::max<int64_t>(1, k * dtypeSize(w.dtype));
   if (w.form == Form::Panels) {
+    // Whole groups of four panels per task (the GEMV reads up to four
+    // streams at once), unless that leaves a thread without two tasks.
+    int64_t panels = ceilDiv(n, kPanel);
     int64_t panelsPerTask =
         std::max<int64_t>(1, kGemvTaskBytes / (rowBytes * kPanel));
-    int64_t panels = ceilDiv(n, kPanel);
+    if (panels >= 8 * getNumThreads())
+      panelsPerTask = std::max<int64_t>(4, panelsPerTask / 4 * 4);
     parallelFor(ceilDiv(panels, panelsPerTask), [&](int64_t task) {
       int64_t begin = task * panelsPerTask;
       int64_t end = std::min(panels, begin + panelsPerTask);
