@@ -208,52 +208,61 @@ float maskScores(const AttentionArgs &a, int64_t b, int64_t h, int64_t i,
   return blockMax;
 }
 
-/// The same computation as attentionTask for a block of queries (prefill),
-/// with both products on the GEMM register tile: scores = Q · Kᵀ against the
-/// key block packed transposed into panels, and O += P · V against the value
-/// block packed into panels. The output accumulates in tile layout.
-void attentionTaskTiled(const AttentionArgs &a, const SimdKernels &simd,
-                        int64_t b, int64_t kvHead, int64_t h0, int64_t heads,
-                        int64_t q0, int64_t qCount) {
-  const int64_t cols = simd.gemmCols, tileRows = simd.gemmRows;
-  const int64_t tileSize = tileRows * cols;
-  const int64_t blockKv = (kBlockKv + cols - 1) / cols * cols;
-  const int64_t dPanels = (a.vHeadDim + cols - 1) / cols;
-  const int64_t rowTiles = (qCount + tileRows - 1) / tileRows;
-  auto vectorsFor = [&](int64_t valid) {
-    return static_cast<int>((std::min(valid, cols) + simd.width - 1) /
-                            simd.width);
-  };
+/// The packed keys and values a thread keeps for its next call (16 MiB).
+constexpr size_t kMaxKeptPackedFloats = size_t{4} << 20;
 
-  thread_local std::vector<float> packedK, packedV, probs, scoreTile, outTiles,
-      rowMax, rowSum;
-  packedK.resize(blockKv * a.headDim);
-  packedV.resize(dPanels * blockKv * cols);
-  probs.resize(tileRows * blockKv);
-  scoreTile.resize(tileSize);
-  outTiles.assign(heads * rowTiles * dPanels * tileSize, 0.0f);
-  rowMax.assign(heads * qCount, kNegInf);
-  rowSum.assign(heads * qCount, 0.0f);
+/// Keys and values of every (batch, kv head) packed once per call for the
+/// tiled path, in blocks of `blockKv` keys from key 0 (zero past kvLen):
+/// block kb of a head holds its keys as panels [headDim][cols] (the
+/// operand of Q · Kᵀ) and its values as panels [blockKv][cols] of features
+/// (the operand of P · V). Every query block of the head reads them.
+struct PackedKV {
+  int64_t cols = 0, blockKv = 0, blocks = 0, dPanels = 0;
+  std::vector<float> k, v;
 
+  int64_t kBlockFloats(const AttentionArgs &a) const {
+    return blockKv * a.headDim;
+  }
+  int64_t vBlockFloats() const { return dPanels * blockKv * cols; }
+  const float *keys(const AttentionArgs &a, int64_t b, int64_t kvHead,
+                    int64_t block) const {
+    return k.data() +
+           ((b * a.numKvHeads + kvHead) * blocks + block) * kBlockFloats(a);
+  }
+  const float *values(const AttentionArgs &a, int64_t b, int64_t kvHead,
+                      int64_t block) const {
+    return v.data() +
+           ((b * a.numKvHeads + kvHead) * blocks + block) * vBlockFloats();
+  }
+};
+
+void packKV(const AttentionArgs &a, const SimdKernels &simd, int64_t batch,
+            PackedKV &packed) {
+  const int64_t cols = simd.gemmCols;
+  packed.cols = cols;
+  packed.blockKv = (kBlockKv + cols - 1) / cols * cols;
+  packed.blocks = (a.kvLen + packed.blockKv - 1) / packed.blockKv;
+  packed.dPanels = (a.vHeadDim + cols - 1) / cols;
+  const int64_t heads = batch * a.numKvHeads;
+  packed.k.resize(heads * packed.blocks * packed.kBlockFloats(a));
+  packed.v.resize(heads * packed.blocks * packed.vBlockFloats());
   const int64_t kStride = a.numKvHeads * a.headDim;
   const int64_t vStride = a.numKvHeads * a.vHeadDim;
-  const int64_t qStride = a.numHeads * a.headDim;
-  const float *kBase = a.k + b * a.kvLen * kStride + kvHead * a.headDim;
-  const float *vBase = a.v + b * a.kvLen * vStride + kvHead * a.vHeadDim;
-
-  int64_t begin, end, unused;
-  visibleKeys(a, q0, &begin, &unused);
-  visibleKeys(a, q0 + qCount - 1, &unused, &end);
-
-  for (int64_t k0 = begin; k0 < end; k0 += blockKv) {
-    const int64_t count = std::min(blockKv, end - k0);
-    const int64_t keyPanels = (count + cols - 1) / cols;
-    // Keys as panels [headDim][cols], values as panels [key][cols] of
-    // features; zeros pad both.
-    for (int64_t panel = 0; panel < keyPanels; ++panel) {
-      float *dst = packedK.data() + panel * a.headDim * cols;
-      const int64_t valid = std::min(cols, count - panel * cols);
-      const float *src = kBase + (k0 + panel * cols) * kStride;
+  parallelFor(heads * packed.blocks, [&](int64_t task) {
+    const int64_t block = task % packed.blocks, head = task / packed.blocks;
+    const int64_t b = head / a.numKvHeads, kvHead = head % a.numKvHeads;
+    const int64_t k0 = block * packed.blockKv;
+    const int64_t count = std::min(packed.blockKv, a.kvLen - k0);
+    const float *kBase =
+        a.k + (b * a.kvLen + k0) * kStride + kvHead * a.headDim;
+    const float *vBase =
+        a.v + (b * a.kvLen + k0) * vStride + kvHead * a.vHeadDim;
+    float *kDst = const_cast<float *>(packed.keys(a, b, kvHead, block));
+    float *vDst = const_cast<float *>(packed.values(a, b, kvHead, block));
+    for (int64_t panel = 0; panel * cols < packed.blockKv; ++panel) {
+      float *dst = kDst + panel * a.headDim * cols;
+      const int64_t valid = std::clamp<int64_t>(count - panel * cols, 0, cols);
+      const float *src = kBase + panel * cols * kStride;
       // One feature of every key at a time: contiguous writes.
       for (int64_t p = 0; p < a.headDim; ++p) {
         float *row = dst + p * cols;
@@ -262,15 +271,56 @@ void attentionTaskTiled(const AttentionArgs &a, const SimdKernels &simd,
         std::fill(row + valid, row + cols, 0.0f);
       }
     }
-    for (int64_t t = 0; t < count; ++t) {
-      const float *src = vBase + (k0 + t) * vStride;
-      for (int64_t panel = 0; panel < dPanels; ++panel) {
-        float *dst = packedV.data() + (panel * blockKv + t) * cols;
-        int64_t valid = std::min(cols, a.vHeadDim - panel * cols);
+    for (int64_t t = 0; t < packed.blockKv; ++t) {
+      const float *src = vBase + t * vStride;
+      for (int64_t panel = 0; panel < packed.dPanels; ++panel) {
+        float *dst = vDst + (panel * packed.blockKv + t) * cols;
+        int64_t valid =
+            t < count ? std::min(cols, a.vHeadDim - panel * cols) : 0;
         std::copy(src + panel * cols, src + panel * cols + valid, dst);
         std::fill(dst + valid, dst + cols, 0.0f);
       }
     }
+  });
+}
+
+/// The same computation as attentionTask for a block of queries (prefill),
+/// with both products on the GEMM register tile: scores = Q · Kᵀ against the
+/// key block packed transposed into panels, and O += P · V against the value
+/// block packed into panels. The output accumulates in tile layout.
+void attentionTaskTiled(const AttentionArgs &a, const SimdKernels &simd,
+                        const PackedKV &packed, int64_t b, int64_t kvHead,
+                        int64_t h0, int64_t heads, int64_t q0, int64_t qCount) {
+  const int64_t cols = simd.gemmCols, tileRows = simd.gemmRows;
+  const int64_t tileSize = tileRows * cols;
+  const int64_t blockKv = packed.blockKv;
+  const int64_t dPanels = packed.dPanels;
+  const int64_t rowTiles = (qCount + tileRows - 1) / tileRows;
+  auto vectorsFor = [&](int64_t valid) {
+    return static_cast<int>((std::min(valid, cols) + simd.width - 1) /
+                            simd.width);
+  };
+
+  thread_local std::vector<float> probs, scoreTile, outTiles, rowMax, rowSum;
+  probs.resize(tileRows * blockKv);
+  scoreTile.resize(tileSize);
+  outTiles.assign(heads * rowTiles * dPanels * tileSize, 0.0f);
+  rowMax.assign(heads * qCount, kNegInf);
+  rowSum.assign(heads * qCount, 0.0f);
+
+  const int64_t qStride = a.numHeads * a.headDim;
+
+  int64_t begin, end, unused;
+  visibleKeys(a, q0, &begin, &unused);
+  visibleKeys(a, q0 + qCount - 1, &unused, &end);
+
+  // Whole packed blocks from the one holding the first visible key.
+  for (int64_t k0 = begin / blockKv * blockKv; k0 < end; k0 += blockKv) {
+    // Keys past `end` are seen by no query of the block: not computed.
+    const int64_t count = std::min(blockKv, end - k0);
+    const int64_t keyPanels = (count + cols - 1) / cols;
+    const float *packedK = packed.keys(a, b, kvHead, k0 / blockKv);
+    const float *packedV = packed.values(a, b, kvHead, k0 / blockKv);
 
     for (int64_t hh = 0; hh < heads; ++hh) {
       const int64_t h = h0 + hh;
@@ -288,7 +338,7 @@ void attentionTaskTiled(const AttentionArgs &a, const SimdKernels &simd,
         for (int64_t panel = 0; panel < keyPanels; ++panel) {
           int64_t valid = std::min(cols, count - panel * cols);
           simd.gemmTile(queries, qStride, rows,
-                        packedK.data() + panel * a.headDim * cols, a.headDim,
+                        packedK + panel * a.headDim * cols, a.headDim,
                         vectorsFor(valid), scoreTile.data(), false);
           for (int r = 0; r < rows; ++r)
             std::copy(scoreTile.data() + r * cols,
@@ -319,7 +369,7 @@ void attentionTaskTiled(const AttentionArgs &a, const SimdKernels &simd,
         }
         for (int64_t panel = 0; panel < dPanels; ++panel)
           simd.gemmTile(probs.data(), blockKv, rows,
-                        packedV.data() + panel * blockKv * cols, count,
+                        packedV + panel * blockKv * cols, count,
                         vectorsFor(a.vHeadDim - panel * cols),
                         out + panel * tileSize, true);
       }
@@ -394,6 +444,14 @@ extern "C" void llmk_attention(const float *q, const float *k, const float *v,
     while (group % headsPerTask);
   }
   const int64_t headTasks = group / headsPerTask;
+  // The tiled path (any query block of kMinTiledQueries or more) reads the
+  // keys and values packed once for all its query blocks.
+  // Named through a reference: the workers of parallelFor would each see
+  // their own (empty) thread_local.
+  thread_local PackedKV callerPacked;
+  PackedKV &packedKV = callerPacked;
+  if (qLen >= kMinTiledQueries)
+    packKV(args, simd, batch, packedKV);
   parallelFor(batch * numKvHeads * headTasks * qBlocks, [&](int64_t task) {
     // The last query blocks see the most keys under a causal mask: hand them
     // out first so the short ones fill in at the end.
@@ -409,8 +467,13 @@ extern "C" void llmk_attention(const float *q, const float *k, const float *v,
     // A few queries (decode) cannot amortize packing the key and value
     // blocks: they take the row-by-row path.
     if (qCount >= kMinTiledQueries)
-      attentionTaskTiled(args, simd, b, kvHead, h0, headsPerTask, q0, qCount);
+      attentionTaskTiled(args, simd, packedKV, b, kvHead, h0, headsPerTask, q0,
+                         qCount);
     else
       attentionTask(args, simd, b, kvHead, h0, headsPerTask, q0, qCount);
   });
+  // A long context's copy is not kept between calls: it would double the
+  // memory of the cache it copies.
+  if (packedKV.k.size() + packedKV.v.size() > kMaxKeptPackedFloats)
+    packedKV = PackedKV();
 }
