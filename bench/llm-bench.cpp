@@ -738,13 +738,54 @@ __attribute__((target("avx2,fma"))) double fmaPeakAvx2(long iterations) {
   (void)a2, (void)a3, (void)a4, (void)a5, (void)a6, (void)a7;
   return iterations * 10.0 * 16 / seconds / 1e9;
 }
+
+/// The peak of the bf16 dot product (vdpbf16ps: 16 lanes x 2 products, 64
+/// flops), over 12 independent accumulator chains as fmaPeakAvx512.
+__attribute__((target("avx512f,avx512bf16"))) double
+dotPeakAvx512Bf16(long iterations) {
+  __m512 a0 = _mm512_set1_ps(0.1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0,
+         a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+  const __m512bh b = (__m512bh)_mm512_set1_epi16(0x3c00),
+                 c = (__m512bh)_mm512_set1_epi16(0x3c00);
+  auto start = Clock::now();
+  for (long i = 0; i < iterations; ++i) {
+#define LLM_BENCH_DOT(x)                                                       \
+  do {                                                                         \
+    x = _mm512_dpbf16_ps(x, b, c);                                             \
+    __asm__ volatile("" : "+v"(x));                                            \
+  } while (0)
+    LLM_BENCH_DOT(a0);
+    LLM_BENCH_DOT(a1);
+    LLM_BENCH_DOT(a2);
+    LLM_BENCH_DOT(a3);
+    LLM_BENCH_DOT(a4);
+    LLM_BENCH_DOT(a5);
+    LLM_BENCH_DOT(a6);
+    LLM_BENCH_DOT(a7);
+    LLM_BENCH_DOT(a8);
+    LLM_BENCH_DOT(a9);
+    LLM_BENCH_DOT(a10);
+    LLM_BENCH_DOT(a11);
+#undef LLM_BENCH_DOT
+  }
+  double seconds = secondsSince(start);
+  __m512 sum = _mm512_add_ps(
+      _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+      _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+  sum = _mm512_add_ps(
+      sum, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
+  volatile float sink = _mm512_reduce_add_ps(sum);
+  (void)sink;
+  return iterations * 12.0 * 64 / seconds / 1e9;
+}
 #endif
 
 /// The FMA peak of `threads` threads at once (GFLOP/s, summed), on the
-/// instruction set the kernels use; 0 for the portable kernels. The threads
-/// start together (a spin barrier) and each runs ~0.1 s, so that they
-/// overlap; each reports its own rate.
-double measureFmaPeak(int threads) {
+/// instruction set the kernels use; 0 for the portable kernels. With
+/// `bf16Dot`, the peak of the bf16 dot product instead (0 where the kernels
+/// do not use it). The threads start together (a spin barrier) and each
+/// runs ~0.1 s, so that they overlap; each reports its own rate.
+double measureFmaPeak(int threads, bool bf16Dot = false) {
   std::vector<double> rates(threads, 0.0);
   std::atomic<int> ready{0};
   onThreads(threads, [&](int t) {
@@ -753,11 +794,17 @@ double measureFmaPeak(int threads) {
     }
 #ifdef LLM_BENCH_X86
     switch (llmk::getSimdKernels().isa) {
+    case llmk::Isa::Avx512Bf16:
+      rates[t] =
+          bf16Dot ? dotPeakAvx512Bf16(10000000) : fmaPeakAvx512(20000000);
+      return;
     case llmk::Isa::Avx512:
-      rates[t] = fmaPeakAvx512(20000000);
+      if (!bf16Dot)
+        rates[t] = fmaPeakAvx512(20000000);
       return;
     case llmk::Isa::Avx2:
-      rates[t] = fmaPeakAvx2(20000000);
+      if (!bf16Dot)
+        rates[t] = fmaPeakAvx2(20000000);
       return;
     case llmk::Isa::Scalar:
       return;
@@ -781,6 +828,9 @@ struct KernelResult {
 
 struct KernelResults {
   double peak = 0;
+  /// The bf16 dot-product peak, which the GEMMs of bf16 weights are
+  /// measured against where the kernels use it; 0 elsewhere.
+  double dotPeak = 0;
   std::vector<KernelResult> gemms, attention;
 };
 
@@ -894,9 +944,14 @@ KernelResults benchKernels(const ModelShape &s, DType dtype, int threads,
     results.attention.push_back(result);
   }
   results.peak = median(peaks);
-  for (auto *list : {&results.gemms, &results.attention})
-    for (KernelResult &r : *list)
-      r.fraction = results.peak > 0 ? r.gflops / results.peak : 0;
+  if (dtype == DType::BF16 && llmk::getSimdKernels().gemmPanelBf16)
+    results.dotPeak = measureFmaPeak(threads, /*bf16Dot=*/true);
+  for (KernelResult &r : results.gemms) {
+    double peak = results.dotPeak > 0 ? results.dotPeak : results.peak;
+    r.fraction = peak > 0 ? r.gflops / peak : 0;
+  }
+  for (KernelResult &r : results.attention)
+    r.fraction = results.peak > 0 ? r.gflops / results.peak : 0;
   return results;
 }
 
@@ -906,6 +961,11 @@ void printKernels(const KernelResults &results, llvm::StringRef dtype,
       "\nkernels against the FMA peak: {0:f1} GFLOP/s ({1} threads, {2}; "
       "median of the measurements between the kernels)\n",
       results.peak, threads, llmk::getSimdKernels().name);
+  if (results.dotPeak > 0)
+    llvm::outs() << llvm::formatv(
+        "the GEMMs run on the bf16 dot product (vdpbf16ps): against its peak, "
+        "{0:f1} GFLOP/s ({1:f2}x the FMA peak)\n",
+        results.dotPeak, results.dotPeak / std::max(1e-9, results.peak));
   llvm::outs() << llvm::formatv("  {0,-20} {1,6} {2,6} {3,7} {4,10} {5,8}\n",
                                 "GEMM (" + dtype.str() + " weights)", "m", "k",
                                 "n", "GFLOP/s", "of peak");
@@ -923,6 +983,8 @@ void printKernels(const KernelResults &results, llvm::StringRef dtype,
 void writeKernelsJson(llvm::json::OStream &j, const KernelResults &results) {
   j.attributeObject("kernels", [&] {
     j.attribute("fma_peak_gflops", results.peak);
+    if (results.dotPeak > 0)
+      j.attribute("bf16_dot_peak_gflops", results.dotPeak);
     for (const auto &entry :
          {std::pair<const char *, const std::vector<KernelResult> *>{
               "gemm", &results.gemms},

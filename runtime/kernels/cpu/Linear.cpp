@@ -15,7 +15,9 @@
 //     runs over it; other operands (row-major weights, matmul operands) are
 //     packed into panels the same way;
 //   - tasks are blocks of rows x groups of panels, enough of them to keep
-//     every thread busy, each writing its own part of y.
+//     every thread busy, each writing its own part of y;
+//   - bf16 panels on a host with AVX512_BF16 run the same blocking on the
+//     bf16 dot product (gemmBf16Dot), the activations rounded to bf16.
 //
 //===----------------------------------------------------------------------===//
 
@@ -74,17 +76,17 @@ constexpr int64_t kGemvTaskBytes = 64 << 10;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/// A growable scratch buffer of floats aligned to a cache line, so that the
-/// vector loads of the panels and activations converted into it never split
-/// across two lines. Kept per thread between calls.
-class ScratchBuffer {
+/// A growable scratch buffer aligned to a cache line, so that the vector
+/// loads of the panels and activations converted into it never split across
+/// two lines. Kept per thread between calls.
+template <typename T> class ScratchBuffer {
 public:
-  float *get(int64_t count) {
+  T *get(int64_t count) {
     if (count > capacity) {
       void *p = nullptr;
-      if (::posix_memalign(&p, 64, static_cast<size_t>(count) * sizeof(float)))
+      if (::posix_memalign(&p, 64, static_cast<size_t>(count) * sizeof(T)))
         p = nullptr;
-      storage.reset(static_cast<float *>(p));
+      storage.reset(static_cast<T *>(p));
       capacity = p ? count : 0;
     }
     return storage.get();
@@ -92,9 +94,9 @@ public:
 
 private:
   struct Free {
-    void operator()(float *p) const { std::free(p); }
+    void operator()(T *p) const { std::free(p); }
   };
-  std::unique_ptr<float, Free> storage;
+  std::unique_ptr<T, Free> storage;
   int64_t capacity = 0;
 };
 
@@ -167,10 +169,122 @@ const float *panelSlice(const WeightMatrix &w, int64_t j, int64_t p0,
   return buffer;
 }
 
+/// `value` rounded to the nearest bf16, ties to even; a NaN stays a (quiet)
+/// NaN rather than rounding into an infinity.
+inline uint16_t roundToBf16(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  if ((bits & 0x7fffffffu) > 0x7f800000u)
+    return static_cast<uint16_t>((bits >> 16) | 0x40u);
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+/// gemm for bf16 weights in panels on the bf16 dot product
+/// (SimdKernels::gemmPanelBf16): the same blocking, over pairs of steps. The
+/// activations are packed rounded to bf16, a pair of steps of a row in one
+/// 32-bit word; each panel slice is interleaved by pairs of steps into the
+/// task's buffer, which every row tile of the task then reads.
+void gemmBf16Dot(const float *x, const WeightMatrix &w, const float *bias,
+                 float *y, int64_t m, int64_t k, int64_t n) {
+  const SimdKernels &simd = getSimdKernels();
+  const int64_t mr = simd.panelTileRows;
+  const int64_t panels = ceilDiv(n, kPanel);
+  const int64_t pairs = ceilDiv(k, 2);
+  const int64_t kSlices = ceilDiv(k, kBlockK);
+  // Even, so that slices hold whole pairs.
+  const int64_t sliceK = ceilDiv(ceilDiv(k, kSlices), 8) * 8;
+  const int64_t rowsPerBlock =
+      std::max<int64_t>(mr, kMaxPackedBytes / (4 * pairs) / mr * mr);
+  const int threads = getNumThreads();
+
+  thread_local ScratchBuffer<uint32_t> packedStorage;
+  uint32_t *packed =
+      packedStorage.get(std::min(ceilDiv(m, mr) * mr, rowsPerBlock) * pairs);
+  if (!packed) {
+    recordError("llmk_linear: cannot allocate the packed activations");
+    std::fill(y, y + m * n, 0.0f);
+    return;
+  }
+  const auto *weights = static_cast<const uint16_t *>(w.data);
+
+  for (int64_t m0 = 0; m0 < m; m0 += rowsPerBlock) {
+    const int64_t blockRows = std::min(rowsPerBlock, m - m0);
+    const int64_t tiles = ceilDiv(blockRows, mr);
+    parallelFor(tiles, [&](int64_t tile) {
+      uint32_t *dst = packed + tile * mr * pairs;
+      const int64_t rows = std::min(mr, blockRows - tile * mr);
+      const float *src = x + (m0 + tile * mr) * k;
+      for (int64_t q = 0; q < pairs; ++q) {
+        const int64_t p = 2 * q;
+        for (int64_t r = 0; r < rows; ++r) {
+          const uint32_t even = roundToBf16(src[r * k + p]);
+          const uint32_t odd = p + 1 < k ? roundToBf16(src[r * k + p + 1]) : 0;
+          dst[q * mr + r] = even | odd << 16;
+        }
+      }
+    });
+
+    const int64_t rowGroups = ceilDiv(blockRows, kBlockM);
+    const int64_t tilesPerGroup = ceilDiv(tiles, rowGroups);
+    const int64_t wanted = 4 * threads;
+    const int64_t panelsPerTask = std::clamp<int64_t>(
+        panels * rowGroups / std::max<int64_t>(1, wanted), 1, kMaxTaskPanels);
+    const int64_t panelGroups = ceilDiv(panels, panelsPerTask);
+    parallelFor(rowGroups * panelGroups, [&](int64_t task) {
+      const int64_t group = task / panelGroups;
+      const int64_t j0 = (task % panelGroups) * panelsPerTask;
+      const int64_t j1 = std::min(panels, j0 + panelsPerTask);
+      const int64_t t0 = group * tilesPerGroup;
+      const int64_t t1 = std::min(tiles, t0 + tilesPerGroup);
+      thread_local ScratchBuffer<uint16_t> scratch;
+      uint16_t *buffer = scratch.get(sliceK * kPanel);
+      if (!buffer) {
+        recordError("llmk_linear: cannot allocate a panel buffer");
+        return;
+      }
+      for (int64_t p0 = 0; p0 < k; p0 += sliceK) {
+        const int64_t kc = std::min(sliceK, k - p0);
+        const int64_t slicePairs = ceilDiv(kc, 2);
+        for (int64_t j = j0; j < j1; ++j) {
+          // Steps 2q and 2q + 1 of the panel side by side, per column.
+          const uint16_t *slice = weights + (j * k + p0) * kPanel;
+          for (int64_t q = 0; q < slicePairs; ++q) {
+            const uint16_t *even = slice + 2 * q * kPanel;
+            uint16_t *dst = buffer + 2 * q * kPanel;
+            if (2 * q + 1 < kc) {
+              const uint16_t *odd = even + kPanel;
+              for (int64_t c = 0; c < kPanel; ++c) {
+                dst[2 * c] = even[c];
+                dst[2 * c + 1] = odd[c];
+              }
+            } else {
+              for (int64_t c = 0; c < kPanel; ++c) {
+                dst[2 * c] = even[c];
+                dst[2 * c + 1] = 0;
+              }
+            }
+          }
+          const int cols = static_cast<int>(std::min(kPanel, n - j * kPanel));
+          for (int64_t t = t0; t < t1; ++t) {
+            const int rows = static_cast<int>(std::min(mr, blockRows - t * mr));
+            simd.gemmPanelBf16(packed + t * mr * pairs + p0 / 2 * mr, mr, rows,
+                               buffer, slicePairs,
+                               y + (m0 + t * mr) * n + j * kPanel, n, cols,
+                               p0 > 0, bias ? bias + j * kPanel : nullptr);
+          }
+        }
+      }
+    });
+  }
+}
+
 /// y[m, n] = x[m, k] · wᵀ + bias for m > 1 (any m works).
 void gemm(const float *x, const WeightMatrix &w, const float *bias, float *y,
           int64_t m, int64_t k, int64_t n) {
   const SimdKernels &simd = getSimdKernels();
+  if (w.dtype == LLMK_BF16 && w.form == Form::Panels && simd.gemmPanelBf16)
+    return gemmBf16Dot(x, w, bias, y, m, k, n);
   const int64_t mr = simd.panelTileRows;
   const int64_t panels = ceilDiv(n, kPanel);
   // Slices of k of about equal length, none of them a short remainder.
@@ -181,7 +295,7 @@ void gemm(const float *x, const WeightMatrix &w, const float *bias, float *y,
   const int threads = getNumThreads();
 
   // The packed activations: per tile of mr rows, k steps of mr values.
-  thread_local ScratchBuffer packedStorage;
+  thread_local ScratchBuffer<float> packedStorage;
   float *packed =
       packedStorage.get(std::min(ceilDiv(m, mr) * mr, rowsPerBlock) * k);
   if (!packed) {
@@ -217,7 +331,7 @@ void gemm(const float *x, const WeightMatrix &w, const float *bias, float *y,
       const int64_t j1 = std::min(panels, j0 + panelsPerTask);
       const int64_t t0 = group * tilesPerGroup;
       const int64_t t1 = std::min(tiles, t0 + tilesPerGroup);
-      thread_local ScratchBuffer scratch;
+      thread_local ScratchBuffer<float> scratch;
       float *buffer = scratch.get(sliceK * kPanel);
       if (!buffer) {
         recordError("llmk_linear: cannot allocate a panel buffer");

@@ -27,9 +27,13 @@ Isa detectHostIsa() {
   // __builtin_cpu_supports also checks that the OS saves the registers.
   bool avx2 =
       __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
-  if (avx2 && getAvx512Kernels() && __builtin_cpu_supports("avx512f") &&
+  bool avx512 =
+      avx2 && getAvx512Kernels() && __builtin_cpu_supports("avx512f") &&
       __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  if (avx512 && getAvx512Bf16Kernels() && __builtin_cpu_supports("avx512bf16"))
+    return Isa::Avx512Bf16;
+  if (avx512)
     return Isa::Avx512;
   if (avx2 && getAvx2Kernels())
     return Isa::Avx2;
@@ -45,11 +49,15 @@ Isa initialIsa(Isa host) {
     cap = Isa::Scalar;
   else if (env && !std::strcmp(env, "avx2"))
     cap = Isa::Avx2;
+  else if (env && !std::strcmp(env, "avx512"))
+    cap = Isa::Avx512;
   return cap < host ? cap : host;
 }
 
 const SimdKernels *tableFor(Isa isa) {
   switch (isa) {
+  case Isa::Avx512Bf16:
+    return getAvx512Bf16Kernels();
   case Isa::Avx512:
     return getAvx512Kernels();
   case Isa::Avx2:

@@ -4,9 +4,11 @@
 //
 // The few loops that decide the speed of the kernels (GEMM tile, GEMV,
 // attention dot products) are compiled once per instruction set: portable
-// C++, AVX2+FMA+F16C and AVX-512. The best one the host supports is picked at
-// run time; LLMK_ISA=scalar|avx2|avx512 or setMaxIsa lowers the choice, which
-// is how the tests cover every path on one machine.
+// C++, AVX2+FMA+F16C and AVX-512, plus the AVX-512 table with the bf16 dot
+// product (AVX512_BF16) for prefill with bf16 weights. The best one the host
+// supports is picked at run time; LLMK_ISA=scalar|avx2|avx512|avx512bf16 or
+// setMaxIsa lowers the choice, which is how the tests cover every path on one
+// machine.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,7 +20,7 @@
 namespace llmk {
 
 /// Instruction sets with a compiled kernel table, weakest first.
-enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2, Avx512Bf16 = 3 };
 
 /// The inner loops of one instruction set. Matrices are fp32 and row-major
 /// unless a dtype (`LLMKDtype`) says otherwise.
@@ -87,6 +89,16 @@ struct SimdKernels {
 
   /// x[i] *= s for i < count.
   void (*scale)(float *x, int64_t count, float s);
+
+  /// gemmPanel on the bf16 dot product (vdpbf16ps), for bf16 weights; null
+  /// where the host has none. Steps go in pairs: `a` holds, per pair q and
+  /// row r, a[q * aStride + r] = bf16(x[r][2q]) | bf16(x[r][2q + 1]) << 16,
+  /// and `b` holds per pair the panel's 2 x LLMK_PANEL_ROWS bf16 weights
+  /// interleaved, b[q * 2 * LLMK_PANEL_ROWS + 2 * j + s] = w[2q + s][j]. The
+  /// products are exact and sum in fp32, two steps at a time.
+  void (*gemmPanelBf16)(const uint32_t *a, int64_t aStride, int rows,
+                        const uint16_t *b, int64_t pairs, float *c, int64_t ldc,
+                        int cols, bool accumulate, const float *bias);
 };
 
 /// The instruction set the host supports best.
@@ -103,6 +115,7 @@ const SimdKernels &getSimdKernels();
 const SimdKernels *getScalarKernels();
 const SimdKernels *getAvx2Kernels();
 const SimdKernels *getAvx512Kernels();
+const SimdKernels *getAvx512Bf16Kernels();
 
 } // namespace llmk
 

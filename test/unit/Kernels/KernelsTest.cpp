@@ -116,7 +116,10 @@ const char *dtypeName(int32_t dtype) {
 }
 
 const char *isaName(Isa isa) {
-  return isa == Isa::Avx512 ? "avx512" : isa == Isa::Avx2 ? "avx2" : "scalar";
+  return isa == Isa::Avx512Bf16 ? "avx512bf16"
+         : isa == Isa::Avx512   ? "avx512"
+         : isa == Isa::Avx2     ? "avx2"
+                                : "scalar";
 }
 
 /// Restricts the kernels to one instruction set and a thread count for the
@@ -131,7 +134,7 @@ public:
     (void)llmk_take_error();
   }
   void leave() {
-    setMaxIsa(Isa::Avx512);
+    setMaxIsa(getHostIsa());
     llmk_set_num_threads(0);
   }
   bool skipped = false;
@@ -157,9 +160,9 @@ isaTestName(const ::testing::TestParamInfo<std::tuple<Isa, int>> &info) {
          std::to_string(std::get<1>(info.param)) + "threads";
 }
 
-const auto kIsaAndThreads =
-    ::testing::Combine(::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),
-                       ::testing::Values(1, 3));
+const auto kIsaAndThreads = ::testing::Combine(
+    ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Bf16),
+    ::testing::Values(1, 3));
 
 //===----------------------------------------------------------------------===//
 // Thread pool, errors, conversions
@@ -275,6 +278,35 @@ void expectLinear(const std::vector<float> &x, const std::vector<double> &w,
 
 class LinearTest : public IsaTest {};
 
+/// `value` rounded to the nearest bf16 (ties to even), as a float.
+float roundedToBf16(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  uint32_t lower = bits & 0xffffu, upper = bits >> 16;
+  if (lower > 0x8000u || (lower == 0x8000u && (upper & 1u)))
+    ++upper;
+  return bf16Value(static_cast<uint16_t>(upper));
+}
+
+/// Whether llmk_linear of m rows runs on the bf16 dot product, which rounds
+/// the activations to bf16: bf16 weights in panels, more than one row, and
+/// a kernel table that has it (AVX512_BF16 hosts).
+bool usesBf16Dot(int32_t dtype, int32_t layout, int64_t m) {
+  return dtype == LLMK_BF16 && layout == LLMK_LAYOUT_PANELS && m > 1 &&
+         getSimdKernels().gemmPanelBf16 != nullptr;
+}
+
+/// The activations as the kernel multiplies them.
+std::vector<float> operandActivations(const std::vector<float> &x,
+                                      int32_t dtype, int32_t layout,
+                                      int64_t m) {
+  if (!usesBf16Dot(dtype, layout, m))
+    return x;
+  std::vector<float> rounded(x.size());
+  std::transform(x.begin(), x.end(), rounded.begin(), roundedToBf16);
+  return rounded;
+}
+
 /// `w` ([n, k]) in LLMK_LAYOUT_PANELS, as the runtime packs it.
 std::vector<uint8_t> packed(const Weights &w, int64_t n, int64_t k) {
   int64_t es = w.dtype == LLMK_F32 ? 4 : 2;
@@ -312,8 +344,11 @@ TEST_P(LinearTest, MatchesReference) {
                       dtype, layout, withBias ? bias.data() : nullptr, y.data(),
                       m, k, n);
           EXPECT_EQ(llmk_take_error(), nullptr);
+          // On the bf16 dot product the products of the rounded
+          // activations are exact and sum in fp32: the same bound.
           expectLinear(
-              x, w.values, withBias ? bias.data() : nullptr, y, m, k, n,
+              operandActivations(x, dtype, layout, m), w.values,
+              withBias ? bias.data() : nullptr, y, m, k, n,
               std::string(dtypeName(dtype)) +
                   (layout == LLMK_LAYOUT_PANELS ? " panels" : "") +
                   " m=" + std::to_string(m) + " k=" + std::to_string(k) +
@@ -327,7 +362,8 @@ TEST_P(LinearTest, MatchesReference) {
 /// The accuracy of f16 and bf16 weights: their kernels convert exactly to
 /// fp32 and accumulate in fp32 in the same order as the fp32 kernels, so the
 /// result is bit for bit that of the fp32 weights they represent (prefill
-/// GEMM and decode GEMV, in panels and in rows).
+/// GEMM and decode GEMV, in panels and in rows). The one exception is the
+/// prefill of bf16 panels on the bf16 dot product (Bf16DotAccuracy).
 TEST_P(LinearTest, HalfWeightsEqualTheirFp32Values) {
   const int64_t sizes[][3] = {{1, 300, 100}, {37, 520, 97}, {300, 64, 50}};
   uint32_t seed = 500;
@@ -335,6 +371,8 @@ TEST_P(LinearTest, HalfWeightsEqualTheirFp32Values) {
     for (int32_t dtype : {LLMK_F16, LLMK_BF16}) {
       for (const auto &size : sizes) {
         int64_t m = size[0], k = size[1], n = size[2];
+        if (usesBf16Dot(dtype, layout, m))
+          continue;
         std::vector<float> x = randomFloats(m * k, ++seed);
         Weights half = randomWeights(n * k, dtype, ++seed);
         Weights full;
@@ -364,6 +402,48 @@ TEST_P(LinearTest, HalfWeightsEqualTheirFp32Values) {
       }
     }
   }
+}
+
+/// The accuracy of prefill with bf16 weights on the bf16 dot product, against
+/// the fp32 kernels on the same weights: the activations are rounded to
+/// bf16, so each product is off by at most 2^-8 of itself (a rounding of
+/// x), and the result by at most 2^-8 of sum |x w| beyond the fp32 error.
+TEST_P(LinearTest, Bf16DotAccuracy) {
+  if (!getSimdKernels().gemmPanelBf16)
+    GTEST_SKIP() << isaName(getSimdKernels().isa) << " has no bf16 dot product";
+  const int64_t sizes[][3] = {
+      {2, 2, 1}, {5, 7, 49}, {37, 520, 97}, {300, 64, 50}, {64, 768, 96}};
+  uint32_t seed = 900;
+  double worst = 0;
+  for (const auto &size : sizes) {
+    int64_t m = size[0], k = size[1], n = size[2];
+    std::vector<float> x = randomFloats(m * k, ++seed);
+    Weights w = randomWeights(n * k, LLMK_BF16, ++seed);
+    Weights full;
+    full.dtype = LLMK_F32;
+    full.f32.assign(w.values.begin(), w.values.end());
+    std::vector<uint8_t> bf16Panels = packed(w, n, k),
+                         fp32Panels = packed(full, n, k);
+    std::vector<float> bias = randomFloats(n, ++seed);
+    std::vector<float> yDot(m * n), yFull(m * n);
+    llmk_linear(x.data(), bf16Panels.data(), LLMK_BF16, LLMK_LAYOUT_PANELS,
+                bias.data(), yDot.data(), m, k, n);
+    llmk_linear(x.data(), fp32Panels.data(), LLMK_F32, LLMK_LAYOUT_PANELS,
+                bias.data(), yFull.data(), m, k, n);
+    ASSERT_EQ(llmk_take_error(), nullptr);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double magnitude = 0;
+        for (int64_t p = 0; p < k; ++p)
+          magnitude += std::fabs(x[i * k + p] * w.values[j * k + p]);
+        double error = std::fabs(yDot[i * n + j] - yFull[i * n + j]);
+        ASSERT_LE(error, (std::ldexp(1.0, -8) + 8e-6) * magnitude + 1e-6)
+            << "m=" << m << " k=" << k << " n=" << n << " at (" << i << ", "
+            << j << ")";
+        worst = std::max(worst, error / std::max(magnitude, 1e-30));
+      }
+  }
+  std::printf("bf16 dot product: max |y - y_fp32| = %.3g x sum |x w|\n", worst);
 }
 
 TEST(PackPanelsTest, PlacesEveryElementAndZeroPads) {
@@ -1755,8 +1835,13 @@ TEST(SimdDispatchTest, HostDetectionAndCap) {
   setMaxIsa(Isa::Scalar);
   EXPECT_EQ(getSimdKernels().isa, Isa::Scalar);
   setMaxIsa(Isa::Avx512);
+  EXPECT_EQ(getSimdKernels().isa, std::min(host, Isa::Avx512));
+  // Only the table of the bf16 dot product has its GEMM tile.
+  EXPECT_EQ(getSimdKernels().gemmPanelBf16, nullptr);
+  setMaxIsa(Isa::Avx512Bf16);
   EXPECT_EQ(getSimdKernels().isa, host);
   EXPECT_STREQ(getSimdKernels().name, isaName(host));
+  EXPECT_EQ(getSimdKernels().gemmPanelBf16 != nullptr, host == Isa::Avx512Bf16);
 }
 
 } // namespace

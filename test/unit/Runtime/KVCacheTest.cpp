@@ -207,7 +207,7 @@ TEST_P(PagedAttentionTest, MatchesDenseAttention) {
             << "sequence " << b << " element " << i;
     }
   }
-  llmk::setMaxIsa(llmk::Isa::Avx512);
+  llmk::setMaxIsa(llmk::getHostIsa());
 }
 
 INSTANTIATE_TEST_SUITE_P(
