@@ -248,23 +248,7 @@ void gemmBf16Dot(const float *x, const WeightMatrix &w, const float *bias,
         const int64_t slicePairs = ceilDiv(kc, 2);
         for (int64_t j = j0; j < j1; ++j) {
           // Steps 2q and 2q + 1 of the panel side by side, per column.
-          const uint16_t *slice = weights + (j * k + p0) * kPanel;
-          for (int64_t q = 0; q < slicePairs; ++q) {
-            const uint16_t *even = slice + 2 * q * kPanel;
-            uint16_t *dst = buffer + 2 * q * kPanel;
-            if (2 * q + 1 < kc) {
-              const uint16_t *odd = even + kPanel;
-              for (int64_t c = 0; c < kPanel; ++c) {
-                dst[2 * c] = even[c];
-                dst[2 * c + 1] = odd[c];
-              }
-            } else {
-              for (int64_t c = 0; c < kPanel; ++c) {
-                dst[2 * c] = even[c];
-                dst[2 * c + 1] = 0;
-              }
-            }
-          }
+          simd.interleaveBf16Pairs(weights + (j * k + p0) * kPanel, kc, buffer);
           const int cols = static_cast<int>(std::min(kPanel, n - j * kPanel));
           for (int64_t t = t0; t < t1; ++t) {
             const int rows = static_cast<int>(std::min(mr, blockRows - t * mr));

@@ -99,6 +99,12 @@ struct SimdKernels {
   void (*gemmPanelBf16)(const uint32_t *a, int64_t aStride, int rows,
                         const uint16_t *b, int64_t pairs, float *c, int64_t ldc,
                         int cols, bool accumulate, const float *bias);
+  /// The `b` operand of gemmPanelBf16 from `steps` steps of a bf16 panel
+  /// (steps x LLMK_PANEL_ROWS): pairs[q * 2 * LLMK_PANEL_ROWS + 2 * j + s] =
+  /// panel[(2q + s) * LLMK_PANEL_ROWS + j], zero for step 2q + s = steps.
+  /// Null with gemmPanelBf16.
+  void (*interleaveBf16Pairs)(const uint16_t *panel, int64_t steps,
+                              uint16_t *pairs);
 };
 
 /// The instruction set the host supports best.
