@@ -11,6 +11,7 @@
 #include "Manifest.h"
 #include "Json.h"
 #include "Kernels.h"
+#include "Quant.h"
 
 #include <limits>
 
@@ -270,6 +271,22 @@ Expected<ParamDesc> readParam(const Field &f) {
     if (param.shape.size() != 2 || !param.stacked.empty())
       return f["panels"].error("a 2-D parameter that is not stacked");
     param.panels = *panels;
+  }
+  if (f["quant"].present()) {
+    const Field &q = f["quant"];
+    LLMRT_TRY(bits, q["bits"].integer(4, 8));
+    LLMRT_TRY(group, q["group"].integer(0));
+    LLMRT_TRY(symmetric, q["symmetric"].boolean());
+    if (param.shape.size() != 2 || !param.stacked.empty() || param.panels ||
+        param.dtype != ElementType::F32)
+      return q.error("an f32 2-D parameter that is neither stacked nor in "
+                     "panels");
+    std::string problem = llmk::checkQuantization(static_cast<int>(*bits),
+                                                  *group, param.shape[1]);
+    if (!problem.empty())
+      return q.error("a quantization the kernels read (" + problem + ")");
+    param.quant =
+        ParamDesc::Quantization{static_cast<int>(*bits), *group, *symmetric};
   }
   return param;
 }

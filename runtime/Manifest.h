@@ -131,6 +131,14 @@ struct ParamDesc {
   /// Rows per panel when the kernels read the 2-D weight in panels
   /// (LLMK_LAYOUT_PANELS; the only value is LLMK_PANEL_ROWS), else 0.
   int64_t panels = 0;
+  /// How the runtime quantizes the 2-D weight (read as f32) for
+  /// llmk_linear_q ("quant": {"bits", "group", "symmetric"}).
+  struct Quantization {
+    int bits = 8;
+    int64_t group = 0;
+    bool symmetric = true;
+  };
+  std::optional<Quantization> quant;
 };
 
 enum class ModelKind { Decoder, Encoder, EncoderDecoder };

@@ -8,6 +8,7 @@
 #include "Kernels.h"
 #include "Layout.h"
 #include "Memory.h"
+#include "Quant.h"
 #include "SafeTensors.h"
 
 #include <cmath>
@@ -227,6 +228,26 @@ Expected<Buffer> packParam(const SafeTensorsArchive &archive,
         param.transpose || param.rowBlocks ? " after transpose/row_blocks" : "",
         buffer.shape);
 
+  if (param.quant) {
+    // Quantized to nearest into llmk_linear_q's layout (Quant.h), from the
+    // weight as f32.
+    const ParamDesc::Quantization &q = *param.quant;
+    int64_t n = buffer.shape[0], k = buffer.shape[1];
+    int64_t bytes = llmk::quantPackedBytes(n, k, q.bits, q.group);
+    Expected<HeapArray<uint8_t>> packed = allocateAlignedArray<uint8_t>(
+        uint64_t(bytes), "parameter '" + param.name + "' (quantized)");
+    if (!packed)
+      return packed.takeStatus();
+    llmk::quantizeWeight(reinterpret_cast<const float *>(buffer.data), n, k,
+                         q.bits, q.group, q.symmetric, packed->get());
+    if (!buffer.owned)
+      releaseMappedPages(buffer.data, uint64_t(n) * k * es);
+    buffer.own(std::move(*packed));
+    buffer.shape = {bytes};
+    buffer.elementSize = 1;
+    return buffer;
+  }
+
   if (param.panels) {
     // LLMK_LAYOUT_PANELS: [ceil(n / 48) * 48, k], padded with zero rows.
     int64_t n = buffer.shape[0], k = buffer.shape[1];
@@ -373,6 +394,14 @@ uint64_t Model::estimateBytes(const Manifest &manifest,
     if (param.panels && param.shape.size() == 2)
       elements = static_cast<uint64_t>(
           llmk::panelElements(param.shape[0], param.shape[1]));
+    if (param.quant) {
+      // The quantized copy (the f32 one it is made from is freed once
+      // quantized).
+      bytes += static_cast<uint64_t>(
+          llmk::quantPackedBytes(param.shape[0], param.shape[1],
+                                 param.quant->bits, param.quant->group));
+      continue;
+    }
     std::optional<DType> want = getKernelDType(param.dtype);
     const TensorInfo *stored = weights && param.stacked.empty()
                                    ? weights->lookup(param.name)

@@ -287,6 +287,14 @@ LogicalResult KernelCall::fail(const Twine &message) {
   return abandon();
 }
 
+/// `type` as the IR prints it.
+static std::string describe(Type type) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << type;
+  return text;
+}
+
 static LogicalResult requireElement(KernelCall &call, Value value,
                                     StringRef what, StringRef expected,
                                     function_ref<bool(Type)> accepts) {
@@ -327,9 +335,25 @@ FailureOr<int32_t> KernelCall::weightLayout(Value weight) {
   return int32_t(LLMK_LAYOUT_PANELS);
 }
 
+LogicalResult KernelCall::requireRuntimeQuantized(QuantizedType type) {
+  if (!type.getScaleType().isF32() ||
+      (type.getPacking() != QuantPacking::Byte &&
+       type.getPacking() != QuantPacking::Nibble))
+    return report("expected a quantized weight with f32 scales and 'byte' or "
+                  "'nibble' packing (llm-quantize's), found " +
+                  describe(type));
+  if (type.getGroupSize() % 32 != 0)
+    return report("expected a quantized weight with groups of a multiple of "
+                  "32 input features or per_channel, found " +
+                  describe(type));
+  return success();
+}
+
 FailureOr<int32_t> KernelCall::weightDtype(Value weight) {
   if (isa<QuantizedType>(weight.getType()))
-    return report("quantized weights are not supported yet");
+    return report("expected a float weight: this op's kernel does not read "
+                  "quantized weights, found " +
+                  describe(weight.getType()));
   Type element = cast<RankedTensorType>(weight.getType()).getElementType();
   if (element.isF32())
     return int32_t(LLMK_F32);

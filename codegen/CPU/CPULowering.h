@@ -146,6 +146,10 @@ public:
   LogicalResult requireI64(Value original, StringRef what);
   /// The `LLMKDtype` of a weight operand (f32, f16 or bf16), or a report.
   FailureOr<int32_t> weightDtype(Value weight);
+  /// Checks that `type` is a quantized weight the runtime makes from a
+  /// checkpoint's float weight (llm-quantize's: f32 scales, byte or nibble
+  /// packing, groups of 0 or a multiple of 32).
+  LogicalResult requireRuntimeQuantized(QuantizedType type);
   /// The LLMK_LAYOUT_* of a weight: LLMK_LAYOUT_PANELS for an `llm.param`
   /// with `panels` (which must be the kernels' LLMK_PANEL_ROWS), else rows.
   FailureOr<int32_t> weightLayout(Value weight);

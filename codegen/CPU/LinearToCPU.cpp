@@ -4,7 +4,8 @@
 //
 // The ops that read weights: each becomes one call of its GEMM/GEMV-based
 // kernel, which reads f32, f16 or bf16 weights in place, in rows or in the
-// panels `llm-pack-weights` chose.
+// panels `llm-pack-weights` chose, or the quantized weights `llm-quantize`
+// typed (llmk_linear_q, llmk_linear_q_rope).
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,12 +48,24 @@ struct LinearLowering : CPUOpLowering<LinearOp> {
   matchAndRewrite(LinearOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     KernelCall call(rewriter, op, lowering);
-    FailureOr<int32_t> dtype = call.weightDtype(op.getWeight());
-    FailureOr<int32_t> layout = call.weightLayout(op.getWeight());
-    if (failed(dtype) || failed(layout) ||
-        (op.getBias() && failed(call.requireF32(op.getBias(), "bias"))))
+    if (op.getBias() && failed(call.requireF32(op.getBias(), "bias")))
       return call.abandon();
     ArrayRef<int64_t> w = getShape(op.getWeight());
+    if (auto q = dyn_cast<QuantizedType>(op.getWeight().getType())) {
+      if (failed(call.requireRuntimeQuantized(q)))
+        return call.abandon();
+      call.emit(Kernel::llmk_linear_q,
+                {adaptor.getInput(), adaptor.getWeight(),
+                 call.i32(static_cast<int32_t>(q.getBits())),
+                 call.i64(q.getGroupSize()), call.ptrOrNull(adaptor.getBias()),
+                 call.out(), call.i64(getRows(op.getInput())), call.i64(w[1]),
+                 call.i64(w[0])});
+      return call.replace();
+    }
+    FailureOr<int32_t> dtype = call.weightDtype(op.getWeight());
+    FailureOr<int32_t> layout = call.weightLayout(op.getWeight());
+    if (failed(dtype) || failed(layout))
+      return call.abandon();
     call.emit(Kernel::llmk_linear,
               {adaptor.getInput(), adaptor.getWeight(), call.i32(*dtype),
                call.i32(*layout), call.ptrOrNull(adaptor.getBias()), call.out(),
@@ -69,17 +82,31 @@ struct LinearRoPELowering : CPUOpLowering<LinearRoPEOp> {
   matchAndRewrite(LinearRoPEOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     KernelCall call(rewriter, op, lowering);
-    FailureOr<int32_t> dtype = call.weightDtype(op.getWeight());
-    FailureOr<int32_t> layout = call.weightLayout(op.getWeight());
-    if (failed(dtype) || failed(layout) ||
-        (op.getBias() && failed(call.requireF32(op.getBias(), "bias"))) ||
+    if ((op.getBias() && failed(call.requireF32(op.getBias(), "bias"))) ||
         failed(call.requireF32(op.getInvFreq(), "inv_freq table")) ||
         failed(call.requireI64(op.getPositions(), "positions")))
       return call.abandon();
     ArrayRef<int64_t> w = getShape(op.getWeight());
-    call.emit(Kernel::llmk_linear_rope,
-              {adaptor.getInput(), adaptor.getWeight(), call.i32(*dtype),
-               call.i32(*layout), call.ptrOrNull(adaptor.getBias()), call.out(),
+    Kernel kernel = Kernel::llmk_linear_rope;
+    Value format, detail;
+    if (auto q = dyn_cast<QuantizedType>(op.getWeight().getType())) {
+      // (bits, group) in place of (dtype, layout).
+      if (failed(call.requireRuntimeQuantized(q)))
+        return call.abandon();
+      kernel = Kernel::llmk_linear_q_rope;
+      format = call.i32(static_cast<int32_t>(q.getBits()));
+      detail = call.i64(q.getGroupSize());
+    } else {
+      FailureOr<int32_t> dtype = call.weightDtype(op.getWeight());
+      FailureOr<int32_t> layout = call.weightLayout(op.getWeight());
+      if (failed(dtype) || failed(layout))
+        return call.abandon();
+      format = call.i32(*dtype);
+      detail = call.i32(*layout);
+    }
+    call.emit(kernel,
+              {adaptor.getInput(), adaptor.getWeight(), format, detail,
+               call.ptrOrNull(adaptor.getBias()), call.out(),
                call.i64(getRows(op.getInput())), call.i64(w[1]), call.i64(w[0]),
                adaptor.getPositions(), adaptor.getInvFreq(),
                call.i64(op.getNumHeads()), call.i64(w[0] / op.getNumHeads()),

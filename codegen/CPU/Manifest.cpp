@@ -103,8 +103,15 @@ llvm::Expected<std::string> mlir::llm::buildManifest(ModuleOp lowered) {
   for (Attribute attr : dialect->getParamsAttrHelper().getAttr(lowered)) {
     auto param = cast<DictionaryAttr>(attr);
     StringRef name = param.getAs<StringAttr>("name").getValue();
-    llvm::Expected<llvm::json::Object> entry = describeTensor(
-        "parameter '" + name + "'", param.getAs<TypeAttr>("type").getValue());
+    Type type = param.getAs<TypeAttr>("type").getValue();
+    // A quantized weight is read from the checkpoint as f32 and quantized
+    // by the runtime: its float shape, and how to quantize it.
+    auto quantized = dyn_cast<QuantizedType>(type);
+    if (quantized)
+      type = RankedTensorType::get(quantized.getShape(),
+                                   Float32Type::get(type.getContext()));
+    llvm::Expected<llvm::json::Object> entry =
+        describeTensor("parameter '" + name + "'", type);
     if (!entry)
       return entry.takeError();
     (*entry)["name"] = name;
@@ -114,6 +121,11 @@ llvm::Expected<std::string> mlir::llm::buildManifest(ModuleOp lowered) {
       (*entry)["row_blocks"] = llvm::json::Array(blocks.asArrayRef());
     if (auto panels = param.getAs<IntegerAttr>("panels"))
       (*entry)["panels"] = panels.getInt();
+    if (quantized)
+      (*entry)["quant"] =
+          llvm::json::Object{{"bits", quantized.getBits()},
+                             {"group", quantized.getGroupSize()},
+                             {"symmetric", quantized.getSymmetric()}};
     if (auto stacked = param.getAs<ArrayAttr>("stacked")) {
       llvm::json::Array parts;
       for (StringRef part : stacked.getAsValueRange<StringAttr>())

@@ -144,6 +144,18 @@ llvm::Error mlir::llm::checkKVCacheOptions(int64_t blockSize,
   return llvm::Error::success();
 }
 
+llvm::Error mlir::llm::checkQuantizeOptions(int bits, int64_t groupSize) {
+  if (bits != 0 && bits != 8 && bits != 4)
+    return makeError(
+        llvm::formatv("quantization: expected 8 or 4 bits, found {0}", bits));
+  if (bits != 0 && (groupSize < 0 || groupSize % 32 != 0))
+    return makeError(llvm::formatv(
+        "--group-size: expected 0 (per output channel) or a multiple of 32, "
+        "found {0}",
+        groupSize));
+  return llvm::Error::success();
+}
+
 llvm::Expected<std::unique_ptr<llmrt::Model>>
 mlir::llm::jitCompile(ModuleOp lowered,
                       std::shared_ptr<const llmrt::SafeTensorsArchive> weights,
@@ -244,8 +256,15 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
                       LLVM::LLVMDialect>();
   bool seq2seq = model.getInfo().kind == llmrt::ModelKind::EncoderDecoder;
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
+  if (llvm::Error err =
+          checkQuantizeOptions(options.quantizeBits, options.quantizeGroupSize))
+    return std::move(err);
   CPUPipelineOptions pipeline;
   pipeline.attentionPasses = options.attentionPasses;
+  pipeline.quantizeBits = options.quantizeBits;
+  pipeline.quantizeGroupSize = options.quantizeGroupSize;
+  pipeline.quantizeSymmetric = options.quantizeSymmetric;
+  pipeline.quantizeSkip = options.quantizeSkip;
   std::string decodeName;
   if (!options.kvCache) {
     HFImportOptions import;

@@ -42,6 +42,16 @@ void mlir::llm::buildCPUPipeline(OpPassManager &pm,
   }
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Once every use of each weight is final, as the layout below: whether a
+  // weight is quantized depends on all the ops that read it.
+  if (options.quantizeBits != 0) {
+    QuantizePassOptions quantize;
+    quantize.bits = options.quantizeBits;
+    quantize.groupSize = options.quantizeGroupSize;
+    quantize.symmetric = options.quantizeSymmetric;
+    quantize.skip = options.quantizeSkip;
+    pm.addPass(createQuantizePass(quantize));
+  }
   // Last, once every use of each weight is final: the layout of a weight
   // depends on all the ops that read it.
   if (options.packWeights)

@@ -149,6 +149,26 @@ static Opt<int64_t> kvBlockSize("kv-block-size",
 static Opt<std::string>
     kvDtype("kv-dtype", cl::desc("KV-cache storage: f32, f16, bf16 or i8"),
             cl::init("f32"), flag);
+static Opt<std::string> quantize(
+    "quantize",
+    cl::desc("Quantize the weights of the projections (llm-quantize, round to "
+             "nearest) when binding them: int8 or int4; the LM head stays in "
+             "float unless --quantize-skip says otherwise"),
+    flag);
+static Opt<int64_t> groupSize(
+    "group-size",
+    cl::desc("With --quantize: input features per scale, 0 (per output "
+             "channel) or a multiple of 32 that divides them (default 32)"),
+    cl::init(32), flag);
+static Opt<bool> asymmetric(
+    "asymmetric",
+    cl::desc("With --quantize: a zero point per group as well as a scale"),
+    flag);
+static Opt<std::string> quantizeSkip(
+    "quantize-skip",
+    cl::desc("With --quantize: comma-separated parameter-name patterns kept "
+             "in float (default lm_head; empty: none)"),
+    cl::init("lm_head"), flag);
 static Opt<std::string> dumpGenLogits(
     "dump-gen-logits",
     cl::desc("Write the float32 logits each generated token was chosen from "
@@ -525,6 +545,11 @@ static void setCompileOptions(JITOptions &jit) {
   jit.emitMlir = emitMlir;
   jit.blockSize = kvBlockSize;
   jit.cacheDtype = kvDtype;
+  // --quantize is int8, int4 or empty (checked in main).
+  jit.quantizeBits = quantize == "int8" ? 8 : quantize == "int4" ? 4 : 0;
+  jit.quantizeGroupSize = groupSize;
+  jit.quantizeSymmetric = !asymmetric;
+  jit.quantizeSkip = quantizeSkip;
   jit.checkMemory = !noMemoryCheck;
   jit.allowUnusedWeights = allowUnusedWeights;
   jit.warn = [](const std::string &message) {
@@ -646,6 +671,14 @@ static int run() {
     return fail("--ctx and --stride apply to --perplexity");
   if ((pooling.getNumOccurrences() || normalizeEmbeddings) && embed.empty())
     return fail("--pooling and --normalize apply to --embed");
+  if (!quantize.empty() && quantize != "int8" && quantize != "int4")
+    return fail(llvm::formatv("--quantize: expected int8 or int4, found '{0}'",
+                              quantize));
+  if ((groupSize.getNumOccurrences() || asymmetric ||
+       quantizeSkip.getNumOccurrences()) &&
+      quantize.empty())
+    return fail("--group-size, --asymmetric and --quantize-skip apply to "
+                "--quantize");
   if (pooling != "mean" && pooling != "cls")
     return fail(
         llvm::formatv("--pooling: expected mean or cls, found '{0}'", pooling));

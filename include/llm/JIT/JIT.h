@@ -71,6 +71,15 @@ struct JITOptions {
   /// GenerateParams::keepPromptLogits) need.
   bool lastLogitsOnly = false;
 
+  /// Quantize the projections' weights (llm-quantize): 8 or 4 bits, 0 for
+  /// none; groups of `quantizeGroupSize` input features (0: per output
+  /// row), symmetric or with zero points; names containing one of the
+  /// comma-separated `quantizeSkip` patterns stay in float.
+  int quantizeBits = 0;
+  int64_t quantizeGroupSize = 32;
+  bool quantizeSymmetric = true;
+  std::string quantizeSkip = "lm_head";
+
   /// Import attention op by op; the attention passes must then fuse it.
   bool decomposeAttention = false;
   /// Run llm-lower-alibi and llm-fuse-attention.
@@ -110,6 +119,10 @@ JITOptions planCompilation(bool encoderDecoder, bool encoderOnly,
 /// in [1, kMaxSequenceLength], `--kv-dtype` f32, f16, bf16 or i8. The one
 /// place these are checked before compiling.
 llvm::Error checkKVCacheOptions(int64_t blockSize, llvm::StringRef dtype);
+
+/// Checks the quantization options of JITOptions (bits 0, 8 or 4; a group
+/// size of 0 or a multiple of 32), naming the llm-run flag at fault.
+llvm::Error checkQuantizeOptions(int bits, int64_t groupSize);
 
 /// Where a compilation spent its time, in seconds.
 struct JITTimings {

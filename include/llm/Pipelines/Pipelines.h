@@ -47,6 +47,20 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                      "logits of each sequence's last position only "
                      "(llm-last-logits), all that generation reads"),
       llvm::cl::init(false)};
+  Option<int64_t> quantizeBits{
+      *this, "quantize-bits",
+      llvm::cl::desc("Quantize the projections' weights to this many bits, "
+                     "8 or 4 (llm-quantize); 0: keep them in float"),
+      llvm::cl::init(0)};
+  Option<int64_t> quantizeGroupSize{*this, "quantize-group-size",
+                                    llvm::cl::desc("llm-quantize's group-size"),
+                                    llvm::cl::init(32)};
+  Option<bool> quantizeSymmetric{*this, "quantize-symmetric",
+                                 llvm::cl::desc("llm-quantize's symmetric"),
+                                 llvm::cl::init(true)};
+  Option<std::string> quantizeSkip{*this, "quantize-skip",
+                                   llvm::cl::desc("llm-quantize's skip"),
+                                   llvm::cl::init("lm_head")};
   Option<bool> packWeights{
       *this, "pack-weights",
       llvm::cl::desc("Store the weights of projections in the panels the CPU "

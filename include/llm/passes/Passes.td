@@ -222,6 +222,60 @@ def LastLogitsPass : Pass<"llm-last-logits", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
+def QuantizePass : Pass<"llm-quantize", "::mlir::ModuleOp"> {
+  let summary = "Quantizes the weights of projections (round to nearest)";
+  let description = [{
+    On a CPU, decode streams every weight from memory once per token, so a
+    model's speed is its size: 8-bit weights decode about 4x faster than
+    fp32 and 4-bit ones more again, for a small loss of accuracy.
+    Quantization is a change of type: this pass rewrites each `llm.param`
+    that only projections read (`llm.linear`, `llm.linear_rope`) from a 2-D
+    float tensor to `!llm.qweight<[out]x[in], bits, group, scale = f32,
+    [symmetric,] packing>`, and `llm-lower-to-cpu` picks the integer kernels
+    by that type. The runtime quantizes the checkpoint's float weight once,
+    when it binds the parameters, to nearest (RTN) per group of `group-size`
+    input features: symmetric 8-bit values in [-127, 127] scaled by the
+    group's max |w| / 127, symmetric 4-bit values in [-8, 7] with the
+    largest-magnitude element at -8 (llama.cpp's Q4_0), or, with
+    `symmetric=false`, the group's [min, max] on 2^bits levels.
+
+    Parameters whose name contains one of the `skip` patterns keep their
+    type; by default the LM head (`lm_head`), as transformers' quantizers
+    do. Embedding tables are never quantized (their lookup reads floats), so
+    a tied LM head stays in float too. The decision is per parameter name
+    across the module, like `llm-pack-weights`, which leaves quantized
+    weights alone.
+
+    The group size must be 0 (one group per output row) or a multiple of
+    32 that divides the weight's input features: the kernels quantize the
+    activations per block of 32, and a block never straddles two groups. A
+    weight it does not divide is an error that names it.
+
+    Example:
+
+    ```mlir
+    %w = llm.param "model.layers.0.mlp.down_proj.weight" : tensor<64x128xf32>
+    // with --llm-quantize="bits=4 group-size=32" becomes
+    %w = llm.param "model.layers.0.mlp.down_proj.weight"
+        : !llm.qweight<64x128, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
+    ```
+  }];
+  let options = [
+    Option<"bits", "bits", "int64_t", /*default=*/"8",
+           "Bits per weight: 8 or 4">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"32",
+           "Input features per scale: 0 (per output channel) or a multiple "
+           "of 32 that divides them">,
+    Option<"symmetric", "symmetric", "bool", /*default=*/"true",
+           "Scales only (true), or scales and zero points (false)">,
+    Option<"method", "method", "std::string", /*default=*/"\"rtn\"",
+           "How values are chosen: rtn (round to nearest)">,
+    Option<"skip", "skip", "std::string", /*default=*/"\"lm_head\"",
+           "Comma-separated parameter-name patterns (substrings) kept in "
+           "float; empty quantizes the LM head too">,
+  ];
+}
+
 def PackWeightsPass : Pass<"llm-pack-weights", "::mlir::ModuleOp"> {
   let summary = "Chooses the panel layout for the weights of projections";
   let description = [{

@@ -24,6 +24,7 @@
 #include "Common.h"
 #include "Kernels.h"
 #include "Layout.h"
+#include "Quant.h"
 #include "Simd.h"
 #include "ThreadPool.h"
 
@@ -31,6 +32,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 using namespace llmk;
 
@@ -46,6 +48,8 @@ enum class Form {
   Rows,
   /// Column i at i: element (i, p) at p * ld + i (a plain [k, n] matrix).
   Columns,
+  /// Quantized (Quant.h's layout), `bits` and `group` set.
+  Quantized,
 };
 
 /// The [n, k] operand of a GEMM.
@@ -54,6 +58,8 @@ struct WeightMatrix {
   int32_t dtype;
   Form form;
   int64_t ld;
+  int bits = 0;
+  int64_t group = 0;
 };
 
 /// Steps of k per slice, at most: a tile's activations (panelTileRows x
@@ -153,6 +159,18 @@ const float *panelSlice(const WeightMatrix &w, int64_t j, int64_t p0,
     for (int64_t r = 0; r < kPanel; ++r) {
       if (r < rows)
         simd.convert(base + ((row0 + r) * w.ld + p0) * es, w.dtype, row, kc);
+      for (int64_t p = 0; p < kc; ++p)
+        buffer[p * kPanel + r] = r < rows ? row[p] : 0.0f;
+    }
+    return buffer;
+  }
+  case Form::Quantized: {
+    // Each row's slice dequantized contiguously, then scattered into the
+    // panel's column.
+    static thread_local float row[kBlockK];
+    for (int64_t r = 0; r < kPanel; ++r) {
+      if (r < rows)
+        dequantize(w.data, n, k, w.bits, w.group, row0 + r, p0, kc, row);
       for (int64_t p = 0; p < kc; ++p)
         buffer[p * kPanel + r] = r < rows ? row[p] : 0.0f;
     }
@@ -445,6 +463,74 @@ extern "C" void llmk_linear(const float *x, const void *w, int32_t wDtype,
     return;
   }
   llmk::linear(x, w, wDtype, wLayout, bias, y, m, k, n);
+}
+
+namespace {
+
+/// The quantized product for few rows: each row's activations quantized per
+/// block, then the integer GEMV over the weight, split by output rows.
+void gemvQuantized(const float *x, const WeightMatrix &w, const float *bias,
+                   float *y, int64_t m, int64_t k, int64_t n) {
+  const SimdKernels &simd = getSimdKernels();
+  const int64_t blocks = quantBlocks(k);
+  const int64_t blocksPerGroup = w.group == 0 ? blocks : w.group / kQuantBlock;
+  // The caller's buffers, named through pointers: the workers of
+  // parallelFor would each see their own (empty) thread_local.
+  thread_local std::vector<int8_t> valueStorage;
+  thread_local std::vector<float> scaleStorage, sumStorage;
+  valueStorage.resize(blocks * kQuantBlock);
+  scaleStorage.resize(blocks);
+  sumStorage.resize(blocks);
+  const int8_t *values = valueStorage.data();
+  const float *scales = scaleStorage.data(), *sums = sumStorage.data();
+  const auto *bytes = static_cast<const uint8_t *>(w.data);
+  const auto *params =
+      reinterpret_cast<const float *>(bytes + quantParamsOffset(n, k, w.bits));
+  const int64_t rowBytes = blocks * quantBlockBytes(w.bits);
+  // Rows per task: whole groups of four, about kGemvTaskBytes of weights.
+  const int64_t rowsPerTask =
+      std::max<int64_t>(4, (kGemvTaskBytes / rowBytes + 3) / 4 * 4);
+  for (int64_t i = 0; i < m; ++i) {
+    quantizeActivations(
+        x + i * k, k,
+        {valueStorage.data(), scaleStorage.data(), sumStorage.data()});
+    float *out = y + i * n;
+    parallelFor(ceilDiv(n, rowsPerTask), [&](int64_t task) {
+      int64_t begin = task * rowsPerTask;
+      int64_t end = std::min(n, begin + rowsPerTask);
+      simd.gemvQ(values, scales, sums, bytes, params, w.bits, blocks,
+                 blocksPerGroup, begin, end, bias, out);
+    });
+  }
+}
+
+/// Rows from which a quantized product dequantizes the weight into the fp32
+/// GEMM (whose rate then does not depend on the bits) rather than running
+/// the integer GEMV once per row.
+constexpr int64_t kMinQuantizedGemmRows = 4;
+
+} // namespace
+
+extern "C" void llmk_linear_q(const float *x, const void *w, int32_t bits,
+                              int64_t group, const float *bias, float *y,
+                              int64_t m, int64_t k, int64_t n) {
+  if (m < 0 || k < 0 || n < 0) {
+    recordError("llmk_linear_q: negative dimension");
+    return;
+  }
+  if (!checkQuantization(bits, group, k).empty() || (m > 0 && k > 0 && !x) ||
+      (n > 0 && k > 0 && !w)) {
+    recordError("llmk_linear_q: invalid quantization, or null operand");
+    if (y)
+      std::fill(y, y + m * n, 0.0f);
+    return;
+  }
+  if (m == 0 || n == 0)
+    return;
+  WeightMatrix weight{w, LLMK_F32, Form::Quantized, k, bits, group};
+  if (k == 0 || m >= kMinQuantizedGemmRows)
+    return product(x, weight, bias, y, m, k, n);
+  gemvQuantized(x, weight, bias, y, m, k, n);
 }
 
 extern "C" void llmk_matmul(const float *a, const float *b, float *c,

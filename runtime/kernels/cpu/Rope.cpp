@@ -119,16 +119,19 @@ extern "C" void llmk_rope_inv_freq_at(
   std::copy(freqs.invFreq.begin(), freqs.invFreq.end(), invFreq);
 }
 
-extern "C" void llmk_linear_rope(const float *x, const void *w, int32_t wDtype,
-                                 int32_t wLayout, const float *bias, float *y,
-                                 int64_t m, int64_t k, int64_t n,
-                                 const int64_t *positions, const float *invFreq,
-                                 int64_t numHeads, int64_t headDim,
-                                 int64_t rotaryDim, int32_t gptj,
-                                 float attentionScaling) {
+namespace {
+
+/// llmk_linear_rope with the projection `project(r0, rows)` of rows
+/// [r0, r0 + rows) into y; `invalid` is the (static) error message of
+/// invalid rotary dimensions.
+template <typename Project>
+void projectAndRotate(const char *invalid, Project project, float *y, int64_t m,
+                      int64_t n, const int64_t *positions, const float *invFreq,
+                      int64_t numHeads, int64_t headDim, int64_t rotaryDim,
+                      int32_t gptj, float attentionScaling) {
   if (n != numHeads * headDim || rotaryDim < 2 || rotaryDim % 2 ||
       rotaryDim > headDim) {
-    recordError("llmk_linear_rope: invalid rotary dimensions");
+    recordError(invalid);
     return;
   }
   // Blocks of rows: each block is projected, then rotated while its output
@@ -138,7 +141,7 @@ extern "C" void llmk_linear_rope(const float *x, const void *w, int32_t wDtype,
   const int64_t half = rotaryDim / 2;
   for (int64_t r0 = 0; r0 < m; r0 += kRows) {
     int64_t rows = std::min(kRows, m - r0);
-    llmk_linear(x + r0 * k, w, wDtype, wLayout, bias, y + r0 * n, rows, k, n);
+    project(r0, rows);
     parallelFor(rows, [&](int64_t r) {
       std::vector<float> cosines(half), sines(half);
       float position = static_cast<float>(positions[r0 + r]);
@@ -162,4 +165,39 @@ extern "C" void llmk_linear_rope(const float *x, const void *w, int32_t wDtype,
       }
     });
   }
+}
+
+} // namespace
+
+extern "C" void llmk_linear_rope(const float *x, const void *w, int32_t wDtype,
+                                 int32_t wLayout, const float *bias, float *y,
+                                 int64_t m, int64_t k, int64_t n,
+                                 const int64_t *positions, const float *invFreq,
+                                 int64_t numHeads, int64_t headDim,
+                                 int64_t rotaryDim, int32_t gptj,
+                                 float attentionScaling) {
+  projectAndRotate(
+      "llmk_linear_rope: invalid rotary dimensions",
+      [&](int64_t r0, int64_t rows) {
+        llmk_linear(x + r0 * k, w, wDtype, wLayout, bias, y + r0 * n, rows, k,
+                    n);
+      },
+      y, m, n, positions, invFreq, numHeads, headDim, rotaryDim, gptj,
+      attentionScaling);
+}
+
+extern "C" void llmk_linear_q_rope(const float *x, const void *w, int32_t bits,
+                                   int64_t group, const float *bias, float *y,
+                                   int64_t m, int64_t k, int64_t n,
+                                   const int64_t *positions,
+                                   const float *invFreq, int64_t numHeads,
+                                   int64_t headDim, int64_t rotaryDim,
+                                   int32_t gptj, float attentionScaling) {
+  projectAndRotate(
+      "llmk_linear_q_rope: invalid rotary dimensions",
+      [&](int64_t r0, int64_t rows) {
+        llmk_linear_q(x + r0 * k, w, bits, group, bias, y + r0 * n, rows, k, n);
+      },
+      y, m, n, positions, invFreq, numHeads, headDim, rotaryDim, gptj,
+      attentionScaling);
 }

@@ -10,6 +10,7 @@
 
 #include "Common.h"
 #include "Kernels.h"
+#include "Quant.h"
 #include "Simd.h"
 
 #include <algorithm>
@@ -106,6 +107,39 @@ constexpr int kGemmVectors = 2;
 constexpr int kPanelTileRows = 4;
 constexpr int kPanelPass = 3;
 constexpr int kAxpyVectors = 8;
+
+/// Block dot products of the quantized GEMV on vpmaddubsw, which multiplies
+/// unsigned by signed bytes into saturating 16-bit pair sums: 8-bit weights
+/// go in as |w| with the activations given w's sign (|w| <= 128 and |x| <=
+/// 127 keep a pair sum within 16 bits), 4-bit ones as they are (0..15).
+struct QDot {
+  using Acc = __m256;
+  LLMK_TARGET static Acc zero() { return _mm256_setzero_ps(); }
+  LLMK_TARGET static Acc sumPairs(__m256i products) {
+    return _mm256_cvtepi32_ps(
+        _mm256_madd_epi16(products, _mm256_set1_epi16(1)));
+  }
+  LLMK_TARGET static Acc dot8(const uint8_t *w, const int8_t *x) {
+    __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w));
+    __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x));
+    return sumPairs(_mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv),
+                                         _mm256_sign_epi8(xv, wv)));
+  }
+  LLMK_TARGET static Acc dot4(const uint8_t *w, const int8_t *x) {
+    __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i *>(w));
+    __m256i wv =
+        _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(bytes, 4), bytes),
+                         _mm256_set1_epi8(0x0f));
+    __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x));
+    return sumPairs(_mm256_maddubs_epi16(wv, xv));
+  }
+  LLMK_TARGET static Acc fma(Acc a, float s, Acc acc) {
+    return _mm256_fmadd_ps(a, _mm256_set1_ps(s), acc);
+  }
+  LLMK_TARGET static float reduce(Acc v) { return Vec::reduceAdd(v); }
+};
+
+#include "QuantKernels.inc"
 
 #include "SimdKernels.inc"
 

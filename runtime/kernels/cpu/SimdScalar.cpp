@@ -9,6 +9,7 @@
 
 #include "Common.h"
 #include "Kernels.h"
+#include "Quant.h"
 #include "Simd.h"
 
 #include <algorithm>
@@ -114,6 +115,28 @@ constexpr int kGemmVectors = 1;
 constexpr int kPanelTileRows = 4;
 constexpr int kPanelPass = 3;
 constexpr int kAxpyVectors = 2;
+
+/// Block dot products of the quantized GEMV, one integer sum per block.
+struct QDot {
+  using Acc = float;
+  static Acc zero() { return 0.0f; }
+  static Acc dot8(const uint8_t *w, const int8_t *x) {
+    int32_t sum = 0;
+    for (int i = 0; i < 32; ++i)
+      sum += static_cast<int8_t>(w[i]) * x[i];
+    return static_cast<float>(sum);
+  }
+  static Acc dot4(const uint8_t *w, const int8_t *x) {
+    int32_t sum = 0;
+    for (int i = 0; i < 16; ++i)
+      sum += (w[i] & 15) * x[i] + (w[i] >> 4) * x[i + 16];
+    return static_cast<float>(sum);
+  }
+  static Acc fma(Acc a, float s, Acc acc) { return acc + a * s; }
+  static float reduce(Acc a) { return a; }
+};
+
+#include "QuantKernels.inc"
 
 #include "SimdKernels.inc"
 

@@ -104,11 +104,52 @@ func.func @softmax_axis(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
 
 // -----
 
-func.func @quantized(%x: tensor<1x64xf32>) -> tensor<1x64xf32> {
+// A quantized weight (llm-quantize's) calls the integer kernels with its
+// bits and group size; llm.linear_rope too.
+// CHECK-LABEL: llvm.func @quantized
+// CHECK: %[[BITS:.*]] = llvm.mlir.constant(4 : i32) : i32
+// CHECK: %[[GROUP:.*]] = llvm.mlir.constant(32 : i64) : i64
+// CHECK: llvm.call @llmk_linear_q(%{{.*}}, %{{.*}}, %[[BITS]], %[[GROUP]],
+// CHECK: %[[BITS8:.*]] = llvm.mlir.constant(8 : i32) : i32
+// CHECK: %[[PER_CHANNEL:.*]] = llvm.mlir.constant(0 : i64) : i64
+// CHECK: llvm.call @llmk_linear_q_rope(%{{.*}}, %{{.*}}, %[[BITS8]], %[[PER_CHANNEL]],
+func.func @quantized(%x: tensor<1x64xf32>, %pos: tensor<1xi64>, %t: tensor<2xf32>) -> (tensor<1x64xf32>, tensor<1x64xf32>) {
+  %w = llm.param "w" : !llm.qweight<64x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
+  %y = llm.linear %x, %w : tensor<1x64xf32>, !llm.qweight<64x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble> -> tensor<1x64xf32>
+  %w8 = llm.param "w8" : !llm.qweight<64x64, bits = 8, group = per_channel, scale = f32, asymmetric, packing = byte>
+  %r = llm.linear_rope %x, %w8, %pos, %t {num_heads = 16, rotary_dim = 4}
+      : tensor<1x64xf32>, !llm.qweight<64x64, bits = 8, group = per_channel, scale = f32, asymmetric, packing = byte>, tensor<1xi64>, tensor<2xf32> -> tensor<1x64xf32>
+  return %y, %r : tensor<1x64xf32>, tensor<1x64xf32>
+}
+
+// -----
+
+// The kernels read the quantized weights llm-quantize makes (f32 scales,
+// byte or nibble packing), not a checkpoint's GPTQ or AWQ packing or f16
+// scales; no other op reads quantized weights.
+func.func @quantized_f16_scales(%x: tensor<1x64xf32>) -> tensor<1x64xf32> {
   %w = llm.param "w" : !llm.qweight<64x64, bits = 4, group = 32, scale = f16, symmetric, packing = nibble>
-  // expected-error @+1 {{'llm.linear' op llm-lower-to-cpu: quantized weights are not supported yet}}
+  // expected-error @+1 {{'llm.linear' op llm-lower-to-cpu: expected a quantized weight with f32 scales and 'byte' or 'nibble' packing (llm-quantize's), found !llm.qweight<64x64, bits = 4, group = 32, scale = f16, symmetric, packing = nibble>}}
   %y = llm.linear %x, %w : tensor<1x64xf32>, !llm.qweight<64x64, bits = 4, group = 32, scale = f16, symmetric, packing = nibble> -> tensor<1x64xf32>
   return %y : tensor<1x64xf32>
+}
+
+// -----
+
+func.func @quantized_gptq(%x: tensor<1x64xf32>) -> tensor<1x64xf32> {
+  %w = llm.param "w" : !llm.qweight<64x64, bits = 4, group = 32, scale = f32, symmetric, packing = gptq>
+  // expected-error @+1 {{found !llm.qweight<64x64, bits = 4, group = 32, scale = f32, symmetric, packing = gptq>}}
+  %y = llm.linear %x, %w : tensor<1x64xf32>, !llm.qweight<64x64, bits = 4, group = 32, scale = f32, symmetric, packing = gptq> -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
+}
+
+// -----
+
+func.func @quantized_embedding(%ids: tensor<1x3xi64>) -> tensor<1x3x64xf32> {
+  %t = llm.param "t" : !llm.qweight<100x64, bits = 8, group = 32, scale = f32, symmetric, packing = byte>
+  // expected-error @+1 {{'llm.embedding' op llm-lower-to-cpu: expected a float weight: this op's kernel does not read quantized weights, found !llm.qweight<100x64, bits = 8, group = 32, scale = f32, symmetric, packing = byte>}}
+  %h = llm.embedding %t[%ids] : !llm.qweight<100x64, bits = 8, group = 32, scale = f32, symmetric, packing = byte>, tensor<1x3xi64> -> tensor<1x3x64xf32>
+  return %h : tensor<1x3x64xf32>
 }
 
 // -----

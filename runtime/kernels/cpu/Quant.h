@@ -1,0 +1,93 @@
+//===- Quant.h - The layout of quantized weights the kernels read -*- C++ -*-===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// A weight the compiler quantized (`!llm.qweight`, llm-quantize) is packed
+// once, when the runtime binds the parameters, into the layout that
+// llmk_linear_q reads:
+//
+//   - values: for each output row, ceil(k / 32) blocks of 32 input features,
+//     in order; a block is 32 signed bytes (8 bits) or 16 bytes of 4-bit
+//     values (byte i holds value i in its low nibble and value i + 16 in its
+//     high nibble, unsigned 0..15). A last partial block is padded with 0;
+//   - then, 64-byte aligned, for each output row and each group of
+//     `group` input features (one group per row when `group` is 0), the fp32
+//     pair (scale, offset): an element dequantizes to scale * q + offset.
+//
+// The activations are quantized per block of 32 to int8 (scale max|x| / 127)
+// when the product runs on integer dot products, so a block never straddles
+// two groups: `group` is 0 or a multiple of 32 that divides k.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLM_RUNTIME_KERNELS_CPU_QUANT_H
+#define LLM_RUNTIME_KERNELS_CPU_QUANT_H
+
+#include <cstdint>
+#include <string>
+
+namespace llmk {
+
+/// Input features per block of quantized values.
+constexpr int64_t kQuantBlock = 32;
+
+/// Blocks of a row of k input features.
+inline int64_t quantBlocks(int64_t k) {
+  return (k + kQuantBlock - 1) / kQuantBlock;
+}
+
+/// Bytes of one block of `bits`-bit values.
+inline int64_t quantBlockBytes(int bits) {
+  return bits == 8 ? kQuantBlock : kQuantBlock / 2;
+}
+
+/// Groups per row: k / group, or 1 per row for group 0.
+inline int64_t quantGroups(int64_t k, int64_t group) {
+  return group == 0 ? 1 : k / group;
+}
+
+/// Offset of the (scale, offset) pairs in the packed weight.
+inline int64_t quantParamsOffset(int64_t n, int64_t k, int bits) {
+  return (n * quantBlocks(k) * quantBlockBytes(bits) + 63) / 64 * 64;
+}
+
+/// Bytes of a packed [n, k] weight.
+inline int64_t quantPackedBytes(int64_t n, int64_t k, int bits,
+                                int64_t group) {
+  return quantParamsOffset(n, k, bits) +
+         n * quantGroups(k, group) * 2 * int64_t(sizeof(float));
+}
+
+/// Empty when (bits, group) is a quantization of [*, k] that the kernels
+/// read, else what is wrong with it.
+std::string checkQuantization(int bits, int64_t group, int64_t k);
+
+/// Quantizes the row-major fp32 [n, k] weight `w` to nearest (RTN) into
+/// `out` (quantPackedBytes bytes), per group: with `symmetric`, 8-bit values
+/// in [-127, 127] with scale max|w| / 127, and 4-bit values in [-8, 7] with
+/// scale w_m / -8 where w_m is the element of largest magnitude (llama.cpp's
+/// Q4_0); otherwise the group's [min, max] on 2^bits levels. Runs on the
+/// kernels' thread pool. (bits, group) must pass checkQuantization.
+void quantizeWeight(const float *w, int64_t n, int64_t k, int bits,
+                    int64_t group, bool symmetric, void *out);
+
+/// Input features [p0, p0 + count) of row `row` of a packed weight,
+/// dequantized into `dst`.
+void dequantize(const void *packed, int64_t n, int64_t k, int bits,
+                int64_t group, int64_t row, int64_t p0, int64_t count,
+                float *dst);
+
+/// Activations quantized per block of 32, as SimdKernels::gemvQ reads them.
+struct QuantizedActivations {
+  /// quantBlocks(k) * 32 values (zero past k).
+  int8_t *values;
+  /// Per block: max|x| / 127, and that scale times the sum of the values.
+  float *scales, *sums;
+};
+
+/// Quantizes the k activations `x` to nearest into `out`.
+void quantizeActivations(const float *x, int64_t k, QuantizedActivations out);
+
+} // namespace llmk
+
+#endif // LLM_RUNTIME_KERNELS_CPU_QUANT_H

@@ -1,0 +1,165 @@
+//===- Quantized.cpp - Quantizing weights and activations -----------------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// Round-to-nearest quantization of weights into Quant.h's layout (the
+// runtime runs it once per weight when it binds the parameters), its
+// inverse, and the per-block int8 quantization of activations that the
+// quantized GEMV runs on.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Quant.h"
+
+#include "ThreadPool.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+using namespace llmk;
+
+std::string llmk::checkQuantization(int bits, int64_t group, int64_t k) {
+  if (bits != 8 && bits != 4)
+    return "expected 8 or 4 bits, found " + std::to_string(bits);
+  if (group < 0 || (group > 0 && group % kQuantBlock != 0))
+    return "expected a group size of 0 (per output channel) or a multiple "
+           "of " +
+           std::to_string(kQuantBlock) + ", found " + std::to_string(group);
+  if (group > 0 && k % group != 0)
+    return "expected a group size that divides the " + std::to_string(k) +
+           " input features, found " + std::to_string(group);
+  return "";
+}
+
+namespace {
+
+/// The (scale, offset) of one group of values and its quantized values.
+void quantizeGroup(const float *w, int64_t count, int bits, bool symmetric,
+                   int8_t *q, float *scale, float *offset) {
+  if (symmetric) {
+    // 8 bits: [-127, 127] by max|w|. 4 bits: [-8, 7] with the element of
+    // largest magnitude at -8 (llama.cpp's Q4_0), stored + 8 (unsigned).
+    float extreme = 0.0f;
+    for (int64_t i = 0; i < count; ++i)
+      if (std::fabs(w[i]) > std::fabs(extreme))
+        extreme = w[i];
+    const float s = bits == 8 ? std::fabs(extreme) / 127.0f : extreme / -8.0f;
+    const float inverse = s != 0.0f ? 1.0f / s : 0.0f;
+    const float lo = bits == 8 ? -127.0f : -8.0f;
+    const float hi = bits == 8 ? 127.0f : 7.0f;
+    for (int64_t i = 0; i < count; ++i) {
+      float v = std::clamp(std::nearbyint(w[i] * inverse), lo, hi);
+      q[i] = static_cast<int8_t>(bits == 8 ? v : v + 8.0f);
+    }
+    *scale = s;
+    *offset = bits == 8 ? 0.0f : -8.0f * s;
+    return;
+  }
+  // The group's [min, max] on 2^bits levels; 0 is always in range, so a
+  // zero weight stays (nearly) zero.
+  float lo = 0.0f, hi = 0.0f;
+  for (int64_t i = 0; i < count; ++i) {
+    lo = std::min(lo, w[i]);
+    hi = std::max(hi, w[i]);
+  }
+  const float levels = bits == 8 ? 255.0f : 15.0f;
+  const float s = (hi - lo) / levels;
+  const float inverse = s != 0.0f ? 1.0f / s : 0.0f;
+  for (int64_t i = 0; i < count; ++i) {
+    float v = std::clamp(std::nearbyint((w[i] - lo) * inverse), 0.0f, levels);
+    // 8 bits are stored signed: q - 128.
+    q[i] = static_cast<int8_t>(bits == 8 ? v - 128.0f : v);
+  }
+  *scale = s;
+  *offset = bits == 8 ? lo + 128.0f * s : lo;
+}
+
+} // namespace
+
+void llmk::quantizeWeight(const float *w, int64_t n, int64_t k, int bits,
+                          int64_t group, bool symmetric, void *out) {
+  auto *bytes = static_cast<uint8_t *>(out);
+  const int64_t blocks = quantBlocks(k), blockBytes = quantBlockBytes(bits);
+  const int64_t groups = quantGroups(k, group);
+  const int64_t groupSize = group == 0 ? k : group;
+  auto *params = reinterpret_cast<float *>(bytes + quantParamsOffset(n, k, bits));
+  std::memset(bytes + n * blocks * blockBytes, 0,
+              quantParamsOffset(n, k, bits) - n * blocks * blockBytes);
+  parallelFor(n, [&](int64_t row) {
+    std::vector<int8_t> q(blocks * kQuantBlock, bits == 8 ? 0 : 8);
+    for (int64_t g = 0; g < groups; ++g)
+      quantizeGroup(w + row * k + g * groupSize, groupSize, bits, symmetric,
+                    q.data() + g * groupSize, &params[(row * groups + g) * 2],
+                    &params[(row * groups + g) * 2 + 1]);
+    uint8_t *dst = bytes + row * blocks * blockBytes;
+    if (bits == 8) {
+      std::memcpy(dst, q.data(), blocks * kQuantBlock);
+      return;
+    }
+    for (int64_t b = 0; b < blocks; ++b)
+      for (int64_t i = 0; i < 16; ++i)
+        dst[b * 16 + i] = static_cast<uint8_t>(
+            (q[b * 32 + i] & 15) | (q[b * 32 + i + 16] & 15) << 4);
+  });
+}
+
+void llmk::dequantize(const void *packed, int64_t n, int64_t k, int bits,
+                      int64_t group, int64_t row, int64_t p0, int64_t count,
+                      float *dst) {
+  const auto *bytes = static_cast<const uint8_t *>(packed);
+  const int64_t blockBytes = quantBlockBytes(bits);
+  const uint8_t *values = bytes + row * quantBlocks(k) * blockBytes;
+  const auto *params = reinterpret_cast<const float *>(
+                           bytes + quantParamsOffset(n, k, bits)) +
+                       row * quantGroups(k, group) * 2;
+  const int64_t groupSize = group == 0 ? k : group;
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t p = p0 + i;
+    const float *pair = params + (p / groupSize) * 2;
+    int q;
+    if (bits == 8) {
+      q = static_cast<int8_t>(values[p]);
+    } else {
+      uint8_t byte = values[p / 32 * 16 + p % 16];
+      q = p % 32 < 16 ? byte & 15 : byte >> 4;
+    }
+    dst[i] = pair[0] * static_cast<float>(q) + pair[1];
+  }
+}
+
+void llmk::quantizeActivations(const float *x, int64_t k,
+                               QuantizedActivations out) {
+  const int64_t blocks = quantBlocks(k);
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t p0 = b * kQuantBlock;
+    const int64_t count = std::min(kQuantBlock, k - p0);
+    float amax = 0.0f;
+    bool finite = true;
+    for (int64_t i = 0; i < count; ++i) {
+      finite &= std::isfinite(x[p0 + i]);
+      amax = std::max(amax, std::fabs(x[p0 + i]));
+    }
+    if (!finite) {
+      // A NaN or infinity makes the outputs NaN, as in fp32.
+      std::fill(out.values + p0, out.values + p0 + kQuantBlock, 0);
+      out.scales[b] = out.sums[b] = std::numeric_limits<float>::quiet_NaN();
+      continue;
+    }
+    const float scale = amax / 127.0f;
+    const float inverse = amax > 0.0f ? 127.0f / amax : 0.0f;
+    int32_t sum = 0;
+    int8_t *q = out.values + p0;
+    for (int64_t i = 0; i < kQuantBlock; ++i) {
+      int v = i < count ? static_cast<int>(std::nearbyint(x[p0 + i] * inverse))
+                        : 0;
+      v = std::clamp(v, -127, 127);
+      q[i] = static_cast<int8_t>(v);
+      sum += v;
+    }
+    out.scales[b] = scale;
+    out.sums[b] = scale * static_cast<float>(sum);
+  }
+}

@@ -1,0 +1,251 @@
+//===- QuantTest.cpp - Quantized weights and llmk_linear_q ----------------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// Round-to-nearest quantization into the kernels' layout (Quant.h), its
+// inverse, and llmk_linear_q on every instruction set the host has, against
+// references computed here from the dequantized weights: the fp32 GEMM path
+// (4 rows and more) exactly, and the integer GEMV path (fewer rows) against
+// the activations quantized per block of 32 as the kernel's contract says.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Kernels.h"
+#include "Quant.h"
+#include "Simd.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+using namespace llmk;
+
+namespace {
+
+std::vector<float> randomFloats(int64_t count, uint32_t seed, float scale) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> values(count);
+  for (float &v : values)
+    v = dist(rng);
+  return values;
+}
+
+struct Packed {
+  std::vector<uint8_t> bytes;
+  std::vector<float> dequantized; // [n, k]
+};
+
+Packed quantize(const std::vector<float> &w, int64_t n, int64_t k, int bits,
+                int64_t group, bool symmetric) {
+  Packed p;
+  p.bytes.assign(quantPackedBytes(n, k, bits, group), 0xcd);
+  quantizeWeight(w.data(), n, k, bits, group, symmetric, p.bytes.data());
+  p.dequantized.resize(n * k);
+  for (int64_t row = 0; row < n; ++row)
+    dequantize(p.bytes.data(), n, k, bits, group, row, 0, k,
+               p.dequantized.data() + row * k);
+  return p;
+}
+
+TEST(QuantizeTest, CheckQuantizationNamesTheProblem) {
+  EXPECT_EQ(checkQuantization(8, 0, 70), "");
+  EXPECT_EQ(checkQuantization(4, 128, 256), "");
+  EXPECT_EQ(checkQuantization(3, 32, 64), "expected 8 or 4 bits, found 3");
+  EXPECT_EQ(checkQuantization(4, 48, 96),
+            "expected a group size of 0 (per output channel) or a multiple "
+            "of 32, found 48");
+  EXPECT_EQ(checkQuantization(4, 64, 96),
+            "expected a group size that divides the 96 input features, "
+            "found 64");
+}
+
+/// Every element comes back within half a step of its group's scale, and
+/// the layout's sizes hold.
+TEST(QuantizeTest, RoundTripWithinHalfAStep) {
+  uint32_t seed = 1;
+  for (int bits : {8, 4})
+    for (bool symmetric : {true, false})
+      for (auto [k, group] : {std::pair<int64_t, int64_t>{70, 0}, {64, 32},
+                              {256, 64}, {256, 128}, {96, 0}}) {
+        const int64_t n = 7;
+        std::vector<float> w = randomFloats(n * k, ++seed, 0.05f);
+        Packed p = quantize(w, n, k, bits, group, symmetric);
+        const int64_t size = group == 0 ? k : group;
+        for (int64_t row = 0; row < n; ++row)
+          for (int64_t g = 0; g < k / size; ++g) {
+            float lo = 0, hi = 0, amax = 0;
+            for (int64_t i = 0; i < size; ++i) {
+              float v = w[row * k + g * size + i];
+              lo = std::min(lo, v);
+              hi = std::max(hi, v);
+              amax = std::max(amax, std::fabs(v));
+            }
+            const float levels = bits == 8 ? 255.0f : 15.0f;
+            const float step = symmetric ? (bits == 8 ? amax / 127.0f
+                                                      : amax / 8.0f)
+                                         : (hi - lo) / levels;
+            // Q4_0 maps the extreme to -8: values of the other sign past
+            // 7 steps clamp to 7 and err by up to a step.
+            float extreme = 0;
+            for (int64_t i = 0; i < size; ++i)
+              if (std::fabs(w[row * k + g * size + i]) > std::fabs(extreme))
+                extreme = w[row * k + g * size + i];
+            for (int64_t i = 0; i < size; ++i) {
+              int64_t at = row * k + g * size + i;
+              float bound = 0.5f * step;
+              if (bits == 4 && symmetric && extreme != 0)
+                bound = std::max(bound,
+                                 (w[at] / (extreme / -8.0f) - 7.0f) * step);
+              ASSERT_LE(std::fabs(p.dequantized[at] - w[at]),
+                        bound * (1 + 1e-5f) + 1e-9f)
+                  << bits << " bits" << (symmetric ? " symmetric" : "")
+                  << " group " << group << " k " << k << " at " << at;
+            }
+          }
+      }
+}
+
+/// llama.cpp's Q4_0 rule: the element of largest magnitude maps to -8 and
+/// comes back exactly; 8-bit symmetric keeps the extreme exactly too.
+TEST(QuantizeTest, SymmetricExtremesAreExact) {
+  std::vector<float> w(32, 0.01f);
+  w[5] = -0.75f;
+  w[9] = 0.5f;
+  for (int bits : {4, 8}) {
+    Packed p = quantize(w, 1, 32, bits, 32, true);
+    EXPECT_FLOAT_EQ(p.dequantized[5], -0.75f) << bits << " bits";
+  }
+  // A zero group stays zero.
+  std::vector<float> zeros(64, 0.0f);
+  for (int bits : {4, 8})
+    for (bool symmetric : {true, false}) {
+      Packed p = quantize(zeros, 1, 64, bits, 32, symmetric);
+      for (float v : p.dequantized)
+        EXPECT_EQ(v, 0.0f);
+    }
+}
+
+/// The activations quantized per block of 32 as llmk_linear_q's contract
+/// says: scale max|x| / 127, values rounded to nearest (ties to even).
+std::vector<float> quantizedActivations(const float *x, int64_t k) {
+  std::vector<float> out(k);
+  for (int64_t p0 = 0; p0 < k; p0 += 32) {
+    int64_t count = std::min<int64_t>(32, k - p0);
+    float amax = 0;
+    for (int64_t i = 0; i < count; ++i)
+      amax = std::max(amax, std::fabs(x[p0 + i]));
+    float scale = amax / 127.0f;
+    for (int64_t i = 0; i < count; ++i)
+      out[p0 + i] =
+          amax > 0 ? std::nearbyint(x[p0 + i] * (127.0f / amax)) * scale : 0;
+  }
+  return out;
+}
+
+const char *isaName(Isa isa) {
+  return isa == Isa::Avx512Bf16 ? "avx512bf16"
+         : isa == Isa::Avx512   ? "avx512"
+         : isa == Isa::Avx2     ? "avx2"
+                                : "scalar";
+}
+
+class LinearQTest : public ::testing::TestWithParam<std::tuple<Isa, int>> {
+protected:
+  void SetUp() override {
+    Isa isa = std::get<0>(GetParam());
+    if (isa > getHostIsa())
+      GTEST_SKIP() << isaName(isa) << " is not supported by this host";
+    setMaxIsa(isa);
+    llmk_set_num_threads(std::get<1>(GetParam()));
+    (void)llmk_take_error();
+  }
+  void TearDown() override {
+    setMaxIsa(getHostIsa());
+    llmk_set_num_threads(0);
+  }
+};
+
+TEST_P(LinearQTest, MatchesTheDequantizedReference) {
+  // m, k, n, group: the integer GEMV (m < 4) and the dequantizing GEMM,
+  // with n off the row groups of 4 and the panel (48), k with a partial
+  // block (per-channel only) and past one GEMM k slice (256).
+  const int64_t cases[][4] = {
+      {1, 32, 1, 0},    {1, 64, 5, 32},    {1, 70, 37, 0},  {2, 256, 9, 128},
+      {3, 96, 100, 32}, {1, 768, 130, 64}, {4, 64, 50, 32}, {17, 70, 49, 0},
+      {9, 520, 97, 0},  {33, 256, 13, 64}};
+  uint32_t seed = 100;
+  for (int bits : {8, 4})
+    for (bool symmetric : {true, false})
+      for (const auto &c : cases) {
+        const int64_t m = c[0], k = c[1], n = c[2], group = c[3];
+        for (bool withBias : {false, true}) {
+          std::vector<float> x = randomFloats(m * k, ++seed, 1.0f);
+          std::vector<float> w = randomFloats(n * k, ++seed, 0.05f);
+          std::vector<float> bias = randomFloats(n, ++seed, 0.1f);
+          Packed p = quantize(w, n, k, bits, group, symmetric);
+          std::vector<float> y(m * n, 123.0f);
+          llmk_linear_q(x.data(), p.bytes.data(), bits, group,
+                        withBias ? bias.data() : nullptr, y.data(), m, k, n);
+          ASSERT_EQ(llmk_take_error(), nullptr);
+          const bool integer = m < 4;
+          for (int64_t i = 0; i < m; ++i) {
+            std::vector<float> xi(x.begin() + i * k, x.begin() + (i + 1) * k);
+            if (integer)
+              xi = quantizedActivations(xi.data(), k);
+            for (int64_t j = 0; j < n; ++j) {
+              double sum = withBias ? bias[j] : 0.0, magnitude = 0;
+              for (int64_t q = 0; q < k; ++q) {
+                sum += double(xi[q]) * p.dequantized[j * k + q];
+                magnitude += std::fabs(double(xi[q]) * p.dequantized[j * k + q]);
+              }
+              ASSERT_NEAR(y[i * n + j], sum, 1e-5 * magnitude + 1e-6)
+                  << bits << " bits" << (symmetric ? " symmetric" : "")
+                  << " m=" << m << " k=" << k << " n=" << n
+                  << " group=" << group << (withBias ? " bias" : "")
+                  << " at (" << i << ", " << j << ")";
+            }
+          }
+        }
+      }
+}
+
+TEST_P(LinearQTest, NonFiniteActivationsGiveNaN) {
+  const int64_t k = 64, n = 6;
+  std::vector<float> w = randomFloats(n * k, 7, 0.05f);
+  Packed p = quantize(w, n, k, 4, 32, true);
+  std::vector<float> x(k, 0.5f), y(n);
+  x[40] = std::numeric_limits<float>::infinity();
+  llmk_linear_q(x.data(), p.bytes.data(), 4, 32, nullptr, y.data(), 1, k, n);
+  for (float v : y)
+    EXPECT_TRUE(std::isnan(v));
+}
+
+TEST_P(LinearQTest, InvalidQuantizationIsAnError) {
+  std::vector<float> x(96), y(2, 5.0f);
+  std::vector<uint8_t> w(quantPackedBytes(2, 96, 4, 32));
+  llmk_linear_q(x.data(), w.data(), 4, 64, nullptr, y.data(), 1, 96, 2);
+  const char *error = llmk_take_error();
+  ASSERT_NE(error, nullptr);
+  EXPECT_EQ(std::string(error),
+            "llmk_linear_q: invalid quantization, or null operand");
+  EXPECT_EQ(y[0], 0.0f);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Isas, LinearQTest,
+    ::testing::Combine(::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512,
+                                         Isa::Avx512Bf16),
+                       ::testing::Values(1, 3)),
+    [](const ::testing::TestParamInfo<std::tuple<Isa, int>> &info) {
+      return std::string(isaName(std::get<0>(info.param))) + "_" +
+             std::to_string(std::get<1>(info.param)) + "threads";
+    });
+
+} // namespace
