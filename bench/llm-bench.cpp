@@ -34,6 +34,7 @@
 #include "KVCache.h"
 #include "Kernels.h"
 #include "Layout.h"
+#include "Quant.h"
 #include "Model.h"
 #include "SafeTensors.h"
 #include "Session.h"
@@ -106,6 +107,17 @@ static cl::opt<std::string>
               cl::desc("Weight storage of the generated model: f32 or bf16 "
                        "(default f32; a reused model keeps its own)"),
               cl::init("f32"), cl::cat(category));
+static cl::opt<std::string> quantizeName(
+    "quantize",
+    cl::desc("Quantize the projections (not the LM head) when compiling: "
+             "int8 or int4 (llm-quantize, round to nearest); bytes/token then "
+             "counts the quantized weights"),
+    cl::init(""), cl::cat(category));
+static cl::opt<int64_t>
+    quantizeGroup("group-size",
+                  cl::desc("With --quantize: input features per scale "
+                           "(default 32; 0: per output row)"),
+                  cl::init(32), cl::cat(category));
 static cl::opt<std::string> modelDirOpt(
     "model-dir",
     cl::desc("Model folder: reused if it holds a model, else generated there "
@@ -413,6 +425,17 @@ bool holdsModel(llvm::StringRef dir) {
 // Weight accounting
 //===----------------------------------------------------------------------===//
 
+/// --quantize as bits: 8, 4, or 0 for none.
+int quantizeBits() {
+  return quantizeName == "int8" ? 8 : quantizeName == "int4" ? 4 : 0;
+}
+
+/// The options of every compilation of this run.
+void setQuantization(JITOptions &options) {
+  options.quantizeBits = quantizeBits();
+  options.quantizeGroupSize = quantizeGroup;
+}
+
 struct WeightStats {
   uint64_t params = 0;
   uint64_t bytes = 0;
@@ -444,7 +467,12 @@ llvm::Expected<WeightStats> countWeights(const SafeTensorsArchive &archive) {
     else if (name == "lm_head.weight")
       lmHead = t;
     else if (t->shape.size() == 2 && name.ends_with(".weight")) {
-      stats.linearBytes += t->numBytes;
+      // A quantized weight is read in its packed layout (Quant.h).
+      stats.linearBytes +=
+          quantizeBits() ? static_cast<uint64_t>(llmk::quantPackedBytes(
+                               t->shape[0], t->shape[1], quantizeBits(),
+                               quantizeGroup))
+                         : t->numBytes;
       stats.linearParams += t->getNumElements();
       if (!sawLinear)
         stats.linearDtype = t->dtype;
@@ -1029,6 +1057,7 @@ compile(MLIRContext &context, const HFModel &hfModel,
   Forward forward;
   auto start = Clock::now();
   JITOptions options;
+  setQuantization(options);
   options.seqLen = seqLen;
   JITTimings timings;
   llvm::Expected<std::unique_ptr<llmrt::Model>> model =
@@ -1150,6 +1179,7 @@ benchCachedDecode(MLIRContext &context, const HFModel &hfModel,
                   int64_t contextLen, int64_t steps) {
   const HFModelInfo &info = hfModel.getInfo();
   JITOptions options;
+  setQuantization(options);
   options.kvCache = true;
   options.promptLens = {contextLen};
   options.decodeBatch = 1;
@@ -1234,6 +1264,13 @@ int main(int argc, char **argv) {
   else
     return fail(llvm::formatv("--dtype: expected f32 or bf16, found '{0}'",
                               dtypeName.getValue()));
+  if (!quantizeName.empty() && !quantizeBits())
+    return fail(llvm::formatv("--quantize: expected int8 or int4, found '{0}'",
+                              quantizeName.getValue()));
+  if (quantizeBits() && (quantizeGroup < 0 || quantizeGroup % 32 != 0))
+    return fail(llvm::formatv("--group-size: expected 0 or a multiple of 32, "
+                              "found {0}",
+                              quantizeGroup.getValue()));
 
   llmk_set_num_threads(*numThreads);
   int threads = llmk_get_num_threads();
@@ -1321,6 +1358,11 @@ int main(int argc, char **argv) {
   llvm::outs() << llvm::formatv("  weights       {0} bytes ({1}), {2}\n",
                                 withCommas(stats->bytes),
                                 formatBytes(stats->bytes), weightDtype);
+  if (quantizeBits())
+    llvm::outs() << llvm::formatv(
+        "  quantized     projections to {0} (groups of {1}, symmetric, round "
+        "to nearest); the LM head stays {2}\n",
+        quantizeName.getValue(), quantizeGroup.getValue(), weightDtype);
   llvm::outs() << llvm::formatv(
       "  bytes/token   {0} bytes ({1}): linear {2} + lm_head {3} + one "
       "embedding row {4}\n",

@@ -16,12 +16,16 @@
 
 #include "KVCache.h"
 #include "Model.h"
+#include "SafeTensors.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include "gtest/gtest.h"
 
@@ -55,13 +59,18 @@ func.func @kernels(%cache: !cache {llm.arg_kind = #llm.arg_kind<kv_cache>},
       : tensor<1x2xi64> -> tensor<2xf32>
   %k = llm.linear_rope %ln, %w, %pos, %inv {num_heads = 2, rotary_dim = 4}
       : tensor<1x2x8xf32>, tensor<8x8xf32>, tensor<1x2xi64>, tensor<2xf32> -> tensor<1x2x8xf32>
+  %qw = llm.param "qw" : !llm.qweight<8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>
+  %qy = llm.linear %ln, %qw : tensor<1x2x8xf32>, !llm.qweight<8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte> -> tensor<1x2x8xf32>
+  %qw4 = llm.param "qw4" : !llm.qweight<8x8, bits = 4, group = per_channel, scale = f32, asymmetric, packing = nibble>
+  %qk = llm.linear_rope %qy, %qw4, %pos, %inv {num_heads = 2, rotary_dim = 4}
+      : tensor<1x2x8xf32>, !llm.qweight<8x8, bits = 4, group = per_channel, scale = f32, asymmetric, packing = nibble>, tensor<1x2xi64>, tensor<2xf32> -> tensor<1x2x8xf32>
   %qr = llm.rope %q, %pos {num_heads = 2} : tensor<1x2x8xf32>, tensor<1x2xi64>
   %c1 = llm.kv_cache_append %cache[%slots], %k, %k {layer = 0}
       : !cache, tensor<1x2xi32>, tensor<1x2x8xf32>, tensor<1x2x8xf32>
   %pa = llm.paged_attention %qr, %c1, %tables, %lens {layer = 0, num_heads = 2, scale = 0.5, mask = #llm.mask<causal>}
       : tensor<1x2x8xf32>, !cache, tensor<1x2xi32>, tensor<1xi32> -> tensor<1x2x8xf32>
   %alibi = llm.alibi : tensor<2x2x2xf32>
-  %att = llm.attention %pa, %k, %k bias(%alibi : tensor<2x2x2xf32>) {num_heads = 2, num_kv_heads = 2, mask = #llm.mask<causal>}
+  %att = llm.attention %pa, %k, %qk bias(%alibi : tensor<2x2x2xf32>) {num_heads = 2, num_kv_heads = 2, mask = #llm.mask<causal>}
       : tensor<1x2x8xf32>, tensor<1x2x8xf32>, tensor<1x2x8xf32> -> tensor<1x2x8xf32>
   %rtab = arith.constant dense<0.1> : tensor<4x2xf32>
   %rb = llm.relative_position_bias %rtab {num_buckets = 4, max_distance = 8} : tensor<4x2xf32> -> tensor<2x2x2xf32>
@@ -88,6 +97,36 @@ func.func @kernels(%cache: !cache {llm.arg_kind = #llm.arg_kind<kv_cache>},
 }
 )mlir";
 
+/// A folder whose model.safetensors holds the quantized weights' float
+/// values (the runtime quantizes them when it binds them).
+class QuantizedWeights {
+public:
+  QuantizedWeights() {
+    EXPECT_FALSE(llvm::sys::fs::createUniqueDirectory("llmc-kernels", dir));
+    llvm::SmallString<128> file(dir);
+    llvm::sys::path::append(file, "model.safetensors");
+    std::error_code ec;
+    llvm::raw_fd_ostream os(file, ec);
+    EXPECT_FALSE(ec);
+    std::string header = R"({"qw":{"dtype":"F32","shape":[8,8],)"
+                         R"("data_offsets":[0,256]},)"
+                         R"("qw4":{"dtype":"F32","shape":[8,8],)"
+                         R"("data_offsets":[256,512]}})";
+    uint64_t size = header.size();
+    os.write(reinterpret_cast<const char *>(&size), 8);
+    os << header;
+    for (int i = 0; i < 128; ++i) {
+      float value = 0.01f * static_cast<float>(i % 17) - 0.08f;
+      os.write(reinterpret_cast<const char *>(&value), sizeof(value));
+    }
+  }
+  ~QuantizedWeights() { llvm::sys::fs::remove_directories(dir); }
+  llvm::StringRef path() const { return dir; }
+
+private:
+  llvm::SmallString<128> dir;
+};
+
 TEST(JITKernelsTest, EveryKernelIsEmittedResolvedAndRun) {
   DialectRegistry registry;
   llm::registerAllDialects(registry);
@@ -109,8 +148,12 @@ TEST(JITKernelsTest, EveryKernelIsEmittedResolvedAndRun) {
     listed.insert(name);
   EXPECT_EQ(declared, listed);
 
+  QuantizedWeights folder;
+  llmrt::Expected<std::unique_ptr<llmrt::SafeTensorsArchive>> archive =
+      llmrt::SafeTensorsArchive::openDirectory(folder.path().str());
+  ASSERT_TRUE(bool(archive)) << archive.error();
   llvm::Expected<std::unique_ptr<llmrt::Model>> model =
-      llm::jitCompile(*module, nullptr);
+      llm::jitCompile(*module, std::move(*archive));
   ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
   const llmrt::Entry *entry = (*model)->find("kernels");
   ASSERT_TRUE(entry);
