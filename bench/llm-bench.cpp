@@ -34,8 +34,8 @@
 #include "KVCache.h"
 #include "Kernels.h"
 #include "Layout.h"
-#include "Quant.h"
 #include "Model.h"
+#include "Quant.h"
 #include "SafeTensors.h"
 #include "Session.h"
 #include "Simd.h"
@@ -469,10 +469,10 @@ llvm::Expected<WeightStats> countWeights(const SafeTensorsArchive &archive) {
     else if (t->shape.size() == 2 && name.ends_with(".weight")) {
       // A quantized weight is read in its packed layout (Quant.h).
       stats.linearBytes +=
-          quantizeBits() ? static_cast<uint64_t>(llmk::quantPackedBytes(
-                               t->shape[0], t->shape[1], quantizeBits(),
-                               quantizeGroup))
-                         : t->numBytes;
+          quantizeBits()
+              ? static_cast<uint64_t>(llmk::quantPackedBytes(
+                    t->shape[0], t->shape[1], quantizeBits(), quantizeGroup))
+              : t->numBytes;
       stats.linearParams += t->getNumElements();
       if (!sawLinear)
         stats.linearDtype = t->dtype;

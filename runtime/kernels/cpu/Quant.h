@@ -1,4 +1,5 @@
-//===- Quant.h - The layout of quantized weights the kernels read -*- C++ -*-===//
+//===- Quant.h - The layout of quantized weights the kernels read -*- C++
+//-*-===//
 //
 // Part of LLMC, under the Apache License v2.0.
 //
@@ -52,8 +53,7 @@ inline int64_t quantParamsOffset(int64_t n, int64_t k, int bits) {
 }
 
 /// Bytes of a packed [n, k] weight.
-inline int64_t quantPackedBytes(int64_t n, int64_t k, int bits,
-                                int64_t group) {
+inline int64_t quantPackedBytes(int64_t n, int64_t k, int bits, int64_t group) {
   return quantParamsOffset(n, k, bits) +
          n * quantGroups(k, group) * 2 * int64_t(sizeof(float));
 }

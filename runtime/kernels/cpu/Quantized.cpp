@@ -85,7 +85,8 @@ void llmk::quantizeWeight(const float *w, int64_t n, int64_t k, int bits,
   const int64_t blocks = quantBlocks(k), blockBytes = quantBlockBytes(bits);
   const int64_t groups = quantGroups(k, group);
   const int64_t groupSize = group == 0 ? k : group;
-  auto *params = reinterpret_cast<float *>(bytes + quantParamsOffset(n, k, bits));
+  auto *params =
+      reinterpret_cast<float *>(bytes + quantParamsOffset(n, k, bits));
   std::memset(bytes + n * blocks * blockBytes, 0,
               quantParamsOffset(n, k, bits) - n * blocks * blockBytes);
   parallelFor(n, [&](int64_t row) {
@@ -101,8 +102,8 @@ void llmk::quantizeWeight(const float *w, int64_t n, int64_t k, int bits,
     }
     for (int64_t b = 0; b < blocks; ++b)
       for (int64_t i = 0; i < 16; ++i)
-        dst[b * 16 + i] = static_cast<uint8_t>(
-            (q[b * 32 + i] & 15) | (q[b * 32 + i + 16] & 15) << 4);
+        dst[b * 16 + i] = static_cast<uint8_t>((q[b * 32 + i] & 15) |
+                                               (q[b * 32 + i + 16] & 15) << 4);
   });
 }
 
@@ -112,9 +113,9 @@ void llmk::dequantize(const void *packed, int64_t n, int64_t k, int bits,
   const auto *bytes = static_cast<const uint8_t *>(packed);
   const int64_t blockBytes = quantBlockBytes(bits);
   const uint8_t *values = bytes + row * quantBlocks(k) * blockBytes;
-  const auto *params = reinterpret_cast<const float *>(
-                           bytes + quantParamsOffset(n, k, bits)) +
-                       row * quantGroups(k, group) * 2;
+  const auto *params =
+      reinterpret_cast<const float *>(bytes + quantParamsOffset(n, k, bits)) +
+      row * quantGroups(k, group) * 2;
   const int64_t groupSize = group == 0 ? k : group;
   for (int64_t i = 0; i < count; ++i) {
     const int64_t p = p0 + i;
@@ -153,8 +154,8 @@ void llmk::quantizeActivations(const float *x, int64_t k,
     int32_t sum = 0;
     int8_t *q = out.values + p0;
     for (int64_t i = 0; i < kQuantBlock; ++i) {
-      int v = i < count ? static_cast<int>(std::nearbyint(x[p0 + i] * inverse))
-                        : 0;
+      int v =
+          i < count ? static_cast<int>(std::nearbyint(x[p0 + i] * inverse)) : 0;
       v = std::clamp(v, -127, 127);
       q[i] = static_cast<int8_t>(v);
       sum += v;

@@ -24,8 +24,8 @@ namespace llmk {
 namespace {
 
 #define LLMK_TARGET                                                            \
-  __attribute__((target(                                                       \
-      "avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
+  __attribute__((                                                              \
+      target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
 
 struct QDot {
   using Acc = __m256;
@@ -33,15 +33,14 @@ struct QDot {
   LLMK_TARGET static Acc dot8(const uint8_t *w, const int8_t *x) {
     __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w));
     __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x));
-    return _mm256_cvtepi32_ps(
-        _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(wv),
-                            _mm256_sign_epi8(xv, wv)));
+    return _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(
+        _mm256_setzero_si256(), _mm256_abs_epi8(wv), _mm256_sign_epi8(xv, wv)));
   }
   LLMK_TARGET static Acc dot4(const uint8_t *w, const int8_t *x) {
     __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i *>(w));
-    __m256i wv = _mm256_and_si256(
-        _mm256_set_m128i(_mm_srli_epi16(bytes, 4), bytes),
-        _mm256_set1_epi8(0x0f));
+    __m256i wv =
+        _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(bytes, 4), bytes),
+                         _mm256_set1_epi8(0x0f));
     __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x));
     return _mm256_cvtepi32_ps(
         _mm256_dpbusd_epi32(_mm256_setzero_si256(), wv, xv));

@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Kernels.h"
 #include "Quant.h"
+#include "Kernels.h"
 #include "Simd.h"
 
 #include <gtest/gtest.h>
@@ -72,8 +72,11 @@ TEST(QuantizeTest, RoundTripWithinHalfAStep) {
   uint32_t seed = 1;
   for (int bits : {8, 4})
     for (bool symmetric : {true, false})
-      for (auto [k, group] : {std::pair<int64_t, int64_t>{70, 0}, {64, 32},
-                              {256, 64}, {256, 128}, {96, 0}}) {
+      for (auto [k, group] : {std::pair<int64_t, int64_t>{70, 0},
+                              {64, 32},
+                              {256, 64},
+                              {256, 128},
+                              {96, 0}}) {
         const int64_t n = 7;
         std::vector<float> w = randomFloats(n * k, ++seed, 0.05f);
         Packed p = quantize(w, n, k, bits, group, symmetric);
@@ -88,9 +91,9 @@ TEST(QuantizeTest, RoundTripWithinHalfAStep) {
               amax = std::max(amax, std::fabs(v));
             }
             const float levels = bits == 8 ? 255.0f : 15.0f;
-            const float step = symmetric ? (bits == 8 ? amax / 127.0f
-                                                      : amax / 8.0f)
-                                         : (hi - lo) / levels;
+            const float step = symmetric
+                                   ? (bits == 8 ? amax / 127.0f : amax / 8.0f)
+                                   : (hi - lo) / levels;
             // Q4_0 maps the extreme to -8: values of the other sign past
             // 7 steps clamp to 7 and err by up to a step.
             float extreme = 0;
@@ -101,8 +104,8 @@ TEST(QuantizeTest, RoundTripWithinHalfAStep) {
               int64_t at = row * k + g * size + i;
               float bound = 0.5f * step;
               if (bits == 4 && symmetric && extreme != 0)
-                bound = std::max(bound,
-                                 (w[at] / (extreme / -8.0f) - 7.0f) * step);
+                bound =
+                    std::max(bound, (w[at] / (extreme / -8.0f) - 7.0f) * step);
               ASSERT_LE(std::fabs(p.dequantized[at] - w[at]),
                         bound * (1 + 1e-5f) + 1e-9f)
                   << bits << " bits" << (symmetric ? " symmetric" : "")
@@ -203,13 +206,14 @@ TEST_P(LinearQTest, MatchesTheDequantizedReference) {
               double sum = withBias ? bias[j] : 0.0, magnitude = 0;
               for (int64_t q = 0; q < k; ++q) {
                 sum += double(xi[q]) * p.dequantized[j * k + q];
-                magnitude += std::fabs(double(xi[q]) * p.dequantized[j * k + q]);
+                magnitude +=
+                    std::fabs(double(xi[q]) * p.dequantized[j * k + q]);
               }
               ASSERT_NEAR(y[i * n + j], sum, 1e-5 * magnitude + 1e-6)
                   << bits << " bits" << (symmetric ? " symmetric" : "")
                   << " m=" << m << " k=" << k << " n=" << n
-                  << " group=" << group << (withBias ? " bias" : "")
-                  << " at (" << i << ", " << j << ")";
+                  << " group=" << group << (withBias ? " bias" : "") << " at ("
+                  << i << ", " << j << ")";
             }
           }
         }
