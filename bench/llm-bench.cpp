@@ -118,6 +118,11 @@ static cl::opt<int64_t>
                   cl::desc("With --quantize: input features per scale "
                            "(default 32; 0: per output row)"),
                   cl::init(32), cl::cat(category));
+static cl::opt<std::string> quantizeSkip(
+    "quantize-skip",
+    cl::desc("With --quantize: comma-separated parameter-name patterns kept "
+             "in float (default lm_head; empty: quantize the LM head too)"),
+    cl::init("lm_head"), cl::cat(category));
 static cl::opt<std::string> modelDirOpt(
     "model-dir",
     cl::desc("Model folder: reused if it holds a model, else generated there "
@@ -434,6 +439,7 @@ int quantizeBits() {
 void setQuantization(JITOptions &options) {
   options.quantizeBits = quantizeBits();
   options.quantizeGroupSize = quantizeGroup;
+  options.quantizeSkip = quantizeSkip;
 }
 
 struct WeightStats {
@@ -486,7 +492,22 @@ llvm::Expected<WeightStats> countWeights(const SafeTensorsArchive &archive) {
         archive.directory()));
   stats.tied = !lmHead;
   const TensorInfo *head = lmHead ? lmHead : embedding;
-  stats.lmHeadBytes = head->numBytes;
+  // Quantized too unless a --quantize-skip pattern names it (a tied head
+  // is the embedding table, which stays in float).
+  bool headQuantized =
+      quantizeBits() && lmHead &&
+      llvm::none_of(
+          llvm::split(quantizeSkip.getValue(), ','),
+          [](llvm::StringRef pattern) {
+            pattern = pattern.trim();
+            return !pattern.empty() &&
+                   llvm::StringRef("lm_head.weight").contains(pattern);
+          });
+  stats.lmHeadBytes =
+      headQuantized
+          ? static_cast<uint64_t>(llmk::quantPackedBytes(
+                head->shape[0], head->shape[1], quantizeBits(), quantizeGroup))
+          : head->numBytes;
   stats.lmHeadParams = head->getNumElements();
   stats.embeddingRowBytes = embedding->numBytes / embedding->shape[0];
   return stats;
@@ -1361,8 +1382,9 @@ int main(int argc, char **argv) {
   if (quantizeBits())
     llvm::outs() << llvm::formatv(
         "  quantized     projections to {0} (groups of {1}, symmetric, round "
-        "to nearest); the LM head stays {2}\n",
-        quantizeName.getValue(), quantizeGroup.getValue(), weightDtype);
+        "to nearest); kept in {2}: '{3}'\n",
+        quantizeName.getValue(), quantizeGroup.getValue(), weightDtype,
+        quantizeSkip.getValue());
   llvm::outs() << llvm::formatv(
       "  bytes/token   {0} bytes ({1}): linear {2} + lm_head {3} + one "
       "embedding row {4}\n",

@@ -165,14 +165,23 @@ const float *panelSlice(const WeightMatrix &w, int64_t j, int64_t p0,
     return buffer;
   }
   case Form::Quantized: {
-    // Each row's slice dequantized contiguously, then scattered into the
-    // panel's column.
-    static thread_local float row[kBlockK];
-    for (int64_t r = 0; r < kPanel; ++r) {
-      if (r < rows)
-        dequantize(w.data, n, k, w.bits, w.group, row0 + r, p0, kc, row);
-      for (int64_t p = 0; p < kc; ++p)
-        buffer[p * kPanel + r] = r < rows ? row[p] : 0.0f;
+    // Chunks of 32 steps: each row's chunk dequantized contiguously, then
+    // the 48 x 32 chunk transposed into the panel while it is in L1.
+    constexpr int64_t kChunk = 32;
+    static thread_local float chunk[kPanel * kChunk];
+    for (int64_t c0 = 0; c0 < kc; c0 += kChunk) {
+      const int64_t steps = std::min(kChunk, kc - c0);
+      for (int64_t r = 0; r < kPanel; ++r) {
+        float *dst = chunk + r * kChunk;
+        if (r < rows)
+          dequantize(w.data, n, k, w.bits, w.group, row0 + r, p0 + c0, steps,
+                     dst);
+        else
+          std::fill(dst, dst + steps, 0.0f);
+      }
+      for (int64_t p = 0; p < steps; ++p)
+        for (int64_t r = 0; r < kPanel; ++r)
+          buffer[(c0 + p) * kPanel + r] = chunk[r * kChunk + p];
     }
     return buffer;
   }
@@ -320,8 +329,11 @@ void gemm(const float *x, const WeightMatrix &w, const float *bias, float *y,
     });
 
     // Tasks: row groups of about kBlockM rows (whole tiles) x groups of
-    // panels, small enough that every thread gets several.
-    const int64_t rowGroups = ceilDiv(blockRows, kBlockM);
+    // panels, small enough that every thread gets several. A quantized
+    // weight is dequantized once per slice and row group: one group of up
+    // to twice as many rows halves that work.
+    const int64_t rowGroups =
+        ceilDiv(blockRows, w.form == Form::Quantized ? 2 * kBlockM : kBlockM);
     const int64_t tilesPerGroup = ceilDiv(tiles, rowGroups);
     const int64_t wanted = 4 * threads;
     const int64_t panelsPerTask = std::clamp<int64_t>(

@@ -117,17 +117,27 @@ void llmk::dequantize(const void *packed, int64_t n, int64_t k, int bits,
       reinterpret_cast<const float *>(bytes + quantParamsOffset(n, k, bits)) +
       row * quantGroups(k, group) * 2;
   const int64_t groupSize = group == 0 ? k : group;
-  for (int64_t i = 0; i < count; ++i) {
-    const int64_t p = p0 + i;
-    const float *pair = params + (p / groupSize) * 2;
-    int q;
+  // A block at a time (groups are whole blocks): its 32 values, then the
+  // part of them in [p0, p0 + count).
+  for (int64_t b = p0 / kQuantBlock; b * kQuantBlock < p0 + count; ++b) {
+    const int64_t first = b * kQuantBlock;
+    const float *pair = params + (first / groupSize) * 2;
+    const float scale = pair[0], offset = pair[1];
+    float block[kQuantBlock];
+    const uint8_t *q = values + b * blockBytes;
     if (bits == 8) {
-      q = static_cast<int8_t>(values[p]);
+      for (int i = 0; i < 32; ++i)
+        block[i] =
+            scale * static_cast<float>(static_cast<int8_t>(q[i])) + offset;
     } else {
-      uint8_t byte = values[p / 32 * 16 + p % 16];
-      q = p % 32 < 16 ? byte & 15 : byte >> 4;
+      for (int i = 0; i < 16; ++i) {
+        block[i] = scale * static_cast<float>(q[i] & 15) + offset;
+        block[i + 16] = scale * static_cast<float>(q[i] >> 4) + offset;
+      }
     }
-    dst[i] = pair[0] * static_cast<float>(q) + pair[1];
+    const int64_t lo = std::max(first, p0);
+    const int64_t hi = std::min(first + kQuantBlock, p0 + count);
+    std::copy(block + (lo - first), block + (hi - first), dst + (lo - p0));
   }
 }
 

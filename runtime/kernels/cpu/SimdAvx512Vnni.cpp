@@ -5,7 +5,9 @@
 // SimdKernels::gemvQ on AVX-512 VNNI: vpdpbusd multiplies unsigned by
 // signed bytes and adds each group of four products to a 32-bit lane, with
 // no intermediate saturation. 8-bit weights go in as |w| with the
-// activations given w's sign, 4-bit ones as they are (0..15). Compiled with
+// activations given w's sign, 4-bit ones as they are (0..15). A 512-bit
+// instruction covers two blocks of 32, each lane then scaled by its block's
+// activation scale; a block left alone takes 256 bits. Compiled with
 // AVX512_VNNI through function target attributes; SimdAvx512.cpp only calls
 // it after checking the host.
 //
@@ -16,6 +18,8 @@
 #include "Simd.h"
 
 #include <cstdint>
+#include <cstring>
+#include <vector>
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
@@ -57,7 +61,192 @@ struct QDot {
   }
 };
 
-#include "QuantKernels.inc"
+/// The activations of pairs of blocks as the 512-bit dot products read
+/// them: per pair, 64 values (8 bits: block b then b + 1; 4 bits: the first
+/// 16 of b, of b + 1, the last 16 of b, of b + 1, the order in which a pair
+/// of 4-bit blocks unpacks) and 16 scales, one per 32-bit lane.
+struct PairedActivations {
+  std::vector<int8_t> values;
+  std::vector<float> scales;
+};
+
+template <int Bits>
+LLMK_TARGET void pairActivations(const int8_t *xq, const float *xScale,
+                                 int64_t pairs, PairedActivations &out) {
+  out.values.resize(pairs * 64);
+  out.scales.resize(pairs * 16);
+  for (int64_t q = 0; q < pairs; ++q) {
+    const int8_t *a = xq + 2 * q * 32, *b = a + 32;
+    int8_t *v = out.values.data() + q * 64;
+    float *s = out.scales.data() + q * 16;
+    const float sa = xScale[2 * q], sb = xScale[2 * q + 1];
+    if (Bits == 8) {
+      std::memcpy(v, a, 64);
+      for (int i = 0; i < 16; ++i)
+        s[i] = i < 8 ? sa : sb;
+    } else {
+      std::memcpy(v, a, 16);
+      std::memcpy(v + 16, b, 16);
+      std::memcpy(v + 32, a + 16, 16);
+      std::memcpy(v + 48, b + 16, 16);
+      for (int i = 0; i < 16; ++i)
+        s[i] = (i / 4) % 2 == 0 ? sa : sb;
+    }
+  }
+}
+
+/// The 16 int32 lanes of a pair of blocks' dot products (lanes as in
+/// PairedActivations).
+template <int Bits>
+LLMK_TARGET inline __m512i pairDot(const uint8_t *w, __m512i x) {
+  if (Bits == 8) {
+    const __m512i wv = _mm512_loadu_si512(w);
+    // |w| (unsigned; -128 reads as 128) times x with w's sign.
+    const __m512i sx = _mm512_mask_sub_epi8(x, _mm512_movepi8_mask(wv),
+                                            _mm512_setzero_si512(), x);
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(wv), sx);
+  }
+  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w));
+  const __m256i mask = _mm256_set1_epi8(0x0f);
+  const __m512i wv =
+      _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(v, mask)),
+                         _mm256_and_si256(_mm256_srli_epi16(v, 4), mask), 1);
+  return _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, x);
+}
+
+/// gemvQ for `Rows` rows from `j` on 512-bit dot products, two blocks per
+/// instruction; an odd last block of a group takes the 256-bit QDot.
+template <int Bits, int Rows>
+LLMK_TARGET void gemvQRows512(const int8_t *xq, const float *xScale,
+                              const float *xSum, const PairedActivations &xp,
+                              const uint8_t *w, const float *params,
+                              int64_t blocks, int64_t blocksPerGroup, int64_t j,
+                              const float *bias, float *y) {
+  constexpr int64_t kBlockBytes = Bits == 8 ? 32 : 16;
+  const int64_t rowBytes = blocks * kBlockBytes;
+  const int64_t groups = blocks / blocksPerGroup;
+  __m512 total[Rows];
+  float offsets[Rows], tails[Rows];
+  const uint8_t *row[Rows];
+  for (int r = 0; r < Rows; ++r) {
+    total[r] = _mm512_setzero_ps();
+    offsets[r] = tails[r] = 0.0f;
+    row[r] = w + (j + r) * rowBytes;
+  }
+  // Lane l of a pair's weight scales: the scale of block b (s at 0) or
+  // b + 1 (s at 2) of the (s, offset, s, offset) of the two blocks.
+  const __m512i scaleLanes =
+      Bits == 8
+          ? _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0)
+          : _mm512_set_epi32(2, 2, 2, 2, 0, 0, 0, 0, 2, 2, 2, 2, 0, 0, 0, 0);
+  auto prefetch = [&](int r, int64_t b) {
+    // The same blocks of the next group of rows, one group ahead.
+    __builtin_prefetch(row[r] + b * kBlockBytes + Rows * rowBytes);
+  };
+  if (blocksPerGroup == 1) {
+    // A scale per block: each pair multiplies by both blocks' scales.
+    for (int64_t b = 0; b + 1 < blocks; b += 2) {
+      const __m512i x = _mm512_loadu_si512(xp.values.data() + b * 32);
+      const __m512 xs = _mm512_loadu_ps(xp.scales.data() + b * 8);
+      const float sums0 = xSum[b], sums1 = xSum[b + 1];
+      for (int r = 0; r < Rows; ++r) {
+        prefetch(r, b);
+        const float *p = params + ((j + r) * groups + b) * 2;
+        const __m512 ws = _mm512_permutexvar_ps(
+            scaleLanes, _mm512_castps128_ps512(_mm_loadu_ps(p)));
+        total[r] = _mm512_fmadd_ps(
+            _mm512_cvtepi32_ps(pairDot<Bits>(row[r] + b * kBlockBytes, x)),
+            _mm512_mul_ps(xs, ws), total[r]);
+        offsets[r] += p[1] * sums0 + p[3] * sums1;
+      }
+    }
+    if (blocks % 2) {
+      const int64_t b = blocks - 1;
+      for (int r = 0; r < Rows; ++r) {
+        const float *p = params + ((j + r) * groups + b) * 2;
+        const uint8_t *block = row[r] + b * kBlockBytes;
+        const int8_t *x = xq + b * 32;
+        tails[r] += p[0] * xScale[b] *
+                    QDot::reduce(Bits == 8 ? QDot::dot8(block, x)
+                                           : QDot::dot4(block, x));
+        offsets[r] += p[1] * xSum[b];
+      }
+    }
+  } else {
+    for (int64_t g = 0; g < groups; ++g) {
+      __m512 group[Rows];
+      float groupTail[Rows];
+      for (int r = 0; r < Rows; ++r) {
+        group[r] = _mm512_setzero_ps();
+        groupTail[r] = 0.0f;
+      }
+      float groupSum = 0.0f;
+      const int64_t b0 = g * blocksPerGroup, b1 = b0 + blocksPerGroup;
+      int64_t b = b0;
+      for (; b + 1 < b1; b += 2) {
+        const __m512i x = _mm512_loadu_si512(xp.values.data() + b * 32);
+        const __m512 xs = _mm512_loadu_ps(xp.scales.data() + b * 8);
+        groupSum += xSum[b] + xSum[b + 1];
+        for (int r = 0; r < Rows; ++r) {
+          prefetch(r, b);
+          group[r] = _mm512_fmadd_ps(
+              _mm512_cvtepi32_ps(pairDot<Bits>(row[r] + b * kBlockBytes, x)),
+              xs, group[r]);
+        }
+      }
+      if (b < b1) { // An odd block count (per output channel).
+        groupSum += xSum[b];
+        for (int r = 0; r < Rows; ++r) {
+          const uint8_t *block = row[r] + b * kBlockBytes;
+          const int8_t *x = xq + b * 32;
+          groupTail[r] =
+              xScale[b] * QDot::reduce(Bits == 8 ? QDot::dot8(block, x)
+                                                 : QDot::dot4(block, x));
+        }
+      }
+      for (int r = 0; r < Rows; ++r) {
+        const float *p = params + ((j + r) * groups + g) * 2;
+        total[r] = _mm512_fmadd_ps(group[r], _mm512_set1_ps(p[0]), total[r]);
+        tails[r] += p[0] * groupTail[r];
+        offsets[r] += p[1] * groupSum;
+      }
+    }
+  }
+  for (int r = 0; r < Rows; ++r)
+    y[j + r] = _mm512_reduce_add_ps(total[r]) + tails[r] + offsets[r] +
+               (bias ? bias[j + r] : 0.0f);
+}
+
+template <int Bits>
+LLMK_TARGET void gemvQ512Bits(const int8_t *xq, const float *xScale,
+                              const float *xSum, const uint8_t *w,
+                              const float *params, int64_t blocks,
+                              int64_t blocksPerGroup, int64_t begin,
+                              int64_t end, const float *bias, float *y) {
+  // Per call (a task of a token's GEMV): O(k) next to its O(rows x k).
+  thread_local PairedActivations paired;
+  pairActivations<Bits>(xq, xScale, blocks / 2, paired);
+  int64_t j = begin;
+  for (; j + 4 <= end; j += 4)
+    gemvQRows512<Bits, 4>(xq, xScale, xSum, paired, w, params, blocks,
+                          blocksPerGroup, j, bias, y);
+  for (; j < end; ++j)
+    gemvQRows512<Bits, 1>(xq, xScale, xSum, paired, w, params, blocks,
+                          blocksPerGroup, j, bias, y);
+}
+
+LLMK_TARGET void gemvQ512(const int8_t *xq, const float *xScale,
+                          const float *xSum, const uint8_t *w,
+                          const float *params, int bits, int64_t blocks,
+                          int64_t blocksPerGroup, int64_t begin, int64_t end,
+                          const float *bias, float *y) {
+  if (bits == 8)
+    gemvQ512Bits<8>(xq, xScale, xSum, w, params, blocks, blocksPerGroup, begin,
+                    end, bias, y);
+  else
+    gemvQ512Bits<4>(xq, xScale, xSum, w, params, blocks, blocksPerGroup, begin,
+                    end, bias, y);
+}
 
 } // namespace
 
@@ -67,7 +256,7 @@ GemvQFn getVnniGemvQ() {
     return __builtin_cpu_supports("avx512vnni") &&
                    __builtin_cpu_supports("avx512vl") &&
                    __builtin_cpu_supports("avx512bw")
-               ? &gemvQ
+               ? &gemvQ512
                : nullptr;
   }();
   return fn;
