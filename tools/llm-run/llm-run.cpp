@@ -100,6 +100,13 @@ static Opt<std::string> perplexity(
     cl::desc("Perplexity of the text of FILE over sliding windows, as "
              "transformers' perplexity guide computes it"),
     cl::value_desc("FILE"), flag);
+static Opt<std::string> klReference(
+    "kl-reference",
+    cl::desc("--perplexity: also the mean KL divergence of the model's token "
+             "distributions from those of the model in DIR (compiled without "
+             "--quantize; same vocabulary), and how often their top tokens "
+             "agree, as llama.cpp's --kl-divergence"),
+    cl::value_desc("DIR"), flag);
 static Opt<int64_t>
     ctxLength("ctx",
               cl::desc("--perplexity: tokens per window (default: the "
@@ -463,9 +470,25 @@ static double peakRssMB() {
 /// weighting counts one token too few per window after the first; the
 /// perplexity of every token scored once is printed to stderr as well. The
 /// last stdout line is "perplexity: X".
+/// The log-softmax of `vocab` logits into `out`.
+static void logSoftmax(const float *logits, int64_t vocab,
+                       std::vector<double> &out) {
+  out.resize(vocab);
+  double max = logits[0];
+  for (int64_t v = 1; v < vocab; ++v)
+    max = std::max<double>(max, logits[v]);
+  double sum = 0;
+  for (int64_t v = 0; v < vocab; ++v)
+    sum += std::exp(static_cast<double>(logits[v]) - max);
+  double shift = max + std::log(sum);
+  for (int64_t v = 0; v < vocab; ++v)
+    out[v] = static_cast<double>(logits[v]) - shift;
+}
+
 static int runPerplexity(llmrt::SequenceSet &sequences,
                          const std::vector<int64_t> &ids, int64_t ctx,
-                         int64_t stride, int64_t vocab) {
+                         int64_t stride, int64_t vocab,
+                         llmrt::SequenceSet *reference) {
   int64_t n = static_cast<int64_t>(ids.size());
   int64_t windows = 0;
   for (int64_t begin = 0; begin < n; begin += stride) {
@@ -477,6 +500,11 @@ static int runPerplexity(llmrt::SequenceSet &sequences,
   double nll = 0, guideNll = 0;
   int64_t scored = 0, guideTokens = 0, prevEnd = 0, window = 0;
   std::vector<float> logits(ctx * vocab);
+  // With a reference: KL(reference || model) per scored token.
+  std::vector<float> refLogits(reference ? ctx * vocab : 0);
+  std::vector<double> logP, logQ;
+  double klSum = 0, klMax = 0;
+  int64_t topAgree = 0;
   auto start = Clock::now();
   for (int64_t begin = 0; begin < n; begin += stride) {
     int64_t end = std::min(begin + ctx, n);
@@ -486,6 +514,13 @@ static int runPerplexity(llmrt::SequenceSet &sequences,
     if (!seq)
       return fail(seq.error());
     sequences.release(*seq);
+    if (reference) {
+      llmrt::Expected<int64_t> refSeq =
+          reference->start(tokens, {}, refLogits.data());
+      if (!refSeq)
+        return fail("--kl-reference: " + refSeq.error());
+      reference->release(*refSeq);
+    }
     int64_t len = end - begin;
     int64_t labels = std::min(target, len);
     double windowNll = 0;
@@ -500,6 +535,19 @@ static int runPerplexity(llmrt::SequenceSet &sequences,
         sum += std::exp(static_cast<double>(row[v]) - max);
       windowNll -= static_cast<double>(row[tokens[j]]) - max - std::log(sum);
       ++windowScored;
+      if (reference) {
+        const float *refRow = refLogits.data() + (j - 1) * vocab;
+        logSoftmax(refRow, vocab, logP);
+        logSoftmax(row, vocab, logQ);
+        double kl = 0;
+        for (int64_t v = 0; v < vocab; ++v)
+          kl += std::exp(logP[v]) * (logP[v] - logQ[v]);
+        kl = std::max(kl, 0.0); // rounding of two equal distributions
+        klSum += kl;
+        klMax = std::max(klMax, kl);
+        topAgree += std::max_element(refRow, refRow + vocab) - refRow ==
+                    std::max_element(row, row + vocab) - row;
+      }
     }
     nll += windowNll;
     scored += windowScored;
@@ -535,6 +583,20 @@ static int runPerplexity(llmrt::SequenceSet &sequences,
   llvm::outs() << llvm::formatv("nll: {0:f6}\nperplexity: {1:f6}\n",
                                 guideNll / guideTokens,
                                 std::exp(guideNll / guideTokens));
+  if (reference) {
+    if (!std::isfinite(klSum))
+      return fail("--kl-reference: the reference model's logits are not "
+                  "finite" +
+                  llmrt::explainNaN(reference->getModel()));
+    llvm::errs() << llvm::formatv(
+        "kl divergence from the reference over the {0} scored tokens: mean "
+        "{1:f6}, max {2:f6}; same top token {3:f2}%\n",
+        scored, klSum / scored, klMax, 100.0 * topAgree / scored);
+    llvm::outs() << llvm::formatv(
+        "kl_divergence: {0:f6}\nkl_divergence_max: {1:f6}\ntop1_agreement: "
+        "{2:f6}\n",
+        klSum / scored, klMax, static_cast<double>(topAgree) / scored);
+  }
   return 0;
 }
 
@@ -679,6 +741,8 @@ static int run() {
       quantize.empty())
     return fail("--group-size, --asymmetric and --quantize-skip apply to "
                 "--quantize");
+  if (!klReference.empty() && perplexity.empty())
+    return fail("--kl-reference applies to --perplexity");
   if (pooling != "mean" && pooling != "cls")
     return fail(
         llvm::formatv("--pooling: expected mean or cls, found '{0}'", pooling));
@@ -1024,8 +1088,55 @@ static int run() {
   }
   int64_t forwardLength = seq2seq ? jit.decoderSeqLen : jit.seqLen;
 
-  if (!perplexity.empty())
-    return runPerplexity(*sequences, textIds, ctx, stride, vocab);
+  if (!perplexity.empty()) {
+    if (klReference.empty())
+      return runPerplexity(*sequences, textIds, ctx, stride, vocab, nullptr);
+    // The reference: the model in DIR, compiled as this one but unquantized,
+    // run over the same windows.
+    llvm::Expected<std::unique_ptr<HFModel>> refHf = HFModel::open(klReference);
+    if (!refHf)
+      return fail("--kl-reference: " + llvm::toString(refHf.takeError()));
+    const HFModelInfo &refInfo = (*refHf)->getInfo();
+    if (refInfo.vocabSize != info.vocabSize)
+      return fail(llvm::formatv(
+          "--kl-reference: {0} has a vocabulary of {1} tokens "
+          "(config.json's vocab_size), the model {2}: the distributions "
+          "cannot be compared",
+          klReference.getValue(), refInfo.vocabSize, info.vocabSize));
+    llmrt::Expected<std::unique_ptr<llmrt::SafeTensorsArchive>> refArchive =
+        llmrt::SafeTensorsArchive::openDirectory(klReference.getValue());
+    if (!refArchive)
+      return fail("--kl-reference: " + refArchive.error());
+    JITOptions refJit = jit;
+    refJit.quantizeBits = 0;
+    llvm::Expected<std::unique_ptr<llmrt::Model>> refModel =
+        compileModel(context, **refHf, std::move(*refArchive), refJit);
+    if (!refModel)
+      return fail("--kl-reference: " + llvm::toString(refModel.takeError()));
+    std::unique_ptr<llmrt::Session> refSession;
+    std::unique_ptr<llmrt::SequenceSet> refSequences;
+    if (cached) {
+      llmrt::Expected<llmrt::SessionOptions> options =
+          llmrt::getSessionOptions(**refModel, prompts, params);
+      if (!options)
+        return fail("--kl-reference: " + options.error());
+      options->checkMemory = !noMemoryCheck;
+      llmrt::Expected<std::unique_ptr<llmrt::Session>> created =
+          llmrt::Session::create(**refModel, *options);
+      if (!created)
+        return fail("--kl-reference: " + created.error());
+      refSession = std::move(*created);
+      refSequences = llmrt::makeCachedSequences(*refSession);
+    } else {
+      llmrt::Expected<std::unique_ptr<llmrt::SequenceSet>> recomputed =
+          llmrt::makeRecomputedSequences(**refModel);
+      if (!recomputed)
+        return fail("--kl-reference: " + recomputed.error());
+      refSequences = std::move(*recomputed);
+    }
+    return runPerplexity(*sequences, textIds, ctx, stride, vocab,
+                         refSequences.get());
+  }
   if (maxNewTokens == 0) {
     // Logits (or hidden states) of the prompt, by one forward pass.
     const llmrt::Prompt &p = prompts[0];
