@@ -97,6 +97,27 @@ HFModel::open(llvm::StringRef modelDir) {
     return makeError(llvm::formatv("{0}: field 'model_type': unsupported "
                                    "architecture '{1}'; supported: {2}",
                                    path, type, getSupportedModelTypes()));
+  // A pre-quantized checkpoint (GPTQ, AWQ, bitsandbytes, compressed
+  // tensors...) stores packed integers under the weights' names: read as
+  // floats they would be garbage.
+  for (llvm::StringRef key : {"quantization_config", "compression_config"}) {
+    if (!config.has(key))
+      continue;
+    std::optional<Config> quant = config.getObject(key);
+    if (config.failed()) // Not an object: the field's own type error.
+      return config.takeError();
+    std::string method =
+        quant ? quant->getString("quant_method", "") : std::string();
+    if (method.empty() && quant)
+      method = quant->getString("format", "");
+    return makeError(llvm::formatv(
+        "{0}: field '{1}': expected a checkpoint of float weights (F32, F16 "
+        "or BF16), found a pre-quantized one{2}, which LLMC does not read; "
+        "load the float checkpoint and quantize it with --quantize int8|int4",
+        path, key,
+        method.empty() ? std::string()
+                       : llvm::formatv(" (quant_method '{0}')", method).str()));
+  }
   model->family = family;
   info.kind = family->kind;
   if (llvm::Error err = readModelInfo(config, modelDir, family->readInfo, info))
