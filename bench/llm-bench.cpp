@@ -110,8 +110,8 @@ static cl::opt<std::string>
 static cl::opt<std::string> quantizeName(
     "quantize",
     cl::desc("Quantize the projections (not the LM head) when compiling: "
-             "int8 or int4 (llm-quantize, round to nearest); bytes/token then "
-             "counts the quantized weights"),
+             "int8, int4 or w8a8 (llm-quantize, round to nearest); "
+             "bytes/token then counts the quantized weights"),
     cl::init(""), cl::cat(category));
 static cl::opt<int64_t>
     quantizeGroup("group-size",
@@ -432,7 +432,9 @@ bool holdsModel(llvm::StringRef dir) {
 
 /// --quantize as bits: 8, 4, or 0 for none.
 int quantizeBits() {
-  return quantizeName == "int8" ? 8 : quantizeName == "int4" ? 4 : 0;
+  return quantizeName == "int8" || quantizeName == "w8a8" ? 8
+         : quantizeName == "int4"                         ? 4
+                                                          : 0;
 }
 
 /// The options of every compilation of this run.
@@ -440,6 +442,7 @@ void setQuantization(JITOptions &options) {
   options.quantizeBits = quantizeBits();
   options.quantizeGroupSize = quantizeGroup;
   options.quantizeSkip = quantizeSkip;
+  options.quantizeActivations = quantizeName == "w8a8";
 }
 
 struct WeightStats {
@@ -1286,8 +1289,9 @@ int main(int argc, char **argv) {
     return fail(llvm::formatv("--dtype: expected f32 or bf16, found '{0}'",
                               dtypeName.getValue()));
   if (!quantizeName.empty() && !quantizeBits())
-    return fail(llvm::formatv("--quantize: expected int8 or int4, found '{0}'",
-                              quantizeName.getValue()));
+    return fail(
+        llvm::formatv("--quantize: expected int8, int4 or w8a8, found '{0}'",
+                      quantizeName.getValue()));
   if (quantizeBits() && (quantizeGroup < 0 || quantizeGroup % 32 != 0))
     return fail(llvm::formatv("--group-size: expected 0 or a multiple of 32, "
                               "found {0}",

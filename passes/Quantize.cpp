@@ -72,6 +72,9 @@ struct QuantizePass : llm::impl::QuantizePassBase<QuantizePass> {
       return fail("expected method=rtn (round to nearest), found '" + method +
                   "'; GPTQ and AWQ, which need calibration data, are not "
                   "implemented");
+    if (activations != "none" && activations != "int8")
+      return fail("expected activations=none or activations=int8, found '" +
+                  activations + "'");
     SmallVector<StringRef> patterns;
     StringRef(skip).split(patterns, ',', -1, /*KeepEmpty=*/false);
 
@@ -117,6 +120,8 @@ struct QuantizePass : llm::impl::QuantizePassBase<QuantizePass> {
           groupSize, builder.getF32Type(), symmetric,
           bits == 8 ? QuantPacking::Byte : QuantPacking::Nibble);
       param.getResult().setType(type);
+      if (activations == "int8")
+        param.setInt8Activations(true);
     }
   }
 };

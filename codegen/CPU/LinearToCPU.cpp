@@ -19,6 +19,13 @@ using namespace mlir::llm::cpu;
 
 namespace {
 
+/// llmk_linear_q's `activations`: 1 when the weight's llm.param asks for
+/// int8 activations (W8A8), else 0.
+int32_t int8Activations(Value weight) {
+  auto param = weight.getDefiningOp<ParamOp>();
+  return param && param.getInt8Activations() ? 1 : 0;
+}
+
 /// `llm.embedding` -> llmk_embedding.
 struct EmbeddingLowering : CPUOpLowering<EmbeddingOp> {
   using CPUOpLowering::CPUOpLowering;
@@ -57,8 +64,10 @@ struct LinearLowering : CPUOpLowering<LinearOp> {
       call.emit(Kernel::llmk_linear_q,
                 {adaptor.getInput(), adaptor.getWeight(),
                  call.i32(static_cast<int32_t>(q.getBits())),
-                 call.i64(q.getGroupSize()), call.ptrOrNull(adaptor.getBias()),
-                 call.out(), call.i64(getRows(op.getInput())), call.i64(w[1]),
+                 call.i64(q.getGroupSize()),
+                 call.i32(int8Activations(op.getWeight())),
+                 call.ptrOrNull(adaptor.getBias()), call.out(),
+                 call.i64(getRows(op.getInput())), call.i64(w[1]),
                  call.i64(w[0])});
       return call.replace();
     }
@@ -88,31 +97,31 @@ struct LinearRoPELowering : CPUOpLowering<LinearRoPEOp> {
       return call.abandon();
     ArrayRef<int64_t> w = getShape(op.getWeight());
     Kernel kernel = Kernel::llmk_linear_rope;
-    Value format, detail;
+    SmallVector<Value> operands = {adaptor.getInput(), adaptor.getWeight()};
     if (auto q = dyn_cast<QuantizedType>(op.getWeight().getType())) {
-      // (bits, group) in place of (dtype, layout).
+      // (bits, group, activations) in place of (dtype, layout).
       if (failed(call.requireRuntimeQuantized(q)))
         return call.abandon();
       kernel = Kernel::llmk_linear_q_rope;
-      format = call.i32(static_cast<int32_t>(q.getBits()));
-      detail = call.i64(q.getGroupSize());
+      operands.append({call.i32(static_cast<int32_t>(q.getBits())),
+                       call.i64(q.getGroupSize()),
+                       call.i32(int8Activations(op.getWeight()))});
     } else {
       FailureOr<int32_t> dtype = call.weightDtype(op.getWeight());
       FailureOr<int32_t> layout = call.weightLayout(op.getWeight());
       if (failed(dtype) || failed(layout))
         return call.abandon();
-      format = call.i32(*dtype);
-      detail = call.i32(*layout);
+      operands.append({call.i32(*dtype), call.i32(*layout)});
     }
-    call.emit(kernel,
-              {adaptor.getInput(), adaptor.getWeight(), format, detail,
-               call.ptrOrNull(adaptor.getBias()), call.out(),
-               call.i64(getRows(op.getInput())), call.i64(w[1]), call.i64(w[0]),
-               adaptor.getPositions(), adaptor.getInvFreq(),
-               call.i64(op.getNumHeads()), call.i64(w[0] / op.getNumHeads()),
-               call.i64(op.getRotaryDim()),
-               call.i32(op.getPairing() == RopePairing::GPTJ ? 1 : 0),
-               call.f32(op.getAttentionScaling().convertToDouble())});
+    operands.append({call.ptrOrNull(adaptor.getBias()), call.out(),
+                     call.i64(getRows(op.getInput())), call.i64(w[1]),
+                     call.i64(w[0]), adaptor.getPositions(),
+                     adaptor.getInvFreq(), call.i64(op.getNumHeads()),
+                     call.i64(w[0] / op.getNumHeads()),
+                     call.i64(op.getRotaryDim()),
+                     call.i32(op.getPairing() == RopePairing::GPTJ ? 1 : 0),
+                     call.f32(op.getAttentionScaling().convertToDouble())});
+    call.emit(kernel, operands);
     return call.replace();
   }
 };

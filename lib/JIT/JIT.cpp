@@ -265,6 +265,7 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
   pipeline.quantizeGroupSize = options.quantizeGroupSize;
   pipeline.quantizeSymmetric = options.quantizeSymmetric;
   pipeline.quantizeSkip = options.quantizeSkip;
+  pipeline.quantizeActivations = options.quantizeActivations ? "int8" : "none";
   std::string decodeName;
   if (!options.kvCache) {
     HFImportOptions import;

@@ -50,6 +50,7 @@ void mlir::llm::buildCPUPipeline(OpPassManager &pm,
     quantize.groupSize = options.quantizeGroupSize;
     quantize.symmetric = options.quantizeSymmetric;
     quantize.skip = options.quantizeSkip;
+    quantize.activations = options.quantizeActivations;
     pm.addPass(createQuantizePass(quantize));
   }
   // Last, once every use of each weight is final: the layout of a weight

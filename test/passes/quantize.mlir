@@ -3,6 +3,8 @@
 // RUN: llm-opt %s --llm-quantize="group-size=0 symmetric=false" --split-input-file | FileCheck %s --check-prefix=ASYM
 // RUN: llm-opt %s --llm-quantize="skip=" --split-input-file | FileCheck %s --check-prefix=ALL
 // RUN: llm-opt %s --llm-quantize="skip=wk,wv" --split-input-file | FileCheck %s --check-prefix=SKIP
+// RUN: llm-opt %s --llm-quantize="activations=int8" --split-input-file | FileCheck %s --check-prefix=W8A8
+// RUN: not llm-opt %s --llm-quantize="activations=int4" --split-input-file 2>&1 | FileCheck %s --check-prefix=ACT
 // RUN: not llm-opt %s --llm-quantize="bits=3" --split-input-file 2>&1 | FileCheck %s --check-prefix=BITS
 // RUN: not llm-opt %s --llm-quantize="group-size=48" --split-input-file 2>&1 | FileCheck %s --check-prefix=GROUP
 // RUN: not llm-opt %s --llm-quantize="method=gptq" --split-input-file 2>&1 | FileCheck %s --check-prefix=METHOD
@@ -32,6 +34,10 @@
 // SKIP: llm.param "wk" : tensor<64x64xbf16>
 // SKIP: llm.param "wv" : tensor<64x64xf16>
 // SKIP: llm.param "lm_head.weight" : !llm.qweight<100x64
+// W8A8-LABEL: func.func @projections
+// W8A8: llm.param "wq" {int8_activations} : !llm.qweight<64x64, bits = 8, group = 32, scale = f32, symmetric, packing = byte>
+// W8A8: llm.param "lm_head.weight" : tensor<100x64xf32>
+// ACT: error: llm-quantize: expected activations=none or activations=int8, found 'int4'
 // BITS: error: llm-quantize: expected bits=8 or bits=4, found 3
 // GROUP: error: llm-quantize: expected group-size=0 (per output channel) or a multiple of 32, found 48
 // METHOD: error: llm-quantize: expected method=rtn (round to nearest), found 'gptq'; GPTQ and AWQ, which need calibration data, are not implemented

@@ -159,8 +159,9 @@ static Opt<std::string>
 static Opt<std::string> quantize(
     "quantize",
     cl::desc("Quantize the weights of the projections (llm-quantize, round to "
-             "nearest) when binding them: int8 or int4; the LM head stays in "
-             "float unless --quantize-skip says otherwise"),
+             "nearest) when binding them: int8, int4, or w8a8 (int8 weights, "
+             "and prefill on int8 activations); the LM head stays in float "
+             "unless --quantize-skip says otherwise"),
     flag);
 static Opt<int64_t> groupSize(
     "group-size",
@@ -608,7 +609,10 @@ static void setCompileOptions(JITOptions &jit) {
   jit.blockSize = kvBlockSize;
   jit.cacheDtype = kvDtype;
   // --quantize is int8, int4 or empty (checked in main).
-  jit.quantizeBits = quantize == "int8" ? 8 : quantize == "int4" ? 4 : 0;
+  jit.quantizeBits = quantize == "int8" || quantize == "w8a8" ? 8
+                     : quantize == "int4"                     ? 4
+                                                              : 0;
+  jit.quantizeActivations = quantize == "w8a8";
   jit.quantizeGroupSize = groupSize;
   jit.quantizeSymmetric = !asymmetric;
   jit.quantizeSkip = quantizeSkip;
@@ -733,9 +737,10 @@ static int run() {
     return fail("--ctx and --stride apply to --perplexity");
   if ((pooling.getNumOccurrences() || normalizeEmbeddings) && embed.empty())
     return fail("--pooling and --normalize apply to --embed");
-  if (!quantize.empty() && quantize != "int8" && quantize != "int4")
-    return fail(llvm::formatv("--quantize: expected int8 or int4, found '{0}'",
-                              quantize));
+  if (!quantize.empty() && quantize != "int8" && quantize != "int4" &&
+      quantize != "w8a8")
+    return fail(llvm::formatv(
+        "--quantize: expected int8, int4 or w8a8, found '{0}'", quantize));
   if ((groupSize.getNumOccurrences() || asymmetric ||
        quantizeSkip.getNumOccurrences()) &&
       quantize.empty())

@@ -123,6 +123,10 @@ LogicalResult ParamOp::verify() {
     return emitOpError() << "expected a result of rank 2 for 'transpose', "
                             "found rank "
                          << tensor.getRank();
+  if (getInt8Activations() && !isa<QuantizedType>(getType()))
+    return emitOpError() << "expected a !llm.qweight result for "
+                            "'int8_activations', found "
+                         << getType();
   if (std::optional<int64_t> panels = getPanels()) {
     if (!tensor || tensor.getRank() != 2)
       return emitOpError() << "expected a tensor result of rank 2 for "

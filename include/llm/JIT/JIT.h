@@ -79,6 +79,8 @@ struct JITOptions {
   int64_t quantizeGroupSize = 32;
   bool quantizeSymmetric = true;
   std::string quantizeSkip = "lm_head";
+  /// With quantizeBits: prefill on int8 activations (W8A8).
+  bool quantizeActivations = false;
 
   /// Import attention op by op; the attention passes must then fuse it.
   bool decomposeAttention = false;

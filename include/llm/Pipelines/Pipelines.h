@@ -58,6 +58,10 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
   Option<bool> quantizeSymmetric{*this, "quantize-symmetric",
                                  llvm::cl::desc("llm-quantize's symmetric"),
                                  llvm::cl::init(true)};
+  Option<std::string> quantizeActivations{
+      *this, "quantize-activations",
+      llvm::cl::desc("llm-quantize's activations: none or int8 (W8A8)"),
+      llvm::cl::init("none")};
   Option<std::string> quantizeSkip{*this, "quantize-skip",
                                    llvm::cl::desc("llm-quantize's skip"),
                                    llvm::cl::init("lm_head")};

@@ -270,6 +270,11 @@ def QuantizePass : Pass<"llm-quantize", "::mlir::ModuleOp"> {
            "Scales only (true), or scales and zero points (false)">,
     Option<"method", "method", "std::string", /*default=*/"\"rtn\"",
            "How values are chosen: rtn (round to nearest)">,
+    Option<"activations", "activations", "std::string",
+           /*default=*/"\"none\"",
+           "none, or int8 (W8A8: prefill on integer dot products with each "
+           "row of activations quantized to int8; marks the parameters "
+           "int8_activations)">,
     Option<"skip", "skip", "std::string", /*default=*/"\"lm_head\"",
            "Comma-separated parameter-name patterns (substrings) kept in "
            "float; empty quantizes the LM head too">,

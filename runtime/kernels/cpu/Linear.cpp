@@ -29,8 +29,10 @@
 #include "ThreadPool.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -516,6 +518,191 @@ void gemvQuantized(const float *x, const WeightMatrix &w, const float *bias,
   }
 }
 
+/// GemmQTileFn in portable C: the reference of the VNNI tile.
+void gemmQTilePortable(const int8_t *x, int64_t xStride, int rows,
+                       const uint8_t *w, int64_t quads, const int32_t *zeroSums,
+                       const float *sums, const float *scale,
+                       const float *offset, float *c, int64_t ldc, int cols,
+                       bool accumulate) {
+  for (int r = 0; r < rows; ++r)
+    for (int j = 0; j < cols; ++j) {
+      int32_t acc = 0;
+      for (int64_t q = 0; q < quads; ++q)
+        for (int i = 0; i < 4; ++i)
+          acc += int32_t(w[(q * kPanel + j) * 4 + i]) *
+                 int32_t(x[r * xStride + 4 * q + i]);
+      float result = scale[j] * static_cast<float>(acc - zeroSums[r]) +
+                     offset[j] * sums[r];
+      float *out = c + r * ldc + j;
+      *out = accumulate ? *out + result : result;
+    }
+}
+
+/// Rows per tile of the W8A8 GEMM (4 x 48 int32 accumulators; 8 rows ran
+/// slower).
+constexpr int64_t kQuantTileRows = 4;
+
+/// The W8A8 product (`llmk_linear_q` with `activations` 1, from
+/// kMinQuantizedGemmRows rows): each row of x is quantized to int8 with one
+/// scale (max|x| / 127), and the weight's panel slices are repacked as
+/// unsigned bytes, four consecutive steps per column, for integer tiles
+/// (GemmQTileFn); a tile's sums cover one segment of a slice that lies in
+/// one weight group, converted and scaled by the group's scale and offset,
+/// and the row's scale applies at the end.
+void gemmQuantizedInt8(const float *x, const WeightMatrix &w, const float *bias,
+                       float *y, int64_t m, int64_t k, int64_t n) {
+  const int64_t blocks = quantBlocks(k), kp = blocks * kQuantBlock;
+  const int64_t groupSize = w.group == 0 ? kp : w.group;
+  const int64_t groups = quantGroups(k, w.group);
+  const int64_t blockBytes = quantBlockBytes(w.bits);
+  const auto *bytes = static_cast<const uint8_t *>(w.data);
+  const auto *params =
+      reinterpret_cast<const float *>(bytes + quantParamsOffset(n, k, w.bits));
+  // 8 bits are stored signed: as unsigned bytes q + 128, whose sums exceed
+  // the signed ones by 128 x the activations' sum.
+  const int32_t zero = w.bits == 8 ? 128 : 0;
+  GemmQTileFn tile =
+      getSimdKernels().isa >= Isa::Avx512 ? getVnniGemmQTile() : nullptr;
+  if (!tile)
+    tile = &gemmQTilePortable;
+
+  // The activations: int8 rows of kp steps (zero past k), a scale per row
+  // and the sum of each block.
+  // Kept between calls (no page faults on a fresh allocation per call),
+  // named through pointers: the workers of parallelFor would each see
+  // their own thread_local.
+  thread_local std::vector<int8_t> xqStorage;
+  thread_local std::vector<float> rowScaleStorage;
+  thread_local std::vector<int32_t> blockSumStorage;
+  xqStorage.resize(m * kp);
+  rowScaleStorage.resize(m);
+  blockSumStorage.resize(m * blocks);
+  int8_t *const xq = xqStorage.data();
+  float *const rowScale = rowScaleStorage.data();
+  int32_t *const blockSum = blockSumStorage.data();
+  parallelFor(m, [&](int64_t i) {
+    const float *row = x + i * k;
+    float amax = 0.0f;
+    bool finite = true;
+    for (int64_t p = 0; p < k; ++p) {
+      finite &= std::isfinite(row[p]);
+      amax = std::max(amax, std::fabs(row[p]));
+    }
+    const float inverse = amax > 0.0f ? 127.0f / amax : 0.0f;
+    rowScale[i] =
+        finite ? amax / 127.0f : std::numeric_limits<float>::quiet_NaN();
+    int8_t *q = xq + i * kp;
+    for (int64_t p = 0; p < kp; ++p) {
+      int v = p < k && finite
+                  ? static_cast<int>(std::nearbyint(row[p] * inverse))
+                  : 0;
+      q[p] = static_cast<int8_t>(std::clamp(v, -127, 127));
+    }
+    for (int64_t b = 0; b < blocks; ++b) {
+      int32_t sum = 0;
+      for (int64_t p = 0; p < kQuantBlock; ++p)
+        sum += q[b * kQuantBlock + p];
+      blockSum[i * blocks + b] = sum;
+    }
+  });
+
+  const int64_t panels = ceilDiv(n, kPanel);
+  const int64_t tiles = ceilDiv(m, kQuantTileRows);
+  // Slices of whole blocks, about kBlockK steps.
+  const int64_t sliceK =
+      std::max<int64_t>(kQuantBlock, kBlockK / kQuantBlock * kQuantBlock);
+  const int64_t rowGroups = ceilDiv(m, 2 * kBlockM);
+  const int64_t tilesPerGroup = ceilDiv(tiles, rowGroups);
+  const int64_t panelsPerTask = std::clamp<int64_t>(
+      panels * rowGroups / std::max<int64_t>(1, 4 * getNumThreads()), 1,
+      kMaxTaskPanels);
+  const int64_t panelGroups = ceilDiv(panels, panelsPerTask);
+  parallelFor(rowGroups * panelGroups, [&](int64_t task) {
+    const int64_t group = task / panelGroups;
+    const int64_t j0 = (task % panelGroups) * panelsPerTask;
+    const int64_t j1 = std::min(panels, j0 + panelsPerTask);
+    const int64_t t0 = group * tilesPerGroup;
+    const int64_t t1 = std::min(tiles, t0 + tilesPerGroup);
+    thread_local std::vector<uint8_t> packed;
+    packed.resize(sliceK * kPanel);
+    float scale[kPanel], offset[kPanel];
+    for (int64_t p0 = 0; p0 < kp; p0 += sliceK) {
+      const int64_t kc = std::min(sliceK, kp - p0);
+      for (int64_t j = j0; j < j1; ++j) {
+        const int64_t row0 = j * kPanel;
+        const int cols = static_cast<int>(std::min(kPanel, n - row0));
+        // The slice as unsigned bytes, 4 steps per column per quad.
+        for (int64_t c = 0; c < kPanel; ++c) {
+          if (c >= cols) {
+            for (int64_t p = 0; p < kc; ++p)
+              packed[((p / 4) * kPanel + c) * 4 + p % 4] = 0;
+            continue;
+          }
+          const uint8_t *src = bytes + (row0 + c) * blocks * blockBytes;
+          uint8_t *dst = packed.data() + c * 4;
+          if (w.bits == 8) {
+            // Four steps at a time, q + 128 by flipping the sign bits.
+            for (int64_t q = 0; q < kc / 4; ++q) {
+              uint32_t quad;
+              std::memcpy(&quad, src + p0 + 4 * q, 4);
+              quad ^= 0x80808080u;
+              std::memcpy(dst + q * kPanel * 4, &quad, 4);
+            }
+            continue;
+          }
+          // A block's 16 bytes hold steps 0-15 in their low nibbles and
+          // 16-31 in their high ones.
+          for (int64_t b = 0; b < kc / kQuantBlock; ++b) {
+            const uint8_t *block = src + (p0 / kQuantBlock + b) * 16;
+            uint8_t *out = dst + b * 8 * kPanel * 4;
+            for (int64_t i = 0; i < 16; ++i) {
+              out[(i / 4) * kPanel * 4 + i % 4] = block[i] & 15;
+              out[(4 + i / 4) * kPanel * 4 + i % 4] = block[i] >> 4;
+            }
+          }
+        }
+        // Segments of the slice within one group.
+        for (int64_t s0 = p0; s0 < p0 + kc;) {
+          const int64_t g = std::min(groups - 1, s0 / groupSize);
+          const int64_t s1 =
+              std::min(p0 + kc, (s0 / groupSize + 1) * groupSize);
+          for (int64_t c = 0; c < kPanel; ++c) {
+            const float *pair =
+                params +
+                ((row0 + std::min<int64_t>(c, cols - 1)) * groups + g) * 2;
+            scale[c] = c < cols ? pair[0] : 0.0f;
+            offset[c] = c < cols ? pair[1] : 0.0f;
+          }
+          for (int64_t t = t0; t < t1; ++t) {
+            const int64_t r0 = t * kQuantTileRows;
+            const int rows = static_cast<int>(std::min(kQuantTileRows, m - r0));
+            int32_t zeroSums[kQuantTileRows];
+            float sums[kQuantTileRows];
+            for (int r = 0; r < rows; ++r) {
+              int32_t sum = 0;
+              for (int64_t b = s0 / kQuantBlock; b < s1 / kQuantBlock; ++b)
+                sum += blockSum[(r0 + r) * blocks + b];
+              zeroSums[r] = zero * sum;
+              sums[r] = static_cast<float>(sum);
+            }
+            tile(xq + r0 * kp + s0, kp, rows,
+                 packed.data() + (s0 - p0) / 4 * kPanel * 4, (s1 - s0) / 4,
+                 zeroSums, sums, scale, offset, y + r0 * n + row0, n, cols,
+                 s0 > 0);
+          }
+          s0 = s1;
+        }
+      }
+    }
+    // The rows' scales and the bias, once every slice is in.
+    for (int64_t t = t0; t < t1; ++t)
+      for (int64_t r = t * kQuantTileRows;
+           r < std::min(m, (t + 1) * kQuantTileRows); ++r)
+        for (int64_t j = j0 * kPanel; j < std::min(n, j1 * kPanel); ++j)
+          y[r * n + j] = y[r * n + j] * rowScale[r] + (bias ? bias[j] : 0.0f);
+  });
+}
+
 /// Rows from which a quantized product dequantizes the weight into the fp32
 /// GEMM (whose rate then does not depend on the bits) rather than running
 /// the integer GEMV once per row.
@@ -524,13 +711,15 @@ constexpr int64_t kMinQuantizedGemmRows = 4;
 } // namespace
 
 extern "C" void llmk_linear_q(const float *x, const void *w, int32_t bits,
-                              int64_t group, const float *bias, float *y,
-                              int64_t m, int64_t k, int64_t n) {
+                              int64_t group, int32_t activations,
+                              const float *bias, float *y, int64_t m, int64_t k,
+                              int64_t n) {
   if (m < 0 || k < 0 || n < 0) {
     recordError("llmk_linear_q: negative dimension");
     return;
   }
-  if (!checkQuantization(bits, group, k).empty() || (m > 0 && k > 0 && !x) ||
+  if (!checkQuantization(bits, group, k).empty() ||
+      (activations != 0 && activations != 1) || (m > 0 && k > 0 && !x) ||
       (n > 0 && k > 0 && !w)) {
     recordError("llmk_linear_q: invalid quantization, or null operand");
     if (y)
@@ -540,6 +729,8 @@ extern "C" void llmk_linear_q(const float *x, const void *w, int32_t bits,
   if (m == 0 || n == 0)
     return;
   WeightMatrix weight{w, LLMK_F32, Form::Quantized, k, bits, group};
+  if (k > 0 && activations == 1 && m >= kMinQuantizedGemmRows)
+    return gemmQuantizedInt8(x, weight, bias, y, m, k, n);
   if (k == 0 || m >= kMinQuantizedGemmRows)
     return product(x, weight, bias, y, m, k, n);
   gemvQuantized(x, weight, bias, y, m, k, n);

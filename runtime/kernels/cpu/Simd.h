@@ -141,6 +141,21 @@ using GemvQFn = void (*)(const int8_t *, const float *, const float *,
                          int64_t, int64_t, const float *, float *);
 GemvQFn getVnniGemvQ();
 
+/// One tile of the int8-activation (W8A8) prefill GEMM, for `rows` <= 8
+/// rows of activations and one panel of LLMK_PANEL_ROWS output columns over
+/// a segment of `quads` x 4 steps that lies in one weight group: with
+/// acc[r][c] = sum_p w[p][c] * x[r][p] (w unsigned bytes, `w` holding per
+/// quad the panel's 48 columns' 4 consecutive values, x signed bytes),
+/// c[r][j] (+)= scale[j] * (acc[r][j] - zeroSums[r]) + offset[j] * sums[r]
+/// for j < cols. `scale` and `offset` hold 48 floats.
+using GemmQTileFn = void (*)(const int8_t *x, int64_t xStride, int rows,
+                             const uint8_t *w, int64_t quads,
+                             const int32_t *zeroSums, const float *sums,
+                             const float *scale, const float *offset, float *c,
+                             int64_t ldc, int cols, bool accumulate);
+/// GemmQTileFn on AVX-512 VNNI, or null when the host or compiler has none.
+GemmQTileFn getVnniGemmQTile();
+
 } // namespace llmk
 
 #endif // LLM_RUNTIME_KERNELS_CPU_SIMD_H

@@ -17,8 +17,11 @@
 #include "Quant.h"
 #include "Simd.h"
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
@@ -248,19 +251,87 @@ LLMK_TARGET void gemvQ512(const int8_t *xq, const float *xScale,
                     end, bias, y);
 }
 
-} // namespace
+template <int Rows>
+LLMK_TARGET void
+gemmQTileFixed(const int8_t *x, int64_t xStride, const uint8_t *w,
+               int64_t quads, const int32_t *zeroSums, const float *sums,
+               const float *scale, const float *offset, float *c, int64_t ldc,
+               int cols, bool accumulate) {
+  constexpr int kVectors = LLMK_PANEL_ROWS / 16;
+  __m512i acc[Rows][kVectors];
+  for (int r = 0; r < Rows; ++r)
+    for (int v = 0; v < kVectors; ++v)
+      acc[r][v] = _mm512_setzero_si512();
+  for (int64_t q = 0; q < quads; ++q) {
+    __m512i wv[kVectors];
+    for (int v = 0; v < kVectors; ++v)
+      wv[v] = _mm512_loadu_si512(w + (q * LLMK_PANEL_ROWS + v * 16) * 4);
+    for (int r = 0; r < Rows; ++r) {
+      int32_t quad;
+      std::memcpy(&quad, x + r * xStride + 4 * q, sizeof(quad));
+      const __m512i xb = _mm512_set1_epi32(quad);
+      for (int v = 0; v < kVectors; ++v)
+        acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], wv[v], xb);
+    }
+  }
+  for (int v = 0; v < kVectors; ++v) {
+    const int lanes = std::max(0, std::min(16, cols - v * 16));
+    if (!lanes)
+      break;
+    const __mmask16 mask = static_cast<__mmask16>((1u << lanes) - 1);
+    const __m512 sv = _mm512_loadu_ps(scale + v * 16);
+    const __m512 ov = _mm512_loadu_ps(offset + v * 16);
+    for (int r = 0; r < Rows; ++r) {
+      const __m512 f = _mm512_cvtepi32_ps(
+          _mm512_sub_epi32(acc[r][v], _mm512_set1_epi32(zeroSums[r])));
+      __m512 result =
+          _mm512_fmadd_ps(f, sv, _mm512_mul_ps(ov, _mm512_set1_ps(sums[r])));
+      float *out = c + r * ldc + v * 16;
+      if (accumulate)
+        result = _mm512_add_ps(result, _mm512_maskz_loadu_ps(mask, out));
+      _mm512_mask_storeu_ps(out, mask, result);
+    }
+  }
+}
 
-GemvQFn getVnniGemvQ() {
-  static const GemvQFn fn = [] {
+using GemmQTileFixedFn = void (*)(const int8_t *, int64_t, const uint8_t *,
+                                  int64_t, const int32_t *, const float *,
+                                  const float *, const float *, float *,
+                                  int64_t, int, bool);
+
+template <int... RowCounts>
+constexpr std::array<GemmQTileFixedFn, sizeof...(RowCounts)>
+makeQTiles(std::integer_sequence<int, RowCounts...>) {
+  return {&gemmQTileFixed<RowCounts + 1>...};
+}
+
+/// gemmQTileFixed for 1 to 8 rows (24 accumulators), indexed [rows - 1].
+constexpr auto kQTiles = makeQTiles(std::make_integer_sequence<int, 8>());
+
+LLMK_TARGET void gemmQTile(const int8_t *x, int64_t xStride, int rows,
+                           const uint8_t *w, int64_t quads,
+                           const int32_t *zeroSums, const float *sums,
+                           const float *scale, const float *offset, float *c,
+                           int64_t ldc, int cols, bool accumulate) {
+  kQTiles[rows - 1](x, xStride, w, quads, zeroSums, sums, scale, offset, c, ldc,
+                    cols, accumulate);
+}
+
+bool hostHasVnni() {
+  static const bool has = [] {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512vnni") &&
-                   __builtin_cpu_supports("avx512vl") &&
-                   __builtin_cpu_supports("avx512bw")
-               ? &gemvQ512
-               : nullptr;
+           __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512bw");
   }();
-  return fn;
+  return has;
 }
+
+} // namespace
+
+GemmQTileFn getVnniGemmQTile() { return hostHasVnni() ? &gemmQTile : nullptr; }
+
+GemvQFn getVnniGemvQ() { return hostHasVnni() ? &gemvQ512 : nullptr; }
 
 } // namespace llmk
 
@@ -268,6 +339,7 @@ GemvQFn getVnniGemvQ() {
 
 namespace llmk {
 GemvQFn getVnniGemvQ() { return nullptr; }
+GemmQTileFn getVnniGemmQTile() { return nullptr; }
 } // namespace llmk
 
 #endif

@@ -60,6 +60,14 @@ func.func @param_panels_zero() {
 
 // -----
 
+func.func @param_int8_activations_float() {
+  // expected-error @+1 {{'llm.param' op expected a !llm.qweight result for 'int8_activations', found 'tensor<64x8xf32>'}}
+  %0 = llm.param "w" {int8_activations} : tensor<64x8xf32>
+  return
+}
+
+// -----
+
 func.func @param_row_blocks_arity() {
   // expected-error @+1 {{'llm.param' op expected row_blocks = [start, size, stride, count] (4 values), found 3 values}}
   %0 = llm.param "w" {row_blocks = array<i64: 0, 64, 64>} : tensor<64x128xf32>

@@ -59,7 +59,7 @@ func.func @kernels(%cache: !cache {llm.arg_kind = #llm.arg_kind<kv_cache>},
       : tensor<1x2xi64> -> tensor<2xf32>
   %k = llm.linear_rope %ln, %w, %pos, %inv {num_heads = 2, rotary_dim = 4}
       : tensor<1x2x8xf32>, tensor<8x8xf32>, tensor<1x2xi64>, tensor<2xf32> -> tensor<1x2x8xf32>
-  %qw = llm.param "qw" : !llm.qweight<8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>
+  %qw = llm.param "qw" {int8_activations} : !llm.qweight<8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>
   %qy = llm.linear %ln, %qw : tensor<1x2x8xf32>, !llm.qweight<8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte> -> tensor<1x2x8xf32>
   %qw4 = llm.param "qw4" : !llm.qweight<8x8, bits = 4, group = per_channel, scale = f32, asymmetric, packing = nibble>
   %qk = llm.linear_rope %qy, %qw4, %pos, %inv {num_heads = 2, rotary_dim = 4}

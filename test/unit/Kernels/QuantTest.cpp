@@ -194,7 +194,7 @@ TEST_P(LinearQTest, MatchesTheDequantizedReference) {
           std::vector<float> bias = randomFloats(n, ++seed, 0.1f);
           Packed p = quantize(w, n, k, bits, group, symmetric);
           std::vector<float> y(m * n, 123.0f);
-          llmk_linear_q(x.data(), p.bytes.data(), bits, group,
+          llmk_linear_q(x.data(), p.bytes.data(), bits, group, 0,
                         withBias ? bias.data() : nullptr, y.data(), m, k, n);
           ASSERT_EQ(llmk_take_error(), nullptr);
           const bool integer = m < 4;
@@ -220,13 +220,65 @@ TEST_P(LinearQTest, MatchesTheDequantizedReference) {
       }
 }
 
+/// The activations of a row quantized to int8 with one scale, max|x| / 127
+/// (W8A8).
+std::vector<float> perRowActivations(const float *x, int64_t k) {
+  float amax = 0;
+  for (int64_t i = 0; i < k; ++i)
+    amax = std::max(amax, std::fabs(x[i]));
+  std::vector<float> out(k, 0.0f);
+  if (amax > 0)
+    for (int64_t i = 0; i < k; ++i)
+      out[i] = std::nearbyint(x[i] * (127.0f / amax)) * (amax / 127.0f);
+  return out;
+}
+
+/// W8A8: from 4 rows, integer tiles on per-row int8 activations (the VNNI
+/// tile where the host has it, portable C elsewhere); fewer rows keep the
+/// GEMV's blocks of 32.
+TEST_P(LinearQTest, Int8ActivationsMatchTheReference) {
+  const int64_t cases[][4] = {
+      {4, 64, 50, 32},   {17, 70, 49, 0},   {9, 520, 97, 0}, {33, 256, 13, 64},
+      {6, 896, 100, 64}, {5, 768, 48, 128}, {2, 96, 20, 32}};
+  uint32_t seed = 700;
+  for (int bits : {8, 4})
+    for (bool symmetric : {true, false})
+      for (const auto &c : cases) {
+        const int64_t m = c[0], k = c[1], n = c[2], group = c[3];
+        std::vector<float> x = randomFloats(m * k, ++seed, 1.0f);
+        std::vector<float> w = randomFloats(n * k, ++seed, 0.05f);
+        std::vector<float> bias = randomFloats(n, ++seed, 0.1f);
+        Packed p = quantize(w, n, k, bits, group, symmetric);
+        std::vector<float> y(m * n, 123.0f);
+        llmk_linear_q(x.data(), p.bytes.data(), bits, group, 1, bias.data(),
+                      y.data(), m, k, n);
+        ASSERT_EQ(llmk_take_error(), nullptr);
+        for (int64_t i = 0; i < m; ++i) {
+          std::vector<float> xi =
+              m >= 4 ? perRowActivations(x.data() + i * k, k)
+                     : quantizedActivations(x.data() + i * k, k);
+          for (int64_t j = 0; j < n; ++j) {
+            double sum = bias[j], magnitude = 0;
+            for (int64_t q = 0; q < k; ++q) {
+              sum += double(xi[q]) * p.dequantized[j * k + q];
+              magnitude += std::fabs(double(xi[q]) * p.dequantized[j * k + q]);
+            }
+            ASSERT_NEAR(y[i * n + j], sum, 1e-5 * magnitude + 1e-6)
+                << bits << " bits" << (symmetric ? " symmetric" : "")
+                << " m=" << m << " k=" << k << " n=" << n << " group=" << group
+                << " at (" << i << ", " << j << ")";
+          }
+        }
+      }
+}
+
 TEST_P(LinearQTest, NonFiniteActivationsGiveNaN) {
   const int64_t k = 64, n = 6;
   std::vector<float> w = randomFloats(n * k, 7, 0.05f);
   Packed p = quantize(w, n, k, 4, 32, true);
   std::vector<float> x(k, 0.5f), y(n);
   x[40] = std::numeric_limits<float>::infinity();
-  llmk_linear_q(x.data(), p.bytes.data(), 4, 32, nullptr, y.data(), 1, k, n);
+  llmk_linear_q(x.data(), p.bytes.data(), 4, 32, 0, nullptr, y.data(), 1, k, n);
   for (float v : y)
     EXPECT_TRUE(std::isnan(v));
 }
@@ -234,7 +286,7 @@ TEST_P(LinearQTest, NonFiniteActivationsGiveNaN) {
 TEST_P(LinearQTest, InvalidQuantizationIsAnError) {
   std::vector<float> x(96), y(2, 5.0f);
   std::vector<uint8_t> w(quantPackedBytes(2, 96, 4, 32));
-  llmk_linear_q(x.data(), w.data(), 4, 64, nullptr, y.data(), 1, 96, 2);
+  llmk_linear_q(x.data(), w.data(), 4, 64, 0, nullptr, y.data(), 1, 96, 2);
   const char *error = llmk_take_error();
   ASSERT_NE(error, nullptr);
   EXPECT_EQ(std::string(error),

@@ -57,6 +57,14 @@ def LLM_ParamOp : LLM_Op<"param", [Pure]> {
       seen by the IR is unchanged; only the projection and embedding kernels
       that read the weight in place know the layout.
 
+    One more, on a `!llm.qweight` result, says how the projections that
+    read it treat their activations, which `llm-quantize` chooses:
+
+    - `int8_activations` (W8A8): from 4 rows (prefill), each row of the
+      activations is quantized to int8 with one scale and the product runs
+      on integer dot products; without it, prefill dequantizes the weight
+      into the fp32 GEMM. Decode quantizes per block of 32 either way.
+
     Example:
 
     ```mlir
@@ -69,14 +77,15 @@ def LLM_ParamOp : LLM_Op<"param", [Pure]> {
   let arguments = (ins StrAttr:$name, UnitAttr:$transpose,
                        OptionalAttr<DenseI64ArrayAttr>:$row_blocks,
                        OptionalAttr<StrArrayAttr>:$stacked,
-                       OptionalAttr<I64Attr>:$panels);
+                       OptionalAttr<I64Attr>:$panels,
+                       UnitAttr:$int8_activations);
   let results = (outs AnyTypeOf<[AnyRankedTensor, LLM_QuantizedType]>:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";
   let builders = [
     OpBuilder<(ins "::mlir::Type":$resultType, "::llvm::StringRef":$paramName), [{
       build($_builder, $_state, resultType, $_builder.getStringAttr(paramName),
             ::mlir::UnitAttr(), ::mlir::DenseI64ArrayAttr(), ::mlir::ArrayAttr(),
-            ::mlir::IntegerAttr());
+            ::mlir::IntegerAttr(), ::mlir::UnitAttr());
     }]>
   ];
 }
