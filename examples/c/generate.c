@@ -13,7 +13,7 @@
  *   llmc-generate MODEL_DIR IDS [--max-new-tokens N] [--temperature T]
  *       [--top-k K] [--top-p P] [--seed S] [--num-beams K] [--no-kv-cache]
  *       [--ignore-eos] [--ignore-context-length] [--kv-block-size N]
- *       [--manual] [--encoder]
+ *       [--quantize int8|int4|w8a8] [--group-size N] [--manual] [--encoder]
  *
  * IDS is a comma-separated prompt; several prompts are separated by ';'.
  * With --encoder (encoder-decoder models) they are the encoder inputs, and
@@ -232,6 +232,10 @@ int main(int argc, char **argv) {
         params.num_beams = atoll(value);
       else if (!strcmp(flag, "--kv-block-size"))
         jit.kv_block_size = atoll(value);
+      else if (!strcmp(flag, "--quantize"))
+        jit.quantize = value;
+      else if (!strcmp(flag, "--group-size"))
+        jit.quantize_group_size = atoll(value);
       else {
         fprintf(stderr, "llmc-generate: unknown flag %s\n", flag);
         return 2;

@@ -42,11 +42,19 @@ typedef struct llmc_jit_params {
    *  generation reads, which spares the final norm and LM head over the
    *  rest of the prompt and its [prompt, vocab] buffer. */
   int32_t prompt_logits;
+  /** Quantize the projections' weights when binding them (round to
+   *  nearest; docs/Quantization.md): NULL or "" for none, "int8", "int4",
+   *  or "w8a8" (int8 weights, prefill on int8 activations). The LM head
+   *  stays in float. */
+  const char *quantize;
+  /** With `quantize`: input features per scale, 0 (per output row) or a
+   *  multiple of 32 that divides them. */
+  int64_t quantize_group_size;
 } llmc_jit_params;
 
 /** KV cache on, 16 new tokens, 1 beam, blocks of 16 tokens, f32 cache,
  *  every repeated checkpoint tensor used, the last prompt position's logits
- *  only. */
+ *  only, float weights (groups of 32 if quantized). */
 LLMRT_API llmc_jit_params llmc_jit_default_params(void);
 
 /** Compiles the Hugging Face folder `model_dir` (config.json and

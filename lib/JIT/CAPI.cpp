@@ -29,7 +29,9 @@ llmc_jit_params llmc_jit_default_params(void) {
           /*kv_block_size=*/kDefaultKVBlockSize,
           /*kv_dtype=*/"f32",
           /*allow_unused_weights=*/0,
-          /*prompt_logits=*/0};
+          /*prompt_logits=*/0,
+          /*quantize=*/nullptr,
+          /*quantize_group_size=*/32};
 }
 
 llmrt_status llmc_jit_compile(const char *model_dir,
@@ -47,6 +49,20 @@ llmrt_status llmc_jit_compile(const char *model_dir,
     return llmrt::capi::fail(llmrt::Status::invalid(
         "llmc_jit_compile: expected max_new_tokens in [0, 2^20] and "
         "num_beams in [1, 1024]"));
+  llvm::StringRef quantize = params->quantize ? params->quantize : "";
+  if (!quantize.empty() && quantize != "int8" && quantize != "int4" &&
+      quantize != "w8a8")
+    return llmrt::capi::fail(llmrt::Status::invalid(
+        "llmc_jit_compile: quantize: expected NULL, \"\", \"int8\", "
+        "\"int4\" or \"w8a8\", found \"" +
+        quantize.str() + "\""));
+  const int quantizeBits = quantize == "int4" ? 4 : quantize.empty() ? 0 : 8;
+  if (quantizeBits && (params->quantize_group_size < 0 ||
+                       params->quantize_group_size % 32 != 0))
+    return llmrt::capi::fail(llmrt::Status::invalid(
+        "llmc_jit_compile: quantize_group_size: expected 0 (per output row) "
+        "or a multiple of 32, found " +
+        std::to_string(params->quantize_group_size)));
   if (params->use_kv_cache)
     if (llvm::Error err = checkKVCacheOptions(
             params->kv_block_size, params->kv_dtype ? params->kv_dtype : ""))
@@ -85,6 +101,9 @@ llmrt_status llmc_jit_compile(const char *model_dir,
   options.allowUnusedWeights = params->allow_unused_weights != 0;
   if (params->prompt_logits)
     options.lastLogitsOnly = false;
+  options.quantizeBits = quantizeBits;
+  options.quantizeGroupSize = params->quantize_group_size;
+  options.quantizeActivations = quantize == "w8a8";
   MLIRContext context;
   llvm::Expected<std::unique_ptr<llmrt::Model>> compiled =
       compileModel(context, **hf, std::move(*archive), options);
