@@ -277,6 +277,11 @@ Expected<ParamDesc> readParam(const Field &f) {
     LLMRT_TRY(bits, q["bits"].integer(4, 8));
     LLMRT_TRY(group, q["group"].integer(0));
     LLMRT_TRY(symmetric, q["symmetric"].boolean());
+    bool int8Activations = false;
+    if (q["int8_activations"].present()) {
+      LLMRT_TRY(value, q["int8_activations"].boolean());
+      int8Activations = *value;
+    }
     if (param.shape.size() != 2 || !param.stacked.empty() || param.panels ||
         param.dtype != ElementType::F32)
       return q.error("an f32 2-D parameter that is neither stacked nor in "
@@ -286,7 +291,8 @@ Expected<ParamDesc> readParam(const Field &f) {
     if (!problem.empty())
       return q.error("a quantization the kernels read (" + problem + ")");
     param.quant =
-        ParamDesc::Quantization{static_cast<int>(*bits), *group, *symmetric};
+        ParamDesc::Quantization{static_cast<int>(*bits), *group, *symmetric,
+                                int8Activations};
   }
   return param;
 }

@@ -137,6 +137,9 @@ struct ParamDesc {
     int bits = 8;
     int64_t group = 0;
     bool symmetric = true;
+    /// The projections run on int8 activations (W8A8): the packed weight
+    /// carries the integer GEMM's copy too.
+    bool int8Activations = false;
   };
   std::optional<Quantization> quant;
 };

@@ -233,13 +233,15 @@ Expected<Buffer> packParam(const SafeTensorsArchive &archive,
     // weight as f32.
     const ParamDesc::Quantization &q = *param.quant;
     int64_t n = buffer.shape[0], k = buffer.shape[1];
-    int64_t bytes = llmk::quantPackedBytes(n, k, q.bits, q.group);
+    int64_t bytes =
+        llmk::quantPackedBytes(n, k, q.bits, q.group, q.int8Activations);
     Expected<HeapArray<uint8_t>> packed = allocateAlignedArray<uint8_t>(
         uint64_t(bytes), "parameter '" + param.name + "' (quantized)");
     if (!packed)
       return packed.takeStatus();
     llmk::quantizeWeight(reinterpret_cast<const float *>(buffer.data), n, k,
-                         q.bits, q.group, q.symmetric, packed->get());
+                         q.bits, q.group, q.symmetric, packed->get(),
+                         q.int8Activations);
     if (!buffer.owned)
       releaseMappedPages(buffer.data, uint64_t(n) * k * es);
     buffer.own(std::move(*packed));
@@ -399,7 +401,8 @@ uint64_t Model::estimateBytes(const Manifest &manifest,
       // quantized).
       bytes += static_cast<uint64_t>(
           llmk::quantPackedBytes(param.shape[0], param.shape[1],
-                                 param.quant->bits, param.quant->group));
+                                 param.quant->bits, param.quant->group,
+                                 param.quant->int8Activations));
       continue;
     }
     std::optional<DType> want = getKernelDType(param.dtype);

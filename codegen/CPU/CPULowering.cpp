@@ -98,9 +98,6 @@ Value CPULowering::getDestination(OpBuilder &builder, Location loc,
 int64_t CPULowering::getParamIndex(ParamOp param) {
   NamedAttrList attrs(param->getAttrDictionary());
   attrs.set("type", TypeAttr::get(param.getType()));
-  // How projections treat their activations is in each kernel call, not
-  // in how the runtime binds the weight.
-  attrs.erase(param.getInt8ActivationsAttrName());
   Attribute key = attrs.getDictionary(module.getContext());
   auto [it, inserted] = paramIndex.try_emplace(key, params.size());
   if (inserted)

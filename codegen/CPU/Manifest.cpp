@@ -125,7 +125,8 @@ llvm::Expected<std::string> mlir::llm::buildManifest(ModuleOp lowered) {
       (*entry)["quant"] =
           llvm::json::Object{{"bits", quantized.getBits()},
                              {"group", quantized.getGroupSize()},
-                             {"symmetric", quantized.getSymmetric()}};
+                             {"symmetric", quantized.getSymmetric()},
+          {"int8_activations", bool(param.get("int8_activations"))}};
     if (auto stacked = param.getAs<ArrayAttr>("stacked")) {
       llvm::json::Array parts;
       for (StringRef part : stacked.getAsValueRange<StringAttr>())

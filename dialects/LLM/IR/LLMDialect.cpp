@@ -29,7 +29,7 @@ void LLMDialect::initialize() {
 //===----------------------------------------------------------------------===//
 
 /// Checks one `llm.params` entry: {name, type[, transpose][, row_blocks]
-/// [, stacked][, panels]}.
+/// [, stacked][, panels][, int8_activations]}.
 static LogicalResult verifyParamEntry(Operation *op, Attribute attr,
                                       size_t index) {
   auto entry = dyn_cast<DictionaryAttr>(attr);
@@ -53,13 +53,16 @@ static LogicalResult verifyParamEntry(Operation *op, Attribute attr,
               (key == "row_blocks" && isa<DenseI64ArrayAttr>(value) &&
                cast<DenseI64ArrayAttr>(value).size() == 4) ||
               (key == "panels" && isa<IntegerAttr>(value) &&
-               cast<IntegerAttr>(value).getInt() > 0);
+               cast<IntegerAttr>(value).getInt() > 0) ||
+              (key == "int8_activations" && isa<UnitAttr>(value) &&
+               isa<QuantizedType>(type.getValue()));
     if (!ok)
       return op->emitOpError()
              << "'llm.params' entry " << index << ": unexpected field '" << key
              << "' = " << value
              << " (expected name, type, transpose, row_blocks [4 integers], "
-                "stacked or panels [a positive integer])";
+                "stacked, panels [a positive integer] or, on a quantized "
+                "type, int8_activations)";
   }
   return success();
 }

@@ -544,20 +544,20 @@ constexpr int64_t kQuantTileRows = 4;
 
 /// The W8A8 product (`llmk_linear_q` with `activations` 1, from
 /// kMinQuantizedGemmRows rows): each row of x is quantized to int8 with one
-/// scale (max|x| / 127), and the weight's panel slices are repacked as
-/// unsigned bytes, four consecutive steps per column, for integer tiles
-/// (GemmQTileFn); a tile's sums cover one segment of a slice that lies in
-/// one weight group, converted and scaled by the group's scale and offset,
-/// and the row's scale applies at the end.
+/// scale (max|x| / 127), and integer tiles (GemmQTileFn) read the weight's
+/// GEMM copy (quantQuadsOffset: unsigned bytes, four consecutive steps per
+/// column, packed when the weight was bound); a tile's sums cover one
+/// segment of a slice that lies in one weight group, converted and scaled
+/// by the group's scale and offset, and the row's scale applies at the end.
 void gemmQuantizedInt8(const float *x, const WeightMatrix &w, const float *bias,
                        float *y, int64_t m, int64_t k, int64_t n) {
   const int64_t blocks = quantBlocks(k), kp = blocks * kQuantBlock;
   const int64_t groupSize = w.group == 0 ? kp : w.group;
   const int64_t groups = quantGroups(k, w.group);
-  const int64_t blockBytes = quantBlockBytes(w.bits);
   const auto *bytes = static_cast<const uint8_t *>(w.data);
   const auto *params =
       reinterpret_cast<const float *>(bytes + quantParamsOffset(n, k, w.bits));
+  const uint8_t *quads = bytes + quantQuadsOffset(n, k, w.bits, w.group);
   // 8 bits are stored signed: as unsigned bytes q + 128, whose sums exceed
   // the signed ones by 128 x the activations' sum.
   const int32_t zero = w.bits == 8 ? 128 : 0;
@@ -623,44 +623,14 @@ void gemmQuantizedInt8(const float *x, const WeightMatrix &w, const float *bias,
     const int64_t j1 = std::min(panels, j0 + panelsPerTask);
     const int64_t t0 = group * tilesPerGroup;
     const int64_t t1 = std::min(tiles, t0 + tilesPerGroup);
-    thread_local std::vector<uint8_t> packed;
-    packed.resize(sliceK * kPanel);
     float scale[kPanel], offset[kPanel];
     for (int64_t p0 = 0; p0 < kp; p0 += sliceK) {
       const int64_t kc = std::min(sliceK, kp - p0);
       for (int64_t j = j0; j < j1; ++j) {
         const int64_t row0 = j * kPanel;
         const int cols = static_cast<int>(std::min(kPanel, n - row0));
-        // The slice as unsigned bytes, 4 steps per column per quad.
-        for (int64_t c = 0; c < kPanel; ++c) {
-          if (c >= cols) {
-            for (int64_t p = 0; p < kc; ++p)
-              packed[((p / 4) * kPanel + c) * 4 + p % 4] = 0;
-            continue;
-          }
-          const uint8_t *src = bytes + (row0 + c) * blocks * blockBytes;
-          uint8_t *dst = packed.data() + c * 4;
-          if (w.bits == 8) {
-            // Four steps at a time, q + 128 by flipping the sign bits.
-            for (int64_t q = 0; q < kc / 4; ++q) {
-              uint32_t quad;
-              std::memcpy(&quad, src + p0 + 4 * q, 4);
-              quad ^= 0x80808080u;
-              std::memcpy(dst + q * kPanel * 4, &quad, 4);
-            }
-            continue;
-          }
-          // A block's 16 bytes hold steps 0-15 in their low nibbles and
-          // 16-31 in their high ones.
-          for (int64_t b = 0; b < kc / kQuantBlock; ++b) {
-            const uint8_t *block = src + (p0 / kQuantBlock + b) * 16;
-            uint8_t *out = dst + b * 8 * kPanel * 4;
-            for (int64_t i = 0; i < 16; ++i) {
-              out[(i / 4) * kPanel * 4 + i % 4] = block[i] & 15;
-              out[(4 + i / 4) * kPanel * 4 + i % 4] = block[i] >> 4;
-            }
-          }
-        }
+        // The slice in the GEMM's copy, packed when the weight was bound.
+        const uint8_t *packed = quads + (j * kp + p0) * kPanel;
         // Segments of the slice within one group.
         for (int64_t s0 = p0; s0 < p0 + kc;) {
           const int64_t g = std::min(groups - 1, s0 / groupSize);
@@ -686,7 +656,7 @@ void gemmQuantizedInt8(const float *x, const WeightMatrix &w, const float *bias,
               sums[r] = static_cast<float>(sum);
             }
             tile(xq + r0 * kp + s0, kp, rows,
-                 packed.data() + (s0 - p0) / 4 * kPanel * 4, (s1 - s0) / 4,
+                 packed + (s0 - p0) * kPanel, (s1 - s0) / 4,
                  zeroSums, sums, scale, offset, y + r0 * n + row0, n, cols,
                  s0 > 0);
           }

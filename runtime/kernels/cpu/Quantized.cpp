@@ -80,7 +80,8 @@ void quantizeGroup(const float *w, int64_t count, int bits, bool symmetric,
 } // namespace
 
 void llmk::quantizeWeight(const float *w, int64_t n, int64_t k, int bits,
-                          int64_t group, bool symmetric, void *out) {
+                          int64_t group, bool symmetric, void *out,
+                          bool quads) {
   auto *bytes = static_cast<uint8_t *>(out);
   const int64_t blocks = quantBlocks(k), blockBytes = quantBlockBytes(bits);
   const int64_t groups = quantGroups(k, group);
@@ -104,6 +105,37 @@ void llmk::quantizeWeight(const float *w, int64_t n, int64_t k, int bits,
       for (int64_t i = 0; i < 16; ++i)
         dst[b * 16 + i] = static_cast<uint8_t>((q[b * 32 + i] & 15) |
                                                (q[b * 32 + i + 16] & 15) << 4);
+  });
+  if (!quads)
+    return;
+  // The GEMM's copy: per panel, per quad of steps, each column's 4 values
+  // as unsigned bytes.
+  constexpr int64_t kPanelRows = 48;
+  const int64_t kp = blocks * kQuantBlock;
+  uint8_t *copy = bytes + quantQuadsOffset(n, k, bits, group);
+  parallelFor(quantQuadRows(n) / kPanelRows, [&](int64_t j) {
+    uint8_t *panel = copy + j * kPanelRows * kp;
+    for (int64_t c = 0; c < kPanelRows; ++c) {
+      const int64_t row = j * kPanelRows + c;
+      uint8_t *dst = panel + c * 4;
+      if (row >= n) {
+        for (int64_t p = 0; p < kp; ++p)
+          dst[(p / 4) * kPanelRows * 4 + p % 4] = 0;
+        continue;
+      }
+      const uint8_t *src = bytes + row * blocks * blockBytes;
+      for (int64_t p = 0; p < kp; ++p) {
+        const int64_t i = p % kQuantBlock;
+        uint8_t value;
+        if (bits == 8) {
+          value = src[p] ^ 0x80;
+        } else {
+          uint8_t byte = src[p / kQuantBlock * 16 + i % 16];
+          value = i < 16 ? byte & 15 : byte >> 4;
+        }
+        dst[(p / 4) * kPanelRows * 4 + p % 4] = value;
+      }
+    }
   });
 }
 

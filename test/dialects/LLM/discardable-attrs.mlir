@@ -19,11 +19,12 @@ module attributes {llm.model = #llm.model<type = "t5", kind = encoder_decoder, v
 
 // -----
 
-// CHECK: module attributes {llm.params = [{name = "w", type = tensor<4x4xf32>}, {name = "qkv", row_blocks = array<i64: 4, 4, 12, 1>, transpose, type = tensor<4x4xf16>}, {name = "experts", stacked = ["e0", "e1"], type = tensor<2x4xf32>}]}
+// CHECK: module attributes {llm.params = [{name = "w", type = tensor<4x4xf32>}, {name = "qkv", row_blocks = array<i64: 4, 4, 12, 1>, transpose, type = tensor<4x4xf16>}, {name = "experts", stacked = ["e0", "e1"], type = tensor<2x4xf32>}, {int8_activations, name = "q", type = !llm.qweight<4x32, bits = 8, group = 32, scale = f32, symmetric, packing = byte>}]}
 // CHECK: llvm.func @entry(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr) attributes {llm.arena_bytes = 128 : i64, llm.arg_kinds = [#llm.arg_kind<tokens>, #llm.arg_kind<kv_cache>], llm.arg_types = [tensor<1x3xi64>, !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f16>], llm.result_types = [tensor<1x3x8xf32>]}
 module attributes {llm.params = [{name = "w", type = tensor<4x4xf32>},
                                  {name = "qkv", type = tensor<4x4xf16>, transpose, row_blocks = array<i64: 4, 4, 12, 1>},
-                                 {name = "experts", type = tensor<2x4xf32>, stacked = ["e0", "e1"]}]} {
+                                 {name = "experts", type = tensor<2x4xf32>, stacked = ["e0", "e1"]},
+                                 {name = "q", type = !llm.qweight<4x32, bits = 8, group = 32, scale = f32, symmetric, packing = byte>, int8_activations}]} {
   llvm.func @entry(%params: !llvm.ptr, %arena: !llvm.ptr, %args: !llvm.ptr, %results: !llvm.ptr)
       attributes {llm.arena_bytes = 128 : i64,
                   llm.arg_kinds = [#llm.arg_kind<tokens>, #llm.arg_kind<kv_cache>],
@@ -66,13 +67,19 @@ module attributes {llm.params = [{name = "a", type = tensor<4xf32>}, {name = "b"
 
 // -----
 
-// expected-error @+1 {{'builtin.module' op 'llm.params' entry 0: unexpected field 'row_blocks' = array<i64: 1, 2> (expected name, type, transpose, row_blocks [4 integers], stacked or panels [a positive integer])}}
+// expected-error @+1 {{'builtin.module' op 'llm.params' entry 0: unexpected field 'row_blocks' = array<i64: 1, 2> (expected name, type, transpose, row_blocks [4 integers], stacked, panels [a positive integer] or, on a quantized type, int8_activations)}}
 module attributes {llm.params = [{name = "a", type = tensor<4xf32>, row_blocks = array<i64: 1, 2>}]} {
 }
 
 // -----
 
-// expected-error @+1 {{'builtin.module' op 'llm.params' entry 0: unexpected field 'scale' = 2.000000e+00 : f32 (expected name, type, transpose, row_blocks [4 integers], stacked or panels [a positive integer])}}
+// expected-error @+1 {{'builtin.module' op 'llm.params' entry 0: unexpected field 'int8_activations' = unit (expected name, type, transpose, row_blocks [4 integers], stacked, panels [a positive integer] or, on a quantized type, int8_activations)}}
+module attributes {llm.params = [{name = "a", type = tensor<4x4xf32>, int8_activations}]} {
+}
+
+// -----
+
+// expected-error @+1 {{'builtin.module' op 'llm.params' entry 0: unexpected field 'scale' = 2.000000e+00 : f32 (expected name, type, transpose, row_blocks [4 integers], stacked, panels [a positive integer] or, on a quantized type, int8_activations)}}
 module attributes {llm.params = [{name = "a", type = tensor<4xf32>, scale = 2.0 : f32}]} {
 }
 

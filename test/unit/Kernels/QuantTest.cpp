@@ -43,10 +43,11 @@ struct Packed {
 };
 
 Packed quantize(const std::vector<float> &w, int64_t n, int64_t k, int bits,
-                int64_t group, bool symmetric) {
+                int64_t group, bool symmetric, bool quads = false) {
   Packed p;
-  p.bytes.assign(quantPackedBytes(n, k, bits, group), 0xcd);
-  quantizeWeight(w.data(), n, k, bits, group, symmetric, p.bytes.data());
+  p.bytes.assign(quantPackedBytes(n, k, bits, group, quads), 0xcd);
+  quantizeWeight(w.data(), n, k, bits, group, symmetric, p.bytes.data(),
+                 quads);
   p.dequantized.resize(n * k);
   for (int64_t row = 0; row < n; ++row)
     dequantize(p.bytes.data(), n, k, bits, group, row, 0, k,
@@ -248,7 +249,7 @@ TEST_P(LinearQTest, Int8ActivationsMatchTheReference) {
         std::vector<float> x = randomFloats(m * k, ++seed, 1.0f);
         std::vector<float> w = randomFloats(n * k, ++seed, 0.05f);
         std::vector<float> bias = randomFloats(n, ++seed, 0.1f);
-        Packed p = quantize(w, n, k, bits, group, symmetric);
+        Packed p = quantize(w, n, k, bits, group, symmetric, /*quads=*/true);
         std::vector<float> y(m * n, 123.0f);
         llmk_linear_q(x.data(), p.bytes.data(), bits, group, 1, bias.data(),
                       y.data(), m, k, n);
