@@ -290,9 +290,8 @@ Expected<ParamDesc> readParam(const Field &f) {
                                                   *group, param.shape[1]);
     if (!problem.empty())
       return q.error("a quantization the kernels read (" + problem + ")");
-    param.quant =
-        ParamDesc::Quantization{static_cast<int>(*bits), *group, *symmetric,
-                                int8Activations};
+    param.quant = ParamDesc::Quantization{static_cast<int>(*bits), *group,
+                                          *symmetric, int8Activations};
   }
   return param;
 }

@@ -399,10 +399,9 @@ uint64_t Model::estimateBytes(const Manifest &manifest,
     if (param.quant) {
       // The quantized copy (the f32 one it is made from is freed once
       // quantized).
-      bytes += static_cast<uint64_t>(
-          llmk::quantPackedBytes(param.shape[0], param.shape[1],
-                                 param.quant->bits, param.quant->group,
-                                 param.quant->int8Activations));
+      bytes += static_cast<uint64_t>(llmk::quantPackedBytes(
+          param.shape[0], param.shape[1], param.quant->bits, param.quant->group,
+          param.quant->int8Activations));
       continue;
     }
     std::optional<DType> want = getKernelDType(param.dtype);

@@ -122,10 +122,10 @@ llvm::Expected<std::string> mlir::llm::buildManifest(ModuleOp lowered) {
     if (auto panels = param.getAs<IntegerAttr>("panels"))
       (*entry)["panels"] = panels.getInt();
     if (quantized)
-      (*entry)["quant"] =
-          llvm::json::Object{{"bits", quantized.getBits()},
-                             {"group", quantized.getGroupSize()},
-                             {"symmetric", quantized.getSymmetric()},
+      (*entry)["quant"] = llvm::json::Object{
+          {"bits", quantized.getBits()},
+          {"group", quantized.getGroupSize()},
+          {"symmetric", quantized.getSymmetric()},
           {"int8_activations", bool(param.get("int8_activations"))}};
     if (auto stacked = param.getAs<ArrayAttr>("stacked")) {
       llvm::json::Array parts;

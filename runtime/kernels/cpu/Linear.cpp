@@ -655,10 +655,9 @@ void gemmQuantizedInt8(const float *x, const WeightMatrix &w, const float *bias,
               zeroSums[r] = zero * sum;
               sums[r] = static_cast<float>(sum);
             }
-            tile(xq + r0 * kp + s0, kp, rows,
-                 packed + (s0 - p0) * kPanel, (s1 - s0) / 4,
-                 zeroSums, sums, scale, offset, y + r0 * n + row0, n, cols,
-                 s0 > 0);
+            tile(xq + r0 * kp + s0, kp, rows, packed + (s0 - p0) * kPanel,
+                 (s1 - s0) / 4, zeroSums, sums, scale, offset,
+                 y + r0 * n + row0, n, cols, s0 > 0);
           }
           s0 = s1;
         }

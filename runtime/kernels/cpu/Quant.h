@@ -52,8 +52,25 @@ inline int64_t quantParamsOffset(int64_t n, int64_t k, int bits) {
   return (n * quantBlocks(k) * quantBlockBytes(bits) + 63) / 64 * 64;
 }
 
-/// Bytes of a packed [n, k] weight.
-inline int64_t quantPackedBytes(int64_t n, int64_t k, int bits, int64_t group) {
+/// Offset of the integer GEMM's copy of the values (W8A8), after the
+/// pairs: per panel of 48 rows (LLMK_PANEL_ROWS), quantBlocks(k) * 8 quads
+/// of 4 consecutive steps for each of the panel's columns, as unsigned
+/// bytes (8 bits: q + 128; 4 bits: q), zero past row n.
+inline int64_t quantQuadsOffset(int64_t n, int64_t k, int bits, int64_t group) {
+  return (quantParamsOffset(n, k, bits) +
+          n * quantGroups(k, group) * 2 * int64_t(sizeof(float)) + 63) /
+         64 * 64;
+}
+
+/// Rows of the panels of the GEMM's copy.
+inline int64_t quantQuadRows(int64_t n) { return (n + 47) / 48 * 48; }
+
+/// Bytes of a packed [n, k] weight; with `quads`, the GEMM's copy too.
+inline int64_t quantPackedBytes(int64_t n, int64_t k, int bits, int64_t group,
+                                bool quads = false) {
+  if (quads)
+    return quantQuadsOffset(n, k, bits, group) +
+           quantQuadRows(n) * quantBlocks(k) * kQuantBlock;
   return quantParamsOffset(n, k, bits) +
          n * quantGroups(k, group) * 2 * int64_t(sizeof(float));
 }
@@ -66,10 +83,13 @@ std::string checkQuantization(int bits, int64_t group, int64_t k);
 /// `out` (quantPackedBytes bytes), per group: with `symmetric`, 8-bit values
 /// in [-127, 127] with scale max|w| / 127, and 4-bit values in [-8, 7] with
 /// scale w_m / -8 where w_m is the element of largest magnitude (llama.cpp's
-/// Q4_0); otherwise the group's [min, max] on 2^bits levels. Runs on the
-/// kernels' thread pool. (bits, group) must pass checkQuantization.
+/// Q4_0); otherwise the group's [min, max] on 2^bits levels. With `quads`,
+/// also writes the integer GEMM's copy (quantQuadsOffset), which
+/// llmk_linear_q reads with int8 activations. Runs on the kernels' thread
+/// pool. (bits, group) must pass checkQuantization.
 void quantizeWeight(const float *w, int64_t n, int64_t k, int bits,
-                    int64_t group, bool symmetric, void *out);
+                    int64_t group, bool symmetric, void *out,
+                    bool quads = false);
 
 /// Input features [p0, p0 + count) of row `row` of a packed weight,
 /// dequantized into `dst`.

@@ -46,8 +46,7 @@ Packed quantize(const std::vector<float> &w, int64_t n, int64_t k, int bits,
                 int64_t group, bool symmetric, bool quads = false) {
   Packed p;
   p.bytes.assign(quantPackedBytes(n, k, bits, group, quads), 0xcd);
-  quantizeWeight(w.data(), n, k, bits, group, symmetric, p.bytes.data(),
-                 quads);
+  quantizeWeight(w.data(), n, k, bits, group, symmetric, p.bytes.data(), quads);
   p.dequantized.resize(n * k);
   for (int64_t row = 0; row < n; ++row)
     dequantize(p.bytes.data(), n, k, bits, group, row, 0, k,
