@@ -69,6 +69,13 @@ public:
                                                 ", found " + found);
   }
 
+  /// An error about the field whose message states expected and found.
+  Status problem(std::string_view message) const {
+    return Status::error(ErrorCode::Format, std::string(source) + ": field " +
+                                                path + ": " +
+                                                std::string(message));
+  }
+
   bool present() const { return value && !value->isNull(); }
 
   Field operator[](std::string_view key) const {
@@ -289,7 +296,7 @@ Expected<ParamDesc> readParam(const Field &f) {
     std::string problem = llmk::checkQuantization(static_cast<int>(*bits),
                                                   *group, param.shape[1]);
     if (!problem.empty())
-      return q.error("a quantization the kernels read (" + problem + ")");
+      return q.problem(problem);
     param.quant = ParamDesc::Quantization{static_cast<int>(*bits), *group,
                                           *symmetric, int8Activations};
   }

@@ -22,7 +22,9 @@ constexpr const char *kValid = R"({
     {"name": "w", "dtype": "bf16", "shape": [4, 8]},
     {"name": "qkv", "dtype": "f32", "shape": [4, 8], "transpose": true,
      "row_blocks": [4, 4, 12, 1]},
-    {"name": "experts", "dtype": "f16", "shape": [2, 4], "stacked": ["e0", "e1"]}
+    {"name": "experts", "dtype": "f16", "shape": [2, 4], "stacked": ["e0", "e1"]},
+    {"name": "q", "dtype": "f32", "shape": [4, 64],
+     "quant": {"bits": 4, "group": 32, "symmetric": false, "int8_activations": true}}
   ],
   "entry_points": [
     {"name": "prefill_enc5_encode", "arena_bytes": 640,
@@ -44,7 +46,13 @@ TEST(ManifestTest, ReadsEveryField) {
   EXPECT_EQ(m->model->kind, ModelKind::EncoderDecoder);
   EXPECT_EQ(m->model->vocabSize, 100);
   EXPECT_EQ(m->model->eosTokenIds, std::vector<int64_t>{1});
-  ASSERT_EQ(m->params.size(), 3u);
+  ASSERT_EQ(m->params.size(), 4u);
+  ASSERT_TRUE(m->params[3].quant);
+  EXPECT_EQ(m->params[3].quant->bits, 4);
+  EXPECT_EQ(m->params[3].quant->group, 32);
+  EXPECT_FALSE(m->params[3].quant->symmetric);
+  EXPECT_TRUE(m->params[3].quant->int8Activations);
+  EXPECT_FALSE(m->params[0].quant);
   EXPECT_EQ(m->params[0].dtype, ElementType::BF16);
   EXPECT_TRUE(m->params[1].transpose);
   ASSERT_TRUE(m->params[1].rowBlocks);
@@ -125,10 +133,28 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"\"name\": \"forward\"", "\"name\": \"prefill_enc5_encode\"",
                 "m.json: field .entry_points[1].name: expected a name no "
                 "other entry point has, found \"prefill_enc5_encode\""},
+        BadCase{"\"bits\": 4", "\"bits\": 5",
+                "m.json: field .params[3].quant: expected 8 or 4 bits, found "
+                "5"},
+        BadCase{"\"group\": 32", "\"group\": 48",
+                "m.json: field .params[3].quant: expected a group size of 0 "
+                "(per output channel) or a multiple of 32, found 48"},
+        BadCase{"\"group\": 32", "\"group\": 128",
+                "m.json: field .params[3].quant: expected a group size that "
+                "divides the 64 input features, found 128"},
+        BadCase{"\"shape\": [4, 64],\n     \"quant\"",
+                "\"shape\": [4, 64], \"panels\": 48,\n     \"quant\"",
+                "m.json: field .params[3].quant: expected an f32 2-D "
+                "parameter that is neither stacked nor in panels, found "
+                "{\"bits\":4,\"group\":32,\"symmetric\":false,"
+                "\"int8_activations\":true}"},
+        BadCase{"\"int8_activations\": true", "\"int8_activations\": 1",
+                "m.json: field .params[3].quant.int8_activations: expected "
+                "true or false, found 1"},
         BadCase{"\"params\": [", "\"params\": 3, \"x\": [",
                 "m.json: field .params: expected an array, found 3"},
         BadCase{"{\n  \"format\"", "[{\n  \"format\"",
-                "m.json: not valid JSON: [22:4, byte=1088]: Expected , or ] "
+                "m.json: not valid JSON: [24:4, byte=1227]: Expected , or ] "
                 "after array element"}));
 
 } // namespace
