@@ -148,20 +148,31 @@ LLMK_TARGET void gemvQRows512(const int8_t *xq, const float *xScale,
   };
   if (blocksPerGroup == 1) {
     // A scale per block: each pair multiplies by both blocks' scales.
+    // Per row, the offsets' terms in the lanes of (s, offset, s, offset):
+    // the block sums of the activations meet the offsets in lanes 1 and 3.
+    __m128 offsetTerms[Rows];
+    for (int r = 0; r < Rows; ++r)
+      offsetTerms[r] = _mm_setzero_ps();
     for (int64_t b = 0; b + 1 < blocks; b += 2) {
       const __m512i x = _mm512_loadu_si512(xp.values.data() + b * 32);
       const __m512 xs = _mm512_loadu_ps(xp.scales.data() + b * 8);
-      const float sums0 = xSum[b], sums1 = xSum[b + 1];
+      const __m128 sums = _mm_set_ps(xSum[b + 1], 0.0f, xSum[b], 0.0f);
       for (int r = 0; r < Rows; ++r) {
         prefetch(r, b);
-        const float *p = params + ((j + r) * groups + b) * 2;
-        const __m512 ws = _mm512_permutexvar_ps(
-            scaleLanes, _mm512_castps128_ps512(_mm_loadu_ps(p)));
+        const __m128 pairs = _mm_loadu_ps(params + ((j + r) * groups + b) * 2);
+        const __m512 ws =
+            _mm512_permutexvar_ps(scaleLanes, _mm512_castps128_ps512(pairs));
         total[r] = _mm512_fmadd_ps(
             _mm512_cvtepi32_ps(pairDot<Bits>(row[r] + b * kBlockBytes, x)),
             _mm512_mul_ps(xs, ws), total[r]);
-        offsets[r] += p[1] * sums0 + p[3] * sums1;
+        offsetTerms[r] = _mm_fmadd_ps(pairs, sums, offsetTerms[r]);
       }
+    }
+    for (int r = 0; r < Rows; ++r) {
+      __m128 t = _mm_add_ps(offsetTerms[r],
+                            _mm_movehl_ps(offsetTerms[r], offsetTerms[r]));
+      t = _mm_add_ss(t, _mm_movehdup_ps(t));
+      offsets[r] += _mm_cvtss_f32(t);
     }
     if (blocks % 2) {
       const int64_t b = blocks - 1;
