@@ -143,8 +143,10 @@ LLMK_TARGET void gemvQRows512(const int8_t *xq, const float *xScale,
           ? _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0)
           : _mm512_set_epi32(2, 2, 2, 2, 0, 0, 0, 0, 2, 2, 2, 2, 0, 0, 0, 0);
   auto prefetch = [&](int r, int64_t b) {
-    // The same blocks of the next group of rows, one group ahead.
-    __builtin_prefetch(row[r] + b * kBlockBytes + Rows * rowBytes);
+    // The same blocks two groups of rows ahead (consecutive rows are
+    // contiguous): measured 15% faster than one group ahead on a 4-bit
+    // weight streamed from memory, the same on an 8-bit one.
+    __builtin_prefetch(row[r] + b * kBlockBytes + 2 * Rows * rowBytes);
   };
   if (blocksPerGroup == 1) {
     // A scale per block: each pair multiplies by both blocks' scales.
