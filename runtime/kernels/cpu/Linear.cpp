@@ -498,8 +498,8 @@ void gemvQuantized(const float *x, const WeightMatrix &w, const float *bias,
   const int8_t *values = valueStorage.data();
   const float *scales = scaleStorage.data(), *sums = sumStorage.data();
   const auto *bytes = static_cast<const uint8_t *>(w.data);
-  const auto *params =
-      reinterpret_cast<const float *>(bytes + quantParamsOffset(n, k, w.bits));
+  const auto *params = reinterpret_cast<const uint16_t *>(
+      bytes + quantParamsOffset(n, k, w.bits));
   const int64_t rowBytes = blocks * quantBlockBytes(w.bits);
   // Rows per task: whole groups of four, about kGemvTaskBytes of weights.
   const int64_t rowsPerTask =
@@ -555,8 +555,8 @@ void gemmQuantizedInt8(const float *x, const WeightMatrix &w, const float *bias,
   const int64_t groupSize = w.group == 0 ? kp : w.group;
   const int64_t groups = quantGroups(k, w.group);
   const auto *bytes = static_cast<const uint8_t *>(w.data);
-  const auto *params =
-      reinterpret_cast<const float *>(bytes + quantParamsOffset(n, k, w.bits));
+  const auto *params = reinterpret_cast<const uint16_t *>(
+      bytes + quantParamsOffset(n, k, w.bits));
   const uint8_t *quads = bytes + quantQuadsOffset(n, k, w.bits, w.group);
   // 8 bits are stored signed: as unsigned bytes q + 128, whose sums exceed
   // the signed ones by 128 x the activations' sum.
@@ -637,11 +637,11 @@ void gemmQuantizedInt8(const float *x, const WeightMatrix &w, const float *bias,
           const int64_t s1 =
               std::min(p0 + kc, (s0 / groupSize + 1) * groupSize);
           for (int64_t c = 0; c < kPanel; ++c) {
-            const float *pair =
+            const uint16_t *pair =
                 params +
                 ((row0 + std::min<int64_t>(c, cols - 1)) * groups + g) * 2;
-            scale[c] = c < cols ? pair[0] : 0.0f;
-            offset[c] = c < cols ? pair[1] : 0.0f;
+            scale[c] = c < cols ? halfToFloat(pair[0]) : 0.0f;
+            offset[c] = c < cols ? halfToFloat(pair[1]) : 0.0f;
           }
           for (int64_t t = t0; t < t1; ++t) {
             const int64_t r0 = t * kQuantTileRows;

@@ -12,8 +12,9 @@
 //     values (byte i holds value i in its low nibble and value i + 16 in its
 //     high nibble, unsigned 0..15). A last partial block is padded with 0;
 //   - then, 64-byte aligned, for each output row and each group of
-//     `group` input features (one group per row when `group` is 0), the fp32
-//     pair (scale, offset): an element dequantizes to scale * q + offset.
+//     `group` input features (one group per row when `group` is 0), the
+//     pair (scale, offset) as two f16 values: an element dequantizes to
+//     scale * q + offset. (At 4 bits in groups of 32: 5 bits per weight.)
 //
 // The activations are quantized per block of 32 to int8 (scale max|x| / 127)
 // when the product runs on integer dot products, so a block never straddles
@@ -58,7 +59,7 @@ inline int64_t quantParamsOffset(int64_t n, int64_t k, int bits) {
 /// bytes (8 bits: q + 128; 4 bits: q), zero past row n.
 inline int64_t quantQuadsOffset(int64_t n, int64_t k, int bits, int64_t group) {
   return (quantParamsOffset(n, k, bits) +
-          n * quantGroups(k, group) * 2 * int64_t(sizeof(float)) + 63) /
+          n * quantGroups(k, group) * 2 * int64_t(sizeof(uint16_t)) + 63) /
          64 * 64;
 }
 
@@ -72,7 +73,7 @@ inline int64_t quantPackedBytes(int64_t n, int64_t k, int bits, int64_t group,
     return quantQuadsOffset(n, k, bits, group) +
            quantQuadRows(n) * quantBlocks(k) * kQuantBlock;
   return quantParamsOffset(n, k, bits) +
-         n * quantGroups(k, group) * 2 * int64_t(sizeof(float));
+         n * quantGroups(k, group) * 2 * int64_t(sizeof(uint16_t));
 }
 
 /// Empty when (bits, group) is a quantization of [*, k] that the kernels

@@ -11,6 +11,8 @@
 
 #include "Quant.h"
 
+#include "Common.h"
+
 #include "ThreadPool.h"
 
 #include <algorithm>
@@ -36,7 +38,33 @@ std::string llmk::checkQuantization(int bits, int64_t group, int64_t k) {
 
 namespace {
 
-/// The (scale, offset) of one group of values and its quantized values.
+/// `value` as the nearest f16 (ties to even), finite: magnitudes past the
+/// largest f16 (65504) clamp to it.
+uint16_t toHalf(float value) {
+  uint32_t x;
+  std::memcpy(&x, &value, sizeof(x));
+  const uint32_t sign = (x >> 16) & 0x8000u, magnitude = x & 0x7fffffffu;
+  if (magnitude >= 0x477ff000u) // 65520 and up (and NaN): the largest.
+    return static_cast<uint16_t>(sign | 0x7bffu);
+  if (magnitude < 0x38800000u) { // Below 2^-14: a subnormal f16 (or 0).
+    const float scaled = std::fabs(value) * 16777216.0f; // in units of 2^-24
+    return static_cast<uint16_t>(sign |
+                                 static_cast<uint32_t>(std::nearbyint(scaled)));
+  }
+  uint32_t half =
+      ((magnitude >> 23) - 112) << 10 | ((magnitude >> 13) & 0x3ffu);
+  const uint32_t rest = magnitude & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (half & 1u)))
+    ++half;
+  return static_cast<uint16_t>(sign | std::min(half, 0x7bffu));
+}
+
+/// `value` rounded to f16 and back.
+float roundedToHalf(float value) { return halfToFloat(toHalf(value)); }
+
+/// The (scale, offset) of one group of values and its quantized values; the
+/// scale (and the minimum) are rounded to f16, as stored, before the values
+/// are quantized against them.
 void quantizeGroup(const float *w, int64_t count, int bits, bool symmetric,
                    int8_t *q, float *scale, float *offset) {
   if (symmetric) {
@@ -46,7 +74,8 @@ void quantizeGroup(const float *w, int64_t count, int bits, bool symmetric,
     for (int64_t i = 0; i < count; ++i)
       if (std::fabs(w[i]) > std::fabs(extreme))
         extreme = w[i];
-    const float s = bits == 8 ? std::fabs(extreme) / 127.0f : extreme / -8.0f;
+    const float s = roundedToHalf(bits == 8 ? std::fabs(extreme) / 127.0f
+                                            : extreme / -8.0f);
     const float inverse = s != 0.0f ? 1.0f / s : 0.0f;
     const float lo = bits == 8 ? -127.0f : -8.0f;
     const float hi = bits == 8 ? 127.0f : 7.0f;
@@ -65,8 +94,9 @@ void quantizeGroup(const float *w, int64_t count, int bits, bool symmetric,
     lo = std::min(lo, w[i]);
     hi = std::max(hi, w[i]);
   }
+  lo = roundedToHalf(lo);
   const float levels = bits == 8 ? 255.0f : 15.0f;
-  const float s = (hi - lo) / levels;
+  const float s = roundedToHalf((hi - lo) / levels);
   const float inverse = s != 0.0f ? 1.0f / s : 0.0f;
   for (int64_t i = 0; i < count; ++i) {
     float v = std::clamp(std::nearbyint((w[i] - lo) * inverse), 0.0f, levels);
@@ -87,15 +117,18 @@ void llmk::quantizeWeight(const float *w, int64_t n, int64_t k, int bits,
   const int64_t groups = quantGroups(k, group);
   const int64_t groupSize = group == 0 ? k : group;
   auto *params =
-      reinterpret_cast<float *>(bytes + quantParamsOffset(n, k, bits));
+      reinterpret_cast<uint16_t *>(bytes + quantParamsOffset(n, k, bits));
   std::memset(bytes + n * blocks * blockBytes, 0,
               quantParamsOffset(n, k, bits) - n * blocks * blockBytes);
   parallelFor(n, [&](int64_t row) {
     std::vector<int8_t> q(blocks * kQuantBlock, bits == 8 ? 0 : 8);
-    for (int64_t g = 0; g < groups; ++g)
+    for (int64_t g = 0; g < groups; ++g) {
+      float scale, offset;
       quantizeGroup(w + row * k + g * groupSize, groupSize, bits, symmetric,
-                    q.data() + g * groupSize, &params[(row * groups + g) * 2],
-                    &params[(row * groups + g) * 2 + 1]);
+                    q.data() + g * groupSize, &scale, &offset);
+      params[(row * groups + g) * 2] = toHalf(scale);
+      params[(row * groups + g) * 2 + 1] = toHalf(offset);
+    }
     uint8_t *dst = bytes + row * blocks * blockBytes;
     if (bits == 8) {
       std::memcpy(dst, q.data(), blocks * kQuantBlock);
@@ -145,16 +178,16 @@ void llmk::dequantize(const void *packed, int64_t n, int64_t k, int bits,
   const auto *bytes = static_cast<const uint8_t *>(packed);
   const int64_t blockBytes = quantBlockBytes(bits);
   const uint8_t *values = bytes + row * quantBlocks(k) * blockBytes;
-  const auto *params =
-      reinterpret_cast<const float *>(bytes + quantParamsOffset(n, k, bits)) +
-      row * quantGroups(k, group) * 2;
+  const auto *params = reinterpret_cast<const uint16_t *>(
+                           bytes + quantParamsOffset(n, k, bits)) +
+                       row * quantGroups(k, group) * 2;
   const int64_t groupSize = group == 0 ? k : group;
   // A block at a time (groups are whole blocks): its 32 values, then the
   // part of them in [p0, p0 + count).
   for (int64_t b = p0 / kQuantBlock; b * kQuantBlock < p0 + count; ++b) {
     const int64_t first = b * kQuantBlock;
-    const float *pair = params + (first / groupSize) * 2;
-    const float scale = pair[0], offset = pair[1];
+    const uint16_t *pair = params + (first / groupSize) * 2;
+    const float scale = halfToFloat(pair[0]), offset = halfToFloat(pair[1]);
     float block[kQuantBlock];
     const uint8_t *q = values + b * blockBytes;
     if (bits == 8) {

@@ -95,11 +95,11 @@ struct SimdKernels {
   /// (q[j, b] · xq[b]) + offset[j, g(b)] * xSum[b], where xq holds the
   /// activations quantized per block of 32 to int8 with scales xScale, and
   /// xSum[b] = xScale[b] * (the sum of xq over block b). `w` is the packed
-  /// values, `params` the (scale, offset) pairs; bits is 8 or 4.
+  /// values, `params` the (scale, offset) pairs (f16); bits is 8 or 4.
   void (*gemvQ)(const int8_t *xq, const float *xScale, const float *xSum,
-                const uint8_t *w, const float *params, int bits, int64_t blocks,
-                int64_t blocksPerGroup, int64_t begin, int64_t end,
-                const float *bias, float *y);
+                const uint8_t *w, const uint16_t *params, int bits,
+                int64_t blocks, int64_t blocksPerGroup, int64_t begin,
+                int64_t end, const float *bias, float *y);
 
   /// gemmPanel on the bf16 dot product (vdpbf16ps), for bf16 weights; null
   /// where the host has none. Steps go in pairs: `a` holds, per pair q and
@@ -137,8 +137,8 @@ const SimdKernels *getAvx512Bf16Kernels();
 /// SimdKernels::gemvQ on AVX-512 VNNI (vpdpbusd), or null when the host or
 /// the compiler has none.
 using GemvQFn = void (*)(const int8_t *, const float *, const float *,
-                         const uint8_t *, const float *, int, int64_t, int64_t,
-                         int64_t, int64_t, const float *, float *);
+                         const uint8_t *, const uint16_t *, int, int64_t,
+                         int64_t, int64_t, int64_t, const float *, float *);
 GemvQFn getVnniGemvQ();
 
 /// One tile of the int8-activation (W8A8) prefill GEMM, for `rows` <= 8

@@ -112,7 +112,7 @@ constexpr int kAxpyVectors = 8;
 /// The quantized GEMV: on vpdpbusd where the host has AVX-512 VNNI, else
 /// AVX2's (vpmaddubsw; 256-bit blocks either way).
 LLMK_TARGET void gemvQ(const int8_t *xq, const float *xScale, const float *xSum,
-                       const uint8_t *w, const float *params, int bits,
+                       const uint8_t *w, const uint16_t *params, int bits,
                        int64_t blocks, int64_t blocksPerGroup, int64_t begin,
                        int64_t end, const float *bias, float *y) {
   static const GemvQFn fn =

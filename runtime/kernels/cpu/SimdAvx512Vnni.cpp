@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Common.h"
 #include "Kernels.h"
 #include "Quant.h"
 #include "Simd.h"
@@ -122,7 +123,7 @@ LLMK_TARGET inline __m512i pairDot(const uint8_t *w, __m512i x) {
 template <int Bits, int Rows>
 LLMK_TARGET void gemvQRows512(const int8_t *xq, const float *xScale,
                               const float *xSum, const PairedActivations &xp,
-                              const uint8_t *w, const float *params,
+                              const uint8_t *w, const uint16_t *params,
                               int64_t blocks, int64_t blocksPerGroup, int64_t j,
                               const float *bias, float *y) {
   constexpr int64_t kBlockBytes = Bits == 8 ? 32 : 16;
@@ -161,7 +162,10 @@ LLMK_TARGET void gemvQRows512(const int8_t *xq, const float *xScale,
       const __m128 sums = _mm_set_ps(xSum[b + 1], 0.0f, xSum[b], 0.0f);
       for (int r = 0; r < Rows; ++r) {
         prefetch(r, b);
-        const __m128 pairs = _mm_loadu_ps(params + ((j + r) * groups + b) * 2);
+        // Two blocks' (scale, offset), f16 -> f32.
+        const __m128 pairs =
+            _mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i *>(
+                params + ((j + r) * groups + b) * 2)));
         const __m512 ws =
             _mm512_permutexvar_ps(scaleLanes, _mm512_castps128_ps512(pairs));
         total[r] = _mm512_fmadd_ps(
@@ -179,13 +183,14 @@ LLMK_TARGET void gemvQRows512(const int8_t *xq, const float *xScale,
     if (blocks % 2) {
       const int64_t b = blocks - 1;
       for (int r = 0; r < Rows; ++r) {
-        const float *p = params + ((j + r) * groups + b) * 2;
+        const uint16_t *p = params + ((j + r) * groups + b) * 2;
+        const float scale = halfToFloat(p[0]), offset = halfToFloat(p[1]);
         const uint8_t *block = row[r] + b * kBlockBytes;
         const int8_t *x = xq + b * 32;
-        tails[r] += p[0] * xScale[b] *
+        tails[r] += scale * xScale[b] *
                     QDot::reduce(Bits == 8 ? QDot::dot8(block, x)
                                            : QDot::dot4(block, x));
-        offsets[r] += p[1] * xSum[b];
+        offsets[r] += offset * xSum[b];
       }
     }
   } else {
@@ -221,10 +226,11 @@ LLMK_TARGET void gemvQRows512(const int8_t *xq, const float *xScale,
         }
       }
       for (int r = 0; r < Rows; ++r) {
-        const float *p = params + ((j + r) * groups + g) * 2;
-        total[r] = _mm512_fmadd_ps(group[r], _mm512_set1_ps(p[0]), total[r]);
-        tails[r] += p[0] * groupTail[r];
-        offsets[r] += p[1] * groupSum;
+        const uint16_t *p = params + ((j + r) * groups + g) * 2;
+        const float scale = halfToFloat(p[0]);
+        total[r] = _mm512_fmadd_ps(group[r], _mm512_set1_ps(scale), total[r]);
+        tails[r] += scale * groupTail[r];
+        offsets[r] += halfToFloat(p[1]) * groupSum;
       }
     }
   }
@@ -236,7 +242,7 @@ LLMK_TARGET void gemvQRows512(const int8_t *xq, const float *xScale,
 template <int Bits>
 LLMK_TARGET void gemvQ512Bits(const int8_t *xq, const float *xScale,
                               const float *xSum, const uint8_t *w,
-                              const float *params, int64_t blocks,
+                              const uint16_t *params, int64_t blocks,
                               int64_t blocksPerGroup, int64_t begin,
                               int64_t end, const float *bias, float *y) {
   // Per call (a task of a token's GEMV): O(k) next to its O(rows x k).
@@ -253,7 +259,7 @@ LLMK_TARGET void gemvQ512Bits(const int8_t *xq, const float *xScale,
 
 LLMK_TARGET void gemvQ512(const int8_t *xq, const float *xScale,
                           const float *xSum, const uint8_t *w,
-                          const float *params, int bits, int64_t blocks,
+                          const uint16_t *params, int bits, int64_t blocks,
                           int64_t blocksPerGroup, int64_t begin, int64_t end,
                           const float *bias, float *y) {
   if (bits == 8)
