@@ -84,6 +84,32 @@ constexpr int64_t kGemvTaskBytes = 64 << 10;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/// The tasks of a GEMM over `tiles` row tiles and `panels` panels: row
+/// groups of whole tiles (about `rowsPerGroup` of the `rows` rows) x groups
+/// of panels, small enough that every thread gets several.
+struct GemmTasks {
+  GemmTasks(int64_t rows, int64_t rowsPerGroup, int64_t tiles, int64_t panels)
+      : tiles(tiles), panels(panels) {
+    const int64_t rowGroups = ceilDiv(rows, rowsPerGroup);
+    tilesPerGroup = ceilDiv(tiles, rowGroups);
+    panelsPerTask = std::clamp<int64_t>(
+        panels * rowGroups / std::max<int64_t>(1, 4 * getNumThreads()), 1,
+        kMaxTaskPanels);
+    panelGroups = ceilDiv(panels, panelsPerTask);
+    count = rowGroups * panelGroups;
+  }
+  /// Task `task`'s row tiles [t0, t1) and panels [j0, j1).
+  void range(int64_t task, int64_t &t0, int64_t &t1, int64_t &j0,
+             int64_t &j1) const {
+    j0 = (task % panelGroups) * panelsPerTask;
+    j1 = std::min(panels, j0 + panelsPerTask);
+    t0 = task / panelGroups * tilesPerGroup;
+    t1 = std::min(tiles, t0 + tilesPerGroup);
+  }
+  int64_t tiles, panels, tilesPerGroup = 0, panelsPerTask = 0, panelGroups = 0,
+                         count = 0;
+};
+
 /// A growable scratch buffer aligned to a cache line, so that the vector
 /// loads of the panels and activations converted into it never split across
 /// two lines. Kept per thread between calls.
@@ -225,7 +251,6 @@ void gemmBf16Dot(const float *x, const WeightMatrix &w, const float *bias,
   const int64_t sliceK = ceilDiv(ceilDiv(k, kSlices), 8) * 8;
   const int64_t rowsPerBlock =
       std::max<int64_t>(mr, kMaxPackedBytes / (4 * pairs) / mr * mr);
-  const int threads = getNumThreads();
 
   thread_local ScratchBuffer<uint32_t> packedStorage;
   uint32_t *packed =
@@ -254,18 +279,10 @@ void gemmBf16Dot(const float *x, const WeightMatrix &w, const float *bias,
       }
     });
 
-    const int64_t rowGroups = ceilDiv(blockRows, kBlockM);
-    const int64_t tilesPerGroup = ceilDiv(tiles, rowGroups);
-    const int64_t wanted = 4 * threads;
-    const int64_t panelsPerTask = std::clamp<int64_t>(
-        panels * rowGroups / std::max<int64_t>(1, wanted), 1, kMaxTaskPanels);
-    const int64_t panelGroups = ceilDiv(panels, panelsPerTask);
-    parallelFor(rowGroups * panelGroups, [&](int64_t task) {
-      const int64_t group = task / panelGroups;
-      const int64_t j0 = (task % panelGroups) * panelsPerTask;
-      const int64_t j1 = std::min(panels, j0 + panelsPerTask);
-      const int64_t t0 = group * tilesPerGroup;
-      const int64_t t1 = std::min(tiles, t0 + tilesPerGroup);
+    const GemmTasks tasks(blockRows, kBlockM, tiles, panels);
+    parallelFor(tasks.count, [&](int64_t task) {
+      int64_t t0, t1, j0, j1;
+      tasks.range(task, t0, t1, j0, j1);
       thread_local ScratchBuffer<uint16_t> scratch;
       uint16_t *buffer = scratch.get(sliceK * kPanel);
       if (!buffer) {
@@ -305,7 +322,6 @@ void gemm(const float *x, const WeightMatrix &w, const float *bias, float *y,
   const int64_t sliceK = ceilDiv(ceilDiv(k, kSlices), 8) * 8;
   const int64_t rowsPerBlock =
       std::max<int64_t>(mr, kMaxPackedBytes / (4 * k) / mr * mr);
-  const int threads = getNumThreads();
 
   // The packed activations: per tile of mr rows, k steps of mr values.
   thread_local ScratchBuffer<float> packedStorage;
@@ -334,19 +350,12 @@ void gemm(const float *x, const WeightMatrix &w, const float *bias, float *y,
     // panels, small enough that every thread gets several. A quantized
     // weight is dequantized once per slice and row group: one group of up
     // to twice as many rows halves that work.
-    const int64_t rowGroups =
-        ceilDiv(blockRows, w.form == Form::Quantized ? 2 * kBlockM : kBlockM);
-    const int64_t tilesPerGroup = ceilDiv(tiles, rowGroups);
-    const int64_t wanted = 4 * threads;
-    const int64_t panelsPerTask = std::clamp<int64_t>(
-        panels * rowGroups / std::max<int64_t>(1, wanted), 1, kMaxTaskPanels);
-    const int64_t panelGroups = ceilDiv(panels, panelsPerTask);
-    parallelFor(rowGroups * panelGroups, [&](int64_t task) {
-      const int64_t group = task / panelGroups;
-      const int64_t j0 = (task % panelGroups) * panelsPerTask;
-      const int64_t j1 = std::min(panels, j0 + panelsPerTask);
-      const int64_t t0 = group * tilesPerGroup;
-      const int64_t t1 = std::min(tiles, t0 + tilesPerGroup);
+    const GemmTasks tasks(blockRows,
+                          w.form == Form::Quantized ? 2 * kBlockM : kBlockM,
+                          tiles, panels);
+    parallelFor(tasks.count, [&](int64_t task) {
+      int64_t t0, t1, j0, j1;
+      tasks.range(task, t0, t1, j0, j1);
       thread_local ScratchBuffer<float> scratch;
       float *buffer = scratch.get(sliceK * kPanel);
       if (!buffer) {
@@ -611,18 +620,10 @@ void gemmQuantizedInt8(const float *x, const WeightMatrix &w, const float *bias,
   // Slices of whole blocks, about kBlockK steps.
   const int64_t sliceK =
       std::max<int64_t>(kQuantBlock, kBlockK / kQuantBlock * kQuantBlock);
-  const int64_t rowGroups = ceilDiv(m, 2 * kBlockM);
-  const int64_t tilesPerGroup = ceilDiv(tiles, rowGroups);
-  const int64_t panelsPerTask = std::clamp<int64_t>(
-      panels * rowGroups / std::max<int64_t>(1, 4 * getNumThreads()), 1,
-      kMaxTaskPanels);
-  const int64_t panelGroups = ceilDiv(panels, panelsPerTask);
-  parallelFor(rowGroups * panelGroups, [&](int64_t task) {
-    const int64_t group = task / panelGroups;
-    const int64_t j0 = (task % panelGroups) * panelsPerTask;
-    const int64_t j1 = std::min(panels, j0 + panelsPerTask);
-    const int64_t t0 = group * tilesPerGroup;
-    const int64_t t1 = std::min(tiles, t0 + tilesPerGroup);
+  const GemmTasks tasks(m, 2 * kBlockM, tiles, panels);
+  parallelFor(tasks.count, [&](int64_t task) {
+    int64_t t0, t1, j0, j1;
+    tasks.range(task, t0, t1, j0, j1);
     float scale[kPanel], offset[kPanel];
     for (int64_t p0 = 0; p0 < kp; p0 += sliceK) {
       const int64_t kc = std::min(sliceK, kp - p0);
