@@ -28,14 +28,9 @@ namespace {
 /// True when `use` reads its value as a projection's weight or an embedding
 /// table: the operands whose kernels read the panel layout.
 bool readsPanels(OpOperand &use) {
-  Operation *user = use.getOwner();
-  if (auto linear = dyn_cast<LinearOp>(user))
-    return use.getOperandNumber() ==
-           linear.getWeightMutable().getOperandNumber();
-  if (auto linear = dyn_cast<LinearRoPEOp>(user))
-    return use.getOperandNumber() ==
-           linear.getWeightMutable().getOperandNumber();
-  if (auto embedding = dyn_cast<EmbeddingOp>(user))
+  if (isProjectionWeight(use))
+    return true;
+  if (auto embedding = dyn_cast<EmbeddingOp>(use.getOwner()))
     return use.getOperandNumber() ==
            embedding.getTableMutable().getOperandNumber();
   return false;

@@ -29,18 +29,6 @@ namespace {
 /// The input features per activation block of the quantized kernels.
 constexpr int64_t kBlock = 32;
 
-/// True when `use` reads its value as a projection's weight.
-bool isProjectionWeight(OpOperand &use) {
-  Operation *user = use.getOwner();
-  if (auto linear = dyn_cast<LinearOp>(user))
-    return use.getOperandNumber() ==
-           linear.getWeightMutable().getOperandNumber();
-  if (auto linear = dyn_cast<LinearRoPEOp>(user))
-    return use.getOperandNumber() ==
-           linear.getWeightMutable().getOperandNumber();
-  return false;
-}
-
 /// True for a 2-D float weight with no layout of its own.
 bool isQuantizable(ParamOp param) {
   auto tensor = dyn_cast<RankedTensorType>(param.getType());

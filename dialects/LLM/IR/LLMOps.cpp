@@ -108,6 +108,17 @@ getWeightShape(Operation *op, StringRef what, Type type) {
 // Structure
 //===----------------------------------------------------------------------===//
 
+bool mlir::llm::isProjectionWeight(OpOperand &use) {
+  Operation *user = use.getOwner();
+  if (auto linear = dyn_cast<LinearOp>(user))
+    return use.getOperandNumber() ==
+           linear.getWeightMutable().getOperandNumber();
+  if (auto linear = dyn_cast<LinearRoPEOp>(user))
+    return use.getOperandNumber() ==
+           linear.getWeightMutable().getOperandNumber();
+  return false;
+}
+
 LogicalResult ParamOp::verify() {
   if (getName().empty())
     return emitOpError() << "expected a non-empty parameter name";

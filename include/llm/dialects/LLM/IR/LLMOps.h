@@ -22,4 +22,13 @@
 #define GET_OP_CLASSES
 #include "llm/dialects/LLM/IR/LLMOps.h.inc"
 
+namespace mlir::llm {
+
+/// True when `use` is the weight operand of a projection (`llm.linear` or
+/// `llm.linear_rope`): the operands that passes may give a projection-only
+/// layout or type (llm-pack-weights, llm-quantize).
+bool isProjectionWeight(OpOperand &use);
+
+} // namespace mlir::llm
+
 #endif // LLM_DIALECTS_LLM_IR_LLMOPS_H
