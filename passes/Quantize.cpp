@@ -56,10 +56,9 @@ struct QuantizePass : llm::impl::QuantizePassBase<QuantizePass> {
                   "of " +
                   Twine(kBlock) + ", found " +
                   Twine(static_cast<int64_t>(groupSize)));
-    if (method != "rtn")
-      return fail("expected method=rtn (round to nearest), found '" + method +
-                  "'; GPTQ and AWQ, which need calibration data, are not "
-                  "implemented");
+    if (method != "rtn" && method != "gptq" && method != "awq")
+      return fail("expected method=rtn, method=gptq or method=awq, found '" +
+                  method + "'");
     if (activations != "none" && activations != "int8")
       return fail("expected activations=none or activations=int8, found '" +
                   activations + "'");
@@ -110,6 +109,8 @@ struct QuantizePass : llm::impl::QuantizePassBase<QuantizePass> {
       param.getResult().setType(type);
       if (activations == "int8")
         param.setInt8Activations(true);
+      if (method != "rtn")
+        param.setQuantMethod(method);
     }
   }
 };

@@ -289,6 +289,13 @@ Expected<ParamDesc> readParam(const Field &f) {
       LLMRT_TRY(value, q["int8_activations"].boolean());
       int8Activations = *value;
     }
+    std::string method = "rtn";
+    if (q["method"].present()) {
+      static constexpr std::pair<std::string_view, std::string_view>
+          kMethods[] = {{"rtn", "rtn"}, {"gptq", "gptq"}, {"awq", "awq"}};
+      LLMRT_TRY(value, q["method"].oneOf(kMethods));
+      method = std::string(*value);
+    }
     if (param.shape.size() != 2 || !param.stacked.empty() || param.panels ||
         param.dtype != ElementType::F32)
       return q.error("an f32 2-D parameter that is neither stacked nor in "
@@ -298,7 +305,7 @@ Expected<ParamDesc> readParam(const Field &f) {
     if (!problem.empty())
       return q.problem(problem);
     param.quant = ParamDesc::Quantization{static_cast<int>(*bits), *group,
-                                          *symmetric, int8Activations};
+                                          *symmetric, int8Activations, method};
   }
   return param;
 }

@@ -132,7 +132,8 @@ struct ParamDesc {
   /// (LLMK_LAYOUT_PANELS; the only value is LLMK_PANEL_ROWS), else 0.
   int64_t panels = 0;
   /// How the runtime quantizes the 2-D weight (read as f32) for
-  /// llmk_linear_q ("quant": {"bits", "group", "symmetric"}).
+  /// llmk_linear_q ("quant": {"bits", "group", "symmetric",
+  /// "int8_activations", "method"}).
   struct Quantization {
     int bits = 8;
     int64_t group = 0;
@@ -140,6 +141,9 @@ struct ParamDesc {
     /// The projections run on int8 activations (W8A8): the packed weight
     /// carries the integer GEMM's copy too.
     bool int8Activations = false;
+    /// How the values are chosen: rtn (to nearest, by the runtime), gptq
+    /// or awq (from calibration: the compiler supplies them, ParamValue).
+    std::string method = "rtn";
   };
   std::optional<Quantization> quant;
 };

@@ -125,8 +125,10 @@ Expected<Buffer> loadTensor(const SafeTensorsArchive &archive,
   return buffer;
 }
 
-/// Packs one parameter into the layout the kernels read.
-Expected<Buffer> packParam(const SafeTensorsArchive &archive,
+/// One parameter in its shape (`param.shape`: stacked, transposed, rows
+/// gathered) as `param.dtype`, before the kernels' layout (panels,
+/// quantization).
+Expected<Buffer> loadParam(const SafeTensorsArchive &archive,
                            const ParamDesc &param) {
   std::optional<DType> want = getKernelDType(param.dtype);
   if (!want)
@@ -227,6 +229,91 @@ Expected<Buffer> packParam(const SafeTensorsArchive &archive,
     return mismatch(
         param.transpose || param.rowBlocks ? " after transpose/row_blocks" : "",
         buffer.shape);
+  return buffer;
+}
+
+/// `value`'s codes packed for quantized parameter `param`.
+Expected<Buffer> packCodes(const ParamDesc &param, const ParamValue &value) {
+  const ParamDesc::Quantization &q = *param.quant;
+  int64_t n = param.shape[0], k = param.shape[1];
+  int64_t groups = llmk::quantGroups(k, q.group);
+  if (static_cast<int64_t>(value.codes.size()) != n * k ||
+      static_cast<int64_t>(value.scales.size()) != n * groups ||
+      value.offsets.size() != value.scales.size())
+    return Status::error(
+        ErrorCode::Internal,
+        "internal error: parameter '" + param.name + "': calibrated values " +
+            "of " + std::to_string(value.codes.size()) + " codes and " +
+            std::to_string(value.scales.size()) + " scales, expected " +
+            std::to_string(n * k) + " and " + std::to_string(n * groups));
+  std::vector<llmk::QuantGrid> grids(value.scales.size());
+  for (size_t i = 0; i < grids.size(); ++i) {
+    grids[i].scale = value.scales[i];
+    grids[i].offset = value.offsets[i];
+  }
+  int64_t bytes =
+      llmk::quantPackedBytes(n, k, q.bits, q.group, q.int8Activations);
+  Expected<HeapArray<uint8_t>> packed = allocateAlignedArray<uint8_t>(
+      uint64_t(bytes), "parameter '" + param.name + "' (quantized)");
+  if (!packed)
+    return packed.takeStatus();
+  llmk::packQuantized(value.codes.data(), grids.data(), n, k, q.bits, q.group,
+                      packed->get(), q.int8Activations);
+  Buffer buffer;
+  buffer.own(std::move(*packed));
+  buffer.shape = {bytes};
+  buffer.elementSize = 1;
+  return buffer;
+}
+
+/// Packs one parameter into the layout the kernels read: from the
+/// checkpoint, or from `value` when the compiler computed it.
+Expected<Buffer> packParam(const SafeTensorsArchive &archive,
+                           const ParamDesc &param, const ParamValue *value) {
+  if (param.quant && param.quant->method != "rtn" &&
+      (!value || (value->codes.empty() && value->values.empty())))
+    return Status::error(
+        ErrorCode::Unsupported,
+        "parameter '" + param.name + "' is quantized with " +
+            param.quant->method +
+            ", whose values come from calibration data: the compiler must "
+            "supply them (llm-run --calib FILE or --calib-ids FILE)");
+  if (value && !value->codes.empty()) {
+    if (!param.quant)
+      return Status::error(ErrorCode::Internal,
+                           "internal error: quantized values for parameter '" +
+                               param.name + "', which is not quantized");
+    return packCodes(param, *value);
+  }
+  Buffer buffer;
+  if (value && !value->values.empty()) {
+    int64_t elements = 1;
+    for (int64_t d : param.shape)
+      elements *= d;
+    if (param.dtype != ElementType::F32 || !param.stacked.empty() ||
+        static_cast<int64_t>(value->values.size()) != elements)
+      return Status::error(
+          ErrorCode::Internal,
+          "internal error: parameter '" + param.name +
+              "': " + std::to_string(value->values.size()) +
+              " computed f32 values for a parameter of " +
+              std::to_string(elements) + " elements (" +
+              (param.dtype == ElementType::F32 ? "f32" : "not f32") + ")");
+    Expected<HeapArray<uint8_t>> bytes = allocateAlignedArray<uint8_t>(
+        uint64_t(elements) * 4, "parameter '" + param.name + "'");
+    if (!bytes)
+      return bytes.takeStatus();
+    std::memcpy(bytes->get(), value->values.data(), elements * 4);
+    buffer.own(std::move(*bytes));
+    buffer.shape = param.shape;
+    buffer.elementSize = 4;
+  } else {
+    Expected<Buffer> loaded = loadParam(archive, param);
+    if (!loaded)
+      return loaded.takeStatus();
+    buffer = std::move(*loaded);
+  }
+  size_t es = buffer.elementSize;
 
   if (param.quant) {
     // Quantized to nearest into llmk_linear_q's layout (Quant.h), from the
@@ -271,9 +358,27 @@ Expected<Buffer> packParam(const SafeTensorsArchive &archive,
 
 } // namespace
 
-Status Model::bindParams() {
-  for (const ParamDesc &param : manifest.params) {
-    Expected<Buffer> buffer = packParam(*weights, param);
+Expected<std::vector<float>>
+Model::loadParamF32(const SafeTensorsArchive &weights, const ParamDesc &param) {
+  ParamDesc plain = param;
+  plain.dtype = ElementType::F32;
+  plain.panels = 0;
+  plain.quant.reset();
+  Expected<Buffer> buffer = loadParam(weights, plain);
+  if (!buffer)
+    return buffer.takeStatus();
+  const auto *data = reinterpret_cast<const float *>(buffer->data);
+  return std::vector<float>(data, data + buffer->numElements());
+}
+
+Status Model::bindParams(const ParamValues *values) {
+  for (size_t i = 0; i < manifest.params.size(); ++i) {
+    const ParamDesc &param = manifest.params[i];
+    const ParamValue *value = nullptr;
+    if (values)
+      if (auto it = values->find(i); it != values->end())
+        value = &it->second;
+    Expected<Buffer> buffer = packParam(*weights, param, value);
     if (!buffer)
       return buffer.takeStatus();
     uint64_t bytes = buffer->numElements() * buffer->elementSize;
@@ -288,10 +393,9 @@ Status Model::bindParams() {
   return Status::ok();
 }
 
-Expected<std::unique_ptr<Model>>
-Model::create(Manifest manifest,
-              std::shared_ptr<const SafeTensorsArchive> weights,
-              const CodeFactory &makeCode, bool checkMemory) {
+Expected<std::unique_ptr<Model>> Model::create(
+    Manifest manifest, std::shared_ptr<const SafeTensorsArchive> weights,
+    const CodeFactory &makeCode, bool checkMemory, const ParamValues *values) {
   if (!makeCode || (!weights && !manifest.params.empty()))
     return Status::invalid("a model needs its native code and, when it has "
                            "parameters, their weights");
@@ -311,7 +415,7 @@ Model::create(Manifest manifest,
   std::unique_ptr<Model> model(new Model());
   model->manifest = std::move(manifest);
   model->weights = std::move(weights);
-  Status status = model->bindParams();
+  Status status = model->bindParams(values);
   if (!status.isOk())
     return status;
   Expected<std::unique_ptr<CodeProvider>> code = makeCode();

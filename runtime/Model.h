@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -49,6 +50,23 @@ struct Entry {
   const EntryDesc *desc = nullptr;
   EntryFunction function = nullptr;
 };
+
+/// Values the compiler computed for one parameter from calibration data
+/// (llm-quantize's gptq and awq methods), which replace the checkpoint's.
+struct ParamValue {
+  /// The parameter as f32, in its shape (after transpose and row_blocks),
+  /// laid out as the manifest says (a quantized one rounded to nearest):
+  /// AWQ's scaled weights and norms.
+  std::vector<float> values;
+  /// Or, for a quantized parameter, the values chosen (GPTQ): per element
+  /// its code ([n, k], llmk::QuantGrid's codes), and per row and group the
+  /// scale and offset it dequantizes with (f16 values).
+  std::vector<int8_t> codes;
+  std::vector<float> scales, offsets;
+};
+
+/// Computed values, by index into Manifest::params.
+using ParamValues = std::map<size_t, ParamValue>;
 
 /// Produces a model's native code (e.g. by JIT-compiling it).
 using CodeFactory = std::function<Expected<std::unique_ptr<CodeProvider>>()>;
@@ -83,9 +101,18 @@ public:
   /// the arena are first estimated against the memory available, and
   /// refused when they cannot fit (ErrorCode::OutOfMemory, with the
   /// numbers).
+  /// `values` (when given) replace the checkpoint's values of some
+  /// parameters; a parameter quantized with gptq or awq must have one.
   static Expected<std::unique_ptr<Model>>
   create(Manifest manifest, std::shared_ptr<const SafeTensorsArchive> weights,
-         const CodeFactory &makeCode, bool checkMemory = true);
+         const CodeFactory &makeCode, bool checkMemory = true,
+         const ParamValues *values = nullptr);
+
+  /// Parameter `param` of `weights` as f32 in its shape (stacked,
+  /// transposed, rows gathered), ignoring its layout and quantization: the
+  /// float weight that calibrated quantization starts from.
+  static Expected<std::vector<float>>
+  loadParamF32(const SafeTensorsArchive &weights, const ParamDesc &param);
 
   /// The bytes `create` allocates for `manifest`: the weights that must be
   /// repacked (transposed, gathered, stacked or converted), and the arena.
@@ -126,9 +153,15 @@ public:
   uint64_t getMappedBytes() const { return mappedBytes; }
   uint64_t getPackedBytes() const { return packedBytes; }
 
+  /// The address the native code reads parameter `index` at (packed or in
+  /// place), in Manifest::params order.
+  const void *getParamPointer(size_t index) const {
+    return paramPointers[index];
+  }
+
 private:
   Model() = default;
-  Status bindParams();
+  Status bindParams(const ParamValues *values);
 
   Manifest manifest;
   std::unique_ptr<CodeProvider> code;

@@ -13,6 +13,8 @@ What it writes into --out:
   tokenizer.json, tokenizer_config.json   the model folder LLMC imports
   eval.txt          about 20 KB of held-out text (the first paragraphs of the
                     validation split, never trained on)
+  calib.txt         about 36 KB of the training split, calibration text for
+                    LLMC's GPTQ and AWQ (--calib-only writes it alone)
   perplexity.json   sliding-window perplexity of the saved model on eval.txt
   reference.json    prompt ids, greedy ids/text and top-5 last-position logits
   samples.json      greedy and sampled text for the default prompt
@@ -230,6 +232,25 @@ def split_books(books):
 
 def doc_text(paras):
     return "".join(p + "\n" for p in paras)
+
+
+CALIB_BYTES_PER_BOOK = 6000
+
+
+def calib_text(books):
+    """Calibration text for LLMC's quantizers (llm-run --calib): from each
+    novel, whole paragraphs of its training split (never its held-out block)
+    starting a quarter of the way in, until CALIB_BYTES_PER_BOOK bytes."""
+    out = []
+    for _, paras in books:
+        start = len(paras) // 4  # before the held-out block at the middle
+        size = 0
+        for p in paras[start:len(paras) // 2]:
+            if size >= CALIB_BYTES_PER_BOOK:
+                break
+            out.append(p + "\n")
+            size += len(p) + 1
+    return "".join(out)
 
 
 # ----------------------------------------------------------------- tokenizer
@@ -609,7 +630,17 @@ def main():
     ap.add_argument("--prompt", default=DEFAULT_PROMPT)
     ap.add_argument("--eval-only", action="store_true",
                     help="only recompute perplexity.json, reference.json, samples.json")
+    ap.add_argument("--calib-only", action="store_true",
+                    help="only write calib.txt (calibration text from the training split)")
     args = ap.parse_args()
+
+    if args.calib_only:
+        with tempfile.TemporaryDirectory() as work:
+            books = load_books(fetch_deb(args.deb, work))
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "calib.txt"), "w", encoding="utf-8") as f:
+            f.write(calib_text(books))
+        return
 
     import torch
 

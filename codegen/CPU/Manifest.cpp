@@ -126,7 +126,10 @@ llvm::Expected<std::string> mlir::llm::buildManifest(ModuleOp lowered) {
           {"bits", quantized.getBits()},
           {"group", quantized.getGroupSize()},
           {"symmetric", quantized.getSymmetric()},
-          {"int8_activations", bool(param.get("int8_activations"))}};
+          {"int8_activations", bool(param.get("int8_activations"))},
+          {"method", param.getAs<StringAttr>("quant_method")
+                         ? param.getAs<StringAttr>("quant_method").getValue()
+                         : "rtn"}};
     if (auto stacked = param.getAs<ArrayAttr>("stacked")) {
       llvm::json::Array parts;
       for (StringRef part : stacked.getAsValueRange<StringAttr>())

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "llm/JIT/JIT.h"
+#include "Calibrate.h"
 #include "llm/Import/HFImporter.h"
 #include "llm/Pipelines/Pipelines.h"
 #include "llm/Support/RuntimeError.h"
@@ -144,7 +145,9 @@ llvm::Error mlir::llm::checkKVCacheOptions(int64_t blockSize,
   return llvm::Error::success();
 }
 
-llvm::Error mlir::llm::checkQuantizeOptions(int bits, int64_t groupSize) {
+llvm::Error mlir::llm::checkQuantizeOptions(const JITOptions &options) {
+  int bits = options.quantizeBits;
+  int64_t groupSize = options.quantizeGroupSize;
   if (bits != 0 && bits != 8 && bits != 4)
     return makeError(
         llvm::formatv("quantization: expected 8 or 4 bits, found {0}", bits));
@@ -153,13 +156,36 @@ llvm::Error mlir::llm::checkQuantizeOptions(int bits, int64_t groupSize) {
         "--group-size: expected 0 (per output channel) or a multiple of 32, "
         "found {0}",
         groupSize));
+  llvm::StringRef method = options.quantizeMethod;
+  if (!llvm::is_contained({"rtn", "gptq", "awq"}, method))
+    return makeError(llvm::formatv(
+        "--method: expected rtn, gptq or awq, found '{0}'", method));
+  if (bits != 0 && method != "rtn" && options.quantizeActivations)
+    return makeError(llvm::formatv(
+        "--method {0}: calibrated methods quantize the weights alone; W8A8 "
+        "(int8 activations) rounds to nearest: expected --method rtn",
+        method));
+  if (bits != 0 && method != "rtn" && options.calibrationTokens.size() < 2)
+    return makeError(llvm::formatv(
+        "--method {0}: expected calibration text of at least 2 tokens "
+        "(--calib FILE or --calib-ids FILE), found {1}",
+        method, options.calibrationTokens.size()));
+  if (options.calibrationWindow < 2)
+    return makeError(
+        llvm::formatv("--calib-window: expected at least 2 tokens, found {0}",
+                      options.calibrationWindow));
+  if (!(options.gptqDamp > 0.0) || options.gptqDamp >= 1.0)
+    return makeError(
+        llvm::formatv("--gptq-damp: expected a fraction in (0, 1), found {0}",
+                      options.gptqDamp));
   return llvm::Error::success();
 }
 
 llvm::Expected<std::unique_ptr<llmrt::Model>>
 mlir::llm::jitCompile(ModuleOp lowered,
                       std::shared_ptr<const llmrt::SafeTensorsArchive> weights,
-                      unsigned optLevel, bool checkMemory) {
+                      unsigned optLevel, bool checkMemory,
+                      const ParamValueFactory &computeValues) {
   llvm::Expected<std::string> text = buildManifest(lowered);
   if (!text)
     return text.takeError();
@@ -197,8 +223,16 @@ mlir::llm::jitCompile(ModuleOp lowered,
     return std::unique_ptr<llmrt::CodeProvider>(
         new JITCode(std::move(*engine)));
   };
-  llmrt::Expected<std::unique_ptr<llmrt::Model>> model = llmrt::Model::create(
-      std::move(*manifest), std::move(weights), makeCode, checkMemory);
+  llmrt::ParamValues values;
+  if (computeValues) {
+    llvm::Expected<llmrt::ParamValues> computed = computeValues(*manifest);
+    if (!computed)
+      return computed.takeError();
+    values = std::move(*computed);
+  }
+  llmrt::Expected<std::unique_ptr<llmrt::Model>> model =
+      llmrt::Model::create(std::move(*manifest), std::move(weights), makeCode,
+                           checkMemory, computeValues ? &values : nullptr);
   if (!model)
     return toLLVMError(model.status());
   return std::move(*model);
@@ -256,9 +290,10 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
                       LLVM::LLVMDialect>();
   bool seq2seq = model.getInfo().kind == llmrt::ModelKind::EncoderDecoder;
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
-  if (llvm::Error err =
-          checkQuantizeOptions(options.quantizeBits, options.quantizeGroupSize))
+  if (llvm::Error err = checkQuantizeOptions(options))
     return std::move(err);
+  bool calibrated =
+      options.quantizeBits != 0 && options.quantizeMethod != "rtn";
   CPUPipelineOptions pipeline;
   pipeline.attentionPasses = options.attentionPasses;
   pipeline.quantizeBits = options.quantizeBits;
@@ -266,6 +301,7 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
   pipeline.quantizeSymmetric = options.quantizeSymmetric;
   pipeline.quantizeSkip = options.quantizeSkip;
   pipeline.quantizeActivations = options.quantizeActivations ? "int8" : "none";
+  pipeline.quantizeMethod = options.quantizeMethod;
   std::string decodeName;
   if (!options.kvCache) {
     HFImportOptions import;
@@ -323,6 +359,11 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
   }
   if (llvm::Error err = checkUnusedTensors(model, *module, *weights, options))
     return std::move(err);
+  // AWQ folds its scales into the ops before the projections: found in the
+  // imported IR, before fusion changes it.
+  std::vector<ScalingGroup> scalingGroups;
+  if (calibrated && options.quantizeMethod == "awq")
+    scalingGroups = findScalingGroups(*module);
   spent.import = since(start);
   start = Clock::now();
   // buildCPUPipeline puts ALiBi slopes before the cache and the cache before
@@ -345,8 +386,15 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
         func.erase();
   spent.lower = since(start);
   start = Clock::now();
-  llvm::Expected<std::unique_ptr<llmrt::Model>> compiled = jitCompile(
-      *module, std::move(weights), options.optLevel, options.checkMemory);
+  ParamValueFactory computeValues;
+  if (calibrated)
+    computeValues = [&, weights](const llmrt::Manifest &manifest) {
+      return calibrateQuantization(context, model, weights, options, manifest,
+                                   scalingGroups);
+    };
+  llvm::Expected<std::unique_ptr<llmrt::Model>> compiled =
+      jitCompile(*module, std::move(weights), options.optLevel,
+                 options.checkMemory, computeValues);
   spent.jit = since(start);
   if (timings)
     *timings = spent;

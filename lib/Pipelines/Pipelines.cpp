@@ -51,6 +51,7 @@ void mlir::llm::buildCPUPipeline(OpPassManager &pm,
     quantize.symmetric = options.quantizeSymmetric;
     quantize.skip = options.quantizeSkip;
     quantize.activations = options.quantizeActivations;
+    quantize.method = options.quantizeMethod;
     pm.addPass(createQuantizePass(quantize));
   }
   // Last, once every use of each weight is final: the layout of a weight

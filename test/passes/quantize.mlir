@@ -7,7 +7,9 @@
 // RUN: not llm-opt %s --llm-quantize="activations=int4" --split-input-file 2>&1 | FileCheck %s --check-prefix=ACT
 // RUN: not llm-opt %s --llm-quantize="bits=3" --split-input-file 2>&1 | FileCheck %s --check-prefix=BITS
 // RUN: not llm-opt %s --llm-quantize="group-size=48" --split-input-file 2>&1 | FileCheck %s --check-prefix=GROUP
-// RUN: not llm-opt %s --llm-quantize="method=gptq" --split-input-file 2>&1 | FileCheck %s --check-prefix=METHOD
+// RUN: llm-opt %s --llm-quantize="bits=4 method=gptq" --split-input-file | FileCheck %s --check-prefix=GPTQ
+// RUN: llm-opt %s --llm-quantize="bits=4 method=awq symmetric=false" --split-input-file | FileCheck %s --check-prefix=AWQ
+// RUN: not llm-opt %s --llm-quantize="method=hqq" --split-input-file 2>&1 | FileCheck %s --check-prefix=METHOD
 // RUN: not llm-opt %s --llm-quantize="group-size=128" --split-input-file 2>&1 | FileCheck %s --check-prefix=DIVIDE
 
 // The weights that only projections read (llm.linear in f32, bf16 and f16,
@@ -37,10 +39,20 @@
 // W8A8-LABEL: func.func @projections
 // W8A8: llm.param "wq" {int8_activations} : !llm.qweight<64x64, bits = 8, group = 32, scale = f32, symmetric, packing = byte>
 // W8A8: llm.param "lm_head.weight" : tensor<100x64xf32>
+// GPTQ and AWQ mark the weights whose values calibration chooses; the
+// others (the LM head) keep their float type and no mark.
+// GPTQ-LABEL: func.func @projections
+// GPTQ: llm.param "wq" {quant_method = "gptq"} : !llm.qweight<64x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
+// GPTQ: llm.param "wr" {quant_method = "gptq"} : !llm.qweight<64x64, bits = 4
+// GPTQ: llm.param "bias" : tensor<64xf32>
+// GPTQ: llm.param "lm_head.weight" : tensor<100x64xf32>
+// AWQ-LABEL: func.func @projections
+// AWQ: llm.param "wq" {quant_method = "awq"} : !llm.qweight<64x64, bits = 4, group = 32, scale = f32, asymmetric, packing = nibble>
+// AWQ: llm.param "norm" : tensor<64xf32>
 // ACT: error: llm-quantize: expected activations=none or activations=int8, found 'int4'
 // BITS: error: llm-quantize: expected bits=8 or bits=4, found 3
 // GROUP: error: llm-quantize: expected group-size=0 (per output channel) or a multiple of 32, found 48
-// METHOD: error: llm-quantize: expected method=rtn (round to nearest), found 'gptq'; GPTQ and AWQ, which need calibration data, are not implemented
+// METHOD: error: llm-quantize: expected method=rtn, method=gptq or method=awq, found 'hqq'
 // DIVIDE: error: llm-quantize: parameter 'wq' has 64 input features, which group-size=128 does not divide
 func.func @projections(%x: tensor<1x3x64xf32>, %pos: tensor<1x3xi64>, %t: tensor<2xf32>) -> (tensor<1x3x64xf32>, tensor<1x3x64xf32>, tensor<1x3x64xf32>, tensor<1x3x64xf32>, tensor<1x3x100xf32>) {
   %wq = llm.param "wq" : tensor<64x64xf32>

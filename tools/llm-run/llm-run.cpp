@@ -172,6 +172,39 @@ static Opt<bool> asymmetric(
     "asymmetric",
     cl::desc("With --quantize: a zero point per group as well as a scale"),
     flag);
+static Opt<std::string> quantizeMethod(
+    "method",
+    cl::desc("With --quantize int8|int4: how the values are chosen: rtn "
+             "(round to nearest, the default), gptq (error-compensating "
+             "rounding) or awq (activation-aware scales), the last two "
+             "calibrated on --calib or --calib-ids"),
+    cl::init("rtn"), flag);
+static Opt<std::string> calibFile(
+    "calib",
+    cl::desc("With --method gptq|awq: calibration text (the model's "
+             "tokenizer encodes it), run through the float model in windows "
+             "of --calib-window tokens"),
+    flag);
+static Opt<std::string> calibIdsFile(
+    "calib-ids",
+    cl::desc("With --method gptq|awq: calibration token ids instead, "
+             "separated by commas or white space"),
+    flag);
+static Opt<int64_t> calibWindow(
+    "calib-window",
+    cl::desc("Calibration tokens per window (default 512, at most the "
+             "model's context)"),
+    cl::init(512), flag);
+static Opt<double> gptqDamp(
+    "gptq-damp",
+    cl::desc("--method gptq: dampening added to the Hessian's diagonal, as a "
+             "fraction of its mean (default 0.01)"),
+    cl::init(0.01), flag);
+static Opt<bool> actOrder(
+    "act-order",
+    cl::desc("--method gptq: quantize input features in order of decreasing "
+             "activation energy (the groups stay consecutive features)"),
+    flag);
 static Opt<std::string> quantizeSkip(
     "quantize-skip",
     cl::desc("With --quantize: comma-separated parameter-name patterns kept "
@@ -601,6 +634,9 @@ static int runPerplexity(llmrt::SequenceSet &sequences,
   return 0;
 }
 
+/// --calib or --calib-ids, as token ids.
+static std::vector<int64_t> calibrationTokens;
+
 /// The options every compilation of this run shares.
 static void setCompileOptions(JITOptions &jit) {
   jit.decomposeAttention = decomposeAttention;
@@ -616,6 +652,12 @@ static void setCompileOptions(JITOptions &jit) {
   jit.quantizeGroupSize = groupSize;
   jit.quantizeSymmetric = !asymmetric;
   jit.quantizeSkip = quantizeSkip;
+  jit.quantizeMethod = quantizeMethod;
+  jit.calibrationTokens = calibrationTokens;
+  jit.calibrationWindow = calibWindow;
+  jit.gptqDamp = gptqDamp;
+  jit.gptqActOrder = actOrder;
+  jit.note = [](const std::string &message) { notes() << message << "\n"; };
   jit.checkMemory = !noMemoryCheck;
   jit.allowUnusedWeights = allowUnusedWeights;
   jit.warn = [](const std::string &message) {
@@ -742,10 +784,35 @@ static int run() {
     return fail(llvm::formatv(
         "--quantize: expected int8, int4 or w8a8, found '{0}'", quantize));
   if ((groupSize.getNumOccurrences() || asymmetric ||
-       quantizeSkip.getNumOccurrences()) &&
+       quantizeSkip.getNumOccurrences() ||
+       quantizeMethod.getNumOccurrences()) &&
       quantize.empty())
-    return fail("--group-size, --asymmetric and --quantize-skip apply to "
-                "--quantize");
+    return fail("--group-size, --asymmetric, --quantize-skip and --method "
+                "apply to --quantize");
+  if (quantizeMethod != "rtn" && quantizeMethod != "gptq" &&
+      quantizeMethod != "awq")
+    return fail(llvm::formatv("--method: expected rtn, gptq or awq, found "
+                              "'{0}'",
+                              quantizeMethod));
+  bool calibrated = quantizeMethod != "rtn";
+  if (calibrated && quantize == "w8a8")
+    return fail(llvm::formatv(
+        "--method {0}: calibrated methods quantize the weights alone; "
+        "--quantize w8a8 rounds to nearest: expected int8 or int4",
+        quantizeMethod));
+  if (calibrated && calibFile.empty() && calibIdsFile.empty())
+    return fail(llvm::formatv("--method {0}: expected calibration data: "
+                              "--calib FILE (text) or --calib-ids FILE",
+                              quantizeMethod));
+  if (!calibFile.empty() && !calibIdsFile.empty())
+    return fail("--calib and --calib-ids: give the calibration data one way");
+  if ((!calibFile.empty() || !calibIdsFile.empty() ||
+       calibWindow.getNumOccurrences()) &&
+      !calibrated)
+    return fail("--calib, --calib-ids and --calib-window apply to --method "
+                "gptq or awq");
+  if ((gptqDamp.getNumOccurrences() || actOrder) && quantizeMethod != "gptq")
+    return fail("--gptq-damp and --act-order apply to --method gptq");
   if (!klReference.empty() && perplexity.empty())
     return fail("--kl-reference applies to --perplexity");
   if (pooling != "mean" && pooling != "cls")
@@ -825,7 +892,7 @@ static int run() {
   std::string promptText;
   std::vector<int64_t> textIds; // --perplexity
   int64_t ctx = 0, stride = 0;
-  if (textInput || !perplexity.empty()) {
+  if (textInput || !perplexity.empty() || !calibFile.empty()) {
     llmrt::Expected<std::unique_ptr<llmrt::Tokenizer>> loaded =
         llmrt::Tokenizer::load(modelPath);
     if (!loaded)
@@ -844,6 +911,40 @@ static int run() {
                                      what.str() + ": " + ids.error());
     return std::vector<int64_t>(ids->begin(), ids->end());
   };
+  if (!calibFile.empty() || !calibIdsFile.empty()) {
+    llvm::StringRef path = calibFile.empty() ? calibIdsFile : calibFile;
+    std::ifstream in(path.str(), std::ios::binary);
+    if (!in)
+      return fail(llvm::formatv("--{0}: cannot open '{1}': {2}",
+                                calibFile.empty() ? "calib-ids" : "calib", path,
+                                std::strerror(errno)));
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!calibFile.empty()) {
+      llvm::Expected<std::vector<int64_t>> ids = encodeText(text.str(), path);
+      if (!ids)
+        return fail(llvm::toString(ids.takeError()));
+      calibrationTokens = std::move(*ids);
+    } else {
+      // Ids separated by commas or white space.
+      std::string contents = text.str();
+      llvm::SmallVector<llvm::StringRef> items;
+      llvm::SplitString(contents, items, ", \t\r\n");
+      for (llvm::StringRef item : items) {
+        int64_t id;
+        if (item.getAsInteger(10, id) || id < 0 || id >= info.vocabSize)
+          return fail(llvm::formatv(
+              "{0}: expected token ids in [0, {1}) separated by commas or "
+              "white space, found '{2}'",
+              path, info.vocabSize, item));
+        calibrationTokens.push_back(id);
+      }
+    }
+    if (calibrationTokens.size() < 2)
+      return fail(llvm::formatv("{0}: expected calibration data of at least "
+                                "2 tokens, found {1}",
+                                path, calibrationTokens.size()));
+  }
   if (!perplexity.empty()) {
     if (encoder || seq2seq)
       return fail(llvm::formatv("--perplexity needs a decoder-only model; "

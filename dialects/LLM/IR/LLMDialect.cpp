@@ -29,7 +29,7 @@ void LLMDialect::initialize() {
 //===----------------------------------------------------------------------===//
 
 /// Checks one `llm.params` entry: {name, type[, transpose][, row_blocks]
-/// [, stacked][, panels][, int8_activations]}.
+/// [, stacked][, panels][, int8_activations][, quant_method]}.
 static LogicalResult verifyParamEntry(Operation *op, Attribute attr,
                                       size_t index) {
   auto entry = dyn_cast<DictionaryAttr>(attr);
@@ -55,14 +55,18 @@ static LogicalResult verifyParamEntry(Operation *op, Attribute attr,
               (key == "panels" && isa<IntegerAttr>(value) &&
                cast<IntegerAttr>(value).getInt() > 0) ||
               (key == "int8_activations" && isa<UnitAttr>(value) &&
-               isa<QuantizedType>(type.getValue()));
+               isa<QuantizedType>(type.getValue())) ||
+              (key == "quant_method" && isa<StringAttr>(value) &&
+               isa<QuantizedType>(type.getValue()) &&
+               llvm::is_contained({"gptq", "awq"},
+                                  cast<StringAttr>(value).getValue()));
     if (!ok)
       return op->emitOpError()
              << "'llm.params' entry " << index << ": unexpected field '" << key
              << "' = " << value
              << " (expected name, type, transpose, row_blocks [4 integers], "
                 "stacked, panels [a positive integer] or, on a quantized "
-                "type, int8_activations)";
+                "type, int8_activations and quant_method [gptq or awq])";
   }
   return success();
 }

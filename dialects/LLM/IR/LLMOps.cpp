@@ -138,6 +138,16 @@ LogicalResult ParamOp::verify() {
     return emitOpError() << "expected a !llm.qweight result for "
                             "'int8_activations', found "
                          << getType();
+  if (std::optional<StringRef> method = getQuantMethod()) {
+    if (!isa<QuantizedType>(getType()))
+      return emitOpError() << "expected a !llm.qweight result for "
+                              "'quant_method', found "
+                           << getType();
+    if (*method != "gptq" && *method != "awq")
+      return emitOpError() << "expected 'quant_method' \"gptq\" or \"awq\", "
+                              "found \""
+                           << *method << "\"";
+  }
   if (std::optional<int64_t> panels = getPanels()) {
     if (!tensor || tensor.getRank() != 2)
       return emitOpError() << "expected a tensor result of rank 2 for "

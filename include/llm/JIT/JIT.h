@@ -22,6 +22,7 @@
 #include "llvm/Support/Error.h"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,7 +30,10 @@
 namespace llmrt {
 class Model;
 class SafeTensorsArchive;
+struct Manifest;
+struct ParamValue;
 struct Prompt;
+using ParamValues = std::map<size_t, ParamValue>;
 } // namespace llmrt
 
 namespace mlir::llm {
@@ -81,6 +85,21 @@ struct JITOptions {
   std::string quantizeSkip = "lm_head";
   /// With quantizeBits: prefill on int8 activations (W8A8).
   bool quantizeActivations = false;
+  /// With quantizeBits: how the values are chosen: "rtn" (to nearest),
+  /// "gptq" or "awq", which run the float model on `calibrationTokens`
+  /// first (lib/JIT/Calibrate.cpp).
+  std::string quantizeMethod = "rtn";
+  /// Token ids of the calibration text, run in windows of
+  /// `calibrationWindow` tokens (at most the model's context).
+  std::vector<int64_t> calibrationTokens;
+  int64_t calibrationWindow = 512;
+  /// GPTQ: dampening (a fraction of the Hessian's mean diagonal) and
+  /// act-order.
+  double gptqDamp = 0.01;
+  bool gptqActOrder = false;
+  /// Receives what calibration did (tokens, time, per-layer errors) when
+  /// set.
+  std::function<void(const std::string &)> note;
 
   /// Import attention op by op; the attention passes must then fuse it.
   bool decomposeAttention = false;
@@ -123,8 +142,9 @@ JITOptions planCompilation(bool encoderDecoder, bool encoderOnly,
 llvm::Error checkKVCacheOptions(int64_t blockSize, llvm::StringRef dtype);
 
 /// Checks the quantization options of JITOptions (bits 0, 8 or 4; a group
-/// size of 0 or a multiple of 32), naming the llm-run flag at fault.
-llvm::Error checkQuantizeOptions(int bits, int64_t groupSize);
+/// size of 0 or a multiple of 32; method rtn, gptq or awq, the last two with
+/// calibration tokens), naming the llm-run flag at fault.
+llvm::Error checkQuantizeOptions(const JITOptions &options);
 
 /// Where a compilation spent its time, in seconds.
 struct JITTimings {
@@ -142,13 +162,20 @@ compileModel(MLIRContext &context, const HFModel &model,
              std::shared_ptr<const llmrt::SafeTensorsArchive> weights,
              const JITOptions &options, JITTimings *timings = nullptr);
 
+/// Computes the values of some parameters of a compiled model from its
+/// manifest (calibrated quantization).
+using ParamValueFactory =
+    std::function<llvm::Expected<llmrt::ParamValues>(const llmrt::Manifest &)>;
+
 /// JIT-compiles `lowered` (a module after llm-lower-to-cpu, which must stay
 /// alive during the call) and binds its parameters from `weights` (null for
-/// a module without parameters).
+/// a module without parameters), and from `computeValues` for those it
+/// computes.
 llvm::Expected<std::unique_ptr<llmrt::Model>>
 jitCompile(ModuleOp lowered,
            std::shared_ptr<const llmrt::SafeTensorsArchive> weights,
-           unsigned optLevel = 3, bool checkMemory = true);
+           unsigned optLevel = 3, bool checkMemory = true,
+           const ParamValueFactory &computeValues = nullptr);
 
 /// The names of every kernel the JIT resolves for generated code
 /// (runtime/kernels/cpu/Kernels.def).

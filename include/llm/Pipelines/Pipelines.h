@@ -62,6 +62,10 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       *this, "quantize-activations",
       llvm::cl::desc("llm-quantize's activations: none or int8 (W8A8)"),
       llvm::cl::init("none")};
+  Option<std::string> quantizeMethod{
+      *this, "quantize-method",
+      llvm::cl::desc("llm-quantize's method: rtn, gptq or awq"),
+      llvm::cl::init("rtn")};
   Option<std::string> quantizeSkip{*this, "quantize-skip",
                                    llvm::cl::desc("llm-quantize's skip"),
                                    llvm::cl::init("lm_head")};

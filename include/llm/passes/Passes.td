@@ -223,7 +223,7 @@ def LastLogitsPass : Pass<"llm-last-logits", "::mlir::ModuleOp"> {
 }
 
 def QuantizePass : Pass<"llm-quantize", "::mlir::ModuleOp"> {
-  let summary = "Quantizes the weights of projections (round to nearest)";
+  let summary = "Quantizes the weights of projections (RTN, GPTQ or AWQ)";
   let description = [{
     On a CPU, decode streams every weight from memory once per token, so a
     model's speed is its size: 8-bit weights decode about 4x faster than
@@ -238,6 +238,19 @@ def QuantizePass : Pass<"llm-quantize", "::mlir::ModuleOp"> {
     group's max |w| / 127, symmetric 4-bit values in [-8, 7] with the
     largest-magnitude element at -8 (llama.cpp's Q4_0), or, with
     `symmetric=false`, the group's [min, max] on 2^bits levels.
+
+    Rounding to nearest is the default (`method=rtn`). `method=gptq` and
+    `method=awq` choose the values from calibration data instead, and mark
+    the parameters `quant_method`: GPTQ rounds one input feature at a time
+    and corrects the features not yet rounded by the inverse Hessian of the
+    layer's inputs (X^T X), so the layer's outputs on those inputs change as
+    little as possible; AWQ scales each input feature by a factor searched
+    per layer from the activations' mean magnitude (the salient features
+    lose less), folds the inverse scale into the norm or projection before,
+    then rounds to nearest. The values depend on data the IR does not hold:
+    the JIT computes them (`llm-run --calib`), running the float model
+    through its own kernels to capture every projection's inputs, and the
+    runtime refuses to bind a marked weight without them.
 
     Parameters whose name contains one of the `skip` patterns keep their
     type; by default the LM head (`lm_head`), as transformers' quantizers
@@ -269,7 +282,8 @@ def QuantizePass : Pass<"llm-quantize", "::mlir::ModuleOp"> {
     Option<"symmetric", "symmetric", "bool", /*default=*/"true",
            "Scales only (true), or scales and zero points (false)">,
     Option<"method", "method", "std::string", /*default=*/"\"rtn\"",
-           "How values are chosen: rtn (round to nearest)">,
+           "How values are chosen: rtn (round to nearest), gptq or awq "
+           "(from calibration data; marks the parameters quant_method)">,
     Option<"activations", "activations", "std::string",
            /*default=*/"\"none\"",
            "none, or int8 (W8A8: prefill on integer dot products with each "

@@ -74,6 +74,15 @@ inline float loadWeight(const void *data, int32_t dtype, int64_t index) {
 void linear(const float *x, const void *w, int32_t dtype, int32_t layout,
             const float *bias, float *y, int64_t m, int64_t k, int64_t n);
 
+/// `llmk_linear` (with its argument checks) without calling the calibration
+/// observer: for kernels that call it in pieces after observing the whole.
+void linearUnobserved(const float *x, const void *w, int32_t dtype,
+                      int32_t layout, const float *bias, float *y, int64_t m,
+                      int64_t k, int64_t n);
+
+/// Calls the observer of setLinearObserver (Quant.h), if one is set.
+void observeLinear(const void *w, const float *x, int64_t m, int64_t k);
+
 /// Applies `activation` (LLMK_ACT_*) to one value.
 float activate(float x, int32_t activation);
 

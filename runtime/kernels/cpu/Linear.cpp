@@ -29,6 +29,7 @@
 #include "ThreadPool.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -471,7 +472,30 @@ void llmk::packPanels(const void *src, int64_t elementBytes, int64_t n,
   }
 }
 
+namespace {
+std::atomic<LinearObserver> linearObserver{nullptr};
+void *linearObserverContext = nullptr;
+} // namespace
+
+void llmk::setLinearObserver(LinearObserver observer, void *context) {
+  linearObserverContext = context;
+  linearObserver.store(observer, std::memory_order_release);
+}
+
+void llmk::observeLinear(const void *w, const float *x, int64_t m, int64_t k) {
+  if (LinearObserver observer = linearObserver.load(std::memory_order_acquire))
+    if (m > 0 && k > 0 && x && w)
+      observer(linearObserverContext, w, x, m, k);
+}
+
 extern "C" void llmk_linear(const float *x, const void *w, int32_t wDtype,
+                            int32_t wLayout, const float *bias, float *y,
+                            int64_t m, int64_t k, int64_t n) {
+  observeLinear(w, x, m, k);
+  linearUnobserved(x, w, wDtype, wLayout, bias, y, m, k, n);
+}
+
+void llmk::linearUnobserved(const float *x, const void *w, int32_t wDtype,
                             int32_t wLayout, const float *bias, float *y,
                             int64_t m, int64_t k, int64_t n) {
   if (m < 0 || k < 0 || n < 0) {

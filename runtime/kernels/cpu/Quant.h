@@ -92,11 +92,50 @@ void quantizeWeight(const float *w, int64_t n, int64_t k, int bits,
                     int64_t group, bool symmetric, void *out,
                     bool quads = false);
 
+/// The values one group of a quantized weight can take: code c (as stored:
+/// signed at 8 bits, 0..15 at 4) stands for scale * c + offset, with
+/// scale and offset as f16 values (as stored).
+struct QuantGrid {
+  float scale = 0.0f, offset = 0.0f;
+  /// The codes: [-127, 127] (8 bits, symmetric), [-128, 127] (8 bits, with
+  /// a zero point), [0, 15] (4 bits).
+  int lo = 0, hi = 0;
+
+  /// The code nearest `w`.
+  int quantize(float w) const;
+  float value(int code) const {
+    return scale * static_cast<float>(code) + offset;
+  }
+};
+
+/// The grid that quantizeWeight chooses for the `count` values `w` of one
+/// group (see there).
+QuantGrid chooseQuantGrid(const float *w, int64_t count, int bits,
+                          bool symmetric);
+
+/// Packs chosen codes into `out` (quantPackedBytes bytes), the layout
+/// quantizeWeight writes: `codes` is [n, k] (QuantGrid's codes), `grids`
+/// [n, quantGroups(k, group)]. For quantizers that pick codes themselves
+/// (GPTQ). With `quads`, also writes the integer GEMM's copy.
+void packQuantized(const int8_t *codes, const QuantGrid *grids, int64_t n,
+                   int64_t k, int bits, int64_t group, void *out,
+                   bool quads = false);
+
 /// Input features [p0, p0 + count) of row `row` of a packed weight,
 /// dequantized into `dst`.
 void dequantize(const void *packed, int64_t n, int64_t k, int bits,
                 int64_t group, int64_t row, int64_t p0, int64_t count,
                 float *dst);
+
+/// Calibration (GPTQ, AWQ): called by llmk_linear and llmk_linear_rope,
+/// once per call, on the calling thread and before the product, with the
+/// call's weight and its input x ([m, k]).
+using LinearObserver = void (*)(void *context, const void *w, const float *x,
+                                int64_t m, int64_t k);
+
+/// Sets the observer (null: none, the default). Not for use while kernels
+/// run.
+void setLinearObserver(LinearObserver observer, void *context);
 
 /// Activations quantized per block of 32, as SimdKernels::gemvQ reads them.
 struct QuantizedActivations {

@@ -65,8 +65,9 @@ float roundedToHalf(float value) { return halfToFloat(toHalf(value)); }
 /// The (scale, offset) of one group of values and its quantized values; the
 /// scale (and the minimum) are rounded to f16, as stored, before the values
 /// are quantized against them.
-void quantizeGroup(const float *w, int64_t count, int bits, bool symmetric,
-                   int8_t *q, float *scale, float *offset) {
+QuantGrid quantizeGroup(const float *w, int64_t count, int bits, bool symmetric,
+                        int8_t *q) {
+  QuantGrid grid;
   if (symmetric) {
     // 8 bits: [-127, 127] by max|w|. 4 bits: [-8, 7] with the element of
     // largest magnitude at -8 (llama.cpp's Q4_0), stored + 8 (unsigned).
@@ -79,13 +80,16 @@ void quantizeGroup(const float *w, int64_t count, int bits, bool symmetric,
     const float inverse = s != 0.0f ? 1.0f / s : 0.0f;
     const float lo = bits == 8 ? -127.0f : -8.0f;
     const float hi = bits == 8 ? 127.0f : 7.0f;
-    for (int64_t i = 0; i < count; ++i) {
-      float v = std::clamp(std::nearbyint(w[i] * inverse), lo, hi);
-      q[i] = static_cast<int8_t>(bits == 8 ? v : v + 8.0f);
-    }
-    *scale = s;
-    *offset = bits == 8 ? 0.0f : -8.0f * s;
-    return;
+    if (q)
+      for (int64_t i = 0; i < count; ++i) {
+        float v = std::clamp(std::nearbyint(w[i] * inverse), lo, hi);
+        q[i] = static_cast<int8_t>(bits == 8 ? v : v + 8.0f);
+      }
+    grid.scale = s;
+    grid.offset = bits == 8 ? 0.0f : -8.0f * s;
+    grid.lo = bits == 8 ? -127 : 0;
+    grid.hi = bits == 8 ? 127 : 15;
+    return grid;
   }
   // The group's [min, max] on 2^bits levels; 0 is always in range, so a
   // zero weight stays (nearly) zero.
@@ -98,52 +102,45 @@ void quantizeGroup(const float *w, int64_t count, int bits, bool symmetric,
   const float levels = bits == 8 ? 255.0f : 15.0f;
   const float s = roundedToHalf((hi - lo) / levels);
   const float inverse = s != 0.0f ? 1.0f / s : 0.0f;
-  for (int64_t i = 0; i < count; ++i) {
-    float v = std::clamp(std::nearbyint((w[i] - lo) * inverse), 0.0f, levels);
-    // 8 bits are stored signed: q - 128.
-    q[i] = static_cast<int8_t>(bits == 8 ? v - 128.0f : v);
-  }
-  *scale = s;
-  *offset = bits == 8 ? lo + 128.0f * s : lo;
+  if (q)
+    for (int64_t i = 0; i < count; ++i) {
+      float v = std::clamp(std::nearbyint((w[i] - lo) * inverse), 0.0f, levels);
+      // 8 bits are stored signed: q - 128.
+      q[i] = static_cast<int8_t>(bits == 8 ? v - 128.0f : v);
+    }
+  grid.scale = s;
+  // The offset as stored (f16), so that GPTQ's codes are chosen against
+  // the values the kernels compute.
+  grid.offset = roundedToHalf(bits == 8 ? lo + 128.0f * s : lo);
+  grid.lo = bits == 8 ? -128 : 0;
+  grid.hi = bits == 8 ? 127 : 15;
+  return grid;
 }
 
-} // namespace
-
-void llmk::quantizeWeight(const float *w, int64_t n, int64_t k, int bits,
-                          int64_t group, bool symmetric, void *out,
-                          bool quads) {
-  auto *bytes = static_cast<uint8_t *>(out);
+/// Row `row` of `codes` into the values part of the packed weight.
+void packRow(const int8_t *q, int64_t row, int64_t k, int bits,
+             uint8_t *bytes) {
   const int64_t blocks = quantBlocks(k), blockBytes = quantBlockBytes(bits);
-  const int64_t groups = quantGroups(k, group);
-  const int64_t groupSize = group == 0 ? k : group;
-  auto *params =
-      reinterpret_cast<uint16_t *>(bytes + quantParamsOffset(n, k, bits));
-  std::memset(bytes + n * blocks * blockBytes, 0,
-              quantParamsOffset(n, k, bits) - n * blocks * blockBytes);
-  parallelFor(n, [&](int64_t row) {
-    std::vector<int8_t> q(blocks * kQuantBlock, bits == 8 ? 0 : 8);
-    for (int64_t g = 0; g < groups; ++g) {
-      float scale, offset;
-      quantizeGroup(w + row * k + g * groupSize, groupSize, bits, symmetric,
-                    q.data() + g * groupSize, &scale, &offset);
-      params[(row * groups + g) * 2] = toHalf(scale);
-      params[(row * groups + g) * 2 + 1] = toHalf(offset);
-    }
-    uint8_t *dst = bytes + row * blocks * blockBytes;
-    if (bits == 8) {
-      std::memcpy(dst, q.data(), blocks * kQuantBlock);
-      return;
-    }
-    for (int64_t b = 0; b < blocks; ++b)
-      for (int64_t i = 0; i < 16; ++i)
-        dst[b * 16 + i] = static_cast<uint8_t>((q[b * 32 + i] & 15) |
-                                               (q[b * 32 + i + 16] & 15) << 4);
-  });
-  if (!quads)
+  uint8_t *dst = bytes + row * blocks * blockBytes;
+  if (bits == 8) {
+    std::memcpy(dst, q, k);
+    std::memset(dst + k, 0, blocks * kQuantBlock - k);
     return;
-  // The GEMM's copy: per panel, per quad of steps, each column's 4 values
-  // as unsigned bytes.
+  }
+  // A last partial block is padded with the code 8 (stands for 0 when
+  // symmetric; the activations there are 0 either way).
+  auto at = [&](int64_t i) -> uint8_t { return i < k ? q[i] & 15 : 8; };
+  for (int64_t b = 0; b < blocks; ++b)
+    for (int64_t i = 0; i < 16; ++i)
+      dst[b * 16 + i] =
+          static_cast<uint8_t>(at(b * 32 + i) | at(b * 32 + i + 16) << 4);
+}
+
+/// The integer GEMM's copy of packed values: per panel, per quad of steps,
+/// each column's 4 values as unsigned bytes.
+void packQuads(int64_t n, int64_t k, int bits, int64_t group, uint8_t *bytes) {
   constexpr int64_t kPanelRows = 48;
+  const int64_t blocks = quantBlocks(k), blockBytes = quantBlockBytes(bits);
   const int64_t kp = blocks * kQuantBlock;
   uint8_t *copy = bytes + quantQuadsOffset(n, k, bits, group);
   parallelFor(quantQuadRows(n) / kPanelRows, [&](int64_t j) {
@@ -170,6 +167,69 @@ void llmk::quantizeWeight(const float *w, int64_t n, int64_t k, int bits,
       }
     }
   });
+}
+
+/// Zeroes the padding between the values and the (scale, offset) pairs.
+void clearPadding(int64_t n, int64_t k, int bits, uint8_t *bytes) {
+  const int64_t used = n * quantBlocks(k) * quantBlockBytes(bits);
+  std::memset(bytes + used, 0, quantParamsOffset(n, k, bits) - used);
+}
+
+} // namespace
+
+int QuantGrid::quantize(float w) const {
+  const float inverse = scale != 0.0f ? 1.0f / scale : 0.0f;
+  const float code = std::nearbyint((w - offset) * inverse);
+  return static_cast<int>(
+      std::clamp(code, static_cast<float>(lo), static_cast<float>(hi)));
+}
+
+QuantGrid llmk::chooseQuantGrid(const float *w, int64_t count, int bits,
+                                bool symmetric) {
+  return quantizeGroup(w, count, bits, symmetric, nullptr);
+}
+
+void llmk::quantizeWeight(const float *w, int64_t n, int64_t k, int bits,
+                          int64_t group, bool symmetric, void *out,
+                          bool quads) {
+  auto *bytes = static_cast<uint8_t *>(out);
+  const int64_t groups = quantGroups(k, group);
+  const int64_t groupSize = group == 0 ? k : group;
+  auto *params =
+      reinterpret_cast<uint16_t *>(bytes + quantParamsOffset(n, k, bits));
+  clearPadding(n, k, bits, bytes);
+  parallelFor(n, [&](int64_t row) {
+    std::vector<int8_t> q(k);
+    for (int64_t g = 0; g < groups; ++g) {
+      QuantGrid grid = quantizeGroup(w + row * k + g * groupSize, groupSize,
+                                     bits, symmetric, q.data() + g * groupSize);
+      params[(row * groups + g) * 2] = toHalf(grid.scale);
+      params[(row * groups + g) * 2 + 1] = toHalf(grid.offset);
+    }
+    packRow(q.data(), row, k, bits, bytes);
+  });
+  if (quads)
+    packQuads(n, k, bits, group, bytes);
+}
+
+void llmk::packQuantized(const int8_t *codes, const QuantGrid *grids, int64_t n,
+                         int64_t k, int bits, int64_t group, void *out,
+                         bool quads) {
+  auto *bytes = static_cast<uint8_t *>(out);
+  const int64_t groups = quantGroups(k, group);
+  auto *params =
+      reinterpret_cast<uint16_t *>(bytes + quantParamsOffset(n, k, bits));
+  clearPadding(n, k, bits, bytes);
+  parallelFor(n, [&](int64_t row) {
+    for (int64_t g = 0; g < groups; ++g) {
+      params[(row * groups + g) * 2] = toHalf(grids[row * groups + g].scale);
+      params[(row * groups + g) * 2 + 1] =
+          toHalf(grids[row * groups + g].offset);
+    }
+    packRow(codes + row * k, row, k, bits, bytes);
+  });
+  if (quads)
+    packQuads(n, k, bits, group, bytes);
 }
 
 void llmk::dequantize(const void *packed, int64_t n, int64_t k, int bits,

@@ -176,11 +176,12 @@ extern "C" void llmk_linear_rope(const float *x, const void *w, int32_t wDtype,
                                  int64_t numHeads, int64_t headDim,
                                  int64_t rotaryDim, int32_t gptj,
                                  float attentionScaling) {
+  llmk::observeLinear(w, x, m, k);
   projectAndRotate(
       "llmk_linear_rope: invalid rotary dimensions",
       [&](int64_t r0, int64_t rows) {
-        llmk_linear(x + r0 * k, w, wDtype, wLayout, bias, y + r0 * n, rows, k,
-                    n);
+        llmk::linearUnobserved(x + r0 * k, w, wDtype, wLayout, bias, y + r0 * n,
+                               rows, k, n);
       },
       y, m, n, positions, invFreq, numHeads, headDim, rotaryDim, gptj,
       attentionScaling);

@@ -68,6 +68,22 @@ func.func @param_int8_activations_float() {
 
 // -----
 
+func.func @param_quant_method_float() {
+  // expected-error @+1 {{'llm.param' op expected a !llm.qweight result for 'quant_method', found 'tensor<64x32xf32>'}}
+  %0 = llm.param "w" {quant_method = "gptq"} : tensor<64x32xf32>
+  return
+}
+
+// -----
+
+func.func @param_quant_method_unknown() {
+  // expected-error @+1 {{'llm.param' op expected 'quant_method' "gptq" or "awq", found "rtn"}}
+  %0 = llm.param "w" {quant_method = "rtn"} : !llm.qweight<64x32, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
+  return
+}
+
+// -----
+
 func.func @param_row_blocks_arity() {
   // expected-error @+1 {{'llm.param' op expected row_blocks = [start, size, stride, count] (4 values), found 3 values}}
   %0 = llm.param "w" {row_blocks = array<i64: 0, 64, 64>} : tensor<64x128xf32>

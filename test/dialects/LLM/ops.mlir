@@ -50,10 +50,11 @@ func.func @qweight_types(
 //===----------------------------------------------------------------------===//
 
 // The layout attributes of llm.param (transpose, row_blocks, stacked,
-// panels, int8_activations) are printed in attribute-name order.
+// panels, int8_activations, quant_method) are printed in attribute-name
+// order.
 // CHECK-LABEL: func.func @param()
 // CHECK-NEXT:    %[[W:.*]] = llm.param "model.layers.0.self_attn.q_proj.weight" : tensor<256x256xf16>
-// CHECK-NEXT:    %[[Q:.*]] = llm.param "model.layers.0.mlp.down_proj.qweight" {int8_activations} :
+// CHECK-NEXT:    %[[Q:.*]] = llm.param "model.layers.0.mlp.down_proj.qweight" {int8_activations, quant_method = "gptq"} :
 // CHECK-SAME:      !llm.qweight<256x688, bits = 4, group = 16, scale = f16, symmetric, packing = nibble>
 // CHECK-NEXT:    %[[N:.*]] = llm.param "model.norm.weight" : tensor<256xbf16>
 // CHECK-NEXT:    %[[T:.*]] = llm.param "h.0.mlp.c_fc.weight" {transpose} : tensor<3072x768xf32>
@@ -67,8 +68,9 @@ func.func @param() -> (tensor<256x256xf16>,
                        tensor<256xbf16>, tensor<3072x768xf32>, tensor<768x768xf32>, tensor<256x256xf16>,
                        tensor<2x128x64xbf16>, tensor<1536x576xbf16>) {
   %w = llm.param "model.layers.0.self_attn.q_proj.weight" : tensor<256x256xf16>
-  // Quantized, its projections on int8 activations (llm-quantize).
-  %q = llm.param "model.layers.0.mlp.down_proj.qweight" {int8_activations}
+  // Quantized (its values chosen by GPTQ), its projections on int8
+  // activations (llm-quantize).
+  %q = llm.param "model.layers.0.mlp.down_proj.qweight" {quant_method = "gptq", int8_activations}
       : !llm.qweight<256x688, bits = 4, group = 16, scale = f16, symmetric, packing = nibble>
   %n = llm.param "model.norm.weight" : tensor<256xbf16>
   // GPT-2 Conv1D weights are stored [in, out].

@@ -9,6 +9,11 @@
       The model against itself: KL 0 and the same top token everywhere.
   check.py order OUT1 OUT2 ...
       The mean KL divergences increase strictly from OUT1 on.
+  check.py better OUT BASE MAX_KL_RATIO
+      OUT (a calibrated method) has a lower perplexity than BASE (round to
+      nearest) and a mean KL divergence at most MAX_KL_RATIO times BASE's.
+  check.py same OUT1 OUT2
+      The same perplexity and KL divergence (the same model twice).
 
 Prints what it compared; exits 0 when it holds, 1 when not.
 """
@@ -47,5 +52,18 @@ if cmd == "order":
     kls = [read(p)["kl_divergence"] for p in sys.argv[2:]]
     print("kl divergences in order: " + " < ".join(f"{k:.6f}" for k in kls))
     sys.exit(0 if all(a < b for a, b in zip(kls, kls[1:])) else 1)
+if cmd == "better":
+    out, base = read(sys.argv[2]), read(sys.argv[3])
+    max_ratio = float(sys.argv[4])
+    ratio = out["kl_divergence"] / base["kl_divergence"]
+    print(f"perplexity {out['perplexity']:.4f} vs {base['perplexity']:.4f}; "
+          f"kl {out['kl_divergence']:.6f} vs {base['kl_divergence']:.6f} "
+          f"(x{ratio:.3f}, at most x{max_ratio})")
+    sys.exit(0 if out["perplexity"] < base["perplexity"] and ratio <= max_ratio else 1)
+if cmd == "same":
+    a, b = read(sys.argv[2]), read(sys.argv[3])
+    print(f"perplexity {a['perplexity']} and {b['perplexity']}; "
+          f"kl {a['kl_divergence']} and {b['kl_divergence']}")
+    sys.exit(0 if a == b else 1)
 print(__doc__)
 sys.exit(2)

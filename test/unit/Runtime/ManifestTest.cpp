@@ -24,7 +24,8 @@ constexpr const char *kValid = R"({
      "row_blocks": [4, 4, 12, 1]},
     {"name": "experts", "dtype": "f16", "shape": [2, 4], "stacked": ["e0", "e1"]},
     {"name": "q", "dtype": "f32", "shape": [4, 64],
-     "quant": {"bits": 4, "group": 32, "symmetric": false, "int8_activations": true}}
+     "quant": {"bits": 4, "group": 32, "symmetric": false, "int8_activations": true,
+               "method": "gptq"}}
   ],
   "entry_points": [
     {"name": "prefill_enc5_encode", "arena_bytes": 640,
@@ -52,6 +53,7 @@ TEST(ManifestTest, ReadsEveryField) {
   EXPECT_EQ(m->params[3].quant->group, 32);
   EXPECT_FALSE(m->params[3].quant->symmetric);
   EXPECT_TRUE(m->params[3].quant->int8Activations);
+  EXPECT_EQ(m->params[3].quant->method, "gptq");
   EXPECT_FALSE(m->params[0].quant);
   EXPECT_EQ(m->params[0].dtype, ElementType::BF16);
   EXPECT_TRUE(m->params[1].transpose);
@@ -147,14 +149,17 @@ INSTANTIATE_TEST_SUITE_P(
                 "m.json: field .params[3].quant: expected an f32 2-D "
                 "parameter that is neither stacked nor in panels, found "
                 "{\"bits\":4,\"group\":32,\"symmetric\":false,"
-                "\"int8_activations\":true}"},
+                "\"int8_activations\":true,\"method\":\"gptq\"}"},
+        BadCase{"\"method\": \"gptq\"", "\"method\": \"hqq\"",
+                "m.json: field .params[3].quant.method: expected one of rtn, "
+                "gptq, awq, found \"hqq\""},
         BadCase{"\"int8_activations\": true", "\"int8_activations\": 1",
                 "m.json: field .params[3].quant.int8_activations: expected "
                 "true or false, found 1"},
         BadCase{"\"params\": [", "\"params\": 3, \"x\": [",
                 "m.json: field .params: expected an array, found 3"},
         BadCase{"{\n  \"format\"", "[{\n  \"format\"",
-                "m.json: not valid JSON: [24:4, byte=1227]: Expected , or ] "
+                "m.json: not valid JSON: [25:4, byte=1260]: Expected , or ] "
                 "after array element"}));
 
 } // namespace

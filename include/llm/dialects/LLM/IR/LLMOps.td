@@ -64,6 +64,11 @@ def LLM_ParamOp : LLM_Op<"param", [Pure]> {
       activations is quantized to int8 with one scale and the product runs
       on integer dot products; without it, prefill dequantizes the weight
       into the fp32 GEMM. Decode quantizes per block of 32 either way.
+    - `quant_method = "gptq" | "awq"`: the quantized values are chosen from
+      calibration data (GPTQ's error-compensating rounding, or AWQ's
+      activation-aware scales) rather than rounded to nearest, which is the
+      default. The runtime then refuses to bind the weight unless the
+      compiler supplies the calibrated values (`llm-run --calib`).
 
     Example:
 
@@ -78,14 +83,15 @@ def LLM_ParamOp : LLM_Op<"param", [Pure]> {
                        OptionalAttr<DenseI64ArrayAttr>:$row_blocks,
                        OptionalAttr<StrArrayAttr>:$stacked,
                        OptionalAttr<I64Attr>:$panels,
-                       UnitAttr:$int8_activations);
+                       UnitAttr:$int8_activations,
+                       OptionalAttr<StrAttr>:$quant_method);
   let results = (outs AnyTypeOf<[AnyRankedTensor, LLM_QuantizedType]>:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";
   let builders = [
     OpBuilder<(ins "::mlir::Type":$resultType, "::llvm::StringRef":$paramName), [{
       build($_builder, $_state, resultType, $_builder.getStringAttr(paramName),
             ::mlir::UnitAttr(), ::mlir::DenseI64ArrayAttr(), ::mlir::ArrayAttr(),
-            ::mlir::IntegerAttr(), ::mlir::UnitAttr());
+            ::mlir::IntegerAttr(), ::mlir::UnitAttr(), ::mlir::StringAttr());
     }]>
   ];
 }
