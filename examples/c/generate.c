@@ -13,9 +13,12 @@
  *   llmc-generate MODEL_DIR IDS [--max-new-tokens N] [--temperature T]
  *       [--top-k K] [--top-p P] [--seed S] [--num-beams K] [--no-kv-cache]
  *       [--ignore-eos] [--ignore-context-length] [--kv-block-size N]
- *       [--quantize int8|int4|w8a8] [--group-size N] [--manual] [--encoder]
+ *       [--quantize int8|int4|w8a8] [--group-size N]
+ *       [--method rtn|gptq|awq --calib-ids FILE] [--manual] [--encoder]
  *
  * IDS is a comma-separated prompt; several prompts are separated by ';'.
+ * --calib-ids reads calibration token ids separated by commas or white
+ * space (for --method gptq or awq).
  * With --encoder (encoder-decoder models) they are the encoder inputs, and
  * the decoder starts at the model's decoder start token. --manual drives a
  * session by hand instead of llmrt_generate: prefill, greedy argmax and batched
@@ -38,6 +41,38 @@ static int failed(const char *what, llmrt_status status) {
   fprintf(stderr, "llmc-generate: %s: %s: %s\n", what,
           llmrt_status_name(status), llmrt_last_error());
   return 1;
+}
+
+/* Reads the token ids of `path` (separated by commas or white space) into
+ * a new array; returns 0 (with a message) when it cannot. */
+static int readCalibration(const char *path, int64_t **ids, size_t *count) {
+  FILE *file = fopen(path, "r");
+  if (!file) {
+    fprintf(stderr, "llmc-generate: --calib-ids: cannot open '%s'\n", path);
+    return 0;
+  }
+  size_t capacity = 1024;
+  *count = 0;
+  *ids = malloc(capacity * sizeof(int64_t));
+  long long id;
+  int c;
+  while (*ids) {
+    if (fscanf(file, " %lld", &id) == 1) {
+      if (*count == capacity)
+        *ids = realloc(*ids, (capacity *= 2) * sizeof(int64_t));
+      if (*ids)
+        (*ids)[(*count)++] = id;
+    } else if ((c = fgetc(file)) == EOF) {
+      break;
+    } else if (c != ',') {
+      fprintf(stderr, "llmc-generate: %s: expected token ids, found '%c'\n",
+              path, c);
+      fclose(file);
+      return 0;
+    }
+  }
+  fclose(file);
+  return *ids != NULL;
 }
 
 /* Parses "1,2,3;4,5" into prompts; returns their number, or -1. */
@@ -200,6 +235,7 @@ int main(int argc, char **argv) {
   }
   llmrt_generate_params params = llmrt_generate_default_params();
   llmc_jit_params jit = llmc_jit_default_params();
+  int64_t *calibration = NULL;
   int manual = 0, encoder = 0;
   for (int i = 3; i < argc; ++i) {
     const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -236,6 +272,13 @@ int main(int argc, char **argv) {
         jit.quantize = value;
       else if (!strcmp(flag, "--group-size"))
         jit.quantize_group_size = atoll(value);
+      else if (!strcmp(flag, "--method"))
+        jit.quantize_method = value;
+      else if (!strcmp(flag, "--calib-ids")) {
+        if (!readCalibration(value, &calibration, &jit.n_calibration_ids))
+          return 2;
+        jit.calibration_ids = calibration;
+      }
       else {
         fprintf(stderr, "llmc-generate: unknown flag %s\n", flag);
         return 2;
@@ -282,5 +325,6 @@ int main(int argc, char **argv) {
     }
   }
   llmrt_model_free(model);
+  free(calibration);
   return rc;
 }

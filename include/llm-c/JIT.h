@@ -50,11 +50,17 @@ typedef struct llmc_jit_params {
   /** With `quantize`: input features per scale, 0 (per output row) or a
    *  multiple of 32 that divides them. */
   int64_t quantize_group_size;
+  /** With `quantize` "int8" or "int4": how the values are chosen: NULL or
+   *  "rtn" (round to nearest), "gptq" or "awq", which run the float model
+   *  on the `n_calibration_ids` tokens `calibration_ids` first. */
+  const char *quantize_method;
+  const int64_t *calibration_ids;
+  size_t n_calibration_ids;
 } llmc_jit_params;
 
 /** KV cache on, 16 new tokens, 1 beam, blocks of 16 tokens, f32 cache,
  *  every repeated checkpoint tensor used, the last prompt position's logits
- *  only, float weights (groups of 32 if quantized). */
+ *  only, float weights (groups of 32, rounded to nearest, if quantized). */
 LLMRT_API llmc_jit_params llmc_jit_default_params(void);
 
 /** Compiles the Hugging Face folder `model_dir` (config.json and

@@ -31,7 +31,10 @@ llmc_jit_params llmc_jit_default_params(void) {
           /*allow_unused_weights=*/0,
           /*prompt_logits=*/0,
           /*quantize=*/nullptr,
-          /*quantize_group_size=*/32};
+          /*quantize_group_size=*/32,
+          /*quantize_method=*/nullptr,
+          /*calibration_ids=*/nullptr,
+          /*n_calibration_ids=*/0};
 }
 
 llmrt_status llmc_jit_compile(const char *model_dir,
@@ -104,6 +107,18 @@ llmrt_status llmc_jit_compile(const char *model_dir,
   options.quantizeBits = quantizeBits;
   options.quantizeGroupSize = params->quantize_group_size;
   options.quantizeActivations = quantize == "w8a8";
+  options.quantizeMethod =
+      params->quantize_method ? params->quantize_method : "rtn";
+  if (!params->calibration_ids && params->n_calibration_ids)
+    return llmrt::capi::fail(llmrt::Status::invalid(
+        "llmc_jit_compile: calibration_ids: expected " +
+        std::to_string(params->n_calibration_ids) + " ids, found NULL"));
+  if (params->calibration_ids)
+    options.calibrationTokens.assign(
+        params->calibration_ids,
+        params->calibration_ids + params->n_calibration_ids);
+  if (llvm::Error err = checkQuantizeOptions(options))
+    return fail(llmrt::ErrorCode::InvalidArgument, std::move(err));
   MLIRContext context;
   llvm::Expected<std::unique_ptr<llmrt::Model>> compiled =
       compileModel(context, **hf, std::move(*archive), options);

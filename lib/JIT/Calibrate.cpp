@@ -309,6 +309,8 @@ llvm::Expected<llmrt::ParamValues> mlir::llm::calibrateQuantization(
     gptq.damp = options.gptqDamp;
     gptq.actOrder = options.gptqActOrder;
     double before = 0, after = 0;
+    // One plan per input: q, k and v share theirs, as do gate and up.
+    std::map<const llmq::InputStatistics *, llmq::GPTQPlan> plans;
     for (size_t i = 0; i < quantized.params.size(); ++i) {
       const llmrt::ParamDesc &param = quantized.params[i];
       if (!isCalibrated(param))
@@ -325,11 +327,14 @@ llvm::Expected<llmrt::ParamValues> mlir::llm::calibrateQuantization(
         result[i].values = std::move(*w);
         continue;
       }
-      std::string problem;
+      auto plan = plans.find(stats);
+      if (plan == plans.end()) {
+        plan = plans.emplace(stats, llmq::planGPTQ(*stats, gptq)).first;
+        if (!plan->second.note.empty())
+          note("calibration: '" + param.name + "': " + plan->second.note);
+      }
       llmq::QuantizedMatrix q = llmq::quantizeGPTQ(
-          w->data(), n, k, *stats, schemeOf(param), gptq, &problem);
-      if (!problem.empty())
-        note("calibration: '" + param.name + "': " + problem);
+          w->data(), n, k, plan->second, schemeOf(param), gptq);
       llmq::Scheme scheme = schemeOf(param);
       before += llmq::outputError(
           w->data(),

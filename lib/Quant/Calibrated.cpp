@@ -54,19 +54,32 @@ bool reverseCholesky(std::vector<double> &h, int64_t k) {
 
 /// In place, the inverse of the upper triangular [k, k] `v`.
 void invertUpper(std::vector<double> &v, int64_t k) {
-  // Column by column (in parallel): u = v⁻¹ is upper triangular with
-  // u[j][j] = 1 / v[j][j] and, for i < j,
-  // u[i][j] = -(sum_{t=i+1..j} v[i][t] u[t][j]) / v[i][i].
+  // Row by row from the bottom: u = v⁻¹ is upper triangular with
+  // u[i][i] = 1 / v[i][i] and, for j > i,
+  // u[i][j] = -(sum_{t=i+1..j} v[i][t] u[t][j]) / v[i][i]: row i of u is a
+  // combination of the rows below it, summed contiguously (in parallel over
+  // column ranges).
   std::vector<double> u(k * k, 0.0);
-  llmk::parallelFor(k, [&](int64_t j) {
-    u[j * k + j] = 1.0 / v[j * k + j];
-    for (int64_t i = j - 1; i >= 0; --i) {
-      double s = 0.0;
-      for (int64_t t = i + 1; t <= j; ++t)
-        s += v[i * k + t] * u[t * k + j];
-      u[i * k + j] = -s / v[i * k + i];
-    }
-  });
+  constexpr int64_t kColumns = 256;
+  for (int64_t i = k - 1; i >= 0; --i) {
+    const double *vRow = v.data() + i * k;
+    double *uRow = u.data() + i * k;
+    const double inverse = 1.0 / vRow[i];
+    uRow[i] = inverse;
+    const int64_t chunks = (k - i - 1 + kColumns - 1) / kColumns;
+    llmk::parallelFor(chunks, [&](int64_t chunk) {
+      const int64_t j0 = i + 1 + chunk * kColumns,
+                    j1 = std::min(k, j0 + kColumns);
+      for (int64_t t = i + 1; t < j1; ++t) {
+        const double coefficient = vRow[t];
+        const double *below = u.data() + t * k;
+        for (int64_t j = std::max(j0, t); j < j1; ++j)
+          uRow[j] += coefficient * below[j];
+      }
+      for (int64_t j = j0; j < j1; ++j)
+        uRow[j] *= -inverse;
+    });
+  }
   v = std::move(u);
 }
 
@@ -166,29 +179,28 @@ double llmq::outputError(const float *w, const float *v, int64_t n,
   return error;
 }
 
-QuantizedMatrix llmq::quantizeGPTQ(const float *w, int64_t n, int64_t k,
-                                         const InputStatistics &stats,
-                                         const Scheme &scheme,
-                                         const GPTQOptions &options,
-                                         std::string *note) {
-  const int64_t size = groupSize(scheme, k), groups = k / size;
+GPTQPlan llmq::planGPTQ(const InputStatistics &stats,
+                        const GPTQOptions &options) {
+  const int64_t k = stats.getFeatures();
   const double inverseRows =
       stats.getRows() > 0 ? 1.0 / static_cast<double>(stats.getRows()) : 1.0;
+  GPTQPlan plan;
 
   // The Hessian of the squared output error (up to a factor 2), with the
   // features no input used pinned: their weights are zeroed.
   std::vector<double> hessian(k * k);
   for (int64_t i = 0; i < k * k; ++i)
     hessian[i] = stats.getGram()[i] * inverseRows;
-  std::vector<bool> dead(k, false);
+  plan.dead.assign(k, false);
   for (int64_t i = 0; i < k; ++i)
     if (hessian[i * k + i] == 0.0) {
-      dead[i] = true;
+      plan.dead[i] = true;
       hessian[i * k + i] = 1.0;
     }
 
   // The order features are quantized in.
-  std::vector<int64_t> order(k);
+  std::vector<int64_t> &order = plan.order;
+  order.resize(k);
   std::iota(order.begin(), order.end(), 0);
   if (options.actOrder)
     std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
@@ -202,7 +214,8 @@ QuantizedMatrix llmq::quantizeGPTQ(const float *w, int64_t n, int64_t k,
   for (int64_t i = 0; i < k; ++i)
     mean += hessian[i * k + i];
   mean /= static_cast<double>(std::max<int64_t>(k, 1));
-  std::vector<double> factor(k * k);
+  std::vector<double> &factor = plan.factor;
+  factor.resize(k * k);
   double damp = options.damp;
   bool factored = false;
   for (int attempt = 0; attempt < 5 && !factored; ++attempt) {
@@ -217,9 +230,36 @@ QuantizedMatrix llmq::quantizeGPTQ(const float *w, int64_t n, int64_t k,
   }
   if (!factored) {
     // Only on a degenerate Hessian: round to nearest.
-    if (note)
-      *note = "the Hessian is not positive definite even with dampening " +
-              std::to_string(damp / 10.0) + "; rounded to nearest";
+    plan.note = "the Hessian is not positive definite even with dampening " +
+                std::to_string(damp / 10.0) + "; rounded to nearest";
+    factor.clear();
+    return plan;
+  }
+  if (damp != options.damp)
+    plan.note = "the Hessian needed dampening " + std::to_string(damp) +
+                " (asked: " + std::to_string(options.damp) + ")";
+  invertUpper(factor, k);
+  return plan;
+}
+
+QuantizedMatrix llmq::quantizeGPTQ(const float *w, int64_t n, int64_t k,
+                                   const InputStatistics &stats,
+                                   const Scheme &scheme,
+                                   const GPTQOptions &options,
+                                   std::string *note) {
+  GPTQPlan plan = planGPTQ(stats, options);
+  if (note)
+    *note = plan.note;
+  return quantizeGPTQ(w, n, k, plan, scheme, options);
+}
+
+QuantizedMatrix llmq::quantizeGPTQ(const float *w, int64_t n, int64_t k,
+                                   const GPTQPlan &plan, const Scheme &scheme,
+                                   const GPTQOptions &options) {
+  const int64_t size = groupSize(scheme, k), groups = k / size;
+  const std::vector<bool> &dead = plan.dead;
+  const std::vector<int64_t> &order = plan.order;
+  if (plan.factor.empty()) {
     std::vector<float> zeroed(w, w + n * k);
     for (int64_t row = 0; row < n; ++row)
       for (int64_t i = 0; i < k; ++i)
@@ -227,11 +267,7 @@ QuantizedMatrix llmq::quantizeGPTQ(const float *w, int64_t n, int64_t k,
           zeroed[row * k + i] = 0.0f;
     return quantizeRTN(zeroed.data(), n, k, scheme);
   }
-  if (note && damp != options.damp)
-    *note = "the Hessian needed dampening " + std::to_string(damp) +
-            " (asked: " + std::to_string(options.damp) + ")";
-  invertUpper(factor, k);
-  const std::vector<double> &u = factor;
+  const std::vector<double> &u = plan.factor;
 
   QuantizedMatrix q;
   q.codes.resize(n * k);

@@ -99,6 +99,26 @@ QuantizedMatrix quantizeGPTQ(const float *w, int64_t n, int64_t k,
                              const GPTQOptions &options,
                              std::string *note = nullptr);
 
+/// What GPTQ derives from the inputs alone, which projections that read one
+/// input share (q, k and v; gate and up): the order features are quantized
+/// in, the features no input used, and the upper Cholesky factor U of the
+/// damped inverse Hessian in that order (empty when the Hessian could not
+/// be factored: GPTQ then rounds to nearest).
+struct GPTQPlan {
+  std::vector<int64_t> order;
+  std::vector<bool> dead;
+  std::vector<double> factor;
+  /// Why the plan departs from the options (more dampening, or none).
+  std::string note;
+};
+
+GPTQPlan planGPTQ(const InputStatistics &stats, const GPTQOptions &options);
+
+/// quantizeGPTQ with a plan made for the weight's inputs.
+QuantizedMatrix quantizeGPTQ(const float *w, int64_t n, int64_t k,
+                             const GPTQPlan &plan, const Scheme &scheme,
+                             const GPTQOptions &options);
+
 /// One projection that reads a shared input.
 struct WeightRef {
   const float *w;
