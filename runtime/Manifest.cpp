@@ -296,6 +296,14 @@ Expected<ParamDesc> readParam(const Field &f) {
       LLMRT_TRY(value, q["method"].oneOf(kMethods));
       method = std::string(*value);
     }
+    std::string checkpoint;
+    if (q["checkpoint"].present()) {
+      static constexpr std::pair<std::string_view, std::string_view>
+          kFormats[] = {
+              {"gptq", "gptq"}, {"gptq_v2", "gptq_v2"}, {"awq", "awq"}};
+      LLMRT_TRY(value, q["checkpoint"].oneOf(kFormats));
+      checkpoint = std::string(*value);
+    }
     if (param.shape.size() != 2 || !param.stacked.empty() || param.panels ||
         param.dtype != ElementType::F32)
       return q.error("an f32 2-D parameter that is neither stacked nor in "
@@ -304,8 +312,9 @@ Expected<ParamDesc> readParam(const Field &f) {
                                                   *group, param.shape[1]);
     if (!problem.empty())
       return q.problem(problem);
-    param.quant = ParamDesc::Quantization{static_cast<int>(*bits), *group,
-                                          *symmetric, int8Activations, method};
+    param.quant =
+        ParamDesc::Quantization{static_cast<int>(*bits), *group, *symmetric,
+                                int8Activations,         method, checkpoint};
   }
   return param;
 }

@@ -144,6 +144,10 @@ struct ParamDesc {
     /// How the values are chosen: rtn (to nearest, by the runtime), gptq
     /// or awq (from calibration: the compiler supplies them, ParamValue).
     std::string method = "rtn";
+    /// Non-empty: the checkpoint holds the weight quantized, packed by
+    /// "gptq" (zero points stored minus one), "gptq_v2" or "awq" (GEMM),
+    /// in the tensors `name.qweight`, `.qzeros`, `.scales` (and `.g_idx`).
+    std::string checkpoint;
   };
   std::optional<Quantization> quant;
 };

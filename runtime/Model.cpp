@@ -266,6 +266,150 @@ Expected<Buffer> packCodes(const ParamDesc &param, const ParamValue &value) {
   return buffer;
 }
 
+/// A tensor of a pre-quantized projection, checked: `dtype` (any float
+/// dtype for `floats`) and `shape`.
+Expected<const TensorInfo *>
+checkpointTensor(const SafeTensorsArchive &archive, const std::string &name,
+                 const std::string &format, bool floats,
+                 const std::vector<int64_t> &shape) {
+  const TensorInfo *info = archive.lookup(name);
+  if (!info)
+    return Status::error(ErrorCode::Format,
+                         archive.directory() + ": missing tensor '" + name +
+                             "' (a " + format + " projection, expected shape " +
+                             formatShape(shape) + ")");
+  bool dtypeOk = floats
+                     ? (info->dtype == DType::F16 ||
+                        info->dtype == DType::BF16 || info->dtype == DType::F32)
+                     : info->dtype == DType::I32;
+  if (!dtypeOk)
+    return Status::error(ErrorCode::Format,
+                         info->file + ": tensor '" + name + "': dtype " +
+                             std::string(getDTypeName(info->dtype)) +
+                             ", expected " +
+                             (floats ? "F16, BF16 or F32" : "I32") + " (" +
+                             format + " packing)");
+  if (info->shape != shape)
+    return Status::error(ErrorCode::Format,
+                         info->file + ": tensor '" + name + "': shape " +
+                             formatShape(info->shape) + ", expected " +
+                             formatShape(shape) + " (" + format + " packing)");
+  return info;
+}
+
+/// The weight `param` that the checkpoint holds quantized by GPTQ or AWQ,
+/// repacked for the kernels: its integers and scales as they are, the zero
+/// points as offsets (-scale * zero, stored as f16 like every offset).
+Expected<Buffer> unpackCheckpoint(const SafeTensorsArchive &archive,
+                                  const ParamDesc &param) {
+  const ParamDesc::Quantization &q = *param.quant;
+  const std::string &format = q.checkpoint;
+  const bool awq = format == "awq";
+  const int64_t n = param.shape[0], k = param.shape[1];
+  const int64_t size = q.group == 0 ? k : q.group, groups = k / size;
+  const int64_t pack = 32 / q.bits;
+  const uint32_t mask = (1u << q.bits) - 1;
+  if (n % pack != 0 || k % pack != 0)
+    return Status::error(ErrorCode::Format,
+                         "parameter '" + param.name + "': " + format +
+                             " packs " + std::to_string(pack) +
+                             " values per int32: expected dimensions that " +
+                             "it divides, found [" + std::to_string(n) + ", " +
+                             std::to_string(k) + "]");
+  auto tensor = [&](const char *suffix, bool floats,
+                    std::vector<int64_t> shape) {
+    return checkpointTensor(archive, param.name + suffix, format, floats,
+                            shape);
+  };
+  Expected<const TensorInfo *> qweight =
+      awq ? tensor(".qweight", false, {k, n / pack})
+          : tensor(".qweight", false, {k / pack, n});
+  if (!qweight)
+    return qweight.takeStatus();
+  Expected<const TensorInfo *> qzeros =
+      tensor(".qzeros", false, {groups, n / pack});
+  if (!qzeros)
+    return qzeros.takeStatus();
+  Expected<const TensorInfo *> scalesInfo =
+      tensor(".scales", true, {groups, n});
+  if (!scalesInfo)
+    return scalesInfo.takeStatus();
+  std::vector<float> scales(groups * n);
+  if (Status status = copyAsF32(**scalesInfo, scales.data()); !status.isOk())
+    return status;
+  auto word = [](const TensorInfo *t, int64_t index) {
+    uint32_t value;
+    std::memcpy(&value, t->data + index * 4, 4);
+    return value;
+  };
+  if (!awq && archive.lookup(param.name + ".g_idx")) {
+    // Act-order checkpoints put input features in groups out of order;
+    // the kernels' groups are consecutive features.
+    Expected<const TensorInfo *> gIdx = tensor(".g_idx", false, {k});
+    if (!gIdx)
+      return gIdx.takeStatus();
+    for (int64_t i = 0; i < k; ++i)
+      if (static_cast<int64_t>(static_cast<int32_t>(word(*gIdx, i))) !=
+          i / size)
+        return Status::error(
+            ErrorCode::Unsupported,
+            (*gIdx)->file + ": tensor '" + param.name + ".g_idx': element " +
+                std::to_string(i) + " is " +
+                std::to_string(static_cast<int32_t>(word(*gIdx, i))) +
+                ", expected " + std::to_string(i / size) +
+                " (feature / group_size): an act-order (desc_act) checkpoint, "
+                "whose groups are not consecutive input features, which "
+                "LLMC's kernels do not read");
+  }
+  // AWQ's GEMM packing interleaves the 8 columns of a word: column c is in
+  // nibble kAwqNibble[c].
+  static constexpr int kAwqNibble[8] = {0, 4, 1, 5, 2, 6, 3, 7};
+  auto zeroAt = [&](int64_t g, int64_t j) {
+    uint32_t w = word(*qzeros, g * (n / pack) + j / pack);
+    int shift = (awq ? kAwqNibble[j % pack] : j % pack) * q.bits;
+    uint32_t z = (w >> shift) & mask;
+    // GPTQ's original format stores each zero point minus one.
+    return format == "gptq" ? (z + 1) & mask : z;
+  };
+  std::vector<int8_t> codes(n * k);
+  std::vector<llmk::QuantGrid> grids(n * groups);
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t g = 0; g < groups; ++g) {
+      float scale = scales[g * n + j];
+      float zero = static_cast<float>(zeroAt(g, j));
+      llmk::QuantGrid &grid = grids[j * groups + g];
+      grid.scale = scale;
+      // 8-bit codes are stored signed (value - 128).
+      grid.offset = q.bits == 8 ? scale * (128.0f - zero) : -scale * zero;
+    }
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      uint32_t v;
+      if (awq)
+        v = (word(*qweight, i * (n / pack) + j / pack) >>
+             (kAwqNibble[j % pack] * q.bits)) &
+            mask;
+      else
+        v = (word(*qweight, (i / pack) * n + j) >> ((i % pack) * q.bits)) &
+            mask;
+      codes[j * k + i] = static_cast<int8_t>(
+          q.bits == 8 ? static_cast<int>(v) - 128 : static_cast<int>(v));
+    }
+  int64_t bytes =
+      llmk::quantPackedBytes(n, k, q.bits, q.group, q.int8Activations);
+  Expected<HeapArray<uint8_t>> packed = allocateAlignedArray<uint8_t>(
+      uint64_t(bytes), "parameter '" + param.name + "' (quantized)");
+  if (!packed)
+    return packed.takeStatus();
+  llmk::packQuantized(codes.data(), grids.data(), n, k, q.bits, q.group,
+                      packed->get(), q.int8Activations);
+  Buffer buffer;
+  buffer.own(std::move(*packed));
+  buffer.shape = {bytes};
+  buffer.elementSize = 1;
+  return buffer;
+}
+
 /// Packs one parameter into the layout the kernels read: from the
 /// checkpoint, or from `value` when the compiler computed it.
 Expected<Buffer> packParam(const SafeTensorsArchive &archive,
@@ -278,6 +422,8 @@ Expected<Buffer> packParam(const SafeTensorsArchive &archive,
             param.quant->method +
             ", whose values come from calibration data: the compiler must "
             "supply them (llm-run --calib FILE or --calib-ids FILE)");
+  if (param.quant && !param.quant->checkpoint.empty())
+    return unpackCheckpoint(archive, param);
   if (value && !value->codes.empty()) {
     if (!param.quant)
       return Status::error(ErrorCode::Internal,

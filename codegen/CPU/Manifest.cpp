@@ -130,6 +130,8 @@ llvm::Expected<std::string> mlir::llm::buildManifest(ModuleOp lowered) {
           {"method", param.getAs<StringAttr>("quant_method")
                          ? param.getAs<StringAttr>("quant_method").getValue()
                          : "rtn"}};
+    if (auto format = param.getAs<StringAttr>("checkpoint_format"))
+      (*entry->getObject("quant"))["checkpoint"] = format.getValue();
     if (auto stacked = param.getAs<ArrayAttr>("stacked")) {
       llvm::json::Array parts;
       for (StringRef part : stacked.getAsValueRange<StringAttr>())

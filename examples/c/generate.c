@@ -278,8 +278,7 @@ int main(int argc, char **argv) {
         if (!readCalibration(value, &calibration, &jit.n_calibration_ids))
           return 2;
         jit.calibration_ids = calibration;
-      }
-      else {
+      } else {
         fprintf(stderr, "llmc-generate: unknown flag %s\n", flag);
         return 2;
       }

@@ -114,9 +114,9 @@ llmrt_status llmc_jit_compile(const char *model_dir,
         "llmc_jit_compile: calibration_ids: expected " +
         std::to_string(params->n_calibration_ids) + " ids, found NULL"));
   if (params->calibration_ids)
-    options.calibrationTokens.assign(
-        params->calibration_ids,
-        params->calibration_ids + params->n_calibration_ids);
+    options.calibrationTokens.assign(params->calibration_ids,
+                                     params->calibration_ids +
+                                         params->n_calibration_ids);
   if (llvm::Error err = checkQuantizeOptions(options))
     return fail(llmrt::ErrorCode::InvalidArgument, std::move(err));
   MLIRContext context;

@@ -152,8 +152,7 @@ public:
   /// Whether the parameters read the same input.
   bool share(const std::string &a, const std::string &b) const {
     auto ia = slotOf.find(a), ib = slotOf.find(b);
-    return ia != slotOf.end() && ib != slotOf.end() &&
-           ia->second == ib->second;
+    return ia != slotOf.end() && ib != slotOf.end() && ia->second == ib->second;
   }
 
 private:
@@ -233,9 +232,8 @@ llvm::Expected<llmrt::ParamValues> mlir::llm::calibrateQuantization(
                      : info.maxPositions ? info.maxPositions
                                          : options.calibrationWindow;
   const std::vector<int64_t> &tokens = options.calibrationTokens;
-  int64_t window = std::min<int64_t>(
-      {options.calibrationWindow, context_,
-       static_cast<int64_t>(tokens.size())});
+  int64_t window = std::min<int64_t>({options.calibrationWindow, context_,
+                                      static_cast<int64_t>(tokens.size())});
   for (int64_t id : tokens)
     if (id < 0 || id >= info.vocabSize)
       return makeError(llvm::formatv(
@@ -270,8 +268,7 @@ llvm::Expected<llmrt::ParamValues> mlir::llm::calibrateQuantization(
   for (int64_t w = 0; w < windows; ++w) {
     std::vector<int64_t> ids(tokens.begin() + w * window,
                              tokens.begin() + (w + 1) * window);
-    llmrt::Expected<int64_t> seq =
-        (*sequences)->start(ids, {}, logits.data());
+    llmrt::Expected<int64_t> seq = (*sequences)->start(ids, {}, logits.data());
     if (!seq)
       return makeError("calibration: " + seq.error());
     (*sequences)->release(*seq);
@@ -291,10 +288,10 @@ llvm::Expected<llmrt::ParamValues> mlir::llm::calibrateQuantization(
   };
   auto schemeOf = [](const llmrt::ParamDesc &param) {
     return llmq::Scheme{param.quant->bits, param.quant->group,
-                              param.quant->symmetric};
+                        param.quant->symmetric};
   };
-  auto load = [&](const llmrt::ParamDesc &param)
-      -> llvm::Expected<std::vector<float>> {
+  auto load =
+      [&](const llmrt::ParamDesc &param) -> llvm::Expected<std::vector<float>> {
     llmrt::Expected<std::vector<float>> values =
         llmrt::Model::loadParamF32(*weights, param);
     if (!values)
@@ -319,8 +316,7 @@ llvm::Expected<llmrt::ParamValues> mlir::llm::calibrateQuantization(
       if (!w)
         return w.takeError();
       int64_t n = param.shape[0], k = param.shape[1];
-      const llmq::InputStatistics *stats =
-          observer.find(paramKey(param));
+      const llmq::InputStatistics *stats = observer.find(paramKey(param));
       if (!stats || stats->getRows() == 0) {
         note("calibration: no input reached '" + param.name +
              "'; rounded to nearest");
@@ -338,25 +334,23 @@ llvm::Expected<llmrt::ParamValues> mlir::llm::calibrateQuantization(
       llmq::Scheme scheme = schemeOf(param);
       before += llmq::outputError(
           w->data(),
-          llmq::dequantize(
-              llmq::quantizeRTN(w->data(), n, k, scheme), n, k, scheme)
+          llmq::dequantize(llmq::quantizeRTN(w->data(), n, k, scheme), n, k,
+                           scheme)
               .data(),
           n, k, *stats);
       after += llmq::outputError(
-          w->data(), llmq::dequantize(q, n, k, scheme).data(), n, k,
-          *stats);
+          w->data(), llmq::dequantize(q, n, k, scheme).data(), n, k, *stats);
       llmrt::ParamValue &value = result[i];
       value.codes = std::move(q.codes);
       value.scales = std::move(q.scales);
       value.offsets = std::move(q.offsets);
     }
-    note(llvm::formatv("calibration: GPTQ, summed output error of the "
-                       "projections {0:e3} (round to nearest: {1:e3}), "
-                       "{2:f2} s",
-                       after, before,
-                       std::chrono::duration<double>(Clock::now() -
-                                                     computeStart)
-                           .count()));
+    note(llvm::formatv(
+        "calibration: GPTQ, summed output error of the "
+        "projections {0:e3} (round to nearest: {1:e3}), "
+        "{2:f2} s",
+        after, before,
+        std::chrono::duration<double>(Clock::now() - computeStart).count()));
     return result;
   }
 
@@ -394,16 +388,17 @@ llvm::Expected<llmrt::ParamValues> mlir::llm::calibrateQuantization(
       keys.push_back(group.upBias);
     for (const std::string &key : keys) {
       auto index = indexOf.find(key);
-      usable = usable && index != indexOf.end() &&
-               quantized.params[index->second].dtype ==
-                   llmrt::ElementType::F32 &&
-               quantized.params[index->second].stacked.empty();
+      usable =
+          usable && index != indexOf.end() &&
+          quantized.params[index->second].dtype == llmrt::ElementType::F32 &&
+          quantized.params[index->second].stacked.empty();
     }
     for (const std::string &key : group.linears) {
       usable = usable && observer.share(key, group.linears.front());
       auto index = indexOf.find(key);
-      anyCalibrated = anyCalibrated || (index != indexOf.end() &&
-                                        isCalibrated(quantized.params[index->second]));
+      anyCalibrated =
+          anyCalibrated || (index != indexOf.end() &&
+                            isCalibrated(quantized.params[index->second]));
     }
     if (!usable || !anyCalibrated)
       continue;
@@ -420,8 +415,8 @@ llvm::Expected<llmrt::ParamValues> mlir::llm::calibrateQuantization(
       llvm::Expected<std::vector<float> *> values = valuesOf(key);
       if (!values)
         return values.takeError();
-      refs.push_back({(*values)->data(),
-                      quantized.params[indexOf[key]].shape[0]});
+      refs.push_back(
+          {(*values)->data(), quantized.params[indexOf[key]].shape[0]});
     }
     llmq::AWQResult found = llmq::searchAWQScales(
         refs, k, *observer.find(group.linears[0]), scheme);
@@ -488,9 +483,8 @@ llvm::Expected<llmrt::ParamValues> mlir::llm::calibrateQuantization(
     llvm::Expected<std::vector<float> *> values = valuesOf(key);
     if (!values)
       return values.takeError();
-    auto [first, best] =
-        llmq::clipAWQ((*values)->data(), param.shape[0], param.shape[1],
-                      *stats, schemeOf(param));
+    auto [first, best] = llmq::clipAWQ((*values)->data(), param.shape[0],
+                                       param.shape[1], *stats, schemeOf(param));
     clipBefore += first;
     clipAfter += best;
   }
@@ -505,13 +499,13 @@ llvm::Expected<llmrt::ParamValues> mlir::llm::calibrateQuantization(
         return values.takeError();
       result[i].values = std::move(*values);
     }
-  note(llvm::formatv("calibration: AWQ scaled {0} of {1} groups of "
-                     "projections; their summed output error {2:e3} (round "
-                     "to nearest: {3:e3}); clipping: {5:e3} to {6:e3} "
-                     "(groups' own errors), {4:f2} s",
-                     applied, groups.size(), after, before,
-                     std::chrono::duration<double>(Clock::now() - computeStart)
-                         .count(),
-                     clipBefore, clipAfter));
+  note(llvm::formatv(
+      "calibration: AWQ scaled {0} of {1} groups of "
+      "projections; their summed output error {2:e3} (round "
+      "to nearest: {3:e3}); clipping: {5:e3} to {6:e3} "
+      "(groups' own errors), {4:f2} s",
+      applied, groups.size(), after, before,
+      std::chrono::duration<double>(Clock::now() - computeStart).count(),
+      clipBefore, clipAfter));
   return result;
 }

@@ -122,14 +122,14 @@ InputStatistics::dividedBy(const std::vector<float> &divisors) const {
     result.absSum[i] = absSum[i] / divisors[i];
     for (int64_t j = 0; j < features; ++j)
       result.gram[i * features + j] =
-          gram[i * features + j] / (static_cast<double>(divisors[i]) *
-                                    divisors[j]);
+          gram[i * features + j] /
+          (static_cast<double>(divisors[i]) * divisors[j]);
   }
   return result;
 }
 
 QuantizedMatrix llmq::quantizeRTN(const float *w, int64_t n, int64_t k,
-                                        const Scheme &scheme) {
+                                  const Scheme &scheme) {
   const int64_t size = groupSize(scheme, k), groups = k / size;
   QuantizedMatrix q;
   q.codes.resize(n * k);
@@ -151,7 +151,7 @@ QuantizedMatrix llmq::quantizeRTN(const float *w, int64_t n, int64_t k,
 }
 
 std::vector<float> llmq::dequantize(const QuantizedMatrix &q, int64_t n,
-                                          int64_t k, const Scheme &scheme) {
+                                    int64_t k, const Scheme &scheme) {
   const int64_t size = groupSize(scheme, k), groups = k / size;
   std::vector<float> w(n * k);
   for (int64_t row = 0; row < n; ++row)
@@ -162,8 +162,8 @@ std::vector<float> llmq::dequantize(const QuantizedMatrix &q, int64_t n,
   return w;
 }
 
-double llmq::outputError(const float *w, const float *v, int64_t n,
-                               int64_t k, const InputStatistics &stats) {
+double llmq::outputError(const float *w, const float *v, int64_t n, int64_t k,
+                         const InputStatistics &stats) {
   if (stats.getRows() == 0 || n == 0)
     return 0.0;
   const double inverseRows = 1.0 / static_cast<double>(stats.getRows());
@@ -422,8 +422,8 @@ std::pair<double, double> llmq::clipAWQ(float *w, int64_t n, int64_t k,
 }
 
 AWQResult llmq::searchAWQScales(const std::vector<WeightRef> &weights,
-                                      int64_t k, const InputStatistics &stats,
-                                      const Scheme &scheme, int gridSize) {
+                                int64_t k, const InputStatistics &stats,
+                                const Scheme &scheme, int gridSize) {
   AWQResult result;
   result.scales.assign(k, 1.0f);
   const int64_t size = groupSize(scheme, k), groups = k / size;

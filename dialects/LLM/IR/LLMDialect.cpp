@@ -29,7 +29,8 @@ void LLMDialect::initialize() {
 //===----------------------------------------------------------------------===//
 
 /// Checks one `llm.params` entry: {name, type[, transpose][, row_blocks]
-/// [, stacked][, panels][, int8_activations][, quant_method]}.
+/// [, stacked][, panels][, int8_activations][, quant_method]
+/// [, checkpoint_format]}.
 static LogicalResult verifyParamEntry(Operation *op, Attribute attr,
                                       size_t index) {
   auto entry = dyn_cast<DictionaryAttr>(attr);
@@ -59,6 +60,10 @@ static LogicalResult verifyParamEntry(Operation *op, Attribute attr,
               (key == "quant_method" && isa<StringAttr>(value) &&
                isa<QuantizedType>(type.getValue()) &&
                llvm::is_contained({"gptq", "awq"},
+                                  cast<StringAttr>(value).getValue())) ||
+              (key == "checkpoint_format" && isa<StringAttr>(value) &&
+               isa<QuantizedType>(type.getValue()) &&
+               llvm::is_contained({"gptq", "gptq_v2", "awq"},
                                   cast<StringAttr>(value).getValue()));
     if (!ok)
       return op->emitOpError()
@@ -66,7 +71,8 @@ static LogicalResult verifyParamEntry(Operation *op, Attribute attr,
              << "' = " << value
              << " (expected name, type, transpose, row_blocks [4 integers], "
                 "stacked, panels [a positive integer] or, on a quantized "
-                "type, int8_activations and quant_method [gptq or awq])";
+                "type, int8_activations, quant_method [gptq or awq] and "
+                "checkpoint_format [gptq, gptq_v2 or awq])";
   }
   return success();
 }

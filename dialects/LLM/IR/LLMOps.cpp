@@ -148,6 +148,20 @@ LogicalResult ParamOp::verify() {
                               "found \""
                            << *method << "\"";
   }
+  if (std::optional<StringRef> format = getCheckpointFormat()) {
+    if (!isa<QuantizedType>(getType()))
+      return emitOpError() << "expected a !llm.qweight result for "
+                              "'checkpoint_format', found "
+                           << getType();
+    if (!llvm::is_contained({"gptq", "gptq_v2", "awq"}, *format))
+      return emitOpError() << "expected 'checkpoint_format' \"gptq\", "
+                              "\"gptq_v2\" or \"awq\", found \""
+                           << *format << "\"";
+    if (getQuantMethod())
+      return emitOpError() << "expected 'checkpoint_format' (values from "
+                              "the checkpoint) without 'quant_method' "
+                              "(values from calibration)";
+  }
   if (std::optional<int64_t> panels = getPanels()) {
     if (!tensor || tensor.getRank() != 2)
       return emitOpError() << "expected a tensor result of rank 2 for "

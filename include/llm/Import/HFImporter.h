@@ -52,6 +52,18 @@ struct HFImportOptions {
   bool decomposeAttention = false;
 };
 
+/// A checkpoint whose projections are stored already quantized
+/// (config.json's `quantization_config`), which the importer reads as
+/// `!llm.qweight` parameters marked `checkpoint_format`.
+struct CheckpointQuantization {
+  /// "gptq" (AutoGPTQ's packing, zero points stored minus one), "gptq_v2"
+  /// (GPTQModel's, zero points as they are) or "awq" (AutoAWQ's GEMM).
+  std::string format;
+  int bits = 4;
+  /// Input features per group; 0: one group per output row.
+  int64_t group = 0;
+};
+
 /// A Hugging Face model folder whose config.json (and
 /// generation_config.json) has been read and checked once.
 class HFModel {
@@ -65,6 +77,11 @@ public:
 
   /// What the runtime needs to know about the model.
   const HFModelInfo &getInfo() const { return info; }
+  /// How the checkpoint's projections are quantized, if they are.
+  const std::optional<CheckpointQuantization> &
+  getCheckpointQuantization() const {
+    return checkpointQuantization;
+  }
   /// The folder it was opened from.
   llvm::StringRef getDirectory() const { return directory; }
 
@@ -89,6 +106,7 @@ private:
   std::string directory;
   std::unique_ptr<hf::ConfigFile> config;
   HFModelInfo info;
+  std::optional<CheckpointQuantization> checkpointQuantization;
   /// The entry of `info.type` in the importer's table.
   const hf::ModelFamily *family = nullptr;
 };

@@ -113,6 +113,71 @@ Value Emitter::param(llvm::StringRef name, llvm::ArrayRef<int64_t> shape,
   return op;
 }
 
+Value Emitter::quantizedParam(llvm::StringRef name, int64_t out, int64_t in) {
+  if (failed())
+    return nullptr;
+  const CheckpointQuantization &q = *checkpointQuantization;
+  std::string full = prefix + name.str();
+  const bool awq = q.format == "awq";
+  const int64_t pack = 32 / q.bits;
+  const int64_t size = q.group == 0 ? in : q.group;
+  if (in % size != 0 || in % pack != 0 || out % pack != 0) {
+    fail(llvm::formatv("{0}: tensor '{1}.qweight': a [{2}, {3}] projection, "
+                       "which groups of {4} input features and {5} values "
+                       "per int32 do not divide",
+                       archive.directory(), full, out, in, size, pack));
+    return nullptr;
+  }
+  struct Expected {
+    const char *suffix;
+    llvm::SmallVector<int64_t> shape;
+    bool floats;
+  };
+  Expected tensors[] = {{".qweight",
+                         awq ? llvm::SmallVector<int64_t>{in, out / pack}
+                             : llvm::SmallVector<int64_t>{in / pack, out},
+                         false},
+                        {".qzeros", {in / size, out / pack}, false},
+                        {".scales", {in / size, out}, true}};
+  for (const Expected &e : tensors) {
+    std::string tensorName = full + e.suffix;
+    const TensorInfo *info = archive.lookup(tensorName);
+    if (!info) {
+      fail(llvm::formatv("{0}: missing tensor '{1}' (a {2} projection, "
+                         "expected shape {3})",
+                         archive.directory(), tensorName, q.format,
+                         fmt(e.shape)));
+      return nullptr;
+    }
+    bool dtypeOk =
+        e.floats ? (info->dtype == DType::F16 || info->dtype == DType::BF16 ||
+                    info->dtype == DType::F32)
+                 : info->dtype == DType::I32;
+    if (!dtypeOk) {
+      fail(llvm::formatv("{0}: tensor '{1}': dtype {2}, expected {3} ({4} "
+                         "packing)",
+                         info->file, tensorName, getDTypeName(info->dtype),
+                         e.floats ? "F16, BF16 or F32" : "I32", q.format));
+      return nullptr;
+    }
+    if (llvm::ArrayRef<int64_t>(info->shape) != llvm::ArrayRef(e.shape)) {
+      fail(llvm::formatv("{0}: tensor '{1}': shape {2}, expected {3} ({4} "
+                         "packing of a [{5}, {6}] projection in groups of "
+                         "{7})",
+                         info->file, tensorName, fmt(info->shape), fmt(e.shape),
+                         q.format, out, in, size));
+      return nullptr;
+    }
+  }
+  auto type = QuantizedType::get(
+      &context, {out, in}, static_cast<unsigned>(q.bits), q.group,
+      builder.getF32Type(), /*symmetric=*/false,
+      q.bits == 8 ? QuantPacking::Byte : QuantPacking::Nibble);
+  auto op = ParamOp::create(builder, loc, type, full);
+  op.setCheckpointFormat(q.format);
+  return op;
+}
+
 Value Emitter::stackedParam(llvm::StringRef label,
                             llvm::ArrayRef<std::string> names,
                             llvm::ArrayRef<int64_t> partShape) {
@@ -161,8 +226,21 @@ Value Emitter::linear(Value x, llvm::StringRef name, int64_t out, bool bias,
     return nullptr;
   auto xt = cast<RankedTensorType>(x.getType());
   int64_t in = xt.getShape().back();
-  Value w =
-      param((name + ".weight").str(), {out, in}, /*keepDtype=*/true, layout);
+  Value w;
+  if (checkpointQuantization && !hasTensor((name + ".weight").str()) &&
+      hasTensor((name + ".qweight").str())) {
+    if (layout.transpose || layout.rowBlocks) {
+      fail(llvm::formatv("{0}: tensor '{1}{2}.qweight': a {3} projection "
+                         "fused with others or stored transposed, which "
+                         "LLMC reads only in float",
+                         archive.directory(), prefix, name,
+                         checkpointQuantization->format));
+      return nullptr;
+    }
+    w = quantizedParam(name, out, in);
+  } else {
+    w = param((name + ".weight").str(), {out, in}, /*keepDtype=*/true, layout);
+  }
   Value b;
   if (bias) {
     ParamLayout biasLayout;

@@ -85,11 +85,18 @@ public:
   Value param(llvm::StringRef name, llvm::ArrayRef<int64_t> shape,
               bool keepDtype = false, ParamLayout layout = {});
 
+  /// The `!llm.qweight` parameter `name` (prefixed) of a pre-quantized
+  /// checkpoint, [out, in], its packed tensors checked.
+  Value quantizedParam(llvm::StringRef name, int64_t out, int64_t in);
+
   /// `llm.param` stacking the archive tensors `names` (per-expert weights).
   Value stackedParam(llvm::StringRef label, llvm::ArrayRef<std::string> names,
                      llvm::ArrayRef<int64_t> partShape);
 
-  /// input · Wᵀ (+ b) with W `name`.weight of logical shape [out, in].
+  /// input · Wᵀ (+ b) with W `name`.weight of logical shape [out, in]; in a
+  /// pre-quantized checkpoint, W read from `name`.qweight and its zero
+  /// points and scales, as a `!llm.qweight`.
+
   Value linear(Value x, llvm::StringRef name, int64_t out, bool bias,
                ParamLayout layout = {});
 
@@ -133,6 +140,9 @@ public:
   int64_t batch = 1;
   /// Emit attention op by op (HFImportOptions::decomposeAttention).
   bool decomposeAttention = false;
+  /// The checkpoint's quantization, when its projections are stored
+  /// quantized (HFModel::getCheckpointQuantization).
+  const CheckpointQuantization *checkpointQuantization = nullptr;
   std::string functionName = "forward";
 
 private:

@@ -69,6 +69,54 @@ std::string mlir::llm::getSupportedModelTypes() {
   return list;
 }
 
+/// GPTQ's or AWQ's `quantization_config`: what LLMC's kernels can read of
+/// it (4- or 8-bit GPTQ, 4-bit AWQ in the GEMM packing with zero points,
+/// groups of a multiple of 32 or one per output row).
+static llvm::Expected<CheckpointQuantization>
+readCheckpointQuantization(Config &quant, llvm::StringRef path,
+                           llvm::StringRef method) {
+  CheckpointQuantization result;
+  auto bad = [&](llvm::StringRef field, const llvm::Twine &expected,
+                 const llvm::Twine &found) {
+    return makeError(llvm::formatv(
+        "{0}: field 'quantization_config.{1}': expected {2}, found {3}", path,
+        field, expected.str(), found.str()));
+  };
+  int64_t bits = quant.getInt("bits", quant.getInt("w_bit", 4));
+  int64_t group = quant.getInt("group_size", quant.getInt("q_group_size", 128));
+  if (quant.failed())
+    return quant.takeError();
+  if (method == "gptq") {
+    if (bits != 4 && bits != 8)
+      return bad("bits", "4 or 8 (the bits LLMC's kernels read)",
+                 llvm::Twine(bits));
+    std::string format = quant.getString("checkpoint_format", "gptq");
+    if (format != "gptq" && format != "gptq_v2")
+      return bad("checkpoint_format", "gptq or gptq_v2", "'" + format + "'");
+    result.format = format;
+  } else {
+    if (bits != 4)
+      return bad("bits", "4 (AWQ)", llvm::Twine(bits));
+    std::string version =
+        llvm::StringRef(quant.getString("version", "gemm")).lower();
+    if (version != "gemm")
+      return bad("version", "gemm (AutoAWQ's GEMM packing)",
+                 "'" + version + "'");
+    if (!quant.getBool("zero_point", true))
+      return bad("zero_point", "true", "false");
+    result.format = "awq";
+  }
+  if (quant.failed())
+    return quant.takeError();
+  if (group != -1 && (group <= 0 || group % 32 != 0))
+    return bad("group_size",
+               "-1 (one group per output row) or a multiple of 32",
+               llvm::Twine(group));
+  result.bits = static_cast<int>(bits);
+  result.group = group == -1 ? 0 : group;
+  return result;
+}
+
 HFModel::HFModel(std::string directory, std::unique_ptr<ConfigFile> config)
     : directory(std::move(directory)), config(std::move(config)) {}
 
@@ -97,9 +145,9 @@ HFModel::open(llvm::StringRef modelDir) {
     return makeError(llvm::formatv("{0}: field 'model_type': unsupported "
                                    "architecture '{1}'; supported: {2}",
                                    path, type, getSupportedModelTypes()));
-  // A pre-quantized checkpoint (GPTQ, AWQ, bitsandbytes, compressed
-  // tensors...) stores packed integers under the weights' names: read as
-  // floats they would be garbage.
+  // A pre-quantized checkpoint stores packed integers, not the weights:
+  // GPTQ's and AWQ's packings are read as they are; the others
+  // (bitsandbytes, compressed tensors...) are refused.
   for (llvm::StringRef key : {"quantization_config", "compression_config"}) {
     if (!config.has(key))
       continue;
@@ -110,10 +158,19 @@ HFModel::open(llvm::StringRef modelDir) {
         quant ? quant->getString("quant_method", "") : std::string();
     if (method.empty() && quant)
       method = quant->getString("format", "");
+    if (key == "quantization_config" && (method == "gptq" || method == "awq")) {
+      llvm::Expected<CheckpointQuantization> read =
+          readCheckpointQuantization(*quant, path, method);
+      if (!read)
+        return read.takeError();
+      model->checkpointQuantization = *read;
+      continue;
+    }
     return makeError(llvm::formatv(
         "{0}: field '{1}': expected a checkpoint of float weights (F32, F16 "
-        "or BF16), found a pre-quantized one{2}, which LLMC does not read; "
-        "load the float checkpoint and quantize it with --quantize int8|int4",
+        "or BF16) or one quantized by GPTQ or AWQ, found a pre-quantized "
+        "one{2}, which LLMC does not read; load the float checkpoint and "
+        "quantize it with --quantize int8|int4",
         path, key,
         method.empty() ? std::string()
                        : llvm::formatv(" (quant_method '{0}')", method).str()));
@@ -176,10 +233,28 @@ HFModel::import(MLIRContext &context, const SafeTensorsArchive &archive,
   emitter.batch = options.batch;
   emitter.functionName = options.functionName;
   emitter.decomposeAttention = options.decomposeAttention;
+  if (checkpointQuantization)
+    emitter.checkpointQuantization = &*checkpointQuantization;
   // A fresh view: the errors of an earlier import do not stick to this one.
   Config view(*config);
   if (llvm::Error err = family->build(view, emitter, *module, options))
     return std::move(err);
+  // config.json says the projections are packed: a checkpoint without any
+  // packed projection contradicts it (a float checkpoint with a stale
+  // quantization_config, or packed tensors under names LLMC does not read).
+  if (checkpointQuantization) {
+    bool packed = false;
+    module->walk([&](ParamOp param) {
+      packed = packed || param.getCheckpointFormat().has_value();
+    });
+    if (!packed)
+      return makeError(llvm::formatv(
+          "{0}: field 'quantization_config': expected the projections "
+          "packed by {1} ('<projection>.qweight', '.qzeros' and '.scales' "
+          "tensors), found none in the checkpoint",
+          config->getPath(),
+          checkpointQuantization->format == "awq" ? "AWQ" : "GPTQ"));
+  }
   context.getLoadedDialect<LLMDialect>()->getModelAttrHelper().setAttr(
       *module, getModelAttr(context, info));
   if (failed(verify(*module)))

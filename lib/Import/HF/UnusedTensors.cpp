@@ -68,6 +68,13 @@ UnusedTensors mlir::llm::findUnusedTensors(ModuleOp module,
         addRead(cast<StringAttr>(name).getValue());
       return;
     }
+    if (param.getCheckpointFormat()) {
+      // A pre-quantized projection: its packed tensors.
+      for (llvm::StringRef suffix :
+           {".qweight", ".qzeros", ".scales", ".g_idx"})
+        addRead((param.getName() + suffix).str());
+      return;
+    }
     addRead(param.getName());
   });
   UnusedTensors unused;

@@ -76,6 +76,30 @@ func.func @param_quant_method_float() {
 
 // -----
 
+func.func @param_checkpoint_format_float() {
+  // expected-error @+1 {{'llm.param' op expected a !llm.qweight result for 'checkpoint_format', found 'tensor<64x32xf32>'}}
+  %0 = llm.param "w" {checkpoint_format = "gptq"} : tensor<64x32xf32>
+  return
+}
+
+// -----
+
+func.func @param_checkpoint_format_unknown() {
+  // expected-error @+1 {{'llm.param' op expected 'checkpoint_format' "gptq", "gptq_v2" or "awq", found "exl2"}}
+  %0 = llm.param "w" {checkpoint_format = "exl2"} : !llm.qweight<64x32, bits = 4, group = 32, scale = f32, asymmetric, packing = nibble>
+  return
+}
+
+// -----
+
+func.func @param_checkpoint_format_calibrated() {
+  // expected-error @+1 {{'llm.param' op expected 'checkpoint_format' (values from the checkpoint) without 'quant_method' (values from calibration)}}
+  %0 = llm.param "w" {checkpoint_format = "awq", quant_method = "awq"} : !llm.qweight<64x32, bits = 4, group = 32, scale = f32, asymmetric, packing = nibble>
+  return
+}
+
+// -----
+
 func.func @param_quant_method_unknown() {
   // expected-error @+1 {{'llm.param' op expected 'quant_method' "gptq" or "awq", found "rtn"}}
   %0 = llm.param "w" {quant_method = "rtn"} : !llm.qweight<64x32, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>

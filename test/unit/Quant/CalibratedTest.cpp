@@ -173,10 +173,9 @@ TEST(CalibratedTest, GPTQBeatsRoundToNearest) {
           std::vector<float> back = dequantize(q, n, k, scheme);
           double gptq = outputError(w.data(), back.data(), n, k, stats);
           double rtn = rtnError(w, n, k, stats, scheme);
-          EXPECT_LT(gptq, 0.5 * rtn)
-              << bits << " bits, group " << group
-              << (symmetric ? ", symmetric" : "")
-              << (actOrder ? ", act-order" : "");
+          EXPECT_LT(gptq, 0.5 * rtn) << bits << " bits, group " << group
+                                     << (symmetric ? ", symmetric" : "")
+                                     << (actOrder ? ", act-order" : "");
           int lo = bits == 8 ? (symmetric ? -127 : -128) : 0;
           int hi = bits == 8 ? 127 : 15;
           for (int8_t c : q.codes)
@@ -216,8 +215,8 @@ TEST(CalibratedTest, AWQScalesTheSalientFeature) {
   InputStatistics stats(k);
   stats.add(x.data(), rows);
   Scheme scheme{4, 0, false};
-  AWQResult found = searchAWQScales({{w1.data(), n}, {w2.data(), n}}, k,
-                                    stats, scheme);
+  AWQResult found =
+      searchAWQScales({{w1.data(), n}, {w2.data(), n}}, k, stats, scheme);
   EXPECT_GE(found.ratio, 0.0);
   EXPECT_LT(found.errorAfter, 0.8 * found.errorBefore);
   for (int64_t i = 0; i < k; ++i)
@@ -248,22 +247,22 @@ TEST(CalibratedTest, AWQClippingShrinksAndNeverHurts) {
   InputStatistics stats(k);
   stats.add(x.data(), rows);
   for (int64_t group : {int64_t(0), int64_t(32)})
-  for (bool symmetric : {true, false}) {
-    Scheme scheme{4, group, symmetric};
-    std::vector<float> clipped = w;
-    auto [before, after] =
-        clipAWQ(clipped.data(), n, k, stats, scheme, /*steps=*/10);
-    EXPECT_LT(after, before);
-    // One group per row: the groups' own errors are the whole error.
-    if (group == 0)
-      EXPECT_NEAR(before, rtnError(w, n, k, stats, scheme), 1e-6 * before);
-    // Clamped to at least 1 - 0.025 * 9 of the group's range, same sign.
-    for (int64_t e = 0; e < n * k; ++e) {
-      EXPECT_LE(std::fabs(clipped[e]), std::fabs(w[e]) + 1e-7f);
-      EXPECT_GE(std::fabs(clipped[e]), 0.775f * std::fabs(w[e]) - 1e-7f);
-      EXPECT_GE(clipped[e] * w[e], 0.0f);
+    for (bool symmetric : {true, false}) {
+      Scheme scheme{4, group, symmetric};
+      std::vector<float> clipped = w;
+      auto [before, after] =
+          clipAWQ(clipped.data(), n, k, stats, scheme, /*steps=*/10);
+      EXPECT_LT(after, before);
+      // One group per row: the groups' own errors are the whole error.
+      if (group == 0)
+        EXPECT_NEAR(before, rtnError(w, n, k, stats, scheme), 1e-6 * before);
+      // Clamped to at least 1 - 0.025 * 9 of the group's range, same sign.
+      for (int64_t e = 0; e < n * k; ++e) {
+        EXPECT_LE(std::fabs(clipped[e]), std::fabs(w[e]) + 1e-7f);
+        EXPECT_GE(std::fabs(clipped[e]), 0.775f * std::fabs(w[e]) - 1e-7f);
+        EXPECT_GE(clipped[e] * w[e], 0.0f);
+      }
     }
-  }
 }
 
 } // namespace

@@ -25,7 +25,7 @@ constexpr const char *kValid = R"({
     {"name": "experts", "dtype": "f16", "shape": [2, 4], "stacked": ["e0", "e1"]},
     {"name": "q", "dtype": "f32", "shape": [4, 64],
      "quant": {"bits": 4, "group": 32, "symmetric": false, "int8_activations": true,
-               "method": "gptq"}}
+               "method": "gptq", "checkpoint": "awq"}}
   ],
   "entry_points": [
     {"name": "prefill_enc5_encode", "arena_bytes": 640,
@@ -54,6 +54,7 @@ TEST(ManifestTest, ReadsEveryField) {
   EXPECT_FALSE(m->params[3].quant->symmetric);
   EXPECT_TRUE(m->params[3].quant->int8Activations);
   EXPECT_EQ(m->params[3].quant->method, "gptq");
+  EXPECT_EQ(m->params[3].quant->checkpoint, "awq");
   EXPECT_FALSE(m->params[0].quant);
   EXPECT_EQ(m->params[0].dtype, ElementType::BF16);
   EXPECT_TRUE(m->params[1].transpose);
@@ -149,7 +150,10 @@ INSTANTIATE_TEST_SUITE_P(
                 "m.json: field .params[3].quant: expected an f32 2-D "
                 "parameter that is neither stacked nor in panels, found "
                 "{\"bits\":4,\"group\":32,\"symmetric\":false,"
-                "\"int8_activations\":true,\"method\":\"gptq\"}"},
+                "\"int8_activations\":true,\"method\":\"gptq..."},
+        BadCase{"\"checkpoint\": \"awq\"", "\"checkpoint\": \"exl2\"",
+                "m.json: field .params[3].quant.checkpoint: expected one of "
+                "gptq, gptq_v2, awq, found \"exl2\""},
         BadCase{"\"method\": \"gptq\"", "\"method\": \"hqq\"",
                 "m.json: field .params[3].quant.method: expected one of rtn, "
                 "gptq, awq, found \"hqq\""},
@@ -159,7 +163,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"\"params\": [", "\"params\": 3, \"x\": [",
                 "m.json: field .params: expected an array, found 3"},
         BadCase{"{\n  \"format\"", "[{\n  \"format\"",
-                "m.json: not valid JSON: [25:4, byte=1260]: Expected , or ] "
+                "m.json: not valid JSON: [25:4, byte=1281]: Expected , or ] "
                 "after array element"}));
 
 } // namespace

@@ -69,6 +69,11 @@ def LLM_ParamOp : LLM_Op<"param", [Pure]> {
       activation-aware scales) rather than rounded to nearest, which is the
       default. The runtime then refuses to bind the weight unless the
       compiler supplies the calibrated values (`llm-run --calib`).
+    - `checkpoint_format = "gptq" | "gptq_v2" | "awq"`: the checkpoint holds
+      the weight already quantized, in that library's packing, as the
+      tensors `name.qweight`, `name.qzeros`, `name.scales` (and GPTQ's
+      `name.g_idx`); the runtime repacks the integers for the kernels
+      without dequantizing them (docs/Quantization.md).
 
     Example:
 
@@ -84,14 +89,16 @@ def LLM_ParamOp : LLM_Op<"param", [Pure]> {
                        OptionalAttr<StrArrayAttr>:$stacked,
                        OptionalAttr<I64Attr>:$panels,
                        UnitAttr:$int8_activations,
-                       OptionalAttr<StrAttr>:$quant_method);
+                       OptionalAttr<StrAttr>:$quant_method,
+                       OptionalAttr<StrAttr>:$checkpoint_format);
   let results = (outs AnyTypeOf<[AnyRankedTensor, LLM_QuantizedType]>:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";
   let builders = [
     OpBuilder<(ins "::mlir::Type":$resultType, "::llvm::StringRef":$paramName), [{
       build($_builder, $_state, resultType, $_builder.getStringAttr(paramName),
             ::mlir::UnitAttr(), ::mlir::DenseI64ArrayAttr(), ::mlir::ArrayAttr(),
-            ::mlir::IntegerAttr(), ::mlir::UnitAttr(), ::mlir::StringAttr());
+            ::mlir::IntegerAttr(), ::mlir::UnitAttr(), ::mlir::StringAttr(),
+            ::mlir::StringAttr());
     }]>
   ];
 }
