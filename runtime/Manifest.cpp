@@ -304,6 +304,13 @@ Expected<ParamDesc> readParam(const Field &f) {
       LLMRT_TRY(value, q["checkpoint"].oneOf(kFormats));
       checkpoint = std::string(*value);
     }
+    bool actOrder = false;
+    if (q["act_order"].present()) {
+      LLMRT_TRY(value, q["act_order"].boolean());
+      actOrder = *value;
+      if (actOrder && checkpoint.rfind("gptq", 0) != 0)
+        return q["act_order"].error("false without a GPTQ \"checkpoint\"");
+    }
     if (param.shape.size() != 2 || !param.stacked.empty() || param.panels ||
         param.dtype != ElementType::F32)
       return q.error("an f32 2-D parameter that is neither stacked nor in "
@@ -312,9 +319,13 @@ Expected<ParamDesc> readParam(const Field &f) {
                                                   *group, param.shape[1]);
     if (!problem.empty())
       return q.problem(problem);
-    param.quant =
-        ParamDesc::Quantization{static_cast<int>(*bits), *group, *symmetric,
-                                int8Activations,         method, checkpoint};
+    param.quant = ParamDesc::Quantization{static_cast<int>(*bits),
+                                          *group,
+                                          *symmetric,
+                                          int8Activations,
+                                          method,
+                                          checkpoint,
+                                          actOrder};
   }
   return param;
 }

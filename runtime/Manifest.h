@@ -148,6 +148,9 @@ struct ParamDesc {
     /// "gptq" (zero points stored minus one), "gptq_v2" or "awq" (GEMM),
     /// in the tensors `name.qweight`, `.qzeros`, `.scales` (and `.g_idx`).
     std::string checkpoint;
+    /// A GPTQ checkpoint's act-order: the features are stored grouped (by
+    /// g_idx) and the permutation follows the weight (LLMK_QUANT_PERMUTED).
+    bool actOrder = false;
   };
   std::optional<Quantization> quant;
 };

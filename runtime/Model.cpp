@@ -11,6 +11,7 @@
 #include "Quant.h"
 #include "SafeTensors.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <new>
@@ -342,24 +343,36 @@ Expected<Buffer> unpackCheckpoint(const SafeTensorsArchive &archive,
     std::memcpy(&value, t->data + index * 4, 4);
     return value;
   };
+  // The input features in the order they are stored: grouped by g_idx
+  // (act-order), or as they are.
+  std::vector<int32_t> perm(k);
+  for (int64_t i = 0; i < k; ++i)
+    perm[i] = static_cast<int32_t>(i);
   if (!awq && archive.lookup(param.name + ".g_idx")) {
-    // Act-order checkpoints put input features in groups out of order;
-    // the kernels' groups are consecutive features.
     Expected<const TensorInfo *> gIdx = tensor(".g_idx", false, {k});
     if (!gIdx)
       return gIdx.takeStatus();
-    for (int64_t i = 0; i < k; ++i)
-      if (static_cast<int64_t>(static_cast<int32_t>(word(*gIdx, i))) !=
-          i / size)
+    std::vector<int64_t> groupOf(k), count(groups, 0);
+    for (int64_t i = 0; i < k; ++i) {
+      groupOf[i] = static_cast<int32_t>(word(*gIdx, i));
+      bool inRange = groupOf[i] >= 0 && groupOf[i] < groups;
+      if (!inRange || (!q.actOrder && groupOf[i] != i / size) ||
+          ++count[groupOf[i]] > size)
         return Status::error(
-            ErrorCode::Unsupported,
+            ErrorCode::Format,
             (*gIdx)->file + ": tensor '" + param.name + ".g_idx': element " +
-                std::to_string(i) + " is " +
-                std::to_string(static_cast<int32_t>(word(*gIdx, i))) +
-                ", expected " + std::to_string(i / size) +
-                " (feature / group_size): an act-order (desc_act) checkpoint, "
-                "whose groups are not consecutive input features, which "
-                "LLMC's kernels do not read");
+                std::to_string(i) + " is " + std::to_string(groupOf[i]) +
+                ", expected " +
+                (q.actOrder
+                     ? "a group in [0, " + std::to_string(groups) +
+                           ") that holds " + std::to_string(size) + " features"
+                     : std::to_string(i / size) +
+                           " (feature / group_size), as config.json "
+                           "has no act-order"));
+    }
+    std::stable_sort(perm.begin(), perm.end(), [&](int32_t a, int32_t b) {
+      return groupOf[a] < groupOf[b];
+    });
   }
   // AWQ's GEMM packing interleaves the 8 columns of a word: column c is in
   // nibble kAwqNibble[c].
@@ -382,8 +395,9 @@ Expected<Buffer> unpackCheckpoint(const SafeTensorsArchive &archive,
       // 8-bit codes are stored signed (value - 128).
       grid.offset = q.bits == 8 ? scale * (128.0f - zero) : -scale * zero;
     }
-  for (int64_t i = 0; i < k; ++i)
+  for (int64_t t = 0; t < k; ++t)
     for (int64_t j = 0; j < n; ++j) {
+      const int64_t i = perm[t];
       uint32_t v;
       if (awq)
         v = (word(*qweight, i * (n / pack) + j / pack) >>
@@ -392,17 +406,30 @@ Expected<Buffer> unpackCheckpoint(const SafeTensorsArchive &archive,
       else
         v = (word(*qweight, (i / pack) * n + j) >> ((i % pack) * q.bits)) &
             mask;
-      codes[j * k + i] = static_cast<int8_t>(
+      codes[j * k + t] = static_cast<int8_t>(
           q.bits == 8 ? static_cast<int>(v) - 128 : static_cast<int>(v));
     }
   int64_t bytes =
-      llmk::quantPackedBytes(n, k, q.bits, q.group, q.int8Activations);
+      q.actOrder
+          ? llmk::quantPermOffset(n, k, q.bits, q.group, q.int8Activations) +
+                k * 4
+          : llmk::quantPackedBytes(n, k, q.bits, q.group, q.int8Activations);
   Expected<HeapArray<uint8_t>> packed = allocateAlignedArray<uint8_t>(
       uint64_t(bytes), "parameter '" + param.name + "' (quantized)");
   if (!packed)
     return packed.takeStatus();
   llmk::packQuantized(codes.data(), grids.data(), n, k, q.bits, q.group,
                       packed->get(), q.int8Activations);
+  if (q.actOrder) {
+    int64_t offset =
+        llmk::quantPermOffset(n, k, q.bits, q.group, q.int8Activations);
+    std::memset(packed->get() + llmk::quantPackedBytes(n, k, q.bits, q.group,
+                                                       q.int8Activations),
+                0,
+                offset - llmk::quantPackedBytes(n, k, q.bits, q.group,
+                                                q.int8Activations));
+    std::memcpy(packed->get() + offset, perm.data(), k * 4);
+  }
   Buffer buffer;
   buffer.own(std::move(*packed));
   buffer.shape = {bytes};
@@ -652,6 +679,8 @@ uint64_t Model::estimateBytes(const Manifest &manifest,
       bytes += static_cast<uint64_t>(llmk::quantPackedBytes(
           param.shape[0], param.shape[1], param.quant->bits, param.quant->group,
           param.quant->int8Activations));
+      if (param.quant->actOrder)
+        bytes += static_cast<uint64_t>(param.shape[1]) * 4 + 64;
       continue;
     }
     std::optional<DType> want = getKernelDType(param.dtype);

@@ -13,6 +13,11 @@ scale an f16 value) and packed as the library that made it would:
                 holding zero - 1, scales f16 [groups, out], g_idx int32 [in]
   llama_gptq8   GPTQModel's "gptq_v2" format, 8 bits: qweight [in / 4, out],
                 qzeros [groups, out / 4] holding the zero points as they are
+  llama_gptq_actorder
+                AutoGPTQ's format with act-order (desc_act): the groups are
+                sets of input features in a shuffled order (g_idx[i] =
+                position of feature i in the order / 32), as GPTQ makes when
+                it quantizes the features by decreasing Hessian diagonal
   llama_awq     AutoAWQ's GEMM format (quant_method "awq", version "gemm"),
                 4 bits: qweight int32 [in, out / 8] and qzeros
                 [groups, out / 8] with the 8 output columns of a word in the
@@ -31,6 +36,7 @@ Re-running gives the same bytes.
 
 import json
 import os
+import random
 import shutil
 import struct
 
@@ -77,33 +83,47 @@ def f16(x):
     return struct.unpack("<e", struct.pack("<e", x))[0]
 
 
-def quantize(w, out, inp, bits):
-    """Per row and group of GROUP: (codes [out][in], scales [groups][out],
-    zeros [groups][out]), AutoGPTQ's asymmetric quantizer with the scale
-    rounded to f16 first."""
+def quantize(w, out, inp, bits, g_idx):
+    """Per row and group (the features i of one g_idx[i]): (codes [out][in],
+    scales [groups][out], zeros [groups][out]), AutoGPTQ's asymmetric
+    quantizer with the scale rounded to f16 first."""
     maxq = (1 << bits) - 1
     groups = inp // GROUP
+    members = [[i for i in range(inp) if g_idx[i] == g] for g in range(groups)]
     codes = [[0] * inp for _ in range(out)]
     scales = [[0.0] * out for _ in range(groups)]
     zeros = [[0] * out for _ in range(groups)]
     for j in range(out):
         row = w[j * inp:(j + 1) * inp]
         for g in range(groups):
-            part = row[g * GROUP:(g + 1) * GROUP]
+            part = [row[i] for i in members[g]]
             lo, hi = min(0.0, min(part)), max(0.0, max(part))
             scale = f16((hi - lo) / maxq) if hi > lo else 1.0
             zero = min(maxq, max(0, round(-lo / scale)))
             scales[g][j], zeros[g][j] = scale, zero
-            for i, v in enumerate(part):
-                codes[j][g * GROUP + i] = min(maxq, max(0, round(v / scale) + zero))
+            for i in members[g]:
+                codes[j][i] = min(maxq, max(0, round(row[i] / scale) + zero))
     return codes, scales, zeros
+
+
+def group_index(inp, act_order, key):
+    """g_idx: consecutive groups, or with act-order those of a shuffled
+    order of the features (seeded by the tensor's name)."""
+    if not act_order:
+        return [i // GROUP for i in range(inp)]
+    order = list(range(inp))
+    random.Random(key).shuffle(order)
+    position = [0] * inp
+    for p, i in enumerate(order):
+        position[i] = p
+    return [position[i] // GROUP for i in range(inp)]
 
 
 def signed(word):
     return word - (1 << 32) if word >= 1 << 31 else word
 
 
-def pack_gptq(codes, scales, zeros, out, inp, bits, minus_one):
+def pack_gptq(codes, scales, zeros, out, inp, bits, minus_one, g_idx):
     per = 32 // bits
     mask = (1 << bits) - 1
     qweight = [0] * (inp // per * out)
@@ -120,7 +140,7 @@ def pack_gptq(codes, scales, zeros, out, inp, bits, minus_one):
         "qweight": ("I32", [inp // per, out], [signed(v) for v in qweight]),
         "qzeros": ("I32", [groups, out // per], [signed(v) for v in qzeros]),
         "scales": ("F16", [groups, out], [s for r in scales for s in r]),
-        "g_idx": ("I32", [inp], [i // GROUP for i in range(inp)]),
+        "g_idx": ("I32", [inp], g_idx),
     }
 
 
@@ -150,6 +170,8 @@ FIXTURES = {
                      "sym": False, "checkpoint_format": "gptq_v2"}, 8),
     "llama_awq": ({"quant_method": "awq", "bits": 4, "group_size": GROUP, "zero_point": True,
                    "version": "gemm"}, 4),
+    "llama_gptq_actorder": ({"quant_method": "gptq", "bits": 4, "group_size": GROUP,
+                             "desc_act": True, "sym": False, "checkpoint_format": "gptq"}, 4),
 }
 
 
@@ -163,12 +185,13 @@ def main():
             stem = key[:-len(".weight")]
             if key.endswith(".weight") and stem.rsplit(".", 1)[-1] in PROJECTIONS:
                 out, inp = shape
-                codes, scales, zeros = quantize(values, out, inp, bits)
+                g_idx = group_index(inp, quant.get("desc_act", False), key)
+                codes, scales, zeros = quantize(values, out, inp, bits, g_idx)
                 if quant["quant_method"] == "awq":
                     packed = pack_awq(codes, scales, zeros, out, inp)
                 else:
                     packed = pack_gptq(codes, scales, zeros, out, inp, bits,
-                                       quant["checkpoint_format"] == "gptq")
+                                       quant["checkpoint_format"] == "gptq", g_idx)
                 for suffix, tensor in packed.items():
                     tensors[f"{stem}.{suffix}"] = tensor
             else:

@@ -19,11 +19,14 @@ using namespace mlir::llm::cpu;
 
 namespace {
 
-/// llmk_linear_q's `activations`: 1 when the weight's llm.param asks for
-/// int8 activations (W8A8), else 0.
-int32_t int8Activations(Value weight) {
+/// llmk_linear_q's `flags` for the weight's llm.param: int8 activations
+/// (W8A8), and input features permuted (an act-order checkpoint).
+int32_t quantFlags(Value weight) {
   auto param = weight.getDefiningOp<ParamOp>();
-  return param && param.getInt8Activations() ? 1 : 0;
+  if (!param)
+    return 0;
+  return (param.getInt8Activations() ? LLMK_QUANT_INT8_ACTIVATIONS : 0) |
+         (param.getActOrder() ? LLMK_QUANT_PERMUTED : 0);
 }
 
 /// `llm.embedding` -> llmk_embedding.
@@ -61,14 +64,13 @@ struct LinearLowering : CPUOpLowering<LinearOp> {
     if (auto q = dyn_cast<QuantizedType>(op.getWeight().getType())) {
       if (failed(call.requireRuntimeQuantized(q)))
         return call.abandon();
-      call.emit(Kernel::llmk_linear_q,
-                {adaptor.getInput(), adaptor.getWeight(),
-                 call.i32(static_cast<int32_t>(q.getBits())),
-                 call.i64(q.getGroupSize()),
-                 call.i32(int8Activations(op.getWeight())),
-                 call.ptrOrNull(adaptor.getBias()), call.out(),
-                 call.i64(getRows(op.getInput())), call.i64(w[1]),
-                 call.i64(w[0])});
+      call.emit(
+          Kernel::llmk_linear_q,
+          {adaptor.getInput(), adaptor.getWeight(),
+           call.i32(static_cast<int32_t>(q.getBits())),
+           call.i64(q.getGroupSize()), call.i32(quantFlags(op.getWeight())),
+           call.ptrOrNull(adaptor.getBias()), call.out(),
+           call.i64(getRows(op.getInput())), call.i64(w[1]), call.i64(w[0])});
       return call.replace();
     }
     FailureOr<int32_t> dtype = call.weightDtype(op.getWeight());
@@ -105,7 +107,7 @@ struct LinearRoPELowering : CPUOpLowering<LinearRoPEOp> {
       kernel = Kernel::llmk_linear_q_rope;
       operands.append({call.i32(static_cast<int32_t>(q.getBits())),
                        call.i64(q.getGroupSize()),
-                       call.i32(int8Activations(op.getWeight()))});
+                       call.i32(quantFlags(op.getWeight()))});
     } else {
       FailureOr<int32_t> dtype = call.weightDtype(op.getWeight());
       FailureOr<int32_t> layout = call.weightLayout(op.getWeight());

@@ -132,6 +132,8 @@ llvm::Expected<std::string> mlir::llm::buildManifest(ModuleOp lowered) {
                          : "rtn"}};
     if (auto format = param.getAs<StringAttr>("checkpoint_format"))
       (*entry->getObject("quant"))["checkpoint"] = format.getValue();
+    if (param.get("act_order"))
+      (*entry->getObject("quant"))["act_order"] = true;
     if (auto stacked = param.getAs<ArrayAttr>("stacked")) {
       llvm::json::Array parts;
       for (StringRef part : stacked.getAsValueRange<StringAttr>())

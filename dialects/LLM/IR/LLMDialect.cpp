@@ -30,7 +30,7 @@ void LLMDialect::initialize() {
 
 /// Checks one `llm.params` entry: {name, type[, transpose][, row_blocks]
 /// [, stacked][, panels][, int8_activations][, quant_method]
-/// [, checkpoint_format]}.
+/// [, checkpoint_format][, act_order]}.
 static LogicalResult verifyParamEntry(Operation *op, Attribute attr,
                                       size_t index) {
   auto entry = dyn_cast<DictionaryAttr>(attr);
@@ -61,6 +61,8 @@ static LogicalResult verifyParamEntry(Operation *op, Attribute attr,
                isa<QuantizedType>(type.getValue()) &&
                llvm::is_contained({"gptq", "awq"},
                                   cast<StringAttr>(value).getValue())) ||
+              (key == "act_order" && isa<UnitAttr>(value) &&
+               entry.get("checkpoint_format")) ||
               (key == "checkpoint_format" && isa<StringAttr>(value) &&
                isa<QuantizedType>(type.getValue()) &&
                llvm::is_contained({"gptq", "gptq_v2", "awq"},
@@ -71,8 +73,8 @@ static LogicalResult verifyParamEntry(Operation *op, Attribute attr,
              << "' = " << value
              << " (expected name, type, transpose, row_blocks [4 integers], "
                 "stacked, panels [a positive integer] or, on a quantized "
-                "type, int8_activations, quant_method [gptq or awq] and "
-                "checkpoint_format [gptq, gptq_v2 or awq])";
+                "type, int8_activations, quant_method [gptq or awq], "
+                "checkpoint_format [gptq, gptq_v2 or awq] and act_order)";
   }
   return success();
 }

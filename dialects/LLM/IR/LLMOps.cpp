@@ -162,6 +162,9 @@ LogicalResult ParamOp::verify() {
                               "the checkpoint) without 'quant_method' "
                               "(values from calibration)";
   }
+  if (getActOrder() && !getCheckpointFormat().value_or("").starts_with("gptq"))
+    return emitOpError() << "expected 'act_order' with a GPTQ "
+                            "'checkpoint_format' (gptq or gptq_v2)";
   if (std::optional<int64_t> panels = getPanels()) {
     if (!tensor || tensor.getRank() != 2)
       return emitOpError() << "expected a tensor result of rank 2 for "

@@ -12,6 +12,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 using namespace mlir;
@@ -173,8 +174,38 @@ Value Emitter::quantizedParam(llvm::StringRef name, int64_t out, int64_t in) {
       &context, {out, in}, static_cast<unsigned>(q.bits), q.group,
       builder.getF32Type(), /*symmetric=*/false,
       q.bits == 8 ? QuantPacking::Byte : QuantPacking::Nibble);
+  // GPTQ's g_idx: each input feature's group. Consecutive groups are the
+  // kernels' own; others (act-order) must hold `size` features each, which
+  // the runtime then stores grouped.
+  bool actOrder = false;
+  if (!awq && archive.lookup(full + ".g_idx")) {
+    const TensorInfo *info = archive.lookup(full + ".g_idx");
+    if (info->dtype != DType::I32 ||
+        llvm::ArrayRef<int64_t>(info->shape) != llvm::ArrayRef<int64_t>{in}) {
+      fail(llvm::formatv("{0}: tensor '{1}.g_idx': {2} {3}, expected I32 "
+                         "[{4}] (gptq packing)",
+                         info->file, full, getDTypeName(info->dtype),
+                         fmt(info->shape), in));
+      return nullptr;
+    }
+    llvm::SmallVector<int64_t> count(in / size, 0);
+    for (int64_t i = 0; i < in; ++i) {
+      int32_t g;
+      std::memcpy(&g, info->data + i * 4, 4);
+      actOrder = actOrder || g != i / size;
+      if (g < 0 || g >= in / size || ++count[g] > size) {
+        fail(llvm::formatv("{0}: tensor '{1}.g_idx': element {2} is {3}, "
+                           "expected a group in [0, {4}) that holds {5} "
+                           "input features",
+                           info->file, full, i, g, in / size, size));
+        return nullptr;
+      }
+    }
+  }
   auto op = ParamOp::create(builder, loc, type, full);
   op.setCheckpointFormat(q.format);
+  if (actOrder)
+    op.setActOrder(true);
   return op;
 }
 

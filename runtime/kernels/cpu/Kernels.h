@@ -31,6 +31,10 @@ typedef enum { LLMK_F32 = 0, LLMK_F16 = 1, LLMK_BF16 = 2 } LLMKDtype;
 enum { LLMK_LAYOUT_ROWS = 0, LLMK_LAYOUT_PANELS = 1 };
 enum { LLMK_PANEL_ROWS = 48 };
 
+/// The `flags` of llmk_linear_q: prefill on int8 activations (W8A8), and
+/// input features stored permuted (the permutation after the weight).
+enum { LLMK_QUANT_INT8_ACTIVATIONS = 1, LLMK_QUANT_PERMUTED = 2 };
+
 /// Mask kinds, numbered as `mlir::llm::MaskKind`.
 enum {
   LLMK_MASK_CAUSAL = 0,

@@ -705,16 +705,15 @@ constexpr int64_t kMinQuantizedGemmRows = 4;
 } // namespace
 
 extern "C" void llmk_linear_q(const float *x, const void *w, int32_t bits,
-                              int64_t group, int32_t activations,
-                              const float *bias, float *y, int64_t m, int64_t k,
-                              int64_t n) {
+                              int64_t group, int32_t flags, const float *bias,
+                              float *y, int64_t m, int64_t k, int64_t n) {
   if (m < 0 || k < 0 || n < 0) {
     recordError("llmk_linear_q: negative dimension");
     return;
   }
   if (!checkQuantization(bits, group, k).empty() ||
-      (activations != 0 && activations != 1) || (m > 0 && k > 0 && !x) ||
-      (n > 0 && k > 0 && !w)) {
+      (flags & ~(LLMK_QUANT_INT8_ACTIVATIONS | LLMK_QUANT_PERMUTED)) != 0 ||
+      (m > 0 && k > 0 && !x) || (n > 0 && k > 0 && !w)) {
     recordError("llmk_linear_q: invalid quantization, or null operand");
     if (y)
       std::fill(y, y + m * n, 0.0f);
@@ -722,8 +721,23 @@ extern "C" void llmk_linear_q(const float *x, const void *w, int32_t bits,
   }
   if (m == 0 || n == 0)
     return;
+  if (flags & LLMK_QUANT_PERMUTED) {
+    // The rows of x in the weight's order of input features, in a buffer
+    // of the calling thread's that grows to the largest call.
+    static thread_local std::vector<float> permuted;
+    const auto *perm = reinterpret_cast<const int32_t *>(
+        static_cast<const uint8_t *>(w) +
+        quantPermOffset(n, k, bits, group,
+                        (flags & LLMK_QUANT_INT8_ACTIVATIONS) != 0));
+    permuted.resize(static_cast<size_t>(m * k));
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t t = 0; t < k; ++t)
+        permuted[r * k + t] = x[r * k + perm[t]];
+    x = permuted.data();
+  }
+  const bool int8Activations = (flags & LLMK_QUANT_INT8_ACTIVATIONS) != 0;
   WeightMatrix weight{w, LLMK_F32, Form::Quantized, k, bits, group};
-  if (k > 0 && activations == 1 && m >= kMinQuantizedGemmRows)
+  if (k > 0 && int8Activations && m >= kMinQuantizedGemmRows)
     return gemmQuantizedInt8(x, weight, bias, y, m, k, n);
   if (k == 0 || m >= kMinQuantizedGemmRows)
     return product(x, weight, bias, y, m, k, n);

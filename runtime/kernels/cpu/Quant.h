@@ -76,6 +76,14 @@ inline int64_t quantPackedBytes(int64_t n, int64_t k, int bits, int64_t group,
          n * quantGroups(k, group) * 2 * int64_t(sizeof(uint16_t));
 }
 
+/// Offset of the permutation of the input features (k int32: stored
+/// feature t is input feature perm[t]) that follows a weight packed with
+/// LLMK_QUANT_PERMUTED.
+inline int64_t quantPermOffset(int64_t n, int64_t k, int bits, int64_t group,
+                               bool quads = false) {
+  return (quantPackedBytes(n, k, bits, group, quads) + 63) / 64 * 64;
+}
+
 /// Empty when (bits, group) is a quantization of [*, k] that the kernels
 /// read, else what is wrong with it.
 std::string checkQuantization(int bits, int64_t group, int64_t k);

@@ -189,15 +189,15 @@ extern "C" void llmk_linear_rope(const float *x, const void *w, int32_t wDtype,
 
 extern "C" void
 llmk_linear_q_rope(const float *x, const void *w, int32_t bits, int64_t group,
-                   int32_t activations, const float *bias, float *y, int64_t m,
+                   int32_t flags, const float *bias, float *y, int64_t m,
                    int64_t k, int64_t n, const int64_t *positions,
                    const float *invFreq, int64_t numHeads, int64_t headDim,
                    int64_t rotaryDim, int32_t gptj, float attentionScaling) {
   projectAndRotate(
       "llmk_linear_q_rope: invalid rotary dimensions",
       [&](int64_t r0, int64_t rows) {
-        llmk_linear_q(x + r0 * k, w, bits, group, activations, bias, y + r0 * n,
-                      rows, k, n);
+        llmk_linear_q(x + r0 * k, w, bits, group, flags, bias, y + r0 * n, rows,
+                      k, n);
       },
       y, m, n, positions, invFreq, numHeads, headDim, rotaryDim, gptj,
       attentionScaling);

@@ -100,6 +100,14 @@ func.func @param_checkpoint_format_calibrated() {
 
 // -----
 
+func.func @param_act_order_awq() {
+  // expected-error @+1 {{'llm.param' op expected 'act_order' with a GPTQ 'checkpoint_format' (gptq or gptq_v2)}}
+  %0 = llm.param "w" {act_order, checkpoint_format = "awq"} : !llm.qweight<64x32, bits = 4, group = 32, scale = f32, asymmetric, packing = nibble>
+  return
+}
+
+// -----
+
 func.func @param_quant_method_unknown() {
   // expected-error @+1 {{'llm.param' op expected 'quant_method' "gptq" or "awq", found "rtn"}}
   %0 = llm.param "w" {quant_method = "rtn"} : !llm.qweight<64x32, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>

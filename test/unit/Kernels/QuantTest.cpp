@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -278,6 +279,41 @@ TEST_P(LinearQTest, Int8ActivationsMatchTheReference) {
           }
         }
       }
+}
+
+/// With LLMK_QUANT_PERMUTED the kernel reads x in the order stored after
+/// the weight: the same result as the unpermuted kernel on x permuted by
+/// hand, bit for bit, on the GEMV and on the GEMM (and W8A8's tiles).
+TEST_P(LinearQTest, PermutedInputsAreGathered) {
+  const int64_t cases[][4] = {{1, 64, 20, 32}, {3, 96, 9, 32}, {7, 128, 50, 0}};
+  uint32_t seed = 900;
+  for (int32_t extra : {0, int32_t(LLMK_QUANT_INT8_ACTIVATIONS)})
+    for (const auto &c : cases) {
+      const int64_t m = c[0], k = c[1], n = c[2], group = c[3];
+      const bool quads = extra != 0;
+      std::vector<float> x = randomFloats(m * k, ++seed, 1.0f);
+      std::vector<float> w = randomFloats(n * k, ++seed, 0.05f);
+      Packed p = quantize(w, n, k, 4, group, false, quads);
+      // A permutation: stored feature t reads input feature perm[t].
+      std::vector<int32_t> perm(k);
+      for (int64_t t = 0; t < k; ++t)
+        perm[t] = static_cast<int32_t>((t * 37 + 11) % k);
+      std::vector<uint8_t> bytes = p.bytes;
+      int64_t offset = quantPermOffset(n, k, 4, group, quads);
+      bytes.resize(offset + k * 4, 0);
+      std::memcpy(bytes.data() + offset, perm.data(), k * 4);
+      std::vector<float> xp(m * k);
+      for (int64_t r = 0; r < m; ++r)
+        for (int64_t t = 0; t < k; ++t)
+          xp[r * k + t] = x[r * k + perm[t]];
+      std::vector<float> y(m * n), expected(m * n);
+      llmk_linear_q(x.data(), bytes.data(), 4, group,
+                    LLMK_QUANT_PERMUTED | extra, nullptr, y.data(), m, k, n);
+      ASSERT_EQ(llmk_take_error(), nullptr);
+      llmk_linear_q(xp.data(), p.bytes.data(), 4, group, extra, nullptr,
+                    expected.data(), m, k, n);
+      EXPECT_EQ(y, expected) << "m=" << m << " k=" << k << " n=" << n;
+    }
 }
 
 TEST_P(LinearQTest, NonFiniteActivationsGiveNaN) {

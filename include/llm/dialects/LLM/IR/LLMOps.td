@@ -74,6 +74,10 @@ def LLM_ParamOp : LLM_Op<"param", [Pure]> {
       tensors `name.qweight`, `name.qzeros`, `name.scales` (and GPTQ's
       `name.g_idx`); the runtime repacks the integers for the kernels
       without dequantizing them (docs/Quantization.md).
+    - `act_order` (with a GPTQ `checkpoint_format`): the checkpoint's groups
+      are not consecutive input features (GPTQ's act-order, `g_idx`); the
+      runtime stores the features grouped and the projection reads its
+      input in that order.
 
     Example:
 
@@ -90,7 +94,8 @@ def LLM_ParamOp : LLM_Op<"param", [Pure]> {
                        OptionalAttr<I64Attr>:$panels,
                        UnitAttr:$int8_activations,
                        OptionalAttr<StrAttr>:$quant_method,
-                       OptionalAttr<StrAttr>:$checkpoint_format);
+                       OptionalAttr<StrAttr>:$checkpoint_format,
+                       UnitAttr:$act_order);
   let results = (outs AnyTypeOf<[AnyRankedTensor, LLM_QuantizedType]>:$result);
   let assemblyFormat = "$name attr-dict `:` type($result)";
   let builders = [
@@ -98,7 +103,7 @@ def LLM_ParamOp : LLM_Op<"param", [Pure]> {
       build($_builder, $_state, resultType, $_builder.getStringAttr(paramName),
             ::mlir::UnitAttr(), ::mlir::DenseI64ArrayAttr(), ::mlir::ArrayAttr(),
             ::mlir::IntegerAttr(), ::mlir::UnitAttr(), ::mlir::StringAttr(),
-            ::mlir::StringAttr());
+            ::mlir::StringAttr(), ::mlir::UnitAttr());
     }]>
   ];
 }
