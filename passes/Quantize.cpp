@@ -29,14 +29,26 @@ namespace {
 /// The input features per activation block of the quantized kernels.
 constexpr int64_t kBlock = 32;
 
-/// True for a 2-D float weight with no layout of its own.
+/// True for a float weight with no layout of its own: a 2-D one, or the
+/// experts' weights stacked [experts, out, in].
 bool isQuantizable(ParamOp param) {
   auto tensor = dyn_cast<RankedTensorType>(param.getType());
-  if (!tensor || tensor.getRank() != 2 || !tensor.hasStaticShape() ||
-      param.getStacked() || param.getPanels())
+  if (!tensor || !tensor.hasStaticShape() || param.getPanels())
     return false;
+  bool matrix = tensor.getRank() == 2 && !param.getStacked();
+  bool experts = tensor.getRank() == 3 && param.getStacked();
   Type element = tensor.getElementType();
-  return element.isF32() || element.isF16() || element.isBF16();
+  return (matrix || experts) &&
+         (element.isF32() || element.isF16() || element.isBF16());
+}
+
+/// True when `use` is an expert weight (gate, up or down) of `llm.moe`.
+bool isExpertWeight(OpOperand &use) {
+  auto moe = dyn_cast<MoEOp>(use.getOwner());
+  return moe && llvm::is_contained({moe.getGateMutable().getOperandNumber(),
+                                    moe.getUpMutable().getOperandNumber(),
+                                    moe.getDownMutable().getOperandNumber()},
+                                   use.getOperandNumber());
 }
 
 struct QuantizePass : llm::impl::QuantizePassBase<QuantizePass> {
@@ -66,13 +78,16 @@ struct QuantizePass : llm::impl::QuantizePassBase<QuantizePass> {
     StringRef(skip).split(patterns, ',', -1, /*KeepEmpty=*/false);
 
     // Per name: quantized only if every llm.param of that name qualifies
-    // and every use of each is a projection's weight.
+    // and every use of each is a projection's weight (an expert's, for
+    // stacked experts).
     llvm::StringMap<bool> eligible;
     SmallVector<ParamOp> params;
     module.walk([&](ParamOp param) {
       StringRef name = param.getName();
       bool ok = isQuantizable(param) && !param->use_empty() &&
-                llvm::all_of(param->getUses(), isProjectionWeight) &&
+                llvm::all_of(param->getUses(), param.getStacked()
+                                                   ? isExpertWeight
+                                                   : isProjectionWeight) &&
                 llvm::none_of(patterns, [&](StringRef pattern) {
                   return name.contains(pattern.trim());
                 });
@@ -87,7 +102,7 @@ struct QuantizePass : llm::impl::QuantizePassBase<QuantizePass> {
       if (!eligible.lookup(param.getName()))
         continue;
       auto tensor = cast<RankedTensorType>(param.getType());
-      int64_t in = tensor.getDimSize(1);
+      int64_t in = tensor.getShape().back();
       if (groupSize > 0 && in % groupSize != 0) {
         param.emitError() << "llm-quantize: parameter '" << param.getName()
                           << "' has " << in
@@ -107,6 +122,11 @@ struct QuantizePass : llm::impl::QuantizePassBase<QuantizePass> {
           groupSize, builder.getF32Type(), symmetric,
           bits == 8 ? QuantPacking::Byte : QuantPacking::Nibble);
       param.getResult().setType(type);
+      // Experts round to nearest and run on decode's integer kernels: the
+      // calibration observes projections only, and the MoE kernel has no
+      // W8A8 path.
+      if (param.getStacked())
+        continue;
       if (activations == "int8")
         param.setInt8Activations(true);
       if (method != "rtn")

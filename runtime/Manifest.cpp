@@ -311,12 +311,18 @@ Expected<ParamDesc> readParam(const Field &f) {
       if (actOrder && checkpoint.rfind("gptq", 0) != 0)
         return q["act_order"].error("false without a GPTQ \"checkpoint\"");
     }
-    if (param.shape.size() != 2 || !param.stacked.empty() || param.panels ||
+    // A projection's [out, in] weight, or stacked experts' [experts, out,
+    // in] (rounded to nearest, on decode's kernels).
+    bool matrix = param.shape.size() == 2 && param.stacked.empty();
+    bool experts = param.shape.size() == 3 && !param.stacked.empty() &&
+                   method == "rtn" && checkpoint.empty() && !actOrder &&
+                   !int8Activations;
+    if ((!matrix && !experts) || param.panels ||
         param.dtype != ElementType::F32)
       return q.error("an f32 2-D parameter that is neither stacked nor in "
-                     "panels");
+                     "panels, or stacked experts rounded to nearest");
     std::string problem = llmk::checkQuantization(static_cast<int>(*bits),
-                                                  *group, param.shape[1]);
+                                                  *group, param.shape.back());
     if (!problem.empty())
       return q.problem(problem);
     param.quant = ParamDesc::Quantization{static_cast<int>(*bits),

@@ -491,19 +491,27 @@ Expected<Buffer> packParam(const SafeTensorsArchive &archive,
   if (param.quant) {
     // Quantized to nearest into llmk_linear_q's layout (Quant.h), from the
     // weight as f32.
+    // Stacked experts ([experts, n, k]): each expert's matrix packed as one
+    // weight, every llmk::quantExpertBytes.
     const ParamDesc::Quantization &q = *param.quant;
-    int64_t n = buffer.shape[0], k = buffer.shape[1];
-    int64_t bytes =
-        llmk::quantPackedBytes(n, k, q.bits, q.group, q.int8Activations);
+    const size_t rank = buffer.shape.size();
+    const int64_t experts = rank == 3 ? buffer.shape[0] : 1;
+    const int64_t n = buffer.shape[rank - 2], k = buffer.shape[rank - 1];
+    const int64_t stride = llmk::quantExpertBytes(n, k, q.bits, q.group);
+    int64_t bytes = rank == 3 ? experts * stride
+                              : llmk::quantPackedBytes(n, k, q.bits, q.group,
+                                                       q.int8Activations);
     Expected<HeapArray<uint8_t>> packed = allocateAlignedArray<uint8_t>(
         uint64_t(bytes), "parameter '" + param.name + "' (quantized)");
     if (!packed)
       return packed.takeStatus();
-    llmk::quantizeWeight(reinterpret_cast<const float *>(buffer.data), n, k,
-                         q.bits, q.group, q.symmetric, packed->get(),
-                         q.int8Activations);
+    for (int64_t e = 0; e < experts; ++e)
+      llmk::quantizeWeight(reinterpret_cast<const float *>(buffer.data) +
+                               e * n * k,
+                           n, k, q.bits, q.group, q.symmetric,
+                           packed->get() + e * stride, q.int8Activations);
     if (!buffer.owned)
-      releaseMappedPages(buffer.data, uint64_t(n) * k * es);
+      releaseMappedPages(buffer.data, uint64_t(experts * n) * k * es);
     buffer.own(std::move(*packed));
     buffer.shape = {bytes};
     buffer.elementSize = 1;
@@ -676,9 +684,16 @@ uint64_t Model::estimateBytes(const Manifest &manifest,
     if (param.quant) {
       // The quantized copy (the f32 one it is made from is freed once
       // quantized).
-      bytes += static_cast<uint64_t>(llmk::quantPackedBytes(
-          param.shape[0], param.shape[1], param.quant->bits, param.quant->group,
-          param.quant->int8Activations));
+      const size_t rank = param.shape.size();
+      const int64_t experts = rank == 3 ? param.shape[0] : 1;
+      bytes += static_cast<uint64_t>(
+          rank == 3
+              ? experts * llmk::quantExpertBytes(param.shape[1], param.shape[2],
+                                                 param.quant->bits,
+                                                 param.quant->group)
+              : llmk::quantPackedBytes(param.shape[0], param.shape[1],
+                                       param.quant->bits, param.quant->group,
+                                       param.quant->int8Activations));
       if (param.quant->actOrder)
         bytes += static_cast<uint64_t>(param.shape[1]) * 4 + 64;
       continue;

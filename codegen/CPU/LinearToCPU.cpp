@@ -149,19 +149,50 @@ struct MatmulLowering : CPUOpLowering<MatmulOp> {
   }
 };
 
-/// `llm.moe` -> llmk_moe (routing and the selected experts in one call).
+/// `llm.moe` -> llmk_moe (routing and the selected experts in one call),
+/// or llmk_moe_q when the experts are quantized.
 struct MoELowering : CPUOpLowering<MoEOp> {
   using CPUOpLowering::CPUOpLowering;
   LogicalResult
   matchAndRewrite(MoEOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     KernelCall call(rewriter, op, lowering);
+    auto gateQ = dyn_cast<QuantizedType>(op.getGate().getType());
+    auto upQ = dyn_cast<QuantizedType>(op.getUp().getType());
+    auto downQ = dyn_cast<QuantizedType>(op.getDown().getType());
+    if (gateQ || upQ || downQ) {
+      auto same = [&](QuantizedType q) {
+        return q && q.getBits() == gateQ.getBits() &&
+               q.getGroupSize() == gateQ.getGroupSize();
+      };
+      if (!gateQ || !same(upQ) || !same(downQ))
+        return call.fail("expected the gate, up and down experts quantized "
+                         "alike (bits and group), or none of them");
+      for (QuantizedType q : {gateQ, upQ, downQ})
+        if (failed(call.requireRuntimeQuantized(q)))
+          return call.abandon();
+      FailureOr<int32_t> routerDtype = call.weightDtype(op.getRouter());
+      if (failed(routerDtype))
+        return call.abandon();
+      ArrayRef<int64_t> gate = gateQ.getShape();
+      call.emit(Kernel::llmk_moe_q,
+                {adaptor.getInput(), adaptor.getRouter(),
+                 call.i32(*routerDtype), adaptor.getGate(), adaptor.getUp(),
+                 adaptor.getDown(),
+                 call.i32(static_cast<int32_t>(gateQ.getBits())),
+                 call.i64(gateQ.getGroupSize()), call.out(),
+                 call.i64(getRows(op.getInput())), call.i64(gate[2]),
+                 call.i64(gate[1]), call.i64(gate[0]), call.i64(op.getTopK()),
+                 call.i32(op.getNormalize() ? 1 : 0),
+                 call.i32(static_cast<int32_t>(op.getActivation()))});
+      return call.replace();
+    }
     FailureOr<int32_t> dtype = call.weightDtype(op.getGate());
     if (failed(dtype))
       return call.abandon();
     Type element =
         cast<RankedTensorType>(op.getGate().getType()).getElementType();
-    for (Value w : {op.getRouter(), op.getUp(), op.getDown()})
+    for (Value w : {Value(op.getRouter()), op.getUp(), op.getDown()})
       if (cast<RankedTensorType>(w.getType()).getElementType() != element)
         return call.fail("expected router and expert weights of one dtype");
     ArrayRef<int64_t> gate = getShape(op.getGate());

@@ -95,3 +95,25 @@ func.func @other(%a: tensor<64x64xf32>) -> tensor<64x64xf32> {
   %y = llm.matmul %a, %w : tensor<64x64xf32>, tensor<64x64xf32> -> tensor<64x64xf32>
   return %y : tensor<64x64xf32>
 }
+
+// -----
+
+// Mixtral's experts: the stacked weights that only llm.moe's gate, up and
+// down read become rank-3 qweights; the router (an llm.moe operand of its
+// own) stays in float. They always round to nearest: no quant_method.
+// CHECK-LABEL: func.func @experts
+// CHECK: llm.param "router" : tensor<4x64xf32>
+// CHECK: llm.param "gate" {stacked = ["g0", "g1", "g2", "g3"]} : !llm.qweight<4x128x64, bits = 8, group = 32, scale = f32, symmetric, packing = byte>
+// CHECK: llm.param "down" {stacked = ["d0", "d1", "d2", "d3"]} : !llm.qweight<4x64x128, bits = 8, group = 32, scale = f32, symmetric, packing = byte>
+// CHECK: llm.moe %{{.*}} : tensor<1x3x64xf32>, tensor<4x64xf32>, !llm.qweight<4x128x64
+// GPTQ-LABEL: func.func @experts
+// GPTQ: llm.param "gate" {stacked = ["g0", "g1", "g2", "g3"]} : !llm.qweight<4x128x64, bits = 4
+func.func @experts(%x: tensor<1x3x64xf32>) -> tensor<1x3x64xf32> {
+  %r = llm.param "router" : tensor<4x64xf32>
+  %g = llm.param "gate" {stacked = ["g0", "g1", "g2", "g3"]} : tensor<4x128x64xf32>
+  %u = llm.param "up" {stacked = ["u0", "u1", "u2", "u3"]} : tensor<4x128x64xf32>
+  %d = llm.param "down" {stacked = ["d0", "d1", "d2", "d3"]} : tensor<4x64x128xf32>
+  %y = llm.moe %x, %r, %g, %u, %d {top_k = 2}
+      : tensor<1x3x64xf32>, tensor<4x64xf32>, tensor<4x128x64xf32>, tensor<4x128x64xf32>, tensor<4x64x128xf32>
+  return %y : tensor<1x3x64xf32>
+}

@@ -126,9 +126,15 @@ LogicalResult ParamOp::verify() {
   if (tensor && !tensor.hasStaticShape())
     return emitOpError() << "expected a statically shaped parameter, found "
                          << tensor;
-  if ((getTranspose() || getRowBlocks() || getStacked()) && !tensor)
-    return emitOpError() << "expected a tensor result for 'transpose', "
-                            "'row_blocks' or 'stacked', found "
+  auto quantized = dyn_cast<QuantizedType>(getType());
+  if ((getTranspose() || getRowBlocks()) && !tensor)
+    return emitOpError() << "expected a tensor result for 'transpose' or "
+                            "'row_blocks', found "
+                         << getType();
+  if (getStacked() && !tensor &&
+      !(quantized && quantized.getShape().size() == 3))
+    return emitOpError() << "expected a tensor or a rank-3 !llm.qweight "
+                            "result for 'stacked', found "
                          << getType();
   if (getTranspose() && tensor.getRank() != 2)
     return emitOpError() << "expected a result of rank 2 for 'transpose', "
@@ -198,14 +204,15 @@ LogicalResult ParamOp::verify() {
                            << size * count;
   }
   if (std::optional<ArrayAttr> stacked = getStacked()) {
-    if (tensor.getRank() < 1)
+    ArrayRef<int64_t> dims = tensor ? tensor.getShape() : quantized.getShape();
+    if (dims.empty())
       return emitOpError() << "expected a result of rank >= 1 for "
                               "'stacked', found rank 0";
-    if (tensor.getDimSize(0) != static_cast<int64_t>(stacked->size()))
+    if (dims[0] != static_cast<int64_t>(stacked->size()))
       return emitOpError() << "expected a first dimension of "
                            << stacked->size()
                            << " (the number of stacked tensors), found "
-                           << tensor.getDimSize(0);
+                           << dims[0];
     if (getTranspose() || getRowBlocks())
       return emitOpError()
              << "expected 'stacked' without 'transpose' or 'row_blocks'";
@@ -774,28 +781,43 @@ static LogicalResult verifyTopK(Operation *op, int64_t topK,
                            << "] (the number of experts), found " << topK;
 }
 
+/// The shape of a tensor or of a qweight.
+static ArrayRef<int64_t> getDims(Type type) {
+  if (auto quantized = dyn_cast<QuantizedType>(type))
+    return quantized.getShape();
+  return cast<ShapedType>(type).getShape();
+}
+
 LogicalResult MoEOp::verify() {
   ArrayRef<int64_t> x = getInput().getType().getShape();
   if (x.size() < 2)
     return emitOpError() << "expected input of rank >= 2, found rank "
                          << x.size();
   if (failed(checkRank(*this, "router", getRouter().getType(), 2,
-                       "[experts, hidden]")) ||
-      failed(checkRank(*this, "gate", getGate().getType(), 3,
-                       "[experts, inter, hidden]")))
+                       "[experts, hidden]")))
     return failure();
+  if (getDims(getGate().getType()).size() != 3)
+    return emitOpError() << "expected gate of rank 3 ([experts, inter, "
+                            "hidden]), found rank "
+                         << getDims(getGate().getType()).size();
   int64_t hidden = x.back();
   int64_t experts = getRouter().getType().getShape()[0];
-  int64_t inter = getGate().getType().getShape()[1];
+  int64_t inter = getDims(getGate().getType())[1];
   if (failed(checkShape(*this, "router", getRouter().getType(),
-                        {experts, hidden})) ||
-      failed(checkShape(*this, "gate", getGate().getType(),
-                        {experts, inter, hidden})) ||
-      failed(checkShape(*this, "up", getUp().getType(),
-                        {experts, inter, hidden})) ||
-      failed(checkShape(*this, "down", getDown().getType(),
-                        {experts, hidden, inter})))
+                        {experts, hidden})))
     return failure();
+  const std::pair<StringRef, Value> weights[] = {
+      {"gate", getGate()}, {"up", getUp()}, {"down", getDown()}};
+  for (auto [what, value] : weights) {
+    SmallVector<int64_t, 3> expected = {experts, inter, hidden};
+    if (what == "down")
+      expected = {experts, hidden, inter};
+    ArrayRef<int64_t> found = getDims(value.getType());
+    if (!shapesMatch(found, expected))
+      return emitOpError() << "expected " << what << " shape "
+                           << fmtShape(expected) << ", found "
+                           << fmtShape(found);
+  }
   return verifyTopK(*this, getTopK(), experts);
 }
 

@@ -6,6 +6,7 @@
 
 #include "llm/dialects/LLM/IR/LLMTypes.h"
 #include "llm/dialects/LLM/IR/LLMDialect.h"
+#include "llvm/ADT/StringExtras.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -68,13 +69,19 @@ LogicalResult
 QuantizedType::verify(function_ref<InFlightDiagnostic()> emitError,
                       ArrayRef<int64_t> shape, unsigned bits, int64_t groupSize,
                       Type scaleType, bool symmetric, QuantPacking packing) {
-  if (shape.size() != 2)
-    return emitError()
-           << "expected a qweight of rank 2 ([out, in]), found rank "
-           << shape.size();
-  if (shape[0] <= 0 || shape[1] <= 0)
+  if (shape.size() != 2 && shape.size() != 3)
+    return emitError() << "expected a qweight of rank 2 ([out, in]) or 3 "
+                          "([experts, out, in]), found rank "
+                       << shape.size();
+  if (llvm::any_of(shape, [](int64_t d) { return d <= 0; }))
     return emitError() << "expected positive qweight dimensions, found "
-                       << shape[0] << "x" << shape[1];
+                       << llvm::join(llvm::map_range(shape,
+                                                     [](int64_t d) {
+                                                       return std::to_string(d);
+                                                     }),
+                                     "x");
+  // The input (last) and output dimensions of each matrix.
+  shape = shape.take_back(2);
   if (bits != 4 && bits != 8)
     return emitError() << "expected qweight bits 4 or 8, found " << bits;
   if (groupSize < 0)

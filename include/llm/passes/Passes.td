@@ -252,6 +252,11 @@ def QuantizePass : Pass<"llm-quantize", "::mlir::ModuleOp"> {
     through its own kernels to capture every projection's inputs, and the
     runtime refuses to bind a marked weight without them.
 
+    Mixture-of-experts weights stacked `[experts, out, in]` that only
+    `llm.moe` reads as its gate, up or down become rank-3 qweights (each
+    expert's matrix quantized alike; always rounded to nearest, without
+    `int8_activations` or `quant_method`); the router stays in float.
+
     Parameters whose name contains one of the `skip` patterns keep their
     type; by default the LM head (`lm_head`), as transformers' quantizers
     do. Embedding tables are never quantized (their lookup reads floats), so

@@ -76,6 +76,12 @@ inline int64_t quantPackedBytes(int64_t n, int64_t k, int bits, int64_t group,
          n * quantGroups(k, group) * 2 * int64_t(sizeof(uint16_t));
 }
 
+/// Bytes from one expert's packed [n, k] matrix to the next in a stacked
+/// quantized weight (llmk_moe_q): each packed as one weight, 64-aligned.
+inline int64_t quantExpertBytes(int64_t n, int64_t k, int bits, int64_t group) {
+  return (quantPackedBytes(n, k, bits, group) + 63) / 64 * 64;
+}
+
 /// Offset of the permutation of the input features (k int32: stored
 /// feature t is input feature perm[t]) that follows a weight packed with
 /// LLMK_QUANT_PERMUTED.

@@ -124,6 +124,39 @@ func.func @quantized(%x: tensor<1x64xf32>, %pos: tensor<1xi64>, %t: tensor<2xf32
 
 // -----
 
+// Quantized experts call llmk_moe_q with the router's dtype (f32: 0), the
+// experts' bits and group; experts quantized unlike one another are an
+// error.
+// CHECK-LABEL: llvm.func @quantized_experts
+// CHECK: %[[RDTYPE:.*]] = llvm.mlir.constant(0 : i32) : i32
+// CHECK: %[[QBITS:.*]] = llvm.mlir.constant(4 : i32) : i32
+// CHECK: %[[QGROUP:.*]] = llvm.mlir.constant(32 : i64) : i64
+// CHECK: llvm.call @llmk_moe_q(%{{.*}}, %{{.*}}, %[[RDTYPE]], %{{.*}}, %{{.*}}, %{{.*}}, %[[QBITS]], %[[QGROUP]],
+func.func @quantized_experts(%x: tensor<1x3x64xf32>) -> tensor<1x3x64xf32> {
+  %r = llm.param "router" : tensor<4x64xf32>
+  %g = llm.param "gate" {stacked = ["g0", "g1", "g2", "g3"]} : !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
+  %u = llm.param "up" {stacked = ["u0", "u1", "u2", "u3"]} : !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
+  %d = llm.param "down" {stacked = ["d0", "d1", "d2", "d3"]} : !llm.qweight<4x64x128, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
+  %y = llm.moe %x, %r, %g, %u, %d {top_k = 2}
+      : tensor<1x3x64xf32>, tensor<4x64xf32>, !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, !llm.qweight<4x64x128, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
+  return %y : tensor<1x3x64xf32>
+}
+
+// -----
+
+func.func @experts_quantized_unlike(%x: tensor<1x3x64xf32>) -> tensor<1x3x64xf32> {
+  %r = llm.param "router" : tensor<4x64xf32>
+  %g = llm.param "gate" {stacked = ["g0", "g1", "g2", "g3"]} : !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
+  %u = llm.param "up" {stacked = ["u0", "u1", "u2", "u3"]} : tensor<4x128x64xf32>
+  %d = llm.param "down" {stacked = ["d0", "d1", "d2", "d3"]} : tensor<4x64x128xf32>
+  // expected-error @+1 {{'llm.moe' op llm-lower-to-cpu: expected the gate, up and down experts quantized alike (bits and group), or none of them}}
+  %y = llm.moe %x, %r, %g, %u, %d {top_k = 2}
+      : tensor<1x3x64xf32>, tensor<4x64xf32>, !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, tensor<4x128x64xf32>, tensor<4x64x128xf32>
+  return %y : tensor<1x3x64xf32>
+}
+
+// -----
+
 // The kernels read the quantized weights llm-quantize makes (f32 scales,
 // byte or nibble packing), not a checkpoint's GPTQ or AWQ packing or f16
 // scales; no other op reads quantized weights.

@@ -28,7 +28,7 @@ func.func @param_dynamic_shape() {
 // -----
 
 func.func @param_transpose_qweight() {
-  // expected-error @+1 {{'llm.param' op expected a tensor result for 'transpose', 'row_blocks' or 'stacked', found '!llm.qweight<64x128, bits = 8, group = per_channel, scale = f16, symmetric, packing = byte>'}}
+  // expected-error @+1 {{'llm.param' op expected a tensor result for 'transpose' or 'row_blocks', found '!llm.qweight<64x128, bits = 8, group = per_channel, scale = f16, symmetric, packing = byte>'}}
   %0 = llm.param "w" {transpose}
       : !llm.qweight<64x128, bits = 8, group = per_channel, scale = f16, symmetric, packing = byte>
   return
@@ -151,6 +151,14 @@ func.func @param_row_blocks_rows() {
 func.func @param_stacked_count() {
   // expected-error @+1 {{'llm.param' op expected a first dimension of 3 (the number of stacked tensors), found 8}}
   %0 = llm.param "w" {stacked = ["e0", "e1", "e2"]} : tensor<8x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @param_stacked_qweight_rank_2() {
+  // expected-error @+1 {{'llm.param' op expected a tensor or a rank-3 !llm.qweight result for 'stacked', found '!llm.qweight<64x128, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>'}}
+  %0 = llm.param "w" {stacked = ["e0", "e1"]} : !llm.qweight<64x128, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>
   return
 }
 
@@ -2183,15 +2191,23 @@ func.func private @kv_cache_unnamed_parameters(!llm.kv_cache<2, 2, 64, 16, f16>)
 // !llm.qweight
 //===----------------------------------------------------------------------===//
 
-// expected-error @+2 {{expected a qweight of rank 2 ([out, in]), found rank 1}}
+// expected-error @+2 {{expected a qweight of rank 2 ([out, in]) or 3 ([experts, out, in]), found rank 1}}
 func.func private @qweight_rank_1(
     !llm.qweight<4096, bits = 8, group = per_channel, scale = f16, symmetric, packing = byte>)
 
 // -----
 
-// expected-error @+2 {{expected a qweight of rank 2 ([out, in]), found rank 3}}
-func.func private @qweight_rank_3(
-    !llm.qweight<8x64x64, bits = 8, group = per_channel, scale = f16, symmetric, packing = byte>)
+// expected-error @+2 {{expected a qweight of rank 2 ([out, in]) or 3 ([experts, out, in]), found rank 4}}
+func.func private @qweight_rank_4(
+    !llm.qweight<2x8x64x64, bits = 8, group = per_channel, scale = f16, symmetric, packing = byte>)
+
+// -----
+
+// Stacked experts: each [out, in] matrix is checked (here the input
+// dimension against the group).
+// expected-error @+2 {{expected qweight group size 64 to divide the input dimension 96}}
+func.func private @qweight_experts_group(
+    !llm.qweight<8x64x96, bits = 8, group = 64, scale = f16, symmetric, packing = byte>)
 
 // -----
 

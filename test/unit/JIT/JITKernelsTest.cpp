@@ -92,8 +92,13 @@ func.func @kernels(%cache: !cache {llm.arg_kind = #llm.arg_kind<kv_cache>},
   %down = arith.constant dense<0.05> : tensor<4x8x6xf32>
   %moe = llm.moe %att, %router, %gate, %gate, %down {top_k = 2, normalize}
       : tensor<1x2x8xf32>, tensor<4x8xf32>, tensor<4x6x8xf32>, tensor<4x6x8xf32>, tensor<4x8x6xf32>
+  %qrouter = arith.constant dense<0.1> : tensor<2x8xf32>
+  %qgate = llm.param "qgate" {stacked = ["qw", "qw4"]} : !llm.qweight<2x8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>
+  %qdown = llm.param "qdown" {stacked = ["qw4", "qw"]} : !llm.qweight<2x8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>
+  %qmoe = llm.moe %moe, %qrouter, %qgate, %qgate, %qdown {top_k = 1}
+      : tensor<1x2x8xf32>, tensor<2x8xf32>, !llm.qweight<2x8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>, !llm.qweight<2x8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>, !llm.qweight<2x8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>
   %next = llm.sample %su {temperature = 1.0, seed = 3} : tensor<2x8xf32> -> tensor<2xi64>
-  return %moe, %next, %ids : tensor<1x2x8xf32>, tensor<2xi64>, tensor<1x2xi64>
+  return %qmoe, %next, %ids : tensor<1x2x8xf32>, tensor<2xi64>, tensor<1x2xi64>
 }
 )mlir";
 

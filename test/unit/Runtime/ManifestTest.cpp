@@ -148,7 +148,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"\"shape\": [4, 64],\n     \"quant\"",
                 "\"shape\": [4, 64], \"panels\": 48,\n     \"quant\"",
                 "m.json: field .params[3].quant: expected an f32 2-D "
-                "parameter that is neither stacked nor in panels, found "
+                "parameter that is neither stacked nor in panels, or stacked "
+                "experts rounded to nearest, found "
                 "{\"bits\":4,\"group\":32,\"symmetric\":false,"
                 "\"int8_activations\":true,\"method\":\"gptq..."},
         BadCase{"\"checkpoint\": \"awq\"", "\"checkpoint\": \"exl2\"",

@@ -665,8 +665,10 @@ def LLM_MoEOp : LLM_Op<"moe", [Pure, AllTypesMatch<["input", "result"]>]> {
     weighted sum of the chosen experts'
     `down · (activation(gate · x) * (up · x))`. Expert weights are stacked:
     `gate` and `up` are `[experts, inter, hidden]`, `down` is `[experts,
-    hidden, inter]`. `llm-specialize-moe` rewrites it into route, permute,
-    grouped matmul and combine.
+    hidden, inter]`. They may be `!llm.qweight` of rank 3 (`llm-quantize`):
+    each expert's matrix quantized as a projection's weight is.
+    `llm-specialize-moe` rewrites it into route, permute, grouped matmul
+    and combine.
 
     Example:
 
@@ -675,8 +677,8 @@ def LLM_MoEOp : LLM_Op<"moe", [Pure, AllTypesMatch<["input", "result"]>]> {
         : tensor<1x8x64xf32>, tensor<8x64xf32>, tensor<8x128x64xf32>, tensor<8x128x64xf32>, tensor<8x64x128xf32>
     ```
   }];
-  let arguments = (ins LLM_Tensor:$input, LLM_Tensor:$router, LLM_Tensor:$gate,
-                       LLM_Tensor:$up, LLM_Tensor:$down, LLM_IntAttr:$top_k,
+  let arguments = (ins LLM_Tensor:$input, LLM_Tensor:$router, LLM_Weight:$gate,
+                       LLM_Weight:$up, LLM_Weight:$down, LLM_IntAttr:$top_k,
                        UnitAttr:$normalize,
                        DefaultValuedAttr<LLM_ActivationAttr,
                                          "Activation::SiLU">:$activation);
