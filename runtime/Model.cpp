@@ -370,8 +370,8 @@ Expected<Buffer> unpackCheckpoint(const SafeTensorsArchive &archive,
                            " (feature / group_size), as config.json "
                            "has no act-order"));
     }
-    std::stable_sort(perm.begin(), perm.end(), [&](int32_t a, int32_t b) {
-      return groupOf[a] < groupOf[b];
+    std::sort(perm.begin(), perm.end(), [&](int32_t a, int32_t b) {
+      return groupOf[a] != groupOf[b] ? groupOf[a] < groupOf[b] : a < b;
     });
   }
   // AWQ's GEMM packing interleaves the 8 columns of a word: column c is in

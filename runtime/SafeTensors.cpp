@@ -15,6 +15,7 @@
 
 #include "SafeTensors.h"
 #include "Json.h"
+#include "MappedFile.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -300,124 +301,9 @@ Expected<std::string> realPath(const std::string &path) {
   return std::move(out);
 }
 
-/// Closes a descriptor when it goes out of scope.
-struct FileCloser {
-  int fd;
-  ~FileCloser() {
-    if (fd >= 0)
-      ::close(fd);
-  }
-};
-
 } // namespace
 
-/// The bytes of a file: a read-only private mapping of it, or an owned copy.
-class SafeTensorsFile::Bytes {
-public:
-  ~Bytes() {
-    if (mapped)
-      ::munmap(const_cast<uint8_t *>(data), size);
-    else
-      delete[] data;
-  }
-
-  /// Maps `size` bytes of `fd`; nullptr, and `err` set, on failure.
-  static std::unique_ptr<Bytes> map(int fd, size_t size, int &err) {
-    std::unique_ptr<Bytes> bytes(new (std::nothrow) Bytes());
-    if (!bytes) {
-      err = ENOMEM;
-      return nullptr;
-    }
-    if (size == 0) // mmap refuses empty mappings.
-      return bytes;
-    void *p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      err = errno;
-      return nullptr;
-    }
-    bytes->data = static_cast<const uint8_t *>(p);
-    bytes->size = size;
-    bytes->mapped = true;
-    return bytes;
-  }
-
-  /// A copy of `source`; nullptr if memory runs out.
-  static std::unique_ptr<Bytes> copy(std::string_view source) {
-    std::unique_ptr<Bytes> bytes(new (std::nothrow) Bytes());
-    if (!bytes || source.empty())
-      return bytes;
-    uint8_t *owned = new (std::nothrow) uint8_t[source.size()];
-    if (!owned)
-      return nullptr;
-    std::memcpy(owned, source.data(), source.size());
-    bytes->data = owned;
-    bytes->size = source.size();
-    return bytes;
-  }
-
-  std::string_view view() const {
-    return {reinterpret_cast<const char *>(data), size};
-  }
-  const uint8_t *begin() const { return data; }
-
-private:
-  Bytes() = default;
-
-  const uint8_t *data = nullptr;
-  size_t size = 0;
-  bool mapped = false;
-};
-
 namespace {
-
-using Bytes = SafeTensorsFile::Bytes;
-
-/// Maps a regular file. Non-regular files (FIFOs, devices, directories) are
-/// refused: they could block or never end. `maxSize` (0: none) bounds the
-/// size.
-Expected<std::unique_ptr<Bytes>> mapRegularFile(const std::string &openPath,
-                                                const std::string &displayName,
-                                                uint64_t maxSize = 0) {
-  struct stat pathStatus;
-  if (::stat(openPath.c_str(), &pathStatus) != 0)
-    return ioError(displayName + ": cannot open: " + errnoMessage(errno));
-  if (!S_ISREG(pathStatus.st_mode))
-    return ioError(
-        displayName + ": expected a regular file, found " +
-        (S_ISDIR(pathStatus.st_mode) ? "a directory" : "a special file"));
-
-  int fd;
-  do
-    fd = ::open(openPath.c_str(), O_RDONLY | O_CLOEXEC);
-  while (fd < 0 && errno == EINTR);
-  if (fd < 0)
-    return ioError(displayName + ": cannot open: " + errnoMessage(errno));
-  FileCloser closer{fd};
-
-  // Re-check on the descriptor: the path may have changed since.
-  struct stat status;
-  if (::fstat(fd, &status) != 0)
-    return ioError(displayName + ": cannot stat: " + errnoMessage(errno));
-  if (!S_ISREG(status.st_mode))
-    return ioError(displayName +
-                   ": expected a regular file, found another kind");
-  uint64_t size = static_cast<uint64_t>(status.st_size);
-  if (maxSize && size > maxSize)
-    return formatError(displayName + ": file is too large: expected at most " +
-                       std::to_string(maxSize) + " bytes, found " +
-                       std::to_string(size));
-  if (size > std::numeric_limits<size_t>::max())
-    return Status::error(ErrorCode::OutOfMemory,
-                         displayName +
-                             ": cannot read: file does not fit in memory");
-
-  int err = 0;
-  std::unique_ptr<Bytes> bytes = Bytes::map(fd, size, err);
-  if (!bytes)
-    return Status::error(err == ENOMEM ? ErrorCode::OutOfMemory : ErrorCode::Io,
-                         displayName + ": cannot read: " + errnoMessage(err));
-  return std::move(bytes);
-}
 
 /// Whether `path` is `dir` or lies under it (both resolved).
 bool isUnder(const std::string &path, const std::string &dir) {
@@ -516,7 +402,7 @@ SafeTensorsFile::~SafeTensorsFile() = default;
 Expected<std::unique_ptr<SafeTensorsFile>>
 SafeTensorsFile::open(std::string_view path) {
   std::string p(path);
-  Expected<std::unique_ptr<Bytes>> bytes = mapRegularFile(p, p);
+  Expected<std::unique_ptr<MappedFile>> bytes = MappedFile::map(p, p);
   if (!bytes)
     return bytes.takeStatus();
   return fromBytes(std::move(*bytes), std::move(p));
@@ -524,7 +410,7 @@ SafeTensorsFile::open(std::string_view path) {
 
 Expected<std::unique_ptr<SafeTensorsFile>>
 SafeTensorsFile::openBuffer(std::string_view bytes, std::string name) {
-  std::unique_ptr<Bytes> copy = Bytes::copy(bytes);
+  std::unique_ptr<MappedFile> copy = MappedFile::copy(bytes);
   if (!copy)
     return Status::error(ErrorCode::OutOfMemory,
                          name + ": cannot copy " +
@@ -534,7 +420,8 @@ SafeTensorsFile::openBuffer(std::string_view bytes, std::string name) {
 }
 
 Expected<std::unique_ptr<SafeTensorsFile>>
-SafeTensorsFile::fromBytes(std::unique_ptr<Bytes> bytes, std::string name) {
+SafeTensorsFile::fromBytes(std::unique_ptr<MappedFile> bytes,
+                           std::string name) {
   std::unique_ptr<SafeTensorsFile> file(new (std::nothrow) SafeTensorsFile());
   if (!file)
     return Status::error(ErrorCode::OutOfMemory, name + ": out of memory");
@@ -877,7 +764,8 @@ SafeTensorsArchive::openDirectory(std::string_view modelDirView,
         resolveInside(*realDir, singlePath, singlePath, options);
     if (!real)
       return real.takeStatus();
-    Expected<std::unique_ptr<Bytes>> bytes = mapRegularFile(*real, singlePath);
+    Expected<std::unique_ptr<MappedFile>> bytes =
+        MappedFile::map(*real, singlePath);
     if (!bytes)
       return bytes.takeStatus();
     Expected<std::unique_ptr<SafeTensorsFile>> file =
@@ -899,8 +787,8 @@ SafeTensorsArchive::openDirectory(std::string_view modelDirView,
       resolveInside(*realDir, indexPath, indexName, options);
   if (!realIndex)
     return realIndex.takeStatus();
-  Expected<std::unique_ptr<Bytes>> indexBytes =
-      mapRegularFile(*realIndex, indexName, kMaxIndexSize);
+  Expected<std::unique_ptr<MappedFile>> indexBytes =
+      MappedFile::map(*realIndex, indexName, kMaxIndexSize);
   if (!indexBytes)
     return indexBytes.takeStatus();
   Expected<json::Value> parsed = parseUntrustedJson(
@@ -975,7 +863,8 @@ SafeTensorsArchive::openDirectory(std::string_view modelDirView,
         resolveInside(*realDir, shardPath, shardPath, options);
     if (!real)
       return Status::error(real.status().code(), context + ": " + real.error());
-    Expected<std::unique_ptr<Bytes>> bytes = mapRegularFile(*real, shardPath);
+    Expected<std::unique_ptr<MappedFile>> bytes =
+        MappedFile::map(*real, shardPath);
     if (!bytes)
       return Status::error(bytes.status().code(),
                            context + ": " + bytes.error());

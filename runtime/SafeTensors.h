@@ -40,6 +40,8 @@
 
 namespace llmrt {
 
+class MappedFile;
+
 /// Element types of safetensors. Only byte-sized types are supported; the
 /// sub-byte types (F4, F6_E2M3, F6_E3M2) are rejected with a clear error.
 enum class DType {
@@ -139,16 +141,13 @@ public:
   uint64_t getHeaderSize() const { return headerSize; }
   uint64_t getDataSize() const { return dataSize; }
 
-  /// The bytes of a file: a read-only memory mapping or an owned copy.
-  class Bytes;
-
 private:
   SafeTensorsFile();
   static Expected<std::unique_ptr<SafeTensorsFile>>
-  fromBytes(std::unique_ptr<Bytes> bytes, std::string name);
+  fromBytes(std::unique_ptr<MappedFile> bytes, std::string name);
   Status parse();
 
-  std::unique_ptr<Bytes> bytes;
+  std::unique_ptr<MappedFile> bytes;
   std::string filePath;
   uint64_t headerSize = 0;
   uint64_t dataSize = 0;

@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh [TARGET] [SECONDS] [LIBFUZZER_ARGS...]
 #
-# TARGET: config, pipeline or safetensors (default: config); SECONDS: the
+# TARGET: config, pipeline, safetensors or gguf (default: config); SECONDS: the
 # campaign's length (-max_total_time, default 300). The fuzz tree,
 # build-fuzz/ (LLMC_FUZZ_BUILD_DIR), is configured with
 # -DLLMC_SANITIZE="address;undefined" -DLLMC_BUILD_FUZZERS=ON when it is not
@@ -27,9 +27,9 @@ seconds=${2:-300}
 shift $(($# < 2 ? $# : 2))
 target=${target%-fuzzer}
 case $target in
-config | pipeline | safetensors) ;;
+config | pipeline | safetensors | gguf) ;;
 *)
-  echo "usage: $0 [config|pipeline|safetensors] [SECONDS] [LIBFUZZER_ARGS...]" >&2
+  echo "usage: $0 [config|pipeline|safetensors|gguf] [SECONDS] [LIBFUZZER_ARGS...]" >&2
   exit 2
   ;;
 esac

@@ -1,0 +1,420 @@
+//===- GGUFTest.cpp - The GGUF reader -------------------------------------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// Files built here byte by byte: a valid one read back (every value type,
+// nested arrays, tensors of several types at aligned offsets), every prefix
+// of it refused without a crash, and one file per class of bug that GGUF
+// parsers (llama.cpp's among them) have had: counts and lengths past the
+// file, huge dims and overflowing sizes, unknown types, rows that no block
+// divides, misaligned, out-of-bounds and overlapping tensor data, duplicate
+// keys and names, bad alignment values, nesting bombs, big-endian and v1
+// files. Each error names the file, the offset and the field.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GGUF.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+using namespace llmrt;
+
+namespace {
+
+/// Writes GGUF bytes.
+class Builder {
+public:
+  explicit Builder(uint32_t version = 3) {
+    raw("GGUF", 4);
+    u32(version);
+    tensorCountAt = bytes.size();
+    u64(0);
+    keyCountAt = bytes.size();
+    u64(0);
+  }
+
+  void raw(const void *p, size_t n) {
+    const auto *c = static_cast<const char *>(p);
+    bytes.append(c, n);
+  }
+  void u8(uint8_t v) { raw(&v, 1); }
+  void u32(uint32_t v) { raw(&v, 4); }
+  void u64(uint64_t v) { raw(&v, 8); }
+  void str(const std::string &s) {
+    u64(s.size());
+    raw(s.data(), s.size());
+  }
+  void setCounts(uint64_t tensors, uint64_t keys) {
+    std::memcpy(&bytes[tensorCountAt], &tensors, 8);
+    std::memcpy(&bytes[keyCountAt], &keys, 8);
+  }
+  /// A key and its type; the value follows.
+  void key(const std::string &name, GGUFType type) {
+    str(name);
+    u32(static_cast<uint32_t>(type));
+  }
+  void tensor(const std::string &name, std::vector<uint64_t> dims,
+              uint32_t type, uint64_t offset) {
+    str(name);
+    u32(static_cast<uint32_t>(dims.size()));
+    for (uint64_t d : dims)
+      u64(d);
+    u32(type);
+    u64(offset);
+  }
+  void pad(uint64_t alignment = 32) {
+    while (bytes.size() % alignment)
+      bytes.push_back('\0');
+  }
+
+  std::string bytes;
+
+private:
+  size_t tensorCountAt, keyCountAt;
+};
+
+/// A valid file: metadata of every type, and three tensors.
+std::string validFile() {
+  Builder b;
+  b.key("general.architecture", GGUFType::String);
+  b.str("llama");
+  b.key("llama.block_count", GGUFType::UInt32);
+  b.u32(4);
+  b.key("llama.rope.freq_base", GGUFType::Float32);
+  float theta = 10000.0f;
+  b.raw(&theta, 4);
+  b.key("tokenizer.ggml.add_bos_token", GGUFType::Bool);
+  b.u8(1);
+  b.key("test.int64", GGUFType::Int64);
+  b.u64(static_cast<uint64_t>(-5));
+  b.key("tokenizer.ggml.tokens", GGUFType::Array);
+  b.u32(static_cast<uint32_t>(GGUFType::String));
+  b.u64(3);
+  b.str("<s>");
+  b.str("a");
+  b.str("b");
+  b.key("test.nested", GGUFType::Array);
+  b.u32(static_cast<uint32_t>(GGUFType::Array));
+  b.u64(2);
+  for (int i = 0; i < 2; ++i) {
+    b.u32(static_cast<uint32_t>(GGUFType::UInt8));
+    b.u64(2);
+    b.u8(static_cast<uint8_t>(i));
+    b.u8(7);
+  }
+  // f32 [2, 8] (16 floats, 64 bytes), Q8_0 [4, 32] (4 blocks, 136 bytes),
+  // f16 [3] (6 bytes).
+  b.tensor("a.weight", {8, 2}, 0, 0);
+  b.tensor("q.weight", {32, 4}, 8, 64);
+  b.tensor("n.weight", {3}, 1, 224);
+  b.setCounts(3, 7);
+  b.pad();
+  for (int i = 0; i < 16; ++i) {
+    float v = static_cast<float>(i);
+    b.raw(&v, 4);
+  }
+  b.bytes.append(136, '\x01');
+  b.bytes.append(224 - 200, '\0');
+  b.bytes.append(6, '\x02');
+  return b.bytes;
+}
+
+std::string errorOf(const std::string &bytes) {
+  auto file = GGUFFile::openBuffer(bytes, "m.gguf");
+  return file ? std::string("(accepted)") : file.error();
+}
+
+TEST(GGUFTest, ReadsAValidFile) {
+  std::string bytes = validFile();
+  auto file = GGUFFile::openBuffer(bytes, "m.gguf");
+  ASSERT_TRUE(bool(file)) << file.error();
+  EXPECT_EQ((*file)->getVersion(), 3u);
+  EXPECT_EQ((*file)->getAlignment(), 32u);
+  EXPECT_EQ((*file)->getKeys().size(), 7u);
+  const GGUFValue *arch = (*file)->find("general.architecture");
+  ASSERT_TRUE(arch);
+  EXPECT_EQ(arch->string, "llama");
+  EXPECT_EQ((*file)->find("llama.block_count")->integer, 4);
+  EXPECT_EQ((*file)->find("llama.rope.freq_base")->real, 10000.0);
+  EXPECT_EQ((*file)->find("tokenizer.ggml.add_bos_token")->integer, 1);
+  EXPECT_EQ((*file)->find("test.int64")->integer, -5);
+  const GGUFValue *tokens = (*file)->find("tokenizer.ggml.tokens");
+  ASSERT_EQ(tokens->elements.size(), 3u);
+  EXPECT_EQ(tokens->elements[2].string, "b");
+  EXPECT_EQ(tokens->describe(), "array of 3 string");
+  const GGUFValue *nested = (*file)->find("test.nested");
+  ASSERT_EQ(nested->elements.size(), 2u);
+  EXPECT_EQ(nested->elements[1].elements[0].integer, 1);
+  ASSERT_EQ((*file)->tensors().size(), 3u);
+  const GGUFTensor *q = (*file)->lookup("q.weight");
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->dims, (std::vector<int64_t>{32, 4}));
+  EXPECT_EQ(q->numBytes, 136u);
+  EXPECT_EQ(q->data[0], 1);
+  const GGUFTensor *a = (*file)->lookup("a.weight");
+  float last;
+  std::memcpy(&last, a->data + 60, 4);
+  EXPECT_EQ(last, 15.0f);
+  EXPECT_EQ((*file)->lookup("n.weight")->numBytes, 6u);
+  EXPECT_EQ((*file)->getDataOffset() % 32, 0u);
+}
+
+/// No prefix of a valid file is read: each is refused with a message.
+TEST(GGUFTest, EveryTruncationIsRefused) {
+  std::string bytes = validFile();
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    auto file = GGUFFile::openBuffer(bytes.substr(0, n), "m.gguf");
+    EXPECT_FALSE(bool(file)) << "a prefix of " << n << " bytes was accepted";
+    if (!file)
+      EXPECT_EQ(file.error().rfind("m.gguf: ", 0), 0u) << file.error();
+  }
+}
+
+TEST(GGUFTest, HeaderErrors) {
+  EXPECT_EQ(errorOf(""), "m.gguf: offset 0: magic: expected \"GGUF\" (71 71 "
+                         "85 70), found an empty file");
+  EXPECT_EQ(errorOf("GGML\x03"), "m.gguf: offset 0: magic: expected \"GGUF\" "
+                                 "(71 71 85 70), found the bytes 71 71 77 76");
+  Builder v1(1);
+  EXPECT_EQ(errorOf(v1.bytes),
+            "m.gguf: offset 4: version: expected 2 or 3, found 1 (GGUF v1, "
+            "32-bit counts; convert the model again with a current "
+            "llama.cpp)");
+  Builder v4(4);
+  EXPECT_EQ(errorOf(v4.bytes),
+            "m.gguf: offset 4: version: expected 2 or 3, found 4");
+  Builder big(0x03000000);
+  EXPECT_EQ(errorOf(big.bytes),
+            "m.gguf: offset 4: version: expected a little-endian file "
+            "(version 2 or 3), found a big-endian one (version 3), which LLMC "
+            "does not read");
+  Builder many;
+  many.setCounts(uint64_t(1) << 40, 0);
+  EXPECT_EQ(errorOf(many.bytes), "m.gguf: offset 8: tensor count: expected at "
+                                 "most 1048576, found 1099511627776");
+  Builder keys;
+  keys.setCounts(0, ~uint64_t(0));
+  EXPECT_EQ(errorOf(keys.bytes),
+            "m.gguf: offset 16: metadata count: expected at most 1048576, "
+            "found 18446744073709551615");
+  // A count within the cap, past the file: the first missing key says so.
+  Builder short_;
+  short_.setCounts(0, 3);
+  EXPECT_EQ(errorOf(short_.bytes),
+            "m.gguf: offset 24: key of metadata entry 0 length: expected 8 "
+            "bytes, found the end of the file after 0");
+}
+
+TEST(GGUFTest, MetadataErrors) {
+  {
+    // A string length past the file (CVE-style huge length).
+    Builder b;
+    b.key("k", GGUFType::String);
+    b.u64(uint64_t(1) << 29);
+    b.setCounts(0, 1);
+    EXPECT_EQ(errorOf(b.bytes),
+              "m.gguf: offset 37: value of 'k' length: expected at most the "
+              "0 bytes left in the file, found 536870912");
+  }
+  {
+    // A string length past the cap.
+    Builder b;
+    b.key("k", GGUFType::String);
+    b.u64(~uint64_t(0));
+    b.setCounts(0, 1);
+    EXPECT_EQ(errorOf(b.bytes),
+              "m.gguf: offset 37: value of 'k' length: expected at most "
+              "1073741824, found 18446744073709551615");
+  }
+  {
+    // An array count that the bytes left cannot hold.
+    Builder b;
+    b.key("k", GGUFType::Array);
+    b.u32(static_cast<uint32_t>(GGUFType::UInt32));
+    b.u64(uint64_t(1) << 61);
+    b.setCounts(0, 1);
+    EXPECT_EQ(errorOf(b.bytes),
+              "m.gguf: offset 41: value of 'k' element count: expected at "
+              "most 0 (the bytes left for elements of uint32), found "
+              "2305843009213693952");
+  }
+  {
+    // Arrays nested past the cap (a recursion bomb).
+    Builder b;
+    b.key("k", GGUFType::Array);
+    for (int i = 0; i < 6; ++i) {
+      b.u32(static_cast<uint32_t>(GGUFType::Array));
+      b.u64(1);
+    }
+    b.setCounts(0, 1);
+    b.bytes.append(64, '\0');
+    EXPECT_NE(errorOf(b.bytes).find(
+                  "value of 'k': expected arrays nested at most 4 deep"),
+              std::string::npos)
+        << errorOf(b.bytes);
+  }
+  {
+    Builder b;
+    b.key("k", static_cast<GGUFType>(13));
+    b.setCounts(0, 1);
+    EXPECT_EQ(errorOf(b.bytes), "m.gguf: offset 33: type of 'k': expected a "
+                                "value type in [0, 12], found 13");
+  }
+  {
+    Builder b;
+    b.key("k", GGUFType::Bool);
+    b.u8(2);
+    b.setCounts(0, 1);
+    EXPECT_EQ(errorOf(b.bytes), "m.gguf: offset 37: value of 'k': expected a "
+                                "bool (0 or 1), found 2");
+  }
+  {
+    Builder b;
+    b.key("k", GGUFType::UInt8);
+    b.u8(1);
+    b.key("k", GGUFType::UInt8);
+    b.u8(2);
+    b.setCounts(0, 2);
+    EXPECT_EQ(errorOf(b.bytes), "m.gguf: offset 38: key of metadata entry 1: "
+                                "expected a key no other entry has, found "
+                                "'k' again");
+  }
+  {
+    Builder b;
+    b.key("", GGUFType::UInt8);
+    b.u8(1);
+    b.setCounts(0, 1);
+    EXPECT_EQ(errorOf(b.bytes), "m.gguf: offset 24: key of metadata entry 0: "
+                                "expected a non-empty key, found an empty one");
+  }
+  for (uint32_t alignment : {0u, 3u, 48u, 1u << 21}) {
+    Builder b;
+    b.key("general.alignment", GGUFType::UInt32);
+    b.u32(alignment);
+    b.setCounts(0, 1);
+    EXPECT_EQ(errorOf(b.bytes),
+              "m.gguf: metadata 'general.alignment': expected a uint32 power "
+              "of two in [1, 1048576], found uint32 " +
+                  std::to_string(alignment));
+  }
+  {
+    Builder b;
+    b.key("general.alignment", GGUFType::UInt64);
+    b.u64(32);
+    b.setCounts(0, 1);
+    EXPECT_EQ(errorOf(b.bytes),
+              "m.gguf: metadata 'general.alignment': expected a uint32 power "
+              "of two in [1, 1048576], found uint64 32");
+  }
+}
+
+/// A file with one tensor of `dims` and `type` at `offset`, `data` bytes of
+/// data after the padding.
+std::string oneTensor(std::vector<uint64_t> dims, uint32_t type,
+                      uint64_t offset, size_t data) {
+  Builder b;
+  b.tensor("t", dims, type, offset);
+  b.setCounts(1, 0);
+  b.pad();
+  b.bytes.append(data, '\0');
+  return b.bytes;
+}
+
+TEST(GGUFTest, TensorErrors) {
+  EXPECT_EQ(errorOf(oneTensor({4}, 0, 0, 16)), "(accepted)");
+  EXPECT_EQ(errorOf(oneTensor({}, 0, 0, 16)),
+            "m.gguf: offset 33: tensor 't' dimension count: expected 1 to 4, "
+            "found 0");
+  EXPECT_EQ(errorOf(oneTensor({1, 1, 1, 1, 1}, 0, 0, 16)),
+            "m.gguf: offset 33: tensor 't' dimension count: expected 1 to 4, "
+            "found 5");
+  EXPECT_EQ(errorOf(oneTensor({4, 0}, 0, 0, 16)),
+            "m.gguf: offset 45: tensor 't' dimension 1: expected a value in "
+            "[1, 2^40], found 0");
+  EXPECT_EQ(errorOf(oneTensor({uint64_t(1) << 40, uint64_t(1) << 40}, 0, 0,
+                              16)),
+            "m.gguf: offset 45: tensor 't' dimensions: expected an element "
+            "count that fits in 64 bits, found an overflowing product");
+  // Elements fit, bytes do not: 2^61 f32 values.
+  EXPECT_EQ(errorOf(oneTensor({uint64_t(1) << 40, uint64_t(1) << 21}, 0, 0,
+                              16)),
+            "m.gguf: offset 53: tensor 't' size: expected a byte count that "
+            "fits in 64 bits, found an overflowing one");
+  EXPECT_EQ(errorOf(oneTensor({4}, 4, 0, 16)),
+            "m.gguf: offset 45: tensor 't' type: expected a known ggml type, "
+            "found 4");
+  EXPECT_EQ(errorOf(oneTensor({4}, 99, 0, 16)),
+            "m.gguf: offset 45: tensor 't' type: expected a known ggml type, "
+            "found 99");
+  EXPECT_EQ(errorOf(oneTensor({48, 2}, 12, 0, 1024)),
+            "m.gguf: offset 53: tensor 't' type: expected Q4_K rows of a "
+            "multiple of 256 elements, found rows of 48");
+  EXPECT_EQ(errorOf(oneTensor({4}, 0, 16, 64)),
+            "m.gguf: offset 49: tensor 't' offset: expected a multiple of the "
+            "alignment 32, found 16");
+  EXPECT_EQ(errorOf(oneTensor({64}, 0, 0, 100)),
+            "m.gguf: tensor 't': data [0, +256) of the data section: expected "
+            "it inside the file's 100 data bytes, found it past them (a "
+            "truncated file?)");
+  EXPECT_EQ(errorOf(oneTensor({4}, 0, ~uint64_t(31), 16)),
+            "m.gguf: tensor 't': data [18446744073709551584, +16) of the data "
+            "section: expected it inside the file's 16 data bytes, found it "
+            "past them (a truncated file?)");
+  {
+    Builder b;
+    b.tensor("t", {16}, 0, 0);
+    b.tensor("u", {4}, 0, 32);
+    b.setCounts(2, 0);
+    b.pad();
+    b.bytes.append(128, '\0');
+    EXPECT_EQ(errorOf(b.bytes),
+              "m.gguf: tensor 'u': data at 32: expected it past tensor 't', "
+              "which ends at 64, found it overlapping");
+  }
+  {
+    Builder b;
+    b.tensor("t", {4}, 0, 0);
+    b.tensor("t", {4}, 0, 32);
+    b.setCounts(2, 0);
+    b.pad();
+    b.bytes.append(64, '\0');
+    EXPECT_EQ(errorOf(b.bytes), "m.gguf: offset 57: tensor 1 name: expected "
+                                "a name no other tensor has, found 't' again");
+  }
+  {
+    Builder b;
+    b.tensor(std::string(64, 'x'), {4}, 0, 0);
+    b.setCounts(1, 0);
+    EXPECT_EQ(errorOf(b.bytes), "m.gguf: offset 24: tensor 0 name length: "
+                                "expected at most 63, found 64");
+  }
+  {
+    // The alignment set by the metadata applies to the offsets.
+    Builder b;
+    b.key("general.alignment", GGUFType::UInt32);
+    b.u32(64);
+    b.tensor("t", {4}, 0, 32);
+    b.setCounts(1, 1);
+    b.pad(64);
+    b.bytes.append(64, '\0');
+    EXPECT_EQ(errorOf(b.bytes),
+              "m.gguf: offset 82: tensor 't' offset: expected a multiple of "
+              "the alignment 64, found 32");
+  }
+}
+
+TEST(GGUFTest, TypeTable) {
+  EXPECT_STREQ(getGGMLTypeInfo(14)->name, "Q6_K");
+  EXPECT_EQ(getGGMLTypeInfo(14)->blockBytes, 210);
+  EXPECT_EQ(getGGMLTypeInfo(2)->blockBytes, 18);
+  EXPECT_EQ(getGGMLTypeInfo(30)->blockBytes, 2);
+  EXPECT_EQ(getGGMLTypeInfo(5), nullptr);
+  EXPECT_EQ(getGGMLTypeInfo(31), nullptr);
+  EXPECT_EQ(getGGMLTypeInfo(1000), nullptr);
+}
+
+} // namespace
