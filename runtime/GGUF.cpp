@@ -16,19 +16,19 @@ using namespace llmrt;
 namespace {
 
 constexpr GGMLTypeInfo kTypes[] = {
-    {"F32", 1, 4},        {"F16", 1, 2},       {"Q4_0", 32, 18},
-    {"Q4_1", 32, 20},     {nullptr, 0, 0},     {nullptr, 0, 0},
-    {"Q5_0", 32, 22},     {"Q5_1", 32, 24},    {"Q8_0", 32, 34},
-    {"Q8_1", 32, 36},     {"Q2_K", 256, 84},   {"Q3_K", 256, 110},
-    {"Q4_K", 256, 144},   {"Q5_K", 256, 176},  {"Q6_K", 256, 210},
+    {"F32", 1, 4},        {"F16", 1, 2},        {"Q4_0", 32, 18},
+    {"Q4_1", 32, 20},     {nullptr, 0, 0},      {nullptr, 0, 0},
+    {"Q5_0", 32, 22},     {"Q5_1", 32, 24},     {"Q8_0", 32, 34},
+    {"Q8_1", 32, 36},     {"Q2_K", 256, 84},    {"Q3_K", 256, 110},
+    {"Q4_K", 256, 144},   {"Q5_K", 256, 176},   {"Q6_K", 256, 210},
     {"Q8_K", 256, 292},   {"IQ2_XXS", 256, 66}, {"IQ2_XS", 256, 74},
-    {"IQ3_XXS", 256, 98}, {"IQ1_S", 256, 50},  {"IQ4_NL", 32, 18},
-    {"IQ3_S", 256, 110},  {"IQ2_S", 256, 82},  {"IQ4_XS", 256, 136},
-    {"I8", 1, 1},         {"I16", 1, 2},       {"I32", 1, 4},
-    {"I64", 1, 8},        {"F64", 1, 8},       {"IQ1_M", 256, 56},
-    {"BF16", 1, 2},       {nullptr, 0, 0},     {nullptr, 0, 0},
-    {nullptr, 0, 0},      {"TQ1_0", 256, 54},  {"TQ2_0", 256, 66},
-    {nullptr, 0, 0},      {nullptr, 0, 0},     {nullptr, 0, 0},
+    {"IQ3_XXS", 256, 98}, {"IQ1_S", 256, 50},   {"IQ4_NL", 32, 18},
+    {"IQ3_S", 256, 110},  {"IQ2_S", 256, 82},   {"IQ4_XS", 256, 136},
+    {"I8", 1, 1},         {"I16", 1, 2},        {"I32", 1, 4},
+    {"I64", 1, 8},        {"F64", 1, 8},        {"IQ1_M", 256, 56},
+    {"BF16", 1, 2},       {nullptr, 0, 0},      {nullptr, 0, 0},
+    {nullptr, 0, 0},      {"TQ1_0", 256, 54},   {"TQ2_0", 256, 66},
+    {nullptr, 0, 0},      {nullptr, 0, 0},      {nullptr, 0, 0},
     {"MXFP4", 32, 17},
 };
 
@@ -69,10 +69,10 @@ public:
   /// "FILE: offset N: FIELD: expected EXPECTED, found FOUND".
   Status error(uint64_t at, const std::string &field,
                const std::string &expected, const std::string &found) const {
-    return Status::error(ErrorCode::Format,
-                         file + ": offset " + std::to_string(at) + ": " +
-                             field + ": expected " + expected + ", found " +
-                             found);
+    return Status::error(ErrorCode::Format, file + ": offset " +
+                                                std::to_string(at) + ": " +
+                                                field + ": expected " +
+                                                expected + ", found " + found);
   }
 
   template <typename T> Expected<T> read(const std::string &field) {
@@ -240,8 +240,8 @@ bool multiply(int64_t a, int64_t b, int64_t &out) {
 
 std::string_view llmrt::getGGUFTypeName(GGUFType type) {
   static constexpr std::string_view kNames[] = {
-      "uint8", "int8",   "uint16", "int16", "uint32", "int32",  "float32",
-      "bool",  "string", "array",  "uint64", "int64", "float64"};
+      "uint8", "int8",   "uint16", "int16",  "uint32", "int32",  "float32",
+      "bool",  "string", "array",  "uint64", "int64",  "float64"};
   auto index = static_cast<uint32_t>(type);
   return index < std::size(kNames) ? kNames[index] : "unknown";
 }
@@ -304,8 +304,8 @@ Expected<std::unique_ptr<GGUFFile>> GGUFFile::open(std::string_view path) {
   return fromBytes(std::move(*mapped), std::move(p));
 }
 
-Expected<std::unique_ptr<GGUFFile>>
-GGUFFile::openBuffer(std::string_view bytes, std::string name) {
+Expected<std::unique_ptr<GGUFFile>> GGUFFile::openBuffer(std::string_view bytes,
+                                                         std::string name) {
   std::unique_ptr<MappedFile> copy = MappedFile::copy(bytes);
   if (!copy)
     return Status::error(ErrorCode::OutOfMemory,
@@ -405,15 +405,15 @@ Status GGUFFile::parse() {
     metadata.emplace(*key, std::move(*value));
   }
   if (const GGUFValue *a = find("general.alignment")) {
-    bool power = a->isInteger() && a->unsignedInteger > 0 &&
-                 a->integer > 0 &&
+    bool power = a->isInteger() && a->unsignedInteger > 0 && a->integer > 0 &&
                  (a->unsignedInteger & (a->unsignedInteger - 1)) == 0 &&
                  a->unsignedInteger <= kMaxGGUFAlignment;
     if (a->type != GGUFType::UInt32 || !power)
       return Status::error(
           ErrorCode::Format,
-          filePath + ": metadata 'general.alignment': expected a uint32 "
-                     "power of two in [1, " +
+          filePath +
+              ": metadata 'general.alignment': expected a uint32 "
+              "power of two in [1, " +
               std::to_string(kMaxGGUFAlignment) + "], found " + a->describe());
     alignment = a->unsignedInteger;
   }
@@ -474,8 +474,7 @@ Status GGUFFile::parse() {
     int64_t blocks = elements / info->blockSize, numBytes;
     if (!multiply(blocks, info->blockBytes, numBytes))
       return r.error(typeAt, field + " size",
-                     "a byte count that fits in 64 bits",
-                     "an overflowing one");
+                     "a byte count that fits in 64 bits", "an overflowing one");
     t.numBytes = static_cast<uint64_t>(numBytes);
     uint64_t offsetAt = r.position();
     Expected<uint64_t> offset = r.read<uint64_t>(field + " offset");
@@ -483,8 +482,7 @@ Status GGUFFile::parse() {
       return offset.takeStatus();
     if (*offset % alignment != 0)
       return r.error(offsetAt, field + " offset",
-                     "a multiple of the alignment " +
-                         std::to_string(alignment),
+                     "a multiple of the alignment " + std::to_string(alignment),
                      std::to_string(*offset));
     t.offset = *offset;
     index.emplace(t.name, tensorList.size());
@@ -519,13 +517,12 @@ Status GGUFFile::parse() {
               std::to_string(space) + " data bytes, found it past them " +
               "(a truncated file?)");
     if (previous && t.offset < previousEnd)
-      return Status::error(ErrorCode::Format,
-                           filePath + ": tensor '" + t.name + "': data at " +
-                               std::to_string(t.offset) +
-                               ": expected it past tensor '" + previous->name +
-                               "', which ends at " +
-                               std::to_string(previousEnd) +
-                               ", found it overlapping");
+      return Status::error(
+          ErrorCode::Format,
+          filePath + ": tensor '" + t.name + "': data at " +
+              std::to_string(t.offset) + ": expected it past tensor '" +
+              previous->name + "', which ends at " +
+              std::to_string(previousEnd) + ", found it overlapping");
     t.data = data + dataOffset + t.offset;
     previousEnd = t.offset + t.numBytes;
     previous = &t;

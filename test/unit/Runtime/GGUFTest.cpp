@@ -335,15 +335,15 @@ TEST(GGUFTest, TensorErrors) {
   EXPECT_EQ(errorOf(oneTensor({4, 0}, 0, 0, 16)),
             "m.gguf: offset 45: tensor 't' dimension 1: expected a value in "
             "[1, 2^40], found 0");
-  EXPECT_EQ(errorOf(oneTensor({uint64_t(1) << 40, uint64_t(1) << 40}, 0, 0,
-                              16)),
-            "m.gguf: offset 45: tensor 't' dimensions: expected an element "
-            "count that fits in 64 bits, found an overflowing product");
+  EXPECT_EQ(
+      errorOf(oneTensor({uint64_t(1) << 40, uint64_t(1) << 40}, 0, 0, 16)),
+      "m.gguf: offset 45: tensor 't' dimensions: expected an element "
+      "count that fits in 64 bits, found an overflowing product");
   // Elements fit, bytes do not: 2^61 f32 values.
-  EXPECT_EQ(errorOf(oneTensor({uint64_t(1) << 40, uint64_t(1) << 21}, 0, 0,
-                              16)),
-            "m.gguf: offset 53: tensor 't' size: expected a byte count that "
-            "fits in 64 bits, found an overflowing one");
+  EXPECT_EQ(
+      errorOf(oneTensor({uint64_t(1) << 40, uint64_t(1) << 21}, 0, 0, 16)),
+      "m.gguf: offset 53: tensor 't' size: expected a byte count that "
+      "fits in 64 bits, found an overflowing one");
   EXPECT_EQ(errorOf(oneTensor({4}, 4, 0, 16)),
             "m.gguf: offset 45: tensor 't' type: expected a known ggml type, "
             "found 4");

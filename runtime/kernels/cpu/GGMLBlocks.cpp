@@ -1,0 +1,317 @@
+//===- GGMLBlocks.cpp - llama.cpp's quantized block formats ---------------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GGMLBlocks.h"
+
+#include "Common.h"
+
+#include <cstring>
+
+using namespace llmk;
+
+namespace {
+
+// ggml.h's type numbers.
+enum : uint32_t {
+  F32 = 0,
+  F16 = 1,
+  Q4_0 = 2,
+  Q4_1 = 3,
+  Q5_0 = 6,
+  Q5_1 = 7,
+  Q8_0 = 8,
+  Q2_K = 10,
+  Q3_K = 11,
+  Q4_K = 12,
+  Q5_K = 13,
+  Q6_K = 14,
+  IQ4_NL = 20,
+  BF16 = 30,
+};
+
+float half(const uint8_t *p) {
+  uint16_t bits;
+  std::memcpy(&bits, p, 2);
+  return halfToFloat(bits);
+}
+
+/// The 6-bit scale and min `j` of a Q4_K/Q5_K block's 12 scale bytes.
+void scaleMinK4(int j, const uint8_t *q, uint8_t &scale, uint8_t &min) {
+  if (j < 4) {
+    scale = q[j] & 63;
+    min = q[j + 4] & 63;
+  } else {
+    scale = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+    min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+constexpr int8_t kIQ4NL[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                               1,    13,   25,  38,  53,  69,  89,  113};
+
+void q8_0(const uint8_t *b, float *y) {
+  const float d = half(b);
+  for (int j = 0; j < 32; ++j)
+    y[j] = static_cast<float>(static_cast<int8_t>(b[2 + j])) * d;
+}
+
+void q4_0(const uint8_t *b, float *y) {
+  const float d = half(b);
+  const uint8_t *qs = b + 2;
+  for (int j = 0; j < 16; ++j) {
+    y[j] = static_cast<float>((qs[j] & 0xF) - 8) * d;
+    y[j + 16] = static_cast<float>((qs[j] >> 4) - 8) * d;
+  }
+}
+
+void q4_1(const uint8_t *b, float *y) {
+  const float d = half(b), m = half(b + 2);
+  const uint8_t *qs = b + 4;
+  for (int j = 0; j < 16; ++j) {
+    y[j] = static_cast<float>(qs[j] & 0xF) * d + m;
+    y[j + 16] = static_cast<float>(qs[j] >> 4) * d + m;
+  }
+}
+
+void q5(const uint8_t *b, float *y, bool withMin) {
+  const float d = half(b), m = withMin ? half(b + 2) : 0.0f;
+  const uint8_t *qhBytes = b + (withMin ? 4 : 2);
+  uint32_t qh;
+  std::memcpy(&qh, qhBytes, 4);
+  const uint8_t *qs = qhBytes + 4;
+  for (int j = 0; j < 16; ++j) {
+    const uint8_t xh0 = ((qh >> j) << 4) & 0x10;
+    const uint8_t xh1 = (qh >> (j + 12)) & 0x10;
+    const int x0 = (qs[j] & 0xF) | xh0, x1 = (qs[j] >> 4) | xh1;
+    if (withMin) {
+      y[j] = static_cast<float>(x0) * d + m;
+      y[j + 16] = static_cast<float>(x1) * d + m;
+    } else {
+      y[j] = static_cast<float>(x0 - 16) * d;
+      y[j + 16] = static_cast<float>(x1 - 16) * d;
+    }
+  }
+}
+
+void iq4_nl(const uint8_t *b, float *y) {
+  const float d = half(b);
+  const uint8_t *qs = b + 2;
+  for (int j = 0; j < 16; ++j) {
+    y[j] = d * static_cast<float>(kIQ4NL[qs[j] & 0xF]);
+    y[j + 16] = d * static_cast<float>(kIQ4NL[qs[j] >> 4]);
+  }
+}
+
+void q2_k(const uint8_t *b, float *y) {
+  const uint8_t *scales = b, *q = b + 16;
+  const float d = half(b + 80), dmin = half(b + 82);
+  int is = 0;
+  for (int n = 0; n < 256; n += 128) {
+    int shift = 0;
+    for (int j = 0; j < 4; ++j) {
+      uint8_t sc = scales[is++];
+      float dl = d * static_cast<float>(sc & 0xF),
+            ml = dmin * static_cast<float>(sc >> 4);
+      for (int l = 0; l < 16; ++l)
+        *y++ = dl * static_cast<float>((q[l] >> shift) & 3) - ml;
+      sc = scales[is++];
+      dl = d * static_cast<float>(sc & 0xF);
+      ml = dmin * static_cast<float>(sc >> 4);
+      for (int l = 0; l < 16; ++l)
+        *y++ = dl * static_cast<float>((q[l + 16] >> shift) & 3) - ml;
+      shift += 2;
+    }
+    q += 32;
+  }
+}
+
+void q3_k(const uint8_t *b, float *y) {
+  const uint8_t *hm = b, *q = b + 32, *s8 = b + 96;
+  const float d = half(b + 108);
+  int8_t s[16];
+  for (int i = 0; i < 4; ++i) {
+    s[i] = static_cast<int8_t>((s8[i] & 0xF) | ((s8[8 + i] & 3) << 4));
+    s[4 + i] =
+        static_cast<int8_t>((s8[4 + i] & 0xF) | (((s8[8 + i] >> 2) & 3) << 4));
+    s[8 + i] = static_cast<int8_t>((s8[i] >> 4) | (((s8[8 + i] >> 4) & 3) << 4));
+    s[12 + i] =
+        static_cast<int8_t>((s8[4 + i] >> 4) | (((s8[8 + i] >> 6) & 3) << 4));
+  }
+  uint8_t m = 1;
+  int is = 0;
+  for (int n = 0; n < 256; n += 128) {
+    int shift = 0;
+    for (int j = 0; j < 4; ++j) {
+      float dl = d * static_cast<float>(s[is++] - 32);
+      for (int l = 0; l < 16; ++l)
+        *y++ = dl * static_cast<float>(((q[l] >> shift) & 3) -
+                                       ((hm[l] & m) ? 0 : 4));
+      dl = d * static_cast<float>(s[is++] - 32);
+      for (int l = 0; l < 16; ++l)
+        *y++ = dl * static_cast<float>(((q[l + 16] >> shift) & 3) -
+                                       ((hm[l + 16] & m) ? 0 : 4));
+      shift += 2;
+      m <<= 1;
+    }
+    q += 32;
+  }
+}
+
+void q45_k(const uint8_t *b, float *y, bool five) {
+  const float d = half(b), dmin = half(b + 2);
+  const uint8_t *scales = b + 4;
+  const uint8_t *qh = b + 16;
+  const uint8_t *q = five ? b + 48 : b + 16;
+  int is = 0;
+  uint8_t u1 = 1, u2 = 2;
+  for (int j = 0; j < 256; j += 64) {
+    uint8_t sc, mn;
+    scaleMinK4(is, scales, sc, mn);
+    const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(mn);
+    scaleMinK4(is + 1, scales, sc, mn);
+    const float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(mn);
+    for (int l = 0; l < 32; ++l)
+      *y++ = d1 * static_cast<float>((q[l] & 0xF) +
+                                     (five && (qh[l] & u1) ? 16 : 0)) -
+             m1;
+    for (int l = 0; l < 32; ++l)
+      *y++ = d2 * static_cast<float>((q[l] >> 4) +
+                                     (five && (qh[l] & u2) ? 16 : 0)) -
+             m2;
+    q += 32;
+    is += 2;
+    u1 <<= 2;
+    u2 <<= 2;
+  }
+}
+
+void q6_k(const uint8_t *b, float *y) {
+  const uint8_t *ql = b, *qh = b + 128;
+  const auto *sc = reinterpret_cast<const int8_t *>(b + 192);
+  const float d = half(b + 208);
+  for (int n = 0; n < 256; n += 128) {
+    for (int l = 0; l < 32; ++l) {
+      const int is = l / 16;
+      const int q1 = static_cast<int8_t>((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+      const int q2 = static_cast<int8_t>((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+      const int q3 = static_cast<int8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+      const int q4 = static_cast<int8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+      y[l] = d * static_cast<float>(sc[is]) * static_cast<float>(q1);
+      y[l + 32] = d * static_cast<float>(sc[is + 2]) * static_cast<float>(q2);
+      y[l + 64] = d * static_cast<float>(sc[is + 4]) * static_cast<float>(q3);
+      y[l + 96] = d * static_cast<float>(sc[is + 6]) * static_cast<float>(q4);
+    }
+    y += 128;
+    ql += 64;
+    qh += 32;
+    sc += 8;
+  }
+}
+
+} // namespace
+
+bool llmk::getGGMLBlock(uint32_t type, int64_t &elements, int64_t &bytes) {
+  switch (type) {
+  case F32:
+    elements = 1, bytes = 4;
+    return true;
+  case F16:
+  case BF16:
+    elements = 1, bytes = 2;
+    return true;
+  case Q8_0:
+    elements = 32, bytes = 34;
+    return true;
+  case Q4_0:
+  case IQ4_NL:
+    elements = 32, bytes = 18;
+    return true;
+  case Q4_1:
+    elements = 32, bytes = 20;
+    return true;
+  case Q5_0:
+    elements = 32, bytes = 22;
+    return true;
+  case Q5_1:
+    elements = 32, bytes = 24;
+    return true;
+  case Q2_K:
+    elements = 256, bytes = 84;
+    return true;
+  case Q3_K:
+    elements = 256, bytes = 110;
+    return true;
+  case Q4_K:
+    elements = 256, bytes = 144;
+    return true;
+  case Q5_K:
+    elements = 256, bytes = 176;
+    return true;
+  case Q6_K:
+    elements = 256, bytes = 210;
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool llmk::dequantizeGGML(uint32_t type, const void *data, int64_t blocks,
+                          float *out) {
+  int64_t elements, bytes;
+  if (!getGGMLBlock(type, elements, bytes))
+    return false;
+  const auto *b = static_cast<const uint8_t *>(data);
+  for (int64_t i = 0; i < blocks; ++i, b += bytes, out += elements) {
+    switch (type) {
+    case F32:
+      std::memcpy(out, b, 4);
+      break;
+    case F16:
+      *out = half(b);
+      break;
+    case BF16: {
+      uint16_t bits;
+      std::memcpy(&bits, b, 2);
+      *out = bf16ToFloat(bits);
+      break;
+    }
+    case Q8_0:
+      q8_0(b, out);
+      break;
+    case Q4_0:
+      q4_0(b, out);
+      break;
+    case Q4_1:
+      q4_1(b, out);
+      break;
+    case Q5_0:
+      q5(b, out, false);
+      break;
+    case Q5_1:
+      q5(b, out, true);
+      break;
+    case IQ4_NL:
+      iq4_nl(b, out);
+      break;
+    case Q2_K:
+      q2_k(b, out);
+      break;
+    case Q3_K:
+      q3_k(b, out);
+      break;
+    case Q4_K:
+      q45_k(b, out, false);
+      break;
+    case Q5_K:
+      q45_k(b, out, true);
+      break;
+    case Q6_K:
+      q6_k(b, out);
+      break;
+    }
+  }
+  return true;
+}
