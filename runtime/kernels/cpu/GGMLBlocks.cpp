@@ -136,7 +136,8 @@ void q3_k(const uint8_t *b, float *y) {
     s[i] = static_cast<int8_t>((s8[i] & 0xF) | ((s8[8 + i] & 3) << 4));
     s[4 + i] =
         static_cast<int8_t>((s8[4 + i] & 0xF) | (((s8[8 + i] >> 2) & 3) << 4));
-    s[8 + i] = static_cast<int8_t>((s8[i] >> 4) | (((s8[8 + i] >> 4) & 3) << 4));
+    s[8 + i] =
+        static_cast<int8_t>((s8[i] >> 4) | (((s8[8 + i] >> 4) & 3) << 4));
     s[12 + i] =
         static_cast<int8_t>((s8[4 + i] >> 4) | (((s8[8 + i] >> 6) & 3) << 4));
   }
@@ -170,9 +171,11 @@ void q45_k(const uint8_t *b, float *y, bool five) {
   for (int j = 0; j < 256; j += 64) {
     uint8_t sc, mn;
     scaleMinK4(is, scales, sc, mn);
-    const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(mn);
+    const float d1 = d * static_cast<float>(sc),
+                m1 = dmin * static_cast<float>(mn);
     scaleMinK4(is + 1, scales, sc, mn);
-    const float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(mn);
+    const float d2 = d * static_cast<float>(sc),
+                m2 = dmin * static_cast<float>(mn);
     for (int l = 0; l < 32; ++l)
       *y++ = d1 * static_cast<float>((q[l] & 0xF) +
                                      (five && (qh[l] & u1) ? 16 : 0)) -
@@ -195,10 +198,16 @@ void q6_k(const uint8_t *b, float *y) {
   for (int n = 0; n < 256; n += 128) {
     for (int l = 0; l < 32; ++l) {
       const int is = l / 16;
-      const int q1 = static_cast<int8_t>((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
-      const int q2 = static_cast<int8_t>((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
-      const int q3 = static_cast<int8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-      const int q4 = static_cast<int8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+      const int q1 =
+          static_cast<int8_t>((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+      const int q2 =
+          static_cast<int8_t>((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) -
+          32;
+      const int q3 =
+          static_cast<int8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+      const int q4 =
+          static_cast<int8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) -
+          32;
       y[l] = d * static_cast<float>(sc[is]) * static_cast<float>(q1);
       y[l + 32] = d * static_cast<float>(sc[is + 2]) * static_cast<float>(q2);
       y[l + 64] = d * static_cast<float>(sc[is + 4]) * static_cast<float>(q3);
