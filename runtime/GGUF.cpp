@@ -111,8 +111,9 @@ private:
   uint64_t pos = 0;
 };
 
-Expected<GGUFValue> readValue(Reader &r, GGUFType type, const std::string &key,
-                              int depth);
+Expected<GGUFValue> readValue(Reader &r, GGUFType type,
+                              const std::string &field, int depth,
+                              uint64_t &budget);
 
 /// A value type, checked.
 Expected<GGUFType> readType(Reader &r, const std::string &field) {
@@ -125,11 +126,13 @@ Expected<GGUFType> readType(Reader &r, const std::string &field) {
   return static_cast<GGUFType>(*raw);
 }
 
-Expected<GGUFValue> readValue(Reader &r, GGUFType type, const std::string &key,
-                              int depth) {
+/// A value of `type`; `field` names it in errors, `budget` is the number of
+/// values (array elements included) the file may still hold.
+Expected<GGUFValue> readValue(Reader &r, GGUFType type,
+                              const std::string &field, int depth,
+                              uint64_t &budget) {
   GGUFValue value;
   value.type = type;
-  const std::string field = "value of '" + key + "'";
   auto scalar = [&](auto sample) -> Status {
     using T = decltype(sample);
     Expected<T> v = r.read<T>(field);
@@ -215,10 +218,18 @@ Expected<GGUFValue> readValue(Reader &r, GGUFType type, const std::string &key,
                          " (the bytes left for elements of " +
                          std::string(getGGUFTypeName(*element)) + ")",
                      std::to_string(*count));
+    // Each element is held as a GGUFValue: the values of a file are capped.
+    if (*count > budget)
+      return r.error(countAt, field + " element count",
+                     "at most " + std::to_string(budget) +
+                         " (the file's metadata holds at most " +
+                         std::to_string(kMaxGGUFValues) + " values)",
+                     std::to_string(*count));
+    budget -= *count;
     value.elementType = *element;
     value.elements.reserve(*count);
     for (uint64_t i = 0; i < *count; ++i) {
-      Expected<GGUFValue> e = readValue(r, *element, key, depth + 1);
+      Expected<GGUFValue> e = readValue(r, *element, field, depth + 1, budget);
       if (!e)
         return e.takeStatus();
       value.elements.push_back(std::move(*e));
@@ -383,6 +394,7 @@ Status GGUFFile::parse() {
                    std::to_string(*keyCount));
 
   // Metadata.
+  uint64_t budget = kMaxGGUFValues;
   for (uint64_t i = 0; i < *keyCount; ++i) {
     uint64_t at = r.position();
     Expected<std::string> key = r.readString(
@@ -398,7 +410,8 @@ Status GGUFFile::parse() {
     Expected<GGUFType> type = readType(r, "type of '" + *key + "'");
     if (!type)
       return type.takeStatus();
-    Expected<GGUFValue> value = readValue(r, *type, *key, 0);
+    Expected<GGUFValue> value =
+        readValue(r, *type, "value of '" + *key + "'", 0, budget);
     if (!value)
       return value.takeStatus();
     keys.push_back(*key);
@@ -418,7 +431,13 @@ Status GGUFFile::parse() {
     alignment = a->unsignedInteger;
   }
 
-  // Tensor descriptions.
+  // Tensor descriptions: each takes 33 bytes at least (a name of a byte,
+  // one dim).
+  if (*tensorCount > r.remaining() / 33)
+    return r.error(8, "tensor count",
+                   "at most " + std::to_string(r.remaining() / 33) +
+                       " (the bytes left for tensor descriptions)",
+                   std::to_string(*tensorCount));
   tensorList.reserve(*tensorCount);
   for (uint64_t i = 0; i < *tensorCount; ++i) {
     const std::string which = "tensor " + std::to_string(i);

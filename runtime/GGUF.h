@@ -168,6 +168,9 @@ inline constexpr uint64_t kMaxGGUFKeys = uint64_t(1) << 20;
 inline constexpr uint64_t kMaxGGUFKeyLength = 65535;
 inline constexpr uint64_t kMaxGGUFStringLength = uint64_t(1) << 30;
 inline constexpr int kMaxGGUFArrayDepth = 4;
+/// Metadata values a file may hold, array elements included (a 256k-token
+/// vocabulary with scores, types and merges takes about 1M).
+inline constexpr uint64_t kMaxGGUFValues = uint64_t(1) << 22;
 inline constexpr uint64_t kMaxGGUFAlignment = uint64_t(1) << 20;
 inline constexpr int64_t kMaxGGUFDim = int64_t(1) << 40;
 

@@ -367,8 +367,9 @@ Expected<Buffer> unpackCheckpoint(const SafeTensorsArchive &archive,
                      ? "a group in [0, " + std::to_string(groups) +
                            ") that holds " + std::to_string(size) + " features"
                      : std::to_string(i / size) +
-                           " (feature / group_size), as config.json "
-                           "has no act-order"));
+                           " (feature / group_size), as the compiled "
+                           "model expects (the checkpoint changed "
+                           "since it was imported?)"));
     }
     std::sort(perm.begin(), perm.end(), [&](int32_t a, int32_t b) {
       return groupOf[a] != groupOf[b] ? groupOf[a] < groupOf[b] : a < b;
@@ -505,11 +506,15 @@ Expected<Buffer> packParam(const SafeTensorsArchive &archive,
         uint64_t(bytes), "parameter '" + param.name + "' (quantized)");
     if (!packed)
       return packed.takeStatus();
-    for (int64_t e = 0; e < experts; ++e)
-      llmk::quantizeWeight(reinterpret_cast<const float *>(buffer.data) +
-                               e * n * k,
-                           n, k, q.bits, q.group, q.symmetric,
-                           packed->get() + e * stride, q.int8Activations);
+    if (rank == 3)
+      for (int64_t e = 0; e < experts; ++e)
+        llmk::quantizeWeight(
+            reinterpret_cast<const float *>(buffer.data) + e * n * k, n, k,
+            q.bits, q.group, q.symmetric, packed->get() + e * stride);
+    else
+      llmk::quantizeWeight(reinterpret_cast<const float *>(buffer.data), n, k,
+                           q.bits, q.group, q.symmetric, packed->get(),
+                           q.int8Activations);
     if (!buffer.owned)
       releaseMappedPages(buffer.data, uint64_t(experts * n) * k * es);
     buffer.own(std::move(*packed));

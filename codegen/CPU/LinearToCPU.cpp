@@ -19,6 +19,15 @@ using namespace mlir::llm::cpu;
 
 namespace {
 
+/// A quantized weight's packing (W8A8 copy, permutation) is its llm.param's
+/// attributes: the weight must come straight from one.
+LogicalResult requireParam(KernelCall &call, Value weight) {
+  if (weight.getDefiningOp<ParamOp>())
+    return success();
+  return call.report("expected a quantized weight defined by llm.param (its "
+                     "attributes say how the runtime packs it)");
+}
+
 /// llmk_linear_q's `flags` for the weight's llm.param: int8 activations
 /// (W8A8), and input features permuted (an act-order checkpoint).
 int32_t quantFlags(Value weight) {
@@ -62,7 +71,8 @@ struct LinearLowering : CPUOpLowering<LinearOp> {
       return call.abandon();
     ArrayRef<int64_t> w = getShape(op.getWeight());
     if (auto q = dyn_cast<QuantizedType>(op.getWeight().getType())) {
-      if (failed(call.requireRuntimeQuantized(q)))
+      if (failed(call.requireRuntimeQuantized(q)) ||
+          failed(requireParam(call, op.getWeight())))
         return call.abandon();
       call.emit(
           Kernel::llmk_linear_q,
@@ -102,7 +112,8 @@ struct LinearRoPELowering : CPUOpLowering<LinearRoPEOp> {
     SmallVector<Value> operands = {adaptor.getInput(), adaptor.getWeight()};
     if (auto q = dyn_cast<QuantizedType>(op.getWeight().getType())) {
       // (bits, group, activations) in place of (dtype, layout).
-      if (failed(call.requireRuntimeQuantized(q)))
+      if (failed(call.requireRuntimeQuantized(q)) ||
+          failed(requireParam(call, op.getWeight())))
         return call.abandon();
       kernel = Kernel::llmk_linear_q_rope;
       operands.append({call.i32(static_cast<int32_t>(q.getBits())),

@@ -149,6 +149,14 @@ public:
     auto it = slotOf.find(key);
     return it == slotOf.end() ? nullptr : stats[it->second].get();
   }
+  /// Frees what only accumulating needed.
+  void finish() {
+    llmk::setLinearObserver(nullptr, nullptr);
+    for (auto &s : stats)
+      s->releaseScratch();
+    std::vector<float>().swap(last);
+  }
+
   /// Whether the parameters read the same input.
   bool share(const std::string &a, const std::string &b) const {
     auto ia = slotOf.find(a), ib = slotOf.find(b);
@@ -251,10 +259,21 @@ llvm::Expected<llmrt::ParamValues> mlir::llm::calibrateQuantization(
       compileModel(context, model, weights, floatOptions);
   if (!floatModel)
     return floatModel.takeError();
+  // Only the projections whose values calibration computes (and, for AWQ,
+  // those that share their inputs) are observed: a Gram matrix each.
+  std::set<std::string> needed;
+  for (const llmrt::ParamDesc &param : quantized.params)
+    if (param.quant && param.quant->method == options.quantizeMethod)
+      needed.insert(paramKey(param));
+  for (const ScalingGroup &group : groups)
+    if (llvm::any_of(group.linears,
+                     [&](const std::string &key) { return needed.count(key); }))
+      needed.insert(group.linears.begin(), group.linears.end());
   const llmrt::Manifest &floatManifest = (*floatModel)->getManifest();
   std::unordered_map<const void *, std::string> pointers;
   for (size_t i = 0; i < floatManifest.params.size(); ++i)
-    if (floatManifest.params[i].shape.size() == 2)
+    if (floatManifest.params[i].shape.size() == 2 &&
+        needed.count(paramKey(floatManifest.params[i])))
       pointers[(*floatModel)->getParamPointer(i)] =
           paramKey(floatManifest.params[i]);
 
@@ -273,6 +292,7 @@ llvm::Expected<llmrt::ParamValues> mlir::llm::calibrateQuantization(
       return makeError("calibration: " + seq.error());
     (*sequences)->release(*seq);
   }
+  observer.finish();
   double runSeconds =
       std::chrono::duration<double>(Clock::now() - start).count();
   note(llvm::formatv("calibration: {0} tokens in {1} windows of {2} through "
@@ -306,8 +326,14 @@ llvm::Expected<llmrt::ParamValues> mlir::llm::calibrateQuantization(
     gptq.damp = options.gptqDamp;
     gptq.actOrder = options.gptqActOrder;
     double before = 0, after = 0;
-    // One plan per input: q, k and v share theirs, as do gate and up.
+    // One plan per input: q, k and v share theirs, as do gate and up; each
+    // is dropped after the last projection that reads it.
     std::map<const llmq::InputStatistics *, llmq::GPTQPlan> plans;
+    std::map<const llmq::InputStatistics *, int> readers;
+    for (const llmrt::ParamDesc &param : quantized.params)
+      if (isCalibrated(param))
+        if (const llmq::InputStatistics *stats = observer.find(paramKey(param)))
+          ++readers[stats];
     for (size_t i = 0; i < quantized.params.size(); ++i) {
       const llmrt::ParamDesc &param = quantized.params[i];
       if (!isCalibrated(param))
@@ -317,9 +343,9 @@ llvm::Expected<llmrt::ParamValues> mlir::llm::calibrateQuantization(
         return w.takeError();
       int64_t n = param.shape[0], k = param.shape[1];
       const llmq::InputStatistics *stats = observer.find(paramKey(param));
-      if (!stats || stats->getRows() == 0) {
-        note("calibration: no input reached '" + param.name +
-             "'; rounded to nearest");
+      if (!stats || stats->getRows() == 0 || stats->getFeatures() != k) {
+        note("calibration: no input of " + std::to_string(k) +
+             " features reached '" + param.name + "'; rounded to nearest");
         result[i].values = std::move(*w);
         continue;
       }
@@ -331,6 +357,8 @@ llvm::Expected<llmrt::ParamValues> mlir::llm::calibrateQuantization(
       }
       llmq::QuantizedMatrix q = llmq::quantizeGPTQ(
           w->data(), n, k, plan->second, schemeOf(param), gptq);
+      if (--readers[stats] == 0)
+        plans.erase(plan);
       llmq::Scheme scheme = schemeOf(param);
       before += llmq::outputError(
           w->data(),
@@ -404,6 +432,8 @@ llvm::Expected<llmrt::ParamValues> mlir::llm::calibrateQuantization(
       continue;
     const llmrt::ParamDesc &first = quantized.params[indexOf[group.linears[0]]];
     int64_t k = first.shape[1];
+    if (observer.find(group.linears[0])->getFeatures() != k)
+      continue;
     // The scheme of the group's calibrated projections (they share it: one
     // llm-quantize run).
     llmq::Scheme scheme;
@@ -478,7 +508,8 @@ llvm::Expected<llmrt::ParamValues> mlir::llm::calibrateQuantization(
     const llmq::InputStatistics *stats = observer.find(key);
     if (auto it = scaledStats.find(key); it != scaledStats.end())
       stats = it->second.get();
-    if (!stats || stats->getRows() == 0)
+    if (!stats || stats->getRows() == 0 ||
+        stats->getFeatures() != param.shape[1])
       continue;
     llvm::Expected<std::vector<float> *> values = valuesOf(key);
     if (!values)

@@ -106,6 +106,11 @@ void InputStatistics::add(const float *x, int64_t count) {
   rows += count;
 }
 
+void InputStatistics::releaseScratch() {
+  std::vector<float>().swap(transposed);
+  std::vector<float>().swap(product);
+}
+
 std::vector<double> InputStatistics::getMeanMagnitude() const {
   std::vector<double> mean(features, 0.0);
   if (rows > 0)

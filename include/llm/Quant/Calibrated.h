@@ -38,6 +38,8 @@ public:
   std::vector<double> getMeanMagnitude() const;
   /// The statistics of the inputs x_i / divisors[i] (AWQ's scaled inputs).
   InputStatistics dividedBy(const std::vector<float> &divisors) const;
+  /// Frees the buffers `add` works in (once all inputs are added).
+  void releaseScratch();
 
 private:
   int64_t features, rows = 0;

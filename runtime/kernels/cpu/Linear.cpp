@@ -473,19 +473,21 @@ void llmk::packPanels(const void *src, int64_t elementBytes, int64_t n,
 }
 
 namespace {
-std::atomic<LinearObserver> linearObserver{nullptr};
-void *linearObserverContext = nullptr;
+// Per thread: a calibration observes the model it runs on its own thread,
+// and other threads' models (C API users) are not observed. The entry
+// points call these from the calling thread, never from the pool's.
+thread_local LinearObserver linearObserver = nullptr;
+thread_local void *linearObserverContext = nullptr;
 } // namespace
 
 void llmk::setLinearObserver(LinearObserver observer, void *context) {
+  linearObserver = observer;
   linearObserverContext = context;
-  linearObserver.store(observer, std::memory_order_release);
 }
 
 void llmk::observeLinear(const void *w, const float *x, int64_t m, int64_t k) {
-  if (LinearObserver observer = linearObserver.load(std::memory_order_acquire))
-    if (m > 0 && k > 0 && x && w)
-      observer(linearObserverContext, w, x, m, k);
+  if (linearObserver && m > 0 && k > 0 && x && w)
+    linearObserver(linearObserverContext, w, x, m, k);
 }
 
 extern "C" void llmk_linear(const float *x, const void *w, int32_t wDtype,
@@ -714,7 +716,8 @@ extern "C" void llmk_linear_q(const float *x, const void *w, int32_t bits,
   if (!checkQuantization(bits, group, k).empty() ||
       (flags & ~(LLMK_QUANT_INT8_ACTIVATIONS | LLMK_QUANT_PERMUTED)) != 0 ||
       (m > 0 && k > 0 && !x) || (n > 0 && k > 0 && !w)) {
-    recordError("llmk_linear_q: invalid quantization, or null operand");
+    recordError("llmk_linear_q: invalid quantization or flags, or null "
+                "operand");
     if (y)
       std::fill(y, y + m * n, 0.0f);
     return;

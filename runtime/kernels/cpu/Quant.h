@@ -143,12 +143,12 @@ void dequantize(const void *packed, int64_t n, int64_t k, int bits,
 
 /// Calibration (GPTQ, AWQ): called by llmk_linear and llmk_linear_rope,
 /// once per call, on the calling thread and before the product, with the
-/// call's weight and its input x ([m, k]).
+/// call's weight and its input x ([m, k]). The observer is per thread: it
+/// sees the calls the setting thread makes.
 using LinearObserver = void (*)(void *context, const void *w, const float *x,
                                 int64_t m, int64_t k);
 
-/// Sets the observer (null: none, the default). Not for use while kernels
-/// run.
+/// Sets the calling thread's observer (null: none, the default).
 void setLinearObserver(LinearObserver observer, void *context);
 
 /// Activations quantized per block of 32, as SimdKernels::gemvQ reads them.

@@ -334,7 +334,8 @@ TEST_P(LinearQTest, InvalidQuantizationIsAnError) {
   const char *error = llmk_take_error();
   ASSERT_NE(error, nullptr);
   EXPECT_EQ(std::string(error),
-            "llmk_linear_q: invalid quantization, or null operand");
+            "llmk_linear_q: invalid quantization or flags, or null "
+            "operand");
   EXPECT_EQ(y[0], 0.0f);
 }
 

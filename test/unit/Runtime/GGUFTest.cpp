@@ -201,6 +201,13 @@ TEST(GGUFTest, HeaderErrors) {
   EXPECT_EQ(errorOf(keys.bytes),
             "m.gguf: offset 16: metadata count: expected at most 1048576, "
             "found 18446744073709551615");
+  // A tensor count within the cap that the bytes cannot describe.
+  Builder tensors;
+  tensors.setCounts(1000, 0);
+  tensors.bytes.append(100, '\0');
+  EXPECT_EQ(errorOf(tensors.bytes),
+            "m.gguf: offset 8: tensor count: expected at most 3 (the bytes "
+            "left for tensor descriptions), found 1000");
   // A count within the cap, past the file: the first missing key says so.
   Builder short_;
   short_.setCounts(0, 3);
@@ -241,6 +248,20 @@ TEST(GGUFTest, MetadataErrors) {
               "m.gguf: offset 41: value of 'k' element count: expected at "
               "most 0 (the bytes left for elements of uint32), found "
               "2305843009213693952");
+  }
+  {
+    // More values than a file may hold, each a byte (each would take a
+    // GGUFValue in memory).
+    Builder b;
+    b.key("k", GGUFType::Array);
+    b.u32(static_cast<uint32_t>(GGUFType::UInt8));
+    b.u64((uint64_t(1) << 22) + 1);
+    b.setCounts(0, 1);
+    b.bytes.append((size_t(1) << 22) + 1, '\0');
+    EXPECT_EQ(errorOf(b.bytes),
+              "m.gguf: offset 41: value of 'k' element count: expected at "
+              "most 4194304 (the file's metadata holds at most 4194304 "
+              "values), found 4194305");
   }
   {
     // Arrays nested past the cap (a recursion bomb).
