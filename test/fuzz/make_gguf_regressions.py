@@ -7,6 +7,8 @@ Each regression names its bug class:
   count-overflow        tensor and metadata counts near 2^64
   huge-string-length    a key or string value claiming 2^63 bytes
   huge-array-count      an array of 2^61 uint32 in a small file
+  value-count-bomb      4M+1 one-byte values (each would be held as a
+                        GGUFValue: gigabytes from a few megabytes)
   nested-array-bomb     arrays nested 1000 deep
   n-dims-overflow       a tensor with 2^32 - 1 dims
   dims-product-overflow dims whose product (and byte count) overflows
@@ -68,6 +70,7 @@ REGRESSIONS = {
     "count-overflow": header(2**64 - 1, 2**64 - 1),
     "huge-string-length": header(0, 1) + struct.pack("<Q", 2**63) + b"key",
     "huge-array-count": header(0, 1) + s("k") + struct.pack("<IIQ", 9, 4, 2**61) + b"\0" * 16,
+    "value-count-bomb": header(0, 1) + s("k") + struct.pack("<IIQ", 9, 0, 2**22 + 1) + b"\0" * (2**22 + 1),
     "nested-array-bomb": header(0, 1) + s("k") + struct.pack("<I", 9) + struct.pack("<IQ", 9, 1) * 1000,
     "n-dims-overflow": header(1, 0) + s("t") + struct.pack("<I", 2**32 - 1) + b"\0" * 64,
     "dims-product-overflow": pad(header(1, 0) + tensor("t", [2**40, 2**40, 2**40], 0, 0)) + b"\0" * 64,
