@@ -917,7 +917,22 @@ std::vector<const TensorInfo *> SafeTensorsArchive::tensors() const {
   for (const std::unique_ptr<SafeTensorsFile> &file : fileList)
     for (const TensorInfo &t : file->tensors())
       out.push_back(&t);
+  for (const TensorInfo &t : foreign)
+    out.push_back(&t);
   return out;
+}
+
+std::unique_ptr<SafeTensorsArchive>
+SafeTensorsArchive::fromTensors(std::string directory,
+                                std::vector<TensorInfo> tensors,
+                                std::shared_ptr<const void> owner) {
+  std::unique_ptr<SafeTensorsArchive> archive(new SafeTensorsArchive());
+  archive->dir = std::move(directory);
+  archive->foreign = std::move(tensors);
+  archive->foreignOwner = std::move(owner);
+  for (const TensorInfo &t : archive->foreign)
+    archive->index.emplace(t.name, &t);
+  return archive;
 }
 
 //===----------------------------------------------------------------------===//

@@ -185,11 +185,21 @@ public:
   }
   const std::string &directory() const { return dir; }
 
+  /// An archive of tensors whose bytes live elsewhere (a GGUF file's, read
+  /// in place or converted at load), named `directory` in messages;
+  /// `owner` keeps the bytes alive as long as the archive.
+  static std::unique_ptr<SafeTensorsArchive>
+  fromTensors(std::string directory, std::vector<TensorInfo> tensors,
+              std::shared_ptr<const void> owner);
+
 private:
   SafeTensorsArchive() = default;
 
   std::string dir;
   std::vector<std::unique_ptr<SafeTensorsFile>> fileList;
+  /// fromTensors's tensors and what keeps their bytes alive.
+  std::vector<TensorInfo> foreign;
+  std::shared_ptr<const void> foreignOwner;
   std::map<std::string, const TensorInfo *, std::less<>> index;
 };
 

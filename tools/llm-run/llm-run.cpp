@@ -24,6 +24,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "llm/Import/GGUFImporter.h"
 #include "llm/Import/HFImporter.h"
 #include "llm/JIT/JIT.h"
 #include "llm/Support/ToolSupport.h"
@@ -856,10 +857,11 @@ static int run() {
     return fail("--num-beams needs --max-new-tokens N with N > 0");
   if (numBeams > 1 && !dumpGenLogits.empty())
     return fail("--num-beams: beam search does not support --dump-gen-logits");
-  if (!llvm::sys::fs::is_directory(modelPath))
+  const bool gguf = isGGUFPath(modelPath);
+  if (!gguf && !llvm::sys::fs::is_directory(modelPath))
     return fail(llvm::formatv(
         "{0}: expected a Hugging Face model folder "
-        "(config.json + *.safetensors), found {1}",
+        "(config.json + *.safetensors) or a .gguf file, found {1}",
         modelPath, llvm::sys::fs::exists(modelPath) ? "a file" : "nothing"));
   // Every output is checked before anything runs.
   const std::pair<llvm::StringRef, llvm::StringRef> outputs[] = {
@@ -870,7 +872,21 @@ static int run() {
     if (llvm::Error err = checkOutputPath(flag, path))
       return fail(llvm::toString(std::move(err)));
 
-  llvm::Expected<std::unique_ptr<HFModel>> hf = HFModel::open(modelPath);
+  // A GGUF file: its synthesized config and its tensors, renamed.
+  std::shared_ptr<const llmrt::SafeTensorsArchive> ggufWeights;
+  llvm::Expected<std::unique_ptr<HFModel>> hf =
+      llvm::Expected<std::unique_ptr<HFModel>>(nullptr);
+  if (gguf) {
+    llvm::Expected<GGUFModel> opened = openGGUF(modelPath);
+    if (!opened)
+      return fail(llvm::toString(opened.takeError()));
+    for (const std::string &note : opened->notes)
+      llvm::errs() << "llm-run: note: " << note << "\n";
+    hf = std::move(opened->model);
+    ggufWeights = std::move(opened->weights);
+  } else {
+    hf = HFModel::open(modelPath);
+  }
   if (!hf)
     return fail(llvm::toString(hf.takeError()));
   const HFModelInfo &info = (*hf)->getInfo();
@@ -892,6 +908,12 @@ static int run() {
   std::string promptText;
   std::vector<int64_t> textIds; // --perplexity
   int64_t ctx = 0, stride = 0;
+  if (gguf && (textInput || !perplexity.empty() || !calibFile.empty()))
+    return fail(llvm::formatv(
+        "{0}: text needs the tokenizer, and LLMC does not read a GGUF "
+        "file's (tokenizer.ggml.*) yet: give token ids (--input-ids, "
+        "--calib-ids)",
+        modelPath));
   if (textInput || !perplexity.empty() || !calibFile.empty()) {
     llmrt::Expected<std::unique_ptr<llmrt::Tokenizer>> loaded =
         llmrt::Tokenizer::load(modelPath);
@@ -1107,14 +1129,18 @@ static int run() {
   if (cached && numBeams > 1 && prompts.size() > 1)
     return fail("--num-beams: beam search takes a single prompt");
 
-  llmrt::Expected<std::unique_ptr<llmrt::SafeTensorsArchive>> archive =
-      llmrt::SafeTensorsArchive::openDirectory(modelPath.getValue());
-  if (!archive)
-    return fail(archive.error());
-  std::shared_ptr<const llmrt::SafeTensorsArchive> weights =
-      std::move(*archive);
+  std::shared_ptr<const llmrt::SafeTensorsArchive> weights = ggufWeights;
+  if (!gguf) {
+    llmrt::Expected<std::unique_ptr<llmrt::SafeTensorsArchive>> archive =
+        llmrt::SafeTensorsArchive::openDirectory(modelPath.getValue());
+    if (!archive)
+      return fail(archive.error());
+    weights = std::move(*archive);
+  }
   // No output may land on a file the run reads (the checkpoint is mapped).
   std::vector<std::string> inputs;
+  if (gguf)
+    inputs.push_back(modelPath);
   for (const char *name :
        {"config.json", "generation_config.json", "model.safetensors.index.json",
         "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",

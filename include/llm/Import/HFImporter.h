@@ -73,6 +73,11 @@ public:
   /// found values, and lists the supported `model_type`s.
   static llvm::Expected<std::unique_ptr<HFModel>>
   open(llvm::StringRef modelDir);
+  /// A model described by the config.json text `json` (errors name
+  /// `configName`), from `modelPath` (a GGUF file's synthesized config).
+  static llvm::Expected<std::unique_ptr<HFModel>>
+  fromConfig(llvm::StringRef json, llvm::StringRef configName,
+             llvm::StringRef modelPath);
   ~HFModel();
 
   /// What the runtime needs to know about the model.
@@ -102,6 +107,8 @@ public:
 
 private:
   HFModel(std::string directory, std::unique_ptr<hf::ConfigFile> config);
+  static llvm::Expected<std::unique_ptr<HFModel>>
+  fromFile(hf::ConfigFile file, llvm::StringRef modelDir);
 
   std::string directory;
   std::unique_ptr<hf::ConfigFile> config;

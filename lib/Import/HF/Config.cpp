@@ -48,10 +48,14 @@ llvm::Expected<ConfigFile> ConfigFile::read(llvm::StringRef path) {
   if (!buffer)
     return makeError(llvm::formatv("{0}: cannot read: {1}", path,
                                    buffer.getError().message()));
+  return parse((*buffer)->getBuffer(), path);
+}
+
+llvm::Expected<ConfigFile> ConfigFile::parse(llvm::StringRef text,
+                                             llvm::StringRef path) {
   // Depth-limited: llvm::json::parse alone overflows the stack on deep
   // nesting.
-  llvm::Expected<llvm::json::Value> json =
-      parseJsonBounded((*buffer)->getBuffer(), path);
+  llvm::Expected<llvm::json::Value> json = parseJsonBounded(text, path);
   if (!json)
     return json.takeError();
   llvm::json::Object *object = json->getAsObject();

@@ -35,6 +35,9 @@ class ConfigFile {
 public:
   /// Reads and parses `path`; the error names the file.
   static llvm::Expected<ConfigFile> read(llvm::StringRef path);
+  /// Parses `text`, which errors name `path`.
+  static llvm::Expected<ConfigFile> parse(llvm::StringRef text,
+                                          llvm::StringRef path);
 
   const std::string &getPath() const { return path; }
   const llvm::json::Object &getObject() const { return object; }

@@ -129,8 +129,23 @@ HFModel::open(llvm::StringRef modelDir) {
   llvm::Expected<ConfigFile> file = ConfigFile::read(path);
   if (!file)
     return file.takeError();
+  return fromFile(std::move(*file), modelDir);
+}
+
+llvm::Expected<std::unique_ptr<HFModel>>
+HFModel::fromConfig(llvm::StringRef json, llvm::StringRef configName,
+                    llvm::StringRef modelPath) {
+  llvm::Expected<ConfigFile> file = ConfigFile::parse(json, configName);
+  if (!file)
+    return file.takeError();
+  return fromFile(std::move(*file), modelPath);
+}
+
+llvm::Expected<std::unique_ptr<HFModel>>
+HFModel::fromFile(ConfigFile file, llvm::StringRef modelDir) {
   std::unique_ptr<HFModel> model(new HFModel(
-      modelDir.str(), std::make_unique<ConfigFile>(std::move(*file))));
+      modelDir.str(), std::make_unique<ConfigFile>(std::move(file))));
+  const std::string path = model->config->getPath();
   Config config(*model->config);
   HFModelInfo &info = model->info;
   info.type = config.getString("model_type", "");

@@ -1,0 +1,341 @@
+//===- GGUFImporter.cpp - GGUF files as models ----------------------------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llm/Import/GGUFImporter.h"
+
+#include "GGMLBlocks.h"
+#include "GGUF.h"
+#include "SafeTensors.h"
+
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+
+#include <cstring>
+#include <optional>
+
+using namespace mlir;
+using namespace mlir::llm;
+using llmrt::GGUFFile;
+using llmrt::GGUFTensor;
+using llmrt::GGUFValue;
+
+namespace {
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// The bytes the archive's tensors point into: the file's mapping and the
+/// converted copies.
+struct Holder {
+  std::unique_ptr<GGUFFile> file;
+  std::vector<std::vector<uint8_t>> buffers;
+};
+
+class Metadata {
+public:
+  Metadata(const GGUFFile &file, std::string arch)
+      : file(file), arch(std::move(arch)) {}
+
+  /// `{arch}.key` (or `key` when it starts with "general." or
+  /// "tokenizer."), an integer of any integer type.
+  llvm::Expected<std::optional<int64_t>> integer(llvm::StringRef key) const {
+    std::string full = qualify(key);
+    const GGUFValue *v = file.find(full);
+    if (!v)
+      return std::nullopt;
+    if (!v->isInteger() || v->integer < 0)
+      return makeError(llvm::formatv("{0}: metadata '{1}': expected a "
+                                     "non-negative integer, found {2}",
+                                     file.path(), full, v->describe()));
+    return v->integer;
+  }
+  llvm::Expected<int64_t> required(llvm::StringRef key) const {
+    llvm::Expected<std::optional<int64_t>> v = integer(key);
+    if (!v)
+      return v.takeError();
+    if (!*v || **v <= 0)
+      return makeError(llvm::formatv(
+          "{0}: metadata '{1}': expected a positive integer, found {2}",
+          file.path(), qualify(key),
+          *v ? std::to_string(**v) : std::string("no such key")));
+    return **v;
+  }
+  llvm::Expected<std::optional<double>> real(llvm::StringRef key) const {
+    std::string full = qualify(key);
+    const GGUFValue *v = file.find(full);
+    if (!v)
+      return std::nullopt;
+    if (v->isFloat())
+      return v->real;
+    if (v->isInteger())
+      return static_cast<double>(v->integer);
+    return makeError(llvm::formatv("{0}: metadata '{1}': expected a number, "
+                                   "found {2}",
+                                   file.path(), full, v->describe()));
+  }
+  std::string string(llvm::StringRef key) const {
+    const GGUFValue *v = file.find(qualify(key));
+    return v && v->type == llmrt::GGUFType::String ? v->string : "";
+  }
+
+private:
+  std::string qualify(llvm::StringRef key) const {
+    if (key.starts_with("general.") || key.starts_with("tokenizer."))
+      return key.str();
+    return arch + "." + key.str();
+  }
+  const GGUFFile &file;
+  std::string arch;
+};
+
+/// The Hugging Face name of GGUF tensor `name`, or "" for an unknown one.
+std::string hfName(llvm::StringRef name) {
+  static const std::pair<llvm::StringRef, llvm::StringRef> kGlobal[] = {
+      {"token_embd.weight", "model.embed_tokens.weight"},
+      {"output_norm.weight", "model.norm.weight"},
+      {"output.weight", "lm_head.weight"}};
+  for (auto [from, to] : kGlobal)
+    if (name == from)
+      return to.str();
+  static const std::pair<llvm::StringRef, llvm::StringRef> kLayer[] = {
+      {"attn_norm.weight", "input_layernorm.weight"},
+      {"ffn_norm.weight", "post_attention_layernorm.weight"},
+      {"attn_q.weight", "self_attn.q_proj.weight"},
+      {"attn_k.weight", "self_attn.k_proj.weight"},
+      {"attn_v.weight", "self_attn.v_proj.weight"},
+      {"attn_output.weight", "self_attn.o_proj.weight"},
+      {"attn_q.bias", "self_attn.q_proj.bias"},
+      {"attn_k.bias", "self_attn.k_proj.bias"},
+      {"attn_v.bias", "self_attn.v_proj.bias"},
+      {"attn_output.bias", "self_attn.o_proj.bias"},
+      {"ffn_gate.weight", "mlp.gate_proj.weight"},
+      {"ffn_up.weight", "mlp.up_proj.weight"},
+      {"ffn_down.weight", "mlp.down_proj.weight"}};
+  if (!name.consume_front("blk."))
+    return "";
+  auto [layer, rest] = name.split('.');
+  unsigned index;
+  if (layer.getAsInteger(10, index))
+    return "";
+  for (auto [from, to] : kLayer)
+    if (rest == from)
+      return ("model.layers." + layer + "." + to).str();
+  return "";
+}
+
+} // namespace
+
+bool mlir::llm::isGGUFPath(llvm::StringRef path) {
+  return path.ends_with_insensitive(".gguf");
+}
+
+llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
+  llmrt::Expected<std::unique_ptr<GGUFFile>> opened =
+      GGUFFile::open(path.str());
+  if (!opened)
+    return makeError(opened.error());
+  auto holder = std::make_shared<Holder>();
+  holder->file = std::move(*opened);
+  const GGUFFile &file = *holder->file;
+
+  const GGUFValue *archValue = file.find("general.architecture");
+  std::string arch = archValue && archValue->type == llmrt::GGUFType::String
+                         ? archValue->string
+                         : "";
+  if (arch != "llama" && arch != "qwen2")
+    return makeError(llvm::formatv(
+        "{0}: metadata 'general.architecture': expected llama or qwen2 (the "
+        "GGUF architectures LLMC imports), found {1}",
+        path, archValue ? archValue->describe() : "no such key"));
+  Metadata meta(file, arch);
+
+  // The config the Hugging Face importer reads.
+  llvm::json::Object config;
+  config["model_type"] = arch;
+  int64_t hidden = 0, heads = 0, kvHeads = 0;
+  for (auto [key, field] :
+       {std::pair<llvm::StringRef, llvm::StringRef>{"embedding_length",
+                                                    "hidden_size"},
+        {"feed_forward_length", "intermediate_size"},
+        {"block_count", "num_hidden_layers"},
+        {"attention.head_count", "num_attention_heads"},
+        {"context_length", "max_position_embeddings"}}) {
+    llvm::Expected<int64_t> v = meta.required(key);
+    if (!v)
+      return v.takeError();
+    config[field] = *v;
+    if (key == "embedding_length")
+      hidden = *v;
+    if (key == "attention.head_count")
+      heads = *v;
+  }
+  llvm::Expected<std::optional<int64_t>> kv =
+      meta.integer("attention.head_count_kv");
+  if (!kv)
+    return kv.takeError();
+  kvHeads = kv->value_or(heads);
+  config["num_key_value_heads"] = kvHeads;
+  int64_t headDim = heads ? hidden / heads : 0;
+  llvm::Expected<std::optional<int64_t>> keyLength =
+      meta.integer("attention.key_length");
+  if (!keyLength)
+    return keyLength.takeError();
+  if (*keyLength)
+    headDim = **keyLength;
+  config["head_dim"] = headDim;
+  llvm::Expected<std::optional<double>> eps =
+      meta.real("attention.layer_norm_rms_epsilon");
+  if (!eps)
+    return eps.takeError();
+  config["rms_norm_eps"] = eps->value_or(1e-5);
+  llvm::Expected<std::optional<double>> theta = meta.real("rope.freq_base");
+  if (!theta)
+    return theta.takeError();
+  config["rope_theta"] = theta->value_or(10000.0);
+  std::string scaling = meta.string("rope.scaling.type");
+  if (!scaling.empty() && scaling != "none") {
+    if (scaling != "linear")
+      return makeError(llvm::formatv(
+          "{0}: metadata '{1}.rope.scaling.type': expected none or linear "
+          "(the RoPE scalings LLMC reads from GGUF), found '{2}'",
+          path, arch, scaling));
+    llvm::Expected<std::optional<double>> factor =
+        meta.real("rope.scaling.factor");
+    if (!factor)
+      return factor.takeError();
+    config["rope_scaling"] = llvm::json::Object{
+        {"rope_type", "linear"}, {"factor", factor->value_or(1.0)}};
+  }
+  if (file.lookup("rope_freqs.weight"))
+    return makeError(llvm::formatv(
+        "{0}: tensor 'rope_freqs.weight': expected no per-frequency RoPE "
+        "divisors (llama3-style scaling, which LLMC does not read from GGUF "
+        "yet), found them",
+        path));
+  for (auto [key, field] :
+       {std::pair<llvm::StringRef, llvm::StringRef>{
+            "tokenizer.ggml.bos_token_id", "bos_token_id"},
+        {"tokenizer.ggml.eos_token_id", "eos_token_id"}}) {
+    llvm::Expected<std::optional<int64_t>> id = meta.integer(key);
+    if (!id)
+      return id.takeError();
+    if (*id)
+      config[field] = **id;
+  }
+  const GGUFTensor *embed = file.lookup("token_embd.weight");
+  if (!embed || embed->dims.size() != 2)
+    return makeError(llvm::formatv(
+        "{0}: tensor 'token_embd.weight': expected a [vocab, hidden] "
+        "embedding, found {1}",
+        path, embed ? "a tensor of " + std::to_string(embed->dims.size()) +
+                          " dims"
+                    : std::string("none")));
+  config["vocab_size"] = embed->dims[1];
+  config["tie_word_embeddings"] = file.lookup("output.weight") == nullptr;
+
+  // The tensors, renamed; query and key rows of llama back in the
+  // Hugging Face order.
+  GGUFModel result;
+  std::vector<llmrt::TensorInfo> tensors;
+  std::map<std::string, int64_t> dequantized;
+  for (const GGUFTensor &t : file.tensors()) {
+    std::string name = hfName(t.name);
+    if (name.empty())
+      return makeError(llvm::formatv(
+          "{0}: tensor '{1}': expected a tensor of a {2} model (token_embd, "
+          "output_norm, output, blk.N.attn_norm/attn_q/attn_k/attn_v/"
+          "attn_output/ffn_norm/ffn_gate/ffn_up/ffn_down), found '{1}'",
+          path, t.name, arch));
+    llmrt::TensorInfo info;
+    info.name = name;
+    info.file = path.str();
+    for (auto it = t.dims.rbegin(); it != t.dims.rend(); ++it)
+      info.shape.push_back(*it);
+    const uint8_t *data = t.data;
+    size_t elementSize;
+    switch (static_cast<llmrt::GGMLType>(t.type)) {
+    case llmrt::GGMLType::F32:
+      info.dtype = llmrt::DType::F32;
+      elementSize = 4;
+      break;
+    case llmrt::GGMLType::F16:
+      info.dtype = llmrt::DType::F16;
+      elementSize = 2;
+      break;
+    case llmrt::GGMLType::BF16:
+      info.dtype = llmrt::DType::BF16;
+      elementSize = 2;
+      break;
+    default: {
+      int64_t elements, bytes;
+      if (!llmk::getGGMLBlock(t.type, elements, bytes))
+        return makeError(llvm::formatv(
+            "{0}: tensor '{1}': type {2}, which LLMC does not read (expected "
+            "F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K-Q6_K or "
+            "IQ4_NL)",
+            path, t.name,
+            llmrt::getGGMLTypeInfo(t.type)
+                ? llmrt::getGGMLTypeInfo(t.type)->name
+                : std::to_string(t.type)));
+      std::vector<uint8_t> &buffer = holder->buffers.emplace_back(
+          static_cast<size_t>(t.getNumElements()) * 4);
+      llmk::dequantizeGGML(t.type, t.data, t.getNumElements() / elements,
+                           reinterpret_cast<float *>(buffer.data()));
+      data = buffer.data();
+      info.dtype = llmrt::DType::F32;
+      elementSize = 4;
+      ++dequantized[llmrt::getGGMLTypeInfo(t.type)->name];
+      break;
+    }
+    }
+    info.numBytes = static_cast<uint64_t>(t.getNumElements()) * elementSize;
+    // llama's converter interleaves the two rotary halves of each head's
+    // query and key rows: GGUF row 2i holds row i, row 2i + 1 row i + hd/2.
+    bool query = llvm::StringRef(t.name).ends_with(".attn_q.weight") ||
+                 llvm::StringRef(t.name).ends_with(".attn_q.bias");
+    bool key = llvm::StringRef(t.name).ends_with(".attn_k.weight") ||
+               llvm::StringRef(t.name).ends_with(".attn_k.bias");
+    if (arch == "llama" && (query || key)) {
+      int64_t n = query ? heads : kvHeads;
+      int64_t rows = info.shape[0];
+      int64_t rowBytes = static_cast<int64_t>(info.numBytes) / rows;
+      if (n <= 0 || rows != n * headDim || headDim % 2 != 0)
+        return makeError(llvm::formatv(
+            "{0}: tensor '{1}': expected {2} rows ({3} heads of {4}), found "
+            "{5}",
+            path, t.name, n * headDim, n, headDim, rows));
+      std::vector<uint8_t> &buffer =
+          holder->buffers.emplace_back(info.numBytes);
+      for (int64_t h = 0; h < n; ++h)
+        for (int64_t i = 0; i < headDim; ++i) {
+          int64_t from = i < headDim / 2 ? 2 * i : 2 * (i - headDim / 2) + 1;
+          std::memcpy(buffer.data() + (h * headDim + i) * rowBytes,
+                      data + (h * headDim + from) * rowBytes, rowBytes);
+        }
+      data = buffer.data();
+    }
+    info.data = data;
+    tensors.push_back(std::move(info));
+  }
+  for (auto &[type, count] : dequantized)
+    result.notes.push_back(llvm::formatv("{0}: {1} tensor(s) of {2} "
+                                         "dequantized to f32 at load",
+                                         path, count, type));
+
+  std::string json;
+  llvm::raw_string_ostream os(json);
+  os << llvm::json::Value(std::move(config));
+  os.flush();
+  llvm::Expected<std::unique_ptr<HFModel>> model =
+      HFModel::fromConfig(json, (path + " (metadata)").str(), path);
+  if (!model)
+    return model.takeError();
+  result.model = std::move(*model);
+  result.weights = llmrt::SafeTensorsArchive::fromTensors(
+      path.str(), std::move(tensors), holder);
+  return std::move(result);
+}
