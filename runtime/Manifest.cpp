@@ -299,8 +299,12 @@ Expected<ParamDesc> readParam(const Field &f) {
     std::string checkpoint;
     if (q["checkpoint"].present()) {
       static constexpr std::pair<std::string_view, std::string_view>
-          kFormats[] = {
-              {"gptq", "gptq"}, {"gptq_v2", "gptq_v2"}, {"awq", "awq"}};
+          kFormats[] = {{"gptq", "gptq"},
+                        {"gptq_v2", "gptq_v2"},
+                        {"awq", "awq"},
+                        {"ggml_q8_0", "ggml_q8_0"},
+                        {"ggml_q4_0", "ggml_q4_0"},
+                        {"ggml_q4_1", "ggml_q4_1"}};
       LLMRT_TRY(value, q["checkpoint"].oneOf(kFormats));
       checkpoint = std::string(*value);
     }

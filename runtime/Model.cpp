@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Model.h"
+#include "Common.h"
 #include "Kernels.h"
 #include "Layout.h"
 #include "Memory.h"
@@ -298,6 +299,72 @@ checkpointTensor(const SafeTensorsArchive &archive, const std::string &name,
   return info;
 }
 
+/// The weight `param` that a GGUF file holds in ggml's Q8_0, Q4_0 or Q4_1
+/// (blocks of 32: an f16 scale d, for Q4_1 an f16 minimum m, then the
+/// values), repacked for the kernels: Q8_0's value is d * q (the 8-bit grid
+/// with offset 0), Q4_0's d * (q - 8) (offset -8 d) and Q4_1's d * q + m,
+/// all exact; Q4_0 and Q4_1 store value i of a block in the low nibble of
+/// byte i and value i + 16 in its high nibble, as the kernels do.
+Expected<Buffer> unpackGGML(const SafeTensorsArchive &archive,
+                            const ParamDesc &param) {
+  const ParamDesc::Quantization &q = *param.quant;
+  const int64_t n = param.shape[0], k = param.shape[1];
+  const bool q8 = q.checkpoint == "ggml_q8_0",
+             q41 = q.checkpoint == "ggml_q4_1";
+  const int64_t blockBytes = q8 ? 34 : q41 ? 20 : 18;
+  const int64_t blocks = k / 32;
+  const TensorInfo *info = archive.lookup(param.name);
+  if (!info ||
+      info->numBytes != static_cast<uint64_t>(n * blocks * blockBytes) ||
+      q.group != 32 || q.bits != (q8 ? 8 : 4) || k % 32 != 0)
+    return Status::error(
+        ErrorCode::Format,
+        archive.directory() + ": tensor '" + param.name + "': expected " +
+            std::to_string(n * blocks * blockBytes) + " bytes of " +
+            q.checkpoint.substr(5) + " blocks for a [" + std::to_string(n) +
+            ", " + std::to_string(k) + "] projection, found " +
+            (info ? std::to_string(info->numBytes) + " bytes"
+                  : std::string("no such tensor")));
+  std::vector<int8_t> codes(n * k);
+  std::vector<llmk::QuantGrid> grids(n * blocks);
+  auto half = [](const uint8_t *p) {
+    uint16_t bits;
+    std::memcpy(&bits, p, 2);
+    return llmk::halfToFloat(bits);
+  };
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t b = 0; b < blocks; ++b) {
+      const uint8_t *block = info->data + (r * blocks + b) * blockBytes;
+      llmk::QuantGrid &grid = grids[r * blocks + b];
+      grid.scale = half(block);
+      int8_t *out = codes.data() + r * k + b * 32;
+      if (q8) {
+        grid.offset = 0.0f;
+        std::memcpy(out, block + 2, 32);
+        continue;
+      }
+      grid.offset = q41 ? half(block + 2) : -8.0f * grid.scale;
+      const uint8_t *qs = block + (q41 ? 4 : 2);
+      for (int i = 0; i < 16; ++i) {
+        out[i] = static_cast<int8_t>(qs[i] & 15);
+        out[i + 16] = static_cast<int8_t>(qs[i] >> 4);
+      }
+    }
+  int64_t bytes =
+      llmk::quantPackedBytes(n, k, q.bits, q.group, q.int8Activations);
+  Expected<HeapArray<uint8_t>> packed = allocateAlignedArray<uint8_t>(
+      uint64_t(bytes), "parameter '" + param.name + "' (quantized)");
+  if (!packed)
+    return packed.takeStatus();
+  llmk::packQuantized(codes.data(), grids.data(), n, k, q.bits, q.group,
+                      packed->get(), q.int8Activations);
+  Buffer buffer;
+  buffer.own(std::move(*packed));
+  buffer.shape = {bytes};
+  buffer.elementSize = 1;
+  return buffer;
+}
+
 /// The weight `param` that the checkpoint holds quantized by GPTQ or AWQ,
 /// repacked for the kernels: its integers and scales as they are, the zero
 /// points as offsets (-scale * zero, stored as f16 like every offset).
@@ -450,6 +517,8 @@ Expected<Buffer> packParam(const SafeTensorsArchive &archive,
             param.quant->method +
             ", whose values come from calibration data: the compiler must "
             "supply them (llm-run --calib FILE or --calib-ids FILE)");
+  if (param.quant && param.quant->checkpoint.rfind("ggml_", 0) == 0)
+    return unpackGGML(archive, param);
   if (param.quant && !param.quant->checkpoint.empty())
     return unpackCheckpoint(archive, param);
   if (value && !value->codes.empty()) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes test/e2e/gguf/llama-{f32,f16,q8_0}.gguf from test/e2e/llama.
+"""Writes test/e2e/gguf/llama-{f32,f16,q8_0,q4_0,q4_1}.gguf from
+test/e2e/llama.
 
 What llama.cpp's converter (convert_hf_to_gguf.py) would write for the tiny
 llama fixture, in pure Python (struct; no numpy, no gguf package):
@@ -10,8 +11,14 @@ attention.layer_norm_rms_epsilon, rope.freq_base, rope.dimension_count,
 vocab_size) and the tokenizer ids; tensors renamed (token_embd, blk.N.*,
 output_norm, output) with dims in ggml order (reversed), the query and key
 rows permuted per head as the converter's LlamaModel.permute does, norms in
-F32 and the matrices in F32, F16 or Q8_0 (ggml's reference quantizer:
-d = max|x| / 127 as f16, q = round(x / d), half away from zero).
+F32 and the matrices in F32, F16, Q8_0, Q4_0 or Q4_1 (ggml's reference
+quantizers, quantize_row_*_ref: Q8_0 d = max|x| / 127, q = round(x / d)
+half away from zero; Q4_0 d = -x_m / 8 for the x_m of largest magnitude,
+q = min(15, trunc(x / d + 8.5)); Q4_1 d = (max - min) / 15, m = min,
+q = min(15, trunc((x - m) / d + 0.5)); d and m stored as f16). Each
+quantized file has an F32 twin, llama-<kind>-ref.gguf, holding the values
+its blocks stand for (d * q, d * (q - 8), d * q + m in float32): the
+reference the kernels' results are compared with.
 
   python3 scripts/make_gguf_fixtures.py
 Re-running gives the same bytes.
@@ -97,6 +104,51 @@ def q8_0_bytes(values):
     return bytes(out)
 
 
+def f16(x):
+    return struct.unpack("<e", struct.pack("<e", x))[0]
+
+
+def f32(x):
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
+def dequantize(blob, kind, count):
+    """The float32 values of `count` values of `kind` blocks."""
+    size = {"q8_0": 34, "q4_0": 18, "q4_1": 20}[kind]
+    out = []
+    for b in range(0, len(blob), size):
+        block = blob[b:b + size]
+        (d,) = struct.unpack_from("<e", block, 0)
+        if kind == "q8_0":
+            out += [f32(d * q) for q in struct.unpack_from("<32b", block, 2)]
+            continue
+        m = struct.unpack_from("<e", block, 2)[0] if kind == "q4_1" else 0.0
+        qs = block[4:] if kind == "q4_1" else block[2:]
+        q = [x & 15 for x in qs] + [x >> 4 for x in qs]
+        out += [f32(f32(d * v) + m) if kind == "q4_1" else f32(d * (v - 8)) for v in q]
+    return out[:count]
+
+
+def q4_bytes(values, with_min):
+    out = bytearray()
+    for b in range(0, len(values), 32):
+        block = values[b:b + 32]
+        if with_min:
+            lo, hi = min(block), max(block)
+            d = (hi - lo) / 15
+            inv = 1 / d if d else 0.0
+            q = [min(15, int((v - lo) * inv + 0.5)) for v in block]
+            head = struct.pack("<ee", d, lo)
+        else:
+            extreme = max(block, key=abs)
+            d = extreme / -8
+            inv = 1 / d if d else 0.0
+            q = [min(15, int(v * inv + 8.5)) for v in block]
+            head = struct.pack("<e", d)
+        out += head + bytes(q[j] | (q[j + 16] << 4) for j in range(16))
+    return bytes(out)
+
+
 def s(text):
     b = text.encode()
     return struct.pack("<Q", len(b)) + b
@@ -133,12 +185,22 @@ def write(path, config, tensors, kind):
             values = permute(values, shape, heads)
         elif name.endswith("k_proj.weight"):
             values = permute(values, shape, kv_heads)
-        if len(shape) == 1 or kind == "f32":
+        reference = kind.endswith("-ref")
+        quant = kind[:-4] if reference else kind
+        if reference and len(shape) == 2:
+            packed = {"q8_0": q8_0_bytes, "q4_0": lambda v: q4_bytes(v, False),
+                      "q4_1": lambda v: q4_bytes(v, True)}[quant](values)
+            values = dequantize(packed, quant, len(values))
+        if len(shape) == 1 or kind == "f32" or reference:
             blob, ggml_type = struct.pack(f"<{len(values)}f", *values), 0
         elif kind == "f16":
             blob, ggml_type = f16_bytes(values), 1
-        else:
+        elif kind == "q8_0":
             blob, ggml_type = q8_0_bytes(values), 8
+        elif kind == "q4_0":
+            blob, ggml_type = q4_bytes(values, False), 2
+        else:
+            blob, ggml_type = q4_bytes(values, True), 3
         dims = list(reversed(shape))
         infos.append(s(gguf_name(name)) + struct.pack("<I", len(dims)) +
                      b"".join(struct.pack("<Q", d) for d in dims) +
@@ -157,7 +219,8 @@ def main():
         config = json.load(f)
     tensors = read_safetensors(os.path.join(SOURCE, "model.safetensors"))
     os.makedirs(OUT, exist_ok=True)
-    for kind in ("f32", "f16", "q8_0"):
+    for kind in ("f32", "f16", "q8_0", "q4_0", "q4_1", "q8_0-ref", "q4_0-ref",
+                 "q4_1-ref"):
         path = os.path.join(OUT, f"llama-{kind}.gguf")
         write(path, config, tensors, kind)
         print(path, os.path.getsize(path), "bytes")

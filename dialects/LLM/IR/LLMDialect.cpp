@@ -65,7 +65,8 @@ static LogicalResult verifyParamEntry(Operation *op, Attribute attr,
                entry.get("checkpoint_format")) ||
               (key == "checkpoint_format" && isa<StringAttr>(value) &&
                isa<QuantizedType>(type.getValue()) &&
-               llvm::is_contained({"gptq", "gptq_v2", "awq"},
+               llvm::is_contained({"gptq", "gptq_v2", "awq", "ggml_q8_0",
+                                   "ggml_q4_0", "ggml_q4_1"},
                                   cast<StringAttr>(value).getValue()));
     if (!ok)
       return op->emitOpError()
@@ -74,7 +75,8 @@ static LogicalResult verifyParamEntry(Operation *op, Attribute attr,
              << " (expected name, type, transpose, row_blocks [4 integers], "
                 "stacked, panels [a positive integer] or, on a quantized "
                 "type, int8_activations, quant_method [gptq or awq], "
-                "checkpoint_format [gptq, gptq_v2 or awq] and act_order)";
+                "checkpoint_format [gptq, gptq_v2, awq, ggml_q8_0, ggml_q4_0 "
+                "or ggml_q4_1] and act_order)";
   }
   return success();
 }

@@ -159,9 +159,12 @@ LogicalResult ParamOp::verify() {
       return emitOpError() << "expected a !llm.qweight result for "
                               "'checkpoint_format', found "
                            << getType();
-    if (!llvm::is_contained({"gptq", "gptq_v2", "awq"}, *format))
+    if (!llvm::is_contained(
+            {"gptq", "gptq_v2", "awq", "ggml_q8_0", "ggml_q4_0", "ggml_q4_1"},
+            *format))
       return emitOpError() << "expected 'checkpoint_format' \"gptq\", "
-                              "\"gptq_v2\" or \"awq\", found \""
+                              "\"gptq_v2\", \"awq\", \"ggml_q8_0\", "
+                              "\"ggml_q4_0\" or \"ggml_q4_1\", found \""
                            << *format << "\"";
     if (getQuantMethod())
       return emitOpError() << "expected 'checkpoint_format' (values from "

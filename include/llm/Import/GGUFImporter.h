@@ -1,4 +1,5 @@
-//===- GGUFImporter.h - GGUF files as models ---------------------*- C++ -*-===//
+//===- GGUFImporter.h - GGUF files as models ---------------------*- C++
+//-*-===//
 //
 // Part of LLMC, under the Apache License v2.0.
 //

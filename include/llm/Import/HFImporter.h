@@ -13,6 +13,7 @@
 
 #include "Manifest.h"
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -82,6 +83,12 @@ public:
 
   /// What the runtime needs to know about the model.
   const HFModelInfo &getInfo() const { return info; }
+  /// A GGUF file's projection weights stored in ggml's Q8_0, Q4_0 or Q4_1
+  /// (tensor name -> "ggml_q8_0", ...), which import as quantized weights.
+  void setGGMLFormats(std::map<std::string, std::string> formats) {
+    ggmlFormats = std::move(formats);
+  }
+
   /// How the checkpoint's projections are quantized, if they are.
   const std::optional<CheckpointQuantization> &
   getCheckpointQuantization() const {
@@ -114,6 +121,7 @@ private:
   std::unique_ptr<hf::ConfigFile> config;
   HFModelInfo info;
   std::optional<CheckpointQuantization> checkpointQuantization;
+  std::map<std::string, std::string> ggmlFormats;
   /// The entry of `info.type` in the importer's table.
   const hf::ModelFamily *family = nullptr;
 };

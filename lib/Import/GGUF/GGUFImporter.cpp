@@ -157,13 +157,12 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
   llvm::json::Object config;
   config["model_type"] = arch;
   int64_t hidden = 0, heads = 0, kvHeads = 0;
-  for (auto [key, field] :
-       {std::pair<llvm::StringRef, llvm::StringRef>{"embedding_length",
-                                                    "hidden_size"},
-        {"feed_forward_length", "intermediate_size"},
-        {"block_count", "num_hidden_layers"},
-        {"attention.head_count", "num_attention_heads"},
-        {"context_length", "max_position_embeddings"}}) {
+  for (auto [key, field] : {std::pair<llvm::StringRef, llvm::StringRef>{
+                                "embedding_length", "hidden_size"},
+                            {"feed_forward_length", "intermediate_size"},
+                            {"block_count", "num_hidden_layers"},
+                            {"attention.head_count", "num_attention_heads"},
+                            {"context_length", "max_position_embeddings"}}) {
     llvm::Expected<int64_t> v = meta.required(key);
     if (!v)
       return v.takeError();
@@ -216,10 +215,9 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
         "divisors (llama3-style scaling, which LLMC does not read from GGUF "
         "yet), found them",
         path));
-  for (auto [key, field] :
-       {std::pair<llvm::StringRef, llvm::StringRef>{
-            "tokenizer.ggml.bos_token_id", "bos_token_id"},
-        {"tokenizer.ggml.eos_token_id", "eos_token_id"}}) {
+  for (auto [key, field] : {std::pair<llvm::StringRef, llvm::StringRef>{
+                                "tokenizer.ggml.bos_token_id", "bos_token_id"},
+                            {"tokenizer.ggml.eos_token_id", "eos_token_id"}}) {
     llvm::Expected<std::optional<int64_t>> id = meta.integer(key);
     if (!id)
       return id.takeError();
@@ -231,9 +229,9 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
     return makeError(llvm::formatv(
         "{0}: tensor 'token_embd.weight': expected a [vocab, hidden] "
         "embedding, found {1}",
-        path, embed ? "a tensor of " + std::to_string(embed->dims.size()) +
-                          " dims"
-                    : std::string("none")));
+        path,
+        embed ? "a tensor of " + std::to_string(embed->dims.size()) + " dims"
+              : std::string("none")));
   config["vocab_size"] = embed->dims[1];
   config["tie_word_embeddings"] = file.lookup("output.weight") == nullptr;
 
@@ -242,6 +240,8 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
   GGUFModel result;
   std::vector<llmrt::TensorInfo> tensors;
   std::map<std::string, int64_t> dequantized;
+  // Projections in the block formats the kernels read as they are.
+  std::map<std::string, std::string> formats;
   for (const GGUFTensor &t : file.tensors()) {
     std::string name = hfName(t.name);
     if (name.empty())
@@ -257,42 +257,58 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
       info.shape.push_back(*it);
     const uint8_t *data = t.data;
     size_t elementSize;
-    switch (static_cast<llmrt::GGMLType>(t.type)) {
-    case llmrt::GGMLType::F32:
-      info.dtype = llmrt::DType::F32;
-      elementSize = 4;
-      break;
-    case llmrt::GGMLType::F16:
-      info.dtype = llmrt::DType::F16;
-      elementSize = 2;
-      break;
-    case llmrt::GGMLType::BF16:
-      info.dtype = llmrt::DType::BF16;
-      elementSize = 2;
-      break;
-    default: {
-      int64_t elements, bytes;
-      if (!llmk::getGGMLBlock(t.type, elements, bytes))
-        return makeError(llvm::formatv(
-            "{0}: tensor '{1}': type {2}, which LLMC does not read (expected "
-            "F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K-Q6_K or "
-            "IQ4_NL)",
-            path, t.name,
-            llmrt::getGGMLTypeInfo(t.type)
-                ? llmrt::getGGMLTypeInfo(t.type)->name
-                : std::to_string(t.type)));
-      std::vector<uint8_t> &buffer = holder->buffers.emplace_back(
-          static_cast<size_t>(t.getNumElements()) * 4);
-      llmk::dequantizeGGML(t.type, t.data, t.getNumElements() / elements,
-                           reinterpret_cast<float *>(buffer.data()));
-      data = buffer.data();
-      info.dtype = llmrt::DType::F32;
-      elementSize = 4;
-      ++dequantized[llmrt::getGGMLTypeInfo(t.type)->name];
-      break;
-    }
-    }
-    info.numBytes = static_cast<uint64_t>(t.getNumElements()) * elementSize;
+    const llmrt::GGMLType ggmlType = static_cast<llmrt::GGMLType>(t.type);
+    const bool projection = llvm::StringRef(name).ends_with("_proj.weight") ||
+                            name == "lm_head.weight";
+    const char *format = ggmlType == llmrt::GGMLType::Q8_0   ? "ggml_q8_0"
+                         : ggmlType == llmrt::GGMLType::Q4_0 ? "ggml_q4_0"
+                         : ggmlType == llmrt::GGMLType::Q4_1 ? "ggml_q4_1"
+                                                             : nullptr;
+    if (projection && format && t.dims.size() == 2 && t.dims[0] % 32 == 0) {
+      // Kept quantized: the raw blocks, a row of them per output feature.
+      info.dtype = llmrt::DType::U8;
+      info.shape = {t.dims[1], static_cast<int64_t>(t.numBytes) / t.dims[1]};
+      info.numBytes = t.numBytes;
+      formats[name] = format;
+      elementSize = 0;
+    } else
+      switch (ggmlType) {
+      case llmrt::GGMLType::F32:
+        info.dtype = llmrt::DType::F32;
+        elementSize = 4;
+        break;
+      case llmrt::GGMLType::F16:
+        info.dtype = llmrt::DType::F16;
+        elementSize = 2;
+        break;
+      case llmrt::GGMLType::BF16:
+        info.dtype = llmrt::DType::BF16;
+        elementSize = 2;
+        break;
+      default: {
+        int64_t elements, bytes;
+        if (!llmk::getGGMLBlock(t.type, elements, bytes))
+          return makeError(llvm::formatv(
+              "{0}: tensor '{1}': type {2}, which LLMC does not read (expected "
+              "F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K-Q6_K or "
+              "IQ4_NL)",
+              path, t.name,
+              llmrt::getGGMLTypeInfo(t.type)
+                  ? llmrt::getGGMLTypeInfo(t.type)->name
+                  : std::to_string(t.type)));
+        std::vector<uint8_t> &buffer = holder->buffers.emplace_back(
+            static_cast<size_t>(t.getNumElements()) * 4);
+        llmk::dequantizeGGML(t.type, t.data, t.getNumElements() / elements,
+                             reinterpret_cast<float *>(buffer.data()));
+        data = buffer.data();
+        info.dtype = llmrt::DType::F32;
+        elementSize = 4;
+        ++dequantized[llmrt::getGGMLTypeInfo(t.type)->name];
+        break;
+      }
+      }
+    if (elementSize)
+      info.numBytes = static_cast<uint64_t>(t.getNumElements()) * elementSize;
     // llama's converter interleaves the two rotary halves of each head's
     // query and key rows: GGUF row 2i holds row i, row 2i + 1 row i + hd/2.
     bool query = llvm::StringRef(t.name).ends_with(".attn_q.weight") ||
@@ -335,6 +351,7 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
   if (!model)
     return model.takeError();
   result.model = std::move(*model);
+  result.model->setGGMLFormats(std::move(formats));
   result.weights = llmrt::SafeTensorsArchive::fromTensors(
       path.str(), std::move(tensors), holder);
   return std::move(result);

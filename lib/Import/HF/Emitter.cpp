@@ -258,8 +258,34 @@ Value Emitter::linear(Value x, llvm::StringRef name, int64_t out, bool bias,
   auto xt = cast<RankedTensorType>(x.getType());
   int64_t in = xt.getShape().back();
   Value w;
-  if (checkpointQuantization && !hasTensor((name + ".weight").str()) &&
-      hasTensor((name + ".qweight").str())) {
+  std::string weightName = prefix + (name + ".weight").str();
+  if (ggmlFormats && ggmlFormats->count(weightName) && !layout.transpose &&
+      !layout.rowBlocks && in % 32 == 0) {
+    // A GGUF projection in a ggml block format of 32 values a block: the
+    // kernels' quantized weight, repacked at load (Model.cpp).
+    llvm::StringRef format = ggmlFormats->at(weightName);
+    const TensorInfo *info = archive.lookup(weightName);
+    unsigned bits = format == "ggml_q8_0" ? 8 : 4;
+    uint64_t blockBytes = bits == 8 ? 34 : format == "ggml_q4_1" ? 20 : 18;
+    if (!info || info->numBytes != uint64_t(out) * (in / 32) * blockBytes) {
+      fail(llvm::formatv("{0}: tensor '{1}': expected {2} bytes of {3} "
+                         "blocks for a [{4}, {5}] projection, found {6}",
+                         archive.directory(), weightName,
+                         uint64_t(out) * (in / 32) * blockBytes,
+                         format.drop_front(5), out, in,
+                         info ? std::to_string(info->numBytes) + " bytes"
+                              : std::string("no such tensor")));
+      return nullptr;
+    }
+    auto type = QuantizedType::get(
+        &context, {out, in}, bits, 32, builder.getF32Type(),
+        /*symmetric=*/format != "ggml_q4_1",
+        bits == 8 ? QuantPacking::Byte : QuantPacking::Nibble);
+    auto op = ParamOp::create(builder, loc, type, weightName);
+    op.setCheckpointFormat(format);
+    w = op;
+  } else if (checkpointQuantization && !hasTensor((name + ".weight").str()) &&
+             hasTensor((name + ".qweight").str())) {
     if (layout.transpose || layout.rowBlocks) {
       fail(llvm::formatv("{0}: tensor '{1}{2}.qweight': a {3} projection "
                          "fused with others or stored transposed, which "

@@ -23,6 +23,7 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include <array>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -143,6 +144,9 @@ public:
   /// The checkpoint's quantization, when its projections are stored
   /// quantized (HFModel::getCheckpointQuantization).
   const CheckpointQuantization *checkpointQuantization = nullptr;
+  /// A GGUF file's projection weights in ggml block formats (name ->
+  /// "ggml_q8_0", ...).
+  const std::map<std::string, std::string> *ggmlFormats = nullptr;
   std::string functionName = "forward";
 
 private:

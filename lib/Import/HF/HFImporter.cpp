@@ -250,6 +250,7 @@ HFModel::import(MLIRContext &context, const SafeTensorsArchive &archive,
   emitter.decomposeAttention = options.decomposeAttention;
   if (checkpointQuantization)
     emitter.checkpointQuantization = &*checkpointQuantization;
+  emitter.ggmlFormats = &ggmlFormats;
   // A fresh view: the errors of an earlier import do not stick to this one.
   Config view(*config);
   if (llvm::Error err = family->build(view, emitter, *module, options))

@@ -68,7 +68,8 @@ UnusedTensors mlir::llm::findUnusedTensors(ModuleOp module,
         addRead(cast<StringAttr>(name).getValue());
       return;
     }
-    if (param.getCheckpointFormat()) {
+    if (param.getCheckpointFormat() &&
+        !param.getCheckpointFormat()->starts_with("ggml_")) {
       // A pre-quantized projection: its packed tensors.
       for (llvm::StringRef suffix :
            {".qweight", ".qzeros", ".scales", ".g_idx"})
