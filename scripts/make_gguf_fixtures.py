@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes test/e2e/gguf/llama-{f32,f16,q8_0,q4_0,q4_1}.gguf from
-test/e2e/llama.
+test/e2e/llama, and qwen2-f32.gguf from test/e2e/qwen2 (query, key and
+value biases; the converter does not permute qwen2's rows).
 
 What llama.cpp's converter (convert_hf_to_gguf.py) would write for the tiny
 llama fixture, in pure Python (struct; no numpy, no gguf package):
@@ -31,6 +32,7 @@ import struct
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE = os.path.join(ROOT, "test", "e2e", "llama")
+QWEN2 = os.path.join(ROOT, "test", "e2e", "qwen2")
 OUT = os.path.join(ROOT, "test", "e2e", "gguf")
 
 NAMES = {
@@ -45,6 +47,9 @@ LAYER = {
     "self_attn.k_proj.weight": "attn_k.weight",
     "self_attn.v_proj.weight": "attn_v.weight",
     "self_attn.o_proj.weight": "attn_output.weight",
+    "self_attn.q_proj.bias": "attn_q.bias",
+    "self_attn.k_proj.bias": "attn_k.bias",
+    "self_attn.v_proj.bias": "attn_v.bias",
     "mlp.gate_proj.weight": "ffn_gate.weight",
     "mlp.up_proj.weight": "ffn_up.weight",
     "mlp.down_proj.weight": "ffn_down.weight",
@@ -161,29 +166,30 @@ def kv(key, kind, value):
     return s(key) + struct.pack("<I", code) + body
 
 
-def write(path, config, tensors, kind):
+def write(path, config, tensors, kind, arch="llama"):
     heads, kv_heads = config["num_attention_heads"], config["num_key_value_heads"]
+    head_dim = config.get("head_dim", config["hidden_size"] // heads)
     meta = [
-        kv("general.architecture", "str", "llama"),
-        kv("llama.block_count", "u32", config["num_hidden_layers"]),
-        kv("llama.context_length", "u32", config["max_position_embeddings"]),
-        kv("llama.embedding_length", "u32", config["hidden_size"]),
-        kv("llama.feed_forward_length", "u32", config["intermediate_size"]),
-        kv("llama.attention.head_count", "u32", heads),
-        kv("llama.attention.head_count_kv", "u32", kv_heads),
-        kv("llama.attention.layer_norm_rms_epsilon", "f32", config["rms_norm_eps"]),
-        kv("llama.rope.freq_base", "f32", config["rope_parameters"]["rope_theta"]),
-        kv("llama.rope.dimension_count", "u32", config["head_dim"]),
-        kv("llama.vocab_size", "u32", config["vocab_size"]),
+        kv("general.architecture", "str", arch),
+        kv(f"{arch}.block_count", "u32", config["num_hidden_layers"]),
+        kv(f"{arch}.context_length", "u32", config["max_position_embeddings"]),
+        kv(f"{arch}.embedding_length", "u32", config["hidden_size"]),
+        kv(f"{arch}.feed_forward_length", "u32", config["intermediate_size"]),
+        kv(f"{arch}.attention.head_count", "u32", heads),
+        kv(f"{arch}.attention.head_count_kv", "u32", kv_heads),
+        kv(f"{arch}.attention.layer_norm_rms_epsilon", "f32", config["rms_norm_eps"]),
+        kv(f"{arch}.rope.freq_base", "f32", config["rope_parameters"]["rope_theta"]),
+        kv(f"{arch}.rope.dimension_count", "u32", head_dim),
+        kv(f"{arch}.vocab_size", "u32", config["vocab_size"]),
         kv("tokenizer.ggml.bos_token_id", "u32", config["bos_token_id"]),
         kv("tokenizer.ggml.eos_token_id", "u32", config["eos_token_id"]),
     ]
     infos, blobs, offset = [], [], 0
     for name in sorted(tensors):
         shape, values = tensors[name]
-        if name.endswith("q_proj.weight"):
+        if arch == "llama" and name.endswith("q_proj.weight"):
             values = permute(values, shape, heads)
-        elif name.endswith("k_proj.weight"):
+        elif arch == "llama" and name.endswith("k_proj.weight"):
             values = permute(values, shape, kv_heads)
         reference = kind.endswith("-ref")
         quant = kind[:-4] if reference else kind
@@ -224,6 +230,11 @@ def main():
         path = os.path.join(OUT, f"llama-{kind}.gguf")
         write(path, config, tensors, kind)
         print(path, os.path.getsize(path), "bytes")
+    with open(os.path.join(QWEN2, "config.json")) as f:
+        config = json.load(f)
+    path = os.path.join(OUT, "qwen2-f32.gguf")
+    write(path, config, read_safetensors(os.path.join(QWEN2, "model.safetensors")), "f32", "qwen2")
+    print(path, os.path.getsize(path), "bytes")
 
 
 if __name__ == "__main__":
