@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Writes test/e2e/gguf/llama-{f32,f16,q8_0,q4_0,q4_1}.gguf from
-test/e2e/llama, and qwen2-f32.gguf from test/e2e/qwen2 (query, key and
-value biases; the converter does not permute qwen2's rows).
+test/e2e/llama, llama_mqa_tied-f32.gguf from test/e2e/llama_mqa_tied (one
+key/value head, whose key rows are permuted over that head; no output
+tensor: tied embeddings) and qwen2-f32.gguf from test/e2e/qwen2 (query, key
+and value biases; the converter does not permute qwen2's rows).
 
 What llama.cpp's converter (convert_hf_to_gguf.py) would write for the tiny
 llama fixture, in pure Python (struct; no numpy, no gguf package):
@@ -33,6 +35,7 @@ import struct
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE = os.path.join(ROOT, "test", "e2e", "llama")
 QWEN2 = os.path.join(ROOT, "test", "e2e", "qwen2")
+MQA = os.path.join(ROOT, "test", "e2e", "llama_mqa_tied")
 OUT = os.path.join(ROOT, "test", "e2e", "gguf")
 
 NAMES = {
@@ -230,6 +233,11 @@ def main():
         path = os.path.join(OUT, f"llama-{kind}.gguf")
         write(path, config, tensors, kind)
         print(path, os.path.getsize(path), "bytes")
+    with open(os.path.join(MQA, "config.json")) as f:
+        config = json.load(f)
+    path = os.path.join(OUT, "llama_mqa_tied-f32.gguf")
+    write(path, config, read_safetensors(os.path.join(MQA, "model.safetensors")), "f32")
+    print(path, os.path.getsize(path), "bytes")
     with open(os.path.join(QWEN2, "config.json")) as f:
         config = json.load(f)
     path = os.path.join(OUT, "qwen2-f32.gguf")
