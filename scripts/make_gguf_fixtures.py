@@ -2,8 +2,10 @@
 """Writes test/e2e/gguf/llama-{f32,f16,q8_0,q4_0,q4_1}.gguf from
 test/e2e/llama, llama_mqa_tied-f32.gguf from test/e2e/llama_mqa_tied (one
 key/value head, whose key rows are permuted over that head; no output
-tensor: tied embeddings) and qwen2-f32.gguf from test/e2e/qwen2 (query, key
-and value biases; the converter does not permute qwen2's rows).
+tensor: tied embeddings), mistral-f32.gguf from test/e2e/mistral (a llama
+file with llama.attention.sliding_window) and qwen2-f32.gguf from
+test/e2e/qwen2 (query, key and value biases; the converter does not permute
+qwen2's rows).
 
 What llama.cpp's converter (convert_hf_to_gguf.py) would write for the tiny
 llama fixture, in pure Python (struct; no numpy, no gguf package):
@@ -36,6 +38,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE = os.path.join(ROOT, "test", "e2e", "llama")
 QWEN2 = os.path.join(ROOT, "test", "e2e", "qwen2")
 MQA = os.path.join(ROOT, "test", "e2e", "llama_mqa_tied")
+MISTRAL = os.path.join(ROOT, "test", "e2e", "mistral")
 OUT = os.path.join(ROOT, "test", "e2e", "gguf")
 
 NAMES = {
@@ -184,6 +187,8 @@ def write(path, config, tensors, kind, arch="llama"):
         kv(f"{arch}.rope.freq_base", "f32", config["rope_parameters"]["rope_theta"]),
         kv(f"{arch}.rope.dimension_count", "u32", head_dim),
         kv(f"{arch}.vocab_size", "u32", config["vocab_size"]),
+        *([kv(f"{arch}.attention.sliding_window", "u32", config["sliding_window"])]
+          if config.get("sliding_window") else []),
         kv("tokenizer.ggml.bos_token_id", "u32", config["bos_token_id"]),
         kv("tokenizer.ggml.eos_token_id", "u32", config["eos_token_id"]),
     ]
@@ -237,6 +242,11 @@ def main():
         config = json.load(f)
     path = os.path.join(OUT, "llama_mqa_tied-f32.gguf")
     write(path, config, read_safetensors(os.path.join(MQA, "model.safetensors")), "f32")
+    print(path, os.path.getsize(path), "bytes")
+    with open(os.path.join(MISTRAL, "config.json")) as f:
+        config = json.load(f)
+    path = os.path.join(OUT, "mistral-f32.gguf")
+    write(path, config, read_safetensors(os.path.join(MISTRAL, "model.safetensors")), "f32")
     print(path, os.path.getsize(path), "bytes")
     with open(os.path.join(QWEN2, "config.json")) as f:
         config = json.load(f)

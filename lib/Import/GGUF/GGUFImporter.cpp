@@ -224,6 +224,21 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
     if (*id)
       config[field] = **id;
   }
+  // Sliding-window attention (Mistral-style files are llama ones with the
+  // window).
+  llvm::Expected<std::optional<int64_t>> window =
+      meta.integer("attention.sliding_window");
+  if (!window)
+    return window.takeError();
+  if (*window && **window > 0) {
+    if (arch != "llama")
+      return makeError(llvm::formatv(
+          "{0}: metadata '{1}.attention.sliding_window': expected none for "
+          "{1} (LLMC reads a window from llama files), found {2}",
+          path, arch, **window));
+    config["model_type"] = "mistral";
+    config["sliding_window"] = **window;
+  }
   const GGUFTensor *embed = file.lookup("token_embd.weight");
   if (!embed || embed->dims.size() != 2)
     return makeError(llvm::formatv(
