@@ -19,6 +19,7 @@
 #define LLM_RUNTIME_GGUF_H
 
 #include "Error.h"
+#include "GGMLBlocks.h"
 
 #include <cstdint>
 #include <map>
@@ -85,23 +86,8 @@ struct GGMLTypeInfo {
 /// unknown or removed one.
 const GGMLTypeInfo *getGGMLTypeInfo(uint32_t type);
 
-/// ggml type numbers LLMC names.
-enum class GGMLType : uint32_t {
-  F32 = 0,
-  F16 = 1,
-  Q4_0 = 2,
-  Q4_1 = 3,
-  Q5_0 = 6,
-  Q5_1 = 7,
-  Q8_0 = 8,
-  Q2_K = 10,
-  Q3_K = 11,
-  Q4_K = 12,
-  Q5_K = 13,
-  Q6_K = 14,
-  IQ4_NL = 20,
-  BF16 = 30,
-};
+/// ggml type numbers LLMC names (the block formats' own, GGMLBlocks.h).
+using GGMLType = llmk::GGMLType;
 
 /// One tensor of a GGUF file.
 struct GGUFTensor {

@@ -234,6 +234,36 @@ Expected<Buffer> loadParam(const SafeTensorsArchive &archive,
   return buffer;
 }
 
+/// Quantized parameter `param` packed from chosen codes ([n, k]) and grids
+/// ([n, groups]) into llmk_linear_q's layout, with `perm` (k features, for
+/// an act-order weight: LLMK_QUANT_PERMUTED) after it when given.
+Expected<Buffer> packChosen(const ParamDesc &param, const int8_t *codes,
+                            const llmk::QuantGrid *grids,
+                            const int32_t *perm = nullptr) {
+  const ParamDesc::Quantization &q = *param.quant;
+  const int64_t n = param.shape[0], k = param.shape[1];
+  const int64_t weightBytes =
+      llmk::quantPackedBytes(n, k, q.bits, q.group, q.int8Activations);
+  const int64_t permOffset =
+      llmk::quantPermOffset(n, k, q.bits, q.group, q.int8Activations);
+  const int64_t bytes = perm ? permOffset + k * 4 : weightBytes;
+  Expected<HeapArray<uint8_t>> packed = allocateAlignedArray<uint8_t>(
+      uint64_t(bytes), "parameter '" + param.name + "' (quantized)");
+  if (!packed)
+    return packed.takeStatus();
+  llmk::packQuantized(codes, grids, n, k, q.bits, q.group, packed->get(),
+                      q.int8Activations);
+  if (perm) {
+    std::memset(packed->get() + weightBytes, 0, permOffset - weightBytes);
+    std::memcpy(packed->get() + permOffset, perm, k * 4);
+  }
+  Buffer buffer;
+  buffer.own(std::move(*packed));
+  buffer.shape = {bytes};
+  buffer.elementSize = 1;
+  return buffer;
+}
+
 /// `value`'s codes packed for quantized parameter `param`.
 Expected<Buffer> packCodes(const ParamDesc &param, const ParamValue &value) {
   const ParamDesc::Quantization &q = *param.quant;
@@ -253,19 +283,7 @@ Expected<Buffer> packCodes(const ParamDesc &param, const ParamValue &value) {
     grids[i].scale = value.scales[i];
     grids[i].offset = value.offsets[i];
   }
-  int64_t bytes =
-      llmk::quantPackedBytes(n, k, q.bits, q.group, q.int8Activations);
-  Expected<HeapArray<uint8_t>> packed = allocateAlignedArray<uint8_t>(
-      uint64_t(bytes), "parameter '" + param.name + "' (quantized)");
-  if (!packed)
-    return packed.takeStatus();
-  llmk::packQuantized(value.codes.data(), grids.data(), n, k, q.bits, q.group,
-                      packed->get(), q.int8Activations);
-  Buffer buffer;
-  buffer.own(std::move(*packed));
-  buffer.shape = {bytes};
-  buffer.elementSize = 1;
-  return buffer;
+  return packChosen(param, value.codes.data(), grids.data());
 }
 
 /// A tensor of a pre-quantized projection, checked: `dtype` (any float
@@ -350,19 +368,7 @@ Expected<Buffer> unpackGGML(const SafeTensorsArchive &archive,
         out[i + 16] = static_cast<int8_t>(qs[i] >> 4);
       }
     }
-  int64_t bytes =
-      llmk::quantPackedBytes(n, k, q.bits, q.group, q.int8Activations);
-  Expected<HeapArray<uint8_t>> packed = allocateAlignedArray<uint8_t>(
-      uint64_t(bytes), "parameter '" + param.name + "' (quantized)");
-  if (!packed)
-    return packed.takeStatus();
-  llmk::packQuantized(codes.data(), grids.data(), n, k, q.bits, q.group,
-                      packed->get(), q.int8Activations);
-  Buffer buffer;
-  buffer.own(std::move(*packed));
-  buffer.shape = {bytes};
-  buffer.elementSize = 1;
-  return buffer;
+  return packChosen(param, codes.data(), grids.data());
 }
 
 /// The weight `param` that the checkpoint holds quantized by GPTQ or AWQ,
@@ -477,32 +483,8 @@ Expected<Buffer> unpackCheckpoint(const SafeTensorsArchive &archive,
       codes[j * k + t] = static_cast<int8_t>(
           q.bits == 8 ? static_cast<int>(v) - 128 : static_cast<int>(v));
     }
-  int64_t bytes =
-      q.actOrder
-          ? llmk::quantPermOffset(n, k, q.bits, q.group, q.int8Activations) +
-                k * 4
-          : llmk::quantPackedBytes(n, k, q.bits, q.group, q.int8Activations);
-  Expected<HeapArray<uint8_t>> packed = allocateAlignedArray<uint8_t>(
-      uint64_t(bytes), "parameter '" + param.name + "' (quantized)");
-  if (!packed)
-    return packed.takeStatus();
-  llmk::packQuantized(codes.data(), grids.data(), n, k, q.bits, q.group,
-                      packed->get(), q.int8Activations);
-  if (q.actOrder) {
-    int64_t offset =
-        llmk::quantPermOffset(n, k, q.bits, q.group, q.int8Activations);
-    std::memset(packed->get() + llmk::quantPackedBytes(n, k, q.bits, q.group,
-                                                       q.int8Activations),
-                0,
-                offset - llmk::quantPackedBytes(n, k, q.bits, q.group,
-                                                q.int8Activations));
-    std::memcpy(packed->get() + offset, perm.data(), k * 4);
-  }
-  Buffer buffer;
-  buffer.own(std::move(*packed));
-  buffer.shape = {bytes};
-  buffer.elementSize = 1;
-  return buffer;
+  return packChosen(param, codes.data(), grids.data(),
+                    q.actOrder ? perm.data() : nullptr);
 }
 
 /// Packs one parameter into the layout the kernels read: from the

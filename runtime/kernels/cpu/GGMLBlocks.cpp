@@ -14,24 +14,6 @@ using namespace llmk;
 
 namespace {
 
-// ggml.h's type numbers.
-enum : uint32_t {
-  F32 = 0,
-  F16 = 1,
-  Q4_0 = 2,
-  Q4_1 = 3,
-  Q5_0 = 6,
-  Q5_1 = 7,
-  Q8_0 = 8,
-  Q2_K = 10,
-  Q3_K = 11,
-  Q4_K = 12,
-  Q5_K = 13,
-  Q6_K = 14,
-  IQ4_NL = 20,
-  BF16 = 30,
-};
-
 float half(const uint8_t *p) {
   uint16_t bits;
   std::memcpy(&bits, p, 2);
@@ -223,48 +205,48 @@ void q6_k(const uint8_t *b, float *y) {
 } // namespace
 
 bool llmk::getGGMLBlock(uint32_t type, int64_t &elements, int64_t &bytes) {
-  switch (type) {
-  case F32:
+  switch (static_cast<GGMLType>(type)) {
+  case GGMLType::F32:
     elements = 1, bytes = 4;
     return true;
-  case F16:
-  case BF16:
+  case GGMLType::F16:
+  case GGMLType::BF16:
     elements = 1, bytes = 2;
     return true;
-  case Q8_0:
+  case GGMLType::Q8_0:
     elements = 32, bytes = 34;
     return true;
-  case Q4_0:
-  case IQ4_NL:
+  case GGMLType::Q4_0:
+  case GGMLType::IQ4_NL:
     elements = 32, bytes = 18;
     return true;
-  case Q4_1:
+  case GGMLType::Q4_1:
     elements = 32, bytes = 20;
     return true;
-  case Q5_0:
+  case GGMLType::Q5_0:
     elements = 32, bytes = 22;
     return true;
-  case Q5_1:
+  case GGMLType::Q5_1:
     elements = 32, bytes = 24;
     return true;
-  case Q2_K:
+  case GGMLType::Q2_K:
     elements = 256, bytes = 84;
     return true;
-  case Q3_K:
+  case GGMLType::Q3_K:
     elements = 256, bytes = 110;
     return true;
-  case Q4_K:
+  case GGMLType::Q4_K:
     elements = 256, bytes = 144;
     return true;
-  case Q5_K:
+  case GGMLType::Q5_K:
     elements = 256, bytes = 176;
     return true;
-  case Q6_K:
+  case GGMLType::Q6_K:
     elements = 256, bytes = 210;
     return true;
-  default:
-    return false;
   }
+  // Every other type number (the enum names only those read here).
+  return false;
 }
 
 bool llmk::dequantizeGGML(uint32_t type, const void *data, int64_t blocks,
@@ -274,50 +256,50 @@ bool llmk::dequantizeGGML(uint32_t type, const void *data, int64_t blocks,
     return false;
   const auto *b = static_cast<const uint8_t *>(data);
   for (int64_t i = 0; i < blocks; ++i, b += bytes, out += elements) {
-    switch (type) {
-    case F32:
+    switch (static_cast<GGMLType>(type)) {
+    case GGMLType::F32:
       std::memcpy(out, b, 4);
       break;
-    case F16:
+    case GGMLType::F16:
       *out = half(b);
       break;
-    case BF16: {
+    case GGMLType::BF16: {
       uint16_t bits;
       std::memcpy(&bits, b, 2);
       *out = bf16ToFloat(bits);
       break;
     }
-    case Q8_0:
+    case GGMLType::Q8_0:
       q8_0(b, out);
       break;
-    case Q4_0:
+    case GGMLType::Q4_0:
       q4_0(b, out);
       break;
-    case Q4_1:
+    case GGMLType::Q4_1:
       q4_1(b, out);
       break;
-    case Q5_0:
+    case GGMLType::Q5_0:
       q5(b, out, false);
       break;
-    case Q5_1:
+    case GGMLType::Q5_1:
       q5(b, out, true);
       break;
-    case IQ4_NL:
+    case GGMLType::IQ4_NL:
       iq4_nl(b, out);
       break;
-    case Q2_K:
+    case GGMLType::Q2_K:
       q2_k(b, out);
       break;
-    case Q3_K:
+    case GGMLType::Q3_K:
       q3_k(b, out);
       break;
-    case Q4_K:
+    case GGMLType::Q4_K:
       q45_k(b, out, false);
       break;
-    case Q5_K:
+    case GGMLType::Q5_K:
       q45_k(b, out, true);
       break;
-    case Q6_K:
+    case GGMLType::Q6_K:
       q6_k(b, out);
       break;
     }

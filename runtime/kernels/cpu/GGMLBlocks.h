@@ -20,6 +20,24 @@
 
 namespace llmk {
 
+/// ggml's tensor type numbers (ggml.h's `enum ggml_type`) that LLMC names.
+enum class GGMLType : uint32_t {
+  F32 = 0,
+  F16 = 1,
+  Q4_0 = 2,
+  Q4_1 = 3,
+  Q5_0 = 6,
+  Q5_1 = 7,
+  Q8_0 = 8,
+  Q2_K = 10,
+  Q3_K = 11,
+  Q4_K = 12,
+  Q5_K = 13,
+  Q6_K = 14,
+  IQ4_NL = 20,
+  BF16 = 30,
+};
+
 /// Elements and bytes per block of ggml type `type` (ggml.h's numbering),
 /// when dequantizeGGML reads it; false for the others.
 bool getGGMLBlock(uint32_t type, int64_t &elements, int64_t &bytes);
