@@ -5,12 +5,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "Tokenizer.h"
+#include "GGUF.h"
 #include "tokenizer/TokenizerImpl.h"
 #include "tokenizer/Unicode.h"
 
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <fstream>
 #include <limits>
@@ -531,7 +533,31 @@ Tokenizer::fromJson(std::string_view text, const std::string &fileName) {
   return TokenizerImpl::wrap(std::move(*impl));
 }
 
+Expected<std::unique_ptr<Tokenizer>> Tokenizer::fromGGUF(const GGUFFile &file) {
+  Expected<std::unique_ptr<TokenizerImpl>> impl = loadGGUF(file);
+  if (!impl)
+    return impl.takeStatus();
+  return TokenizerImpl::wrap(std::move(*impl));
+}
+
+/// Whether `path` names a GGUF file (by its extension, as llm-run tells a
+/// GGUF model from a folder).
+static bool isGGUFPath(const std::string &path) {
+  if (path.size() < 5)
+    return false;
+  std::string ext = path.substr(path.size() - 5);
+  for (char &c : ext)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".gguf";
+}
+
 Expected<std::unique_ptr<Tokenizer>> Tokenizer::load(const std::string &path) {
+  if (isGGUFPath(path) && !isDirectory(path)) {
+    Expected<std::unique_ptr<GGUFFile>> file = GGUFFile::open(path);
+    if (!file)
+      return file.takeStatus();
+    return fromGGUF(**file);
+  }
   std::string file = path;
   if (isDirectory(path)) {
     std::string dir = path;

@@ -8,7 +8,7 @@
 // post-processors, decoders and added tokens that the common model
 // families use), or the older files a model folder may ship instead:
 // GPT-2's vocab.json + merges.txt, BERT's vocab.txt, SentencePiece's
-// tokenizer.model.
+// tokenizer.model, or the tokenizer a GGUF file stores (tokenizer.ggml.*).
 //
 // Encoding takes UTF-8; text that is not valid UTF-8 has each ill-formed
 // sequence replaced by U+FFFD first (one per maximal subpart, as Python's
@@ -33,6 +33,7 @@
 
 namespace llmrt {
 
+class GGUFFile;
 namespace tok {
 class TokenizerImpl;
 } // namespace tok
@@ -42,11 +43,17 @@ public:
   /// Loads `path`: a tokenizer.json file, or a model folder with a
   /// tokenizer.json, or else vocab.json + merges.txt (GPT-2), vocab.txt
   /// (BERT/WordPiece, tokenizer_config.json's do_lower_case applies) or
-  /// tokenizer.model (SentencePiece). Errors name the file and the field.
+  /// tokenizer.model (SentencePiece); or a .gguf file's tokenizer
+  /// (tokenizer.ggml.*, llama and gpt2 kinds). Errors name the file and the
+  /// field.
   static Expected<std::unique_ptr<Tokenizer>> load(const std::string &path);
   /// Parses the text of a tokenizer.json; `fileName` names it in errors.
   static Expected<std::unique_ptr<Tokenizer>>
   fromJson(std::string_view text, const std::string &fileName);
+  /// The tokenizer a GGUF file stores (tokenizer.ggml.*): the llama
+  /// (SentencePiece) and gpt2 (byte-level BPE) kinds, rebuilt as the
+  /// Hugging Face tokenizer they were converted from.
+  static Expected<std::unique_ptr<Tokenizer>> fromGGUF(const GGUFFile &file);
   ~Tokenizer();
 
   /// The ids of `text`; with `addSpecialTokens`, after the post-processor

@@ -27,6 +27,23 @@ reference the kernels' results are compared with.
 
   python3 scripts/make_gguf_fixtures.py
 Re-running gives the same bytes.
+
+Two more uses, for tests that write their files at run time:
+
+  make_gguf_fixtures.py convert MODEL OUT.gguf [--type f32|f16|q8_0|q4_0|q4_1]
+      a llama, mistral or qwen2 folder (F32, F16 or BF16 safetensors) with
+      its tokenizer;
+  make_gguf_fixtures.py tokenizer FOLDER OUT.gguf
+      the tokenizer alone (no tensors).
+
+The tokenizer is written as the converter writes it: from tokenizer.model
+(SentencePiece BPE) the llama kind (tokens, scores, token types, BOS, EOS
+and unknown ids, add_space_prefix); from a byte-level BPE tokenizer.json
+the gpt2 kind (tokens with the added ones, control for special and
+user-defined for the others, merges, and tokenizer.ggml.pre named from the
+pre-tokenizer's structure where the converter hashes a test text: gpt-2,
+llama-bpe, qwen2 or smollm); add_bos/add_eos from tokenizer_config.json or
+the post-processor's template.
 """
 
 import json
@@ -72,7 +89,17 @@ def read_safetensors(path):
         if name == "__metadata__":
             continue
         begin, end = t["data_offsets"]
-        out[name] = (t["shape"], list(struct.unpack_from(f"<{(end - begin) // 4}f", data, 8 + n + begin)))
+        at = 8 + n + begin
+        if t["dtype"] == "F32":
+            values = struct.unpack_from(f"<{(end - begin) // 4}f", data, at)
+        elif t["dtype"] == "F16":
+            values = struct.unpack_from(f"<{(end - begin) // 2}e", data, at)
+        elif t["dtype"] == "BF16":
+            halves = struct.unpack_from(f"<{(end - begin) // 2}H", data, at)
+            values = struct.unpack(f"<{len(halves)}f", struct.pack(f"<{len(halves)}I", *(h << 16 for h in halves)))
+        else:
+            raise SystemExit(f"{path}: tensor {name}: dtype {t['dtype']}: expected F32, F16 or BF16")
+        out[name] = (t["shape"], list(values))
     return out
 
 
@@ -165,14 +192,180 @@ def s(text):
     return struct.pack("<Q", len(b)) + b
 
 
+CODES = {"u32": (4, "<I"), "i32": (5, "<i"), "f32": (6, "<f"), "bool": (7, "<?"), "str": (8, None)}
+
+
 def kv(key, kind, value):
-    codes = {"u32": (4, "<I"), "f32": (6, "<f"), "str": (8, None)}
-    code, fmt = codes[kind]
+    code, fmt = CODES[kind]
     body = s(value) if kind == "str" else struct.pack(fmt, value)
     return s(key) + struct.pack("<I", code) + body
 
 
-def write(path, config, tensors, kind, arch="llama"):
+def kv_array(key, kind, values):
+    code, fmt = CODES[kind]
+    if kind == "str":
+        body = b"".join(s(v) for v in values)
+    else:
+        body = struct.pack(f"<{len(values)}{fmt[1]}", *values)
+    return s(key) + struct.pack("<IIQ", 9, code, len(values)) + body
+
+
+def read_protobuf(data):
+    """The fields of one Protobuf message: {number: [value, ...]} (varints as
+    ints, length-delimited as bytes, fixed32 as 4 bytes)."""
+    fields, i = {}, 0
+
+    def varint():
+        nonlocal i
+        shift = value = 0
+        while True:
+            b = data[i]
+            i += 1
+            value |= (b & 0x7F) << shift
+            shift += 7
+            if b < 0x80:
+                return value
+
+    while i < len(data):
+        key = varint()
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value = varint()
+        elif wire == 1:
+            value, i = data[i:i + 8], i + 8
+        elif wire == 2:
+            n = varint()
+            value, i = data[i:i + n], i + n
+        elif wire == 5:
+            value, i = data[i:i + 4], i + 4
+        else:
+            raise SystemExit(f"tokenizer.model: unexpected Protobuf wire type {wire}")
+        fields.setdefault(number, []).append(value)
+    return fields
+
+
+def template_specials(post):
+    """The special tokens a TemplateProcessing post-processor (possibly in a
+    Sequence) puts before and after the single sequence."""
+    if not post:
+        return [], []
+    if post.get("type") == "Sequence":
+        for p in post["processors"]:
+            before, after = template_specials(p)
+            if before or after:
+                return before, after
+        return [], []
+    if post.get("type") != "TemplateProcessing":
+        return [], []
+    before, after, seen = [], [], False
+    for item in post["single"]:
+        if "Sequence" in item:
+            seen = True
+        else:
+            (after if seen else before).append(item["SpecialToken"]["id"])
+    return before, after
+
+
+LLAMA3_SPLIT = ("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*"
+                "|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
+QWEN2_SPLIT = LLAMA3_SPLIT.replace("\\p{N}{1,3}", "\\p{N}")
+
+
+def pre_name(pre, where):
+    """tokenizer.ggml.pre for a byte-level tokenizer.json's pre-tokenizer.
+    (The converter hashes the ids of a test text; this reads the structure,
+    which names the same pre-tokenizers for the ones LLMC knows.)"""
+    parts = pre["pretokenizers"] if pre and pre.get("type") == "Sequence" else [pre]
+    kinds = [p and p.get("type") for p in parts]
+    if kinds == ["ByteLevel"] and parts[0].get("use_regex", True):
+        return "gpt-2"
+    if kinds == ["Split", "ByteLevel"] and not parts[1].get("use_regex", True):
+        regex = parts[0]["pattern"].get("Regex")
+        if regex == LLAMA3_SPLIT:
+            return "llama-bpe"
+        if regex == QWEN2_SPLIT:
+            return "qwen2"
+    if (kinds == ["Digits", "ByteLevel"] and parts[0].get("individual_digits")
+            and parts[1].get("use_regex", True)):
+        return "smollm"
+    raise SystemExit(f"{where}: pre_tokenizer {json.dumps(pre)}: not one LLaMA.cpp names that this script knows")
+
+
+def tokenizer_kvs(folder):
+    """The tokenizer.ggml.* metadata the converter writes for the tokenizer
+    of `folder`: the llama kind from tokenizer.model (SentencePiece BPE), or
+    the gpt2 kind from a byte-level BPE tokenizer.json."""
+    config = {}
+    if os.path.exists(os.path.join(folder, "tokenizer_config.json")):
+        with open(os.path.join(folder, "tokenizer_config.json")) as f:
+            config = json.load(f)
+    tj = None
+    if os.path.exists(os.path.join(folder, "tokenizer.json")):
+        with open(os.path.join(folder, "tokenizer.json"), encoding="utf-8") as f:
+            tj = json.load(f)
+    before, after = template_specials(tj.get("post_processor")) if tj else ([], [])
+    add_bos = config.get("add_bos_token", bool(before))
+    add_eos = config.get("add_eos_token", bool(after))
+    sp_path = os.path.join(folder, "tokenizer.model")
+    if os.path.exists(sp_path):
+        with open(sp_path, "rb") as f:
+            proto = read_protobuf(f.read())
+        tokens, scores, types = [], [], []
+        for raw in proto.get(1, []):
+            piece = read_protobuf(raw)
+            tokens.append(piece[1][0].decode("utf-8"))
+            scores.append(struct.unpack("<f", piece[2][0])[0] if 2 in piece else 0.0)
+            types.append(piece[3][0] if 3 in piece else 1)
+        trainer = read_protobuf(proto[2][0]) if 2 in proto else {}
+        normalizer = read_protobuf(proto[3][0]) if 3 in proto else {}
+        if trainer.get(3, [1])[0] != 2:
+            raise SystemExit(f"{sp_path}: model_type: expected BPE (2), the llama kind")
+        meta = [
+            kv("tokenizer.ggml.model", "str", "llama"),
+            kv("tokenizer.ggml.pre", "str", "default"),
+            kv_array("tokenizer.ggml.tokens", "str", tokens),
+            kv_array("tokenizer.ggml.scores", "f32", scores),
+            kv_array("tokenizer.ggml.token_type", "i32", types),
+            kv("tokenizer.ggml.bos_token_id", "u32", trainer.get(41, [1])[0]),
+            kv("tokenizer.ggml.eos_token_id", "u32", trainer.get(42, [2])[0]),
+            kv("tokenizer.ggml.unknown_token_id", "u32", trainer.get(40, [0])[0]),
+            kv("tokenizer.ggml.add_space_prefix", "bool", bool(normalizer.get(3, [1])[0])),
+        ]
+    else:
+        where = os.path.join(folder, "tokenizer.json")
+        model = tj["model"]
+        if model["type"] != "BPE" or (tj.get("decoder") or {}).get("type") != "ByteLevel":
+            raise SystemExit(f"{where}: expected a byte-level BPE tokenizer (the gpt2 kind)")
+        ids = dict(model["vocab"])
+        special = {}
+        for a in tj.get("added_tokens", []):
+            ids[a["content"]] = a["id"]
+            special[a["id"]] = a["special"]
+        count = max(ids.values()) + 1
+        tokens = [f"[PAD{i}]" for i in range(count)]
+        types = [1] * count
+        for token, i in ids.items():
+            tokens[i] = token
+            if i in special:
+                types[i] = 3 if special[i] else 4
+        merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
+        meta = [
+            kv("tokenizer.ggml.model", "str", "gpt2"),
+            kv("tokenizer.ggml.pre", "str", pre_name(tj.get("pre_tokenizer"), where)),
+            kv_array("tokenizer.ggml.tokens", "str", tokens),
+            kv_array("tokenizer.ggml.token_type", "i32", types),
+            kv_array("tokenizer.ggml.merges", "str", merges),
+        ]
+        for key, names in (("bos", before + [config.get("bos_token")]), ("eos", after + [config.get("eos_token")])):
+            name = next((n for n in names if isinstance(n, str) and n in ids), None)
+            if name is not None:
+                meta.append(kv(f"tokenizer.ggml.{key}_token_id", "u32", ids[name]))
+    meta.append(kv("tokenizer.ggml.add_bos_token", "bool", add_bos))
+    meta.append(kv("tokenizer.ggml.add_eos_token", "bool", add_eos))
+    return meta
+
+
+def write(path, config, tensors, kind, arch="llama", tokenizer=()):
     heads, kv_heads = config["num_attention_heads"], config["num_key_value_heads"]
     head_dim = config.get("head_dim", config["hidden_size"] // heads)
     meta = [
@@ -189,9 +382,11 @@ def write(path, config, tensors, kind, arch="llama"):
         kv(f"{arch}.vocab_size", "u32", config["vocab_size"]),
         *([kv(f"{arch}.attention.sliding_window", "u32", config["sliding_window"])]
           if config.get("sliding_window") else []),
-        kv("tokenizer.ggml.bos_token_id", "u32", config["bos_token_id"]),
-        kv("tokenizer.ggml.eos_token_id", "u32", config["eos_token_id"]),
     ]
+    if not tokenizer:
+        meta += [kv("tokenizer.ggml.bos_token_id", "u32", config["bos_token_id"]),
+                 kv("tokenizer.ggml.eos_token_id", "u32", config["eos_token_id"])]
+    meta += list(tokenizer)
     infos, blobs, offset = [], [], 0
     for name in sorted(tensors):
         shape, values = tensors[name]
@@ -228,7 +423,32 @@ def write(path, config, tensors, kind, arch="llama"):
         f.write(head + b"".join(blobs))
 
 
+def convert(args):
+    """`convert MODEL OUT.gguf [--type T]`: a llama/mistral/qwen2 folder and
+    its tokenizer; `tokenizer FOLDER OUT.gguf`: the tokenizer alone (no
+    tensors)."""
+    if args[0] == "tokenizer":
+        meta = tokenizer_kvs(args[1])
+        head = b"GGUF" + struct.pack("<IQQ", 3, 0, len(meta)) + b"".join(meta)
+        with open(args[2], "wb") as f:
+            f.write(head)
+        return
+    folder, out = args[1], args[2]
+    kind = args[args.index("--type") + 1] if "--type" in args else "f32"
+    with open(os.path.join(folder, "config.json")) as f:
+        config = json.load(f)
+    arch = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2"}.get(config["model_type"])
+    if arch is None:
+        raise SystemExit(f"{folder}/config.json: model_type {config['model_type']!r}: expected llama, mistral or qwen2")
+    write(out, config, read_safetensors(os.path.join(folder, "model.safetensors")), kind, arch,
+          tokenizer_kvs(folder))
+
+
 def main():
+    import sys
+    if len(sys.argv) > 1:
+        convert(sys.argv[1:])
+        return
     with open(os.path.join(SOURCE, "config.json")) as f:
         config = json.load(f)
     tensors = read_safetensors(os.path.join(SOURCE, "model.safetensors"))

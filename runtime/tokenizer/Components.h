@@ -268,11 +268,15 @@ makePreTokenizerSequence(std::vector<std::unique_ptr<PreTokenizer>> parts);
 std::unique_ptr<PreTokenizer> makeByteLevelPreTokenizer(bool addPrefixSpace,
                                                         bool useRegex);
 std::unique_ptr<PreTokenizer>
+makeSplitPreTokenizer(Regex pattern, SplitBehavior behavior, bool invert);
+std::unique_ptr<PreTokenizer>
 makeMetaspacePreTokenizer(char32_t replacement, int prependScheme, bool split);
 Expected<std::unique_ptr<Normalizer>> makePrecompiled(std::string charsmap,
                                                       const std::string &what);
 std::unique_ptr<Normalizer> makeReplace(Regex pattern, std::string content);
 std::unique_ptr<Normalizer> makePrepend(std::string prefix);
+/// Unicode normalization to NFC.
+std::unique_ptr<Normalizer> makeNfc();
 std::unique_ptr<Normalizer>
 makeNormalizerSequence(std::vector<std::unique_ptr<Normalizer>> parts);
 std::unique_ptr<Decoder> makeByteLevelDecoder();

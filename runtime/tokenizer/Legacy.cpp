@@ -259,6 +259,80 @@ tok::loadBertVocab(const std::string &dir) {
 // SentencePiece
 //===----------------------------------------------------------------------===//
 
+Status tok::buildSentencePieceBpe(TokenizerImpl &impl,
+                                  const std::vector<std::string> &pieces,
+                                  const std::vector<float> &scores,
+                                  std::optional<int64_t> unkId,
+                                  bool byteFallback, bool dummyPrefix,
+                                  const std::string &where) {
+  // Merges in the order of the merged piece's score (higher first), as
+  // transformers' SentencePieceExtractor orders them.
+  std::vector<std::pair<std::string, int32_t>> vocab;
+  std::unordered_map<std::string, int32_t> ids;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    vocab.emplace_back(pieces[i], static_cast<int32_t>(i));
+    ids.emplace(pieces[i], static_cast<int32_t>(i));
+  }
+  struct Merge {
+    float score;
+    int32_t left, right;
+    std::string a, b;
+  };
+  std::vector<Merge> merges;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const std::string &p = pieces[i];
+    for (size_t k = 1; k < p.size(); ++k) {
+      if ((static_cast<unsigned char>(p[k]) & 0xc0) == 0x80)
+        continue;
+      auto l = ids.find(p.substr(0, k)), r = ids.find(p.substr(k));
+      if (l != ids.end() && r != ids.end())
+        merges.push_back({scores[i], l->second, r->second, l->first, r->first});
+    }
+  }
+  std::sort(merges.begin(), merges.end(), [](const Merge &x, const Merge &y) {
+    if (x.score != y.score)
+      return x.score > y.score;
+    if (x.left != y.left)
+      return x.left < y.left;
+    return x.right < y.right;
+  });
+  std::vector<std::pair<std::string, std::string>> pairs;
+  pairs.reserve(merges.size());
+  for (const Merge &m : merges)
+    pairs.emplace_back(m.a, m.b);
+  BpeOptions options;
+  options.byteFallback = byteFallback;
+  options.fuseUnk = true;
+  if (unkId)
+    options.unkToken = pieces[static_cast<size_t>(*unkId)];
+  Expected<std::unique_ptr<Model>> model = makeBpe(
+      std::move(vocab), pairs, options, [&](size_t, std::string missing) {
+        return formatError(where + ": piece \"" + missing + "\" is missing");
+      });
+  if (!model)
+    return formatError(where + ": " + model.error());
+  impl.model = std::move(*model);
+  std::vector<std::unique_ptr<Normalizer>> parts;
+  if (dummyPrefix)
+    parts.push_back(makePrepend("\xe2\x96\x81"));
+  Expected<Regex> space = Regex::literal(" ");
+  if (!space)
+    return space.takeStatus();
+  parts.push_back(makeReplace(std::move(*space), "\xe2\x96\x81"));
+  impl.normalizer = makeNormalizerSequence(std::move(parts));
+  std::vector<std::unique_ptr<Decoder>> decoders;
+  Expected<Regex> mark = Regex::literal("\xe2\x96\x81");
+  if (!mark)
+    return mark.takeStatus();
+  decoders.push_back(makeReplaceDecoder(std::move(*mark), " "));
+  decoders.push_back(makeByteFallbackDecoder());
+  decoders.push_back(makeFuseDecoder());
+  if (dummyPrefix)
+    decoders.push_back(makeStripDecoder(U' ', 1, 0));
+  impl.decoder = makeDecoderSequence(std::move(decoders));
+  return Status::ok();
+}
+
 Expected<std::unique_ptr<TokenizerImpl>>
 tok::loadSentencePiece(const std::string &dir) {
   std::string path = dir + "/tokenizer.model";
@@ -299,72 +373,17 @@ tok::loadSentencePiece(const std::string &dir) {
 
   auto impl = std::make_unique<TokenizerImpl>();
   if (bpe) {
-    // Merges in the order of the merged piece's score (higher first), as
-    // transformers' SentencePieceExtractor orders them.
-    std::vector<std::pair<std::string, int32_t>> vocab;
-    std::unordered_map<std::string, int32_t> ids;
+    std::vector<std::string> pieces;
+    std::vector<float> scores;
     for (int i = 0; i < proto.pieces_size(); ++i) {
-      vocab.emplace_back(proto.pieces(i).piece(), i);
-      ids.emplace(proto.pieces(i).piece(), i);
+      pieces.push_back(proto.pieces(i).piece());
+      scores.push_back(proto.pieces(i).score());
     }
-    struct Merge {
-      float score;
-      int32_t left, right;
-      std::string a, b;
-    };
-    std::vector<Merge> merges;
-    for (int i = 0; i < proto.pieces_size(); ++i) {
-      const std::string &p = proto.pieces(i).piece();
-      for (size_t k = 1; k < p.size(); ++k) {
-        if ((static_cast<unsigned char>(p[k]) & 0xc0) == 0x80)
-          continue;
-        auto l = ids.find(p.substr(0, k)), r = ids.find(p.substr(k));
-        if (l != ids.end() && r != ids.end())
-          merges.push_back({proto.pieces(i).score(), l->second, r->second,
-                            l->first, r->first});
-      }
-    }
-    std::sort(merges.begin(), merges.end(), [](const Merge &x, const Merge &y) {
-      if (x.score != y.score)
-        return x.score > y.score;
-      if (x.left != y.left)
-        return x.left < y.left;
-      return x.right < y.right;
-    });
-    std::vector<std::pair<std::string, std::string>> pairs;
-    pairs.reserve(merges.size());
-    for (const Merge &m : merges)
-      pairs.emplace_back(m.a, m.b);
-    BpeOptions options;
-    options.byteFallback = trainer.byte_fallback();
-    options.fuseUnk = true;
-    if (unkId)
-      options.unkToken = proto.pieces(static_cast<int>(*unkId)).piece();
-    Expected<std::unique_ptr<Model>> model = makeBpe(
-        std::move(vocab), pairs, options, [&](size_t, std::string missing) {
-          return formatError(path + ": piece \"" + missing + "\" is missing");
-        });
-    if (!model)
-      return formatError(path + ": " + model.error());
-    impl->model = std::move(*model);
-    std::vector<std::unique_ptr<Normalizer>> parts;
-    if (dummyPrefix)
-      parts.push_back(makePrepend("\xe2\x96\x81"));
-    Expected<Regex> space = Regex::literal(" ");
-    if (!space)
-      return space.takeStatus();
-    parts.push_back(makeReplace(std::move(*space), "\xe2\x96\x81"));
-    impl->normalizer = makeNormalizerSequence(std::move(parts));
-    std::vector<std::unique_ptr<Decoder>> decoders;
-    Expected<Regex> mark = Regex::literal("\xe2\x96\x81");
-    if (!mark)
-      return mark.takeStatus();
-    decoders.push_back(makeReplaceDecoder(std::move(*mark), " "));
-    decoders.push_back(makeByteFallbackDecoder());
-    decoders.push_back(makeFuseDecoder());
-    if (dummyPrefix)
-      decoders.push_back(makeStripDecoder(U' ', 1, 0));
-    impl->decoder = makeDecoderSequence(std::move(decoders));
+    Status status =
+        buildSentencePieceBpe(*impl, pieces, scores, unkId,
+                              trainer.byte_fallback(), dummyPrefix, path);
+    if (!status.isOk())
+      return status;
     impl->description = path + " (SentencePiece BPE)";
   } else {
     std::vector<std::pair<std::string, double>> vocab;

@@ -414,6 +414,10 @@ std::unique_ptr<Normalizer> tok::makePrepend(std::string prefix) {
   return std::make_unique<Prepend>(std::move(prefix));
 }
 
+std::unique_ptr<Normalizer> tok::makeNfc() {
+  return std::make_unique<UnicodeNormalizer>(unicode::Form::NFC);
+}
+
 std::unique_ptr<Normalizer>
 tok::makeNormalizerSequence(std::vector<std::unique_ptr<Normalizer>> parts) {
   return std::make_unique<Sequence>(std::move(parts));

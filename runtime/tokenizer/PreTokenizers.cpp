@@ -271,6 +271,11 @@ std::unique_ptr<PreTokenizer> tok::makeByteLevelPreTokenizer(bool addPrefix,
 }
 
 std::unique_ptr<PreTokenizer>
+tok::makeSplitPreTokenizer(Regex pattern, SplitBehavior behavior, bool invert) {
+  return std::make_unique<Split>(std::move(pattern), behavior, invert);
+}
+
+std::unique_ptr<PreTokenizer>
 tok::makeMetaspacePreTokenizer(char32_t replacement, int scheme, bool split) {
   return std::make_unique<Metaspace>(replacement, scheme, split);
 }

@@ -14,6 +14,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
+namespace llmrt {
+class GGUFFile;
+} // namespace llmrt
+
 namespace llmrt::tok {
 
 struct AddedToken {
@@ -89,6 +93,20 @@ Expected<std::unique_ptr<TokenizerImpl>> loadGpt2Files(const std::string &dir);
 Expected<std::unique_ptr<TokenizerImpl>> loadBertVocab(const std::string &dir);
 Expected<std::unique_ptr<TokenizerImpl>>
 loadSentencePiece(const std::string &dir);
+/// The tokenizer stored in a GGUF file (tokenizer.ggml.*: the llama
+/// SentencePiece kind and the gpt2 byte-level BPE kind).
+Expected<std::unique_ptr<TokenizerImpl>> loadGGUF(const GGUFFile &file);
+
+/// Sets `impl`'s model, normalizer and decoder to a SentencePiece BPE
+/// vocabulary (`pieces` with their `scores`, id = index) as transformers'
+/// LLaMA converter builds it: merges ordered by the merged piece's score,
+/// Prepend("\u2581") when `dummyPrefix`, spaces replaced by U+2581, byte
+/// fallback. `where` names the source in errors.
+Status buildSentencePieceBpe(TokenizerImpl &impl,
+                             const std::vector<std::string> &pieces,
+                             const std::vector<float> &scores,
+                             std::optional<int64_t> unkId, bool byteFallback,
+                             bool dummyPrefix, const std::string &where);
 
 } // namespace llmrt::tok
 

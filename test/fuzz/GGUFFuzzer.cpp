@@ -8,7 +8,10 @@
 // the reader must return a value or a Status (no crash, no sanitizer report,
 // no unbounded allocation); every tensor it accepts must lie inside its copy
 // of the bytes, not overlap another, be found by its name, and hold the
-// bytes its type and dims say; every metadata key must be found.
+// bytes its type and dims say; every metadata key must be found. A file
+// with tokenizer metadata is then given to the tokenizer loader, which must
+// return a tokenizer or a Status, and a tokenizer it returns must encode a
+// text and decode the ids with ids inside its vocabulary.
 //
 // Build and run: configure with -DLLMC_BUILD_FUZZERS=ON and build
 // gguf-fuzzer (scripts/fuzz.sh), then
@@ -17,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "GGUF.h"
+#include "Tokenizer.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -55,5 +59,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (size_t i = 1; i < ranges.size(); ++i)
     if (ranges[i].first < ranges[i - 1].second)
       abort();
+  if (!f.find("tokenizer.ggml.model"))
+    return 0;
+  auto tokenizer = Tokenizer::fromGGUF(f);
+  if (!tokenizer)
+    return 0;
+  auto ids = (*tokenizer)->encode("Hello, world 123 \xc3\xa9!", true);
+  if (!ids)
+    return 0;
+  for (int32_t id : *ids)
+    if (id < 0 || id >= (*tokenizer)->getVocabSize())
+      abort();
+  (void)(*tokenizer)->decode(*ids, false);
   return 0;
 }

@@ -908,12 +908,6 @@ static int run() {
   std::string promptText;
   std::vector<int64_t> textIds; // --perplexity
   int64_t ctx = 0, stride = 0;
-  if (gguf && (textInput || !perplexity.empty() || !calibFile.empty()))
-    return fail(llvm::formatv(
-        "{0}: text needs the tokenizer, and LLMC does not read a GGUF "
-        "file's (tokenizer.ggml.*) yet: give token ids (--input-ids, "
-        "--calib-ids)",
-        modelPath));
   if (textInput || !perplexity.empty() || !calibFile.empty()) {
     llmrt::Expected<std::unique_ptr<llmrt::Tokenizer>> loaded =
         llmrt::Tokenizer::load(modelPath);

@@ -9,11 +9,15 @@
 // file, huge dims and overflowing sizes, unknown types, rows that no block
 // divides, misaligned, out-of-bounds and overlapping tensor data, duplicate
 // keys and names, bad alignment values, nesting bombs, big-endian and v1
-// files. Each error names the file, the offset and the field.
+// files. Each error names the file, the offset and the field. Then the
+// tokenizer a file stores (tokenizer.ggml.*): both kinds encode and decode
+// small vocabularies exactly, and each kind of bad metadata is refused by
+// key, expected value and value found.
 //
 //===----------------------------------------------------------------------===//
 
 #include "GGUF.h"
+#include "Tokenizer.h"
 
 #include <gtest/gtest.h>
 
@@ -436,6 +440,260 @@ TEST(GGUFTest, TypeTable) {
   EXPECT_EQ(getGGMLTypeInfo(5), nullptr);
   EXPECT_EQ(getGGMLTypeInfo(31), nullptr);
   EXPECT_EQ(getGGMLTypeInfo(1000), nullptr);
+}
+
+//===----------------------------------------------------------------------===//
+// The tokenizer a GGUF file stores
+//===----------------------------------------------------------------------===//
+
+/// A file of tokenizer metadata (no tensors).
+class VocabBuilder {
+public:
+  VocabBuilder &str(const std::string &key, const std::string &value) {
+    b.key(key, GGUFType::String);
+    b.str(value);
+    return count();
+  }
+  VocabBuilder &u32(const std::string &key, uint32_t value) {
+    b.key(key, GGUFType::UInt32);
+    b.u32(value);
+    return count();
+  }
+  VocabBuilder &flag(const std::string &key, bool value) {
+    b.key(key, GGUFType::Bool);
+    b.u8(value ? 1 : 0);
+    return count();
+  }
+  VocabBuilder &strs(const std::string &key,
+                     const std::vector<std::string> &values) {
+    array(key, GGUFType::String, values.size());
+    for (const std::string &v : values)
+      b.str(v);
+    return count();
+  }
+  VocabBuilder &i32s(const std::string &key,
+                     const std::vector<int32_t> &values) {
+    array(key, GGUFType::Int32, values.size());
+    for (int32_t v : values)
+      b.raw(&v, 4);
+    return count();
+  }
+  VocabBuilder &f32s(const std::string &key, const std::vector<float> &values) {
+    array(key, GGUFType::Float32, values.size());
+    for (float v : values)
+      b.raw(&v, 4);
+    return count();
+  }
+  std::string build() {
+    b.setCounts(0, keys);
+    return b.bytes;
+  }
+
+private:
+  void array(const std::string &key, GGUFType type, size_t n) {
+    b.key(key, GGUFType::Array);
+    b.u32(static_cast<uint32_t>(type));
+    b.u64(n);
+  }
+  VocabBuilder &count() {
+    ++keys;
+    return *this;
+  }
+  Builder b;
+  uint64_t keys = 0;
+};
+
+Expected<std::unique_ptr<Tokenizer>> loadVocab(const std::string &bytes) {
+  auto file = GGUFFile::openBuffer(bytes, "m.gguf");
+  if (!file)
+    return file.takeStatus();
+  return Tokenizer::fromGGUF(**file);
+}
+
+std::string vocabError(const std::string &bytes) {
+  auto tokenizer = loadVocab(bytes);
+  return tokenizer ? std::string("(accepted)") : tokenizer.error();
+}
+
+/// A SentencePiece vocabulary: "\u2581ab" is reached through "ab" (merges
+/// follow the merged piece's score), "c" only through its byte piece.
+VocabBuilder llamaVocab() {
+  VocabBuilder v;
+  v.str("tokenizer.ggml.model", "llama")
+      .strs("tokenizer.ggml.tokens",
+            {"<unk>", "<s>", "</s>", "\xe2\x96\x81", "a", "b",
+             "\xe2\x96\x81"
+             "a",
+             "ab",
+             "\xe2\x96\x81"
+             "ab",
+             "<0x63>"})
+      .f32s("tokenizer.ggml.scores",
+            {0, 0, 0, -1, -2, -3, -0.5f, -0.2f, -0.1f, 0})
+      .i32s("tokenizer.ggml.token_type", {2, 3, 3, 1, 1, 1, 1, 1, 1, 6})
+      .u32("tokenizer.ggml.bos_token_id", 1)
+      .u32("tokenizer.ggml.eos_token_id", 2);
+  return v;
+}
+
+TEST(GGUFVocabTest, LlamaKind) {
+  auto tokenizer = loadVocab(llamaVocab().build());
+  ASSERT_TRUE(bool(tokenizer)) << tokenizer.error();
+  auto ids = (*tokenizer)->encode("ab", true);
+  ASSERT_TRUE(bool(ids)) << ids.error();
+  EXPECT_EQ(*ids, (std::vector<int32_t>{1, 8}));
+  ids = (*tokenizer)->encode("ac ab", false);
+  ASSERT_TRUE(bool(ids)) << ids.error();
+  EXPECT_EQ(*ids, (std::vector<int32_t>{6, 9, 8}));
+  auto text = (*tokenizer)->decode({1, 6, 9, 8, 2}, true);
+  ASSERT_TRUE(bool(text)) << text.error();
+  EXPECT_EQ(*text, "ac ab");
+  EXPECT_TRUE((*tokenizer)->isSpecial(2));
+  EXPECT_EQ((*tokenizer)->getVocabSize(), 10);
+
+  // add_space_prefix false: no "\u2581" before the text; add_eos_token.
+  VocabBuilder v = llamaVocab();
+  v.flag("tokenizer.ggml.add_space_prefix", false)
+      .flag("tokenizer.ggml.add_eos_token", true)
+      .flag("tokenizer.ggml.add_bos_token", false);
+  tokenizer = loadVocab(v.build());
+  ASSERT_TRUE(bool(tokenizer)) << tokenizer.error();
+  ids = (*tokenizer)->encode("ab", true);
+  ASSERT_TRUE(bool(ids)) << ids.error();
+  EXPECT_EQ(*ids, (std::vector<int32_t>{7, 2}));
+}
+
+/// A byte-level BPE vocabulary ("\xc4\xa0" is GPT-2's space).
+VocabBuilder gpt2Vocab(const std::string &pre) {
+  VocabBuilder v;
+  v.str("tokenizer.ggml.model", "gpt2")
+      .str("tokenizer.ggml.pre", pre)
+      .strs("tokenizer.ggml.tokens", {"a", "b", "1", "ab", "\xc4\xa0",
+                                      "\xc4\xa0"
+                                      "ab",
+                                      "11", "<|end|>"})
+      .i32s("tokenizer.ggml.token_type", {1, 1, 1, 1, 1, 1, 1, 3})
+      .strs("tokenizer.ggml.merges", {"a b",
+                                      "\xc4\xa0"
+                                      " ab",
+                                      "1 1"})
+      .u32("tokenizer.ggml.bos_token_id", 7);
+  return v;
+}
+
+TEST(GGUFVocabTest, Gpt2Kind) {
+  auto tokenizer = loadVocab(gpt2Vocab("gpt-2").build());
+  ASSERT_TRUE(bool(tokenizer)) << tokenizer.error();
+  auto ids = (*tokenizer)->encode("ab ab<|end|>11", true);
+  ASSERT_TRUE(bool(ids)) << ids.error();
+  // GPT-2's regex keeps "11" one piece; no BOS by default.
+  EXPECT_EQ(*ids, (std::vector<int32_t>{3, 5, 7, 6}));
+  auto text = (*tokenizer)->decode(*ids, true);
+  ASSERT_TRUE(bool(text)) << text.error();
+  EXPECT_EQ(*text, "ab ab11");
+
+  // smollm: digits one by one. llama-bpe: BOS by default.
+  tokenizer = loadVocab(gpt2Vocab("smollm").build());
+  ASSERT_TRUE(bool(tokenizer)) << tokenizer.error();
+  ids = (*tokenizer)->encode("11", true);
+  ASSERT_TRUE(bool(ids)) << ids.error();
+  EXPECT_EQ(*ids, (std::vector<int32_t>{2, 2}));
+  tokenizer = loadVocab(gpt2Vocab("llama-bpe").build());
+  ASSERT_TRUE(bool(tokenizer)) << tokenizer.error();
+  ids = (*tokenizer)->encode("ab", true);
+  ASSERT_TRUE(bool(ids)) << ids.error();
+  EXPECT_EQ(*ids, (std::vector<int32_t>{7, 3}));
+}
+
+TEST(GGUFVocabTest, BadMetadata) {
+  EXPECT_EQ(vocabError(VocabBuilder().u32("x", 1).build()),
+            "m.gguf: expected a tokenizer (metadata 'tokenizer.ggml.model' "
+            "and 'tokenizer.ggml.tokens'), found none");
+  EXPECT_EQ(vocabError(VocabBuilder()
+                           .str("tokenizer.ggml.model", "bert")
+                           .strs("tokenizer.ggml.tokens", {"a"})
+                           .build()),
+            "m.gguf: metadata 'tokenizer.ggml.model': expected llama "
+            "(SentencePiece) or gpt2 (byte-level BPE), found \"bert\"");
+  EXPECT_EQ(vocabError(gpt2Vocab("deepseek-llm").build()),
+            "m.gguf: metadata 'tokenizer.ggml.pre': expected a pre-tokenizer "
+            "LLMC knows (default, gpt-2, llama-bpe, qwen2, smollm, starcoder), "
+            "found \"deepseek-llm\"");
+  EXPECT_EQ(vocabError(VocabBuilder()
+                           .str("tokenizer.ggml.model", "llama")
+                           .i32s("tokenizer.ggml.tokens", {1, 2})
+                           .build()),
+            "m.gguf: metadata 'tokenizer.ggml.tokens': expected an array of "
+            "string, found array of 2 int32");
+  EXPECT_EQ(vocabError(llamaVocab()
+                           .i32s("tokenizer.ggml.token_type2", {1})
+                           .u32("tokenizer.ggml.unknown_token_id", 10)
+                           .build()),
+            "m.gguf: metadata 'tokenizer.ggml.unknown_token_id': expected a "
+            "token id in [0, 10), found uint32 10");
+  EXPECT_EQ(vocabError(VocabBuilder()
+                           .str("tokenizer.ggml.model", "llama")
+                           .strs("tokenizer.ggml.tokens", {"a", "b"})
+                           .i32s("tokenizer.ggml.token_type", {1})
+                           .build()),
+            "m.gguf: metadata 'tokenizer.ggml.token_type': expected an array "
+            "of int32 with 2 elements (one per token), found array of 1 "
+            "int32");
+  EXPECT_EQ(vocabError(VocabBuilder()
+                           .str("tokenizer.ggml.model", "llama")
+                           .strs("tokenizer.ggml.tokens", {"a", "b"})
+                           .i32s("tokenizer.ggml.token_type", {1, 9})
+                           .build()),
+            "m.gguf: metadata 'tokenizer.ggml.token_type': expected types 1 "
+            "to 6 in element 1, found 9");
+  EXPECT_EQ(vocabError(VocabBuilder()
+                           .str("tokenizer.ggml.model", "llama")
+                           .strs("tokenizer.ggml.tokens", {"a", "\xff"})
+                           .build()),
+            "m.gguf: metadata 'tokenizer.ggml.tokens': expected UTF-8 text in "
+            "element 1, found invalid bytes");
+  EXPECT_EQ(
+      vocabError(
+          gpt2Vocab("gpt-2").u32("tokenizer.ggml.eos_token_id", 99).build()),
+      "m.gguf: metadata 'tokenizer.ggml.eos_token_id': expected a token "
+      "id in [0, 8), found uint32 99");
+  EXPECT_EQ(vocabError(VocabBuilder()
+                           .str("tokenizer.ggml.model", "gpt2")
+                           .strs("tokenizer.ggml.tokens", {"a", "b"})
+                           .strs("tokenizer.ggml.merges", {"ab"})
+                           .build()),
+            "m.gguf: metadata 'tokenizer.ggml.merges': expected \"left "
+            "right\" (UTF-8) in element 0, found \"ab\"");
+  EXPECT_EQ(vocabError(VocabBuilder()
+                           .str("tokenizer.ggml.model", "gpt2")
+                           .strs("tokenizer.ggml.tokens", {"a", "b"})
+                           .strs("tokenizer.ggml.merges", {"a b"})
+                           .build()),
+            "m.gguf: metadata 'tokenizer.ggml.merges': expected tokens of "
+            "the vocabulary in element 0, found \"ab\", which is not a "
+            "token");
+  EXPECT_EQ(vocabError(VocabBuilder()
+                           .str("tokenizer.ggml.model", "gpt2")
+                           .strs("tokenizer.ggml.tokens", {"a"})
+                           .build()),
+            "m.gguf: metadata 'tokenizer.ggml.merges': expected an array of "
+            "string, found no such key");
+  EXPECT_EQ(vocabError(VocabBuilder()
+                           .str("tokenizer.ggml.model", "gpt2")
+                           .strs("tokenizer.ggml.tokens", {"a"})
+                           .strs("tokenizer.ggml.merges", {})
+                           .flag("tokenizer.ggml.add_bos_token", true)
+                           .build()),
+            "m.gguf: metadata 'tokenizer.ggml.bos_token_id': expected a token "
+            "id (add_bos_token is true), found no such key");
+  EXPECT_EQ(vocabError(VocabBuilder()
+                           .str("tokenizer.ggml.model", "gpt2")
+                           .strs("tokenizer.ggml.tokens", {"a"})
+                           .strs("tokenizer.ggml.merges", {})
+                           .u32("tokenizer.ggml.add_bos_token", 1)
+                           .build()),
+            "m.gguf: metadata 'tokenizer.ggml.add_bos_token': expected a "
+            "bool, found uint32 1");
 }
 
 } // namespace
