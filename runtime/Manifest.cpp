@@ -304,7 +304,11 @@ Expected<ParamDesc> readParam(const Field &f) {
                         {"awq", "awq"},
                         {"ggml_q8_0", "ggml_q8_0"},
                         {"ggml_q4_0", "ggml_q4_0"},
-                        {"ggml_q4_1", "ggml_q4_1"}};
+                        {"ggml_q4_1", "ggml_q4_1"},
+                        {"ggml_q5_0", "ggml_q5_0"},
+                        {"ggml_q5_1", "ggml_q5_1"},
+                        {"ggml_q4_k", "ggml_q4_k"},
+                        {"ggml_q5_k", "ggml_q5_k"}};
       LLMRT_TRY(value, q["checkpoint"].oneOf(kFormats));
       checkpoint = std::string(*value);
     }

@@ -6,6 +6,7 @@
 
 #include "Model.h"
 #include "Common.h"
+#include "GGMLBlocks.h"
 #include "Kernels.h"
 #include "Layout.h"
 #include "Memory.h"
@@ -327,47 +328,31 @@ Expected<Buffer> unpackGGML(const SafeTensorsArchive &archive,
                             const ParamDesc &param) {
   const ParamDesc::Quantization &q = *param.quant;
   const int64_t n = param.shape[0], k = param.shape[1];
-  const bool q8 = q.checkpoint == "ggml_q8_0",
-             q41 = q.checkpoint == "ggml_q4_1";
-  const int64_t blockBytes = q8 ? 34 : q41 ? 20 : 18;
-  const int64_t blocks = k / 32;
+  const llmk::GGMLKernelFormat *format =
+      llmk::findGGMLKernelFormat(q.checkpoint.c_str());
+  const int64_t blocks = format ? k / format->blockElements : 0;
+  const int64_t bytes = format ? n * blocks * format->blockBytes : 0;
   const TensorInfo *info = archive.lookup(param.name);
-  if (!info ||
-      info->numBytes != static_cast<uint64_t>(n * blocks * blockBytes) ||
-      q.group != 32 || q.bits != (q8 ? 8 : 4) || k % 32 != 0)
-    return Status::error(
-        ErrorCode::Format,
-        archive.directory() + ": tensor '" + param.name + "': expected " +
-            std::to_string(n * blocks * blockBytes) + " bytes of " +
-            q.checkpoint.substr(5) + " blocks for a [" + std::to_string(n) +
-            ", " + std::to_string(k) + "] projection, found " +
-            (info ? std::to_string(info->numBytes) + " bytes"
-                  : std::string("no such tensor")));
+  if (!format || !info || info->numBytes != static_cast<uint64_t>(bytes) ||
+      q.group != 32 || q.bits != format->bits || k % format->blockElements != 0)
+    return Status::error(ErrorCode::Format,
+                         archive.directory() + ": tensor '" + param.name +
+                             "': expected " + std::to_string(bytes) +
+                             " bytes of " + q.checkpoint.substr(5) +
+                             " blocks for a [" + std::to_string(n) + ", " +
+                             std::to_string(k) + "] projection, found " +
+                             (info ? std::to_string(info->numBytes) + " bytes"
+                                   : std::string("no such tensor")));
   std::vector<int8_t> codes(n * k);
-  std::vector<llmk::QuantGrid> grids(n * blocks);
-  auto half = [](const uint8_t *p) {
-    uint16_t bits;
-    std::memcpy(&bits, p, 2);
-    return llmk::halfToFloat(bits);
-  };
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t b = 0; b < blocks; ++b) {
-      const uint8_t *block = info->data + (r * blocks + b) * blockBytes;
-      llmk::QuantGrid &grid = grids[r * blocks + b];
-      grid.scale = half(block);
-      int8_t *out = codes.data() + r * k + b * 32;
-      if (q8) {
-        grid.offset = 0.0f;
-        std::memcpy(out, block + 2, 32);
-        continue;
-      }
-      grid.offset = q41 ? half(block + 2) : -8.0f * grid.scale;
-      const uint8_t *qs = block + (q41 ? 4 : 2);
-      for (int i = 0; i < 16; ++i) {
-        out[i] = static_cast<int8_t>(qs[i] & 15);
-        out[i + 16] = static_cast<int8_t>(qs[i] >> 4);
-      }
-    }
+  std::vector<float> scales(n * k / 32), offsets(n * k / 32);
+  llmk::decodeGGMLCodes(static_cast<uint32_t>(format->type), info->data,
+                        n * blocks, codes.data(), scales.data(),
+                        offsets.data());
+  std::vector<llmk::QuantGrid> grids(n * k / 32);
+  for (size_t g = 0; g < grids.size(); ++g) {
+    grids[g].scale = scales[g];
+    grids[g].offset = offsets[g];
+  }
   return packChosen(param, codes.data(), grids.data());
 }
 

@@ -30,7 +30,13 @@ Re-running gives the same bytes.
 
 Two more uses, for tests that write their files at run time:
 
-  make_gguf_fixtures.py convert MODEL OUT.gguf [--type f32|f16|q8_0|q4_0|q4_1]
+  make_gguf_fixtures.py convert MODEL OUT.gguf [--type T]
+      T: f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k (rows that 256
+      does not divide: q5_0, q5_1), or one of them with -ref: the F32 twin
+      of the values the blocks stand for, or -f16ref: the same with each
+      K-quant group's scale d * sc and min dmin * m rounded to f16, as
+      LLMC's kernels hold them (the embedding, dequantized at load, keeps
+      them exact);
       a llama, mistral or qwen2 folder (F32, F16 or BF16 safetensors) with
       its tokenizer;
   make_gguf_fixtures.py tokenizer FOLDER OUT.gguf
@@ -150,8 +156,12 @@ def f32(x):
     return struct.unpack("<f", struct.pack("<f", x))[0]
 
 
-def dequantize(blob, kind, count):
-    """The float32 values of `count` values of `kind` blocks."""
+def dequantize(blob, kind, count, f16_scales=False):
+    """The float32 values of `count` values of `kind` blocks (ggml's
+    dequantize_row_*, in float32; with `f16_scales`, a K-quant group's
+    d * sc and dmin * m rounded to f16 first)."""
+    if kind in ("q5_0", "q5_1", "q4_k", "q5_k"):
+        return dequantize_more(blob, kind, f16_scales)[:count]
     size = {"q8_0": 34, "q4_0": 18, "q4_1": 20}[kind]
     out = []
     for b in range(0, len(blob), size):
@@ -165,6 +175,113 @@ def dequantize(blob, kind, count):
         q = [x & 15 for x in qs] + [x >> 4 for x in qs]
         out += [f32(f32(d * v) + m) if kind == "q4_1" else f32(d * (v - 8)) for v in q]
     return out[:count]
+
+
+def q5_bytes(values, with_min):
+    """ggml's quantize_row_q5_0_ref / q5_1_ref: Q5_0 d = -x_m / 16 for the
+    x_m of largest magnitude, q = min(31, trunc(x / d + 16.5)); Q5_1
+    d = (max - min) / 31, m = min, q = min(31, trunc((x - m) / d + 0.5));
+    bit 4 of value i in bit i of qh."""
+    out = bytearray()
+    for b in range(0, len(values), 32):
+        block = values[b:b + 32]
+        if with_min:
+            lo, hi = min(block), max(block)
+            d = (hi - lo) / 31
+            inv = 1 / d if d else 0.0
+            q = [min(31, int((v - lo) * inv + 0.5)) for v in block]
+            head = struct.pack("<ee", d, lo)
+        else:
+            extreme = max(block, key=abs)
+            d = extreme / -16
+            inv = 1 / d if d else 0.0
+            q = [min(31, int(v * inv + 16.5)) for v in block]
+            head = struct.pack("<e", d)
+        qh = sum(((q[i] >> 4) & 1) << i for i in range(32))
+        out += head + struct.pack("<I", qh) + bytes((q[j] & 15) | ((q[j + 16] & 15) << 4) for j in range(16))
+    return bytes(out)
+
+
+def k_scales(sc, mn):
+    """The 12 bytes that hold eight 6-bit scales and mins (get_scale_min_k4
+    reads them back)."""
+    out = bytearray(12)
+    for j in range(4):
+        out[j] = sc[j] | ((sc[j + 4] >> 4) << 6)
+        out[j + 4] = mn[j] | ((mn[j + 4] >> 4) << 6)
+        out[j + 8] = (sc[j + 4] & 15) | ((mn[j + 4] & 15) << 4)
+    return bytes(out)
+
+
+def qk_bytes(values, bits):
+    """Q4_K (bits 4) and Q5_K (bits 5) super-blocks of 256: per group of 32
+    an affine grid [min(0, x_min), x_max] on 2^bits levels, its scale and
+    min quantized to 6 bits against the super-block's f16 d and dmin (the
+    layout of ggml's block_q4_K/q5_K; the grid search of llama.cpp's own
+    quantizer is not needed for a test)."""
+    top = (1 << bits) - 1
+    out = bytearray()
+    for b in range(0, len(values), 256):
+        sb = values[b:b + 256]
+        groups = [sb[g * 32:(g + 1) * 32] for g in range(8)]
+        scales = [(max(g) - min(0.0, min(g))) / top for g in groups]
+        mins = [-min(0.0, min(g)) for g in groups]
+        d = f16(max(scales) / 63)
+        dmin = f16(max(mins) / 63)
+        sc = [min(63, int(x / d + 0.5)) if d else 0 for x in scales]
+        mn = [min(63, int(x / dmin + 0.5)) if dmin else 0 for x in mins]
+        q = []
+        for g in range(8):
+            step, low = d * sc[g], dmin * mn[g]
+            q.append([max(0, min(top, int((v + low) / step + 0.5))) if step else 0 for v in groups[g]])
+        body = bytearray()
+        if bits == 5:
+            body += bytes(sum(((q[g][l] >> 4) & 1) << g for g in range(8)) for l in range(32))
+        for p in range(4):
+            body += bytes((q[2 * p][l] & 15) | ((q[2 * p + 1][l] & 15) << 4) for l in range(32))
+        out += struct.pack("<ee", d, dmin) + k_scales(sc, mn) + body
+    return bytes(out)
+
+
+def dequantize_more(blob, kind, f16_scales=False):
+    """Q5_0, Q5_1, Q4_K and Q5_K blocks as float32 values."""
+    out = []
+    if kind in ("q5_0", "q5_1"):
+        size = 22 if kind == "q5_0" else 24
+        for b in range(0, len(blob), size):
+            block = blob[b:b + size]
+            (d,) = struct.unpack_from("<e", block, 0)
+            m = struct.unpack_from("<e", block, 2)[0] if kind == "q5_1" else 0.0
+            at = 4 if kind == "q5_1" else 2
+            (qh,) = struct.unpack_from("<I", block, at)
+            qs = block[at + 4:at + 20]
+            q = [(qs[j] & 15) | (((qh >> j) & 1) << 4) for j in range(16)]
+            q += [(qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4) for j in range(16)]
+            out += [f32(f32(d * v) + m) if kind == "q5_1" else f32(d * (v - 16)) for v in q]
+        return out
+    five = kind == "q5_k"
+    size = 176 if five else 144
+    for b in range(0, len(blob), size):
+        block = blob[b:b + size]
+        d, dmin = struct.unpack_from("<ee", block, 0)
+        sb = block[4:16]
+        qh = block[16:48]
+        qs = block[48:] if five else block[16:]
+        for g in range(8):
+            if g < 4:
+                sc, mn = sb[g] & 63, sb[g + 4] & 63
+            else:
+                sc = (sb[g + 4] & 15) | ((sb[g - 4] >> 6) << 4)
+                mn = (sb[g + 4] >> 4) | ((sb[g] >> 6) << 4)
+            d1, m1 = f32(d * sc), f32(dmin * mn)
+            if f16_scales:
+                d1, m1 = f16(d1), -f16(-m1)
+            for l in range(32):
+                v = (qs[(g // 2) * 32 + l] >> (4 * (g % 2))) & 15
+                if five:
+                    v |= ((qh[l] >> g) & 1) << 4
+                out.append(f32(f32(d1 * v) - m1))
+    return out
 
 
 def q4_bytes(values, with_min):
@@ -185,6 +302,19 @@ def q4_bytes(values, with_min):
             head = struct.pack("<e", d)
         out += head + bytes(q[j] | (q[j + 16] << 4) for j in range(16))
     return bytes(out)
+
+
+# ggml type numbers and quantizers of the formats written here.
+QUANTIZERS = {
+    "q8_0": (8, q8_0_bytes),
+    "q4_0": (2, lambda v: q4_bytes(v, False)),
+    "q4_1": (3, lambda v: q4_bytes(v, True)),
+    "q5_0": (6, lambda v: q5_bytes(v, False)),
+    "q5_1": (7, lambda v: q5_bytes(v, True)),
+    "q4_k": (12, lambda v: qk_bytes(v, 4)),
+    "q5_k": (13, lambda v: qk_bytes(v, 5)),
+}
+KQUANT_FALLBACK = {"q4_k": "q5_0", "q5_k": "q5_1"}
 
 
 def s(text):
@@ -303,10 +433,12 @@ def tokenizer_kvs(folder):
     if os.path.exists(os.path.join(folder, "tokenizer.json")):
         with open(os.path.join(folder, "tokenizer.json"), encoding="utf-8") as f:
             tj = json.load(f)
+    sp_path = os.path.join(folder, "tokenizer.model")
+    if tj is None and not os.path.exists(sp_path):
+        return []  # no tokenizer: the BOS/EOS ids of config.json only
     before, after = template_specials(tj.get("post_processor")) if tj else ([], [])
     add_bos = config.get("add_bos_token", bool(before))
     add_eos = config.get("add_eos_token", bool(after))
-    sp_path = os.path.join(folder, "tokenizer.model")
     if os.path.exists(sp_path):
         with open(sp_path, "rb") as f:
             proto = read_protobuf(f.read())
@@ -394,22 +526,25 @@ def write(path, config, tensors, kind, arch="llama", tokenizer=()):
             values = permute(values, shape, heads)
         elif arch == "llama" and name.endswith("k_proj.weight"):
             values = permute(values, shape, kv_heads)
-        reference = kind.endswith("-ref")
-        quant = kind[:-4] if reference else kind
+        reference = kind.endswith("-ref") or kind.endswith("-f16ref")
+        quant = kind.split("-")[0]
+        if quant in KQUANT_FALLBACK and shape[-1] % 256:
+            # As llama.cpp's quantizer: rows that no super-block of 256
+            # divides take a 32-value format instead.
+            quant = KQUANT_FALLBACK[quant]
         if reference and len(shape) == 2:
-            packed = {"q8_0": q8_0_bytes, "q4_0": lambda v: q4_bytes(v, False),
-                      "q4_1": lambda v: q4_bytes(v, True)}[quant](values)
-            values = dequantize(packed, quant, len(values))
+            packed = QUANTIZERS[quant][1](values)
+            # -f16ref: K-quant scales as the kernels hold them, in f16 (the
+            # embedding is dequantized at load, exactly).
+            f16_scales = kind.endswith("-f16ref") and gguf_name(name) != "token_embd.weight"
+            values = dequantize(packed, quant, len(values), f16_scales)
         if len(shape) == 1 or kind == "f32" or reference:
             blob, ggml_type = struct.pack(f"<{len(values)}f", *values), 0
         elif kind == "f16":
             blob, ggml_type = f16_bytes(values), 1
-        elif kind == "q8_0":
-            blob, ggml_type = q8_0_bytes(values), 8
-        elif kind == "q4_0":
-            blob, ggml_type = q4_bytes(values, False), 2
         else:
-            blob, ggml_type = q4_bytes(values, True), 3
+            ggml_type, quantize = QUANTIZERS[quant]
+            blob = quantize(values)
         dims = list(reversed(shape))
         infos.append(s(gguf_name(name)) + struct.pack("<I", len(dims)) +
                      b"".join(struct.pack("<Q", d) for d in dims) +

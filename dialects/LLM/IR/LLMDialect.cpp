@@ -8,12 +8,20 @@
 #include "llm/dialects/LLM/IR/LLMOps.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
 using namespace mlir::llm;
 
 #include "llm/dialects/LLM/IR/LLMDialect.cpp.inc"
 #include "llm/dialects/LLM/IR/LLMInterfaces.cpp.inc"
+
+llvm::ArrayRef<llvm::StringRef> mlir::llm::getCheckpointFormats() {
+  static const llvm::StringRef kFormats[] = {
+      "gptq",      "gptq_v2",   "awq",       "ggml_q8_0", "ggml_q4_0",
+      "ggml_q4_1", "ggml_q5_0", "ggml_q5_1", "ggml_q4_k", "ggml_q5_k"};
+  return kFormats;
+}
 
 void LLMDialect::initialize() {
   registerAttributes();
@@ -65,8 +73,7 @@ static LogicalResult verifyParamEntry(Operation *op, Attribute attr,
                entry.get("checkpoint_format")) ||
               (key == "checkpoint_format" && isa<StringAttr>(value) &&
                isa<QuantizedType>(type.getValue()) &&
-               llvm::is_contained({"gptq", "gptq_v2", "awq", "ggml_q8_0",
-                                   "ggml_q4_0", "ggml_q4_1"},
+               llvm::is_contained(getCheckpointFormats(),
                                   cast<StringAttr>(value).getValue()));
     if (!ok)
       return op->emitOpError()
@@ -75,8 +82,8 @@ static LogicalResult verifyParamEntry(Operation *op, Attribute attr,
              << " (expected name, type, transpose, row_blocks [4 integers], "
                 "stacked, panels [a positive integer] or, on a quantized "
                 "type, int8_activations, quant_method [gptq or awq], "
-                "checkpoint_format [gptq, gptq_v2, awq, ggml_q8_0, ggml_q4_0 "
-                "or ggml_q4_1] and act_order)";
+                "checkpoint_format ["
+             << llvm::join(getCheckpointFormats(), ", ") << "] and act_order)";
   }
   return success();
 }

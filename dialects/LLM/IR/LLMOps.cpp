@@ -14,6 +14,7 @@
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 
 #include <cmath>
 
@@ -159,13 +160,10 @@ LogicalResult ParamOp::verify() {
       return emitOpError() << "expected a !llm.qweight result for "
                               "'checkpoint_format', found "
                            << getType();
-    if (!llvm::is_contained(
-            {"gptq", "gptq_v2", "awq", "ggml_q8_0", "ggml_q4_0", "ggml_q4_1"},
-            *format))
-      return emitOpError() << "expected 'checkpoint_format' \"gptq\", "
-                              "\"gptq_v2\", \"awq\", \"ggml_q8_0\", "
-                              "\"ggml_q4_0\" or \"ggml_q4_1\", found \""
-                           << *format << "\"";
+    if (!llvm::is_contained(getCheckpointFormats(), *format))
+      return emitOpError() << "expected 'checkpoint_format' one of "
+                           << llvm::join(getCheckpointFormats(), ", ")
+                           << ", found \"" << *format << "\"";
     if (getQuantMethod())
       return emitOpError() << "expected 'checkpoint_format' (values from "
                               "the checkpoint) without 'quant_method' "

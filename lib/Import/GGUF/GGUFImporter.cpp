@@ -275,11 +275,11 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
     const llmrt::GGMLType ggmlType = static_cast<llmrt::GGMLType>(t.type);
     const bool projection = llvm::StringRef(name).ends_with("_proj.weight") ||
                             name == "lm_head.weight";
-    const char *format = ggmlType == llmrt::GGMLType::Q8_0   ? "ggml_q8_0"
-                         : ggmlType == llmrt::GGMLType::Q4_0 ? "ggml_q4_0"
-                         : ggmlType == llmrt::GGMLType::Q4_1 ? "ggml_q4_1"
-                                                             : nullptr;
-    if (projection && format && t.dims.size() == 2 && t.dims[0] % 32 == 0) {
+    const llmk::GGMLKernelFormat *kernelFormat =
+        llmk::getGGMLKernelFormat(t.type);
+    const char *format = kernelFormat ? kernelFormat->checkpoint : nullptr;
+    if (projection && format && t.dims.size() == 2 &&
+        t.dims[0] % kernelFormat->blockElements == 0) {
       // Kept quantized: the raw blocks, a row of them per output feature.
       info.dtype = llmrt::DType::U8;
       info.shape = {t.dims[1], static_cast<int64_t>(t.numBytes) / t.dims[1]};

@@ -6,6 +6,8 @@
 
 #include "Emitter.h"
 
+#include "GGMLBlocks.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -259,28 +261,31 @@ Value Emitter::linear(Value x, llvm::StringRef name, int64_t out, bool bias,
   int64_t in = xt.getShape().back();
   Value w;
   std::string weightName = prefix + (name + ".weight").str();
-  if (ggmlFormats && ggmlFormats->count(weightName) && !layout.transpose &&
-      !layout.rowBlocks && in % 32 == 0) {
-    // A GGUF projection in a ggml block format of 32 values a block: the
-    // kernels' quantized weight, repacked at load (Model.cpp).
-    llvm::StringRef format = ggmlFormats->at(weightName);
+  const llmk::GGMLKernelFormat *ggml =
+      ggmlFormats && ggmlFormats->count(weightName)
+          ? llmk::findGGMLKernelFormat(ggmlFormats->at(weightName).c_str())
+          : nullptr;
+  if (ggml && !layout.transpose && !layout.rowBlocks &&
+      in % ggml->blockElements == 0) {
+    // A GGUF projection in a ggml block format that the kernels read: their
+    // quantized weight, repacked at load (Model.cpp).
+    llvm::StringRef format = ggml->checkpoint;
     const TensorInfo *info = archive.lookup(weightName);
-    unsigned bits = format == "ggml_q8_0" ? 8 : 4;
-    uint64_t blockBytes = bits == 8 ? 34 : format == "ggml_q4_1" ? 20 : 18;
-    if (!info || info->numBytes != uint64_t(out) * (in / 32) * blockBytes) {
+    const uint64_t bytes =
+        uint64_t(out) * (in / ggml->blockElements) * ggml->blockBytes;
+    if (!info || info->numBytes != bytes) {
       fail(llvm::formatv("{0}: tensor '{1}': expected {2} bytes of {3} "
                          "blocks for a [{4}, {5}] projection, found {6}",
-                         archive.directory(), weightName,
-                         uint64_t(out) * (in / 32) * blockBytes,
+                         archive.directory(), weightName, bytes,
                          format.drop_front(5), out, in,
                          info ? std::to_string(info->numBytes) + " bytes"
                               : std::string("no such tensor")));
       return nullptr;
     }
-    auto type = QuantizedType::get(
-        &context, {out, in}, bits, 32, builder.getF32Type(),
-        /*symmetric=*/format != "ggml_q4_1",
-        bits == 8 ? QuantPacking::Byte : QuantPacking::Nibble);
+    auto type = QuantizedType::get(&context, {out, in}, ggml->bits, 32,
+                                   builder.getF32Type(), ggml->symmetric,
+                                   ggml->bits == 8 ? QuantPacking::Byte
+                                                   : QuantPacking::Nibble);
     auto op = ParamOp::create(builder, loc, type, weightName);
     op.setCheckpointFormat(format);
     w = op;

@@ -306,3 +306,111 @@ bool llmk::dequantizeGGML(uint32_t type, const void *data, int64_t blocks,
   }
   return true;
 }
+
+namespace {
+
+constexpr GGMLKernelFormat kKernelFormats[] = {
+    {GGMLType::Q8_0, "ggml_q8_0", 8, true, 32, 34},
+    {GGMLType::Q4_0, "ggml_q4_0", 4, true, 32, 18},
+    {GGMLType::Q4_1, "ggml_q4_1", 4, false, 32, 20},
+    {GGMLType::Q5_0, "ggml_q5_0", 8, true, 32, 22},
+    {GGMLType::Q5_1, "ggml_q5_1", 8, false, 32, 24},
+    {GGMLType::Q4_K, "ggml_q4_k", 4, false, 256, 144},
+    {GGMLType::Q5_K, "ggml_q5_k", 8, false, 256, 176},
+};
+
+/// One group of 32 of a Q4_0/Q4_1/Q5_0/Q5_1 block: codes from the low
+/// nibbles (value j) and high nibbles (value j + 16), plus the fifth bits.
+void codes32(const uint8_t *qs, const uint8_t *qhBytes, int8_t *codes,
+             int bias) {
+  uint32_t qh = 0;
+  if (qhBytes)
+    std::memcpy(&qh, qhBytes, 4);
+  for (int j = 0; j < 16; ++j) {
+    const int h0 = qhBytes ? static_cast<int>(((qh >> j) << 4) & 0x10) : 0;
+    const int h1 = qhBytes ? static_cast<int>((qh >> (j + 12)) & 0x10) : 0;
+    codes[j] = static_cast<int8_t>(((qs[j] & 0xF) | h0) - bias);
+    codes[j + 16] = static_cast<int8_t>(((qs[j] >> 4) | h1) - bias);
+  }
+}
+
+} // namespace
+
+const GGMLKernelFormat *llmk::getGGMLKernelFormat(uint32_t type) {
+  for (const GGMLKernelFormat &f : kKernelFormats)
+    if (static_cast<uint32_t>(f.type) == type)
+      return &f;
+  return nullptr;
+}
+
+const GGMLKernelFormat *llmk::findGGMLKernelFormat(const char *checkpoint) {
+  for (const GGMLKernelFormat &f : kKernelFormats)
+    if (std::strcmp(f.checkpoint, checkpoint) == 0)
+      return &f;
+  return nullptr;
+}
+
+bool llmk::decodeGGMLCodes(uint32_t type, const void *data, int64_t blocks,
+                           int8_t *codes, float *scales, float *offsets) {
+  const GGMLKernelFormat *format = getGGMLKernelFormat(type);
+  if (!format)
+    return false;
+  const auto *b = static_cast<const uint8_t *>(data);
+  const int64_t groups = format->blockElements / 32;
+  for (int64_t i = 0; i < blocks; ++i, b += format->blockBytes,
+               codes += format->blockElements, scales += groups,
+               offsets += groups) {
+    switch (format->type) {
+    case GGMLType::Q8_0:
+      scales[0] = half(b);
+      offsets[0] = 0.0f;
+      std::memcpy(codes, b + 2, 32);
+      break;
+    case GGMLType::Q4_0:
+      scales[0] = half(b);
+      offsets[0] = -8.0f * scales[0];
+      codes32(b + 2, nullptr, codes, 0);
+      break;
+    case GGMLType::Q4_1:
+      scales[0] = half(b);
+      offsets[0] = half(b + 2);
+      codes32(b + 4, nullptr, codes, 0);
+      break;
+    case GGMLType::Q5_0:
+      scales[0] = half(b);
+      offsets[0] = 0.0f;
+      codes32(b + 6, b + 2, codes, 16);
+      break;
+    case GGMLType::Q5_1:
+      scales[0] = half(b);
+      offsets[0] = half(b + 2);
+      codes32(b + 8, b + 4, codes, 0);
+      break;
+    case GGMLType::Q4_K:
+    case GGMLType::Q5_K: {
+      // As q45_k: eight groups of 32, each a 6-bit scale and min; group 2p
+      // in the low nibbles of 32 bytes, 2p + 1 in their high nibbles, the
+      // fifth bits (Q5_K) in bits 2p and 2p + 1 of qh.
+      const bool five = format->type == GGMLType::Q5_K;
+      const float d = half(b), dmin = half(b + 2);
+      const uint8_t *qh = b + 16, *q = five ? b + 48 : b + 16;
+      for (int g = 0; g < 8; ++g) {
+        uint8_t sc, mn;
+        scaleMinK4(g, b + 4, sc, mn);
+        scales[g] = d * static_cast<float>(sc);
+        offsets[g] = -(dmin * static_cast<float>(mn));
+        const uint8_t *bytes = q + (g / 2) * 32;
+        const int shift = (g % 2) * 4;
+        for (int l = 0; l < 32; ++l)
+          codes[g * 32 + l] =
+              static_cast<int8_t>(((bytes[l] >> shift) & 0xF) |
+                                  (five && (qh[l] >> g) & 1 ? 16 : 0));
+      }
+      break;
+    }
+    default:
+      return false;
+    }
+  }
+  return true;
+}

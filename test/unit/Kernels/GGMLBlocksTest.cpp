@@ -4,11 +4,14 @@
 //
 // llmk::dequantizeGGML against gguf-py's reference dequantizer
 // (`gguf.quants.dequantize`) on random blocks of every type it reads
-// (Inputs/ggml-blocks.bin, from scripts/make_ggml_block_fixtures.py).
+// (Inputs/ggml-blocks.bin, from scripts/make_ggml_block_fixtures.py), and
+// llmk::decodeGGMLCodes (the kernels' codes, scales and offsets of the
+// formats they read) against the same reference.
 //
 //===----------------------------------------------------------------------===//
 
 #include "GGMLBlocks.h"
+#include "Quant.h"
 
 #include <gtest/gtest.h>
 
@@ -22,37 +25,117 @@
 
 namespace {
 
-TEST(GGMLBlocksTest, MatchesTheReference) {
+/// One type's blocks of Inputs/ggml-blocks.bin and gguf-py's values.
+struct Case {
+  uint32_t type;
+  int64_t blocks, elements;
+  const char *data;
+  std::vector<float> expected;
+  float largest = 0;
+};
+
+std::vector<Case> readCases(std::string &bytes) {
   std::ifstream in(LLMC_KERNEL_INPUTS "/ggml-blocks.bin", std::ios::binary);
-  ASSERT_TRUE(in) << "cannot open " LLMC_KERNEL_INPUTS "/ggml-blocks.bin";
-  std::string bytes((std::istreambuf_iterator<char>(in)),
-                    std::istreambuf_iterator<char>());
+  EXPECT_TRUE(in) << "cannot open " LLMC_KERNEL_INPUTS "/ggml-blocks.bin";
+  bytes.assign(std::istreambuf_iterator<char>(in),
+               std::istreambuf_iterator<char>());
+  std::vector<Case> cases;
   size_t pos = 0;
-  std::set<uint32_t> seen;
-  while (pos < bytes.size()) {
-    uint32_t type, blocks;
-    std::memcpy(&type, bytes.data() + pos, 4);
+  while (pos + 8 <= bytes.size()) {
+    Case c;
+    uint32_t blocks;
+    std::memcpy(&c.type, bytes.data() + pos, 4);
     std::memcpy(&blocks, bytes.data() + pos + 4, 4);
     pos += 8;
-    int64_t elements, blockBytes;
-    ASSERT_TRUE(llmk::getGGMLBlock(type, elements, blockBytes)) << type;
-    const char *data = bytes.data() + pos;
+    int64_t blockBytes;
+    EXPECT_TRUE(llmk::getGGMLBlock(c.type, c.elements, blockBytes)) << c.type;
+    c.blocks = blocks;
+    c.data = bytes.data() + pos;
     pos += blocks * blockBytes;
-    std::vector<float> expected(blocks * elements), found(blocks * elements);
-    std::memcpy(expected.data(), bytes.data() + pos, expected.size() * 4);
-    pos += expected.size() * 4;
-    ASSERT_LE(pos, bytes.size());
-    ASSERT_TRUE(llmk::dequantizeGGML(type, data, blocks, found.data()));
-    float largest = 0;
-    for (float v : expected)
-      largest = std::max(largest, std::fabs(v));
+    c.expected.resize(blocks * c.elements);
+    EXPECT_LE(pos + c.expected.size() * 4, bytes.size());
+    if (pos + c.expected.size() * 4 > bytes.size())
+      break;
+    std::memcpy(c.expected.data(), bytes.data() + pos, c.expected.size() * 4);
+    pos += c.expected.size() * 4;
+    for (float v : c.expected)
+      c.largest = std::max(c.largest, std::fabs(v));
+    cases.push_back(std::move(c));
+  }
+  return cases;
+}
+
+TEST(GGMLBlocksTest, MatchesTheReference) {
+  std::string bytes;
+  std::set<uint32_t> seen;
+  for (const Case &c : readCases(bytes)) {
+    std::vector<float> found(c.expected.size());
+    ASSERT_TRUE(llmk::dequantizeGGML(c.type, c.data, c.blocks, found.data()));
     for (size_t i = 0; i < found.size(); ++i)
-      ASSERT_NEAR(found[i], expected[i], 1e-6f * largest)
-          << "type " << type << " element " << i;
-    seen.insert(type);
+      ASSERT_NEAR(found[i], c.expected[i], 1e-6f * c.largest)
+          << "type " << c.type << " element " << i;
+    seen.insert(c.type);
   }
   // Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K, IQ4_NL.
   EXPECT_EQ(seen, (std::set<uint32_t>{2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 20}));
+}
+
+TEST(GGMLBlocksTest, KernelCodesMatchTheReference) {
+  std::string bytes;
+  std::set<uint32_t> seen;
+  for (const Case &c : readCases(bytes)) {
+    const llmk::GGMLKernelFormat *format = llmk::getGGMLKernelFormat(c.type);
+    if (!format)
+      continue;
+    ASSERT_EQ(format->blockElements, c.elements);
+    EXPECT_EQ(llmk::findGGMLKernelFormat(format->checkpoint), format);
+    const int64_t n = c.blocks * c.elements;
+    std::vector<int8_t> codes(n);
+    std::vector<float> scales(n / 32), offsets(n / 32);
+    ASSERT_TRUE(llmk::decodeGGMLCodes(c.type, c.data, c.blocks, codes.data(),
+                                      scales.data(), offsets.data()));
+    const int lo = format->bits == 4 ? 0 : -128,
+              hi = format->bits == 4 ? 15 : 127;
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_GE(codes[i], lo) << format->checkpoint << " element " << i;
+      ASSERT_LE(codes[i], hi) << format->checkpoint << " element " << i;
+      const float scaled = scales[i / 32] * static_cast<float>(codes[i]);
+      ASSERT_NEAR(scaled + offsets[i / 32], c.expected[i], 1e-6f * c.largest)
+          << format->checkpoint << " element " << i;
+      if (format->symmetric && format->bits == 8)
+        ASSERT_EQ(offsets[i / 32], 0.0f);
+    }
+    // Packed for the kernels (f16 scales and offsets) and read back: the
+    // values within the f16 rounding of the scale and offset.
+    const int64_t k = format->blockElements, rows = c.blocks;
+    std::vector<llmk::QuantGrid> grids(n / 32);
+    for (size_t g = 0; g < grids.size(); ++g) {
+      grids[g].scale = scales[g];
+      grids[g].offset = offsets[g];
+    }
+    std::vector<uint8_t> packed(
+        llmk::quantPackedBytes(rows, k, format->bits, 32));
+    llmk::packQuantized(codes.data(), grids.data(), rows, k, format->bits, 32,
+                        packed.data());
+    std::vector<float> row(k);
+    for (int64_t r = 0; r < rows; ++r) {
+      llmk::dequantize(packed.data(), rows, k, format->bits, 32, r, 0, k,
+                       row.data());
+      for (int64_t i = 0; i < k; ++i) {
+        const int64_t g = (r * k + i) / 32;
+        const float bound =
+            (std::fabs(scales[g] * codes[r * k + i]) + std::fabs(offsets[g])) *
+                0x1p-11f +
+            1e-6f * c.largest;
+        ASSERT_NEAR(row[i], c.expected[r * k + i], bound)
+            << format->checkpoint << " row " << r << " element " << i;
+      }
+    }
+    seen.insert(c.type);
+  }
+  EXPECT_EQ(seen, (std::set<uint32_t>{2, 3, 6, 7, 8, 12, 13}));
+  EXPECT_EQ(llmk::getGGMLKernelFormat(14), nullptr); // Q6_K: groups of 16
+  EXPECT_EQ(llmk::findGGMLKernelFormat("ggml_q6_k"), nullptr);
 }
 
 TEST(GGMLBlocksTest, FloatTypesAndUnknownOnes) {

@@ -154,8 +154,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "\"int8_activations\":true,\"method\":\"gptq..."},
         BadCase{"\"checkpoint\": \"awq\"", "\"checkpoint\": \"exl2\"",
                 "m.json: field .params[3].quant.checkpoint: expected one of "
-                "gptq, gptq_v2, awq, ggml_q8_0, ggml_q4_0, ggml_q4_1, found "
-                "\"exl2\""},
+                "gptq, gptq_v2, awq, ggml_q8_0, ggml_q4_0, ggml_q4_1, "
+                "ggml_q5_0, ggml_q5_1, ggml_q4_k, ggml_q5_k, found \"exl2\""},
         BadCase{"\"method\": \"gptq\"", "\"method\": \"hqq\"",
                 "m.json: field .params[3].quant.method: expected one of rtn, "
                 "gptq, awq, found \"hqq\""},

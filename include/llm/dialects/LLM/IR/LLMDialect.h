@@ -15,4 +15,12 @@
 
 #include "llm/dialects/LLM/IR/LLMDialect.h.inc"
 
+namespace mlir::llm {
+
+/// The packings a quantized `llm.param`'s `checkpoint_format` names: GPTQ's
+/// and AWQ's tensors, and ggml's block formats that the runtime repacks.
+llvm::ArrayRef<llvm::StringRef> getCheckpointFormats();
+
+} // namespace mlir::llm
+
 #endif // LLM_DIALECTS_LLM_IR_LLMDIALECT_H
