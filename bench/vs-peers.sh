@@ -2,7 +2,8 @@
 # LLMC against its peers: llama.cpp, ONNX Runtime and PyTorch, on CPU.
 #
 #   bench/vs-peers.sh [--llm-run PATH] [--shapes smollm,qwen]
-#                     [--dtypes f32,f16,bf16] [--threads 1,2]
+#                     [--dtypes f32,f16,bf16,q8_0,q4_0,q4_k_m]
+#                     [--llmc-input folder|gguf] [--threads 1,2]
 #                     [--peers llama.cpp,ort,torch] [--all-threads]
 #                     [--rounds N] [--quick]
 #                     [--prefill-tokens N] [--decode-tokens N] [--out FILE]
@@ -15,7 +16,12 @@
 # --threads count; --all-threads for each; ONNX Runtime and PyTorch: F32
 # only), each cell the median of --rounds rounds (default 3)
 # in which the peers take turns. --quick (prefill 64 tokens, 8 decode
-# tokens, 1 round) is for trying the script out. See docs/Performance.md.
+# tokens, 1 round) is for trying the script out. The quantized formats
+# q8_0, q4_0 and q4_k_m are GGUFs that llama.cpp's llama-quantize makes from
+# the F16 GGUF; LLMC runs the same files (--llmc-input gguf: the float
+# GGUFs too, instead of the folders). The GGUF head-to-head of
+# docs/Performance.md: --peers llama.cpp --dtypes f16,q8_0,q4_0,q4_k_m
+# --llmc-input gguf --all-threads. See docs/Performance.md.
 #
 # Everything is installed from PyPI into a cache on first use, never into
 # the system: ${LLMC_BENCH_CACHE:-$HOME/.cache/llmc-bench} (--cache DIR;
@@ -26,7 +32,7 @@
 #                --no-binary :all:), unpacked; only its vendor/llama.cpp is
 #                used: convert_hf_to_gguf.py and the sources of llama-bench;
 #   llama.cpp-build/   llama.cpp's own build (GGML_NATIVE=ON, Release),
-#                bin/llama-bench;
+#                bin/llama-bench and bin/llama-quantize;
 #   models/      the generated models: SHAPE-DTYPE/ (Hugging Face folders),
 #                SHAPE-DTYPE.gguf, SHAPE-f32-onnx/ (onnxruntime-genai's model
 #                builder, python -m onnxruntime_genai.models.builder, which
@@ -155,6 +161,16 @@ core)" "$logs/llama.cpp-build.log" \
   [[ -x $llama_bench ]] || die "the llama.cpp build left no $llama_bench"
   echo "$llama_dir" >"$build/.llmc-bench-source"
 fi
+# llama-quantize makes the quantized GGUFs (Q8_0, Q4_0, Q4_K_M) from the
+# F16 one, as users make them.
+llama_quantize=$build/bin/llama-quantize
+if [[ ! -x $llama_quantize ]]; then
+  step "building llama-quantize with $jobs job(s)" \
+    "$logs/llama.cpp-build-quantize.log" \
+    env CMAKE_BUILD_PARALLEL_LEVEL="$jobs" MAKEFLAGS="-j$jobs" \
+    nice -n 10 cmake --build "$build" --target llama-quantize -j "$jobs"
+  [[ -x $llama_quantize ]] || die "the llama.cpp build left no $llama_quantize"
+fi
 if ((SECONDS - started > 5)); then
   say "the peers are ready in $cache ($((SECONDS - started)) s)"
 fi
@@ -162,4 +178,4 @@ fi
 # 4. Models and measurements.
 exec "$venv/bin/python" "$root/bench/vs_peers.py" --cache "$cache" \
   --llm-run "$llm_run" --llama-dir "$llama_dir" \
-  --llama-bench "$llama_bench" "${args[@]}"
+  --llama-bench "$llama_bench" --llama-quantize "$llama_quantize" "${args[@]}"

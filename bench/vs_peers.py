@@ -13,6 +13,9 @@ onnxruntime-genai, gguf); see that script for the whole story. It:
      (--outtype the folder's dtype). The models have no real vocabulary, so
      the converter's vocabulary step is replaced by a made-up SentencePiece
      vocabulary of the model's size (llama-bench draws random token ids);
+     for the quantized formats (--dtypes q8_0,q4_0,q4_k_m), llama.cpp's
+     llama-quantize makes them from the F16 GGUF, and LLMC runs the same
+     files (--llmc-input gguf makes it read the float GGUFs too);
   3. exports the f32 folders to ONNX with onnxruntime-genai's model builder
      (python -m onnxruntime_genai.models.builder -p fp32 -e cpu, with
      prune_lm_head=true so that a prefill computes the last position's
@@ -90,6 +93,9 @@ SHAPES = {
     },
 }
 DTYPES = {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}
+# llama.cpp's quantization formats: GGUFs that llama-quantize makes from the
+# F16 GGUF (the way users make them), run by both LLMC and llama.cpp.
+QUANT_TYPES = {"q8_0": "Q8_0", "q4_0": "Q4_0", "q4_k_m": "Q4_K_M"}
 PEERS = ["llama.cpp", "ort", "torch"]
 PEER_NAMES = {"llama.cpp": "llama.cpp", "ort": "ONNX Runtime",
               "torch": "PyTorch"}
@@ -306,6 +312,23 @@ def make_ggufs(args, shapes, dtypes):
             os.rename(tmp, out)
 
 
+def make_quantized(args, shapes, qtypes):
+    for shape in shapes:
+        for qtype in qtypes:
+            out = gguf_path(args.cache, shape, qtype)
+            if os.path.exists(out):
+                continue
+            log(f"quantizing {shape}-f16.gguf to {QUANT_TYPES[qtype]}")
+            tmp = out + ".tmp"
+            run_step(f"quantizing {shape} to {QUANT_TYPES[qtype]} "
+                     "(llama.cpp's llama-quantize)",
+                     [args.llama_quantize, gguf_path(args.cache, shape, "f16"),
+                      tmp, QUANT_TYPES[qtype]],
+                     os.path.join(args.cache, "logs",
+                                  f"quantize-{shape}-{qtype}.log"))
+            os.rename(tmp, out)
+
+
 def llama_bench(args, shape, dtype, threads):
     out = run_sample(
         f"llama-bench ({shape}-{dtype}, {plural(threads, 'thread')})",
@@ -450,20 +473,30 @@ def torch_prefill(args, shape, threads, ids):
 
 # ----------------------------------------------------------------- LLMC ---
 
-def warm_page_cache(folder):
+def warm_page_cache(model):
     """Reads the checkpoint once, so that LLMC's run does not read it from
     disk (the peers have warm-up runs; LLMC maps the file and its first
     prefill would otherwise pay for the reads)."""
-    with open(os.path.join(folder, "model.safetensors"), "rb") as f:
+    path = model if model.endswith(".gguf") else os.path.join(
+        model, "model.safetensors")
+    with open(path, "rb") as f:
         while f.read(16 << 20):
             pass
 
 
+def llmc_model(args, shape, dtype):
+    """What LLMC runs: the GGUF file llama.cpp runs for a quantized format
+    (and for every format with --llmc-input gguf), else the folder."""
+    if dtype in QUANT_TYPES or args.llmc_input == "gguf":
+        return gguf_path(args.cache, shape, dtype)
+    return hf_dir(args.cache, shape, dtype)
+
+
 def llmc_prefill(args, shape, dtype, threads, ids):
-    warm_page_cache(hf_dir(args.cache, shape, dtype))
+    warm_page_cache(llmc_model(args, shape, dtype))
     out = run_sample(
         f"LLMC prefill ({shape}-{dtype}, {plural(threads, 'thread')})",
-        [args.llm_run, hf_dir(args.cache, shape, dtype), "--input-ids", ids,
+        [args.llm_run, llmc_model(args, shape, dtype), "--input-ids", ids,
          "--max-new-tokens", "1", "--ignore-eos", "--num-threads",
          str(threads)])
     m = re.search(r"prefill: (\d+) tokens in ([0-9.]+) s", out)
@@ -476,10 +509,10 @@ def llmc_prefill(args, shape, dtype, threads, ids):
 
 
 def llmc_decode(args, shape, dtype, threads, first_id):
-    warm_page_cache(hf_dir(args.cache, shape, dtype))
+    warm_page_cache(llmc_model(args, shape, dtype))
     out = run_sample(
         f"LLMC decode ({shape}-{dtype}, {plural(threads, 'thread')})",
-        [args.llm_run, hf_dir(args.cache, shape, dtype), "--input-ids",
+        [args.llm_run, llmc_model(args, shape, dtype), "--input-ids",
          str(first_id), "--max-new-tokens", str(args.decode_tokens + 1),
          "--ignore-eos", "--num-threads", str(threads)])
     m = re.search(r"decode: (\d+) tokens in \d+ steps of batch 1, ([0-9.]+) s",
@@ -549,8 +582,16 @@ def main():
     p.add_argument("--llm-run", required=True, help=argparse.SUPPRESS)
     p.add_argument("--llama-dir", required=True, help=argparse.SUPPRESS)
     p.add_argument("--llama-bench", required=True, help=argparse.SUPPRESS)
+    p.add_argument("--llama-quantize", required=True, help=argparse.SUPPRESS)
     p.add_argument("--shapes", default="smollm,qwen")
-    p.add_argument("--dtypes", default="f32,f16,bf16")
+    p.add_argument("--dtypes", default="f32,f16,bf16",
+                   help="f32, f16, bf16 and llama.cpp's q8_0, q4_0, q4_k_m "
+                        "(GGUFs from llama-quantize, run by both)")
+    p.add_argument("--llmc-input", choices=("folder", "gguf"),
+                   default="folder",
+                   help="what LLMC reads for f32/f16/bf16: the Hugging Face "
+                        "folder, or the GGUF file llama.cpp reads "
+                        "(quantized formats: always the GGUF)")
     p.add_argument("--threads", default="1,2")
     p.add_argument("--peers", default="llama.cpp,ort,torch")
     p.add_argument("--all-threads", action="store_true",
@@ -574,8 +615,13 @@ def main():
         return [x for x in allowed if x in items]
 
     shapes = choice(args.shapes, list(SHAPES), "shapes")
-    dtypes = choice(args.dtypes, list(DTYPES), "dtypes")
     peers = choice(args.peers, PEERS, "peers")
+    dtypes = choice(args.dtypes, list(DTYPES) + list(QUANT_TYPES), "dtypes")
+    qtypes = [d for d in dtypes if d in QUANT_TYPES]
+    if (qtypes or args.llmc_input == "gguf") and "llama.cpp" not in peers:
+        p.error("quantized formats and --llmc-input gguf need llama.cpp "
+                "among the --peers (its converter and llama-quantize write "
+                "the files)")
     try:
         threads = sorted({int(t) for t in args.threads.split(",") if t})
         assert threads and all(t > 0 for t in threads)
@@ -589,9 +635,13 @@ def main():
     args.versions = {}
 
     # Models and peer formats.
-    make_models(args.cache, shapes, dtypes)
+    floats = [d for d in dtypes if d in DTYPES]
+    if qtypes and "f16" not in floats:
+        floats.append("f16")  # llama-quantize's input
+    make_models(args.cache, shapes, floats)
     if "llama.cpp" in peers:
-        make_ggufs(args, shapes, dtypes)
+        make_ggufs(args, shapes, floats)
+        make_quantized(args, shapes, qtypes)
     if "ort" in peers and "f32" in dtypes:
         make_onnx(args, shapes)
 

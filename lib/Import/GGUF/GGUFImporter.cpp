@@ -248,7 +248,15 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
         embed ? "a tensor of " + std::to_string(embed->dims.size()) + " dims"
               : std::string("none")));
   config["vocab_size"] = embed->dims[1];
-  config["tie_word_embeddings"] = file.lookup("output.weight") == nullptr;
+  // Tied embeddings in a block format the kernels read: the LM head reads
+  // the blocks as they are (a decoded token then streams the quantized
+  // table, not an f32 copy) and the lookup a table dequantized at load.
+  const llmk::GGMLKernelFormat *embedFormat =
+      llmk::getGGMLKernelFormat(embed->type);
+  const bool tied = file.lookup("output.weight") == nullptr;
+  const bool quantizedHead =
+      tied && embedFormat && embed->dims[0] % embedFormat->blockElements == 0;
+  config["tie_word_embeddings"] = tied && !quantizedHead;
 
   // The tensors, renamed; query and key rows of llama back in the
   // Hugging Face order.
@@ -351,6 +359,17 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
     }
     info.data = data;
     tensors.push_back(std::move(info));
+    if (quantizedHead && &t == embed) {
+      llmrt::TensorInfo head;
+      head.name = "lm_head.weight";
+      head.file = path.str();
+      head.dtype = llmrt::DType::U8;
+      head.shape = {t.dims[1], static_cast<int64_t>(t.numBytes) / t.dims[1]};
+      head.numBytes = t.numBytes;
+      head.data = t.data;
+      formats[head.name] = embedFormat->checkpoint;
+      tensors.push_back(std::move(head));
+    }
   }
   for (auto &[type, count] : dequantized)
     result.notes.push_back(llvm::formatv("{0}: {1} tensor(s) of {2} "
