@@ -308,7 +308,8 @@ Expected<ParamDesc> readParam(const Field &f) {
                         {"ggml_q5_0", "ggml_q5_0"},
                         {"ggml_q5_1", "ggml_q5_1"},
                         {"ggml_q4_k", "ggml_q4_k"},
-                        {"ggml_q5_k", "ggml_q5_k"}};
+                        {"ggml_q5_k", "ggml_q5_k"},
+                        {"ggml_q6_k", "ggml_q6_k"}};
       LLMRT_TRY(value, q["checkpoint"].oneOf(kFormats));
       checkpoint = std::string(*value);
     }

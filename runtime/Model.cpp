@@ -334,7 +334,8 @@ Expected<Buffer> unpackGGML(const SafeTensorsArchive &archive,
   const int64_t bytes = format ? n * blocks * format->blockBytes : 0;
   const TensorInfo *info = archive.lookup(param.name);
   if (!format || !info || info->numBytes != static_cast<uint64_t>(bytes) ||
-      q.group != 32 || q.bits != format->bits || k % format->blockElements != 0)
+      q.group != format->group || q.bits != format->bits ||
+      k % format->blockElements != 0)
     return Status::error(ErrorCode::Format,
                          archive.directory() + ": tensor '" + param.name +
                              "': expected " + std::to_string(bytes) +
@@ -344,11 +345,12 @@ Expected<Buffer> unpackGGML(const SafeTensorsArchive &archive,
                              (info ? std::to_string(info->numBytes) + " bytes"
                                    : std::string("no such tensor")));
   std::vector<int8_t> codes(n * k);
-  std::vector<float> scales(n * k / 32), offsets(n * k / 32);
+  std::vector<float> scales(n * k / format->group),
+      offsets(n * k / format->group);
   llmk::decodeGGMLCodes(static_cast<uint32_t>(format->type), info->data,
                         n * blocks, codes.data(), scales.data(),
                         offsets.data());
-  std::vector<llmk::QuantGrid> grids(n * k / 32);
+  std::vector<llmk::QuantGrid> grids(n * k / format->group);
   for (size_t g = 0; g < grids.size(); ++g) {
     grids[g].scale = scales[g];
     grids[g].offset = offsets[g];

@@ -31,8 +31,10 @@ Re-running gives the same bytes.
 Two more uses, for tests that write their files at run time:
 
   make_gguf_fixtures.py convert MODEL OUT.gguf [--type T]
-      T: f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k (rows that 256
-      does not divide: q5_0, q5_1), or one of them with -ref: the F32 twin
+      T: f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k (rows
+      that 256 does not divide: q5_0, q5_1, q8_0), q4_k_m (llama.cpp's
+      mix: Q6_K for the output and some layers' attn_v and ffn_down, Q4_K
+      elsewhere), or one of them with -ref: the F32 twin
       of the values the blocks stand for, or -f16ref: the same with each
       K-quant group's scale d * sc and min dmin * m rounded to f16, as
       LLMC's kernels hold them (the embedding, dequantized at load, keeps
@@ -160,7 +162,7 @@ def dequantize(blob, kind, count, f16_scales=False):
     """The float32 values of `count` values of `kind` blocks (ggml's
     dequantize_row_*, in float32; with `f16_scales`, a K-quant group's
     d * sc and dmin * m rounded to f16 first)."""
-    if kind in ("q5_0", "q5_1", "q4_k", "q5_k"):
+    if kind in ("q5_0", "q5_1", "q4_k", "q5_k", "q6_k"):
         return dequantize_more(blob, kind, f16_scales)[:count]
     size = {"q8_0": 34, "q4_0": 18, "q4_1": 20}[kind]
     out = []
@@ -243,9 +245,67 @@ def qk_bytes(values, bits):
     return bytes(out)
 
 
+def q4_k_m_type(name, layers):
+    """The type llama.cpp's Q4_K_M gives a tensor (llama_tensor_get_type):
+    Q6_K for the output, and for attn_v and ffn_down of the layers
+    use_more_bits picks (the first and last eighth, every third between);
+    Q4_K for the rest."""
+    if name == "output.weight":
+        return "q6_k"
+    if name.endswith("attn_v.weight") or name.endswith("ffn_down.weight"):
+        i = int(name.split(".")[1])
+        more = (i < layers // 8 or i >= 7 * layers // 8
+                or (i - layers // 8) % 3 == 2)
+        return "q6_k" if more else "q4_k"
+    return "q4_k"
+
+
+def q6_k_bytes(values):
+    """Q6_K super-blocks of 256: 16 groups of 16, each on a symmetric grid
+    (q - 32) * d * sc with q in [0, 63], sc an int8 against the super-block's
+    f16 d (block_q6_K: ql, qh, scales, d)."""
+    out = bytearray()
+    for b in range(0, len(values), 256):
+        sb = values[b:b + 256]
+        amax = [max(abs(v) for v in sb[g * 16:(g + 1) * 16]) / 32 for g in range(16)]
+        d = f16(max(amax) / 127)
+        sc = [max(-128, min(127, int(a / d + 0.5))) if d else 0 for a in amax]
+        q = []
+        for g in range(16):
+            step = d * sc[g]
+            q += [max(0, min(63, int(math.floor(v / step + 0.5)) + 32)) if step else 32
+                  for v in sb[g * 16:(g + 1) * 16]]
+        ql, qh = bytearray(128), bytearray(64)
+        for h in range(2):
+            for seg in range(4):
+                for l in range(32):
+                    v = q[128 * h + 32 * seg + l]
+                    at = 64 * h + l + (32 if seg % 2 else 0)
+                    ql[at] |= (v & 15) << (4 if seg >= 2 else 0)
+                    qh[32 * h + l] |= (v >> 4) << (2 * seg)
+        out += ql + qh + struct.pack("<16b", *sc) + struct.pack("<e", d)
+    return bytes(out)
+
+
 def dequantize_more(blob, kind, f16_scales=False):
-    """Q5_0, Q5_1, Q4_K and Q5_K blocks as float32 values."""
+    """Q5_0, Q5_1, Q4_K, Q5_K and Q6_K blocks as float32 values."""
     out = []
+    if kind == "q6_k":
+        for b in range(0, len(blob), 210):
+            block = blob[b:b + 210]
+            sc = struct.unpack_from("<16b", block, 192)
+            (d,) = struct.unpack_from("<e", block, 208)
+            for h in range(2):
+                for seg in range(4):
+                    for l in range(32):
+                        low = block[64 * h + l + (32 if seg % 2 else 0)]
+                        low = low & 15 if seg < 2 else low >> 4
+                        v = (low | (((block[128 + 32 * h + l] >> (2 * seg)) & 3) << 4)) - 32
+                        d1 = f32(d * sc[(128 * h + 32 * seg + l) // 16])
+                        if f16_scales:
+                            d1 = f16(d1)
+                        out.append(f32(d1 * v))
+        return out
     if kind in ("q5_0", "q5_1"):
         size = 22 if kind == "q5_0" else 24
         for b in range(0, len(blob), size):
@@ -313,8 +373,9 @@ QUANTIZERS = {
     "q5_1": (7, lambda v: q5_bytes(v, True)),
     "q4_k": (12, lambda v: qk_bytes(v, 4)),
     "q5_k": (13, lambda v: qk_bytes(v, 5)),
+    "q6_k": (14, q6_k_bytes),
 }
-KQUANT_FALLBACK = {"q4_k": "q5_0", "q5_k": "q5_1"}
+KQUANT_FALLBACK = {"q4_k": "q5_0", "q5_k": "q5_1", "q6_k": "q8_0"}
 
 
 def s(text):
@@ -528,6 +589,8 @@ def write(path, config, tensors, kind, arch="llama", tokenizer=()):
             values = permute(values, shape, kv_heads)
         reference = kind.endswith("-ref") or kind.endswith("-f16ref")
         quant = kind.split("-")[0]
+        if quant == "q4_k_m":
+            quant = q4_k_m_type(gguf_name(name), config["num_hidden_layers"])
         if quant in KQUANT_FALLBACK and shape[-1] % 256:
             # As llama.cpp's quantizer: rows that no super-block of 256
             # divides take a 32-value format instead.

@@ -342,9 +342,9 @@ LogicalResult KernelCall::requireRuntimeQuantized(QuantizedType type) {
     return report("expected a quantized weight with f32 scales and 'byte' or "
                   "'nibble' packing (llm-quantize's), found " +
                   describe(type));
-  if (type.getGroupSize() % 32 != 0)
-    return report("expected a quantized weight with groups of a multiple of "
-                  "32 input features or per_channel, found " +
+  if (type.getGroupSize() % 32 != 0 && type.getGroupSize() != 16)
+    return report("expected a quantized weight with groups of 16 or a "
+                  "multiple of 32 input features, or per_channel, found " +
                   describe(type));
   return success();
 }

@@ -18,8 +18,9 @@ using namespace mlir::llm;
 
 llvm::ArrayRef<llvm::StringRef> mlir::llm::getCheckpointFormats() {
   static const llvm::StringRef kFormats[] = {
-      "gptq",      "gptq_v2",   "awq",       "ggml_q8_0", "ggml_q4_0",
-      "ggml_q4_1", "ggml_q5_0", "ggml_q5_1", "ggml_q4_k", "ggml_q5_k"};
+      "gptq",      "gptq_v2",   "awq",       "ggml_q8_0",
+      "ggml_q4_0", "ggml_q4_1", "ggml_q5_0", "ggml_q5_1",
+      "ggml_q4_k", "ggml_q5_k", "ggml_q6_k"};
   return kFormats;
 }
 

@@ -282,7 +282,7 @@ Value Emitter::linear(Value x, llvm::StringRef name, int64_t out, bool bias,
                               : std::string("no such tensor")));
       return nullptr;
     }
-    auto type = QuantizedType::get(&context, {out, in}, ggml->bits, 32,
+    auto type = QuantizedType::get(&context, {out, in}, ggml->bits, ggml->group,
                                    builder.getF32Type(), ggml->symmetric,
                                    ggml->bits == 8 ? QuantPacking::Byte
                                                    : QuantPacking::Nibble);

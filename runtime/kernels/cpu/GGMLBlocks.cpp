@@ -310,13 +310,14 @@ bool llmk::dequantizeGGML(uint32_t type, const void *data, int64_t blocks,
 namespace {
 
 constexpr GGMLKernelFormat kKernelFormats[] = {
-    {GGMLType::Q8_0, "ggml_q8_0", 8, true, 32, 34},
-    {GGMLType::Q4_0, "ggml_q4_0", 4, true, 32, 18},
-    {GGMLType::Q4_1, "ggml_q4_1", 4, false, 32, 20},
-    {GGMLType::Q5_0, "ggml_q5_0", 8, true, 32, 22},
-    {GGMLType::Q5_1, "ggml_q5_1", 8, false, 32, 24},
-    {GGMLType::Q4_K, "ggml_q4_k", 4, false, 256, 144},
-    {GGMLType::Q5_K, "ggml_q5_k", 8, false, 256, 176},
+    {GGMLType::Q8_0, "ggml_q8_0", 8, true, 32, 34, 32},
+    {GGMLType::Q4_0, "ggml_q4_0", 4, true, 32, 18, 32},
+    {GGMLType::Q4_1, "ggml_q4_1", 4, false, 32, 20, 32},
+    {GGMLType::Q5_0, "ggml_q5_0", 8, true, 32, 22, 32},
+    {GGMLType::Q5_1, "ggml_q5_1", 8, false, 32, 24, 32},
+    {GGMLType::Q4_K, "ggml_q4_k", 4, false, 256, 144, 32},
+    {GGMLType::Q5_K, "ggml_q5_k", 8, false, 256, 176, 32},
+    {GGMLType::Q6_K, "ggml_q6_k", 8, true, 256, 210, 16},
 };
 
 /// One group of 32 of a Q4_0/Q4_1/Q5_0/Q5_1 block: codes from the low
@@ -356,7 +357,7 @@ bool llmk::decodeGGMLCodes(uint32_t type, const void *data, int64_t blocks,
   if (!format)
     return false;
   const auto *b = static_cast<const uint8_t *>(data);
-  const int64_t groups = format->blockElements / 32;
+  const int64_t groups = format->blockElements / format->group;
   for (int64_t i = 0; i < blocks; ++i, b += format->blockBytes,
                codes += format->blockElements, scales += groups,
                offsets += groups) {
@@ -405,6 +406,29 @@ bool llmk::decodeGGMLCodes(uint32_t type, const void *data, int64_t blocks,
           codes[g * 32 + l] =
               static_cast<int8_t>(((bytes[l] >> shift) & 0xF) |
                                   (five && (qh[l] >> g) & 1 ? 16 : 0));
+      }
+      break;
+    }
+    case GGMLType::Q6_K: {
+      // As q6_k: each half of 128 values is four runs of 32 (low nibbles
+      // of ql[0..31], of ql[32..63], high nibbles of each), their top two
+      // bits in successive bit pairs of qh; group g of 16 has scale sc[g].
+      const auto *sc = reinterpret_cast<const int8_t *>(b + 192);
+      const float d = half(b + 208);
+      for (int g = 0; g < 16; ++g) {
+        scales[g] = d * static_cast<float>(sc[g]);
+        offsets[g] = 0.0f;
+      }
+      for (int h = 0; h < 2; ++h) {
+        const uint8_t *ql = b + 64 * h, *qh = b + 128 + 32 * h;
+        for (int seg = 0; seg < 4; ++seg)
+          for (int l = 0; l < 32; ++l) {
+            const uint8_t low = seg % 2 ? ql[l + 32] : ql[l];
+            const int q = ((seg < 2 ? low & 0xF : low >> 4) |
+                           (((qh[l] >> (2 * seg)) & 3) << 4)) -
+                          32;
+            codes[128 * h + 32 * seg + l] = static_cast<int8_t>(q);
+          }
       }
       break;
     }

@@ -50,18 +50,20 @@ bool dequantizeGGML(uint32_t type, const void *data, int64_t blocks,
                     float *out);
 
 /// A ggml block format that the quantized kernels read (Quant.h's layout)
-/// after an exact repacking: every group of 32 values of a block is
-/// `bits`-bit codes c with value scale * c + offset, the codes as QuantGrid
-/// stores them (8 bits: signed; 4 bits: 0..15).
+/// after an exact repacking: every group of `group` (32, or 16 for Q6_K)
+/// values of a block is `bits`-bit codes c with value scale * c + offset,
+/// the codes as QuantGrid stores them (8 bits: signed; 4 bits: 0..15).
 ///   Q8_0  8 bits, d * q                    Q4_0  4 bits, d * q - 8d
 ///   Q5_0  8 bits, d * (q - 16)             Q4_1  4 bits, d * q + m
 ///   Q5_1  8 bits, d * q + m                Q4_K  4 bits, (d sc) q - dmin m
-///   Q5_K  8 bits, (d sc) q - dmin m
-/// (5-bit codes take a byte: exact, at 9 bits per weight where ggml holds
-/// 5.5 or 5.5.) The scales and offsets are fp32 here; the kernels' layout
-/// keeps them as f16, which holds d, m and d * (q - 8)'s offset exactly but
-/// rounds the K-quants' products d * sc and dmin * m (11 significant bits
-/// of 17): a relative 2^-12 on average, 2^-11 at most.
+///   Q5_K  8 bits, (d sc) q - dmin m        Q6_K  8 bits, (d sc) (q - 32),
+///                                                groups of 16
+/// (5- and 6-bit codes take a byte: exact, at 9 or 10 bits per weight where
+/// ggml holds 5.5 to 6.6.) The scales and offsets are fp32 here; the
+/// kernels' layout keeps them as f16, which holds d, m and d * (q - 8)'s
+/// offset exactly but rounds the K-quants' products d * sc and dmin * m (11
+/// significant bits of 17 to 19): a relative 2^-12 on average, 2^-11 at
+/// most.
 struct GGMLKernelFormat {
   GGMLType type;
   /// The `checkpoint_format` of the imported weight, e.g. "ggml_q4_k".
@@ -71,6 +73,8 @@ struct GGMLKernelFormat {
   /// Q4_0, Q5_0): the `symmetric` of the !llm.qweight type.
   bool symmetric;
   int64_t blockElements, blockBytes;
+  /// Values per (scale, offset): 32, or 16.
+  int64_t group;
 };
 
 /// The kernel format of ggml type `type`, or null when the kernels do not
@@ -80,8 +84,8 @@ const GGMLKernelFormat *getGGMLKernelFormat(uint32_t type);
 const GGMLKernelFormat *findGGMLKernelFormat(const char *checkpoint);
 
 /// The `blocks` blocks of a kernel format at `data` as codes (`blocks *
-/// blockElements`) and, per group of 32, `scales` and `offsets` (fp32,
-/// exact). Returns false for a type without a kernel format.
+/// blockElements`) and, per group, `scales` and `offsets` (fp32, exact).
+/// Returns false for a type without a kernel format.
 bool decodeGGMLCodes(uint32_t type, const void *data, int64_t blocks,
                      int8_t *codes, float *scales, float *offsets);
 

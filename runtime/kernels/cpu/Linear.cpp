@@ -522,16 +522,22 @@ void gemvQuantized(const float *x, const WeightMatrix &w, const float *bias,
                    float *y, int64_t m, int64_t k, int64_t n) {
   const SimdKernels &simd = getSimdKernels();
   const int64_t blocks = quantBlocks(k);
-  const int64_t blocksPerGroup = w.group == 0 ? blocks : w.group / kQuantBlock;
+  // Groups of 16: blocksPerGroup 0, and the halves' sums (SimdKernels).
+  const bool halves = w.group == kQuantBlock / 2;
+  const int64_t blocksPerGroup = halves         ? 0
+                                 : w.group == 0 ? blocks
+                                                : w.group / kQuantBlock;
   // The caller's buffers, named through pointers: the workers of
   // parallelFor would each see their own (empty) thread_local.
   thread_local std::vector<int8_t> valueStorage;
-  thread_local std::vector<float> scaleStorage, sumStorage;
+  thread_local std::vector<float> scaleStorage, sumStorage, halfStorage;
   valueStorage.resize(blocks * kQuantBlock);
   scaleStorage.resize(blocks);
   sumStorage.resize(blocks);
+  halfStorage.resize(halves ? 2 * blocks : 0);
   const int8_t *values = valueStorage.data();
-  const float *scales = scaleStorage.data(), *sums = sumStorage.data();
+  const float *scales = scaleStorage.data();
+  const float *sums = halves ? halfStorage.data() : sumStorage.data();
   const auto *bytes = static_cast<const uint8_t *>(w.data);
   const auto *params = reinterpret_cast<const uint16_t *>(
       bytes + quantParamsOffset(n, k, w.bits));
@@ -540,9 +546,10 @@ void gemvQuantized(const float *x, const WeightMatrix &w, const float *bias,
   const int64_t rowsPerTask =
       std::max<int64_t>(4, (kGemvTaskBytes / rowBytes + 3) / 4 * 4);
   for (int64_t i = 0; i < m; ++i) {
-    quantizeActivations(
-        x + i * k, k,
-        {valueStorage.data(), scaleStorage.data(), sumStorage.data()});
+    quantizeActivations(x + i * k, k,
+                        {valueStorage.data(), scaleStorage.data(),
+                         sumStorage.data(),
+                         halves ? halfStorage.data() : nullptr});
     float *out = y + i * n;
     parallelFor(ceilDiv(n, rowsPerTask), [&](int64_t task) {
       int64_t begin = task * rowsPerTask;
@@ -715,6 +722,7 @@ extern "C" void llmk_linear_q(const float *x, const void *w, int32_t bits,
   }
   if (!checkQuantization(bits, group, k).empty() ||
       (flags & ~(LLMK_QUANT_INT8_ACTIVATIONS | LLMK_QUANT_PERMUTED)) != 0 ||
+      (group == kQuantBlock / 2 && (flags & LLMK_QUANT_INT8_ACTIVATIONS)) ||
       (m > 0 && k > 0 && !x) || (n > 0 && k > 0 && !w)) {
     recordError("llmk_linear_q: invalid quantization or flags, or null "
                 "operand");

@@ -18,7 +18,11 @@
 //
 // The activations are quantized per block of 32 to int8 (scale max|x| / 127)
 // when the product runs on integer dot products, so a block never straddles
-// two groups: `group` is 0 or a multiple of 32 that divides k.
+// two groups: `group` is 0 or a multiple of 32 that divides k, or 16 (ggml
+// Q6_K's sub-blocks): two groups per block, each half of a block's dot
+// product scaled by its own pair, with k a multiple of 32. (Groups of 16
+// are read by the GEMV and the dequantizing GEMM, not by the W8A8 GEMM or
+// the MoE kernels.)
 //
 //===----------------------------------------------------------------------===//
 
@@ -157,6 +161,9 @@ struct QuantizedActivations {
   int8_t *values;
   /// Per block: max|x| / 127, and that scale times the sum of the values.
   float *scales, *sums;
+  /// Optional (groups of 16): per block, the scale times the sum of its
+  /// first 16 values, then per block that of its last 16 (2 * blocks).
+  float *halfSums = nullptr;
 };
 
 /// Quantizes the k activations `x` to nearest into `out`.

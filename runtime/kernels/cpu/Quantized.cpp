@@ -26,9 +26,16 @@ using namespace llmk;
 std::string llmk::checkQuantization(int bits, int64_t group, int64_t k) {
   if (bits != 8 && bits != 4)
     return "expected 8 or 4 bits, found " + std::to_string(bits);
+  if (group == kQuantBlock / 2) {
+    if (k % kQuantBlock != 0)
+      return "expected groups of 16 over a multiple of 32 input features, "
+             "found " +
+             std::to_string(k);
+    return "";
+  }
   if (group < 0 || (group > 0 && group % kQuantBlock != 0))
-    return "expected a group size of 0 (per output channel) or a multiple "
-           "of " +
+    return "expected a group size of 0 (per output channel), 16 or a "
+           "multiple of " +
            std::to_string(kQuantBlock) + ", found " + std::to_string(group);
   if (group > 0 && k % group != 0)
     return "expected a group size that divides the " + std::to_string(k) +
@@ -242,22 +249,25 @@ void llmk::dequantize(const void *packed, int64_t n, int64_t k, int bits,
                            bytes + quantParamsOffset(n, k, bits)) +
                        row * quantGroups(k, group) * 2;
   const int64_t groupSize = group == 0 ? k : group;
-  // A block at a time (groups are whole blocks): its 32 values, then the
-  // part of them in [p0, p0 + count).
+  // A block at a time (groups are whole blocks, or halves of one): its 32
+  // values, then the part of them in [p0, p0 + count).
   for (int64_t b = p0 / kQuantBlock; b * kQuantBlock < p0 + count; ++b) {
     const int64_t first = b * kQuantBlock;
-    const uint16_t *pair = params + (first / groupSize) * 2;
-    const float scale = halfToFloat(pair[0]), offset = halfToFloat(pair[1]);
+    const uint16_t *first16 = params + (first / groupSize) * 2;
+    const uint16_t *last16 = group == kQuantBlock / 2 ? first16 + 2 : first16;
+    const float scales[2] = {halfToFloat(first16[0]), halfToFloat(last16[0])};
+    const float offsets[2] = {halfToFloat(first16[1]), halfToFloat(last16[1])};
     float block[kQuantBlock];
     const uint8_t *q = values + b * blockBytes;
     if (bits == 8) {
       for (int i = 0; i < 32; ++i)
         block[i] =
-            scale * static_cast<float>(static_cast<int8_t>(q[i])) + offset;
+            scales[i / 16] * static_cast<float>(static_cast<int8_t>(q[i])) +
+            offsets[i / 16];
     } else {
       for (int i = 0; i < 16; ++i) {
-        block[i] = scale * static_cast<float>(q[i] & 15) + offset;
-        block[i + 16] = scale * static_cast<float>(q[i] >> 4) + offset;
+        block[i] = scales[0] * static_cast<float>(q[i] & 15) + offsets[0];
+        block[i + 16] = scales[1] * static_cast<float>(q[i] >> 4) + offsets[1];
       }
     }
     const int64_t lo = std::max(first, p0);
@@ -282,11 +292,13 @@ void llmk::quantizeActivations(const float *x, int64_t k,
       // A NaN or infinity makes the outputs NaN, as in fp32.
       std::fill(out.values + p0, out.values + p0 + kQuantBlock, 0);
       out.scales[b] = out.sums[b] = std::numeric_limits<float>::quiet_NaN();
+      if (out.halfSums)
+        out.halfSums[b] = out.halfSums[blocks + b] = out.sums[b];
       continue;
     }
     const float scale = amax / 127.0f;
     const float inverse = amax > 0.0f ? 127.0f / amax : 0.0f;
-    int32_t sum = 0;
+    int32_t sum = 0, firstHalf = 0;
     int8_t *q = out.values + p0;
     for (int64_t i = 0; i < kQuantBlock; ++i) {
       int v =
@@ -294,8 +306,14 @@ void llmk::quantizeActivations(const float *x, int64_t k,
       v = std::clamp(v, -127, 127);
       q[i] = static_cast<int8_t>(v);
       sum += v;
+      if (i == 15)
+        firstHalf = sum;
     }
     out.scales[b] = scale;
     out.sums[b] = scale * static_cast<float>(sum);
+    if (out.halfSums) {
+      out.halfSums[b] = scale * static_cast<float>(firstHalf);
+      out.halfSums[blocks + b] = scale * static_cast<float>(sum - firstHalf);
+    }
   }
 }

@@ -96,6 +96,10 @@ struct SimdKernels {
   /// activations quantized per block of 32 to int8 with scales xScale, and
   /// xSum[b] = xScale[b] * (the sum of xq over block b). `w` is the packed
   /// values, `params` the (scale, offset) pairs (f16); bits is 8 or 4.
+  /// blocksPerGroup 0 means groups of 16, two per block (Quant.h): each
+  /// half of a block's product takes its own pair, and xSum then holds
+  /// QuantizedActivations::halfSums (2 * blocks: the first halves' sums,
+  /// then the last halves').
   void (*gemvQ)(const int8_t *xq, const float *xScale, const float *xSum,
                 const uint8_t *w, const uint16_t *params, int bits,
                 int64_t blocks, int64_t blocksPerGroup, int64_t begin,

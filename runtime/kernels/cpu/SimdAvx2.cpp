@@ -136,6 +136,11 @@ struct QDot {
   LLMK_TARGET static Acc fma(Acc a, float s, Acc acc) {
     return _mm256_fmadd_ps(a, _mm256_set1_ps(s), acc);
   }
+  /// Lanes 0-3 hold values 0-15 (dot8 and dot4 alike), lanes 4-7 the rest.
+  LLMK_TARGET static Acc fma2(Acc a, float lo, float hi, Acc acc) {
+    return _mm256_fmadd_ps(
+        a, _mm256_setr_m128(_mm_set1_ps(lo), _mm_set1_ps(hi)), acc);
+  }
   LLMK_TARGET static float reduce(Acc v) { return Vec::reduceAdd(v); }
 };
 

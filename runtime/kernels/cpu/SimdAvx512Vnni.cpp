@@ -56,6 +56,11 @@ struct QDot {
   LLMK_TARGET static Acc fma(Acc a, float s, Acc acc) {
     return _mm256_fmadd_ps(a, _mm256_set1_ps(s), acc);
   }
+  /// Lanes 0-3 hold values 0-15 (dot8 and dot4 alike), lanes 4-7 the rest.
+  LLMK_TARGET static Acc fma2(Acc a, float lo, float hi, Acc acc) {
+    return _mm256_fmadd_ps(
+        a, _mm256_setr_m128(_mm_set1_ps(lo), _mm_set1_ps(hi)), acc);
+  }
   LLMK_TARGET static float reduce(Acc v) {
     __m128 sum =
         _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -64,6 +69,9 @@ struct QDot {
     return _mm_cvtss_f32(sum);
   }
 };
+
+// The 256-bit GEMV over QDot: groups of 16 (gemvQ512 hands them over).
+#include "QuantKernels.inc"
 
 /// The activations of pairs of blocks as the 512-bit dot products read
 /// them: per pair, 64 values (8 bits: block b then b + 1; 4 bits: the first
@@ -262,6 +270,9 @@ LLMK_TARGET void gemvQ512(const int8_t *xq, const float *xScale,
                           const uint16_t *params, int bits, int64_t blocks,
                           int64_t blocksPerGroup, int64_t begin, int64_t end,
                           const float *bias, float *y) {
+  if (blocksPerGroup == 0)
+    return gemvQ(xq, xScale, xSum, w, params, bits, blocks, blocksPerGroup,
+                 begin, end, bias, y);
   if (bits == 8)
     gemvQ512Bits<8>(xq, xScale, xSum, w, params, blocks, blocksPerGroup, begin,
                     end, bias, y);

@@ -118,22 +118,34 @@ constexpr int kAxpyVectors = 2;
 
 /// Block dot products of the quantized GEMV, one integer sum per block.
 struct QDot {
-  using Acc = float;
-  static Acc zero() { return 0.0f; }
+  /// The sums over values 0-15 and 16-31.
+  struct Acc {
+    float lo, hi;
+  };
+  static Acc zero() { return {0.0f, 0.0f}; }
   static Acc dot8(const uint8_t *w, const int8_t *x) {
-    int32_t sum = 0;
-    for (int i = 0; i < 32; ++i)
-      sum += static_cast<int8_t>(w[i]) * x[i];
-    return static_cast<float>(sum);
+    int32_t lo = 0, hi = 0;
+    for (int i = 0; i < 16; ++i) {
+      lo += static_cast<int8_t>(w[i]) * x[i];
+      hi += static_cast<int8_t>(w[i + 16]) * x[i + 16];
+    }
+    return {static_cast<float>(lo), static_cast<float>(hi)};
   }
   static Acc dot4(const uint8_t *w, const int8_t *x) {
-    int32_t sum = 0;
-    for (int i = 0; i < 16; ++i)
-      sum += (w[i] & 15) * x[i] + (w[i] >> 4) * x[i + 16];
-    return static_cast<float>(sum);
+    int32_t lo = 0, hi = 0;
+    for (int i = 0; i < 16; ++i) {
+      lo += (w[i] & 15) * x[i];
+      hi += (w[i] >> 4) * x[i + 16];
+    }
+    return {static_cast<float>(lo), static_cast<float>(hi)};
   }
-  static Acc fma(Acc a, float s, Acc acc) { return acc + a * s; }
-  static float reduce(Acc a) { return a; }
+  static Acc fma(Acc a, float s, Acc acc) {
+    return {acc.lo + a.lo * s, acc.hi + a.hi * s};
+  }
+  static Acc fma2(Acc a, float lo, float hi, Acc acc) {
+    return {acc.lo + a.lo * lo, acc.hi + a.hi * hi};
+  }
+  static float reduce(Acc a) { return a.lo + a.hi; }
 };
 
 #include "QuantKernels.inc"

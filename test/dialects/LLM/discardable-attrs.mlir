@@ -67,31 +67,31 @@ module attributes {llm.params = [{name = "a", type = tensor<4xf32>}, {name = "b"
 
 // -----
 
-// expected-error @+1 {{'builtin.module' op 'llm.params' entry 0: unexpected field 'row_blocks' = array<i64: 1, 2> (expected name, type, transpose, row_blocks [4 integers], stacked, panels [a positive integer] or, on a quantized type, int8_activations, quant_method [gptq or awq], checkpoint_format [gptq, gptq_v2, awq, ggml_q8_0, ggml_q4_0, ggml_q4_1, ggml_q5_0, ggml_q5_1, ggml_q4_k, ggml_q5_k] and act_order)}}
+// expected-error @+1 {{'builtin.module' op 'llm.params' entry 0: unexpected field 'row_blocks' = array<i64: 1, 2> (expected name, type, transpose, row_blocks [4 integers], stacked, panels [a positive integer] or, on a quantized type, int8_activations, quant_method [gptq or awq], checkpoint_format [gptq, gptq_v2, awq, ggml_q8_0, ggml_q4_0, ggml_q4_1, ggml_q5_0, ggml_q5_1, ggml_q4_k, ggml_q5_k, ggml_q6_k] and act_order)}}
 module attributes {llm.params = [{name = "a", type = tensor<4xf32>, row_blocks = array<i64: 1, 2>}]} {
 }
 
 // -----
 
-// expected-error @+1 {{'builtin.module' op 'llm.params' entry 0: unexpected field 'int8_activations' = unit (expected name, type, transpose, row_blocks [4 integers], stacked, panels [a positive integer] or, on a quantized type, int8_activations, quant_method [gptq or awq], checkpoint_format [gptq, gptq_v2, awq, ggml_q8_0, ggml_q4_0, ggml_q4_1, ggml_q5_0, ggml_q5_1, ggml_q4_k, ggml_q5_k] and act_order)}}
+// expected-error @+1 {{'builtin.module' op 'llm.params' entry 0: unexpected field 'int8_activations' = unit (expected name, type, transpose, row_blocks [4 integers], stacked, panels [a positive integer] or, on a quantized type, int8_activations, quant_method [gptq or awq], checkpoint_format [gptq, gptq_v2, awq, ggml_q8_0, ggml_q4_0, ggml_q4_1, ggml_q5_0, ggml_q5_1, ggml_q4_k, ggml_q5_k, ggml_q6_k] and act_order)}}
 module attributes {llm.params = [{name = "a", type = tensor<4x4xf32>, int8_activations}]} {
 }
 
 // -----
 
-// expected-error @+1 {{'builtin.module' op 'llm.params' entry 0: unexpected field 'quant_method' = "gptq" (expected name, type, transpose, row_blocks [4 integers], stacked, panels [a positive integer] or, on a quantized type, int8_activations, quant_method [gptq or awq], checkpoint_format [gptq, gptq_v2, awq, ggml_q8_0, ggml_q4_0, ggml_q4_1, ggml_q5_0, ggml_q5_1, ggml_q4_k, ggml_q5_k] and act_order)}}
+// expected-error @+1 {{'builtin.module' op 'llm.params' entry 0: unexpected field 'quant_method' = "gptq" (expected name, type, transpose, row_blocks [4 integers], stacked, panels [a positive integer] or, on a quantized type, int8_activations, quant_method [gptq or awq], checkpoint_format [gptq, gptq_v2, awq, ggml_q8_0, ggml_q4_0, ggml_q4_1, ggml_q5_0, ggml_q5_1, ggml_q4_k, ggml_q5_k, ggml_q6_k] and act_order)}}
 module attributes {llm.params = [{name = "a", type = tensor<4x4xf32>, quant_method = "gptq"}]} {
 }
 
 // -----
 
-// expected-error @+1 {{'builtin.module' op 'llm.params' entry 0: unexpected field 'quant_method' = "hqq" (expected name, type, transpose, row_blocks [4 integers], stacked, panels [a positive integer] or, on a quantized type, int8_activations, quant_method [gptq or awq], checkpoint_format [gptq, gptq_v2, awq, ggml_q8_0, ggml_q4_0, ggml_q4_1, ggml_q5_0, ggml_q5_1, ggml_q4_k, ggml_q5_k] and act_order)}}
+// expected-error @+1 {{'builtin.module' op 'llm.params' entry 0: unexpected field 'quant_method' = "hqq" (expected name, type, transpose, row_blocks [4 integers], stacked, panels [a positive integer] or, on a quantized type, int8_activations, quant_method [gptq or awq], checkpoint_format [gptq, gptq_v2, awq, ggml_q8_0, ggml_q4_0, ggml_q4_1, ggml_q5_0, ggml_q5_1, ggml_q4_k, ggml_q5_k, ggml_q6_k] and act_order)}}
 module attributes {llm.params = [{name = "a", type = !llm.qweight<4x32, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, quant_method = "hqq"}]} {
 }
 
 // -----
 
-// expected-error @+1 {{'builtin.module' op 'llm.params' entry 0: unexpected field 'scale' = 2.000000e+00 : f32 (expected name, type, transpose, row_blocks [4 integers], stacked, panels [a positive integer] or, on a quantized type, int8_activations, quant_method [gptq or awq], checkpoint_format [gptq, gptq_v2, awq, ggml_q8_0, ggml_q4_0, ggml_q4_1, ggml_q5_0, ggml_q5_1, ggml_q4_k, ggml_q5_k] and act_order)}}
+// expected-error @+1 {{'builtin.module' op 'llm.params' entry 0: unexpected field 'scale' = 2.000000e+00 : f32 (expected name, type, transpose, row_blocks [4 integers], stacked, panels [a positive integer] or, on a quantized type, int8_activations, quant_method [gptq or awq], checkpoint_format [gptq, gptq_v2, awq, ggml_q8_0, ggml_q4_0, ggml_q4_1, ggml_q5_0, ggml_q5_1, ggml_q4_k, ggml_q5_k, ggml_q6_k] and act_order)}}
 module attributes {llm.params = [{name = "a", type = tensor<4xf32>, scale = 2.0 : f32}]} {
 }
 

@@ -85,7 +85,7 @@ func.func @param_checkpoint_format_float() {
 // -----
 
 func.func @param_checkpoint_format_unknown() {
-  // expected-error @+1 {{'llm.param' op expected 'checkpoint_format' one of gptq, gptq_v2, awq, ggml_q8_0, ggml_q4_0, ggml_q4_1, ggml_q5_0, ggml_q5_1, ggml_q4_k, ggml_q5_k, found "exl2"}}
+  // expected-error @+1 {{'llm.param' op expected 'checkpoint_format' one of gptq, gptq_v2, awq, ggml_q8_0, ggml_q4_0, ggml_q4_1, ggml_q5_0, ggml_q5_1, ggml_q4_k, ggml_q5_k, ggml_q6_k, found "exl2"}}
   %0 = llm.param "w" {checkpoint_format = "exl2"} : !llm.qweight<64x32, bits = 4, group = 32, scale = f32, asymmetric, packing = nibble>
   return
 }

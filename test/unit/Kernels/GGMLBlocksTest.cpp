@@ -91,7 +91,8 @@ TEST(GGMLBlocksTest, KernelCodesMatchTheReference) {
     EXPECT_EQ(llmk::findGGMLKernelFormat(format->checkpoint), format);
     const int64_t n = c.blocks * c.elements;
     std::vector<int8_t> codes(n);
-    std::vector<float> scales(n / 32), offsets(n / 32);
+    const int64_t group = format->group;
+    std::vector<float> scales(n / group), offsets(n / group);
     ASSERT_TRUE(llmk::decodeGGMLCodes(c.type, c.data, c.blocks, codes.data(),
                                       scales.data(), offsets.data()));
     const int lo = format->bits == 4 ? 0 : -128,
@@ -99,30 +100,30 @@ TEST(GGMLBlocksTest, KernelCodesMatchTheReference) {
     for (int64_t i = 0; i < n; ++i) {
       ASSERT_GE(codes[i], lo) << format->checkpoint << " element " << i;
       ASSERT_LE(codes[i], hi) << format->checkpoint << " element " << i;
-      const float scaled = scales[i / 32] * static_cast<float>(codes[i]);
-      ASSERT_NEAR(scaled + offsets[i / 32], c.expected[i], 1e-6f * c.largest)
+      const float scaled = scales[i / group] * static_cast<float>(codes[i]);
+      ASSERT_NEAR(scaled + offsets[i / group], c.expected[i], 1e-6f * c.largest)
           << format->checkpoint << " element " << i;
       if (format->symmetric && format->bits == 8)
-        ASSERT_EQ(offsets[i / 32], 0.0f);
+        ASSERT_EQ(offsets[i / group], 0.0f);
     }
     // Packed for the kernels (f16 scales and offsets) and read back: the
     // values within the f16 rounding of the scale and offset.
     const int64_t k = format->blockElements, rows = c.blocks;
-    std::vector<llmk::QuantGrid> grids(n / 32);
+    std::vector<llmk::QuantGrid> grids(n / group);
     for (size_t g = 0; g < grids.size(); ++g) {
       grids[g].scale = scales[g];
       grids[g].offset = offsets[g];
     }
     std::vector<uint8_t> packed(
-        llmk::quantPackedBytes(rows, k, format->bits, 32));
-    llmk::packQuantized(codes.data(), grids.data(), rows, k, format->bits, 32,
-                        packed.data());
+        llmk::quantPackedBytes(rows, k, format->bits, group));
+    llmk::packQuantized(codes.data(), grids.data(), rows, k, format->bits,
+                        group, packed.data());
     std::vector<float> row(k);
     for (int64_t r = 0; r < rows; ++r) {
-      llmk::dequantize(packed.data(), rows, k, format->bits, 32, r, 0, k,
+      llmk::dequantize(packed.data(), rows, k, format->bits, group, r, 0, k,
                        row.data());
       for (int64_t i = 0; i < k; ++i) {
-        const int64_t g = (r * k + i) / 32;
+        const int64_t g = (r * k + i) / group;
         const float bound =
             (std::fabs(scales[g] * codes[r * k + i]) + std::fabs(offsets[g])) *
                 0x1p-11f +
@@ -133,9 +134,9 @@ TEST(GGMLBlocksTest, KernelCodesMatchTheReference) {
     }
     seen.insert(c.type);
   }
-  EXPECT_EQ(seen, (std::set<uint32_t>{2, 3, 6, 7, 8, 12, 13}));
-  EXPECT_EQ(llmk::getGGMLKernelFormat(14), nullptr); // Q6_K: groups of 16
-  EXPECT_EQ(llmk::findGGMLKernelFormat("ggml_q6_k"), nullptr);
+  EXPECT_EQ(seen, (std::set<uint32_t>{2, 3, 6, 7, 8, 12, 13, 14}));
+  EXPECT_EQ(llmk::getGGMLKernelFormat(11), nullptr); // Q3_K
+  EXPECT_EQ(llmk::findGGMLKernelFormat("ggml_q3_k"), nullptr);
 }
 
 TEST(GGMLBlocksTest, FloatTypesAndUnknownOnes) {

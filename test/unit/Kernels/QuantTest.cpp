@@ -60,8 +60,12 @@ TEST(QuantizeTest, CheckQuantizationNamesTheProblem) {
   EXPECT_EQ(checkQuantization(4, 128, 256), "");
   EXPECT_EQ(checkQuantization(3, 32, 64), "expected 8 or 4 bits, found 3");
   EXPECT_EQ(checkQuantization(4, 48, 96),
-            "expected a group size of 0 (per output channel) or a multiple "
-            "of 32, found 48");
+            "expected a group size of 0 (per output channel), 16 or a "
+            "multiple of 32, found 48");
+  EXPECT_EQ(checkQuantization(8, 16, 64), "");
+  EXPECT_EQ(checkQuantization(8, 16, 48),
+            "expected groups of 16 over a multiple of 32 input features, "
+            "found 48");
   EXPECT_EQ(checkQuantization(4, 64, 96),
             "expected a group size that divides the 96 input features, "
             "found 64");
@@ -75,6 +79,7 @@ TEST(QuantizeTest, RoundTripWithinHalfAStep) {
     for (bool symmetric : {true, false})
       for (auto [k, group] : {std::pair<int64_t, int64_t>{70, 0},
                               {64, 32},
+                              {64, 16},
                               {256, 64},
                               {256, 128},
                               {96, 0}}) {
@@ -189,9 +194,20 @@ TEST_P(LinearQTest, MatchesTheDequantizedReference) {
   // with n off the row groups of 4 and the panel (48), k with a partial
   // block (per-channel only) and past one GEMM k slice (256).
   const int64_t cases[][4] = {
-      {1, 32, 1, 0},    {1, 64, 5, 32},    {1, 70, 37, 0},  {2, 256, 9, 128},
-      {3, 96, 100, 32}, {1, 768, 130, 64}, {4, 64, 50, 32}, {17, 70, 49, 0},
-      {9, 520, 97, 0},  {33, 256, 13, 64}};
+      {1, 32, 1, 0},
+      {1, 64, 5, 32},
+      {1, 70, 37, 0},
+      {2, 256, 9, 128},
+      {3, 96, 100, 32},
+      {1, 768, 130, 64},
+      {4, 64, 50, 32},
+      {17, 70, 49, 0},
+      {9, 520, 97, 0},
+      {33, 256, 13, 64},
+      // Groups of 16 (two per block, as ggml's Q6_K): GEMV and GEMM.
+      {1, 64, 5, 16},
+      {3, 256, 9, 16},
+      {5, 96, 50, 16}};
   uint32_t seed = 100;
   for (int bits : {8, 4})
     for (bool symmetric : {true, false})
@@ -337,6 +353,11 @@ TEST_P(LinearQTest, InvalidQuantizationIsAnError) {
             "llmk_linear_q: invalid quantization or flags, or null "
             "operand");
   EXPECT_EQ(y[0], 0.0f);
+  // Groups of 16 with int8 activations: the W8A8 GEMM reads whole blocks.
+  std::vector<uint8_t> w16(quantPackedBytes(2, 96, 8, 16, true));
+  llmk_linear_q(x.data(), w16.data(), 8, 16, 1, nullptr, y.data(), 1, 96, 2);
+  error = llmk_take_error();
+  ASSERT_NE(error, nullptr);
 }
 
 INSTANTIATE_TEST_SUITE_P(

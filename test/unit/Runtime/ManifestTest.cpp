@@ -141,7 +141,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "5"},
         BadCase{"\"group\": 32", "\"group\": 48",
                 "m.json: field .params[3].quant: expected a group size of 0 "
-                "(per output channel) or a multiple of 32, found 48"},
+                "(per output channel), 16 or a multiple of 32, found 48"},
         BadCase{"\"group\": 32", "\"group\": 128",
                 "m.json: field .params[3].quant: expected a group size that "
                 "divides the 64 input features, found 128"},
@@ -155,7 +155,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"\"checkpoint\": \"awq\"", "\"checkpoint\": \"exl2\"",
                 "m.json: field .params[3].quant.checkpoint: expected one of "
                 "gptq, gptq_v2, awq, ggml_q8_0, ggml_q4_0, ggml_q4_1, "
-                "ggml_q5_0, ggml_q5_1, ggml_q4_k, ggml_q5_k, found \"exl2\""},
+                "ggml_q5_0, ggml_q5_1, ggml_q4_k, ggml_q5_k, ggml_q6_k, found "
+                "\"exl2\""},
         BadCase{"\"method\": \"gptq\"", "\"method\": \"hqq\"",
                 "m.json: field .params[3].quant.method: expected one of rtn, "
                 "gptq, awq, found \"hqq\""},
