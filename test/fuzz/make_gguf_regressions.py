@@ -23,7 +23,16 @@ Each regression names its bug class:
   duplicate-key         the same key twice
   duplicate-tensor      the same tensor name twice
   token-id-out-of-range tokenizer.ggml.bos_token_id past the vocabulary
-                        (the reader keeps it: the importer checks it)
+                        (the reader keeps it: the tokenizer loader checks it)
+  token-type-count      tokenizer.ggml.token_type shorter than the tokens
+                        (llama.cpp once read the arrays through raw
+                        pointers, past their end)
+  scores-type           tokenizer.ggml.scores as int32, not float32
+  merge-unknown-token   a merge of a token the vocabulary lacks
+  token-invalid-utf8    a token that is not UTF-8
+The seeds: valid.gguf (metadata of every kind, two tensors) and a
+SentencePiece (llama) and a byte-level BPE (gpt2) vocabulary, which the
+fuzzer hands to the tokenizer loader.
 Pure Python: python3 test/fuzz/make_gguf_regressions.py
 """
 
@@ -59,6 +68,36 @@ def pad(b, a=32):
     return b + b"\0" * (-len(b) % a)
 
 
+def kv_bool(key, v):
+    return s(key) + struct.pack("<I?", 7, v)
+
+
+def kv_strs(key, values):
+    return s(key) + struct.pack("<IIQ", 9, 8, len(values)) + b"".join(s(v) for v in values)
+
+
+def kv_arr(key, code, fmt, values):
+    return s(key) + struct.pack("<IIQ", 9, code, len(values)) + struct.pack(f"<{len(values)}{fmt}", *values)
+
+
+def vocab_llama():
+    tokens = ["<unk>", "<s>", "</s>", "\u2581", "a", "b", "\u2581a", "ab", "\u2581ab", "<0x63>"]
+    keys = [kv_str("tokenizer.ggml.model", "llama"), kv_strs("tokenizer.ggml.tokens", tokens),
+            kv_arr("tokenizer.ggml.scores", 6, "f", [0, 0, 0, -1, -2, -3, -0.5, -0.2, -0.1, 0]),
+            kv_arr("tokenizer.ggml.token_type", 5, "i", [2, 3, 3, 1, 1, 1, 1, 1, 1, 6]),
+            kv_u32("tokenizer.ggml.bos_token_id", 1), kv_u32("tokenizer.ggml.eos_token_id", 2),
+            kv_bool("tokenizer.ggml.add_bos_token", True)]
+    return header(0, len(keys)) + b"".join(keys)
+
+
+def vocab_gpt2(merges=("a b", "\u0120 ab", "1 1"), types=(1, 1, 1, 1, 1, 1, 1, 3)):
+    tokens = ["a", "b", "1", "ab", "\u0120", "\u0120ab", "11", "<|end|>"]
+    keys = [kv_str("tokenizer.ggml.model", "gpt2"), kv_str("tokenizer.ggml.pre", "llama-bpe"),
+            kv_strs("tokenizer.ggml.tokens", tokens), kv_arr("tokenizer.ggml.token_type", 5, "i", list(types)),
+            kv_strs("tokenizer.ggml.merges", list(merges)), kv_u32("tokenizer.ggml.bos_token_id", 7)]
+    return header(0, len(keys)) + b"".join(keys)
+
+
 def valid():
     tokens = s("tokenizer.ggml.tokens") + struct.pack("<IIQ", 9, 8, 3) + s("<s>") + s("a") + s("b")
     body = (kv_str("general.architecture", "llama") + kv_u32("llama.block_count", 1) + tokens +
@@ -86,17 +125,25 @@ REGRESSIONS = {
     "bad-alignment-string": pad(header(0, 1) + kv_str("general.alignment", "32")),
     "duplicate-key": header(0, 2) + kv_u32("k", 1) + kv_u32("k", 2),
     "duplicate-tensor": pad(header(2, 0) + tensor("t", [4], 0, 0) + tensor("t", [4], 0, 32)) + b"\0" * 64,
-    "token-id-out-of-range": valid()[:0] + pad(
-        header(0, 2) + kv_u32("tokenizer.ggml.bos_token_id", 2**31) +
-        s("tokenizer.ggml.tokens") + struct.pack("<IIQ", 9, 8, 1) + s("a")),
+    "token-id-out-of-range": pad(
+        header(0, 3) + kv_u32("tokenizer.ggml.bos_token_id", 2**31) +
+        s("tokenizer.ggml.tokens") + struct.pack("<IIQ", 9, 8, 1) + s("a") +
+        kv_str("tokenizer.ggml.model", "llama")),
+    "token-type-count": vocab_gpt2(types=(1, 1)),
+    "scores-type": header(0, 3) + kv_str("tokenizer.ggml.model", "llama") + kv_strs("tokenizer.ggml.tokens", ["a", "b"]) +
+    kv_arr("tokenizer.ggml.scores", 5, "i", [1, 2]),
+    "merge-unknown-token": vocab_gpt2(merges=("a b", "ab zz")),
+    "token-invalid-utf8": header(0, 2) + kv_str("tokenizer.ggml.model", "llama") + s("tokenizer.ggml.tokens") +
+    struct.pack("<IIQ", 9, 8, 2) + s("a") + struct.pack("<Q", 2) + b"\xc3\x28",
     "version-1": header(0, 0, version=1),
     "big-endian": b"GGUF" + struct.pack(">IQQ", 3, 0, 0),
 }
 
 
 def main():
-    with open(os.path.join(HERE, "corpus", "gguf", "valid.gguf"), "wb") as f:
-        f.write(valid())
+    for name, data in (("valid", valid()), ("vocab-llama", vocab_llama()), ("vocab-gpt2", vocab_gpt2())):
+        with open(os.path.join(HERE, "corpus", "gguf", name + ".gguf"), "wb") as f:
+            f.write(data)
     for name, data in REGRESSIONS.items():
         with open(os.path.join(HERE, "regressions", "gguf", name + ".gguf"), "wb") as f:
             f.write(data)
