@@ -558,7 +558,51 @@ def tokenizer_kvs(folder):
     return meta
 
 
+def gpt2_tensors(tensors):
+    """GPT-2's tensors as llama.cpp's GPT2Model converter writes them: GGUF
+    names, the Conv1D weights (c_attn, c_proj, c_fc, stored [in, out])
+    transposed to [out, in], and the output a copy of the embedding."""
+    out = {}
+    names = {"wte.weight": "token_embd.weight", "wpe.weight": "position_embd.weight",
+             "ln_f.weight": "output_norm.weight", "ln_f.bias": "output_norm.bias"}
+    layer = {"ln_1": "attn_norm", "attn.c_attn": "attn_qkv", "attn.c_proj": "attn_output",
+             "ln_2": "ffn_norm", "mlp.c_fc": "ffn_up", "mlp.c_proj": "ffn_down"}
+    for name, (shape, values) in tensors.items():
+        name = name.removeprefix("transformer.")
+        if name.endswith((".attn.bias", ".attn.masked_bias")):
+            continue
+        if name in names:
+            out[names[name]] = (shape, values)
+            continue
+        parts = name.split(".")
+        new = f"blk.{parts[1]}.{layer['.'.join(parts[2:-1])]}.{parts[-1]}"
+        if parts[-1] == "weight" and len(shape) == 2 and not parts[2].startswith("ln"):
+            rows, cols = shape
+            values = [values[r * cols + c] for c in range(cols) for r in range(rows)]
+            shape = [cols, rows]
+        out[new] = (shape, values)
+    out["output.weight"] = out["token_embd.weight"]
+    return out
+
+
+def gpt2_meta(config):
+    hidden = config["n_embd"]
+    return [
+        kv("general.architecture", "str", "gpt2"),
+        kv("gpt2.block_count", "u32", config["n_layer"]),
+        kv("gpt2.context_length", "u32", config["n_positions"]),
+        kv("gpt2.embedding_length", "u32", hidden),
+        kv("gpt2.feed_forward_length", "u32", config.get("n_inner") or 4 * hidden),
+        kv("gpt2.attention.head_count", "u32", config["n_head"]),
+        kv("gpt2.attention.layer_norm_epsilon", "f32", config["layer_norm_epsilon"]),
+    ]
+
+
 def write(path, config, tensors, kind, arch="llama", tokenizer=()):
+    if arch == "gpt2":
+        write_tensors(path, config, gpt2_tensors(tensors), kind, arch, gpt2_meta(config), tokenizer,
+                      lambda n: n)
+        return
     heads, kv_heads = config["num_attention_heads"], config["num_key_value_heads"]
     head_dim = config.get("head_dim", config["hidden_size"] // heads)
     meta = [
@@ -576,21 +620,29 @@ def write(path, config, tensors, kind, arch="llama", tokenizer=()):
         *([kv(f"{arch}.attention.sliding_window", "u32", config["sliding_window"])]
           if config.get("sliding_window") else []),
     ]
-    if not tokenizer:
-        meta += [kv("tokenizer.ggml.bos_token_id", "u32", config["bos_token_id"]),
-                 kv("tokenizer.ggml.eos_token_id", "u32", config["eos_token_id"])]
-    meta += list(tokenizer)
-    infos, blobs, offset = [], [], 0
-    for name in sorted(tensors):
-        shape, values = tensors[name]
+    permuted = {}
+    for name, (shape, values) in tensors.items():
         if arch == "llama" and name.endswith("q_proj.weight"):
             values = permute(values, shape, heads)
         elif arch == "llama" and name.endswith("k_proj.weight"):
             values = permute(values, shape, kv_heads)
+        permuted[name] = (shape, values)
+    write_tensors(path, config, permuted, kind, arch, meta, tokenizer, gguf_name)
+
+
+def write_tensors(path, config, tensors, kind, arch, meta, tokenizer, gguf_name):
+    if not tokenizer:
+        meta += [kv("tokenizer.ggml.bos_token_id", "u32", config["bos_token_id"]),
+                 kv("tokenizer.ggml.eos_token_id", "u32", config["eos_token_id"])]
+    meta += list(tokenizer)
+    layers = config.get("num_hidden_layers") or config.get("n_layer")
+    infos, blobs, offset = [], [], 0
+    for name in sorted(tensors):
+        shape, values = tensors[name]
         reference = kind.endswith("-ref") or kind.endswith("-f16ref")
         quant = kind.split("-")[0]
         if quant == "q4_k_m":
-            quant = q4_k_m_type(gguf_name(name), config["num_hidden_layers"])
+            quant = q4_k_m_type(gguf_name(name), layers)
         if quant in KQUANT_FALLBACK and shape[-1] % 256:
             # As llama.cpp's quantizer: rows that no super-block of 256
             # divides take a 32-value format instead.
@@ -635,9 +687,10 @@ def convert(args):
     kind = args[args.index("--type") + 1] if "--type" in args else "f32"
     with open(os.path.join(folder, "config.json")) as f:
         config = json.load(f)
-    arch = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2"}.get(config["model_type"])
+    arch = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2", "gpt2": "gpt2"}.get(config["model_type"])
     if arch is None:
-        raise SystemExit(f"{folder}/config.json: model_type {config['model_type']!r}: expected llama, mistral or qwen2")
+        raise SystemExit(f"{folder}/config.json: model_type {config['model_type']!r}: expected llama, mistral, "
+                         "qwen2 or gpt2")
     write(out, config, read_safetensors(os.path.join(folder, "model.safetensors")), kind, arch,
           tokenizer_kvs(folder))
 

@@ -83,11 +83,15 @@ public:
 
   /// What the runtime needs to know about the model.
   const HFModelInfo &getInfo() const { return info; }
-  /// A GGUF file's projection weights stored in ggml's Q8_0, Q4_0 or Q4_1
-  /// (tensor name -> "ggml_q8_0", ...), which import as quantized weights.
+  /// A GGUF file's projection weights stored in ggml block formats the
+  /// kernels read (tensor name -> "ggml_q8_0", ...), which import as
+  /// quantized weights.
   void setGGMLFormats(std::map<std::string, std::string> formats) {
     ggmlFormats = std::move(formats);
   }
+  /// Whether GPT-2's Conv1D weights (c_attn, c_proj, c_fc) are stored
+  /// [out, in], as a GGUF file holds them, rather than [in, out].
+  void setConv1DOutIn(bool outIn) { conv1dOutIn = outIn; }
 
   /// How the checkpoint's projections are quantized, if they are.
   const std::optional<CheckpointQuantization> &
@@ -122,6 +126,7 @@ private:
   HFModelInfo info;
   std::optional<CheckpointQuantization> checkpointQuantization;
   std::map<std::string, std::string> ggmlFormats;
+  bool conv1dOutIn = false;
   /// The entry of `info.type` in the importer's table.
   const hf::ModelFamily *family = nullptr;
 };

@@ -92,8 +92,63 @@ private:
   std::string arch;
 };
 
+/// GPT-2's config from gpt2.* metadata (llama.cpp's GPT2Model converter).
+llvm::Error gpt2Config(const Metadata &meta, llvm::json::Object &config) {
+  config["model_type"] = "gpt2";
+  config["activation_function"] = "gelu_new";
+  for (auto [key, field] : {std::pair<llvm::StringRef, llvm::StringRef>{
+                                "embedding_length", "n_embd"},
+                            {"feed_forward_length", "n_inner"},
+                            {"block_count", "n_layer"},
+                            {"attention.head_count", "n_head"},
+                            {"context_length", "n_positions"}}) {
+    llvm::Expected<int64_t> v = meta.required(key);
+    if (!v)
+      return v.takeError();
+    config[field] = *v;
+  }
+  llvm::Expected<std::optional<double>> eps =
+      meta.real("attention.layer_norm_epsilon");
+  if (!eps)
+    return eps.takeError();
+  config["layer_norm_epsilon"] = eps->value_or(1e-5);
+  return llvm::Error::success();
+}
+
+/// The Hugging Face name of GPT-2 GGUF tensor `name`, or "".
+std::string gpt2Name(llvm::StringRef name) {
+  static const std::pair<llvm::StringRef, llvm::StringRef> kGlobal[] = {
+      {"token_embd.weight", "wte.weight"},
+      {"position_embd.weight", "wpe.weight"},
+      {"output_norm.weight", "ln_f.weight"},
+      {"output_norm.bias", "ln_f.bias"},
+      {"output.weight", "lm_head.weight"}};
+  for (auto [from, to] : kGlobal)
+    if (name == from)
+      return to.str();
+  static const std::pair<llvm::StringRef, llvm::StringRef> kLayer[] = {
+      {"attn_norm", "ln_1"},          {"attn_qkv", "attn.c_attn"},
+      {"attn_output", "attn.c_proj"}, {"ffn_norm", "ln_2"},
+      {"ffn_up", "mlp.c_fc"},         {"ffn_down", "mlp.c_proj"}};
+  if (!name.consume_front("blk."))
+    return "";
+  auto [layer, rest] = name.split('.');
+  unsigned index;
+  if (layer.getAsInteger(10, index))
+    return "";
+  auto [tensor, kind] = rest.split('.');
+  if (kind != "weight" && kind != "bias")
+    return "";
+  for (auto [from, to] : kLayer)
+    if (tensor == from)
+      return ("h." + layer + "." + to + "." + kind).str();
+  return "";
+}
+
 /// The Hugging Face name of GGUF tensor `name`, or "" for an unknown one.
-std::string hfName(llvm::StringRef name) {
+std::string hfName(llvm::StringRef name, llvm::StringRef arch) {
+  if (arch == "gpt2")
+    return gpt2Name(name);
   static const std::pair<llvm::StringRef, llvm::StringRef> kGlobal[] = {
       {"token_embd.weight", "model.embed_tokens.weight"},
       {"output_norm.weight", "model.norm.weight"},
@@ -146,75 +201,96 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
   std::string arch = archValue && archValue->type == llmrt::GGUFType::String
                          ? archValue->string
                          : "";
-  if (arch != "llama" && arch != "qwen2")
+  if (arch != "llama" && arch != "qwen2" && arch != "gpt2")
     return makeError(llvm::formatv(
-        "{0}: metadata 'general.architecture': expected llama or qwen2 (the "
-        "GGUF architectures LLMC imports), found {1}",
+        "{0}: metadata 'general.architecture': expected llama, qwen2 or gpt2 "
+        "(the GGUF architectures LLMC imports), found {1}",
         path, archValue ? archValue->describe() : "no such key"));
   Metadata meta(file, arch);
 
   // The config the Hugging Face importer reads.
   llvm::json::Object config;
-  config["model_type"] = arch;
-  int64_t hidden = 0, heads = 0, kvHeads = 0;
-  for (auto [key, field] : {std::pair<llvm::StringRef, llvm::StringRef>{
-                                "embedding_length", "hidden_size"},
-                            {"feed_forward_length", "intermediate_size"},
-                            {"block_count", "num_hidden_layers"},
-                            {"attention.head_count", "num_attention_heads"},
-                            {"context_length", "max_position_embeddings"}}) {
-    llvm::Expected<int64_t> v = meta.required(key);
-    if (!v)
-      return v.takeError();
-    config[field] = *v;
-    if (key == "embedding_length")
-      hidden = *v;
-    if (key == "attention.head_count")
-      heads = *v;
-  }
-  llvm::Expected<std::optional<int64_t>> kv =
-      meta.integer("attention.head_count_kv");
-  if (!kv)
-    return kv.takeError();
-  kvHeads = kv->value_or(heads);
-  config["num_key_value_heads"] = kvHeads;
-  int64_t headDim = heads ? hidden / heads : 0;
-  llvm::Expected<std::optional<int64_t>> keyLength =
-      meta.integer("attention.key_length");
-  if (!keyLength)
-    return keyLength.takeError();
-  if (*keyLength)
-    headDim = **keyLength;
-  config["head_dim"] = headDim;
-  llvm::Expected<std::optional<double>> eps =
-      meta.real("attention.layer_norm_rms_epsilon");
-  if (!eps)
-    return eps.takeError();
-  config["rms_norm_eps"] = eps->value_or(1e-5);
-  llvm::Expected<std::optional<double>> theta = meta.real("rope.freq_base");
-  if (!theta)
-    return theta.takeError();
-  config["rope_theta"] = theta->value_or(10000.0);
-  std::string scaling = meta.string("rope.scaling.type");
-  if (!scaling.empty() && scaling != "none") {
-    if (scaling != "linear")
+  int64_t hidden = 0, heads = 0, kvHeads = 0, headDim = 0;
+  if (arch == "gpt2") {
+    llvm::Error err = gpt2Config(meta, config);
+    if (err)
+      return std::move(err);
+  } else {
+    config["model_type"] = arch;
+    for (auto [key, field] : {std::pair<llvm::StringRef, llvm::StringRef>{
+                                  "embedding_length", "hidden_size"},
+                              {"feed_forward_length", "intermediate_size"},
+                              {"block_count", "num_hidden_layers"},
+                              {"attention.head_count", "num_attention_heads"},
+                              {"context_length", "max_position_embeddings"}}) {
+      llvm::Expected<int64_t> v = meta.required(key);
+      if (!v)
+        return v.takeError();
+      config[field] = *v;
+      if (key == "embedding_length")
+        hidden = *v;
+      if (key == "attention.head_count")
+        heads = *v;
+    }
+    llvm::Expected<std::optional<int64_t>> kv =
+        meta.integer("attention.head_count_kv");
+    if (!kv)
+      return kv.takeError();
+    kvHeads = kv->value_or(heads);
+    config["num_key_value_heads"] = kvHeads;
+    headDim = heads ? hidden / heads : 0;
+    llvm::Expected<std::optional<int64_t>> keyLength =
+        meta.integer("attention.key_length");
+    if (!keyLength)
+      return keyLength.takeError();
+    if (*keyLength)
+      headDim = **keyLength;
+    config["head_dim"] = headDim;
+    llvm::Expected<std::optional<double>> eps =
+        meta.real("attention.layer_norm_rms_epsilon");
+    if (!eps)
+      return eps.takeError();
+    config["rms_norm_eps"] = eps->value_or(1e-5);
+    llvm::Expected<std::optional<double>> theta = meta.real("rope.freq_base");
+    if (!theta)
+      return theta.takeError();
+    config["rope_theta"] = theta->value_or(10000.0);
+    std::string scaling = meta.string("rope.scaling.type");
+    if (!scaling.empty() && scaling != "none") {
+      if (scaling != "linear")
+        return makeError(llvm::formatv(
+            "{0}: metadata '{1}.rope.scaling.type': expected none or linear "
+            "(the RoPE scalings LLMC reads from GGUF), found '{2}'",
+            path, arch, scaling));
+      llvm::Expected<std::optional<double>> factor =
+          meta.real("rope.scaling.factor");
+      if (!factor)
+        return factor.takeError();
+      config["rope_scaling"] = llvm::json::Object{
+          {"rope_type", "linear"}, {"factor", factor->value_or(1.0)}};
+    }
+    if (file.lookup("rope_freqs.weight"))
       return makeError(llvm::formatv(
-          "{0}: metadata '{1}.rope.scaling.type': expected none or linear "
-          "(the RoPE scalings LLMC reads from GGUF), found '{2}'",
-          path, arch, scaling));
-    llvm::Expected<std::optional<double>> factor =
-        meta.real("rope.scaling.factor");
-    if (!factor)
-      return factor.takeError();
-    config["rope_scaling"] = llvm::json::Object{
-        {"rope_type", "linear"}, {"factor", factor->value_or(1.0)}};
+          "{0}: tensor 'rope_freqs.weight': expected no per-frequency RoPE "
+          "divisors (llama3-style scaling, which LLMC does not read from GGUF "
+          "yet), found them",
+          path));
+    // Sliding-window attention (Mistral-style files are llama ones with the
+    // window).
+    llvm::Expected<std::optional<int64_t>> window =
+        meta.integer("attention.sliding_window");
+    if (!window)
+      return window.takeError();
+    if (*window && **window > 0) {
+      if (arch != "llama")
+        return makeError(llvm::formatv(
+            "{0}: metadata '{1}.attention.sliding_window': expected none for "
+            "{1} (LLMC reads a window from llama files), found {2}",
+            path, arch, **window));
+      config["model_type"] = "mistral";
+      config["sliding_window"] = **window;
+    }
   }
-  if (file.lookup("rope_freqs.weight"))
-    return makeError(llvm::formatv(
-        "{0}: tensor 'rope_freqs.weight': expected no per-frequency RoPE "
-        "divisors (llama3-style scaling, which LLMC does not read from GGUF "
-        "yet), found them",
-        path));
   for (auto [key, field] : {std::pair<llvm::StringRef, llvm::StringRef>{
                                 "tokenizer.ggml.bos_token_id", "bos_token_id"},
                             {"tokenizer.ggml.eos_token_id", "eos_token_id"}}) {
@@ -223,21 +299,6 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
       return id.takeError();
     if (*id)
       config[field] = **id;
-  }
-  // Sliding-window attention (Mistral-style files are llama ones with the
-  // window).
-  llvm::Expected<std::optional<int64_t>> window =
-      meta.integer("attention.sliding_window");
-  if (!window)
-    return window.takeError();
-  if (*window && **window > 0) {
-    if (arch != "llama")
-      return makeError(llvm::formatv(
-          "{0}: metadata '{1}.attention.sliding_window': expected none for "
-          "{1} (LLMC reads a window from llama files), found {2}",
-          path, arch, **window));
-    config["model_type"] = "mistral";
-    config["sliding_window"] = **window;
   }
   const GGUFTensor *embed = file.lookup("token_embd.weight");
   if (!embed || embed->dims.size() != 2)
@@ -266,13 +327,19 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
   // Projections in the block formats the kernels read as they are.
   std::map<std::string, std::string> formats;
   for (const GGUFTensor &t : file.tensors()) {
-    std::string name = hfName(t.name);
+    std::string name = hfName(t.name, arch);
     if (name.empty())
       return makeError(llvm::formatv(
-          "{0}: tensor '{1}': expected a tensor of a {2} model (token_embd, "
-          "output_norm, output, blk.N.attn_norm/attn_q/attn_k/attn_v/"
-          "attn_output/ffn_norm/ffn_gate/ffn_up/ffn_down), found '{1}'",
-          path, t.name, arch));
+          "{0}: tensor '{1}': expected a tensor of a {2} model ({3}), found "
+          "'{1}'",
+          path, t.name, arch,
+          arch == "gpt2"
+              ? "token_embd, position_embd, output_norm, output, "
+                "blk.N.attn_norm/attn_qkv/attn_output/ffn_norm/ffn_up/"
+                "ffn_down"
+              : "token_embd, output_norm, output, blk.N.attn_norm/attn_q/"
+                "attn_k/attn_v/attn_output/ffn_norm/ffn_gate/ffn_up/"
+                "ffn_down"));
     llmrt::TensorInfo info;
     info.name = name;
     info.file = path.str();
@@ -281,8 +348,12 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
     const uint8_t *data = t.data;
     size_t elementSize;
     const llmrt::GGMLType ggmlType = static_cast<llmrt::GGMLType>(t.type);
-    const bool projection = llvm::StringRef(name).ends_with("_proj.weight") ||
-                            name == "lm_head.weight";
+    // Projections the kernels may read quantized (not GPT-2's fused QKV,
+    // which the model reads in row blocks).
+    const bool projection =
+        llvm::StringRef(name).ends_with("_proj.weight") ||
+        name == "lm_head.weight" ||
+        (arch == "gpt2" && llvm::StringRef(name).ends_with("mlp.c_fc.weight"));
     const llmk::GGMLKernelFormat *kernelFormat =
         llmk::getGGMLKernelFormat(t.type);
     const char *format = kernelFormat ? kernelFormat->checkpoint : nullptr;
@@ -386,6 +457,7 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
     return model.takeError();
   result.model = std::move(*model);
   result.model->setGGMLFormats(std::move(formats));
+  result.model->setConv1DOutIn(arch == "gpt2");
   result.weights = llmrt::SafeTensorsArchive::fromTensors(
       path.str(), std::move(tensors), holder);
   return std::move(result);

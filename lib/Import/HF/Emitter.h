@@ -147,6 +147,8 @@ public:
   /// A GGUF file's projection weights in ggml block formats (name ->
   /// "ggml_q8_0", ...).
   const std::map<std::string, std::string> *ggmlFormats = nullptr;
+  /// GPT-2's Conv1D weights stored [out, in] (HFModel::setConv1DOutIn).
+  bool conv1dOutIn = false;
   std::string functionName = "forward";
 
 private:

@@ -5,7 +5,9 @@
 //===----------------------------------------------------------------------===//
 //
 // Learned positions, pre-norm LayerNorm, a fused QKV and Conv1D weights
-// stored [in, out] (read transposed), a tanh GELU MLP, and tied embeddings.
+// stored [in, out] (read transposed; a GGUF file stores them [out, in]), a
+// tanh GELU MLP, and tied embeddings (or an lm_head.weight, as a GGUF file
+// has its own output tensor).
 //
 //===----------------------------------------------------------------------===//
 
@@ -63,15 +65,15 @@ llvm::Error hf::buildGPT2(Config &c, Emitter &e, ModuleOp module,
       {e.f32({e.batch, seq, vocab})});
   Value h = e.add(e.embedding(args[0], "wte.weight", vocab, hidden),
                   e.embedding(args[1], "wpe.weight", positions, hidden));
-  auto part = [](int64_t index, int64_t size) {
+  auto part = [&](int64_t index, int64_t size) {
     ParamLayout l;
-    l.transpose = true;
+    l.transpose = !e.conv1dOutIn;
     l.rowBlocks = std::array<int64_t, 4>{index * size, size, size, 1};
     l.fusedRows = 3 * size;
     return l;
   };
   ParamLayout conv1d;
-  conv1d.transpose = true;
+  conv1d.transpose = !e.conv1dOutIn;
   for (int64_t i = 0; i < layers && !e.failed(); ++i) {
     std::string p = llvm::formatv("h.{0}.", i).str();
     Value x = e.layerNorm(h, p + "ln_1", eps);
@@ -87,6 +89,7 @@ llvm::Error hf::buildGPT2(Config &c, Emitter &e, ModuleOp module,
     h = e.add(h, e.linear(f, p + "mlp.c_proj", hidden, true, conv1d));
   }
   h = e.layerNorm(h, "ln_f", eps);
-  e.endFunction(e.linear(h, "wte", vocab, false));
+  e.endFunction(e.linear(h, e.hasTensor("lm_head.weight") ? "lm_head" : "wte",
+                         vocab, false));
   return e.takeError();
 }

@@ -251,6 +251,7 @@ HFModel::import(MLIRContext &context, const SafeTensorsArchive &archive,
   if (checkpointQuantization)
     emitter.checkpointQuantization = &*checkpointQuantization;
   emitter.ggmlFormats = &ggmlFormats;
+  emitter.conv1dOutIn = conv1dOutIn;
   // A fresh view: the errors of an earlier import do not stick to this one.
   Config view(*config);
   if (llvm::Error err = family->build(view, emitter, *module, options))
