@@ -67,6 +67,7 @@ MISTRAL = os.path.join(ROOT, "test", "e2e", "mistral")
 OUT = os.path.join(ROOT, "test", "e2e", "gguf")
 
 NAMES = {
+    "rope_freqs.weight": "rope_freqs.weight",
     "model.embed_tokens.weight": "token_embd.weight",
     "model.norm.weight": "output_norm.weight",
     "lm_head.weight": "output.weight",
@@ -620,6 +621,34 @@ def write(path, config, tensors, kind, arch="llama", tokenizer=()):
         *([kv(f"{arch}.attention.sliding_window", "u32", config["sliding_window"])]
           if config.get("sliding_window") else []),
     ]
+    rope = config.get("rope_parameters") or config.get("rope_scaling") or {}
+    kind_of_rope = rope.get("rope_type", rope.get("type", "default"))
+    if kind_of_rope in ("linear", "yarn"):
+        meta += [kv(f"{arch}.rope.scaling.type", "str", kind_of_rope),
+                 kv(f"{arch}.rope.scaling.factor", "f32", rope["factor"])]
+    if kind_of_rope == "yarn":
+        meta.append(kv(f"{arch}.rope.scaling.original_context_length", "u32",
+                       rope["original_max_position_embeddings"]))
+        for key, field in (("yarn_beta_fast", "beta_fast"), ("yarn_beta_slow", "beta_slow")):
+            if field in rope:
+                meta.append(kv(f"{arch}.rope.scaling.{key}", "f32", rope[field]))
+    tensors = dict(tensors)
+    if kind_of_rope == "llama3":
+        # LlamaModel.generate_extra_tensors: the divisors of each frequency.
+        base = rope.get("rope_theta", 10000.0)
+        factor, low, high = rope["factor"], rope["low_freq_factor"], rope["high_freq_factor"]
+        old = rope["original_max_position_embeddings"]
+        factors = []
+        for i in range(0, head_dim, 2):
+            wavelen = 2 * math.pi / (1.0 / base ** (i / head_dim))
+            if wavelen < old / high:
+                factors.append(1.0)
+            elif wavelen > old / low:
+                factors.append(factor)
+            else:
+                smooth = (old / wavelen - low) / (high - low)
+                factors.append(1 / ((1 - smooth) / factor + smooth))
+        tensors["rope_freqs.weight"] = ([len(factors)], factors)
     permuted = {}
     for name, (shape, values) in tensors.items():
         if arch == "llama" and name.endswith("q_proj.weight"):

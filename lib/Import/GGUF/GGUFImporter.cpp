@@ -13,6 +13,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 
+#include <cmath>
 #include <cstring>
 #include <optional>
 
@@ -82,15 +83,204 @@ public:
     return v && v->type == llmrt::GGUFType::String ? v->string : "";
   }
 
-private:
+  const std::string &path() const { return file.path(); }
   std::string qualify(llvm::StringRef key) const {
     if (key.starts_with("general.") || key.starts_with("tokenizer."))
       return key.str();
     return arch + "." + key.str();
   }
+
+private:
   const GGUFFile &file;
   std::string arch;
 };
+
+/// Llama 3's RoPE scaling from the per-frequency divisors that llama.cpp's
+/// converter writes instead of its parameters (rope_freqs.weight: frequency
+/// i is base^(-2i/d) / r_i). The factor is the largest divisor; between 1
+/// and the factor the divisors lie on a line in 1 / wavelength, whose two
+/// coefficients give the low and high frequency factors relative to the
+/// original context (rope.scaling.original_context_length, else the
+/// context over the factor: only the ratios matter). The parameters found
+/// must give back every divisor within 1e-4, or the file's divisors are not
+/// Llama 3's and are refused.
+llvm::Expected<std::optional<llvm::json::Object>>
+llama3Scaling(const Metadata &meta, const GGUFTensor &t, double base,
+              int64_t dim) {
+  const std::string &path = meta.path();
+  const int64_t n = dim / 2;
+  if (t.type != static_cast<uint32_t>(llmrt::GGMLType::F32) ||
+      t.dims.size() != 1 || t.dims[0] != n)
+    return makeError(llvm::formatv(
+        "{0}: tensor 'rope_freqs.weight': expected {1} F32 divisors (one per "
+        "rotary frequency), found {2} values of type {3}",
+        path, n, t.getNumElements(),
+        llmrt::getGGMLTypeInfo(t.type) ? llmrt::getGGMLTypeInfo(t.type)->name
+                                       : "?"));
+  std::vector<double> r(n), u(n);
+  double factor = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    float v;
+    std::memcpy(&v, t.data + 4 * i, 4);
+    r[i] = v;
+    u[i] = std::pow(base, -2.0 * i / dim) / (2 * M_PI);
+    factor = std::max(factor, r[i]);
+  }
+  auto refuse = [&](const std::string &why) {
+    return makeError(llvm::formatv(
+        "{0}: tensor 'rope_freqs.weight': expected Llama 3's RoPE divisors "
+        "(1 for high frequencies, a factor for low ones, a smooth ramp "
+        "between), found {1}",
+        path, why));
+  };
+  for (double v : r)
+    if (!(v >= 1.0 - 1e-6) || !std::isfinite(v))
+      return refuse("a divisor of " + std::to_string(v));
+  if (factor <= 1.0 + 1e-6)
+    return std::optional<llvm::json::Object>();
+  llvm::Expected<std::optional<int64_t>> originalKey =
+      meta.integer("rope.scaling.original_context_length");
+  if (!originalKey)
+    return originalKey.takeError();
+  llvm::Expected<int64_t> context = meta.required("context_length");
+  if (!context)
+    return context.takeError();
+  const double original = static_cast<double>(originalKey->value_or(
+      std::max<int64_t>(1, std::llround(*context / factor))));
+  // The ramp: s = (1/r - 1/factor) / (1 - 1/factor) = original * u / (high -
+  // low) - low / (high - low), for the divisors strictly between.
+  double su = 0, ss = 0, suu = 0, sus = 0;
+  int count = 0;
+  for (int64_t i = 0; i < n; ++i)
+    if (r[i] > 1.0 + 1e-5 && r[i] < factor * (1.0 - 1e-5)) {
+      double s = (1.0 / r[i] - 1.0 / factor) / (1.0 - 1.0 / factor);
+      su += u[i], ss += s, suu += u[i] * u[i], sus += u[i] * s, ++count;
+    }
+  double low, high;
+  if (count >= 2 && count * suu - su * su > 0) {
+    double a = (count * sus - su * ss) / (count * suu - su * su);
+    double b = (ss - a * su) / count;
+    if (!(a > 0))
+      return refuse("a ramp that does not rise with the frequency");
+    low = -b * original / a;
+    high = low + original / a;
+  } else {
+    // No ramp to fit: the edges between the plain and the scaled
+    // frequencies, half-way between the divisors on either side.
+    double uOne = HUGE_VAL, uScaled = 0, uRest = HUGE_VAL, uFactor = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      if (r[i] <= 1.0 + 1e-5)
+        uOne = std::min(uOne, u[i]);
+      else
+        uScaled = std::max(uScaled, u[i]);
+      if (r[i] >= factor * (1.0 - 1e-5))
+        uFactor = std::max(uFactor, u[i]);
+      else
+        uRest = std::min(uRest, u[i]);
+    }
+    high = original * (uOne == HUGE_VAL ? 2 * uScaled : (uOne + uScaled) / 2);
+    low = original * (uRest == HUGE_VAL ? uFactor / 2 : (uRest + uFactor) / 2);
+  }
+  if (!(low > 0) || !(high > low))
+    return refuse("no ramp between positive low and high frequency factors");
+  for (int64_t i = 0; i < n; ++i) {
+    double wavelen = 1.0 / u[i], expected;
+    if (wavelen < original / high)
+      expected = 1.0;
+    else if (wavelen > original / low)
+      expected = factor;
+    else {
+      double s = (original / wavelen - low) / (high - low);
+      expected = 1.0 / ((1.0 - s) / factor + s);
+    }
+    if (std::fabs(expected - r[i]) > 1e-4 * r[i])
+      return refuse(llvm::formatv("divisor {0} = {1}, where the best Llama 3 "
+                                  "fit (factor {2}, low {3}, high {4}) gives "
+                                  "{5}",
+                                  i, r[i], factor, low, high, expected)
+                        .str());
+  }
+  return std::optional<llvm::json::Object>(llvm::json::Object{
+      {"rope_type", "llama3"},
+      {"factor", factor},
+      {"low_freq_factor", low},
+      {"high_freq_factor", high},
+      {"original_max_position_embeddings", static_cast<int64_t>(original)}});
+}
+
+/// RoPE scaling: rope.scaling.type none, linear (factor) or yarn (factor,
+/// original context, YaRN's beta_fast, beta_slow and attention factor), and
+/// Llama 3's rope_freqs.weight.
+llvm::Error ropeScaling(const Metadata &meta, const GGUFFile &file, double base,
+                        int64_t headDim, llvm::json::Object &config) {
+  const std::string &path = meta.path();
+  std::string scaling = meta.string("rope.scaling.type");
+  llvm::Expected<std::optional<int64_t>> dims =
+      meta.integer("rope.dimension_count");
+  if (!dims)
+    return dims.takeError();
+  if (*dims && **dims != headDim)
+    return makeError(llvm::formatv(
+        "{0}: metadata '{1}': expected the head size {2} (LLMC rotates whole "
+        "heads), found {3}",
+        path, meta.qualify("rope.dimension_count"), headDim, **dims));
+  if (!scaling.empty() && scaling != "none") {
+    if (scaling != "linear" && scaling != "yarn")
+      return makeError(llvm::formatv(
+          "{0}: metadata '{1}': expected none, linear or yarn (the RoPE "
+          "scalings LLMC reads from GGUF), found '{2}'",
+          path, meta.qualify("rope.scaling.type"), scaling));
+    llvm::json::Object rope{{"rope_type", scaling}};
+    for (auto [key, field] :
+         {std::pair<llvm::StringRef, llvm::StringRef>{"rope.scaling.factor",
+                                                      "factor"},
+          {"rope.scaling.yarn_beta_fast", "beta_fast"},
+          {"rope.scaling.yarn_beta_slow", "beta_slow"},
+          {"rope.scaling.yarn_attn_factor", "attention_factor"}}) {
+      llvm::Expected<std::optional<double>> v = meta.real(key);
+      if (!v)
+        return v.takeError();
+      if (*v && (field == "factor" || scaling == "yarn"))
+        rope[field] = **v;
+    }
+    if (scaling == "yarn") {
+      llvm::Expected<int64_t> original =
+          meta.required("rope.scaling.original_context_length");
+      if (!original)
+        return original.takeError();
+      rope["original_max_position_embeddings"] = *original;
+      // What transformers' YaRN has no parameter for.
+      for (auto [key, neutral] : {std::pair<llvm::StringRef, double>{
+                                      "rope.scaling.yarn_ext_factor", 1.0},
+                                  {"rope.scaling.attn_factor", 1.0},
+                                  {"rope.scaling.yarn_log_multiplier", 0.0}}) {
+        llvm::Expected<std::optional<double>> v = meta.real(key);
+        if (!v)
+          return v.takeError();
+        if (*v && **v != neutral)
+          return makeError(
+              llvm::formatv("{0}: metadata '{1}': expected {2} (LLMC's YaRN is "
+                            "transformers'), found {3}",
+                            path, meta.qualify(key), neutral, **v));
+      }
+    }
+    config["rope_scaling"] = std::move(rope);
+  }
+  if (const GGUFTensor *freqs = file.lookup("rope_freqs.weight")) {
+    if (config.get("rope_scaling"))
+      return makeError(llvm::formatv(
+          "{0}: tensor 'rope_freqs.weight': expected no per-frequency "
+          "divisors beside rope.scaling.type {1}, found them",
+          path, scaling));
+    llvm::Expected<std::optional<llvm::json::Object>> llama3 =
+        llama3Scaling(meta, *freqs, base, headDim);
+    if (!llama3)
+      return llama3.takeError();
+    if (*llama3)
+      config["rope_scaling"] = std::move(**llama3);
+  }
+  return llvm::Error::success();
+}
 
 /// GPT-2's config from gpt2.* metadata (llama.cpp's GPT2Model converter).
 llvm::Error gpt2Config(const Metadata &meta, llvm::json::Object &config) {
@@ -255,26 +445,9 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
     if (!theta)
       return theta.takeError();
     config["rope_theta"] = theta->value_or(10000.0);
-    std::string scaling = meta.string("rope.scaling.type");
-    if (!scaling.empty() && scaling != "none") {
-      if (scaling != "linear")
-        return makeError(llvm::formatv(
-            "{0}: metadata '{1}.rope.scaling.type': expected none or linear "
-            "(the RoPE scalings LLMC reads from GGUF), found '{2}'",
-            path, arch, scaling));
-      llvm::Expected<std::optional<double>> factor =
-          meta.real("rope.scaling.factor");
-      if (!factor)
-        return factor.takeError();
-      config["rope_scaling"] = llvm::json::Object{
-          {"rope_type", "linear"}, {"factor", factor->value_or(1.0)}};
-    }
-    if (file.lookup("rope_freqs.weight"))
-      return makeError(llvm::formatv(
-          "{0}: tensor 'rope_freqs.weight': expected no per-frequency RoPE "
-          "divisors (llama3-style scaling, which LLMC does not read from GGUF "
-          "yet), found them",
-          path));
+    if (llvm::Error err =
+            ropeScaling(meta, file, theta->value_or(10000.0), headDim, config))
+      return std::move(err);
     // Sliding-window attention (Mistral-style files are llama ones with the
     // window).
     llvm::Expected<std::optional<int64_t>> window =
@@ -327,6 +500,8 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
   // Projections in the block formats the kernels read as they are.
   std::map<std::string, std::string> formats;
   for (const GGUFTensor &t : file.tensors()) {
+    if (t.name == "rope_freqs.weight")
+      continue; // read into the RoPE scaling above
     std::string name = hfName(t.name, arch);
     if (name.empty())
       return makeError(llvm::formatv(
