@@ -64,7 +64,8 @@ typedef struct llmc_jit_params {
 LLMRT_API llmc_jit_params llmc_jit_default_params(void);
 
 /** Compiles the Hugging Face folder `model_dir` (config.json and
- *  safetensors) for generating from `prompts` (as llmrt_generate takes
+ *  safetensors), or the GGUF file it names (a path ending in .gguf), for
+ *  generating from `prompts` (as llmrt_generate takes
  *  them: an encoder-decoder prompt without decoder tokens starts at the
  *  decoder start token), and binds its weights. On
  *  failure `*model` is NULL; the message names the file, the field and the

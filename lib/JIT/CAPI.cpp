@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "llm-c/JIT.h"
+#include "llm/Import/GGUFImporter.h"
 #include "llm/Import/HFImporter.h"
 #include "llm/JIT/JIT.h"
 
@@ -70,7 +71,19 @@ llmrt_status llmc_jit_compile(const char *model_dir,
     if (llvm::Error err = checkKVCacheOptions(
             params->kv_block_size, params->kv_dtype ? params->kv_dtype : ""))
       return fail(llmrt::ErrorCode::InvalidArgument, std::move(err));
-  llvm::Expected<std::unique_ptr<HFModel>> hf = HFModel::open(model_dir);
+  // A GGUF file: its synthesized config and its tensors, renamed.
+  std::shared_ptr<const llmrt::SafeTensorsArchive> weights;
+  llvm::Expected<std::unique_ptr<HFModel>> hf =
+      llvm::Expected<std::unique_ptr<HFModel>>(nullptr);
+  if (isGGUFPath(model_dir)) {
+    llvm::Expected<GGUFModel> opened = openGGUF(model_dir);
+    if (!opened)
+      return fail(llmrt::ErrorCode::Format, opened.takeError());
+    hf = std::move(opened->model);
+    weights = std::move(opened->weights);
+  } else {
+    hf = HFModel::open(model_dir);
+  }
   if (!hf)
     return fail(llmrt::ErrorCode::Format, hf.takeError());
   std::vector<llmrt::Prompt> list;
@@ -91,10 +104,13 @@ llmrt_status llmc_jit_compile(const char *model_dir,
     for (llmrt::Prompt &p : list)
       if (p.tokens.empty())
         p.tokens = {info.decoderStartTokenId};
-  llmrt::Expected<std::unique_ptr<llmrt::SafeTensorsArchive>> archive =
-      llmrt::SafeTensorsArchive::openDirectory(model_dir);
-  if (!archive)
-    return llmrt::capi::fail(archive.status());
+  if (!weights) {
+    llmrt::Expected<std::unique_ptr<llmrt::SafeTensorsArchive>> archive =
+        llmrt::SafeTensorsArchive::openDirectory(model_dir);
+    if (!archive)
+      return llmrt::capi::fail(archive.status());
+    weights = std::move(*archive);
+  }
   JITOptions options = planCompilation(
       info.kind == llmrt::ModelKind::EncoderDecoder,
       info.kind == llmrt::ModelKind::Encoder, list, params->max_new_tokens,
@@ -121,7 +137,7 @@ llmrt_status llmc_jit_compile(const char *model_dir,
     return fail(llmrt::ErrorCode::InvalidArgument, std::move(err));
   MLIRContext context;
   llvm::Expected<std::unique_ptr<llmrt::Model>> compiled =
-      compileModel(context, **hf, std::move(*archive), options);
+      compileModel(context, **hf, std::move(weights), options);
   if (!compiled)
     return fail(llmrt::ErrorCode::Unsupported, compiled.takeError());
   *model = new llmrt_model{std::move(*compiled)};
