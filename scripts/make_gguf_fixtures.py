@@ -85,6 +85,10 @@ LAYER = {
     "mlp.gate_proj.weight": "ffn_gate.weight",
     "mlp.up_proj.weight": "ffn_up.weight",
     "mlp.down_proj.weight": "ffn_down.weight",
+    "self_attn.o_proj.bias": "attn_output.bias",
+    "mlp.gate_proj.bias": "ffn_gate.bias",
+    "mlp.up_proj.bias": "ffn_up.bias",
+    "mlp.down_proj.bias": "ffn_down.bias",
 }
 
 
@@ -617,6 +621,10 @@ def write(path, config, tensors, kind, arch="llama", tokenizer=()):
         kv(f"{arch}.attention.layer_norm_rms_epsilon", "f32", config["rms_norm_eps"]),
         kv(f"{arch}.rope.freq_base", "f32", config["rope_parameters"]["rope_theta"]),
         kv(f"{arch}.rope.dimension_count", "u32", head_dim),
+        # TextModel.set_gguf_parameters: an explicit head_dim.
+        *([kv(f"{arch}.attention.key_length", "u32", config["head_dim"]),
+           kv(f"{arch}.attention.value_length", "u32", config["head_dim"])]
+          if config.get("head_dim") else []),
         kv(f"{arch}.vocab_size", "u32", config["vocab_size"]),
         *([kv(f"{arch}.attention.sliding_window", "u32", config["sliding_window"])]
           if config.get("sliding_window") else []),

@@ -359,7 +359,10 @@ std::string hfName(llvm::StringRef name, llvm::StringRef arch) {
       {"attn_output.bias", "self_attn.o_proj.bias"},
       {"ffn_gate.weight", "mlp.gate_proj.weight"},
       {"ffn_up.weight", "mlp.up_proj.weight"},
-      {"ffn_down.weight", "mlp.down_proj.weight"}};
+      {"ffn_down.weight", "mlp.down_proj.weight"},
+      {"ffn_gate.bias", "mlp.gate_proj.bias"},
+      {"ffn_up.bias", "mlp.up_proj.bias"},
+      {"ffn_down.bias", "mlp.down_proj.bias"}};
   if (!name.consume_front("blk."))
     return "";
   auto [layer, rest] = name.split('.');
