@@ -85,6 +85,10 @@ LAYER = {
     "mlp.gate_proj.weight": "ffn_gate.weight",
     "mlp.up_proj.weight": "ffn_up.weight",
     "mlp.down_proj.weight": "ffn_down.weight",
+    "block_sparse_moe.gate.weight": "ffn_gate_inp.weight",
+    "block_sparse_moe.stacked_w1": "ffn_gate_exps.weight",
+    "block_sparse_moe.stacked_w2": "ffn_down_exps.weight",
+    "block_sparse_moe.stacked_w3": "ffn_up_exps.weight",
     "self_attn.o_proj.bias": "attn_output.bias",
     "mlp.gate_proj.bias": "ffn_gate.bias",
     "mlp.up_proj.bias": "ffn_up.bias",
@@ -609,7 +613,7 @@ def write(path, config, tensors, kind, arch="llama", tokenizer=()):
                       lambda n: n)
         return
     heads, kv_heads = config["num_attention_heads"], config["num_key_value_heads"]
-    head_dim = config.get("head_dim", config["hidden_size"] // heads)
+    head_dim = config.get("head_dim") or config["hidden_size"] // heads
     meta = [
         kv("general.architecture", "str", arch),
         kv(f"{arch}.block_count", "u32", config["num_hidden_layers"]),
@@ -641,6 +645,17 @@ def write(path, config, tensors, kind, arch="llama", tokenizer=()):
             if field in rope:
                 meta.append(kv(f"{arch}.rope.scaling.{key}", "f32", rope[field]))
     tensors = dict(tensors)
+    if config.get("num_local_experts"):
+        # The converter stacks each layer's experts: [experts, rows, cols].
+        experts = config["num_local_experts"]
+        meta += [kv(f"{arch}.expert_count", "u32", experts),
+                 kv(f"{arch}.expert_used_count", "u32", config["num_experts_per_tok"])]
+        for i in range(config["num_hidden_layers"]):
+            for w in ("w1", "w2", "w3"):
+                names = [f"model.layers.{i}.block_sparse_moe.experts.{e}.{w}.weight" for e in range(experts)]
+                shape = tensors[names[0]][0]
+                values = [v for n in names for v in tensors.pop(n)[1]]
+                tensors[f"model.layers.{i}.block_sparse_moe.stacked_{w}"] = ([experts] + shape, values)
     if kind_of_rope == "llama3":
         # LlamaModel.generate_extra_tensors: the divisors of each frequency.
         base = rope.get("rope_theta", 10000.0)
@@ -684,7 +699,7 @@ def write_tensors(path, config, tensors, kind, arch, meta, tokenizer, gguf_name)
             # As llama.cpp's quantizer: rows that no super-block of 256
             # divides take a 32-value format instead.
             quant = KQUANT_FALLBACK[quant]
-        if reference and len(shape) == 2:
+        if reference and len(shape) >= 2:
             packed = QUANTIZERS[quant][1](values)
             # -f16ref: K-quant scales as the kernels hold them, in f16 (the
             # embedding is dequantized at load, exactly).
@@ -724,10 +739,11 @@ def convert(args):
     kind = args[args.index("--type") + 1] if "--type" in args else "f32"
     with open(os.path.join(folder, "config.json")) as f:
         config = json.load(f)
-    arch = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2", "gpt2": "gpt2"}.get(config["model_type"])
+    arch = {"llama": "llama", "mistral": "llama", "mixtral": "llama", "qwen2": "qwen2",
+            "gpt2": "gpt2"}.get(config["model_type"])
     if arch is None:
         raise SystemExit(f"{folder}/config.json: model_type {config['model_type']!r}: expected llama, mistral, "
-                         "qwen2 or gpt2")
+                         "mixtral, qwen2 or gpt2")
     write(out, config, read_safetensors(os.path.join(folder, "model.safetensors")), kind, arch,
           tokenizer_kvs(folder))
 

@@ -335,6 +335,82 @@ std::string gpt2Name(llvm::StringRef name) {
   return "";
 }
 
+/// The experts of a stacked tensor blk.N.ffn_{gate,up,down}_exps.weight
+/// ([experts, rows, cols]) as Mixtral's per-expert tensors
+/// model.layers.N.block_sparse_moe.experts.E.w1/w3/w2.weight: F32, F16 and
+/// BF16 in place, block formats dequantized to f32 (counted in
+/// `dequantized`).
+llvm::Error splitExperts(const GGUFTensor &t,
+                         std::vector<std::vector<uint8_t>> &buffers,
+                         std::vector<llmrt::TensorInfo> &tensors,
+                         std::map<std::string, int64_t> &dequantized,
+                         llvm::StringRef path) {
+  llvm::StringRef name = t.name;
+  name.consume_front("blk.");
+  auto [layer, rest] = name.split('.');
+  unsigned index;
+  static const std::pair<llvm::StringRef, llvm::StringRef> kWhich[] = {
+      {"ffn_gate_exps.weight", "w1"},
+      {"ffn_down_exps.weight", "w2"},
+      {"ffn_up_exps.weight", "w3"}};
+  llvm::StringRef which;
+  for (auto [from, to] : kWhich)
+    if (rest == from)
+      which = to;
+  if (!llvm::StringRef(t.name).starts_with("blk.") ||
+      layer.getAsInteger(10, index) || which.empty() || t.dims.size() != 3)
+    return makeError(llvm::formatv(
+        "{0}: tensor '{1}': expected blk.N.ffn_gate_exps/ffn_up_exps/"
+        "ffn_down_exps.weight of 3 dims [experts, rows, cols], found '{1}' "
+        "of {2} dims",
+        path, t.name, t.dims.size()));
+  const int64_t experts = t.dims[2], rows = t.dims[1], cols = t.dims[0];
+  const uint8_t *data = t.data;
+  llmrt::DType dtype;
+  uint64_t elementSize;
+  switch (static_cast<llmrt::GGMLType>(t.type)) {
+  case llmrt::GGMLType::F32:
+    dtype = llmrt::DType::F32, elementSize = 4;
+    break;
+  case llmrt::GGMLType::F16:
+    dtype = llmrt::DType::F16, elementSize = 2;
+    break;
+  case llmrt::GGMLType::BF16:
+    dtype = llmrt::DType::BF16, elementSize = 2;
+    break;
+  default: {
+    int64_t elements, bytes;
+    if (!llmk::getGGMLBlock(t.type, elements, bytes))
+      return makeError(llvm::formatv(
+          "{0}: tensor '{1}': type {2}, which LLMC does not read", path, t.name,
+          llmrt::getGGMLTypeInfo(t.type) ? llmrt::getGGMLTypeInfo(t.type)->name
+                                         : std::to_string(t.type)));
+    std::vector<uint8_t> &buffer =
+        buffers.emplace_back(static_cast<size_t>(t.getNumElements()) * 4);
+    llmk::dequantizeGGML(t.type, t.data, t.getNumElements() / elements,
+                         reinterpret_cast<float *>(buffer.data()));
+    data = buffer.data();
+    dtype = llmrt::DType::F32, elementSize = 4;
+    ++dequantized[llmrt::getGGMLTypeInfo(t.type)->name];
+  }
+  }
+  const uint64_t expertBytes = static_cast<uint64_t>(rows * cols) * elementSize;
+  for (int64_t e = 0; e < experts; ++e) {
+    llmrt::TensorInfo info;
+    info.name = llvm::formatv("model.layers.{0}.block_sparse_moe.experts.{1}."
+                              "{2}.weight",
+                              layer, e, which)
+                    .str();
+    info.file = path.str();
+    info.dtype = dtype;
+    info.shape = {rows, cols};
+    info.numBytes = expertBytes;
+    info.data = data + e * expertBytes;
+    tensors.push_back(std::move(info));
+  }
+  return llvm::Error::success();
+}
+
 /// The Hugging Face name of GGUF tensor `name`, or "" for an unknown one.
 std::string hfName(llvm::StringRef name, llvm::StringRef arch) {
   if (arch == "gpt2")
@@ -360,6 +436,7 @@ std::string hfName(llvm::StringRef name, llvm::StringRef arch) {
       {"ffn_gate.weight", "mlp.gate_proj.weight"},
       {"ffn_up.weight", "mlp.up_proj.weight"},
       {"ffn_down.weight", "mlp.down_proj.weight"},
+      {"ffn_gate_inp.weight", "block_sparse_moe.gate.weight"},
       {"ffn_gate.bias", "mlp.gate_proj.bias"},
       {"ffn_up.bias", "mlp.up_proj.bias"},
       {"ffn_down.bias", "mlp.down_proj.bias"}};
@@ -430,6 +507,24 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
     if (!kv)
       return kv.takeError();
     kvHeads = kv->value_or(heads);
+    // Mixtral-style experts (llama files with expert_count).
+    llvm::Expected<std::optional<int64_t>> experts =
+        meta.integer("expert_count");
+    if (!experts)
+      return experts.takeError();
+    if (*experts && **experts > 0) {
+      if (arch != "llama")
+        return makeError(llvm::formatv(
+            "{0}: metadata '{1}.expert_count': expected none for {1} (LLMC "
+            "reads experts from llama files, as Mixtral's), found {2}",
+            path, arch, **experts));
+      llvm::Expected<int64_t> used = meta.required("expert_used_count");
+      if (!used)
+        return used.takeError();
+      config["model_type"] = "mixtral";
+      config["num_local_experts"] = **experts;
+      config["num_experts_per_tok"] = *used;
+    }
     config["num_key_value_heads"] = kvHeads;
     headDim = heads ? hidden / heads : 0;
     llvm::Expected<std::optional<int64_t>> keyLength =
@@ -505,6 +600,14 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
   for (const GGUFTensor &t : file.tensors()) {
     if (t.name == "rope_freqs.weight")
       continue; // read into the RoPE scaling above
+    if (llvm::StringRef(t.name).ends_with("_exps.weight")) {
+      // Experts stacked [experts, rows, cols]: one tensor per expert, as
+      // the Mixtral importer reads them (block formats dequantized).
+      if (llvm::Error err =
+              splitExperts(t, holder->buffers, tensors, dequantized, path))
+        return std::move(err);
+      continue;
+    }
     std::string name = hfName(t.name, arch);
     if (name.empty())
       return makeError(llvm::formatv(
@@ -517,7 +620,8 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
                 "ffn_down"
               : "token_embd, output_norm, output, blk.N.attn_norm/attn_q/"
                 "attn_k/attn_v/attn_output/ffn_norm/ffn_gate/ffn_up/"
-                "ffn_down"));
+                "ffn_down, and with experts ffn_gate_inp/ffn_gate_exps/"
+                "ffn_up_exps/ffn_down_exps"));
     llmrt::TensorInfo info;
     info.name = name;
     info.file = path.str();
