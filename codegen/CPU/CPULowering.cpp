@@ -338,9 +338,11 @@ FailureOr<int32_t> KernelCall::weightLayout(Value weight) {
 LogicalResult KernelCall::requireRuntimeQuantized(QuantizedType type) {
   if (!type.getScaleType().isF32() ||
       (type.getPacking() != QuantPacking::Byte &&
-       type.getPacking() != QuantPacking::Nibble))
-    return report("expected a quantized weight with f32 scales and 'byte' or "
-                  "'nibble' packing (llm-quantize's), found " +
+       type.getPacking() != QuantPacking::Nibble &&
+       type.getPacking() != QuantPacking::NibblePlane))
+    return report("expected a quantized weight with f32 scales and 'byte', "
+                  "'nibble' or 'nibble_plane' packing (the runtime's "
+                  "layouts), found " +
                   describe(type));
   if (type.getGroupSize() % 32 != 0 && type.getGroupSize() != 16)
     return report("expected a quantized weight with groups of 16 or a "

@@ -82,8 +82,8 @@ QuantizedType::verify(function_ref<InFlightDiagnostic()> emitError,
                                      "x");
   // The input (last) and output dimensions of each matrix.
   shape = shape.take_back(2);
-  if (bits != 4 && bits != 8)
-    return emitError() << "expected qweight bits 4 or 8, found " << bits;
+  if (bits != 4 && bits != 5 && bits != 8)
+    return emitError() << "expected qweight bits 4, 5 or 8, found " << bits;
   if (groupSize < 0)
     return emitError()
            << "expected qweight group size > 0 or per_channel, found "
@@ -97,9 +97,20 @@ QuantizedType::verify(function_ref<InFlightDiagnostic()> emitError,
   if (bits == 8 && packing != QuantPacking::Byte)
     return emitError() << "expected packing 'byte' for 8-bit qweight, found '"
                        << stringifyQuantPacking(packing) << "'";
-  if (bits == 4 && packing == QuantPacking::Byte)
+  if (bits == 4 &&
+      (packing == QuantPacking::Byte || packing == QuantPacking::NibblePlane))
     return emitError() << "expected packing 'nibble', 'gptq' or 'awq' for "
-                          "4-bit qweight, found 'byte'";
+                          "4-bit qweight, found '"
+                       << stringifyQuantPacking(packing) << "'";
+  if ((bits == 5) != (packing == QuantPacking::NibblePlane))
+    return emitError() << "expected packing 'nibble_plane' with 5 bits and "
+                          "only then, found "
+                       << bits << " bits and '"
+                       << stringifyQuantPacking(packing) << "'";
+  if (packing == QuantPacking::NibblePlane && shape[1] % 32 != 0)
+    return emitError() << "expected an input dimension divisible by 32 for "
+                          "'nibble_plane' packing, found "
+                       << shape[1];
   if (packing == QuantPacking::Nibble && shape[1] % 2 != 0)
     return emitError() << "expected an even input dimension for 'nibble' "
                           "packing, found "
@@ -195,12 +206,13 @@ Type QuantizedType::parse(AsmParser &parser) {
   std::optional<QuantPacking> packing = symbolizeQuantPacking(packingName);
   if (!packing) {
     parser.emitError(packingLoc)
-        << "expected packing 'byte', 'nibble', 'gptq' or 'awq', found '"
+        << "expected packing 'byte', 'nibble', 'nibble_plane', 'gptq' or "
+           "'awq', found '"
         << packingName << "'";
     return {};
   }
-  if (bits != 4 && bits != 8) {
-    parser.emitError(loc) << "expected qweight bits 4 or 8, found " << bits;
+  if (bits != 4 && bits != 5 && bits != 8) {
+    parser.emitError(loc) << "expected qweight bits 4, 5 or 8, found " << bits;
     return {};
   }
   return parser.getChecked<QuantizedType>(

@@ -284,8 +284,9 @@ Value Emitter::linear(Value x, llvm::StringRef name, int64_t out, bool bias,
     }
     auto type = QuantizedType::get(&context, {out, in}, ggml->bits, ggml->group,
                                    builder.getF32Type(), ggml->symmetric,
-                                   ggml->bits == 8 ? QuantPacking::Byte
-                                                   : QuantPacking::Nibble);
+                                   ggml->bits == 8   ? QuantPacking::Byte
+                                   : ggml->bits == 5 ? QuantPacking::NibblePlane
+                                                     : QuantPacking::Nibble);
     auto op = ParamOp::create(builder, loc, type, weightName);
     op.setCheckpointFormat(format);
     w = op;

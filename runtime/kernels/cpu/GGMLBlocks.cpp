@@ -313,25 +313,24 @@ constexpr GGMLKernelFormat kKernelFormats[] = {
     {GGMLType::Q8_0, "ggml_q8_0", 8, true, 32, 34, 32},
     {GGMLType::Q4_0, "ggml_q4_0", 4, true, 32, 18, 32},
     {GGMLType::Q4_1, "ggml_q4_1", 4, false, 32, 20, 32},
-    {GGMLType::Q5_0, "ggml_q5_0", 8, true, 32, 22, 32},
-    {GGMLType::Q5_1, "ggml_q5_1", 8, false, 32, 24, 32},
+    {GGMLType::Q5_0, "ggml_q5_0", 5, true, 32, 22, 32},
+    {GGMLType::Q5_1, "ggml_q5_1", 5, false, 32, 24, 32},
     {GGMLType::Q4_K, "ggml_q4_k", 4, false, 256, 144, 32},
-    {GGMLType::Q5_K, "ggml_q5_k", 8, false, 256, 176, 32},
+    {GGMLType::Q5_K, "ggml_q5_k", 5, false, 256, 176, 32},
     {GGMLType::Q6_K, "ggml_q6_k", 8, true, 256, 210, 16},
 };
 
 /// One group of 32 of a Q4_0/Q4_1/Q5_0/Q5_1 block: codes from the low
 /// nibbles (value j) and high nibbles (value j + 16), plus the fifth bits.
-void codes32(const uint8_t *qs, const uint8_t *qhBytes, int8_t *codes,
-             int bias) {
+void codes32(const uint8_t *qs, const uint8_t *qhBytes, int8_t *codes) {
   uint32_t qh = 0;
   if (qhBytes)
     std::memcpy(&qh, qhBytes, 4);
   for (int j = 0; j < 16; ++j) {
     const int h0 = qhBytes ? static_cast<int>(((qh >> j) << 4) & 0x10) : 0;
     const int h1 = qhBytes ? static_cast<int>((qh >> (j + 12)) & 0x10) : 0;
-    codes[j] = static_cast<int8_t>(((qs[j] & 0xF) | h0) - bias);
-    codes[j + 16] = static_cast<int8_t>(((qs[j] >> 4) | h1) - bias);
+    codes[j] = static_cast<int8_t>((qs[j] & 0xF) | h0);
+    codes[j + 16] = static_cast<int8_t>((qs[j] >> 4) | h1);
   }
 }
 
@@ -370,22 +369,22 @@ bool llmk::decodeGGMLCodes(uint32_t type, const void *data, int64_t blocks,
     case GGMLType::Q4_0:
       scales[0] = half(b);
       offsets[0] = -8.0f * scales[0];
-      codes32(b + 2, nullptr, codes, 0);
+      codes32(b + 2, nullptr, codes);
       break;
     case GGMLType::Q4_1:
       scales[0] = half(b);
       offsets[0] = half(b + 2);
-      codes32(b + 4, nullptr, codes, 0);
+      codes32(b + 4, nullptr, codes);
       break;
     case GGMLType::Q5_0:
       scales[0] = half(b);
-      offsets[0] = 0.0f;
-      codes32(b + 6, b + 2, codes, 16);
+      offsets[0] = -16.0f * scales[0];
+      codes32(b + 6, b + 2, codes);
       break;
     case GGMLType::Q5_1:
       scales[0] = half(b);
       offsets[0] = half(b + 2);
-      codes32(b + 8, b + 4, codes, 0);
+      codes32(b + 8, b + 4, codes);
       break;
     case GGMLType::Q4_K:
     case GGMLType::Q5_K: {

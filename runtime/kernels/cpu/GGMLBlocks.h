@@ -52,18 +52,19 @@ bool dequantizeGGML(uint32_t type, const void *data, int64_t blocks,
 /// A ggml block format that the quantized kernels read (Quant.h's layout)
 /// after an exact repacking: every group of `group` (32, or 16 for Q6_K)
 /// values of a block is `bits`-bit codes c with value scale * c + offset,
-/// the codes as QuantGrid stores them (8 bits: signed; 4 bits: 0..15).
+/// the codes as QuantGrid stores them (8 bits: signed; 4 and 5 bits:
+/// unsigned).
 ///   Q8_0  8 bits, d * q                    Q4_0  4 bits, d * q - 8d
-///   Q5_0  8 bits, d * (q - 16)             Q4_1  4 bits, d * q + m
-///   Q5_1  8 bits, d * q + m                Q4_K  4 bits, (d sc) q - dmin m
-///   Q5_K  8 bits, (d sc) q - dmin m        Q6_K  8 bits, (d sc) (q - 32),
+///   Q5_0  5 bits, d * q - 16d              Q4_1  4 bits, d * q + m
+///   Q5_1  5 bits, d * q + m                Q4_K  4 bits, (d sc) q - dmin m
+///   Q5_K  5 bits, (d sc) q - dmin m        Q6_K  8 bits, (d sc) (q - 32),
 ///                                                groups of 16
-/// (5- and 6-bit codes take a byte: exact, at 9 or 10 bits per weight where
-/// ggml holds 5.5 to 6.6.) The scales and offsets are fp32 here; the
-/// kernels' layout keeps them as f16, which holds d, m and d * (q - 8)'s
-/// offset exactly but rounds the K-quants' products d * sc and dmin * m (11
-/// significant bits of 17 to 19): a relative 2^-12 on average, 2^-11 at
-/// most.
+/// (5-bit codes in the kernels' 5-bit layout: 6 bits per weight with the
+/// pair, where ggml holds 5.5 or 6; 6-bit codes take a byte: 10 bits per
+/// weight where ggml holds 6.56.) The scales and offsets are fp32 here; the
+/// kernels' layout keeps them as f16, which holds d, m, 8d and 16d exactly
+/// but rounds the K-quants' products d * sc and dmin * m (11 significant
+/// bits of 17 to 19): a relative 2^-12 on average, 2^-11 at most.
 struct GGMLKernelFormat {
   GGMLType type;
   /// The `checkpoint_format` of the imported weight, e.g. "ggml_q4_k".

@@ -24,8 +24,8 @@
 using namespace llmk;
 
 std::string llmk::checkQuantization(int bits, int64_t group, int64_t k) {
-  if (bits != 8 && bits != 4)
-    return "expected 8 or 4 bits, found " + std::to_string(bits);
+  if (bits != 8 && bits != 5 && bits != 4)
+    return "expected 8, 5 or 4 bits, found " + std::to_string(bits);
   if (group == kQuantBlock / 2) {
     if (k % kQuantBlock != 0)
       return "expected groups of 16 over a multiple of 32 input features, "
@@ -76,26 +76,28 @@ QuantGrid quantizeGroup(const float *w, int64_t count, int bits, bool symmetric,
                         int8_t *q) {
   QuantGrid grid;
   if (symmetric) {
-    // 8 bits: [-127, 127] by max|w|. 4 bits: [-8, 7] with the element of
-    // largest magnitude at -8 (llama.cpp's Q4_0), stored + 8 (unsigned).
+    // 8 bits: [-127, 127] by max|w|. 4 and 5 bits: [-h, h - 1] (h = 8, 16)
+    // with the element of largest magnitude at -h (llama.cpp's Q4_0, Q5_0),
+    // stored + h (unsigned).
     float extreme = 0.0f;
     for (int64_t i = 0; i < count; ++i)
       if (std::fabs(w[i]) > std::fabs(extreme))
         extreme = w[i];
+    const float half = bits == 8 ? 0.0f : static_cast<float>(1 << (bits - 1));
     const float s = roundedToHalf(bits == 8 ? std::fabs(extreme) / 127.0f
-                                            : extreme / -8.0f);
+                                            : extreme / -half);
     const float inverse = s != 0.0f ? 1.0f / s : 0.0f;
-    const float lo = bits == 8 ? -127.0f : -8.0f;
-    const float hi = bits == 8 ? 127.0f : 7.0f;
+    const float lo = bits == 8 ? -127.0f : -half;
+    const float hi = bits == 8 ? 127.0f : half - 1.0f;
     if (q)
       for (int64_t i = 0; i < count; ++i) {
         float v = std::clamp(std::nearbyint(w[i] * inverse), lo, hi);
-        q[i] = static_cast<int8_t>(bits == 8 ? v : v + 8.0f);
+        q[i] = static_cast<int8_t>(v + half);
       }
     grid.scale = s;
-    grid.offset = bits == 8 ? 0.0f : -8.0f * s;
+    grid.offset = bits == 8 ? 0.0f : -half * s;
     grid.lo = bits == 8 ? -127 : 0;
-    grid.hi = bits == 8 ? 127 : 15;
+    grid.hi = bits == 8 ? 127 : (1 << bits) - 1;
     return grid;
   }
   // The group's [min, max] on 2^bits levels; 0 is always in range, so a
@@ -106,7 +108,7 @@ QuantGrid quantizeGroup(const float *w, int64_t count, int bits, bool symmetric,
     hi = std::max(hi, w[i]);
   }
   lo = roundedToHalf(lo);
-  const float levels = bits == 8 ? 255.0f : 15.0f;
+  const float levels = static_cast<float>((1 << bits) - 1);
   const float s = roundedToHalf((hi - lo) / levels);
   const float inverse = s != 0.0f ? 1.0f / s : 0.0f;
   if (q)
@@ -120,7 +122,7 @@ QuantGrid quantizeGroup(const float *w, int64_t count, int bits, bool symmetric,
   // the values the kernels compute.
   grid.offset = roundedToHalf(bits == 8 ? lo + 128.0f * s : lo);
   grid.lo = bits == 8 ? -128 : 0;
-  grid.hi = bits == 8 ? 127 : 15;
+  grid.hi = bits == 8 ? 127 : (1 << bits) - 1;
   return grid;
 }
 
@@ -134,13 +136,24 @@ void packRow(const int8_t *q, int64_t row, int64_t k, int bits,
     std::memset(dst + k, 0, blocks * kQuantBlock - k);
     return;
   }
-  // A last partial block is padded with the code 8 (stands for 0 when
-  // symmetric; the activations there are 0 either way).
-  auto at = [&](int64_t i) -> uint8_t { return i < k ? q[i] & 15 : 8; };
-  for (int64_t b = 0; b < blocks; ++b)
-    for (int64_t i = 0; i < 16; ++i)
-      dst[b * 16 + i] =
-          static_cast<uint8_t>(at(b * 32 + i) | at(b * 32 + i + 16) << 4);
+  // A last partial block is padded with the code 8 or 16 (stands for 0
+  // when symmetric; the activations there are 0 either way).
+  const uint8_t pad = bits == 5 ? 16 : 8;
+  auto at = [&](int64_t i) -> uint8_t {
+    return i < k ? static_cast<uint8_t>(q[i]) : pad;
+  };
+  for (int64_t b = 0; b < blocks; ++b) {
+    uint8_t *block = dst + b * blockBytes;
+    uint32_t high = 0;
+    for (int64_t i = 0; i < 16; ++i) {
+      const uint8_t v0 = at(b * 32 + i), v1 = at(b * 32 + i + 16);
+      block[i] = static_cast<uint8_t>((v0 & 15) | (v1 & 15) << 4);
+      high |= uint32_t((v0 >> 4) & 1) << i | uint32_t((v1 >> 4) & 1)
+                                                 << (i + 16);
+    }
+    if (bits == 5)
+      std::memcpy(block + 16, &high, 4);
+  }
 }
 
 /// The integer GEMM's copy of packed values: per panel, per quad of steps,
@@ -167,8 +180,14 @@ void packQuads(int64_t n, int64_t k, int bits, int64_t group, uint8_t *bytes) {
         if (bits == 8) {
           value = src[p] ^ 0x80;
         } else {
-          uint8_t byte = src[p / kQuantBlock * 16 + i % 16];
+          const uint8_t *block = src + p / kQuantBlock * blockBytes;
+          uint8_t byte = block[i % 16];
           value = i < 16 ? byte & 15 : byte >> 4;
+          if (bits == 5) {
+            uint32_t high;
+            std::memcpy(&high, block + 16, 4);
+            value |= ((high >> i) & 1) << 4;
+          }
         }
         dst[(p / 4) * kPanelRows * 4 + p % 4] = value;
       }
@@ -264,6 +283,15 @@ void llmk::dequantize(const void *packed, int64_t n, int64_t k, int bits,
         block[i] =
             scales[i / 16] * static_cast<float>(static_cast<int8_t>(q[i])) +
             offsets[i / 16];
+    } else if (bits == 5) {
+      uint32_t high;
+      std::memcpy(&high, q + 16, 4);
+      for (int i = 0; i < 16; ++i) {
+        const int v0 = (q[i] & 15) | int((high >> i) & 1) << 4;
+        const int v1 = (q[i] >> 4) | int((high >> (i + 16)) & 1) << 4;
+        block[i] = scales[0] * static_cast<float>(v0) + offsets[0];
+        block[i + 16] = scales[1] * static_cast<float>(v1) + offsets[1];
+      }
     } else {
       for (int i = 0; i < 16; ++i) {
         block[i] = scales[0] * static_cast<float>(q[i] & 15) + offsets[0];

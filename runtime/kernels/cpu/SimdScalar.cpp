@@ -139,6 +139,16 @@ struct QDot {
     }
     return {static_cast<float>(lo), static_cast<float>(hi)};
   }
+  static Acc dot5(const uint8_t *w, const int8_t *x) {
+    uint32_t high;
+    std::memcpy(&high, w + 16, 4);
+    int32_t lo = 0, hi = 0;
+    for (int i = 0; i < 16; ++i) {
+      lo += ((w[i] & 15) | int((high >> i) & 1) << 4) * x[i];
+      hi += ((w[i] >> 4) | int((high >> (i + 16)) & 1) << 4) * x[i + 16];
+    }
+    return {static_cast<float>(lo), static_cast<float>(hi)};
+  }
   static Acc fma(Acc a, float s, Acc acc) {
     return {acc.lo + a.lo * s, acc.hi + a.hi * s};
   }

@@ -162,7 +162,7 @@ func.func @experts_quantized_unlike(%x: tensor<1x3x64xf32>) -> tensor<1x3x64xf32
 // scales; no other op reads quantized weights.
 func.func @quantized_f16_scales(%x: tensor<1x64xf32>) -> tensor<1x64xf32> {
   %w = llm.param "w" : !llm.qweight<64x64, bits = 4, group = 32, scale = f16, symmetric, packing = nibble>
-  // expected-error @+1 {{'llm.linear' op llm-lower-to-cpu: expected a quantized weight with f32 scales and 'byte' or 'nibble' packing (llm-quantize's), found !llm.qweight<64x64, bits = 4, group = 32, scale = f16, symmetric, packing = nibble>}}
+  // expected-error @+1 {{'llm.linear' op llm-lower-to-cpu: expected a quantized weight with f32 scales and 'byte', 'nibble' or 'nibble_plane' packing (the runtime's layouts), found !llm.qweight<64x64, bits = 4, group = 32, scale = f16, symmetric, packing = nibble>}}
   %y = llm.linear %x, %w : tensor<1x64xf32>, !llm.qweight<64x64, bits = 4, group = 32, scale = f16, symmetric, packing = nibble> -> tensor<1x64xf32>
   return %y : tensor<1x64xf32>
 }

@@ -2217,13 +2217,13 @@ func.func private @qweight_zero_dim(
 
 // -----
 
-// expected-error @+2 {{expected qweight bits 4 or 8, found 2}}
+// expected-error @+2 {{expected qweight bits 4, 5 or 8, found 2}}
 func.func private @qweight_bits(
     !llm.qweight<64x128, bits = 2, group = 32, scale = f16, symmetric, packing = nibble>)
 
 // -----
 
-// expected-error @+2 {{expected qweight bits 4 or 8, found 16}}
+// expected-error @+2 {{expected qweight bits 4, 5 or 8, found 16}}
 func.func private @qweight_bits_16(
     !llm.qweight<64x128, bits = 16, group = 32, scale = f16, symmetric, packing = byte>)
 
@@ -2278,6 +2278,24 @@ func.func private @qweight_4bit_byte(
 
 // -----
 
+// expected-error @+2 {{expected packing 'nibble', 'gptq' or 'awq' for 4-bit qweight, found 'nibble_plane'}}
+func.func private @qweight_4bit_nibble_plane(
+    !llm.qweight<64x128, bits = 4, group = 32, scale = f16, symmetric, packing = nibble_plane>)
+
+// -----
+
+// expected-error @+2 {{expected packing 'nibble_plane' with 5 bits and only then, found 5 bits and 'nibble'}}
+func.func private @qweight_5bit_nibble(
+    !llm.qweight<64x128, bits = 5, group = 32, scale = f32, symmetric, packing = nibble>)
+
+// -----
+
+// expected-error @+2 {{expected an input dimension divisible by 32 for 'nibble_plane' packing, found 48}}
+func.func private @qweight_nibble_plane_width(
+    !llm.qweight<64x48, bits = 5, group = 16, scale = f32, symmetric, packing = nibble_plane>)
+
+// -----
+
 // expected-error @+2 {{expected an even input dimension for 'nibble' packing, found 7}}
 func.func private @qweight_nibble_odd(
     !llm.qweight<64x7, bits = 4, group = per_channel, scale = f16, symmetric, packing = nibble>)
@@ -2302,7 +2320,7 @@ func.func private @qweight_missing_symmetry(
 
 // -----
 
-// expected-error @+2 {{expected packing 'byte', 'nibble', 'gptq' or 'awq', found 'int4'}}
+// expected-error @+2 {{expected packing 'byte', 'nibble', 'nibble_plane', 'gptq' or 'awq', found 'int4'}}
 func.func private @qweight_unknown_packing(
     !llm.qweight<64x128, bits = 4, group = 32, scale = f16, symmetric, packing = int4>)
 
@@ -2488,7 +2506,7 @@ func.func @param_row_blocks_rank0() {
 
 // -----
 
-// expected-error @+1 {{expected qweight bits 4 or 8, found -8}}
+// expected-error @+1 {{expected qweight bits 4, 5 or 8, found -8}}
 func.func @qweight_negative_bits(%w: !llm.qweight<64x64, bits = -8, group = 32, scale = f16, symmetric, packing = nibble>) {
   return
 }

@@ -31,7 +31,9 @@ func.func @kv_cache_types(
 // CHECK-SAME:    %{{.*}}: !llm.qweight<64x128, bits = 4, group = 128, scale = f16, asymmetric, packing = gptq>,
 // CHECK-SAME:    %{{.*}}: !llm.qweight<8x8, bits = 4, group = 8, scale = bf16, symmetric, packing = gptq>,
 // CHECK-SAME:    %{{.*}}: !llm.qweight<64x128, bits = 4, group = per_channel, scale = bf16, asymmetric, packing = awq>,
-// CHECK-SAME:    %{{.*}}: !llm.qweight<8x3, bits = 4, group = 3, scale = f32, symmetric, packing = awq>)
+// CHECK-SAME:    %{{.*}}: !llm.qweight<8x3, bits = 4, group = 3, scale = f32, symmetric, packing = awq>,
+// CHECK-SAME:    %{{.*}}: !llm.qweight<64x256, bits = 5, group = 32, scale = f32, asymmetric, packing = nibble_plane>,
+// CHECK-SAME:    %{{.*}}: !llm.qweight<64x256, bits = 8, group = 16, scale = f32, symmetric, packing = byte>)
 // CHECK-NEXT:    return
 func.func @qweight_types(
     %q0: !llm.qweight<64x128, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>,
@@ -41,7 +43,9 @@ func.func @qweight_types(
     %q4: !llm.qweight<64x128, bits = 4, group = 128, scale = f16, asymmetric, packing = gptq>,
     %q5: !llm.qweight<8x8, bits = 4, group = 8, scale = bf16, symmetric, packing = gptq>,
     %q6: !llm.qweight<64x128, bits = 4, group = per_channel, scale = bf16, asymmetric, packing = awq>,
-    %q7: !llm.qweight<8x3, bits = 4, group = 3, scale = f32, symmetric, packing = awq>) {
+    %q7: !llm.qweight<8x3, bits = 4, group = 3, scale = f32, symmetric, packing = awq>,
+    %q8: !llm.qweight<64x256, bits = 5, group = 32, scale = f32, asymmetric, packing = nibble_plane>,
+    %q9: !llm.qweight<64x256, bits = 8, group = 16, scale = f32, symmetric, packing = byte>) {
   return
 }
 

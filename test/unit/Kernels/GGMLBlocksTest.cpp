@@ -95,8 +95,8 @@ TEST(GGMLBlocksTest, KernelCodesMatchTheReference) {
     std::vector<float> scales(n / group), offsets(n / group);
     ASSERT_TRUE(llmk::decodeGGMLCodes(c.type, c.data, c.blocks, codes.data(),
                                       scales.data(), offsets.data()));
-    const int lo = format->bits == 4 ? 0 : -128,
-              hi = format->bits == 4 ? 15 : 127;
+    const int lo = format->bits == 8 ? -128 : 0,
+              hi = format->bits == 8 ? 127 : (1 << format->bits) - 1;
     for (int64_t i = 0; i < n; ++i) {
       ASSERT_GE(codes[i], lo) << format->checkpoint << " element " << i;
       ASSERT_LE(codes[i], hi) << format->checkpoint << " element " << i;

@@ -58,7 +58,7 @@ Packed quantize(const std::vector<float> &w, int64_t n, int64_t k, int bits,
 TEST(QuantizeTest, CheckQuantizationNamesTheProblem) {
   EXPECT_EQ(checkQuantization(8, 0, 70), "");
   EXPECT_EQ(checkQuantization(4, 128, 256), "");
-  EXPECT_EQ(checkQuantization(3, 32, 64), "expected 8 or 4 bits, found 3");
+  EXPECT_EQ(checkQuantization(3, 32, 64), "expected 8, 5 or 4 bits, found 3");
   EXPECT_EQ(checkQuantization(4, 48, 96),
             "expected a group size of 0 (per output channel), 16 or a "
             "multiple of 32, found 48");
@@ -75,7 +75,7 @@ TEST(QuantizeTest, CheckQuantizationNamesTheProblem) {
 /// the layout's sizes hold.
 TEST(QuantizeTest, RoundTripWithinHalfAStep) {
   uint32_t seed = 1;
-  for (int bits : {8, 4})
+  for (int bits : {8, 5, 4})
     for (bool symmetric : {true, false})
       for (auto [k, group] : {std::pair<int64_t, int64_t>{70, 0},
                               {64, 32},
@@ -96,9 +96,10 @@ TEST(QuantizeTest, RoundTripWithinHalfAStep) {
               hi = std::max(hi, v);
               amax = std::max(amax, std::fabs(v));
             }
-            const float levels = bits == 8 ? 255.0f : 15.0f;
+            const float levels = static_cast<float>((1 << bits) - 1);
+            const float half = static_cast<float>(1 << (bits - 1));
             const float step = symmetric
-                                   ? (bits == 8 ? amax / 127.0f : amax / 8.0f)
+                                   ? (bits == 8 ? amax / 127.0f : amax / half)
                                    : (hi - lo) / levels;
             // Q4_0 maps the extreme to -8: values of the other sign past
             // 7 steps clamp to 7 and err by up to a step.
@@ -109,9 +110,9 @@ TEST(QuantizeTest, RoundTripWithinHalfAStep) {
             for (int64_t i = 0; i < size; ++i) {
               int64_t at = row * k + g * size + i;
               float bound = 0.5f * step;
-              if (bits == 4 && symmetric && extreme != 0)
-                bound =
-                    std::max(bound, (w[at] / (extreme / -8.0f) - 7.0f) * step);
+              if (bits != 8 && symmetric && extreme != 0)
+                bound = std::max(
+                    bound, (w[at] / (extreme / -half) - (half - 1.0f)) * step);
               // The scale and offset are stored in f16 (11 significant
               // bits): the scale may be off by 2^-11 of itself, which moves
               // a value up to 128 steps out by 128 x 2^-11 steps, and the
@@ -209,7 +210,7 @@ TEST_P(LinearQTest, MatchesTheDequantizedReference) {
       {3, 256, 9, 16},
       {5, 96, 50, 16}};
   uint32_t seed = 100;
-  for (int bits : {8, 4})
+  for (int bits : {8, 5, 4})
     for (bool symmetric : {true, false})
       for (const auto &c : cases) {
         const int64_t m = c[0], k = c[1], n = c[2], group = c[3];
@@ -266,7 +267,7 @@ TEST_P(LinearQTest, Int8ActivationsMatchTheReference) {
       {4, 64, 50, 32},   {17, 70, 49, 0},   {9, 520, 97, 0}, {33, 256, 13, 64},
       {6, 896, 100, 64}, {5, 768, 48, 128}, {2, 96, 20, 32}};
   uint32_t seed = 700;
-  for (int bits : {8, 4})
+  for (int bits : {8, 5, 4})
     for (bool symmetric : {true, false})
       for (const auto &c : cases) {
         const int64_t m = c[0], k = c[1], n = c[2], group = c[3];

@@ -74,7 +74,8 @@ def LLM_QuantPacking : I32EnumAttr<"QuantPacking", "quantized weight packing", [
     I32EnumAttrCase<"Byte", 0, "byte">,
     I32EnumAttrCase<"Nibble", 1, "nibble">,
     I32EnumAttrCase<"GPTQ", 2, "gptq">,
-    I32EnumAttrCase<"AWQ", 3, "awq">]> {
+    I32EnumAttrCase<"AWQ", 3, "awq">,
+    I32EnumAttrCase<"NibblePlane", 4, "nibble_plane">]> {
   let genSpecializedAttr = 0;
   let cppNamespace = "::mlir::llm";
 }
