@@ -82,8 +82,8 @@ QuantizedType::verify(function_ref<InFlightDiagnostic()> emitError,
                                      "x");
   // The input (last) and output dimensions of each matrix.
   shape = shape.take_back(2);
-  if (bits != 4 && bits != 5 && bits != 8)
-    return emitError() << "expected qweight bits 4, 5 or 8, found " << bits;
+  if (bits < 4 || bits > 8 || bits == 7)
+    return emitError() << "expected qweight bits 4, 5, 6 or 8, found " << bits;
   if (groupSize < 0)
     return emitError()
            << "expected qweight group size > 0 or per_channel, found "
@@ -102,9 +102,9 @@ QuantizedType::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "expected packing 'nibble', 'gptq' or 'awq' for "
                           "4-bit qweight, found '"
                        << stringifyQuantPacking(packing) << "'";
-  if ((bits == 5) != (packing == QuantPacking::NibblePlane))
-    return emitError() << "expected packing 'nibble_plane' with 5 bits and "
-                          "only then, found "
+  if ((bits == 5 || bits == 6) != (packing == QuantPacking::NibblePlane))
+    return emitError() << "expected packing 'nibble_plane' with 5 or 6 bits "
+                          "and only then, found "
                        << bits << " bits and '"
                        << stringifyQuantPacking(packing) << "'";
   if (packing == QuantPacking::NibblePlane && shape[1] % 32 != 0)
@@ -211,8 +211,9 @@ Type QuantizedType::parse(AsmParser &parser) {
         << packingName << "'";
     return {};
   }
-  if (bits != 4 && bits != 5 && bits != 8) {
-    parser.emitError(loc) << "expected qweight bits 4, 5 or 8, found " << bits;
+  if (bits < 4 || bits > 8 || bits == 7) {
+    parser.emitError(loc) << "expected qweight bits 4, 5, 6 or 8, found "
+                          << bits;
     return {};
   }
   return parser.getChecked<QuantizedType>(

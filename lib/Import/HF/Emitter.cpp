@@ -285,7 +285,7 @@ Value Emitter::linear(Value x, llvm::StringRef name, int64_t out, bool bias,
     auto type = QuantizedType::get(&context, {out, in}, ggml->bits, ggml->group,
                                    builder.getF32Type(), ggml->symmetric,
                                    ggml->bits == 8   ? QuantPacking::Byte
-                                   : ggml->bits == 5 ? QuantPacking::NibblePlane
+                                   : ggml->bits != 4 ? QuantPacking::NibblePlane
                                                      : QuantPacking::Nibble);
     auto op = ParamOp::create(builder, loc, type, weightName);
     op.setCheckpointFormat(format);

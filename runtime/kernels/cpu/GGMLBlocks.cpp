@@ -317,7 +317,7 @@ constexpr GGMLKernelFormat kKernelFormats[] = {
     {GGMLType::Q5_1, "ggml_q5_1", 5, false, 32, 24, 32},
     {GGMLType::Q4_K, "ggml_q4_k", 4, false, 256, 144, 32},
     {GGMLType::Q5_K, "ggml_q5_k", 5, false, 256, 176, 32},
-    {GGMLType::Q6_K, "ggml_q6_k", 8, true, 256, 210, 16},
+    {GGMLType::Q6_K, "ggml_q6_k", 6, true, 256, 210, 16},
 };
 
 /// One group of 32 of a Q4_0/Q4_1/Q5_0/Q5_1 block: codes from the low
@@ -416,16 +416,15 @@ bool llmk::decodeGGMLCodes(uint32_t type, const void *data, int64_t blocks,
       const float d = half(b + 208);
       for (int g = 0; g < 16; ++g) {
         scales[g] = d * static_cast<float>(sc[g]);
-        offsets[g] = 0.0f;
+        offsets[g] = -32.0f * scales[g];
       }
       for (int h = 0; h < 2; ++h) {
         const uint8_t *ql = b + 64 * h, *qh = b + 128 + 32 * h;
         for (int seg = 0; seg < 4; ++seg)
           for (int l = 0; l < 32; ++l) {
             const uint8_t low = seg % 2 ? ql[l + 32] : ql[l];
-            const int q = ((seg < 2 ? low & 0xF : low >> 4) |
-                           (((qh[l] >> (2 * seg)) & 3) << 4)) -
-                          32;
+            const int q = (seg < 2 ? low & 0xF : low >> 4) |
+                          (((qh[l] >> (2 * seg)) & 3) << 4);
             codes[128 * h + 32 * seg + l] = static_cast<int8_t>(q);
           }
       }

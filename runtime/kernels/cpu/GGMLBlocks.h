@@ -57,14 +57,15 @@ bool dequantizeGGML(uint32_t type, const void *data, int64_t blocks,
 ///   Q8_0  8 bits, d * q                    Q4_0  4 bits, d * q - 8d
 ///   Q5_0  5 bits, d * q - 16d              Q4_1  4 bits, d * q + m
 ///   Q5_1  5 bits, d * q + m                Q4_K  4 bits, (d sc) q - dmin m
-///   Q5_K  5 bits, (d sc) q - dmin m        Q6_K  8 bits, (d sc) (q - 32),
+///   Q5_K  5 bits, (d sc) q - dmin m        Q6_K  6 bits, (d sc) q - 32 d sc,
 ///                                                groups of 16
-/// (5-bit codes in the kernels' 5-bit layout: 6 bits per weight with the
-/// pair, where ggml holds 5.5 or 6; 6-bit codes take a byte: 10 bits per
-/// weight where ggml holds 6.56.) The scales and offsets are fp32 here; the
-/// kernels' layout keeps them as f16, which holds d, m, 8d and 16d exactly
-/// but rounds the K-quants' products d * sc and dmin * m (11 significant
-/// bits of 17 to 19): a relative 2^-12 on average, 2^-11 at most.
+/// (5- and 6-bit codes in the kernels' layouts of those widths: 6 bits per
+/// weight with the pair where ggml holds 5.5 or 6, and 8 (two pairs per
+/// block) where Q6_K holds 6.56.) The scales and offsets are fp32 here; the
+/// kernels' layout keeps them as f16, which holds d, m, 8d, 16d and 32 d sc
+/// as exactly as d sc, but rounds the K-quants' products d * sc and
+/// dmin * m (11 significant bits of 17 to 19): a relative 2^-12 on average,
+/// 2^-11 at most.
 struct GGMLKernelFormat {
   GGMLType type;
   /// The `checkpoint_format` of the imported weight, e.g. "ggml_q4_k".

@@ -10,10 +10,10 @@
 //   - values: for each output row, ceil(k / 32) blocks of 32 input features,
 //     in order; a block is 32 signed bytes (8 bits), 16 bytes of 4-bit
 //     values (byte i holds value i in its low nibble and value i + 16 in its
-//     high nibble, unsigned 0..15), or, at 5 bits (unsigned 0..31, ggml's
-//     Q5 formats), those 16 bytes of the low 4 bits followed by a 32-bit
-//     word whose bit i is bit 4 of value i. A last partial block is padded
-//     with 0;
+//     high nibble, unsigned 0..15), or, at 5 and 6 bits (unsigned 0..31,
+//     0..63: ggml's Q5 and Q6 codes), those 16 bytes of the low 4 bits
+//     followed by one 32-bit word per higher bit, whose bit i is that bit of
+//     value i. A last partial block is padded with 0;
 //   - then, 64-byte aligned, for each output row and each group of
 //     `group` input features (one group per row when `group` is 0), the
 //     pair (scale, offset) as two f16 values: an element dequantizes to
@@ -47,9 +47,7 @@ inline int64_t quantBlocks(int64_t k) {
 
 /// Bytes of one block of `bits`-bit values.
 inline int64_t quantBlockBytes(int bits) {
-  return bits == 8   ? kQuantBlock
-         : bits == 5 ? kQuantBlock / 2 + 4
-                     : kQuantBlock / 2;
+  return bits == 8 ? kQuantBlock : kQuantBlock / 2 + 4 * (bits - 4);
 }
 
 /// Groups per row: k / group, or 1 per row for group 0.
@@ -107,7 +105,7 @@ std::string checkQuantization(int bits, int64_t group, int64_t k);
 /// `out` (quantPackedBytes bytes), per group: with `symmetric`, 8-bit values
 /// in [-127, 127] with scale max|w| / 127, and 4-bit values in [-8, 7] with
 /// scale w_m / -8 where w_m is the element of largest magnitude (llama.cpp's
-/// Q4_0), and 5-bit ones in [-16, 15] with scale w_m / -16 (Q5_0);
+/// Q4_0), and 5- and 6-bit ones likewise in [-16, 15] and [-32, 31] (Q5_0);
 /// otherwise the group's [min, max] on 2^bits levels. With `quads`,
 /// also writes the integer GEMM's copy (quantQuadsOffset), which
 /// llmk_linear_q reads with int8 activations. Runs on the kernels' thread
@@ -122,7 +120,7 @@ void quantizeWeight(const float *w, int64_t n, int64_t k, int bits,
 struct QuantGrid {
   float scale = 0.0f, offset = 0.0f;
   /// The codes: [-127, 127] (8 bits, symmetric), [-128, 127] (8 bits, with
-  /// a zero point), [0, 15] (4 bits), [0, 31] (5 bits).
+  /// a zero point), [0, 15] (4 bits), [0, 31] (5 bits), [0, 63] (6 bits).
   int lo = 0, hi = 0;
 
   /// The code nearest `w`.

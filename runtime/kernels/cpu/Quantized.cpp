@@ -24,8 +24,8 @@
 using namespace llmk;
 
 std::string llmk::checkQuantization(int bits, int64_t group, int64_t k) {
-  if (bits != 8 && bits != 5 && bits != 4)
-    return "expected 8, 5 or 4 bits, found " + std::to_string(bits);
+  if (bits != 8 && bits != 6 && bits != 5 && bits != 4)
+    return "expected 8, 6, 5 or 4 bits, found " + std::to_string(bits);
   if (group == kQuantBlock / 2) {
     if (k % kQuantBlock != 0)
       return "expected groups of 16 over a multiple of 32 input features, "
@@ -136,23 +136,23 @@ void packRow(const int8_t *q, int64_t row, int64_t k, int bits,
     std::memset(dst + k, 0, blocks * kQuantBlock - k);
     return;
   }
-  // A last partial block is padded with the code 8 or 16 (stands for 0
+  // A last partial block is padded with the code 2^(bits - 1) (stands for 0
   // when symmetric; the activations there are 0 either way).
-  const uint8_t pad = bits == 5 ? 16 : 8;
+  const uint8_t pad = static_cast<uint8_t>(1 << (bits - 1));
   auto at = [&](int64_t i) -> uint8_t {
     return i < k ? static_cast<uint8_t>(q[i]) : pad;
   };
   for (int64_t b = 0; b < blocks; ++b) {
     uint8_t *block = dst + b * blockBytes;
-    uint32_t high = 0;
+    uint32_t planes[2] = {0, 0};
     for (int64_t i = 0; i < 16; ++i) {
       const uint8_t v0 = at(b * 32 + i), v1 = at(b * 32 + i + 16);
       block[i] = static_cast<uint8_t>((v0 & 15) | (v1 & 15) << 4);
-      high |= uint32_t((v0 >> 4) & 1) << i | uint32_t((v1 >> 4) & 1)
-                                                 << (i + 16);
+      for (int p = 0; p < 2; ++p)
+        planes[p] |= uint32_t((v0 >> (4 + p)) & 1) << i |
+                     uint32_t((v1 >> (4 + p)) & 1) << (i + 16);
     }
-    if (bits == 5)
-      std::memcpy(block + 16, &high, 4);
+    std::memcpy(block + 16, planes, 4 * (bits - 4));
   }
 }
 
@@ -183,10 +183,10 @@ void packQuads(int64_t n, int64_t k, int bits, int64_t group, uint8_t *bytes) {
           const uint8_t *block = src + p / kQuantBlock * blockBytes;
           uint8_t byte = block[i % 16];
           value = i < 16 ? byte & 15 : byte >> 4;
-          if (bits == 5) {
+          for (int plane = 0; plane < bits - 4; ++plane) {
             uint32_t high;
-            std::memcpy(&high, block + 16, 4);
-            value |= ((high >> i) & 1) << 4;
+            std::memcpy(&high, block + 16 + 4 * plane, 4);
+            value |= ((high >> i) & 1) << (4 + plane);
           }
         }
         dst[(p / 4) * kPanelRows * 4 + p % 4] = value;
@@ -283,12 +283,15 @@ void llmk::dequantize(const void *packed, int64_t n, int64_t k, int bits,
         block[i] =
             scales[i / 16] * static_cast<float>(static_cast<int8_t>(q[i])) +
             offsets[i / 16];
-    } else if (bits == 5) {
-      uint32_t high;
-      std::memcpy(&high, q + 16, 4);
+    } else if (bits > 4) {
+      uint32_t planes[2] = {0, 0};
+      std::memcpy(planes, q + 16, 4 * (bits - 4));
       for (int i = 0; i < 16; ++i) {
-        const int v0 = (q[i] & 15) | int((high >> i) & 1) << 4;
-        const int v1 = (q[i] >> 4) | int((high >> (i + 16)) & 1) << 4;
+        int v0 = q[i] & 15, v1 = q[i] >> 4;
+        for (int p = 0; p < 2; ++p) {
+          v0 |= int((planes[p] >> i) & 1) << (4 + p);
+          v1 |= int((planes[p] >> (i + 16)) & 1) << (4 + p);
+        }
         block[i] = scales[0] * static_cast<float>(v0) + offsets[0];
         block[i + 16] = scales[1] * static_cast<float>(v1) + offsets[1];
       }

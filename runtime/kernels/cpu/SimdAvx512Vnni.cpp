@@ -53,11 +53,12 @@ struct QDot {
     return _mm256_cvtepi32_ps(
         _mm256_dpbusd_epi32(_mm256_setzero_si256(), wv, xv));
   }
-  /// The 32 fifth bits of a 5-bit block as bytes 0x10 or 0: each byte of
-  /// the word broadcast to 8 bytes, then one bit tested per byte.
-  LLMK_TARGET static __m256i highBits(const uint8_t *w) {
+  /// A plane of 32 higher bits (the word at `w`) as bytes `value` or 0:
+  /// each byte of the word broadcast to 8 bytes, then one bit tested per
+  /// byte.
+  LLMK_TARGET static __m256i highBits(const uint8_t *w, char value) {
     uint32_t high;
-    std::memcpy(&high, w + 16, 4);
+    std::memcpy(&high, w, 4);
     const __m256i spread = _mm256_shuffle_epi8(
         _mm256_set1_epi32(static_cast<int32_t>(high)),
         _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202,
@@ -66,17 +67,27 @@ struct QDot {
         _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ULL));
     return _mm256_and_si256(
         _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit),
-        _mm256_set1_epi8(0x10));
+        _mm256_set1_epi8(value));
   }
-  LLMK_TARGET static Acc dot5(const uint8_t *w, const int8_t *x) {
+  /// 5 and 6 bits: the nibbles, then a word per higher bit.
+  template <int Planes>
+  LLMK_TARGET static Acc dotPlanes(const uint8_t *w, const int8_t *x) {
     __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i *>(w));
-    __m256i wv = _mm256_or_si256(
+    __m256i wv =
         _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(bytes, 4), bytes),
-                         _mm256_set1_epi8(0x0f)),
-        highBits(w));
+                         _mm256_set1_epi8(0x0f));
+    wv = _mm256_or_si256(wv, highBits(w + 16, 0x10));
+    if (Planes == 2)
+      wv = _mm256_or_si256(wv, highBits(w + 20, 0x20));
     __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x));
     return _mm256_cvtepi32_ps(
         _mm256_dpbusd_epi32(_mm256_setzero_si256(), wv, xv));
+  }
+  LLMK_TARGET static Acc dot5(const uint8_t *w, const int8_t *x) {
+    return dotPlanes<1>(w, x);
+  }
+  LLMK_TARGET static Acc dot6(const uint8_t *w, const int8_t *x) {
+    return dotPlanes<2>(w, x);
   }
   LLMK_TARGET static Acc fma(Acc a, float s, Acc acc) {
     return _mm256_fmadd_ps(a, _mm256_set1_ps(s), acc);
@@ -295,7 +306,7 @@ LLMK_TARGET void gemvQ512(const int8_t *xq, const float *xScale,
                           const uint16_t *params, int bits, int64_t blocks,
                           int64_t blocksPerGroup, int64_t begin, int64_t end,
                           const float *bias, float *y) {
-  if (blocksPerGroup == 0 || bits == 5)
+  if (blocksPerGroup == 0 || bits == 5 || bits == 6)
     return gemvQ(xq, xScale, xSum, w, params, bits, blocks, blocksPerGroup,
                  begin, end, bias, y);
   if (bits == 8)

@@ -139,15 +139,28 @@ struct QDot {
     }
     return {static_cast<float>(lo), static_cast<float>(hi)};
   }
-  static Acc dot5(const uint8_t *w, const int8_t *x) {
-    uint32_t high;
-    std::memcpy(&high, w + 16, 4);
+  /// 5 and 6 bits: the nibbles, then a word per higher bit.
+  template <int Planes>
+  static Acc dotPlanes(const uint8_t *w, const int8_t *x) {
+    uint32_t planes[Planes];
+    std::memcpy(planes, w + 16, 4 * Planes);
     int32_t lo = 0, hi = 0;
     for (int i = 0; i < 16; ++i) {
-      lo += ((w[i] & 15) | int((high >> i) & 1) << 4) * x[i];
-      hi += ((w[i] >> 4) | int((high >> (i + 16)) & 1) << 4) * x[i + 16];
+      int v0 = w[i] & 15, v1 = w[i] >> 4;
+      for (int p = 0; p < Planes; ++p) {
+        v0 |= int((planes[p] >> i) & 1) << (4 + p);
+        v1 |= int((planes[p] >> (i + 16)) & 1) << (4 + p);
+      }
+      lo += v0 * x[i];
+      hi += v1 * x[i + 16];
     }
     return {static_cast<float>(lo), static_cast<float>(hi)};
+  }
+  static Acc dot5(const uint8_t *w, const int8_t *x) {
+    return dotPlanes<1>(w, x);
+  }
+  static Acc dot6(const uint8_t *w, const int8_t *x) {
+    return dotPlanes<2>(w, x);
   }
   static Acc fma(Acc a, float s, Acc acc) {
     return {acc.lo + a.lo * s, acc.hi + a.hi * s};

@@ -2217,13 +2217,13 @@ func.func private @qweight_zero_dim(
 
 // -----
 
-// expected-error @+2 {{expected qweight bits 4, 5 or 8, found 2}}
+// expected-error @+2 {{expected qweight bits 4, 5, 6 or 8, found 2}}
 func.func private @qweight_bits(
     !llm.qweight<64x128, bits = 2, group = 32, scale = f16, symmetric, packing = nibble>)
 
 // -----
 
-// expected-error @+2 {{expected qweight bits 4, 5 or 8, found 16}}
+// expected-error @+2 {{expected qweight bits 4, 5, 6 or 8, found 16}}
 func.func private @qweight_bits_16(
     !llm.qweight<64x128, bits = 16, group = 32, scale = f16, symmetric, packing = byte>)
 
@@ -2284,7 +2284,7 @@ func.func private @qweight_4bit_nibble_plane(
 
 // -----
 
-// expected-error @+2 {{expected packing 'nibble_plane' with 5 bits and only then, found 5 bits and 'nibble'}}
+// expected-error @+2 {{expected packing 'nibble_plane' with 5 or 6 bits and only then, found 5 bits and 'nibble'}}
 func.func private @qweight_5bit_nibble(
     !llm.qweight<64x128, bits = 5, group = 32, scale = f32, symmetric, packing = nibble>)
 
@@ -2506,7 +2506,7 @@ func.func @param_row_blocks_rank0() {
 
 // -----
 
-// expected-error @+1 {{expected qweight bits 4, 5 or 8, found -8}}
+// expected-error @+1 {{expected qweight bits 4, 5, 6 or 8, found -8}}
 func.func @qweight_negative_bits(%w: !llm.qweight<64x64, bits = -8, group = 32, scale = f16, symmetric, packing = nibble>) {
   return
 }

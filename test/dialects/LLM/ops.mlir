@@ -33,7 +33,7 @@ func.func @kv_cache_types(
 // CHECK-SAME:    %{{.*}}: !llm.qweight<64x128, bits = 4, group = per_channel, scale = bf16, asymmetric, packing = awq>,
 // CHECK-SAME:    %{{.*}}: !llm.qweight<8x3, bits = 4, group = 3, scale = f32, symmetric, packing = awq>,
 // CHECK-SAME:    %{{.*}}: !llm.qweight<64x256, bits = 5, group = 32, scale = f32, asymmetric, packing = nibble_plane>,
-// CHECK-SAME:    %{{.*}}: !llm.qweight<64x256, bits = 8, group = 16, scale = f32, symmetric, packing = byte>)
+// CHECK-SAME:    %{{.*}}: !llm.qweight<64x256, bits = 6, group = 16, scale = f32, symmetric, packing = nibble_plane>)
 // CHECK-NEXT:    return
 func.func @qweight_types(
     %q0: !llm.qweight<64x128, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>,
@@ -45,7 +45,7 @@ func.func @qweight_types(
     %q6: !llm.qweight<64x128, bits = 4, group = per_channel, scale = bf16, asymmetric, packing = awq>,
     %q7: !llm.qweight<8x3, bits = 4, group = 3, scale = f32, symmetric, packing = awq>,
     %q8: !llm.qweight<64x256, bits = 5, group = 32, scale = f32, asymmetric, packing = nibble_plane>,
-    %q9: !llm.qweight<64x256, bits = 8, group = 16, scale = f32, symmetric, packing = byte>) {
+    %q9: !llm.qweight<64x256, bits = 6, group = 16, scale = f32, symmetric, packing = nibble_plane>) {
   return
 }
 

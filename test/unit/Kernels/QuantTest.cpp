@@ -58,7 +58,8 @@ Packed quantize(const std::vector<float> &w, int64_t n, int64_t k, int bits,
 TEST(QuantizeTest, CheckQuantizationNamesTheProblem) {
   EXPECT_EQ(checkQuantization(8, 0, 70), "");
   EXPECT_EQ(checkQuantization(4, 128, 256), "");
-  EXPECT_EQ(checkQuantization(3, 32, 64), "expected 8, 5 or 4 bits, found 3");
+  EXPECT_EQ(checkQuantization(3, 32, 64),
+            "expected 8, 6, 5 or 4 bits, found 3");
   EXPECT_EQ(checkQuantization(4, 48, 96),
             "expected a group size of 0 (per output channel), 16 or a "
             "multiple of 32, found 48");
@@ -75,7 +76,7 @@ TEST(QuantizeTest, CheckQuantizationNamesTheProblem) {
 /// the layout's sizes hold.
 TEST(QuantizeTest, RoundTripWithinHalfAStep) {
   uint32_t seed = 1;
-  for (int bits : {8, 5, 4})
+  for (int bits : {8, 6, 5, 4})
     for (bool symmetric : {true, false})
       for (auto [k, group] : {std::pair<int64_t, int64_t>{70, 0},
                               {64, 32},
@@ -210,7 +211,7 @@ TEST_P(LinearQTest, MatchesTheDequantizedReference) {
       {3, 256, 9, 16},
       {5, 96, 50, 16}};
   uint32_t seed = 100;
-  for (int bits : {8, 5, 4})
+  for (int bits : {8, 6, 5, 4})
     for (bool symmetric : {true, false})
       for (const auto &c : cases) {
         const int64_t m = c[0], k = c[1], n = c[2], group = c[3];
@@ -267,7 +268,7 @@ TEST_P(LinearQTest, Int8ActivationsMatchTheReference) {
       {4, 64, 50, 32},   {17, 70, 49, 0},   {9, 520, 97, 0}, {33, 256, 13, 64},
       {6, 896, 100, 64}, {5, 768, 48, 128}, {2, 96, 20, 32}};
   uint32_t seed = 700;
-  for (int bits : {8, 5, 4})
+  for (int bits : {8, 6, 5, 4})
     for (bool symmetric : {true, false})
       for (const auto &c : cases) {
         const int64_t m = c[0], k = c[1], n = c[2], group = c[3];

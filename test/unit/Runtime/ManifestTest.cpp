@@ -136,9 +136,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"\"name\": \"forward\"", "\"name\": \"prefill_enc5_encode\"",
                 "m.json: field .entry_points[1].name: expected a name no "
                 "other entry point has, found \"prefill_enc5_encode\""},
-        BadCase{"\"bits\": 4", "\"bits\": 6",
-                "m.json: field .params[3].quant: expected 8, 5 or 4 bits, "
-                "found 6"},
+        BadCase{"\"bits\": 4", "\"bits\": 7",
+                "m.json: field .params[3].quant: expected 8, 6, 5 or 4 bits, "
+                "found 7"},
         BadCase{"\"group\": 32", "\"group\": 48",
                 "m.json: field .params[3].quant: expected a group size of 0 "
                 "(per output channel), 16 or a multiple of 32, found 48"},

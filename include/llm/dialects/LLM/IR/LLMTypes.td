@@ -51,7 +51,7 @@ def LLM_KVCacheType : LLM_Type<"KVCache", "kv_cache"> {
 def LLM_QuantizedType : LLM_Type<"Quantized", "qweight"> {
   let summary = "A quantized weight matrix";
   let description = [{
-    A `[out, in]` weight matrix stored with `bits` (8, 5 or 4) per value,
+    A `[out, in]` weight matrix stored with `bits` (8, 6, 5 or 4) per value,
     quantized in groups of `group` consecutive input features that share a
     scale of type `scale` (and, unless `symmetric`, a zero point of `bits`
     bits). `group = per_channel` uses one group per output row. The
@@ -59,9 +59,10 @@ def LLM_QuantizedType : LLM_Type<"Quantized", "qweight"> {
 
     - `byte`: one 8-bit value per byte (int8);
     - `nibble`: two 4-bit values per byte, low nibble first, along `in`;
-    - `nibble_plane` (5 bits): per 32 values along `in`, their low 4 bits
-      as `nibble` packs them (value i and i + 16 in byte i) and a 32-bit
-      word of their fifth bits, as ggml's Q5 formats hold them;
+    - `nibble_plane` (5 and 6 bits): per 32 values along `in`, their low 4
+      bits as `nibble` packs them (value i and i + 16 in byte i) and a
+      32-bit word per higher bit (bit i of word p is bit 4 + p of value i),
+      the planes of ggml's Q5 formats;
     - `gptq`: eight 4-bit values per `i32`, along `in` (GPTQ `qweight`);
     - `awq`: eight 4-bit values per `i32`, along `out`, in AWQ's
       interleaved order.
