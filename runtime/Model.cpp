@@ -334,7 +334,8 @@ Expected<Buffer> unpackGGML(const SafeTensorsArchive &archive,
   const int64_t bytes = format ? n * blocks * format->blockBytes : 0;
   const TensorInfo *info = archive.lookup(param.name);
   if (!format || !info || info->numBytes != static_cast<uint64_t>(bytes) ||
-      q.group != format->group || q.bits != format->bits ||
+      q.group != format->group ||
+      (q.bits != format->bits && (q.bits != 8 || format->bits == 4)) ||
       k % format->blockElements != 0)
     return Status::error(ErrorCode::Format,
                          archive.directory() + ": tensor '" + param.name +

@@ -31,7 +31,7 @@ Re-running gives the same bytes.
 Two more uses, for tests that write their files at run time:
 
   make_gguf_fixtures.py convert MODEL OUT.gguf [--type T]
-      T: f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k (rows
+      T: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k (rows
       that 256 does not divide: q5_0, q5_1, q8_0), q4_k_m (llama.cpp's
       mix: Q6_K for the output and some layers' attn_v and ffn_down, Q4_K
       elsewhere), or one of them with -ref: the F32 twin
@@ -144,6 +144,13 @@ def permute(values, shape, n_head):
 
 def f16_bytes(values):
     return struct.pack(f"<{len(values)}e", *values)
+
+
+def bf16_bytes(values):
+    """The nearest bf16 of each value (ties to even), as the converter's
+    numpy/torch casts give it."""
+    words = struct.unpack(f"<{len(values)}I", struct.pack(f"<{len(values)}f", *values))
+    return struct.pack(f"<{len(words)}H", *(((w + 0x7FFF + ((w >> 16) & 1)) >> 16) & 0xFFFF for w in words))
 
 
 def q8_0_bytes(values):
@@ -594,6 +601,52 @@ def gpt2_tensors(tensors):
     return out
 
 
+def bloom_tensors(tensors, config):
+    """BLOOM's tensors as llama.cpp's BloomModel converter writes them: GGUF
+    names, the fused QKV rows regrouped from [head, {q, k, v}, head_dim] to
+    [{q, k, v}, head, head_dim], and the output a copy of the embedding."""
+    hidden = config.get("hidden_size") or config["n_embed"]
+    heads = config["n_head"]
+    hd = hidden // heads
+    out = {}
+    names = {"word_embeddings.weight": "token_embd.weight",
+             "word_embeddings_layernorm.weight": "token_embd_norm.weight",
+             "word_embeddings_layernorm.bias": "token_embd_norm.bias",
+             "ln_f.weight": "output_norm.weight", "ln_f.bias": "output_norm.bias"}
+    layer = {"input_layernorm": "attn_norm", "self_attention.query_key_value": "attn_qkv",
+             "self_attention.dense": "attn_output", "post_attention_layernorm": "ffn_norm",
+             "mlp.dense_h_to_4h": "ffn_up", "mlp.dense_4h_to_h": "ffn_down"}
+    for name, (shape, values) in tensors.items():
+        name = name.removeprefix("transformer.")
+        if name in names:
+            out[names[name]] = (shape, values)
+            continue
+        parts = name.split(".")
+        new = f"blk.{parts[1]}.{layer['.'.join(parts[2:-1])]}.{parts[-1]}"
+        if parts[2:-1] == ["self_attention", "query_key_value"]:
+            cols = shape[1] if len(shape) == 2 else 1
+            rows = [values[r * cols:(r + 1) * cols] for r in range(3 * hidden)]
+            order = [h * 3 * hd + part * hd + i for part in range(3) for h in range(heads) for i in range(hd)]
+            values = [v for r in order for v in rows[r]]
+        out[new] = (shape, values)
+    out["output.weight"] = out["token_embd.weight"]
+    return out
+
+
+def bloom_meta(config):
+    hidden = config.get("hidden_size") or config["n_embed"]
+    return [
+        kv("general.architecture", "str", "bloom"),
+        kv("bloom.context_length", "u32", config.get("seq_length") or hidden),
+        kv("bloom.embedding_length", "u32", hidden),
+        kv("bloom.feed_forward_length", "u32", 4 * hidden),
+        kv("bloom.block_count", "u32", config["n_layer"]),
+        kv("bloom.attention.head_count", "u32", config["n_head"]),
+        kv("bloom.attention.head_count_kv", "u32", config["n_head"]),
+        kv("bloom.attention.layer_norm_epsilon", "f32", config["layer_norm_epsilon"]),
+    ]
+
+
 def gpt2_meta(config):
     hidden = config["n_embd"]
     return [
@@ -611,6 +664,10 @@ def write(path, config, tensors, kind, arch="llama", tokenizer=()):
     if arch == "gpt2":
         write_tensors(path, config, gpt2_tensors(tensors), kind, arch, gpt2_meta(config), tokenizer,
                       lambda n: n)
+        return
+    if arch == "bloom":
+        write_tensors(path, config, bloom_tensors(tensors, config), kind, arch, bloom_meta(config),
+                      tokenizer, lambda n: n)
         return
     heads, kv_heads = config["num_attention_heads"], config["num_key_value_heads"]
     head_dim = config.get("head_dim") or config["hidden_size"] // heads
@@ -699,16 +756,28 @@ def write_tensors(path, config, tensors, kind, arch, meta, tokenizer, gguf_name)
             # As llama.cpp's quantizer: rows that no super-block of 256
             # divides take a 32-value format instead.
             quant = KQUANT_FALLBACK[quant]
-        if reference and len(shape) >= 2:
+        if quant in QUANTIZERS and shape[-1] % 32:
+            # Rows no block divides: F16, as the converter falls back.
+            quant = "f16"
+        if quant == "f16" and len(shape) >= 2 and kind not in ("f16", "f32"):
+            if reference:
+                values = [f16(v) for v in values]
+            else:
+                blob, ggml_type = f16_bytes(values), 1
+        elif reference and len(shape) >= 2:
             packed = QUANTIZERS[quant][1](values)
             # -f16ref: K-quant scales as the kernels hold them, in f16 (the
             # embedding is dequantized at load, exactly).
             f16_scales = kind.endswith("-f16ref") and gguf_name(name) != "token_embd.weight"
             values = dequantize(packed, quant, len(values), f16_scales)
-        if len(shape) == 1 or kind == "f32" or reference:
+        if quant == "f16" and len(shape) >= 2 and kind not in ("f16", "f32") and not reference:
+            pass  # written above
+        elif len(shape) == 1 or kind == "f32" or reference:
             blob, ggml_type = struct.pack(f"<{len(values)}f", *values), 0
         elif kind == "f16":
             blob, ggml_type = f16_bytes(values), 1
+        elif kind == "bf16":
+            blob, ggml_type = bf16_bytes(values), 30
         else:
             ggml_type, quantize = QUANTIZERS[quant]
             blob = quantize(values)
@@ -740,10 +809,10 @@ def convert(args):
     with open(os.path.join(folder, "config.json")) as f:
         config = json.load(f)
     arch = {"llama": "llama", "mistral": "llama", "mixtral": "llama", "qwen2": "qwen2",
-            "gpt2": "gpt2"}.get(config["model_type"])
+            "gpt2": "gpt2", "bloom": "bloom"}.get(config["model_type"])
     if arch is None:
         raise SystemExit(f"{folder}/config.json: model_type {config['model_type']!r}: expected llama, mistral, "
-                         "mixtral, qwen2 or gpt2")
+                         "mixtral, qwen2, gpt2 or bloom")
     write(out, config, read_safetensors(os.path.join(folder, "model.safetensors")), kind, arch,
           tokenizer_kvs(folder))
 

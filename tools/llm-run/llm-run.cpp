@@ -216,6 +216,12 @@ static Opt<std::string> dumpGenLogits(
     cl::desc("Write the float32 logits each generated token was chosen from "
              "as .npy [steps, vocab]"),
     flag);
+static Opt<bool> ggufPackedCodes(
+    "gguf-packed-codes",
+    cl::desc("A GGUF file's Q5_0, Q5_1, Q5_K and Q6_K weights in 5- and 6-bit "
+             "layouts (6 and 8 bits per weight) instead of 8-bit codes (9 and "
+             "10): less memory, a slower GEMV where it is compute-bound"),
+    flag);
 static Opt<bool>
     ignoreEos("ignore-eos",
               cl::desc("Keep generating after an end-of-sequence token"), flag);
@@ -858,6 +864,10 @@ static int run() {
   if (numBeams > 1 && !dumpGenLogits.empty())
     return fail("--num-beams: beam search does not support --dump-gen-logits");
   const bool gguf = isGGUFPath(modelPath);
+  if (!gguf && ggufPackedCodes)
+    return fail(llvm::formatv("--gguf-packed-codes: expected a GGUF file "
+                              "(MODEL.gguf), found the folder '{0}'",
+                              modelPath));
   if (!gguf && !llvm::sys::fs::is_directory(modelPath))
     return fail(llvm::formatv(
         "{0}: expected a Hugging Face model folder "
@@ -883,6 +893,7 @@ static int run() {
     for (const std::string &note : opened->notes)
       llvm::errs() << "llm-run: note: " << note << "\n";
     hf = std::move(opened->model);
+    (*hf)->setGGMLPackedCodes(ggufPackedCodes);
     ggufWeights = std::move(opened->weights);
   } else {
     hf = HFModel::open(modelPath);

@@ -92,6 +92,11 @@ public:
   /// Whether GPT-2's Conv1D weights (c_attn, c_proj, c_fc) are stored
   /// [out, in], as a GGUF file holds them, rather than [in, out].
   void setConv1DOutIn(bool outIn) { conv1dOutIn = outIn; }
+  /// Whether ggml's 5- and 6-bit formats (Q5_0, Q5_1, Q5_K, Q6_K) import in
+  /// the kernels' 5- and 6-bit layouts (less memory) rather than as 8-bit
+  /// codes (the default: on CPUs where the integer GEMV is compute-bound,
+  /// unpacking the higher bits costs more than the bytes it saves).
+  void setGGMLPackedCodes(bool packed) { ggmlPackedCodes = packed; }
 
   /// How the checkpoint's projections are quantized, if they are.
   const std::optional<CheckpointQuantization> &
@@ -127,6 +132,7 @@ private:
   std::optional<CheckpointQuantization> checkpointQuantization;
   std::map<std::string, std::string> ggmlFormats;
   bool conv1dOutIn = false;
+  bool ggmlPackedCodes = false;
   /// The entry of `info.type` in the importer's table.
   const hf::ModelFamily *family = nullptr;
 };

@@ -305,6 +305,60 @@ llvm::Error gpt2Config(const Metadata &meta, llvm::json::Object &config) {
   return llvm::Error::success();
 }
 
+/// BLOOM's config from bloom.* metadata (llama.cpp's BloomModel converter).
+llvm::Error bloomConfig(const Metadata &meta, llvm::json::Object &config) {
+  config["model_type"] = "bloom";
+  for (auto [key, field] : {std::pair<llvm::StringRef, llvm::StringRef>{
+                                "embedding_length", "hidden_size"},
+                            {"block_count", "n_layer"},
+                            {"attention.head_count", "n_head"}}) {
+    llvm::Expected<int64_t> v = meta.required(key);
+    if (!v)
+      return v.takeError();
+    config[field] = *v;
+  }
+  llvm::Expected<std::optional<double>> eps =
+      meta.real("attention.layer_norm_epsilon");
+  if (!eps)
+    return eps.takeError();
+  config["layer_norm_epsilon"] = eps->value_or(1e-5);
+  return llvm::Error::success();
+}
+
+/// The Hugging Face name of BLOOM GGUF tensor `name`, or "".
+std::string bloomName(llvm::StringRef name) {
+  static const std::pair<llvm::StringRef, llvm::StringRef> kGlobal[] = {
+      {"token_embd.weight", "word_embeddings.weight"},
+      {"token_embd_norm.weight", "word_embeddings_layernorm.weight"},
+      {"token_embd_norm.bias", "word_embeddings_layernorm.bias"},
+      {"output_norm.weight", "ln_f.weight"},
+      {"output_norm.bias", "ln_f.bias"},
+      {"output.weight", "lm_head.weight"}};
+  for (auto [from, to] : kGlobal)
+    if (name == from)
+      return to.str();
+  static const std::pair<llvm::StringRef, llvm::StringRef> kLayer[] = {
+      {"attn_norm", "input_layernorm"},
+      {"attn_qkv", "self_attention.query_key_value"},
+      {"attn_output", "self_attention.dense"},
+      {"ffn_norm", "post_attention_layernorm"},
+      {"ffn_up", "mlp.dense_h_to_4h"},
+      {"ffn_down", "mlp.dense_4h_to_h"}};
+  if (!name.consume_front("blk."))
+    return "";
+  auto [layer, rest] = name.split('.');
+  unsigned index;
+  if (layer.getAsInteger(10, index))
+    return "";
+  auto [tensor, kind] = rest.split('.');
+  if (kind != "weight" && kind != "bias")
+    return "";
+  for (auto [from, to] : kLayer)
+    if (tensor == from)
+      return ("h." + layer + "." + to + "." + kind).str();
+  return "";
+}
+
 /// The Hugging Face name of GPT-2 GGUF tensor `name`, or "".
 std::string gpt2Name(llvm::StringRef name) {
   static const std::pair<llvm::StringRef, llvm::StringRef> kGlobal[] = {
@@ -415,6 +469,8 @@ llvm::Error splitExperts(const GGUFTensor &t,
 std::string hfName(llvm::StringRef name, llvm::StringRef arch) {
   if (arch == "gpt2")
     return gpt2Name(name);
+  if (arch == "bloom")
+    return bloomName(name);
   static const std::pair<llvm::StringRef, llvm::StringRef> kGlobal[] = {
       {"token_embd.weight", "model.embed_tokens.weight"},
       {"output_norm.weight", "model.norm.weight"},
@@ -471,20 +527,25 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
   std::string arch = archValue && archValue->type == llmrt::GGUFType::String
                          ? archValue->string
                          : "";
-  if (arch != "llama" && arch != "qwen2" && arch != "gpt2")
+  if (arch != "llama" && arch != "qwen2" && arch != "gpt2" && arch != "bloom")
     return makeError(llvm::formatv(
-        "{0}: metadata 'general.architecture': expected llama, qwen2 or gpt2 "
-        "(the GGUF architectures LLMC imports), found {1}",
+        "{0}: metadata 'general.architecture': expected llama, qwen2, gpt2 or "
+        "bloom (the GGUF architectures LLMC imports), found {1}",
         path, archValue ? archValue->describe() : "no such key"));
   Metadata meta(file, arch);
 
   // The config the Hugging Face importer reads.
   llvm::json::Object config;
   int64_t hidden = 0, heads = 0, kvHeads = 0, headDim = 0;
-  if (arch == "gpt2") {
-    llvm::Error err = gpt2Config(meta, config);
+  if (arch == "gpt2" || arch == "bloom") {
+    llvm::Error err =
+        arch == "gpt2" ? gpt2Config(meta, config) : bloomConfig(meta, config);
     if (err)
       return std::move(err);
+    if (arch == "bloom") {
+      hidden = *config.getInteger("hidden_size");
+      heads = *config.getInteger("n_head");
+    }
   } else {
     config["model_type"] = arch;
     for (auto [key, field] : {std::pair<llvm::StringRef, llvm::StringRef>{
@@ -635,7 +696,12 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
     const bool projection =
         llvm::StringRef(name).ends_with("_proj.weight") ||
         name == "lm_head.weight" ||
-        (arch == "gpt2" && llvm::StringRef(name).ends_with("mlp.c_fc.weight"));
+        (arch == "gpt2" &&
+         llvm::StringRef(name).ends_with("mlp.c_fc.weight")) ||
+        (arch == "bloom" &&
+         (llvm::StringRef(name).ends_with(".dense.weight") ||
+          llvm::StringRef(name).ends_with("_4h.weight") ||
+          llvm::StringRef(name).ends_with("_4h_to_h.weight")));
     const llmk::GGMLKernelFormat *kernelFormat =
         llmk::getGGMLKernelFormat(t.type);
     const char *format = kernelFormat ? kernelFormat->checkpoint : nullptr;
@@ -708,6 +774,28 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
           std::memcpy(buffer.data() + (h * headDim + i) * rowBytes,
                       data + (h * headDim + from) * rowBytes, rowBytes);
         }
+      data = buffer.data();
+    }
+    // BLOOM's converter regroups the fused QKV rows from [head, {q, k, v},
+    // head_dim] to [{q, k, v}, head, head_dim]: back to BLOOM's order.
+    if (arch == "bloom" &&
+        (llvm::StringRef(t.name).ends_with(".attn_qkv.weight") ||
+         llvm::StringRef(t.name).ends_with(".attn_qkv.bias"))) {
+      int64_t rows = info.shape[0];
+      int64_t rowBytes = static_cast<int64_t>(info.numBytes) / rows;
+      headDim = heads ? hidden / heads : 0;
+      if (heads <= 0 || rows != 3 * hidden || hidden % heads != 0)
+        return makeError(llvm::formatv(
+            "{0}: tensor '{1}': expected {2} rows (query, key and value of "
+            "{3} heads of {4}), found {5}",
+            path, t.name, 3 * hidden, heads, headDim, rows));
+      std::vector<uint8_t> &buffer =
+          holder->buffers.emplace_back(info.numBytes);
+      for (int64_t r = 0; r < rows; ++r) {
+        int64_t part = r / hidden, h = (r % hidden) / headDim, i = r % headDim;
+        std::memcpy(buffer.data() + ((h * 3 + part) * headDim + i) * rowBytes,
+                    data + r * rowBytes, rowBytes);
+      }
       data = buffer.data();
     }
     info.data = data;

@@ -75,6 +75,9 @@ llvm::Error hf::buildBloom(Config &c, Emitter &e, ModuleOp module,
     h = e.add(h, e.linear(f, p + "mlp.dense_4h_to_h", hidden, true));
   }
   h = e.layerNorm(h, "ln_f", eps);
-  e.endFunction(e.linear(h, "word_embeddings", vocab, false));
+  // A GGUF file has its own output tensor.
+  e.endFunction(
+      e.linear(h, e.hasTensor("lm_head.weight") ? "lm_head" : "word_embeddings",
+               vocab, false));
   return e.takeError();
 }

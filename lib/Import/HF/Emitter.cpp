@@ -282,11 +282,12 @@ Value Emitter::linear(Value x, llvm::StringRef name, int64_t out, bool bias,
                               : std::string("no such tensor")));
       return nullptr;
     }
-    auto type = QuantizedType::get(&context, {out, in}, ggml->bits, ggml->group,
+    const unsigned bits = ggml->bits == 4 || ggmlPackedCodes ? ggml->bits : 8;
+    auto type = QuantizedType::get(&context, {out, in}, bits, ggml->group,
                                    builder.getF32Type(), ggml->symmetric,
-                                   ggml->bits == 8   ? QuantPacking::Byte
-                                   : ggml->bits != 4 ? QuantPacking::NibblePlane
-                                                     : QuantPacking::Nibble);
+                                   bits == 8   ? QuantPacking::Byte
+                                   : bits == 4 ? QuantPacking::Nibble
+                                               : QuantPacking::NibblePlane);
     auto op = ParamOp::create(builder, loc, type, weightName);
     op.setCheckpointFormat(format);
     w = op;

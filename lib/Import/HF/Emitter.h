@@ -149,6 +149,9 @@ public:
   const std::map<std::string, std::string> *ggmlFormats = nullptr;
   /// GPT-2's Conv1D weights stored [out, in] (HFModel::setConv1DOutIn).
   bool conv1dOutIn = false;
+  /// ggml's 5- and 6-bit formats in 5- and 6-bit layouts, not bytes
+  /// (HFModel::setGGMLPackedCodes).
+  bool ggmlPackedCodes = false;
   std::string functionName = "forward";
 
 private:

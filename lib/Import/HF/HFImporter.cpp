@@ -252,6 +252,7 @@ HFModel::import(MLIRContext &context, const SafeTensorsArchive &archive,
     emitter.checkpointQuantization = &*checkpointQuantization;
   emitter.ggmlFormats = &ggmlFormats;
   emitter.conv1dOutIn = conv1dOutIn;
+  emitter.ggmlPackedCodes = ggmlPackedCodes;
   // A fresh view: the errors of an earlier import do not stick to this one.
   Config view(*config);
   if (llvm::Error err = family->build(view, emitter, *module, options))
