@@ -282,16 +282,15 @@ llvm::Error ropeScaling(const Metadata &meta, const GGUFFile &file, double base,
   return llvm::Error::success();
 }
 
-/// GPT-2's config from gpt2.* metadata (llama.cpp's GPT2Model converter).
-llvm::Error gpt2Config(const Metadata &meta, llvm::json::Object &config) {
-  config["model_type"] = "gpt2";
-  config["activation_function"] = "gelu_new";
-  for (auto [key, field] : {std::pair<llvm::StringRef, llvm::StringRef>{
-                                "embedding_length", "n_embd"},
-                            {"feed_forward_length", "n_inner"},
-                            {"block_count", "n_layer"},
-                            {"attention.head_count", "n_head"},
-                            {"context_length", "n_positions"}}) {
+using NamePairs = llvm::ArrayRef<std::pair<llvm::StringRef, llvm::StringRef>>;
+
+/// The config of a GPT-2-style family (GPT-2, BLOOM) from {arch}.*
+/// metadata: `model_type`, the required integers `fields` (GGUF key ->
+/// config field) and the LayerNorm epsilon.
+llvm::Error layerNormConfig(const Metadata &meta, llvm::StringRef modelType,
+                            NamePairs fields, llvm::json::Object &config) {
+  config["model_type"] = modelType;
+  for (auto [key, field] : fields) {
     llvm::Expected<int64_t> v = meta.required(key);
     if (!v)
       return v.takeError();
@@ -305,24 +304,48 @@ llvm::Error gpt2Config(const Metadata &meta, llvm::json::Object &config) {
   return llvm::Error::success();
 }
 
-/// BLOOM's config from bloom.* metadata (llama.cpp's BloomModel converter).
+/// GPT-2's config (llama.cpp's GPT2Model converter).
+llvm::Error gpt2Config(const Metadata &meta, llvm::json::Object &config) {
+  static const std::pair<llvm::StringRef, llvm::StringRef> kFields[] = {
+      {"embedding_length", "n_embd"},
+      {"feed_forward_length", "n_inner"},
+      {"block_count", "n_layer"},
+      {"attention.head_count", "n_head"},
+      {"context_length", "n_positions"}};
+  config["activation_function"] = "gelu_new";
+  return layerNormConfig(meta, "gpt2", kFields, config);
+}
+
+/// BLOOM's config (llama.cpp's BloomModel converter).
 llvm::Error bloomConfig(const Metadata &meta, llvm::json::Object &config) {
-  config["model_type"] = "bloom";
-  for (auto [key, field] : {std::pair<llvm::StringRef, llvm::StringRef>{
-                                "embedding_length", "hidden_size"},
-                            {"block_count", "n_layer"},
-                            {"attention.head_count", "n_head"}}) {
-    llvm::Expected<int64_t> v = meta.required(key);
-    if (!v)
-      return v.takeError();
-    config[field] = *v;
-  }
-  llvm::Expected<std::optional<double>> eps =
-      meta.real("attention.layer_norm_epsilon");
-  if (!eps)
-    return eps.takeError();
-  config["layer_norm_epsilon"] = eps->value_or(1e-5);
-  return llvm::Error::success();
+  static const std::pair<llvm::StringRef, llvm::StringRef> kFields[] = {
+      {"embedding_length", "hidden_size"},
+      {"block_count", "n_layer"},
+      {"attention.head_count", "n_head"}};
+  return layerNormConfig(meta, "bloom", kFields, config);
+}
+
+/// The Hugging Face name of GGUF tensor `name` of a GPT-2-style family, or
+/// "": a whole-model tensor by `global`, blk.N.T.weight/bias by `layer` as
+/// h.N.<layer[T]>.weight/bias.
+std::string layerNormName(llvm::StringRef name, NamePairs global,
+                          NamePairs layer) {
+  for (auto [from, to] : global)
+    if (name == from)
+      return to.str();
+  if (!name.consume_front("blk."))
+    return "";
+  auto [index, rest] = name.split('.');
+  unsigned number;
+  if (index.getAsInteger(10, number))
+    return "";
+  auto [tensor, kind] = rest.split('.');
+  if (kind != "weight" && kind != "bias")
+    return "";
+  for (auto [from, to] : layer)
+    if (tensor == from)
+      return ("h." + index + "." + to + "." + kind).str();
+  return "";
 }
 
 /// The Hugging Face name of BLOOM GGUF tensor `name`, or "".
@@ -334,9 +357,6 @@ std::string bloomName(llvm::StringRef name) {
       {"output_norm.weight", "ln_f.weight"},
       {"output_norm.bias", "ln_f.bias"},
       {"output.weight", "lm_head.weight"}};
-  for (auto [from, to] : kGlobal)
-    if (name == from)
-      return to.str();
   static const std::pair<llvm::StringRef, llvm::StringRef> kLayer[] = {
       {"attn_norm", "input_layernorm"},
       {"attn_qkv", "self_attention.query_key_value"},
@@ -344,19 +364,7 @@ std::string bloomName(llvm::StringRef name) {
       {"ffn_norm", "post_attention_layernorm"},
       {"ffn_up", "mlp.dense_h_to_4h"},
       {"ffn_down", "mlp.dense_4h_to_h"}};
-  if (!name.consume_front("blk."))
-    return "";
-  auto [layer, rest] = name.split('.');
-  unsigned index;
-  if (layer.getAsInteger(10, index))
-    return "";
-  auto [tensor, kind] = rest.split('.');
-  if (kind != "weight" && kind != "bias")
-    return "";
-  for (auto [from, to] : kLayer)
-    if (tensor == from)
-      return ("h." + layer + "." + to + "." + kind).str();
-  return "";
+  return layerNormName(name, kGlobal, kLayer);
 }
 
 /// The Hugging Face name of GPT-2 GGUF tensor `name`, or "".
@@ -367,26 +375,11 @@ std::string gpt2Name(llvm::StringRef name) {
       {"output_norm.weight", "ln_f.weight"},
       {"output_norm.bias", "ln_f.bias"},
       {"output.weight", "lm_head.weight"}};
-  for (auto [from, to] : kGlobal)
-    if (name == from)
-      return to.str();
   static const std::pair<llvm::StringRef, llvm::StringRef> kLayer[] = {
       {"attn_norm", "ln_1"},          {"attn_qkv", "attn.c_attn"},
       {"attn_output", "attn.c_proj"}, {"ffn_norm", "ln_2"},
       {"ffn_up", "mlp.c_fc"},         {"ffn_down", "mlp.c_proj"}};
-  if (!name.consume_front("blk."))
-    return "";
-  auto [layer, rest] = name.split('.');
-  unsigned index;
-  if (layer.getAsInteger(10, index))
-    return "";
-  auto [tensor, kind] = rest.split('.');
-  if (kind != "weight" && kind != "bias")
-    return "";
-  for (auto [from, to] : kLayer)
-    if (tensor == from)
-      return ("h." + layer + "." + to + "." + kind).str();
-  return "";
+  return layerNormName(name, kGlobal, kLayer);
 }
 
 /// The experts of a stacked tensor blk.N.ffn_{gate,up,down}_exps.weight
