@@ -35,6 +35,8 @@ namespace {
   __attribute__((                                                              \
       target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
 
+#include "QuantPlanes.inc"
+
 struct QDot {
   using Acc = __m256;
   LLMK_TARGET static Acc zero() { return _mm256_setzero_ps(); }
@@ -53,32 +55,10 @@ struct QDot {
     return _mm256_cvtepi32_ps(
         _mm256_dpbusd_epi32(_mm256_setzero_si256(), wv, xv));
   }
-  /// A plane of 32 higher bits (the word at `w`) as bytes `value` or 0:
-  /// each byte of the word broadcast to 8 bytes, then one bit tested per
-  /// byte.
-  LLMK_TARGET static __m256i highBits(const uint8_t *w, char value) {
-    uint32_t high;
-    std::memcpy(&high, w, 4);
-    const __m256i spread = _mm256_shuffle_epi8(
-        _mm256_set1_epi32(static_cast<int32_t>(high)),
-        _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202,
-                           0x0303030303030303));
-    const __m256i bit =
-        _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ULL));
-    return _mm256_and_si256(
-        _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit),
-        _mm256_set1_epi8(value));
-  }
   /// 5 and 6 bits: the nibbles, then a word per higher bit.
   template <int Planes>
   LLMK_TARGET static Acc dotPlanes(const uint8_t *w, const int8_t *x) {
-    __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i *>(w));
-    __m256i wv =
-        _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(bytes, 4), bytes),
-                         _mm256_set1_epi8(0x0f));
-    wv = _mm256_or_si256(wv, highBits(w + 16, 0x10));
-    if (Planes == 2)
-      wv = _mm256_or_si256(wv, highBits(w + 20, 0x20));
+    __m256i wv = planeBytes<Planes>(w);
     __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x));
     return _mm256_cvtepi32_ps(
         _mm256_dpbusd_epi32(_mm256_setzero_si256(), wv, xv));
