@@ -202,19 +202,7 @@ def q5_bytes(values, with_min):
     bit 4 of value i in bit i of qh."""
     out = bytearray()
     for b in range(0, len(values), 32):
-        block = values[b:b + 32]
-        if with_min:
-            lo, hi = min(block), max(block)
-            d = (hi - lo) / 31
-            inv = 1 / d if d else 0.0
-            q = [min(31, int((v - lo) * inv + 0.5)) for v in block]
-            head = struct.pack("<ee", d, lo)
-        else:
-            extreme = max(block, key=abs)
-            d = extreme / -16
-            inv = 1 / d if d else 0.0
-            q = [min(31, int(v * inv + 16.5)) for v in block]
-            head = struct.pack("<e", d)
+        head, q = block_grid(values[b:b + 32], 5, with_min)
         qh = sum(((q[i] >> 4) & 1) << i for i in range(32))
         out += head + struct.pack("<I", qh) + bytes((q[j] & 15) | ((q[j + 16] & 15) << 4) for j in range(16))
     return bytes(out)
@@ -360,22 +348,27 @@ def dequantize_more(blob, kind, f16_scales=False):
     return out
 
 
+def block_grid(block, bits, with_min):
+    """ggml's reference grid of one block of 32 at 4 or 5 bits: with_min
+    (Q4_1, Q5_1) d = (max - min) / top, m = min, q = min(top, trunc((x - m)
+    / d + 0.5)); else (Q4_0, Q5_0) d = -x_m / half for the x_m of largest
+    magnitude, q = min(top, trunc(x / d + half + 0.5)). The block's f16 head
+    (d, or d and m) and its codes."""
+    top, half = (1 << bits) - 1, 1 << (bits - 1)
+    if with_min:
+        lo, hi = min(block), max(block)
+        d = (hi - lo) / top
+        inv = 1 / d if d else 0.0
+        return struct.pack("<ee", d, lo), [min(top, int((v - lo) * inv + 0.5)) for v in block]
+    d = max(block, key=abs) / -half
+    inv = 1 / d if d else 0.0
+    return struct.pack("<e", d), [min(top, int(v * inv + half + 0.5)) for v in block]
+
+
 def q4_bytes(values, with_min):
     out = bytearray()
     for b in range(0, len(values), 32):
-        block = values[b:b + 32]
-        if with_min:
-            lo, hi = min(block), max(block)
-            d = (hi - lo) / 15
-            inv = 1 / d if d else 0.0
-            q = [min(15, int((v - lo) * inv + 0.5)) for v in block]
-            head = struct.pack("<ee", d, lo)
-        else:
-            extreme = max(block, key=abs)
-            d = extreme / -8
-            inv = 1 / d if d else 0.0
-            q = [min(15, int(v * inv + 8.5)) for v in block]
-            head = struct.pack("<e", d)
+        head, q = block_grid(values[b:b + 32], 4, with_min)
         out += head + bytes(q[j] | (q[j + 16] << 4) for j in range(16))
     return bytes(out)
 
