@@ -39,8 +39,10 @@ Two more uses, for tests that write their files at run time:
       K-quant group's scale d * sc and min dmin * m rounded to f16, as
       LLMC's kernels hold them (the embedding, dequantized at load, keeps
       them exact);
-      a llama, mistral or qwen2 folder (F32, F16 or BF16 safetensors) with
-      its tokenizer;
+      a llama, mistral, mixtral, qwen2, gpt2, bloom, bert or t5 folder (F32,
+      F16 or BF16 safetensors) with its tokenizer (T5: GGUF has no key for
+      relative_attention_max_distance, which readers take as 128; another
+      value is warned about);
   make_gguf_fixtures.py tokenizer FOLDER OUT.gguf
       the tokenizer alone (no tensors).
 
@@ -50,8 +52,12 @@ and unknown ids, add_space_prefix); from a byte-level BPE tokenizer.json
 the gpt2 kind (tokens with the added ones, control for special and
 user-defined for the others, merges, and tokenizer.ggml.pre named from the
 pre-tokenizer's structure where the converter hashes a test text: gpt-2,
-llama-bpe, qwen2 or smollm); add_bos/add_eos from tokenizer_config.json or
-the post-processor's template.
+llama-bpe, qwen2 or smollm); from a WordPiece tokenizer.json the bert kind
+(the vocabulary in "phantom space" form, the normalizer's flags, [CLS],
+[SEP] and the other special ids); from a Unigram tokenizer.model the t5 kind
+(pieces, scores, types, the precompiled charsmap, the added tokens past the
+pieces as user-defined); add_bos/add_eos from tokenizer_config.json or the
+post-processor's template.
 """
 
 import json
@@ -103,8 +109,8 @@ def read_safetensors(path):
     header = json.loads(data[8:8 + n])
     out = {}
     for name, t in header.items():
-        if name == "__metadata__":
-            continue
+        if name == "__metadata__" or name.endswith("position_ids"):
+            continue  # (the converter drops BERT's position_ids buffer)
         begin, end = t["data_offsets"]
         at = 8 + n + begin
         if t["dtype"] == "F32":
@@ -257,7 +263,8 @@ def q4_k_m_type(name, layers):
     if name == "output.weight":
         return "q6_k"
     if name.endswith("attn_v.weight") or name.endswith("ffn_down.weight"):
-        i = int(name.split(".")[1])
+        parts = name.split(".")
+        i = int(parts[parts.index("blk") + 1])
         more = (i < layers // 8 or i >= 7 * layers // 8
                 or (i - layers // 8) % 3 == 2)
         return "q6_k" if more else "q4_k"
@@ -392,7 +399,7 @@ def s(text):
     return struct.pack("<Q", len(b)) + b
 
 
-CODES = {"u32": (4, "<I"), "i32": (5, "<i"), "f32": (6, "<f"), "bool": (7, "<?"), "str": (8, None)}
+CODES = {"u8": (0, "<B"), "u32": (4, "<I"), "i32": (5, "<i"), "f32": (6, "<f"), "bool": (7, "<?"), "str": (8, None)}
 
 
 def kv(key, kind, value):
@@ -520,8 +527,10 @@ def tokenizer_kvs(folder):
             types.append(piece[3][0] if 3 in piece else 1)
         trainer = read_protobuf(proto[2][0]) if 2 in proto else {}
         normalizer = read_protobuf(proto[3][0]) if 3 in proto else {}
+        if trainer.get(3, [1])[0] == 1:
+            return unigram_kvs(tokens, scores, types, trainer, normalizer, tj, add_bos, add_eos, config)
         if trainer.get(3, [1])[0] != 2:
-            raise SystemExit(f"{sp_path}: model_type: expected BPE (2), the llama kind")
+            raise SystemExit(f"{sp_path}: model_type: expected BPE (2) or Unigram (1)")
         meta = [
             kv("tokenizer.ggml.model", "str", "llama"),
             kv("tokenizer.ggml.pre", "str", "default"),
@@ -536,6 +545,8 @@ def tokenizer_kvs(folder):
     else:
         where = os.path.join(folder, "tokenizer.json")
         model = tj["model"]
+        if model["type"] == "WordPiece":
+            return wordpiece_kvs(tj, config, add_bos, add_eos)
         if model["type"] != "BPE" or (tj.get("decoder") or {}).get("type") != "ByteLevel":
             raise SystemExit(f"{where}: expected a byte-level BPE tokenizer (the gpt2 kind)")
         ids = dict(model["vocab"])
@@ -562,6 +573,81 @@ def tokenizer_kvs(folder):
             name = next((n for n in names if isinstance(n, str) and n in ids), None)
             if name is not None:
                 meta.append(kv(f"tokenizer.ggml.{key}_token_id", "u32", ids[name]))
+    meta.append(kv("tokenizer.ggml.add_bos_token", "bool", add_bos))
+    meta.append(kv("tokenizer.ggml.add_eos_token", "bool", add_eos))
+    return meta
+
+
+def wordpiece_kvs(tj, config, add_bos, add_eos):
+    """The bert kind, as the converter's BertModel.set_vocab writes it: the
+    vocabulary in "phantom space" form (control tokens as they are, "##x" as
+    "x", any other token t as "\u2581t"), special added tokens as control,
+    [CLS] as BOS and [SEP] as EOS, and the BertNormalizer's lowercase and
+    strip_accents flags."""
+    ids = dict(tj["model"]["vocab"])
+    special = {}
+    for a in tj.get("added_tokens", []):
+        ids[a["content"]] = a["id"]
+        special[a["id"]] = a["special"]
+    count = max(ids.values()) + 1
+    tokens, types = [f"[PAD{i}]" for i in range(count)], [5] * count
+    for token, i in ids.items():
+        tokens[i], types[i] = token, 3 if special.get(i) else (4 if i in special else 1)
+    tokens = [t if ty == 3 else t[2:] if t.startswith("##") else "\u2581" + t for t, ty in zip(tokens, types)]
+    meta = [
+        kv("tokenizer.ggml.model", "str", "bert"),
+        kv("tokenizer.ggml.pre", "str", "default"),
+        kv_array("tokenizer.ggml.tokens", "str", tokens),
+        kv_array("tokenizer.ggml.token_type", "i32", types),
+    ]
+    for key, name in (("bos", "cls_token"), ("eos", "sep_token"), ("unknown", "unk_token"),
+                      ("seperator", "sep_token"), ("padding", "pad_token"), ("mask", "mask_token")):
+        token = config.get(name) or {"cls_token": "[CLS]", "sep_token": "[SEP]", "unk_token": "[UNK]",
+                                     "pad_token": "[PAD]", "mask_token": "[MASK]"}[name]
+        if token in ids:
+            meta.append(kv(f"tokenizer.ggml.{key}_token_id", "u32", ids[token]))
+    norm = tj.get("normalizer") or {}
+    if norm.get("type") == "BertNormalizer":
+        meta.append(kv("tokenizer.ggml.normalizer.lowercase", "bool", bool(norm.get("lowercase", True))))
+        if norm.get("strip_accents") is not None:
+            meta.append(kv("tokenizer.ggml.normalizer.strip_accents", "bool", bool(norm["strip_accents"])))
+    meta.append(kv("tokenizer.ggml.add_bos_token", "bool", add_bos))
+    meta.append(kv("tokenizer.ggml.add_eos_token", "bool", add_eos))
+    return meta
+
+
+def unigram_kvs(tokens, scores, types, trainer, normalizer, tj, add_bos, add_eos, config):
+    """The t5 kind, as the converter's T5Model.set_vocab writes it from a
+    Unigram tokenizer.model: pieces, scores and types, the added tokens past
+    the pieces (T5's sentinels; the converter reads them from
+    added_tokens.json, this from tokenizer.json's added_tokens) as
+    user-defined with score -1000, the precompiled charsmap (an array of
+    UINT8), add_space_prefix, remove_extra_whitespaces, and EOS appended."""
+    tokens, scores, types = list(tokens), list(scores), list(types)
+    for a in (tj or {}).get("added_tokens", []):
+        if a["id"] >= len(tokens):
+            while len(tokens) <= a["id"]:
+                tokens.append(f"[PAD{len(tokens)}]"), scores.append(-10000.0), types.append(5)
+            tokens[a["id"]], scores[a["id"]], types[a["id"]] = a["content"], -1000.0, 4
+    meta = [
+        kv("tokenizer.ggml.model", "str", "t5"),
+        kv("tokenizer.ggml.pre", "str", "default"),
+        kv_array("tokenizer.ggml.tokens", "str", tokens),
+        kv_array("tokenizer.ggml.scores", "f32", scores),
+        kv_array("tokenizer.ggml.token_type", "i32", types),
+        kv("tokenizer.ggml.add_space_prefix", "bool", bool(normalizer.get(3, [1])[0])),
+        kv("tokenizer.ggml.remove_extra_whitespaces", "bool", bool(normalizer.get(4, [1])[0])),
+    ]
+    if normalizer.get(2, [b""])[0]:
+        meta.append(kv_array("tokenizer.ggml.precompiled_charsmap", "u8", list(normalizer[2][0])))
+    for key, field in (("unknown", 40), ("bos", 41), ("eos", 42), ("padding", 43)):
+        value = trainer.get(field, [{40: 0, 41: 1, 42: 2, 43: -1}[field]])[0]
+        if value >= 1 << 63:
+            value -= 1 << 64  # a negative varint: no such token
+        if value >= 0:
+            meta.append(kv(f"tokenizer.ggml.{key}_token_id", "u32", value))
+    if tj is None:
+        add_bos, add_eos = config.get("add_bos_token", False), config.get("add_eos_token", True)
     meta.append(kv("tokenizer.ggml.add_bos_token", "bool", add_bos))
     meta.append(kv("tokenizer.ggml.add_eos_token", "bool", add_eos))
     return meta
@@ -626,6 +712,114 @@ def bloom_tensors(tensors, config):
     return out
 
 
+def bert_tensors(tensors):
+    """BERT's tensors as llama.cpp's BertModel converter writes them: GGUF
+    names; the pooler, position_ids and the pre-training heads (cls.*)
+    dropped."""
+    names = {"embeddings.word_embeddings": "token_embd", "embeddings.token_type_embeddings": "token_types",
+             "embeddings.position_embeddings": "position_embd", "embeddings.LayerNorm": "token_embd_norm"}
+    layer = {"attention.self.query": "attn_q", "attention.self.key": "attn_k", "attention.self.value": "attn_v",
+             "attention.output.dense": "attn_output", "attention.output.LayerNorm": "attn_output_norm",
+             "intermediate.dense": "ffn_up", "output.dense": "ffn_down", "output.LayerNorm": "layer_output_norm"}
+    out = {}
+    for name, (shape, values) in tensors.items():
+        name = name.removeprefix("bert.").replace(".gamma", ".weight").replace(".beta", ".bias")
+        if name.startswith(("pooler.", "cls.")) or name == "embeddings.position_ids":
+            continue
+        stem, kind = name.rsplit(".", 1)
+        if stem in names:
+            out[f"{names[stem]}.{kind}"] = (shape, values)
+            continue
+        parts = stem.split(".")
+        out[f"blk.{parts[2]}.{layer['.'.join(parts[3:])]}.{kind}"] = (shape, values)
+    return out
+
+
+def bert_meta(config, folder):
+    meta = [
+        kv("general.architecture", "str", "bert"),
+        kv("bert.block_count", "u32", config["num_hidden_layers"]),
+        kv("bert.context_length", "u32", config["max_position_embeddings"]),
+        kv("bert.embedding_length", "u32", config["hidden_size"]),
+        kv("bert.feed_forward_length", "u32", config["intermediate_size"]),
+        kv("bert.attention.head_count", "u32", config["num_attention_heads"]),
+        kv("bert.attention.layer_norm_epsilon", "f32", config["layer_norm_eps"]),
+        kv("bert.attention.causal", "bool", False),
+        kv("tokenizer.ggml.token_type_count", "u32", config.get("type_vocab_size", 1)),
+    ]
+    # TextModel._try_set_pooling_type: sentence-transformers' pooling module.
+    modules = os.path.join(folder, "modules.json")
+    if os.path.exists(modules):
+        with open(modules) as f:
+            pooling = next((m["path"] for m in json.load(f) if m["type"].endswith("Pooling")), None)
+        if pooling is not None:
+            with open(os.path.join(folder, pooling, "config.json")) as f:
+                p = json.load(f)
+            kind = (1 if p.get("pooling_mode_mean_tokens") else 2 if p.get("pooling_mode_cls_token")
+                    else 3 if p.get("pooling_mode_lasttoken") else None)
+            if kind is not None:
+                meta.append(kv("bert.pooling_type", "u32", kind))
+    return meta
+
+
+def t5_tensors(tensors):
+    """T5's tensors as llama.cpp's T5Model converter writes them: the shared
+    embedding as token_embd, enc.blk.N.* / dec.blk.N.* names (attention
+    output attn_o, the relative bias attn_rel_b; gated wi_0/wi_1 as
+    ffn_gate/ffn_up), lm_head as output when the model has one."""
+    attention = {"q": "q", "k": "k", "v": "v", "o": "o", "relative_attention_bias": "rel_b"}
+    ffn = {"wi": "ffn_up", "wi_0": "ffn_gate", "wi_1": "ffn_up", "wo": "ffn_down"}
+    out = {}
+    for name, (shape, values) in tensors.items():
+        if name in ("shared.weight", "encoder.embed_tokens.weight", "decoder.embed_tokens.weight"):
+            out.setdefault("token_embd.weight", (shape, values))
+            continue
+        if name == "lm_head.weight":
+            out["output.weight"] = (shape, values)
+            continue
+        if name.endswith("final_layer_norm.weight"):
+            out[f"{name[:3]}.output_norm.weight"] = (shape, values)
+            continue
+        p = name.split(".")  # encoder.block.N.layer.L.<module>.<param>.weight
+        side, block, sub = p[0][:3], p[2], int(p[4])
+        if p[5] == "layer_norm":
+            part = ("attn_norm" if sub == 0 else "cross_attn_norm" if side == "dec" and sub == 1
+                    else "ffn_norm")
+        elif p[5] == "SelfAttention":
+            part = "attn_" + attention[p[6]]
+        elif p[5] == "EncDecAttention":
+            part = "cross_attn_" + attention[p[6]]
+        else:
+            part = ffn[p[6]]
+        out[f"{side}.blk.{block}.{part}.weight"] = (shape, values)
+    return out
+
+
+def t5_meta(config):
+    eps = config.get("layer_norm_epsilon", 1e-6)
+    meta = [
+        kv("general.architecture", "str", "t5"),
+        kv("t5.context_length", "u32", config.get("n_positions", 512)),
+        kv("t5.embedding_length", "u32", config["d_model"]),
+        kv("t5.feed_forward_length", "u32", config["d_ff"]),
+        kv("t5.block_count", "u32", config["num_layers"]),
+        *([kv("t5.decoder_block_count", "u32", config["num_decoder_layers"])]
+          if "num_decoder_layers" in config else []),
+        kv("t5.attention.head_count", "u32", config["num_heads"]),
+        kv("t5.attention.key_length", "u32", config["d_kv"]),
+        kv("t5.attention.value_length", "u32", config["d_kv"]),
+        kv("t5.attention.layer_norm_epsilon", "f32", eps),
+        kv("t5.attention.layer_norm_rms_epsilon", "f32", eps),
+        kv("t5.attention.relative_buckets_count", "u32", config.get("relative_attention_num_buckets", 32)),
+        kv("t5.decoder_start_token_id", "u32", config.get("decoder_start_token_id", 0)),
+    ]
+    if config.get("relative_attention_max_distance", 128) != 128:
+        import sys
+        print(f"warning: relative_attention_max_distance {config['relative_attention_max_distance']}: GGUF "
+              "has no key for it; readers use 128", file=sys.stderr)
+    return meta
+
+
 def bloom_meta(config):
     hidden = config.get("hidden_size") or config["n_embed"]
     return [
@@ -653,7 +847,14 @@ def gpt2_meta(config):
     ]
 
 
-def write(path, config, tensors, kind, arch="llama", tokenizer=()):
+def write(path, config, tensors, kind, arch="llama", tokenizer=(), folder=""):
+    if arch == "bert":
+        write_tensors(path, config, bert_tensors(tensors), kind, arch, bert_meta(config, folder), tokenizer,
+                      lambda n: n)
+        return
+    if arch == "t5":
+        write_tensors(path, config, t5_tensors(tensors), kind, arch, t5_meta(config), tokenizer, lambda n: n)
+        return
     if arch == "gpt2":
         write_tensors(path, config, gpt2_tensors(tensors), kind, arch, gpt2_meta(config), tokenizer,
                       lambda n: n)
@@ -734,10 +935,10 @@ def write(path, config, tensors, kind, arch="llama", tokenizer=()):
 
 def write_tensors(path, config, tensors, kind, arch, meta, tokenizer, gguf_name):
     if not tokenizer:
-        meta += [kv("tokenizer.ggml.bos_token_id", "u32", config["bos_token_id"]),
-                 kv("tokenizer.ggml.eos_token_id", "u32", config["eos_token_id"])]
+        meta += [kv(f"tokenizer.ggml.{key}_token_id", "u32", config[f"{key}_token_id"])
+                 for key in ("bos", "eos") if config.get(f"{key}_token_id") is not None]
     meta += list(tokenizer)
-    layers = config.get("num_hidden_layers") or config.get("n_layer")
+    layers = config.get("num_hidden_layers") or config.get("n_layer") or config.get("num_layers")
     infos, blobs, offset = [], [], 0
     for name in sorted(tensors):
         shape, values = tensors[name]
@@ -802,12 +1003,12 @@ def convert(args):
     with open(os.path.join(folder, "config.json")) as f:
         config = json.load(f)
     arch = {"llama": "llama", "mistral": "llama", "mixtral": "llama", "qwen2": "qwen2",
-            "gpt2": "gpt2", "bloom": "bloom"}.get(config["model_type"])
+            "gpt2": "gpt2", "bloom": "bloom", "bert": "bert", "t5": "t5"}.get(config["model_type"])
     if arch is None:
         raise SystemExit(f"{folder}/config.json: model_type {config['model_type']!r}: expected llama, mistral, "
-                         "mixtral, qwen2, gpt2 or bloom")
+                         "mixtral, qwen2, gpt2, bloom, bert or t5")
     write(out, config, read_safetensors(os.path.join(folder, "model.safetensors")), kind, arch,
-          tokenizer_kvs(folder))
+          tokenizer_kvs(folder), folder)
 
 
 def main():

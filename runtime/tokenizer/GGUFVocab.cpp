@@ -4,16 +4,19 @@
 //
 // llama.cpp's converter (convert_hf_to_gguf.py) stores a model's tokenizer as
 // metadata:
-//   tokenizer.ggml.model       "llama" (SentencePiece) or "gpt2" (byte-level
-//                              BPE);
+//   tokenizer.ggml.model       "llama" (SentencePiece BPE), "gpt2" (byte-level
+//                              BPE), "bert" (WordPiece) or "t5"
+//                              (SentencePiece Unigram);
 //   tokenizer.ggml.tokens      the pieces, id = index;
-//   tokenizer.ggml.scores      the SentencePiece scores (llama);
+//   tokenizer.ggml.scores      the SentencePiece scores (llama, t5);
 //   tokenizer.ggml.token_type  1 normal, 2 unknown, 3 control,
 //                              4 user-defined, 5 unused, 6 byte;
 //   tokenizer.ggml.merges      "left right", by priority (gpt2);
 //   tokenizer.ggml.pre         the pre-tokenizer, by name (gpt2);
-//   tokenizer.ggml.{bos,eos,unknown}_token_id, add_bos_token, add_eos_token,
-//   add_space_prefix.
+//   tokenizer.ggml.{bos,eos,unknown,seperator}_token_id, add_bos_token,
+//   add_eos_token, add_space_prefix;
+//   tokenizer.ggml.normalizer.{lowercase,strip_accents}  (bert);
+//   tokenizer.ggml.precompiled_charsmap, remove_extra_whitespaces  (t5).
 // This rebuilds the Hugging Face tokenizer the file was converted from, so
 // that its ids are those of `tokenizers`:
 //   - llama: the SentencePiece BPE pipeline of transformers' LLaMA converter
@@ -22,11 +25,22 @@
 //   - gpt2: byte-level BPE with the pre-tokenizer `tokenizer.ggml.pre` names
 //     (gpt-2 and default: GPT-2's regex; llama-bpe: LLaMA 3's split; qwen2:
 //     NFC then Qwen2's split; smollm, starcoder: single digits then GPT-2's
-//     regex).
+//     regex);
+//   - bert: WordPiece over the vocabulary the converter wrote in "phantom
+//     space" form (a control token as it is, a word-initial piece as
+//     "\u2581piece", a continuation "##piece" as "piece"), with
+//     BertNormalizer (lowercase unless the file says not; accents stripped
+//     as the file says, else with lowercase), BertPreTokenizer, [CLS] and
+//     [SEP] around the sequence;
+//   - t5: the Unigram pipeline of transformers' T5 converter (the
+//     precompiled charsmap, WhitespaceSplit, Metaspace with the
+//     add_space_prefix scheme), EOS appended.
 // Control and unknown tokens become special added tokens, user-defined ones
-// added tokens, as the converter made them from the added tokens. BOS is
-// added when add_bos_token says so, or by the kind's default (llama and
-// llama-bpe: yes), EOS when add_eos_token does.
+// added tokens, as the converter made them from the added tokens (the t5
+// kind's, T5's <extra_id_N> sentinels, special ones as in transformers). BOS is
+// added when add_bos_token says so, or by the kind's default (llama,
+// llama-bpe and bert: yes), EOS when add_eos_token does, or by the kind's
+// default (bert and t5: yes).
 //
 //===----------------------------------------------------------------------===//
 
@@ -186,13 +200,15 @@ Expected<std::unique_ptr<TokenizerImpl>> tok::loadGGUF(const GGUFFile &file) {
                          path + ": expected a tokenizer (metadata "
                                 "'tokenizer.ggml.model' and "
                                 "'tokenizer.ggml.tokens'), found none");
-  bool spm = **kind == "llama";
-  if (!spm && **kind != "gpt2")
+  const bool spm = **kind == "llama", wordPiece = **kind == "bert",
+             unigram = **kind == "t5";
+  if (!spm && !wordPiece && !unigram && **kind != "gpt2")
     return Status::error(
         ErrorCode::Unsupported,
         reader
             .error("tokenizer.ggml.model",
-                   "llama (SentencePiece) or gpt2 (byte-level BPE)",
+                   "llama (SentencePiece BPE), gpt2 (byte-level BPE), bert "
+                   "(WordPiece) or t5 (SentencePiece Unigram)",
                    "\"" + **kind + "\"")
             .message());
 
@@ -243,15 +259,116 @@ Expected<std::unique_ptr<TokenizerImpl>> tok::loadGGUF(const GGUFFile &file) {
   std::string pre = preKey->value_or("default");
   if (pre.empty())
     pre = "default";
-  if (spm) {
+  std::vector<float> score(n, 0.0f);
+  if (spm || unigram) {
     Expected<const GGUFValue *> scores =
         reader.array("tokenizer.ggml.scores", GGUFType::Float32, n, false);
     if (!scores)
       return scores.takeStatus();
-    std::vector<float> score(n, 0.0f);
     if (*scores)
       for (int64_t i = 0; i < n; ++i)
         score[i] = static_cast<float>((*scores)->elements[i].real);
+  }
+  if (wordPiece) {
+    // Back from phantom space to WordPiece's "##" continuations.
+    for (int64_t i = 0; i < n; ++i) {
+      std::string &piece = pieces[i];
+      if (type[i] == Control)
+        continue;
+      if (piece.rfind("\xe2\x96\x81", 0) == 0)
+        piece.erase(0, 3);
+      else
+        piece.insert(0, "##");
+    }
+    std::vector<std::pair<std::string, int32_t>> vocab;
+    vocab.reserve(n);
+    for (int64_t i = 0; i < n; ++i)
+      vocab.emplace_back(pieces[i], static_cast<int32_t>(i));
+    std::string unk = *unkKey ? pieces[**unkKey] : "[UNK]";
+    Expected<std::unique_ptr<Model>> model =
+        makeWordPiece(std::move(vocab), unk, "##", 100);
+    if (!model)
+      return Status::error(
+          ErrorCode::Format,
+          path + ": metadata 'tokenizer.ggml.tokens': " + model.error());
+    impl->model = std::move(*model);
+    Expected<std::optional<bool>> lower =
+        reader.optionalBool("tokenizer.ggml.normalizer.lowercase");
+    if (!lower)
+      return lower.takeStatus();
+    Expected<std::optional<bool>> accents =
+        reader.optionalBool("tokenizer.ggml.normalizer.strip_accents");
+    if (!accents)
+      return accents.takeStatus();
+    impl->normalizer =
+        makeBertNormalizer(true, true, *accents, lower->value_or(true));
+    impl->preTokenizer = makeBertPreTokenizer();
+    impl->decoder = makeWordPieceDecoder("##", true);
+    impl->description = path + " (GGUF bert: WordPiece)";
+  } else if (unigram) {
+    std::vector<std::pair<std::string, double>> vocab;
+    vocab.reserve(n);
+    std::optional<int64_t> unkId;
+    if (*unkKey)
+      unkId = **unkKey;
+    bool byteFallback = false;
+    for (int64_t i = 0; i < n; ++i) {
+      vocab.emplace_back(pieces[i], score[i]);
+      if (type[i] == Unknown && !unkId)
+        unkId = i;
+      byteFallback |= type[i] == Byte;
+    }
+    Expected<std::unique_ptr<Model>> model =
+        makeUnigram(std::move(vocab), unkId, byteFallback);
+    if (!model)
+      return Status::error(
+          ErrorCode::Format,
+          path + ": metadata 'tokenizer.ggml.tokens': " + model.error());
+    impl->model = std::move(*model);
+    const GGUFValue *charsmap =
+        file.find("tokenizer.ggml.precompiled_charsmap");
+    if (charsmap) {
+      if (charsmap->type != GGUFType::Array ||
+          (charsmap->elementType != GGUFType::UInt8 &&
+           charsmap->elementType != GGUFType::Int8))
+        return reader.error("tokenizer.ggml.precompiled_charsmap",
+                            "an array of uint8", charsmap->describe());
+      std::string bytes;
+      bytes.reserve(charsmap->elements.size());
+      for (const GGUFValue &b : charsmap->elements)
+        bytes.push_back(static_cast<char>(b.integer));
+      Expected<std::unique_ptr<Normalizer>> precompiled = makePrecompiled(
+          std::move(bytes),
+          path + ": metadata 'tokenizer.ggml.precompiled_charsmap'");
+      if (!precompiled)
+        return precompiled.takeStatus();
+      impl->normalizer = std::move(*precompiled);
+    }
+    Expected<std::optional<bool>> squeeze =
+        reader.optionalBool("tokenizer.ggml.remove_extra_whitespaces");
+    if (!squeeze)
+      return squeeze.takeStatus();
+    if (!squeeze->value_or(true))
+      return Status::error(
+          ErrorCode::Unsupported,
+          reader
+              .error("tokenizer.ggml.remove_extra_whitespaces",
+                     "true (the whitespace split of transformers' Unigram "
+                     "converter; LLMC does not keep runs of spaces)",
+                     "false")
+              .message());
+    Expected<std::optional<bool>> spacePrefix =
+        reader.optionalBool("tokenizer.ggml.add_space_prefix");
+    if (!spacePrefix)
+      return spacePrefix.takeStatus();
+    int scheme = spacePrefix->value_or(true) ? PrependAlways : PrependNever;
+    std::vector<std::unique_ptr<PreTokenizer>> parts;
+    parts.push_back(makeWhitespaceSplit());
+    parts.push_back(makeMetaspacePreTokenizer(U'\u2581', scheme, true));
+    impl->preTokenizer = makePreTokenizerSequence(std::move(parts));
+    impl->decoder = makeMetaspaceDecoder(U'\u2581', scheme);
+    impl->description = path + " (GGUF t5: SentencePiece Unigram)";
+  } else if (spm) {
     std::optional<int64_t> unkId;
     if (*unkKey)
       unkId = **unkKey;
@@ -322,7 +439,9 @@ Expected<std::unique_ptr<TokenizerImpl>> tok::loadGGUF(const GGUFFile &file) {
     AddedToken token;
     token.content = pieces[i];
     token.id = static_cast<int32_t>(i);
-    token.special = type[i] != UserDefined;
+    // T5's user-defined tokens are its sentinels, special in transformers'
+    // tokenizer (skipped in decoding as special).
+    token.special = type[i] != UserDefined || unigram;
     Status status = impl->addToken(token);
     if (!status.isOk())
       return Status::error(ErrorCode::Format, path + ": " + status.message());
@@ -336,6 +455,10 @@ Expected<std::unique_ptr<TokenizerImpl>> tok::loadGGUF(const GGUFFile &file) {
       reader.optionalId("tokenizer.ggml.eos_token_id", n);
   if (!eos)
     return eos.takeStatus();
+  Expected<std::optional<int32_t>> sep =
+      reader.optionalId("tokenizer.ggml.seperator_token_id", n);
+  if (!sep)
+    return sep.takeStatus();
   Expected<std::optional<bool>> addBos =
       reader.optionalBool("tokenizer.ggml.add_bos_token");
   if (!addBos)
@@ -344,13 +467,21 @@ Expected<std::unique_ptr<TokenizerImpl>> tok::loadGGUF(const GGUFFile &file) {
       reader.optionalBool("tokenizer.ggml.add_eos_token");
   if (!addEos)
     return addEos.takeStatus();
-  bool bosByDefault =
-      spm || pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3";
+  bool bosByDefault = spm || wordPiece || pre == "llama-bpe" ||
+                      pre == "llama3" || pre == "llama-v3";
   // Without the key a SentencePiece vocabulary's BOS is its "<s>", as
-  // llama.cpp's default id 1 is in LLaMA's.
-  std::optional<int32_t> bosId = *bos;
+  // llama.cpp's default id 1 is in LLaMA's; BERT's are [CLS] and [SEP].
+  std::optional<int32_t> bosId = *bos, eosId = *eos;
   if (!bosId && spm)
     bosId = impl->tokenToId("<s>");
+  if (wordPiece) {
+    if (!bosId)
+      bosId = impl->tokenToId("[CLS]");
+    if (*sep)
+      eosId = *sep;
+    if (!eosId)
+      eosId = impl->tokenToId("[SEP]");
+  }
   std::vector<int32_t> before, after;
   if (addBos->value_or(bosByDefault)) {
     if (bosId)
@@ -359,11 +490,12 @@ Expected<std::unique_ptr<TokenizerImpl>> tok::loadGGUF(const GGUFFile &file) {
       return reader.error("tokenizer.ggml.bos_token_id",
                           "a token id (add_bos_token is true)", "no such key");
   }
-  if (addEos->value_or(false)) {
-    if (!*eos)
+  if (addEos->value_or(wordPiece || unigram)) {
+    if (eosId)
+      after.push_back(*eosId);
+    else if (*addEos)
       return reader.error("tokenizer.ggml.eos_token_id",
                           "a token id (add_eos_token is true)", "no such key");
-    after.push_back(**eos);
   }
   impl->postProcessor = makeWrapProcessor(std::move(before), std::move(after));
   return impl;

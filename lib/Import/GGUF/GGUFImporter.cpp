@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
+#include <tuple>
 
 using namespace mlir;
 using namespace mlir::llm;
@@ -77,6 +78,17 @@ public:
     return makeError(llvm::formatv("{0}: metadata '{1}': expected a number, "
                                    "found {2}",
                                    file.path(), full, v->describe()));
+  }
+  llvm::Expected<std::optional<bool>> boolean(llvm::StringRef key) const {
+    std::string full = qualify(key);
+    const GGUFValue *v = file.find(full);
+    if (!v)
+      return std::nullopt;
+    if (v->type != llmrt::GGUFType::Bool)
+      return makeError(llvm::formatv("{0}: metadata '{1}': expected a bool, "
+                                     "found {2}",
+                                     file.path(), full, v->describe()));
+    return v->integer != 0;
   }
   std::string string(llvm::StringRef key) const {
     const GGUFValue *v = file.find(qualify(key));
@@ -325,6 +337,116 @@ llvm::Error bloomConfig(const Metadata &meta, llvm::json::Object &config) {
   return layerNormConfig(meta, "bloom", kFields, config);
 }
 
+/// BERT's config (llama.cpp's BertModel converter): an encoder with
+/// bidirectional attention, the exact GELU and token-type embeddings.
+llvm::Error bertConfig(const Metadata &meta, const GGUFFile &file,
+                       llvm::json::Object &config) {
+  static const std::pair<llvm::StringRef, llvm::StringRef> kFields[] = {
+      {"embedding_length", "hidden_size"},
+      {"feed_forward_length", "intermediate_size"},
+      {"block_count", "num_hidden_layers"},
+      {"attention.head_count", "num_attention_heads"},
+      {"context_length", "max_position_embeddings"}};
+  config["model_type"] = "bert";
+  for (auto [key, field] : kFields) {
+    llvm::Expected<int64_t> v = meta.required(key);
+    if (!v)
+      return v.takeError();
+    config[field] = *v;
+  }
+  llvm::Expected<std::optional<double>> eps =
+      meta.real("attention.layer_norm_epsilon");
+  if (!eps)
+    return eps.takeError();
+  config["layer_norm_eps"] = eps->value_or(1e-12);
+  llvm::Expected<std::optional<bool>> causal = meta.boolean("attention.causal");
+  if (!causal)
+    return causal.takeError();
+  if (causal->value_or(false))
+    return makeError(llvm::formatv(
+        "{0}: metadata 'bert.attention.causal': expected false (BERT "
+        "attends both ways), found true",
+        meta.path()));
+  // The token types: the table's rows (the converter writes their count as
+  // tokenizer.ggml.token_type_count too).
+  const GGUFTensor *types = file.lookup("token_types.weight");
+  config["type_vocab_size"] =
+      types && types->dims.size() == 2 ? types->dims[1] : int64_t(1);
+  config["hidden_act"] = "gelu";
+  llvm::Expected<std::optional<int64_t>> pad =
+      meta.integer("tokenizer.ggml.padding_token_id");
+  if (!pad)
+    return pad.takeError();
+  config["pad_token_id"] = pad->value_or(0);
+  return llvm::Error::success();
+}
+
+/// T5's config (llama.cpp's T5Model converter). GGUF has no key for the
+/// relative attention's maximum distance: 128, as every T5 checkpoint and
+/// llama.cpp use. The feed-forward block is gated (T5 v1.1: GELU, tanh) when
+/// the file has ffn_gate tensors, else ReLU; without an output tensor the
+/// head is the embedding and the decoder output is scaled by
+/// d_model^-0.5, as transformers does for tied T5.
+llvm::Error t5Config(const Metadata &meta, const GGUFFile &file,
+                     llvm::json::Object &config) {
+  static const std::pair<llvm::StringRef, llvm::StringRef> kFields[] = {
+      {"embedding_length", "d_model"},
+      {"feed_forward_length", "d_ff"},
+      {"block_count", "num_layers"},
+      {"attention.head_count", "num_heads"}};
+  config["model_type"] = "t5";
+  for (auto [key, field] : kFields) {
+    llvm::Expected<int64_t> v = meta.required(key);
+    if (!v)
+      return v.takeError();
+    config[field] = *v;
+  }
+  int64_t dModel = *config.getInteger("d_model"),
+          heads = *config.getInteger("num_heads");
+  for (auto [key, field, fallback] :
+       {std::tuple<llvm::StringRef, llvm::StringRef, int64_t>{
+            "decoder_block_count", "num_decoder_layers",
+            *config.getInteger("num_layers")},
+        {"attention.key_length", "d_kv", dModel / heads},
+        {"attention.relative_buckets_count", "relative_attention_num_buckets",
+         32},
+        {"decoder_start_token_id", "decoder_start_token_id", 0}}) {
+    llvm::Expected<std::optional<int64_t>> v = meta.integer(key);
+    if (!v)
+      return v.takeError();
+    config[field] = v->value_or(fallback);
+  }
+  llvm::Expected<std::optional<int64_t>> valueLength =
+      meta.integer("attention.value_length");
+  if (!valueLength)
+    return valueLength.takeError();
+  if (*valueLength && **valueLength != *config.getInteger("d_kv"))
+    return makeError(llvm::formatv(
+        "{0}: metadata 't5.attention.value_length': expected {1} (the key "
+        "length; T5 has one d_kv), found {2}",
+        meta.path(), *config.getInteger("d_kv"), **valueLength));
+  config["relative_attention_max_distance"] = 128;
+  llvm::Expected<std::optional<double>> rms =
+      meta.real("attention.layer_norm_rms_epsilon");
+  if (!rms)
+    return rms.takeError();
+  llvm::Expected<std::optional<double>> eps =
+      meta.real("attention.layer_norm_epsilon");
+  if (!eps)
+    return eps.takeError();
+  config["layer_norm_epsilon"] = rms->value_or(eps->value_or(1e-6));
+  config["feed_forward_proj"] =
+      file.lookup("enc.blk.0.ffn_gate.weight") ? "gated-gelu" : "relu";
+  const bool tied = file.lookup("output.weight") == nullptr;
+  config["scale_decoder_outputs"] = tied;
+  llvm::Expected<std::optional<int64_t>> pad =
+      meta.integer("tokenizer.ggml.padding_token_id");
+  if (!pad)
+    return pad.takeError();
+  config["pad_token_id"] = pad->value_or(0);
+  return llvm::Error::success();
+}
+
 /// The Hugging Face name of GGUF tensor `name` of a GPT-2-style family, or
 /// "": a whole-model tensor by `global`, blk.N.T.weight/bias by `layer` as
 /// h.N.<layer[T]>.weight/bias.
@@ -380,6 +502,81 @@ std::string gpt2Name(llvm::StringRef name) {
       {"attn_output", "attn.c_proj"}, {"ffn_norm", "ln_2"},
       {"ffn_up", "mlp.c_fc"},         {"ffn_down", "mlp.c_proj"}};
   return layerNormName(name, kGlobal, kLayer);
+}
+
+/// The Hugging Face name of BERT GGUF tensor `name`, or "".
+std::string bertName(llvm::StringRef name) {
+  static const std::pair<llvm::StringRef, llvm::StringRef> kGlobal[] = {
+      {"token_embd.weight", "embeddings.word_embeddings.weight"},
+      {"token_types.weight", "embeddings.token_type_embeddings.weight"},
+      {"position_embd.weight", "embeddings.position_embeddings.weight"},
+      {"token_embd_norm.weight", "embeddings.LayerNorm.weight"},
+      {"token_embd_norm.bias", "embeddings.LayerNorm.bias"}};
+  static const std::pair<llvm::StringRef, llvm::StringRef> kLayer[] = {
+      {"attn_q", "attention.self.query"},
+      {"attn_k", "attention.self.key"},
+      {"attn_v", "attention.self.value"},
+      {"attn_output", "attention.output.dense"},
+      {"attn_output_norm", "attention.output.LayerNorm"},
+      {"ffn_up", "intermediate.dense"},
+      {"ffn_down", "output.dense"},
+      {"layer_output_norm", "output.LayerNorm"}};
+  std::string hf = layerNormName(name, kGlobal, kLayer);
+  // layerNormName writes GPT-2's h.N.
+  if (llvm::StringRef(hf).starts_with("h."))
+    hf = "encoder.layer." + hf.substr(2);
+  return hf;
+}
+
+/// The Hugging Face name of T5 GGUF tensor `name`, or "": enc.blk.N.* and
+/// dec.blk.N.* as encoder/decoder.block.N.layer.L.*, the feed-forward
+/// block's up projection wi_1 when `gated`, else wi.
+std::string t5Name(llvm::StringRef name, bool gated) {
+  static const std::pair<llvm::StringRef, llvm::StringRef> kGlobal[] = {
+      {"token_embd.weight", "shared.weight"},
+      {"output.weight", "lm_head.weight"},
+      {"enc.output_norm.weight", "encoder.final_layer_norm.weight"},
+      {"dec.output_norm.weight", "decoder.final_layer_norm.weight"}};
+  for (auto [from, to] : kGlobal)
+    if (name == from)
+      return to.str();
+  const bool decoder = name.consume_front("dec.blk.");
+  if (!decoder && !name.consume_front("enc.blk."))
+    return "";
+  auto [index, rest] = name.split('.');
+  unsigned number;
+  if (index.getAsInteger(10, number) || !rest.consume_back(".weight"))
+    return "";
+  const char *ffn = decoder ? "2" : "1";
+  std::string part;
+  static const std::pair<llvm::StringRef, llvm::StringRef> kAttention[] = {
+      {"q", "q"}, {"k", "k"}, {"v", "v"}, {"o", "o"}};
+  if (rest == "attn_norm")
+    part = "0.layer_norm";
+  else if (rest == "attn_rel_b")
+    part = "0.SelfAttention.relative_attention_bias";
+  else if (decoder && rest == "cross_attn_norm")
+    part = "1.layer_norm";
+  else if (rest == "ffn_norm")
+    part = std::string(ffn) + ".layer_norm";
+  else if (rest == "ffn_gate" && gated)
+    part = std::string(ffn) + ".DenseReluDense.wi_0";
+  else if (rest == "ffn_up")
+    part = std::string(ffn) + ".DenseReluDense." + (gated ? "wi_1" : "wi");
+  else if (rest == "ffn_down")
+    part = std::string(ffn) + ".DenseReluDense.wo";
+  else
+    for (auto [from, to] : kAttention) {
+      if (rest == ("attn_" + from).str())
+        part = ("0.SelfAttention." + to).str();
+      if (decoder && rest == ("cross_attn_" + from).str())
+        part = ("1.EncDecAttention." + to).str();
+    }
+  if (part.empty())
+    return "";
+  return ((decoder ? "decoder.block." : "encoder.block.") + index + ".layer." +
+          part + ".weight")
+      .str();
 }
 
 /// The experts of a stacked tensor blk.N.ffn_{gate,up,down}_exps.weight
@@ -459,9 +656,13 @@ llvm::Error splitExperts(const GGUFTensor &t,
 }
 
 /// The Hugging Face name of GGUF tensor `name`, or "" for an unknown one.
-std::string hfName(llvm::StringRef name, llvm::StringRef arch) {
+std::string hfName(llvm::StringRef name, llvm::StringRef arch, bool gated) {
   if (arch == "gpt2")
     return gpt2Name(name);
+  if (arch == "bert")
+    return bertName(name);
+  if (arch == "t5")
+    return t5Name(name, gated);
   if (arch == "bloom")
     return bloomName(name);
   static const std::pair<llvm::StringRef, llvm::StringRef> kGlobal[] = {
@@ -520,17 +721,22 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
   std::string arch = archValue && archValue->type == llmrt::GGUFType::String
                          ? archValue->string
                          : "";
-  if (arch != "llama" && arch != "qwen2" && arch != "gpt2" && arch != "bloom")
+  if (arch != "llama" && arch != "qwen2" && arch != "gpt2" && arch != "bloom" &&
+      arch != "bert" && arch != "t5")
     return makeError(llvm::formatv(
-        "{0}: metadata 'general.architecture': expected llama, qwen2, gpt2 or "
-        "bloom (the GGUF architectures LLMC imports), found {1}",
+        "{0}: metadata 'general.architecture': expected llama, qwen2, gpt2, "
+        "bloom, bert or t5 (the GGUF architectures LLMC imports), found {1}",
         path, archValue ? archValue->describe() : "no such key"));
   Metadata meta(file, arch);
 
   // The config the Hugging Face importer reads.
   llvm::json::Object config;
   int64_t hidden = 0, heads = 0, kvHeads = 0, headDim = 0;
-  if (arch == "gpt2" || arch == "bloom") {
+  if (arch == "bert" || arch == "t5") {
+    if (llvm::Error err = arch == "bert" ? bertConfig(meta, file, config)
+                                         : t5Config(meta, file, config))
+      return std::move(err);
+  } else if (arch == "gpt2" || arch == "bloom") {
     llvm::Error err =
         arch == "gpt2" ? gpt2Config(meta, config) : bloomConfig(meta, config);
     if (err)
@@ -640,9 +846,11 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
   const llmk::GGMLKernelFormat *embedFormat =
       llmk::getGGMLKernelFormat(embed->type);
   const bool tied = file.lookup("output.weight") == nullptr;
-  const bool quantizedHead =
-      tied && embedFormat && embed->dims[0] % embedFormat->blockElements == 0;
-  config["tie_word_embeddings"] = tied && !quantizedHead;
+  const bool quantizedHead = tied && arch != "bert" && embedFormat &&
+                             embed->dims[0] % embedFormat->blockElements == 0;
+  if (arch != "bert")
+    config["tie_word_embeddings"] = tied && !quantizedHead;
+  const bool gated = file.lookup("enc.blk.0.ffn_gate.weight") != nullptr;
 
   // The tensors, renamed; query and key rows of llama back in the
   // Hugging Face order.
@@ -662,7 +870,7 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
         return std::move(err);
       continue;
     }
-    std::string name = hfName(t.name, arch);
+    std::string name = hfName(t.name, arch, gated);
     if (name.empty())
       return makeError(llvm::formatv(
           "{0}: tensor '{1}': expected a tensor of a {2} model ({3}), found "
@@ -672,6 +880,16 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
               ? "token_embd, position_embd, output_norm, output, "
                 "blk.N.attn_norm/attn_qkv/attn_output/ffn_norm/ffn_up/"
                 "ffn_down"
+          : arch == "bert"
+              ? "token_embd, token_types, position_embd, token_embd_norm, "
+                "blk.N.attn_q/attn_k/attn_v/attn_output/attn_output_norm/"
+                "ffn_up/ffn_down/layer_output_norm"
+          : arch == "t5"
+              ? "token_embd, output, enc.output_norm, dec.output_norm, "
+                "enc.blk.N.attn_norm/attn_q/attn_k/attn_v/attn_o/attn_rel_b/"
+                "ffn_norm/ffn_gate/ffn_up/ffn_down, dec.blk.N.* with "
+                "cross_attn_norm/cross_attn_q/cross_attn_k/cross_attn_v/"
+                "cross_attn_o"
               : "token_embd, output_norm, output, blk.N.attn_norm/attn_q/"
                 "attn_k/attn_v/attn_output/ffn_norm/ffn_gate/ffn_up/"
                 "ffn_down, and with experts ffn_gate_inp/ffn_gate_exps/"
@@ -694,7 +912,14 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
         (arch == "bloom" &&
          (llvm::StringRef(name).ends_with(".dense.weight") ||
           llvm::StringRef(name).ends_with("_4h.weight") ||
-          llvm::StringRef(name).ends_with("_4h_to_h.weight")));
+          llvm::StringRef(name).ends_with("_4h_to_h.weight"))) ||
+        (arch == "bert" && (llvm::StringRef(name).ends_with(".dense.weight") ||
+                            llvm::StringRef(name).ends_with("query.weight") ||
+                            llvm::StringRef(name).ends_with("key.weight") ||
+                            llvm::StringRef(name).ends_with("value.weight"))) ||
+        (arch == "t5" && llvm::StringRef(name).contains("Attention.") &&
+         !llvm::StringRef(name).contains("relative_attention_bias")) ||
+        (arch == "t5" && llvm::StringRef(name).contains("DenseReluDense."));
     const llmk::GGMLKernelFormat *kernelFormat =
         llmk::getGGMLKernelFormat(t.type);
     const char *format = kernelFormat ? kernelFormat->checkpoint : nullptr;

@@ -605,16 +605,99 @@ TEST(GGUFVocabTest, Gpt2Kind) {
   EXPECT_EQ(*ids, (std::vector<int32_t>{7, 3}));
 }
 
+/// A WordPiece vocabulary in the converter's phantom-space form: "[CLS]"
+/// and "[SEP]" control tokens as they are, "\u2581un" a word-initial piece,
+/// "able" the continuation "##able".
+VocabBuilder bertVocab() {
+  VocabBuilder v;
+  v.str("tokenizer.ggml.model", "bert")
+      .strs("tokenizer.ggml.tokens", {"[PAD]", "[UNK]", "[CLS]", "[SEP]",
+                                      "\xe2\x96\x81"
+                                      "un",
+                                      "able",
+                                      "\xe2\x96\x81"
+                                      "!"})
+      .i32s("tokenizer.ggml.token_type", {3, 3, 3, 3, 1, 1, 1})
+      .u32("tokenizer.ggml.unknown_token_id", 1)
+      .u32("tokenizer.ggml.bos_token_id", 2)
+      .u32("tokenizer.ggml.seperator_token_id", 3);
+  return v;
+}
+
+TEST(GGUFVocabTest, BertKind) {
+  auto tokenizer = loadVocab(bertVocab().build());
+  ASSERT_TRUE(bool(tokenizer)) << tokenizer.error();
+  // Lowercased by default; "xyz" has no pieces: [UNK]; [CLS] ... [SEP].
+  auto ids = (*tokenizer)->encode("UNable! xyz", true);
+  ASSERT_TRUE(bool(ids)) << ids.error();
+  EXPECT_EQ(*ids, (std::vector<int32_t>{2, 4, 5, 6, 1, 3}));
+  auto text = (*tokenizer)->decode({2, 4, 5, 6, 3}, true);
+  ASSERT_TRUE(bool(text)) << text.error();
+  EXPECT_EQ(*text, "unable!");
+  // A cased vocabulary says so.
+  VocabBuilder v = bertVocab();
+  v.flag("tokenizer.ggml.normalizer.lowercase", false);
+  tokenizer = loadVocab(v.build());
+  ASSERT_TRUE(bool(tokenizer)) << tokenizer.error();
+  ids = (*tokenizer)->encode("UNable", false);
+  ASSERT_TRUE(bool(ids)) << ids.error();
+  EXPECT_EQ(*ids, (std::vector<int32_t>{1}));
+}
+
+/// A Unigram vocabulary: "\u2581ab" beats "\u2581a" + "b" on score.
+VocabBuilder t5Vocab() {
+  VocabBuilder v;
+  v.str("tokenizer.ggml.model", "t5")
+      .strs("tokenizer.ggml.tokens", {"<pad>", "</s>", "<unk>",
+                                      "\xe2\x96\x81"
+                                      "a",
+                                      "b",
+                                      "\xe2\x96\x81"
+                                      "ab",
+                                      "<extra_id_0>"})
+      .f32s("tokenizer.ggml.scores", {0, 0, 0, -2, -2, -3, -1000})
+      .i32s("tokenizer.ggml.token_type", {3, 3, 2, 1, 1, 1, 4})
+      .u32("tokenizer.ggml.eos_token_id", 1);
+  return v;
+}
+
+TEST(GGUFVocabTest, T5Kind) {
+  auto tokenizer = loadVocab(t5Vocab().build());
+  ASSERT_TRUE(bool(tokenizer)) << tokenizer.error();
+  // EOS appended by default; the sentinel is never split, and special.
+  // Runs of spaces split once.
+  auto ids = (*tokenizer)->encode("ab  a<extra_id_0>", true);
+  ASSERT_TRUE(bool(ids)) << ids.error();
+  EXPECT_EQ(*ids, (std::vector<int32_t>{5, 3, 6, 1}));
+  EXPECT_TRUE((*tokenizer)->isSpecial(6));
+  auto text = (*tokenizer)->decode({5, 6, 1}, true);
+  ASSERT_TRUE(bool(text)) << text.error();
+  EXPECT_EQ(*text, "ab");
+  EXPECT_EQ(
+      vocabError(t5Vocab()
+                     .flag("tokenizer.ggml.remove_extra_whitespaces", false)
+                     .build()),
+      "m.gguf: metadata 'tokenizer.ggml.remove_extra_whitespaces': "
+      "expected true (the whitespace split of transformers' Unigram "
+      "converter; LLMC does not keep runs of spaces), found false");
+  EXPECT_EQ(vocabError(t5Vocab()
+                           .i32s("tokenizer.ggml.precompiled_charsmap", {1, 2})
+                           .build()),
+            "m.gguf: metadata 'tokenizer.ggml.precompiled_charsmap': expected "
+            "an array of uint8, found array of 2 int32");
+}
+
 TEST(GGUFVocabTest, BadMetadata) {
   EXPECT_EQ(vocabError(VocabBuilder().u32("x", 1).build()),
             "m.gguf: expected a tokenizer (metadata 'tokenizer.ggml.model' "
             "and 'tokenizer.ggml.tokens'), found none");
   EXPECT_EQ(vocabError(VocabBuilder()
-                           .str("tokenizer.ggml.model", "bert")
+                           .str("tokenizer.ggml.model", "rwkv")
                            .strs("tokenizer.ggml.tokens", {"a"})
                            .build()),
             "m.gguf: metadata 'tokenizer.ggml.model': expected llama "
-            "(SentencePiece) or gpt2 (byte-level BPE), found \"bert\"");
+            "(SentencePiece BPE), gpt2 (byte-level BPE), bert (WordPiece) or "
+            "t5 (SentencePiece Unigram), found \"rwkv\"");
   EXPECT_EQ(vocabError(gpt2Vocab("deepseek-llm").build()),
             "m.gguf: metadata 'tokenizer.ggml.pre': expected a pre-tokenizer "
             "LLMC knows (default, gpt-2, llama-bpe, qwen2, smollm, starcoder), "
