@@ -29,13 +29,18 @@ LogicalResult requireParam(KernelCall &call, Value weight) {
 }
 
 /// llmk_linear_q's `flags` for the weight's llm.param: int8 activations
-/// (W8A8), and input features permuted (an act-order checkpoint).
+/// (W8A8), input features permuted (an act-order checkpoint), and for a
+/// weight in one of llama.cpp's block formats (checkpoint_format ggml_*)
+/// prefill on activations quantized per block of 32, as llama.cpp computes
+/// with its blocks and as decode does.
 int32_t quantFlags(Value weight) {
   auto param = weight.getDefiningOp<ParamOp>();
   if (!param)
     return 0;
+  std::optional<llvm::StringRef> format = param.getCheckpointFormat();
   return (param.getInt8Activations() ? LLMK_QUANT_INT8_ACTIVATIONS : 0) |
-         (param.getActOrder() ? LLMK_QUANT_PERMUTED : 0);
+         (param.getActOrder() ? LLMK_QUANT_PERMUTED : 0) |
+         (format && format->starts_with("ggml_") ? LLMK_QUANT_INT8_BLOCKS : 0);
 }
 
 /// `llm.embedding` -> llmk_embedding.

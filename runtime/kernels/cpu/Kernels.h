@@ -31,9 +31,15 @@ typedef enum { LLMK_F32 = 0, LLMK_F16 = 1, LLMK_BF16 = 2 } LLMKDtype;
 enum { LLMK_LAYOUT_ROWS = 0, LLMK_LAYOUT_PANELS = 1 };
 enum { LLMK_PANEL_ROWS = 48 };
 
-/// The `flags` of llmk_linear_q: prefill on int8 activations (W8A8), and
-/// input features stored permuted (the permutation after the weight).
-enum { LLMK_QUANT_INT8_ACTIVATIONS = 1, LLMK_QUANT_PERMUTED = 2 };
+/// The `flags` of llmk_linear_q: prefill on int8 activations (W8A8), input
+/// features stored permuted (the permutation after the weight), and
+/// prefill on int8 activations quantized per block of 32 as decode's are
+/// (llama.cpp's numerics for its block formats).
+enum {
+  LLMK_QUANT_INT8_ACTIVATIONS = 1,
+  LLMK_QUANT_PERMUTED = 2,
+  LLMK_QUANT_INT8_BLOCKS = 4
+};
 
 /// Mask kinds, numbered as `mlir::llm::MaskKind`.
 enum {

@@ -706,12 +706,176 @@ void gemmQuantizedInt8(const float *x, const WeightMatrix &w, const float *bias,
   });
 }
 
+/// GemmQBlocksTileFn in portable C: the reference of the VNNI tile (the
+/// same operations in the same order).
+void gemmQBlocksTilePortable(const int8_t *x, int64_t xStride, int rows,
+                             const float *xScale, const float *xSum,
+                             const int32_t *xZero, int64_t xBlocks,
+                             const uint8_t *w, int64_t blocks,
+                             const float *scale, const float *offset, float *c,
+                             int64_t ldc, int cols, bool accumulate) {
+  constexpr int64_t kQuads = kQuantBlock / 4;
+  for (int r = 0; r < rows; ++r)
+    for (int j = 0; j < cols; ++j) {
+      float sum = 0.0f;
+      for (int64_t b = 0; b < blocks; ++b) {
+        int32_t acc = 0;
+        for (int64_t q = 0; q < kQuads; ++q)
+          for (int i = 0; i < 4; ++i)
+            acc += int32_t(w[((b * kQuads + q) * kPanel + j) * 4 + i]) *
+                   int32_t(x[r * xStride + b * kQuantBlock + 4 * q + i]);
+        const int64_t at = r * xBlocks + b;
+        sum = std::fma(static_cast<float>(acc - xZero[at]),
+                       scale[b * kPanel + j] * xScale[at], sum);
+        sum = std::fma(offset[b * kPanel + j], xSum[at], sum);
+      }
+      float *out = c + r * ldc + j;
+      *out = accumulate ? *out + sum : sum;
+    }
+}
+
+/// The integer tiles' copy of blocks [b0, b1) of panel `j` of a weight
+/// packed at 8 or 4 bits (Quant.h): per block, 8 quads holding the 48
+/// columns' 4 consecutive codes as unsigned bytes (8 bits: q + 128),
+/// column-minor; then per block the columns' scales and offsets. Columns
+/// past row n are zero.
+void packQuadSlice(const WeightMatrix &w, int64_t n, int64_t j, int64_t b0,
+                   int64_t b1, uint8_t *quads, float *scale, float *offset) {
+  const int64_t blocks = quantBlocks(w.ld),
+                blockBytes = quantBlockBytes(w.bits);
+  const int64_t groups = quantGroups(w.ld, w.group);
+  const int64_t blocksPerGroup = w.group == 0 ? blocks : w.group / kQuantBlock;
+  const auto *bytes = static_cast<const uint8_t *>(w.data);
+  const auto *params = reinterpret_cast<const uint16_t *>(
+      bytes + quantParamsOffset(n, w.ld, w.bits));
+  const int64_t row0 = j * kPanel;
+  const int64_t rows = std::min(kPanel, n - row0);
+  auto *dst = reinterpret_cast<uint32_t *>(quads);
+  constexpr int64_t kQuads = kQuantBlock / 4;
+  for (int64_t r = 0; r < kPanel; ++r)
+    for (int64_t b = b0; b < b1; ++b) {
+      uint32_t *d = dst + (b - b0) * kQuads * kPanel + r;
+      float &s = scale[(b - b0) * kPanel + r],
+            &o = offset[(b - b0) * kPanel + r];
+      if (r >= rows) {
+        for (int64_t q = 0; q < kQuads; ++q)
+          d[q * kPanel] = 0;
+        s = o = 0.0f;
+        continue;
+      }
+      const uint8_t *src = bytes + ((row0 + r) * blocks + b) * blockBytes;
+      uint32_t words[kQuads];
+      if (w.bits == 8) {
+        std::memcpy(words, src, sizeof(words));
+        for (uint32_t &word : words)
+          word ^= 0x80808080u;
+      } else {
+        // Byte i: value i in its low nibble, value i + 16 in its high one.
+        uint32_t in[kQuads / 2];
+        std::memcpy(in, src, sizeof(in));
+        for (int64_t q = 0; q < kQuads / 2; ++q) {
+          words[q] = in[q] & 0x0f0f0f0fu;
+          words[q + kQuads / 2] = (in[q] >> 4) & 0x0f0f0f0fu;
+        }
+      }
+      for (int64_t q = 0; q < kQuads; ++q)
+        d[q * kPanel] = words[q];
+      const uint16_t *pair =
+          params + ((row0 + r) * groups + b / blocksPerGroup) * 2;
+      s = halfToFloat(pair[0]);
+      o = halfToFloat(pair[1]);
+    }
+}
+
+/// The product on int8 activations quantized per block of 32, as the GEMV
+/// quantizes them (`llmk_linear_q` with LLMK_QUANT_INT8_BLOCKS, from
+/// kMinQuantizedGemmRows rows; llama.cpp's numerics for its block formats):
+/// for each slice of 8 blocks and each panel, a task packs the panel's codes
+/// into the integer tiles' order (packQuadSlice: bytes, not floats, with no
+/// copy of the weight kept), then every row tile of the task sums the
+/// slice's blocks, each block's integer dot products scaled by its
+/// activation scale and the weight group's scale, plus the group's offset
+/// times the block's activation sum. `tile` is the VNNI tile (or, for
+/// tests, the portable one); weights at 8 or 4 bits in groups of whole
+/// blocks.
+void gemmQuantizedBlocks(const float *x, const WeightMatrix &w,
+                         const float *bias, float *y, int64_t m, int64_t k,
+                         int64_t n, GemmQBlocksTileFn tile) {
+  const int64_t blocks = quantBlocks(k), kp = blocks * kQuantBlock;
+  const int32_t zero = w.bits == 8 ? 128 : 0;
+  thread_local std::vector<int8_t> valueStorage;
+  thread_local std::vector<float> scaleStorage, sumStorage;
+  thread_local std::vector<int32_t> zeroStorage;
+  valueStorage.resize(m * kp);
+  scaleStorage.resize(m * blocks);
+  sumStorage.resize(m * blocks);
+  zeroStorage.resize(m * blocks);
+  int8_t *const xq = valueStorage.data();
+  float *const xScale = scaleStorage.data();
+  float *const xSum = sumStorage.data();
+  int32_t *const xZero = zeroStorage.data();
+  parallelFor(m, [&](int64_t i) {
+    quantizeActivations(x + i * k, k,
+                        {xq + i * kp, xScale + i * blocks, xSum + i * blocks,
+                         nullptr, xZero + i * blocks});
+    for (int64_t b = 0; b < blocks; ++b)
+      xZero[i * blocks + b] *= zero;
+  });
+
+  const int64_t panels = ceilDiv(n, kPanel);
+  const int64_t tiles = ceilDiv(m, kQuantTileRows);
+  constexpr int64_t kSliceBlocks = kBlockK / kQuantBlock;
+  const GemmTasks tasks(m, 2 * kBlockM, tiles, panels);
+  parallelFor(tasks.count, [&](int64_t task) {
+    int64_t t0, t1, j0, j1;
+    tasks.range(task, t0, t1, j0, j1);
+    thread_local ScratchBuffer<uint8_t> quadStorage;
+    thread_local ScratchBuffer<float> paramStorage;
+    uint8_t *quads = quadStorage.get(kSliceBlocks * kQuantBlock * kPanel);
+    float *scale = paramStorage.get(2 * kSliceBlocks * kPanel);
+    if (!quads || !scale) {
+      recordError("llmk_linear_q: cannot allocate a panel buffer");
+      return;
+    }
+    float *offset = scale + kSliceBlocks * kPanel;
+    for (int64_t b0 = 0; b0 < blocks; b0 += kSliceBlocks) {
+      const int64_t b1 = std::min(blocks, b0 + kSliceBlocks);
+      for (int64_t j = j0; j < j1; ++j) {
+        packQuadSlice(w, n, j, b0, b1, quads, scale, offset);
+        const int cols = static_cast<int>(std::min(kPanel, n - j * kPanel));
+        for (int64_t t = t0; t < t1; ++t) {
+          const int64_t r0 = t * kQuantTileRows;
+          const int rows = static_cast<int>(std::min(kQuantTileRows, m - r0));
+          tile(xq + r0 * kp + b0 * kQuantBlock, kp, rows,
+               xScale + r0 * blocks + b0, xSum + r0 * blocks + b0,
+               xZero + r0 * blocks + b0, blocks, quads, b1 - b0, scale, offset,
+               y + r0 * n + j * kPanel, n, cols, b0 > 0);
+        }
+      }
+    }
+    if (bias)
+      for (int64_t r = t0 * kQuantTileRows;
+           r < std::min(m, t1 * kQuantTileRows); ++r)
+        for (int64_t j = j0 * kPanel; j < std::min(n, j1 * kPanel); ++j)
+          y[r * n + j] += bias[j];
+  });
+}
+
 /// Rows from which a quantized product dequantizes the weight into the fp32
 /// GEMM (whose rate then does not depend on the bits) rather than running
 /// the integer GEMV once per row.
 constexpr int64_t kMinQuantizedGemmRows = 4;
 
 } // namespace
+
+void llmk::linearQuantizedBlocksPortable(const float *x, const void *w,
+                                         int32_t bits, int64_t group,
+                                         const float *bias, float *y, int64_t m,
+                                         int64_t k, int64_t n) {
+  gemmQuantizedBlocks(
+      x, WeightMatrix{w, LLMK_F32, Form::Quantized, k, bits, group}, bias, y, m,
+      k, n, &gemmQBlocksTilePortable);
+}
 
 extern "C" void llmk_linear_q(const float *x, const void *w, int32_t bits,
                               int64_t group, int32_t flags, const float *bias,
@@ -721,7 +885,10 @@ extern "C" void llmk_linear_q(const float *x, const void *w, int32_t bits,
     return;
   }
   if (!checkQuantization(bits, group, k).empty() ||
-      (flags & ~(LLMK_QUANT_INT8_ACTIVATIONS | LLMK_QUANT_PERMUTED)) != 0 ||
+      (flags & ~(LLMK_QUANT_INT8_ACTIVATIONS | LLMK_QUANT_PERMUTED |
+                 LLMK_QUANT_INT8_BLOCKS)) != 0 ||
+      ((flags & LLMK_QUANT_INT8_ACTIVATIONS) &&
+       (flags & LLMK_QUANT_INT8_BLOCKS)) ||
       (group == kQuantBlock / 2 && (flags & LLMK_QUANT_INT8_ACTIVATIONS)) ||
       (m > 0 && k > 0 && !x) || (n > 0 && k > 0 && !w)) {
     recordError("llmk_linear_q: invalid quantization or flags, or null "
@@ -750,6 +917,14 @@ extern "C" void llmk_linear_q(const float *x, const void *w, int32_t bits,
   WeightMatrix weight{w, LLMK_F32, Form::Quantized, k, bits, group};
   if (k > 0 && int8Activations && m >= kMinQuantizedGemmRows)
     return gemmQuantizedInt8(x, weight, bias, y, m, k, n);
+  // Block activations where the integer tile runs (VNNI) and the weight's
+  // groups are whole blocks of 8- or 4-bit codes; else the fp32 GEMM on the
+  // dequantized weight.
+  if (k > 0 && (flags & LLMK_QUANT_INT8_BLOCKS) && m >= kMinQuantizedGemmRows &&
+      (bits == 8 || bits == 4) && group % kQuantBlock == 0 &&
+      getSimdKernels().isa >= Isa::Avx512)
+    if (GemmQBlocksTileFn tile = getVnniGemmQBlocksTile())
+      return gemmQuantizedBlocks(x, weight, bias, y, m, k, n, tile);
   if (k == 0 || m >= kMinQuantizedGemmRows)
     return product(x, weight, bias, y, m, k, n);
   gemvQuantized(x, weight, bias, y, m, k, n);

@@ -168,10 +168,27 @@ struct QuantizedActivations {
   /// Optional (groups of 16): per block, the scale times the sum of its
   /// first 16 values, then per block that of its last 16 (2 * blocks).
   float *halfSums = nullptr;
+  /// Optional: per block, the sum of its values.
+  int32_t *valueSums = nullptr;
 };
 
-/// Quantizes the k activations `x` to nearest into `out`.
+/// Quantizes the k activations `x` to nearest into `out` (on AVX-512 where
+/// the kernels run it: the same values bit for bit).
 void quantizeActivations(const float *x, int64_t k, QuantizedActivations out);
+
+/// quantizeActivations on AVX-512, or null when the host or the compiler has
+/// none.
+using QuantizeActivationsFn = void (*)(const float *, int64_t,
+                                       QuantizedActivations);
+QuantizeActivationsFn getAvx512QuantizeActivations();
+
+/// llmk_linear_q's product on block-quantized int8 activations
+/// (LLMK_QUANT_INT8_BLOCKS) on the portable tile, whatever the host: the
+/// reference of the VNNI path, for tests. `bits` is 8 or 4 and `group` a
+/// multiple of 32 or 0; m >= 1.
+void linearQuantizedBlocksPortable(const float *x, const void *w, int32_t bits,
+                                   int64_t group, const float *bias, float *y,
+                                   int64_t m, int64_t k, int64_t n);
 
 } // namespace llmk
 

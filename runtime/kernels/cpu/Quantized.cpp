@@ -13,6 +13,7 @@
 
 #include "Common.h"
 
+#include "Simd.h"
 #include "ThreadPool.h"
 
 #include <algorithm>
@@ -309,6 +310,9 @@ void llmk::dequantize(const void *packed, int64_t n, int64_t k, int bits,
 
 void llmk::quantizeActivations(const float *x, int64_t k,
                                QuantizedActivations out) {
+  static const QuantizeActivationsFn wide = getAvx512QuantizeActivations();
+  if (wide && getSimdKernels().isa >= Isa::Avx512)
+    return wide(x, k, out);
   const int64_t blocks = quantBlocks(k);
   for (int64_t b = 0; b < blocks; ++b) {
     const int64_t p0 = b * kQuantBlock;
@@ -325,6 +329,8 @@ void llmk::quantizeActivations(const float *x, int64_t k,
       out.scales[b] = out.sums[b] = std::numeric_limits<float>::quiet_NaN();
       if (out.halfSums)
         out.halfSums[b] = out.halfSums[blocks + b] = out.sums[b];
+      if (out.valueSums)
+        out.valueSums[b] = 0;
       continue;
     }
     const float scale = amax / 127.0f;
@@ -342,6 +348,8 @@ void llmk::quantizeActivations(const float *x, int64_t k,
     }
     out.scales[b] = scale;
     out.sums[b] = scale * static_cast<float>(sum);
+    if (out.valueSums)
+      out.valueSums[b] = sum;
     if (out.halfSums) {
       out.halfSums[b] = scale * static_cast<float>(firstHalf);
       out.halfSums[blocks + b] = scale * static_cast<float>(sum - firstHalf);

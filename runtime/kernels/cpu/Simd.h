@@ -160,6 +160,29 @@ using GemmQTileFn = void (*)(const int8_t *x, int64_t xStride, int rows,
 /// GemmQTileFn on AVX-512 VNNI, or null when the host or compiler has none.
 GemmQTileFn getVnniGemmQTile();
 
+/// One tile of the block-activation integer GEMM (llmk_linear_q with
+/// LLMK_QUANT_INT8_BLOCKS), for `rows` <= 4 rows of activations quantized
+/// per block of 32 and one panel of LLMK_PANEL_ROWS output columns over
+/// `blocks` blocks: per block b, with acc[r][j] = sum over its 32 steps of
+/// w[p][j] * x[r][p] (w unsigned bytes, four consecutive steps of the
+/// panel's 48 columns per quad; x signed bytes),
+///   c[r][j] (+)= sum_b xScale[r][b] * scale[b][j] * (acc[r][j] -
+///                xZero[r][b]) + offset[b][j] * xSum[r][b]
+/// for j < cols, summed in registers and stored once. Row r's values start
+/// at x + r * xStride; its per-block xScale (max|x| / 127), xSum (xScale
+/// times the sum of the values) and xZero (the weight's zero point times
+/// that sum) at r * xBlocks; scale and offset hold 48 floats per block.
+using GemmQBlocksTileFn = void (*)(const int8_t *x, int64_t xStride, int rows,
+                                   const float *xScale, const float *xSum,
+                                   const int32_t *xZero, int64_t xBlocks,
+                                   const uint8_t *w, int64_t blocks,
+                                   const float *scale, const float *offset,
+                                   float *c, int64_t ldc, int cols,
+                                   bool accumulate);
+/// GemmQBlocksTileFn on AVX-512 VNNI, or null when the host or compiler has
+/// none.
+GemmQBlocksTileFn getVnniGemmQBlocksTile();
+
 } // namespace llmk
 
 #endif // LLM_RUNTIME_KERNELS_CPU_SIMD_H

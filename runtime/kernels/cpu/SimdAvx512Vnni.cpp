@@ -1,4 +1,4 @@
-//===- SimdAvx512Vnni.cpp - The quantized GEMV on vpdpbusd ----------------===//
+//===- SimdAvx512Vnni.cpp - Quantized products on vpdpbusd ----------------===//
 //
 // Part of LLMC, under the Apache License v2.0.
 //
@@ -9,7 +9,9 @@
 // instruction covers two blocks of 32, each lane then scaled by its block's
 // activation scale; a block left alone takes 256 bits. Compiled with
 // AVX512_VNNI through function target attributes; SimdAvx512.cpp only calls
-// it after checking the host.
+// it after checking the host. Also the integer tiles of the quantized
+// GEMMs (W8A8 with a scale per row, and activations quantized per block)
+// and the activations' quantization per block on 512-bit registers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,6 +24,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -363,6 +366,157 @@ LLMK_TARGET void gemmQTile(const int8_t *x, int64_t xStride, int rows,
                     cols, accumulate);
 }
 
+/// GemmQBlocksTileFn for `Rows` rows: per block, 3 x Rows int32
+/// accumulators over its 8 quads, then converted, scaled and summed into as
+/// many fp32 accumulators.
+template <int Rows>
+LLMK_TARGET void
+gemmQBlocksTileFixed(const int8_t *x, int64_t xStride, const float *xScale,
+                     const float *xSum, const int32_t *xZero, int64_t xBlocks,
+                     const uint8_t *w, int64_t blocks, const float *scale,
+                     const float *offset, float *c, int64_t ldc, int cols,
+                     bool accumulate) {
+  constexpr int kVectors = LLMK_PANEL_ROWS / 16;
+  constexpr int kQuads = kQuantBlock / 4;
+  __m512 sum[Rows][kVectors];
+  for (int r = 0; r < Rows; ++r)
+    for (int v = 0; v < kVectors; ++v)
+      sum[r][v] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < blocks; ++b) {
+    __m512i acc[Rows][kVectors];
+    for (int r = 0; r < Rows; ++r)
+      for (int v = 0; v < kVectors; ++v)
+        acc[r][v] = _mm512_setzero_si512();
+    const uint8_t *wb = w + b * kQuads * LLMK_PANEL_ROWS * 4;
+    for (int q = 0; q < kQuads; ++q) {
+      __m512i wv[kVectors];
+      for (int v = 0; v < kVectors; ++v)
+        wv[v] = _mm512_loadu_si512(wb + (q * LLMK_PANEL_ROWS + v * 16) * 4);
+      for (int r = 0; r < Rows; ++r) {
+        int32_t quad;
+        std::memcpy(&quad, x + r * xStride + b * kQuantBlock + 4 * q,
+                    sizeof(quad));
+        const __m512i xb = _mm512_set1_epi32(quad);
+        for (int v = 0; v < kVectors; ++v)
+          acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], wv[v], xb);
+      }
+    }
+    for (int v = 0; v < kVectors; ++v) {
+      const __m512 sv = _mm512_loadu_ps(scale + b * LLMK_PANEL_ROWS + v * 16);
+      const __m512 ov = _mm512_loadu_ps(offset + b * LLMK_PANEL_ROWS + v * 16);
+      for (int r = 0; r < Rows; ++r) {
+        const int64_t i = r * xBlocks + b;
+        const __m512 f = _mm512_cvtepi32_ps(
+            _mm512_sub_epi32(acc[r][v], _mm512_set1_epi32(xZero[i])));
+        sum[r][v] = _mm512_fmadd_ps(
+            f, _mm512_mul_ps(sv, _mm512_set1_ps(xScale[i])), sum[r][v]);
+        sum[r][v] = _mm512_fmadd_ps(ov, _mm512_set1_ps(xSum[i]), sum[r][v]);
+      }
+    }
+  }
+  for (int v = 0; v < kVectors; ++v) {
+    const int lanes = std::max(0, std::min(16, cols - v * 16));
+    if (!lanes)
+      break;
+    const __mmask16 mask = static_cast<__mmask16>((1u << lanes) - 1);
+    for (int r = 0; r < Rows; ++r) {
+      float *out = c + r * ldc + v * 16;
+      __m512 result = sum[r][v];
+      if (accumulate)
+        result = _mm512_add_ps(result, _mm512_maskz_loadu_ps(mask, out));
+      _mm512_mask_storeu_ps(out, mask, result);
+    }
+  }
+}
+
+LLMK_TARGET void gemmQBlocksTile(const int8_t *x, int64_t xStride, int rows,
+                                 const float *xScale, const float *xSum,
+                                 const int32_t *xZero, int64_t xBlocks,
+                                 const uint8_t *w, int64_t blocks,
+                                 const float *scale, const float *offset,
+                                 float *c, int64_t ldc, int cols,
+                                 bool accumulate) {
+  switch (rows) {
+  case 1:
+    return gemmQBlocksTileFixed<1>(x, xStride, xScale, xSum, xZero, xBlocks, w,
+                                   blocks, scale, offset, c, ldc, cols,
+                                   accumulate);
+  case 2:
+    return gemmQBlocksTileFixed<2>(x, xStride, xScale, xSum, xZero, xBlocks, w,
+                                   blocks, scale, offset, c, ldc, cols,
+                                   accumulate);
+  case 3:
+    return gemmQBlocksTileFixed<3>(x, xStride, xScale, xSum, xZero, xBlocks, w,
+                                   blocks, scale, offset, c, ldc, cols,
+                                   accumulate);
+  default:
+    return gemmQBlocksTileFixed<4>(x, xStride, xScale, xSum, xZero, xBlocks, w,
+                                   blocks, scale, offset, c, ldc, cols,
+                                   accumulate);
+  }
+}
+
+/// quantizeActivations on 512-bit registers: a block is two vectors, its
+/// maximum magnitude a reduction, its values rounded by vcvtps2dq (the
+/// current rounding mode, as std::nearbyint) and narrowed with saturation
+/// after the same clamp; the same bytes and sums as the scalar code.
+LLMK_TARGET void quantizeActivations512(const float *x, int64_t k,
+                                        QuantizedActivations out) {
+  const int64_t blocks = quantBlocks(k);
+  const __m512 magnitude = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512i low = _mm512_set1_epi32(-127), high = _mm512_set1_epi32(127);
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t p0 = b * kQuantBlock;
+    const int64_t count = std::min(kQuantBlock, k - p0);
+    const __mmask16 m0 =
+        static_cast<__mmask16>(count >= 16 ? 0xffffu : (1u << count) - 1);
+    const __mmask16 m1 =
+        static_cast<__mmask16>(count >= 32  ? 0xffffu
+                               : count > 16 ? (1u << (count - 16)) - 1
+                                            : 0u);
+    const __m512 a = _mm512_maskz_loadu_ps(m0, x + p0);
+    const __m512 c = _mm512_maskz_loadu_ps(m1, x + p0 + 16);
+    // x * 0 == 0 for every finite x, never for an infinity or a NaN.
+    const __mmask16 finite =
+        _mm512_cmp_ps_mask(_mm512_mul_ps(a, zero), zero, _CMP_EQ_OQ) &
+        _mm512_cmp_ps_mask(_mm512_mul_ps(c, zero), zero, _CMP_EQ_OQ);
+    if (finite != 0xffff) {
+      std::fill(out.values + p0, out.values + p0 + kQuantBlock, 0);
+      out.scales[b] = out.sums[b] = std::numeric_limits<float>::quiet_NaN();
+      if (out.halfSums)
+        out.halfSums[b] = out.halfSums[blocks + b] = out.sums[b];
+      if (out.valueSums)
+        out.valueSums[b] = 0;
+      continue;
+    }
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(
+        _mm512_and_ps(a, magnitude), _mm512_and_ps(c, magnitude)));
+    const float scale = amax / 127.0f;
+    const __m512 inverse = _mm512_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
+    const __m512i qa = _mm512_min_epi32(
+        _mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(a, inverse)), low),
+        high);
+    const __m512i qc = _mm512_min_epi32(
+        _mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(c, inverse)), low),
+        high);
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(out.values + p0),
+                     _mm512_cvtsepi32_epi8(qa));
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(out.values + p0 + 16),
+                     _mm512_cvtsepi32_epi8(qc));
+    const int32_t firstHalf = _mm512_reduce_add_epi32(qa);
+    const int32_t sum = firstHalf + _mm512_reduce_add_epi32(qc);
+    out.scales[b] = scale;
+    out.sums[b] = scale * static_cast<float>(sum);
+    if (out.halfSums) {
+      out.halfSums[b] = scale * static_cast<float>(firstHalf);
+      out.halfSums[blocks + b] = scale * static_cast<float>(sum - firstHalf);
+    }
+    if (out.valueSums)
+      out.valueSums[b] = sum;
+  }
+}
+
 bool hostHasVnni() {
   static const bool has = [] {
     __builtin_cpu_init();
@@ -377,6 +531,23 @@ bool hostHasVnni() {
 
 GemmQTileFn getVnniGemmQTile() { return hostHasVnni() ? &gemmQTile : nullptr; }
 
+GemmQBlocksTileFn getVnniGemmQBlocksTile() {
+  return hostHasVnni() ? &gemmQBlocksTile : nullptr;
+}
+
+QuantizeActivationsFn getAvx512QuantizeActivations() {
+  // AVX-512 F, BW, VL and DQ: every AVX-512 host LLMC runs its 512-bit
+  // kernels on.
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512dq");
+  }();
+  return has ? &quantizeActivations512 : nullptr;
+}
+
 GemvQFn getVnniGemvQ() { return hostHasVnni() ? &gemvQ512 : nullptr; }
 
 } // namespace llmk
@@ -386,6 +557,8 @@ GemvQFn getVnniGemvQ() { return hostHasVnni() ? &gemvQ512 : nullptr; }
 namespace llmk {
 GemvQFn getVnniGemvQ() { return nullptr; }
 GemmQTileFn getVnniGemmQTile() { return nullptr; }
+GemmQBlocksTileFn getVnniGemmQBlocksTile() { return nullptr; }
+QuantizeActivationsFn getAvx512QuantizeActivations() { return nullptr; }
 } // namespace llmk
 
 #endif

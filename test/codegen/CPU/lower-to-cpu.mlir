@@ -124,6 +124,28 @@ func.func @quantized(%x: tensor<1x64xf32>, %pos: tensor<1xi64>, %t: tensor<2xf32
 
 // -----
 
+// A weight in one of llama.cpp's block formats (checkpoint_format ggml_*)
+// passes LLMK_QUANT_INT8_BLOCKS (4): prefill on activations quantized per
+// block of 32, as llama.cpp's; llm-quantize's weight passes no flag.
+// CHECK-LABEL: llvm.func @ggml_blocks
+// CHECK: %[[B1:.*]] = llvm.mlir.constant(4 : i32) : i32
+// CHECK: %[[G1:.*]] = llvm.mlir.constant(32 : i64) : i64
+// CHECK: %[[BLOCKS:.*]] = llvm.mlir.constant(4 : i32) : i32
+// CHECK: llvm.call @llmk_linear_q(%{{.*}}, %{{.*}}, %[[B1]], %[[G1]], %[[BLOCKS]],
+// CHECK: %[[B2:.*]] = llvm.mlir.constant(4 : i32) : i32
+// CHECK: %[[G2:.*]] = llvm.mlir.constant(32 : i64) : i64
+// CHECK: %[[NONE:.*]] = llvm.mlir.constant(0 : i32) : i32
+// CHECK: llvm.call @llmk_linear_q(%{{.*}}, %{{.*}}, %[[B2]], %[[G2]], %[[NONE]],
+func.func @ggml_blocks(%x: tensor<5x64xf32>) -> (tensor<5x64xf32>, tensor<5x64xf32>) {
+  %w = llm.param "w" {checkpoint_format = "ggml_q4_0"} : !llm.qweight<64x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
+  %y = llm.linear %x, %w : tensor<5x64xf32>, !llm.qweight<64x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble> -> tensor<5x64xf32>
+  %v = llm.param "v" : !llm.qweight<64x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
+  %z = llm.linear %x, %v : tensor<5x64xf32>, !llm.qweight<64x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble> -> tensor<5x64xf32>
+  return %y, %z : tensor<5x64xf32>, tensor<5x64xf32>
+}
+
+// -----
+
 // Quantized experts call llmk_moe_q with the router's dtype (f32: 0), the
 // experts' bits and group; experts quantized unlike one another are an
 // error.

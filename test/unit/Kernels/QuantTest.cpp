@@ -151,6 +151,52 @@ TEST(QuantizeTest, SymmetricExtremesAreExact) {
     }
 }
 
+/// quantizeActivations on AVX-512 gives the scalar code's values, scales
+/// and sums bit for bit: blocks with a tail, all zeros, a NaN, an infinity,
+/// and values whose scaled magnitude ties at .5.
+TEST(QuantizeTest, WideActivationsMatchScalar) {
+  if (!getAvx512QuantizeActivations())
+    GTEST_SKIP() << "no AVX-512 on this host";
+  for (int64_t k : {1, 16, 17, 32, 70, 256, 1000}) {
+    std::vector<float> x = randomFloats(k, 40 + uint32_t(k), 3.0f);
+    if (k >= 70) {
+      std::fill(x.begin() + 32, x.begin() + 64, 0.0f);
+      x[k - 1] = std::numeric_limits<float>::quiet_NaN();
+      x[0] = 127.0f, x[1] = 0.5f, x[2] = -1.5f, x[3] = 2.5f;
+    }
+    if (k == 256)
+      x[100] = -std::numeric_limits<float>::infinity();
+    const int64_t blocks = quantBlocks(k);
+    struct Out {
+      std::vector<int8_t> values;
+      std::vector<float> scales, sums, halves;
+      std::vector<int32_t> valueSums;
+    };
+    auto run = [&](Isa isa) {
+      setMaxIsa(isa);
+      Out o{std::vector<int8_t>(blocks * 32, 99), std::vector<float>(blocks),
+            std::vector<float>(blocks), std::vector<float>(2 * blocks),
+            std::vector<int32_t>(blocks)};
+      quantizeActivations(x.data(), k,
+                          {o.values.data(), o.scales.data(), o.sums.data(),
+                           o.halves.data(), o.valueSums.data()});
+      setMaxIsa(getHostIsa());
+      return o;
+    };
+    Out wide = run(getHostIsa()), scalar = run(Isa::Scalar);
+    EXPECT_EQ(wide.values, scalar.values) << "k=" << k;
+    EXPECT_EQ(wide.valueSums, scalar.valueSums) << "k=" << k;
+    auto sameBits = [](const std::vector<float> &a,
+                       const std::vector<float> &b) {
+      return a.size() == b.size() &&
+             std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+    };
+    EXPECT_TRUE(sameBits(wide.scales, scalar.scales)) << "k=" << k;
+    EXPECT_TRUE(sameBits(wide.sums, scalar.sums)) << "k=" << k;
+    EXPECT_TRUE(sameBits(wide.halves, scalar.halves)) << "k=" << k;
+  }
+}
+
 /// The activations quantized per block of 32 as llmk_linear_q's contract
 /// says: scale max|x| / 127, values rounded to nearest (ties to even).
 std::vector<float> quantizedActivations(const float *x, int64_t k) {
@@ -297,6 +343,84 @@ TEST_P(LinearQTest, Int8ActivationsMatchTheReference) {
           }
         }
       }
+}
+
+/// LLMK_QUANT_INT8_BLOCKS: from 4 rows, on a host with VNNI and at 8 or 4
+/// bits in groups of whole blocks, integer tiles on activations quantized
+/// per block of 32, as the GEMV's (llama.cpp's numerics); otherwise the
+/// dequantizing GEMM. The portable tile gives the VNNI tile's results bit
+/// for bit, and the per-block reference on every host.
+TEST_P(LinearQTest, Int8BlocksMatchTheReference) {
+  const int64_t cases[][4] = {
+      {4, 64, 50, 32},   {17, 70, 49, 0},   {9, 520, 97, 0},
+      {33, 256, 13, 64}, {6, 896, 100, 32}, {5, 768, 48, 128},
+      {2, 96, 20, 32},   {600, 96, 60, 32}, {7, 96, 20, 16}};
+  const bool vnni = getVnniGemmQBlocksTile() != nullptr &&
+                    getSimdKernels().isa >= Isa::Avx512;
+  uint32_t seed = 1300;
+  for (int bits : {8, 6, 5, 4})
+    for (bool symmetric : {true, false})
+      for (const auto &c : cases) {
+        const int64_t m = c[0], k = c[1], n = c[2], group = c[3];
+        std::vector<float> x = randomFloats(m * k, ++seed, 1.0f);
+        std::vector<float> w = randomFloats(n * k, ++seed, 0.05f);
+        std::vector<float> bias = randomFloats(n, ++seed, 0.1f);
+        Packed p = quantize(w, n, k, bits, group, symmetric);
+        std::vector<float> y(m * n, 123.0f);
+        llmk_linear_q(x.data(), p.bytes.data(), bits, group,
+                      LLMK_QUANT_INT8_BLOCKS, bias.data(), y.data(), m, k, n);
+        ASSERT_EQ(llmk_take_error(), nullptr);
+        const bool tiles = (bits == 8 || bits == 4) && group % 32 == 0;
+        const bool blockActivations = m < 4 || (vnni && tiles);
+        std::vector<float> portable(m * n, 0.0f);
+        if (tiles) {
+          linearQuantizedBlocksPortable(x.data(), p.bytes.data(), bits, group,
+                                        bias.data(), portable.data(), m, k, n);
+          if (vnni && m >= 4)
+            ASSERT_EQ(y, portable) << bits << " bits m=" << m << " k=" << k
+                                   << " n=" << n << " group=" << group;
+        }
+        for (int64_t i = 0; i < m; ++i) {
+          std::vector<float> xb = quantizedActivations(x.data() + i * k, k);
+          const std::vector<float> &xi =
+              blockActivations ? xb
+                               : std::vector<float>(x.begin() + i * k,
+                                                    x.begin() + (i + 1) * k);
+          for (int64_t j = 0; j < n; ++j) {
+            double sum = bias[j], blocked = bias[j], magnitude = 0;
+            for (int64_t q = 0; q < k; ++q) {
+              sum += double(xi[q]) * p.dequantized[j * k + q];
+              blocked += double(xb[q]) * p.dequantized[j * k + q];
+              magnitude += std::fabs(double(xi[q]) * p.dequantized[j * k + q]);
+            }
+            ASSERT_NEAR(y[i * n + j], sum, 1e-5 * magnitude + 1e-6)
+                << bits << " bits" << (symmetric ? " symmetric" : "")
+                << " m=" << m << " k=" << k << " n=" << n << " group=" << group
+                << " at (" << i << ", " << j << ")";
+            if (tiles)
+              ASSERT_NEAR(portable[i * n + j], blocked, 1e-5 * magnitude + 1e-6)
+                  << "portable tile: " << bits << " bits m=" << m << " k=" << k
+                  << " n=" << n << " group=" << group;
+          }
+        }
+      }
+  // A NaN or infinity in a row makes that row's outputs NaN (infinite or
+  // NaN on the fp32 GEMM); the others stay finite.
+  const int64_t m = 5, k = 64, n = 6;
+  std::vector<float> w = randomFloats(n * k, 7, 0.05f);
+  Packed p = quantize(w, n, k, 4, 32, true);
+  std::vector<float> x(m * k, 0.5f), y(m * n);
+  x[2 * k + 40] = std::numeric_limits<float>::infinity();
+  llmk_linear_q(x.data(), p.bytes.data(), 4, 32, LLMK_QUANT_INT8_BLOCKS,
+                nullptr, y.data(), m, k, n);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      EXPECT_EQ(!std::isfinite(y[i * n + j]), i == 2) << i << ", " << j;
+  // Both kinds of int8 activations at once: refused.
+  llmk_linear_q(x.data(), p.bytes.data(), 4, 32,
+                LLMK_QUANT_INT8_BLOCKS | LLMK_QUANT_INT8_ACTIVATIONS, nullptr,
+                y.data(), m, k, n);
+  EXPECT_NE(llmk_take_error(), nullptr);
 }
 
 /// With LLMK_QUANT_PERMUTED the kernel reads x in the order stored after

@@ -78,7 +78,10 @@ def LLM_ParamOp : LLM_Op<"param", [Pure]> {
       "ggml_q4_k" | "ggml_q5_k" | "ggml_q6_k"`: the tensor `name` of a GGUF
       file holds it in that ggml block format (32 or, for the K-quants, 256
       values per block), which the runtime repacks likewise (5- and 6-bit
-      codes in the `nibble_plane` layout; Q6_K in groups of 16).
+      codes in the `nibble_plane` layout; Q6_K in groups of 16). Such a
+      weight multiplies its activations as llama.cpp does: quantized per
+      block of 32 to int8, in decode and, where the host has AVX-512 VNNI,
+      in prefill.
     - `act_order` (with a GPTQ `checkpoint_format`): the checkpoint's groups
       are not consecutive input features (GPTQ's act-order, `g_idx`); the
       runtime stores the features grouped and the projection reads its
