@@ -126,10 +126,37 @@ LLMK_TARGET void pairActivations(const int8_t *xq, const float *xScale,
   }
 }
 
+/// Bytes of a block of `Bits`-bit weights (Quant.h).
+template <int Bits> constexpr int64_t blockBytes() {
+  return Bits == 8 ? 32 : 16 + 4 * (Bits - 4);
+}
+
 /// The 16 int32 lanes of a pair of blocks' dot products (lanes as in
-/// PairedActivations).
+/// PairedActivations). 5 and 6 bits: the two blocks' nibbles as 4 bits
+/// unpack them, then each higher plane's 2 x 32 bits, rearranged to the
+/// lanes' order, set as one 64-bit mask.
 template <int Bits>
 LLMK_TARGET inline __m512i pairDot(const uint8_t *w, __m512i x) {
+  if constexpr (Bits == 5 || Bits == 6) {
+    constexpr int64_t kBytes = blockBytes<Bits>();
+    const __m256i v = _mm256_set_m128i(
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(w + kBytes)),
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(w)));
+    const __m256i mask = _mm256_set1_epi8(0x0f);
+    __m512i wv =
+        _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(v, mask)),
+                           _mm256_and_si256(_mm256_srli_epi16(v, 4), mask), 1);
+    for (int p = 0; p < Bits - 4; ++p) {
+      uint32_t a, b;
+      std::memcpy(&a, w + 16 + 4 * p, 4);
+      std::memcpy(&b, w + kBytes + 16 + 4 * p, 4);
+      const uint64_t bits = (a & 0xffffu) | uint64_t(b & 0xffffu) << 16 |
+                            uint64_t(a >> 16) << 32 | uint64_t(b >> 16) << 48;
+      wv = _mm512_mask_add_epi8(wv, static_cast<__mmask64>(bits), wv,
+                                _mm512_set1_epi8(static_cast<char>(16 << p)));
+    }
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, x);
+  }
   if (Bits == 8) {
     const __m512i wv = _mm512_loadu_si512(w);
     // |w| (unsigned; -128 reads as 128) times x with w's sign.
@@ -153,7 +180,7 @@ LLMK_TARGET void gemvQRows512(const int8_t *xq, const float *xScale,
                               const uint8_t *w, const uint16_t *params,
                               int64_t blocks, int64_t blocksPerGroup, int64_t j,
                               const float *bias, float *y) {
-  constexpr int64_t kBlockBytes = Bits == 8 ? 32 : 16;
+  constexpr int64_t kBlockBytes = blockBytes<Bits>();
   const int64_t rowBytes = blocks * kBlockBytes;
   const int64_t groups = blocks / blocksPerGroup;
   __m512 total[Rows];
@@ -214,9 +241,7 @@ LLMK_TARGET void gemvQRows512(const int8_t *xq, const float *xScale,
         const float scale = halfToFloat(p[0]), offset = halfToFloat(p[1]);
         const uint8_t *block = row[r] + b * kBlockBytes;
         const int8_t *x = xq + b * 32;
-        tails[r] += scale * xScale[b] *
-                    QDot::reduce(Bits == 8 ? QDot::dot8(block, x)
-                                           : QDot::dot4(block, x));
+        tails[r] += scale * xScale[b] * QDot::reduce(quantDot<Bits>(block, x));
         offsets[r] += offset * xSum[b];
       }
     }
@@ -247,9 +272,7 @@ LLMK_TARGET void gemvQRows512(const int8_t *xq, const float *xScale,
         for (int r = 0; r < Rows; ++r) {
           const uint8_t *block = row[r] + b * kBlockBytes;
           const int8_t *x = xq + b * 32;
-          groupTail[r] =
-              xScale[b] * QDot::reduce(Bits == 8 ? QDot::dot8(block, x)
-                                                 : QDot::dot4(block, x));
+          groupTail[r] = xScale[b] * QDot::reduce(quantDot<Bits>(block, x));
         }
       }
       for (int r = 0; r < Rows; ++r) {
@@ -266,6 +289,78 @@ LLMK_TARGET void gemvQRows512(const int8_t *xq, const float *xScale,
                (bias ? bias[j + r] : 0.0f);
 }
 
+/// gemvQRows512 for groups of 16 (two per block, Q6_K's): a pair of blocks
+/// is four groups, each a quarter of the lanes (8 bits: values 0-15 and
+/// 16-31 of block b, then of b + 1; fewer bits: values 0-15 of b, of
+/// b + 1, then 16-31 of b, of b + 1), scaled by its group's scale; each
+/// half's offset meets the half's activation sum (`halfSums`: the first
+/// halves' sums, then the second halves').
+template <int Bits, int Rows>
+LLMK_TARGET void
+gemvQRowsHalves512(const int8_t *xq, const float *xScale, const float *halfSums,
+                   const PairedActivations &xp, const uint8_t *w,
+                   const uint16_t *params, int64_t blocks, int64_t j,
+                   const float *bias, float *y) {
+  constexpr int64_t kBlockBytes = blockBytes<Bits>();
+  const int64_t rowBytes = blocks * kBlockBytes;
+  const int64_t groups = 2 * blocks;
+  __m512 total[Rows];
+  __m256 offsetTerms[Rows];
+  float tails[Rows];
+  const uint8_t *row[Rows];
+  for (int r = 0; r < Rows; ++r) {
+    total[r] = _mm512_setzero_ps();
+    offsetTerms[r] = _mm256_setzero_ps();
+    tails[r] = 0.0f;
+    row[r] = w + (j + r) * rowBytes;
+  }
+  // Lanes' scales among the pair's (scale, offset) x (b lo, b hi, b + 1 lo,
+  // b + 1 hi).
+  const __m512i scaleLanes =
+      Bits == 8
+          ? _mm512_set_epi32(6, 6, 6, 6, 4, 4, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0)
+          : _mm512_set_epi32(6, 6, 6, 6, 2, 2, 2, 2, 4, 4, 4, 4, 0, 0, 0, 0);
+  for (int64_t b = 0; b + 1 < blocks; b += 2) {
+    const __m512i x = _mm512_loadu_si512(xp.values.data() + b * 32);
+    const __m512 xs = _mm512_loadu_ps(xp.scales.data() + b * 8);
+    const __m256 sums =
+        _mm256_set_ps(halfSums[blocks + b + 1], 0.0f, halfSums[b + 1], 0.0f,
+                      halfSums[blocks + b], 0.0f, halfSums[b], 0.0f);
+    for (int r = 0; r < Rows; ++r) {
+      __builtin_prefetch(row[r] + b * kBlockBytes + 2 * Rows * rowBytes);
+      const __m256 pairs =
+          _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(
+              params + ((j + r) * groups + 2 * b) * 2)));
+      const __m512 ws =
+          _mm512_permutexvar_ps(scaleLanes, _mm512_castps256_ps512(pairs));
+      total[r] = _mm512_fmadd_ps(
+          _mm512_cvtepi32_ps(pairDot<Bits>(row[r] + b * kBlockBytes, x)),
+          _mm512_mul_ps(xs, ws), total[r]);
+      offsetTerms[r] = _mm256_fmadd_ps(pairs, sums, offsetTerms[r]);
+    }
+  }
+  if (blocks % 2) {
+    const int64_t b = blocks - 1;
+    for (int r = 0; r < Rows; ++r) {
+      const uint16_t *p = params + ((j + r) * groups + 2 * b) * 2;
+      const float s = xScale[b];
+      tails[r] += QDot::reduce(QDot::fma2(
+          quantDot<Bits>(row[r] + b * kBlockBytes, xq + b * 32),
+          s * halfToFloat(p[0]), s * halfToFloat(p[2]), QDot::zero()));
+      tails[r] += halfToFloat(p[1]) * halfSums[b] +
+                  halfToFloat(p[3]) * halfSums[blocks + b];
+    }
+  }
+  for (int r = 0; r < Rows; ++r) {
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(offsetTerms[r]),
+                          _mm256_extractf128_ps(offsetTerms[r], 1));
+    t = _mm_add_ps(t, _mm_movehl_ps(t, t));
+    t = _mm_add_ss(t, _mm_movehdup_ps(t));
+    y[j + r] = _mm512_reduce_add_ps(total[r]) + tails[r] + _mm_cvtss_f32(t) +
+               (bias ? bias[j + r] : 0.0f);
+  }
+}
+
 template <int Bits>
 LLMK_TARGET void gemvQ512Bits(const int8_t *xq, const float *xScale,
                               const float *xSum, const uint8_t *w,
@@ -276,6 +371,15 @@ LLMK_TARGET void gemvQ512Bits(const int8_t *xq, const float *xScale,
   thread_local PairedActivations paired;
   pairActivations<Bits>(xq, xScale, blocks / 2, paired);
   int64_t j = begin;
+  if (blocksPerGroup == 0) {
+    for (; j + 4 <= end; j += 4)
+      gemvQRowsHalves512<Bits, 4>(xq, xScale, xSum, paired, w, params, blocks,
+                                  j, bias, y);
+    for (; j < end; ++j)
+      gemvQRowsHalves512<Bits, 1>(xq, xScale, xSum, paired, w, params, blocks,
+                                  j, bias, y);
+    return;
+  }
   for (; j + 4 <= end; j += 4)
     gemvQRows512<Bits, 4>(xq, xScale, xSum, paired, w, params, blocks,
                           blocksPerGroup, j, bias, y);
@@ -289,15 +393,20 @@ LLMK_TARGET void gemvQ512(const int8_t *xq, const float *xScale,
                           const uint16_t *params, int bits, int64_t blocks,
                           int64_t blocksPerGroup, int64_t begin, int64_t end,
                           const float *bias, float *y) {
-  if (blocksPerGroup == 0 || bits == 5 || bits == 6)
-    return gemvQ(xq, xScale, xSum, w, params, bits, blocks, blocksPerGroup,
-                 begin, end, bias, y);
-  if (bits == 8)
-    gemvQ512Bits<8>(xq, xScale, xSum, w, params, blocks, blocksPerGroup, begin,
-                    end, bias, y);
-  else
-    gemvQ512Bits<4>(xq, xScale, xSum, w, params, blocks, blocksPerGroup, begin,
-                    end, bias, y);
+  switch (bits) {
+  case 8:
+    return gemvQ512Bits<8>(xq, xScale, xSum, w, params, blocks, blocksPerGroup,
+                           begin, end, bias, y);
+  case 6:
+    return gemvQ512Bits<6>(xq, xScale, xSum, w, params, blocks, blocksPerGroup,
+                           begin, end, bias, y);
+  case 5:
+    return gemvQ512Bits<5>(xq, xScale, xSum, w, params, blocks, blocksPerGroup,
+                           begin, end, bias, y);
+  default:
+    return gemvQ512Bits<4>(xq, xScale, xSum, w, params, blocks, blocksPerGroup,
+                           begin, end, bias, y);
+  }
 }
 
 template <int Rows>

@@ -255,6 +255,7 @@ TEST_P(LinearQTest, MatchesTheDequantizedReference) {
       // Groups of 16 (two per block, as ggml's Q6_K): GEMV and GEMM.
       {1, 64, 5, 16},
       {3, 256, 9, 16},
+      {2, 96, 7, 16},
       {5, 96, 50, 16}};
   uint32_t seed = 100;
   for (int bits : {8, 6, 5, 4})
