@@ -98,6 +98,30 @@ def vocab_gpt2(merges=("a b", "\u0120 ab", "1 1"), types=(1, 1, 1, 1, 1, 1, 1, 3
     return header(0, len(keys)) + b"".join(keys)
 
 
+def vocab_bert():
+    # The converter's phantom-space WordPiece vocabulary.
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "\u2581un", "able", "\u2581!", "\u2581\u4e2d"]
+    keys = [kv_str("tokenizer.ggml.model", "bert"), kv_strs("tokenizer.ggml.tokens", tokens),
+            kv_arr("tokenizer.ggml.token_type", 5, "i", [3, 3, 3, 3, 1, 1, 1, 1]),
+            kv_u32("tokenizer.ggml.unknown_token_id", 1), kv_u32("tokenizer.ggml.bos_token_id", 2),
+            kv_u32("tokenizer.ggml.seperator_token_id", 3),
+            kv_bool("tokenizer.ggml.normalizer.lowercase", True),
+            kv_bool("tokenizer.ggml.normalizer.strip_accents", True)]
+    return header(0, len(keys)) + b"".join(keys)
+
+
+def vocab_t5(charsmap=None):
+    tokens = ["<pad>", "</s>", "<unk>", "\u2581a", "b", "\u2581ab", "<extra_id_0>", "<0x41>"]
+    keys = [kv_str("tokenizer.ggml.model", "t5"), kv_strs("tokenizer.ggml.tokens", tokens),
+            kv_arr("tokenizer.ggml.scores", 6, "f", [0, 0, 0, -2, -2, -3, -1000, -5]),
+            kv_arr("tokenizer.ggml.token_type", 5, "i", [3, 3, 2, 1, 1, 1, 4, 6]),
+            kv_u32("tokenizer.ggml.eos_token_id", 1), kv_bool("tokenizer.ggml.add_space_prefix", True),
+            kv_bool("tokenizer.ggml.remove_extra_whitespaces", True)]
+    if charsmap is not None:
+        keys.append(kv_arr("tokenizer.ggml.precompiled_charsmap", 0, "B", list(charsmap)))
+    return header(0, len(keys)) + b"".join(keys)
+
+
 def valid():
     tokens = s("tokenizer.ggml.tokens") + struct.pack("<IIQ", 9, 8, 3) + s("<s>") + s("a") + s("b")
     body = (kv_str("general.architecture", "llama") + kv_u32("llama.block_count", 1) + tokens +
@@ -135,13 +159,16 @@ REGRESSIONS = {
     "merge-unknown-token": vocab_gpt2(merges=("a b", "ab zz")),
     "token-invalid-utf8": header(0, 2) + kv_str("tokenizer.ggml.model", "llama") + s("tokenizer.ggml.tokens") +
     struct.pack("<IIQ", 9, 8, 2) + s("a") + struct.pack("<Q", 2) + b"\xc3\x28",
+    # A charsmap whose trie size runs past its bytes.
+    "charsmap-truncated": vocab_t5(charsmap=struct.pack("<I", 4096) + b"\1\2\3\4"),
     "version-1": header(0, 0, version=1),
     "big-endian": b"GGUF" + struct.pack(">IQQ", 3, 0, 0),
 }
 
 
 def main():
-    for name, data in (("valid", valid()), ("vocab-llama", vocab_llama()), ("vocab-gpt2", vocab_gpt2())):
+    for name, data in (("valid", valid()), ("vocab-llama", vocab_llama()), ("vocab-gpt2", vocab_gpt2()),
+                       ("vocab-bert", vocab_bert()), ("vocab-t5", vocab_t5())):
         with open(os.path.join(HERE, "corpus", "gguf", name + ".gguf"), "wb") as f:
             f.write(data)
     for name, data in REGRESSIONS.items():
