@@ -29,10 +29,13 @@ struct RMSNormLowering : CPUOpLowering<RMSNormOp> {
     KernelCall call(rewriter, op, lowering);
     if (failed(call.requireF32(op.getWeight(), "norm weight")))
       return call.abandon();
+    // Groups of the weight's size (per-head norms) are rows of their own:
+    // [rows, groups x size] is [rows x groups, size] in memory.
+    const int64_t dim = getShape(op.getInput()).back();
+    const int64_t size = getShape(op.getWeight()).front();
     call.emit(Kernel::llmk_rms_norm,
               {adaptor.getInput(), adaptor.getWeight(), call.out(),
-               call.i64(getRows(op.getInput())),
-               call.i64(getShape(op.getInput()).back()),
+               call.i64(getRows(op.getInput()) * (dim / size)), call.i64(size),
                call.f32(op.getEpsilon().convertToDouble()),
                call.f32(op.getWeightOffset().convertToDouble())});
     return call.replace();
@@ -121,6 +124,24 @@ struct GluLowering : CPUOpLowering<GluOp> {
   }
 };
 
+/// `llm.sigmoid_gate` -> llmk_sigmoid_gate.
+struct SigmoidGateLowering : CPUOpLowering<SigmoidGateOp> {
+  using CPUOpLowering::CPUOpLowering;
+  LogicalResult
+  matchAndRewrite(SigmoidGateOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    KernelCall call(rewriter, op, lowering);
+    if (failed(call.requireF32(op.getGate(), "gate")))
+      return call.abandon();
+    const int64_t cols = getShape(op.getInput()).back();
+    call.emit(Kernel::llmk_sigmoid_gate,
+              {adaptor.getInput(), adaptor.getGate(), call.out(),
+               call.i64(getRows(op.getInput())), call.i64(cols),
+               call.i64(getShape(op.getGate()).back())});
+    return call.replace();
+  }
+};
+
 /// The value of a splat float constant operand.
 std::optional<double> getSplat(Value value) {
   DenseFPElementsAttr attr;
@@ -177,7 +198,7 @@ struct ReluLowering : CPUOpLowering<arith::MaximumFOp> {
 void mlir::llm::populateElementwiseToCPUPatterns(cpu::CPULowering &lowering,
                                                  RewritePatternSet &patterns) {
   patterns.add<RMSNormLowering, LayerNormLowering, SoftmaxLowering,
-               GeluLowering, SiluLowering, GluLowering,
+               GeluLowering, SiluLowering, GluLowering, SigmoidGateLowering,
                BinaryLowering<arith::AddFOp, Kernel::llmk_add>,
                BinaryLowering<arith::SubFOp, Kernel::llmk_sub>,
                BinaryLowering<arith::MulFOp, Kernel::llmk_mul>, ReluLowering>(

@@ -89,7 +89,10 @@ std::vector<ScalingGroup> mlir::llm::findScalingGroups(ModuleOp module) {
     ScalingGroup group;
     if (auto norm = dyn_cast<RMSNormOp>(op)) {
       ParamOp weight = getParam(norm.getWeight(), 1);
-      if (!weight || !weight->hasOneUse())
+      // (A per-head norm's weight is not the features' scale.)
+      if (!weight || !weight->hasOneUse() ||
+          cast<RankedTensorType>(norm.getWeight().getType()).getShape() !=
+              norm.getInput().getType().getShape().take_back())
         return;
       group.norm = {::paramKey(weight)};
       group.normOffset = norm.getWeightOffset().convertToDouble();

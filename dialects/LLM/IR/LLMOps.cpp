@@ -318,8 +318,45 @@ LogicalResult LayerNormOp::verify() {
 }
 
 LogicalResult RMSNormOp::verify() {
+  // A weight that divides the last dimension normalizes each group of its
+  // size (per-head norms).
+  RankedTensorType input = getInput().getType();
+  auto weight = dyn_cast<RankedTensorType>(getWeight().getType());
+  if (input.getRank() >= 1 && weight && weight.getRank() == 1 &&
+      !weight.isDynamicDim(0) && weight.getDimSize(0) > 0 &&
+      !input.isDynamicDim(input.getRank() - 1) &&
+      weight.getDimSize(0) < input.getShape().back()) {
+    int64_t dim = input.getShape().back(), group = weight.getDimSize(0);
+    if (dim % group != 0)
+      return emitOpError() << "expected a weight of " << dim
+                           << " elements (the last dimension) or of a divisor "
+                              "of it (one per group), found "
+                           << group;
+    double epsilon = getEpsilon().convertToDouble();
+    if (!(epsilon >= 0.0))
+      return emitOpError() << "expected epsilon >= 0, found " << epsilon;
+    return success();
+  }
   return verifyNorm(*this, getInput().getType(), getWeight().getType(), Value(),
                     getEpsilon().convertToDouble());
+}
+
+LogicalResult SigmoidGateOp::verify() {
+  RankedTensorType input = getInput().getType();
+  Type gate = getGate().getType();
+  if (input.getRank() < 1)
+    return emitOpError() << "expected input of rank >= 1, found rank 0";
+  if (failed(checkSameElementType(*this, "gate", gate, input, "the input")))
+    return failure();
+  // One gate per value, or per row (a last dimension of 1).
+  SmallVector<int64_t> perRow(input.getShape());
+  perRow.back() = 1;
+  ArrayRef<int64_t> found = cast<ShapedType>(gate).getShape();
+  if (shapesMatch(found, input.getShape()) || shapesMatch(found, perRow))
+    return success();
+  return emitOpError() << "expected gate shape " << fmtShape(perRow)
+                       << " (one per row) or " << fmtShape(input.getShape())
+                       << ", found " << fmtShape(found);
 }
 
 LogicalResult SoftmaxOp::verify() {

@@ -319,16 +319,25 @@ Value Emitter::linear(Value x, llvm::StringRef name, int64_t out, bool bias,
   return LinearOp::create(builder, loc, f32(shape), x, w, b);
 }
 
-Value Emitter::rmsNorm(Value x, llvm::StringRef weight, double eps) {
+Value Emitter::rmsNorm(Value x, llvm::StringRef weight, double eps,
+                       int64_t groupSize) {
   if (failed() || !x)
     return nullptr;
-  int64_t dim = cast<RankedTensorType>(x.getType()).getShape().back();
+  int64_t dim = groupSize
+                    ? groupSize
+                    : cast<RankedTensorType>(x.getType()).getShape().back();
   Value w = param(weight, {dim});
   if (failed())
     return nullptr;
   return RMSNormOp::create(builder, loc, x.getType(), x, w,
                            builder.getF64FloatAttr(eps),
                            builder.getF64FloatAttr(0.0));
+}
+
+Value Emitter::sigmoidGate(Value x, Value gate) {
+  if (failed() || !x || !gate)
+    return nullptr;
+  return SigmoidGateOp::create(builder, loc, x.getType(), x, gate);
 }
 
 Value Emitter::layerNorm(Value x, llvm::StringRef name, double eps) {

@@ -101,7 +101,12 @@ public:
   Value linear(Value x, llvm::StringRef name, int64_t out, bool bias,
                ParamLayout layout = {});
 
-  Value rmsNorm(Value x, llvm::StringRef weight, double eps);
+  /// RMSNorm over the last dimension, or with `groupSize` over each group
+  /// of that many of its values (per-head norms).
+  Value rmsNorm(Value x, llvm::StringRef weight, double eps,
+                int64_t groupSize = 0);
+  /// sigmoid(gate) * x, `gate` one value per row or per value.
+  Value sigmoidGate(Value x, Value gate);
   Value layerNorm(Value x, llvm::StringRef name, double eps);
   Value embedding(Value ids, llvm::StringRef name, int64_t rows, int64_t dim);
 

@@ -55,6 +55,8 @@ static const ModelFamily kFamilies[] = {
     {"mistral", Kind::Decoder, readMistralInfo, buildMistral},
     {"mixtral", Kind::Decoder, readMixtralInfo, buildMixtral},
     {"qwen2", Kind::Decoder, readQwen2Info, buildQwen2},
+    {"qwen2_moe", Kind::Decoder, readQwen2MoeInfo, buildQwen2Moe},
+    {"qwen3_moe", Kind::Decoder, readQwen3MoeInfo, buildQwen3Moe},
     {"roberta", Kind::Encoder, readRobertaInfo, buildRoberta},
     {"t5", Kind::EncoderDecoder, readT5Info, buildT5},
 };

@@ -203,7 +203,7 @@ llvm::Error hf::buildLlamaFamily(Config &c, Emitter &e, ModuleOp module,
   double theta = c.getPositiveDouble("rope_theta", 10000.0);
   RopeScalingAttr scaling = readRopeScaling(c, e.context, theta);
   bool tied = c.getBool("tie_word_embeddings", false);
-  bool qkvBias = c.getBool("attention_bias", variant.qkvBias);
+  bool qkvBias = c.getBool(variant.qkvBiasKey, variant.qkvBias);
   bool oBias = c.getBool("attention_bias", false);
   LlamaFeedForwardSizes sizes;
   sizes.hidden = hidden;
@@ -231,6 +231,10 @@ llvm::Error hf::buildLlamaFamily(Config &c, Emitter &e, ModuleOp module,
     Value q = e.linear(x, p + "self_attn.q_proj", heads * headDim, qkvBias);
     Value k = e.linear(x, p + "self_attn.k_proj", kvHeads * headDim, qkvBias);
     Value v = e.linear(x, p + "self_attn.v_proj", kvHeads * headDim, qkvBias);
+    if (variant.qkNorm) {
+      q = e.rmsNorm(q, p + "self_attn.q_norm.weight", eps, headDim);
+      k = e.rmsNorm(k, p + "self_attn.k_norm.weight", eps, headDim);
+    }
     q = e.rope(q, positions, heads, headDim, theta, scaling);
     k = e.rope(k, positions, kvHeads, headDim, theta, scaling);
     Value a = e.attention(q, k, v, heads, kvHeads, std::nullopt, mask, window);

@@ -4,9 +4,10 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Private to the Hugging Face importer. LLaMA, Mistral, Qwen2 and Mixtral
-// share embeddings, attention, RoPE, norms and head; they differ in a few
-// defaults and in the feed-forward block, which a family supplies.
+// Private to the Hugging Face importer. LLaMA, Mistral, Qwen2, Mixtral,
+// Qwen2-MoE and Qwen3-MoE share embeddings, attention, RoPE, norms and
+// head; they differ in a few defaults and in the feed-forward block, which
+// a family supplies.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,9 +21,14 @@ namespace mlir::llm::hf {
 
 /// The defaults that tell the LLaMA-family members apart.
 struct LlamaVariant {
-  /// q/k/v projections have biases unless `attention_bias` says otherwise
+  /// q/k/v projections have biases unless `qkvBiasKey` says otherwise
   /// (Qwen2).
   bool qkvBias = false;
+  /// The config field of the q/k/v biases (Qwen2-MoE: qkv_bias).
+  const char *qkvBiasKey = "attention_bias";
+  /// RMSNorm of each query and key head before RoPE, `self_attn.q_norm` and
+  /// `k_norm` of head_dim weights (Qwen3).
+  bool qkNorm = false;
   /// `sliding_window` applies without `use_sliding_window` (Mistral,
   /// Mixtral).
   bool slidingWindow = false;

@@ -38,6 +38,14 @@ void readMixtralInfo(Config &config, HFModelInfo &info);
 llvm::Error buildMixtral(Config &, Emitter &, ModuleOp,
                          const HFImportOptions &);
 
+// QwenMoE.cpp: Qwen2-MoE (shared expert) and Qwen3-MoE (q/k norms).
+void readQwen2MoeInfo(Config &config, HFModelInfo &info);
+void readQwen3MoeInfo(Config &config, HFModelInfo &info);
+llvm::Error buildQwen2Moe(Config &, Emitter &, ModuleOp,
+                          const HFImportOptions &);
+llvm::Error buildQwen3Moe(Config &, Emitter &, ModuleOp,
+                          const HFImportOptions &);
+
 // GPT2.cpp.
 void readGPT2Info(Config &config, HFModelInfo &info);
 llvm::Error buildGPT2(Config &, Emitter &, ModuleOp, const HFImportOptions &);

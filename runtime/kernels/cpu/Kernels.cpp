@@ -298,6 +298,24 @@ void llmk_glu(const float *gate, const float *up, float *y, int64_t n,
   });
 }
 
+void llmk_sigmoid_gate(const float *x, const float *gate, float *y,
+                       int64_t rows, int64_t cols, int64_t gateCols) {
+  if (rows <= 0 || cols <= 0)
+    return;
+  if (gateCols != 1 && gateCols != cols) {
+    recordError("llmk_sigmoid_gate: expected a gate per row or per value");
+    std::fill(y, y + rows * cols, 0.0f);
+    return;
+  }
+  forRanges(rows, rowGrain(cols), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      for (int64_t i = 0; i < cols; ++i) {
+        const float g = gate[r * gateCols + (gateCols == 1 ? 0 : i)];
+        y[r * cols + i] = x[r * cols + i] / (1.0f + std::exp(-g));
+      }
+  });
+}
+
 void llmk_softmax(const float *x, float *y, int64_t rows, int64_t cols) {
   if (cols <= 0)
     return;

@@ -124,6 +124,20 @@ func.func @quantized(%x: tensor<1x64xf32>, %pos: tensor<1xi64>, %t: tensor<2xf32
 
 // -----
 
+// A per-head RMSNorm (a weight of one head's size) normalizes rows x heads
+// rows of head_dim.
+// CHECK-LABEL: llvm.func @per_head_norm
+// CHECK: %[[ROWS:.*]] = llvm.mlir.constant(12 : i64) : i64
+// CHECK: %[[SIZE:.*]] = llvm.mlir.constant(16 : i64) : i64
+// CHECK: llvm.call @llmk_rms_norm(%{{.*}}, %{{.*}}, %{{.*}}, %[[ROWS]], %[[SIZE]],
+func.func @per_head_norm(%x: tensor<1x3x64xf32>) -> tensor<1x3x64xf32> {
+  %w = llm.param "q_norm" : tensor<16xf32>
+  %y = llm.rms_norm %x, %w : tensor<1x3x64xf32>, tensor<16xf32>
+  return %y : tensor<1x3x64xf32>
+}
+
+// -----
+
 // A weight in one of llama.cpp's block formats (checkpoint_format ggml_*)
 // passes LLMK_QUANT_INT8_BLOCKS (4): prefill on activations quantized per
 // block of 32, as llama.cpp's; llm-quantize's weight passes no flag.

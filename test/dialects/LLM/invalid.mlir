@@ -405,9 +405,18 @@ func.func @rms_norm_input_rank(%x: tensor<bf16>, %g: tensor<1xbf16>) {
 
 // -----
 
-func.func @rms_norm_weight_shape(%x: tensor<1x16x256xf32>, %g: tensor<16xf32>) {
-  // expected-error @+1 {{'llm.rms_norm' op expected weight shape [256], found [16]}}
-  %0 = llm.rms_norm %x, %g : tensor<1x16x256xf32>, tensor<16xf32>
+func.func @rms_norm_weight_shape(%x: tensor<1x16x256xf32>, %g: tensor<512xf32>) {
+  // expected-error @+1 {{'llm.rms_norm' op expected weight shape [256], found [512]}}
+  %0 = llm.rms_norm %x, %g : tensor<1x16x256xf32>, tensor<512xf32>
+  return
+}
+
+// -----
+
+// A smaller weight must divide the last dimension into groups.
+func.func @rms_norm_weight_groups(%x: tensor<1x16x256xf32>, %g: tensor<48xf32>) {
+  // expected-error @+1 {{'llm.rms_norm' op expected a weight of 256 elements (the last dimension) or of a divisor of it (one per group), found 48}}
+  %0 = llm.rms_norm %x, %g : tensor<1x16x256xf32>, tensor<48xf32>
   return
 }
 
@@ -2769,5 +2778,21 @@ func.func @linear_rope_table_type(%x: tensor<1x3x8xf32>, %w: tensor<16x8xf32>, %
 func.func @linear_rope_weight_rank(%x: tensor<1x3x8xf32>, %w: tensor<16xf32>, %p: tensor<1x3xi64>, %t: tensor<4xf32>) {
   // expected-error @+1 {{'llm.linear_rope' op expected weight of rank 2 ([rows, columns]), found rank 1}}
   %y = llm.linear_rope %x, %w, %p, %t {num_heads = 2, rotary_dim = 8} : tensor<1x3x8xf32>, tensor<16xf32>, tensor<1x3xi64>, tensor<4xf32> -> tensor<1x3x16xf32>
+  return
+}
+
+// -----
+
+func.func @sigmoid_gate_shape(%x: tensor<1x8x64xf32>, %g: tensor<1x8x2xf32>) {
+  // expected-error @+1 {{'llm.sigmoid_gate' op expected gate shape [1, 8, 1] (one per row) or [1, 8, 64], found [1, 8, 2]}}
+  %0 = llm.sigmoid_gate %x, %g : tensor<1x8x64xf32>, tensor<1x8x2xf32>
+  return
+}
+
+// -----
+
+func.func @sigmoid_gate_element_type(%x: tensor<1x8x64xf32>, %g: tensor<1x8x1xf16>) {
+  // expected-error @+1 {{'llm.sigmoid_gate' op expected gate element type 'f32' (as the input), found 'f16'}}
+  %0 = llm.sigmoid_gate %x, %g : tensor<1x8x64xf32>, tensor<1x8x1xf16>
   return
 }

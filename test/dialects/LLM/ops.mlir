@@ -192,6 +192,8 @@ func.func @matmul(%q: tensor<1x8x16x64xf32>, %k: tensor<1x8x16x64xf32>,
 // CHECK-NEXT:    llm.rms_norm %[[XB]], %[[GB]] : tensor<2x64xbf16>, tensor<64xbf16>
 // CHECK-NEXT:    llm.rms_norm %[[XB]], %[[GB]] {weight_offset = 1.000000e+00 : f64} : tensor<2x64xbf16>, tensor<64xbf16>
 // CHECK-NEXT:    llm.rms_norm %[[XH]], %[[GH]] {epsilon = 1.000000e-05 : f64, weight_offset = 1.000000e+00 : f64} : tensor<?x32xf16>, tensor<32xf16>
+// Per-head: 256 features in 4 groups of 64.
+// CHECK-NEXT:    llm.rms_norm %[[X]], %[[GB]] : tensor<1x8x256xf32>, tensor<64xbf16>
 // CHECK-NEXT:    return
 func.func @norms(%x: tensor<1x8x256xf32>, %g: tensor<256xf32>, %b: tensor<256xf32>,
                  %xb: tensor<2x64xbf16>, %gb: tensor<64xbf16>,
@@ -205,7 +207,18 @@ func.func @norms(%x: tensor<1x8x256xf32>, %g: tensor<256xf32>, %b: tensor<256xf3
   %5 = llm.rms_norm %xb, %gb {epsilon = 1.0e-06} : tensor<2x64xbf16>, tensor<64xbf16>
   %6 = llm.rms_norm %xb, %gb {weight_offset = 1.0} : tensor<2x64xbf16>, tensor<64xbf16>
   %7 = llm.rms_norm %xh, %gh {epsilon = 1.0e-05, weight_offset = 1.0} : tensor<?x32xf16>, tensor<32xf16>
+  %8 = llm.rms_norm %x, %gb : tensor<1x8x256xf32>, tensor<64xbf16>
   return
+}
+
+// A gate per row, or per value.
+// CHECK-LABEL: func.func @sigmoid_gate(
+// CHECK:         llm.sigmoid_gate %{{.*}}, %{{.*}} : tensor<1x8x64xf32>, tensor<1x8x1xf32>
+// CHECK:         llm.sigmoid_gate %{{.*}}, %{{.*}} : tensor<1x8x64xf32>, tensor<1x8x64xf32>
+func.func @sigmoid_gate(%x: tensor<1x8x64xf32>, %g: tensor<1x8x1xf32>) -> tensor<1x8x64xf32> {
+  %0 = llm.sigmoid_gate %x, %g : tensor<1x8x64xf32>, tensor<1x8x1xf32>
+  %1 = llm.sigmoid_gate %0, %x : tensor<1x8x64xf32>, tensor<1x8x64xf32>
+  return %1 : tensor<1x8x64xf32>
 }
 
 // The default GELU approximation (none) and GLU activation (silu) are elided.

@@ -315,7 +315,8 @@ TEST_F(ContextLengthTest, InvalidMaxPositionEmbeddingsIsAnError) {
 
 TEST(HFModelTypes, ListFromTheTable) {
   EXPECT_EQ(getSupportedModelTypes(),
-            "bert, bloom, gpt2, llama, mistral, mixtral, qwen2, roberta, t5");
+            "bert, bloom, gpt2, llama, mistral, mixtral, qwen2, qwen2_moe, "
+            "qwen3_moe, roberta, t5");
 }
 
 } // namespace

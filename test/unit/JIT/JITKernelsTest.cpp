@@ -79,7 +79,9 @@ func.func @kernels(%cache: !cache {llm.arg_kind = #llm.arg_kind<kv_cache>},
   %sm = llm.softmax %mm {axis = 1} : tensor<2x8xf32>
   %ge = llm.gelu %sm : tensor<2x8xf32>
   %si = llm.silu %ge : tensor<2x8xf32>
-  %gl = llm.glu %si, %ge : tensor<2x8xf32>
+  %gl0 = llm.glu %si, %ge : tensor<2x8xf32>
+  %sgate = arith.constant dense<[[0.5], [-0.5]]> : tensor<2x1xf32>
+  %gl = llm.sigmoid_gate %gl0, %sgate : tensor<2x8xf32>, tensor<2x1xf32>
   %zero = arith.constant dense<0.0> : tensor<2x8xf32>
   %re = arith.maximumf %gl, %zero : tensor<2x8xf32>
   %half = arith.constant dense<0.5> : tensor<2x8xf32>

@@ -1591,6 +1591,40 @@ TEST_P(ElementwiseTest, Activations) {
   EXPECT_TRUE(std::isnan(swish[4]));
 }
 
+/// llmk_sigmoid_gate: sigmoid(gate) * x with one gate per row (Qwen2-MoE's
+/// shared expert) or per value; a gate of another width is an error.
+TEST_P(ElementwiseTest, SigmoidGate) {
+  const int64_t rows = 5, cols = 37;
+  std::vector<float> x = randomFloats(rows * cols, 31);
+  std::vector<float> rowGates = randomFloats(rows, 32, -6.0f, 6.0f);
+  std::vector<float> gates = randomFloats(rows * cols, 33, -6.0f, 6.0f);
+  std::vector<float> y(rows * cols);
+  llmk_sigmoid_gate(x.data(), rowGates.data(), y.data(), rows, cols, 1);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < cols; ++i) {
+      double expected = x[r * cols + i] / (1 + std::exp(-double(rowGates[r])));
+      ASSERT_NEAR(y[r * cols + i], expected,
+                  4e-7 * std::max(1.0, std::fabs(expected)))
+          << r << ", " << i;
+    }
+  llmk_sigmoid_gate(x.data(), gates.data(), y.data(), rows, cols, cols);
+  for (int64_t i = 0; i < rows * cols; ++i) {
+    double expected = x[i] / (1 + std::exp(-double(gates[i])));
+    ASSERT_NEAR(y[i], expected, 4e-7 * std::max(1.0, std::fabs(expected))) << i;
+  }
+  // Saturated gates: 0 and x.
+  float big[] = {-200.0f, 200.0f}, ones[] = {3.0f, 3.0f}, out[2];
+  llmk_sigmoid_gate(ones, big, out, 2, 1, 1);
+  EXPECT_EQ(out[0], 0.0f);
+  EXPECT_EQ(out[1], 3.0f);
+  ASSERT_EQ(llmk_take_error(), nullptr);
+  llmk_sigmoid_gate(x.data(), gates.data(), y.data(), rows, cols, 2);
+  const char *error = llmk_take_error();
+  ASSERT_NE(error, nullptr);
+  EXPECT_EQ(std::string(error),
+            "llmk_sigmoid_gate: expected a gate per row or per value");
+}
+
 TEST_P(ElementwiseTest, Softmax) {
   const int64_t rows = 7, cols = 1001;
   std::vector<float> x = randomFloats(rows * cols, 23, -30.0f, 30.0f);

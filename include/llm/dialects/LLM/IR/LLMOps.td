@@ -212,10 +212,17 @@ def LLM_RMSNormOp : LLM_Op<"rms_norm", [Pure, AllTypesMatch<["input", "result"]>
     dimension, as in LLaMA and T5. `weight_offset = 1.0` gives the
     `(1 + w)` form some checkpoints store.
 
+    A weight smaller than the last dimension, dividing it, normalizes each
+    group of that many consecutive values on its own with the same weight:
+    per-head norms, as Qwen3's query and key norms over `heads x head_dim`
+    features with a `head_dim` weight.
+
     Example:
 
     ```mlir
     %y = llm.rms_norm %x, %g {epsilon = 1.0e-06} : tensor<1x8x256xf32>, tensor<256xf32>
+    // 4 heads of 64, each normalized with the same 64 weights.
+    %q = llm.rms_norm %x, %h : tensor<1x8x256xf32>, tensor<64xf32>
     ```
   }];
   let arguments = (ins LLM_Tensor:$input, LLM_Tensor:$weight,
@@ -281,6 +288,25 @@ def LLM_GluOp : LLM_Op<"glu", [Pure, Elementwise, SameOperandsAndResultType]> {
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = "$gate `,` $up attr-dict `:` type($gate)";
   let hasVerifier = 0;
+}
+
+def LLM_SigmoidGateOp : LLM_Op<"sigmoid_gate", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Scales each row by the sigmoid of its gate: sigmoid(gate) * input";
+  let description = [{
+    `sigmoid(gate) * input`, with `gate` of the input's shape or of its shape
+    with a last dimension of 1 (one gate per row, broadcast over the row):
+    Qwen2-MoE's shared expert, whose output a `[hidden] -> 1` projection
+    gates per token.
+
+    Example:
+
+    ```mlir
+    %y = llm.sigmoid_gate %shared, %g : tensor<1x8x64xf32>, tensor<1x8x1xf32>
+    ```
+  }];
+  let arguments = (ins LLM_Tensor:$input, LLM_Tensor:$gate);
+  let results = (outs LLM_Tensor:$result);
+  let assemblyFormat = "$input `,` $gate attr-dict `:` type($input) `,` type($gate)";
 }
 
 def LLM_SoftmaxOp : LLM_Op<"softmax", [Pure, SameOperandsAndResultType]> {
