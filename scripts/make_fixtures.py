@@ -402,6 +402,61 @@ FIXTURES = [
         {},
         "sparse MoE (4 experts, top-2, softmax then renormalised top-k weights), GQA",
     ),
+    (
+        "mixtral_top1",
+        "MixtralForCausalLM",
+        "MixtralConfig",
+        with_(LLAMA, num_key_value_heads=2, num_local_experts=4, num_experts_per_tok=1, sliding_window=None),
+        {},
+        "sparse MoE with top-1 routing (4 experts: the renormalised weight is 1)",
+    ),
+    (
+        "mixtral_e8",
+        "MixtralForCausalLM",
+        "MixtralConfig",
+        with_(LLAMA, num_key_value_heads=2, num_local_experts=8, num_experts_per_tok=2, sliding_window=None),
+        {},
+        "sparse MoE with 8 experts, top-2",
+    ),
+    (
+        "qwen2_moe",
+        "Qwen2MoeForCausalLM",
+        "Qwen2MoeConfig",
+        with_(
+            LLAMA,
+            num_hidden_layers=3,
+            num_key_value_heads=2,
+            num_experts=8,
+            num_experts_per_tok=2,
+            moe_intermediate_size=32,
+            shared_expert_intermediate_size=48,
+            norm_topk_prob=False,
+            mlp_only_layers=[1],
+            use_sliding_window=False,
+        ),
+        {},
+        "Qwen2-MoE: 8 experts top-2 without renormalisation, a shared expert scaled by a sigmoid gate, "
+        "q/k/v biases (qkv_bias), layer 1 a dense MLP (mlp_only_layers)",
+    ),
+    (
+        "qwen3_moe",
+        "Qwen3MoeForCausalLM",
+        "Qwen3MoeConfig",
+        with_(
+            LLAMA,
+            num_key_value_heads=2,
+            head_dim=16,
+            num_experts=8,
+            num_experts_per_tok=2,
+            moe_intermediate_size=32,
+            norm_topk_prob=True,
+            decoder_sparse_step=2,
+            use_sliding_window=False,
+        ),
+        {},
+        "Qwen3-MoE: per-head q/k RMSNorm before RoPE, head_dim 16 != hidden/heads, 8 experts top-2 "
+        "renormalised, layer 0 dense (decoder_sparse_step 2)",
+    ),
 ]
 
 

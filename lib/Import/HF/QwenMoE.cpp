@@ -31,12 +31,15 @@ public:
   explicit QwenMoE(bool sharedExpert) : sharedExpert(sharedExpert) {}
 
   void readConfig(Config &c) override {
-    experts = c.getPositive("num_experts");
+    // transformers 5 saves Qwen3-MoE's num_experts as num_local_experts.
+    const char *expertsKey =
+        c.has("num_experts") ? "num_experts" : "num_local_experts";
+    experts = c.getPositive(expertsKey);
     topK = c.getPositive("num_experts_per_tok");
     c.check(topK <= experts,
             llvm::formatv("field 'num_experts_per_tok': expected at most "
-                          "num_experts {0}, found {1}",
-                          experts, topK));
+                          "{0} {1}, found {2}",
+                          expertsKey, experts, topK));
     normalize = c.getBool("norm_topk_prob", false);
     moeIntermediate = c.getPositive("moe_intermediate_size");
     if (sharedExpert)
