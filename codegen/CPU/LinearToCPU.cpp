@@ -223,10 +223,86 @@ struct MoELowering : CPUOpLowering<MoEOp> {
   }
 };
 
+/// `llm.moe_route` -> llmk_moe_route.
+struct MoERouteLowering : CPUOpLowering<MoERouteOp> {
+  using CPUOpLowering::CPUOpLowering;
+  LogicalResult
+  matchAndRewrite(MoERouteOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    KernelCall call(rewriter, op, lowering);
+    call.emit(Kernel::llmk_moe_route,
+              {adaptor.getLogits(), call.out(0), call.out(1),
+               call.i64(getRows(op.getLogits())),
+               call.i64(getShape(op.getLogits()).back()),
+               call.i64(op.getTopK()), call.i32(op.getNormalize() ? 1 : 0)});
+    return call.replace();
+  }
+};
+
+/// `llm.moe_permute` -> llmk_moe_permute.
+struct MoEPermuteLowering : CPUOpLowering<MoEPermuteOp> {
+  using CPUOpLowering::CPUOpLowering;
+  LogicalResult
+  matchAndRewrite(MoEPermuteOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    KernelCall call(rewriter, op, lowering);
+    if (failed(call.requireI32(op.getIndices(), "expert indices")))
+      return call.abandon();
+    call.emit(Kernel::llmk_moe_permute,
+              {adaptor.getInput(), adaptor.getIndices(), call.out(0),
+               call.out(1), call.out(2), call.i64(getRows(op.getInput())),
+               call.i64(getShape(op.getInput()).back()),
+               call.i64(op.getNumExperts()),
+               call.i64(getShape(op.getIndices()).back())});
+    return call.replace();
+  }
+};
+
+/// `llm.grouped_matmul` -> llmk_grouped_matmul.
+struct GroupedMatmulLowering : CPUOpLowering<GroupedMatmulOp> {
+  using CPUOpLowering::CPUOpLowering;
+  LogicalResult
+  matchAndRewrite(GroupedMatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    KernelCall call(rewriter, op, lowering);
+    FailureOr<int32_t> dtype = call.weightDtype(op.getWeights());
+    if (failed(dtype) || failed(call.requireI32(op.getOffsets(), "offsets")))
+      return call.abandon();
+    ArrayRef<int64_t> w = getShape(op.getWeights());
+    call.emit(Kernel::llmk_grouped_matmul,
+              {adaptor.getInput(), adaptor.getWeights(), call.i32(*dtype),
+               adaptor.getOffsets(), call.out(),
+               call.i64(getShape(op.getInput())[0]), call.i64(w[2]),
+               call.i64(w[1]), call.i64(w[0])});
+    return call.replace();
+  }
+};
+
+/// `llm.moe_combine` -> llmk_moe_combine.
+struct MoECombineLowering : CPUOpLowering<MoECombineOp> {
+  using CPUOpLowering::CPUOpLowering;
+  LogicalResult
+  matchAndRewrite(MoECombineOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    KernelCall call(rewriter, op, lowering);
+    if (failed(call.requireI32(op.getSources(), "sources")))
+      return call.abandon();
+    call.emit(Kernel::llmk_moe_combine,
+              {adaptor.getExpertOut(), adaptor.getWeights(),
+               adaptor.getSources(), call.out(),
+               call.i64(getRows(op.getWeights())),
+               call.i64(getShape(op.getExpertOut()).back()),
+               call.i64(getShape(op.getWeights()).back())});
+    return call.replace();
+  }
+};
+
 } // namespace
 
 void mlir::llm::populateLinearToCPUPatterns(cpu::CPULowering &lowering,
                                             RewritePatternSet &patterns) {
   patterns.add<EmbeddingLowering, LinearLowering, LinearRoPELowering,
-               MatmulLowering, MoELowering>(lowering, patterns.getContext());
+               MatmulLowering, MoELowering, MoERouteLowering,
+               MoEPermuteLowering, GroupedMatmulLowering, MoECombineLowering>(
+      lowering, patterns.getContext());
 }

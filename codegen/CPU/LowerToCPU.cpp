@@ -114,7 +114,10 @@ LogicalResult checkLowerable(func::FuncOp func,
         return op.emitOpError()
                << "llm-lower-to-cpu: expected static shapes, found "
                << result.getType();
-      if (!isa<ParamOp, arith::ConstantOp, SampleOp>(op) &&
+      // The MoE routing's expert indices, offsets and sources are i32.
+      bool index = isa<MoERouteOp, MoEPermuteOp>(op) &&
+                   tensor.getElementType().isInteger(32);
+      if (!isa<ParamOp, arith::ConstantOp, SampleOp>(op) && !index &&
           !tensor.getElementType().isF32())
         return op.emitOpError() << "llm-lower-to-cpu: expected f32 results "
                                    "(the CPU kernels compute in fp32), found "

@@ -54,6 +54,10 @@ void mlir::llm::buildCPUPipeline(OpPassManager &pm,
     quantize.method = options.quantizeMethod;
     pm.addPass(createQuantizePass(quantize));
   }
+  // After quantization, which reads llm.moe's experts (quantized experts
+  // stay on llm.moe): routing, grouped GEMMs and combine in the IR.
+  if (options.specializeMoE)
+    pm.addPass(createSpecializeMoEPass());
   // Last, once every use of each weight is final: the layout of a weight
   // depends on all the ops that read it.
   if (options.packWeights)
@@ -67,7 +71,8 @@ void mlir::llm::registerLLMPipelines() {
       "llm-cpu-pipeline",
       "Compiles llm dialect functions to LLVM calling the CPU microkernels: "
       "lower ALiBi, fuse attention, optionally insert the paged KV cache "
-      "(and compute the prefills' last logits only), canonicalize, pack "
-      "the projections' weights in panels, lower to the CPU",
+      "(and compute the prefills' last logits only), canonicalize, "
+      "optionally quantize, specialize MoE layers, pack the projections' "
+      "weights in panels, lower to the CPU",
       buildCPUPipeline);
 }

@@ -859,22 +859,6 @@ LogicalResult MoEOp::verify() {
   return verifyTopK(*this, getTopK(), experts);
 }
 
-LogicalResult MoERouteOp::verify() {
-  if (failed(checkRank(*this, "logits", getLogits().getType(), 2,
-                       "[tokens, experts]")))
-    return failure();
-  ArrayRef<int64_t> logits = getLogits().getType().getShape();
-  if (failed(verifyTopK(*this, getTopK(), logits[1])))
-    return failure();
-  if (failed(checkShape(*this, "weights", getWeights().getType(),
-                        {logits[0], getTopK()})) ||
-      failed(checkShape(*this, "indices", getIndices().getType(),
-                        {logits[0], getTopK()})))
-    return failure();
-  return checkSameElementType(*this, "weights", getWeights().getType(),
-                              getLogits().getType(), "the logits");
-}
-
 /// `a * b` unless either is dynamic.
 static int64_t mulDims(int64_t a, int64_t b) {
   if (ShapedType::isDynamic(a) || ShapedType::isDynamic(b))
@@ -882,21 +866,63 @@ static int64_t mulDims(int64_t a, int64_t b) {
   return a * b;
 }
 
+/// `shape` with its last dimension replaced by `last`.
+static SmallVector<int64_t> withLast(ArrayRef<int64_t> shape, int64_t last) {
+  SmallVector<int64_t> result(shape);
+  result.back() = last;
+  return result;
+}
+
+/// The product of the leading (token) dimensions of `shape`, dynamic if one
+/// is.
+static int64_t leadingTokens(ArrayRef<int64_t> shape) {
+  int64_t tokens = 1;
+  for (int64_t d : shape.drop_back())
+    tokens =
+        ShapedType::isDynamic(d) ? ShapedType::kDynamic : mulDims(tokens, d);
+  return tokens;
+}
+
+/// Checks that `type` has rank >= 2: tokens in its leading dimensions.
+static LogicalResult checkTokens(Operation *op, StringRef what, Type type,
+                                 StringRef layout) {
+  int64_t rank = cast<ShapedType>(type).getRank();
+  if (rank >= 2)
+    return success();
+  return op->emitOpError() << "expected " << what << " of rank >= 2 (" << layout
+                           << "), found rank " << rank;
+}
+
+LogicalResult MoERouteOp::verify() {
+  if (failed(checkTokens(*this, "logits", getLogits().getType(),
+                         "[tokens..., experts]")))
+    return failure();
+  ArrayRef<int64_t> logits = getLogits().getType().getShape();
+  if (failed(verifyTopK(*this, getTopK(), logits.back())))
+    return failure();
+  SmallVector<int64_t> chosen = withLast(logits, getTopK());
+  if (failed(checkShape(*this, "weights", getWeights().getType(), chosen)) ||
+      failed(checkShape(*this, "indices", getIndices().getType(), chosen)))
+    return failure();
+  return checkSameElementType(*this, "weights", getWeights().getType(),
+                              getLogits().getType(), "the logits");
+}
+
 LogicalResult MoEPermuteOp::verify() {
   if (failed(checkPositive(*this, "num_experts", getNumExperts())) ||
-      failed(checkRank(*this, "input", getInput().getType(), 2,
-                       "[tokens, hidden]")) ||
-      failed(checkRank(*this, "indices", getIndices().getType(), 2,
-                       "[tokens, top_k]")))
+      failed(checkTokens(*this, "input", getInput().getType(),
+                         "[tokens..., hidden]")) ||
+      failed(checkTokens(*this, "indices", getIndices().getType(),
+                         "[tokens..., top_k]")))
     return failure();
   ArrayRef<int64_t> x = getInput().getType().getShape();
   ArrayRef<int64_t> idx = getIndices().getType().getShape();
-  if (failed(
-          checkShape(*this, "indices", getIndices().getType(), {x[0], idx[1]})))
+  if (failed(checkShape(*this, "indices", getIndices().getType(),
+                        withLast(x, idx.back()))))
     return failure();
-  int64_t rows = mulDims(x[0], idx[1]);
+  int64_t rows = mulDims(leadingTokens(x), idx.back());
   if (failed(checkShape(*this, "permuted", getPermuted().getType(),
-                        {rows, x[1]})) ||
+                        {rows, x.back()})) ||
       failed(checkShape(*this, "offsets", getOffsets().getType(),
                         {getNumExperts() + 1})) ||
       failed(checkShape(*this, "sources", getSources().getType(), {rows})))
@@ -928,16 +954,16 @@ LogicalResult GroupedMatmulOp::verify() {
 LogicalResult MoECombineOp::verify() {
   if (failed(checkRank(*this, "expert_out", getExpertOut().getType(), 2,
                        "[tokens * top_k, hidden]")) ||
-      failed(checkRank(*this, "weights", getWeights().getType(), 2,
-                       "[tokens, top_k]")))
+      failed(checkTokens(*this, "weights", getWeights().getType(),
+                         "[tokens..., top_k]")))
     return failure();
   ArrayRef<int64_t> eo = getExpertOut().getType().getShape();
   ArrayRef<int64_t> w = getWeights().getType().getShape();
-  int64_t rows = mulDims(w[0], w[1]);
+  int64_t rows = mulDims(leadingTokens(w), w.back());
   if (failed(checkShape(*this, "expert_out", getExpertOut().getType(),
                         {rows, eo[1]})) ||
       failed(checkShape(*this, "sources", getSources().getType(), {rows})) ||
-      failed(checkShape(*this, "result", getType(), {w[0], eo[1]})))
+      failed(checkShape(*this, "result", getType(), withLast(w, eo[1]))))
     return failure();
   return checkSameElementType(*this, "result", getType(),
                               getExpertOut().getType(), "expert_out");

@@ -47,6 +47,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                      "logits of each sequence's last position only "
                      "(llm-last-logits), all that generation reads"),
       llvm::cl::init(false)};
+  Option<bool> specializeMoE{
+      *this, "specialize-moe",
+      llvm::cl::desc("Rewrite llm.moe into routing, permutation, grouped "
+                     "GEMMs and combine (llm-specialize-moe)"),
+      llvm::cl::init(true)};
   Option<int64_t> quantizeBits{
       *this, "quantize-bits",
       llvm::cl::desc("Quantize the projections' weights to this many bits, "

@@ -300,6 +300,50 @@ def QuantizePass : Pass<"llm-quantize", "::mlir::ModuleOp"> {
   ];
 }
 
+//===----------------------------------------------------------------------===//
+// Mixture of experts
+//===----------------------------------------------------------------------===//
+
+def SpecializeMoEPass : Pass<"llm-specialize-moe", "::mlir::ModuleOp"> {
+  let summary = "Rewrites llm.moe into routing, permutation, grouped GEMMs "
+                "and combine";
+  let description = [{
+    `llm.moe` is one opaque layer: lowered as a whole, its kernel allocates
+    per call, routes, gathers each expert's rows and runs the experts one
+    after another, and nothing about the dispatch is visible to the
+    compiler. This pass spells it out in the IR:
+
+    ```mlir
+    %logits = llm.linear %x, %router          // [tokens..., experts]
+    %w, %i = llm.moe_route %logits {top_k, normalize}
+    %p, %offsets, %sources = llm.moe_permute %x, %i {num_experts}
+    %g = llm.grouped_matmul %p, %gate, %offsets
+    %u = llm.grouped_matmul %p, %up, %offsets
+    %a = llm.glu %g, %u {activation}
+    %d = llm.grouped_matmul %a, %down, %offsets
+    %y = llm.moe_combine %d, %w, %sources     // [tokens..., hidden]
+    ```
+
+    Routing follows the models' rules: a softmax over every expert, the
+    top k with ties to the lower index, renormalized when `normalize`
+    (Mixtral, `norm_topk_prob`). Permutation copies each token once per
+    chosen expert, grouped by expert with offsets computed at run time: no
+    token is dropped. The grouped products read only the experts some token
+    chose, so one op serves prefill (a GEMM per expert over its rows) and
+    decode (a few rows: the chosen experts' matrices alone, each split
+    across the threads by output rows); the combine sums the weighted rows
+    back in token order, in expert order as transformers does. Every
+    intermediate is a tensor of static shape, so `llm-lower-to-cpu` places
+    it in the function's arena: nothing is allocated per call.
+
+    An `llm.moe` whose shapes are not static, or whose experts are
+    quantized (`!llm.qweight`, which the grouped product does not read
+    yet), is left as it is with a remark saying why. Shared experts
+    (Qwen2-MoE) are dense ops next to `llm.moe` already, and stay so.
+  }];
+  let dependentDialects = ["::mlir::llm::LLMDialect"];
+}
+
 def PackWeightsPass : Pass<"llm-pack-weights", "::mlir::ModuleOp"> {
   let summary = "Chooses the panel layout for the weights of projections";
   let description = [{

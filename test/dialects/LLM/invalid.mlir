@@ -1789,8 +1789,17 @@ func.func @moe_result_type(
 // llm.moe_route
 //===----------------------------------------------------------------------===//
 
-func.func @moe_route_logits_rank(%logits: tensor<1x8x8xf32>) {
-  // expected-error @+1 {{'llm.moe_route' op expected logits of rank 2 ([tokens, experts]), found rank 3}}
+func.func @moe_route_logits_rank(%logits: tensor<8xf32>) {
+  // expected-error @+1 {{'llm.moe_route' op expected logits of rank >= 2 ([tokens..., experts]), found rank 1}}
+  %w, %i = llm.moe_route %logits {top_k = 2} : tensor<8xf32> -> tensor<2xf32>, tensor<2xi32>
+  return
+}
+
+// -----
+
+// Tokens in leading dimensions: the results keep them.
+func.func @moe_route_leading_dims(%logits: tensor<1x8x8xf32>) {
+  // expected-error @+1 {{'llm.moe_route' op expected weights shape [1, 8, 2], found [8, 2]}}
   %w, %i = llm.moe_route %logits {top_k = 2} : tensor<1x8x8xf32> -> tensor<8x2xf32>, tensor<8x2xi32>
   return
 }
@@ -1842,8 +1851,18 @@ func.func @moe_permute_num_experts(%x: tensor<8x64xf32>, %idx: tensor<8x2xi32>) 
 
 // -----
 
-func.func @moe_permute_input_rank(%x: tensor<1x8x64xf32>, %idx: tensor<8x2xi32>) {
-  // expected-error @+1 {{'llm.moe_permute' op expected input of rank 2 ([tokens, hidden]), found rank 3}}
+func.func @moe_permute_input_rank(%x: tensor<64xf32>, %idx: tensor<8x2xi32>) {
+  // expected-error @+1 {{'llm.moe_permute' op expected input of rank >= 2 ([tokens..., hidden]), found rank 1}}
+  %p, %off, %src = llm.moe_permute %x, %idx {num_experts = 8}
+      : tensor<64xf32>, tensor<8x2xi32> -> tensor<16x64xf32>, tensor<9xi32>, tensor<16xi32>
+  return
+}
+
+// -----
+
+// The indices' leading dimensions are the input's.
+func.func @moe_permute_leading_dims(%x: tensor<1x8x64xf32>, %idx: tensor<8x2xi32>) {
+  // expected-error @+1 {{'llm.moe_permute' op expected indices shape [1, 8, 2], found [8, 2]}}
   %p, %off, %src = llm.moe_permute %x, %idx {num_experts = 8}
       : tensor<1x8x64xf32>, tensor<8x2xi32> -> tensor<16x64xf32>, tensor<9xi32>, tensor<16xi32>
   return
@@ -1852,7 +1871,7 @@ func.func @moe_permute_input_rank(%x: tensor<1x8x64xf32>, %idx: tensor<8x2xi32>)
 // -----
 
 func.func @moe_permute_indices_rank(%x: tensor<8x64xf32>, %idx: tensor<16xi32>) {
-  // expected-error @+1 {{'llm.moe_permute' op expected indices of rank 2 ([tokens, top_k]), found rank 1}}
+  // expected-error @+1 {{'llm.moe_permute' op expected indices of rank >= 2 ([tokens..., top_k]), found rank 1}}
   %p, %off, %src = llm.moe_permute %x, %idx {num_experts = 8}
       : tensor<8x64xf32>, tensor<16xi32> -> tensor<16x64xf32>, tensor<9xi32>, tensor<16xi32>
   return
@@ -1983,7 +2002,7 @@ func.func @moe_combine_expert_out_rank(
 
 func.func @moe_combine_weights_rank(
     %eo: tensor<16x64xf32>, %w: tensor<16xf32>, %src: tensor<16xi32>) {
-  // expected-error @+1 {{'llm.moe_combine' op expected weights of rank 2 ([tokens, top_k]), found rank 1}}
+  // expected-error @+1 {{'llm.moe_combine' op expected weights of rank >= 2 ([tokens..., top_k]), found rank 1}}
   %0 = llm.moe_combine %eo, %w, %src : tensor<16x64xf32>, tensor<16xf32>, tensor<16xi32> -> tensor<8x64xf32>
   return
 }

@@ -1921,6 +1921,135 @@ TEST_P(MoeTest, TiesPickTheLowerExpert) {
     EXPECT_FLOAT_EQ(y[i], 6.0f);
 }
 
+/// The specialized path (llm-specialize-moe's kernels: route, permute,
+/// grouped products, combine) gives llmk_moe's result bit for bit: the same
+/// softmax, the same products over the same rows of each expert, the same
+/// order of the weighted sums.
+TEST_P(MoeTest, SpecializedKernelsMatchTheLayer) {
+  const int64_t tokens = 9, hidden = 40, inter = 72;
+  for (int32_t dtype : {LLMK_F32, LLMK_BF16})
+    for (int64_t experts : {int64_t(5), int64_t(16)})
+      for (int64_t topK : {int64_t(1), int64_t(2), int64_t(4)})
+        for (bool normalize : {true, false}) {
+          std::vector<float> x = randomFloats(tokens * hidden, 70);
+          Weights gate = randomWeights(experts * inter * hidden, dtype, 72);
+          Weights up = randomWeights(experts * inter * hidden, dtype, 73);
+          Weights down = randomWeights(experts * hidden * inter, dtype, 74);
+          std::vector<float> layer(tokens * hidden);
+          // llmk_moe takes one dtype for the router and the experts.
+          Weights r = randomWeights(experts * hidden, dtype, 71);
+          llmk_moe(x.data(), r.data(), gate.data(), up.data(), down.data(),
+                   dtype, layer.data(), tokens, hidden, inter, experts, topK,
+                   normalize, LLMK_ACT_SILU);
+          std::vector<float> logits(tokens * experts);
+          llmk_linear(x.data(), r.data(), dtype, LLMK_LAYOUT_ROWS, nullptr,
+                      logits.data(), tokens, hidden, experts);
+          const int64_t rows = tokens * topK;
+          std::vector<float> weights(rows), permuted(rows * hidden),
+              g(rows * inter), u(rows * inter), d(rows * hidden),
+              y(tokens * hidden, 7.0f);
+          std::vector<int32_t> indices(rows), offsets(experts + 1),
+              sources(rows);
+          llmk_moe_route(logits.data(), weights.data(), indices.data(), tokens,
+                         experts, topK, normalize);
+          llmk_moe_permute(x.data(), indices.data(), permuted.data(),
+                           offsets.data(), sources.data(), tokens, hidden,
+                           experts, topK);
+          llmk_grouped_matmul(permuted.data(), gate.data(), dtype,
+                              offsets.data(), g.data(), rows, hidden, inter,
+                              experts);
+          llmk_grouped_matmul(permuted.data(), up.data(), dtype, offsets.data(),
+                              u.data(), rows, hidden, inter, experts);
+          llmk_glu(g.data(), u.data(), g.data(), rows * inter, LLMK_ACT_SILU);
+          llmk_grouped_matmul(g.data(), down.data(), dtype, offsets.data(),
+                              d.data(), rows, inter, hidden, experts);
+          llmk_moe_combine(d.data(), weights.data(), sources.data(), y.data(),
+                           tokens, hidden, topK);
+          ASSERT_EQ(llmk_take_error(), nullptr);
+          ASSERT_EQ(y, layer)
+              << dtypeName(dtype) << " " << experts << " experts top " << topK
+              << (normalize ? " normalized" : "");
+        }
+}
+
+/// llmk_grouped_matmul against a scalar reference: empty groups (never
+/// read), one-row groups, unequal sizes; offsets that do not cover the rows
+/// are an error.
+TEST_P(MoeTest, GroupedMatmulMatchesReference) {
+  const int64_t k = 37, n = 53, experts = 6;
+  const std::vector<int32_t> offsets = {0, 0, 1, 9, 9, 30, 31};
+  const int64_t rows = offsets.back();
+  for (int32_t dtype : {LLMK_F32, LLMK_F16, LLMK_BF16}) {
+    std::vector<float> x = randomFloats(rows * k, 80);
+    Weights w = randomWeights(experts * n * k, dtype, 81);
+    std::vector<float> y(rows * n, 9.0f);
+    llmk_grouped_matmul(x.data(), w.data(), dtype, offsets.data(), y.data(),
+                        rows, k, n, experts);
+    ASSERT_EQ(llmk_take_error(), nullptr);
+    for (int64_t e = 0; e < experts; ++e)
+      for (int64_t r = offsets[e]; r < offsets[e + 1]; ++r)
+        for (int64_t j = 0; j < n; ++j) {
+          double sum = 0, magnitude = 0;
+          for (int64_t i = 0; i < k; ++i) {
+            double p = double(x[r * k + i]) * w.values[(e * n + j) * k + i];
+            sum += p;
+            magnitude += std::fabs(p);
+          }
+          ASSERT_NEAR(y[r * n + j], sum, 1e-5 * magnitude + 1e-7)
+              << dtypeName(dtype) << " expert " << e << " row " << r;
+        }
+  }
+  std::vector<float> x(rows * k), y(rows * n, 1.0f), w(experts * n * k);
+  std::vector<int32_t> bad = {0, 2, 1, 9, 9, 30, 31};
+  llmk_grouped_matmul(x.data(), w.data(), LLMK_F32, bad.data(), y.data(), rows,
+                      k, n, experts);
+  const char *error = llmk_take_error();
+  ASSERT_NE(error, nullptr);
+  EXPECT_EQ(std::string(error), "llmk_grouped_matmul: decreasing offsets");
+  bad = {0, 0, 1, 9, 9, 30, 30};
+  llmk_grouped_matmul(x.data(), w.data(), LLMK_F32, bad.data(), y.data(), rows,
+                      k, n, experts);
+  ASSERT_NE(llmk_take_error(), nullptr);
+}
+
+/// Routing ties go to the lower expert; permutation groups copies by expert
+/// in token order; an expert index out of range is an error.
+TEST_P(MoeTest, RoutePermuteCombine) {
+  // Token 0: experts 1 and 3 tie above the rest; token 1: expert 2 first.
+  const std::vector<float> logits = {0.0f, 2.0f, 1.0f, 2.0f,
+                                     0.5f, 0.0f, 3.0f, 0.5f};
+  std::vector<float> weights(4);
+  std::vector<int32_t> indices(4);
+  llmk_moe_route(logits.data(), weights.data(), indices.data(), 2, 4, 2, 1);
+  EXPECT_EQ(indices, (std::vector<int32_t>{1, 3, 2, 0}));
+  EXPECT_FLOAT_EQ(weights[0], 0.5f);
+  EXPECT_FLOAT_EQ(weights[1], 0.5f);
+  EXPECT_FLOAT_EQ(weights[2] + weights[3], 1.0f);
+  const std::vector<float> x = {1, 2, 3, 4};
+  std::vector<float> permuted(8);
+  std::vector<int32_t> offsets(5), sources(4);
+  llmk_moe_permute(x.data(), indices.data(), permuted.data(), offsets.data(),
+                   sources.data(), 2, 2, 4, 2);
+  EXPECT_EQ(offsets, (std::vector<int32_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(sources, (std::vector<int32_t>{3, 0, 2, 1}));
+  EXPECT_EQ(permuted, (std::vector<float>{3, 4, 1, 2, 3, 4, 1, 2}));
+  // Combine with the rows as they are: each token gets its own values back,
+  // scaled by its weights' sum (1).
+  std::vector<float> y(4);
+  llmk_moe_combine(permuted.data(), weights.data(), sources.data(), y.data(), 2,
+                   2, 2);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_NEAR(y[i], x[i], 1e-6f) << i;
+  ASSERT_EQ(llmk_take_error(), nullptr);
+  indices[1] = 4;
+  llmk_moe_permute(x.data(), indices.data(), permuted.data(), offsets.data(),
+                   sources.data(), 2, 2, 4, 2);
+  const char *error = llmk_take_error();
+  ASSERT_NE(error, nullptr);
+  EXPECT_EQ(std::string(error),
+            "llmk_moe_permute: an expert index outside [0, experts)");
+}
+
 INSTANTIATE_TEST_SUITE_P(Isas, MoeTest, kIsaAndThreads, isaTestName);
 
 TEST(SimdDispatchTest, HostDetectionAndCap) {

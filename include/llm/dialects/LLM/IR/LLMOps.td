@@ -726,9 +726,10 @@ def LLM_MoEOp : LLM_Op<"moe", [Pure, AllTypesMatch<["input", "result"]>]> {
 def LLM_MoERouteOp : LLM_Op<"moe_route", [Pure]> {
   let summary = "Top-k expert selection from router logits";
   let description = [{
-    From router `logits` (`[tokens, experts]`): softmax, the `top_k`
-    largest probabilities per token (`weights`, renormalized when
-    `normalize`) and their expert `indices`, both `[tokens, top_k]`.
+    From router `logits` (`[tokens..., experts]`, the tokens in any number
+    of leading dimensions): softmax, the `top_k` largest probabilities per
+    token (`weights`, renormalized when `normalize`; ties go to the lower
+    expert index) and their expert `indices`, both `[tokens..., top_k]`.
 
     Example:
 
@@ -746,11 +747,12 @@ def LLM_MoERouteOp : LLM_Op<"moe_route", [Pure]> {
 def LLM_MoEPermuteOp : LLM_Op<"moe_permute", [Pure]> {
   let summary = "Sorts token copies by expert";
   let description = [{
-    Copies each token of `input` (`[tokens, hidden]`) once per selected
-    expert in `indices` (`[tokens, top_k]`) and orders the copies by expert:
-    `permuted` is `[tokens * top_k, hidden]`, `offsets` (`[experts + 1]`)
-    delimits each expert's rows, and `sources[r]` is the flat index
-    `t * top_k + j` of the choice that row `r` serves. No token is dropped.
+    Copies each token of `input` (`[tokens..., hidden]`) once per selected
+    expert in `indices` (`[tokens..., top_k]`) and orders the copies by
+    expert, each expert's in token order: `permuted` is `[tokens * top_k,
+    hidden]`, `offsets` (`[experts + 1]`) delimits each expert's rows, and
+    `sources[r]` is the flat index `t * top_k + j` of the choice that row
+    `r` serves. No token is dropped.
 
     Example:
 
@@ -796,7 +798,9 @@ def LLM_MoECombineOp : LLM_Op<"moe_combine", [Pure]> {
   let description = [{
     `result[t] = sum_j weights[t, j] * expert_out[r]` where row `r` of
     `expert_out` (`[tokens * top_k, hidden]`) serves choice `sources[r] = t *
-    top_k + j`. Inverse of `llm.moe_permute`.
+    top_k + j`, summed in the order of the rows (by expert). Inverse of
+    `llm.moe_permute`; `weights` is `[tokens..., top_k]` and the result
+    `[tokens..., hidden]`.
 
     Example:
 

@@ -1,0 +1,96 @@
+//===- SpecializeMoE.cpp - llm.moe as routing, grouped GEMMs, combine -----===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llm/dialects/LLM/IR/LLMOps.h"
+#include "llm/passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+
+namespace mlir::llm {
+#define GEN_PASS_DEF_SPECIALIZEMOEPASS
+#include "llm/passes/Passes.h.inc"
+} // namespace mlir::llm
+
+using namespace mlir;
+using namespace mlir::llm;
+
+namespace {
+
+struct SpecializeMoEPass : llm::impl::SpecializeMoEPassBase<SpecializeMoEPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<MoEOp> layers;
+    getOperation().walk([&](MoEOp op) { layers.push_back(op); });
+    for (MoEOp op : layers)
+      specialize(op);
+  }
+
+  void specialize(MoEOp op) {
+    auto x = cast<RankedTensorType>(op.getInput().getType());
+    auto router = cast<RankedTensorType>(op.getRouter().getType());
+    auto gate = dyn_cast<RankedTensorType>(op.getGate().getType());
+    auto up = dyn_cast<RankedTensorType>(op.getUp().getType());
+    auto down = dyn_cast<RankedTensorType>(op.getDown().getType());
+    if (!gate || !up || !down) {
+      op.emitRemark() << "llm-specialize-moe: left as it is: quantized "
+                         "experts, which llm.grouped_matmul does not read";
+      return;
+    }
+    if (!x.hasStaticShape() || !router.hasStaticShape() ||
+        !gate.hasStaticShape() || !up.hasStaticShape() ||
+        !down.hasStaticShape()) {
+      op.emitRemark() << "llm-specialize-moe: left as it is: dynamic shapes "
+                         "(the routing buffers are sized at compile time)";
+      return;
+    }
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    MLIRContext *context = &getContext();
+    const int64_t experts = gate.getDimSize(0), inter = gate.getDimSize(1);
+    const int64_t hidden = x.getShape().back(), topK = op.getTopK();
+    int64_t tokens = 1;
+    for (int64_t d : x.getShape().drop_back())
+      tokens *= d;
+    const int64_t rows = tokens * topK;
+    Type f32 = x.getElementType(), i32 = b.getI32Type();
+    auto withLast = [&](int64_t last, Type element) {
+      SmallVector<int64_t> shape(x.getShape());
+      shape.back() = last;
+      return RankedTensorType::get(shape, element);
+    };
+
+    Value logits = LinearOp::create(b, loc, withLast(experts, f32),
+                                    op.getInput(), op.getRouter(), Value());
+    auto route =
+        MoERouteOp::create(b, loc, withLast(topK, f32), withLast(topK, i32),
+                           logits, b.getI64IntegerAttr(topK),
+                           op.getNormalize() ? b.getUnitAttr() : UnitAttr());
+    auto permute =
+        MoEPermuteOp::create(b, loc, RankedTensorType::get({rows, hidden}, f32),
+                             RankedTensorType::get({experts + 1}, i32),
+                             RankedTensorType::get({rows}, i32), op.getInput(),
+                             route.getIndices(), b.getI64IntegerAttr(experts));
+    auto grouped = [&](Value input, Value weights, int64_t out) -> Value {
+      return GroupedMatmulOp::create(b, loc,
+                                     RankedTensorType::get({rows, out}, f32),
+                                     input, weights, permute.getOffsets());
+    };
+    Value g = grouped(permute.getPermuted(), op.getGate(), inter);
+    Value u = grouped(permute.getPermuted(), op.getUp(), inter);
+    Value a = GluOp::create(b, loc, g.getType(), g, u,
+                            ActivationAttr::get(context, op.getActivation()));
+    Value d = grouped(a, op.getDown(), hidden);
+    Value y = MoECombineOp::create(b, loc, x, d, route.getWeights(),
+                                   permute.getSources());
+    op.replaceAllUsesWith(y);
+    op.erase();
+  }
+};
+
+} // namespace

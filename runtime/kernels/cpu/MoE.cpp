@@ -1,0 +1,161 @@
+//===- MoE.cpp - The kernels of a specialized mixture of experts ----------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// What `llm-specialize-moe` lowers an `llm.moe` to: routing (softmax and
+// top-k per token), permutation (each token copied once per chosen expert,
+// the copies grouped by expert with offsets computed at run time), the
+// grouped product (one weight matrix per contiguous group of rows) and the
+// weighted combine back in token order. Each runs on buffers the compiled
+// function's arena holds: nothing is allocated per call. The grouped
+// product runs each expert's rows through llmk::linear, which splits a
+// matrix's output rows across the threads: a decoded token's few experts
+// keep every thread busy.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Common.h"
+#include "Kernels.h"
+#include "ThreadPool.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+using namespace llmk;
+
+namespace {
+
+/// Runs fn(begin, end) over [0, count) in parallel chunks of `grain`.
+template <typename Fn> void forRanges(int64_t count, int64_t grain, Fn fn) {
+  if (count <= 0)
+    return;
+  parallelFor((count + grain - 1) / grain, [&](int64_t task) {
+    fn(task * grain, std::min(count, (task + 1) * grain));
+  });
+}
+
+} // namespace
+
+extern "C" {
+
+void llmk_moe_route(const float *logits, float *weights, int32_t *indices,
+                    int64_t tokens, int64_t experts, int64_t topK,
+                    int32_t normalize) {
+  if (tokens <= 0)
+    return;
+  if (experts <= 0 || topK <= 0 || topK > experts) {
+    recordError("llmk_moe_route: expected 1 <= top_k <= experts");
+    std::fill(weights, weights + tokens * std::max<int64_t>(topK, 0), 0.0f);
+    return;
+  }
+  // As transformers' routers: the softmax over every expert in fp32, then
+  // the top k in descending probability (the strict > keeps the lower index
+  // on ties), renormalized to sum 1 when asked.
+  forRanges(tokens, 64, [&](int64_t begin, int64_t end) {
+    std::vector<float> probs(experts);
+    std::vector<bool> taken(experts);
+    for (int64_t t = begin; t < end; ++t) {
+      llmk_softmax(logits + t * experts, probs.data(), 1, experts);
+      std::fill(taken.begin(), taken.end(), false);
+      float total = 0.0f;
+      for (int64_t j = 0; j < topK; ++j) {
+        int64_t best = -1;
+        for (int64_t e = 0; e < experts; ++e)
+          if (!taken[e] && (best < 0 || probs[e] > probs[best]))
+            best = e;
+        taken[best] = true;
+        indices[t * topK + j] = static_cast<int32_t>(best);
+        weights[t * topK + j] = probs[best];
+        total += probs[best];
+      }
+      if (normalize)
+        for (int64_t j = 0; j < topK; ++j)
+          weights[t * topK + j] /= total;
+    }
+  });
+}
+
+void llmk_moe_permute(const float *x, const int32_t *indices, float *permuted,
+                      int32_t *offsets, int32_t *sources, int64_t tokens,
+                      int64_t hidden, int64_t experts, int64_t topK) {
+  if (experts <= 0 || topK <= 0 || tokens < 0) {
+    recordError("llmk_moe_permute: expected experts and top_k >= 1");
+    return;
+  }
+  const int64_t rows = tokens * topK;
+  for (int64_t i = 0; i < rows; ++i)
+    if (indices[i] < 0 || indices[i] >= experts) {
+      recordError("llmk_moe_permute: an expert index outside [0, experts)");
+      std::fill(offsets, offsets + experts + 1, 0);
+      return;
+    }
+  // A counting sort by expert, stable in token order.
+  std::fill(offsets, offsets + experts + 1, 0);
+  for (int64_t i = 0; i < rows; ++i)
+    ++offsets[indices[i] + 1];
+  for (int64_t e = 0; e < experts; ++e)
+    offsets[e + 1] += offsets[e];
+  std::vector<int32_t> next(offsets, offsets + experts);
+  for (int64_t i = 0; i < rows; ++i)
+    sources[next[indices[i]]++] = static_cast<int32_t>(i);
+  forRanges(rows, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      std::memcpy(permuted + r * hidden, x + (sources[r] / topK) * hidden,
+                  hidden * sizeof(float));
+  });
+}
+
+void llmk_grouped_matmul(const float *x, const void *w, int32_t wDtype,
+                         const int32_t *offsets, float *y, int64_t rows,
+                         int64_t k, int64_t n, int64_t experts) {
+  if (rows <= 0 || n <= 0)
+    return;
+  if (!isValidDtype(wDtype) || experts <= 0 || offsets[0] != 0 ||
+      offsets[experts] != rows) {
+    recordError("llmk_grouped_matmul: invalid dtype, or offsets that do not "
+                "cover the rows");
+    std::fill(y, y + rows * n, 0.0f);
+    return;
+  }
+  for (int64_t e = 0; e < experts; ++e)
+    if (offsets[e + 1] < offsets[e]) {
+      recordError("llmk_grouped_matmul: decreasing offsets");
+      std::fill(y, y + rows * n, 0.0f);
+      return;
+    }
+  const int64_t matrixBytes = n * k * dtypeSize(wDtype);
+  for (int64_t e = 0; e < experts; ++e) {
+    const int64_t r0 = offsets[e], count = offsets[e + 1] - r0;
+    if (count == 0)
+      continue; // An expert no token chose: its weights are not read.
+    linear(x + r0 * k, static_cast<const char *>(w) + e * matrixBytes, wDtype,
+           LLMK_LAYOUT_ROWS, nullptr, y + r0 * n, count, k, n);
+  }
+}
+
+void llmk_moe_combine(const float *expertOut, const float *weights,
+                      const int32_t *sources, float *y, int64_t tokens,
+                      int64_t hidden, int64_t topK) {
+  if (tokens <= 0 || hidden <= 0)
+    return;
+  const int64_t rows = tokens * topK;
+  for (int64_t r = 0; r < rows; ++r)
+    if (sources[r] < 0 || sources[r] >= rows) {
+      recordError("llmk_moe_combine: a source outside [0, tokens * top_k)");
+      std::fill(y, y + tokens * hidden, 0.0f);
+      return;
+    }
+  // Rows in order (by expert, as the experts run one after another in
+  // transformers' loop), each added to its token.
+  std::fill(y, y + tokens * hidden, 0.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float weight = weights[sources[r]];
+    float *dst = y + (sources[r] / topK) * hidden;
+    const float *src = expertOut + r * hidden;
+    for (int64_t i = 0; i < hidden; ++i)
+      dst[i] += src[i] * weight;
+  }
+}
+
+} // extern "C"

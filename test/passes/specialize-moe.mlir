@@ -1,0 +1,114 @@
+// RUN: llm-opt %s --llm-specialize-moe --split-input-file --verify-diagnostics | FileCheck %s
+
+// Prefill: 2 x 8 tokens, 8 experts, top-2 renormalized (Mixtral). The
+// router becomes a projection, then route, permute (16 x 2 = 32 rows,
+// offsets for 8 experts), the three grouped products with the gate fused in
+// llm.glu, and the combine back to [2, 8, 64].
+// CHECK-LABEL: func.func @prefill_top2
+// CHECK: %[[L:.*]] = llm.linear %[[X:[a-z0-9]+]], %[[R:[a-z0-9]+]] : tensor<2x8x64xf32>, tensor<8x64xf32> -> tensor<2x8x8xf32>
+// CHECK: %[[W:.*]], %[[I:.*]] = llm.moe_route %[[L]] {normalize, top_k = 2 : i64} : tensor<2x8x8xf32> -> tensor<2x8x2xf32>, tensor<2x8x2xi32>
+// CHECK: %[[P:.*]], %[[OFF:.*]], %[[SRC:.*]] = llm.moe_permute %[[X]], %[[I]] {num_experts = 8 : i64} : tensor<2x8x64xf32>, tensor<2x8x2xi32> -> tensor<32x64xf32>, tensor<9xi32>, tensor<32xi32>
+// CHECK: %[[G:.*]] = llm.grouped_matmul %[[P]], %{{.*}}, %[[OFF]] : tensor<32x64xf32>, tensor<8x128x64xf32>, tensor<9xi32> -> tensor<32x128xf32>
+// CHECK: %[[U:.*]] = llm.grouped_matmul %[[P]], %{{.*}}, %[[OFF]] : tensor<32x64xf32>, tensor<8x128x64xf32>, tensor<9xi32> -> tensor<32x128xf32>
+// CHECK: %[[A:.*]] = llm.glu %[[G]], %[[U]] : tensor<32x128xf32>
+// CHECK: %[[D:.*]] = llm.grouped_matmul %[[A]], %{{.*}}, %[[OFF]] : tensor<32x128xf32>, tensor<8x64x128xf32>, tensor<9xi32> -> tensor<32x64xf32>
+// CHECK: %[[Y:.*]] = llm.moe_combine %[[D]], %[[W]], %[[SRC]] : tensor<32x64xf32>, tensor<2x8x2xf32>, tensor<32xi32> -> tensor<2x8x64xf32>
+// CHECK: return %[[Y]]
+// CHECK-NOT: llm.moe %
+func.func @prefill_top2(%x: tensor<2x8x64xf32>) -> tensor<2x8x64xf32> {
+  %r = llm.param "router" : tensor<8x64xf32>
+  %g = llm.param "gate" : tensor<8x128x64xf32>
+  %u = llm.param "up" : tensor<8x128x64xf32>
+  %d = llm.param "down" : tensor<8x64x128xf32>
+  %y = llm.moe %x, %r, %g, %u, %d {top_k = 2, normalize}
+      : tensor<2x8x64xf32>, tensor<8x64xf32>, tensor<8x128x64xf32>, tensor<8x128x64xf32>, tensor<8x64x128xf32>
+  return %y : tensor<2x8x64xf32>
+}
+
+// -----
+
+// Decode: one token of each of 3 sequences, top-1 without renormalization
+// (each token's weight is its softmax probability), GELU experts: 3 rows.
+// CHECK-LABEL: func.func @decode_top1
+// CHECK: llm.moe_route %{{.*}} {top_k = 1 : i64} : tensor<3x1x4xf32> -> tensor<3x1x1xf32>, tensor<3x1x1xi32>
+// CHECK: llm.moe_permute {{.*}} -> tensor<3x32xf32>, tensor<5xi32>, tensor<3xi32>
+// CHECK: llm.glu %{{.*}}, %{{.*}} {activation = #llm.activation<gelu>} : tensor<3x48xf32>
+// CHECK: llm.moe_combine {{.*}} -> tensor<3x1x32xf32>
+func.func @decode_top1(%x: tensor<3x1x32xf32>) -> tensor<3x1x32xf32> {
+  %r = llm.param "router" : tensor<4x32xf32>
+  %g = llm.param "gate" : tensor<4x48x32xf32>
+  %u = llm.param "up" : tensor<4x48x32xf32>
+  %d = llm.param "down" : tensor<4x32x48xf32>
+  %y = llm.moe %x, %r, %g, %u, %d {top_k = 1, activation = #llm.activation<gelu>}
+      : tensor<3x1x32xf32>, tensor<4x32xf32>, tensor<4x48x32xf32>, tensor<4x48x32xf32>, tensor<4x32x48xf32>
+  return %y : tensor<3x1x32xf32>
+}
+
+// -----
+
+// Top-4 of 8, and 8 of 64 experts (Qwen3-MoE-like), bf16 weights kept as
+// they are.
+// CHECK-LABEL: func.func @wide
+// CHECK: llm.moe_route %{{.*}} {top_k = 4 : i64} : tensor<1x5x8xf32> -> tensor<1x5x4xf32>, tensor<1x5x4xi32>
+// CHECK: llm.moe_permute {{.*}} {num_experts = 8 : i64} {{.*}} -> tensor<20x32xf32>, tensor<9xi32>, tensor<20xi32>
+// CHECK: llm.moe_route %{{.*}} {normalize, top_k = 8 : i64} : tensor<1x5x64xf32> -> tensor<1x5x8xf32>, tensor<1x5x8xi32>
+// CHECK: llm.moe_permute {{.*}} {num_experts = 64 : i64} {{.*}} -> tensor<40x32xf32>, tensor<65xi32>, tensor<40xi32>
+// CHECK: llm.grouped_matmul %{{.*}}, %{{.*}}, %{{.*}} : tensor<40x32xf32>, tensor<64x16x32xbf16>, tensor<65xi32> -> tensor<40x16xf32>
+func.func @wide(%x: tensor<1x5x32xf32>) -> tensor<1x5x32xf32> {
+  %r = llm.param "router" : tensor<8x32xf32>
+  %g = llm.param "gate" : tensor<8x16x32xf32>
+  %d = llm.param "down" : tensor<8x32x16xf32>
+  %y = llm.moe %x, %r, %g, %g, %d {top_k = 4}
+      : tensor<1x5x32xf32>, tensor<8x32xf32>, tensor<8x16x32xf32>, tensor<8x16x32xf32>, tensor<8x32x16xf32>
+  %r64 = llm.param "router64" : tensor<64x32xbf16>
+  %g64 = llm.param "gate64" : tensor<64x16x32xbf16>
+  %d64 = llm.param "down64" : tensor<64x32x16xbf16>
+  %z = llm.moe %y, %r64, %g64, %g64, %d64 {top_k = 8, normalize}
+      : tensor<1x5x32xf32>, tensor<64x32xbf16>, tensor<64x16x32xbf16>, tensor<64x16x32xbf16>, tensor<64x32x16xbf16>
+  return %z : tensor<1x5x32xf32>
+}
+
+// -----
+
+// Quantized experts: left as they are, with a remark.
+// CHECK-LABEL: func.func @quantized
+// CHECK: llm.moe
+// CHECK-NOT: llm.moe_route
+func.func @quantized(%x: tensor<1x3x64xf32>) -> tensor<1x3x64xf32> {
+  %r = llm.param "router" : tensor<4x64xf32>
+  %g = llm.param "gate" {stacked = ["g0", "g1", "g2", "g3"]} : !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
+  %d = llm.param "down" {stacked = ["d0", "d1", "d2", "d3"]} : !llm.qweight<4x64x128, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
+  // expected-remark @+1 {{llm-specialize-moe: left as it is: quantized experts, which llm.grouped_matmul does not read}}
+  %y = llm.moe %x, %r, %g, %g, %d {top_k = 2}
+      : tensor<1x3x64xf32>, tensor<4x64xf32>, !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, !llm.qweight<4x64x128, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
+  return %y : tensor<1x3x64xf32>
+}
+
+// -----
+
+// Dynamic shapes: the routing buffers cannot be sized; reported, left.
+// CHECK-LABEL: func.func @dynamic
+// CHECK: llm.moe
+// CHECK-NOT: llm.moe_route
+func.func @dynamic(%x: tensor<1x?x64xf32>) -> tensor<1x?x64xf32> {
+  %r = llm.param "router" : tensor<4x64xf32>
+  %g = llm.param "gate" : tensor<4x128x64xf32>
+  %d = llm.param "down" : tensor<4x64x128xf32>
+  // expected-remark @+1 {{llm-specialize-moe: left as it is: dynamic shapes (the routing buffers are sized at compile time)}}
+  %y = llm.moe %x, %r, %g, %g, %d {top_k = 2}
+      : tensor<1x?x64xf32>, tensor<4x64xf32>, tensor<4x128x64xf32>, tensor<4x128x64xf32>, tensor<4x64x128xf32>
+  return %y : tensor<1x?x64xf32>
+}
+
+// -----
+
+// top_k past the expert count is the op's verifier's error, before any pass.
+func.func @too_many(%x: tensor<1x3x64xf32>) -> tensor<1x3x64xf32> {
+  %r = llm.param "router" : tensor<4x64xf32>
+  %g = llm.param "gate" : tensor<4x128x64xf32>
+  %d = llm.param "down" : tensor<4x64x128xf32>
+  // expected-error @+1 {{'llm.moe' op expected top_k in [1, 4] (the number of experts), found 5}}
+  %y = llm.moe %x, %r, %g, %g, %d {top_k = 5}
+      : tensor<1x3x64xf32>, tensor<4x64xf32>, tensor<4x128x64xf32>, tensor<4x128x64xf32>, tensor<4x64x128xf32>
+  return %y : tensor<1x3x64xf32>
+}
