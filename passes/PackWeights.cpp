@@ -30,6 +30,10 @@ namespace {
 bool readsPanels(OpOperand &use) {
   if (isProjectionWeight(use))
     return true;
+  // A grouped product's experts, each packed as one weight.
+  if (auto grouped = dyn_cast<GroupedMatmulOp>(use.getOwner()))
+    return use.getOperandNumber() ==
+           grouped.getWeightsMutable().getOperandNumber();
   if (auto embedding = dyn_cast<EmbeddingOp>(use.getOwner()))
     return use.getOperandNumber() ==
            embedding.getTableMutable().getOperandNumber();
@@ -37,12 +41,21 @@ bool readsPanels(OpOperand &use) {
 }
 
 /// True for a parameter the pass may pack: a 2-D float tensor in an element
-/// type the kernels read, not stacked, not already given a layout.
+/// type the kernels read, not stacked, not already given a layout; or 3-D
+/// experts stacked `[experts, out, in]` (read by llm.grouped_matmul: each
+/// expert's matrix packed on its own).
 bool isPackable(ParamOp param) {
   auto tensor = dyn_cast<RankedTensorType>(param.getType());
-  if (!tensor || tensor.getRank() != 2 || param.getStacked() ||
-      param.getPanels())
+  if (!tensor || param.getPanels())
     return false;
+  if (tensor.getRank() == 3) {
+    if (!llvm::all_of(param->getUses(), [](OpOperand &use) {
+          return isa<GroupedMatmulOp>(use.getOwner());
+        }))
+      return false;
+  } else if (tensor.getRank() != 2 || param.getStacked()) {
+    return false;
+  }
   Type element = tensor.getElementType();
   return element.isF32() || element.isF16() || element.isBF16();
 }

@@ -275,8 +275,12 @@ Expected<ParamDesc> readParam(const Field &f) {
   if (f["panels"].present()) {
     // The one panel height the kernels read.
     LLMRT_TRY(panels, f["panels"].integer(LLMK_PANEL_ROWS, LLMK_PANEL_ROWS));
-    if (param.shape.size() != 2 || !param.stacked.empty())
-      return f["panels"].error("a 2-D parameter that is not stacked");
+    // A matrix, or experts [experts, out, in] (stacked or not), each
+    // packed alone.
+    if (!(param.shape.size() == 2 && param.stacked.empty()) &&
+        param.shape.size() != 3)
+      return f["panels"].error(
+          "a 2-D parameter that is not stacked, or 3-D experts");
     param.panels = *panels;
   }
   if (f["quant"].present()) {

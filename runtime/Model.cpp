@@ -562,7 +562,24 @@ Expected<Buffer> packParam(const SafeTensorsArchive &archive,
     return buffer;
   }
 
-  if (param.panels) {
+  if (param.panels && buffer.shape.size() == 3) {
+    // Stacked experts: each [n, k] matrix in panels, one after another.
+    int64_t experts = buffer.shape[0], n = buffer.shape[1], k = buffer.shape[2];
+    int64_t each = llmk::panelElements(n, k);
+    Expected<HeapArray<uint8_t>> bytes = allocateAlignedArray<uint8_t>(
+        uint64_t(experts * each) * es,
+        "parameter '" + param.name + "' (packed in panels)");
+    if (!bytes)
+      return bytes.takeStatus();
+    for (int64_t e = 0; e < experts; ++e)
+      llmk::packPanels(
+          static_cast<const uint8_t *>(buffer.data) + e * n * k * es,
+          static_cast<int64_t>(es), n, k, bytes->get() + e * each * es);
+    if (!buffer.owned)
+      releaseMappedPages(buffer.data, uint64_t(experts * n) * k * es);
+    buffer.own(std::move(*bytes));
+    buffer.shape = {experts, k > 0 ? each / k : n, k};
+  } else if (param.panels) {
     // LLMK_LAYOUT_PANELS: [ceil(n / 48) * 48, k], padded with zero rows.
     int64_t n = buffer.shape[0], k = buffer.shape[1];
     int64_t elements = llmk::panelElements(n, k);
@@ -725,6 +742,9 @@ uint64_t Model::estimateBytes(const Manifest &manifest,
     if (param.panels && param.shape.size() == 2)
       elements = static_cast<uint64_t>(
           llmk::panelElements(param.shape[0], param.shape[1]));
+    if (param.panels && param.shape.size() == 3)
+      elements = static_cast<uint64_t>(
+          param.shape[0] * llmk::panelElements(param.shape[1], param.shape[2]));
     if (param.quant) {
       // The quantized copy (the f32 one it is made from is freed once
       // quantized).

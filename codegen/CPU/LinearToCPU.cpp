@@ -266,12 +266,14 @@ struct GroupedMatmulLowering : CPUOpLowering<GroupedMatmulOp> {
                   ConversionPatternRewriter &rewriter) const override {
     KernelCall call(rewriter, op, lowering);
     FailureOr<int32_t> dtype = call.weightDtype(op.getWeights());
-    if (failed(dtype) || failed(call.requireI32(op.getOffsets(), "offsets")))
+    FailureOr<int32_t> layout = call.weightLayout(op.getWeights());
+    if (failed(dtype) || failed(layout) ||
+        failed(call.requireI32(op.getOffsets(), "offsets")))
       return call.abandon();
     ArrayRef<int64_t> w = getShape(op.getWeights());
     call.emit(Kernel::llmk_grouped_matmul,
               {adaptor.getInput(), adaptor.getWeights(), call.i32(*dtype),
-               adaptor.getOffsets(), call.out(),
+               call.i32(*layout), adaptor.getOffsets(), call.out(),
                call.i64(getShape(op.getInput())[0]), call.i64(w[2]),
                call.i64(w[1]), call.i64(w[0])});
     return call.replace();

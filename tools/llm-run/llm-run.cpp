@@ -252,6 +252,12 @@ static Opt<bool> attentionPasses(
     cl::desc("Run --llm-fuse-attention and --llm-lower-alibi before "
              "--llm-lower-to-cpu (--decompose-attention needs them)"),
     cl::init(true), flag);
+static Opt<bool> specializeMoE(
+    "specialize-moe",
+    cl::desc("Run llm-specialize-moe (routing, grouped GEMMs and combine in "
+             "the IR); --specialize-moe=false keeps the whole-layer MoE "
+             "kernel"),
+    cl::init(true), flag);
 static Opt<std::string>
     emitMlir("emit-mlir",
              cl::desc("Write the imported llm dialect IR of the full-sequence "
@@ -648,6 +654,7 @@ static std::vector<int64_t> calibrationTokens;
 static void setCompileOptions(JITOptions &jit) {
   jit.decomposeAttention = decomposeAttention;
   jit.attentionPasses = attentionPasses;
+  jit.specializeMoE = specializeMoE;
   jit.emitMlir = emitMlir;
   jit.blockSize = kvBlockSize;
   jit.cacheDtype = kvDtype;

@@ -173,15 +173,17 @@ LogicalResult ParamOp::verify() {
     return emitOpError() << "expected 'act_order' with a GPTQ "
                             "'checkpoint_format' (gptq or gptq_v2)";
   if (std::optional<int64_t> panels = getPanels()) {
-    if (!tensor || tensor.getRank() != 2)
-      return emitOpError() << "expected a tensor result of rank 2 for "
-                              "'panels', found "
+    // A matrix, or experts stacked [experts, out, in], each packed alone.
+    if (!tensor || (tensor.getRank() != 2 && tensor.getRank() != 3))
+      return emitOpError() << "expected a tensor result of rank 2 (or 3: "
+                              "stacked experts) for 'panels', found "
                            << getType();
     if (*panels <= 0)
       return emitOpError() << "expected 'panels' > 0 rows per panel, found "
                            << *panels;
-    if (getStacked())
-      return emitOpError() << "expected 'panels' without 'stacked'";
+    if (getStacked() && tensor.getRank() == 2)
+      return emitOpError() << "expected 'panels' without 'stacked' on a "
+                              "matrix";
   }
   if (std::optional<ArrayRef<int64_t>> blocks = getRowBlocks()) {
     if (blocks->size() != 4)

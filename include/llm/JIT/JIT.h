@@ -105,6 +105,9 @@ struct JITOptions {
   bool decomposeAttention = false;
   /// Run llm-lower-alibi and llm-fuse-attention.
   bool attentionPasses = true;
+  /// Rewrite MoE layers into routing, grouped GEMMs and combine
+  /// (llm-specialize-moe); off: the whole-layer kernel (llmk_moe).
+  bool specializeMoE = true;
   /// Write the imported IR of `forward` here, before any pass.
   std::string emitMlir;
   unsigned optLevel = 3;

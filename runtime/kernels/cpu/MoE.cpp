@@ -16,6 +16,7 @@
 
 #include "Common.h"
 #include "Kernels.h"
+#include "Layout.h"
 #include "ThreadPool.h"
 
 #include <algorithm>
@@ -107,14 +108,15 @@ void llmk_moe_permute(const float *x, const int32_t *indices, float *permuted,
 }
 
 void llmk_grouped_matmul(const float *x, const void *w, int32_t wDtype,
-                         const int32_t *offsets, float *y, int64_t rows,
-                         int64_t k, int64_t n, int64_t experts) {
+                         int32_t wLayout, const int32_t *offsets, float *y,
+                         int64_t rows, int64_t k, int64_t n, int64_t experts) {
   if (rows <= 0 || n <= 0)
     return;
-  if (!isValidDtype(wDtype) || experts <= 0 || offsets[0] != 0 ||
-      offsets[experts] != rows) {
-    recordError("llmk_grouped_matmul: invalid dtype, or offsets that do not "
-                "cover the rows");
+  if (!isValidDtype(wDtype) ||
+      (wLayout != LLMK_LAYOUT_ROWS && wLayout != LLMK_LAYOUT_PANELS) ||
+      experts <= 0 || offsets[0] != 0 || offsets[experts] != rows) {
+    recordError("llmk_grouped_matmul: invalid dtype or layout, or offsets "
+                "that do not cover the rows");
     std::fill(y, y + rows * n, 0.0f);
     return;
   }
@@ -124,13 +126,15 @@ void llmk_grouped_matmul(const float *x, const void *w, int32_t wDtype,
       std::fill(y, y + rows * n, 0.0f);
       return;
     }
-  const int64_t matrixBytes = n * k * dtypeSize(wDtype);
+  const int64_t matrixBytes =
+      (wLayout == LLMK_LAYOUT_PANELS ? panelElements(n, k) : n * k) *
+      dtypeSize(wDtype);
   for (int64_t e = 0; e < experts; ++e) {
     const int64_t r0 = offsets[e], count = offsets[e + 1] - r0;
     if (count == 0)
       continue; // An expert no token chose: its weights are not read.
     linear(x + r0 * k, static_cast<const char *>(w) + e * matrixBytes, wDtype,
-           LLMK_LAYOUT_ROWS, nullptr, y + r0 * n, count, k, n);
+           wLayout, nullptr, y + r0 * n, count, k, n);
   }
 }
 

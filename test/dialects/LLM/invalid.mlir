@@ -45,7 +45,7 @@ func.func @param_transpose_rank() {
 // -----
 
 func.func @param_panels_rank() {
-  // expected-error @+1 {{'llm.param' op expected a tensor result of rank 2 for 'panels', found 'tensor<64xf32>'}}
+  // expected-error @+1 {{'llm.param' op expected a tensor result of rank 2 (or 3: stacked experts) for 'panels', found 'tensor<64xf32>'}}
   %0 = llm.param "w" {panels = 48 : i64} : tensor<64xf32>
   return
 }

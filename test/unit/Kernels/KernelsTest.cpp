@@ -1956,13 +1956,15 @@ TEST_P(MoeTest, SpecializedKernelsMatchTheLayer) {
                            offsets.data(), sources.data(), tokens, hidden,
                            experts, topK);
           llmk_grouped_matmul(permuted.data(), gate.data(), dtype,
-                              offsets.data(), g.data(), rows, hidden, inter,
-                              experts);
-          llmk_grouped_matmul(permuted.data(), up.data(), dtype, offsets.data(),
-                              u.data(), rows, hidden, inter, experts);
+                              LLMK_LAYOUT_ROWS, offsets.data(), g.data(), rows,
+                              hidden, inter, experts);
+          llmk_grouped_matmul(permuted.data(), up.data(), dtype,
+                              LLMK_LAYOUT_ROWS, offsets.data(), u.data(), rows,
+                              hidden, inter, experts);
           llmk_glu(g.data(), u.data(), g.data(), rows * inter, LLMK_ACT_SILU);
-          llmk_grouped_matmul(g.data(), down.data(), dtype, offsets.data(),
-                              d.data(), rows, inter, hidden, experts);
+          llmk_grouped_matmul(g.data(), down.data(), dtype, LLMK_LAYOUT_ROWS,
+                              offsets.data(), d.data(), rows, inter, hidden,
+                              experts);
           llmk_moe_combine(d.data(), weights.data(), sources.data(), y.data(),
                            tokens, hidden, topK);
           ASSERT_EQ(llmk_take_error(), nullptr);
@@ -1979,36 +1981,53 @@ TEST_P(MoeTest, GroupedMatmulMatchesReference) {
   const int64_t k = 37, n = 53, experts = 6;
   const std::vector<int32_t> offsets = {0, 0, 1, 9, 9, 30, 31};
   const int64_t rows = offsets.back();
-  for (int32_t dtype : {LLMK_F32, LLMK_F16, LLMK_BF16}) {
-    std::vector<float> x = randomFloats(rows * k, 80);
-    Weights w = randomWeights(experts * n * k, dtype, 81);
-    std::vector<float> y(rows * n, 9.0f);
-    llmk_grouped_matmul(x.data(), w.data(), dtype, offsets.data(), y.data(),
-                        rows, k, n, experts);
-    ASSERT_EQ(llmk_take_error(), nullptr);
-    for (int64_t e = 0; e < experts; ++e)
-      for (int64_t r = offsets[e]; r < offsets[e + 1]; ++r)
-        for (int64_t j = 0; j < n; ++j) {
-          double sum = 0, magnitude = 0;
-          for (int64_t i = 0; i < k; ++i) {
-            double p = double(x[r * k + i]) * w.values[(e * n + j) * k + i];
-            sum += p;
-            magnitude += std::fabs(p);
+  for (int32_t dtype : {LLMK_F32, LLMK_F16, LLMK_BF16})
+    for (int32_t layout : {LLMK_LAYOUT_ROWS, LLMK_LAYOUT_PANELS}) {
+      std::vector<float> x = randomFloats(rows * k, 80);
+      Weights w = randomWeights(experts * n * k, dtype, 81);
+      // Panels: each expert's matrix packed on its own, one after another.
+      const int64_t es = dtype == LLMK_F32 ? 4 : 2, each = panelElements(n, k);
+      std::vector<uint8_t> panels(experts * each * es);
+      for (int64_t e = 0; e < experts; ++e)
+        packPanels(static_cast<const uint8_t *>(w.data()) + e * n * k * es, es,
+                   n, k, panels.data() + e * each * es);
+      std::vector<float> y(rows * n, 9.0f);
+      llmk_grouped_matmul(x.data(),
+                          layout == LLMK_LAYOUT_PANELS
+                              ? static_cast<const void *>(panels.data())
+                              : w.data(),
+                          dtype, layout, offsets.data(), y.data(), rows, k, n,
+                          experts);
+      ASSERT_EQ(llmk_take_error(), nullptr);
+      for (int64_t e = 0; e < experts; ++e)
+        for (int64_t r = offsets[e]; r < offsets[e + 1]; ++r)
+          for (int64_t j = 0; j < n; ++j) {
+            double sum = 0, magnitude = 0;
+            for (int64_t i = 0; i < k; ++i) {
+              double p = double(x[r * k + i]) * w.values[(e * n + j) * k + i];
+              sum += p;
+              magnitude += std::fabs(p);
+            }
+            // bf16 panels from 2 rows may take the bf16 dot product, on
+            // activations rounded to bf16 (LinearTest.Bf16DotAccuracy).
+            const double tolerance =
+                dtype == LLMK_BF16 && layout == LLMK_LAYOUT_PANELS ? 0x1p-8
+                                                                   : 1e-5;
+            ASSERT_NEAR(y[r * n + j], sum, tolerance * magnitude + 1e-7)
+                << dtypeName(dtype) << " layout " << layout << " expert " << e
+                << " row " << r;
           }
-          ASSERT_NEAR(y[r * n + j], sum, 1e-5 * magnitude + 1e-7)
-              << dtypeName(dtype) << " expert " << e << " row " << r;
-        }
-  }
+    }
   std::vector<float> x(rows * k), y(rows * n, 1.0f), w(experts * n * k);
   std::vector<int32_t> bad = {0, 2, 1, 9, 9, 30, 31};
-  llmk_grouped_matmul(x.data(), w.data(), LLMK_F32, bad.data(), y.data(), rows,
-                      k, n, experts);
+  llmk_grouped_matmul(x.data(), w.data(), LLMK_F32, LLMK_LAYOUT_ROWS,
+                      bad.data(), y.data(), rows, k, n, experts);
   const char *error = llmk_take_error();
   ASSERT_NE(error, nullptr);
   EXPECT_EQ(std::string(error), "llmk_grouped_matmul: decreasing offsets");
   bad = {0, 0, 1, 9, 9, 30, 30};
-  llmk_grouped_matmul(x.data(), w.data(), LLMK_F32, bad.data(), y.data(), rows,
-                      k, n, experts);
+  llmk_grouped_matmul(x.data(), w.data(), LLMK_F32, LLMK_LAYOUT_ROWS,
+                      bad.data(), y.data(), rows, k, n, experts);
   ASSERT_NE(llmk_take_error(), nullptr);
 }
 
