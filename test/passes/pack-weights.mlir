@@ -86,3 +86,24 @@ func.func @experts(%x: tensor<1x3x8xf32>) -> tensor<1x3x8xf32> {
       : tensor<1x3x8xf32>, tensor<4x8xf32>, tensor<4x16x8xf32>, tensor<4x16x8xf32>, tensor<4x8x16xf32>
   return %y : tensor<1x3x8xf32>
 }
+
+// -----
+
+// Experts stacked [experts, out, in] that only llm.grouped_matmul reads:
+// each expert's matrix packed alone (panels on the 3-D parameter); the same
+// experts read by a whole llm.moe layer are not.
+// CHECK-LABEL: func.func @grouped_experts
+// CHECK: llm.param "gate" {panels = 48 : i64} : tensor<4x64x32xbf16>
+// CHECK: llm.param "moe_gate" : tensor<4x64x32xf32>
+// ROWS16-LABEL: func.func @grouped_experts
+// ROWS16: llm.param "gate" {panels = 16 : i64} : tensor<4x64x32xbf16>
+func.func @grouped_experts(%x: tensor<6x32xf32>, %off: tensor<5xi32>, %y: tensor<1x3x32xf32>) -> (tensor<6x64xf32>, tensor<1x3x32xf32>) {
+  %g = llm.param "gate" : tensor<4x64x32xbf16>
+  %r = llm.grouped_matmul %x, %g, %off : tensor<6x32xf32>, tensor<4x64x32xbf16>, tensor<5xi32> -> tensor<6x64xf32>
+  %router = llm.param "router" : tensor<4x32xf32>
+  %mg = llm.param "moe_gate" : tensor<4x64x32xf32>
+  %md = llm.param "moe_down" : tensor<4x32x64xf32>
+  %m = llm.moe %y, %router, %mg, %mg, %md {top_k = 2}
+      : tensor<1x3x32xf32>, tensor<4x32xf32>, tensor<4x64x32xf32>, tensor<4x64x32xf32>, tensor<4x32x64xf32>
+  return %r, %m : tensor<6x64xf32>, tensor<1x3x32xf32>
+}
