@@ -7,7 +7,8 @@
 // the copies grouped by expert with offsets computed at run time), the
 // grouped product (one weight matrix per contiguous group of rows) and the
 // weighted combine back in token order. Each runs on buffers the compiled
-// function's arena holds: nothing is allocated per call. The grouped
+// function's arena holds; their scratch (an expert's probabilities, the
+// permutation's cursors) is per thread and kept between calls. The grouped
 // product runs each expert's rows through llmk::linear, which splits a
 // matrix's output rows across the threads: a decoded token's few experts
 // keep every thread busy.
@@ -54,8 +55,11 @@ void llmk_moe_route(const float *logits, float *weights, int32_t *indices,
   // the top k in descending probability (the strict > keeps the lower index
   // on ties), renormalized to sum 1 when asked.
   forRanges(tokens, 64, [&](int64_t begin, int64_t end) {
-    std::vector<float> probs(experts);
-    std::vector<bool> taken(experts);
+    // Per worker, kept between calls: no allocation once grown.
+    thread_local std::vector<float> probs;
+    thread_local std::vector<bool> taken;
+    probs.resize(experts);
+    taken.resize(experts);
     for (int64_t t = begin; t < end; ++t) {
       llmk_softmax(logits + t * experts, probs.data(), 1, experts);
       std::fill(taken.begin(), taken.end(), false);
@@ -97,7 +101,8 @@ void llmk_moe_permute(const float *x, const int32_t *indices, float *permuted,
     ++offsets[indices[i] + 1];
   for (int64_t e = 0; e < experts; ++e)
     offsets[e + 1] += offsets[e];
-  std::vector<int32_t> next(offsets, offsets + experts);
+  thread_local std::vector<int32_t> next;
+  next.assign(offsets, offsets + experts);
   for (int64_t i = 0; i < rows; ++i)
     sources[next[indices[i]]++] = static_cast<int32_t>(i);
   forRanges(rows, 64, [&](int64_t begin, int64_t end) {
