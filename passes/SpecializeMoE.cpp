@@ -11,6 +11,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
+#include <cmath>
+
 namespace mlir::llm {
 #define GEN_PASS_DEF_SPECIALIZEMOEPASS
 #include "llm/passes/Passes.h.inc"
@@ -25,6 +27,13 @@ struct SpecializeMoEPass : llm::impl::SpecializeMoEPassBase<SpecializeMoEPass> {
   using Base::Base;
 
   void runOnOperation() override {
+    if (capacityFactor < 0.0) {
+      getOperation().emitError()
+          << "llm-specialize-moe: expected capacity-factor >= 0 (0: no "
+             "limit), found "
+          << capacityFactor.getValue();
+      return signalPassFailure();
+    }
     SmallVector<MoEOp> layers;
     getOperation().walk([&](MoEOp op) { layers.push_back(op); });
     for (MoEOp op : layers)
@@ -58,6 +67,11 @@ struct SpecializeMoEPass : llm::impl::SpecializeMoEPassBase<SpecializeMoEPass> {
     for (int64_t d : x.getShape().drop_back())
       tokens *= d;
     const int64_t rows = tokens * topK;
+    const int64_t capacity =
+        capacityFactor > 0.0
+            ? static_cast<int64_t>(
+                  std::ceil(capacityFactor * double(rows) / double(experts)))
+            : 0;
     Type f32 = x.getElementType(), i32 = b.getI32Type();
     auto withLast = [&](int64_t last, Type element) {
       SmallVector<int64_t> shape(x.getShape());
@@ -71,11 +85,11 @@ struct SpecializeMoEPass : llm::impl::SpecializeMoEPassBase<SpecializeMoEPass> {
         MoERouteOp::create(b, loc, withLast(topK, f32), withLast(topK, i32),
                            logits, b.getI64IntegerAttr(topK),
                            op.getNormalize() ? b.getUnitAttr() : UnitAttr());
-    auto permute =
-        MoEPermuteOp::create(b, loc, RankedTensorType::get({rows, hidden}, f32),
-                             RankedTensorType::get({experts + 1}, i32),
-                             RankedTensorType::get({rows}, i32), op.getInput(),
-                             route.getIndices(), b.getI64IntegerAttr(experts));
+    auto permute = MoEPermuteOp::create(
+        b, loc, RankedTensorType::get({rows, hidden}, f32),
+        RankedTensorType::get({experts + 1}, i32),
+        RankedTensorType::get({rows}, i32), op.getInput(), route.getIndices(),
+        b.getI64IntegerAttr(experts), b.getI64IntegerAttr(capacity));
     auto grouped = [&](Value input, Value weights, int64_t out) -> Value {
       return GroupedMatmulOp::create(b, loc,
                                      RankedTensorType::get({rows, out}, f32),

@@ -253,7 +253,8 @@ struct MoEPermuteLowering : CPUOpLowering<MoEPermuteOp> {
                call.out(1), call.out(2), call.i64(getRows(op.getInput())),
                call.i64(getShape(op.getInput()).back()),
                call.i64(op.getNumExperts()),
-               call.i64(getShape(op.getIndices()).back())});
+               call.i64(getShape(op.getIndices()).back()),
+               call.i64(static_cast<int64_t>(op.getCapacity()))});
     return call.replace();
   }
 };

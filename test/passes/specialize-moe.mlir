@@ -1,4 +1,7 @@
 // RUN: llm-opt %s --llm-specialize-moe --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: llm-opt %s --llm-specialize-moe="capacity-factor=1.25" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=CAP
+// RUN: not llm-opt %s --llm-specialize-moe="capacity-factor=-1" --split-input-file 2>&1 | FileCheck %s --check-prefix=NEG
+// NEG: llm-specialize-moe: expected capacity-factor >= 0 (0: no limit), found -1
 
 // Prefill: 2 x 8 tokens, 8 experts, top-2 renormalized (Mixtral). The
 // router becomes a projection, then route, permute (16 x 2 = 32 rows,
@@ -15,6 +18,10 @@
 // CHECK: %[[Y:.*]] = llm.moe_combine %[[D]], %[[W]], %[[SRC]] : tensor<32x64xf32>, tensor<2x8x2xf32>, tensor<32xi32> -> tensor<2x8x64xf32>
 // CHECK: return %[[Y]]
 // CHECK-NOT: llm.moe %
+// With capacity-factor 1.25: at most ceil(1.25 x 32 / 8) = 5 rows per
+// expert; no capacity (0, elided) without the option.
+// CAP-LABEL: func.func @prefill_top2
+// CAP: llm.moe_permute %{{.*}}, %{{.*}} {capacity = 5 : i64, num_experts = 8 : i64}
 func.func @prefill_top2(%x: tensor<2x8x64xf32>) -> tensor<2x8x64xf32> {
   %r = llm.param "router" : tensor<8x64xf32>
   %g = llm.param "gate" : tensor<8x128x64xf32>

@@ -911,6 +911,11 @@ LogicalResult MoERouteOp::verify() {
 }
 
 LogicalResult MoEPermuteOp::verify() {
+  // (I64Attr's getter is unsigned.)
+  const int64_t capacity = static_cast<int64_t>(getCapacity());
+  if (capacity < 0)
+    return emitOpError() << "expected capacity >= 0 (0: no limit), found "
+                         << capacity;
   if (failed(checkPositive(*this, "num_experts", getNumExperts())) ||
       failed(checkTokens(*this, "input", getInput().getType(),
                          "[tokens..., hidden]")) ||

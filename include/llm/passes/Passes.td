@@ -340,7 +340,18 @@ def SpecializeMoEPass : Pass<"llm-specialize-moe", "::mlir::ModuleOp"> {
     quantized (`!llm.qweight`, which the grouped product does not read
     yet), is left as it is with a remark saying why. Shared experts
     (Qwen2-MoE) are dense ops next to `llm.moe` already, and stay so.
+
+    `capacity-factor` (> 0, off by default) bounds each expert's rows to
+    ceil(factor x tokens x top_k / experts), as capacity-limited MoE
+    training does: an expert's copies past that, in token order, are
+    dropped (a dropped choice adds nothing to its token). Models trained
+    without it, as every one LLMC imports, need it off.
   }];
+  let options = [
+    Option<"capacityFactor", "capacity-factor", "double", /*default=*/"0.0",
+           "Rows per expert at most factor x tokens x top_k / experts; "
+           "copies past them are dropped (0: none, no token dropped)">
+  ];
   let dependentDialects = ["::mlir::llm::LLMDialect"];
 }
 

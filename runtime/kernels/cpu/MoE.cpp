@@ -83,9 +83,11 @@ void llmk_moe_route(const float *logits, float *weights, int32_t *indices,
 
 void llmk_moe_permute(const float *x, const int32_t *indices, float *permuted,
                       int32_t *offsets, int32_t *sources, int64_t tokens,
-                      int64_t hidden, int64_t experts, int64_t topK) {
-  if (experts <= 0 || topK <= 0 || tokens < 0) {
-    recordError("llmk_moe_permute: expected experts and top_k >= 1");
+                      int64_t hidden, int64_t experts, int64_t topK,
+                      int64_t capacity) {
+  if (experts <= 0 || topK <= 0 || tokens < 0 || capacity < 0) {
+    recordError("llmk_moe_permute: expected experts and top_k >= 1, "
+                "capacity >= 0");
     return;
   }
   const int64_t rows = tokens * topK;
@@ -95,20 +97,35 @@ void llmk_moe_permute(const float *x, const int32_t *indices, float *permuted,
       std::fill(offsets, offsets + experts + 1, 0);
       return;
     }
-  // A counting sort by expert, stable in token order.
+  // A counting sort by expert, stable in token order; with a capacity, an
+  // expert's copies past it go to the end, dropped.
   std::fill(offsets, offsets + experts + 1, 0);
   for (int64_t i = 0; i < rows; ++i)
     ++offsets[indices[i] + 1];
+  if (capacity > 0)
+    for (int64_t e = 0; e < experts; ++e)
+      offsets[e + 1] =
+          static_cast<int32_t>(std::min<int64_t>(offsets[e + 1], capacity));
   for (int64_t e = 0; e < experts; ++e)
     offsets[e + 1] += offsets[e];
   thread_local std::vector<int32_t> next;
   next.assign(offsets, offsets + experts);
-  for (int64_t i = 0; i < rows; ++i)
-    sources[next[indices[i]]++] = static_cast<int32_t>(i);
+  int64_t dropped = offsets[experts];
+  for (int64_t i = 0; i < rows; ++i) {
+    const int32_t e = indices[i];
+    if (next[e] < offsets[e + 1])
+      sources[next[e]++] = static_cast<int32_t>(i);
+    else
+      sources[dropped++] = -1;
+  }
   forRanges(rows, 64, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r)
-      std::memcpy(permuted + r * hidden, x + (sources[r] / topK) * hidden,
-                  hidden * sizeof(float));
+    for (int64_t r = begin; r < end; ++r) {
+      if (sources[r] < 0)
+        std::fill(permuted + r * hidden, permuted + (r + 1) * hidden, 0.0f);
+      else
+        std::memcpy(permuted + r * hidden, x + (sources[r] / topK) * hidden,
+                    hidden * sizeof(float));
+    }
   });
 }
 
@@ -119,9 +136,9 @@ void llmk_grouped_matmul(const float *x, const void *w, int32_t wDtype,
     return;
   if (!isValidDtype(wDtype) ||
       (wLayout != LLMK_LAYOUT_ROWS && wLayout != LLMK_LAYOUT_PANELS) ||
-      experts <= 0 || offsets[0] != 0 || offsets[experts] != rows) {
+      experts <= 0 || offsets[0] != 0 || offsets[experts] > rows) {
     recordError("llmk_grouped_matmul: invalid dtype or layout, or offsets "
-                "that do not cover the rows");
+                "past the rows");
     std::fill(y, y + rows * n, 0.0f);
     return;
   }
@@ -131,6 +148,8 @@ void llmk_grouped_matmul(const float *x, const void *w, int32_t wDtype,
       std::fill(y, y + rows * n, 0.0f);
       return;
     }
+  // Rows a capacity dropped.
+  std::fill(y + int64_t(offsets[experts]) * n, y + rows * n, 0.0f);
   const int64_t matrixBytes =
       (wLayout == LLMK_LAYOUT_PANELS ? panelElements(n, k) : n * k) *
       dtypeSize(wDtype);
@@ -150,8 +169,9 @@ void llmk_moe_combine(const float *expertOut, const float *weights,
     return;
   const int64_t rows = tokens * topK;
   for (int64_t r = 0; r < rows; ++r)
-    if (sources[r] < 0 || sources[r] >= rows) {
-      recordError("llmk_moe_combine: a source outside [0, tokens * top_k)");
+    if (sources[r] < -1 || sources[r] >= rows) {
+      recordError("llmk_moe_combine: a source outside [0, tokens * top_k) "
+                  "and not -1");
       std::fill(y, y + tokens * hidden, 0.0f);
       return;
     }
@@ -159,6 +179,8 @@ void llmk_moe_combine(const float *expertOut, const float *weights,
   // transformers' loop), each added to its token.
   std::fill(y, y + tokens * hidden, 0.0f);
   for (int64_t r = 0; r < rows; ++r) {
+    if (sources[r] < 0)
+      continue; // Dropped by a capacity.
     const float weight = weights[sources[r]];
     float *dst = y + (sources[r] / topK) * hidden;
     const float *src = expertOut + r * hidden;

@@ -2815,3 +2815,12 @@ func.func @sigmoid_gate_element_type(%x: tensor<1x8x64xf32>, %g: tensor<1x8x1xf1
   %0 = llm.sigmoid_gate %x, %g : tensor<1x8x64xf32>, tensor<1x8x1xf16>
   return
 }
+
+// -----
+
+func.func @moe_permute_capacity(%x: tensor<8x64xf32>, %idx: tensor<8x2xi32>) {
+  // expected-error @+1 {{'llm.moe_permute' op expected capacity >= 0 (0: no limit), found -1}}
+  %p, %off, %src = llm.moe_permute %x, %idx {num_experts = 8, capacity = -1}
+      : tensor<8x64xf32>, tensor<8x2xi32> -> tensor<16x64xf32>, tensor<9xi32>, tensor<16xi32>
+  return
+}

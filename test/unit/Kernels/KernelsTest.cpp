@@ -1954,7 +1954,7 @@ TEST_P(MoeTest, SpecializedKernelsMatchTheLayer) {
                          experts, topK, normalize);
           llmk_moe_permute(x.data(), indices.data(), permuted.data(),
                            offsets.data(), sources.data(), tokens, hidden,
-                           experts, topK);
+                           experts, topK, 0);
           llmk_grouped_matmul(permuted.data(), gate.data(), dtype,
                               LLMK_LAYOUT_ROWS, offsets.data(), g.data(), rows,
                               hidden, inter, experts);
@@ -2025,7 +2025,7 @@ TEST_P(MoeTest, GroupedMatmulMatchesReference) {
   const char *error = llmk_take_error();
   ASSERT_NE(error, nullptr);
   EXPECT_EQ(std::string(error), "llmk_grouped_matmul: decreasing offsets");
-  bad = {0, 0, 1, 9, 9, 30, 30};
+  bad = {0, 0, 1, 9, 9, 30, 32};
   llmk_grouped_matmul(x.data(), w.data(), LLMK_F32, LLMK_LAYOUT_ROWS,
                       bad.data(), y.data(), rows, k, n, experts);
   ASSERT_NE(llmk_take_error(), nullptr);
@@ -2048,7 +2048,7 @@ TEST_P(MoeTest, RoutePermuteCombine) {
   std::vector<float> permuted(8);
   std::vector<int32_t> offsets(5), sources(4);
   llmk_moe_permute(x.data(), indices.data(), permuted.data(), offsets.data(),
-                   sources.data(), 2, 2, 4, 2);
+                   sources.data(), 2, 2, 4, 2, 0);
   EXPECT_EQ(offsets, (std::vector<int32_t>{0, 1, 2, 3, 4}));
   EXPECT_EQ(sources, (std::vector<int32_t>{3, 0, 2, 1}));
   EXPECT_EQ(permuted, (std::vector<float>{3, 4, 1, 2, 3, 4, 1, 2}));
@@ -2062,11 +2062,56 @@ TEST_P(MoeTest, RoutePermuteCombine) {
   ASSERT_EQ(llmk_take_error(), nullptr);
   indices[1] = 4;
   llmk_moe_permute(x.data(), indices.data(), permuted.data(), offsets.data(),
-                   sources.data(), 2, 2, 4, 2);
+                   sources.data(), 2, 2, 4, 2, 0);
   const char *error = llmk_take_error();
   ASSERT_NE(error, nullptr);
   EXPECT_EQ(std::string(error),
             "llmk_moe_permute: an expert index outside [0, experts)");
+}
+
+/// A capacity of 2 rows per expert: 5 tokens all choosing expert 1 (and
+/// one another): expert 1 keeps its first two copies in token order, the
+/// rest are dropped (zero rows past offsets[experts], source -1), which the
+/// grouped product leaves zero and the combine skips.
+TEST_P(MoeTest, CapacityDropsLaterCopies) {
+  const int64_t tokens = 5, hidden = 3, experts = 3, topK = 2;
+  const std::vector<int32_t> indices = {1, 0, 1, 2, 1, 0, 1, 2, 1, 0};
+  std::vector<float> x(tokens * hidden);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = float(i + 1);
+  const int64_t rows = tokens * topK;
+  std::vector<float> permuted(rows * hidden, 7.0f);
+  std::vector<int32_t> offsets(experts + 1), sources(rows);
+  llmk_moe_permute(x.data(), indices.data(), permuted.data(), offsets.data(),
+                   sources.data(), tokens, hidden, experts, topK, 2);
+  ASSERT_EQ(llmk_take_error(), nullptr);
+  EXPECT_EQ(offsets, (std::vector<int32_t>{0, 2, 4, 6}));
+  // Expert 0: choices 1, 5; expert 1: 0, 2; expert 2: 3, 7; dropped: 4, 6,
+  // 8, 9.
+  EXPECT_EQ(sources, (std::vector<int32_t>{1, 5, 0, 2, 3, 7, -1, -1, -1, -1}));
+  for (int64_t r = 6; r < rows; ++r)
+    for (int64_t i = 0; i < hidden; ++i)
+      EXPECT_EQ(permuted[r * hidden + i], 0.0f);
+  // Identity experts (w = I): the combine gives each token the weights of
+  // its kept choices times its own values.
+  std::vector<float> w(experts * hidden * hidden, 0.0f);
+  for (int64_t e = 0; e < experts; ++e)
+    for (int64_t i = 0; i < hidden; ++i)
+      w[(e * hidden + i) * hidden + i] = 1.0f;
+  std::vector<float> y(rows * hidden, 5.0f), out(tokens * hidden);
+  llmk_grouped_matmul(permuted.data(), w.data(), LLMK_F32, LLMK_LAYOUT_ROWS,
+                      offsets.data(), y.data(), rows, hidden, hidden, experts);
+  const std::vector<float> weights(rows, 0.5f);
+  llmk_moe_combine(y.data(), weights.data(), sources.data(), out.data(), tokens,
+                   hidden, topK);
+  ASSERT_EQ(llmk_take_error(), nullptr);
+  // Kept choices per token: t0 both (0, 1), t1 both (2, 3), t2 one (5),
+  // t3 one (7), t4 none.
+  const float kept[] = {1.0f, 1.0f, 0.5f, 0.5f, 0.0f};
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t i = 0; i < hidden; ++i)
+      EXPECT_FLOAT_EQ(out[t * hidden + i], kept[t] * x[t * hidden + i])
+          << t << ", " << i;
 }
 
 INSTANTIATE_TEST_SUITE_P(Isas, MoeTest, kIsaAndThreads, isaTestName);

@@ -752,7 +752,10 @@ def LLM_MoEPermuteOp : LLM_Op<"moe_permute", [Pure]> {
     expert, each expert's in token order: `permuted` is `[tokens * top_k,
     hidden]`, `offsets` (`[experts + 1]`) delimits each expert's rows, and
     `sources[r]` is the flat index `t * top_k + j` of the choice that row
-    `r` serves. No token is dropped.
+    `r` serves. No token is dropped unless `capacity` (> 0) bounds the rows
+    of an expert: its copies past that many, in token order, are dropped
+    (their rows, after `offsets[experts]`, are zero with `sources` -1, and
+    the combine skips them).
 
     Example:
 
@@ -762,7 +765,8 @@ def LLM_MoEPermuteOp : LLM_Op<"moe_permute", [Pure]> {
     ```
   }];
   let arguments = (ins LLM_Tensor:$input, LLM_IndexTensor:$indices,
-                       LLM_IntAttr:$num_experts);
+                       LLM_IntAttr:$num_experts,
+                       DefaultValuedAttr<I64Attr, "0">:$capacity);
   let results = (outs LLM_Tensor:$permuted, LLM_IndexTensor:$offsets,
                       LLM_IndexTensor:$sources);
   let assemblyFormat = [{
@@ -776,7 +780,8 @@ def LLM_GroupedMatmulOp : LLM_Op<"grouped_matmul", [Pure]> {
   let description = [{
     `result[r, n] = sum_k input[r, k] * weights[e, n, k]` for the rows `r`
     in `[offsets[e], offsets[e + 1])`: the grouped GEMM of MoE prefill over
-    tokens sorted by expert. `weights` is `[experts, out, in]`.
+    tokens sorted by expert. `weights` is `[experts, out, in]`. Rows past
+    `offsets[experts]` (copies a capacity dropped) are zero.
 
     Example:
 
@@ -798,7 +803,8 @@ def LLM_MoECombineOp : LLM_Op<"moe_combine", [Pure]> {
   let description = [{
     `result[t] = sum_j weights[t, j] * expert_out[r]` where row `r` of
     `expert_out` (`[tokens * top_k, hidden]`) serves choice `sources[r] = t *
-    top_k + j`, summed in the order of the rows (by expert). Inverse of
+    top_k + j` (rows whose source is -1, dropped by a capacity, add
+    nothing), summed in the order of the rows (by expert). Inverse of
     `llm.moe_permute`; `weights` is `[tokens..., top_k]` and the result
     `[tokens..., hidden]`.
 
