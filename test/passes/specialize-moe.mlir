@@ -77,6 +77,38 @@ func.func @wide(%x: tensor<1x5x32xf32>) -> tensor<1x5x32xf32> {
 
 // -----
 
+// A shared expert (Qwen2-MoE, as the importer emits it: a dense SwiGLU
+// scaled by llm.sigmoid_gate, added to the routed output) stays as it is;
+// only the routed layer is specialized, top-2 without renormalization.
+// CHECK-LABEL: func.func @shared_expert
+// CHECK: llm.moe_route %{{.*}} {top_k = 2 : i64}
+// CHECK: %[[ROUTED:.*]] = llm.moe_combine
+// CHECK: %[[S:.*]] = llm.linear %{{.*}}, %{{.*}} : tensor<1x4x32xf32>, tensor<48x32xf32> -> tensor<1x4x48xf32>
+// CHECK: %[[GATE:.*]] = llm.linear %{{.*}}, %{{.*}} : tensor<1x4x32xf32>, tensor<1x32xf32> -> tensor<1x4x1xf32>
+// CHECK: %[[SCALED:.*]] = llm.sigmoid_gate %{{.*}}, %[[GATE]] : tensor<1x4x32xf32>, tensor<1x4x1xf32>
+// CHECK: arith.addf %[[ROUTED]], %[[SCALED]]
+func.func @shared_expert(%x: tensor<1x4x32xf32>) -> tensor<1x4x32xf32> {
+  %r = llm.param "router" : tensor<8x32xf32>
+  %g = llm.param "gate" : tensor<8x16x32xf32>
+  %d = llm.param "down" : tensor<8x32x16xf32>
+  %routed = llm.moe %x, %r, %g, %g, %d {top_k = 2}
+      : tensor<1x4x32xf32>, tensor<8x32xf32>, tensor<8x16x32xf32>, tensor<8x16x32xf32>, tensor<8x32x16xf32>
+  %sg = llm.param "shared.gate_proj" : tensor<48x32xf32>
+  %su = llm.param "shared.up_proj" : tensor<48x32xf32>
+  %sd = llm.param "shared.down_proj" : tensor<32x48xf32>
+  %a = llm.linear %x, %sg : tensor<1x4x32xf32>, tensor<48x32xf32> -> tensor<1x4x48xf32>
+  %b = llm.linear %x, %su : tensor<1x4x32xf32>, tensor<48x32xf32> -> tensor<1x4x48xf32>
+  %h = llm.glu %a, %b : tensor<1x4x48xf32>
+  %s = llm.linear %h, %sd : tensor<1x4x48xf32>, tensor<32x48xf32> -> tensor<1x4x32xf32>
+  %w = llm.param "shared_expert_gate" : tensor<1x32xf32>
+  %gate = llm.linear %x, %w : tensor<1x4x32xf32>, tensor<1x32xf32> -> tensor<1x4x1xf32>
+  %scaled = llm.sigmoid_gate %s, %gate : tensor<1x4x32xf32>, tensor<1x4x1xf32>
+  %y = arith.addf %routed, %scaled : tensor<1x4x32xf32>
+  return %y : tensor<1x4x32xf32>
+}
+
+// -----
+
 // Quantized experts: left as they are, with a remark.
 // CHECK-LABEL: func.func @quantized
 // CHECK: llm.moe
