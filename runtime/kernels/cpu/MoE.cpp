@@ -9,9 +9,10 @@
 // weighted combine back in token order. Each runs on buffers the compiled
 // function's arena holds; their scratch (an expert's probabilities, the
 // permutation's cursors) is per thread and kept between calls. The grouped
-// product runs each expert's rows through llmk::linear, which splits a
-// matrix's output rows across the threads: a decoded token's few experts
-// keep every thread busy.
+// product runs each expert's rows through llmk::linear: with few experts,
+// one after another, each split across the threads by output rows (a
+// decoded token's 2 of 8 keep every thread busy); with many, one expert
+// per task.
 //
 //===----------------------------------------------------------------------===//
 
@@ -153,13 +154,25 @@ void llmk_grouped_matmul(const float *x, const void *w, int32_t wDtype,
   const int64_t matrixBytes =
       (wLayout == LLMK_LAYOUT_PANELS ? panelElements(n, k) : n * k) *
       dtypeSize(wDtype);
-  for (int64_t e = 0; e < experts; ++e) {
+  auto product = [&](int64_t e) {
     const int64_t r0 = offsets[e], count = offsets[e + 1] - r0;
     if (count == 0)
-      continue; // An expert no token chose: its weights are not read.
+      return; // An expert no token chose: its weights are not read.
     linear(x + r0 * k, static_cast<const char *>(w) + e * matrixBytes, wDtype,
            wLayout, nullptr, y + r0 * n, count, k, n);
+  };
+  // Many experts (Qwen3-MoE's 64, of 128 rows or fewer each in a prefill,
+  // 8 of them chosen per decoded token): one task per expert, each product
+  // on one thread (a nested parallel loop runs inline), instead of a
+  // parallel region per expert; measured 10-20% faster on the 64-expert
+  // bench shape. Few (Mixtral's 8): one after another, each product split
+  // across the threads, which 8 experts over 2 threads do not balance.
+  if (experts >= 8 * getNumThreads()) {
+    parallelFor(experts, product);
+    return;
   }
+  for (int64_t e = 0; e < experts; ++e)
+    product(e);
 }
 
 void llmk_moe_combine(const float *expertOut, const float *weights,
