@@ -43,17 +43,29 @@ struct SpecializeMoEPass : llm::impl::SpecializeMoEPassBase<SpecializeMoEPass> {
   void specialize(MoEOp op) {
     auto x = cast<RankedTensorType>(op.getInput().getType());
     auto router = cast<RankedTensorType>(op.getRouter().getType());
-    auto gate = dyn_cast<RankedTensorType>(op.getGate().getType());
-    auto up = dyn_cast<RankedTensorType>(op.getUp().getType());
-    auto down = dyn_cast<RankedTensorType>(op.getDown().getType());
-    if (!gate || !up || !down) {
-      op.emitRemark() << "llm-specialize-moe: left as it is: quantized "
-                         "experts, which llm.grouped_matmul does not read";
+    // Float experts, or experts quantized alike (llm-quantize's).
+    auto shapeOf = [](Type type) -> std::optional<ArrayRef<int64_t>> {
+      if (auto q = dyn_cast<QuantizedType>(type))
+        return q.getShape();
+      if (auto t = dyn_cast<RankedTensorType>(type))
+        return t.getShape();
+      return std::nullopt;
+    };
+    const bool quantized = isa<QuantizedType>(op.getGate().getType());
+    if (isa<QuantizedType>(op.getUp().getType()) != quantized ||
+        isa<QuantizedType>(op.getDown().getType()) != quantized) {
+      op.emitRemark() << "llm-specialize-moe: left as it is: experts "
+                         "quantized unlike one another";
       return;
     }
-    if (!x.hasStaticShape() || !router.hasStaticShape() ||
-        !gate.hasStaticShape() || !up.hasStaticShape() ||
-        !down.hasStaticShape()) {
+    std::optional<ArrayRef<int64_t>> gate = shapeOf(op.getGate().getType());
+    std::optional<ArrayRef<int64_t>> up = shapeOf(op.getUp().getType());
+    std::optional<ArrayRef<int64_t>> down = shapeOf(op.getDown().getType());
+    auto isStatic = [](std::optional<ArrayRef<int64_t>> shape) {
+      return shape && llvm::none_of(*shape, ShapedType::isDynamic);
+    };
+    if (!x.hasStaticShape() || !router.hasStaticShape() || !isStatic(gate) ||
+        !isStatic(up) || !isStatic(down)) {
       op.emitRemark() << "llm-specialize-moe: left as it is: dynamic shapes "
                          "(the routing buffers are sized at compile time)";
       return;
@@ -61,7 +73,7 @@ struct SpecializeMoEPass : llm::impl::SpecializeMoEPassBase<SpecializeMoEPass> {
     OpBuilder b(op);
     Location loc = op.getLoc();
     MLIRContext *context = &getContext();
-    const int64_t experts = gate.getDimSize(0), inter = gate.getDimSize(1);
+    const int64_t experts = (*gate)[0], inter = (*gate)[1];
     const int64_t hidden = x.getShape().back(), topK = op.getTopK();
     int64_t tokens = 1;
     for (int64_t d : x.getShape().drop_back())

@@ -266,6 +266,21 @@ struct GroupedMatmulLowering : CPUOpLowering<GroupedMatmulOp> {
   matchAndRewrite(GroupedMatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     KernelCall call(rewriter, op, lowering);
+    if (auto q = dyn_cast<QuantizedType>(op.getWeights().getType())) {
+      // Quantized experts: each expert's matrix as llmk_linear_q reads it,
+      // one every llmk::quantExpertBytes.
+      if (failed(call.requireRuntimeQuantized(q)) ||
+          failed(call.requireI32(op.getOffsets(), "offsets")))
+        return call.abandon();
+      ArrayRef<int64_t> w = q.getShape();
+      call.emit(Kernel::llmk_grouped_matmul_q,
+                {adaptor.getInput(), adaptor.getWeights(),
+                 call.i32(static_cast<int32_t>(q.getBits())),
+                 call.i64(q.getGroupSize()), adaptor.getOffsets(), call.out(),
+                 call.i64(getShape(op.getInput())[0]), call.i64(w[2]),
+                 call.i64(w[1]), call.i64(w[0])});
+      return call.replace();
+    }
     FailureOr<int32_t> dtype = call.weightDtype(op.getWeights());
     FailureOr<int32_t> layout = call.weightLayout(op.getWeights());
     if (failed(dtype) || failed(layout) ||

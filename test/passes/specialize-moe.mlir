@@ -109,17 +109,29 @@ func.func @shared_expert(%x: tensor<1x4x32xf32>) -> tensor<1x4x32xf32> {
 
 // -----
 
-// Quantized experts: left as they are, with a remark.
+// Quantized experts (llm-quantize's) go into the grouped products as they
+// are; experts quantized unlike one another are left, with a remark.
 // CHECK-LABEL: func.func @quantized
+// CHECK: llm.grouped_matmul %{{.*}}, %{{.*}}, %{{.*}} : tensor<6x64xf32>, !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, tensor<5xi32> -> tensor<6x128xf32>
+// CHECK: llm.grouped_matmul %{{.*}}, %{{.*}}, %{{.*}} : tensor<6x128xf32>, !llm.qweight<4x64x128, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, tensor<5xi32> -> tensor<6x64xf32>
+// CHECK-LABEL: func.func @quantized_unlike
 // CHECK: llm.moe
 // CHECK-NOT: llm.moe_route
 func.func @quantized(%x: tensor<1x3x64xf32>) -> tensor<1x3x64xf32> {
   %r = llm.param "router" : tensor<4x64xf32>
   %g = llm.param "gate" {stacked = ["g0", "g1", "g2", "g3"]} : !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
   %d = llm.param "down" {stacked = ["d0", "d1", "d2", "d3"]} : !llm.qweight<4x64x128, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
-  // expected-remark @+1 {{llm-specialize-moe: left as it is: quantized experts, which llm.grouped_matmul does not read}}
   %y = llm.moe %x, %r, %g, %g, %d {top_k = 2}
       : tensor<1x3x64xf32>, tensor<4x64xf32>, !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, !llm.qweight<4x64x128, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
+  return %y : tensor<1x3x64xf32>
+}
+func.func @quantized_unlike(%x: tensor<1x3x64xf32>) -> tensor<1x3x64xf32> {
+  %r = llm.param "router" : tensor<4x64xf32>
+  %g = llm.param "gate" {stacked = ["g0", "g1", "g2", "g3"]} : !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
+  %d = llm.param "down_f" : tensor<4x64x128xf32>
+  // expected-remark @+1 {{llm-specialize-moe: left as it is: experts quantized unlike one another}}
+  %y = llm.moe %x, %r, %g, %g, %d {top_k = 2}
+      : tensor<1x3x64xf32>, tensor<4x64xf32>, !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, tensor<4x64x128xf32>
   return %y : tensor<1x3x64xf32>
 }
 

@@ -939,13 +939,22 @@ LogicalResult MoEPermuteOp::verify() {
 }
 
 LogicalResult GroupedMatmulOp::verify() {
-  if (failed(
-          checkRank(*this, "input", getInput().getType(), 2, "[rows, in]")) ||
-      failed(checkRank(*this, "weights", getWeights().getType(), 3,
-                       "[experts, out, in]")))
+  if (failed(checkRank(*this, "input", getInput().getType(), 2, "[rows, in]")))
     return failure();
+  ArrayRef<int64_t> w;
+  if (auto quantized = dyn_cast<QuantizedType>(getWeights().getType())) {
+    w = quantized.getShape();
+    if (w.size() != 3)
+      return emitOpError() << "expected quantized weights of rank 3 "
+                              "([experts, out, in]), found rank "
+                           << w.size();
+  } else {
+    if (failed(checkRank(*this, "weights", getWeights().getType(), 3,
+                         "[experts, out, in]")))
+      return failure();
+    w = cast<RankedTensorType>(getWeights().getType()).getShape();
+  }
   ArrayRef<int64_t> x = getInput().getType().getShape();
-  ArrayRef<int64_t> w = getWeights().getType().getShape();
   if (!dimsMatch(x[1], w[2]))
     return emitOpError() << "expected weights in-features " << x[1]
                          << " (the input's columns), found " << w[2];

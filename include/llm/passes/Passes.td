@@ -336,10 +336,12 @@ def SpecializeMoEPass : Pass<"llm-specialize-moe", "::mlir::ModuleOp"> {
     intermediate is a tensor of static shape, so `llm-lower-to-cpu` places
     it in the function's arena: nothing is allocated per call.
 
-    An `llm.moe` whose shapes are not static, or whose experts are
-    quantized (`!llm.qweight`, which the grouped product does not read
-    yet), is left as it is with a remark saying why. Shared experts
-    (Qwen2-MoE) are dense ops next to `llm.moe` already, and stay so.
+    Quantized experts (`llm-quantize`'s rank-3 `!llm.qweight`) go into the
+    grouped products as they are, each expert's matrix on the integer
+    kernels. An `llm.moe` whose shapes are not static, or whose experts are
+    quantized unlike one another, is left as it is with a remark saying
+    why. Shared experts (Qwen2-MoE) are dense ops next to `llm.moe`
+    already, and stay so.
 
     `capacity-factor` (> 0, off by default) bounds each expert's rows to
     ceil(factor x tokens x top_k / experts), as capacity-limited MoE

@@ -19,6 +19,7 @@
 #include "Common.h"
 #include "Kernels.h"
 #include "Layout.h"
+#include "Quant.h"
 #include "ThreadPool.h"
 
 #include <algorithm>
@@ -173,6 +174,37 @@ void llmk_grouped_matmul(const float *x, const void *w, int32_t wDtype,
   }
   for (int64_t e = 0; e < experts; ++e)
     product(e);
+}
+
+void llmk_grouped_matmul_q(const float *x, const void *w, int32_t bits,
+                           int64_t group, const int32_t *offsets, float *y,
+                           int64_t rows, int64_t k, int64_t n,
+                           int64_t experts) {
+  if (rows <= 0 || n <= 0)
+    return;
+  if (!checkQuantization(bits, group, k).empty() || experts <= 0 ||
+      offsets[0] != 0 || offsets[experts] > rows) {
+    recordError("llmk_grouped_matmul_q: invalid quantization, or offsets "
+                "past the rows");
+    std::fill(y, y + rows * n, 0.0f);
+    return;
+  }
+  for (int64_t e = 0; e < experts; ++e)
+    if (offsets[e + 1] < offsets[e]) {
+      recordError("llmk_grouped_matmul_q: decreasing offsets");
+      std::fill(y, y + rows * n, 0.0f);
+      return;
+    }
+  std::fill(y + int64_t(offsets[experts]) * n, y + rows * n, 0.0f);
+  const int64_t stride = quantExpertBytes(n, k, bits, group);
+  // One after another, each product split across the threads (as the
+  // whole-layer kernel, llmk_moe_q, runs them: the same results).
+  for (int64_t e = 0; e < experts; ++e) {
+    const int64_t r0 = offsets[e], count = offsets[e + 1] - r0;
+    if (count > 0)
+      llmk_linear_q(x + r0 * k, static_cast<const char *>(w) + e * stride, bits,
+                    group, 0, nullptr, y + r0 * n, count, k, n);
+  }
 }
 
 void llmk_moe_combine(const float *expertOut, const float *weights,

@@ -106,7 +106,9 @@ func.func @kernels(%cache: !cache {llm.arg_kind = #llm.arg_kind<kv_cache>},
   %qdown = llm.param "qdown" {stacked = ["qw4", "qw"]} : !llm.qweight<2x8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>
   %qmoe = llm.moe %moe, %qrouter, %qgate, %qgate, %qdown {top_k = 1}
       : tensor<1x2x8xf32>, tensor<2x8xf32>, !llm.qweight<2x8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>, !llm.qweight<2x8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>, !llm.qweight<2x8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>
-  %next = llm.sample %su {temperature = 1.0, seed = 3} : tensor<2x8xf32> -> tensor<2xi64>
+  %qoff = arith.constant dense<[0, 1, 2]> : tensor<3xi32>
+  %gq = llm.grouped_matmul %su, %qgate, %qoff : tensor<2x8xf32>, !llm.qweight<2x8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>, tensor<3xi32> -> tensor<2x8xf32>
+  %next = llm.sample %gq {temperature = 1.0, seed = 3} : tensor<2x8xf32> -> tensor<2xi64>
   return %qmoe, %next, %ids : tensor<1x2x8xf32>, tensor<2xi64>, tensor<1x2xi64>
 }
 )mlir";

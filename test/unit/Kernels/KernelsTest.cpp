@@ -2031,6 +2031,42 @@ TEST_P(MoeTest, GroupedMatmulMatchesReference) {
   ASSERT_NE(llmk_take_error(), nullptr);
 }
 
+/// llmk_grouped_matmul_q: each expert's rows through llmk_linear_q on its
+/// quantized matrix (one every quantExpertBytes), bit for bit; empty
+/// experts skipped, rows past the offsets zero.
+TEST_P(MoeTest, QuantizedGroupedMatmulIsLinearQPerExpert) {
+  const int64_t k = 64, n = 40, experts = 4;
+  const std::vector<int32_t> offsets = {0, 3, 3, 8, 9};
+  const int64_t rows = 11; // two rows past offsets[experts]
+  for (int bits : {8, 4}) {
+    const int64_t stride = quantExpertBytes(n, k, bits, 32);
+    std::vector<uint8_t> packed(experts * stride);
+    for (int64_t e = 0; e < experts; ++e) {
+      std::vector<float> w = randomFloats(n * k, 90 + uint32_t(e));
+      quantizeWeight(w.data(), n, k, bits, 32, true,
+                     packed.data() + e * stride);
+    }
+    std::vector<float> x = randomFloats(rows * k, 95);
+    std::vector<float> y(rows * n, 3.0f), expected(rows * n, 0.0f);
+    llmk_grouped_matmul_q(x.data(), packed.data(), bits, 32, offsets.data(),
+                          y.data(), rows, k, n, experts);
+    ASSERT_EQ(llmk_take_error(), nullptr);
+    for (int64_t e = 0; e < experts; ++e) {
+      const int64_t count = offsets[e + 1] - offsets[e];
+      if (count)
+        llmk_linear_q(x.data() + offsets[e] * k, packed.data() + e * stride,
+                      bits, 32, 0, nullptr, expected.data() + offsets[e] * n,
+                      count, k, n);
+    }
+    EXPECT_EQ(y, expected) << bits << " bits";
+  }
+  std::vector<float> x(rows * k), y(rows * n);
+  std::vector<uint8_t> w(experts * quantExpertBytes(n, k, 4, 32));
+  llmk_grouped_matmul_q(x.data(), w.data(), 4, 48, offsets.data(), y.data(),
+                        rows, k, n, experts);
+  ASSERT_NE(llmk_take_error(), nullptr);
+}
+
 /// Routing ties go to the lower expert; permutation groups copies by expert
 /// in token order; an expert index out of range is an error.
 TEST_P(MoeTest, RoutePermuteCombine) {

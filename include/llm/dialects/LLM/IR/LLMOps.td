@@ -780,8 +780,11 @@ def LLM_GroupedMatmulOp : LLM_Op<"grouped_matmul", [Pure]> {
   let description = [{
     `result[r, n] = sum_k input[r, k] * weights[e, n, k]` for the rows `r`
     in `[offsets[e], offsets[e + 1])`: the grouped GEMM of MoE prefill over
-    tokens sorted by expert. `weights` is `[experts, out, in]`. Rows past
-    `offsets[experts]` (copies a capacity dropped) are zero.
+    tokens sorted by expert. `weights` is `[experts, out, in]`, a tensor or
+    a rank-3 `!llm.qweight` (each expert's matrix quantized as a
+    projection's weight is, as `llm-quantize` leaves an `llm.moe`'s
+    experts). Rows past `offsets[experts]` (copies a capacity dropped) are
+    zero.
 
     Example:
 
@@ -789,7 +792,7 @@ def LLM_GroupedMatmulOp : LLM_Op<"grouped_matmul", [Pure]> {
     %y = llm.grouped_matmul %p, %w, %off : tensor<16x64xf32>, tensor<8x128x64xf32>, tensor<9xi32> -> tensor<16x128xf32>
     ```
   }];
-  let arguments = (ins LLM_Tensor:$input, LLM_Tensor:$weights,
+  let arguments = (ins LLM_Tensor:$input, LLM_Weight:$weights,
                        LLM_IndexTensor:$offsets);
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = [{
