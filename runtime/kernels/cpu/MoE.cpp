@@ -162,13 +162,18 @@ void llmk_grouped_matmul(const float *x, const void *w, int32_t wDtype,
     linear(x + r0 * k, static_cast<const char *>(w) + e * matrixBytes, wDtype,
            wLayout, nullptr, y + r0 * n, count, k, n);
   };
-  // Many experts (Qwen3-MoE's 64, of 128 rows or fewer each in a prefill,
-  // 8 of them chosen per decoded token): one task per expert, each product
-  // on one thread (a nested parallel loop runs inline), instead of a
-  // parallel region per expert; measured 10-20% faster on the 64-expert
-  // bench shape. Few (Mixtral's 8): one after another, each product split
-  // across the threads, which 8 experts over 2 threads do not balance.
-  if (experts >= 8 * getNumThreads()) {
+  // Many experts with rows (Qwen3-MoE's 64, of 128 rows or fewer each in a
+  // prefill, 8 of them chosen per decoded token): one task per expert, each
+  // product on one thread (a nested parallel loop runs inline), instead of
+  // a parallel region per expert; measured 10-20% faster on the 64-expert
+  // bench shape. Few (Mixtral's 8, or a decoded token's single expert of
+  // 64 at top-1): one after another, each product split across the threads
+  // by output rows, so that every thread works however few experts run.
+  const int threads = getNumThreads();
+  int64_t busy = 0;
+  for (int64_t e = 0; e < experts; ++e)
+    busy += offsets[e + 1] > offsets[e];
+  if (experts >= 8 * threads && busy >= 4 * threads) {
     parallelFor(experts, product);
     return;
   }
