@@ -99,20 +99,16 @@ def make_model(folder, s, dense):
             w(p + "mlp.gate_proj.weight", inter, h)
             w(p + "mlp.up_proj.weight", inter, h)
             w(p + "mlp.down_proj.weight", h, inter)
-        elif s["model_type"] == "mixtral":
-            m = p + "block_sparse_moe."
-            w(m + "gate.weight", s["experts"], h)
-            for e in range(s["experts"]):
-                w(m + f"experts.{e}.w1.weight", inter, h)
-                w(m + f"experts.{e}.w3.weight", inter, h)
-                w(m + f"experts.{e}.w2.weight", h, inter)
         else:
-            m = p + "mlp."
+            # The block's prefix and its experts' gate, up and down names.
+            m, (gate, up, down) = ((p + "block_sparse_moe.", ("w1", "w3", "w2"))
+                                   if s["model_type"] == "mixtral"
+                                   else (p + "mlp.", ("gate_proj", "up_proj", "down_proj")))
             w(m + "gate.weight", s["experts"], h)
             for e in range(s["experts"]):
-                w(m + f"experts.{e}.gate_proj.weight", inter, h)
-                w(m + f"experts.{e}.up_proj.weight", inter, h)
-                w(m + f"experts.{e}.down_proj.weight", h, inter)
+                w(m + f"experts.{e}.{gate}.weight", inter, h)
+                w(m + f"experts.{e}.{up}.weight", inter, h)
+                w(m + f"experts.{e}.{down}.weight", h, inter)
     ones("model.norm.weight", h)
     w("lm_head.weight", VOCAB, h)
     config = dict(vocab_size=VOCAB, hidden_size=h, intermediate_size=inter, num_hidden_layers=s["layers"],

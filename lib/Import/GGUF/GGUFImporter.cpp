@@ -296,11 +296,10 @@ llvm::Error ropeScaling(const Metadata &meta, const GGUFFile &file, double base,
 
 using NamePairs = llvm::ArrayRef<std::pair<llvm::StringRef, llvm::StringRef>>;
 
-/// The config of a GPT-2-style family (GPT-2, BLOOM) from {arch}.*
-/// metadata: `model_type`, the required integers `fields` (GGUF key ->
-/// config field) and the LayerNorm epsilon.
-llvm::Error layerNormConfig(const Metadata &meta, llvm::StringRef modelType,
-                            NamePairs fields, llvm::json::Object &config) {
+/// Sets `model_type` and the required positive integers `fields` (GGUF
+/// key -> config field) of {arch}.* metadata.
+llvm::Error requiredFields(const Metadata &meta, llvm::StringRef modelType,
+                           NamePairs fields, llvm::json::Object &config) {
   config["model_type"] = modelType;
   for (auto [key, field] : fields) {
     llvm::Expected<int64_t> v = meta.required(key);
@@ -308,6 +307,34 @@ llvm::Error layerNormConfig(const Metadata &meta, llvm::StringRef modelType,
       return v.takeError();
     config[field] = *v;
   }
+  return llvm::Error::success();
+}
+
+/// The sizes LLaMA-family and BERT configs name alike.
+const std::pair<llvm::StringRef, llvm::StringRef> kTransformerFields[] = {
+    {"embedding_length", "hidden_size"},
+    {"feed_forward_length", "intermediate_size"},
+    {"block_count", "num_hidden_layers"},
+    {"attention.head_count", "num_attention_heads"},
+    {"context_length", "max_position_embeddings"}};
+
+/// `pad_token_id` from tokenizer.ggml.padding_token_id (0 without it).
+llvm::Error padTokenId(const Metadata &meta, llvm::json::Object &config) {
+  llvm::Expected<std::optional<int64_t>> pad =
+      meta.integer("tokenizer.ggml.padding_token_id");
+  if (!pad)
+    return pad.takeError();
+  config["pad_token_id"] = pad->value_or(0);
+  return llvm::Error::success();
+}
+
+/// The config of a GPT-2-style family (GPT-2, BLOOM) from {arch}.*
+/// metadata: `model_type`, the required integers `fields` (GGUF key ->
+/// config field) and the LayerNorm epsilon.
+llvm::Error layerNormConfig(const Metadata &meta, llvm::StringRef modelType,
+                            NamePairs fields, llvm::json::Object &config) {
+  if (llvm::Error err = requiredFields(meta, modelType, fields, config))
+    return err;
   llvm::Expected<std::optional<double>> eps =
       meta.real("attention.layer_norm_epsilon");
   if (!eps)
@@ -341,19 +368,9 @@ llvm::Error bloomConfig(const Metadata &meta, llvm::json::Object &config) {
 /// bidirectional attention, the exact GELU and token-type embeddings.
 llvm::Error bertConfig(const Metadata &meta, const GGUFFile &file,
                        llvm::json::Object &config) {
-  static const std::pair<llvm::StringRef, llvm::StringRef> kFields[] = {
-      {"embedding_length", "hidden_size"},
-      {"feed_forward_length", "intermediate_size"},
-      {"block_count", "num_hidden_layers"},
-      {"attention.head_count", "num_attention_heads"},
-      {"context_length", "max_position_embeddings"}};
-  config["model_type"] = "bert";
-  for (auto [key, field] : kFields) {
-    llvm::Expected<int64_t> v = meta.required(key);
-    if (!v)
-      return v.takeError();
-    config[field] = *v;
-  }
+  if (llvm::Error err =
+          requiredFields(meta, "bert", kTransformerFields, config))
+    return err;
   llvm::Expected<std::optional<double>> eps =
       meta.real("attention.layer_norm_epsilon");
   if (!eps)
@@ -373,12 +390,7 @@ llvm::Error bertConfig(const Metadata &meta, const GGUFFile &file,
   config["type_vocab_size"] =
       types && types->dims.size() == 2 ? types->dims[1] : int64_t(1);
   config["hidden_act"] = "gelu";
-  llvm::Expected<std::optional<int64_t>> pad =
-      meta.integer("tokenizer.ggml.padding_token_id");
-  if (!pad)
-    return pad.takeError();
-  config["pad_token_id"] = pad->value_or(0);
-  return llvm::Error::success();
+  return padTokenId(meta, config);
 }
 
 /// T5's config (llama.cpp's T5Model converter). GGUF has no key for the
@@ -394,13 +406,8 @@ llvm::Error t5Config(const Metadata &meta, const GGUFFile &file,
       {"feed_forward_length", "d_ff"},
       {"block_count", "num_layers"},
       {"attention.head_count", "num_heads"}};
-  config["model_type"] = "t5";
-  for (auto [key, field] : kFields) {
-    llvm::Expected<int64_t> v = meta.required(key);
-    if (!v)
-      return v.takeError();
-    config[field] = *v;
-  }
+  if (llvm::Error err = requiredFields(meta, "t5", kFields, config))
+    return err;
   int64_t dModel = *config.getInteger("d_model"),
           heads = *config.getInteger("num_heads");
   for (auto [key, field, fallback] :
@@ -439,12 +446,7 @@ llvm::Error t5Config(const Metadata &meta, const GGUFFile &file,
       file.lookup("enc.blk.0.ffn_gate.weight") ? "gated-gelu" : "relu";
   const bool tied = file.lookup("output.weight") == nullptr;
   config["scale_decoder_outputs"] = tied;
-  llvm::Expected<std::optional<int64_t>> pad =
-      meta.integer("tokenizer.ggml.padding_token_id");
-  if (!pad)
-    return pad.takeError();
-  config["pad_token_id"] = pad->value_or(0);
-  return llvm::Error::success();
+  return padTokenId(meta, config);
 }
 
 /// The Hugging Face name of GGUF tensor `name` of a GPT-2-style family, or
@@ -746,22 +748,11 @@ llvm::Expected<GGUFModel> mlir::llm::openGGUF(llvm::StringRef path) {
       heads = *config.getInteger("n_head");
     }
   } else {
-    config["model_type"] = arch;
-    for (auto [key, field] : {std::pair<llvm::StringRef, llvm::StringRef>{
-                                  "embedding_length", "hidden_size"},
-                              {"feed_forward_length", "intermediate_size"},
-                              {"block_count", "num_hidden_layers"},
-                              {"attention.head_count", "num_attention_heads"},
-                              {"context_length", "max_position_embeddings"}}) {
-      llvm::Expected<int64_t> v = meta.required(key);
-      if (!v)
-        return v.takeError();
-      config[field] = *v;
-      if (key == "embedding_length")
-        hidden = *v;
-      if (key == "attention.head_count")
-        heads = *v;
-    }
+    if (llvm::Error err =
+            requiredFields(meta, arch, kTransformerFields, config))
+      return std::move(err);
+    hidden = *config.getInteger("hidden_size");
+    heads = *config.getInteger("num_attention_heads");
     llvm::Expected<std::optional<int64_t>> kv =
         meta.integer("attention.head_count_kv");
     if (!kv)

@@ -253,17 +253,22 @@ llvm::Error hf::buildLlamaFamily(Config &c, Emitter &e, ModuleOp module,
   return e.takeError();
 }
 
+Value hf::swigluMLP(Emitter &e, Value x, const std::string &prefix,
+                    int64_t intermediate, int64_t hidden, bool bias) {
+  Value g = e.linear(x, prefix + "gate_proj", intermediate, bias);
+  Value u = e.linear(x, prefix + "up_proj", intermediate, bias);
+  Value act = e.glu(g, u, Activation::SiLU);
+  return e.linear(act, prefix + "down_proj", hidden, bias);
+}
+
 namespace {
-/// The dense SwiGLU MLP: down(silu(gate(x)) * up(x)).
+/// The dense SwiGLU MLP.
 class DenseMLP : public LlamaFeedForward {
 public:
   Value emit(Emitter &e, Value x, const std::string &layer,
              const LlamaFeedForwardSizes &sizes) override {
-    std::string m = layer + "mlp.";
-    Value g = e.linear(x, m + "gate_proj", sizes.intermediate, sizes.bias);
-    Value u = e.linear(x, m + "up_proj", sizes.intermediate, sizes.bias);
-    Value act = e.glu(g, u, Activation::SiLU);
-    return e.linear(act, m + "down_proj", sizes.hidden, sizes.bias);
+    return swigluMLP(e, x, layer + "mlp.", sizes.intermediate, sizes.hidden,
+                     sizes.bias);
   }
 };
 } // namespace

@@ -62,6 +62,11 @@ public:
                      const LlamaFeedForwardSizes &sizes) = 0;
 };
 
+/// The SwiGLU MLP down(silu(gate(x)) * up(x)) of the projections
+/// `prefix`gate_proj, up_proj and down_proj.
+Value swigluMLP(Emitter &e, Value x, const std::string &prefix,
+                int64_t intermediate, int64_t hidden, bool bias);
+
 /// Reads the HFModelInfo fields of a LLaMA-family model: its hidden size and
 /// its sliding window when every layer has it. Errors of the window's fields
 /// are the builder's, at import time.

@@ -58,7 +58,7 @@ public:
     // transformers' Qwen2MoeDecoderLayer: sparse unless listed in
     // mlp_only_layers or off the decoder_sparse_step.
     if (llvm::is_contained(mlpOnly, index) || (index + 1) % sparseStep != 0)
-      return swiglu(e, x, m, sizes.intermediate, sizes.hidden);
+      return swigluMLP(e, x, m, sizes.intermediate, sizes.hidden, false);
     int64_t hidden = sizes.hidden;
     Value router = e.param(m + "gate.weight", {experts, hidden}, true);
     if (e.failed())
@@ -87,21 +87,13 @@ public:
       return routed;
     // The shared expert, every token through it, scaled by
     // sigmoid(shared_expert_gate · x).
-    Value shared =
-        swiglu(e, x, m + "shared_expert.", sharedIntermediate, hidden);
+    Value shared = swigluMLP(e, x, m + "shared_expert.", sharedIntermediate,
+                             hidden, false);
     Value sharedGate = e.linear(x, m + "shared_expert_gate", 1, false);
     return e.add(routed, e.sigmoidGate(shared, sharedGate));
   }
 
 private:
-  static Value swiglu(Emitter &e, Value x, const std::string &m,
-                      int64_t intermediate, int64_t hidden) {
-    Value g = e.linear(x, m + "gate_proj", intermediate, false);
-    Value u = e.linear(x, m + "up_proj", intermediate, false);
-    return e.linear(e.glu(g, u, Activation::SiLU), m + "down_proj", hidden,
-                    false);
-  }
-
   bool sharedExpert;
   int64_t experts = 0, topK = 0, moeIntermediate = 0, sharedIntermediate = 0,
           sparseStep = 1;

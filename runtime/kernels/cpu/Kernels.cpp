@@ -384,39 +384,24 @@ void runMoE(const float *x, const void *router, int32_t routerDtype,
             const ExpertProduct &product, float *y, int64_t tokens,
             int64_t hidden, int64_t inter, int64_t experts, int64_t topK,
             int32_t normalize, int32_t activation) {
-  // MixtralSparseMoeBlock: softmax over all experts in fp32, top-k (ties to
-  // the lower index), optional renormalization, then each expert in index
-  // order adds weight * down(act(gate(x)) * up(x)) to its tokens.
-  std::vector<float> probs(tokens * experts);
-  linear(x, router, routerDtype, LLMK_LAYOUT_ROWS, nullptr, probs.data(),
+  // MixtralSparseMoeBlock: the routing of llmk_moe_route (softmax over all
+  // experts in fp32, top-k with ties to the lower index, optional
+  // renormalization), then each expert in index order adds weight *
+  // down(act(gate(x)) * up(x)) to its tokens.
+  std::vector<float> logits(tokens * experts), chosenWeights(tokens * topK);
+  std::vector<int32_t> chosen(tokens * topK);
+  linear(x, router, routerDtype, LLMK_LAYOUT_ROWS, nullptr, logits.data(),
          tokens, hidden, experts);
-  llmk_softmax(probs.data(), probs.data(), tokens, experts);
-
+  llmk_moe_route(logits.data(), chosenWeights.data(), chosen.data(), tokens,
+                 experts, topK, normalize);
   std::vector<std::vector<int64_t>> routedTokens(experts);
   std::vector<std::vector<float>> routedWeights(experts);
-  std::vector<int64_t> chosen(topK);
-  std::vector<bool> taken(experts);
-  for (int64_t t = 0; t < tokens; ++t) {
-    const float *p = probs.data() + t * experts;
-    // Selection in descending probability; the strict > keeps the lower
-    // index on ties.
-    std::fill(taken.begin(), taken.end(), false);
-    float total = 0.0f;
+  for (int64_t t = 0; t < tokens; ++t)
     for (int64_t j = 0; j < topK; ++j) {
-      int64_t best = -1;
-      for (int64_t e = 0; e < experts; ++e)
-        if (!taken[e] && (best < 0 || p[e] > p[best]))
-          best = e;
-      taken[best] = true;
-      chosen[j] = best;
-      total += p[best];
-    }
-    for (int64_t j = 0; j < topK; ++j) {
-      int64_t e = chosen[j];
+      const int32_t e = chosen[t * topK + j];
       routedTokens[e].push_back(t);
-      routedWeights[e].push_back(normalize ? p[e] / total : p[e]);
+      routedWeights[e].push_back(chosenWeights[t * topK + j]);
     }
-  }
 
   std::fill(y, y + tokens * hidden, 0.0f);
   std::vector<float> input, gated, upped, output;

@@ -32,7 +32,9 @@
 #ifndef LLM_RUNTIME_KERNELS_CPU_QUANT_H
 #define LLM_RUNTIME_KERNELS_CPU_QUANT_H
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 namespace llmk {
@@ -171,6 +173,19 @@ struct QuantizedActivations {
   /// Optional: per block, the sum of its values.
   int32_t *valueSums = nullptr;
 };
+
+/// Block `b` (of `blocks`) of `out` holding a NaN or an infinity: zero
+/// values and NaN scale and sums, so that the outputs are NaN as in fp32.
+inline void markNonFinite(const QuantizedActivations &out, int64_t b,
+                          int64_t blocks) {
+  std::fill(out.values + b * kQuantBlock, out.values + (b + 1) * kQuantBlock,
+            0);
+  out.scales[b] = out.sums[b] = std::numeric_limits<float>::quiet_NaN();
+  if (out.halfSums)
+    out.halfSums[b] = out.halfSums[blocks + b] = out.sums[b];
+  if (out.valueSums)
+    out.valueSums[b] = 0;
+}
 
 /// Quantizes the k activations `x` to nearest into `out` (on AVX-512 where
 /// the kernels run it: the same values bit for bit).

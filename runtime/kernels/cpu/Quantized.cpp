@@ -324,13 +324,7 @@ void llmk::quantizeActivations(const float *x, int64_t k,
       amax = std::max(amax, std::fabs(x[p0 + i]));
     }
     if (!finite) {
-      // A NaN or infinity makes the outputs NaN, as in fp32.
-      std::fill(out.values + p0, out.values + p0 + kQuantBlock, 0);
-      out.scales[b] = out.sums[b] = std::numeric_limits<float>::quiet_NaN();
-      if (out.halfSums)
-        out.halfSums[b] = out.halfSums[blocks + b] = out.sums[b];
-      if (out.valueSums)
-        out.valueSums[b] = 0;
+      markNonFinite(out, b, blocks);
       continue;
     }
     const float scale = amax / 127.0f;

@@ -591,12 +591,7 @@ LLMK_TARGET void quantizeActivations512(const float *x, int64_t k,
         _mm512_cmp_ps_mask(_mm512_mul_ps(a, zero), zero, _CMP_EQ_OQ) &
         _mm512_cmp_ps_mask(_mm512_mul_ps(c, zero), zero, _CMP_EQ_OQ);
     if (finite != 0xffff) {
-      std::fill(out.values + p0, out.values + p0 + kQuantBlock, 0);
-      out.scales[b] = out.sums[b] = std::numeric_limits<float>::quiet_NaN();
-      if (out.halfSums)
-        out.halfSums[b] = out.halfSums[blocks + b] = out.sums[b];
-      if (out.valueSums)
-        out.valueSums[b] = 0;
+      markNonFinite(out, b, blocks);
       continue;
     }
     const float amax = _mm512_reduce_max_ps(_mm512_max_ps(
