@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """MoE speed: the specialized layer (llm-specialize-moe: routing, grouped
-GEMMs, combine) against the whole-layer kernel (llm-run
---specialize-moe=false, llmk_moe) and against a dense model of the same
+GEMMs, combine), its decode form against its prefill form in decode steps
+(llm-run --moe-decode-max-tokens 0), and against a dense model of the same
 active FLOPs, on random-weight bf16 models:
 
   mixtral   8 experts, top-2, hidden 1024, intermediate 2816, 8 layers
@@ -187,7 +187,7 @@ def decode(llm_run, folder, threads, tokens, flags):
 
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    p = argparse.ArgumentParser(description="MoE speed: specialized vs whole-layer vs dense")
+    p = argparse.ArgumentParser(description="MoE speed: decode and prefill forms vs dense")
     p.add_argument("--cache", default=os.path.join(os.path.expanduser("~"), ".cache", "llmc-bench", "moe"))
     p.add_argument("--llm-run", default=os.path.join(root, "build", "bin", "llm-run"))
     p.add_argument("--rounds", type=int, default=3)
@@ -210,33 +210,31 @@ def main():
         make_model(moe_dir, s, False)
         make_model(dense_dir, s, True)
         for threads in map(int, a.threads.split(",")):
-            samples = {k: [] for k in ("spec_pp", "whole_pp", "dense_pp", "spec_tg", "whole_tg", "dense_tg")}
+            samples = {k: [] for k in ("spec_pp", "dense_pp", "spec_tg", "gemm_tg", "dense_tg")}
             for r in range(a.rounds):
                 print(f"moe bench: {name}, {threads} thread(s), round {r + 1}/{a.rounds}", file=sys.stderr)
                 samples["spec_pp"].append(prefill(a.llm_run, moe_dir, threads, a.prefill_tokens, []))
-                samples["whole_pp"].append(prefill(a.llm_run, moe_dir, threads, a.prefill_tokens,
-                                                   ["--specialize-moe=false"]))
                 samples["dense_pp"].append(prefill(a.llm_run, dense_dir, threads, a.prefill_tokens, []))
                 samples["spec_tg"].append(decode(a.llm_run, moe_dir, threads, a.decode_tokens, []))
-                samples["whole_tg"].append(decode(a.llm_run, moe_dir, threads, a.decode_tokens,
-                                                  ["--specialize-moe=false"]))
+                samples["gemm_tg"].append(decode(a.llm_run, moe_dir, threads, a.decode_tokens,
+                                                 ["--moe-decode-max-tokens", "0"]))
                 samples["dense_tg"].append(decode(a.llm_run, dense_dir, threads, a.decode_tokens, []))
             med = {k: statistics.median(v) for k, v in samples.items()}
             token_bytes, expert_bytes = param_bytes(s, False)
             all_expert = 2 * s["layers"] * s["experts"] * 3 * s["hidden"] * s["inter"]
             rows.append((name, threads, med, token_bytes, expert_bytes, all_expert))
     print()
-    print("| shape | threads | decode tok/s: specialized / llmk_moe / dense | expert MB read per token (share of "
-          "all) | decode GB/s (efficiency: ÷ copy bandwidth; ÷ the dense twin's GB/s) | prefill s: specialized / "
-          "llmk_moe / dense | grouped GEMM rate ÷ dense |")
+    print("| shape | threads | decode tok/s: decode form / prefill form / dense | expert MB read per token (share "
+          "of all) | decode GB/s (efficiency: ÷ copy bandwidth; ÷ the dense twin's GB/s) | prefill s: MoE / "
+          "dense | grouped GEMM rate ÷ dense |")
     print("|---|---|---|---|---|---|---|")
     for name, threads, med, token_bytes, expert_bytes, all_expert in rows:
         rate = token_bytes * med["spec_tg"] / 1e9
         dense_rate = param_bytes(SHAPES[name], True)[0] * med["dense_tg"] / 1e9
-        print(f"| {name} | {threads} | {med['spec_tg']:.1f} / {med['whole_tg']:.1f} / {med['dense_tg']:.1f} | "
+        print(f"| {name} | {threads} | {med['spec_tg']:.1f} / {med['gemm_tg']:.1f} / {med['dense_tg']:.1f} | "
               f"{expert_bytes / 1e6:.1f} ({expert_bytes / all_expert:.3f} of {all_expert / 1e6:.0f}) | "
               f"{rate:.1f} ({rate / bandwidth[threads]:.2f}; {rate / dense_rate:.2f}) | "
-              f"{med['spec_pp']:.3f} / {med['whole_pp']:.3f} / {med['dense_pp']:.3f} | "
+              f"{med['spec_pp']:.3f} / {med['dense_pp']:.3f} | "
               f"{med['dense_pp'] / med['spec_pp']:.2f} |")
 
 

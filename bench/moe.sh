@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# MoE speed (bench/moe.py): the specialized MoE layer against the
-# whole-layer kernel and a dense model of the same active FLOPs. numpy comes
+# MoE speed (bench/moe.py): the specialized MoE layer, its decode form
+# against its prefill form, and a dense model of the same active FLOPs. numpy comes
 # from the bench cache's venv (bench/vs-peers.sh makes it), or a venv made
 # here in the same cache, never from the system.
 set -euo pipefail

@@ -34,6 +34,13 @@ struct SpecializeMoEPass : llm::impl::SpecializeMoEPassBase<SpecializeMoEPass> {
           << capacityFactor.getValue();
       return signalPassFailure();
     }
+    if (decodeMaxTokens < 0) {
+      getOperation().emitError()
+          << "llm-specialize-moe: expected decode-max-tokens >= 0 (0: always "
+             "the prefill form), found "
+          << decodeMaxTokens.getValue();
+      return signalPassFailure();
+    }
     SmallVector<MoEOp> layers;
     getOperation().walk([&](MoEOp op) { layers.push_back(op); });
     for (MoEOp op : layers)
@@ -43,7 +50,7 @@ struct SpecializeMoEPass : llm::impl::SpecializeMoEPassBase<SpecializeMoEPass> {
   void specialize(MoEOp op) {
     auto x = cast<RankedTensorType>(op.getInput().getType());
     auto router = cast<RankedTensorType>(op.getRouter().getType());
-    // Float experts, or experts quantized alike (llm-quantize's).
+    // Float experts or llm-quantize's, each of gate, up and down either.
     auto shapeOf = [](Type type) -> std::optional<ArrayRef<int64_t>> {
       if (auto q = dyn_cast<QuantizedType>(type))
         return q.getShape();
@@ -51,13 +58,6 @@ struct SpecializeMoEPass : llm::impl::SpecializeMoEPassBase<SpecializeMoEPass> {
         return t.getShape();
       return std::nullopt;
     };
-    const bool quantized = isa<QuantizedType>(op.getGate().getType());
-    if (isa<QuantizedType>(op.getUp().getType()) != quantized ||
-        isa<QuantizedType>(op.getDown().getType()) != quantized) {
-      op.emitRemark() << "llm-specialize-moe: left as it is: experts "
-                         "quantized unlike one another";
-      return;
-    }
     std::optional<ArrayRef<int64_t>> gate = shapeOf(op.getGate().getType());
     std::optional<ArrayRef<int64_t>> up = shapeOf(op.getUp().getType());
     std::optional<ArrayRef<int64_t>> down = shapeOf(op.getDown().getType());
@@ -102,10 +102,13 @@ struct SpecializeMoEPass : llm::impl::SpecializeMoEPassBase<SpecializeMoEPass> {
         RankedTensorType::get({experts + 1}, i32),
         RankedTensorType::get({rows}, i32), op.getInput(), route.getIndices(),
         b.getI64IntegerAttr(experts), b.getI64IntegerAttr(capacity));
+    // The form, chosen here where the token count is known: few tokens
+    // stream each chosen expert once, split across the threads.
+    const bool decode = tokens <= decodeMaxTokens;
     auto grouped = [&](Value input, Value weights, int64_t out) -> Value {
-      return GroupedMatmulOp::create(b, loc,
-                                     RankedTensorType::get({rows, out}, f32),
-                                     input, weights, permute.getOffsets());
+      return GroupedMatmulOp::create(
+          b, loc, RankedTensorType::get({rows, out}, f32), input, weights,
+          permute.getOffsets(), decode ? b.getUnitAttr() : UnitAttr());
     };
     Value g = grouped(permute.getPermuted(), op.getGate(), inter);
     Value u = grouped(permute.getPermuted(), op.getUp(), inter);

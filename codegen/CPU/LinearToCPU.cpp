@@ -165,61 +165,18 @@ struct MatmulLowering : CPUOpLowering<MatmulOp> {
   }
 };
 
-/// `llm.moe` -> llmk_moe (routing and the selected experts in one call),
-/// or llmk_moe_q when the experts are quantized.
+/// `llm.moe` has no kernel of its own: llm-specialize-moe (in the CPU
+/// pipeline) spells it out as the routing, permutation, grouped products
+/// and combine below. Reaching here, it gets an error saying so.
 struct MoELowering : CPUOpLowering<MoEOp> {
   using CPUOpLowering::CPUOpLowering;
   LogicalResult
   matchAndRewrite(MoEOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    KernelCall call(rewriter, op, lowering);
-    auto gateQ = dyn_cast<QuantizedType>(op.getGate().getType());
-    auto upQ = dyn_cast<QuantizedType>(op.getUp().getType());
-    auto downQ = dyn_cast<QuantizedType>(op.getDown().getType());
-    if (gateQ || upQ || downQ) {
-      auto same = [&](QuantizedType q) {
-        return q && q.getBits() == gateQ.getBits() &&
-               q.getGroupSize() == gateQ.getGroupSize();
-      };
-      if (!gateQ || !same(upQ) || !same(downQ))
-        return call.fail("expected the gate, up and down experts quantized "
-                         "alike (bits and group), or none of them");
-      for (QuantizedType q : {gateQ, upQ, downQ})
-        if (failed(call.requireRuntimeQuantized(q)))
-          return call.abandon();
-      FailureOr<int32_t> routerDtype = call.weightDtype(op.getRouter());
-      if (failed(routerDtype))
-        return call.abandon();
-      ArrayRef<int64_t> gate = gateQ.getShape();
-      call.emit(Kernel::llmk_moe_q,
-                {adaptor.getInput(), adaptor.getRouter(),
-                 call.i32(*routerDtype), adaptor.getGate(), adaptor.getUp(),
-                 adaptor.getDown(),
-                 call.i32(static_cast<int32_t>(gateQ.getBits())),
-                 call.i64(gateQ.getGroupSize()), call.out(),
-                 call.i64(getRows(op.getInput())), call.i64(gate[2]),
-                 call.i64(gate[1]), call.i64(gate[0]), call.i64(op.getTopK()),
-                 call.i32(op.getNormalize() ? 1 : 0),
-                 call.i32(static_cast<int32_t>(op.getActivation()))});
-      return call.replace();
-    }
-    FailureOr<int32_t> dtype = call.weightDtype(op.getGate());
-    if (failed(dtype))
-      return call.abandon();
-    Type element =
-        cast<RankedTensorType>(op.getGate().getType()).getElementType();
-    for (Value w : {Value(op.getRouter()), op.getUp(), op.getDown()})
-      if (cast<RankedTensorType>(w.getType()).getElementType() != element)
-        return call.fail("expected router and expert weights of one dtype");
-    ArrayRef<int64_t> gate = getShape(op.getGate());
-    call.emit(Kernel::llmk_moe,
-              {adaptor.getInput(), adaptor.getRouter(), adaptor.getGate(),
-               adaptor.getUp(), adaptor.getDown(), call.i32(*dtype), call.out(),
-               call.i64(getRows(op.getInput())), call.i64(gate[2]),
-               call.i64(gate[1]), call.i64(gate[0]), call.i64(op.getTopK()),
-               call.i32(op.getNormalize() ? 1 : 0),
-               call.i32(static_cast<int32_t>(op.getActivation()))});
-    return call.replace();
+    return KernelCall(rewriter, op, lowering)
+        .fail("expected llm-specialize-moe to have rewritten llm.moe (into "
+              "llm.moe_route, llm.moe_permute, llm.grouped_matmul and "
+              "llm.moe_combine, which the CPU kernels implement)");
   }
 };
 
@@ -259,7 +216,8 @@ struct MoEPermuteLowering : CPUOpLowering<MoEPermuteOp> {
   }
 };
 
-/// `llm.grouped_matmul` -> llmk_grouped_matmul.
+/// `llm.grouped_matmul` -> llmk_grouped_matmul, or llmk_grouped_gemv in
+/// the decode form (`_q` for quantized experts).
 struct GroupedMatmulLowering : CPUOpLowering<GroupedMatmulOp> {
   using CPUOpLowering::CPUOpLowering;
   LogicalResult
@@ -273,7 +231,8 @@ struct GroupedMatmulLowering : CPUOpLowering<GroupedMatmulOp> {
           failed(call.requireI32(op.getOffsets(), "offsets")))
         return call.abandon();
       ArrayRef<int64_t> w = q.getShape();
-      call.emit(Kernel::llmk_grouped_matmul_q,
+      call.emit(op.getDecode() ? Kernel::llmk_grouped_gemv_q
+                               : Kernel::llmk_grouped_matmul_q,
                 {adaptor.getInput(), adaptor.getWeights(),
                  call.i32(static_cast<int32_t>(q.getBits())),
                  call.i64(q.getGroupSize()), adaptor.getOffsets(), call.out(),
@@ -287,7 +246,8 @@ struct GroupedMatmulLowering : CPUOpLowering<GroupedMatmulOp> {
         failed(call.requireI32(op.getOffsets(), "offsets")))
       return call.abandon();
     ArrayRef<int64_t> w = getShape(op.getWeights());
-    call.emit(Kernel::llmk_grouped_matmul,
+    call.emit(op.getDecode() ? Kernel::llmk_grouped_gemv
+                             : Kernel::llmk_grouped_matmul,
               {adaptor.getInput(), adaptor.getWeights(), call.i32(*dtype),
                call.i32(*layout), adaptor.getOffsets(), call.out(),
                call.i64(getShape(op.getInput())[0]), call.i64(w[2]),

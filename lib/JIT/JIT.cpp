@@ -296,7 +296,7 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
       options.quantizeBits != 0 && options.quantizeMethod != "rtn";
   CPUPipelineOptions pipeline;
   pipeline.attentionPasses = options.attentionPasses;
-  pipeline.specializeMoE = options.specializeMoE;
+  pipeline.moeDecodeMaxTokens = options.moeDecodeMaxTokens;
   pipeline.quantizeBits = options.quantizeBits;
   pipeline.quantizeGroupSize = options.quantizeGroupSize;
   pipeline.quantizeSymmetric = options.quantizeSymmetric;

@@ -54,10 +54,11 @@ void mlir::llm::buildCPUPipeline(OpPassManager &pm,
     quantize.method = options.quantizeMethod;
     pm.addPass(createQuantizePass(quantize));
   }
-  // After quantization, which reads llm.moe's experts (quantized experts
-  // stay on llm.moe): routing, grouped GEMMs and combine in the IR.
-  if (options.specializeMoE)
-    pm.addPass(createSpecializeMoEPass());
+  // After quantization, which reads llm.moe's experts: routing, grouped
+  // GEMMs and combine in the IR (no kernel implements llm.moe whole).
+  SpecializeMoEPassOptions moe;
+  moe.decodeMaxTokens = options.moeDecodeMaxTokens;
+  pm.addPass(createSpecializeMoEPass(moe));
   // Last, once every use of each weight is final: the layout of a weight
   // depends on all the ops that read it.
   if (options.packWeights)

@@ -2,11 +2,15 @@
 // RUN: llm-opt %s --llm-specialize-moe="capacity-factor=1.25" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=CAP
 // RUN: not llm-opt %s --llm-specialize-moe="capacity-factor=-1" --split-input-file 2>&1 | FileCheck %s --check-prefix=NEG
 // NEG: llm-specialize-moe: expected capacity-factor >= 0 (0: no limit), found -1
+// RUN: llm-opt %s --llm-specialize-moe="decode-max-tokens=4" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=THR
+// RUN: not llm-opt %s --llm-specialize-moe="decode-max-tokens=-1" --split-input-file 2>&1 | FileCheck %s --check-prefix=NEGD
+// NEGD: llm-specialize-moe: expected decode-max-tokens >= 0 (0: always the prefill form), found -1
 
 // Prefill: 2 x 8 tokens, 8 experts, top-2 renormalized (Mixtral). The
 // router becomes a projection, then route, permute (16 x 2 = 32 rows,
 // offsets for 8 experts), the three grouped products with the gate fused in
-// llm.glu, and the combine back to [2, 8, 64].
+// llm.glu, and the combine back to [2, 8, 64]. 16 tokens are more than
+// decode-max-tokens (8): the prefill form, no {decode}.
 // CHECK-LABEL: func.func @prefill_top2
 // CHECK: %[[L:.*]] = llm.linear %[[X:[a-z0-9]+]], %[[R:[a-z0-9]+]] : tensor<2x8x64xf32>, tensor<8x64xf32> -> tensor<2x8x8xf32>
 // CHECK: %[[W:.*]], %[[I:.*]] = llm.moe_route %[[L]] {normalize, top_k = 2 : i64} : tensor<2x8x8xf32> -> tensor<2x8x2xf32>, tensor<2x8x2xi32>
@@ -22,6 +26,9 @@
 // expert; no capacity (0, elided) without the option.
 // CAP-LABEL: func.func @prefill_top2
 // CAP: llm.moe_permute %{{.*}}, %{{.*}} {capacity = 5 : i64, num_experts = 8 : i64}
+// THR-LABEL: func.func @prefill_top2
+// THR-NOT: decode
+// THR: llm.moe_combine
 func.func @prefill_top2(%x: tensor<2x8x64xf32>) -> tensor<2x8x64xf32> {
   %r = llm.param "router" : tensor<8x64xf32>
   %g = llm.param "gate" : tensor<8x128x64xf32>
@@ -35,12 +42,18 @@ func.func @prefill_top2(%x: tensor<2x8x64xf32>) -> tensor<2x8x64xf32> {
 // -----
 
 // Decode: one token of each of 3 sequences, top-1 without renormalization
-// (each token's weight is its softmax probability), GELU experts: 3 rows.
+// (each token's weight is its softmax probability), GELU experts: 3 rows,
+// the decode form (at most decode-max-tokens tokens, 8 or 4).
 // CHECK-LABEL: func.func @decode_top1
 // CHECK: llm.moe_route %{{.*}} {top_k = 1 : i64} : tensor<3x1x4xf32> -> tensor<3x1x1xf32>, tensor<3x1x1xi32>
-// CHECK: llm.moe_permute {{.*}} -> tensor<3x32xf32>, tensor<5xi32>, tensor<3xi32>
+// CHECK: %[[P:.*]], %[[OFF:.*]], %{{.*}} = llm.moe_permute {{.*}} -> tensor<3x32xf32>, tensor<5xi32>, tensor<3xi32>
+// CHECK: llm.grouped_matmul %[[P]], %{{.*}}, %[[OFF]] {decode} : tensor<3x32xf32>, tensor<4x48x32xf32>, tensor<5xi32> -> tensor<3x48xf32>
+// CHECK: llm.grouped_matmul %[[P]], %{{.*}}, %[[OFF]] {decode}
 // CHECK: llm.glu %{{.*}}, %{{.*}} {activation = #llm.activation<gelu>} : tensor<3x48xf32>
+// CHECK: llm.grouped_matmul %{{.*}}, %{{.*}}, %[[OFF]] {decode} : tensor<3x48xf32>, tensor<4x32x48xf32>, tensor<5xi32> -> tensor<3x32xf32>
 // CHECK: llm.moe_combine {{.*}} -> tensor<3x1x32xf32>
+// THR-LABEL: func.func @decode_top1
+// THR-COUNT-3: llm.grouped_matmul {{.*}} {decode}
 func.func @decode_top1(%x: tensor<3x1x32xf32>) -> tensor<3x1x32xf32> {
   %r = llm.param "router" : tensor<4x32xf32>
   %g = llm.param "gate" : tensor<4x48x32xf32>
@@ -54,13 +67,19 @@ func.func @decode_top1(%x: tensor<3x1x32xf32>) -> tensor<3x1x32xf32> {
 // -----
 
 // Top-4 of 8, and 8 of 64 experts (Qwen3-MoE-like), bf16 weights kept as
-// they are.
+// they are. 5 tokens: the decode form by default, the prefill form with
+// decode-max-tokens=4.
 // CHECK-LABEL: func.func @wide
 // CHECK: llm.moe_route %{{.*}} {top_k = 4 : i64} : tensor<1x5x8xf32> -> tensor<1x5x4xf32>, tensor<1x5x4xi32>
 // CHECK: llm.moe_permute {{.*}} {num_experts = 8 : i64} {{.*}} -> tensor<20x32xf32>, tensor<9xi32>, tensor<20xi32>
 // CHECK: llm.moe_route %{{.*}} {normalize, top_k = 8 : i64} : tensor<1x5x64xf32> -> tensor<1x5x8xf32>, tensor<1x5x8xi32>
 // CHECK: llm.moe_permute {{.*}} {num_experts = 64 : i64} {{.*}} -> tensor<40x32xf32>, tensor<65xi32>, tensor<40xi32>
-// CHECK: llm.grouped_matmul %{{.*}}, %{{.*}}, %{{.*}} : tensor<40x32xf32>, tensor<64x16x32xbf16>, tensor<65xi32> -> tensor<40x16xf32>
+// CHECK: llm.grouped_matmul %{{.*}}, %{{.*}}, %{{.*}} {decode} : tensor<40x32xf32>, tensor<64x16x32xbf16>, tensor<65xi32> -> tensor<40x16xf32>
+// THR-LABEL: func.func @wide
+// THR: llm.grouped_matmul %{{.*}}, %{{.*}}, %{{.*}} : tensor<20x32xf32>, tensor<8x16x32xf32>, tensor<9xi32> -> tensor<20x16xf32>
+// THR: llm.grouped_matmul %{{.*}}, %{{.*}}, %{{.*}} : tensor<40x32xf32>, tensor<64x16x32xbf16>, tensor<65xi32> -> tensor<40x16xf32>
+// THR-NOT: decode
+// THR-LABEL: func.func @shared_expert
 func.func @wide(%x: tensor<1x5x32xf32>) -> tensor<1x5x32xf32> {
   %r = llm.param "router" : tensor<8x32xf32>
   %g = llm.param "gate" : tensor<8x16x32xf32>
@@ -110,13 +129,14 @@ func.func @shared_expert(%x: tensor<1x4x32xf32>) -> tensor<1x4x32xf32> {
 // -----
 
 // Quantized experts (llm-quantize's) go into the grouped products as they
-// are; experts quantized unlike one another are left, with a remark.
+// are, each of gate, up and down quantized or not on its own.
 // CHECK-LABEL: func.func @quantized
-// CHECK: llm.grouped_matmul %{{.*}}, %{{.*}}, %{{.*}} : tensor<6x64xf32>, !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, tensor<5xi32> -> tensor<6x128xf32>
-// CHECK: llm.grouped_matmul %{{.*}}, %{{.*}}, %{{.*}} : tensor<6x128xf32>, !llm.qweight<4x64x128, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, tensor<5xi32> -> tensor<6x64xf32>
+// CHECK: llm.grouped_matmul %{{.*}}, %{{.*}}, %{{.*}} {decode} : tensor<6x64xf32>, !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, tensor<5xi32> -> tensor<6x128xf32>
+// CHECK: llm.grouped_matmul %{{.*}}, %{{.*}}, %{{.*}} {decode} : tensor<6x128xf32>, !llm.qweight<4x64x128, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, tensor<5xi32> -> tensor<6x64xf32>
 // CHECK-LABEL: func.func @quantized_unlike
-// CHECK: llm.moe
-// CHECK-NOT: llm.moe_route
+// CHECK: llm.grouped_matmul %{{.*}}, %{{.*}}, %{{.*}} {decode} : tensor<6x64xf32>, !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, tensor<5xi32> -> tensor<6x128xf32>
+// CHECK: llm.grouped_matmul %{{.*}}, %{{.*}}, %{{.*}} {decode} : tensor<6x128xf32>, tensor<4x64x128xf32>, tensor<5xi32> -> tensor<6x64xf32>
+// CHECK-NOT: llm.moe %
 func.func @quantized(%x: tensor<1x3x64xf32>) -> tensor<1x3x64xf32> {
   %r = llm.param "router" : tensor<4x64xf32>
   %g = llm.param "gate" {stacked = ["g0", "g1", "g2", "g3"]} : !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
@@ -129,7 +149,6 @@ func.func @quantized_unlike(%x: tensor<1x3x64xf32>) -> tensor<1x3x64xf32> {
   %r = llm.param "router" : tensor<4x64xf32>
   %g = llm.param "gate" {stacked = ["g0", "g1", "g2", "g3"]} : !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
   %d = llm.param "down_f" : tensor<4x64x128xf32>
-  // expected-remark @+1 {{llm-specialize-moe: left as it is: experts quantized unlike one another}}
   %y = llm.moe %x, %r, %g, %g, %d {top_k = 2}
       : tensor<1x3x64xf32>, tensor<4x64xf32>, !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, tensor<4x64x128xf32>
   return %y : tensor<1x3x64xf32>
@@ -137,7 +156,8 @@ func.func @quantized_unlike(%x: tensor<1x3x64xf32>) -> tensor<1x3x64xf32> {
 
 // -----
 
-// Dynamic shapes: the routing buffers cannot be sized; reported, left.
+// Dynamic shapes: the routing buffers cannot be sized; reported, left (no
+// backend lowers them: llm-lower-to-cpu wants static shapes).
 // CHECK-LABEL: func.func @dynamic
 // CHECK: llm.moe
 // CHECK-NOT: llm.moe_route

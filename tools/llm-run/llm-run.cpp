@@ -252,12 +252,13 @@ static Opt<bool> attentionPasses(
     cl::desc("Run --llm-fuse-attention and --llm-lower-alibi before "
              "--llm-lower-to-cpu (--decompose-attention needs them)"),
     cl::init(true), flag);
-static Opt<bool> specializeMoE(
-    "specialize-moe",
-    cl::desc("Run llm-specialize-moe (routing, grouped GEMMs and combine in "
-             "the IR); --specialize-moe=false keeps the whole-layer MoE "
-             "kernel"),
-    cl::init(true), flag);
+static Opt<int64_t> moeDecodeMaxTokens(
+    "moe-decode-max-tokens",
+    cl::desc("MoE layers of at most this many tokens (a decode step's "
+             "batch) take llm-specialize-moe's decode form: each chosen "
+             "expert streamed once, split across the threads; 0: always the "
+             "prefill form (a GEMM per expert)"),
+    cl::init(8), flag);
 static Opt<std::string>
     emitMlir("emit-mlir",
              cl::desc("Write the imported llm dialect IR of the full-sequence "
@@ -654,7 +655,7 @@ static std::vector<int64_t> calibrationTokens;
 static void setCompileOptions(JITOptions &jit) {
   jit.decomposeAttention = decomposeAttention;
   jit.attentionPasses = attentionPasses;
-  jit.specializeMoE = specializeMoE;
+  jit.moeDecodeMaxTokens = moeDecodeMaxTokens;
   jit.emitMlir = emitMlir;
   jit.blockSize = kvBlockSize;
   jit.cacheDtype = kvDtype;
@@ -844,6 +845,10 @@ static int run() {
     return fail(llvm::formatv("--num-threads: expected a value in [0, {0}], "
                               "found {1}",
                               kMaxThreads, numThreads.getValue()));
+  if (moeDecodeMaxTokens < 0)
+    return fail(llvm::formatv("--moe-decode-max-tokens: expected a value >= "
+                              "0 (0: always the prefill form), found {0}",
+                              moeDecodeMaxTokens.getValue()));
   if (!dumpIds.empty() && maxNewTokens == 0)
     return fail("--dump-ids needs --max-new-tokens N with N > 0");
   if (decomposeAttention && !attentionPasses)

@@ -105,9 +105,9 @@ struct JITOptions {
   bool decomposeAttention = false;
   /// Run llm-lower-alibi and llm-fuse-attention.
   bool attentionPasses = true;
-  /// Rewrite MoE layers into routing, grouped GEMMs and combine
-  /// (llm-specialize-moe); off: the whole-layer kernel (llmk_moe).
-  bool specializeMoE = true;
+  /// MoE layers of at most this many tokens take llm-specialize-moe's decode
+  /// form (0: always the prefill form).
+  int64_t moeDecodeMaxTokens = 8;
   /// Write the imported IR of `forward` here, before any pass.
   std::string emitMlir;
   unsigned optLevel = 3;

@@ -47,11 +47,12 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                      "logits of each sequence's last position only "
                      "(llm-last-logits), all that generation reads"),
       llvm::cl::init(false)};
-  Option<bool> specializeMoE{
-      *this, "specialize-moe",
-      llvm::cl::desc("Rewrite llm.moe into routing, permutation, grouped "
-                     "GEMMs and combine (llm-specialize-moe)"),
-      llvm::cl::init(true)};
+  Option<int64_t> moeDecodeMaxTokens{
+      *this, "moe-decode-max-tokens",
+      llvm::cl::desc("llm-specialize-moe's decode-max-tokens: MoE layers of "
+                     "at most this many tokens take the decode form (0: "
+                     "always the prefill form)"),
+      llvm::cl::init(8)};
   Option<int64_t> quantizeBits{
       *this, "quantize-bits",
       llvm::cl::desc("Quantize the projections' weights to this many bits, "

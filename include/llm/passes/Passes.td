@@ -329,19 +329,24 @@ def SpecializeMoEPass : Pass<"llm-specialize-moe", "::mlir::ModuleOp"> {
     (Mixtral, `norm_topk_prob`). Permutation copies each token once per
     chosen expert, grouped by expert with offsets computed at run time: no
     token is dropped. The grouped products read only the experts some token
-    chose, so one op serves prefill (a GEMM per expert over its rows) and
-    decode (a few rows: the chosen experts' matrices alone, each split
-    across the threads by output rows); the combine sums the weighted rows
-    back in token order, in expert order as transformers does. Every
-    intermediate is a tensor of static shape, so `llm-lower-to-cpu` places
-    it in the function's arena: nothing is allocated per call.
+    chose, in one of two forms chosen statically by the layer's token
+    count. The prefill form (more than `decode-max-tokens` tokens) runs a
+    GEMM per expert over its rows. The decode form (`{decode}` on
+    `llm.grouped_matmul`) streams each chosen expert's matrix once and
+    splits the output rows of all of them across the threads in one
+    parallel region: a decoded token's 2 experts of 8 keep every core busy,
+    and its 8 of 64 cost one fork-join, not eight. The combine sums the
+    weighted rows back in token order, in expert order as transformers
+    does. Every intermediate is a tensor of static shape, so
+    `llm-lower-to-cpu` places it in the function's arena: nothing is
+    allocated per call.
 
     Quantized experts (`llm-quantize`'s rank-3 `!llm.qweight`) go into the
     grouped products as they are, each expert's matrix on the integer
-    kernels. An `llm.moe` whose shapes are not static, or whose experts are
-    quantized unlike one another, is left as it is with a remark saying
-    why. Shared experts (Qwen2-MoE) are dense ops next to `llm.moe`
-    already, and stay so.
+    kernels; gate, up and down may each be quantized or not. An `llm.moe`
+    whose shapes are not static is left as it is with a remark saying why
+    (no backend lowers it). Shared experts (Qwen2-MoE) are dense ops next
+    to `llm.moe` already, and stay so.
 
     `capacity-factor` (> 0, off by default) bounds each expert's rows to
     ceil(factor x tokens x top_k / experts), as capacity-limited MoE
@@ -352,7 +357,13 @@ def SpecializeMoEPass : Pass<"llm-specialize-moe", "::mlir::ModuleOp"> {
   let options = [
     Option<"capacityFactor", "capacity-factor", "double", /*default=*/"0.0",
            "Rows per expert at most factor x tokens x top_k / experts; "
-           "copies past them are dropped (0: none, no token dropped)">
+           "copies past them are dropped (0: none, no token dropped)">,
+    Option<"decodeMaxTokens", "decode-max-tokens", "int64_t",
+           /*default=*/"8",
+           "Layers of at most this many tokens take the decode form (each "
+           "chosen expert streamed once, all their output rows split "
+           "across the threads); more take the prefill form (a GEMM per "
+           "expert). 0: always the prefill form">
   ];
   let dependentDialects = ["::mlir::llm::LLMDialect"];
 }

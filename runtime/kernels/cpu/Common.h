@@ -74,6 +74,19 @@ inline float loadWeight(const void *data, int32_t dtype, int64_t index) {
 void linear(const float *x, const void *w, int32_t dtype, int32_t layout,
             const float *bias, float *y, int64_t m, int64_t k, int64_t n);
 
+/// The decode form of the grouped product (llmk_grouped_gemv and _q): the
+/// rows [offsets[e], offsets[e + 1]) of x [rows, k] times expert e's [n, k]
+/// matrix into y, every chosen expert's matrix streamed once and the
+/// output rows of all of them split across the threads in one parallel
+/// region. Expert e's matrix starts e * `stride` bytes into `w`: with
+/// `bits` 0 in `dtype` and `layout` (rows or panels), else quantized as
+/// llmk_linear_q's weight (bits, group). Rows past offsets[experts] are
+/// not written. Without argument checks.
+void groupedGemv(const float *x, const void *w, int32_t dtype, int32_t layout,
+                 int bits, int64_t group, int64_t stride,
+                 const int32_t *offsets, float *y, int64_t k, int64_t n,
+                 int64_t experts);
+
 /// `llmk_linear` (with its argument checks) without calling the calibration
 /// observer: for kernels that call it in pieces after observing the whole.
 void linearUnobserved(const float *x, const void *w, int32_t dtype,

@@ -21,7 +21,6 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
-#include <functional>
 #include <limits>
 #include <vector>
 
@@ -367,125 +366,6 @@ void llmk_scale(const float *x, float *y, int64_t n, float s) {
     for (int64_t i = begin; i < end; ++i)
       y[i] = x[i] * s;
   });
-}
-
-} // extern "C"
-
-namespace {
-
-/// out[count, n] = in[count, k] · W[n, k]ᵀ for expert `e`'s matrix of
-/// weight `which` (0: gate, 1: up, 2: down).
-using ExpertProduct =
-    std::function<void(int which, int64_t e, const float *in, float *out,
-                       int64_t count, int64_t k, int64_t n)>;
-
-/// The MoE layer of llmk_moe and llmk_moe_q, the experts' products given.
-void runMoE(const float *x, const void *router, int32_t routerDtype,
-            const ExpertProduct &product, float *y, int64_t tokens,
-            int64_t hidden, int64_t inter, int64_t experts, int64_t topK,
-            int32_t normalize, int32_t activation) {
-  // MixtralSparseMoeBlock: the routing of llmk_moe_route (softmax over all
-  // experts in fp32, top-k with ties to the lower index, optional
-  // renormalization), then each expert in index order adds weight *
-  // down(act(gate(x)) * up(x)) to its tokens.
-  std::vector<float> logits(tokens * experts), chosenWeights(tokens * topK);
-  std::vector<int32_t> chosen(tokens * topK);
-  linear(x, router, routerDtype, LLMK_LAYOUT_ROWS, nullptr, logits.data(),
-         tokens, hidden, experts);
-  llmk_moe_route(logits.data(), chosenWeights.data(), chosen.data(), tokens,
-                 experts, topK, normalize);
-  std::vector<std::vector<int64_t>> routedTokens(experts);
-  std::vector<std::vector<float>> routedWeights(experts);
-  for (int64_t t = 0; t < tokens; ++t)
-    for (int64_t j = 0; j < topK; ++j) {
-      const int32_t e = chosen[t * topK + j];
-      routedTokens[e].push_back(t);
-      routedWeights[e].push_back(chosenWeights[t * topK + j]);
-    }
-
-  std::fill(y, y + tokens * hidden, 0.0f);
-  std::vector<float> input, gated, upped, output;
-  for (int64_t e = 0; e < experts; ++e) {
-    const std::vector<int64_t> &rows = routedTokens[e];
-    const int64_t count = static_cast<int64_t>(rows.size());
-    if (!count)
-      continue;
-    input.resize(count * hidden);
-    gated.resize(count * inter);
-    upped.resize(count * inter);
-    output.resize(count * hidden);
-    for (int64_t r = 0; r < count; ++r)
-      std::memcpy(input.data() + r * hidden, x + rows[r] * hidden,
-                  hidden * sizeof(float));
-    product(0, e, input.data(), gated.data(), count, hidden, inter);
-    product(1, e, input.data(), upped.data(), count, hidden, inter);
-    llmk_glu(gated.data(), upped.data(), gated.data(), count * inter,
-             activation);
-    product(2, e, gated.data(), output.data(), count, inter, hidden);
-    for (int64_t r = 0; r < count; ++r) {
-      float weight = routedWeights[e][r];
-      float *dst = y + rows[r] * hidden;
-      const float *src = output.data() + r * hidden;
-      for (int64_t i = 0; i < hidden; ++i)
-        dst[i] += src[i] * weight;
-    }
-  }
-}
-
-} // namespace
-
-extern "C" {
-
-void llmk_moe(const float *x, const void *router, const void *gate,
-              const void *up, const void *down, int32_t wDtype, float *y,
-              int64_t tokens, int64_t hidden, int64_t inter, int64_t experts,
-              int64_t topK, int32_t normalize, int32_t activation) {
-  if (tokens <= 0 || hidden <= 0)
-    return;
-  if (!isValidDtype(wDtype) || experts <= 0 || topK <= 0 || topK > experts ||
-      inter < 0) {
-    recordError("llmk_moe: invalid dtype, expert count or top_k");
-    std::fill(y, y + tokens * hidden, 0.0f);
-    return;
-  }
-  const void *weights[] = {gate, up, down};
-  runMoE(
-      x, router, wDtype,
-      [&](int which, int64_t e, const float *in, float *out, int64_t count,
-          int64_t k, int64_t n) {
-        const char *w = static_cast<const char *>(weights[which]) +
-                        e * n * k * dtypeSize(wDtype);
-        linear(in, w, wDtype, LLMK_LAYOUT_ROWS, nullptr, out, count, k, n);
-      },
-      y, tokens, hidden, inter, experts, topK, normalize, activation);
-}
-
-void llmk_moe_q(const float *x, const void *router, int32_t routerDtype,
-                const void *gate, const void *up, const void *down,
-                int32_t bits, int64_t group, float *y, int64_t tokens,
-                int64_t hidden, int64_t inter, int64_t experts, int64_t topK,
-                int32_t normalize, int32_t activation) {
-  if (tokens <= 0 || hidden <= 0)
-    return;
-  if (!isValidDtype(routerDtype) || experts <= 0 || topK <= 0 ||
-      topK > experts || inter <= 0 ||
-      !checkQuantization(bits, group, hidden).empty() ||
-      !checkQuantization(bits, group, inter).empty()) {
-    recordError("llmk_moe_q: invalid router dtype, expert count, top_k or "
-                "quantization");
-    std::fill(y, y + tokens * hidden, 0.0f);
-    return;
-  }
-  const void *weights[] = {gate, up, down};
-  runMoE(
-      x, router, routerDtype,
-      [&](int which, int64_t e, const float *in, float *out, int64_t count,
-          int64_t k, int64_t n) {
-        const char *w = static_cast<const char *>(weights[which]) +
-                        e * quantExpertBytes(n, k, bits, group);
-        llmk_linear_q(in, w, bits, group, 0, nullptr, out, count, k, n);
-      },
-      y, tokens, hidden, inter, experts, topK, normalize, activation);
 }
 
 void llmk_copy(const void *src, void *dst, int64_t bytes) {

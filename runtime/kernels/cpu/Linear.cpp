@@ -516,6 +516,13 @@ void llmk::linearUnobserved(const float *x, const void *w, int32_t wDtype,
 
 namespace {
 
+/// The quantized GEMV's view of a weight of `bits` in groups of `group`.
+int64_t blocksPerGroupOf(int64_t k, int64_t group) {
+  if (group == kQuantBlock / 2)
+    return 0; // Groups of 16: the halves' sums (SimdKernels::gemvQ).
+  return group == 0 ? quantBlocks(k) : group / kQuantBlock;
+}
+
 /// The quantized product for few rows: each row's activations quantized per
 /// block, then the integer GEMV over the weight, split by output rows.
 void gemvQuantized(const float *x, const WeightMatrix &w, const float *bias,
@@ -524,9 +531,7 @@ void gemvQuantized(const float *x, const WeightMatrix &w, const float *bias,
   const int64_t blocks = quantBlocks(k);
   // Groups of 16: blocksPerGroup 0, and the halves' sums (SimdKernels).
   const bool halves = w.group == kQuantBlock / 2;
-  const int64_t blocksPerGroup = halves         ? 0
-                                 : w.group == 0 ? blocks
-                                                : w.group / kQuantBlock;
+  const int64_t blocksPerGroup = blocksPerGroupOf(k, w.group);
   // The caller's buffers, named through pointers: the workers of
   // parallelFor would each see their own (empty) thread_local.
   thread_local std::vector<int8_t> valueStorage;
@@ -949,4 +954,87 @@ extern "C" void llmk_matmul(const float *a, const float *b, float *c,
   else
     for (int64_t i = 0; i < batch; ++i)
       one(i);
+}
+
+void llmk::groupedGemv(const float *x, const void *w, int32_t dtype,
+                       int32_t layout, int bits, int64_t group, int64_t stride,
+                       const int32_t *offsets, float *y, int64_t k, int64_t n,
+                       int64_t experts) {
+  const SimdKernels &simd = getSimdKernels();
+  const int64_t rows = offsets[experts];
+  if (rows <= 0 || n <= 0)
+    return;
+  if (k == 0) {
+    std::fill(y, y + rows * n, 0.0f);
+    return;
+  }
+  // The experts some row chose, in a buffer of the calling thread's.
+  thread_local std::vector<int32_t> busyStorage;
+  busyStorage.clear();
+  for (int64_t e = 0; e < experts; ++e)
+    if (offsets[e + 1] > offsets[e])
+      busyStorage.push_back(static_cast<int32_t>(e));
+  const int32_t *busy = busyStorage.data();
+  const int64_t busyCount = static_cast<int64_t>(busyStorage.size());
+
+  // Quantized: every row's activations quantized per block up front.
+  const int64_t blocks = quantBlocks(k);
+  const bool halves = bits != 0 && group == kQuantBlock / 2;
+  thread_local std::vector<int8_t> valueStorage;
+  thread_local std::vector<float> scaleStorage, sumStorage, halfStorage;
+  if (bits != 0) {
+    valueStorage.resize(rows * blocks * kQuantBlock);
+    scaleStorage.resize(rows * blocks);
+    sumStorage.resize(rows * blocks);
+    halfStorage.resize(halves ? rows * 2 * blocks : 0);
+    for (int64_t r = 0; r < rows; ++r)
+      quantizeActivations(
+          x + r * k, k,
+          {valueStorage.data() + r * blocks * kQuantBlock,
+           scaleStorage.data() + r * blocks, sumStorage.data() + r * blocks,
+           halves ? halfStorage.data() + r * 2 * blocks : nullptr});
+  }
+  const int8_t *values = valueStorage.data();
+  const float *scales = scaleStorage.data();
+  const float *sums = halves ? halfStorage.data() : sumStorage.data();
+  const int64_t sumStride = halves ? 2 * blocks : blocks;
+
+  // Units of output rows: a panel, or four rows (the GEMVs' step); units
+  // per task: about kGemvTaskBytes of weights, fewer when that would leave
+  // a thread without four tasks over all the chosen experts.
+  const bool panels = bits == 0 && layout == LLMK_LAYOUT_PANELS;
+  const int64_t rowBytes = bits != 0
+                               ? blocks * quantBlockBytes(bits)
+                               : std::max<int64_t>(1, k * dtypeSize(dtype));
+  const int64_t unit = panels ? kPanel : 4;
+  const int64_t units = ceilDiv(n, unit);
+  const int64_t perTask = std::clamp<int64_t>(
+      busyCount * units / (4 * getNumThreads()), 1,
+      std::max<int64_t>(1, kGemvTaskBytes / (unit * rowBytes)));
+  const int64_t chunks = ceilDiv(units, perTask);
+  const int64_t blocksPerGroup = blocksPerGroupOf(k, group);
+  parallelFor(busyCount * chunks, [&](int64_t task) {
+    const int32_t e = busy[task / chunks];
+    const int64_t u0 = task % chunks * perTask;
+    const int64_t u1 = std::min(units, u0 + perTask);
+    const char *we = static_cast<const char *>(w) + e * stride;
+    // The expert's rows over one slice of its matrix: the slice is read
+    // from memory once, then from cache for the rows after the first.
+    for (int64_t r = offsets[e]; r < offsets[e + 1]; ++r) {
+      if (panels) {
+        simd.gemvPanels(x + r * k, we, dtype, k, n, u0, u1, nullptr, y + r * n);
+      } else if (bits == 0) {
+        simd.gemv(x + r * k, we, dtype, k, u0 * unit, std::min(n, u1 * unit),
+                  nullptr, y + r * n);
+      } else {
+        const auto *bytes = reinterpret_cast<const uint8_t *>(we);
+        simd.gemvQ(values + r * blocks * kQuantBlock, scales + r * blocks,
+                   sums + r * sumStride, bytes,
+                   reinterpret_cast<const uint16_t *>(
+                       bytes + quantParamsOffset(n, k, bits)),
+                   bits, blocks, blocksPerGroup, u0 * unit,
+                   std::min(n, u1 * unit), nullptr, y + r * n);
+      }
+    }
+  });
 }

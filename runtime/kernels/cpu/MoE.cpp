@@ -9,10 +9,11 @@
 // weighted combine back in token order. Each runs on buffers the compiled
 // function's arena holds; their scratch (an expert's probabilities, the
 // permutation's cursors) is per thread and kept between calls. The grouped
-// product runs each expert's rows through llmk::linear: with few experts,
-// one after another, each split across the threads by output rows (a
-// decoded token's 2 of 8 keep every thread busy); with many, one expert
-// per task.
+// product comes in two forms, chosen by the pass: prefill runs each
+// expert's rows through llmk::linear (with few experts one after another,
+// each split across the threads; with many, one expert per task); decode
+// (llmk_grouped_gemv) streams each chosen expert once, the output rows of
+// all of them split across the threads in one parallel region.
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,6 +38,25 @@ template <typename Fn> void forRanges(int64_t count, int64_t grain, Fn fn) {
   parallelFor((count + grain - 1) / grain, [&](int64_t task) {
     fn(task * grain, std::min(count, (task + 1) * grain));
   });
+}
+
+/// Checks the offsets of a grouped product (starting at 0, nondecreasing,
+/// at most `rows`) and zeroes the rows past them (copies a capacity
+/// dropped); on bad offsets or !`valid` records `error` (a literal: the
+/// error slot keeps the pointer) and zeroes y. Returns whether the product
+/// may run.
+bool prepareGroups(const char *error, bool valid, const int32_t *offsets,
+                   float *y, int64_t rows, int64_t n, int64_t experts) {
+  valid = valid && experts > 0 && offsets[0] == 0 && offsets[experts] <= rows;
+  for (int64_t e = 0; valid && e < experts; ++e)
+    valid = offsets[e + 1] >= offsets[e];
+  if (!valid) {
+    recordError(error);
+    std::fill(y, y + rows * n, 0.0f);
+    return false;
+  }
+  std::fill(y + int64_t(offsets[experts]) * n, y + rows * n, 0.0f);
+  return true;
 }
 
 } // namespace
@@ -134,24 +154,13 @@ void llmk_moe_permute(const float *x, const int32_t *indices, float *permuted,
 void llmk_grouped_matmul(const float *x, const void *w, int32_t wDtype,
                          int32_t wLayout, const int32_t *offsets, float *y,
                          int64_t rows, int64_t k, int64_t n, int64_t experts) {
-  if (rows <= 0 || n <= 0)
+  if (rows <= 0 || n <= 0 ||
+      !prepareGroups("llmk_grouped_matmul: invalid weights, or offsets not "
+                     "nondecreasing from 0 to at most the rows",
+                     isValidDtype(wDtype) && (wLayout == LLMK_LAYOUT_ROWS ||
+                                              wLayout == LLMK_LAYOUT_PANELS),
+                     offsets, y, rows, n, experts))
     return;
-  if (!isValidDtype(wDtype) ||
-      (wLayout != LLMK_LAYOUT_ROWS && wLayout != LLMK_LAYOUT_PANELS) ||
-      experts <= 0 || offsets[0] != 0 || offsets[experts] > rows) {
-    recordError("llmk_grouped_matmul: invalid dtype or layout, or offsets "
-                "past the rows");
-    std::fill(y, y + rows * n, 0.0f);
-    return;
-  }
-  for (int64_t e = 0; e < experts; ++e)
-    if (offsets[e + 1] < offsets[e]) {
-      recordError("llmk_grouped_matmul: decreasing offsets");
-      std::fill(y, y + rows * n, 0.0f);
-      return;
-    }
-  // Rows a capacity dropped.
-  std::fill(y + int64_t(offsets[experts]) * n, y + rows * n, 0.0f);
   const int64_t matrixBytes =
       (wLayout == LLMK_LAYOUT_PANELS ? panelElements(n, k) : n * k) *
       dtypeSize(wDtype);
@@ -163,12 +172,10 @@ void llmk_grouped_matmul(const float *x, const void *w, int32_t wDtype,
            wLayout, nullptr, y + r0 * n, count, k, n);
   };
   // Many experts with rows (Qwen3-MoE's 64, of 128 rows or fewer each in a
-  // prefill, 8 of them chosen per decoded token): one task per expert, each
-  // product on one thread (a nested parallel loop runs inline), instead of
-  // a parallel region per expert; measured 10-20% faster on the 64-expert
-  // bench shape. Few (Mixtral's 8, or a decoded token's single expert of
-  // 64 at top-1): one after another, each product split across the threads
-  // by output rows, so that every thread works however few experts run.
+  // prefill): one task per expert, each product on one thread (a nested
+  // parallel loop runs inline), instead of a parallel region per expert;
+  // measured 10-20% faster on the 64-expert bench shape. Few (Mixtral's
+  // 8): one after another, each product split across the threads.
   const int threads = getNumThreads();
   int64_t busy = 0;
   for (int64_t e = 0; e < experts; ++e)
@@ -181,35 +188,54 @@ void llmk_grouped_matmul(const float *x, const void *w, int32_t wDtype,
     product(e);
 }
 
+void llmk_grouped_gemv(const float *x, const void *w, int32_t wDtype,
+                       int32_t wLayout, const int32_t *offsets, float *y,
+                       int64_t rows, int64_t k, int64_t n, int64_t experts) {
+  if (rows <= 0 || n <= 0 ||
+      !prepareGroups("llmk_grouped_gemv: invalid weights, or offsets not "
+                     "nondecreasing from 0 to at most the rows",
+                     isValidDtype(wDtype) && (wLayout == LLMK_LAYOUT_ROWS ||
+                                              wLayout == LLMK_LAYOUT_PANELS),
+                     offsets, y, rows, n, experts))
+    return;
+  const int64_t matrixBytes =
+      (wLayout == LLMK_LAYOUT_PANELS ? panelElements(n, k) : n * k) *
+      dtypeSize(wDtype);
+  groupedGemv(x, w, wDtype, wLayout, 0, 0, matrixBytes, offsets, y, k, n,
+              experts);
+}
+
 void llmk_grouped_matmul_q(const float *x, const void *w, int32_t bits,
                            int64_t group, const int32_t *offsets, float *y,
                            int64_t rows, int64_t k, int64_t n,
                            int64_t experts) {
-  if (rows <= 0 || n <= 0)
+  if (rows <= 0 || n <= 0 ||
+      !prepareGroups("llmk_grouped_matmul_q: invalid weights, or offsets not "
+                     "nondecreasing from 0 to at most the rows",
+                     checkQuantization(bits, group, k).empty(), offsets, y,
+                     rows, n, experts))
     return;
-  if (!checkQuantization(bits, group, k).empty() || experts <= 0 ||
-      offsets[0] != 0 || offsets[experts] > rows) {
-    recordError("llmk_grouped_matmul_q: invalid quantization, or offsets "
-                "past the rows");
-    std::fill(y, y + rows * n, 0.0f);
-    return;
-  }
-  for (int64_t e = 0; e < experts; ++e)
-    if (offsets[e + 1] < offsets[e]) {
-      recordError("llmk_grouped_matmul_q: decreasing offsets");
-      std::fill(y, y + rows * n, 0.0f);
-      return;
-    }
-  std::fill(y + int64_t(offsets[experts]) * n, y + rows * n, 0.0f);
   const int64_t stride = quantExpertBytes(n, k, bits, group);
-  // One after another, each product split across the threads (as the
-  // whole-layer kernel, llmk_moe_q, runs them: the same results).
+  // One after another, each product split across the threads.
   for (int64_t e = 0; e < experts; ++e) {
     const int64_t r0 = offsets[e], count = offsets[e + 1] - r0;
     if (count > 0)
       llmk_linear_q(x + r0 * k, static_cast<const char *>(w) + e * stride, bits,
                     group, 0, nullptr, y + r0 * n, count, k, n);
   }
+}
+
+void llmk_grouped_gemv_q(const float *x, const void *w, int32_t bits,
+                         int64_t group, const int32_t *offsets, float *y,
+                         int64_t rows, int64_t k, int64_t n, int64_t experts) {
+  if (rows <= 0 || n <= 0 ||
+      !prepareGroups("llmk_grouped_gemv_q: invalid weights, or offsets not "
+                     "nondecreasing from 0 to at most the rows",
+                     checkQuantization(bits, group, k).empty(), offsets, y,
+                     rows, n, experts))
+    return;
+  groupedGemv(x, w, LLMK_F32, LLMK_LAYOUT_ROWS, bits, group,
+              quantExpertBytes(n, k, bits, group), offsets, y, k, n, experts);
 }
 
 void llmk_moe_combine(const float *expertOut, const float *weights,

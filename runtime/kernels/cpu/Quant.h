@@ -86,7 +86,8 @@ inline int64_t quantPackedBytes(int64_t n, int64_t k, int bits, int64_t group,
 }
 
 /// Bytes from one expert's packed [n, k] matrix to the next in a stacked
-/// quantized weight (llmk_moe_q): each packed as one weight, 64-aligned.
+/// quantized weight (llmk_grouped_matmul_q): each packed as one weight,
+/// 64-aligned.
 inline int64_t quantExpertBytes(int64_t n, int64_t k, int bits, int64_t group) {
   return (quantPackedBytes(n, k, bits, group) + 63) / 64 * 64;
 }

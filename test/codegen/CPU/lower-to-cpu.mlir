@@ -160,34 +160,51 @@ func.func @ggml_blocks(%x: tensor<5x64xf32>) -> (tensor<5x64xf32>, tensor<5x64xf
 
 // -----
 
-// Quantized experts call llmk_moe_q with the router's dtype (f32: 0), the
-// experts' bits and group; experts quantized unlike one another are an
-// error.
-// CHECK-LABEL: llvm.func @quantized_experts
-// CHECK: %[[RDTYPE:.*]] = llvm.mlir.constant(0 : i32) : i32
+// llm-specialize-moe's ops, each one kernel call on arena buffers: route
+// (i32 indices), permute, the grouped products in their two forms (prefill:
+// llmk_grouped_matmul, {decode}: llmk_grouped_gemv; _q for quantized
+// experts, with their bits and group), and combine.
+// CHECK-LABEL: llvm.func @moe_dispatch
+// CHECK: %[[TOPK:.*]] = llvm.mlir.constant(2 : i64) : i64
+// CHECK: %[[NORM:.*]] = llvm.mlir.constant(1 : i32) : i32
+// CHECK: llvm.call @llmk_moe_route(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[TOPK]], %[[NORM]])
+// CHECK: llvm.call @llmk_moe_permute(
+// CHECK: llvm.call @llmk_grouped_matmul(
+// CHECK: llvm.call @llmk_grouped_gemv(
 // CHECK: %[[QBITS:.*]] = llvm.mlir.constant(4 : i32) : i32
 // CHECK: %[[QGROUP:.*]] = llvm.mlir.constant(32 : i64) : i64
-// CHECK: llvm.call @llmk_moe_q(%{{.*}}, %{{.*}}, %[[RDTYPE]], %{{.*}}, %{{.*}}, %{{.*}}, %[[QBITS]], %[[QGROUP]],
-func.func @quantized_experts(%x: tensor<1x3x64xf32>) -> tensor<1x3x64xf32> {
-  %r = llm.param "router" : tensor<4x64xf32>
-  %g = llm.param "gate" {stacked = ["g0", "g1", "g2", "g3"]} : !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
-  %u = llm.param "up" {stacked = ["u0", "u1", "u2", "u3"]} : !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
-  %d = llm.param "down" {stacked = ["d0", "d1", "d2", "d3"]} : !llm.qweight<4x64x128, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
-  %y = llm.moe %x, %r, %g, %u, %d {top_k = 2}
-      : tensor<1x3x64xf32>, tensor<4x64xf32>, !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, !llm.qweight<4x64x128, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
-  return %y : tensor<1x3x64xf32>
+// CHECK: llvm.call @llmk_grouped_matmul_q(%{{.*}}, %{{.*}}, %[[QBITS]], %[[QGROUP]],
+// CHECK: llvm.call @llmk_grouped_gemv_q(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}},
+// CHECK: llvm.call @llmk_moe_combine(
+// CHECK-NOT: llvm.call @llmk_moe(
+func.func @moe_dispatch(%x: tensor<3x64xf32>, %logits: tensor<3x4xf32>) -> tensor<3x64xf32> {
+  %w, %i = llm.moe_route %logits {top_k = 2, normalize} : tensor<3x4xf32> -> tensor<3x2xf32>, tensor<3x2xi32>
+  %p, %off, %src = llm.moe_permute %x, %i {num_experts = 4} : tensor<3x64xf32>, tensor<3x2xi32> -> tensor<6x64xf32>, tensor<5xi32>, tensor<6xi32>
+  %g = llm.param "gate" : tensor<4x128x64xf32>
+  %a = llm.grouped_matmul %p, %g, %off : tensor<6x64xf32>, tensor<4x128x64xf32>, tensor<5xi32> -> tensor<6x128xf32>
+  %b = llm.grouped_matmul %p, %g, %off {decode} : tensor<6x64xf32>, tensor<4x128x64xf32>, tensor<5xi32> -> tensor<6x128xf32>
+  %q = llm.param "up" {stacked = ["u0", "u1", "u2", "u3"]} : !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
+  %c = llm.grouped_matmul %p, %q, %off : tensor<6x64xf32>, !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, tensor<5xi32> -> tensor<6x128xf32>
+  %d = llm.grouped_matmul %p, %q, %off {decode} : tensor<6x64xf32>, !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, tensor<5xi32> -> tensor<6x128xf32>
+  %ab = arith.addf %a, %b : tensor<6x128xf32>
+  %cd = arith.addf %c, %d : tensor<6x128xf32>
+  %h = arith.addf %ab, %cd : tensor<6x128xf32>
+  %dn = llm.param "down" : tensor<4x64x128xf32>
+  %o = llm.grouped_matmul %h, %dn, %off : tensor<6x128xf32>, tensor<4x64x128xf32>, tensor<5xi32> -> tensor<6x64xf32>
+  %y = llm.moe_combine %o, %w, %src : tensor<6x64xf32>, tensor<3x2xf32>, tensor<6xi32> -> tensor<3x64xf32>
+  return %y : tensor<3x64xf32>
 }
 
 // -----
 
-func.func @experts_quantized_unlike(%x: tensor<1x3x64xf32>) -> tensor<1x3x64xf32> {
+// llm.moe has no kernel of its own: llm-specialize-moe must run first.
+func.func @moe_whole(%x: tensor<1x3x64xf32>) -> tensor<1x3x64xf32> {
   %r = llm.param "router" : tensor<4x64xf32>
-  %g = llm.param "gate" {stacked = ["g0", "g1", "g2", "g3"]} : !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
-  %u = llm.param "up" {stacked = ["u0", "u1", "u2", "u3"]} : tensor<4x128x64xf32>
-  %d = llm.param "down" {stacked = ["d0", "d1", "d2", "d3"]} : tensor<4x64x128xf32>
-  // expected-error @+1 {{'llm.moe' op llm-lower-to-cpu: expected the gate, up and down experts quantized alike (bits and group), or none of them}}
-  %y = llm.moe %x, %r, %g, %u, %d {top_k = 2}
-      : tensor<1x3x64xf32>, tensor<4x64xf32>, !llm.qweight<4x128x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>, tensor<4x128x64xf32>, tensor<4x64x128xf32>
+  %g = llm.param "gate" : tensor<4x128x64xf32>
+  %d = llm.param "down" : tensor<4x64x128xf32>
+  // expected-error @+1 {{'llm.moe' op llm-lower-to-cpu: expected llm-specialize-moe to have rewritten llm.moe (into llm.moe_route, llm.moe_permute, llm.grouped_matmul and llm.moe_combine, which the CPU kernels implement)}}
+  %y = llm.moe %x, %r, %g, %g, %d {top_k = 2}
+      : tensor<1x3x64xf32>, tensor<4x64xf32>, tensor<4x128x64xf32>, tensor<4x128x64xf32>, tensor<4x64x128xf32>
   return %y : tensor<1x3x64xf32>
 }
 

@@ -92,24 +92,22 @@ func.func @kernels(%cache: !cache {llm.arg_kind = #llm.arg_kind<kv_cache>},
   %router = arith.constant dense<0.1> : tensor<4x8xf32>
   %gate = arith.constant dense<0.05> : tensor<4x6x8xf32>
   %down = arith.constant dense<0.05> : tensor<4x8x6xf32>
-  %moe0 = llm.moe %att, %router, %gate, %gate, %down {top_k = 2, normalize}
-      : tensor<1x2x8xf32>, tensor<4x8xf32>, tensor<4x6x8xf32>, tensor<4x6x8xf32>, tensor<4x8x6xf32>
-  %rl = llm.linear %moe0, %router : tensor<1x2x8xf32>, tensor<4x8xf32> -> tensor<1x2x4xf32>
+  %rl = llm.linear %att, %router : tensor<1x2x8xf32>, tensor<4x8xf32> -> tensor<1x2x4xf32>
   %rw, %ri = llm.moe_route %rl {top_k = 2, normalize} : tensor<1x2x4xf32> -> tensor<1x2x2xf32>, tensor<1x2x2xi32>
-  %rp, %roff, %rsrc = llm.moe_permute %moe0, %ri {num_experts = 4}
+  %rp, %roff, %rsrc = llm.moe_permute %att, %ri {num_experts = 4}
       : tensor<1x2x8xf32>, tensor<1x2x2xi32> -> tensor<4x8xf32>, tensor<5xi32>, tensor<4xi32>
   %rg = llm.grouped_matmul %rp, %gate, %roff : tensor<4x8xf32>, tensor<4x6x8xf32>, tensor<5xi32> -> tensor<4x6xf32>
-  %rd = llm.grouped_matmul %rg, %down, %roff : tensor<4x6xf32>, tensor<4x8x6xf32>, tensor<5xi32> -> tensor<4x8xf32>
+  %rgd = llm.grouped_matmul %rp, %gate, %roff {decode} : tensor<4x8xf32>, tensor<4x6x8xf32>, tensor<5xi32> -> tensor<4x6xf32>
+  %rg2 = arith.addf %rg, %rgd : tensor<4x6xf32>
+  %rd = llm.grouped_matmul %rg2, %down, %roff : tensor<4x6xf32>, tensor<4x8x6xf32>, tensor<5xi32> -> tensor<4x8xf32>
   %moe = llm.moe_combine %rd, %rw, %rsrc : tensor<4x8xf32>, tensor<1x2x2xf32>, tensor<4xi32> -> tensor<1x2x8xf32>
-  %qrouter = arith.constant dense<0.1> : tensor<2x8xf32>
   %qgate = llm.param "qgate" {stacked = ["qw", "qw4"]} : !llm.qweight<2x8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>
-  %qdown = llm.param "qdown" {stacked = ["qw4", "qw"]} : !llm.qweight<2x8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>
-  %qmoe = llm.moe %moe, %qrouter, %qgate, %qgate, %qdown {top_k = 1}
-      : tensor<1x2x8xf32>, tensor<2x8xf32>, !llm.qweight<2x8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>, !llm.qweight<2x8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>, !llm.qweight<2x8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>
   %qoff = arith.constant dense<[0, 1, 2]> : tensor<3xi32>
   %gq = llm.grouped_matmul %su, %qgate, %qoff : tensor<2x8xf32>, !llm.qweight<2x8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>, tensor<3xi32> -> tensor<2x8xf32>
-  %next = llm.sample %gq {temperature = 1.0, seed = 3} : tensor<2x8xf32> -> tensor<2xi64>
-  return %qmoe, %next, %ids : tensor<1x2x8xf32>, tensor<2xi64>, tensor<1x2xi64>
+  %gqd = llm.grouped_matmul %su, %qgate, %qoff {decode} : tensor<2x8xf32>, !llm.qweight<2x8x8, bits = 8, group = per_channel, scale = f32, symmetric, packing = byte>, tensor<3xi32> -> tensor<2x8xf32>
+  %gq2 = arith.addf %gq, %gqd : tensor<2x8xf32>
+  %next = llm.sample %gq2 {temperature = 1.0, seed = 3} : tensor<2x8xf32> -> tensor<2xi64>
+  return %moe, %next, %ids : tensor<1x2x8xf32>, tensor<2xi64>, tensor<1x2xi64>
 }
 )mlir";
 

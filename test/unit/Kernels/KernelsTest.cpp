@@ -1807,6 +1807,48 @@ std::vector<double> referenceMoe(const std::vector<float> &x,
   return y;
 }
 
+/// An MoE layer through llm-specialize-moe's kernels: the router's
+/// projection, route, permute, the grouped products (the decode form when
+/// `decode`), llmk_glu and combine. Float experts in their dtype (`packed`
+/// null), or quantized ones: packed[0..2] each `bits` in groups of `group`,
+/// one matrix every quantExpertBytes.
+std::vector<float> specializedMoe(const std::vector<float> &x,
+                                  const Weights &router, const void *gate,
+                                  const void *up, const void *down,
+                                  int32_t dtype, int bits, int64_t group,
+                                  int64_t tokens, int64_t hidden, int64_t inter,
+                                  int64_t experts, int64_t topK, bool normalize,
+                                  int32_t activation, bool decode) {
+  std::vector<float> logits(tokens * experts);
+  llmk_linear(x.data(), router.data(), router.dtype, LLMK_LAYOUT_ROWS, nullptr,
+              logits.data(), tokens, hidden, experts);
+  const int64_t rows = tokens * topK;
+  std::vector<float> weights(rows), permuted(rows * hidden), g(rows * inter),
+      u(rows * inter), d(rows * hidden), y(tokens * hidden, 7.0f);
+  std::vector<int32_t> indices(rows), offsets(experts + 1), sources(rows);
+  llmk_moe_route(logits.data(), weights.data(), indices.data(), tokens, experts,
+                 topK, normalize);
+  llmk_moe_permute(x.data(), indices.data(), permuted.data(), offsets.data(),
+                   sources.data(), tokens, hidden, experts, topK, 0);
+  auto grouped = [&](const float *in, const void *w, float *out, int64_t k,
+                     int64_t n) {
+    if (bits)
+      (decode ? llmk_grouped_gemv_q : llmk_grouped_matmul_q)(
+          in, w, bits, group, offsets.data(), out, rows, k, n, experts);
+    else
+      (decode ? llmk_grouped_gemv
+              : llmk_grouped_matmul)(in, w, dtype, LLMK_LAYOUT_ROWS,
+                                     offsets.data(), out, rows, k, n, experts);
+  };
+  grouped(permuted.data(), gate, g.data(), hidden, inter);
+  grouped(permuted.data(), up, u.data(), hidden, inter);
+  llmk_glu(g.data(), u.data(), g.data(), rows * inter, activation);
+  grouped(g.data(), down, d.data(), inter, hidden);
+  llmk_moe_combine(d.data(), weights.data(), sources.data(), y.data(), tokens,
+                   hidden, topK);
+  return y;
+}
+
 TEST_P(MoeTest, MatchesMixtral) {
   const int64_t tokens = 6, hidden = 40, inter = 72, experts = 5;
   for (int32_t dtype : {LLMK_F32, LLMK_BF16, LLMK_F16}) {
@@ -1818,27 +1860,30 @@ TEST_P(MoeTest, MatchesMixtral) {
         Weights gate = randomWeights(experts * inter * hidden, dtype, 42);
         Weights up = randomWeights(experts * inter * hidden, dtype, 43);
         Weights down = randomWeights(experts * hidden * inter, dtype, 44);
-        std::vector<float> y(tokens * hidden, 5.0f);
-        llmk_moe(x.data(), router.data(), gate.data(), up.data(), down.data(),
-                 dtype, y.data(), tokens, hidden, inter, experts, topK,
-                 normalize, activation);
-        ASSERT_EQ(llmk_take_error(), nullptr);
         std::vector<double> expected =
             referenceMoe(x, router, gate, up, down, tokens, hidden, inter,
                          experts, topK, normalize, activation);
         double scale = 0;
         for (double value : expected)
           scale = std::max(scale, std::fabs(value));
-        for (size_t i = 0; i < y.size(); ++i)
-          ASSERT_NEAR(y[i], expected[i], 5e-6 * scale)
-              << dtypeName(dtype) << " top " << topK
-              << (normalize ? " normalized" : "") << " element " << i;
+        for (bool decode : {false, true}) {
+          std::vector<float> y =
+              specializedMoe(x, router, gate.data(), up.data(), down.data(),
+                             dtype, 0, 0, tokens, hidden, inter, experts, topK,
+                             normalize, activation, decode);
+          ASSERT_EQ(llmk_take_error(), nullptr);
+          for (size_t i = 0; i < y.size(); ++i)
+            ASSERT_NEAR(y[i], expected[i], 5e-6 * scale)
+                << dtypeName(dtype) << " top " << topK
+                << (normalize ? " normalized" : "")
+                << (decode ? " decode" : " prefill") << " element " << i;
+        }
       }
     }
   }
 }
 
-/// Quantized experts (llmk_moe_q): the same layer over the dequantized
+/// Quantized experts (llmk_grouped_*_q): the same layer over the dequantized
 /// experts, within what quantizing the activations per block of 32 costs
 /// the integer GEMV (experts that get fewer than 4 tokens); a wrong expert
 /// stride or group would be far off.
@@ -1871,29 +1916,24 @@ TEST_P(MoeTest, QuantizedExpertsMatchTheDequantizedOnes) {
           }
         }
       }
-      std::vector<float> y(tokens * hidden, 5.0f);
-      llmk_moe_q(x.data(), router.data(), LLMK_F32, packed[0].data(),
-                 packed[1].data(), packed[2].data(), bits, group, y.data(),
-                 tokens, hidden, inter, experts, 2, 1, LLMK_ACT_SILU);
-      ASSERT_EQ(llmk_take_error(), nullptr);
       std::vector<double> expected =
           referenceMoe(x, router, stacked[0], stacked[1], stacked[2], tokens,
                        hidden, inter, experts, 2, true, LLMK_ACT_SILU);
       double scale = 0;
       for (double value : expected)
         scale = std::max(scale, std::fabs(value));
-      for (size_t i = 0; i < y.size(); ++i)
-        ASSERT_NEAR(y[i], expected[i], 2e-2 * scale)
-            << bits << " bits, group " << group << ", element " << i;
+      for (bool decode : {false, true}) {
+        std::vector<float> y = specializedMoe(
+            x, router, packed[0].data(), packed[1].data(), packed[2].data(),
+            LLMK_F32, bits, group, tokens, hidden, inter, experts, 2, true,
+            LLMK_ACT_SILU, decode);
+        ASSERT_EQ(llmk_take_error(), nullptr);
+        for (size_t i = 0; i < y.size(); ++i)
+          ASSERT_NEAR(y[i], expected[i], 2e-2 * scale)
+              << bits << " bits, group " << group
+              << (decode ? " decode" : " prefill") << ", element " << i;
+      }
     }
-  std::vector<float> x(64), y(64, 1.0f);
-  llmk_moe_q(x.data(), x.data(), LLMK_F32, x.data(), x.data(), x.data(), 4, 48,
-             y.data(), 1, 64, 96, 4, 2, 1, LLMK_ACT_SILU);
-  const char *error = llmk_take_error();
-  ASSERT_NE(error, nullptr);
-  EXPECT_EQ(std::string(error), "llmk_moe_q: invalid router dtype, expert "
-                                "count, top_k or quantization");
-  EXPECT_EQ(y[0], 0.0f);
 }
 
 TEST_P(MoeTest, TiesPickTheLowerExpert) {
@@ -1913,65 +1953,84 @@ TEST_P(MoeTest, TiesPickTheLowerExpert) {
       down[(e * hidden + i) * inter] = float(e + 1);
   }
   x[0] = 2.0f;
-  std::vector<float> y(hidden);
-  llmk_moe(x.data(), router.data(), gate.data(), up.data(), down.data(),
-           LLMK_F32, y.data(), 1, hidden, inter, experts, 2, 1, LLMK_ACT_RELU);
+  Weights zero;
+  zero.dtype = LLMK_F32;
+  zero.f32 = router;
+  std::vector<float> y =
+      specializedMoe(x, zero, gate.data(), up.data(), down.data(), LLMK_F32, 0,
+                     0, 1, hidden, inter, experts, 2, true, LLMK_ACT_RELU,
+                     /*decode=*/true);
   // relu(2) * 2 = 4; 0.5 * 4 * 1 + 0.5 * 4 * 2 = 6.
   for (int64_t i = 0; i < hidden; ++i)
     EXPECT_FLOAT_EQ(y[i], 6.0f);
 }
 
-/// The specialized path (llm-specialize-moe's kernels: route, permute,
-/// grouped products, combine) gives llmk_moe's result bit for bit: the same
-/// softmax, the same products over the same rows of each expert, the same
-/// order of the weighted sums.
-TEST_P(MoeTest, SpecializedKernelsMatchTheLayer) {
-  const int64_t tokens = 9, hidden = 40, inter = 72;
-  for (int32_t dtype : {LLMK_F32, LLMK_BF16})
-    for (int64_t experts : {int64_t(5), int64_t(16)})
-      for (int64_t topK : {int64_t(1), int64_t(2), int64_t(4)})
-        for (bool normalize : {true, false}) {
-          std::vector<float> x = randomFloats(tokens * hidden, 70);
-          Weights gate = randomWeights(experts * inter * hidden, dtype, 72);
-          Weights up = randomWeights(experts * inter * hidden, dtype, 73);
-          Weights down = randomWeights(experts * hidden * inter, dtype, 74);
-          std::vector<float> layer(tokens * hidden);
-          // llmk_moe takes one dtype for the router and the experts.
-          Weights r = randomWeights(experts * hidden, dtype, 71);
-          llmk_moe(x.data(), r.data(), gate.data(), up.data(), down.data(),
-                   dtype, layer.data(), tokens, hidden, inter, experts, topK,
-                   normalize, LLMK_ACT_SILU);
-          std::vector<float> logits(tokens * experts);
-          llmk_linear(x.data(), r.data(), dtype, LLMK_LAYOUT_ROWS, nullptr,
-                      logits.data(), tokens, hidden, experts);
-          const int64_t rows = tokens * topK;
-          std::vector<float> weights(rows), permuted(rows * hidden),
-              g(rows * inter), u(rows * inter), d(rows * hidden),
-              y(tokens * hidden, 7.0f);
-          std::vector<int32_t> indices(rows), offsets(experts + 1),
-              sources(rows);
-          llmk_moe_route(logits.data(), weights.data(), indices.data(), tokens,
-                         experts, topK, normalize);
-          llmk_moe_permute(x.data(), indices.data(), permuted.data(),
-                           offsets.data(), sources.data(), tokens, hidden,
-                           experts, topK, 0);
-          llmk_grouped_matmul(permuted.data(), gate.data(), dtype,
-                              LLMK_LAYOUT_ROWS, offsets.data(), g.data(), rows,
-                              hidden, inter, experts);
-          llmk_grouped_matmul(permuted.data(), up.data(), dtype,
-                              LLMK_LAYOUT_ROWS, offsets.data(), u.data(), rows,
-                              hidden, inter, experts);
-          llmk_glu(g.data(), u.data(), g.data(), rows * inter, LLMK_ACT_SILU);
-          llmk_grouped_matmul(g.data(), down.data(), dtype, LLMK_LAYOUT_ROWS,
-                              offsets.data(), d.data(), rows, inter, hidden,
-                              experts);
-          llmk_moe_combine(d.data(), weights.data(), sources.data(), y.data(),
-                           tokens, hidden, topK);
-          ASSERT_EQ(llmk_take_error(), nullptr);
-          ASSERT_EQ(y, layer)
-              << dtypeName(dtype) << " " << experts << " experts top " << topK
-              << (normalize ? " normalized" : "");
+/// The two forms agree bit for bit where each expert has one row (a
+/// decoded token's): the prefill form's product of one row is the GEMV the
+/// decode form runs, float (rows and panels) and quantized; with more rows
+/// per expert the decode form is llmk_linear's GEMV row by row.
+TEST_P(MoeTest, DecodeFormIsTheGemvOfEachRow) {
+  const int64_t k = 64, n = 200, experts = 8;
+  const std::vector<int32_t> one = {0, 1, 1, 2, 3, 3, 3, 4, 5};
+  const std::vector<int32_t> several = {0, 0, 3, 3, 4, 4, 4, 6, 9};
+  for (const std::vector<int32_t> &offsets : {one, several}) {
+    const int64_t rows = offsets.back() + 1; // One row a capacity dropped.
+    std::vector<float> x = randomFloats(rows * k, 100);
+    for (int32_t dtype : {LLMK_F32, LLMK_BF16})
+      for (int32_t layout : {LLMK_LAYOUT_ROWS, LLMK_LAYOUT_PANELS}) {
+        Weights w = randomWeights(experts * n * k, dtype, 101);
+        const int64_t es = dtype == LLMK_F32 ? 4 : 2;
+        const int64_t each =
+            layout == LLMK_LAYOUT_PANELS ? panelElements(n, k) : n * k;
+        std::vector<uint8_t> stored(experts * each * es);
+        for (int64_t e = 0; e < experts; ++e) {
+          const auto *src =
+              static_cast<const uint8_t *>(w.data()) + e * n * k * es;
+          if (layout == LLMK_LAYOUT_PANELS)
+            packPanels(src, es, n, k, stored.data() + e * each * es);
+          else
+            std::memcpy(stored.data() + e * each * es, src, n * k * es);
         }
+        std::vector<float> gemv(rows * n, 3.0f), gemm(rows * n, 4.0f),
+            perRow(rows * n, 0.0f);
+        llmk_grouped_gemv(x.data(), stored.data(), dtype, layout,
+                          offsets.data(), gemv.data(), rows, k, n, experts);
+        llmk_grouped_matmul(x.data(), stored.data(), dtype, layout,
+                            offsets.data(), gemm.data(), rows, k, n, experts);
+        for (int64_t e = 0; e < experts; ++e)
+          for (int64_t r = offsets[e]; r < offsets[e + 1]; ++r)
+            llmk_linear(x.data() + r * k, stored.data() + e * each * es, dtype,
+                        layout, nullptr, perRow.data() + r * n, 1, k, n);
+        ASSERT_EQ(llmk_take_error(), nullptr);
+        EXPECT_EQ(gemv, perRow) << dtypeName(dtype) << " layout " << layout;
+        if (&offsets == &one)
+          EXPECT_EQ(gemv, gemm) << dtypeName(dtype) << " layout " << layout;
+      }
+    for (int bits : {8, 4})
+      for (int64_t group : {int64_t(16), int64_t(32), int64_t(0)}) {
+        const int64_t stride = quantExpertBytes(n, k, bits, group);
+        std::vector<uint8_t> packed(experts * stride);
+        for (int64_t e = 0; e < experts; ++e) {
+          std::vector<float> w = randomFloats(n * k, 110 + uint32_t(e));
+          quantizeWeight(w.data(), n, k, bits, group, bits == 8,
+                         packed.data() + e * stride);
+        }
+        std::vector<float> gemv(rows * n, 3.0f), gemm(rows * n, 4.0f),
+            perRow(rows * n, 0.0f);
+        llmk_grouped_gemv_q(x.data(), packed.data(), bits, group,
+                            offsets.data(), gemv.data(), rows, k, n, experts);
+        llmk_grouped_matmul_q(x.data(), packed.data(), bits, group,
+                              offsets.data(), gemm.data(), rows, k, n, experts);
+        for (int64_t e = 0; e < experts; ++e)
+          for (int64_t r = offsets[e]; r < offsets[e + 1]; ++r)
+            llmk_linear_q(x.data() + r * k, packed.data() + e * stride, bits,
+                          group, 0, nullptr, perRow.data() + r * n, 1, k, n);
+        ASSERT_EQ(llmk_take_error(), nullptr);
+        EXPECT_EQ(gemv, perRow) << bits << " bits, group " << group;
+        if (&offsets == &one)
+          EXPECT_EQ(gemv, gemm) << bits << " bits, group " << group;
+      }
+  }
 }
 
 /// llmk_grouped_matmul against a scalar reference: empty groups (never
@@ -1991,44 +2050,54 @@ TEST_P(MoeTest, GroupedMatmulMatchesReference) {
       for (int64_t e = 0; e < experts; ++e)
         packPanels(static_cast<const uint8_t *>(w.data()) + e * n * k * es, es,
                    n, k, panels.data() + e * each * es);
-      std::vector<float> y(rows * n, 9.0f);
-      llmk_grouped_matmul(x.data(),
-                          layout == LLMK_LAYOUT_PANELS
-                              ? static_cast<const void *>(panels.data())
-                              : w.data(),
-                          dtype, layout, offsets.data(), y.data(), rows, k, n,
-                          experts);
-      ASSERT_EQ(llmk_take_error(), nullptr);
-      for (int64_t e = 0; e < experts; ++e)
-        for (int64_t r = offsets[e]; r < offsets[e + 1]; ++r)
-          for (int64_t j = 0; j < n; ++j) {
-            double sum = 0, magnitude = 0;
-            for (int64_t i = 0; i < k; ++i) {
-              double p = double(x[r * k + i]) * w.values[(e * n + j) * k + i];
-              sum += p;
-              magnitude += std::fabs(p);
+      for (auto *kernel : {llmk_grouped_matmul, llmk_grouped_gemv}) {
+        std::vector<float> y(rows * n, 9.0f);
+        kernel(x.data(),
+               layout == LLMK_LAYOUT_PANELS
+                   ? static_cast<const void *>(panels.data())
+                   : w.data(),
+               dtype, layout, offsets.data(), y.data(), rows, k, n, experts);
+        ASSERT_EQ(llmk_take_error(), nullptr);
+        for (int64_t e = 0; e < experts; ++e)
+          for (int64_t r = offsets[e]; r < offsets[e + 1]; ++r)
+            for (int64_t j = 0; j < n; ++j) {
+              double sum = 0, magnitude = 0;
+              for (int64_t i = 0; i < k; ++i) {
+                double p = double(x[r * k + i]) * w.values[(e * n + j) * k + i];
+                sum += p;
+                magnitude += std::fabs(p);
+              }
+              // bf16 panels from 2 rows may take the bf16 dot product, on
+              // activations rounded to bf16 (LinearTest.Bf16DotAccuracy).
+              const double tolerance =
+                  dtype == LLMK_BF16 && layout == LLMK_LAYOUT_PANELS ? 0x1p-8
+                                                                     : 1e-5;
+              ASSERT_NEAR(y[r * n + j], sum, tolerance * magnitude + 1e-7)
+                  << dtypeName(dtype) << " layout " << layout << " expert " << e
+                  << " row " << r
+                  << (kernel == llmk_grouped_gemv ? " (decode form)" : "");
             }
-            // bf16 panels from 2 rows may take the bf16 dot product, on
-            // activations rounded to bf16 (LinearTest.Bf16DotAccuracy).
-            const double tolerance =
-                dtype == LLMK_BF16 && layout == LLMK_LAYOUT_PANELS ? 0x1p-8
-                                                                   : 1e-5;
-            ASSERT_NEAR(y[r * n + j], sum, tolerance * magnitude + 1e-7)
-                << dtypeName(dtype) << " layout " << layout << " expert " << e
-                << " row " << r;
-          }
+      }
     }
   std::vector<float> x(rows * k), y(rows * n, 1.0f), w(experts * n * k);
-  std::vector<int32_t> bad = {0, 2, 1, 9, 9, 30, 31};
-  llmk_grouped_matmul(x.data(), w.data(), LLMK_F32, LLMK_LAYOUT_ROWS,
-                      bad.data(), y.data(), rows, k, n, experts);
-  const char *error = llmk_take_error();
-  ASSERT_NE(error, nullptr);
-  EXPECT_EQ(std::string(error), "llmk_grouped_matmul: decreasing offsets");
-  bad = {0, 0, 1, 9, 9, 30, 32};
-  llmk_grouped_matmul(x.data(), w.data(), LLMK_F32, LLMK_LAYOUT_ROWS,
-                      bad.data(), y.data(), rows, k, n, experts);
-  ASSERT_NE(llmk_take_error(), nullptr);
+  for (auto *kernel : {llmk_grouped_matmul, llmk_grouped_gemv}) {
+    const std::string name = kernel == llmk_grouped_gemv
+                                 ? "llmk_grouped_gemv"
+                                 : "llmk_grouped_matmul";
+    std::vector<int32_t> bad = {0, 2, 1, 9, 9, 30, 31};
+    kernel(x.data(), w.data(), LLMK_F32, LLMK_LAYOUT_ROWS, bad.data(), y.data(),
+           rows, k, n, experts);
+    const char *error = llmk_take_error();
+    ASSERT_NE(error, nullptr);
+    EXPECT_EQ(std::string(error),
+              name + ": invalid weights, or offsets not nondecreasing from 0 "
+                     "to at most the rows");
+    EXPECT_EQ(y[0], 0.0f);
+    bad = {0, 0, 1, 9, 9, 30, 32};
+    kernel(x.data(), w.data(), LLMK_F32, LLMK_LAYOUT_ROWS, bad.data(), y.data(),
+           rows, k, n, experts);
+    ASSERT_NE(llmk_take_error(), nullptr);
+  }
 }
 
 /// llmk_grouped_matmul_q: each expert's rows through llmk_linear_q on its
@@ -2064,6 +2133,9 @@ TEST_P(MoeTest, QuantizedGroupedMatmulIsLinearQPerExpert) {
   std::vector<uint8_t> w(experts * quantExpertBytes(n, k, 4, 32));
   llmk_grouped_matmul_q(x.data(), w.data(), 4, 48, offsets.data(), y.data(),
                         rows, k, n, experts);
+  ASSERT_NE(llmk_take_error(), nullptr);
+  llmk_grouped_gemv_q(x.data(), w.data(), 4, 48, offsets.data(), y.data(), rows,
+                      k, n, experts);
   ASSERT_NE(llmk_take_error(), nullptr);
 }
 

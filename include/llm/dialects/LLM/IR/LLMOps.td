@@ -786,14 +786,23 @@ def LLM_GroupedMatmulOp : LLM_Op<"grouped_matmul", [Pure]> {
     experts). Rows past `offsets[experts]` (copies a capacity dropped) are
     zero.
 
+    `decode` chooses the form for few rows (a decode step's tokens, each
+    copied top_k times): every chosen expert's matrix is streamed once,
+    and the output rows of all of them are split across the threads in one
+    parallel region, so that every core works when top_k is smaller than
+    the thread count. Without it (the prefill form), each expert's rows
+    are a GEMM. `llm-specialize-moe` sets it where the token count is at
+    most its `decode-max-tokens`.
+
     Example:
 
     ```mlir
     %y = llm.grouped_matmul %p, %w, %off : tensor<16x64xf32>, tensor<8x128x64xf32>, tensor<9xi32> -> tensor<16x128xf32>
+    %z = llm.grouped_matmul %q, %w, %off {decode} : tensor<2x64xf32>, tensor<8x128x64xf32>, tensor<9xi32> -> tensor<2x128xf32>
     ```
   }];
   let arguments = (ins LLM_Tensor:$input, LLM_Weight:$weights,
-                       LLM_IndexTensor:$offsets);
+                       LLM_IndexTensor:$offsets, UnitAttr:$decode);
   let results = (outs LLM_Tensor:$result);
   let assemblyFormat = [{
     $input `,` $weights `,` $offsets attr-dict `:` type($input) `,` type($weights) `,`
