@@ -19,6 +19,9 @@ config.substitutions.append(("%llmc_src_root", config.llmc_src_root))
 config.substitutions.append(("%llmc_obj_root", config.llmc_obj_root))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+# llm-run's compile cache stays in the build tree (its keys include the
+# compiler's libraries, so a rebuild never reuses stale code).
+config.environment["LLMC_CACHE_DIR"] = os.path.join(config.llmc_obj_root, "test", "compile-cache")
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.llmc_tools_dir, config.llvm_tools_dir]

@@ -7,6 +7,7 @@
 #include "llm/JIT/JIT.h"
 #include "Calibrate.h"
 #include "llm/Import/HFImporter.h"
+#include "llm/JIT/CompileCache.h"
 #include "llm/Pipelines/Pipelines.h"
 #include "llm/Support/RuntimeError.h"
 #include "llm/Support/ToolSupport.h"
@@ -17,6 +18,7 @@
 #include "Kernels.h"
 #include "Model.h"
 #include "SafeTensors.h"
+#include "SharedLibrary.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -34,6 +36,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 
 using namespace mlir;
 using namespace mlir::llm;
@@ -238,6 +241,25 @@ mlir::llm::jitCompile(ModuleOp lowered,
   return std::move(*model);
 }
 
+/// The model of a compile-cache entry: its manifest, its shared object, and
+/// the weights bound as the JIT binds them.
+static llvm::Expected<std::unique_ptr<llmrt::Model>>
+loadCached(const CompileCache::Entry &entry,
+           std::shared_ptr<const llmrt::SafeTensorsArchive> weights,
+           bool checkMemory) {
+  llmrt::Expected<llmrt::Manifest> manifest =
+      llmrt::Manifest::parse(entry.manifest, entry.library + "'s manifest");
+  if (!manifest)
+    return toLLVMError(manifest.status());
+  std::string library = entry.library;
+  llmrt::Expected<std::unique_ptr<llmrt::Model>> model = llmrt::Model::create(
+      std::move(*manifest), std::move(weights),
+      [&] { return llmrt::openSharedLibrary(library); }, checkMemory);
+  if (!model)
+    return toLLVMError(model.status());
+  return std::move(*model);
+}
+
 /// `names` quoted, the first few of them, then how many more.
 static std::string listSome(const std::vector<std::string> &names) {
   constexpr size_t kShown = 3;
@@ -294,6 +316,38 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
     return std::move(err);
   bool calibrated =
       options.quantizeBits != 0 && options.quantizeMethod != "rtn";
+  if (options.kvCache)
+    if (llvm::Error err =
+            checkKVCacheOptions(options.blockSize, options.cacheDtype))
+      return std::move(err);
+  // The compile cache: the code of an earlier compilation with this key.
+  std::optional<CompileCache> cache;
+  std::string cacheKey;
+  if (!options.cacheDir.empty() && !calibrated && options.emitMlir.empty()) {
+    llvm::Expected<std::string> key = CompileCache::makeKey(
+        model.getDirectory(), options, options.cacheKeyExtra);
+    if (!key) {
+      if (options.warn)
+        options.warn("compile cache: " + llvm::toString(key.takeError()) +
+                     "; compiling without it");
+    } else {
+      cacheKey = std::move(*key);
+      cache.emplace(options.cacheDir);
+      if (std::optional<CompileCache::Entry> entry =
+              cache->lookup(cacheKey, options.warn)) {
+        llvm::Expected<std::unique_ptr<llmrt::Model>> loaded =
+            loadCached(*entry, weights, options.checkMemory);
+        // A bad checkpoint fails the same way compiling it would.
+        if (!loaded)
+          return loaded.takeError();
+        spent.jit = since(start);
+        spent.cached = true;
+        if (timings)
+          *timings = spent;
+        return loaded;
+      }
+    }
+  }
   CPUPipelineOptions pipeline;
   pipeline.attentionPasses = options.attentionPasses;
   pipeline.moeDecodeMaxTokens = options.moeDecodeMaxTokens;
@@ -321,9 +375,6 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
               }))
         return std::move(err);
   } else {
-    if (llvm::Error err =
-            checkKVCacheOptions(options.blockSize, options.cacheDtype))
-      return std::move(err);
     // The prefill functions, imported for one sequence each: per prompt
     // length, or per encoder input length for an encoder-decoder model.
     std::vector<HFImportOptions> functions;
@@ -387,6 +438,26 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
         func.erase();
   spent.lower = since(start);
   start = Clock::now();
+  if (cache) {
+    // Compiled once to a shared object in the cache, which this run loads
+    // as the next one will.
+    llvm::Expected<std::string> manifest = buildManifest(*module);
+    if (!manifest)
+      return manifest.takeError();
+    llvm::Expected<CompileCache::Entry> stored =
+        cache->store(cacheKey, *module, *manifest, options.optLevel);
+    if (stored) {
+      llvm::Expected<std::unique_ptr<llmrt::Model>> loaded =
+          loadCached(*stored, weights, options.checkMemory);
+      spent.jit = since(start);
+      if (timings)
+        *timings = spent;
+      return loaded;
+    }
+    if (options.warn)
+      options.warn(llvm::toString(stored.takeError()) +
+                   "; compiling in memory");
+  }
   ParamValueFactory computeValues;
   if (calibrated)
     computeValues = [&, weights](const llmrt::Manifest &manifest) {

@@ -26,6 +26,7 @@
 
 #include "llm/Import/GGUFImporter.h"
 #include "llm/Import/HFImporter.h"
+#include "llm/JIT/CompileCache.h"
 #include "llm/JIT/JIT.h"
 #include "llm/Support/ToolSupport.h"
 
@@ -146,6 +147,13 @@ static Opt<std::string>
     dumpIds("dump-ids",
             cl::desc("Write generated ids (prompt excluded), comma separated"),
             flag);
+static Opt<bool> noCompileCache(
+    "no-cache",
+    cl::desc("Compile in memory, without the compile cache ($LLMC_CACHE_DIR, "
+             "else $XDG_CACHE_HOME/llmc or ~/.cache/llmc), which otherwise "
+             "keeps the compiled code for the next run of the same model "
+             "files with the same options"),
+    cl::init(false), flag);
 static Opt<bool> noKVCache(
     "no-kv-cache",
     cl::desc("Generate by recomputing the whole sequence for every token "
@@ -678,6 +686,9 @@ static void setCompileOptions(JITOptions &jit) {
   jit.warn = [](const std::string &message) {
     llvm::errs() << "llm-run: warning: " << message << "\n";
   };
+  if (!noCompileCache)
+    jit.cacheDir = CompileCache::getDefaultDirectory();
+  jit.cacheKeyExtra = ggufPackedCodes ? "gguf_packed_codes" : "gguf_8bit_codes";
 }
 
 /// Sentence embeddings of an encoder: the last hidden state of each
@@ -1186,11 +1197,15 @@ static int run() {
   MLIRContext context;
   double loadSeconds = secondsSince(runStart);
   auto start = Clock::now();
+  JITTimings timings;
   llvm::Expected<std::unique_ptr<llmrt::Model>> model =
-      compileModel(context, **hf, weights, jit);
+      compileModel(context, **hf, weights, jit, &timings);
   if (!model)
     return fail(llvm::toString(model.takeError()));
   double compileSeconds = secondsSince(start);
+  // "compiled X ... in N s", or "loaded X's code from the compile cache".
+  std::string compiledVerb =
+      timings.cached ? "loaded (from the compile cache)" : "compiled";
   int64_t vocab = info.vocabSize;
   if (!info.eosTokenIds.empty() && !ignoreEos)
     params.stopTokenIds = info.eosTokenIds;
@@ -1211,24 +1226,24 @@ static int run() {
     const llmrt::KVCacheConfig &config = session->getCacheConfig();
     if (numBeams > 1)
       notes() << llvm::formatv(
-          "compiled {0} ({1}) prefill + decode (batch {2}) in {3:f2} s; KV "
+          "{6} {0} ({1}) prefill + decode (batch {2}) in {3:f2} s; KV "
           "cache: {4} blocks of {5} tokens\n",
           modelPath, info.type, numBeams.getValue(), compileSeconds,
-          session->getNumBlocks(), config.blockSize);
+          session->getNumBlocks(), config.blockSize, compiledVerb);
     else
       notes() << llvm::formatv(
-          "compiled {0} ({1}) prefill + decode in {2:f2} s; KV cache: {3} "
+          "{7} {0} ({1}) prefill + decode in {2:f2} s; KV cache: {3} "
           "blocks of {4} tokens, {5} bytes per token, {6:f2} MB\n",
           modelPath, info.type, compileSeconds, session->getNumBlocks(),
           config.blockSize, llmrt::getKVBytesPerToken(config),
-          session->getCacheBytes() / 1e6);
+          session->getCacheBytes() / 1e6, compiledVerb);
     sequences = llmrt::makeCachedSequences(*session);
   } else {
     notes() << llvm::formatv(
-        "compiled {0} ({1}) in {2:f2} s: {3:f1} MB of weights mapped, {4:f1} "
+        "{5} {0} ({1}) in {2:f2} s: {3:f1} MB of weights mapped, {4:f1} "
         "MB packed\n",
         modelPath, info.type, compileSeconds, (*model)->getMappedBytes() / 1e6,
-        (*model)->getPackedBytes() / 1e6);
+        (*model)->getPackedBytes() / 1e6, compiledVerb);
     llmrt::Expected<std::unique_ptr<llmrt::SequenceSet>> recomputed =
         llmrt::makeRecomputedSequences(**model);
     if (!recomputed)

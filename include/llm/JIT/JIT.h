@@ -119,8 +119,19 @@ struct JITOptions {
   /// num_local_experts), which is refused otherwise: config.json and the
   /// checkpoint disagree.
   bool allowUnusedWeights = false;
-  /// Receives warnings (unused checkpoint tensors); null drops them.
+  /// Receives warnings (unused checkpoint tensors, a damaged compile-cache
+  /// entry); null drops them.
   std::function<void(const std::string &)> warn;
+
+  /// The compile cache's folder (llm/JIT/CompileCache.h): a compilation
+  /// whose key it holds loads the code compiled before, and one it does
+  /// not is compiled to a shared object stored there. Empty: compile in
+  /// memory with the ORC JIT every time. Calibrated quantization (its
+  /// values come from running the model) and emitMlir always compile.
+  std::string cacheDir;
+  /// What else decides the code, for the cache key (the GGUF import's
+  /// options).
+  std::string cacheKeyExtra;
 };
 
 /// The entry points a run over `prompts` needs (as llmrt::generate takes
@@ -154,8 +165,11 @@ struct JITTimings {
   double import = 0;
   /// The pass pipeline down to the LLVM dialect.
   double lower = 0;
-  /// Binding the weights, LLVM's optimizer and code generation.
+  /// Binding the weights, LLVM's optimizer and code generation (or, from
+  /// the compile cache, loading the code).
   double jit = 0;
+  /// The code came from the compile cache.
+  bool cached = false;
 };
 
 /// Compiles `model` for `options`, reading its weights from `weights`, and
