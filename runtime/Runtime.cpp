@@ -10,6 +10,7 @@
 
 #include "llm-c/Runtime.h"
 
+#include "Artifact.h"
 #include "CAPI.h"
 #include "Generate.h"
 #include "Kernels.h"
@@ -162,6 +163,20 @@ llmrt_status llmrt_model_load(const char *manifest_json, size_t manifest_size,
   if (!created)
     return llmrt::capi::fail(created.status());
   *model = new llmrt_model{std::move(*created)};
+  return LLMRT_OK;
+}
+
+llmrt_status llmrt_model_load_artifact(const char *path, llmrt_model **model) {
+  if (!model)
+    return invalid(
+        "llmrt_model_load_artifact: expected a model pointer, found NULL");
+  *model = nullptr;
+  if (!path)
+    return invalid("llmrt_model_load_artifact: expected a path, found NULL");
+  Expected<std::unique_ptr<Model>> loaded = loadArtifact(path);
+  if (!loaded)
+    return llmrt::capi::fail(loaded.status());
+  *model = new llmrt_model{std::move(*loaded)};
   return LLMRT_OK;
 }
 

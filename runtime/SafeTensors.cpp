@@ -742,6 +742,19 @@ std::string_view fileName(std::string_view path) {
 } // namespace
 
 Expected<std::unique_ptr<SafeTensorsArchive>>
+SafeTensorsArchive::openFile(std::string_view path, std::string directory) {
+  std::unique_ptr<SafeTensorsArchive> archive(new SafeTensorsArchive());
+  archive->dir = std::move(directory);
+  Expected<std::unique_ptr<SafeTensorsFile>> file = SafeTensorsFile::open(path);
+  if (!file)
+    return file.takeStatus();
+  for (const TensorInfo &t : (*file)->tensors())
+    archive->index.emplace(t.name, &t);
+  archive->fileList.push_back(std::move(*file));
+  return std::move(archive);
+}
+
+Expected<std::unique_ptr<SafeTensorsArchive>>
 SafeTensorsArchive::openDirectory(std::string_view modelDirView,
                                   const SafeTensorsArchiveOptions &options) {
   std::string modelDir(modelDirView);

@@ -175,6 +175,11 @@ public:
   openDirectory(std::string_view modelDir,
                 const SafeTensorsArchiveOptions &options = {});
 
+  /// An archive of the one safetensors file at `path` (an artifact's
+  /// params.safetensors), named `directory` in messages.
+  static Expected<std::unique_ptr<SafeTensorsArchive>>
+  openFile(std::string_view path, std::string directory);
+
   /// The tensor called `name` in whichever shard holds it, or nullptr.
   const TensorInfo *lookup(std::string_view name) const;
   /// All tensors: shards in file-name order, each in data-offset order.

@@ -8,6 +8,7 @@
 #include "Memory.h"
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 
 using namespace llmrt;
@@ -369,13 +370,55 @@ Status Session::prefill(int64_t seq, TokenSpan tokens, float *logits,
   if (tokens.empty())
     return Status::invalid("session: prefill needs at least one token");
   int64_t input = crossInput[seq];
-  Expected<const Entry *> entry = findCached(
-      1, tokens.size(), input < 0 ? 0 : crossBlocks->getNumHeldBlocks(input));
-  if (!entry)
+  const int64_t crossNeeded =
+      input < 0 ? 0 : crossBlocks->getNumHeldBlocks(input);
+  Expected<const Entry *> entry = findCached(1, tokens.size(), crossNeeded);
+  if (entry)
+    return runCached(**entry, {seq},
+                     std::vector<int64_t>(tokens.begin(), tokens.end()),
+                     tokens.size(), logits, which);
+  // No entry point of this length (an artifact compiled for a few): the
+  // tokens in chunks, each the longest compiled length that fits (a decode
+  // entry point takes one token), each attending to the ones before it
+  // through the cache.
+  std::vector<int64_t> lengths;
+  for (const Entry &e : model.getEntries()) {
+    const EntryDesc &desc = *e.desc;
+    if (!isCached(desc) ||
+        tableWidth(desc, ArgKind::CrossBlockTables) < crossNeeded)
+      continue;
+    const std::vector<int64_t> &shape =
+        desc.getArg(ArgKind::Tokens).tensor.shape;
+    if (shape[0] >= 1 && shape[1] >= 1)
+      lengths.push_back(shape[1]);
+  }
+  std::sort(lengths.begin(), lengths.end(), std::greater<int64_t>());
+  if (lengths.empty() || lengths.back() != 1)
     return entry.takeStatus();
-  return runCached(**entry, {seq},
-                   std::vector<int64_t>(tokens.begin(), tokens.end()),
-                   tokens.size(), logits, which);
+  const int64_t vocab = info.vocabSize;
+  for (size_t begin = 0; begin < tokens.size();) {
+    const int64_t left = static_cast<int64_t>(tokens.size() - begin);
+    const int64_t count =
+        *std::find_if(lengths.begin(), lengths.end(),
+                      [&](int64_t length) { return length <= left; });
+    Expected<const Entry *> chunk = findCached(1, count, crossNeeded);
+    if (!chunk)
+      return chunk.takeStatus();
+    const bool last = count == left;
+    float *out = nullptr;
+    if (logits && which == PrefillLogits::All)
+      out = logits + static_cast<int64_t>(begin) * vocab;
+    else if (logits && last)
+      out = logits;
+    Status ran = runCached(**chunk, {seq},
+                           std::vector<int64_t>(tokens.begin() + begin,
+                                                tokens.begin() + begin + count),
+                           count, out, which);
+    if (!ran.isOk())
+      return ran;
+    begin += count;
+  }
+  return Status::ok();
 }
 
 Status Session::decode(const std::vector<int64_t> &seqs,

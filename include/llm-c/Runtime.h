@@ -132,6 +132,17 @@ LLMRT_API llmrt_status llmrt_model_load(const char *manifest_json,
                                         const char *weights_dir,
                                         llmrt_code code, llmrt_model **model);
 
+/** Loads the artifact folder `path` that `llm-compile MODEL -o NAME.llmc`
+ *  wrote: its manifest.json (format version and this CPU's features
+ *  checked), params.safetensors (memory-mapped) and model.so (dlopen; its
+ *  kernels resolve from libllmrt). The artifact's tokenizer, when it has
+ *  one, loads with llmrt_tokenizer_load(path). Errors name the file and
+ *  what was expected: another format version, a missing file, a corrupted
+ *  params.safetensors, a model.so without an entry point the manifest
+ *  lists. On failure `*model` is NULL. */
+LLMRT_API llmrt_status llmrt_model_load_artifact(const char *path,
+                                                 llmrt_model **model);
+
 LLMRT_API void llmrt_model_free(llmrt_model *model);
 
 /** Runs the full-sequence entry point on `tokens` (an encoder-decoder

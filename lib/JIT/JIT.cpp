@@ -298,6 +298,136 @@ static llvm::Error checkUnusedTensors(const HFModel &model, ModuleOp module,
   return llvm::Error::success();
 }
 
+/// Imports `model` for `options` and runs the CPU pipeline: the module
+/// compileModel compiles. Fills spent.import, leaving `start` at the
+/// pipeline's start; `scalingGroups`, when given, receives AWQ's groups
+/// (found in the imported IR).
+static llvm::Expected<OwningOpRef<ModuleOp>>
+importAndLower(MLIRContext &context, const HFModel &model,
+               const llmrt::SafeTensorsArchive &weights,
+               const JITOptions &options, JITTimings &spent,
+               std::chrono::steady_clock::time_point &start,
+               std::vector<ScalingGroup> *scalingGroups) {
+  using Clock = std::chrono::steady_clock;
+  auto since = [](Clock::time_point from) {
+    return std::chrono::duration<double>(Clock::now() - from).count();
+  };
+  context.loadDialect<LLMDialect, func::FuncDialect, arith::ArithDialect,
+                      LLVM::LLVMDialect>();
+  bool seq2seq = model.getInfo().kind == llmrt::ModelKind::EncoderDecoder;
+  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
+  CPUPipelineOptions pipeline;
+  pipeline.attentionPasses = options.attentionPasses;
+  pipeline.moeDecodeMaxTokens = options.moeDecodeMaxTokens;
+  pipeline.quantizeBits = options.quantizeBits;
+  pipeline.quantizeGroupSize = options.quantizeGroupSize;
+  pipeline.quantizeSymmetric = options.quantizeSymmetric;
+  pipeline.quantizeSkip = options.quantizeSkip;
+  pipeline.quantizeActivations = options.quantizeActivations ? "int8" : "none";
+  pipeline.quantizeMethod = options.quantizeMethod;
+  std::string decodeName;
+  if (!options.kvCache) {
+    HFImportOptions import;
+    import.seqLen = options.seqLen;
+    import.decoderSeqLen = options.decoderSeqLen;
+    import.decomposeAttention = options.decomposeAttention;
+    llvm::Expected<OwningOpRef<ModuleOp>> imported =
+        model.import(context, weights, import);
+    if (!imported)
+      return imported.takeError();
+    module = std::move(*imported);
+    if (!options.emitMlir.empty())
+      if (llvm::Error err =
+              writeOutputFile(options.emitMlir, [&](llvm::raw_ostream &os) {
+                (*module)->print(os);
+              }))
+        return std::move(err);
+  } else {
+    // The prefill functions, imported for one sequence each: per prompt
+    // length, or per encoder input length for an encoder-decoder model.
+    std::vector<HFImportOptions> functions;
+    for (int64_t len : seq2seq ? options.encoderLens : options.promptLens) {
+      HFImportOptions import;
+      import.seqLen = len;
+      import.decoderSeqLen = seq2seq ? options.decoderPromptLen : 0;
+      import.functionName =
+          (seq2seq ? "prefill_enc" : "prefill_") + std::to_string(len);
+      functions.push_back(import);
+    }
+    if (functions.empty())
+      return makeError("compiling the cached entry points: expected at least "
+                       "one prompt length");
+    for (const HFImportOptions &import : functions) {
+      llvm::Expected<OwningOpRef<ModuleOp>> imported =
+          model.import(context, weights, import);
+      if (!imported)
+        return imported.takeError();
+      absorb(*module, **imported);
+    }
+    pipeline.kvCache = true;
+    pipeline.blockSize = options.blockSize;
+    pipeline.cacheDtype = options.cacheDtype;
+    pipeline.maxSeqLen = options.maxSeqLen;
+    pipeline.lastLogitsOnly = options.lastLogitsOnly;
+    // The cache pass derives each prefill function's decode entry point for
+    // `decodeBatch` sequences of one token; one serves every prompt: the
+    // last prefill's (the longest encoder input's, whose cross-attention
+    // block tables are the widest).
+    pipeline.decodeBatch = options.decodeBatch;
+    if (options.decodeBatch > 0)
+      decodeName = functions.back().functionName + "_decode";
+  }
+  if (llvm::Error err = checkUnusedTensors(model, *module, weights, options))
+    return std::move(err);
+  // AWQ folds its scales into the ops before the projections: found in the
+  // imported IR, before fusion changes it.
+  if (scalingGroups)
+    *scalingGroups = findScalingGroups(*module);
+  spent.import = since(start);
+  start = Clock::now();
+  // buildCPUPipeline puts ALiBi slopes before the cache and the cache before
+  // canonicalization, as the cache requires. Decomposed attention has no
+  // CPU lowering: fusion must raise all of it.
+  PassManager pm(&context);
+  buildCPUPipeline(pm, pipeline);
+  if (failed(pm.run(*module)))
+    return makeError(options.kvCache
+                         ? "compiling the cached entry points failed (see the "
+                           "diagnostics above)"
+                         : "lowering to the CPU failed (see the diagnostics "
+                           "above)");
+  // The other decode entry points would only cost JIT time.
+  if (!decodeName.empty())
+    for (auto func :
+         llvm::make_early_inc_range(module->getOps<LLVM::LLVMFuncOp>()))
+      if (func.getSymName().ends_with("_decode") &&
+          func.getSymName() != decodeName)
+        func.erase();
+  return std::move(module);
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+mlir::llm::lowerModel(MLIRContext &context, const HFModel &model,
+                      const llmrt::SafeTensorsArchive &weights,
+                      const JITOptions &options) {
+  if (llvm::Error err = checkQuantizeOptions(options))
+    return std::move(err);
+  if (options.quantizeBits != 0 && options.quantizeMethod != "rtn")
+    return makeError(llvm::formatv(
+        "--method {0}: calibrated quantization computes its values by "
+        "running the model in-process; it is not available ahead of time "
+        "(use --method rtn)",
+        options.quantizeMethod));
+  if (options.kvCache)
+    if (llvm::Error err =
+            checkKVCacheOptions(options.blockSize, options.cacheDtype))
+      return std::move(err);
+  JITTimings spent;
+  auto start = std::chrono::steady_clock::now();
+  return importAndLower(context, model, weights, options, spent, start,
+                        nullptr);
+}
+
 llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
     MLIRContext &context, const HFModel &model,
     std::shared_ptr<const llmrt::SafeTensorsArchive> weights,
@@ -308,10 +438,7 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
   };
   JITTimings spent;
   auto start = Clock::now();
-  context.loadDialect<LLMDialect, func::FuncDialect, arith::ArithDialect,
-                      LLVM::LLVMDialect>();
-  bool seq2seq = model.getInfo().kind == llmrt::ModelKind::EncoderDecoder;
-  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
+  OwningOpRef<ModuleOp> module;
   if (llvm::Error err = checkQuantizeOptions(options))
     return std::move(err);
   bool calibrated =
@@ -348,94 +475,13 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
       }
     }
   }
-  CPUPipelineOptions pipeline;
-  pipeline.attentionPasses = options.attentionPasses;
-  pipeline.moeDecodeMaxTokens = options.moeDecodeMaxTokens;
-  pipeline.quantizeBits = options.quantizeBits;
-  pipeline.quantizeGroupSize = options.quantizeGroupSize;
-  pipeline.quantizeSymmetric = options.quantizeSymmetric;
-  pipeline.quantizeSkip = options.quantizeSkip;
-  pipeline.quantizeActivations = options.quantizeActivations ? "int8" : "none";
-  pipeline.quantizeMethod = options.quantizeMethod;
-  std::string decodeName;
-  if (!options.kvCache) {
-    HFImportOptions import;
-    import.seqLen = options.seqLen;
-    import.decoderSeqLen = options.decoderSeqLen;
-    import.decomposeAttention = options.decomposeAttention;
-    llvm::Expected<OwningOpRef<ModuleOp>> imported =
-        model.import(context, *weights, import);
-    if (!imported)
-      return imported.takeError();
-    module = std::move(*imported);
-    if (!options.emitMlir.empty())
-      if (llvm::Error err =
-              writeOutputFile(options.emitMlir, [&](llvm::raw_ostream &os) {
-                (*module)->print(os);
-              }))
-        return std::move(err);
-  } else {
-    // The prefill functions, imported for one sequence each: per prompt
-    // length, or per encoder input length for an encoder-decoder model.
-    std::vector<HFImportOptions> functions;
-    for (int64_t len : seq2seq ? options.encoderLens : options.promptLens) {
-      HFImportOptions import;
-      import.seqLen = len;
-      import.decoderSeqLen = seq2seq ? options.decoderPromptLen : 0;
-      import.functionName =
-          (seq2seq ? "prefill_enc" : "prefill_") + std::to_string(len);
-      functions.push_back(import);
-    }
-    if (functions.empty())
-      return makeError("compiling the cached entry points: expected at least "
-                       "one prompt length");
-    for (const HFImportOptions &import : functions) {
-      llvm::Expected<OwningOpRef<ModuleOp>> imported =
-          model.import(context, *weights, import);
-      if (!imported)
-        return imported.takeError();
-      absorb(*module, **imported);
-    }
-    pipeline.kvCache = true;
-    pipeline.blockSize = options.blockSize;
-    pipeline.cacheDtype = options.cacheDtype;
-    pipeline.maxSeqLen = options.maxSeqLen;
-    pipeline.lastLogitsOnly = options.lastLogitsOnly;
-    // The cache pass derives each prefill function's decode entry point for
-    // `decodeBatch` sequences of one token; one serves every prompt: the
-    // last prefill's (the longest encoder input's, whose cross-attention
-    // block tables are the widest).
-    pipeline.decodeBatch = options.decodeBatch;
-    if (options.decodeBatch > 0)
-      decodeName = functions.back().functionName + "_decode";
-  }
-  if (llvm::Error err = checkUnusedTensors(model, *module, *weights, options))
-    return std::move(err);
-  // AWQ folds its scales into the ops before the projections: found in the
-  // imported IR, before fusion changes it.
   std::vector<ScalingGroup> scalingGroups;
-  if (calibrated && options.quantizeMethod == "awq")
-    scalingGroups = findScalingGroups(*module);
-  spent.import = since(start);
-  start = Clock::now();
-  // buildCPUPipeline puts ALiBi slopes before the cache and the cache before
-  // canonicalization, as the cache requires. Decomposed attention has no
-  // CPU lowering: fusion must raise all of it.
-  PassManager pm(&context);
-  buildCPUPipeline(pm, pipeline);
-  if (failed(pm.run(*module)))
-    return makeError(options.kvCache
-                         ? "compiling the cached entry points failed (see the "
-                           "diagnostics above)"
-                         : "lowering to the CPU failed (see the diagnostics "
-                           "above)");
-  // The other decode entry points would only cost JIT time.
-  if (!decodeName.empty())
-    for (auto func :
-         llvm::make_early_inc_range(module->getOps<LLVM::LLVMFuncOp>()))
-      if (func.getSymName().ends_with("_decode") &&
-          func.getSymName() != decodeName)
-        func.erase();
+  llvm::Expected<OwningOpRef<ModuleOp>> lowered = importAndLower(
+      context, model, *weights, options, spent, start,
+      calibrated && options.quantizeMethod == "awq" ? &scalingGroups : nullptr);
+  if (!lowered)
+    return lowered.takeError();
+  module = std::move(*lowered);
   spent.lower = since(start);
   start = Clock::now();
   if (cache) {

@@ -24,6 +24,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Artifact.h"
 #include "llm/Import/GGUFImporter.h"
 #include "llm/Import/HFImporter.h"
 #include "llm/JIT/CompileCache.h"
@@ -905,11 +906,53 @@ static int run() {
     if (llvm::Error err = checkOutputPath(flag, path))
       return fail(llvm::toString(std::move(err)));
 
+  // An artifact (llm-compile): its entry points are compiled already, so
+  // the options that choose them are the compiler's.
+  const bool artifact = !gguf && llmrt::isArtifact(modelPath);
+  std::optional<llmrt::ArtifactManifest> artifactManifest;
+  if (artifact) {
+    llmrt::Expected<llmrt::ArtifactManifest> read =
+        llmrt::readArtifactManifest(modelPath);
+    if (!read)
+      return fail(read.error());
+    if (!read->manifest.model)
+      return fail(llvm::formatv("{0}/manifest.json: field 'model': expected "
+                                "the model's description, found nothing",
+                                modelPath));
+    artifactManifest = std::move(*read);
+    const std::pair<const char *, bool> compileFlags[10] = {
+        {"--no-kv-cache", noKVCache},
+        {"--embed", !embed.empty()},
+        {"--perplexity", !perplexity.empty()},
+        {"--quantize", !quantize.empty()},
+        {"--kv-block-size", kvBlockSize.getNumOccurrences() > 0},
+        {"--kv-dtype", kvDtype.getNumOccurrences() > 0},
+        {"--moe-decode-max-tokens", moeDecodeMaxTokens.getNumOccurrences() > 0},
+        {"--decompose-attention", decomposeAttention},
+        {"--emit-mlir", !emitMlir.empty()},
+        {"--no-cache", noCompileCache}};
+    for (auto [flag, given] : compileFlags)
+      if (given)
+        return fail(llvm::formatv(
+            "{0}: an artifact is compiled already ({1}); {2} applies to a "
+            "model folder or GGUF file",
+            modelPath, artifactManifest->info.options, flag));
+    if (!dumpLogits.empty() && !llvm::StringRef(artifactManifest->info.options)
+                                    .contains("--all-logits"))
+      return fail(llvm::formatv(
+          "--dump-logits: {0} computes each prompt's last logits alone ({1}); "
+          "compile it with llm-compile --all-logits to read every "
+          "position's",
+          modelPath, artifactManifest->info.options));
+  }
+
   // A GGUF file: its synthesized config and its tensors, renamed.
   std::shared_ptr<const llmrt::SafeTensorsArchive> ggufWeights;
   llvm::Expected<std::unique_ptr<HFModel>> hf =
       llvm::Expected<std::unique_ptr<HFModel>>(nullptr);
-  if (gguf) {
+  if (artifact) {
+    // No HFModel: the manifest describes the model.
+  } else if (gguf) {
     llvm::Expected<GGUFModel> opened = openGGUF(modelPath);
     if (!opened)
       return fail(llvm::toString(opened.takeError()));
@@ -923,7 +966,8 @@ static int run() {
   }
   if (!hf)
     return fail(llvm::toString(hf.takeError()));
-  const HFModelInfo &info = (*hf)->getInfo();
+  const HFModelInfo &info =
+      artifact ? *artifactManifest->manifest.model : (*hf)->getInfo();
   bool encoder = info.kind == llmrt::ModelKind::Encoder;
   bool seq2seq = info.kind == llmrt::ModelKind::EncoderDecoder;
   if (encoder && (maxNewTokens > 0 || !dumpLogits.empty()))
@@ -1082,7 +1126,8 @@ static int run() {
     return fail(llvm::formatv("--embed is for encoder models (BERT, "
                               "RoBERTa); '{0}' is not one",
                               info.type));
-  bool cached = maxNewTokens > 0 && !encoder && !noKVCache;
+  // An artifact holds the cached entry points alone.
+  bool cached = artifact || (maxNewTokens > 0 && !encoder && !noKVCache);
   if (prompts.size() > 1 && embed.empty() && (!cached || !dumpLogits.empty()))
     return fail("--input-ids: several prompts (separated by ';') are "
                 "generated as one batch with the KV cache; they need a "
@@ -1158,7 +1203,7 @@ static int run() {
     return fail("--num-beams: beam search takes a single prompt");
 
   std::shared_ptr<const llmrt::SafeTensorsArchive> weights = ggufWeights;
-  if (!gguf) {
+  if (!gguf && !artifact) {
     llmrt::Expected<std::unique_ptr<llmrt::SafeTensorsArchive>> archive =
         llmrt::SafeTensorsArchive::openDirectory(modelPath.getValue());
     if (!archive)
@@ -1178,8 +1223,12 @@ static int run() {
        {llvm::StringRef(promptFile), llvm::StringRef(perplexity)})
     if (!file.empty())
       inputs.push_back(file.str());
-  for (const auto &file : weights->files())
-    inputs.push_back(file->path());
+  if (weights)
+    for (const auto &file : weights->files())
+      inputs.push_back(file->path());
+  for (const char *name : {"manifest.json", "model.so", "params.safetensors"})
+    if (artifact)
+      inputs.push_back((llvm::Twine(modelPath) + "/" + name).str());
   for (auto [flag, path] : outputs)
     if (llvm::Error err = checkNotAnInput(flag, path, inputs))
       return fail(llvm::toString(std::move(err)));
@@ -1199,13 +1248,24 @@ static int run() {
   auto start = Clock::now();
   JITTimings timings;
   llvm::Expected<std::unique_ptr<llmrt::Model>> model =
-      compileModel(context, **hf, weights, jit, &timings);
+      llvm::Expected<std::unique_ptr<llmrt::Model>>(nullptr);
+  if (artifact) {
+    llmrt::Expected<std::unique_ptr<llmrt::Model>> loaded =
+        llmrt::loadArtifact(modelPath, !noMemoryCheck);
+    if (!loaded)
+      return fail(loaded.error());
+    model = std::move(*loaded);
+  } else {
+    model = compileModel(context, **hf, weights, jit, &timings);
+  }
   if (!model)
     return fail(llvm::toString(model.takeError()));
   double compileSeconds = secondsSince(start);
   // "compiled X ... in N s", or "loaded X's code from the compile cache".
-  std::string compiledVerb =
-      timings.cached ? "loaded (from the compile cache)" : "compiled";
+  std::string compiledVerb = artifact ? "loaded the artifact"
+                             : timings.cached
+                                 ? "loaded (from the compile cache)"
+                                 : "compiled";
   int64_t vocab = info.vocabSize;
   if (!info.eosTokenIds.empty() && !ignoreEos)
     params.stopTokenIds = info.eosTokenIds;

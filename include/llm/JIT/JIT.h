@@ -179,6 +179,14 @@ compileModel(MLIRContext &context, const HFModel &model,
              std::shared_ptr<const llmrt::SafeTensorsArchive> weights,
              const JITOptions &options, JITTimings *timings = nullptr);
 
+/// Imports `model` for `options` and runs the CPU pipeline down to the LLVM
+/// dialect (what compileModel compiles), for ahead-of-time compilation
+/// (llm-compile). Calibrated quantization, which runs the model, is
+/// refused.
+llvm::Expected<OwningOpRef<ModuleOp>>
+lowerModel(MLIRContext &context, const HFModel &model,
+           const llmrt::SafeTensorsArchive &weights, const JITOptions &options);
+
 /// Computes the values of some parameters of a compiled model from its
 /// manifest (calibrated quantization).
 using ParamValueFactory =

@@ -1,0 +1,433 @@
+//===- llm-compile.cpp - Compiles a model ahead of time -------------------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// `llm-compile MODEL -o NAME.llmc` compiles a Hugging Face folder or a GGUF
+// file, as llm-run's JIT would, into an artifact folder that libllmrt loads
+// without MLIR or LLVM (runtime/Artifact.h): manifest.json, model.so (the
+// host CPU's code), params.safetensors (the weights the code reads) and the
+// tokenizer's files. `llm-run NAME.llmc` runs it. `--emit=mlir|llvm|obj`
+// writes an intermediate form to -o instead.
+//
+// The entry points are prefill functions of the lengths in --prompt-lens
+// (a prompt of another length is prefilled in chunks of these lengths and
+// of the decode function's single token, through the cache) and a decode
+// function for --decode-batch sequences, over a paged KV cache of
+// --kv-block-size tokens per block holding up to --max-seq-len tokens.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llm/Import/GGUFImporter.h"
+#include "llm/Import/HFImporter.h"
+#include "llm/JIT/JIT.h"
+#include "llm/JIT/NativeCode.h"
+#include "llm/Support/ToolSupport.h"
+#include "llm/codegen/CPU/Manifest.h"
+
+#include "Artifact.h"
+#include "Manifest.h"
+#include "SafeTensors.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <chrono>
+#include <set>
+#include <unistd.h>
+
+using namespace mlir;
+using namespace mlir::llm;
+namespace cl = llvm::cl;
+
+namespace {
+
+cl::OptionCategory category("llm-compile options");
+cl::opt<std::string> modelPath(cl::Positional, cl::Required,
+                               cl::desc("<model folder or .gguf file>"),
+                               cl::cat(category));
+cl::opt<std::string> outputPath("o", cl::Required,
+                                cl::desc("Output: the artifact folder "
+                                         "(NAME.llmc), or the --emit file"),
+                                cl::value_desc("path"), cl::cat(category));
+cl::opt<std::string>
+    emit("emit",
+         cl::desc("What to write: artifact (default: a folder llm-run and "
+                  "libllmrt load), mlir (the module after the CPU pipeline), "
+                  "llvm (optimized LLVM IR), obj (an object file)"),
+         cl::init("artifact"), cl::cat(category));
+cl::list<int64_t>
+    promptLens("prompt-lens", cl::CommaSeparated,
+               cl::desc("Prefill entry points, one per length (default "
+                        "16,64,256, those no longer than --max-seq-len)"),
+               cl::cat(category));
+cl::opt<int64_t> decodeBatch("decode-batch",
+                             cl::desc("Sequences per decode call (default 1)"),
+                             cl::init(1), cl::cat(category));
+cl::opt<int64_t> maxSeqLen(
+    "max-seq-len",
+    cl::desc("Longest sequence (prompt plus generated tokens) the block "
+             "tables describe (default: the model's context length, at most "
+             "4096)"),
+    cl::init(0), cl::cat(category));
+cl::opt<int64_t> kvBlockSize("kv-block-size",
+                             cl::desc("Tokens per KV-cache block"),
+                             cl::init(kDefaultKVBlockSize), cl::cat(category));
+cl::opt<std::string> kvDtype("kv-dtype",
+                             cl::desc("KV-cache dtype: f32, f16, bf16 or i8"),
+                             cl::init("f32"), cl::cat(category));
+cl::opt<bool> allLogits(
+    "all-logits",
+    cl::desc("Prefill returns every position's logits (for --dump-logits "
+             "and perplexity), not only the last one's"),
+    cl::init(false), cl::cat(category));
+cl::opt<std::string> quantize("quantize",
+                              cl::desc("Quantize the projections: int8, "
+                                       "int4 or w8a8 (rounded to nearest)"),
+                              cl::init(""), cl::cat(category));
+cl::opt<int64_t> groupSize("group-size",
+                           cl::desc("With --quantize: input features per "
+                                    "scale (0: per output row)"),
+                           cl::init(32), cl::cat(category));
+cl::opt<bool> asymmetric("asymmetric", cl::desc("With --quantize: zero points"),
+                         cl::init(false), cl::cat(category));
+cl::opt<std::string>
+    quantizeSkip("quantize-skip",
+                 cl::desc("With --quantize: comma-separated name patterns "
+                          "kept in float"),
+                 cl::init("lm_head"), cl::cat(category));
+cl::opt<int64_t> moeDecodeMaxTokens(
+    "moe-decode-max-tokens",
+    cl::desc("MoE layers of at most this many tokens take the decode form"),
+    cl::init(8), cl::cat(category));
+cl::opt<bool> allowUnusedWeights(
+    "allow-unused-weights",
+    cl::desc("Compile a checkpoint holding tensors config.json has no place "
+             "for"),
+    cl::init(false), cl::cat(category));
+
+int fail(const llvm::Twine &message) {
+  llvm::errs() << "llm-compile: error: " << message << "\n";
+  return 1;
+}
+
+/// Stages on stderr, as a line and a bar, when stderr is a terminal.
+class Progress {
+public:
+  explicit Progress(int stages)
+      : stages(stages), shown(::isatty(STDERR_FILENO) != 0),
+        start(std::chrono::steady_clock::now()) {}
+  void stage(llvm::StringRef name) {
+    ++done;
+    if (!shown)
+      return;
+    const int width = 20, filled = width * (done - 1) / stages;
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    llvm::errs() << llvm::formatv(
+        "\r[{0}{1}] {2,5:f1} s  {3,-40}", std::string(filled, '#'),
+        std::string(width - filled, '.'), seconds, name);
+  }
+  ~Progress() {
+    if (shown && done)
+      llvm::errs() << "\r" << std::string(72, ' ') << "\r";
+  }
+
+private:
+  int stages, done = 0;
+  bool shown;
+  std::chrono::steady_clock::time_point start;
+};
+
+/// The checkpoint tensors the entry points read, by the manifest's params.
+std::vector<std::string> neededTensors(const llmrt::Manifest &manifest,
+                                       const llmrt::SafeTensorsArchive &w) {
+  std::set<std::string> names;
+  for (const llmrt::ParamDesc &p : manifest.params) {
+    if (p.quant && !p.quant->checkpoint.empty()) {
+      // A GPTQ or AWQ checkpoint's packed tensors.
+      for (const char *suffix : {".qweight", ".qzeros", ".scales", ".g_idx"})
+        if (w.lookup(p.name + suffix))
+          names.insert(p.name + suffix);
+    } else if (!p.stacked.empty()) {
+      names.insert(p.stacked.begin(), p.stacked.end());
+    } else {
+      names.insert(p.name);
+    }
+  }
+  return {names.begin(), names.end()};
+}
+
+/// The artifact's "artifact" object.
+llvm::json::Object describeArtifact(bool tokenizer, llvm::StringRef flags) {
+  HostCPU cpu = getHostCPU();
+  llvm::json::Array features;
+  for (const std::string &name : llmrt::getCheckableCPUFeatures())
+    if (llvm::is_contained(llvm::split(cpu.features, ','), "+" + name))
+      features.push_back(name);
+  return llvm::json::Object{
+      {"format", "llmc-artifact"},
+      {"version", llmrt::kArtifactVersion},
+      {"compiler", "LLMC llm-compile (LLVM " LLVM_VERSION_STRING ")"},
+      {"target", llvm::json::Object{{"triple", llvm::sys::getProcessTriple()},
+                                    {"cpu", cpu.name},
+                                    {"features", std::move(features)}}},
+      {"options", flags},
+      {"code", "model.so"},
+      {"params", "params.safetensors"},
+      {"tokenizer", tokenizer}};
+}
+
+llvm::Error writeText(llvm::StringRef path, llvm::StringRef text) {
+  return writeOutputFile(path, [&](llvm::raw_ostream &os) { os << text; });
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "llm-compile: compiles a model (a Hugging Face folder or a .gguf "
+      "file) ahead of time into an artifact folder for llm-run and "
+      "libllmrt\n");
+
+  if (!llvm::is_contained({"artifact", "mlir", "llvm", "obj"}, emit.getValue()))
+    return fail(llvm::formatv("--emit: expected artifact, mlir, llvm or obj, "
+                              "found '{0}'",
+                              emit));
+  if (!quantize.empty() && quantize != "int8" && quantize != "int4" &&
+      quantize != "w8a8")
+    return fail(llvm::formatv(
+        "--quantize: expected int8, int4 or w8a8, found '{0}'", quantize));
+  if (decodeBatch < 1 || decodeBatch > 1024)
+    return fail(llvm::formatv(
+        "--decode-batch: expected a value in [1, 1024], found {0}",
+        decodeBatch.getValue()));
+  if (maxSeqLen < 0 || maxSeqLen > kMaxSequenceLength)
+    return fail(llvm::formatv("--max-seq-len: expected a value in [1, {0}] "
+                              "(0: the model's context), found {1}",
+                              kMaxSequenceLength, maxSeqLen.getValue()));
+  if (moeDecodeMaxTokens < 0)
+    return fail(llvm::formatv("--moe-decode-max-tokens: expected a value >= "
+                              "0, found {0}",
+                              moeDecodeMaxTokens.getValue()));
+
+  Progress progress(emit == "artifact" ? 5 : 3);
+  progress.stage("import");
+  // The model and its weights, as llm-run opens them.
+  std::unique_ptr<HFModel> model;
+  std::shared_ptr<const llmrt::SafeTensorsArchive> weights;
+  bool gguf = isGGUFPath(modelPath);
+  if (gguf) {
+    llvm::Expected<GGUFModel> opened = openGGUF(modelPath);
+    if (!opened)
+      return fail(llvm::toString(opened.takeError()));
+    for (const std::string &note : opened->notes)
+      llvm::errs() << "llm-compile: note: " << note << "\n";
+    model = std::move(opened->model);
+    weights = std::move(opened->weights);
+  } else {
+    llvm::Expected<std::unique_ptr<HFModel>> opened = HFModel::open(modelPath);
+    if (!opened)
+      return fail(llvm::toString(opened.takeError()));
+    model = std::move(*opened);
+    llmrt::Expected<std::unique_ptr<llmrt::SafeTensorsArchive>> archive =
+        llmrt::SafeTensorsArchive::openDirectory(modelPath.getValue());
+    if (!archive)
+      return fail(archive.error());
+    weights = std::move(*archive);
+  }
+  const llmrt::ModelInfo &info = model->getInfo();
+  if (info.kind != llmrt::ModelKind::Decoder)
+    return fail(llvm::formatv(
+        "{0}: '{1}' is {2}: llm-compile writes the prefill and decode entry "
+        "points of decoder-only models; run it with llm-run",
+        modelPath, info.type,
+        info.kind == llmrt::ModelKind::Encoder ? "an encoder"
+                                               : "an encoder-decoder"));
+
+  // The entry points.
+  JITOptions options;
+  options.kvCache = true;
+  int64_t limit = info.maxPositions ? info.maxPositions : kMaxSequenceLength;
+  int64_t longest = maxSeqLen;
+  if (longest == 0)
+    longest = std::min<int64_t>(
+        std::min<int64_t>(info.contextLength ? info.contextLength : 4096, 4096),
+        limit);
+  if (longest > limit)
+    return fail(llvm::formatv("--max-seq-len: the model supports {0} "
+                              "positions, found {1}",
+                              limit, longest));
+  options.maxSeqLen = longest;
+  if (promptLens.empty()) {
+    for (int64_t len : {16, 64, 256})
+      if (len <= longest)
+        options.promptLens.push_back(len);
+  } else {
+    for (int64_t len : promptLens) {
+      if (len < 1 || len > longest)
+        return fail(llvm::formatv("--prompt-lens: expected lengths in [1, "
+                                  "{0}] (--max-seq-len), found {1}",
+                                  longest, len));
+      if (!llvm::is_contained(options.promptLens, len))
+        options.promptLens.push_back(len);
+    }
+  }
+  llvm::sort(options.promptLens);
+  if (options.promptLens.empty())
+    options.promptLens.push_back(1);
+  options.decodeBatch = decodeBatch;
+  options.blockSize = kvBlockSize;
+  options.cacheDtype = kvDtype;
+  options.lastLogitsOnly = !allLogits;
+  options.quantizeBits = quantize == "int8" || quantize == "w8a8" ? 8
+                         : quantize == "int4"                     ? 4
+                                                                  : 0;
+  options.quantizeActivations = quantize == "w8a8";
+  options.quantizeGroupSize = groupSize;
+  options.quantizeSymmetric = !asymmetric;
+  options.quantizeSkip = quantizeSkip;
+  options.moeDecodeMaxTokens = moeDecodeMaxTokens;
+  options.allowUnusedWeights = allowUnusedWeights;
+  options.warn = [](const std::string &message) {
+    llvm::errs() << "llm-compile: warning: " << message << "\n";
+  };
+  std::string lens;
+  for (int64_t len : options.promptLens)
+    lens += (lens.empty() ? "" : ",") + std::to_string(len);
+  std::string flags = llvm::formatv(
+      "--prompt-lens {0} --decode-batch {1} --max-seq-len {2} "
+      "--kv-block-size {3} --kv-dtype {4}{5}{6}",
+      lens, options.decodeBatch, options.maxSeqLen, options.blockSize,
+      options.cacheDtype, allLogits ? " --all-logits" : "",
+      quantize.empty()
+          ? std::string()
+          : llvm::formatv(" --quantize {0} --group-size {1}{2}", quantize,
+                          groupSize, asymmetric ? " --asymmetric" : "")
+                .str());
+
+  MLIRContext context;
+  progress.stage("passes");
+  llvm::Expected<OwningOpRef<ModuleOp>> lowered =
+      lowerModel(context, *model, *weights, options);
+  if (!lowered)
+    return fail(llvm::toString(lowered.takeError()));
+  ModuleOp module = **lowered;
+
+  if (emit == "mlir") {
+    if (llvm::Error err = writeOutputFile(
+            outputPath, [&](llvm::raw_ostream &os) { module->print(os); }))
+      return fail(llvm::toString(std::move(err)));
+    return 0;
+  }
+  progress.stage("code generation");
+  if (emit == "llvm" || emit == "obj") {
+    llvm::LLVMContext llvmContext;
+    llvm::Expected<std::unique_ptr<llvm::Module>> ir =
+        translateToHostLLVMIR(module, llvmContext, 3);
+    if (!ir)
+      return fail(llvm::toString(ir.takeError()));
+    llvm::Error written = emit == "llvm"
+                              ? writeOutputFile(outputPath,
+                                                [&](llvm::raw_ostream &os) {
+                                                  (*ir)->print(os, nullptr);
+                                                })
+                              : emitObjectFile(**ir, 3, outputPath);
+    if (written)
+      return fail(llvm::toString(std::move(written)));
+    return 0;
+  }
+
+  // The artifact folder: new, or one an earlier llm-compile wrote.
+  llvm::SmallString<256> dir(outputPath);
+  if (llvm::sys::fs::exists(dir)) {
+    if (!llvm::sys::fs::is_directory(dir))
+      return fail(llvm::formatv("-o {0}: expected a folder to write the "
+                                "artifact into, found a file",
+                                dir));
+    std::error_code ec;
+    llvm::sys::fs::directory_iterator it(dir, ec);
+    bool empty = !ec && it == llvm::sys::fs::directory_iterator();
+    if (!empty && !llmrt::isArtifact(dir.str().str()))
+      return fail(llvm::formatv("-o {0}: the folder exists and is not an "
+                                "artifact; refusing to write into it",
+                                dir));
+  } else if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
+    return fail(llvm::formatv("-o {0}: cannot create the folder: {1}", dir,
+                              ec.message()));
+  }
+  auto inDir = [&](llvm::StringRef name) {
+    llvm::SmallString<256> path(dir);
+    llvm::sys::path::append(path, name);
+    return path.str().str();
+  };
+  if (llvm::Error err = emitSharedLibrary(module, 3, inDir("model.so")))
+    return fail(llvm::toString(std::move(err)));
+
+  progress.stage("parameters");
+  llvm::Expected<std::string> manifestText = buildManifest(module);
+  if (!manifestText)
+    return fail(llvm::toString(manifestText.takeError()));
+  llmrt::Expected<llmrt::Manifest> manifest =
+      llmrt::Manifest::parse(*manifestText, "the compiled manifest");
+  if (!manifest)
+    return fail(manifest.error());
+  std::vector<llmrt::TensorToWrite> tensors;
+  for (const std::string &name : neededTensors(*manifest, *weights)) {
+    const llmrt::TensorInfo *t = weights->lookup(name);
+    if (!t)
+      return fail(llvm::formatv("{0}: missing tensor '{1}' (a parameter of "
+                                "the compiled model)",
+                                modelPath, name));
+    tensors.push_back({t->name, t->dtype, t->shape, t->getBytes()});
+  }
+  llmrt::Status written = llmrt::writeSafeTensors(inDir("params.safetensors"),
+                                                  tensors, {{"format", "pt"}});
+  if (!written.isOk())
+    return fail(written.message());
+
+  progress.stage("tokenizer and manifest");
+  bool tokenizer = false;
+  if (!gguf)
+    for (const char *name :
+         {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+          "vocab.json", "merges.txt", "vocab.txt", "tokenizer.model",
+          "added_tokens.json"}) {
+      llvm::SmallString<256> from(modelPath);
+      llvm::sys::path::append(from, name);
+      if (!llvm::sys::fs::is_regular_file(from))
+        continue;
+      if (std::error_code ec = llvm::sys::fs::copy_file(from, inDir(name)))
+        return fail(llvm::formatv("{0}: cannot copy into {1}: {2}", from, dir,
+                                  ec.message()));
+      tokenizer = true;
+    }
+  // The manifest last: a folder without it is not an artifact.
+  llvm::Expected<llvm::json::Value> document = llvm::json::parse(*manifestText);
+  if (!document)
+    return fail("the compiled manifest: " +
+                llvm::toString(document.takeError()));
+  (*document->getAsObject())["artifact"] = describeArtifact(tokenizer, flags);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::formatv("{0:2}", *document) << "\n";
+  if (llvm::Error err = writeText(inDir("manifest.json"), text))
+    return fail(llvm::toString(std::move(err)));
+  return 0;
+}
