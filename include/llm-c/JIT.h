@@ -56,11 +56,16 @@ typedef struct llmc_jit_params {
   const char *quantize_method;
   const int64_t *calibration_ids;
   size_t n_calibration_ids;
+  /** The compile cache's folder (NULL: none): a compilation whose model
+   *  files, options, compiler and CPU match an earlier one loads the code it
+   *  stored there instead of compiling (llm-run's cache; README). */
+  const char *cache_dir;
 } llmc_jit_params;
 
 /** KV cache on, 16 new tokens, 1 beam, blocks of 16 tokens, f32 cache,
  *  every repeated checkpoint tensor used, the last prompt position's logits
- *  only, float weights (groups of 32, rounded to nearest, if quantized). */
+ *  only, float weights (groups of 32, rounded to nearest, if quantized), no
+ *  compile cache. */
 LLMRT_API llmc_jit_params llmc_jit_default_params(void);
 
 /** Compiles the Hugging Face folder `model_dir` (config.json and

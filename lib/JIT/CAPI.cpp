@@ -35,7 +35,8 @@ llmc_jit_params llmc_jit_default_params(void) {
           /*quantize_group_size=*/32,
           /*quantize_method=*/nullptr,
           /*calibration_ids=*/nullptr,
-          /*n_calibration_ids=*/0};
+          /*n_calibration_ids=*/0,
+          /*cache_dir=*/nullptr};
 }
 
 llmrt_status llmc_jit_compile(const char *model_dir,
@@ -118,6 +119,8 @@ llmrt_status llmc_jit_compile(const char *model_dir,
   options.blockSize = params->kv_block_size;
   options.cacheDtype = params->kv_dtype ? params->kv_dtype : "";
   options.allowUnusedWeights = params->allow_unused_weights != 0;
+  if (params->cache_dir)
+    options.cacheDir = params->cache_dir;
   if (params->prompt_logits)
     options.lastLogitsOnly = false;
   options.quantizeBits = quantizeBits;
