@@ -5,7 +5,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "KVCache.h"
+
 #include "Memory.h"
+#include <algorithm>
 
 #include <cstring>
 #include <new>
@@ -111,7 +113,8 @@ void KVCachePool::copyBlock(int32_t src, int32_t dst) {
 }
 
 BlockManager::BlockManager(int64_t numBlocks, int64_t blockSize)
-    : numBlocks(numBlocks), blockSize(blockSize) {
+    : numBlocks(numBlocks), blockSize(blockSize),
+      refs(static_cast<size_t>(std::max<int64_t>(numBlocks, 0)), 0) {
   // Hand out low block numbers first: a fresh pool fills from the start.
   for (int64_t b = numBlocks - 1; b >= 0; --b)
     freeBlocks.push_back(static_cast<int32_t>(b));
@@ -137,10 +140,16 @@ bool BlockManager::reserve(int64_t seq, int64_t count, std::string &error) {
   }
   for (int64_t i = 0; i < needed; ++i) {
     s.blocks.push_back(freeBlocks.back());
+    refs[freeBlocks.back()] = 1;
     freeBlocks.pop_back();
   }
   s.length += count;
   return true;
+}
+
+void BlockManager::unref(int32_t block) {
+  if (--refs[block] == 0)
+    freeBlocks.push_back(block);
 }
 
 void BlockManager::getSlots(int64_t seq, int64_t start, int64_t count,
@@ -174,7 +183,7 @@ void BlockManager::evictBefore(int64_t seq, int64_t position) {
        ++i) {
     if (s.blocks[i] < 0)
       continue;
-    freeBlocks.push_back(s.blocks[i]);
+    unref(s.blocks[i]);
     s.blocks[i] = -1;
   }
 }
@@ -183,7 +192,7 @@ void BlockManager::release(int64_t seq) {
   Sequence &s = sequences[seq];
   for (int32_t block : s.blocks)
     if (block >= 0)
-      freeBlocks.push_back(block);
+      unref(block);
   s.blocks.clear();
   s.length = 0;
   s.live = false;
@@ -211,11 +220,43 @@ int64_t BlockManager::fork(int64_t seq,
       continue;
     }
     copy.blocks.push_back(freeBlocks.back());
+    refs[freeBlocks.back()] = 1;
     freeBlocks.pop_back();
     copies.emplace_back(block, copy.blocks.back());
   }
   sequences.push_back(std::move(copy));
   return static_cast<int64_t>(sequences.size()) - 1;
+}
+
+int64_t BlockManager::share(int64_t source, int64_t blocks,
+                            std::string &error) {
+  const Sequence &from = sequences[source];
+  const int64_t full = from.length / blockSize;
+  bool live = blocks >= 0 && blocks <= full;
+  for (int64_t i = 0; live && i < blocks; ++i)
+    live = from.blocks[i] >= 0;
+  if (!live) {
+    error = "prefix sharing: sequence " + std::to_string(source) + " has " +
+            std::to_string(full) + " full blocks, " + std::to_string(blocks) +
+            " were asked for";
+    return -1;
+  }
+  Sequence copy;
+  copy.live = true;
+  copy.length = blocks * blockSize;
+  for (int64_t i = 0; i < blocks; ++i) {
+    copy.blocks.push_back(from.blocks[i]);
+    ++refs[from.blocks[i]];
+  }
+  sequences.push_back(std::move(copy));
+  return static_cast<int64_t>(sequences.size()) - 1;
+}
+
+int64_t BlockManager::getNumSharedBlocks() const {
+  int64_t shared = 0;
+  for (int32_t r : refs)
+    shared += r > 1;
+  return shared;
 }
 
 int64_t BlockManager::getNumHeldBlocks(int64_t seq) const {

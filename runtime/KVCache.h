@@ -104,8 +104,18 @@ public:
   /// pool has too few free blocks (nothing changes then).
   int64_t fork(int64_t seq, std::vector<std::pair<int32_t, int32_t>> &copies,
                std::string &error);
+  /// Starts a sequence whose first `blocks` blocks are `source`'s first
+  /// blocks, shared (reference-counted, never copied): prefix sharing of
+  /// prompts that begin alike. Only whole blocks that `source` has filled
+  /// may be shared, and they are never written again (a sequence appends
+  /// past its length, into blocks of its own): the first block where the
+  /// two differ is the new sequence's own. Returns -1 and sets `error` when
+  /// `blocks` exceeds `source`'s full, live blocks.
+  int64_t share(int64_t source, int64_t blocks, std::string &error);
   /// Blocks `seq` holds (evicted ones excluded).
   int64_t getNumHeldBlocks(int64_t seq) const;
+  /// Blocks held by more than one sequence.
+  int64_t getNumSharedBlocks() const;
   /// Returns all of `seq`'s blocks to the pool.
   void release(int64_t seq);
 
@@ -121,8 +131,13 @@ private:
     int64_t length = 0;
     bool live = false;
   };
+  /// Drops one reference to `block`, freeing it at the last.
+  void unref(int32_t block);
+
   int64_t numBlocks, blockSize;
   std::vector<int32_t> freeBlocks;
+  /// Sequences holding each block (0: free).
+  std::vector<int32_t> refs;
   std::vector<Sequence> sequences;
 };
 

@@ -395,6 +395,23 @@ Status Session::prefill(int64_t seq, TokenSpan tokens, float *logits,
   std::sort(lengths.begin(), lengths.end(), std::greater<int64_t>());
   if (lengths.empty() || lengths.back() != 1)
     return entry.takeStatus();
+  // All or nothing: the blocks of every chunk must be free before the
+  // first runs, so that a full cache leaves the sequence as it was.
+  {
+    const int64_t block = blocks->getBlockSize();
+    const int64_t length = blocks->getLength(seq);
+    const int64_t needed =
+        (length + static_cast<int64_t>(tokens.size()) + block - 1) / block -
+        (length + block - 1) / block;
+    if (needed > blocks->getNumFreeBlocks())
+      return Status::error(
+          ErrorCode::CacheFull,
+          "KV cache full: sequence " + std::to_string(seq) + " needs " +
+              std::to_string(needed) + " more blocks of " +
+              std::to_string(block) + " tokens, " +
+              std::to_string(blocks->getNumFreeBlocks()) + " of " +
+              std::to_string(blocks->getNumBlocks()) + " are free");
+  }
   const int64_t vocab = info.vocabSize;
   for (size_t begin = 0; begin < tokens.size();) {
     const int64_t left = static_cast<int64_t>(tokens.size() - begin);
@@ -481,6 +498,39 @@ Expected<int64_t> Session::fork(int64_t seq) {
   if (crossInput[seq] >= 0)
     ++crossUsers[crossInput[seq]];
   return copy;
+}
+
+Expected<int64_t> Session::share(int64_t seq, int64_t blocksShared) {
+  Status status = checkSequence(seq);
+  if (!status.isOk())
+    return status;
+  std::string error;
+  int64_t copy = blocks->share(seq, blocksShared, error);
+  if (copy < 0)
+    return Status::invalid("session: " + error);
+  live.resize(copy + 1, false);
+  crossInput.resize(copy + 1, -1);
+  live[copy] = true;
+  crossInput[copy] = crossInput[seq];
+  if (crossInput[seq] >= 0)
+    ++crossUsers[crossInput[seq]];
+  return copy;
+}
+
+int64_t Session::getNumSharedBlocks() const {
+  return blocks->getNumSharedBlocks();
+}
+
+int64_t Session::getNumFreeBlocks() const { return blocks->getNumFreeBlocks(); }
+
+int64_t Session::getMaxSequenceLength() const {
+  int64_t width = -1;
+  for (const Entry &entry : model.getEntries())
+    if (isCached(*entry.desc)) {
+      int64_t w = tableWidth(*entry.desc, ArgKind::BlockTables);
+      width = width < 0 ? w : std::min(width, w);
+    }
+  return std::max<int64_t>(width, 0) * blocks->getBlockSize();
 }
 
 void Session::release(int64_t seq) {

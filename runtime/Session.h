@@ -97,6 +97,17 @@ public:
   /// A new sequence holding a copy of `seq`'s cache (it shares the
   /// cross-attention cache).
   Expected<int64_t> fork(int64_t seq);
+  /// A new sequence whose first `blocks` cache blocks are `seq`'s, shared
+  /// rather than copied (prefix sharing: `seq` must have filled them); it
+  /// appends into blocks of its own.
+  Expected<int64_t> share(int64_t seq, int64_t blocks);
+  /// Blocks held by more than one sequence.
+  int64_t getNumSharedBlocks() const;
+  /// Tokens a sequence may hold: what the narrowest compiled block table
+  /// describes.
+  int64_t getMaxSequenceLength() const;
+  /// Free blocks of the self-attention cache.
+  int64_t getNumFreeBlocks() const;
   /// Frees `seq`'s blocks.
   void release(int64_t seq);
 
