@@ -119,8 +119,10 @@ llvm::Error mlir::llm::emitObjectFile(llvm::Module &module, unsigned optLevel,
   return llvm::Error::success();
 }
 
-llvm::Error mlir::llm::linkSharedLibrary(llvm::StringRef object,
-                                         llvm::StringRef output) {
+/// Runs the system's C compiler driver ($LLMC_LINKER, else cc, clang or
+/// gcc) with `args`, which write `output`; its messages on failure.
+static llvm::Error runDriver(const std::vector<std::string> &args,
+                             llvm::StringRef output) {
   std::string driver;
   if (const char *chosen = std::getenv("LLMC_LINKER"); chosen && *chosen) {
     llvm::ErrorOr<std::string> found = llvm::sys::findProgramByName(chosen);
@@ -147,13 +149,13 @@ llvm::Error mlir::llm::linkSharedLibrary(llvm::StringRef object,
           llvm::sys::fs::createTemporaryFile("llmc-link", "log", log))
     return makeError("linking the compiled code: cannot create a log file: " +
                      ec.message());
-  std::string outputStr = output.str(), objectStr = object.str();
-  std::vector<llvm::StringRef> args = {driver, "-shared", "-o", outputStr,
-                                       objectStr};
+  std::vector<llvm::StringRef> argv = {driver};
+  for (const std::string &arg : args)
+    argv.push_back(arg);
   std::optional<llvm::StringRef> redirects[] = {std::nullopt, log.str(),
                                                 log.str()};
   std::string message;
-  int rc = llvm::sys::ExecuteAndWait(driver, args, std::nullopt, redirects, 0,
+  int rc = llvm::sys::ExecuteAndWait(driver, argv, std::nullopt, redirects, 0,
                                      0, &message);
   std::string details;
   if (rc != 0)
@@ -163,10 +165,24 @@ llvm::Error mlir::llm::linkSharedLibrary(llvm::StringRef object,
   llvm::sys::fs::remove(log);
   if (rc != 0)
     return makeError(
-        llvm::formatv("linking {0} with '{1} -shared' failed (exit {2}){3}{4}",
-                      output, driver, rc, message.empty() ? "" : ": " + message,
+        llvm::formatv("linking {0} with '{1}' failed (exit {2}){3}{4}", output,
+                      driver, rc, message.empty() ? "" : ": " + message,
                       details.empty() ? "" : ":\n" + details));
   return llvm::Error::success();
+}
+
+llvm::Error mlir::llm::linkSharedLibrary(llvm::StringRef object,
+                                         llvm::StringRef output) {
+  return runDriver({"-shared", "-o", output.str(), object.str()}, output);
+}
+
+llvm::Error mlir::llm::linkExecutable(llvm::StringRef object,
+                                      const std::vector<std::string> &inputs,
+                                      llvm::StringRef output) {
+  std::vector<std::string> args = {"-o", output.str(), object.str(),
+                                   "-rdynamic"};
+  args.insert(args.end(), inputs.begin(), inputs.end());
+  return runDriver(args, output);
 }
 
 llvm::Error mlir::llm::emitSharedLibrary(ModuleOp lowered, unsigned optLevel,

@@ -45,6 +45,7 @@
 #include "llvm/TargetParser/Host.h"
 
 #include <chrono>
+#include <dlfcn.h>
 #include <set>
 #include <unistd.h>
 
@@ -65,8 +66,10 @@ cl::opt<std::string> outputPath("o", cl::Required,
 cl::opt<std::string>
     emit("emit",
          cl::desc("What to write: artifact (default: a folder llm-run and "
-                  "libllmrt load), mlir (the module after the CPU pipeline), "
-                  "llvm (optimized LLVM IR), obj (an object file)"),
+                  "libllmrt load), exe (a standalone executable, with the "
+                  "artifact's parameters beside it in NAME.llmc/), mlir (the "
+                  "module after the CPU pipeline), llvm (optimized LLVM IR), "
+                  "obj (an object file)"),
          cl::init("artifact"), cl::cat(category));
 cl::list<int64_t>
     promptLens("prompt-lens", cl::CommaSeparated,
@@ -172,7 +175,8 @@ std::vector<std::string> neededTensors(const llmrt::Manifest &manifest,
 }
 
 /// The artifact's "artifact" object.
-llvm::json::Object describeArtifact(bool tokenizer, llvm::StringRef flags) {
+llvm::json::Object describeArtifact(bool tokenizer, llvm::StringRef flags,
+                                    llvm::StringRef code) {
   HostCPU cpu = getHostCPU();
   llvm::json::Array features;
   for (const std::string &name : llmrt::getCheckableCPUFeatures())
@@ -186,7 +190,7 @@ llvm::json::Object describeArtifact(bool tokenizer, llvm::StringRef flags) {
                                     {"cpu", cpu.name},
                                     {"features", std::move(features)}}},
       {"options", flags},
-      {"code", "model.so"},
+      {"code", code},
       {"params", "params.safetensors"},
       {"tokenizer", tokenizer}};
 }
@@ -206,9 +210,10 @@ int main(int argc, char **argv) {
       "file) ahead of time into an artifact folder for llm-run and "
       "libllmrt\n");
 
-  if (!llvm::is_contained({"artifact", "mlir", "llvm", "obj"}, emit.getValue()))
-    return fail(llvm::formatv("--emit: expected artifact, mlir, llvm or obj, "
-                              "found '{0}'",
+  if (!llvm::is_contained({"artifact", "exe", "mlir", "llvm", "obj"},
+                          emit.getValue()))
+    return fail(llvm::formatv("--emit: expected artifact, exe, mlir, llvm or "
+                              "obj, found '{0}'",
                               emit));
   if (!quantize.empty() && quantize != "int8" && quantize != "int4" &&
       quantize != "w8a8")
@@ -227,7 +232,8 @@ int main(int argc, char **argv) {
                               "0, found {0}",
                               moeDecodeMaxTokens.getValue()));
 
-  Progress progress(emit == "artifact" ? 5 : 3);
+  const bool exe = emit == "exe";
+  Progress progress(emit == "artifact" || exe ? 5 : 3);
   progress.stage("import");
   // The model and its weights, as llm-run opens them.
   std::unique_ptr<HFModel> model;
@@ -354,8 +360,11 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  // The artifact folder: new, or one an earlier llm-compile wrote.
+  // The artifact folder: new, or one an earlier llm-compile wrote (an
+  // executable's is NAME.llmc beside it).
   llvm::SmallString<256> dir(outputPath);
+  if (exe)
+    dir += ".llmc";
   if (llvm::sys::fs::exists(dir)) {
     if (!llvm::sys::fs::is_directory(dir))
       return fail(llvm::formatv("-o {0}: expected a folder to write the "
@@ -377,8 +386,47 @@ int main(int argc, char **argv) {
     llvm::sys::path::append(path, name);
     return path.str().str();
   };
-  if (llvm::Error err = emitSharedLibrary(module, 3, inDir("model.so")))
+  if (exe) {
+    // The code, linked with the runner's main() and libllmrt (where this
+    // process found it) into the executable.
+    Dl_info where;
+    if (!dladdr(reinterpret_cast<void *>(&llmrt::isArtifact), &where) ||
+        !where.dli_fname)
+      return fail("--emit=exe: cannot find libllmrt's folder");
+    llvm::SmallString<256> libDir(where.dli_fname);
+    llvm::sys::path::remove_filename(libDir);
+    llvm::SmallString<256> runner(libDir);
+    llvm::sys::path::append(runner, "libLLMCRunner.a");
+    if (!llvm::sys::fs::exists(runner))
+      return fail(llvm::formatv("--emit=exe: expected the runner {0} next to "
+                                "libllmrt, found nothing",
+                                runner));
+    llvm::LLVMContext llvmContext;
+    llvm::Expected<std::unique_ptr<llvm::Module>> ir =
+        translateToHostLLVMIR(module, llvmContext, 3);
+    if (!ir)
+      return fail(llvm::toString(ir.takeError()));
+    std::string object = inDir("model.o");
+    if (llvm::Error err = emitObjectFile(**ir, 3, object))
+      return fail(llvm::toString(std::move(err)));
+    std::vector<std::string> inputs = {runner.str().str(),
+                                       "-L" + libDir.str().str(),
+                                       "-lllmrt",
+                                       "-lLLMKernelsCPU",
+                                       "-Wl,-rpath," + libDir.str().str(),
+                                       "-lstdc++",
+                                       "-lm"};
+    for (llvm::StringRef flag : llvm::split(LLMC_EXE_LINK_FLAGS, ' '))
+      if (!flag.empty())
+        inputs.push_back(flag.str());
+    llvm::Error linked = linkExecutable(object, inputs, outputPath);
+    llvm::sys::fs::remove(object);
+    if (linked)
+      return fail(llvm::toString(std::move(linked)));
+  } else if (llvm::Error err =
+                 emitSharedLibrary(module, 3, inDir("model.so"))) {
     return fail(llvm::toString(std::move(err)));
+  }
 
   progress.stage("parameters");
   llvm::Expected<std::string> manifestText = buildManifest(module);
@@ -423,7 +471,10 @@ int main(int argc, char **argv) {
   if (!document)
     return fail("the compiled manifest: " +
                 llvm::toString(document.takeError()));
-  (*document->getAsObject())["artifact"] = describeArtifact(tokenizer, flags);
+  (*document->getAsObject())["artifact"] =
+      describeArtifact(tokenizer, flags,
+                       exe ? llvm::sys::path::filename(outputPath)
+                           : llvm::StringRef("model.so"));
   std::string text;
   llvm::raw_string_ostream os(text);
   os << llvm::formatv("{0:2}", *document) << "\n";

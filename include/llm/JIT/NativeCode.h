@@ -21,6 +21,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace llvm {
 class LLVMContext;
@@ -53,6 +54,13 @@ llvm::Error emitObjectFile(llvm::Module &module, unsigned optLevel,
 /// system's C compiler driver ($LLMC_LINKER, else cc, clang or gcc on the
 /// PATH); the kernels it calls stay undefined, for the runtime to resolve.
 llvm::Error linkSharedLibrary(llvm::StringRef object, llvm::StringRef output);
+
+/// Links the object file `object` and `inputs` (libraries, flags) into the
+/// executable `output`, its symbols exported (-rdynamic) so that the code
+/// finds its own entry points; with the same driver as linkSharedLibrary.
+llvm::Error linkExecutable(llvm::StringRef object,
+                           const std::vector<std::string> &inputs,
+                           llvm::StringRef output);
 
 /// translateToHostLLVMIR, emitObjectFile and linkSharedLibrary in one,
 /// through a temporary object file next to `output`.
