@@ -797,6 +797,7 @@ const Entry *Model::find(std::string_view name) const {
 }
 
 Status Model::run(const Entry &entry, void *const *args, void *const *results) {
+  std::lock_guard<std::mutex> lock(runMutex);
   entry.function(paramPointers.data(), arena, const_cast<void **>(args),
                  const_cast<void **>(results));
   if (const char *error = llmk_take_error())

@@ -24,6 +24,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -135,8 +136,8 @@ public:
 
   /// Runs `entry` on buffers matching its arguments (a cache argument is an
   /// `LLMKCache *`) and results. Fails with ErrorCode::Kernel when a kernel
-  /// recorded an error. Calls of one model must not overlap: they share the
-  /// arena.
+  /// recorded an error. Calls from several threads (sessions of one model)
+  /// take turns: they share the arena.
   Status run(const Entry &entry, void *const *args, void *const *results);
   /// Runs `entry` with each argument taken from `args` by its kind; fails
   /// (ErrorCode::Unsupported) when the entry takes a kind `args` leaves null
@@ -171,6 +172,8 @@ private:
   std::vector<HeapArray<uint8_t>> packed;
   HeapArray<uint8_t> arenaStorage;
   void *arena = nullptr;
+  /// Held by run(): one call at a time uses the arena.
+  std::mutex runMutex;
   uint64_t mappedBytes = 0, packedBytes = 0;
 };
 

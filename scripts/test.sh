@@ -14,15 +14,53 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 sanitize=${LLMC_SANITIZE:-0}
+tsan=0
 for arg in "$@"; do
   case $arg in
   --sanitize) sanitize=1 ;;
+  --tsan) tsan=1 ;;
   *)
-    echo "usage: $0 [--sanitize]" >&2
+    echo "usage: $0 [--sanitize | --tsan]" >&2
     exit 2
     ;;
   esac
 done
+
+# scripts/test.sh --tsan: the runtime's unit tests that drive sessions, the
+# thread pool and the kernels from several threads, built with
+# ThreadSanitizer in build-tsan/ (LLMC_TSAN_BUILD_DIR; only the runtime and
+# its tests, which link no LLVM), the multi-threaded sessions over an
+# artifact that the normal build's llm-compile makes.
+if [[ $tsan != 0 ]]; then
+  start=$SECONDS
+  "$root/scripts/setup.sh"
+  build=${LLMC_TSAN_BUILD_DIR:-$root/build-tsan}
+  if [[ ! -f $build/build.ninja ]]; then
+    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
+      -DLLMC_SANITIZE=thread
+  fi
+  ninja -C "$build" -j "${LLMC_JOBS:-2}" LLMRuntimeTests
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  "$root/build/bin/llm-compile" "$root/test/e2e/llama_gqa" \
+    -o "$work/threads.llmc" --prompt-lens 4 --decode-batch 2
+  status=0
+  TSAN_OPTIONS="halt_on_error=1:exitcode=86${TSAN_OPTIONS:+:$TSAN_OPTIONS}" \
+    LLMC_THREADS_ARTIFACT="$work/threads.llmc" \
+    "$build/test/unit/LLMRuntimeTests" \
+    --gtest_filter='ThreadsTest.*:ThreadPool*:SessionTest.*:Isas/MoeTest.*3threads' \
+    2>&1 | tee "$work/log" || status=1
+  passed=$(grep -c '^\[       OK \]' "$work/log" || true)
+  failed=$(grep -c '^\[  FAILED  \] .*(' "$work/log" || true)
+  if grep -q 'WARNING: ThreadSanitizer' "$work/log"; then
+    status=1
+    failed=$((failed + 1))
+  fi
+  echo "tsan mode ($build): build and tests took $((SECONDS - start)) s"
+  echo "$passed passed, $failed failed"
+  exit $status
+fi
 
 if [[ $sanitize != 0 ]]; then
   start=$SECONDS

@@ -132,6 +132,10 @@ static llvm::Error runDriver(const std::vector<std::string> &args,
           "shared objects, such as cc or clang)",
           chosen));
     driver = *found;
+  } else if (llvm::sys::fs::can_execute(LLMC_DEFAULT_LINKER)) {
+    // The C compiler LLMC was built with: the sanitizer runtimes of a
+    // sanitized build, and nothing to find.
+    driver = LLMC_DEFAULT_LINKER;
   } else {
     for (const char *name : {"cc", "clang", "clang-22", "gcc"})
       if (llvm::ErrorOr<std::string> found =

@@ -50,9 +50,10 @@ translateToHostLLVMIR(ModuleOp lowered, llvm::LLVMContext &context,
 llvm::Error emitObjectFile(llvm::Module &module, unsigned optLevel,
                            llvm::StringRef path);
 
-/// Links the object file `object` into the shared object `output` with the
-/// system's C compiler driver ($LLMC_LINKER, else cc, clang or gcc on the
-/// PATH); the kernels it calls stay undefined, for the runtime to resolve.
+/// Links the object file `object` into the shared object `output` with a C
+/// compiler driver ($LLMC_LINKER, else the one LLMC was built with, else
+/// cc, clang or gcc on the PATH); the kernels it calls stay undefined, for
+/// the runtime to resolve.
 llvm::Error linkSharedLibrary(llvm::StringRef object, llvm::StringRef output);
 
 /// Links the object file `object` and `inputs` (libraries, flags) into the
