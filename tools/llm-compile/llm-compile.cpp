@@ -9,11 +9,14 @@
 // tokenizer's files. `llm-run NAME.llmc` runs it. `--emit=mlir|llvm|obj`
 // writes an intermediate form to -o instead.
 //
-// The entry points are prefill functions of the lengths in --prompt-lens
-// (a prompt of another length is prefilled in chunks of these lengths and
-// of the decode function's single token, through the cache) and a decode
-// function for --decode-batch sequences, over a paged KV cache of
-// --kv-block-size tokens per block holding up to --max-seq-len tokens.
+// A decoder's entry points are prefill functions of the lengths in
+// --prompt-lens (a prompt of another length is prefilled in chunks of these
+// lengths and of the decode function's single token, through the cache)
+// and a decode function for --decode-batch sequences, over a paged KV cache
+// of --kv-block-size tokens per block holding up to --max-seq-len tokens.
+// An encoder's is one forward function of the one length in --prompt-lens;
+// an encoder-decoder's, an encoder function per length in --prompt-lens,
+// the decoder's prefill of its start token and its decode function.
 //
 //===----------------------------------------------------------------------===//
 
@@ -259,17 +262,20 @@ int main(int argc, char **argv) {
     weights = std::move(*archive);
   }
   const llmrt::ModelInfo &info = model->getInfo();
-  if (info.kind != llmrt::ModelKind::Decoder)
+  const bool encoder = info.kind == llmrt::ModelKind::Encoder;
+  const bool seq2seq = info.kind == llmrt::ModelKind::EncoderDecoder;
+  if (encoder && promptLens.size() != 1)
     return fail(llvm::formatv(
-        "{0}: '{1}' is {2}: llm-compile writes the prefill and decode entry "
-        "points of decoder-only models; run it with llm-run",
-        modelPath, info.type,
-        info.kind == llmrt::ModelKind::Encoder ? "an encoder"
-                                               : "an encoder-decoder"));
+        "--prompt-lens: '{0}' is an encoder: expected the one input length "
+        "its forward entry point takes (bidirectional attention has no "
+        "chunks), found {1}",
+        info.type, promptLens.size()));
 
-  // The entry points.
+  // The entry points: a decoder's prefills and decode over the cache; an
+  // encoder's forward over one input length; an encoder-decoder's encoder
+  // per input length, its decoder prefill of the start token and decode.
   JITOptions options;
-  options.kvCache = true;
+  options.kvCache = !encoder;
   int64_t limit = info.maxPositions ? info.maxPositions : kMaxSequenceLength;
   int64_t longest = maxSeqLen;
   if (longest == 0)
@@ -298,6 +304,14 @@ int main(int argc, char **argv) {
   llvm::sort(options.promptLens);
   if (options.promptLens.empty())
     options.promptLens.push_back(1);
+  if (encoder) {
+    options.seqLen = options.promptLens.front();
+    options.promptLens.clear();
+  } else if (seq2seq) {
+    options.encoderLens = std::move(options.promptLens);
+    options.promptLens.clear();
+    options.decoderPromptLen = 1;
+  }
   options.decodeBatch = decodeBatch;
   options.blockSize = kvBlockSize;
   options.cacheDtype = kvDtype;
@@ -315,7 +329,9 @@ int main(int argc, char **argv) {
     llvm::errs() << "llm-compile: warning: " << message << "\n";
   };
   std::string lens;
-  for (int64_t len : options.promptLens)
+  for (int64_t len : encoder   ? std::vector<int64_t>{options.seqLen}
+                     : seq2seq ? options.encoderLens
+                               : options.promptLens)
     lens += (lens.empty() ? "" : ",") + std::to_string(len);
   std::string flags = llvm::formatv(
       "--prompt-lens {0} --decode-batch {1} --max-seq-len {2} "

@@ -1126,8 +1126,20 @@ static int run() {
     return fail(llvm::formatv("--embed is for encoder models (BERT, "
                               "RoBERTa); '{0}' is not one",
                               info.type));
-  // An artifact holds the cached entry points alone.
-  bool cached = artifact || (maxNewTokens > 0 && !encoder && !noKVCache);
+  // A decoder's artifact holds the cached entry points alone, an encoder's
+  // the forward one.
+  bool cached =
+      artifact ? !encoder : maxNewTokens > 0 && !encoder && !noKVCache;
+  if (artifact && encoder)
+    for (const llmrt::EntryDesc &entry : artifactManifest->manifest.entries)
+      if (entry.hasArg(llmrt::ArgKind::Tokens) && prompts.size() == 1 &&
+          entry.getArg(llmrt::ArgKind::Tokens).tensor.shape.back() !=
+              static_cast<int64_t>(prompts[0].tokens.size()))
+        return fail(llvm::formatv(
+            "{0}: the artifact's encoder takes {1} tokens, the prompt has "
+            "{2} (compile it with llm-compile --prompt-lens {2})",
+            modelPath, entry.getArg(llmrt::ArgKind::Tokens).tensor.shape.back(),
+            prompts[0].tokens.size()));
   if (prompts.size() > 1 && embed.empty() && (!cached || !dumpLogits.empty()))
     return fail("--input-ids: several prompts (separated by ';') are "
                 "generated as one batch with the KV cache; they need a "
