@@ -129,6 +129,23 @@ Expected<ArtifactManifest> readArtifactManifest(const std::string &dir) {
         value ? value->getAsString() : std::nullopt;
     return s ? std::string(*s) : std::string();
   };
+  if (const json::Value *layout = a.get("params_layout")) {
+    std::optional<std::string_view> name = layout->getAsString();
+    if (!name || *name != "packed")
+      return fieldError(path, "artifact.params_layout", "\"packed\"",
+                        "another value");
+    const json::Value *sizes = a.get("param_bytes");
+    if (!sizes || !sizes->getAsArray())
+      return fieldError(path, "artifact.param_bytes",
+                        "the packed size of each parameter", "nothing");
+    for (const json::Value &size : *sizes->getAsArray()) {
+      std::optional<int64_t> bytes = size.getAsInt64();
+      if (!bytes || *bytes < 0)
+        return fieldError(path, "artifact.param_bytes", "non-negative integers",
+                          "another value");
+      info.paramBytes.push_back(static_cast<uint64_t>(*bytes));
+    }
+  }
   info.triple = targetString("triple");
   info.cpu = targetString("cpu");
   const json::Value *features = t.get("features");
@@ -172,10 +189,12 @@ Expected<std::unique_ptr<Model>> loadArtifact(const std::string &dir,
   if (!params)
     return params.takeStatus();
   const std::string library = join(dir, "model.so");
+  const std::vector<uint64_t> bytes = read->info.paramBytes;
   return Model::create(
       std::move(read->manifest),
       std::shared_ptr<const SafeTensorsArchive>(std::move(*params)),
-      [&] { return openSharedLibrary(library); }, checkMemory);
+      [&] { return openSharedLibrary(library); }, checkMemory, nullptr,
+      bytes.empty() ? nullptr : &bytes);
 }
 
 } // namespace llmrt

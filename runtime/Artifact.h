@@ -10,9 +10,9 @@
 //                       "params", "tokenizer"}
 //   model.so            the entry points' native code (the kernels they
 //                       call are libllmrt's)
-//   params.safetensors  the weights the entry points read, as the
-//                       checkpoint stored them (the runtime packs them at
-//                       load, as for the JIT)
+//   params.safetensors  the parameters as the kernels read them (packed in
+//                       panels, quantized, gathered), 64-byte aligned:
+//                       loading maps them in place
 //   tokenizer.json ...  the model folder's tokenizer files, when it had any
 // Loading checks the format version and that this CPU has every feature
 // the code was compiled for, then binds the weights and opens the code:
@@ -47,6 +47,10 @@ struct ArtifactInfo {
   /// The compile options, as llm-compile's flags.
   std::string options;
   bool hasTokenizer = false;
+  /// "params_layout": "packed": each parameter stored as the kernels read
+  /// it (Model::packParams), of these sizes, mapped in place at load.
+  /// Empty: the checkpoint's tensors, packed at load.
+  std::vector<uint64_t> paramBytes;
 };
 
 /// Whether `path` is a folder holding an artifact's manifest.json.

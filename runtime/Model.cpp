@@ -613,9 +613,42 @@ Model::loadParamF32(const SafeTensorsArchive &weights, const ParamDesc &param) {
   return std::vector<float>(data, data + buffer->numElements());
 }
 
-Status Model::bindParams(const ParamValues *values) {
+Status Model::bindParams(const ParamValues *values,
+                         const std::vector<uint64_t> *prepackedBytes) {
+  if (prepackedBytes && prepackedBytes->size() != manifest.params.size())
+    return Status::error(ErrorCode::Format,
+                         weights->directory() +
+                             ": expected the packed size of "
+                             "each of the " +
+                             std::to_string(manifest.params.size()) +
+                             " parameters, found " +
+                             std::to_string(prepackedBytes->size()));
   for (size_t i = 0; i < manifest.params.size(); ++i) {
     const ParamDesc &param = manifest.params[i];
+    if (prepackedBytes) {
+      // An artifact's parameter, packed when it was compiled: mapped in
+      // place.
+      const std::string name = packedParamName(i, param.name);
+      const TensorInfo *t = weights->lookup(name);
+      const uint64_t want = (*prepackedBytes)[i];
+      if (!t || t->dtype != DType::U8 || t->numBytes != want)
+        return Status::error(
+            ErrorCode::Format,
+            weights->directory() + ": params.safetensors: tensor '" + name +
+                "': expected the packed parameter (U8, " +
+                std::to_string(want) + " bytes), found " +
+                (t ? std::string(getDTypeName(t->dtype)) + ", " +
+                         std::to_string(t->numBytes) + " bytes"
+                   : std::string("nothing")));
+      if (reinterpret_cast<uintptr_t>(t->data) % 64 != 0)
+        return Status::error(ErrorCode::Format,
+                             weights->directory() +
+                                 ": params.safetensors: tensor '" + name +
+                                 "': expected 64-byte aligned data");
+      mappedBytes += want;
+      paramPointers.push_back(const_cast<uint8_t *>(t->data));
+      continue;
+    }
     const ParamValue *value = nullptr;
     if (values)
       if (auto it = values->find(i); it != values->end())
@@ -637,7 +670,8 @@ Status Model::bindParams(const ParamValues *values) {
 
 Expected<std::unique_ptr<Model>> Model::create(
     Manifest manifest, std::shared_ptr<const SafeTensorsArchive> weights,
-    const CodeFactory &makeCode, bool checkMemory, const ParamValues *values) {
+    const CodeFactory &makeCode, bool checkMemory, const ParamValues *values,
+    const std::vector<uint64_t> *prepackedBytes) {
   if (!makeCode || (!weights && !manifest.params.empty()))
     return Status::invalid("a model needs its native code and, when it has "
                            "parameters, their weights");
@@ -645,7 +679,15 @@ Expected<std::unique_ptr<Model>> Model::create(
     // The weights read in place must stay resident too, or every token
     // reads them from disk again.
     uint64_t mapped = 0;
-    uint64_t allocated = estimateBytes(manifest, weights.get(), &mapped);
+    uint64_t allocated = 0;
+    if (prepackedBytes) {
+      for (uint64_t bytes : *prepackedBytes)
+        mapped += bytes;
+      for (const EntryDesc &entry : manifest.entries)
+        allocated = std::max<uint64_t>(allocated, entry.arenaBytes);
+    } else {
+      allocated = estimateBytes(manifest, weights.get(), &mapped);
+    }
     Status enough = llmrt::checkMemory(
         allocated + mapped, "the model's weights (" + formatBytes(mapped) +
                                 " read in place from the checkpoint) and "
@@ -657,7 +699,7 @@ Expected<std::unique_ptr<Model>> Model::create(
   std::unique_ptr<Model> model(new Model());
   model->manifest = std::move(manifest);
   model->weights = std::move(weights);
-  Status status = model->bindParams(values);
+  Status status = model->bindParams(values, prepackedBytes);
   if (!status.isOk())
     return status;
   Expected<std::unique_ptr<CodeProvider>> code = makeCode();
@@ -689,6 +731,26 @@ Expected<std::unique_ptr<Model>> Model::create(
   // prefill, which users time) pays a page fault per 4 KB of activations.
   std::memset(model->arenaStorage.get(), 0, uint64_t(arenaBytes) + 64);
   return model;
+}
+
+std::string llmrt::packedParamName(size_t index, const std::string &name) {
+  return std::to_string(index) + "/" + name;
+}
+
+Expected<std::vector<Model::PackedParam>>
+Model::packParams(const Manifest &manifest, const SafeTensorsArchive &weights) {
+  std::vector<PackedParam> packedParams;
+  for (const ParamDesc &param : manifest.params) {
+    Expected<Buffer> buffer = packParam(weights, param, nullptr);
+    if (!buffer)
+      return buffer.takeStatus();
+    PackedParam p;
+    p.data = buffer->data;
+    p.size = static_cast<uint64_t>(buffer->numElements()) * buffer->elementSize;
+    p.storage = std::move(buffer->owned);
+    packedParams.push_back(std::move(p));
+  }
+  return packedParams;
 }
 
 std::string Model::describeNonFiniteWeights() const {

@@ -33,6 +33,11 @@ namespace llmrt {
 
 class SafeTensorsArchive;
 
+/// The tensor name of parameter `index` (called `name`) in a file of
+/// packed parameters: "<index>/<name>" (a tied weight is two parameters of
+/// one name in two layouts).
+std::string packedParamName(size_t index, const std::string &name);
+
 /// The native function of an entry point.
 using EntryFunction = void (*)(void **params, void *arena, void **args,
                                void **results);
@@ -107,7 +112,22 @@ public:
   static Expected<std::unique_ptr<Model>>
   create(Manifest manifest, std::shared_ptr<const SafeTensorsArchive> weights,
          const CodeFactory &makeCode, bool checkMemory = true,
-         const ParamValues *values = nullptr);
+         const ParamValues *values = nullptr,
+         const std::vector<uint64_t> *prepackedBytes = nullptr);
+
+  /// Each parameter of `manifest` as the kernels read it (packed in panels,
+  /// quantized, gathered, or the checkpoint's bytes when they already fit):
+  /// what an artifact stores so that loading maps it in place
+  /// (`prepackedBytes`: then `weights` holds each parameter as a U8 tensor
+  /// of its name and exactly that many bytes, 64-byte aligned).
+  struct PackedParam {
+    const uint8_t *data = nullptr;
+    uint64_t size = 0;
+    /// Set when packing allocated the bytes.
+    HeapArray<uint8_t> storage;
+  };
+  static Expected<std::vector<PackedParam>>
+  packParams(const Manifest &manifest, const SafeTensorsArchive &weights);
 
   /// Parameter `param` of `weights` as f32 in its shape (stacked,
   /// transposed, rows gathered), ignoring its layout and quantization: the
@@ -162,7 +182,8 @@ public:
 
 private:
   Model() = default;
-  Status bindParams(const ParamValues *values);
+  Status bindParams(const ParamValues *values,
+                    const std::vector<uint64_t> *prepackedBytes);
 
   Manifest manifest;
   std::unique_ptr<CodeProvider> code;

@@ -1168,7 +1168,8 @@ std::string randomSuffix() {
 
 Status llmrt::writeSafeTensors(
     std::string_view pathView, const std::vector<TensorToWrite> &tensors,
-    const std::vector<std::pair<std::string, std::string>> &metadata) {
+    const std::vector<std::pair<std::string, std::string>> &metadata,
+    uint64_t alignment) {
   std::string path(pathView);
   // Validate everything before writing: an invalid name must not leave a
   // partial file behind.
@@ -1249,8 +1250,11 @@ Status llmrt::writeSafeTensors(
                          path +
                              ": cannot write the header: " + written.error());
   std::string &header = *written;
-  // Pad with spaces so the data section starts 8-byte aligned.
-  header.append((8 - header.size() % 8) % 8, ' ');
+  // Pad with spaces so the data section (after the 8-byte length) starts
+  // `alignment`-byte aligned (8 at least).
+  if (alignment < 8 || (alignment & (alignment - 1)))
+    alignment = 8;
+  header.append((alignment - (8 + header.size()) % alignment) % alignment, ' ');
   if (header.size() > kMaxHeaderSize)
     return Status::invalid(path + ": header is too large: expected at most " +
                            std::to_string(kMaxHeaderSize) + " bytes, found " +

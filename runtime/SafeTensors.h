@@ -231,9 +231,13 @@ struct TensorToWrite {
 /// tensors laid out back to back in the given order, header padded with
 /// spaces to a multiple of 8 bytes. The file is written to a temporary next
 /// to it and renamed into place.
+/// `alignment` (a power of two, at least 8) pads the header so that the
+/// data section starts at a multiple of it in the file; tensors whose
+/// offsets must be aligned too are the caller's to pad.
 Status writeSafeTensors(
     std::string_view path, const std::vector<TensorToWrite> &tensors,
-    const std::vector<std::pair<std::string, std::string>> &metadata = {});
+    const std::vector<std::pair<std::string, std::string>> &metadata = {},
+    uint64_t alignment = 8);
 
 } // namespace llmrt
 

@@ -159,12 +159,14 @@ int main(int argc, char **argv) {
       SafeTensorsArchive::openFile(dir + "/params.safetensors", dir);
   if (!params)
     return fail(tool, params.error());
+  const std::vector<uint64_t> paramBytes = read->info.paramBytes;
   Expected<std::unique_ptr<Model>> model = Model::create(
       std::move(read->manifest),
       std::shared_ptr<const SafeTensorsArchive>(std::move(*params)),
       []() -> Expected<std::unique_ptr<CodeProvider>> {
         return std::unique_ptr<CodeProvider>(new SelfCode());
-      });
+      },
+      true, nullptr, paramBytes.empty() ? nullptr : &paramBytes);
   if (!model)
     return fail(tool, model.error());
 

@@ -158,28 +158,10 @@ private:
   std::chrono::steady_clock::time_point start;
 };
 
-/// The checkpoint tensors the entry points read, by the manifest's params.
-std::vector<std::string> neededTensors(const llmrt::Manifest &manifest,
-                                       const llmrt::SafeTensorsArchive &w) {
-  std::set<std::string> names;
-  for (const llmrt::ParamDesc &p : manifest.params) {
-    if (p.quant && !p.quant->checkpoint.empty()) {
-      // A GPTQ or AWQ checkpoint's packed tensors.
-      for (const char *suffix : {".qweight", ".qzeros", ".scales", ".g_idx"})
-        if (w.lookup(p.name + suffix))
-          names.insert(p.name + suffix);
-    } else if (!p.stacked.empty()) {
-      names.insert(p.stacked.begin(), p.stacked.end());
-    } else {
-      names.insert(p.name);
-    }
-  }
-  return {names.begin(), names.end()};
-}
-
 /// The artifact's "artifact" object.
 llvm::json::Object describeArtifact(bool tokenizer, llvm::StringRef flags,
-                                    llvm::StringRef code) {
+                                    llvm::StringRef code,
+                                    llvm::json::Array paramBytes) {
   HostCPU cpu = getHostCPU();
   llvm::json::Array features;
   for (const std::string &name : llmrt::getCheckableCPUFeatures())
@@ -195,6 +177,8 @@ llvm::json::Object describeArtifact(bool tokenizer, llvm::StringRef flags,
       {"options", flags},
       {"code", code},
       {"params", "params.safetensors"},
+      {"params_layout", "packed"},
+      {"param_bytes", std::move(paramBytes)},
       {"tokenizer", tokenizer}};
 }
 
@@ -452,19 +436,37 @@ int main(int argc, char **argv) {
       llmrt::Manifest::parse(*manifestText, "the compiled manifest");
   if (!manifest)
     return fail(manifest.error());
+  // Each parameter as the kernels read it (in panels, quantized, gathered),
+  // 64-byte aligned, so that loading maps it in place.
+  llmrt::Expected<std::vector<llmrt::Model::PackedParam>> packed =
+      llmrt::Model::packParams(*manifest, *weights);
+  if (!packed)
+    return fail(packed.error());
+  static const std::vector<uint8_t> zeros(64, 0);
   std::vector<llmrt::TensorToWrite> tensors;
-  for (const std::string &name : neededTensors(*manifest, *weights)) {
-    const llmrt::TensorInfo *t = weights->lookup(name);
-    if (!t)
-      return fail(llvm::formatv("{0}: missing tensor '{1}' (a parameter of "
-                                "the compiled model)",
-                                modelPath, name));
-    tensors.push_back({t->name, t->dtype, t->shape, t->getBytes()});
+  llvm::json::Array paramBytes;
+  uint64_t offset = 0;
+  for (size_t i = 0; i < packed->size(); ++i) {
+    const llmrt::Model::PackedParam &p = (*packed)[i];
+    if (uint64_t gap = (64 - offset % 64) % 64) {
+      tensors.push_back({"__padding." + std::to_string(i),
+                         llmrt::DType::U8,
+                         {static_cast<int64_t>(gap)},
+                         llmrt::ByteSpan(zeros.data(), gap)});
+      offset += gap;
+    }
+    tensors.push_back({llmrt::packedParamName(i, manifest->params[i].name),
+                       llmrt::DType::U8,
+                       {static_cast<int64_t>(p.size)},
+                       llmrt::ByteSpan(p.data, p.size)});
+    offset += p.size;
+    paramBytes.push_back(static_cast<int64_t>(p.size));
   }
-  llmrt::Status written = llmrt::writeSafeTensors(inDir("params.safetensors"),
-                                                  tensors, {{"format", "pt"}});
+  llmrt::Status written = llmrt::writeSafeTensors(
+      inDir("params.safetensors"), tensors, {{"format", "llmc-packed"}}, 64);
   if (!written.isOk())
     return fail(written.message());
+  packed->clear();
 
   progress.stage("tokenizer and manifest");
   bool tokenizer = false;
@@ -487,10 +489,10 @@ int main(int argc, char **argv) {
   if (!document)
     return fail("the compiled manifest: " +
                 llvm::toString(document.takeError()));
-  (*document->getAsObject())["artifact"] =
-      describeArtifact(tokenizer, flags,
-                       exe ? llvm::sys::path::filename(outputPath)
-                           : llvm::StringRef("model.so"));
+  (*document->getAsObject())["artifact"] = describeArtifact(
+      tokenizer, flags,
+      exe ? llvm::sys::path::filename(outputPath) : llvm::StringRef("model.so"),
+      std::move(paramBytes));
   std::string text;
   llvm::raw_string_ostream os(text);
   os << llvm::formatv("{0:2}", *document) << "\n";
