@@ -3,11 +3,12 @@
 // Part of LLMC, under the Apache License v2.0.
 //
 // The embeddable JIT (include/llm/JIT/): a host application compiles a
-// Hugging Face folder or a GGUF file in-process, with its options and the
+// Hugging Face folder, a GGUF file or a .mlir module (the llm dialect, its
+// parameters read from WEIGHTS_DIR) in-process, with its options and the
 // compile cache, into an llmrt::Model (the same interface an artifact
 // loads into), then runs it through a session of the paged KV cache:
 //
-//   llmc-embed-jit MODEL IDS [max_new_tokens]
+//   llmc-embed-jit MODEL IDS [max_new_tokens [WEIGHTS_DIR]]
 //
 // generates greedily after the comma-separated prompt ids, hands each token
 // to a streaming callback (which prints it), then prints "ids: ...". The
@@ -27,7 +28,10 @@
 #include "SafeTensors.h"
 #include "Session.h"
 
+#include "llm/InitAll.h"
+
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -74,11 +78,16 @@ llmrt::Status generate(llmrt::Model &model, const std::vector<int64_t> &prompt,
   return status;
 }
 
+/// Generates with `model` and prints the tokens (see the file comment).
+int finish(llmrt::Model &model, const JITTimings &timings,
+           const std::vector<int64_t> &prompt, int64_t maxNew);
+
 } // namespace
 
 int main(int argc, char **argv) {
-  if (argc < 3 || argc > 4) {
-    std::fprintf(stderr, "usage: %s MODEL IDS [max_new_tokens]\n", argv[0]);
+  if (argc < 3 || argc > 5) {
+    std::fprintf(stderr, "usage: %s MODEL IDS [max_new_tokens [WEIGHTS_DIR]]\n",
+                 argv[0]);
     return 2;
   }
   const std::string path = argv[1];
@@ -92,9 +101,45 @@ int main(int argc, char **argv) {
                   "'");
     prompt.push_back(id);
   }
-  const int64_t maxNew = argc == 4 ? std::atoll(argv[3]) : 16;
+  const int64_t maxNew = argc >= 4 ? std::atoll(argv[3]) : 16;
   if (prompt.empty() || maxNew < 1)
     return fail("expected at least one prompt id and max_new_tokens >= 1");
+
+  mlir::MLIRContext context;
+  JITTimings timings;
+  llvm::Expected<std::unique_ptr<llmrt::Model>> compiled =
+      llvm::Expected<std::unique_ptr<llmrt::Model>>(nullptr);
+  if (llvm::StringRef(path).ends_with(".mlir")) {
+    // A module: its functions become the cache's entry points (a prefill of
+    // each function's length, a decode step), over the weights' folder.
+    if (argc != 5)
+      return fail("a .mlir module needs WEIGHTS_DIR, the folder of the "
+                  "safetensors its parameters name");
+    mlir::DialectRegistry registry;
+    mlir::llm::registerAllDialects(registry);
+    context.appendDialectRegistry(registry);
+    mlir::OwningOpRef<mlir::ModuleOp> module =
+        mlir::parseSourceFile<mlir::ModuleOp>(path, &context);
+    if (!module)
+      return fail(path + ": cannot parse the module (see the diagnostics "
+                         "above)");
+    llmrt::Expected<std::unique_ptr<llmrt::SafeTensorsArchive>> archive =
+        llmrt::SafeTensorsArchive::openDirectory(argv[4]);
+    if (!archive)
+      return fail(archive.error());
+    JITOptions options;
+    options.kvCache = true;
+    options.decodeBatch = 1;
+    options.maxSeqLen =
+        (static_cast<int64_t>(prompt.size()) + maxNew + 15) / 16 * 16;
+    options.lastLogitsOnly = true;
+    options.cacheDir = CompileCache::getDefaultDirectory();
+    compiled =
+        compileModule(*module, argv[4], std::move(*archive), options, &timings);
+    if (!compiled)
+      return fail(llvm::toString(compiled.takeError()));
+    return finish(**compiled, timings, prompt, maxNew);
+  }
 
   // The model and its weights: a Hugging Face folder or a GGUF file.
   std::unique_ptr<HFModel> model;
@@ -125,24 +170,27 @@ int main(int argc, char **argv) {
   options.warn = [](const std::string &message) {
     std::fprintf(stderr, "llmc-embed-jit: warning: %s\n", message.c_str());
   };
-  mlir::MLIRContext context;
-  JITTimings timings;
-  llvm::Expected<std::unique_ptr<llmrt::Model>> compiled =
-      compileModel(context, *model, weights, options, &timings);
+  compiled = compileModel(context, *model, weights, options, &timings);
   if (!compiled)
     return fail(llvm::toString(compiled.takeError()));
+  return finish(**compiled, timings, prompt, maxNew);
+}
+
+namespace {
+
+int finish(llmrt::Model &model, const JITTimings &timings,
+           const std::vector<int64_t> &prompt, int64_t maxNew) {
   std::fprintf(stderr, "code: %s\n",
                timings.cached ? "from the compile cache" : "compiled");
 
   std::vector<int64_t> generated;
-  llmrt::Status status =
-      generate(**compiled, prompt, maxNew, [&](int64_t token) {
-        // The streaming callback: each token as it is chosen.
-        std::printf("%s%lld", generated.empty() ? "" : " ",
-                    static_cast<long long>(token));
-        std::fflush(stdout);
-        generated.push_back(token);
-      });
+  llmrt::Status status = generate(model, prompt, maxNew, [&](int64_t token) {
+    // The streaming callback: each token as it is chosen.
+    std::printf("%s%lld", generated.empty() ? "" : " ",
+                static_cast<long long>(token));
+    std::fflush(stdout);
+    generated.push_back(token);
+  });
   if (!status.isOk())
     return fail(status.message());
   std::printf("\nids:");
@@ -151,3 +199,5 @@ int main(int argc, char **argv) {
   std::printf("\n");
   return 0;
 }
+
+} // namespace

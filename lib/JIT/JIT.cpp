@@ -28,9 +28,11 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/ExecutionEngine/Orc/Mangling.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/SHA256.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -298,6 +300,28 @@ static llvm::Error checkUnusedTensors(const HFModel &model, ModuleOp module,
   return llvm::Error::success();
 }
 
+/// The CPU pipeline's options from `options`: passes and quantization,
+/// and, with the KV cache, its shapes.
+static void setPipelineOptions(CPUPipelineOptions &pipeline,
+                               const JITOptions &options) {
+  pipeline.attentionPasses = options.attentionPasses;
+  pipeline.moeDecodeMaxTokens = options.moeDecodeMaxTokens;
+  pipeline.quantizeBits = options.quantizeBits;
+  pipeline.quantizeGroupSize = options.quantizeGroupSize;
+  pipeline.quantizeSymmetric = options.quantizeSymmetric;
+  pipeline.quantizeSkip = options.quantizeSkip;
+  pipeline.quantizeActivations = options.quantizeActivations ? "int8" : "none";
+  pipeline.quantizeMethod = options.quantizeMethod;
+  if (options.kvCache) {
+    pipeline.kvCache = true;
+    pipeline.blockSize = options.blockSize;
+    pipeline.cacheDtype = options.cacheDtype;
+    pipeline.maxSeqLen = options.maxSeqLen;
+    pipeline.lastLogitsOnly = options.lastLogitsOnly;
+    pipeline.decodeBatch = options.decodeBatch;
+  }
+}
+
 /// Imports `model` for `options` and runs the CPU pipeline: the module
 /// compileModel compiles. Fills spent.import, leaving `start` at the
 /// pipeline's start; `scalingGroups`, when given, receives AWQ's groups
@@ -317,14 +341,7 @@ importAndLower(MLIRContext &context, const HFModel &model,
   bool seq2seq = model.getInfo().kind == llmrt::ModelKind::EncoderDecoder;
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
   CPUPipelineOptions pipeline;
-  pipeline.attentionPasses = options.attentionPasses;
-  pipeline.moeDecodeMaxTokens = options.moeDecodeMaxTokens;
-  pipeline.quantizeBits = options.quantizeBits;
-  pipeline.quantizeGroupSize = options.quantizeGroupSize;
-  pipeline.quantizeSymmetric = options.quantizeSymmetric;
-  pipeline.quantizeSkip = options.quantizeSkip;
-  pipeline.quantizeActivations = options.quantizeActivations ? "int8" : "none";
-  pipeline.quantizeMethod = options.quantizeMethod;
+  setPipelineOptions(pipeline, options);
   std::string decodeName;
   if (!options.kvCache) {
     HFImportOptions import;
@@ -513,6 +530,94 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
   llvm::Expected<std::unique_ptr<llmrt::Model>> compiled =
       jitCompile(*module, std::move(weights), options.optLevel,
                  options.checkMemory, computeValues);
+  spent.jit = since(start);
+  if (timings)
+    *timings = spent;
+  return compiled;
+}
+
+llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModule(
+    ModuleOp module, llvm::StringRef weightsDir,
+    std::shared_ptr<const llmrt::SafeTensorsArchive> weights,
+    const JITOptions &options, JITTimings *timings) {
+  using Clock = std::chrono::steady_clock;
+  auto start = Clock::now();
+  auto since = [](Clock::time_point from) {
+    return std::chrono::duration<double>(Clock::now() - from).count();
+  };
+  JITTimings spent;
+  if (llvm::Error err = checkQuantizeOptions(options))
+    return std::move(err);
+  if (options.quantizeBits != 0 && options.quantizeMethod != "rtn")
+    return makeError("compiling a module: calibrated quantization needs a "
+                     "model folder (its importer runs the float model); "
+                     "expected --method rtn");
+  if (options.kvCache)
+    if (llvm::Error err =
+            checkKVCacheOptions(options.blockSize, options.cacheDtype))
+      return std::move(err);
+  // The cache key: the weights' folder and the module's text.
+  std::optional<CompileCache> cache;
+  std::string cacheKey;
+  if (!options.cacheDir.empty()) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    module->print(os);
+    std::array<uint8_t, 32> hash = llvm::SHA256::hash(llvm::ArrayRef(
+        reinterpret_cast<const uint8_t *>(text.data()), text.size()));
+    llvm::Expected<std::string> key = CompileCache::makeKey(
+        weightsDir, options,
+        options.cacheKeyExtra + " module " + llvm::toHex(hash, true));
+    if (key) {
+      cacheKey = std::move(*key);
+      cache.emplace(options.cacheDir);
+      if (std::optional<CompileCache::Entry> entry =
+              cache->lookup(cacheKey, options.warn)) {
+        llvm::Expected<std::unique_ptr<llmrt::Model>> loaded =
+            loadCached(*entry, weights, options.checkMemory);
+        spent.jit = since(start);
+        spent.cached = true;
+        if (timings)
+          *timings = spent;
+        return loaded;
+      }
+    } else if (options.warn) {
+      options.warn("compile cache: " + llvm::toString(key.takeError()) +
+                   "; compiling without it");
+    }
+  }
+  MLIRContext &context = *module.getContext();
+  context.loadDialect<LLMDialect, func::FuncDialect, arith::ArithDialect,
+                      LLVM::LLVMDialect>();
+  CPUPipelineOptions pipeline;
+  setPipelineOptions(pipeline, options);
+  PassManager pm(&context);
+  buildCPUPipeline(pm, pipeline);
+  if (failed(pm.run(module)))
+    return makeError("compiling the module for the CPU failed (see the "
+                     "diagnostics above)");
+  spent.lower = since(start);
+  start = Clock::now();
+  if (cache) {
+    llvm::Expected<std::string> manifest = buildManifest(module);
+    if (!manifest)
+      return manifest.takeError();
+    llvm::Expected<CompileCache::Entry> stored =
+        cache->store(cacheKey, module, *manifest, options.optLevel);
+    if (stored) {
+      llvm::Expected<std::unique_ptr<llmrt::Model>> loaded =
+          loadCached(*stored, weights, options.checkMemory);
+      spent.jit = since(start);
+      if (timings)
+        *timings = spent;
+      return loaded;
+    }
+    if (options.warn)
+      options.warn(llvm::toString(stored.takeError()) +
+                   "; compiling in memory");
+  }
+  llvm::Expected<std::unique_ptr<llmrt::Model>> compiled = jitCompile(
+      module, std::move(weights), options.optLevel, options.checkMemory);
   spent.jit = since(start);
   if (timings)
     *timings = spent;

@@ -179,6 +179,18 @@ compileModel(MLIRContext &context, const HFModel &model,
              std::shared_ptr<const llmrt::SafeTensorsArchive> weights,
              const JITOptions &options, JITTimings *timings = nullptr);
 
+/// Compiles `module`, the llm dialect as an importer or llm-opt left it
+/// (a .mlir file), whose parameters name tensors of `weights` (the folder
+/// `weightsDir`; null for a module without parameters): runs the CPU
+/// pipeline `options` describe (passes, quantization by rounding, with
+/// `kvCache` the cache's entry points of each function and its shapes),
+/// then compiles through the compile cache (keyed by the folder and the
+/// module's text) or the ORC JIT. The module is lowered in place.
+llvm::Expected<std::unique_ptr<llmrt::Model>>
+compileModule(ModuleOp module, llvm::StringRef weightsDir,
+              std::shared_ptr<const llmrt::SafeTensorsArchive> weights,
+              const JITOptions &options, JITTimings *timings = nullptr);
+
 /// Imports `model` for `options` and runs the CPU pipeline down to the LLVM
 /// dialect (what compileModel compiles), for ahead-of-time compilation
 /// (llm-compile). Calibrated quantization, which runs the model, is
