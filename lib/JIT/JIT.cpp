@@ -300,6 +300,21 @@ static llvm::Error checkUnusedTensors(const HFModel &model, ModuleOp module,
   return llvm::Error::success();
 }
 
+namespace {
+/// Reports each pass as it starts (JITOptions::onPass).
+class PassProgress : public PassInstrumentation {
+public:
+  explicit PassProgress(std::function<void(llvm::StringRef)> onPass)
+      : onPass(std::move(onPass)) {}
+  void runBeforePass(Pass *pass, Operation *) override {
+    onPass(pass->getArgument().empty() ? pass->getName() : pass->getArgument());
+  }
+
+private:
+  std::function<void(llvm::StringRef)> onPass;
+};
+} // namespace
+
 /// The CPU pipeline's options from `options`: passes and quantization,
 /// and, with the KV cache, its shapes.
 static void setPipelineOptions(CPUPipelineOptions &pipeline,
@@ -407,6 +422,8 @@ importAndLower(MLIRContext &context, const HFModel &model,
   // CPU lowering: fusion must raise all of it.
   PassManager pm(&context);
   buildCPUPipeline(pm, pipeline);
+  if (options.onPass)
+    pm.addInstrumentation(std::make_unique<PassProgress>(options.onPass));
   if (failed(pm.run(*module)))
     return makeError(options.kvCache
                          ? "compiling the cached entry points failed (see the "

@@ -147,6 +147,18 @@ public:
         "\r[{0}{1}] {2,5:f1} s  {3,-40}", std::string(filled, '#'),
         std::string(width - filled, '.'), seconds, name);
   }
+  /// What the current stage is doing (a pass's name), on the same line.
+  void detail(llvm::StringRef what) {
+    if (!shown)
+      return;
+    const int width = 20, filled = width * (done - 1) / stages;
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    llvm::errs() << llvm::formatv(
+        "\r[{0}{1}] {2,5:f1} s  passes: {3,-31}", std::string(filled, '#'),
+        std::string(width - filled, '.'), seconds, what.take_front(31));
+  }
   ~Progress() {
     if (shown && done)
       llvm::errs() << "\r" << std::string(72, ' ') << "\r";
@@ -328,6 +340,7 @@ int main(int argc, char **argv) {
                           groupSize, asymmetric ? " --asymmetric" : "")
                 .str());
 
+  options.onPass = [&](llvm::StringRef pass) { progress.detail(pass); };
   MLIRContext context;
   progress.stage("passes");
   llvm::Expected<OwningOpRef<ModuleOp>> lowered =

@@ -123,6 +123,10 @@ struct JITOptions {
   /// entry); null drops them.
   std::function<void(const std::string &)> warn;
 
+  /// Called with each pass's name as the pipeline runs it (compile-time
+  /// progress); null: nothing.
+  std::function<void(llvm::StringRef)> onPass;
+
   /// The compile cache's folder (llm/JIT/CompileCache.h): a compilation
   /// whose key it holds loads the code compiled before, and one it does
   /// not is compiled to a shared object stored there. Empty: compile in
