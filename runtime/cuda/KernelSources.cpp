@@ -1,0 +1,42 @@
+//===- KernelSources.cpp - The CUDA kernels' sources, for NVRTC -----------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelSources.h"
+
+#include <cstring>
+
+namespace llmrt::cuda {
+namespace {
+struct File {
+  const char *name;
+  const char *text;
+};
+const File kFiles[] = {
+#include "CudaKernelSources.inc"
+};
+} // namespace
+
+CudaSource getKernelSource() {
+  CudaSource source;
+  for (const File &file : kFiles) {
+    if (std::strcmp(file.name, "Kernels.cu") == 0) {
+      source.name = file.name;
+      source.text = file.text;
+    } else {
+      source.headers.emplace_back(file.name, file.text);
+    }
+  }
+  return source;
+}
+
+const std::vector<std::string> &getKernelNames() {
+  static const std::vector<std::string> names = {
+      "llmc_rms_norm", "llmc_softmax_rows",          "llmc_gemv_bf16",
+      "llmc_silu_mul", "llmc_paged_attention_split", "llmc_attention_reduce"};
+  return names;
+}
+
+} // namespace llmrt::cuda

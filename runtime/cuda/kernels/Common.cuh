@@ -1,0 +1,94 @@
+//===- Common.cuh - Shared by the CUDA kernels and their host tests -------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// The tile-level math of the CUDA kernels, written once as __host__
+// __device__ functions: NVRTC compiles it into the kernels, and the host
+// C++ compiler into the tests that check it against the CPU kernels (no
+// GPU needed). No CUDA header: bf16 is its 16 bits.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_CUDA_COMMON_CUH
+#define LLMC_CUDA_COMMON_CUH
+
+#ifdef __CUDACC__
+#define LLMC_HD __host__ __device__ __forceinline__
+#define LLMC_NEG_INF (-__int_as_float(0x7f800000))
+#else
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#define LLMC_HD inline
+#define LLMC_NEG_INF (-INFINITY)
+#endif
+
+namespace llmc_cuda {
+
+/// bf16 bits to float: the upper half of an fp32.
+LLMC_HD float bf16ToFloat(unsigned short bits) {
+#ifdef __CUDACC__
+  return __int_as_float(static_cast<int>(static_cast<unsigned>(bits) << 16));
+#else
+  uint32_t word = static_cast<uint32_t>(bits) << 16;
+  float value;
+  std::memcpy(&value, &word, sizeof(value));
+  return value;
+#endif
+}
+
+LLMC_HD float expOf(float x) {
+#ifdef __CUDACC__
+  return __expf(x);
+#else
+  return std::exp(x);
+#endif
+}
+
+/// The running state of a softmax over a row seen in pieces (the online
+/// softmax of FlashAttention): the largest value so far and the sum of
+/// exp(x - max) over what was seen.
+struct OnlineSoftmax {
+  float max;
+  float sum;
+};
+
+LLMC_HD OnlineSoftmax onlineSoftmaxEmpty() { return {LLMC_NEG_INF, 0.0f}; }
+
+/// Adds one value.
+LLMC_HD OnlineSoftmax onlineSoftmaxAdd(OnlineSoftmax s, float x) {
+  if (x == LLMC_NEG_INF)
+    return s;
+  if (x > s.max) {
+    float scale = s.max == LLMC_NEG_INF ? 0.0f : expOf(s.max - x);
+    return {x, s.sum * scale + 1.0f};
+  }
+  return {s.max, s.sum + expOf(x - s.max)};
+}
+
+/// Merges two states (split-K: two parts of one row, in any order).
+LLMC_HD OnlineSoftmax onlineSoftmaxMerge(OnlineSoftmax a, OnlineSoftmax b) {
+  if (a.max == LLMC_NEG_INF)
+    return b;
+  if (b.max == LLMC_NEG_INF)
+    return a;
+  float max = a.max > b.max ? a.max : b.max;
+  return {max, a.sum * expOf(a.max - max) + b.sum * expOf(b.max - max)};
+}
+
+/// The probability of `x` in a row whose state is `s`.
+LLMC_HD float onlineSoftmaxProbability(OnlineSoftmax s, float x) {
+  return s.sum > 0.0f && x != LLMC_NEG_INF ? expOf(x - s.max) / s.sum : 0.0f;
+}
+
+/// The block-table slot of position `pos` of a sequence in a paged KV
+/// cache: its block's number times the block size, plus the offset in it
+/// (-1 when the table has no block there).
+LLMC_HD int pagedSlot(const int *table, int blockSize, int pos) {
+  int block = table[pos / blockSize];
+  return block < 0 ? -1 : block * blockSize + pos % blockSize;
+}
+
+} // namespace llmc_cuda
+
+#endif // LLMC_CUDA_COMMON_CUH

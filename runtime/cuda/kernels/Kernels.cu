@@ -1,0 +1,224 @@
+//===- Kernels.cu - CUDA kernels of the decode path, compiled by NVRTC ----===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// Compiled at run time by NVRTC (runtime/cuda/Nvrtc.h) for the device's
+// architecture, with -DLLMC_HEAD_DIM=<d> for the attention kernel. Shapes
+// are runtime arguments except the head dimension. Every kernel reads and
+// writes fp32 activations; weights are bf16 (their 16 bits) or fp32.
+//
+// Expected occupancy (checked for spills and registers by
+// test/unit/Runtime/CudaKernelsTest.cpp): every kernel runs 128 or 256
+// threads per block with at most 64 registers per thread, so that at least
+// 8 blocks of 128 threads fit on an SM of 64K registers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Common.cuh"
+
+using namespace llmc_cuda;
+
+namespace {
+
+/// Sum over the warp, every lane getting it.
+__device__ __forceinline__ float warpSum(float v) {
+  for (int offset = 16; offset > 0; offset >>= 1)
+    v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
+
+/// Online-softmax state merged over the warp.
+__device__ __forceinline__ OnlineSoftmax warpMerge(OnlineSoftmax s) {
+  for (int offset = 16; offset > 0; offset >>= 1) {
+    OnlineSoftmax other = {__shfl_xor_sync(0xffffffffu, s.max, offset),
+                           __shfl_xor_sync(0xffffffffu, s.sum, offset)};
+    s = onlineSoftmaxMerge(s, other);
+  }
+  return s;
+}
+
+/// Sum over a block of `blockDim.x` (a multiple of 32, at most 1024)
+/// threads, every thread getting it.
+__device__ __forceinline__ float blockSum(float v) {
+  __shared__ float partial[32];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  v = warpSum(v);
+  if (lane == 0)
+    partial[warp] = v;
+  __syncthreads();
+  v = lane < blockDim.x / 32 ? partial[lane] : 0.0f;
+  v = warpSum(v);
+  __syncthreads();
+  return v;
+}
+
+} // namespace
+
+/// RMSNorm, one block per row: y = x / sqrt(mean(x^2) + eps) * w.
+/// 256 threads; registers: a handful (no arrays), no shared memory but the
+/// 128 bytes of the reduction.
+extern "C" __global__ void llmc_rms_norm(const float *x, const float *w,
+                                         float *y, int cols, float eps) {
+  const float *row = x + static_cast<long long>(blockIdx.x) * cols;
+  float *out = y + static_cast<long long>(blockIdx.x) * cols;
+  float squares = 0.0f;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x)
+    squares += row[i] * row[i];
+  const float scale = rsqrtf(blockSum(squares) / cols + eps);
+  for (int i = threadIdx.x; i < cols; i += blockDim.x)
+    out[i] = row[i] * scale * w[i];
+}
+
+/// Softmax over rows, one warp per row, in one pass for the statistics
+/// (the online softmax) and one for the output. 128 threads: 4 rows per
+/// block.
+extern "C" __global__ void llmc_softmax_rows(const float *x, float *y, int rows,
+                                             int cols) {
+  const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  if (row >= rows)
+    return;
+  const float *in = x + static_cast<long long>(row) * cols;
+  float *out = y + static_cast<long long>(row) * cols;
+  OnlineSoftmax s = onlineSoftmaxEmpty();
+  for (int i = lane; i < cols; i += 32)
+    s = onlineSoftmaxAdd(s, in[i]);
+  s = warpMerge(s);
+  for (int i = lane; i < cols; i += 32)
+    out[i] = onlineSoftmaxProbability(s, in[i]);
+}
+
+/// The decode GEMV, y[n] = W[n, k] x[k] with W bf16 row-major: one warp
+/// per output row, each lane streaming 8 weights (16 bytes) at a time,
+/// fp32 accumulation. Bandwidth-bound: 2 bytes per multiply-add. 128
+/// threads: 4 rows per block. k must be a multiple of 8 (the tail is
+/// scalar otherwise, correct but slower).
+extern "C" __global__ void llmc_gemv_bf16(const unsigned short *w,
+                                          const float *x, float *y, int n,
+                                          int k) {
+  const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  if (row >= n)
+    return;
+  const unsigned short *weights = w + static_cast<long long>(row) * k;
+  float acc = 0.0f;
+  const int vectors = (k % 8 == 0) ? k / 8 : 0;
+  for (int v = lane; v < vectors; v += 32) {
+    uint4 packed = reinterpret_cast<const uint4 *>(weights)[v];
+    const unsigned int words[4] = {packed.x, packed.y, packed.z, packed.w};
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      acc += bf16ToFloat(static_cast<unsigned short>(words[j] & 0xffffu)) *
+             x[v * 8 + 2 * j];
+      acc += bf16ToFloat(static_cast<unsigned short>(words[j] >> 16)) *
+             x[v * 8 + 2 * j + 1];
+    }
+  }
+  for (int i = vectors * 8 + lane; i < k; i += 32)
+    acc += bf16ToFloat(weights[i]) * x[i];
+  acc = warpSum(acc);
+  if (lane == 0)
+    y[row] = acc;
+}
+
+/// SwiGLU's product: y = silu(gate) * up, elementwise.
+extern "C" __global__ void llmc_silu_mul(const float *gate, const float *up,
+                                         float *y, long long count) {
+  long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < count) {
+    float g = gate[i];
+    y[i] = g / (1.0f + expOf(-g)) * up[i];
+  }
+}
+
+#ifdef LLMC_HEAD_DIM
+/// Paged-attention decode, split over the keys (flash-decoding): block
+/// (sequence, head, split) runs the online softmax over its share of the
+/// sequence's keys, read through the block table, and writes its partial
+/// output and state; llmc_attention_reduce merges the splits. One warp per
+/// block; each lane holds LLMC_HEAD_DIM / 32 values of the query and of the
+/// output. Cache layout: [slot, kv head, dim] fp32. 32 threads; registers:
+/// 2 x ceil(d / 32) for the query and the output, plus the loop's.
+extern "C" __global__ void llmc_paged_attention_split(
+    const float *q, const float *kCache, const float *vCache, const int *tables,
+    const int *lens, float *partial, float *states, int heads, int kvHeads,
+    int tableWidth, int blockSize, int splits, float scale) {
+  // Lane l holds dims l, l + 32, ...: ceil(d / 32) each (80: 3, the last
+  // for lanes < 16 only).
+  constexpr int kPerLane = (LLMC_HEAD_DIM + 31) / 32;
+  const int seq = blockIdx.x, head = blockIdx.y, split = blockIdx.z;
+  const int lane = threadIdx.x;
+  const int kvHead = head / (heads / kvHeads);
+  const int len = lens[seq];
+  const int per = (len + splits - 1) / splits;
+  const int begin = split * per, end = min(len, begin + per);
+  const float *query =
+      q + (static_cast<long long>(seq) * heads + head) * LLMC_HEAD_DIM;
+  float qv[kPerLane], acc[kPerLane];
+#pragma unroll
+  for (int j = 0; j < kPerLane; ++j) {
+    const int d = lane + 32 * j;
+    qv[j] = d < LLMC_HEAD_DIM ? query[d] * scale : 0.0f;
+    acc[j] = 0.0f;
+  }
+  OnlineSoftmax s = onlineSoftmaxEmpty();
+  const int *table = tables + static_cast<long long>(seq) * tableWidth;
+  for (int pos = begin; pos < end; ++pos) {
+    const int slot = pagedSlot(table, blockSize, pos);
+    if (slot < 0)
+      continue;
+    const long long base =
+        (static_cast<long long>(slot) * kvHeads + kvHead) * LLMC_HEAD_DIM;
+    float dot = 0.0f;
+#pragma unroll
+    for (int j = 0; j < kPerLane; ++j)
+      if (lane + 32 * j < LLMC_HEAD_DIM)
+        dot += qv[j] * kCache[base + lane + 32 * j];
+    dot = warpSum(dot);
+    OnlineSoftmax next = onlineSoftmaxAdd(s, dot);
+    const float rescale =
+        s.max == LLMC_NEG_INF ? 0.0f : expOf(s.max - next.max);
+    const float weight = expOf(dot - next.max);
+#pragma unroll
+    for (int j = 0; j < kPerLane; ++j)
+      if (lane + 32 * j < LLMC_HEAD_DIM)
+        acc[j] = acc[j] * rescale + weight * vCache[base + lane + 32 * j];
+    s = next;
+  }
+  const long long out =
+      ((static_cast<long long>(seq) * heads + head) * splits + split);
+#pragma unroll
+  for (int j = 0; j < kPerLane; ++j)
+    if (lane + 32 * j < LLMC_HEAD_DIM)
+      partial[out * LLMC_HEAD_DIM + lane + 32 * j] = acc[j];
+  if (lane == 0) {
+    states[2 * out] = s.max;
+    states[2 * out + 1] = s.sum;
+  }
+}
+
+/// The splits' reduction: out = sum_i exp(max_i - max) acc_i / sum.
+extern "C" __global__ void llmc_attention_reduce(const float *partial,
+                                                 const float *states,
+                                                 float *out, int heads,
+                                                 int splits) {
+  const int seq = blockIdx.x, head = blockIdx.y, lane = threadIdx.x;
+  const long long first = (static_cast<long long>(seq) * heads + head) * splits;
+  OnlineSoftmax total = onlineSoftmaxEmpty();
+  for (int i = 0; i < splits; ++i)
+    total =
+        onlineSoftmaxMerge(total, OnlineSoftmax{states[2 * (first + i)],
+                                                states[2 * (first + i) + 1]});
+  for (int d = lane; d < LLMC_HEAD_DIM; d += blockDim.x) {
+    float value = 0.0f;
+    for (int i = 0; i < splits; ++i) {
+      const float max = states[2 * (first + i)];
+      if (max != LLMC_NEG_INF)
+        value +=
+            expOf(max - total.max) * partial[(first + i) * LLMC_HEAD_DIM + d];
+    }
+    out[(static_cast<long long>(seq) * heads + head) * LLMC_HEAD_DIM + d] =
+        total.sum > 0.0f ? value / total.sum : 0.0f;
+  }
+}
+#endif

@@ -1,0 +1,178 @@
+//===- CudaKernelsTest.cpp - The CUDA kernels, verified without a GPU -----===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// Three layers, as the CUDA backend is verified on machines without a GPU:
+//   - the kernels' tile-level math (runtime/cuda/kernels/Common.cuh),
+//     compiled here for the host, against the CPU kernels' results;
+//   - every kernel compiles under NVRTC for sm_80 and sm_90, for every
+//     supported head dimension, with no local-memory spills and at most 64
+//     registers per thread (the occupancy Kernels.cu documents);
+//   - device execution, skipped with the reason where no device exists.
+// NVRTC is loaded with dlopen: where it is missing the compile tests are
+// skipped, saying so.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KVCache.h"
+#include "Kernels.h"
+#include "cuda/KernelSources.h"
+#include "cuda/Nvrtc.h"
+#include "cuda/kernels/Common.cuh"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <random>
+
+using namespace llmrt;
+using namespace llmrt::cuda;
+
+namespace {
+
+std::vector<float> randomRow(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-6.0f, 6.0f);
+  std::vector<float> row(n);
+  for (float &v : row)
+    v = dist(rng);
+  return row;
+}
+
+/// The online softmax (one value at a time, and merged from splits in any
+/// order) gives llmk_softmax's probabilities: rows of 1, 31, 37 and 129
+/// values (not multiples of a tile), with masked (-inf) entries.
+TEST(CudaHostLogicTest, OnlineSoftmaxMatchesTheCPUKernel) {
+  for (size_t n : {size_t(1), size_t(31), size_t(37), size_t(129)}) {
+    std::vector<float> row = randomRow(n, static_cast<uint32_t>(n));
+    if (n > 2)
+      row[n / 2] = -INFINITY;
+    std::vector<float> expected(n);
+    llmk_softmax(row.data(), expected.data(), 1, static_cast<int64_t>(n));
+    llmc_cuda::OnlineSoftmax whole = llmc_cuda::onlineSoftmaxEmpty();
+    for (float v : row)
+      whole = llmc_cuda::onlineSoftmaxAdd(whole, v);
+    for (size_t splits : {size_t(1), size_t(3), size_t(8)}) {
+      // Split-K: parts reduced on their own, merged last to first.
+      std::vector<llmc_cuda::OnlineSoftmax> parts(
+          splits, llmc_cuda::onlineSoftmaxEmpty());
+      for (size_t i = 0; i < n; ++i)
+        parts[i * splits / n] =
+            llmc_cuda::onlineSoftmaxAdd(parts[i * splits / n], row[i]);
+      llmc_cuda::OnlineSoftmax merged = llmc_cuda::onlineSoftmaxEmpty();
+      for (size_t p = splits; p-- > 0;)
+        merged = llmc_cuda::onlineSoftmaxMerge(merged, parts[p]);
+      for (size_t i = 0; i < n; ++i) {
+        EXPECT_NEAR(llmc_cuda::onlineSoftmaxProbability(whole, row[i]),
+                    expected[i], 1e-6f)
+            << n << " values, element " << i;
+        EXPECT_NEAR(llmc_cuda::onlineSoftmaxProbability(merged, row[i]),
+                    expected[i], 1e-6f)
+            << n << " values in " << splits << " splits, element " << i;
+      }
+    }
+  }
+  // An all-masked row has no probability anywhere (and no NaN).
+  llmc_cuda::OnlineSoftmax masked =
+      llmc_cuda::onlineSoftmaxAdd(llmc_cuda::onlineSoftmaxEmpty(), -INFINITY);
+  EXPECT_EQ(llmc_cuda::onlineSoftmaxProbability(masked, -INFINITY), 0.0f);
+}
+
+/// The paged-attention kernels' slot arithmetic is the block manager's:
+/// every position of a sequence that grew over several reservations, and
+/// an evicted block (-1).
+TEST(CudaHostLogicTest, PagedSlotsMatchTheBlockManager) {
+  for (int64_t blockSize : {int64_t(1), int64_t(4), int64_t(16)}) {
+    BlockManager blocks(64, blockSize);
+    int64_t other = blocks.addSequence(), seq = blocks.addSequence();
+    std::string error;
+    for (int64_t step : {3, 1, 7, 2, 13}) {
+      ASSERT_TRUE(blocks.reserve(other, 2, error)) << error;
+      ASSERT_TRUE(blocks.reserve(seq, step, error)) << error;
+    }
+    if (blockSize == 4)
+      blocks.evictBefore(seq, 8);
+    const int64_t length = blocks.getLength(seq);
+    std::vector<int32_t> table(64), slots(length);
+    ASSERT_TRUE(blocks.getBlockTable(seq, table.data(), 64));
+    blocks.getSlots(seq, 0, length, slots.data());
+    for (int64_t pos = 0; pos < length; ++pos)
+      EXPECT_EQ(llmc_cuda::pagedSlot(table.data(), static_cast<int>(blockSize),
+                                     static_cast<int>(pos)),
+                slots[pos])
+          << "block size " << blockSize << ", position " << pos;
+  }
+}
+
+/// bf16 as the GEMV reads it: the upper half of the fp32.
+TEST(CudaHostLogicTest, Bf16BitsAreTheUpperHalf) {
+  for (float v : {1.0f, -2.5f, 3.140625f, 0.0f, -0.0f, 65280.0f}) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, 4);
+    EXPECT_EQ(llmc_cuda::bf16ToFloat(static_cast<uint16_t>(bits >> 16)), v);
+  }
+}
+
+/// Every kernel compiles under NVRTC for sm_80 and sm_90 and every head
+/// dimension, without spills, within 64 registers.
+TEST(CudaKernelsTest, EveryKernelCompilesWithoutSpills) {
+  llmrt::Expected<std::pair<int, int>> version = getNvrtcVersion();
+  if (!version)
+    GTEST_SKIP() << "no NVRTC on this machine: " << version.error();
+  const CudaSource source = getKernelSource();
+  for (int arch : {80, 90})
+    for (int headDim : {64, 80, 96, 128}) {
+      llmrt::Expected<CompiledKernel> compiled = compileCuda(
+          source, arch, {"-DLLMC_HEAD_DIM=" + std::to_string(headDim)});
+      ASSERT_TRUE(bool(compiled)) << compiled.error();
+      EXPECT_FALSE(compiled->cubin.empty());
+      std::vector<KernelResources> kernels = parsePtxasResources(compiled->log);
+      for (const std::string &name : getKernelNames()) {
+        auto found = std::find_if(
+            kernels.begin(), kernels.end(),
+            [&](const KernelResources &k) { return k.name == name; });
+        ASSERT_NE(found, kernels.end())
+            << name << " missing from ptxas's report for sm_" << arch << ":\n"
+            << compiled->log;
+        EXPECT_EQ(found->spillStores, 0) << name << " sm_" << arch;
+        EXPECT_EQ(found->spillLoads, 0) << name << " sm_" << arch;
+        EXPECT_GT(found->registers, 0) << name << " sm_" << arch;
+        EXPECT_LE(found->registers, 64)
+            << name << " sm_" << arch << " head dim " << headDim;
+        // The table of docs/CUDA.md.
+        std::printf("resources: sm_%d head_dim %d %s: %d registers, %d bytes "
+                    "smem, %d bytes stack\n",
+                    arch, headDim, name.c_str(), found->registers,
+                    found->sharedBytes, found->stackBytes);
+      }
+    }
+}
+
+/// A compile error carries NVRTC's log.
+TEST(CudaKernelsTest, CompileErrorsCarryTheLog) {
+  if (!getNvrtcVersion())
+    GTEST_SKIP() << "no NVRTC on this machine";
+  CudaSource bad{
+      "bad.cu", "extern \"C\" __global__ void k() { undeclared(); }", {}};
+  llmrt::Expected<CompiledKernel> compiled = compileCuda(bad, 80, {});
+  ASSERT_FALSE(bool(compiled));
+  EXPECT_NE(compiled.error().find("bad.cu: NVRTC failed for sm_80"),
+            std::string::npos)
+      << compiled.error();
+  EXPECT_NE(compiled.error().find("undeclared"), std::string::npos)
+      << compiled.error();
+}
+
+/// Device execution: where there is no device, skipped with the reason.
+TEST(CudaKernelsTest, DeviceParity) {
+  llmrt::Expected<int> devices = countCudaDevices();
+  if (!devices)
+    GTEST_SKIP() << devices.error();
+  GTEST_SKIP() << *devices
+               << " CUDA device(s) present, but the device runtime (module "
+                  "loading and launches) is not in this build yet";
+}
+
+} // namespace
