@@ -89,6 +89,24 @@ LLMC_HD int pagedSlot(const int *table, int blockSize, int pos) {
   return block < 0 ? -1 : block * blockSize + pos % blockSize;
 }
 
+/// The fragments of mma.sync.m16n8k16 (bf16 in, fp32 out), as the PTX ISA
+/// lays them out over a warp: lane l is in group g = l / 4 and place
+/// t = l % 4. Each 32-bit register holds two bf16 adjacent in k.
+///   A (16 x 16, row-major), 4 registers: register r holds row g + 8 * (r % 2)
+///     and columns 2t + 8 * (r / 2) and the next one;
+///   B (16 x 8, column-major, i.e. W[n][k] rows), 2 registers: register r
+///     holds column g and rows 2t + 8r and the next one;
+///   C (16 x 8, fp32), 4 values: value v holds row g + 8 * (v / 2) and
+///     column 2t + v % 2.
+LLMC_HD int mmaRowA(int lane, int reg) { return lane / 4 + 8 * (reg % 2); }
+LLMC_HD int mmaColA(int lane, int reg) {
+  return 2 * (lane % 4) + 8 * (reg / 2);
+}
+LLMC_HD int mmaColB(int lane) { return lane / 4; }
+LLMC_HD int mmaRowB(int lane, int reg) { return 2 * (lane % 4) + 8 * reg; }
+LLMC_HD int mmaRowC(int lane, int value) { return lane / 4 + 8 * (value / 2); }
+LLMC_HD int mmaColC(int lane, int value) { return 2 * (lane % 4) + value % 2; }
+
 } // namespace llmc_cuda
 
 #endif // LLMC_CUDA_COMMON_CUH

@@ -222,3 +222,88 @@ extern "C" __global__ void llmc_attention_reduce(const float *partial,
   }
 }
 #endif
+
+/// The prefill GEMM on tensor cores: C[m, n] = sum_k A[m, k] W[n, k], A the
+/// activations and W the weight (both bf16, row-major), C fp32. A block of
+/// 128 threads (4 warps, 2 x 2) computes a 64 x 64 tile of C; each warp a
+/// 32 x 32 tile, as 2 x 4 mma.sync.m16n8k16 (HMMA) tiles, over steps of 32
+/// k staged in shared memory (2 x 64 x 32 bf16, padded against bank
+/// conflicts: 10 KB). K must be even (pairs of bf16 per 32-bit word).
+/// Registers: 32 accumulators plus the fragments; occupancy 4 blocks of 128
+/// threads per SM at most 128 registers each.
+extern "C" __global__ void llmc_gemm_bf16(const unsigned short *a,
+                                          const unsigned short *w, float *c,
+                                          int m, int n, int k) {
+  constexpr int kTile = 64, kStepWords = 16, kPad = 4;
+  __shared__ unsigned int aTile[kTile][kStepWords + kPad];
+  __shared__ unsigned int wTile[kTile][kStepWords + kPad];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int warpRow = (warp / 2) * 32, warpCol = (warp % 2) * 32;
+  const int row0 = blockIdx.y * kTile, col0 = blockIdx.x * kTile;
+  const int kWords = k / 2;
+  const unsigned int *aWords = reinterpret_cast<const unsigned int *>(a);
+  const unsigned int *wWords = reinterpret_cast<const unsigned int *>(w);
+  float acc[2][4][4];
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+#pragma unroll
+      for (int v = 0; v < 4; ++v)
+        acc[i][j][v] = 0.0f;
+  for (int word0 = 0; word0 < kWords; word0 += kStepWords) {
+    // 64 rows x 16 words of each operand: 8 words per thread each.
+    for (int i = threadIdx.x; i < kTile * kStepWords; i += blockDim.x) {
+      const int r = i / kStepWords, q = i % kStepWords;
+      const bool inK = word0 + q < kWords;
+      aTile[r][q] =
+          inK && row0 + r < m
+              ? aWords[static_cast<long long>(row0 + r) * kWords + word0 + q]
+              : 0u;
+      wTile[r][q] =
+          inK && col0 + r < n
+              ? wWords[static_cast<long long>(col0 + r) * kWords + word0 + q]
+              : 0u;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < kStepWords; kk += 8) {
+      unsigned int af[2][4], bf[4][2];
+#pragma unroll
+      for (int i = 0; i < 2; ++i)
+#pragma unroll
+        for (int r = 0; r < 4; ++r)
+          af[i][r] = aTile[warpRow + 16 * i + mmaRowA(lane, r)]
+                          [kk + mmaColA(lane, r) / 2];
+#pragma unroll
+      for (int j = 0; j < 4; ++j)
+#pragma unroll
+        for (int r = 0; r < 2; ++r)
+          bf[j][r] =
+              wTile[warpCol + 8 * j + mmaColB(lane)][kk + mmaRowB(lane, r) / 2];
+#pragma unroll
+      for (int i = 0; i < 2; ++i)
+#pragma unroll
+        for (int j = 0; j < 4; ++j)
+          asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+                       "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+                       "{%0, %1, %2, %3};\n"
+                       : "+f"(acc[i][j][0]), "+f"(acc[i][j][1]),
+                         "+f"(acc[i][j][2]), "+f"(acc[i][j][3])
+                       : "r"(af[i][0]), "r"(af[i][1]), "r"(af[i][2]),
+                         "r"(af[i][3]), "r"(bf[j][0]), "r"(bf[j][1]));
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+#pragma unroll
+      for (int v = 0; v < 4; ++v) {
+        const int row = row0 + warpRow + 16 * i + mmaRowC(lane, v);
+        const int col = col0 + warpCol + 8 * j + mmaColC(lane, v);
+        if (row < m && col < n)
+          c[static_cast<long long>(row) * n + col] = acc[i][j][v];
+      }
+}

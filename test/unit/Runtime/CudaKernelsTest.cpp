@@ -22,6 +22,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -115,8 +117,33 @@ TEST(CudaHostLogicTest, Bf16BitsAreTheUpperHalf) {
   }
 }
 
+/// The mma.sync.m16n8k16 fragment maps the GEMM loads and stores with
+/// cover each tile exactly once over the warp: A's 16 x 16 bf16 (4
+/// registers of 2 per lane), B's 16 x 8 (2 registers of 2), C's 16 x 8
+/// fp32 (4 values).
+TEST(CudaHostLogicTest, MmaFragmentsCoverTheirTiles) {
+  std::vector<int> a(16 * 16, 0), b(16 * 8, 0), c(16 * 8, 0);
+  for (int lane = 0; lane < 32; ++lane) {
+    for (int r = 0; r < 4; ++r)
+      for (int half = 0; half < 2; ++half)
+        ++a[llmc_cuda::mmaRowA(lane, r) * 16 + llmc_cuda::mmaColA(lane, r) +
+            half];
+    for (int r = 0; r < 2; ++r)
+      for (int half = 0; half < 2; ++half)
+        ++b[(llmc_cuda::mmaRowB(lane, r) + half) * 8 +
+            llmc_cuda::mmaColB(lane)];
+    for (int v = 0; v < 4; ++v)
+      ++c[llmc_cuda::mmaRowC(lane, v) * 8 + llmc_cuda::mmaColC(lane, v)];
+  }
+  EXPECT_EQ(a, std::vector<int>(16 * 16, 1));
+  EXPECT_EQ(b, std::vector<int>(16 * 8, 1));
+  EXPECT_EQ(c, std::vector<int>(16 * 8, 1));
+}
+
 /// Every kernel compiles under NVRTC for sm_80 and sm_90 and every head
-/// dimension, without spills, within 64 registers.
+/// dimension, without spills, within its register budget: 64 per thread,
+/// 128 for the tensor-core GEMM (its 32 accumulators and fragments; 4
+/// blocks of 128 threads per SM).
 TEST(CudaKernelsTest, EveryKernelCompilesWithoutSpills) {
   llmrt::Expected<std::pair<int, int>> version = getNvrtcVersion();
   if (!version)
@@ -139,7 +166,7 @@ TEST(CudaKernelsTest, EveryKernelCompilesWithoutSpills) {
         EXPECT_EQ(found->spillStores, 0) << name << " sm_" << arch;
         EXPECT_EQ(found->spillLoads, 0) << name << " sm_" << arch;
         EXPECT_GT(found->registers, 0) << name << " sm_" << arch;
-        EXPECT_LE(found->registers, 64)
+        EXPECT_LE(found->registers, name == "llmc_gemm_bf16" ? 128 : 64)
             << name << " sm_" << arch << " head dim " << headDim;
         // The table of docs/CUDA.md.
         std::printf("resources: sm_%d head_dim %d %s: %d registers, %d bytes "
@@ -148,6 +175,67 @@ TEST(CudaKernelsTest, EveryKernelCompilesWithoutSpills) {
                     found->sharedBytes, found->stackBytes);
       }
     }
+}
+
+/// The GEMM runs on tensor cores: its SASS (cuobjdump -sass of the cubin
+/// NVRTC made) has HMMA instructions, 16 per 32-k step on both sm_80 and
+/// sm_90; the decode GEMV has none.
+TEST(CudaKernelsTest, GemmUsesTensorCores) {
+  if (!getNvrtcVersion())
+    GTEST_SKIP() << "no NVRTC on this machine";
+  // $LLMC_CUOBJDUMP, else the one scripts/fetch_test_inputs.sh installs,
+  // else the toolkit's.
+  std::string cuobjdump;
+  for (const char *candidate :
+       {static_cast<const char *>(std::getenv("LLMC_CUOBJDUMP")),
+        LLMC_TEST_INPUTS "/cuda-tools/bin/cuobjdump",
+        "/usr/local/cuda/bin/cuobjdump"})
+    if (cuobjdump.empty() && candidate && access(candidate, X_OK) == 0)
+      cuobjdump = candidate;
+  if (cuobjdump.empty())
+    GTEST_SKIP() << "no cuobjdump on this machine (scripts/"
+                    "fetch_test_inputs.sh installs one; LLMC_CUOBJDUMP "
+                    "names another)";
+  for (int arch : {80, 90}) {
+    llmrt::Expected<CompiledKernel> compiled =
+        compileCuda(getKernelSource(), arch, {});
+    ASSERT_TRUE(bool(compiled)) << compiled.error();
+    char path[] = "/tmp/llmc-cubin-XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(write(fd, compiled->cubin.data(), compiled->cubin.size()),
+              static_cast<ssize_t>(compiled->cubin.size()));
+    close(fd);
+    // cuobjdump runs nvdisasm, from its own folder.
+    std::string folder = cuobjdump.substr(0, cuobjdump.rfind('/'));
+    std::string command = "NVDISASM_PATH='" + folder + "' PATH='" + folder +
+                          ":" +
+                          (std::getenv("PATH") ? std::getenv("PATH") : "") +
+                          "' '" + cuobjdump + "' -sass " + path + " 2>&1";
+    FILE *pipe = popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string sass;
+    char buffer[4096];
+    while (size_t n = fread(buffer, 1, sizeof(buffer), pipe))
+      sass.append(buffer, n);
+    pclose(pipe);
+    unlink(path);
+    // The SASS of each kernel: from its "Function : name" line to the next.
+    auto hmmaIn = [&](const std::string &kernel) {
+      size_t begin = sass.find("Function : " + kernel);
+      if (begin == std::string::npos)
+        return -1;
+      size_t end = sass.find("Function : ", begin + 1);
+      std::string body = sass.substr(begin, end - begin);
+      int count = 0;
+      for (size_t at = body.find("HMMA"); at != std::string::npos;
+           at = body.find("HMMA", at + 4))
+        ++count;
+      return count;
+    };
+    EXPECT_EQ(hmmaIn("llmc_gemm_bf16"), 16) << "sm_" << arch << ":\n" << sass;
+    EXPECT_EQ(hmmaIn("llmc_gemv_bf16"), 0) << "sm_" << arch;
+  }
 }
 
 /// A compile error carries NVRTC's log.
