@@ -33,10 +33,14 @@ CudaSource getKernelSource() {
 }
 
 const std::vector<std::string> &getKernelNames() {
-  static const std::vector<std::string> names = {
-      "llmc_rms_norm", "llmc_softmax_rows",          "llmc_gemv_bf16",
-      "llmc_silu_mul", "llmc_paged_attention_split", "llmc_attention_reduce",
-      "llmc_gemm_bf16"};
+  static const std::vector<std::string> names = {"llmc_rms_norm",
+                                                 "llmc_softmax_rows",
+                                                 "llmc_gemv_bf16",
+                                                 "llmc_silu_mul",
+                                                 "llmc_paged_attention_split",
+                                                 "llmc_attention_reduce",
+                                                 "llmc_gemm_bf16",
+                                                 "llmc_gemv_q"};
   return names;
 }
 

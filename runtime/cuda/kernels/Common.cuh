@@ -89,6 +89,96 @@ LLMC_HD int pagedSlot(const int *table, int blockSize, int pos) {
   return block < 0 ? -1 : block * blockSize + pos % blockSize;
 }
 
+/// A bit pattern as float (the two compilers' spellings).
+LLMC_HD float bitsToFloat(unsigned int bits) {
+#ifdef __CUDACC__
+  return __int_as_float(static_cast<int>(bits));
+#else
+  float value;
+  std::memcpy(&value, &bits, sizeof(value));
+  return value;
+#endif
+}
+
+/// f16 bits to float, subnormals and infinities included (the CPU
+/// kernels' halfToFloat).
+LLMC_HD float halfToFloat(unsigned short h) {
+  const unsigned int sign = static_cast<unsigned int>(h & 0x8000u) << 16;
+  const unsigned int exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
+  if (exponent == 0) {
+    const float magnitude =
+        static_cast<float>(mantissa) * 5.9604644775390625e-8f;
+    return sign ? -magnitude : magnitude;
+  }
+  const unsigned int bits =
+      sign | (exponent == 0x1fu ? 0x7f800000u : (exponent + 112u) << 23) |
+      (mantissa << 13);
+  return bitsToFloat(bits);
+}
+
+/// The quantized weights' layout (the CPU kernels' Quant.h): per row,
+/// blocks of 32 values (8 bits: 32 signed bytes; 4 bits: 16 bytes, value i
+/// in the low nibble of byte i and value i + 16 in the high one; 5 and 6
+/// bits: those 16 bytes then a 32-bit word per higher bit), then, 64-byte
+/// aligned, an f16 (scale, offset) pair per row and group.
+LLMC_HD int quantBlockBytes(int bits) {
+  return bits == 8 ? 32 : 16 + 4 * (bits - 4);
+}
+LLMC_HD long long quantParamsOffset(long long n, long long k, int bits) {
+  return (n * ((k + 31) / 32) * quantBlockBytes(bits) + 63) / 64 * 64;
+}
+
+/// The code of value i (0..31) of the block at `q`.
+LLMC_HD int quantCode(const unsigned char *q, int bits, int i) {
+  if (bits == 8)
+    return static_cast<signed char>(q[i]);
+  int code = i < 16 ? q[i] & 15 : q[i - 16] >> 4;
+  for (int plane = 0; plane < bits - 4; ++plane) {
+    const unsigned char *word = q + 16 + 4 * plane;
+    const unsigned int bitsOfPlane = static_cast<unsigned int>(word[0]) |
+                                     static_cast<unsigned int>(word[1]) << 8 |
+                                     static_cast<unsigned int>(word[2]) << 16 |
+                                     static_cast<unsigned int>(word[3]) << 24;
+    code |= static_cast<int>((bitsOfPlane >> i) & 1u) << (4 + plane);
+  }
+  return code;
+}
+
+/// Element (row, col) of a packed [n, k] weight of `bits` in groups of
+/// `group` (0: one per row; 16: two per block), dequantized: scale * code +
+/// offset.
+LLMC_HD float dequantizeElement(const unsigned char *packed, long long n,
+                                long long k, int bits, long long group,
+                                long long row, long long col) {
+  const long long blocks = (k + 31) / 32;
+  const unsigned char *block =
+      packed + (row * blocks + col / 32) * quantBlockBytes(bits);
+  const long long groups = group == 0 ? 1 : k / group;
+  const long long g = group == 0 ? 0 : col / group;
+  const unsigned short *params = reinterpret_cast<const unsigned short *>(
+      packed + quantParamsOffset(n, k, bits));
+  const unsigned short *pair = params + (row * groups + g) * 2;
+  return halfToFloat(pair[0]) * static_cast<float>(quantCode(
+                                    block, bits, static_cast<int>(col % 32))) +
+         halfToFloat(pair[1]);
+}
+
+/// Top-p (nucleus) selection over probabilities sorted in descending order
+/// (summing to 1): how many to keep. As the CPU sampler and transformers
+/// decide it, a token stays while the mass of the tokens before it is below
+/// `p`; the first always stays.
+LLMC_HD int topPCount(const float *sortedProbabilities, int count, float p) {
+  float before = 0.0f;
+  int keep = 0;
+  for (int j = 0; j < count; ++j) {
+    if (j > 0 && before >= p)
+      break;
+    before += sortedProbabilities[j];
+    keep = j + 1;
+  }
+  return keep;
+}
+
 /// The fragments of mma.sync.m16n8k16 (bf16 in, fp32 out), as the PTX ISA
 /// lays them out over a warp: lane l is in group g = l / 4 and place
 /// t = l % 4. Each 32-bit register holds two bf16 adjacent in k.

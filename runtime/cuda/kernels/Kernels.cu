@@ -121,6 +121,25 @@ extern "C" __global__ void llmc_gemv_bf16(const unsigned short *w,
     y[row] = acc;
 }
 
+/// The decode GEMV over a quantized weight (8, 4, 5 or 6 bits, the CPU
+/// kernels' layout): one warp per output row, each lane dequantizing a
+/// block of 32 at a time (scale * code + offset per group), fp32
+/// accumulation. 128 threads: 4 rows per block.
+extern "C" __global__ void llmc_gemv_q(const unsigned char *w, const float *x,
+                                       float *y, int n, int k, int bits,
+                                       int group) {
+  const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  if (row >= n)
+    return;
+  float acc = 0.0f;
+  for (int col = lane; col < k; col += 32)
+    acc += dequantizeElement(w, n, k, bits, group, row, col) * x[col];
+  acc = warpSum(acc);
+  if (lane == 0)
+    y[row] = acc;
+}
+
 /// SwiGLU's product: y = silu(gate) * up, elementwise.
 extern "C" __global__ void llmc_silu_mul(const float *gate, const float *up,
                                          float *y, long long count) {

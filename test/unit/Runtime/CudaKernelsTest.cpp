@@ -16,6 +16,7 @@
 
 #include "KVCache.h"
 #include "Kernels.h"
+#include "Quant.h"
 #include "cuda/KernelSources.h"
 #include "cuda/Nvrtc.h"
 #include "cuda/kernels/Common.cuh"
@@ -27,6 +28,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <random>
 
 using namespace llmrt;
@@ -114,6 +116,66 @@ TEST(CudaHostLogicTest, Bf16BitsAreTheUpperHalf) {
     uint32_t bits;
     std::memcpy(&bits, &v, 4);
     EXPECT_EQ(llmc_cuda::bf16ToFloat(static_cast<uint16_t>(bits >> 16)), v);
+  }
+}
+
+/// The quantized GEMV's dequantization is the CPU kernels' (llmk::
+/// dequantize), element for element: 8, 4, 5 and 6 bits, per row and in
+/// groups of 32 and 16, a row length that is not a multiple of 32.
+TEST(CudaHostLogicTest, DequantizationMatchesTheCPUKernels) {
+  for (int bits : {8, 4, 5, 6})
+    for (int64_t group : {int64_t(0), int64_t(32), int64_t(16)}) {
+      const int64_t n = 5, k = group ? 96 : 70;
+      if (!llmk::checkQuantization(bits, group, k).empty())
+        continue;
+      std::vector<float> w(n * k);
+      std::mt19937 rng(static_cast<uint32_t>(bits * 100 + group));
+      std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+      for (float &v : w)
+        v = dist(rng);
+      std::vector<uint8_t> packed(
+          llmk::quantPackedBytes(n, k, bits, group, false));
+      llmk::quantizeWeight(w.data(), n, k, bits, group, bits != 8,
+                           packed.data());
+      std::vector<float> row(k);
+      for (int64_t r = 0; r < n; ++r) {
+        llmk::dequantize(packed.data(), n, k, bits, group, r, 0, k, row.data());
+        for (int64_t c = 0; c < k; ++c)
+          ASSERT_EQ(llmc_cuda::dequantizeElement(packed.data(), n, k, bits,
+                                                 group, r, c),
+                    row[c])
+              << bits << " bits, group " << group << ", (" << r << ", " << c
+              << ")";
+      }
+    }
+}
+
+/// Top-p's cut is transformers' rule (sort ascending, drop the tokens whose
+/// cumulative probability is at most 1 - p, keep at least one), on exact
+/// (dyadic) distributions so that no rounding decides a boundary.
+TEST(CudaHostLogicTest, TopPCountIsTransformersRule) {
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 200; ++trial) {
+    const int count = 1 + static_cast<int>(rng() % 12);
+    std::vector<int> units(count, 1);
+    for (int extra = 64 - count; extra > 0; --extra)
+      ++units[rng() % count];
+    std::sort(units.begin(), units.end(), std::greater<int>());
+    std::vector<float> probabilities;
+    for (int u : units)
+      probabilities.push_back(static_cast<float>(u) / 64.0f);
+    const float p = static_cast<float>(1 + rng() % 64) / 64.0f;
+    // transformers: ascending order, cumulative sums, drop <= 1 - p.
+    int kept = 0;
+    double cumulative = 0;
+    for (int i = count - 1; i >= 0; --i) {
+      cumulative += probabilities[i];
+      if (cumulative > 1.0 - p)
+        ++kept;
+    }
+    kept = std::max(kept, 1);
+    EXPECT_EQ(llmc_cuda::topPCount(probabilities.data(), count, p), kept)
+        << "trial " << trial << ", p " << p;
   }
 }
 
