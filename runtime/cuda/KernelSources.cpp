@@ -40,7 +40,8 @@ const std::vector<std::string> &getKernelNames() {
                                                  "llmc_paged_attention_split",
                                                  "llmc_attention_reduce",
                                                  "llmc_gemm_bf16",
-                                                 "llmc_gemv_q"};
+                                                 "llmc_gemv_q",
+                                                 "llmc_flash_attention"};
   return names;
 }
 

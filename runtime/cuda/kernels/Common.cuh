@@ -89,6 +89,28 @@ LLMC_HD int pagedSlot(const int *table, int blockSize, int pos) {
   return block < 0 ? -1 : block * blockSize + pos % blockSize;
 }
 
+/// Attention masks, as the CPU kernels number them (LLMK_MASK_*).
+enum { kMaskCausal = 0, kMaskBidirectional = 1, kMaskSlidingWindow = 2 };
+
+/// The keys [first, last) that query i (of qLen, over kvLen keys: query i
+/// sits at position i + kvLen - qLen) may see under `mask`: the CPU
+/// attention's rule, causal up to its own position, a sliding window of
+/// `window` keys ending there.
+LLMC_HD void visibleKeyRange(int i, int qLen, int kvLen, int mask, int window,
+                             int *first, int *last) {
+  const int position = i + kvLen - qLen;
+  *first = 0;
+  *last = kvLen;
+  if (mask == kMaskCausal || mask == kMaskSlidingWindow) {
+    const int end = position + 1 < kvLen ? position + 1 : kvLen;
+    *last = end > 0 ? end : 0;
+  }
+  if (mask == kMaskSlidingWindow && window > 0) {
+    const int begin = position - window + 1;
+    *first = begin > 0 ? begin : 0;
+  }
+}
+
 /// A bit pattern as float (the two compilers' spellings).
 LLMC_HD float bitsToFloat(unsigned int bits) {
 #ifdef __CUDACC__

@@ -326,3 +326,199 @@ extern "C" __global__ void llmc_gemm_bf16(const unsigned short *a,
           c[static_cast<long long>(row) * n + col] = acc[i][j][v];
       }
 }
+
+#ifdef LLMC_HEAD_DIM
+namespace {
+/// Two floats as bf16 (round to nearest even) in one 32-bit word, the first
+/// in the low half: an mma.sync A or B register.
+__device__ __forceinline__ unsigned int packBf16(float lo, float hi) {
+  unsigned int result;
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(result) : "f"(hi), "f"(lo));
+  return result;
+}
+} // namespace
+
+/// FlashAttention-2 prefill on tensor cores: a block of 4 warps takes 64
+/// queries of one head (16 per warp), streams the keys and values of its kv
+/// head in tiles of 64 through shared memory (as bf16), computes S = Q K^T
+/// and O += P V with mma.sync.m16n8k16 (bf16 in, fp32 accumulation), and
+/// keeps the online softmax of each row in registers: the S accumulators
+/// become P's A fragments without leaving the registers. Masks: causal,
+/// bidirectional and sliding window (visibleKeyRange), GQA/MQA by the head
+/// ratio, ALiBi slopes (null: none) and an additive bias [heads, qLen,
+/// kvLen] (T5's relative bias; null: none). q [qLen, heads, d], k and v
+/// [kvLen, kvHeads, d], out [qLen, heads, d], fp32. Shared memory: 2 x 64
+/// x d bf16 (16 KB at d = 64, 32 KB at 128).
+extern "C" __global__ void
+llmc_flash_attention(const float *q, const float *k, const float *v,
+                     const float *alibiSlopes, const float *bias, float *out,
+                     int qLen, int kvLen, int heads, int kvHeads, int mask,
+                     int window, float scale) {
+  constexpr int D = LLMC_HEAD_DIM, kKeys = 64;
+  __shared__ unsigned short kTile[kKeys][D + 8];
+  __shared__ unsigned short vTile[kKeys][D + 8];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int head = blockIdx.y, kvHead = head / (heads / kvHeads);
+  const int q0 = blockIdx.x * 64 + warp * 16;
+  const int g = lane / 4, t = lane % 4;
+  // The warp's 16 query rows as A fragments over the head dimension.
+  unsigned int qf[D / 16][4];
+#pragma unroll
+  for (int s = 0; s < D / 16; ++s)
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+      const int row = q0 + mmaRowA(lane, r), col = 16 * s + mmaColA(lane, r);
+      const float *src = q + (static_cast<long long>(row) * heads + head) * D;
+      qf[s][r] =
+          row < qLen ? packBf16(src[col] * scale, src[col + 1] * scale) : 0u;
+    }
+  float o[D / 8][4];
+#pragma unroll
+  for (int j = 0; j < D / 8; ++j)
+#pragma unroll
+    for (int e = 0; e < 4; ++e)
+      o[j][e] = 0.0f;
+  // Rows g and g + 8 of the warp's tile: their state.
+  float rowMax[2] = {LLMC_NEG_INF, LLMC_NEG_INF}, rowSum[2] = {0.0f, 0.0f};
+  int first[2], last[2];
+  for (int h = 0; h < 2; ++h) {
+    visibleKeyRange(q0 + g + 8 * h, qLen, kvLen, mask, window, &first[h],
+                    &last[h]);
+    if (q0 + g + 8 * h >= qLen)
+      first[h] = last[h] = 0;
+  }
+  const float slope = alibiSlopes ? alibiSlopes[head] : 0.0f;
+  for (int key0 = 0; key0 < kvLen; key0 += kKeys) {
+    __syncthreads();
+    for (int i = threadIdx.x; i < kKeys * D; i += blockDim.x) {
+      const int key = key0 + i / D, d = i % D;
+      const long long at =
+          (static_cast<long long>(key) * kvHeads + kvHead) * D + d;
+      kTile[i / D][d] =
+          key < kvLen
+              ? static_cast<unsigned short>(packBf16(k[at], 0.0f) & 0xffffu)
+              : 0;
+      vTile[i / D][d] =
+          key < kvLen
+              ? static_cast<unsigned short>(packBf16(v[at], 0.0f) & 0xffffu)
+              : 0;
+    }
+    __syncthreads();
+    // S = Q K^T over this tile: 8 tiles of 8 keys.
+    float sAcc[kKeys / 8][4];
+#pragma unroll
+    for (int j = 0; j < kKeys / 8; ++j) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        sAcc[j][e] = 0.0f;
+#pragma unroll
+      for (int s = 0; s < D / 16; ++s) {
+        unsigned int b0, b1;
+        const unsigned short *kRow = kTile[8 * j + mmaColB(lane)];
+        b0 = static_cast<unsigned int>(kRow[16 * s + mmaRowB(lane, 0)]) |
+             static_cast<unsigned int>(kRow[16 * s + mmaRowB(lane, 0) + 1])
+                 << 16;
+        b1 = static_cast<unsigned int>(kRow[16 * s + mmaRowB(lane, 1)]) |
+             static_cast<unsigned int>(kRow[16 * s + mmaRowB(lane, 1) + 1])
+                 << 16;
+        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+                     "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+                     "{%0, %1, %2, %3};\n"
+                     : "+f"(sAcc[j][0]), "+f"(sAcc[j][1]), "+f"(sAcc[j][2]),
+                       "+f"(sAcc[j][3])
+                     : "r"(qf[s][0]), "r"(qf[s][1]), "r"(qf[s][2]),
+                       "r"(qf[s][3]), "r"(b0), "r"(b1));
+      }
+    }
+    // Masks, biases, and the online softmax of rows g and g + 8.
+    float tileMax[2] = {LLMC_NEG_INF, LLMC_NEG_INF};
+#pragma unroll
+    for (int j = 0; j < kKeys / 8; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int h = e / 2, key = key0 + 8 * j + mmaColC(lane, e);
+        const int row = q0 + mmaRowC(lane, e);
+        float value = sAcc[j][e];
+        if (key < first[h] || key >= last[h]) {
+          value = LLMC_NEG_INF;
+        } else {
+          value += slope * static_cast<float>(key - (row + kvLen - qLen));
+          if (bias)
+            value +=
+                bias[(static_cast<long long>(head) * qLen + row) * kvLen + key];
+        }
+        sAcc[j][e] = value;
+        tileMax[h] = fmaxf(tileMax[h], value);
+      }
+    float rescale[2];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      // The 4 lanes of a group hold one row.
+      tileMax[h] =
+          fmaxf(tileMax[h], __shfl_xor_sync(0xffffffffu, tileMax[h], 1));
+      tileMax[h] =
+          fmaxf(tileMax[h], __shfl_xor_sync(0xffffffffu, tileMax[h], 2));
+      const float newMax = fmaxf(rowMax[h], tileMax[h]);
+      rescale[h] = newMax == LLMC_NEG_INF ? 1.0f : expOf(rowMax[h] - newMax);
+      rowMax[h] = newMax;
+      rowSum[h] *= rescale[h];
+    }
+#pragma unroll
+    for (int j = 0; j < kKeys / 8; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int h = e / 2;
+        const float p =
+            sAcc[j][e] == LLMC_NEG_INF ? 0.0f : expOf(sAcc[j][e] - rowMax[h]);
+        sAcc[j][e] = p;
+        rowSum[h] += p;
+      }
+#pragma unroll
+    for (int j = 0; j < D / 8; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        o[j][e] *= rescale[e / 2];
+    // O += P V: P's A fragments are S's accumulators, 16 keys at a time.
+#pragma unroll
+    for (int s = 0; s < kKeys / 16; ++s) {
+      const unsigned int pf[4] = {
+          packBf16(sAcc[2 * s][0], sAcc[2 * s][1]),
+          packBf16(sAcc[2 * s][2], sAcc[2 * s][3]),
+          packBf16(sAcc[2 * s + 1][0], sAcc[2 * s + 1][1]),
+          packBf16(sAcc[2 * s + 1][2], sAcc[2 * s + 1][3])};
+#pragma unroll
+      for (int j = 0; j < D / 8; ++j) {
+        const int d = 8 * j + mmaColB(lane);
+        const int key = 16 * s + mmaRowB(lane, 0);
+        const unsigned int b0 = static_cast<unsigned int>(vTile[key][d]) |
+                                static_cast<unsigned int>(vTile[key + 1][d])
+                                    << 16;
+        const unsigned int b1 = static_cast<unsigned int>(vTile[key + 8][d]) |
+                                static_cast<unsigned int>(vTile[key + 9][d])
+                                    << 16;
+        asm volatile(
+            "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+            "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+            "{%0, %1, %2, %3};\n"
+            : "+f"(o[j][0]), "+f"(o[j][1]), "+f"(o[j][2]), "+f"(o[j][3])
+            : "r"(pf[0]), "r"(pf[1]), "r"(pf[2]), "r"(pf[3]), "r"(b0), "r"(b1));
+      }
+    }
+  }
+  // The rows' sums over their group, then O / sum.
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    rowSum[h] += __shfl_xor_sync(0xffffffffu, rowSum[h], 1);
+    rowSum[h] += __shfl_xor_sync(0xffffffffu, rowSum[h], 2);
+  }
+#pragma unroll
+  for (int j = 0; j < D / 8; ++j)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int row = q0 + mmaRowC(lane, e), d = 8 * j + mmaColC(lane, e);
+      if (row < qLen)
+        out[(static_cast<long long>(row) * heads + head) * D + d] =
+            rowSum[e / 2] > 0.0f ? o[j][e] / rowSum[e / 2] : 0.0f;
+    }
+}
+#endif
