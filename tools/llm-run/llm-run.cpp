@@ -25,6 +25,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Artifact.h"
+#include "cuda/Nvrtc.h"
 #include "llm/Import/GGUFImporter.h"
 #include "llm/Import/HFImporter.h"
 #include "llm/JIT/CompileCache.h"
@@ -148,6 +149,11 @@ static Opt<std::string>
     dumpIds("dump-ids",
             cl::desc("Write generated ids (prompt excluded), comma separated"),
             flag);
+static Opt<std::string>
+    target("target",
+           cl::desc("Where the model runs: cpu (default) or cuda (NVIDIA GPUs; "
+                    "docs/CUDA.md)"),
+           cl::init("cpu"), flag);
 static Opt<bool> noCompileCache(
     "no-cache",
     cl::desc("Compile in memory, without the compile cache ($LLMC_CACHE_DIR, "
@@ -857,6 +863,21 @@ static int run() {
     return fail(llvm::formatv("--num-threads: expected a value in [0, {0}], "
                               "found {1}",
                               kMaxThreads, numThreads.getValue()));
+  if (target != "cpu" && target != "cuda")
+    return fail(
+        llvm::formatv("--target: expected cpu or cuda, found '{0}'", target));
+  if (target == "cuda") {
+    // The CUDA kernels compile and are checked here (docs/CUDA.md); their
+    // device runtime is the part still to come.
+    llmrt::Expected<int> devices = llmrt::cuda::countCudaDevices();
+    if (!devices)
+      return fail("--target=cuda: " + devices.error());
+    return fail(llvm::formatv(
+        "--target=cuda: {0} CUDA device(s) found, but this build's CUDA "
+        "backend compiles and checks its kernels only: it cannot run a "
+        "model on a device yet (docs/CUDA.md); use --target=cpu",
+        *devices));
+  }
   if (moeDecodeMaxTokens < 0)
     return fail(llvm::formatv("--moe-decode-max-tokens: expected a value >= "
                               "0 (0: always the prefill form), found {0}",
