@@ -6,11 +6,14 @@
 
 #include "Nvrtc.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <dlfcn.h>
 #include <mutex>
 #include <regex>
 #include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace llmrt::cuda {
 namespace {
@@ -147,6 +150,91 @@ Expected<CompiledKernel> compileCuda(const CudaSource &source, int arch,
   if (cubinSize)
     api.getCUBIN(program, compiled.cubin.data());
   api.destroyProgram(&program);
+  return compiled;
+}
+
+namespace {
+
+uint64_t fnv1a(const std::string &text,
+               uint64_t hash = 1469598103934665603ull) {
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+} // namespace
+
+Expected<CompiledKernel>
+compileCudaCached(const CudaSource &source, int arch,
+                  const std::vector<std::string> &options,
+                  const std::string &cacheDir, bool *fromCache) {
+  if (fromCache)
+    *fromCache = false;
+  if (cacheDir.empty())
+    return compileCuda(source, arch, options);
+  Expected<std::pair<int, int>> version = getNvrtcVersion();
+  if (!version)
+    return version.takeStatus();
+  // The key: everything the cubin depends on, in one text.
+  std::string key = "llmc cubin 1\nnvrtc " + std::to_string(version->first) +
+                    "." + std::to_string(version->second) + "\narch " +
+                    std::to_string(arch) + "\n";
+  for (const std::string &option : options)
+    key += "option " + option + "\n";
+  key += "source " + source.name + "\n" + source.text + "\n";
+  for (const auto &[name, text] : source.headers)
+    key += "header " + name + "\n" + text + "\n";
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx",
+                static_cast<unsigned long long>(fnv1a(key)));
+  const std::string path =
+      cacheDir + "/" + hex + ".sm_" + std::to_string(arch) + ".cubin";
+  // An entry: the key's length and text, the cubin's length and bytes.
+  if (FILE *in = std::fopen(path.c_str(), "rb")) {
+    uint64_t keySize = 0, cubinSize = 0;
+    std::string storedKey;
+    CompiledKernel cached;
+    bool ok = std::fread(&keySize, 8, 1, in) == 1 && keySize == key.size();
+    if (ok) {
+      storedKey.resize(keySize);
+      ok = std::fread(storedKey.data(), 1, keySize, in) == keySize &&
+           storedKey == key && std::fread(&cubinSize, 8, 1, in) == 1 &&
+           cubinSize > 0 && cubinSize < (uint64_t(1) << 32);
+    }
+    if (ok) {
+      cached.cubin.resize(cubinSize);
+      ok = std::fread(cached.cubin.data(), 1, cubinSize, in) == cubinSize &&
+           std::fgetc(in) == EOF;
+    }
+    std::fclose(in);
+    if (ok) {
+      if (fromCache)
+        *fromCache = true;
+      return cached;
+    }
+  }
+  Expected<CompiledKernel> compiled = compileCuda(source, arch, options);
+  if (!compiled)
+    return compiled;
+  // Written to a temporary and renamed: a reader never sees half an entry.
+  std::string mkdir = cacheDir;
+  for (size_t at = 1; at <= mkdir.size(); ++at)
+    if (at == mkdir.size() || mkdir[at] == '/')
+      ::mkdir(mkdir.substr(0, at).c_str(), 0755);
+  const std::string temp = path + ".tmp" + std::to_string(::getpid());
+  if (FILE *out = std::fopen(temp.c_str(), "wb")) {
+    uint64_t keySize = key.size(), cubinSize = compiled->cubin.size();
+    bool ok =
+        std::fwrite(&keySize, 8, 1, out) == 1 &&
+        std::fwrite(key.data(), 1, keySize, out) == keySize &&
+        std::fwrite(&cubinSize, 8, 1, out) == 1 &&
+        std::fwrite(compiled->cubin.data(), 1, cubinSize, out) == cubinSize;
+    ok = std::fclose(out) == 0 && ok;
+    if (!ok || std::rename(temp.c_str(), path.c_str()) != 0)
+      std::remove(temp.c_str());
+  }
   return compiled;
 }
 

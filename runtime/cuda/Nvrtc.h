@@ -53,6 +53,17 @@ Expected<std::pair<int, int>> getNvrtcVersion();
 Expected<CompiledKernel> compileCuda(const CudaSource &source, int arch,
                                      const std::vector<std::string> &options);
 
+/// compileCuda through a cache of cubins on disk in `cacheDir` (created
+/// when missing; empty: no cache): an entry is keyed by the FNV-1a hash of
+/// the source and its headers, the options, the architecture and NVRTC's
+/// version, and holds its own key and size, so that a damaged or colliding
+/// entry is compiled again (and replaced). `fromCache`, when given, says
+/// which happened.
+Expected<CompiledKernel>
+compileCudaCached(const CudaSource &source, int arch,
+                  const std::vector<std::string> &options,
+                  const std::string &cacheDir, bool *fromCache = nullptr);
+
 /// The per-kernel lines of ptxas's -v report in `log`.
 std::vector<KernelResources> parsePtxasResources(const std::string &log);
 

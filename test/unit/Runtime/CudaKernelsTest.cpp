@@ -383,6 +383,59 @@ TEST(CudaKernelsTest, GemmUsesTensorCores) {
   }
 }
 
+/// Cubins are cached on disk by source, options, architecture and NVRTC
+/// version: the second compile is read back, the same bytes; another
+/// architecture or option is another entry; a damaged entry is compiled
+/// again.
+TEST(CudaKernelsTest, CubinCache) {
+  if (!getNvrtcVersion())
+    GTEST_SKIP() << "no NVRTC on this machine";
+  char dir[] = "/tmp/llmc-cubins-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string cache = std::string(dir) + "/cuda";
+  const CudaSource source = getKernelSource();
+  bool hit = true;
+  llmrt::Expected<CompiledKernel> first =
+      compileCudaCached(source, 80, {"-DLLMC_HEAD_DIM=64"}, cache, &hit);
+  ASSERT_TRUE(bool(first)) << first.error();
+  EXPECT_FALSE(hit);
+  llmrt::Expected<CompiledKernel> second =
+      compileCudaCached(source, 80, {"-DLLMC_HEAD_DIM=64"}, cache, &hit);
+  ASSERT_TRUE(bool(second)) << second.error();
+  EXPECT_TRUE(hit);
+  EXPECT_EQ(second->cubin, first->cubin);
+  ASSERT_TRUE(
+      bool(compileCudaCached(source, 90, {"-DLLMC_HEAD_DIM=64"}, cache, &hit)));
+  EXPECT_FALSE(hit);
+  ASSERT_TRUE(bool(
+      compileCudaCached(source, 80, {"-DLLMC_HEAD_DIM=128"}, cache, &hit)));
+  EXPECT_FALSE(hit);
+  // Cut every entry short: each is compiled again, and then read back.
+  std::string list = "ls " + cache + "/*.cubin";
+  FILE *files = popen(list.c_str(), "r");
+  char line[512];
+  int entries = 0;
+  while (files && std::fgets(line, sizeof(line), files)) {
+    std::string path(line);
+    path.pop_back();
+    ASSERT_EQ(truncate(path.c_str(), 100), 0);
+    ++entries;
+  }
+  if (files)
+    pclose(files);
+  EXPECT_EQ(entries, 3);
+  llmrt::Expected<CompiledKernel> again =
+      compileCudaCached(source, 80, {"-DLLMC_HEAD_DIM=64"}, cache, &hit);
+  ASSERT_TRUE(bool(again)) << again.error();
+  EXPECT_FALSE(hit);
+  EXPECT_EQ(again->cubin, first->cubin);
+  ASSERT_TRUE(
+      bool(compileCudaCached(source, 80, {"-DLLMC_HEAD_DIM=64"}, cache, &hit)));
+  EXPECT_TRUE(hit);
+  std::string remove = std::string("rm -rf ") + dir;
+  EXPECT_EQ(std::system(remove.c_str()), 0);
+}
+
 /// A compile error carries NVRTC's log.
 TEST(CudaKernelsTest, CompileErrorsCarryTheLog) {
   if (!getNvrtcVersion())
