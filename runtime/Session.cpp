@@ -491,13 +491,17 @@ Expected<int64_t> Session::fork(int64_t seq) {
     return Status::error(ErrorCode::CacheFull, error);
   for (auto [src, dst] : copies)
     pool->copyBlock(src, dst);
+  adoptCopy(seq, copy);
+  return copy;
+}
+
+void Session::adoptCopy(int64_t seq, int64_t copy) {
   live.resize(copy + 1, false);
   crossInput.resize(copy + 1, -1);
   live[copy] = true;
   crossInput[copy] = crossInput[seq];
   if (crossInput[seq] >= 0)
     ++crossUsers[crossInput[seq]];
-  return copy;
 }
 
 Expected<int64_t> Session::share(int64_t seq, int64_t blocksShared) {
@@ -508,12 +512,7 @@ Expected<int64_t> Session::share(int64_t seq, int64_t blocksShared) {
   int64_t copy = blocks->share(seq, blocksShared, error);
   if (copy < 0)
     return Status::invalid("session: " + error);
-  live.resize(copy + 1, false);
-  crossInput.resize(copy + 1, -1);
-  live[copy] = true;
-  crossInput[copy] = crossInput[seq];
-  if (crossInput[seq] >= 0)
-    ++crossUsers[crossInput[seq]];
+  adoptCopy(seq, copy);
   return copy;
 }
 

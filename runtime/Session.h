@@ -143,6 +143,10 @@ private:
   Model &model;
   ModelInfo info;
   std::unique_ptr<KVCachePool> pool;
+  /// Marks `copy` (a fork or a share of `seq`) live, reading `seq`'s
+  /// cross-attention input.
+  void adoptCopy(int64_t seq, int64_t copy);
+
   std::unique_ptr<BlockManager> blocks;
   /// The cross-attention cache, its blocks (one block-manager sequence per
   /// encoder input), and how many sequences read each input.

@@ -150,6 +150,13 @@ llvm::Error mlir::llm::checkKVCacheOptions(int64_t blockSize,
   return llvm::Error::success();
 }
 
+void mlir::llm::setQuantizeFlag(JITOptions &options, llvm::StringRef quantize) {
+  options.quantizeBits = quantize == "int8" || quantize == "w8a8" ? 8
+                         : quantize == "int4"                     ? 4
+                                                                  : 0;
+  options.quantizeActivations = quantize == "w8a8";
+}
+
 llvm::Error mlir::llm::checkQuantizeOptions(const JITOptions &options) {
   int bits = options.quantizeBits;
   int64_t groupSize = options.quantizeGroupSize;
@@ -261,6 +268,67 @@ loadCached(const CompileCache::Entry &entry,
     return toLLVMError(model.status());
   return std::move(*model);
 }
+
+namespace {
+/// The compile cache's part of a compilation (CompileCache.h): its key and
+/// folder, when the options ask for it.
+struct CachedCompilation {
+  std::optional<CompileCache> cache;
+  std::string key;
+
+  /// Uses the cache of `options` under the key of `modelPath` and `extra`;
+  /// a key that cannot be made is warned about and leaves it off.
+  void open(const JITOptions &options, llvm::StringRef modelPath,
+            llvm::StringRef extra) {
+    if (options.cacheDir.empty())
+      return;
+    llvm::Expected<std::string> made =
+        CompileCache::makeKey(modelPath, options, extra);
+    if (!made) {
+      if (options.warn)
+        options.warn("compile cache: " + llvm::toString(made.takeError()) +
+                     "; compiling without it");
+      return;
+    }
+    key = std::move(*made);
+    cache.emplace(options.cacheDir);
+  }
+
+  /// The model an earlier compilation stored under the key, if any.
+  std::optional<llvm::Expected<std::unique_ptr<llmrt::Model>>>
+  lookup(std::shared_ptr<const llmrt::SafeTensorsArchive> weights,
+         const JITOptions &options) const {
+    if (!cache)
+      return std::nullopt;
+    std::optional<CompileCache::Entry> entry = cache->lookup(key, options.warn);
+    if (!entry)
+      return std::nullopt;
+    return loadCached(*entry, std::move(weights), options.checkMemory);
+  }
+
+  /// Compiles `lowered` into the cache and loads it as the next run will;
+  /// nothing when it cannot be stored (warned): compile in memory then.
+  std::optional<llvm::Expected<std::unique_ptr<llmrt::Model>>>
+  store(ModuleOp lowered,
+        std::shared_ptr<const llmrt::SafeTensorsArchive> weights,
+        const JITOptions &options) {
+    if (!cache)
+      return std::nullopt;
+    llvm::Expected<std::string> manifest = buildManifest(lowered);
+    if (!manifest)
+      return llvm::Expected<std::unique_ptr<llmrt::Model>>(
+          manifest.takeError());
+    llvm::Expected<CompileCache::Entry> stored =
+        cache->store(key, lowered, *manifest, options.optLevel);
+    if (stored)
+      return loadCached(*stored, std::move(weights), options.checkMemory);
+    if (options.warn)
+      options.warn(llvm::toString(stored.takeError()) +
+                   "; compiling in memory");
+    return std::nullopt;
+  }
+};
+} // namespace
 
 /// `names` quoted, the first few of them, then how many more.
 static std::string listSome(const std::vector<std::string> &names) {
@@ -482,32 +550,16 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
             checkKVCacheOptions(options.blockSize, options.cacheDtype))
       return std::move(err);
   // The compile cache: the code of an earlier compilation with this key.
-  std::optional<CompileCache> cache;
-  std::string cacheKey;
-  if (!options.cacheDir.empty() && !calibrated && options.emitMlir.empty()) {
-    llvm::Expected<std::string> key = CompileCache::makeKey(
-        model.getDirectory(), options, options.cacheKeyExtra);
-    if (!key) {
-      if (options.warn)
-        options.warn("compile cache: " + llvm::toString(key.takeError()) +
-                     "; compiling without it");
-    } else {
-      cacheKey = std::move(*key);
-      cache.emplace(options.cacheDir);
-      if (std::optional<CompileCache::Entry> entry =
-              cache->lookup(cacheKey, options.warn)) {
-        llvm::Expected<std::unique_ptr<llmrt::Model>> loaded =
-            loadCached(*entry, weights, options.checkMemory);
-        // A bad checkpoint fails the same way compiling it would.
-        if (!loaded)
-          return loaded.takeError();
-        spent.jit = since(start);
-        spent.cached = true;
-        if (timings)
-          *timings = spent;
-        return loaded;
-      }
-    }
+  CachedCompilation cached;
+  if (!calibrated && options.emitMlir.empty())
+    cached.open(options, model.getDirectory(), options.cacheKeyExtra);
+  if (auto loaded = cached.lookup(weights, options)) {
+    // A bad checkpoint fails the same way compiling it would.
+    spent.jit = since(start);
+    spent.cached = true;
+    if (timings)
+      *timings = spent;
+    return std::move(*loaded);
   }
   std::vector<ScalingGroup> scalingGroups;
   llvm::Expected<OwningOpRef<ModuleOp>> lowered = importAndLower(
@@ -518,25 +570,13 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
   module = std::move(*lowered);
   spent.lower = since(start);
   start = Clock::now();
-  if (cache) {
-    // Compiled once to a shared object in the cache, which this run loads
-    // as the next one will.
-    llvm::Expected<std::string> manifest = buildManifest(*module);
-    if (!manifest)
-      return manifest.takeError();
-    llvm::Expected<CompileCache::Entry> stored =
-        cache->store(cacheKey, *module, *manifest, options.optLevel);
-    if (stored) {
-      llvm::Expected<std::unique_ptr<llmrt::Model>> loaded =
-          loadCached(*stored, weights, options.checkMemory);
-      spent.jit = since(start);
-      if (timings)
-        *timings = spent;
-      return loaded;
-    }
-    if (options.warn)
-      options.warn(llvm::toString(stored.takeError()) +
-                   "; compiling in memory");
+  // Compiled once to a shared object in the cache, which this run loads as
+  // the next one will.
+  if (auto stored = cached.store(*module, weights, options)) {
+    spent.jit = since(start);
+    if (timings)
+      *timings = spent;
+    return std::move(*stored);
   }
   ParamValueFactory computeValues;
   if (calibrated)
@@ -574,34 +614,22 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModule(
             checkKVCacheOptions(options.blockSize, options.cacheDtype))
       return std::move(err);
   // The cache key: the weights' folder and the module's text.
-  std::optional<CompileCache> cache;
-  std::string cacheKey;
+  CachedCompilation cached;
   if (!options.cacheDir.empty()) {
     std::string text;
     llvm::raw_string_ostream os(text);
     module->print(os);
     std::array<uint8_t, 32> hash = llvm::SHA256::hash(llvm::ArrayRef(
         reinterpret_cast<const uint8_t *>(text.data()), text.size()));
-    llvm::Expected<std::string> key = CompileCache::makeKey(
-        weightsDir, options,
-        options.cacheKeyExtra + " module " + llvm::toHex(hash, true));
-    if (key) {
-      cacheKey = std::move(*key);
-      cache.emplace(options.cacheDir);
-      if (std::optional<CompileCache::Entry> entry =
-              cache->lookup(cacheKey, options.warn)) {
-        llvm::Expected<std::unique_ptr<llmrt::Model>> loaded =
-            loadCached(*entry, weights, options.checkMemory);
-        spent.jit = since(start);
-        spent.cached = true;
-        if (timings)
-          *timings = spent;
-        return loaded;
-      }
-    } else if (options.warn) {
-      options.warn("compile cache: " + llvm::toString(key.takeError()) +
-                   "; compiling without it");
-    }
+    cached.open(options, weightsDir,
+                options.cacheKeyExtra + " module " + llvm::toHex(hash, true));
+  }
+  if (auto loaded = cached.lookup(weights, options)) {
+    spent.jit = since(start);
+    spent.cached = true;
+    if (timings)
+      *timings = spent;
+    return std::move(*loaded);
   }
   MLIRContext &context = *module.getContext();
   context.loadDialect<LLMDialect, func::FuncDialect, arith::ArithDialect,
@@ -615,23 +643,11 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModule(
                      "diagnostics above)");
   spent.lower = since(start);
   start = Clock::now();
-  if (cache) {
-    llvm::Expected<std::string> manifest = buildManifest(module);
-    if (!manifest)
-      return manifest.takeError();
-    llvm::Expected<CompileCache::Entry> stored =
-        cache->store(cacheKey, module, *manifest, options.optLevel);
-    if (stored) {
-      llvm::Expected<std::unique_ptr<llmrt::Model>> loaded =
-          loadCached(*stored, weights, options.checkMemory);
-      spent.jit = since(start);
-      if (timings)
-        *timings = spent;
-      return loaded;
-    }
-    if (options.warn)
-      options.warn(llvm::toString(stored.takeError()) +
-                   "; compiling in memory");
+  if (auto stored = cached.store(module, weights, options)) {
+    spent.jit = since(start);
+    if (timings)
+      *timings = spent;
+    return std::move(*stored);
   }
   llvm::Expected<std::unique_ptr<llmrt::Model>> compiled = jitCompile(
       module, std::move(weights), options.optLevel, options.checkMemory);

@@ -137,6 +137,19 @@ public:
         start(std::chrono::steady_clock::now()) {}
   void stage(llvm::StringRef name) {
     ++done;
+    draw(name);
+  }
+  /// What the current stage is doing (a pass's name), on the same line.
+  void detail(llvm::StringRef what) {
+    draw(("passes: " + what.take_front(31)).str());
+  }
+  ~Progress() {
+    if (shown && done)
+      llvm::errs() << "\r" << std::string(72, ' ') << "\r";
+  }
+
+private:
+  void draw(llvm::StringRef label) {
     if (!shown)
       return;
     const int width = 20, filled = width * (done - 1) / stages;
@@ -145,26 +158,9 @@ public:
             .count();
     llvm::errs() << llvm::formatv(
         "\r[{0}{1}] {2,5:f1} s  {3,-40}", std::string(filled, '#'),
-        std::string(width - filled, '.'), seconds, name);
-  }
-  /// What the current stage is doing (a pass's name), on the same line.
-  void detail(llvm::StringRef what) {
-    if (!shown)
-      return;
-    const int width = 20, filled = width * (done - 1) / stages;
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
-    llvm::errs() << llvm::formatv(
-        "\r[{0}{1}] {2,5:f1} s  passes: {3,-31}", std::string(filled, '#'),
-        std::string(width - filled, '.'), seconds, what.take_front(31));
-  }
-  ~Progress() {
-    if (shown && done)
-      llvm::errs() << "\r" << std::string(72, ' ') << "\r";
+        std::string(width - filled, '.'), seconds, label);
   }
 
-private:
   int stages, done = 0;
   bool shown;
   std::chrono::steady_clock::time_point start;
@@ -312,10 +308,7 @@ int main(int argc, char **argv) {
   options.blockSize = kvBlockSize;
   options.cacheDtype = kvDtype;
   options.lastLogitsOnly = !allLogits;
-  options.quantizeBits = quantize == "int8" || quantize == "w8a8" ? 8
-                         : quantize == "int4"                     ? 4
-                                                                  : 0;
-  options.quantizeActivations = quantize == "w8a8";
+  setQuantizeFlag(options, quantize);
   options.quantizeGroupSize = groupSize;
   options.quantizeSymmetric = !asymmetric;
   options.quantizeSkip = quantizeSkip;

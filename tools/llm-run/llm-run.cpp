@@ -674,11 +674,8 @@ static void setCompileOptions(JITOptions &jit) {
   jit.emitMlir = emitMlir;
   jit.blockSize = kvBlockSize;
   jit.cacheDtype = kvDtype;
-  // --quantize is int8, int4 or empty (checked in main).
-  jit.quantizeBits = quantize == "int8" || quantize == "w8a8" ? 8
-                     : quantize == "int4"                     ? 4
-                                                              : 0;
-  jit.quantizeActivations = quantize == "w8a8";
+  // --quantize is int8, int4, w8a8 or empty (checked in main).
+  setQuantizeFlag(jit, quantize);
   jit.quantizeGroupSize = groupSize;
   jit.quantizeSymmetric = !asymmetric;
   jit.quantizeSkip = quantizeSkip;

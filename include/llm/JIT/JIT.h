@@ -154,6 +154,11 @@ JITOptions planCompilation(bool encoderDecoder, bool encoderOnly,
                            int64_t maxNewTokens, int64_t numBeams,
                            bool kvCache);
 
+/// Sets the quantization of `options` from the tools' `--quantize` value
+/// (already checked): "int8", "int4", "w8a8" (int8 weights, int8
+/// activations in prefill) or "" (none).
+void setQuantizeFlag(JITOptions &options, llvm::StringRef quantize);
+
 /// Checks the KV-cache options, naming llm-run's flags: `--kv-block-size`
 /// in [1, kMaxSequenceLength], `--kv-dtype` f32, f16, bf16 or i8. The one
 /// place these are checked before compiling.

@@ -59,6 +59,17 @@ bool prepareGroups(const char *error, bool valid, const int32_t *offsets,
   return true;
 }
 
+/// Whether float experts come in a dtype and layout the grouped products
+/// read, and the bytes from one expert's [n, k] matrix to the next.
+bool isExpertLayout(int32_t dtype, int32_t layout) {
+  return isValidDtype(dtype) &&
+         (layout == LLMK_LAYOUT_ROWS || layout == LLMK_LAYOUT_PANELS);
+}
+int64_t expertBytes(int32_t dtype, int32_t layout, int64_t n, int64_t k) {
+  return (layout == LLMK_LAYOUT_PANELS ? panelElements(n, k) : n * k) *
+         dtypeSize(dtype);
+}
+
 } // namespace
 
 extern "C" {
@@ -157,13 +168,10 @@ void llmk_grouped_matmul(const float *x, const void *w, int32_t wDtype,
   if (rows <= 0 || n <= 0 ||
       !prepareGroups("llmk_grouped_matmul: invalid weights, or offsets not "
                      "nondecreasing from 0 to at most the rows",
-                     isValidDtype(wDtype) && (wLayout == LLMK_LAYOUT_ROWS ||
-                                              wLayout == LLMK_LAYOUT_PANELS),
-                     offsets, y, rows, n, experts))
+                     isExpertLayout(wDtype, wLayout), offsets, y, rows, n,
+                     experts))
     return;
-  const int64_t matrixBytes =
-      (wLayout == LLMK_LAYOUT_PANELS ? panelElements(n, k) : n * k) *
-      dtypeSize(wDtype);
+  const int64_t matrixBytes = expertBytes(wDtype, wLayout, n, k);
   auto product = [&](int64_t e) {
     const int64_t r0 = offsets[e], count = offsets[e + 1] - r0;
     if (count == 0)
@@ -194,13 +202,10 @@ void llmk_grouped_gemv(const float *x, const void *w, int32_t wDtype,
   if (rows <= 0 || n <= 0 ||
       !prepareGroups("llmk_grouped_gemv: invalid weights, or offsets not "
                      "nondecreasing from 0 to at most the rows",
-                     isValidDtype(wDtype) && (wLayout == LLMK_LAYOUT_ROWS ||
-                                              wLayout == LLMK_LAYOUT_PANELS),
-                     offsets, y, rows, n, experts))
+                     isExpertLayout(wDtype, wLayout), offsets, y, rows, n,
+                     experts))
     return;
-  const int64_t matrixBytes =
-      (wLayout == LLMK_LAYOUT_PANELS ? panelElements(n, k) : n * k) *
-      dtypeSize(wDtype);
+  const int64_t matrixBytes = expertBytes(wDtype, wLayout, n, k);
   groupedGemv(x, w, wDtype, wLayout, 0, 0, matrixBytes, offsets, y, k, n,
               experts);
 }
