@@ -22,6 +22,16 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 # llm-run's compile cache stays in the build tree (its keys include the
 # compiler's libraries, so a rebuild never reuses stale code).
 config.environment["LLMC_CACHE_DIR"] = os.path.join(config.llmc_obj_root, "test", "compile-cache")
+# NVRTC (CUDA's run-time compiler, which LLMC loads with dlopen): the CUDA
+# tests that compile kernels need it, and are UNSUPPORTED without it.
+import ctypes
+for name in ("libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so", "/usr/local/cuda/lib64/libnvrtc.so"):
+    try:
+        ctypes.CDLL(name)
+        config.available_features.add("nvrtc")
+        break
+    except OSError:
+        pass
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.llmc_tools_dir, config.llvm_tools_dir]

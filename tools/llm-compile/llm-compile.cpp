@@ -30,6 +30,8 @@
 #include "Artifact.h"
 #include "Manifest.h"
 #include "SafeTensors.h"
+#include "cuda/KernelSources.h"
+#include "cuda/Nvrtc.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/STLExtras.h"
@@ -74,6 +76,16 @@ cl::opt<std::string>
                   "module after the CPU pipeline), llvm (optimized LLVM IR), "
                   "obj (an object file)"),
          cl::init("artifact"), cl::cat(category));
+cl::opt<std::string>
+    target("target",
+           cl::desc("cpu (default), or cuda: with --emit=cuda, the CUDA "
+                    "kernels for the model's head dimension, as sources and "
+                    "as cubins for --cuda-archs (docs/CUDA.md)"),
+           cl::init("cpu"), cl::cat(category));
+cl::list<int> cudaArchs("cuda-archs", cl::CommaSeparated,
+                        cl::desc("With --emit=cuda: the architectures of the "
+                                 "cubins (default 80,90: sm_80, sm_90)"),
+                        cl::cat(category));
 cl::list<int64_t>
     promptLens("prompt-lens", cl::CommaSeparated,
                cl::desc("Prefill entry points, one per length (default "
@@ -196,6 +208,85 @@ llvm::Error writeText(llvm::StringRef path, llvm::StringRef text) {
 
 } // namespace
 
+/// --emit=cuda: the folder -o with the CUDA kernels' sources (Kernels.cu,
+/// Common.cuh), a cubin per --cuda-archs for the model's head dimension
+/// (its KV cache's, from the manifest) and cuda.json (the head dimension,
+/// NVRTC's version, each kernel's registers, shared memory and spills).
+int emitCuda(ModuleOp module) {
+  llvm::Expected<std::string> text = buildManifest(module);
+  if (!text)
+    return fail(llvm::toString(text.takeError()));
+  llmrt::Expected<llmrt::Manifest> manifest =
+      llmrt::Manifest::parse(*text, "the compiled manifest");
+  if (!manifest)
+    return fail(manifest.error());
+  int64_t headDim = 0;
+  for (const llmrt::EntryDesc &entry : manifest->entries)
+    if (entry.hasArg(llmrt::ArgKind::KVCache))
+      headDim = entry.getArg(llmrt::ArgKind::KVCache).cache->headDim;
+  if (headDim <= 0 || headDim % 16 != 0 || headDim > 256)
+    return fail(llvm::formatv(
+        "--emit=cuda: the CUDA attention kernels take head dimensions that "
+        "are multiples of 16 up to 256; the model's is {0}",
+        headDim));
+  llmrt::Expected<std::pair<int, int>> nvrtc = llmrt::cuda::getNvrtcVersion();
+  if (!nvrtc)
+    return fail("--emit=cuda: " + nvrtc.error());
+  if (std::error_code ec = llvm::sys::fs::create_directories(outputPath))
+    return fail(llvm::formatv("-o {0}: cannot create the folder: {1}",
+                              outputPath, ec.message()));
+  auto inDir = [&](const std::string &name) {
+    llvm::SmallString<256> path(outputPath);
+    llvm::sys::path::append(path, name);
+    return path.str().str();
+  };
+  const llmrt::cuda::CudaSource source = llmrt::cuda::getKernelSource();
+  if (llvm::Error err = writeText(inDir(source.name), source.text))
+    return fail(llvm::toString(std::move(err)));
+  for (const auto &[name, header] : source.headers)
+    if (llvm::Error err = writeText(inDir(name), header))
+      return fail(llvm::toString(std::move(err)));
+  std::vector<int> archs(cudaArchs.begin(), cudaArchs.end());
+  if (archs.empty())
+    archs = {80, 90};
+  llvm::json::Array kernels;
+  for (int arch : archs) {
+    llmrt::Expected<llmrt::cuda::CompiledKernel> compiled =
+        llmrt::cuda::compileCuda(
+            source, arch, {"-DLLMC_HEAD_DIM=" + std::to_string(headDim)});
+    if (!compiled)
+      return fail(compiled.error());
+    const std::string cubin = "kernels.sm_" + std::to_string(arch) + ".cubin";
+    if (llvm::Error err =
+            writeText(inDir(cubin), llvm::StringRef(compiled->cubin.data(),
+                                                    compiled->cubin.size())))
+      return fail(llvm::toString(std::move(err)));
+    for (const llmrt::cuda::KernelResources &k :
+         llmrt::cuda::parsePtxasResources(compiled->log))
+      kernels.push_back(llvm::json::Object{{"name", k.name},
+                                           {"arch", arch},
+                                           {"registers", k.registers},
+                                           {"shared_bytes", k.sharedBytes},
+                                           {"spill_stores", k.spillStores},
+                                           {"spill_loads", k.spillLoads}});
+  }
+  llvm::json::Array archList;
+  for (int arch : archs)
+    archList.push_back(arch);
+  llvm::json::Object description{{"head_dim", headDim},
+                                 {"nvrtc", std::to_string(nvrtc->first) + "." +
+                                               std::to_string(nvrtc->second)},
+                                 {"archs", std::move(archList)},
+                                 {"kernels", std::move(kernels)}};
+  std::string json;
+  llvm::raw_string_ostream os(json);
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(description)))
+     << "\n";
+  if (llvm::Error err = writeText(inDir("cuda.json"), json))
+    return fail(llvm::toString(std::move(err)));
+  return 0;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
@@ -205,11 +296,25 @@ int main(int argc, char **argv) {
       "file) ahead of time into an artifact folder for llm-run and "
       "libllmrt\n");
 
-  if (!llvm::is_contained({"artifact", "exe", "mlir", "llvm", "obj"},
+  if (!llvm::is_contained({"artifact", "exe", "mlir", "llvm", "obj", "cuda"},
                           emit.getValue()))
-    return fail(llvm::formatv("--emit: expected artifact, exe, mlir, llvm or "
-                              "obj, found '{0}'",
+    return fail(llvm::formatv("--emit: expected artifact, exe, mlir, llvm, "
+                              "obj or cuda, found '{0}'",
                               emit));
+  if (target != "cpu" && target != "cuda")
+    return fail(
+        llvm::formatv("--target: expected cpu or cuda, found '{0}'", target));
+  if ((target == "cuda") != (emit == "cuda"))
+    return fail(target == "cuda"
+                    ? "--target=cuda: only --emit=cuda is available (the "
+                      "device runtime that would run a CUDA artifact is not "
+                      "in this build: docs/CUDA.md)"
+                    : "--emit=cuda needs --target=cuda");
+  for (int arch : cudaArchs)
+    if (arch < 70 || arch > 120)
+      return fail(llvm::formatv("--cuda-archs: expected compute capabilities "
+                                "such as 80 or 90, found {0}",
+                                arch));
   if (!quantize.empty() && quantize != "int8" && quantize != "int4" &&
       quantize != "w8a8")
     return fail(llvm::formatv(
@@ -342,6 +447,8 @@ int main(int argc, char **argv) {
     return fail(llvm::toString(lowered.takeError()));
   ModuleOp module = **lowered;
 
+  if (emit == "cuda")
+    return emitCuda(module);
   if (emit == "mlir") {
     if (llvm::Error err = writeOutputFile(
             outputPath, [&](llvm::raw_ostream &os) { module->print(os); }))

@@ -288,7 +288,7 @@ TEST(CudaKernelsTest, EveryKernelCompilesWithoutSpills) {
     GTEST_SKIP() << "no NVRTC on this machine: " << version.error();
   const CudaSource source = getKernelSource();
   for (int arch : {80, 90})
-    for (int headDim : {64, 80, 96, 128}) {
+    for (int headDim : {16, 32, 64, 80, 96, 128}) {
       llmrt::Expected<CompiledKernel> compiled = compileCuda(
           source, arch, {"-DLLMC_HEAD_DIM=" + std::to_string(headDim)});
       ASSERT_TRUE(bool(compiled)) << compiled.error();
