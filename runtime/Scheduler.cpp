@@ -11,10 +11,6 @@
 namespace llmrt {
 namespace {
 
-int64_t argmax(const float *row, int64_t vocab) {
-  return std::max_element(row, row + vocab) - row;
-}
-
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 } // namespace
@@ -49,6 +45,9 @@ int64_t Scheduler::submit(SchedulerRequest request) {
             std::to_string(ceilDiv(total, block)) + " blocks of " +
             std::to_string(block) + " tokens, the cache has " +
             std::to_string(session.getNumBlocks()));
+  else if (std::string why = validate_sampler_params(request.sampler);
+           !why.empty())
+    result.status = Status::invalid(name + ": " + why);
   else if (total > session.getMaxSequenceLength())
     result.status =
         Status::invalid(name + " can never run: its " + std::to_string(total) +
@@ -57,6 +56,8 @@ int64_t Scheduler::submit(SchedulerRequest request) {
                         " the compiled block tables describe");
   if (request.stopTokens.empty())
     request.stopTokens = session.getInfo().eosTokenIds;
+  samplers.push_back(std::make_unique<Sampler>(request.sampler));
+  rngs.emplace_back(request.sampler.seed);
   requests.push_back(std::move(request));
   if (!result.status.isOk()) {
     result.finished = true;
@@ -126,6 +127,16 @@ void Scheduler::preemptNewest() {
   ++preemptions;
   waiting.push_front(newest->id);
   running.erase(newest);
+}
+
+int64_t Scheduler::pick(const Active &a, const float *row) {
+  Sampler &sampler = *samplers[a.id];
+  int64_t token = sampler.sample(row, session.getInfo().vocabSize,
+                                 TokenSpan(a.tokens), rngs[a.id]);
+  if (token < 0)
+    results[a.id].status = Status::invalid(
+        "scheduler: request " + std::to_string(a.id) + ": " + sampler.error());
+  return token;
 }
 
 bool Scheduler::append(Active &a, int64_t token) {
@@ -203,9 +214,12 @@ Status Scheduler::step() {
       return fail(i, status);
     a.cached += count;
     budget -= count;
-    if (first && append(a, argmax(logits.data(), vocab))) {
-      finish(i);
-      continue;
+    if (first) {
+      const int64_t token = pick(a, logits.data());
+      if (token < 0 || append(a, token)) {
+        finish(i);
+        continue;
+      }
     }
     ++i;
   }
@@ -244,7 +258,8 @@ Status Scheduler::step() {
     for (size_t k = 0; k < decoding.size(); ++k) {
       Active &a = running[decoding[k]];
       ++a.cached;
-      if (append(a, argmax(rows.data() + k * vocab, vocab)))
+      const int64_t token = pick(a, rows.data() + k * vocab);
+      if (token < 0 || append(a, token))
         finished.push_back(decoding[k]);
     }
     for (size_t k = finished.size(); k-- > 0;)

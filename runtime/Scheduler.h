@@ -19,8 +19,9 @@
 // recomputed (its prompt and the tokens generated so far, prefilled) when
 // it is readmitted. A request that can never fit (more tokens than the
 // cache or the compiled block tables hold) is refused at submission.
-// Decoding is greedy: each request's tokens equal those of running it alone
-// through a scheduler of the same options.
+// Each request picks its tokens greedily or samples them from a generator
+// of its own (recomputation after preemption draws nothing): its tokens
+// equal those of running it alone through a scheduler of the same options.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,6 +33,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <vector>
 
 namespace llmrt {
@@ -53,6 +55,10 @@ struct SchedulerRequest {
   std::vector<int64_t> stopTokens;
   /// Do not stop at any token: generate maxNewTokens.
   bool ignoreStop = false;
+  /// How tokens are picked: greedy by default; with a temperature, sampled
+  /// from the request's own generator (seeded by `sampler.seed`), so that
+  /// its tokens do not depend on the requests batched with it.
+  SamplerParams sampler = sampler_params(0.0);
 };
 
 struct SchedulerResult {
@@ -115,12 +121,18 @@ private:
   void preemptNewest();
   /// Adds `token` to request `a`; true when that finishes it.
   bool append(Active &a, int64_t token);
+  /// Request `a`'s next token from its logits `row` (-1 after recording
+  /// the sampler's error as the request's status).
+  int64_t pick(const Active &a, const float *row);
   void finish(size_t index);
   Status fail(size_t index, Status status);
 
   Session &session;
   SchedulerOptions options;
   std::vector<SchedulerRequest> requests;
+  /// Per request: its sampler and its generator.
+  std::vector<std::unique_ptr<Sampler>> samplers;
+  std::vector<Rng> rngs;
   std::vector<SchedulerResult> results;
   std::deque<int64_t> waiting;
   std::vector<Active> running;

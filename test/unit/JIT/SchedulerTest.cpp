@@ -237,6 +237,41 @@ TEST_F(SchedulerTest, PrefixSharingSavesTheCommonBlocks) {
   EXPECT_EQ(session->getNumFreeBlocks(), session->getNumBlocks());
 }
 
+/// Sampling (temperature, top-k, top-p) draws from each request's own
+/// generator: a request's tokens are its solo tokens whatever runs beside
+/// it, preemption included, and another seed gives other tokens.
+TEST_F(SchedulerTest, SampledRequestsAreTheirOwn) {
+  ASSERT_TRUE(model);
+  auto trace = makeTrace(17);
+  for (size_t i = 0; i < trace.size(); ++i) {
+    trace[i].second.sampler = sampler_params(0.9, 20, 0.95, 0.0, 1.0, 1000 + i);
+    trace[i].second.ignoreStop = true;
+  }
+  SchedulerOptions options;
+  options.chunkTokens = 8;
+  std::unique_ptr<Session> tight = makeSession(12);
+  Scheduler *scheduler = nullptr;
+  auto batched = serve(*tight, options, trace, &scheduler);
+  EXPECT_GT(scheduler->getPreemptions(), 0);
+  bool differsFromGreedy = false;
+  for (size_t i = 0; i < trace.size(); i += 5) {
+    EXPECT_EQ(batched[i], solo(trace[i].second, options)) << "request " << i;
+    SchedulerRequest greedy = trace[i].second;
+    greedy.sampler = sampler_params(0.0);
+    differsFromGreedy |= solo(greedy, options) != batched[i];
+  }
+  EXPECT_TRUE(differsFromGreedy);
+  SchedulerRequest bad = trace[0].second;
+  bad.sampler = sampler_params(-1.0);
+  std::unique_ptr<Session> session = makeSession(16);
+  Scheduler refusing(*session);
+  int64_t id = refusing.submit(bad);
+  EXPECT_TRUE(refusing.getResult(id).finished);
+  EXPECT_NE(refusing.getResult(id).status.message().find("temperature"),
+            std::string::npos)
+      << refusing.getResult(id).status.message();
+}
+
 TEST_F(SchedulerTest, RequestsThatCanNeverFitAreRefused) {
   ASSERT_TRUE(model);
   std::unique_ptr<Session> session = makeSession(4);
