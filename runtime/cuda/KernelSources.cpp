@@ -41,7 +41,8 @@ const std::vector<std::string> &getKernelNames() {
                                                  "llmc_attention_reduce",
                                                  "llmc_gemm_bf16",
                                                  "llmc_gemv_q",
-                                                 "llmc_flash_attention"};
+                                                 "llmc_flash_attention",
+                                                 "llmc_argmax_rows"};
   return names;
 }
 

@@ -89,6 +89,27 @@ LLMC_HD int pagedSlot(const int *table, int blockSize, int pos) {
   return block < 0 ? -1 : block * blockSize + pos % blockSize;
 }
 
+/// A candidate of greedy decoding: a logit and its token. The larger logit
+/// wins and ties go to the lower token, as the CPU sampler's argmax takes
+/// the first maximum; merging is associative and commutative, so partial
+/// maxima of a row merge in any order.
+struct ArgMax {
+  float value;
+  int index;
+};
+
+LLMC_HD ArgMax argMaxEmpty() { return {LLMC_NEG_INF, -1}; }
+
+LLMC_HD ArgMax argMaxMerge(ArgMax a, ArgMax b) {
+  if (b.index < 0)
+    return a;
+  if (a.index < 0)
+    return b;
+  if (b.value > a.value || (b.value == a.value && b.index < a.index))
+    return b;
+  return a;
+}
+
 /// Attention masks, as the CPU kernels number them (LLMK_MASK_*).
 enum { kMaskCausal = 0, kMaskBidirectional = 1, kMaskSlidingWindow = 2 };
 

@@ -140,6 +140,35 @@ extern "C" __global__ void llmc_gemv_q(const unsigned char *w, const float *x,
     y[row] = acc;
 }
 
+/// Greedy decoding on the device: each row's argmax (the first maximum),
+/// one block of 256 threads per row, strided partial maxima merged over
+/// the warp and then over the block.
+extern "C" __global__ void llmc_argmax_rows(const float *logits, long long *ids,
+                                            int vocab) {
+  __shared__ float values[32];
+  __shared__ int indices[32];
+  const float *row = logits + static_cast<long long>(blockIdx.x) * vocab;
+  ArgMax best = argMaxEmpty();
+  for (int i = threadIdx.x; i < vocab; i += blockDim.x)
+    best = argMaxMerge(best, ArgMax{row[i], i});
+  for (int offset = 16; offset > 0; offset >>= 1)
+    best = argMaxMerge(
+        best, ArgMax{__shfl_xor_sync(0xffffffffu, best.value, offset),
+                     __shfl_xor_sync(0xffffffffu, best.index, offset)});
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  if (lane == 0) {
+    values[warp] = best.value;
+    indices[warp] = best.index;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    ArgMax all = argMaxEmpty();
+    for (int w = 0; w < static_cast<int>(blockDim.x / 32); ++w)
+      all = argMaxMerge(all, ArgMax{values[w], indices[w]});
+    ids[blockIdx.x] = all.index;
+  }
+}
+
 /// SwiGLU's product: y = silu(gate) * up, elementwise.
 extern "C" __global__ void llmc_silu_mul(const float *gate, const float *up,
                                          float *y, long long count) {

@@ -17,6 +17,7 @@
 #include "KVCache.h"
 #include "Kernels.h"
 #include "Quant.h"
+#include "Sampler.h"
 #include "cuda/Device.h"
 #include "cuda/KernelSources.h"
 #include "cuda/Nvrtc.h"
@@ -252,6 +253,32 @@ TEST(CudaHostLogicTest, FlashAttentionTilesMatchTheCPUKernel) {
                   << h << ", query " << i << ", dim " << c;
           }
       }
+}
+
+/// Greedy decoding's merge: partial maxima of 256 strided lanes, merged in
+/// a shuffled order, give the CPU sampler's greedy token on rows with ties
+/// (the first maximum wins) and -inf entries.
+TEST(CudaHostLogicTest, ArgMaxMergeIsTheSamplersGreedyPick) {
+  std::mt19937 rng(9);
+  llmrt::Sampler greedy(llmrt::sampler_params(0.0));
+  llmrt::Rng unused(0);
+  for (int trial = 0; trial < 100; ++trial) {
+    const int vocab = 1 + static_cast<int>(rng() % 700);
+    std::vector<float> row(vocab);
+    for (float &v : row)
+      v = static_cast<float>(static_cast<int>(rng() % 9)) - 4.0f; // ties
+    if (vocab > 3)
+      row[rng() % vocab] = -INFINITY;
+    std::vector<llmc_cuda::ArgMax> lanes(256, llmc_cuda::argMaxEmpty());
+    for (int i = 0; i < vocab; ++i)
+      lanes[i % 256] = llmc_cuda::argMaxMerge(lanes[i % 256], {row[i], i});
+    std::shuffle(lanes.begin(), lanes.end(), rng);
+    llmc_cuda::ArgMax all = llmc_cuda::argMaxEmpty();
+    for (const llmc_cuda::ArgMax &lane : lanes)
+      all = llmc_cuda::argMaxMerge(all, lane);
+    EXPECT_EQ(all.index, greedy.sample(row.data(), vocab, {}, unused))
+        << "trial " << trial;
+  }
 }
 
 /// The mma.sync.m16n8k16 fragment maps the GEMM loads and stores with
@@ -526,6 +553,25 @@ TEST_F(CudaDeviceTest, NormSoftmaxAndSwiGLU) {
   run("llmc_silu_mul", {(rows * cols + 255) / 256, 1, 1}, {256, 1, 1},
       {&px, &pu, &py, &count});
   expectClose(get(dy, rows * cols), want, 1e-5f, "silu_mul");
+}
+
+TEST_F(CudaDeviceTest, GreedyArgmax) {
+  const int rows = 4, vocab = 1000;
+  std::vector<float> logits = randomRow(rows * vocab, 11);
+  logits[2 * vocab + 10] = logits[2 * vocab + 900] = 100.0f; // a tie
+  std::vector<long long> want(rows);
+  llmrt::Sampler greedy(llmrt::sampler_params(0.0));
+  llmrt::Rng unused(0);
+  for (int r = 0; r < rows; ++r)
+    want[r] = greedy.sample(logits.data() + r * vocab, vocab, {}, unused);
+  DeviceBuffer dl = put(logits), di = put(want);
+  uint64_t pl = dl.get(), pi = di.get();
+  int v = vocab;
+  run("llmc_argmax_rows", {rows, 1, 1}, {256, 1, 1}, {&pl, &pi, &v});
+  std::vector<long long> got(rows);
+  ASSERT_TRUE(
+      device->download(got.data(), di, rows * sizeof(long long)).isOk());
+  EXPECT_EQ(got, want);
 }
 
 TEST_F(CudaDeviceTest, GemvBf16AndQuantized) {
