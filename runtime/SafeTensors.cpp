@@ -748,10 +748,14 @@ SafeTensorsArchive::openFile(std::string_view path, std::string directory) {
   Expected<std::unique_ptr<SafeTensorsFile>> file = SafeTensorsFile::open(path);
   if (!file)
     return file.takeStatus();
-  for (const TensorInfo &t : (*file)->tensors())
-    archive->index.emplace(t.name, &t);
-  archive->fileList.push_back(std::move(*file));
+  archive->addFile(std::move(*file));
   return std::move(archive);
+}
+
+void SafeTensorsArchive::addFile(std::unique_ptr<SafeTensorsFile> file) {
+  for (const TensorInfo &t : file->tensors())
+    index.emplace(t.name, &t);
+  fileList.push_back(std::move(file));
 }
 
 Expected<std::unique_ptr<SafeTensorsArchive>>
@@ -785,9 +789,7 @@ SafeTensorsArchive::openDirectory(std::string_view modelDirView,
         SafeTensorsFile::fromBytes(std::move(*bytes), singlePath);
     if (!file)
       return file.takeStatus();
-    for (const TensorInfo &t : (*file)->tensors())
-      archive->index.emplace(t.name, &t);
-    archive->fileList.push_back(std::move(*file));
+    archive->addFile(std::move(*file));
     return std::move(archive);
   }
   if (!exists(indexPath))

@@ -199,6 +199,8 @@ public:
 
 private:
   SafeTensorsArchive() = default;
+  /// Indexes every tensor of `file` and keeps it.
+  void addFile(std::unique_ptr<SafeTensorsFile> file);
 
   std::string dir;
   std::vector<std::unique_ptr<SafeTensorsFile>> fileList;

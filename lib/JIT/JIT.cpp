@@ -405,6 +405,21 @@ static void setPipelineOptions(CPUPipelineOptions &pipeline,
   }
 }
 
+/// The checks every compilation makes before importing: quantization (and,
+/// with `noCalibration`, that error for calibrated methods, which need the
+/// model run in-process), then the KV cache's options.
+static llvm::Error checkCompileOptions(const JITOptions &options,
+                                       const std::string *noCalibration) {
+  if (llvm::Error err = checkQuantizeOptions(options))
+    return err;
+  if (noCalibration && options.quantizeBits != 0 &&
+      options.quantizeMethod != "rtn")
+    return makeError(*noCalibration);
+  if (options.kvCache)
+    return checkKVCacheOptions(options.blockSize, options.cacheDtype);
+  return llvm::Error::success();
+}
+
 /// Imports `model` for `options` and runs the CPU pipeline: the module
 /// compileModel compiles. Fills spent.import, leaving `start` at the
 /// pipeline's start; `scalingGroups`, when given, receives AWQ's groups
@@ -464,16 +479,10 @@ importAndLower(MLIRContext &context, const HFModel &model,
         return imported.takeError();
       absorb(*module, **imported);
     }
-    pipeline.kvCache = true;
-    pipeline.blockSize = options.blockSize;
-    pipeline.cacheDtype = options.cacheDtype;
-    pipeline.maxSeqLen = options.maxSeqLen;
-    pipeline.lastLogitsOnly = options.lastLogitsOnly;
-    // The cache pass derives each prefill function's decode entry point for
-    // `decodeBatch` sequences of one token; one serves every prompt: the
-    // last prefill's (the longest encoder input's, whose cross-attention
-    // block tables are the widest).
-    pipeline.decodeBatch = options.decodeBatch;
+    // The cache pass (its options: setPipelineOptions) derives each prefill
+    // function's decode entry point for `decodeBatch` sequences of one
+    // token; one serves every prompt: the last prefill's (the longest
+    // encoder input's, whose cross-attention block tables are the widest).
     if (options.decodeBatch > 0)
       decodeName = functions.back().functionName + "_decode";
   }
@@ -512,18 +521,14 @@ llvm::Expected<OwningOpRef<ModuleOp>>
 mlir::llm::lowerModel(MLIRContext &context, const HFModel &model,
                       const llmrt::SafeTensorsArchive &weights,
                       const JITOptions &options) {
-  if (llvm::Error err = checkQuantizeOptions(options))
+  const std::string noCalibration =
+      llvm::formatv("--method {0}: calibrated quantization computes its "
+                    "values by running the model in-process; it is not "
+                    "available ahead of time (use --method rtn)",
+                    options.quantizeMethod)
+          .str();
+  if (llvm::Error err = checkCompileOptions(options, &noCalibration))
     return std::move(err);
-  if (options.quantizeBits != 0 && options.quantizeMethod != "rtn")
-    return makeError(llvm::formatv(
-        "--method {0}: calibrated quantization computes its values by "
-        "running the model in-process; it is not available ahead of time "
-        "(use --method rtn)",
-        options.quantizeMethod));
-  if (options.kvCache)
-    if (llvm::Error err =
-            checkKVCacheOptions(options.blockSize, options.cacheDtype))
-      return std::move(err);
   JITTimings spent;
   auto start = std::chrono::steady_clock::now();
   return importAndLower(context, model, weights, options, spent, start,
@@ -541,14 +546,10 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(
   JITTimings spent;
   auto start = Clock::now();
   OwningOpRef<ModuleOp> module;
-  if (llvm::Error err = checkQuantizeOptions(options))
+  if (llvm::Error err = checkCompileOptions(options, nullptr))
     return std::move(err);
   bool calibrated =
       options.quantizeBits != 0 && options.quantizeMethod != "rtn";
-  if (options.kvCache)
-    if (llvm::Error err =
-            checkKVCacheOptions(options.blockSize, options.cacheDtype))
-      return std::move(err);
   // The compile cache: the code of an earlier compilation with this key.
   CachedCompilation cached;
   if (!calibrated && options.emitMlir.empty())
@@ -603,16 +604,11 @@ llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModule(
     return std::chrono::duration<double>(Clock::now() - from).count();
   };
   JITTimings spent;
-  if (llvm::Error err = checkQuantizeOptions(options))
+  const std::string noCalibration =
+      "compiling a module: calibrated quantization needs a model folder (its "
+      "importer runs the float model); expected --method rtn";
+  if (llvm::Error err = checkCompileOptions(options, &noCalibration))
     return std::move(err);
-  if (options.quantizeBits != 0 && options.quantizeMethod != "rtn")
-    return makeError("compiling a module: calibrated quantization needs a "
-                     "model folder (its importer runs the float model); "
-                     "expected --method rtn");
-  if (options.kvCache)
-    if (llvm::Error err =
-            checkKVCacheOptions(options.blockSize, options.cacheDtype))
-      return std::move(err);
   // The cache key: the weights' folder and the module's text.
   CachedCompilation cached;
   if (!options.cacheDir.empty()) {

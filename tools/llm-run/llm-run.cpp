@@ -938,7 +938,7 @@ static int run() {
                                 "the model's description, found nothing",
                                 modelPath));
     artifactManifest = std::move(*read);
-    const std::pair<const char *, bool> compileFlags[10] = {
+    const std::vector<std::pair<const char *, bool>> compileFlags = {
         {"--no-kv-cache", noKVCache},
         {"--embed", !embed.empty()},
         {"--perplexity", !perplexity.empty()},
