@@ -42,7 +42,14 @@ const std::vector<std::string> &getKernelNames() {
                                                  "llmc_gemm_bf16",
                                                  "llmc_gemv_q",
                                                  "llmc_flash_attention",
-                                                 "llmc_argmax_rows"};
+                                                 "llmc_argmax_rows",
+                                                 "llmc_grouped_gemv_bf16",
+                                                 "llmc_gemm_q",
+                                                 "llmc_layer_norm",
+                                                 "llmc_gelu",
+                                                 "llmc_rope",
+                                                 "llmc_embedding",
+                                                 "llmc_sample_rows"};
   return names;
 }
 

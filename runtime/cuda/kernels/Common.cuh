@@ -206,20 +206,102 @@ LLMC_HD float dequantizeElement(const unsigned char *packed, long long n,
          halfToFloat(pair[1]);
 }
 
-/// Top-p (nucleus) selection over probabilities sorted in descending order
-/// (summing to 1): how many to keep. As the CPU sampler and transformers
-/// decide it, a token stays while the mass of the tokens before it is below
-/// `p`; the first always stays.
-LLMC_HD int topPCount(const float *sortedProbabilities, int count, float p) {
-  float before = 0.0f;
-  int keep = 0;
-  for (int j = 0; j < count; ++j) {
-    if (j > 0 && before >= p)
-      break;
-    before += sortedProbabilities[j];
-    keep = j + 1;
+/// GELU as the CPU kernels compute it: exact, x/2 (1 + erf(x / sqrt 2)), or
+/// GPT-2's tanh approximation.
+LLMC_HD float geluOf(float x, int tanhApprox) {
+  if (tanhApprox) {
+    const float inner = 0.7978845608028654f * (x + 0.044715f * (x * x * x));
+#ifdef __CUDACC__
+    return 0.5f * x * (1.0f + tanhf(inner));
+#else
+    return 0.5f * x * (1.0f + std::tanh(inner));
+#endif
   }
-  return keep;
+#ifdef __CUDACC__
+  return x * 0.5f * (1.0f + erff(x * 0.70710678118654752f));
+#else
+  return x * 0.5f * (1.0f + std::erf(x * 0.70710678118654752f));
+#endif
+}
+
+/// The two features that RoPE rotates together as pair i (< rotaryDim / 2):
+/// NeoX halves (i, i + rotaryDim / 2), or GPT-J's neighbours (2i, 2i + 1).
+LLMC_HD void ropePair(int i, int rotaryDim, int gptj, int *a, int *b) {
+  *a = gptj ? 2 * i : i;
+  *b = gptj ? 2 * i + 1 : i + rotaryDim / 2;
+}
+
+/// The pair (x1, x2) rotated by the angle whose cosine and sine are c and s:
+/// q cos + rotate_half(q) sin.
+LLMC_HD void ropeRotate(float x1, float x2, float c, float s, float *y1,
+                        float *y2) {
+  *y1 = x1 * c - x2 * s;
+  *y2 = x2 * c + x1 * s;
+}
+
+/// A float's bits mapped to an unsigned key that orders as the floats do
+/// (-inf lowest, +inf highest; NaN is never passed): the search space of
+/// the sampler's thresholds.
+LLMC_HD unsigned int orderedKey(float x) {
+#ifdef __CUDACC__
+  const unsigned int bits = static_cast<unsigned int>(__float_as_int(x));
+#else
+  unsigned int bits;
+  std::memcpy(&bits, &x, sizeof(bits));
+#endif
+  return (bits & 0x80000000u) ? ~bits : bits | 0x80000000u;
+}
+
+LLMC_HD float keyToFloat(unsigned int key) {
+  return bitsToFloat((key & 0x80000000u) ? key & 0x7fffffffu : ~key);
+}
+
+/// A bisection over keys for the largest key `lo` with a monotone predicate
+/// true (true at `lo`, false above `hi`): at most 32 halvings of [lo, hi].
+/// The sampler's thresholds are such searches, each predicate a reduction
+/// over the row: top-k's "at least k logits are >= key" (the k-th largest
+/// logit), top-p's "the tokens above key hold less than p of the mass"
+/// searched downward (see samplingKeepKey).
+struct KeySearch {
+  unsigned int lo, hi;
+};
+
+LLMC_HD bool keySearchDone(KeySearch s) { return s.lo >= s.hi; }
+/// The key to test next (rounded up, so that the search always moves).
+LLMC_HD unsigned int keySearchProbe(KeySearch s) {
+  const unsigned int width = s.hi - s.lo; // hi - lo + 1 may wrap to 0
+  return s.lo + width / 2u + width % 2u;
+}
+/// Moves the bounds after the predicate at `probe` was `holds`.
+LLMC_HD KeySearch keySearchUpdate(KeySearch s, unsigned int probe, bool holds) {
+  return holds ? KeySearch{probe, s.hi} : KeySearch{s.lo, probe - 1u};
+}
+
+/// The sampler's keep rule for a token of scaled logit z (the row's largest
+/// being zMax), given the top-k threshold key (0: off) and the top-p key
+/// (0: off): transformers' top-k keeps ties with the k-th logit, top-p keeps
+/// a token while the mass strictly above it is below p, min-p keeps tokens
+/// with probability >= minP times the largest.
+LLMC_HD bool samplingKeeps(float z, float zMax, unsigned int topKKey,
+                           unsigned int topPKey, float minP) {
+  if (z == LLMC_NEG_INF)
+    return false;
+  const unsigned int key = orderedKey(z);
+  if (key < topKKey || key < topPKey)
+    return false;
+  return minP <= 0.0f || expOf(z - zMax) >= minP;
+}
+
+/// The uniform number in [0, 1) that sampling step `step` of a sequence
+/// seeded `seed` draws: splitmix64 of the pair, its top 24 bits. Counter
+/// based, so a seed reproduces a sequence's tokens whatever the batch, the
+/// order of the rows or the number of blocks.
+LLMC_HD float sampleUniform(unsigned long long seed, unsigned long long step) {
+  unsigned long long z = seed + (step + 1ull) * 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  return static_cast<float>(z >> 40) * (1.0f / 16777216.0f);
 }
 
 /// The fragments of mma.sync.m16n8k16 (bf16 in, fp32 out), as the PTX ISA

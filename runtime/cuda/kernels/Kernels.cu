@@ -52,6 +52,53 @@ __device__ __forceinline__ float blockSum(float v) {
   return v;
 }
 
+/// Maximum over a block, as blockSum.
+__device__ __forceinline__ float blockMax(float v) {
+  __shared__ float partial[32];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  for (int offset = 16; offset > 0; offset >>= 1)
+    v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  if (lane == 0)
+    partial[warp] = v;
+  __syncthreads();
+  v = lane < blockDim.x / 32 ? partial[lane] : LLMC_NEG_INF;
+  for (int offset = 16; offset > 0; offset >>= 1)
+    v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  __syncthreads();
+  return v;
+}
+
+/// Two floats as bf16 (round to nearest even) in one 32-bit word, the first
+/// in the low half: an mma.sync A or B register.
+__device__ __forceinline__ unsigned int packBf16(float lo, float hi) {
+  unsigned int result;
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(result) : "f"(hi), "f"(lo));
+  return result;
+}
+
+/// One lane's share of the dot product of a bf16 row of k weights with x:
+/// 8 weights (16 bytes) per load, lanes strided by 32 loads; the caller sums
+/// over the warp. The tail past a multiple of 8 is scalar.
+__device__ __forceinline__ float laneDotBf16(const unsigned short *weights,
+                                             const float *x, int k, int lane) {
+  float acc = 0.0f;
+  const int vectors = (k % 8 == 0) ? k / 8 : 0;
+  for (int v = lane; v < vectors; v += 32) {
+    uint4 packed = reinterpret_cast<const uint4 *>(weights)[v];
+    const unsigned int words[4] = {packed.x, packed.y, packed.z, packed.w};
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      acc += bf16ToFloat(static_cast<unsigned short>(words[j] & 0xffffu)) *
+             x[v * 8 + 2 * j];
+      acc += bf16ToFloat(static_cast<unsigned short>(words[j] >> 16)) *
+             x[v * 8 + 2 * j + 1];
+    }
+  }
+  for (int i = vectors * 8 + lane; i < k; i += 32)
+    acc += bf16ToFloat(weights[i]) * x[i];
+  return acc;
+}
+
 } // namespace
 
 /// RMSNorm, one block per row: y = x / sqrt(mean(x^2) + eps) * w.
@@ -100,25 +147,32 @@ extern "C" __global__ void llmc_gemv_bf16(const unsigned short *w,
   const int lane = threadIdx.x % 32;
   if (row >= n)
     return;
-  const unsigned short *weights = w + static_cast<long long>(row) * k;
-  float acc = 0.0f;
-  const int vectors = (k % 8 == 0) ? k / 8 : 0;
-  for (int v = lane; v < vectors; v += 32) {
-    uint4 packed = reinterpret_cast<const uint4 *>(weights)[v];
-    const unsigned int words[4] = {packed.x, packed.y, packed.z, packed.w};
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      acc += bf16ToFloat(static_cast<unsigned short>(words[j] & 0xffffu)) *
-             x[v * 8 + 2 * j];
-      acc += bf16ToFloat(static_cast<unsigned short>(words[j] >> 16)) *
-             x[v * 8 + 2 * j + 1];
-    }
-  }
-  for (int i = vectors * 8 + lane; i < k; i += 32)
-    acc += bf16ToFloat(weights[i]) * x[i];
-  acc = warpSum(acc);
+  const float acc =
+      warpSum(laneDotBf16(w + static_cast<long long>(row) * k, x, k, lane));
   if (lane == 0)
     y[row] = acc;
+}
+
+/// The MoE decode form's grouped GEMV: row r of x (a token's copy routed to
+/// expert experts[r], as llm.moe_permute lays them out) times that expert's
+/// bf16 weight [n, k] of the stack w [experts, n, k]: y[r, :] = W_e x_r.
+/// Grid (ceil(n / 4), rows); each chosen expert's matrix is streamed once
+/// per routed row, as the CPU decode form does. 128 threads: 4 output
+/// features per block.
+extern "C" __global__ void llmc_grouped_gemv_bf16(const unsigned short *w,
+                                                  const float *x,
+                                                  const int *experts, float *y,
+                                                  int n, int k) {
+  const int feature = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+  const int lane = threadIdx.x % 32, r = blockIdx.y;
+  if (feature >= n)
+    return;
+  const unsigned short *weights =
+      w + (static_cast<long long>(experts[r]) * n + feature) * k;
+  const float acc =
+      warpSum(laneDotBf16(weights, x + static_cast<long long>(r) * k, k, lane));
+  if (lane == 0)
+    y[static_cast<long long>(r) * n + feature] = acc;
 }
 
 /// The decode GEMV over a quantized weight (8, 4, 5 or 6 bits, the CPU
@@ -271,17 +325,18 @@ extern "C" __global__ void llmc_attention_reduce(const float *partial,
 }
 #endif
 
-/// The prefill GEMM on tensor cores: C[m, n] = sum_k A[m, k] W[n, k], A the
-/// activations and W the weight (both bf16, row-major), C fp32. A block of
-/// 128 threads (4 warps, 2 x 2) computes a 64 x 64 tile of C; each warp a
-/// 32 x 32 tile, as 2 x 4 mma.sync.m16n8k16 (HMMA) tiles, over steps of 32
-/// k staged in shared memory (2 x 64 x 32 bf16, padded against bank
-/// conflicts: 10 KB). K must be even (pairs of bf16 per 32-bit word).
-/// Registers: 32 accumulators plus the fragments; occupancy 4 blocks of 128
-/// threads per SM at most 128 registers each.
-extern "C" __global__ void llmc_gemm_bf16(const unsigned short *a,
-                                          const unsigned short *w, float *c,
-                                          int m, int n, int k) {
+namespace {
+/// The 64 x 64 tile of C = A W^T that block (blockIdx.y, blockIdx.x)
+/// computes on tensor cores: 4 warps (2 x 2), each a 32 x 32 tile as 2 x 4
+/// mma.sync.m16n8k16 (HMMA) tiles, over steps of 32 k staged in shared
+/// memory as bf16 pairs (2 x 64 x 16 words, padded against bank conflicts:
+/// 10 KB). A is bf16 [m, k] row-major; `weightWord(row, word)` returns
+/// the bf16 pair (2 word, 2 word + 1) of W's row `row` (< n), so that the
+/// weight may be stored bf16 or quantized. K must be even.
+template <typename WeightWord>
+__device__ __forceinline__ void mmaGemmTile(const unsigned short *a,
+                                            WeightWord weightWord, float *c,
+                                            int m, int n, int k) {
   constexpr int kTile = 64, kStepWords = 16, kPad = 4;
   __shared__ unsigned int aTile[kTile][kStepWords + kPad];
   __shared__ unsigned int wTile[kTile][kStepWords + kPad];
@@ -290,7 +345,6 @@ extern "C" __global__ void llmc_gemm_bf16(const unsigned short *a,
   const int row0 = blockIdx.y * kTile, col0 = blockIdx.x * kTile;
   const int kWords = k / 2;
   const unsigned int *aWords = reinterpret_cast<const unsigned int *>(a);
-  const unsigned int *wWords = reinterpret_cast<const unsigned int *>(w);
   float acc[2][4][4];
 #pragma unroll
   for (int i = 0; i < 2; ++i)
@@ -308,10 +362,7 @@ extern "C" __global__ void llmc_gemm_bf16(const unsigned short *a,
           inK && row0 + r < m
               ? aWords[static_cast<long long>(row0 + r) * kWords + word0 + q]
               : 0u;
-      wTile[r][q] =
-          inK && col0 + r < n
-              ? wWords[static_cast<long long>(col0 + r) * kWords + word0 + q]
-              : 0u;
+      wTile[r][q] = inK && col0 + r < n ? weightWord(col0 + r, word0 + q) : 0u;
     }
     __syncthreads();
 #pragma unroll
@@ -355,18 +406,248 @@ extern "C" __global__ void llmc_gemm_bf16(const unsigned short *a,
           c[static_cast<long long>(row) * n + col] = acc[i][j][v];
       }
 }
-
-#ifdef LLMC_HEAD_DIM
-namespace {
-/// Two floats as bf16 (round to nearest even) in one 32-bit word, the first
-/// in the low half: an mma.sync A or B register.
-__device__ __forceinline__ unsigned int packBf16(float lo, float hi) {
-  unsigned int result;
-  asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(result) : "f"(hi), "f"(lo));
-  return result;
-}
 } // namespace
 
+/// The prefill GEMM on tensor cores: C[m, n] = sum_k A[m, k] W[n, k], A the
+/// activations and W the weight (both bf16, row-major), C fp32; grid
+/// (ceil(n / 64), ceil(m / 64)) of 128 threads (mmaGemmTile). Registers: 32
+/// accumulators plus the fragments; occupancy 4 blocks of 128 threads per
+/// SM at most 128 registers each.
+extern "C" __global__ void llmc_gemm_bf16(const unsigned short *a,
+                                          const unsigned short *w, float *c,
+                                          int m, int n, int k) {
+  const unsigned int *wWords = reinterpret_cast<const unsigned int *>(w);
+  const long long kWords = k / 2;
+  mmaGemmTile(
+      a,
+      [=](int row, int word) {
+        return wWords[static_cast<long long>(row) * kWords + word];
+      },
+      c, m, n, k);
+}
+
+/// The prefill GEMM over a quantized weight (8, 4, 5 or 6 bits, the layout
+/// of llmc_gemv_q): as llmc_gemm_bf16, W's tile dequantized to bf16 pairs
+/// as it is staged in shared memory, so that the weight is read once per
+/// column tile at its packed size and the products run on tensor cores.
+/// K must be even.
+extern "C" __global__ void llmc_gemm_q(const unsigned short *a,
+                                       const unsigned char *w, float *c, int m,
+                                       int n, int k, int bits, int group) {
+  mmaGemmTile(
+      a,
+      [=](int row, int word) {
+        return packBf16(
+            dequantizeElement(w, n, k, bits, group, row, 2 * word),
+            dequantizeElement(w, n, k, bits, group, row, 2 * word + 1));
+      },
+      c, m, n, k);
+}
+
+/// LayerNorm, one block per row: y = (x - mean) / sqrt(var + eps) * w + b
+/// (biased variance, b may be null), two passes over the row for the mean
+/// and the variance as the CPU kernel. 256 threads.
+extern "C" __global__ void llmc_layer_norm(const float *x, const float *w,
+                                           const float *b, float *y, int cols,
+                                           float eps) {
+  const float *row = x + static_cast<long long>(blockIdx.x) * cols;
+  float *out = y + static_cast<long long>(blockIdx.x) * cols;
+  float sum = 0.0f;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x)
+    sum += row[i];
+  const float mean = blockSum(sum) / cols;
+  float squares = 0.0f;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x)
+    squares += (row[i] - mean) * (row[i] - mean);
+  const float inverse = rsqrtf(blockSum(squares) / cols + eps);
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+    const float value = (row[i] - mean) * inverse * w[i];
+    out[i] = b ? value + b[i] : value;
+  }
+}
+
+/// GELU over `count` values (exact, or the tanh approximation).
+extern "C" __global__ void llmc_gelu(const float *x, float *y, long long count,
+                                     int tanhApprox) {
+  long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < count)
+    y[i] = geluOf(x[i], tanhApprox);
+}
+
+/// Rotary embedding of one token per block: its `heads` heads of
+/// `headDim` features, the first `rotaryDim` of each rotated by pairs
+/// (ropePair) at angle position * invFreq[i], the rest copied. invFreq
+/// ([rotaryDim / 2]) is the table `--llm-lower-rope` bakes (every scaling
+/// folds into it); attentionScaling multiplies cos and sin (YaRN). The
+/// angle is an fp32 product and its cosine and sine are taken in double
+/// and rounded, as the CPU kernel and PyTorch's fp32 reference do, so
+/// rotations agree to the last bit. 128 threads over heads x pairs.
+extern "C" __global__ void llmc_rope(const float *x, const long long *positions,
+                                     const float *invFreq, float *y, int heads,
+                                     int headDim, int rotaryDim, int gptj,
+                                     float attentionScaling) {
+  const int token = blockIdx.x, half = rotaryDim / 2;
+  const long long base = static_cast<long long>(token) * heads * headDim;
+  const float position = static_cast<float>(positions[token]);
+  for (int i = threadIdx.x; i < heads * half; i += blockDim.x) {
+    const int head = i / half, pair = i % half;
+    const float angle = position * invFreq[pair];
+    const float c =
+        static_cast<float>(cos(static_cast<double>(angle))) * attentionScaling;
+    const float s =
+        static_cast<float>(sin(static_cast<double>(angle))) * attentionScaling;
+    int a, b;
+    ropePair(pair, rotaryDim, gptj, &a, &b);
+    const long long at = base + static_cast<long long>(head) * headDim;
+    float y1, y2;
+    ropeRotate(x[at + a], x[at + b], c, s, &y1, &y2);
+    y[at + a] = y1;
+    y[at + b] = y2;
+  }
+  if (x != y)
+    for (int i = threadIdx.x; i < heads * (headDim - rotaryDim);
+         i += blockDim.x) {
+      const int head = i / (headDim - rotaryDim);
+      const int d = rotaryDim + i % (headDim - rotaryDim);
+      y[base + static_cast<long long>(head) * headDim + d] =
+          x[base + static_cast<long long>(head) * headDim + d];
+    }
+}
+
+/// Embedding lookup, one block per token: out[t, :] = table[ids[t], :],
+/// the table fp32 (dtype 0), bf16 (1) or f16 (2). An id outside [0, vocab)
+/// writes zeros and sets *error to 1 (the CPU kernel records an error).
+extern "C" __global__ void llmc_embedding(const long long *ids,
+                                          const void *table, int dtype,
+                                          float *out, int vocab, int dim,
+                                          int *error) {
+  const long long id = ids[blockIdx.x];
+  float *row = out + static_cast<long long>(blockIdx.x) * dim;
+  const bool valid = id >= 0 && id < vocab;
+  if (!valid && threadIdx.x == 0)
+    *error = 1;
+  for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+    const long long at = id * dim + i;
+    float value = 0.0f;
+    if (valid)
+      value = dtype == 0 ? static_cast<const float *>(table)[at]
+              : dtype == 1
+                  ? bf16ToFloat(static_cast<const unsigned short *>(table)[at])
+                  : halfToFloat(static_cast<const unsigned short *>(table)[at]);
+    row[i] = value;
+  }
+}
+
+/// On-device sampling at temperature > 0 (greedy is llmc_argmax_rows), one
+/// block of 256 threads per row, with the CPU sampler's filters: logits /
+/// temperature; top-k (0: off) keeping ties with the k-th; top-p (1: off)
+/// keeping a token while the mass above it is below p; min-p (0: off).
+/// No sort: each threshold is a bisection over the float keys (KeySearch,
+/// at most 32 block reductions over the row, read from L2), so the cost is
+/// O(32 vocab) reads whatever k and p. The draw is sampleUniform(seed of
+/// the row, step of the row) times the kept mass, found by a block prefix
+/// sum over contiguous chunks of the vocabulary in id order. Reproducible
+/// with a seed; the token differs from the CPU sampler's draw (another
+/// generator and another order), not the kept set. An all -inf row gives
+/// -1.
+extern "C" __global__ void llmc_sample_rows(const float *logits, long long *ids,
+                                            int vocab, float temperature,
+                                            int topK, float topP, float minP,
+                                            const unsigned long long *seeds,
+                                            const unsigned long long *steps) {
+  __shared__ float prefix[257];
+  __shared__ int last;
+  const float *row = logits + static_cast<long long>(blockIdx.x) * vocab;
+  float zMax = LLMC_NEG_INF;
+  for (int i = threadIdx.x; i < vocab; i += blockDim.x)
+    zMax = fmaxf(zMax, row[i] / temperature);
+  zMax = blockMax(zMax);
+  if (zMax == LLMC_NEG_INF) {
+    if (threadIdx.x == 0)
+      ids[blockIdx.x] = -1;
+    return;
+  }
+  unsigned int topKKey = 0, topPKey = 0;
+  if (topK > 0 && topK < vocab) {
+    // The largest key with at least k logits at or above it.
+    KeySearch search{0u, 0xffffffffu};
+    while (!keySearchDone(search)) {
+      const unsigned int probe = keySearchProbe(search);
+      float count = 0.0f;
+      for (int i = threadIdx.x; i < vocab; i += blockDim.x)
+        count += orderedKey(row[i] / temperature) >= probe ? 1.0f : 0.0f;
+      search = keySearchUpdate(search, probe,
+                               blockSum(count) >= static_cast<float>(topK));
+    }
+    topKKey = search.lo;
+  }
+  if (topP < 1.0f) {
+    // The largest key at or above which the kept tokens hold at least p of
+    // the mass: the lowest kept token's logit.
+    float total = 0.0f;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+      const float z = row[i] / temperature;
+      total +=
+          samplingKeeps(z, zMax, topKKey, 0u, 0.0f) ? expOf(z - zMax) : 0.0f;
+    }
+    total = blockSum(total);
+    KeySearch search{0u, 0xffffffffu};
+    while (!keySearchDone(search)) {
+      const unsigned int probe = keySearchProbe(search);
+      float mass = 0.0f;
+      for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+        const float z = row[i] / temperature;
+        if (orderedKey(z) >= probe && samplingKeeps(z, zMax, topKKey, 0u, 0.0f))
+          mass += expOf(z - zMax);
+      }
+      search = keySearchUpdate(search, probe, blockSum(mass) >= topP * total);
+    }
+    topPKey = search.lo;
+  }
+  // The kept mass of this thread's chunk, then a prefix sum over chunks.
+  const int chunk = (vocab + blockDim.x - 1) / blockDim.x;
+  const int begin = min(vocab, static_cast<int>(threadIdx.x) * chunk);
+  const int end = min(vocab, begin + chunk);
+  float own = 0.0f;
+  for (int i = begin; i < end; ++i) {
+    const float z = row[i] / temperature;
+    if (samplingKeeps(z, zMax, topKKey, topPKey, minP))
+      own += expOf(z - zMax);
+  }
+  prefix[threadIdx.x + 1] = own;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    prefix[0] = 0.0f;
+    last = 0;
+    for (int t = 0; t < static_cast<int>(blockDim.x); ++t) {
+      if (prefix[t + 1] > 0.0f)
+        last = t;
+      prefix[t + 1] += prefix[t];
+    }
+  }
+  __syncthreads();
+  const float total = prefix[blockDim.x];
+  const float u = sampleUniform(seeds[blockIdx.x], steps[blockIdx.x]) * total;
+  const bool mine =
+      own > 0.0f && u >= prefix[threadIdx.x] &&
+      (u < prefix[threadIdx.x + 1] || static_cast<int>(threadIdx.x) == last);
+  if (mine) {
+    float acc = prefix[threadIdx.x];
+    int chosen = -1;
+    for (int i = begin; i < end; ++i) {
+      const float z = row[i] / temperature;
+      if (!samplingKeeps(z, zMax, topKKey, topPKey, minP))
+        continue;
+      chosen = i;
+      acc += expOf(z - zMax);
+      if (u < acc)
+        break;
+    }
+    ids[blockIdx.x] = chosen;
+  }
+}
+
+#ifdef LLMC_HEAD_DIM
 /// FlashAttention-2 prefill on tensor cores: a block of 4 warps takes 64
 /// queries of one head (16 per warp), streams the keys and values of its kv
 /// head in tiles of 64 through shared memory (as bf16), computes S = Q K^T

@@ -16,6 +16,7 @@
 
 #include "KVCache.h"
 #include "Kernels.h"
+#include "PositionMath.h"
 #include "Quant.h"
 #include "Sampler.h"
 #include "cuda/Device.h"
@@ -154,33 +155,153 @@ TEST(CudaHostLogicTest, DequantizationMatchesTheCPUKernels) {
     }
 }
 
-/// Top-p's cut is transformers' rule (sort ascending, drop the tokens whose
-/// cumulative probability is at most 1 - p, keep at least one), on exact
-/// (dyadic) distributions so that no rounding decides a boundary.
-TEST(CudaHostLogicTest, TopPCountIsTransformersRule) {
-  std::mt19937 rng(5);
-  for (int trial = 0; trial < 200; ++trial) {
-    const int count = 1 + static_cast<int>(rng() % 12);
-    std::vector<int> units(count, 1);
-    for (int extra = 64 - count; extra > 0; --extra)
-      ++units[rng() % count];
-    std::sort(units.begin(), units.end(), std::greater<int>());
-    std::vector<float> probabilities;
-    for (int u : units)
-      probabilities.push_back(static_cast<float>(u) / 64.0f);
-    const float p = static_cast<float>(1 + rng() % 64) / 64.0f;
-    // transformers: ascending order, cumulative sums, drop <= 1 - p.
-    int kept = 0;
-    double cumulative = 0;
-    for (int i = count - 1; i >= 0; --i) {
-      cumulative += probabilities[i];
-      if (cumulative > 1.0 - p)
-        ++kept;
+/// The sampling kernel's keep rule, emulated on the host with its own
+/// searches (KeySearch over orderedKey, fp32 masses, in the kernel's
+/// order), keeps exactly the candidates of the CPU sampler's distribution:
+/// top-k, top-p, min-p and their combinations, at several temperatures.
+std::vector<int64_t> deviceKeptTokens(const std::vector<float> &row,
+                                      float temperature, int topK, float topP,
+                                      float minP) {
+  const int vocab = static_cast<int>(row.size());
+  float zMax = -INFINITY;
+  for (float x : row)
+    zMax = std::max(zMax, x / temperature);
+  unsigned topKKey = 0, topPKey = 0;
+  if (topK > 0 && topK < vocab) {
+    llmc_cuda::KeySearch search{0u, 0xffffffffu};
+    while (!llmc_cuda::keySearchDone(search)) {
+      const unsigned probe = llmc_cuda::keySearchProbe(search);
+      int count = 0;
+      for (float x : row)
+        count += llmc_cuda::orderedKey(x / temperature) >= probe;
+      search = llmc_cuda::keySearchUpdate(search, probe, count >= topK);
     }
-    kept = std::max(kept, 1);
-    EXPECT_EQ(llmc_cuda::topPCount(probabilities.data(), count, p), kept)
-        << "trial " << trial << ", p " << p;
+    topKKey = search.lo;
   }
+  if (topP < 1.0f) {
+    float total = 0.0f;
+    for (float x : row)
+      if (llmc_cuda::samplingKeeps(x / temperature, zMax, topKKey, 0, 0.0f))
+        total += std::exp(x / temperature - zMax);
+    llmc_cuda::KeySearch search{0u, 0xffffffffu};
+    while (!llmc_cuda::keySearchDone(search)) {
+      const unsigned probe = llmc_cuda::keySearchProbe(search);
+      float mass = 0.0f;
+      for (float x : row) {
+        const float z = x / temperature;
+        if (llmc_cuda::orderedKey(z) >= probe &&
+            llmc_cuda::samplingKeeps(z, zMax, topKKey, 0, 0.0f))
+          mass += std::exp(z - zMax);
+      }
+      search = llmc_cuda::keySearchUpdate(search, probe, mass >= topP * total);
+    }
+    topPKey = search.lo;
+  }
+  std::vector<int64_t> kept;
+  for (int i = 0; i < vocab; ++i)
+    if (llmc_cuda::samplingKeeps(row[i] / temperature, zMax, topKKey, topPKey,
+                                 minP))
+      kept.push_back(i);
+  return kept;
+}
+
+TEST(CudaHostLogicTest, SamplingKeepsTheSamplersCandidates) {
+  struct Case {
+    float temperature;
+    int topK;
+    float topP, minP;
+  };
+  const Case cases[] = {{1.0f, 0, 1.0f, 0.0f},   {1.0f, 1, 1.0f, 0.0f},
+                        {0.7f, 5, 1.0f, 0.0f},   {1.0f, 50, 1.0f, 0.0f},
+                        {1.0f, 0, 0.9f, 0.0f},   {1.3f, 0, 0.5f, 0.0f},
+                        {0.8f, 0, 0.05f, 0.0f},  {1.0f, 40, 0.8f, 0.0f},
+                        {1.0f, 0, 1.0f, 0.05f},  {0.9f, 20, 0.95f, 0.01f},
+                        {1.0f, 999, 1.0f, 0.0f}, {2.0f, 0, 0.99f, 0.0f}};
+  for (uint32_t seed = 1; seed <= 6; ++seed) {
+    std::vector<float> row = randomRow(1000, 100 + seed);
+    row[7] = -INFINITY; // a masked token is never kept
+    for (const Case &c : cases) {
+      llmrt::Sampler sampler(
+          llmrt::sampler_params(c.temperature, c.topK, c.topP, c.minP));
+      std::vector<llmrt::TokenProb> distribution;
+      ASSERT_TRUE(sampler.distribution(row.data(), 1000, {}, distribution))
+          << sampler.error();
+      std::vector<int64_t> want;
+      for (const llmrt::TokenProb &candidate : distribution)
+        want.push_back(candidate.id);
+      std::sort(want.begin(), want.end());
+      EXPECT_EQ(deviceKeptTokens(row, c.temperature, c.topK, c.topP, c.minP),
+                want)
+          << "seed " << seed << ", temperature " << c.temperature << ", top-k "
+          << c.topK << ", top-p " << c.topP << ", min-p " << c.minP;
+    }
+  }
+}
+
+/// Ordered keys order as the floats (signed zeros, subnormals, infinities)
+/// and map back; the sampler's uniform numbers lie in [0, 1), depend only
+/// on (seed, step), and are spread out.
+TEST(CudaHostLogicTest, OrderedKeysAndUniformNumbers) {
+  const float values[] = {-INFINITY, -3e38f, -1.0f, -1e-40f, -0.0f,
+                          0.0f,      1e-40f, 1.0f,  3e38f,   INFINITY};
+  for (size_t i = 0; i < std::size(values); ++i) {
+    EXPECT_EQ(llmc_cuda::keyToFloat(llmc_cuda::orderedKey(values[i])),
+              values[i]);
+    if (i > 0)
+      EXPECT_LT(llmc_cuda::orderedKey(values[i - 1]),
+                llmc_cuda::orderedKey(values[i]))
+          << values[i - 1] << " < " << values[i];
+  }
+  std::vector<int> buckets(10, 0);
+  for (unsigned long long step = 0; step < 10000; ++step) {
+    const float u = llmc_cuda::sampleUniform(42, step);
+    ASSERT_GE(u, 0.0f);
+    ASSERT_LT(u, 1.0f);
+    EXPECT_EQ(u, llmc_cuda::sampleUniform(42, step));
+    ++buckets[static_cast<int>(u * 10)];
+  }
+  for (int count : buckets)
+    EXPECT_NEAR(count, 1000, 150);
+  EXPECT_NE(llmc_cuda::sampleUniform(1, 0), llmc_cuda::sampleUniform(2, 0));
+}
+
+/// GELU and the RoPE rotation, as the kernels compute them (the angle's
+/// cosine and sine in double), equal the CPU kernels bit for bit: both
+/// GELUs; NeoX and GPT-J pairs, a partial rotary dimension, positions past
+/// 4096.
+TEST(CudaHostLogicTest, GeluAndRopeMatchTheCPUKernels) {
+  std::vector<float> x = randomRow(4096, 21), want(x.size());
+  for (int tanhApprox : {0, 1}) {
+    llmk_gelu(x.data(), want.data(), static_cast<int64_t>(x.size()),
+              tanhApprox);
+    for (size_t i = 0; i < x.size(); ++i)
+      ASSERT_EQ(llmc_cuda::geluOf(x[i], tanhApprox), want[i])
+          << "tanh " << tanhApprox << ", x " << x[i];
+  }
+  const int tokens = 3, heads = 2, headDim = 64;
+  const std::vector<int64_t> positions = {0, 17, 5000};
+  for (int rotaryDim : {64, 32})
+    for (int gptj : {0, 1}) {
+      std::vector<float> in = randomRow(tokens * heads * headDim, 22),
+                         cpu(in.size()), host(in);
+      llmk_rope(in.data(), positions.data(), cpu.data(), tokens, heads, headDim,
+                rotaryDim, 10000.0, gptj, LLMK_ROPE_NONE, 1.0, 0, 1.0, 4.0,
+                32.0, 1.0, 0.0, -1);
+      std::vector<float> invFreq = llmk::defaultInvFreq(10000.0f, rotaryDim);
+      for (int t = 0; t < tokens; ++t)
+        for (int h = 0; h < heads; ++h)
+          for (int i = 0; i < rotaryDim / 2; ++i) {
+            const float angle = static_cast<float>(positions[t]) * invFreq[i];
+            const float c = static_cast<float>(std::cos(double(angle)));
+            const float s = static_cast<float>(std::sin(double(angle)));
+            int a, b;
+            llmc_cuda::ropePair(i, rotaryDim, gptj, &a, &b);
+            const int at = (t * heads + h) * headDim;
+            llmc_cuda::ropeRotate(in[at + a], in[at + b], c, s, &host[at + a],
+                                  &host[at + b]);
+          }
+      EXPECT_EQ(host, cpu) << "rotary " << rotaryDim << ", gptj " << gptj;
+    }
 }
 
 /// FlashAttention's tile order on the host: each query's keys in tiles of
@@ -332,8 +453,9 @@ TEST(CudaKernelsTest, EveryKernelCompilesWithoutSpills) {
         EXPECT_EQ(found->spillLoads, 0) << name << " sm_" << arch;
         EXPECT_GT(found->registers, 0) << name << " sm_" << arch;
         const int budget = name == "llmc_flash_attention" ? 255
-                           : name == "llmc_gemm_bf16"     ? 128
-                                                          : 64;
+                           : name == "llmc_gemm_bf16" || name == "llmc_gemm_q"
+                               ? 128
+                               : 64;
         EXPECT_LE(found->registers, budget)
             << name << " sm_" << arch << " head dim " << headDim;
         // The table of docs/CUDA.md.
@@ -402,6 +524,9 @@ TEST(CudaKernelsTest, GemmUsesTensorCores) {
       return count;
     };
     EXPECT_EQ(hmmaIn("llmc_gemm_bf16"), 16) << "sm_" << arch << ":\n" << sass;
+    // The quantized GEMM shares the tile: dequantizing stays off the HMMAs.
+    EXPECT_EQ(hmmaIn("llmc_gemm_q"), 16) << "sm_" << arch;
+    EXPECT_EQ(hmmaIn("llmc_grouped_gemv_bf16"), 0) << "sm_" << arch;
     EXPECT_EQ(hmmaIn("llmc_gemv_bf16"), 0) << "sm_" << arch;
     // FlashAttention at d = 64, per 64-key tile: S = Q K^T in 8 tiles of 8
     // keys x 4 steps of 16 dims, O += P V in 8 tiles of 8 dims x 4 steps
@@ -680,6 +805,170 @@ TEST_F(CudaDeviceTest, FlashAndPagedAttention) {
   run("llmc_attention_reduce", {1, heads, 1}, {64, 1, 1},
       {&pp, &ps, &plast, &h, &sp});
   expectClose(get(dlast, wantLast.size()), wantLast, 1e-4f, "paged_attention");
+}
+
+TEST_F(CudaDeviceTest, LayerNormGeluRopeAndEmbedding) {
+  const int rows = 3, cols = 300;
+  std::vector<float> x = randomRow(rows * cols, 31), w = randomRow(cols, 32),
+                     b = randomRow(cols, 33), want(rows * cols);
+  llmk_layer_norm(x.data(), w.data(), b.data(), want.data(), rows, cols, 1e-5f);
+  DeviceBuffer dx = put(x), dw = put(w), db = put(b), dy = put(want);
+  uint64_t px = dx.get(), pw = dw.get(), pb = db.get(), py = dy.get();
+  int c = cols;
+  float eps = 1e-5f;
+  run("llmc_layer_norm", {rows, 1, 1}, {256, 1, 1},
+      {&px, &pw, &pb, &py, &c, &eps});
+  expectClose(get(dy, want.size()), want, 1e-5f, "layer_norm");
+  for (int tanhApprox : {0, 1}) {
+    llmk_gelu(x.data(), want.data(), rows * cols, tanhApprox);
+    long long count = rows * cols;
+    run("llmc_gelu", {(rows * cols + 255) / 256, 1, 1}, {256, 1, 1},
+        {&px, &py, &count, &tanhApprox});
+    expectClose(get(dy, want.size()), want, 1e-6f, "gelu");
+  }
+  // RoPE: 3 tokens of 2 heads of 64, rotary 32 (the rest copied).
+  const int heads = 2, headDim = 64, rotaryDim = 32;
+  const std::vector<long long> positions = {0, 17, 5000};
+  std::vector<float> q = randomRow(3 * heads * headDim, 34), rotated(q.size());
+  llmk_rope(q.data(), reinterpret_cast<const int64_t *>(positions.data()),
+            rotated.data(), 3, heads, headDim, rotaryDim, 10000.0, 0,
+            LLMK_ROPE_NONE, 1.0, 0, 1.0, 4.0, 32.0, 1.0, 0.0, -1);
+  std::vector<float> invFreq = llmk::defaultInvFreq(10000.0f, rotaryDim);
+  DeviceBuffer dq = put(q), dpos = put(positions), dinv = put(invFreq),
+               dr = put(rotated);
+  uint64_t pq = dq.get(), ppos = dpos.get(), pinv = dinv.get(), pr = dr.get();
+  int h = heads, d = headDim, rd = rotaryDim, gptj = 0;
+  float scaling = 1.0f;
+  run("llmc_rope", {3, 1, 1}, {128, 1, 1},
+      {&pq, &ppos, &pinv, &pr, &h, &d, &rd, &gptj, &scaling});
+  expectClose(get(dr, rotated.size()), rotated, 1e-6f, "rope");
+  // Embedding of bf16 rows, one id out of range (zeros and the flag).
+  const int vocab = 10, dim = 48;
+  std::vector<float> table = randomRow(vocab * dim, 35);
+  std::vector<uint16_t> tableBf16(table.size());
+  for (size_t i = 0; i < table.size(); ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &table[i], 4);
+    tableBf16[i] = static_cast<uint16_t>(bits >> 16);
+  }
+  const std::vector<long long> ids = {3, 9, 10};
+  std::vector<float> rowsWanted(ids.size() * dim, 0.0f);
+  for (int t = 0; t < 2; ++t)
+    for (int i = 0; i < dim; ++i)
+      rowsWanted[t * dim + i] =
+          llmc_cuda::bf16ToFloat(tableBf16[ids[t] * dim + i]);
+  DeviceBuffer dids = put(ids), dt = put(tableBf16), de = put(rowsWanted),
+               dflag = put(std::vector<int>{0});
+  uint64_t pids = dids.get(), pt = dt.get(), pe = de.get(), pflag = dflag.get();
+  int dtype = 1, v = vocab, dd = dim;
+  run("llmc_embedding", {3, 1, 1}, {128, 1, 1},
+      {&pids, &pt, &dtype, &pe, &v, &dd, &pflag});
+  EXPECT_EQ(get(de, rowsWanted.size()), rowsWanted) << "embedding";
+  int flag = 0;
+  ASSERT_TRUE(device->download(&flag, dflag, sizeof(flag)).isOk());
+  EXPECT_EQ(flag, 1) << "an id outside the vocabulary sets the error flag";
+}
+
+TEST_F(CudaDeviceTest, GroupedGemvAndQuantizedGemm) {
+  // 3 routed rows over 4 experts of [n, k].
+  const int experts = 4, n = 40, k = 64, rows = 3;
+  std::vector<float> weights = randomRow(experts * n * k, 41),
+                     x = randomRow(rows * k, 42);
+  std::vector<uint16_t> bf16(weights.size());
+  for (size_t i = 0; i < weights.size(); ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &weights[i], 4);
+    bf16[i] = static_cast<uint16_t>(bits >> 16);
+  }
+  const std::vector<int> routed = {2, 0, 2};
+  std::vector<float> want(rows * n, 0.0f);
+  for (int r = 0; r < rows; ++r)
+    for (int f = 0; f < n; ++f)
+      for (int c = 0; c < k; ++c)
+        want[r * n + f] +=
+            llmc_cuda::bf16ToFloat(bf16[(routed[r] * n + f) * k + c]) *
+            x[r * k + c];
+  DeviceBuffer dw = put(bf16), dx = put(x), de = put(routed), dy = put(want);
+  uint64_t pw = dw.get(), px = dx.get(), pe = de.get(), py = dy.get();
+  int nn = n, kk = k;
+  run("llmc_grouped_gemv_bf16", {(n + 3) / 4, rows, 1}, {128, 1, 1},
+      {&pw, &px, &pe, &py, &nn, &kk});
+  expectClose(get(dy, want.size()), want, 1e-4f, "grouped_gemv_bf16");
+  // The quantized GEMM against the dequantized weight, bf16 activations.
+  const int m = 70, qn = 100, qk = 96;
+  std::vector<float> a = randomRow(m * qk, 43), wq = randomRow(qn * qk, 44);
+  std::vector<uint16_t> ab(a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &a[i], 4);
+    ab[i] = static_cast<uint16_t>(bits >> 16);
+  }
+  for (int bits : {8, 4}) {
+    std::vector<uint8_t> packed(
+        llmk::quantPackedBytes(qn, qk, bits, 32, false));
+    llmk::quantizeWeight(wq.data(), qn, qk, bits, 32, true, packed.data());
+    std::vector<float> product(m * qn, 0.0f);
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < qn; ++j)
+        for (int c = 0; c < qk; ++c)
+          product[i * qn + j] += llmc_cuda::bf16ToFloat(ab[i * qk + c]) *
+                                 llmc_cuda::dequantizeElement(
+                                     packed.data(), qn, qk, bits, 32, j, c);
+    DeviceBuffer da = put(ab), dq = put(packed), dc = put(product);
+    uint64_t pa = da.get(), pq = dq.get(), pc = dc.get();
+    int mm = m, n2 = qn, k2 = qk, b = bits, group = 32;
+    run("llmc_gemm_q", {(qn + 63) / 64, (m + 63) / 64, 1}, {128, 1, 1},
+        {&pa, &pq, &pc, &mm, &n2, &k2, &b, &group});
+    // The dequantized weight rounds to bf16 on the tensor cores.
+    expectClose(get(dc, product.size()), product, 1e-2f, "gemm_q");
+  }
+}
+
+/// Sampling on the device: the same (seed, step) gives the same token; every
+/// token drawn is a candidate of the CPU sampler's distribution; over 4000
+/// steps the tokens' frequencies are its probabilities.
+TEST_F(CudaDeviceTest, SamplingIsReproducibleAndDrawsTheDistribution) {
+  const int vocab = 500, steps = 4000;
+  std::vector<float> row = randomRow(vocab, 51);
+  const float temperature = 0.8f, topP = 0.9f, minP = 0.0f;
+  const int topK = 20;
+  llmrt::Sampler sampler(llmrt::sampler_params(temperature, topK, topP, minP));
+  std::vector<llmrt::TokenProb> distribution;
+  ASSERT_TRUE(sampler.distribution(row.data(), vocab, {}, distribution));
+  std::vector<float> logits;
+  std::vector<unsigned long long> seeds(steps, 7), stepOf(steps);
+  for (int s = 0; s < steps; ++s) {
+    logits.insert(logits.end(), row.begin(), row.end());
+    stepOf[s] = s;
+  }
+  DeviceBuffer dl = put(logits), dids = put(std::vector<long long>(steps)),
+               ds = put(seeds), dst = put(stepOf);
+  uint64_t pl = dl.get(), pids = dids.get(), ps = ds.get(), pst = dst.get();
+  int v = vocab, k = topK;
+  float t = temperature, p = topP, mp = minP;
+  auto draw = [&] {
+    run("llmc_sample_rows", {steps, 1, 1}, {256, 1, 1},
+        {&pl, &pids, &v, &t, &k, &p, &mp, &ps, &pst});
+    std::vector<long long> ids(steps);
+    EXPECT_TRUE(
+        device->download(ids.data(), dids, steps * sizeof(long long)).isOk());
+    return ids;
+  };
+  std::vector<long long> first = draw(), second = draw();
+  EXPECT_EQ(first, second);
+  std::vector<int> counts(vocab, 0);
+  for (long long id : first) {
+    ASSERT_GE(id, 0);
+    ASSERT_LT(id, vocab);
+    ++counts[id];
+  }
+  int covered = 0;
+  for (const llmrt::TokenProb &candidate : distribution) {
+    covered += counts[candidate.id];
+    EXPECT_NEAR(counts[candidate.id] / double(steps), candidate.prob, 0.03)
+        << "token " << candidate.id;
+  }
+  EXPECT_EQ(covered, steps) << "a token outside the sampler's candidates";
 }
 
 } // namespace
