@@ -10,7 +10,7 @@ apt_packages=(
   cmake ninja-build ccache python3 python3-numpy python3-pip
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22
   clang-format-22 clang-tidy-22 libclang-rt-22-dev
-  libprotobuf-dev protobuf-compiler libgtest-dev libbenchmark-dev
+  libprotobuf-dev protobuf-compiler libonnx-dev libgtest-dev libbenchmark-dev
   libicu-dev libpcre2-dev pkg-config
 )
 

@@ -17,6 +17,7 @@
 
 #include "llm/Import/GGUFImporter.h"
 #include "llm/Import/HFImporter.h"
+#include "llm/Import/ONNXImporter.h"
 #include "llm/InitAll.h"
 #include "llm/Support/ToolSupport.h"
 
@@ -38,7 +39,8 @@
 namespace {
 
 llvm::cl::OptionCategory importCategory(
-    "Model import (the input is a Hugging Face folder or a .gguf file)");
+    "Model import (the input is a Hugging Face folder, a .gguf or a .onnx "
+    "file)");
 llvm::cl::opt<int64_t> importSeqLen(
     "import-seq-len",
     llvm::cl::desc("Tokens per sequence of the imported model (the "
@@ -56,6 +58,11 @@ llvm::cl::opt<bool> importDecomposeAttention(
     "import-decompose-attention",
     llvm::cl::desc("Import attention op by op, as exported graphs spell it "
                    "(for --llm-fuse-attention to raise)"),
+    llvm::cl::cat(importCategory));
+llvm::cl::opt<bool> onnxStats(
+    "onnx-stats",
+    llvm::cl::desc("After importing a .onnx file, print to stderr how much "
+                   "of the graph was folded and raised into llm ops"),
     llvm::cl::cat(importCategory));
 llvm::cl::opt<bool> importGGUFPackedCodes(
     "gguf-packed-codes",
@@ -75,6 +82,25 @@ llvm::Expected<std::string> importModel(llvm::StringRef path,
     if (value < 1)
       return llvm::createStringError(llvm::formatv(
           "{0}: expected a positive number, found {1}", flag, value));
+  if (isONNXPath(path)) {
+    mlir::MLIRContext context(registry);
+    context.loadAllAvailableDialects();
+    ONNXImportOptions options;
+    options.seqLen = importSeqLen;
+    options.batch = importBatch;
+    llvm::Expected<ONNXModel> imported = importONNX(context, path, options);
+    if (!imported)
+      return imported.takeError();
+    if (onnxStats)
+      llvm::errs() << formatONNXStats(imported->stats);
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    imported->module->print(os);
+    return text;
+  }
+  if (onnxStats)
+    return llvm::createStringError(llvm::formatv(
+        "--onnx-stats: expected a .onnx file, found '{0}'", path));
   std::unique_ptr<HFModel> model;
   std::shared_ptr<const llmrt::SafeTensorsArchive> weights;
   if (isGGUFPath(path)) {
@@ -137,7 +163,8 @@ int main(int argc, char **argv) {
   std::string error;
   std::unique_ptr<llvm::MemoryBuffer> input;
   if (llvm::sys::fs::is_directory(inputFilename) ||
-      mlir::llm::isGGUFPath(inputFilename)) {
+      mlir::llm::isGGUFPath(inputFilename) ||
+      mlir::llm::isONNXPath(inputFilename)) {
     llvm::Expected<std::string> text = importModel(inputFilename, registry);
     if (!text) {
       llvm::errs() << "llm-opt: error: " << llvm::toString(text.takeError())

@@ -28,6 +28,7 @@
 #include "cuda/Nvrtc.h"
 #include "llm/Import/GGUFImporter.h"
 #include "llm/Import/HFImporter.h"
+#include "llm/Import/ONNXImporter.h"
 #include "llm/JIT/CompileCache.h"
 #include "llm/JIT/JIT.h"
 #include "llm/Support/ToolSupport.h"
@@ -906,14 +907,37 @@ static int run() {
   if (numBeams > 1 && !dumpGenLogits.empty())
     return fail("--num-beams: beam search does not support --dump-gen-logits");
   const bool gguf = isGGUFPath(modelPath);
+  const bool onnx = isONNXPath(modelPath);
+  if (onnx && !llvm::sys::fs::is_regular_file(modelPath))
+    return fail(llvm::formatv(
+        "{0}: expected an ONNX model file, found {1}", modelPath,
+        llvm::sys::fs::exists(modelPath) ? "a folder" : "nothing"));
+  if (onnx) {
+    // A graph is imported at the prompt's length: one prompt, generated
+    // with the KV cache (or only its logits read), in fp32 as exported.
+    const std::vector<std::pair<const char *, bool>> refused = {
+        {"--perplexity", !perplexity.empty()},
+        {"--embed", !embed.empty()},
+        {"--num-beams", numBeams > 1},
+        {"--decompose-attention", decomposeAttention},
+        {"--calib-file", !calibFile.empty() || !calibIdsFile.empty()},
+        {"--input-ids with several prompts",
+         llvm::StringRef(inputIds).contains(';')}};
+    for (auto [flag, given] : refused)
+      if (given)
+        return fail(llvm::formatv("{0}: {1} is not available for ONNX "
+                                  "models; it applies to a model folder or "
+                                  "GGUF file",
+                                  modelPath, flag));
+  }
   if (!gguf && ggufPackedCodes)
     return fail(llvm::formatv("--gguf-packed-codes: expected a GGUF file "
                               "(MODEL.gguf), found the folder '{0}'",
                               modelPath));
-  if (!gguf && !llvm::sys::fs::is_directory(modelPath))
+  if (!gguf && !onnx && !llvm::sys::fs::is_directory(modelPath))
     return fail(llvm::formatv(
         "{0}: expected a Hugging Face model folder "
-        "(config.json + *.safetensors) or a .gguf file, found {1}",
+        "(config.json + *.safetensors), a .gguf or a .onnx file, found {1}",
         modelPath, llvm::sys::fs::exists(modelPath) ? "a file" : "nothing"));
   // Every output is checked before anything runs.
   const std::pair<llvm::StringRef, llvm::StringRef> outputs[] = {
@@ -926,7 +950,7 @@ static int run() {
 
   // An artifact (llm-compile): its entry points are compiled already, so
   // the options that choose them are the compiler's.
-  const bool artifact = !gguf && llmrt::isArtifact(modelPath);
+  const bool artifact = !gguf && !onnx && llmrt::isArtifact(modelPath);
   std::optional<llmrt::ArtifactManifest> artifactManifest;
   if (artifact) {
     llmrt::Expected<llmrt::ArtifactManifest> read =
@@ -968,8 +992,41 @@ static int run() {
   std::shared_ptr<const llmrt::SafeTensorsArchive> ggufWeights;
   llvm::Expected<std::unique_ptr<HFModel>> hf =
       llvm::Expected<std::unique_ptr<HFModel>>(nullptr);
-  if (artifact) {
-    // No HFModel: the manifest describes the model.
+  // An ONNX file: imported once here for what it is (its kind and
+  // vocabulary), again at the prompt's length to compile. A config.json
+  // beside it (Optimum's exports) gives the stop tokens and the position
+  // limit, and the folder's tokenizer reads text prompts.
+  const std::string onnxFolder =
+      onnx ? (llvm::sys::path::parent_path(modelPath).empty()
+                  ? std::string(".")
+                  : llvm::sys::path::parent_path(modelPath).str())
+           : std::string();
+  HFModelInfo onnxInfo;
+  MLIRContext onnxContext;
+  auto importOnnx = [&](int64_t seqLen) -> llvm::Expected<ONNXModel> {
+    ONNXImportOptions options;
+    options.seqLen = seqLen;
+    llvm::Expected<ONNXModel> imported =
+        importONNX(onnxContext, modelPath, options);
+    if (imported && llvm::sys::fs::exists(onnxFolder + "/config.json")) {
+      llvm::Expected<std::unique_ptr<HFModel>> config =
+          HFModel::open(onnxFolder);
+      if (!config)
+        return config.takeError();
+      imported->info.eosTokenIds = (*config)->getInfo().eosTokenIds;
+      imported->info.maxPositions = (*config)->getInfo().maxPositions;
+      imported->info.type = (*config)->getInfo().type + " (onnx)";
+    }
+    return imported;
+  };
+  if (onnx) {
+    llvm::Expected<ONNXModel> probe = importOnnx(1);
+    if (!probe)
+      return fail(llvm::toString(probe.takeError()));
+    onnxInfo = probe->info;
+  }
+  if (artifact || onnx) {
+    // No HFModel: the manifest or the graph describes the model.
   } else if (gguf) {
     llvm::Expected<GGUFModel> opened = openGGUF(modelPath);
     if (!opened)
@@ -984,8 +1041,9 @@ static int run() {
   }
   if (!hf)
     return fail(llvm::toString(hf.takeError()));
-  const HFModelInfo &info =
-      artifact ? *artifactManifest->manifest.model : (*hf)->getInfo();
+  const HFModelInfo &info = artifact ? *artifactManifest->manifest.model
+                            : onnx   ? onnxInfo
+                                     : (*hf)->getInfo();
   bool encoder = info.kind == llmrt::ModelKind::Encoder;
   bool seq2seq = info.kind == llmrt::ModelKind::EncoderDecoder;
   if (encoder && (maxNewTokens > 0 || !dumpLogits.empty()))
@@ -1006,7 +1064,7 @@ static int run() {
   int64_t ctx = 0, stride = 0;
   if (textInput || !perplexity.empty() || !calibFile.empty()) {
     llmrt::Expected<std::unique_ptr<llmrt::Tokenizer>> loaded =
-        llmrt::Tokenizer::load(modelPath);
+        llmrt::Tokenizer::load(onnx ? onnxFolder : modelPath.getValue());
     if (!loaded)
       return fail(loaded.error());
     tokenizer = std::move(*loaded);
@@ -1233,7 +1291,16 @@ static int run() {
     return fail("--num-beams: beam search takes a single prompt");
 
   std::shared_ptr<const llmrt::SafeTensorsArchive> weights = ggufWeights;
-  if (!gguf && !artifact) {
+  std::optional<ONNXModel> onnxModel;
+  if (onnx) {
+    llvm::Expected<ONNXModel> imported =
+        importOnnx(static_cast<int64_t>(prompts.at(0).tokens.size()));
+    if (!imported)
+      return fail(llvm::toString(imported.takeError()));
+    weights = imported->weights;
+    onnxModel = std::move(*imported);
+  }
+  if (!gguf && !artifact && !onnx) {
     llmrt::Expected<std::unique_ptr<llmrt::SafeTensorsArchive>> archive =
         llmrt::SafeTensorsArchive::openDirectory(modelPath.getValue());
     if (!archive)
@@ -1242,7 +1309,7 @@ static int run() {
   }
   // No output may land on a file the run reads (the checkpoint is mapped).
   std::vector<std::string> inputs;
-  if (gguf)
+  if (gguf || onnx)
     inputs.push_back(modelPath);
   for (const char *name :
        {"config.json", "generation_config.json", "model.safetensors.index.json",
@@ -1285,6 +1352,9 @@ static int run() {
     if (!loaded)
       return fail(loaded.error());
     model = std::move(*loaded);
+  } else if (onnx) {
+    model =
+        compileModule(*onnxModel->module, onnxFolder, weights, jit, &timings);
   } else {
     model = compileModel(context, **hf, weights, jit, &timings);
   }
