@@ -1152,6 +1152,45 @@ Importer::fold(const onnx::NodeProto &node,
       }
     return c;
   }
+  if (op == "GatherElements") {
+    if (!need(2))
+      return std::nullopt;
+    std::vector<int64_t> data = shapeOf(0), indices = shapeOf(1);
+    const int64_t rank = static_cast<int64_t>(data.size());
+    const int64_t axis = normalizeAxis(attrInt(node, "axis").value_or(0), rank);
+    if (static_cast<int64_t>(indices.size()) != rank || axis < 0 ||
+        axis >= rank) {
+      why = llvm::formatv("indices {0} and data {1}: expected one rank and "
+                          "an axis of it",
+                          fmtShape(indices), fmtShape(data));
+      return std::nullopt;
+    }
+    shapes[0] = indices;
+    if (!allConstant)
+      return std::nullopt;
+    std::vector<int64_t> dataStrides = stridesOf(data);
+    Constant c{in[0]->type, indices, {}};
+    for (int64_t i = 0; i < numElements(indices); ++i) {
+      int64_t rest = i, at = 0;
+      for (int64_t d = rank - 1; d >= 0; --d) {
+        int64_t coordinate = rest % indices[d];
+        rest /= indices[d];
+        if (d == axis) {
+          coordinate = static_cast<int64_t>(constantOf(1)->data[i]);
+          if (coordinate < 0)
+            coordinate += data[d];
+          if (coordinate < 0 || coordinate >= data[d]) {
+            why = llvm::formatv("index {0} is outside axis {1} of size {2}",
+                                coordinate, d, data[d]);
+            return std::nullopt;
+          }
+        }
+        at += coordinate * dataStrides[d];
+      }
+      c.data.push_back(constantOf(0)->data[at]);
+    }
+    return c;
+  }
   if (op == "GatherND") {
     if (!need(2))
       return std::nullopt;
@@ -1820,21 +1859,27 @@ mlir::Value Importer::matchGelu(const onnx::NodeProto &root) {
   // Pow(x, 3))))))).
   if (root.op_type() != "Mul")
     return nullptr;
+  // The candidates (x, the Add of 1): Mul(Mul(x, 0.5), Add(..., 1)) and
+  // Mul(x, Mul(0.5, Add(..., 1))), each product in either order.
+  std::vector<std::pair<std::string, const onnx::NodeProto *>> candidates;
+  auto halfOf = [&](const onnx::NodeProto *mul) -> std::string {
+    for (int h = 0; mul && h < 2; ++h)
+      if (scalarOf(mul->input(h)) == 0.5)
+        return mul->input(1 - h);
+    return "";
+  };
   for (int side = 0; side < 2; ++side) {
-    const onnx::NodeProto *add = producerOf(root.input(side), "Add");
-    if (!add)
-      continue;
-    // The other factor: Mul(x, 0.5) in either order, x itself with the
-    // 0.5 elsewhere is not matched.
-    const onnx::NodeProto *half = producerOf(root.input(1 - side), "Mul");
-    if (!half)
-      continue;
-    std::string x;
-    for (int h = 0; h < 2; ++h)
-      if (scalarOf(half->input(h)) == 0.5)
-        x = half->input(1 - h);
-    if (x.empty())
-      continue;
+    if (const onnx::NodeProto *add = producerOf(root.input(side), "Add")) {
+      std::string x = halfOf(producerOf(root.input(1 - side), "Mul"));
+      if (!x.empty())
+        candidates.push_back({x, add});
+    }
+    std::string inner = halfOf(producerOf(root.input(side), "Mul"));
+    if (const onnx::NodeProto *add =
+            inner.empty() ? nullptr : producerOf(inner, "Add"))
+      candidates.push_back({root.input(1 - side), add});
+  }
+  for (const auto &[x, add] : candidates) {
     for (int a = 0; a < 2; ++a) {
       if (scalarOf(add->input(1 - a)) != 1.0)
         continue;
@@ -2100,9 +2145,26 @@ mlir::Value Importer::emitNode(int index, const std::string &output) {
     else if ((role != inputs.end() && role->second == InputRole::Positions) ||
              isArangeOverSequence(node.input(1)))
       ids = positions;
-    else
-      return unsupported("expected the token ids or the positions as "
-                         "indices");
+    else if (const std::optional<Constant> &fixed =
+                 values.at(node.input(1)).constant;
+             fixed &&
+             numElements(fixed->shape) == options.batch * options.seqLen) {
+      // Ids the graph fixes (BERT's token types without an input: zeros).
+      std::vector<int64_t> data;
+      for (int64_t id : fixed->ints()) {
+        if (id < 0 || id >= table.shape[0])
+          return unsupported(
+              llvm::formatv("index {0} is outside the {1} rows of '{2}'", id,
+                            table.shape[0], node.input(0)));
+        data.push_back(id);
+      }
+      auto type = RankedTensorType::get({options.batch, options.seqLen},
+                                        b.getI64Type());
+      ids = arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(type, llvm::ArrayRef<int64_t>(data)));
+    } else
+      return unsupported("expected the token ids, the positions or constant "
+                         "ids as indices");
     const std::vector<int64_t> &indexShape = values.at(node.input(1)).shape;
     if (numElements(indexShape) != options.batch * options.seqLen &&
         indexShape != std::vector<int64_t>{1, options.seqLen})

@@ -1,0 +1,335 @@
+#!/usr/bin/env python3
+"""Writes the ONNX test inputs: small graphs built with onnx.helper, one per
+raising pattern of the ONNX importer and its near misses and one per bad
+input (test/Import/ONNX/Inputs), and exports of e2e fixture models with
+torch.onnx, with ONNX Runtime's outputs on the same files
+(test/e2e/onnx/<model>).
+
+Needs onnx, numpy and, for the exports, torch, transformers, onnxscript and
+onnxruntime (pip). CI needs none of them: the outputs are committed.
+
+    python scripts/make_onnx_fixtures.py            # everything
+    python scripts/make_onnx_fixtures.py --graphs   # the small graphs only
+"""
+
+import argparse
+import os
+import shutil
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GRAPHS = os.path.join(ROOT, "test", "Import", "ONNX", "Inputs")
+E2E = os.path.join(ROOT, "test", "e2e", "onnx")
+
+HIDDEN, VOCAB, FFN, HEADS = 8, 16, 16, 2
+rng = np.random.default_rng(0)
+
+
+def init(name, array):
+    return numpy_helper.from_array(np.asarray(array), name)
+
+
+def weights(*shape):
+    return (rng.standard_normal(shape) * 0.3).astype(np.float32)
+
+
+def scalar(name, value, dtype=np.float32):
+    return init(name, np.array(value, dtype=dtype))
+
+
+def ints(name, values):
+    return init(name, np.array(values, dtype=np.int64))
+
+
+def model(nodes, inits, output="y", opset=17, out_shape=None, inputs=None):
+    """input_ids [1, seq] -> embedding -> x [1, seq, HIDDEN] -> nodes -> y."""
+    inputs = inputs or [
+        helper.make_tensor_value_info("input_ids", TensorProto.INT64,
+                                      [1, "seq"])
+    ]
+    embed = helper.make_node("Gather", ["table", "input_ids"], ["x"],
+                             name="embed")
+    graph = helper.make_graph(
+        [embed] + nodes, "g", inputs,
+        [helper.make_tensor_value_info(output, TensorProto.FLOAT,
+                                       out_shape or [1, "seq", HIDDEN])],
+        [init("table", weights(VOCAB, HIDDEN))] + inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                             ir_version=8)
+
+
+def save(m, name, check=True):
+    if check:
+        onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(GRAPHS, name))
+
+
+def node(op, inputs, outputs, name=None, **attrs):
+    return helper.make_node(op, inputs, outputs, name=name or outputs[0],
+                            **attrs)
+
+
+def layer_norm_nodes(axis=-1):
+    return [
+        node("ReduceMean", ["x"], ["mean"], axes=[axis]),
+        node("Sub", ["x", "mean"], ["d"]),
+        node("Pow", ["d", "two"], ["sq"]),
+        node("ReduceMean", ["sq"], ["var"], axes=[-1]),
+        node("Add", ["var", "eps"], ["var_eps"]),
+        node("Sqrt", ["var_eps"], ["std"]),
+        node("Div", ["d", "std"], ["norm"]),
+        node("Mul", ["norm", "ln_w"], ["scaled"]),
+        node("Add", ["scaled", "ln_b"], ["y"]),
+    ]
+
+
+def layer_norm_inits():
+    return [scalar("two", 2.0), scalar("eps", 1e-5),
+            init("ln_w", weights(HIDDEN)), init("ln_b", weights(HIDDEN))]
+
+
+def rms_nodes(exponent="two"):
+    return [
+        node("Pow", ["x", exponent], ["sq"]),
+        node("ReduceMean", ["sq"], ["ms"], axes=[-1]),
+        node("Add", ["ms", "eps"], ["ms_eps"]),
+        node("Sqrt", ["ms_eps"], ["rms"]),
+        node("Reciprocal", ["rms"], ["inv"]),
+        node("Mul", ["x", "inv"], ["norm"]),
+        node("Mul", ["rms_w", "norm"], ["y"]),
+    ]
+
+
+def gelu_erf_nodes(divisor="sqrt2", nested=False):
+    body = [
+        node("Div", ["x", divisor], ["scaled"]),
+        node("Erf", ["scaled"], ["erf"]),
+        node("Add", ["erf", "one"], ["gate1"]),
+    ]
+    if nested:  # x * (0.5 * (1 + erf)), as the dynamo exporter writes it
+        return body + [node("Mul", ["half", "gate1"], ["gate"]),
+                       node("Mul", ["x", "gate"], ["y"])]
+    return body + [node("Mul", ["x", "half"], ["xh"]),
+                   node("Mul", ["xh", "gate1"], ["y"])]
+
+
+def gelu_tanh_nodes():
+    return [
+        node("Pow", ["x", "three"], ["cube"]),
+        node("Mul", ["c044715", "cube"], ["k"]),
+        node("Add", ["x", "k"], ["inner"]),
+        node("Mul", ["inner", "c_sqrt_2_pi"], ["arg"]),
+        node("Tanh", ["arg"], ["t"]),
+        node("Add", ["one", "t"], ["gate1"]),
+        node("Mul", ["half", "x"], ["xh"]),
+        node("Mul", ["xh", "gate1"], ["y"]),
+    ]
+
+
+def gelu_inits():
+    return [scalar("sqrt2", np.sqrt(2.0)), scalar("one", 1.0),
+            scalar("half", 0.5), scalar("two", 2.0), scalar("three", 3.0),
+            scalar("c044715", 0.044715),
+            scalar("c_sqrt_2_pi", np.sqrt(2.0 / np.pi))]
+
+
+def attention_nodes():
+    """Causal self-attention as the TorchScript exporter spells it: split
+    heads by Reshape + Transpose, K transposed for the scores, a scale, a
+    mask from Trilu over ones, softmax, merge heads."""
+    d = HIDDEN // HEADS
+    nodes = []
+    for p in "qkv":
+        nodes += [
+            node("MatMul", ["x", f"w{p}"], [f"{p}_lin"]),
+            node("Add", [f"{p}_lin", f"b{p}"], [p]),
+            node("Reshape", [p, "heads_shape"], [f"{p}_4d"]),
+            node("Transpose", [f"{p}_4d"], [f"{p}_h"], perm=[0, 2, 1, 3]),
+        ]
+    nodes += [
+        node("Transpose", ["k_h"], ["k_t"], perm=[0, 1, 3, 2]),
+        node("MatMul", ["q_h", "k_t"], ["scores"]),
+        node("Div", ["scores", "sqrt_d"], ["scaled"]),
+        # The mask: shape arithmetic and Trilu, all folded.
+        node("Shape", ["x"], ["x_shape"]),
+        node("Gather", ["x_shape", "one_index"], ["seq_len"], axis=0),
+        node("Concat", ["seq_len", "seq_len"], ["mask_shape"], axis=0),
+        node("ConstantOfShape", ["mask_shape"], ["ones"],
+             value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0])),
+        node("Trilu", ["ones"], ["lower"], upper=0),
+        node("Equal", ["lower", "zero"], ["masked"]),
+        node("Where", ["masked", "neg_inf", "zero"], ["mask"]),
+        node("Add", ["scaled", "mask"], ["masked_scores"]),
+        node("Softmax", ["masked_scores"], ["probs"], axis=-1),
+        node("MatMul", ["probs", "v_h"], ["o_h"]),
+        node("Transpose", ["o_h"], ["o_t"], perm=[0, 2, 1, 3]),
+        node("Reshape", ["o_t", "merged_shape"], ["y"]),
+    ]
+    inits = [ints("heads_shape", [1, -1, HEADS, d]),
+             ints("merged_shape", [1, -1, HIDDEN]),
+             scalar("sqrt_d", np.sqrt(d)), ints("one_index", [1]),
+             scalar("zero", 0.0), scalar("neg_inf", -np.inf)]
+    for p in "qkv":
+        inits += [init(f"w{p}", weights(HIDDEN, HIDDEN)),
+                  init(f"b{p}", weights(HIDDEN))]
+    return nodes, inits
+
+
+def write_graphs():
+    os.makedirs(GRAPHS, exist_ok=True)
+    save(model(layer_norm_nodes(), layer_norm_inits()), "layer-norm.onnx")
+    save(model(layer_norm_nodes(axis=1), layer_norm_inits()),
+         "layer-norm-wrong-axis.onnx")
+    save(model([node("LayerNormalization", ["x", "ln_w", "ln_b"], ["y"],
+                     epsilon=1e-6, axis=-1)],
+               [init("ln_w", weights(HIDDEN)), init("ln_b", weights(HIDDEN))]),
+         "layer-norm-node.onnx")
+    rms_inits = [scalar("two", 2.0), scalar("three", 3.0),
+                 scalar("eps", 1e-6), init("rms_w", weights(HIDDEN))]
+    save(model(rms_nodes(), rms_inits), "rms-norm.onnx")
+    save(model(rms_nodes("three"), rms_inits), "rms-norm-cube.onnx")
+    save(model(gelu_erf_nodes(), gelu_inits()), "gelu-erf.onnx")
+    save(model(gelu_erf_nodes(nested=True), gelu_inits()),
+         "gelu-erf-nested.onnx")
+    save(model(gelu_erf_nodes(divisor="two"), gelu_inits()),
+         "gelu-erf-wrong-constant.onnx")
+    save(model(gelu_tanh_nodes(), gelu_inits()), "gelu-tanh.onnx")
+    save(model([node("Gelu", ["x"], ["y"], approximate="tanh")], [],
+               opset=20), "gelu-node.onnx")
+    save(model([node("Sigmoid", ["x"], ["s"]), node("Mul", ["x", "s"], ["y"])],
+               []), "silu.onnx")
+    save(model([node("Neg", ["x"], ["nx"]), node("Sigmoid", ["x"], ["s"]),
+                node("Mul", ["nx", "s"], ["y"])], []), "silu-other-operand.onnx")
+    save(model([node("MatMul", ["x", "w"], ["xw"]),
+                node("Add", ["xw", "b"], ["y"])],
+               [init("w", weights(HIDDEN, FFN)), init("b", weights(FFN))],
+               out_shape=[1, "seq", FFN]), "linear-matmul.onnx")
+    save(model([node("Reshape", ["x", "flat"], ["x2"]),
+                node("Gemm", ["x2", "w", "b"], ["y2"], transB=1),
+                node("Reshape", ["y2", "unflat"], ["y"])],
+               [init("w", weights(FFN, HIDDEN)), init("b", weights(FFN)),
+                ints("flat", [-1, HIDDEN]), ints("unflat", [1, -1, FFN])],
+               out_shape=[1, "seq", FFN]), "linear-gemm.onnx")
+    save(model([node("Transpose", ["x"], ["x_t"], perm=[0, 2, 1]),
+                node("MatMul", ["x", "x_t"], ["y"])], [],
+               out_shape=[1, "seq", "seq"]), "matmul-activations.onnx")
+    nodes, inits = attention_nodes()
+    save(model(nodes, inits), "attention.onnx")
+    # Positions from Range over the sequence, as exporters compute them.
+    save(model([node("Shape", ["input_ids"], ["ids_shape"]),
+                node("Gather", ["ids_shape", "one_index"], ["seq_len"], axis=0),
+                node("Range", ["zero_i", "seq_len", "one_i"], ["range"]),
+                node("Unsqueeze", ["range", "zero_axis"], ["positions"]),
+                node("Gather", ["pos_table", "positions"], ["pos"]),
+                node("Add", ["x", "pos"], ["y"])],
+               [ints("one_index", 1), scalar("zero_i", 0, np.int64),
+                scalar("one_i", 1, np.int64), ints("zero_axis", [0]),
+                init("pos_table", weights(32, HIDDEN))]), "positions.onnx")
+
+    # Bad inputs.
+    good = model([node("Relu", ["x"], ["y"])], [])
+    save(model([node("Einsum", ["x", "x"], ["y"], equation="bsh,bsh->bsh")],
+               []), "unsupported-op.onnx")
+    old = model(layer_norm_nodes(), layer_norm_inits(), opset=13)
+    save(old, "opset-13.onnx", check=False)
+    cycle = model([node("Add", ["x", "b"], ["a"], name="first"),
+                   node("Neg", ["a"], ["b"], name="second"),
+                   node("Add", ["a", "x"], ["y"])], [])
+    save(cycle, "cycle.onnx", check=False)
+    missing = model([node("Add", ["x", "missing_bias"], ["y"])], [])
+    save(missing, "missing-initializer.onnx", check=False)
+    wrong_input = model(
+        [node("Add", ["x", "x"], ["y"])], [],
+        inputs=[helper.make_tensor_value_info("input_ids", TensorProto.INT64,
+                                              [1, "seq"]),
+                helper.make_tensor_value_info("pixel_values",
+                                              TensorProto.FLOAT, [1, 3])])
+    save(wrong_input, "unknown-input.onnx", check=False)
+    raw = model([node("Add", ["x", "bias"], ["y"])],
+                [init("bias", weights(HIDDEN))])
+    for t in raw.graph.initializer:
+        if t.name == "bias":
+            t.raw_data = t.raw_data[:-4]
+    save(raw, "raw-data-short.onnx", check=False)
+    with open(os.path.join(GRAPHS, "not-onnx.onnx"), "w") as f:
+        f.write("this is not a protobuf\n" * 4)
+    data = good.SerializeToString()
+    with open(os.path.join(GRAPHS, "truncated.onnx"), "wb") as f:
+        f.write(data[: len(data) - 40])
+    # External data: a file inside the folder, a location escaping it, an
+    # offset past the file's end.
+    for name, location, offset in [("external-ok", "external.bin", 0),
+                                   ("external-escape", "../secret.bin", 0),
+                                   ("external-past-end", "external.bin", 4096)]:
+        m = model([node("Add", ["x", "bias"], ["y"])],
+                  [init("bias", weights(HIDDEN))])
+        for t in m.graph.initializer:
+            if t.name == "bias":
+                with open(os.path.join(GRAPHS, "external.bin"), "wb") as f:
+                    f.write(t.raw_data)
+                t.ClearField("raw_data")
+                t.data_location = TensorProto.EXTERNAL
+                for key, value in [("location", location),
+                                   ("offset", str(offset)),
+                                   ("length", str(4 * HIDDEN))]:
+                    entry = t.external_data.add()
+                    entry.key, entry.value = key, value
+        save(m, name + ".onnx", check=False)
+
+
+def export(fixture, task, output):
+    """Exports test/e2e/<fixture> with torch.onnx (the dynamo exporter, a
+    dynamic sequence axis) into test/e2e/onnx/<fixture>/model.onnx with its
+    weights in model.onnx.data, and ONNX Runtime's output on the fixture's
+    input ids."""
+    import onnxruntime as ort
+    import torch
+    import transformers
+
+    source = os.path.join(ROOT, "test", "e2e", fixture)
+    folder = os.path.join(E2E, fixture)
+    os.makedirs(folder, exist_ok=True)
+    cls = (transformers.AutoModelForCausalLM if task == "causal-lm"
+           else transformers.AutoModel)
+    hf = cls.from_pretrained(source, torch_dtype=torch.float32).eval()
+
+    class Wrapper(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids):
+            out = self.m(input_ids=input_ids, **(
+                {"use_cache": False} if task == "causal-lm" else {}))
+            return getattr(out, output)
+
+    ids = torch.tensor([[int(t) for t in open(
+        os.path.join(source, "input_ids.txt")).read().split(",")]])
+    path = os.path.join(folder, "model.onnx")
+    torch.onnx.export(Wrapper(hf), (ids,), path, input_names=["input_ids"],
+                      output_names=["output"],
+                      dynamic_shapes=({1: torch.export.Dim("seq", min=2,
+                                                           max=64)},),
+                      opset_version=18, dynamo=True, external_data=True)
+    shutil.copy(os.path.join(source, "config.json"), folder)
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    result = session.run(None, {"input_ids": ids.numpy()})[0]
+    np.save(os.path.join(folder, "ort_output.npy"), result[0])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--graphs", action="store_true",
+                        help="only the small graphs")
+    args = parser.parse_args()
+    write_graphs()
+    if not args.graphs:
+        export("gpt2", "causal-lm", "logits")
+        export("bert", "base", "last_hidden_state")
+
+
+if __name__ == "__main__":
+    main()
