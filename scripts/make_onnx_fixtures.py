@@ -229,6 +229,74 @@ def write_graphs():
                 scalar("one_i", 1, np.int64), ints("zero_axis", [0]),
                 init("pos_table", weights(32, HIDDEN))]), "positions.onnx")
 
+    # RoPE over Q split into 2 heads of 4: cos and sin from Range positions
+    # times inv_freq, rotate_half by Slice, Neg and Concat; heads merged.
+    def rope_graph(inv_freq):
+        nodes = [
+            node("MatMul", ["x", "wq"], ["q"]),
+            node("Reshape", ["q", "heads_shape"], ["q4"]),
+            node("Transpose", ["q4"], ["qh"], perm=[0, 2, 1, 3]),
+            node("Shape", ["input_ids"], ["ids_shape"]),
+            node("Gather", ["ids_shape", "one_index"], ["seq_len"], axis=0),
+            node("Range", ["zero_i", "seq_len", "one_i"], ["range"]),
+            node("Cast", ["range"], ["range_f"], to=TensorProto.FLOAT),
+            node("Unsqueeze", ["range_f", "last_axis"], ["pos_col"]),
+            node("Mul", ["pos_col", "inv_freq"], ["freqs"]),
+            node("Concat", ["freqs", "freqs"], ["emb"], axis=-1),
+            node("Cos", ["emb"], ["cos"]),
+            node("Sin", ["emb"], ["sin"]),
+            node("Mul", ["qh", "cos"], ["q_cos"]),
+            node("Slice", ["qh", "zero_start", "half_end", "last_axis"],
+                 ["q_lo"]),
+            node("Slice", ["qh", "half_end", "big_end", "last_axis"],
+                 ["q_hi"]),
+            node("Neg", ["q_hi"], ["q_hi_neg"]),
+            node("Concat", ["q_hi_neg", "q_lo"], ["q_rot"], axis=-1),
+            node("Mul", ["q_rot", "sin"], ["q_sin"]),
+            node("Add", ["q_cos", "q_sin"], ["q_rope"]),
+            node("Transpose", ["q_rope"], ["q_t"], perm=[0, 2, 1, 3]),
+            node("Reshape", ["q_t", "merged_shape"], ["y"]),
+        ]
+        inits = [init("wq", weights(HIDDEN, HIDDEN)),
+                 ints("heads_shape", [1, -1, 2, 4]),
+                 ints("merged_shape", [1, -1, HIDDEN]), ints("one_index", 1),
+                 scalar("zero_i", 0, np.int64), scalar("one_i", 1, np.int64),
+                 ints("last_axis", [-1]), ints("zero_start", [0]),
+                 ints("half_end", [2]), ints("big_end", [1 << 62]),
+                 init("inv_freq", np.array(inv_freq, dtype=np.float32))]
+        return model(nodes, inits)
+
+    default = (1.0 / 10000.0 ** (np.arange(0, 4, 2) / 4)).astype(np.float32)
+    save(rope_graph(default), "rope.onnx")
+    save(rope_graph(default * np.float32(0.25)), "rope-scaled.onnx")
+    # GQA's repeat_kv: 1 kv head of 4 repeated for 2 heads.
+    save(model([node("MatMul", ["x", "wv"], ["v"]),
+                node("Reshape", ["v", "kv_shape"], ["v4"]),
+                node("Transpose", ["v4"], ["vh"], perm=[0, 2, 1, 3]),
+                node("Unsqueeze", ["vh", "axis2"], ["v5"]),
+                node("Shape", ["input_ids"], ["ids_shape"]),
+                node("Gather", ["ids_shape", "one_index"], ["seq_len"],
+                     axis=0),
+                node("Concat", ["one", "one", "two", "seq_len", "four"],
+                     ["expand_shape"], axis=0),
+                node("Expand", ["v5", "expand_shape"], ["v_rep"]),
+                node("Reshape", ["v_rep", "rep_shape"], ["v_all"]),
+                node("Transpose", ["v_all"], ["v_t"], perm=[0, 2, 1, 3]),
+                node("Reshape", ["v_t", "merged_shape"], ["y"])],
+               [init("wv", weights(HIDDEN, 4)), ints("kv_shape", [1, -1, 1, 4]),
+                ints("axis2", [2]), ints("one_index", [1]), ints("one", [1]),
+                ints("two", [2]), ints("four", [4]),
+                ints("rep_shape", [1, 2, -1, 4]),
+                ints("merged_shape", [1, -1, HIDDEN])]), "repeat-kv.onnx")
+    # SwiGLU: silu(x Wg) * (x Wu).
+    save(model([node("MatMul", ["x", "wg"], ["g"]),
+                node("MatMul", ["x", "wu"], ["u"]),
+                node("Sigmoid", ["g"], ["sg"]),
+                node("Mul", ["g", "sg"], ["silu"]),
+                node("Mul", ["silu", "u"], ["y"])],
+               [init("wg", weights(HIDDEN, HIDDEN)),
+                init("wu", weights(HIDDEN, HIDDEN))]), "glu.onnx")
+
     # Bad inputs.
     good = model([node("Relu", ["x"], ["y"])], [])
     save(model([node("Einsum", ["x", "x"], ["y"], equation="bsh,bsh->bsh")],
@@ -328,6 +396,8 @@ def main():
     write_graphs()
     if not args.graphs:
         export("gpt2", "causal-lm", "logits")
+        export("llama_gqa", "causal-lm", "logits")
+        export("mistral", "causal-lm", "logits")
         export("bert", "base", "last_hidden_state")
 
 

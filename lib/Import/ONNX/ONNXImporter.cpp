@@ -14,6 +14,8 @@
 
 #include "../HF/Emitter.h"
 
+#include "PositionMath.h"
+
 #include "llm/dialects/LLM/IR/LLMOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -279,10 +281,23 @@ private:
   /// casts: the IR keeps the unflattened form.
   std::string throughViews(const std::string &name) const;
   bool isView(const onnx::NodeProto &node) const;
-  /// K^T over heads, [b, h, d, s], in the forms exporters write it; the
-  /// value split into heads and their count.
-  std::optional<std::pair<std::string, int64_t>>
-  matchKeyTranspose(const std::string &name);
+  /// K^T over heads, [b, h, d, s], in the forms exporters write it: the
+  /// name of the [b, h, s, d] value transposed, or with `fromReshape` the
+  /// [b, s, h, d] Reshape whose Transpose(0,2,3,1) it is.
+  struct KeyTranspose {
+    std::string name;
+    bool fromReshape = false;
+    /// Nodes of the transposition beyond the split's own.
+    int nodes = 0;
+  };
+  std::optional<KeyTranspose> matchKeyTranspose(const std::string &name);
+  /// split_heads of the [b, s, h * d] input of a Reshape to [b, s, h, d].
+  mlir::Value emitSplitHeads(const onnx::NodeProto &reshape);
+  /// Any node producing `name`, constant or not.
+  const onnx::NodeProto *nodeOf(const std::string &name,
+                                llvm::StringRef opType) const;
+  mlir::Value matchRope(const onnx::NodeProto &root);
+  mlir::Value matchRepeatKV(const onnx::NodeProto &root);
   mlir::Value matchLayerNorm(const onnx::NodeProto &root);
   mlir::Value matchRmsNorm(const onnx::NodeProto &root);
   mlir::Value matchGelu(const onnx::NodeProto &root);
@@ -1964,32 +1979,215 @@ Importer::matchSplitHeads(const std::string &name, bool *keyLayout) {
   return std::make_pair(reshape->input(0), to[2]);
 }
 
-std::optional<std::pair<std::string, int64_t>>
+std::optional<Importer::KeyTranspose>
 Importer::matchKeyTranspose(const std::string &name) {
   bool key = false;
-  // Transpose(0,2,3,1) of the reshaped keys.
+  // Transpose(0,2,3,1) of the keys reshaped to [b, s, h, d].
   if (auto split = matchSplitHeads(name, &key); split && key)
-    return split;
-  // Transpose(0,1,3,2) of the keys split into heads.
+    return KeyTranspose{producerOf(name, "Transpose")->input(0), true, 0};
+  // Transpose(0,1,3,2) of keys over heads.
   if (const onnx::NodeProto *t = producerOf(name, "Transpose"))
-    if (attrInts(*t, "perm") == std::vector<int64_t>{0, 1, 3, 2})
-      if (auto split = matchSplitHeads(t->input(0), &key); split && !key)
-        return split;
+    if (attrInts(*t, "perm") == std::vector<int64_t>{0, 1, 3, 2} &&
+        values.at(t->input(0)).shape.size() == 4)
+      return KeyTranspose{t->input(0), false, 1};
   // Reshape(Transpose(Reshape(K, [b * h, s, d]), 0,2,1), [b, h, d, s]).
   if (const onnx::NodeProto *outer = producerOf(name, "Reshape"))
     if (const onnx::NodeProto *t = producerOf(outer->input(0), "Transpose"))
       if (attrInts(*t, "perm") == std::vector<int64_t>{0, 2, 1})
-        if (const onnx::NodeProto *inner = producerOf(t->input(0), "Reshape"))
-          if (auto split = matchSplitHeads(inner->input(0), &key);
-              split && !key) {
-            const std::vector<int64_t> &heads =
-                values.at(inner->input(0)).shape;
-            const std::vector<int64_t> &to = values.at(name).shape;
-            if (heads.size() == 4 && to.size() == 4 && to[0] == heads[0] &&
-                to[1] == heads[1] && to[2] == heads[3] && to[3] == heads[2])
-              return split;
-          }
+        if (const onnx::NodeProto *inner = producerOf(t->input(0), "Reshape")) {
+          const std::vector<int64_t> &heads = values.at(inner->input(0)).shape;
+          const std::vector<int64_t> &to = values.at(name).shape;
+          if (heads.size() == 4 && to.size() == 4 && to[0] == heads[0] &&
+              to[1] == heads[1] && to[2] == heads[3] && to[3] == heads[2])
+            return KeyTranspose{inner->input(0), false, 3};
+        }
   return std::nullopt;
+}
+
+mlir::Value Importer::emitSplitHeads(const onnx::NodeProto &reshape) {
+  const std::vector<int64_t> &to = values.at(reshape.output(0)).shape;
+  mlir::Value x = emit(reshape.input(0));
+  if (!x)
+    return nullptr;
+  auto t = cast<RankedTensorType>(x.getType());
+  if (t.getRank() != 3 || t.getShape().back() != to[2] * to[3]) {
+    fail(llvm::formatv("{0}: {1}: expected to split [batch, seq, {2}] into "
+                       "{3} heads",
+                       path, describe(reshape), to[2] * to[3], to[2]));
+    return nullptr;
+  }
+  raised("split_heads", 2);
+  return SplitHeadsOp::create(
+      emitter->builder, emitter->loc,
+      f32Type(context, {t.getShape()[0], to[2], t.getShape()[1], to[3]}), x,
+      emitter->builder.getI64IntegerAttr(to[2]));
+}
+
+const onnx::NodeProto *Importer::nodeOf(const std::string &name,
+                                        llvm::StringRef opType) const {
+  auto it = values.find(name);
+  if (it == values.end() || it->second.producer < 0)
+    return nullptr;
+  const onnx::NodeProto &node = graph->node(it->second.producer);
+  return node.op_type() == opType ? &node : nullptr;
+}
+
+mlir::Value Importer::matchRepeatKV(const onnx::NodeProto &root) {
+  // Reshape(Expand(Unsqueeze(x [b, kvh, s, d], 2), [b, kvh, n, s, d]),
+  // [b, kvh * n, s, d]): GQA's repeat_kv.
+  const onnx::NodeProto *expand = producerOf(root.input(0), "Expand");
+  const onnx::NodeProto *unsqueeze =
+      expand ? producerOf(expand->input(0), "Unsqueeze") : nullptr;
+  if (!unsqueeze)
+    return nullptr;
+  const std::vector<int64_t> &from = values.at(unsqueeze->input(0)).shape;
+  const std::vector<int64_t> &mid = values.at(expand->output(0)).shape;
+  const std::vector<int64_t> &to = values.at(root.output(0)).shape;
+  if (from.size() != 4 || mid.size() != 5 || to.size() != 4 ||
+      mid[1] != from[1] || mid[3] != from[2] || mid[4] != from[3] ||
+      to[1] != from[1] * mid[2] || to[2] != from[2] || to[3] != from[3])
+    return nullptr;
+  mlir::Value x = emit(unsqueeze->input(0));
+  if (!x)
+    return nullptr;
+  raised("repeat_kv", 3);
+  if (mid[2] == 1)
+    return x;
+  return RepeatKVOp::create(emitter->builder, emitter->loc,
+                            f32Type(context, to), x,
+                            emitter->builder.getI64IntegerAttr(mid[2]));
+}
+
+mlir::Value Importer::matchRope(const onnx::NodeProto &root) {
+  // Add(Mul(x, cos), Mul(rotate_half(x), sin)), x over heads, cos and sin
+  // folded tables computed from positions 0..seq-1 and inv_freq, with
+  // rotate_half(x) = Concat(Neg(x[..., d/2:]), x[..., :d/2]).
+  for (int side = 0; side < 2; ++side) {
+    const onnx::NodeProto *cosMul = producerOf(root.input(side), "Mul");
+    const onnx::NodeProto *sinMul = producerOf(root.input(1 - side), "Mul");
+    if (!cosMul || !sinMul)
+      continue;
+    for (int c = 0; c < 2; ++c)
+      for (int sSide = 0; sSide < 2; ++sSide) {
+        const std::string &x = cosMul->input(c);
+        const std::string &cosName = cosMul->input(1 - c);
+        const onnx::NodeProto *cat = producerOf(sinMul->input(sSide), "Concat");
+        const std::string &sinName = sinMul->input(1 - sSide);
+        if (!cat || cat->input_size() != 2 || !values.at(cosName).constant ||
+            !values.at(sinName).constant)
+          continue;
+        const std::vector<int64_t> &shape = values.at(x).shape;
+        if (shape.size() != 4)
+          continue;
+        const int64_t d = shape[3], half = d / 2;
+        const onnx::NodeProto *neg = producerOf(cat->input(0), "Neg");
+        const onnx::NodeProto *upper =
+            neg ? producerOf(neg->input(0), "Slice") : nullptr;
+        const onnx::NodeProto *lower = producerOf(cat->input(1), "Slice");
+        if (!upper || !lower || upper->input(0) != x || lower->input(0) != x ||
+            values.at(upper->output(0)).shape.back() != half ||
+            values.at(lower->output(0)).shape.back() != half)
+          continue;
+        // Which halves: the slices' starts.
+        auto start = [&](const onnx::NodeProto &slice) -> int64_t {
+          const ValueInfo &starts = values.at(slice.input(1));
+          return starts.constant ? starts.constant->ints().at(0) : -1;
+        };
+        if (start(*upper) != half || start(*lower) != 0)
+          continue;
+        // The table's source: Cos(Concat(f, f)), f = positions * inv_freq.
+        std::string at = cosName;
+        while (const onnx::NodeProto *n = nodeOf(at, "Unsqueeze"))
+          at = n->input(0);
+        while (const onnx::NodeProto *n = nodeOf(at, "Cast"))
+          at = n->input(0);
+        const onnx::NodeProto *cosNode = nodeOf(at, "Cos");
+        const onnx::NodeProto *twice =
+            cosNode ? nodeOf(cosNode->input(0), "Concat") : nullptr;
+        const onnx::NodeProto *freqs =
+            twice && twice->input_size() == 2 &&
+                    twice->input(0) == twice->input(1)
+                ? nodeOf(twice->input(0), "Mul")
+                : nullptr;
+        if (!freqs)
+          return fail(llvm::formatv(
+                     "{0}: {1}: a rotary embedding whose cos table is not "
+                     "cos(concat(positions * inv_freq, positions * "
+                     "inv_freq)) is not raised",
+                     path, describe(root))),
+                 nullptr;
+        // One factor is 0..seq-1 (the positions), the other has d / 2
+        // values (inv_freq); with seq == d / 2 the order decides.
+        auto isArange = [&](const ValueInfo &v) {
+          if (!v.constant || v.constant->size() != options.seqLen)
+            return false;
+          for (int64_t i = 0; i < v.constant->size(); ++i)
+            if (v.constant->data[i] != static_cast<double>(i))
+              return false;
+          return true;
+        };
+        std::optional<Constant> invFreq;
+        bool arange = false;
+        for (int f = 0; f < 2 && !invFreq; ++f) {
+          const ValueInfo &v = values.at(freqs->input(f));
+          const ValueInfo &other = values.at(freqs->input(1 - f));
+          if (v.constant && v.constant->size() == half && isArange(other)) {
+            invFreq = v.constant;
+            arange = true;
+          }
+        }
+        if (!invFreq || !arange)
+          return fail(llvm::formatv(
+                     "{0}: {1}: expected the rotary angles as positions "
+                     "0..seq-1 times a constant inv_freq of {2} values",
+                     path, describe(root), half)),
+                 nullptr;
+        // θ from inv_freq[1] = θ^(-2/d), checked against every frequency.
+        const double estimate =
+            half > 1 ? std::pow(invFreq->data[1], -static_cast<double>(d) / 2)
+                     : 10000.0;
+        const double theta =
+            std::abs(estimate - std::round(estimate)) < 1e-3 * estimate
+                ? std::round(estimate)
+                : estimate;
+        std::vector<float> expected =
+            llmk::defaultInvFreq(static_cast<float>(theta), d);
+        bool same = true;
+        for (int64_t i = 0; i < half; ++i)
+          same = same && std::abs(expected[i] - invFreq->data[i]) <=
+                             1e-6 * std::abs(expected[i]);
+        if (!same)
+          return fail(llvm::formatv(
+                     "{0}: {1}: inv_freq is not θ^(-2i/{2}) for any θ (a "
+                     "scaled RoPE); only the default RoPE is raised from "
+                     "ONNX",
+                     path, describe(root), d)),
+                 nullptr;
+        // x is Q or K split into heads; the rotation applies before the
+        // split, at the positions argument.
+        bool key = false;
+        auto split = matchSplitHeads(x, &key);
+        if (!split || key)
+          return fail(llvm::formatv("{0}: {1}: expected the rotary "
+                                    "embedding of a projection split into "
+                                    "heads",
+                                    path, describe(root))),
+                 nullptr;
+        mlir::Value source = emit(split->first);
+        if (!source)
+          return nullptr;
+        mlir::Value rotated = emitter->rope(source, positions, split->second, d,
+                                            theta, RopeScalingAttr());
+        raised("rope", 9);
+        auto t = cast<RankedTensorType>(rotated.getType());
+        return SplitHeadsOp::create(
+            emitter->builder, emitter->loc,
+            f32Type(context,
+                    {t.getShape()[0], split->second, t.getShape()[1], d}),
+            rotated, emitter->builder.getI64IntegerAttr(split->second));
+      }
+  }
+  return nullptr;
 }
 
 mlir::Value Importer::matchMergeHeads(const onnx::NodeProto &root) {
@@ -2035,9 +2233,14 @@ mlir::Value Importer::emitNode(int index, const std::string &output) {
 
   // Patterns rooted here, largest first.
   if (op == "Add" || op == "MatMul" || op == "Gemm") {
-    if (op == "Add")
+    if (op == "Add") {
       if (mlir::Value v = matchLayerNorm(node))
         return v;
+      if (mlir::Value v = matchRope(node))
+        return v;
+      if (error)
+        return nullptr;
+    }
     if (std::optional<LinearMatch> linear = analyzeLinear(node)) {
       raised("linear", linear->nodes);
       return emitLinear(*linear);
@@ -2049,15 +2252,26 @@ mlir::Value Importer::emitNode(int index, const std::string &output) {
     if (mlir::Value v = matchRmsNorm(node))
       return v;
   }
-  if (op == "Reshape")
+  if (op == "Reshape") {
     if (mlir::Value v = matchMergeHeads(node))
       return v;
+    if (mlir::Value v = matchRepeatKV(node))
+      return v;
+  }
+  if (op == "Transpose" &&
+      attrInts(node, "perm") == std::vector<int64_t>{0, 2, 1, 3}) {
+    bool key = false;
+    if (auto split = matchSplitHeads(output, &key); split && !key)
+      return emitSplitHeads(*producerOf(node.input(0), "Reshape"));
+  }
   if (error)
     return nullptr;
 
   // Single nodes.
-  if (isView(node))
+  if (isView(node)) {
+    raised("view", 1);
     return emit(node.input(0));
+  }
   if (op == "Split") {
     // The fused projection's parts (GPT-2's c_attn): each a linear layer
     // over a block of the weight's rows, read in place.
@@ -2207,39 +2421,22 @@ mlir::Value Importer::emitNode(int index, const std::string &output) {
           }
       return name;
     };
-    auto splitHeads = [&](const std::pair<std::string, int64_t> &split) {
-      mlir::Value x = emit(split.first);
-      if (!x)
-        return mlir::Value();
-      auto t = cast<RankedTensorType>(x.getType());
-      return (mlir::Value)SplitHeadsOp::create(
-          b, loc,
-          f32Type(context, {t.getShape()[0], split.second, t.getShape()[1],
-                            t.getShape()[2] / split.second}),
-          x, b.getI64IntegerAttr(split.second));
-    };
     const std::string lhsName = stripScale(node.input(0));
     const std::string rhsName = stripScale(node.input(1));
-    bool key = false;
-    mlir::Value lhs, rhs;
-    if (auto split = matchSplitHeads(lhsName, &key); split && !key) {
-      lhs = splitHeads(*split);
-      consumed += 2;
-    } else {
-      lhs = emit(lhsName);
-    }
-    bool transposeRhs = false;
-    if (auto split = matchKeyTranspose(rhsName)) {
-      rhs = splitHeads(split->first.empty() ? *split : *split);
-      transposeRhs = true;
-      consumed += 3;
-    } else if (auto v = matchSplitHeads(rhsName, &key); v && !key) {
-      rhs = splitHeads(*v);
-      consumed += 2;
-    } else {
+    if (values.at(lhsName).shape.size() != 4 ||
+        values.at(rhsName).shape.size() != 4)
       return unsupported("expected attention's products over heads (Q K^T "
                          "or P V, split into heads) or a linear layer (an "
                          "initializer weight)");
+    mlir::Value lhs = emit(lhsName), rhs;
+    bool transposeRhs = false;
+    if (std::optional<KeyTranspose> kt = matchKeyTranspose(rhsName)) {
+      rhs = kt->fromReshape ? emitSplitHeads(*producerOf(kt->name, "Reshape"))
+                            : emit(kt->name);
+      transposeRhs = true;
+      consumed += kt->nodes;
+    } else {
+      rhs = emit(rhsName);
     }
     if (!lhs || !rhs)
       return nullptr;
@@ -2318,6 +2515,27 @@ mlir::Value Importer::emitNode(int index, const std::string &output) {
           fmtShape(lhs.shape), fmtShape(rhs.shape)));
     if (op == "Div")
       return unsupported("a division of two computed tensors is not raised");
+    // silu(g) * u: SwiGLU's product, llm.glu.
+    auto siluOf = [&](const std::string &name) -> std::string {
+      if (const onnx::NodeProto *mul = producerOf(name, "Mul"))
+        for (int side = 0; side < 2; ++side)
+          if (const onnx::NodeProto *sigmoid =
+                  producerOf(mul->input(side), "Sigmoid"))
+            if (sigmoid->input(0) == mul->input(1 - side))
+              return sigmoid->input(0);
+      return "";
+    };
+    if (op == "Mul")
+      for (int side = 0; side < 2; ++side) {
+        std::string gate = siluOf(node.input(side));
+        if (gate.empty() || siluOf(node.input(1 - side)) == gate)
+          continue;
+        mlir::Value g = emit(gate), u = emit(node.input(1 - side));
+        if (!g || !u)
+          return nullptr;
+        raised("glu", 3);
+        return emitter->glu(g, u, Activation::SiLU);
+      }
     // x * sigmoid(x): silu.
     if (op == "Mul")
       for (int side = 0; side < 2; ++side)
