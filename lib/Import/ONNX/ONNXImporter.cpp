@@ -332,6 +332,8 @@ private:
   std::vector<TensorInfo> tensors;
   std::map<std::string, ValueInfo> values;
   std::map<std::string, InputRole> inputs;
+  /// The folded tensors emitted as arith.constant, by value, use and shape.
+  std::map<std::string, mlir::Value> constants;
   std::set<int> folded;
   std::unique_ptr<llmrt::SafeTensorsArchive> archive;
   std::unique_ptr<hf::Emitter> emitter;
@@ -1704,11 +1706,23 @@ Importer::analyzeLinear(const onnx::NodeProto &root) const {
   } else if (matmul->op_type() != "MatMul") {
     return std::nullopt;
   }
-  const ValueInfo &w = values.at(matmul->input(1));
+  match.weight = matmul->input(1);
+  // A tied head reads the embedding table through a Transpose, which
+  // exporters do not fold for large tables: W^T of an initializer [out, in].
+  if (const onnx::NodeProto *t = producerOf(match.weight, "Transpose")) {
+    const std::vector<int64_t> perm = attrInts(*t, "perm");
+    if ((perm.empty() || perm == std::vector<int64_t>{1, 0}) &&
+        values.at(t->input(0)).initializer &&
+        values.at(t->input(0)).shape.size() == 2) {
+      match.weight = t->input(0);
+      match.transB = !match.transB;
+      ++match.nodes;
+    }
+  }
+  const ValueInfo &w = values.at(match.weight);
   if (!w.initializer || w.shape.size() != 2)
     return std::nullopt;
   match.x = matmul->input(0);
-  match.weight = matmul->input(1);
   match.out = match.transB ? w.shape[0] : w.shape[1];
   match.in = match.transB ? w.shape[1] : w.shape[0];
   if (!match.bias.empty() &&
@@ -2503,7 +2517,13 @@ mlir::Value Importer::emitNode(int index, const std::string &output) {
       if (op == "Sub")
         for (double &v : c.data)
           v = -v;
-      mlir::Value constant = emitConstant(c, shape);
+      // One IR constant per folded tensor, operation and shape: every
+      // layer adds the same mask.
+      const std::string key = (side ? node.input(0) : node.input(1)) + "|" +
+                              op + "|" + fmtShape(shape);
+      mlir::Value &constant = constants[key];
+      if (!constant)
+        constant = emitConstant(c, shape);
       if (op == "Mul" || op == "Div")
         return arith::MulFOp::create(b, loc, value, constant);
       return arith::AddFOp::create(b, loc, value, constant);

@@ -257,13 +257,9 @@ void llmk_relative_position_bias(const float *table, float *out, int64_t heads,
 }
 
 void llmk_gelu(const float *x, float *y, int64_t n, int32_t tanhApprox) {
+  const SimdKernels &simd = getSimdKernels();
   forRanges(n, kElementsPerTask, [&](int64_t begin, int64_t end) {
-    if (tanhApprox)
-      for (int64_t i = begin; i < end; ++i)
-        y[i] = geluTanh(x[i]);
-    else
-      for (int64_t i = begin; i < end; ++i)
-        y[i] = geluExact(x[i]);
+    simd.gelu(x + begin, y + begin, end - begin, tanhApprox != 0);
   });
 }
 

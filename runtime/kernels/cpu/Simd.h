@@ -87,6 +87,12 @@ struct SimdKernels {
   /// either input.
   void (*siluMul)(const float *gate, const float *up, float *y, int64_t count);
 
+  /// y[i] = gelu(x[i]) for i < count, exact (erf) or GPT-2's tanh form:
+  /// 0.5 (1 + tanh u) = sigmoid(2u) with the vector exp, erf by Abramowitz
+  /// and Stegun 7.1.26 (|error| < 1.5e-7); within 4e-7 of the exact value
+  /// relative to max(1, |gelu|). `y` may alias `x`.
+  void (*gelu)(const float *x, float *y, int64_t count, bool tanhApprox);
+
   /// x[i] *= s for i < count.
   void (*scale)(float *x, int64_t count, float s);
 

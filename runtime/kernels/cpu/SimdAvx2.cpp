@@ -65,6 +65,7 @@ struct Vec {
   LLMK_TARGET static Type sub(Type a, Type b) { return _mm256_sub_ps(a, b); }
   LLMK_TARGET static Type mul(Type a, Type b) { return _mm256_mul_ps(a, b); }
   LLMK_TARGET static Type div(Type a, Type b) { return _mm256_div_ps(a, b); }
+  LLMK_TARGET static Type max(Type a, Type b) { return _mm256_max_ps(a, b); }
 
   /// exp to about 1 ulp (Cephes' expf): x = n ln2 + r, |r| <= ln2 / 2, a
   /// degree-5 polynomial for exp(r), then the exponent bits. Inputs below

@@ -63,6 +63,7 @@ struct Vec {
   LLMK_TARGET static Type sub(Type a, Type b) { return _mm512_sub_ps(a, b); }
   LLMK_TARGET static Type mul(Type a, Type b) { return _mm512_mul_ps(a, b); }
   LLMK_TARGET static Type div(Type a, Type b) { return _mm512_div_ps(a, b); }
+  LLMK_TARGET static Type max(Type a, Type b) { return _mm512_max_ps(a, b); }
 
   /// exp to about 1 ulp (Cephes' expf polynomial; see SimdAvx2.cpp), scaled
   /// by 2^n with vscalefps. Inputs below -87.3 (including -inf) give 0.

@@ -94,6 +94,11 @@ struct Vec {
       a.lane[i] /= b.lane[i];
     return a;
   }
+  static Type max(Type a, Type b) {
+    for (int i = 0; i < kWidth; ++i)
+      a.lane[i] = std::max(a.lane[i], b.lane[i]);
+    return a;
+  }
   static Type exp(Type a) {
     for (float &lane : a.lane)
       lane = std::exp(lane);
