@@ -307,6 +307,10 @@ def write_graphs():
                    node("Neg", ["a"], ["b"], name="second"),
                    node("Add", ["a", "x"], ["y"])], [])
     save(cycle, "cycle.onnx", check=False)
+    huge = model([node("ConstantOfShape", ["huge_shape"], ["big"]),
+                  node("Add", ["x", "big"], ["y"])],
+                 [ints("huge_shape", [1 << 20, 1 << 20, 8])])
+    save(huge, "huge-constant.onnx", check=False)
     missing = model([node("Add", ["x", "missing_bias"], ["y"])], [])
     save(missing, "missing-initializer.onnx", check=False)
     wrong_input = model(

@@ -62,12 +62,22 @@ std::string fmtShape(llvm::ArrayRef<int64_t> shape) {
   return text + "]";
 }
 
+/// The product of the dimensions: -1 when one is negative, INT64_MAX when
+/// it overflows.
 int64_t numElements(llvm::ArrayRef<int64_t> shape) {
   int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
+  for (int64_t d : shape) {
+    if (d < 0)
+      return -1;
+    if (__builtin_mul_overflow(n, d, &n))
+      return std::numeric_limits<int64_t>::max();
+  }
   return n;
 }
+
+/// The most elements a folded constant may have (shape arithmetic and
+/// masks are far smaller; this bounds what a hostile file can allocate).
+constexpr int64_t kMaxFoldedElements = int64_t(1) << 26;
 
 /// ONNX's TensorProto.DataType values that LLMC reads.
 enum ElemType : int32_t {
@@ -414,6 +424,11 @@ llvm::Error Importer::readInitializers() {
       info.shape.push_back(d);
     }
     const int64_t count = numElements(info.shape);
+    if (count > (int64_t(1) << 40))
+      return makeError(llvm::formatv(
+          "{0}: initializer '{1}': field 'dims': expected at most 2^40 "
+          "elements, found {2}",
+          path, t.name(), fmtShape(info.shape)));
     const uint64_t bytes = count * llmrt::getDTypeSize(*dtype);
     if (t.data_location() == onnx::TensorProto::EXTERNAL) {
       std::string location;
@@ -782,6 +797,18 @@ Importer::fold(const onnx::NodeProto &node,
     }
     return true;
   };
+  // Every output shape must be valid, and a folded value small enough.
+  auto fits = [&](llvm::ArrayRef<int64_t> shape) {
+    const int64_t n = numElements(shape);
+    if (n < 0 || n > kMaxFoldedElements) {
+      why = llvm::formatv("the output {0} {1}", fmtShape(shape),
+                          n < 0 ? "has a negative dimension"
+                                : "is too large to fold (more than 2^26 "
+                                  "elements)");
+      return false;
+    }
+    return true;
+  };
   if (!node.domain().empty() && node.domain() != "ai.onnx") {
     why =
         llvm::formatv("the op is not supported (domain '{0}')", node.domain());
@@ -822,7 +849,7 @@ Importer::fold(const onnx::NodeProto &node,
                          op == "And" || op == "Or";
     if (compare)
       types[0] = kBool;
-    if (!allConstant)
+    if (!allConstant || !fits(shapes[0]))
       return std::nullopt;
     Constant c{types[0], *out, {}};
     const bool integerDivision = op == "Div" && !isFloatType(in[0]->type);
@@ -974,6 +1001,8 @@ Importer::fold(const onnx::NodeProto &node,
   if (op == "ConstantOfShape") {
     if (!need(1) || !needConstant(0, "the shape"))
       return std::nullopt;
+    if (!fits(constantOf(0)->ints()))
+      return std::nullopt;
     Constant c{kFloat, constantOf(0)->ints(), {}};
     double fill = 0.0;
     for (const onnx::AttributeProto &a : node.attribute())
@@ -1012,8 +1041,14 @@ Importer::fold(const onnx::NodeProto &node,
       return std::nullopt;
     }
     Constant c{in[0]->type, {}, {}};
-    const int64_t count = std::max<int64_t>(
-        0, static_cast<int64_t>(std::ceil((limit - start) / delta)));
+    const double steps = std::ceil((limit - start) / delta);
+    if (!(steps < static_cast<double>(kMaxFoldedElements))) {
+      why = llvm::formatv("expected at most 2^26 values, found a range of "
+                          "{0}",
+                          steps);
+      return std::nullopt;
+    }
+    const int64_t count = std::max<int64_t>(0, static_cast<int64_t>(steps));
     for (int64_t i = 0; i < count; ++i)
       c.data.push_back(roundTo(c.type, start + i * delta));
     c.shape = {count};
@@ -1045,7 +1080,7 @@ Importer::fold(const onnx::NodeProto &node,
       return std::nullopt;
     }
     shapes[0] = target;
-    if (!allConstant)
+    if (!allConstant || !fits(shapes[0]))
       return std::nullopt;
     Constant c = *constantOf(0);
     c.shape = target;
@@ -1061,7 +1096,7 @@ Importer::fold(const onnx::NodeProto &node,
     for (int64_t d = 0; d < axis; ++d)
       outer *= from[d];
     shapes[0] = {outer, outer ? numElements(from) / outer : 0};
-    if (!allConstant)
+    if (!allConstant || !fits(shapes[0]))
       return std::nullopt;
     Constant c = *constantOf(0);
     c.shape = shapes[0];
@@ -1098,7 +1133,7 @@ Importer::fold(const onnx::NodeProto &node,
       out = kept;
     }
     shapes[0] = out;
-    if (!allConstant)
+    if (!allConstant || !fits(shapes[0]))
       return std::nullopt;
     Constant c = *constantOf(0);
     c.shape = out;
@@ -1117,7 +1152,7 @@ Importer::fold(const onnx::NodeProto &node,
     for (size_t i = 1; i < in.size(); ++i)
       out[axis] += shapeOf(i)[axis];
     shapes[0] = out;
-    if (!allConstant)
+    if (!allConstant || !fits(shapes[0]))
       return std::nullopt;
     Constant c{in[0]->type, out, {}};
     int64_t outer = 1;
@@ -1144,7 +1179,7 @@ Importer::fold(const onnx::NodeProto &node,
     out.insert(out.end(), indices.begin(), indices.end());
     out.insert(out.end(), data.begin() + axis + 1, data.end());
     shapes[0] = out;
-    if (!allConstant)
+    if (!allConstant || !fits(shapes[0]))
       return std::nullopt;
     Constant c{in[0]->type, out, {}};
     int64_t outer = 1, inner = 1;
@@ -1183,7 +1218,7 @@ Importer::fold(const onnx::NodeProto &node,
       return std::nullopt;
     }
     shapes[0] = indices;
-    if (!allConstant)
+    if (!allConstant || !fits(shapes[0]))
       return std::nullopt;
     std::vector<int64_t> dataStrides = stridesOf(data);
     Constant c{in[0]->type, indices, {}};
@@ -1225,7 +1260,7 @@ Importer::fold(const onnx::NodeProto &node,
     std::vector<int64_t> out(indices.begin(), indices.end() - 1);
     out.insert(out.end(), data.begin() + m, data.end());
     shapes[0] = out;
-    if (!allConstant)
+    if (!allConstant || !fits(shapes[0]))
       return std::nullopt;
     std::vector<int64_t> strides = stridesOf(data);
     int64_t inner = 1;
@@ -1292,7 +1327,7 @@ Importer::fold(const onnx::NodeProto &node,
       step[a] = steps[i];
     }
     shapes[0] = out;
-    if (!allConstant)
+    if (!allConstant || !fits(shapes[0]))
       return std::nullopt;
     Constant c{in[0]->type, out, {}};
     std::vector<int64_t> inStrides = stridesOf(data);
@@ -1320,7 +1355,7 @@ Importer::fold(const onnx::NodeProto &node,
     for (int64_t p : perm)
       out.push_back(data[p]);
     shapes[0] = out;
-    if (!allConstant)
+    if (!allConstant || !fits(shapes[0]))
       return std::nullopt;
     Constant c{in[0]->type, out, std::vector<double>(numElements(out))};
     std::vector<int64_t> inStrides = stridesOf(data);
@@ -1344,7 +1379,7 @@ Importer::fold(const onnx::NodeProto &node,
       return std::nullopt;
     }
     shapes[0] = *out;
-    if (!allConstant)
+    if (!allConstant || !fits(shapes[0]))
       return std::nullopt;
     Constant c{in[0]->type, *out, {}};
     for (int64_t i = 0; i < numElements(*out); ++i)
@@ -1364,7 +1399,7 @@ Importer::fold(const onnx::NodeProto &node,
     }
     shapes[0] = *out;
     types[0] = in[1]->type;
-    if (!allConstant)
+    if (!allConstant || !fits(shapes[0]))
       return std::nullopt;
     Constant c{types[0], *out, {}};
     for (int64_t i = 0; i < numElements(*out); ++i)
@@ -1378,7 +1413,7 @@ Importer::fold(const onnx::NodeProto &node,
     if (!need(1))
       return std::nullopt;
     shapes[0] = shapeOf(0);
-    if (!allConstant)
+    if (!allConstant || !fits(shapes[0]))
       return std::nullopt;
     const int64_t k = in.size() > 1 && in[1] ? constantOf(1)->ints().at(0) : 0;
     const bool upper = attrInt(node, "upper").value_or(1) != 0;
@@ -1396,7 +1431,7 @@ Importer::fold(const onnx::NodeProto &node,
     if (!need(2) || !needConstant(1, "the axis"))
       return std::nullopt;
     shapes[0] = shapeOf(0);
-    if (!allConstant)
+    if (!allConstant || !fits(shapes[0]))
       return std::nullopt;
     Constant c = *constantOf(0);
     const int64_t rank = static_cast<int64_t>(c.shape.size());
@@ -1450,7 +1485,7 @@ Importer::fold(const onnx::NodeProto &node,
         out.push_back(1);
     }
     shapes[0] = out;
-    if (!allConstant)
+    if (!allConstant || !fits(shapes[0]))
       return std::nullopt;
     // Reduce to the kept-dims shape, then drop dims.
     std::vector<int64_t> kept = data;
