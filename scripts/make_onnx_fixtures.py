@@ -44,7 +44,8 @@ def ints(name, values):
     return init(name, np.array(values, dtype=np.int64))
 
 
-def model(nodes, inits, output="y", opset=17, out_shape=None, inputs=None):
+def model(nodes, inits, output="y", opset=17, out_shape=None, inputs=None,
+          contrib=False):
     """input_ids [1, seq] -> embedding -> x [1, seq, HIDDEN] -> nodes -> y."""
     inputs = inputs or [
         helper.make_tensor_value_info("input_ids", TensorProto.INT64,
@@ -57,8 +58,10 @@ def model(nodes, inits, output="y", opset=17, out_shape=None, inputs=None):
         [helper.make_tensor_value_info(output, TensorProto.FLOAT,
                                        out_shape or [1, "seq", HIDDEN])],
         [init("table", weights(VOCAB, HIDDEN))] + inits)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
-                             ir_version=8)
+    opsets = [helper.make_opsetid("", opset)]
+    if contrib:
+        opsets.append(helper.make_opsetid("com.microsoft", 1))
+    return helper.make_model(graph, opset_imports=opsets, ir_version=8)
 
 
 def save(m, name, check=True):
@@ -297,6 +300,31 @@ def write_graphs():
                [init("wg", weights(HIDDEN, HIDDEN)),
                 init("wu", weights(HIDDEN, HIDDEN))]), "glu.onnx")
 
+    # ONNX Runtime's contrib ops (com.microsoft): SkipLayerNormalization
+    # with the MatMul's bias moved into it and its sum output read too, and
+    # FastGelu/BiasGelu over a linear layer; a bias on a value that is not a
+    # linear layer's output is refused.
+    def contrib_node(op, inputs, outputs, **attrs):
+        return helper.make_node(op, inputs, outputs, name=outputs[0] or op,
+                                domain="com.microsoft", **attrs)
+    save(model([node("MatMul", ["x", "w"], ["xw"]),
+                contrib_node("SkipLayerNormalization",
+                             ["xw", "x", "gamma", "beta", "bias"],
+                             ["norm", "", "", "sum"], epsilon=1e-5),
+                node("Add", ["norm", "sum"], ["y"])],
+               [init("w", weights(HIDDEN, HIDDEN)),
+                init("gamma", weights(HIDDEN)), init("beta", weights(HIDDEN)),
+                init("bias", weights(HIDDEN))], contrib=True),
+         "contrib-skip-layer-norm.onnx", check=False)
+    save(model([node("MatMul", ["x", "w"], ["xw"]),
+                contrib_node("FastGelu", ["xw", "bias"], ["y"])],
+               [init("w", weights(HIDDEN, HIDDEN)),
+                init("bias", weights(HIDDEN))], contrib=True),
+         "contrib-fast-gelu.onnx", check=False)
+    save(model([contrib_node("BiasGelu", ["x", "bias"], ["y"])],
+               [init("bias", weights(HIDDEN))], contrib=True),
+         "contrib-bias-gelu-not-linear.onnx", check=False)
+
     # Bad inputs.
     good = model([node("Relu", ["x"], ["y"])], [])
     save(model([node("Einsum", ["x", "x"], ["y"], equation="bsh,bsh->bsh")],
@@ -392,6 +420,28 @@ def export(fixture, task, output):
     np.save(os.path.join(folder, "ort_output.npy"), result[0])
 
 
+def optimize_bert():
+    """The bert export through ONNX Runtime's transformer optimizer, which
+    fuses SkipLayerNormalization and BiasGelu (com.microsoft), with ONNX
+    Runtime's output on it."""
+    import onnxruntime as ort
+    from onnxruntime.transformers import optimizer
+
+    source = os.path.join(E2E, "bert", "model.onnx")
+    folder = os.path.join(E2E, "bert_ort_optimized")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "model.onnx")
+    optimized = optimizer.optimize_model(source, model_type="bert",
+                                         num_heads=4, hidden_size=32,
+                                         opt_level=1)
+    optimized.save_model_to_file(path, use_external_data_format=False)
+    ids = np.array([[int(t) for t in open(os.path.join(
+        ROOT, "test", "e2e", "bert", "input_ids.txt")).read().split(",")]])
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    np.save(os.path.join(folder, "ort_output.npy"),
+            session.run(None, {"input_ids": ids})[0][0])
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--graphs", action="store_true",
@@ -403,6 +453,7 @@ def main():
         export("llama_gqa", "causal-lm", "logits")
         export("mistral", "causal-lm", "logits")
         export("bert", "base", "last_hidden_state")
+        optimize_bert()
 
 
 if __name__ == "__main__":

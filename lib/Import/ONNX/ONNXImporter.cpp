@@ -307,6 +307,14 @@ private:
   const onnx::NodeProto *nodeOf(const std::string &name,
                                 llvm::StringRef opType) const;
   mlir::Value matchRope(const onnx::NodeProto &root);
+  /// ONNX Runtime's contrib ops (SkipLayerNormalization, BiasGelu, ...).
+  mlir::Value emitContrib(const onnx::NodeProto &node,
+                          const std::string &output);
+  /// `name` + the 1-D initializer `bias`: the bias joins the linear layer
+  /// that produces `name` (ONNX Runtime's fusions move a MatMul's bias into
+  /// the op after it).
+  mlir::Value emitBiased(const onnx::NodeProto &node, const std::string &name,
+                         const std::string &bias);
   mlir::Value matchRepeatKV(const onnx::NodeProto &root);
   mlir::Value matchLayerNorm(const onnx::NodeProto &root);
   mlir::Value matchRmsNorm(const onnx::NodeProto &root);
@@ -809,12 +817,43 @@ Importer::fold(const onnx::NodeProto &node,
     }
     return true;
   };
+  types[0] = in.empty() || !in[0] ? kFloat : in[0]->type;
+  if (node.domain() == "com.microsoft") {
+    // ONNX Runtime's contrib ops of transformer graphs (its
+    // ContribOperators.md), never folded: their outputs are activations.
+    if (op == "SkipLayerNormalization" ||
+        op == "SkipSimplifiedLayerNormalization") {
+      if (!need(3))
+        return std::nullopt;
+      if (shapeOf(0).empty()) {
+        why = "expected the input to have a hidden dimension";
+        return std::nullopt;
+      }
+      // Outputs: the norm, the mean and the inverse deviation (one per
+      // row), the sum.
+      for (size_t o = 0; o < shapes.size(); ++o) {
+        shapes[o] = shapeOf(0);
+        if (o == 1 || o == 2)
+          shapes[o].back() = 1;
+      }
+      return std::nullopt;
+    }
+    if (op == "BiasGelu" || op == "FastGelu") {
+      if (!need(1))
+        return std::nullopt;
+      shapes[0] = shapeOf(0);
+      return std::nullopt;
+    }
+    why = "the op is not supported (domain 'com.microsoft'; supported: "
+          "SkipLayerNormalization, SkipSimplifiedLayerNormalization, "
+          "BiasGelu, FastGelu)";
+    return std::nullopt;
+  }
   if (!node.domain().empty() && node.domain() != "ai.onnx") {
     why =
         llvm::formatv("the op is not supported (domain '{0}')", node.domain());
     return std::nullopt;
   }
-  types[0] = in.empty() || !in[0] ? kFloat : in[0]->type;
 
   // Elementwise binary ops with broadcasting.
   static const std::map<std::string, std::function<double(double, double)>>
@@ -2267,6 +2306,100 @@ mlir::Value Importer::matchMergeHeads(const onnx::NodeProto &root) {
       heads);
 }
 
+mlir::Value Importer::emitBiased(const onnx::NodeProto &node,
+                                 const std::string &name,
+                                 const std::string &bias) {
+  if (bias.empty())
+    return emit(name);
+  auto it = values.find(throughViews(name));
+  const onnx::NodeProto *root =
+      it != values.end() && it->second.producer >= 0 && !it->second.constant
+          ? &graph->node(it->second.producer)
+          : nullptr;
+  std::optional<LinearMatch> linear =
+      root && root->op_type() != "Add" ? analyzeLinear(*root) : std::nullopt;
+  if (!linear || !linear->bias.empty() || !values.at(bias).initializer ||
+      values.at(bias).shape != std::vector<int64_t>{linear->out}) {
+    fail(llvm::formatv("{0}: {1}: expected its bias input to add to a "
+                       "linear layer's output",
+                       path, describe(node)));
+    return nullptr;
+  }
+  linear->bias = bias;
+  raised("linear", linear->nodes);
+  return emitLinear(*linear);
+}
+
+mlir::Value Importer::emitContrib(const onnx::NodeProto &node,
+                                  const std::string &output) {
+  const std::string &op = node.op_type();
+  auto input = [&](int i) -> std::string {
+    return i < node.input_size() ? node.input(i) : std::string();
+  };
+  if (op == "BiasGelu" || op == "FastGelu") {
+    if (output != node.output(0))
+      return nullptr;
+    mlir::Value x = emitBiased(node, input(0), input(1));
+    if (!x)
+      return nullptr;
+    raised("gelu", 1);
+    return emitter->gelu(x, op == "FastGelu" ? GeluApproximation::Tanh
+                                             : GeluApproximation::None);
+  }
+  // SkipLayerNormalization(input, skip, gamma, beta?, bias?): output 0 the
+  // norm of input + skip + bias, output 3 that sum (the residual).
+  const bool simplified = op == "SkipSimplifiedLayerNormalization";
+  const int biasIndex = simplified ? 3 : 4;
+  mlir::Value sum;
+  {
+    mlir::Value x = emitBiased(node, input(0), input(biasIndex));
+    mlir::Value skip = emit(input(1));
+    if (!x || !skip)
+      return nullptr;
+    if (x.getType() != skip.getType()) {
+      fail(llvm::formatv("{0}: {1}: expected the input and the skip of one "
+                         "shape",
+                         path, describe(node)));
+      return nullptr;
+    }
+    sum = arith::AddFOp::create(emitter->builder, emitter->loc, x, skip);
+  }
+  if (node.output_size() > 3 && output == node.output(3))
+    return sum;
+  if (output != node.output(0)) {
+    fail(llvm::formatv("{0}: {1}: its mean and inverse deviation outputs are "
+                       "not supported",
+                       path, describe(node)));
+    return nullptr;
+  }
+  // The sum is output 3's value too: emit it once.
+  if (node.output_size() > 3 && !node.output(3).empty())
+    values.at(node.output(3)).ir = sum;
+  const ValueInfo &gamma = values.at(input(2));
+  if (!gamma.initializer) {
+    fail(llvm::formatv("{0}: {1}: expected gamma as an initializer", path,
+                       describe(node)));
+    return nullptr;
+  }
+  mlir::Value weight = paramOf(input(2), gamma.shape);
+  const double eps = attrFloat(node, "epsilon").value_or(1e-12f);
+  if (!weight)
+    return nullptr;
+  raised(simplified ? "rms_norm" : "layer_norm", 1);
+  if (simplified)
+    return RMSNormOp::create(emitter->builder, emitter->loc, sum.getType(), sum,
+                             weight, emitter->builder.getF64FloatAttr(eps),
+                             emitter->builder.getF64FloatAttr(0.0));
+  mlir::Value beta = input(3).empty()
+                         ? mlir::Value()
+                         : paramOf(input(3), values.at(input(3)).shape);
+  if (error)
+    return nullptr;
+  return LayerNormOp::create(emitter->builder, emitter->loc, sum.getType(), sum,
+                             weight, beta,
+                             emitter->builder.getF64FloatAttr(eps));
+}
+
 mlir::Value Importer::emitNode(int index, const std::string &output) {
   const onnx::NodeProto &node = graph->node(index);
   const std::string &op = node.op_type();
@@ -2277,6 +2410,8 @@ mlir::Value Importer::emitNode(int index, const std::string &output) {
     fail(llvm::formatv("{0}: {1}: {2}", path, describe(node), why));
     return nullptr;
   };
+  if (node.domain() == "com.microsoft")
+    return emitContrib(node, output);
   if (output != node.output(0) && op != "Split")
     return unsupported("only its first output is supported");
 
