@@ -380,17 +380,18 @@ def write_graphs():
         save(m, name + ".onnx", check=False)
 
 
-def export(fixture, task, output):
+def export(fixture, task, output, inputs=False):
     """Exports test/e2e/<fixture> with torch.onnx (the dynamo exporter, a
     dynamic sequence axis) into test/e2e/onnx/<fixture>/model.onnx with its
     weights in model.onnx.data, and ONNX Runtime's output on the fixture's
-    input ids."""
+    input ids. With `inputs`, the graph also takes attention_mask and
+    position_ids (as Optimum's exports do), into <fixture>_inputs/."""
     import onnxruntime as ort
     import torch
     import transformers
 
     source = os.path.join(ROOT, "test", "e2e", fixture)
-    folder = os.path.join(E2E, fixture)
+    folder = os.path.join(E2E, fixture + ("_inputs" if inputs else ""))
     os.makedirs(folder, exist_ok=True)
     cls = (transformers.AutoModelForCausalLM if task == "causal-lm"
            else transformers.AutoModel)
@@ -401,22 +402,29 @@ def export(fixture, task, output):
             super().__init__()
             self.m = m
 
-        def forward(self, input_ids):
-            out = self.m(input_ids=input_ids, **(
-                {"use_cache": False} if task == "causal-lm" else {}))
+        def forward(self, input_ids, attention_mask=None, position_ids=None):
+            extra = {"use_cache": False} if task == "causal-lm" else {}
+            if inputs:
+                extra.update(attention_mask=attention_mask,
+                             position_ids=position_ids)
+            out = self.m(input_ids=input_ids, **extra)
             return getattr(out, output)
 
     ids = torch.tensor([[int(t) for t in open(
         os.path.join(source, "input_ids.txt")).read().split(",")]])
+    seq = torch.export.Dim("seq", min=2, max=64)
+    args, names, shapes = (ids,), ["input_ids"], ({1: seq},)
+    if inputs:
+        args = (ids, torch.ones_like(ids), torch.arange(ids.shape[1])[None])
+        names += ["attention_mask", "position_ids"]
+        shapes = ({1: seq},) * 3
     path = os.path.join(folder, "model.onnx")
-    torch.onnx.export(Wrapper(hf), (ids,), path, input_names=["input_ids"],
-                      output_names=["output"],
-                      dynamic_shapes=({1: torch.export.Dim("seq", min=2,
-                                                           max=64)},),
+    torch.onnx.export(Wrapper(hf), args, path, input_names=names,
+                      output_names=["output"], dynamic_shapes=shapes,
                       opset_version=18, dynamo=True, external_data=True)
     shutil.copy(os.path.join(source, "config.json"), folder)
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    result = session.run(None, {"input_ids": ids.numpy()})[0]
+    result = session.run(None, dict(zip(names, [a.numpy() for a in args])))[0]
     np.save(os.path.join(folder, "ort_output.npy"), result[0])
 
 
@@ -452,6 +460,7 @@ def main():
         export("gpt2", "causal-lm", "logits")
         export("llama_gqa", "causal-lm", "logits")
         export("mistral", "causal-lm", "logits")
+        export("llama_gqa", "causal-lm", "logits", inputs=True)
         export("bert", "base", "last_hidden_state")
         optimize_bert()
 

@@ -2161,8 +2161,13 @@ mlir::Value Importer::matchRope(const onnx::NodeProto &root) {
         const std::string &cosName = cosMul->input(1 - c);
         const onnx::NodeProto *cat = producerOf(sinMul->input(sSide), "Concat");
         const std::string &sinName = sinMul->input(1 - sSide);
-        if (!cat || cat->input_size() != 2 || !values.at(cosName).constant ||
-            !values.at(sinName).constant)
+        // cos and sin are either folded tables (positions computed in the
+        // graph) or computed from the position_ids input.
+        if (!cat || cat->input_size() != 2 ||
+            (!values.at(cosName).constant && !nodeOf(cosName, "Unsqueeze") &&
+             !nodeOf(cosName, "Cos") && !nodeOf(cosName, "Cast")) ||
+            (!values.at(sinName).constant && !nodeOf(sinName, "Unsqueeze") &&
+             !nodeOf(sinName, "Sin") && !nodeOf(sinName, "Cast")))
           continue;
         const std::vector<int64_t> &shape = values.at(x).shape;
         if (shape.size() != 4)
@@ -2206,28 +2211,50 @@ mlir::Value Importer::matchRope(const onnx::NodeProto &root) {
                  nullptr;
         // One factor is 0..seq-1 (the positions), the other has d / 2
         // values (inv_freq); with seq == d / 2 the order decides.
-        auto isArange = [&](const ValueInfo &v) {
-          if (!v.constant || v.constant->size() != options.seqLen)
-            return false;
-          for (int64_t i = 0; i < v.constant->size(); ++i)
-            if (v.constant->data[i] != static_cast<double>(i))
+        // The positions: a folded 0..seq-1, or the position_ids input
+        // through casts and reshapes.
+        auto isPositions = [&](std::string name) {
+          for (;;) {
+            auto role = inputs.find(name);
+            if (role != inputs.end())
+              return role->second == InputRole::Positions;
+            const ValueInfo &v = values.at(name);
+            if (v.constant) {
+              if (v.constant->size() != options.batch * options.seqLen)
+                return false;
+              for (int64_t i = 0; i < v.constant->size(); ++i)
+                if (v.constant->data[i] !=
+                    static_cast<double>(i % options.seqLen))
+                  return false;
+              return true;
+            }
+            const onnx::NodeProto *n =
+                v.producer >= 0 ? &graph->node(v.producer) : nullptr;
+            if (!n ||
+                !llvm::is_contained(
+                    {llvm::StringRef("Cast"), llvm::StringRef("Unsqueeze"),
+                     llvm::StringRef("Reshape"), llvm::StringRef("Expand"),
+                     llvm::StringRef("Identity")},
+                    llvm::StringRef(n->op_type())))
               return false;
-          return true;
+            name = n->input(0);
+          }
         };
         std::optional<Constant> invFreq;
         bool arange = false;
         for (int f = 0; f < 2 && !invFreq; ++f) {
           const ValueInfo &v = values.at(freqs->input(f));
-          const ValueInfo &other = values.at(freqs->input(1 - f));
-          if (v.constant && v.constant->size() == half && isArange(other)) {
+          if (v.constant && v.constant->size() == half &&
+              isPositions(freqs->input(1 - f))) {
             invFreq = v.constant;
             arange = true;
           }
         }
         if (!invFreq || !arange)
           return fail(llvm::formatv(
-                     "{0}: {1}: expected the rotary angles as positions "
-                     "0..seq-1 times a constant inv_freq of {2} values",
+                     "{0}: {1}: expected the rotary angles as the positions "
+                     "(position_ids, or 0..seq-1) times a constant inv_freq "
+                     "of {2} values",
                      path, describe(root), half)),
                  nullptr;
         // θ from inv_freq[1] = θ^(-2/d), checked against every frequency.
