@@ -15,6 +15,7 @@ onnxruntime (pip). CI needs none of them: the outputs are committed.
 import argparse
 import os
 import shutil
+import sys
 
 import numpy as np
 import onnx
@@ -94,7 +95,19 @@ def layer_norm_inits():
             init("ln_w", weights(HIDDEN)), init("ln_b", weights(HIDDEN))]
 
 
-def rms_nodes(exponent="two"):
+def rms_nodes(exponent="two", torchscript=False):
+    if torchscript:  # fp32 casts around it, 1 / sqrt as a Div
+        return [
+            node("Cast", ["x"], ["xf"], to=TensorProto.FLOAT),
+            node("Pow", ["xf", exponent], ["sq"]),
+            node("ReduceMean", ["sq"], ["ms"], axes=[-1]),
+            node("Add", ["ms", "eps"], ["ms_eps"]),
+            node("Sqrt", ["ms_eps"], ["rms"]),
+            node("Div", ["one", "rms"], ["inv"]),
+            node("Mul", ["xf", "inv"], ["normf"]),
+            node("Cast", ["normf"], ["norm"], to=TensorProto.FLOAT),
+            node("Mul", ["rms_w", "norm"], ["y"]),
+        ]
     return [
         node("Pow", ["x", exponent], ["sq"]),
         node("ReduceMean", ["sq"], ["ms"], axes=[-1]),
@@ -106,12 +119,15 @@ def rms_nodes(exponent="two"):
     ]
 
 
-def gelu_erf_nodes(divisor="sqrt2", nested=False):
+def gelu_erf_nodes(divisor="sqrt2", nested=False, half_last=False):
     body = [
         node("Div", ["x", divisor], ["scaled"]),
         node("Erf", ["scaled"], ["erf"]),
         node("Add", ["erf", "one"], ["gate1"]),
     ]
+    if half_last:  # (x * (1 + erf)) * 0.5, as the TorchScript exporter
+        return body + [node("Mul", ["x", "gate1"], ["xg"]),
+                       node("Mul", ["xg", "half"], ["y"])]
     if nested:  # x * (0.5 * (1 + erf)), as the dynamo exporter writes it
         return body + [node("Mul", ["half", "gate1"], ["gate"]),
                        node("Mul", ["x", "gate"], ["y"])]
@@ -194,9 +210,13 @@ def write_graphs():
                  scalar("eps", 1e-6), init("rms_w", weights(HIDDEN))]
     save(model(rms_nodes(), rms_inits), "rms-norm.onnx")
     save(model(rms_nodes("three"), rms_inits), "rms-norm-cube.onnx")
+    save(model(rms_nodes(torchscript=True), rms_inits + [scalar("one", 1.0)]),
+         "rms-norm-torchscript.onnx")
     save(model(gelu_erf_nodes(), gelu_inits()), "gelu-erf.onnx")
     save(model(gelu_erf_nodes(nested=True), gelu_inits()),
          "gelu-erf-nested.onnx")
+    save(model(gelu_erf_nodes(half_last=True), gelu_inits()),
+         "gelu-erf-half-last.onnx")
     save(model(gelu_erf_nodes(divisor="two"), gelu_inits()),
          "gelu-erf-wrong-constant.onnx")
     save(model(gelu_tanh_nodes(), gelu_inits()), "gelu-tanh.onnx")
@@ -428,6 +448,33 @@ def export(fixture, task, output, inputs=False):
     np.save(os.path.join(folder, "ort_output.npy"), result[0])
 
 
+def export_optimum(fixture, task, optimum_path):
+    """test/e2e/<fixture> exported by Optimum (optimum-onnx's
+    optimum.exporters.onnx, its TorchScript-based exporter; it pins
+    transformers 4.57, so it runs from `optimum_path`, a folder that pip
+    install --target filled with optimum-onnx and its pins) into
+    test/e2e/onnx/optimum_<fixture>, with ONNX Runtime's output."""
+    import subprocess
+    import onnxruntime as ort
+
+    source = os.path.join(ROOT, "test", "e2e", fixture)
+    folder = os.path.join(E2E, "optimum_" + fixture)
+    shutil.rmtree(folder, ignore_errors=True)
+    env = dict(os.environ, PYTHONPATH=optimum_path)
+    subprocess.run([sys.executable, "-m", "optimum.exporters.onnx", "--model",
+                    source, "--task", task, folder], check=True, env=env)
+    ids = np.array([[int(t) for t in open(
+        os.path.join(source, "input_ids.txt")).read().split(",")]])
+    session = ort.InferenceSession(os.path.join(folder, "model.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids),
+             "position_ids": np.arange(ids.shape[1])[None],
+             "token_type_ids": np.zeros_like(ids)}
+    names = [i.name for i in session.get_inputs()]
+    np.save(os.path.join(folder, "ort_output.npy"),
+            session.run(None, {n: feeds[n] for n in names})[0][0])
+
+
 def optimize_bert():
     """The bert export through ONNX Runtime's transformer optimizer, which
     fuses SkipLayerNormalization and BiasGelu (com.microsoft), with ONNX
@@ -454,6 +501,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--graphs", action="store_true",
                         help="only the small graphs")
+    parser.add_argument("--optimum-path",
+                        help="a pip --target folder holding optimum-onnx "
+                             "0.1.0 and its pins (transformers 4.57.6): "
+                             "also write the Optimum exports")
     args = parser.parse_args()
     write_graphs()
     if not args.graphs:
@@ -463,6 +514,10 @@ def main():
         export("llama_gqa", "causal-lm", "logits", inputs=True)
         export("bert", "base", "last_hidden_state")
         optimize_bert()
+    if args.optimum_path:
+        export_optimum("gpt2", "text-generation", args.optimum_path)
+        export_optimum("llama_gqa", "text-generation", args.optimum_path)
+        export_optimum("bert", "feature-extraction", args.optimum_path)
 
 
 if __name__ == "__main__":

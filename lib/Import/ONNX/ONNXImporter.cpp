@@ -350,6 +350,13 @@ private:
   std::vector<TensorInfo> tensors;
   std::map<std::string, ValueInfo> values;
   std::map<std::string, InputRole> inputs;
+  /// Values that are an initializer under another name (the Identity nodes
+  /// of exporters' weight deduplication), by the initializer's name.
+  std::map<std::string, std::string> aliases;
+  std::string paramName(const std::string &name) const {
+    auto it = aliases.find(name);
+    return it == aliases.end() ? name : it->second;
+  }
   /// The folded tensors emitted as arith.constant, by value, use and shape.
   std::map<std::string, mlir::Value> constants;
   std::set<int> folded;
@@ -765,6 +772,14 @@ llvm::Error Importer::inferNode(int index) {
   }
   if (values.at(node.output(0)).constant)
     folded.insert(index);
+  // An Identity of an initializer is that initializer.
+  if (node.op_type() == "Identity" && ins.size() == 1 && ins[0] &&
+      ins[0]->initializer) {
+    ValueInfo &out = values.at(node.output(0));
+    out.initializer = ins[0]->initializer;
+    aliases[node.output(0)] = paramName(node.input(0));
+    folded.insert(index);
+  }
   return llvm::Error::success();
 }
 
@@ -1678,7 +1693,7 @@ mlir::Value Importer::paramOf(const std::string &name,
                               bool keepDtype) {
   hf::ParamLayout layout;
   layout.transpose = transpose;
-  mlir::Value v = emitter->param(name, shape, keepDtype, layout);
+  mlir::Value v = emitter->param(paramName(name), shape, keepDtype, layout);
   if (!v)
     fail(llvm::toString(emitter->takeError()));
   return v;
@@ -1816,13 +1831,13 @@ mlir::Value Importer::emitLinear(const LinearMatch &match, int64_t rowStart,
   layout.transpose = !match.transB;
   if (rows)
     layout.rowBlocks = std::array<int64_t, 4>{rowStart, rows, rows, 1};
-  mlir::Value weight =
-      emitter->param(match.weight, {out, match.in}, /*keepDtype=*/true, layout);
+  mlir::Value weight = emitter->param(paramName(match.weight), {out, match.in},
+                                      /*keepDtype=*/true, layout);
   mlir::Value bias;
   if (weight && !match.bias.empty()) {
     hf::ParamLayout biasLayout;
     biasLayout.rowBlocks = layout.rowBlocks;
-    bias = emitter->param(match.bias, {out}, false, biasLayout);
+    bias = emitter->param(paramName(match.bias), {out}, false, biasLayout);
   }
   if (emitter->failed()) {
     fail(llvm::toString(emitter->takeError()));
@@ -1912,22 +1927,30 @@ mlir::Value Importer::matchRmsNorm(const onnx::NodeProto &root) {
     const ValueInfo &w = values.at(root.input(1 - side));
     if (!w.initializer || w.shape.size() != 1)
       continue;
+    // x / sqrt(...), x * reciprocal(sqrt(...)) or x * (1 / sqrt(...)),
+    // through float casts (the TorchScript exporter's fp32 upcasts).
     std::string x;
     const onnx::NodeProto *sqrt = nullptr;
     int consumed = 0;
-    if (const onnx::NodeProto *div = producerOf(root.input(side), "Div")) {
+    const std::string inner = throughViews(root.input(side));
+    if (const onnx::NodeProto *div = producerOf(inner, "Div")) {
       x = div->input(0);
       sqrt = producerOf(div->input(1), "Sqrt");
       consumed = 1;
-    } else if (const onnx::NodeProto *mul =
-                   producerOf(root.input(side), "Mul")) {
-      for (int mside = 0; mside < 2 && !sqrt; ++mside)
+    } else if (const onnx::NodeProto *mul = producerOf(inner, "Mul")) {
+      for (int mside = 0; mside < 2 && !sqrt; ++mside) {
         if (const onnx::NodeProto *recip =
-                producerOf(mul->input(mside), "Reciprocal")) {
+                producerOf(mul->input(mside), "Reciprocal"))
           sqrt = producerOf(recip->input(0), "Sqrt");
+        else if (const onnx::NodeProto *one =
+                     producerOf(mul->input(mside), "Div");
+                 one && scalarOf(one->input(0)) == 1.0)
+          sqrt = producerOf(one->input(1), "Sqrt");
+        if (sqrt) {
           x = mul->input(1 - mside);
           consumed = 2;
         }
+      }
     }
     if (!sqrt)
       continue;
@@ -1962,8 +1985,9 @@ mlir::Value Importer::matchGelu(const onnx::NodeProto &root) {
   // Pow(x, 3))))))).
   if (root.op_type() != "Mul")
     return nullptr;
-  // The candidates (x, the Add of 1): Mul(Mul(x, 0.5), Add(..., 1)) and
-  // Mul(x, Mul(0.5, Add(..., 1))), each product in either order.
+  // The candidates (x, the Add of 1): Mul(Mul(x, 0.5), Add(..., 1)),
+  // Mul(x, Mul(0.5, Add(..., 1))) and Mul(Mul(x, Add(..., 1)), 0.5), each
+  // product in either order.
   std::vector<std::pair<std::string, const onnx::NodeProto *>> candidates;
   auto halfOf = [&](const onnx::NodeProto *mul) -> std::string {
     for (int h = 0; mul && h < 2; ++h)
@@ -1981,6 +2005,12 @@ mlir::Value Importer::matchGelu(const onnx::NodeProto &root) {
     if (const onnx::NodeProto *add =
             inner.empty() ? nullptr : producerOf(inner, "Add"))
       candidates.push_back({root.input(1 - side), add});
+    // (x * (1 + erf)) * 0.5, as the TorchScript exporter writes it.
+    if (scalarOf(root.input(1 - side)) == 0.5)
+      if (const onnx::NodeProto *mul = producerOf(root.input(side), "Mul"))
+        for (int m = 0; m < 2; ++m)
+          if (const onnx::NodeProto *add = producerOf(mul->input(m), "Add"))
+            candidates.push_back({mul->input(1 - m), add});
   }
   for (const auto &[x, add] : candidates) {
     for (int a = 0; a < 2; ++a) {
@@ -2189,19 +2219,35 @@ mlir::Value Importer::matchRope(const onnx::NodeProto &root) {
         if (start(*upper) != half || start(*lower) != 0)
           continue;
         // The table's source: Cos(Concat(f, f)), f = positions * inv_freq.
+        // Through unsqueezes, casts and a scaling by 1 (transformers'
+        // attention_scaling of the default RoPE).
         std::string at = cosName;
-        while (const onnx::NodeProto *n = nodeOf(at, "Unsqueeze"))
-          at = n->input(0);
-        while (const onnx::NodeProto *n = nodeOf(at, "Cast"))
-          at = n->input(0);
+        for (;;) {
+          if (const onnx::NodeProto *n = nodeOf(at, "Unsqueeze"))
+            at = n->input(0);
+          else if (const onnx::NodeProto *n = nodeOf(at, "Cast"))
+            at = n->input(0);
+          else if (const onnx::NodeProto *n = nodeOf(at, "Mul");
+                   n && scalarOf(n->input(1)) == 1.0)
+            at = n->input(0);
+          else
+            break;
+        }
         const onnx::NodeProto *cosNode = nodeOf(at, "Cos");
         const onnx::NodeProto *twice =
             cosNode ? nodeOf(cosNode->input(0), "Concat") : nullptr;
+        const std::string angles = twice && twice->input_size() == 2 &&
+                                           twice->input(0) == twice->input(1)
+                                       ? twice->input(0)
+                                       : std::string();
+        // The angles: positions * inv_freq (Mul), or transformers'
+        // (inv_freq[:, None] @ positions[None, :]).transpose(1, 2).
         const onnx::NodeProto *freqs =
-            twice && twice->input_size() == 2 &&
-                    twice->input(0) == twice->input(1)
-                ? nodeOf(twice->input(0), "Mul")
-                : nullptr;
+            angles.empty() ? nullptr : nodeOf(angles, "Mul");
+        if (!freqs && !angles.empty())
+          if (const onnx::NodeProto *t = nodeOf(angles, "Transpose");
+              t && attrInts(*t, "perm") == std::vector<int64_t>{0, 2, 1})
+            freqs = nodeOf(t->input(0), "MatMul");
         if (!freqs)
           return fail(llvm::formatv(
                      "{0}: {1}: a rotary embedding whose cos table is not "
