@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh [TARGET] [SECONDS] [LIBFUZZER_ARGS...]
 #
-# TARGET: config, pipeline, safetensors or gguf (default: config); SECONDS: the
+# TARGET: config, pipeline, safetensors, gguf or onnx (default: config); SECONDS: the
 # campaign's length (-max_total_time, default 300). The fuzz tree,
 # build-fuzz/ (LLMC_FUZZ_BUILD_DIR), is configured with
 # -DLLMC_SANITIZE="address;undefined" -DLLMC_BUILD_FUZZERS=ON when it is not
@@ -27,9 +27,9 @@ seconds=${2:-300}
 shift $(($# < 2 ? $# : 2))
 target=${target%-fuzzer}
 case $target in
-config | pipeline | safetensors | gguf) ;;
+config | pipeline | safetensors | gguf | onnx) ;;
 *)
-  echo "usage: $0 [config|pipeline|safetensors|gguf] [SECONDS] [LIBFUZZER_ARGS...]" >&2
+  echo "usage: $0 [config|pipeline|safetensors|gguf|onnx] [SECONDS] [LIBFUZZER_ARGS...]" >&2
   exit 2
   ;;
 esac
@@ -57,6 +57,9 @@ elif [[ $target == safetensors ]] && [[ -z $(ls -A "$scratch") ]]; then
   # No committed seeds: start from the fixtures' small weight files.
   find "$root/test/e2e" -name '*.safetensors' -size -64k \
     -exec cp {} "$scratch/" \;
+elif [[ $target == onnx ]]; then
+  # The graphs of test/Import/ONNX: one per pattern, near miss and bad input.
+  seeds=("$root/test/Import/ONNX/Inputs")
 fi
 
 # As scripts/test.sh --sanitize: allow_user_poisoning=0 because LLVM's

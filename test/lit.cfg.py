@@ -36,7 +36,7 @@ llvm_config.use_default_substitutions()
 
 tool_dirs = [config.llmc_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
-    ["llm-opt", "llm-run", "llm-compile", "llm-tokenize", "llmc-generate", "llmc-embed", "llmc-embed-jit", "config-replay", "pipeline-replay", "safetensors-replay", "gguf-replay"],
+    ["llm-opt", "llm-run", "llm-compile", "llm-tokenize", "llmc-generate", "llmc-embed", "llmc-embed-jit", "config-replay", "pipeline-replay", "safetensors-replay", "gguf-replay", "onnx-replay"],
     tool_dirs,
 )
 # The external shell of the e2e suite needs these as paths too.

@@ -91,6 +91,13 @@ bool isONNXPath(llvm::StringRef path);
 llvm::Expected<ONNXModel> importONNX(MLIRContext &context, llvm::StringRef path,
                                      const ONNXImportOptions &options);
 
+/// Imports the ModelProto `bytes`, named `name` in messages (external data
+/// resolves against its folder). The bytes need not outlive the call.
+llvm::Expected<ONNXModel> importONNXBuffer(MLIRContext &context,
+                                           llvm::StringRef bytes,
+                                           llvm::StringRef name,
+                                           const ONNXImportOptions &options);
+
 } // namespace mlir::llm
 
 #endif // LLM_IMPORT_ONNXIMPORTER_H

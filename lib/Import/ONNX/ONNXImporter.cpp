@@ -236,6 +236,12 @@ public:
   Importer(MLIRContext &context, llvm::StringRef path,
            const ONNXImportOptions &options)
       : context(context), path(path.str()), options(options) {}
+  /// Imports `bytes`, named `path` in messages (external data resolves
+  /// against its folder).
+  Importer(MLIRContext &context, llvm::StringRef bytes, llvm::StringRef path,
+           const ONNXImportOptions &options)
+      : context(context), path(path.str()), options(options), contents(bytes),
+        fromBuffer(true) {}
 
   llvm::Expected<ONNXModel> run();
 
@@ -330,7 +336,9 @@ private:
   }
   std::string describe(const onnx::NodeProto &node) const {
     return llvm::formatv("node '{0}' ({1}{2}, opset {3})",
-                         node.name().empty() ? node.output(0) : node.name(),
+                         !node.name().empty()     ? node.name()
+                         : node.output_size() > 0 ? node.output(0)
+                                                  : std::string("(unnamed)"),
                          node.domain().empty() ? "" : node.domain() + ".",
                          node.op_type(), opset)
         .str();
@@ -344,6 +352,8 @@ private:
   std::string path;
   std::string folder;
   ONNXImportOptions options;
+  llvm::StringRef contents;
+  bool fromBuffer = false;
   std::shared_ptr<Storage> storage = std::make_shared<Storage>();
   const onnx::GraphProto *graph = nullptr;
   int64_t opset = 0;
@@ -369,16 +379,21 @@ private:
 };
 
 llvm::Error Importer::parse() {
-  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
-      llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                  /*RequiresNullTerminator=*/false);
-  if (!buffer)
-    return makeError(llvm::formatv("{0}: cannot read the file: {1}", path,
-                                   buffer.getError().message()));
+  llvm::StringRef bytes = contents;
+  std::unique_ptr<llvm::MemoryBuffer> file;
+  if (!fromBuffer) {
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+        llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                    /*RequiresNullTerminator=*/false);
+    if (!buffer)
+      return makeError(llvm::formatv("{0}: cannot read the file: {1}", path,
+                                     buffer.getError().message()));
+    file = std::move(*buffer);
+    bytes = file->getBuffer();
+  }
   folder = llvm::sys::path::parent_path(path).str();
   if (folder.empty())
     folder = ".";
-  llvm::StringRef bytes = (*buffer)->getBuffer();
   google::protobuf::io::CodedInputStream stream(
       reinterpret_cast<const uint8_t *>(bytes.data()),
       static_cast<int>(std::min<size_t>(bytes.size(), INT32_MAX)));
@@ -733,8 +748,15 @@ llvm::Error Importer::inferAndFold() {
           "defines (a missing initializer?)",
           path, describe(node), in));
     }
+    if (node.output_size() == 0 || node.output(0).empty())
+      return makeError(llvm::formatv("{0}: {1}: expected at least one output",
+                                     path, describe(node)));
     for (const std::string &out : node.output())
-      defined.insert(out);
+      if (!out.empty() && !defined.insert(out).second)
+        return makeError(llvm::formatv(
+            "{0}: {1} defines '{2}', which is defined already: expected each "
+            "value defined once",
+            path, describe(node), out));
     if (llvm::Error err = inferNode(i))
       return err;
   }
@@ -768,7 +790,8 @@ llvm::Error Importer::inferNode(int index) {
       v.constant = std::move(constant);
       v.shape = v.constant->shape;
     }
-    values[node.output(o)] = std::move(v);
+    if (!node.output(o).empty())
+      values[node.output(o)] = std::move(v);
   }
   if (values.at(node.output(0)).constant)
     folded.insert(index);
@@ -2910,6 +2933,14 @@ llvm::Expected<ONNXModel>
 mlir::llm::importONNX(MLIRContext &context, llvm::StringRef path,
                       const ONNXImportOptions &options) {
   Importer importer(context, path, options);
+  return importer.run();
+}
+
+llvm::Expected<ONNXModel>
+mlir::llm::importONNXBuffer(MLIRContext &context, llvm::StringRef bytes,
+                            llvm::StringRef name,
+                            const ONNXImportOptions &options) {
+  Importer importer(context, bytes, name, options);
   return importer.run();
 }
 
