@@ -17,12 +17,14 @@
 //     leave in the graph (Shape, Gather, Concat, Unsqueeze, Range, Trilu,
 //     Where, ...) become constants.
 //  3. From the graph's output back, what is left is raised into llm ops by
-//     patterns (ONNXPatterns in ONNXImporter.cpp): embeddings, linear
+//     patterns (the match* functions of ONNXImporter.cpp): embeddings, linear
 //     layers, layer_norm and rms_norm (as nodes or decomposed), gelu (erf
-//     and tanh forms) and silu, the split and merge of heads, and the
-//     attention core as llm.matmul / llm.softmax over an additive mask,
-//     which --llm-fuse-attention raises into llm.attention. Residual adds
-//     and scales stay as arith ops ("generic math").
+//     and tanh forms), silu and SwiGLU, RoPE (at the positions argument),
+//     the split and merge of heads and repeat_kv, ONNX Runtime's contrib
+//     norms and GELUs, and the attention core as llm.matmul / llm.softmax
+//     over an additive mask, which --llm-fuse-attention raises into
+//     llm.flash_attention. Residual adds and scales stay as arith ops
+//     ("generic math"). docs/ONNX.md lists every pattern.
 //
 // A node that folds to nothing and that no pattern takes is an error that
 // names it, its op type and the opset; nothing is dropped silently.

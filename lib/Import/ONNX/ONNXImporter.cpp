@@ -347,6 +347,11 @@ private:
     if (!error)
       error = message.str();
   }
+  /// fail(), as the null value a pattern returns.
+  mlir::Value failure(const llvm::Twine &message) {
+    fail(message);
+    return nullptr;
+  }
 
   MLIRContext &context;
   std::string path;
@@ -1906,7 +1911,7 @@ mlir::Value Importer::matchLayerNorm(const onnx::NodeProto &root) {
         continue;
       const onnx::NodeProto *var = producerOf(addEps->input(0), "ReduceMean");
       std::optional<double> eps = scalarOf(addEps->input(1));
-      if (!var || !eps)
+      if (!var || !eps || !(*eps >= 0.0))
         continue;
       const onnx::NodeProto *pow = producerOf(var->input(0), "Pow");
       if (!pow || pow->input(0) != div->input(0) ||
@@ -1984,7 +1989,8 @@ mlir::Value Importer::matchRmsNorm(const onnx::NodeProto &root) {
         addEps ? scalarOf(addEps->input(1)) : std::nullopt;
     const onnx::NodeProto *pow =
         mean ? producerOf(mean->input(0), "Pow") : nullptr;
-    if (!pow || !eps || pow->input(0) != x || scalarOf(pow->input(1)) != 2.0)
+    if (!pow || !eps || !(*eps >= 0.0) || pow->input(0) != x ||
+        scalarOf(pow->input(1)) != 2.0)
       continue;
     if (values.at(x).shape.empty() || values.at(x).shape.back() != w.shape[0])
       continue;
@@ -2272,12 +2278,11 @@ mlir::Value Importer::matchRope(const onnx::NodeProto &root) {
               t && attrInts(*t, "perm") == std::vector<int64_t>{0, 2, 1})
             freqs = nodeOf(t->input(0), "MatMul");
         if (!freqs)
-          return fail(llvm::formatv(
-                     "{0}: {1}: a rotary embedding whose cos table is not "
-                     "cos(concat(positions * inv_freq, positions * "
-                     "inv_freq)) is not raised",
-                     path, describe(root))),
-                 nullptr;
+          return failure(llvm::formatv(
+              "{0}: {1}: a rotary embedding whose cos table is not "
+              "cos(concat(positions * inv_freq, positions * "
+              "inv_freq)) is not raised",
+              path, describe(root)));
         // One factor is 0..seq-1 (the positions), the other has d / 2
         // values (inv_freq); with seq == d / 2 the order decides.
         // The positions: a folded 0..seq-1, or the position_ids input
@@ -2320,12 +2325,11 @@ mlir::Value Importer::matchRope(const onnx::NodeProto &root) {
           }
         }
         if (!invFreq || !arange)
-          return fail(llvm::formatv(
-                     "{0}: {1}: expected the rotary angles as the positions "
-                     "(position_ids, or 0..seq-1) times a constant inv_freq "
-                     "of {2} values",
-                     path, describe(root), half)),
-                 nullptr;
+          return failure(llvm::formatv(
+              "{0}: {1}: expected the rotary angles as the positions "
+              "(position_ids, or 0..seq-1) times a constant inv_freq "
+              "of {2} values",
+              path, describe(root), half));
         // θ from inv_freq[1] = θ^(-2/d), checked against every frequency.
         const double estimate =
             half > 1 ? std::pow(invFreq->data[1], -static_cast<double>(d) / 2)
@@ -2341,22 +2345,20 @@ mlir::Value Importer::matchRope(const onnx::NodeProto &root) {
           same = same && std::abs(expected[i] - invFreq->data[i]) <=
                              1e-6 * std::abs(expected[i]);
         if (!same)
-          return fail(llvm::formatv(
-                     "{0}: {1}: inv_freq is not θ^(-2i/{2}) for any θ (a "
-                     "scaled RoPE); only the default RoPE is raised from "
-                     "ONNX",
-                     path, describe(root), d)),
-                 nullptr;
+          return failure(llvm::formatv(
+              "{0}: {1}: inv_freq is not θ^(-2i/{2}) for any θ (a "
+              "scaled RoPE); only the default RoPE is raised from "
+              "ONNX",
+              path, describe(root), d));
         // x is Q or K split into heads; the rotation applies before the
         // split, at the positions argument.
         bool key = false;
         auto split = matchSplitHeads(x, &key);
         if (!split || key)
-          return fail(llvm::formatv("{0}: {1}: expected the rotary "
-                                    "embedding of a projection split into "
-                                    "heads",
-                                    path, describe(root))),
-                 nullptr;
+          return failure(llvm::formatv("{0}: {1}: expected the rotary "
+                                       "embedding of a projection split into "
+                                       "heads",
+                                       path, describe(root)));
         mlir::Value source = emit(split->first);
         if (!source)
           return nullptr;
@@ -2479,6 +2481,10 @@ mlir::Value Importer::emitContrib(const onnx::NodeProto &node,
   }
   mlir::Value weight = paramOf(input(2), gamma.shape);
   const double eps = attrFloat(node, "epsilon").value_or(1e-12f);
+  if (!(eps >= 0.0))
+    return failure(llvm::formatv("{0}: {1}: attribute 'epsilon': expected a "
+                                 "value >= 0, found {2}",
+                                 path, describe(node), eps));
   if (!weight)
     return nullptr;
   raised(simplified ? "rms_norm" : "layer_norm", 1);
@@ -2586,6 +2592,10 @@ mlir::Value Importer::emitNode(int index, const std::string &output) {
     if (!w.initializer || (node.input_size() > 2 && !node.input(2).empty() &&
                            !values.at(node.input(2)).initializer))
       return unsupported("expected the scale and bias as initializers");
+    const float eps = attrFloat(node, "epsilon").value_or(1e-5f);
+    if (!(eps >= 0.0f))
+      return unsupported(llvm::formatv(
+          "attribute 'epsilon': expected a value >= 0, found {0}", eps));
     mlir::Value x = emit(node.input(0));
     mlir::Value weight = paramOf(node.input(1), w.shape);
     mlir::Value bias =
@@ -2595,9 +2605,8 @@ mlir::Value Importer::emitNode(int index, const std::string &output) {
     if (!x || !weight || error)
       return nullptr;
     raised("layer_norm", 1);
-    return LayerNormOp::create(
-        b, loc, x.getType(), x, weight, bias,
-        b.getF64FloatAttr(attrFloat(node, "epsilon").value_or(1e-5f)));
+    return LayerNormOp::create(b, loc, x.getType(), x, weight, bias,
+                               b.getF64FloatAttr(eps));
   }
   if (op == "Gelu") {
     mlir::Value x = emit(node.input(0));
