@@ -380,7 +380,7 @@ private:
   mlir::Value tokens, positions;
   ONNXImportStats stats;
   std::optional<std::string> error;
-  int64_t vocab = 0, hidden = 0;
+  int64_t vocab = 0, hidden = 0, maxPositions = 0;
 };
 
 llvm::Error Importer::parse() {
@@ -2682,6 +2682,10 @@ mlir::Value Importer::emitNode(int index, const std::string &output) {
       vocab = table.shape[0];
       hidden = table.shape[1];
     }
+    // Learned positions: the table's rows are the positions the model has.
+    if (ids == positions)
+      maxPositions = maxPositions ? std::min(maxPositions, table.shape[0])
+                                  : table.shape[0];
     raised("embedding", 1);
     return EmbeddingOp::create(
         b, loc,
@@ -2881,6 +2885,11 @@ llvm::Error Importer::emitFunction(ONNXModel &result) {
   mlir::Value logits = emit(outName);
   if (error)
     return makeError(*error);
+  if (maxPositions && options.seqLen > maxPositions)
+    return makeError(llvm::formatv(
+        "{0}: the model supports {1} positions (its position embedding's "
+        "rows), the input has {2} tokens",
+        path, maxPositions, options.seqLen));
   emitter->endFunction(logits);
   // The token embedding gives the vocabulary; an output over it is a
   // language model's logits, anything else an encoder's hidden states.
@@ -2890,10 +2899,12 @@ llvm::Error Importer::emitFunction(ONNXModel &result) {
   info.vocabSize = vocab;
   info.hiddenSize = hidden;
   info.kind = lm ? llmrt::ModelKind::Decoder : llmrt::ModelKind::Encoder;
+  info.maxPositions = maxPositions;
   ModelKind kind = lm ? ModelKind::Decoder : ModelKind::Encoder;
   context.getLoadedDialect<LLMDialect>()->getModelAttrHelper().setAttr(
-      *module, ModelInfoAttr::get(&context, info.type, kind, info.vocabSize,
-                                  info.hiddenSize, 0, {}, 0, 0, 0, 0));
+      *module,
+      ModelInfoAttr::get(&context, info.type, kind, info.vocabSize,
+                         info.hiddenSize, 0, {}, 0, maxPositions, 0, 0));
   if (failed(verify(*module)))
     return makeError(llvm::formatv(
         "{0}: the imported IR does not verify (see the diagnostics above)",
