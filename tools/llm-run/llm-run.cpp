@@ -1293,12 +1293,23 @@ static int run() {
   std::shared_ptr<const llmrt::SafeTensorsArchive> weights = ggufWeights;
   std::optional<ONNXModel> onnxModel;
   if (onnx) {
-    llvm::Expected<ONNXModel> imported =
-        importOnnx(static_cast<int64_t>(prompts.at(0).tokens.size()));
+    // The graph at the length the run compiles: the prompt's with the KV
+    // cache (a prefill, then decode steps), else the prompt and the new
+    // tokens, which one forward pass covers (causal attention).
+    const int64_t length = static_cast<int64_t>(prompts.at(0).tokens.size()) +
+                           (cached ? 0 : std::max<int64_t>(maxNewTokens, 0));
+    llvm::Expected<ONNXModel> imported = importOnnx(length);
     if (!imported)
       return fail(llvm::toString(imported.takeError()));
     weights = imported->weights;
     onnxModel = std::move(*imported);
+    // --emit-mlir: the llm dialect as imported, before any pass.
+    if (!emitMlir.empty())
+      if (llvm::Error err =
+              writeOutputFile(emitMlir, [&](llvm::raw_ostream &os) {
+                onnxModel->module->print(os);
+              }))
+        return fail(llvm::toString(std::move(err)));
   }
   if (!gguf && !artifact && !onnx) {
     llmrt::Expected<std::unique_ptr<llmrt::SafeTensorsArchive>> archive =
