@@ -1298,6 +1298,14 @@ static int run() {
     // tokens, which one forward pass covers (causal attention).
     const int64_t length = static_cast<int64_t>(prompts.at(0).tokens.size()) +
                            (cached ? 0 : std::max<int64_t>(maxNewTokens, 0));
+    // At one token the folded mask cannot tell causal from bidirectional
+    // attention, and the cache needs causal.
+    if (cached && length == 1)
+      return fail(llvm::formatv(
+          "{0}: a one-token prompt: an ONNX decoder is compiled with the KV "
+          "cache from a prompt of at least 2 tokens (at one token its mask "
+          "does not say the attention is causal); use --no-kv-cache",
+          modelPath));
     llvm::Expected<ONNXModel> imported = importOnnx(length);
     if (!imported)
       return fail(llvm::toString(imported.takeError()));

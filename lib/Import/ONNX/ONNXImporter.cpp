@@ -1696,7 +1696,26 @@ bool Importer::isArangeOverSequence(const std::string &name) const {
   for (int64_t i = 0; i < c.size(); ++i)
     if (c.data[i] != static_cast<double>(i % options.seqLen))
       return false;
-  return true;
+  if (options.seqLen > 1)
+    return true;
+  // One token: [0] is also constant ids (BERT's token types). Positions
+  // are the ones the graph computes with Range.
+  std::vector<std::string> work = {name};
+  std::set<std::string> seen;
+  while (!work.empty() && seen.size() < 256) {
+    std::string at = work.back();
+    work.pop_back();
+    auto v = values.find(at);
+    if (at.empty() || !seen.insert(at).second || v == values.end() ||
+        v->second.producer < 0)
+      continue;
+    const onnx::NodeProto &node = graph->node(v->second.producer);
+    if (node.op_type() == "Range")
+      return true;
+    for (const std::string &in : node.input())
+      work.push_back(in);
+  }
+  return false;
 }
 
 RankedTensorType f32Type(MLIRContext &context, llvm::ArrayRef<int64_t> shape) {
