@@ -341,6 +341,21 @@ def write_graphs():
                [init("w", weights(HIDDEN, HIDDEN)),
                 init("bias", weights(HIDDEN))], contrib=True),
          "contrib-fast-gelu.onnx", check=False)
+    # com.microsoft.Attention (fused QKV weights [in, 3 hidden]), causal
+    # and bidirectional, with ONNX Runtime's output on ids 3,1,4,1,5.
+    for name, unidirectional in [("contrib-attention-causal", 1),
+                                 ("contrib-attention", 0)]:
+        m = model([contrib_node("Attention", ["x", "w", "b"], ["y"],
+                                num_heads=2, unidirectional=unidirectional)],
+                  [init("w", weights(HIDDEN, 3 * HIDDEN)),
+                   init("b", weights(3 * HIDDEN))], contrib=True)
+        save(m, name + ".onnx", check=False)
+        import onnxruntime as ort
+        session = ort.InferenceSession(m.SerializeToString(),
+                                       providers=["CPUExecutionProvider"])
+        ids = np.array([[3, 1, 4, 1, 5]], dtype=np.int64)
+        np.save(os.path.join(GRAPHS, name + ".ort.npy"),
+                session.run(None, {"input_ids": ids})[0][0])
     save(model([contrib_node("BiasGelu", ["x", "bias"], ["y"])],
                [init("bias", weights(HIDDEN))], contrib=True),
          "contrib-bias-gelu-not-linear.onnx", check=False)

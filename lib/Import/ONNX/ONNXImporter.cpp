@@ -887,9 +887,23 @@ Importer::fold(const onnx::NodeProto &node,
       shapes[0] = shapeOf(0);
       return std::nullopt;
     }
+    if (op == "Attention") {
+      // input [b, s, in], weights [in, 3 hidden]: output [b, s, hidden].
+      if (!need(2))
+        return std::nullopt;
+      const std::vector<int64_t> x = shapeOf(0), w = shapeOf(1);
+      if (x.size() != 3 || w.size() != 2 || w[0] != x[2] || w[1] % 3 != 0) {
+        why = llvm::formatv("expected an input [batch, seq, in] and weights "
+                            "[in, 3 * hidden], found {0} and {1}",
+                            fmtShape(x), fmtShape(w));
+        return std::nullopt;
+      }
+      shapes[0] = {x[0], x[1], w[1] / 3};
+      return std::nullopt;
+    }
     why = "the op is not supported (domain 'com.microsoft'; supported: "
-          "SkipLayerNormalization, SkipSimplifiedLayerNormalization, "
-          "BiasGelu, FastGelu)";
+          "Attention, SkipLayerNormalization, "
+          "SkipSimplifiedLayerNormalization, BiasGelu, FastGelu)";
     return std::nullopt;
   }
   if (!node.domain().empty() && node.domain() != "ai.onnx") {
@@ -2462,6 +2476,73 @@ mlir::Value Importer::emitContrib(const onnx::NodeProto &node,
     raised("gelu", 1);
     return emitter->gelu(x, op == "FastGelu" ? GeluApproximation::Tanh
                                              : GeluApproximation::None);
+  }
+  if (op == "Attention") {
+    // Attention(input, weights [in, 3H], bias [3H]?, mask_index?): Q, K and V
+    // as linear layers over blocks of the weight's columns (read in place),
+    // then llm.attention, causal with unidirectional=1. Past state,
+    // attention_bias and unequal qkv_hidden_sizes are not supported.
+    if (output != node.output(0))
+      return failure(llvm::formatv("{0}: {1}: its present-state output is "
+                                   "not supported",
+                                   path, describe(node)));
+    const ValueInfo &w = values.at(input(1));
+    const int64_t hidden = w.shape[1] / 3;
+    const int64_t heads = attrInt(node, "num_heads").value_or(0);
+    if (!w.initializer || heads <= 0 || hidden % heads != 0)
+      return failure(llvm::formatv(
+          "{0}: {1}: expected the weights as an initializer and num_heads "
+          "dividing {2}, found {3}",
+          path, describe(node), hidden, heads));
+    for (int i = 4; i < node.input_size(); ++i)
+      if (!node.input(i).empty())
+        return failure(llvm::formatv("{0}: {1}: input {2} (past state or "
+                                     "attention bias) is not supported",
+                                     path, describe(node), i));
+    if (!attrInts(node, "qkv_hidden_sizes").empty())
+      return failure(llvm::formatv("{0}: {1}: attribute 'qkv_hidden_sizes' is "
+                                   "not supported",
+                                   path, describe(node)));
+    // A mask index is supported when it masks nothing (the attention_mask
+    // input, bound to ones).
+    if (!input(3).empty()) {
+      const ValueInfo &mask = values.at(input(3));
+      if (!mask.constant ||
+          llvm::any_of(mask.constant->data, [](double v) { return v != 1.0; }))
+        return failure(llvm::formatv(
+            "{0}: {1}: expected mask_index to mask nothing (ones), found {2}",
+            path, describe(node),
+            mask.constant ? "a mask with zeros" : "a computed mask"));
+    }
+    const ValueInfo *bias = input(2).empty() ? nullptr : &values.at(input(2));
+    if (bias &&
+        (!bias->initializer || bias->shape != std::vector<int64_t>{3 * hidden}))
+      return failure(llvm::formatv("{0}: {1}: expected the bias as an "
+                                   "initializer of {2} values",
+                                   path, describe(node), 3 * hidden));
+    LinearMatch linear;
+    linear.x = input(0);
+    linear.weight = input(1);
+    linear.bias = bias ? input(2) : std::string();
+    linear.out = 3 * hidden;
+    linear.in = w.shape[0];
+    mlir::Value q = emitLinear(linear, 0, hidden);
+    mlir::Value k = emitLinear(linear, hidden, hidden);
+    mlir::Value v = emitLinear(linear, 2 * hidden, hidden);
+    if (!q || !k || !v)
+      return nullptr;
+    std::optional<double> scale;
+    if (std::optional<double> given = attrFloat(node, "scale");
+        given && *given != 0.0)
+      scale = *given;
+    raised("attention", 1);
+    mlir::Value result = emitter->attention(
+        q, k, v, heads, heads, scale,
+        attrInt(node, "unidirectional").value_or(0) ? MaskKind::Causal
+                                                    : MaskKind::Bidirectional);
+    if (!result)
+      return failure(llvm::toString(emitter->takeError()));
+    return result;
   }
   // SkipLayerNormalization(input, skip, gamma, beta?, bias?): output 0 the
   // norm of input + skip + bias, output 3 that sum (the residual).
