@@ -1006,24 +1006,22 @@ static int run() {
   auto importOnnx = [&](int64_t seqLen) -> llvm::Expected<ONNXModel> {
     ONNXImportOptions options;
     options.seqLen = seqLen;
-    llvm::Expected<ONNXModel> imported =
-        importONNX(onnxContext, modelPath, options);
-    if (imported && llvm::sys::fs::exists(onnxFolder + "/config.json")) {
-      llvm::Expected<std::unique_ptr<HFModel>> config =
-          HFModel::open(onnxFolder);
-      if (!config)
-        return config.takeError();
-      imported->info.eosTokenIds = (*config)->getInfo().eosTokenIds;
-      imported->info.maxPositions = (*config)->getInfo().maxPositions;
-      imported->info.type = (*config)->getInfo().type + " (onnx)";
-    }
-    return imported;
+    return importONNX(onnxContext, modelPath, options);
   };
   if (onnx) {
     llvm::Expected<ONNXModel> probe = importOnnx(1);
     if (!probe)
       return fail(llvm::toString(probe.takeError()));
     onnxInfo = probe->info;
+    if (llvm::sys::fs::exists(onnxFolder + "/config.json")) {
+      llvm::Expected<std::unique_ptr<HFModel>> config =
+          HFModel::open(onnxFolder);
+      if (!config)
+        return fail(llvm::toString(config.takeError()));
+      onnxInfo.eosTokenIds = (*config)->getInfo().eosTokenIds;
+      onnxInfo.maxPositions = (*config)->getInfo().maxPositions;
+      onnxInfo.type = (*config)->getInfo().type + " (onnx)";
+    }
   }
   if (artifact || onnx) {
     // No HFModel: the manifest or the graph describes the model.

@@ -50,6 +50,17 @@ std::vector<float> randomRow(size_t n, uint32_t seed) {
   return row;
 }
 
+/// Each value's bf16 bits: the upper half of its fp32 (truncated).
+std::vector<uint16_t> truncateToBf16(const std::vector<float> &values) {
+  std::vector<uint16_t> out(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &values[i], 4);
+    out[i] = static_cast<uint16_t>(bits >> 16);
+  }
+  return out;
+}
+
 /// The online softmax (one value at a time, and merged from splits in any
 /// order) gives llmk_softmax's probabilities: rows of 1, 31, 37 and 129
 /// values (not multiples of a tile), with masked (-inf) entries.
@@ -705,13 +716,8 @@ TEST_F(CudaDeviceTest, GreedyArgmax) {
 TEST_F(CudaDeviceTest, GemvBf16AndQuantized) {
   const int n = 37, k = 256;
   std::vector<float> x = randomRow(k, 4), weights = randomRow(n * k, 5);
-  std::vector<uint16_t> bf16(n * k);
+  std::vector<uint16_t> bf16 = truncateToBf16(weights);
   std::vector<float> want(n, 0.0f);
-  for (int i = 0; i < n * k; ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, &weights[i], 4);
-    bf16[i] = static_cast<uint16_t>(bits >> 16);
-  }
   for (int r = 0; r < n; ++r)
     for (int c = 0; c < k; ++c)
       want[r] += llmc_cuda::bf16ToFloat(bf16[r * k + c]) * x[c];
@@ -742,16 +748,7 @@ TEST_F(CudaDeviceTest, GemvBf16AndQuantized) {
 TEST_F(CudaDeviceTest, TensorCoreGemm) {
   const int m = 70, n = 100, k = 96;
   std::vector<float> a = randomRow(m * k, 6), w = randomRow(n * k, 7);
-  auto toBf16 = [](const std::vector<float> &values) {
-    std::vector<uint16_t> out(values.size());
-    for (size_t i = 0; i < values.size(); ++i) {
-      uint32_t bits;
-      std::memcpy(&bits, &values[i], 4);
-      out[i] = static_cast<uint16_t>(bits >> 16);
-    }
-    return out;
-  };
-  std::vector<uint16_t> ab = toBf16(a), wb = toBf16(w);
+  std::vector<uint16_t> ab = truncateToBf16(a), wb = truncateToBf16(w);
   std::vector<float> want(m * n, 0.0f);
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < n; ++j)
@@ -848,12 +845,7 @@ TEST_F(CudaDeviceTest, LayerNormGeluRopeAndEmbedding) {
   // Embedding of bf16 rows, one id out of range (zeros and the flag).
   const int vocab = 10, dim = 48;
   std::vector<float> table = randomRow(vocab * dim, 35);
-  std::vector<uint16_t> tableBf16(table.size());
-  for (size_t i = 0; i < table.size(); ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, &table[i], 4);
-    tableBf16[i] = static_cast<uint16_t>(bits >> 16);
-  }
+  std::vector<uint16_t> tableBf16 = truncateToBf16(table);
   const std::vector<long long> ids = {3, 9, 10};
   std::vector<float> rowsWanted(ids.size() * dim, 0.0f);
   for (int t = 0; t < 2; ++t)
@@ -877,12 +869,7 @@ TEST_F(CudaDeviceTest, GroupedGemvAndQuantizedGemm) {
   const int experts = 4, n = 40, k = 64, rows = 3;
   std::vector<float> weights = randomRow(experts * n * k, 41),
                      x = randomRow(rows * k, 42);
-  std::vector<uint16_t> bf16(weights.size());
-  for (size_t i = 0; i < weights.size(); ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, &weights[i], 4);
-    bf16[i] = static_cast<uint16_t>(bits >> 16);
-  }
+  std::vector<uint16_t> bf16 = truncateToBf16(weights);
   const std::vector<int> routed = {2, 0, 2};
   std::vector<float> want(rows * n, 0.0f);
   for (int r = 0; r < rows; ++r)
@@ -900,12 +887,7 @@ TEST_F(CudaDeviceTest, GroupedGemvAndQuantizedGemm) {
   // The quantized GEMM against the dequantized weight, bf16 activations.
   const int m = 70, qn = 100, qk = 96;
   std::vector<float> a = randomRow(m * qk, 43), wq = randomRow(qn * qk, 44);
-  std::vector<uint16_t> ab(a.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, &a[i], 4);
-    ab[i] = static_cast<uint16_t>(bits >> 16);
-  }
+  std::vector<uint16_t> ab = truncateToBf16(a);
   for (int bits : {8, 4}) {
     std::vector<uint8_t> packed(
         llmk::quantPackedBytes(qn, qk, bits, 32, false));
