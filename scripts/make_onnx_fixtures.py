@@ -197,6 +197,70 @@ def attention_nodes():
     return nodes, inits
 
 
+def relative_bias_nodes(swapped=False):
+    """T5's self-attention (unscaled scores, no mask) with its relative
+    position bias as the TorchScript exporter spells compute_bias: Range
+    positions, memory - context, the bidirectional bucketing of 8 buckets
+    and maximum distance 16 (abs, log, min, where), Gather from the
+    [buckets, heads] table, Transpose(2, 0, 1), Unsqueeze(0), added to the
+    scores. `swapped` subtracts the other way (context - memory): buckets
+    that are not T5's in either direction."""
+    d = HIDDEN // HEADS
+    nodes = []
+    for p in "qkv":
+        nodes += [
+            node("MatMul", ["x", f"w{p}"], [f"{p}_lin"]),
+            node("Reshape", [f"{p}_lin", "heads_shape"], [f"{p}_4d"]),
+            node("Transpose", [f"{p}_4d"], [f"{p}_h"], perm=[0, 2, 1, 3]),
+        ]
+    first, second = ("ctx", "mem") if swapped else ("mem", "ctx")
+    nodes += [
+        node("Transpose", ["k_h"], ["k_t"], perm=[0, 1, 3, 2]),
+        node("MatMul", ["q_h", "k_t"], ["scores"]),
+        node("Shape", ["input_ids"], ["ids_shape"]),
+        node("Gather", ["ids_shape", "one_index"], ["seq_len"], axis=0),
+        node("Range", ["zero_i", "seq_len", "one_i"], ["range"]),
+        node("Unsqueeze", ["range", "last_axis"], ["ctx"]),
+        node("Unsqueeze", ["range", "zero_axis"], ["mem"]),
+        node("Sub", [first, second], ["rel"]),
+        node("Greater", ["rel", "zero_i"], ["future"]),
+        node("Cast", ["future"], ["future_i"], to=TensorProto.INT64),
+        node("Mul", ["future_i", "half_buckets"], ["side"]),
+        node("Abs", ["rel"], ["n"]),
+        node("Less", ["n", "max_exact"], ["small"]),
+        node("Cast", ["n"], ["n_f"], to=TensorProto.FLOAT),
+        node("Div", ["n_f", "max_exact_f"], ["ratio"]),
+        node("Log", ["ratio"], ["log_ratio"]),
+        node("Div", ["log_ratio", "log_range"], ["scaled"]),
+        node("Mul", ["scaled", "log_buckets"], ["spread"]),
+        node("Cast", ["spread"], ["spread_i"], to=TensorProto.INT64),
+        node("Add", ["spread_i", "max_exact"], ["large"]),
+        node("Min", ["large", "last_bucket"], ["large_capped"]),
+        node("Where", ["small", "n", "large_capped"], ["within"]),
+        node("Add", ["side", "within"], ["buckets"]),
+        node("Gather", ["rel_table", "buckets"], ["bias_qkh"], axis=0),
+        node("Transpose", ["bias_qkh"], ["bias_hqk"], perm=[2, 0, 1]),
+        node("Unsqueeze", ["bias_hqk", "zero_axis"], ["bias"]),
+        node("Add", ["scores", "bias"], ["biased"]),
+        node("Softmax", ["biased"], ["probs"], axis=-1),
+        node("MatMul", ["probs", "v_h"], ["o_h"]),
+        node("Transpose", ["o_h"], ["o_t"], perm=[0, 2, 1, 3]),
+        node("Reshape", ["o_t", "merged_shape"], ["y"]),
+    ]
+    inits = [ints("heads_shape", [1, -1, HEADS, d]),
+             ints("merged_shape", [1, -1, HIDDEN]), ints("one_index", 1),
+             scalar("zero_i", 0, np.int64), scalar("one_i", 1, np.int64),
+             ints("last_axis", [-1]), ints("zero_axis", [0]),
+             scalar("half_buckets", 4, np.int64),
+             scalar("max_exact", 2, np.int64), scalar("max_exact_f", 2.0),
+             scalar("log_range", np.log(16 / 2)), scalar("log_buckets", 2.0),
+             scalar("last_bucket", 3, np.int64),
+             init("rel_table", weights(8, HEADS))]
+    for p in "qkv":
+        inits.append(init(f"w{p}", weights(HIDDEN, HIDDEN)))
+    return nodes, inits
+
+
 def write_graphs():
     os.makedirs(GRAPHS, exist_ok=True)
     save(model(layer_norm_nodes(), layer_norm_inits()), "layer-norm.onnx")
@@ -414,6 +478,13 @@ def write_graphs():
                     entry.key, entry.value = key, value
         save(m, name + ".onnx", check=False)
 
+    # Added last, so that the weights drawn above stay as they were.
+    for name, swapped in [("relative-bias", False),
+                          ("relative-bias-swapped", True)]:
+        nodes, inits = relative_bias_nodes(swapped)
+        save(model(nodes, inits), name + ".onnx")
+    save(model([node("Relu", ["x"], ["y"])], []), "relu.onnx")
+
 
 def export(fixture, task, output, inputs=False):
     """Exports test/e2e/<fixture> with torch.onnx (the dynamo exporter, a
@@ -457,6 +528,52 @@ def export(fixture, task, output, inputs=False):
     torch.onnx.export(Wrapper(hf), args, path, input_names=names,
                       output_names=["output"], dynamic_shapes=shapes,
                       opset_version=18, dynamo=True, external_data=True)
+    shutil.copy(os.path.join(source, "config.json"), folder)
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    result = session.run(None, dict(zip(names, [a.numpy() for a in args])))[0]
+    np.save(os.path.join(folder, "ort_output.npy"), result[0])
+
+
+def export_seq2seq(fixture):
+    """Exports the encoder-decoder test/e2e/<fixture> (T5) into
+    test/e2e/onnx/<fixture>/model.onnx: input_ids and decoder_input_ids to
+    logits, both sequence axes dynamic, with ONNX Runtime's logits on the
+    fixture's inputs. The TorchScript exporter: torch 2.15's dynamo
+    exporter fails on T5 (decomposing the reshape of the transposed
+    attention output: "Cannot view a tensor with shape [1, s, 2, 12] and
+    strides ... as a tensor with shape (1, s, 24)")."""
+    import onnxruntime as ort
+    import torch
+    import transformers
+
+    source = os.path.join(ROOT, "test", "e2e", fixture)
+    folder = os.path.join(E2E, fixture)
+    os.makedirs(folder, exist_ok=True)
+    hf = transformers.AutoModelForSeq2SeqLM.from_pretrained(
+        source, torch_dtype=torch.float32).eval()
+
+    class Wrapper(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, decoder_input_ids):
+            return self.m(input_ids=input_ids,
+                          decoder_input_ids=decoder_input_ids,
+                          use_cache=False).logits
+
+    def read(name):
+        return torch.tensor([[int(t) for t in open(
+            os.path.join(source, name)).read().split(",")]])
+
+    args = (read("input_ids.txt"), read("decoder_input_ids.txt"))
+    names = ["input_ids", "decoder_input_ids"]
+    path = os.path.join(folder, "model.onnx")
+    torch.onnx.export(Wrapper(hf), args, path, input_names=names,
+                      output_names=["output"],
+                      dynamic_axes={"input_ids": {1: "seq"},
+                                    "decoder_input_ids": {1: "dec"}},
+                      opset_version=17, dynamo=False)
     shutil.copy(os.path.join(source, "config.json"), folder)
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     result = session.run(None, dict(zip(names, [a.numpy() for a in args])))[0]
@@ -529,6 +646,8 @@ def main():
         export("llama_gqa", "causal-lm", "logits", inputs=True)
         export("bert", "base", "last_hidden_state")
         optimize_bert()
+        export_seq2seq("t5")
+        export_seq2seq("t5_v11")
     if args.optimum_path:
         export_optimum("gpt2", "text-generation", args.optimum_path)
         export_optimum("llama_gqa", "text-generation", args.optimum_path)

@@ -87,6 +87,7 @@ llvm::Expected<std::string> importModel(llvm::StringRef path,
     context.loadAllAvailableDialects();
     ONNXImportOptions options;
     options.seqLen = importSeqLen;
+    options.decoderSeqLen = importDecoderSeqLen;
     options.batch = importBatch;
     llvm::Expected<ONNXModel> imported = importONNX(context, path, options);
     if (!imported)

@@ -1003,13 +1003,15 @@ static int run() {
            : std::string();
   HFModelInfo onnxInfo;
   MLIRContext onnxContext;
-  auto importOnnx = [&](int64_t seqLen) -> llvm::Expected<ONNXModel> {
+  auto importOnnx = [&](int64_t seqLen,
+                        int64_t decoderSeqLen) -> llvm::Expected<ONNXModel> {
     ONNXImportOptions options;
     options.seqLen = seqLen;
+    options.decoderSeqLen = decoderSeqLen;
     return importONNX(onnxContext, modelPath, options);
   };
   if (onnx) {
-    llvm::Expected<ONNXModel> probe = importOnnx(1);
+    llvm::Expected<ONNXModel> probe = importOnnx(1, 1);
     if (!probe)
       return fail(llvm::toString(probe.takeError()));
     onnxInfo = probe->info;
@@ -1020,6 +1022,7 @@ static int run() {
         return fail(llvm::toString(config.takeError()));
       onnxInfo.eosTokenIds = (*config)->getInfo().eosTokenIds;
       onnxInfo.maxPositions = (*config)->getInfo().maxPositions;
+      onnxInfo.decoderStartTokenId = (*config)->getInfo().decoderStartTokenId;
       onnxInfo.type = (*config)->getInfo().type + " (onnx)";
     }
   }
@@ -1202,8 +1205,13 @@ static int run() {
                               info.type));
   // A decoder's artifact holds the cached entry points alone, an encoder's
   // the forward one.
-  bool cached =
-      artifact ? !encoder : maxNewTokens > 0 && !encoder && !noKVCache;
+  // An ONNX encoder-decoder runs its decoder over the whole sequence at
+  // each step: the KV cache's entry points derive from one imported
+  // function per prompt length, which its folded masks and relative
+  // position buckets fix at one decoder length.
+  bool cached = artifact ? !encoder
+                         : maxNewTokens > 0 && !encoder && !noKVCache &&
+                               !(onnx && seq2seq);
   if (artifact && encoder)
     for (const llmrt::EntryDesc &entry : artifactManifest->manifest.entries)
       if (entry.hasArg(llmrt::ArgKind::Tokens) && prompts.size() == 1 &&
@@ -1296,6 +1304,10 @@ static int run() {
     // tokens, which one forward pass covers (causal attention).
     const int64_t length = static_cast<int64_t>(prompts.at(0).tokens.size()) +
                            (cached ? 0 : std::max<int64_t>(maxNewTokens, 0));
+    // An encoder-decoder: the encoder at the input's length, the decoder
+    // at the decoder prompt's plus the new tokens.
+    const int64_t encoderLength =
+        static_cast<int64_t>(prompts.at(0).encoderTokens.size());
     // At one token the folded mask cannot tell causal from bidirectional
     // attention, and the cache needs causal.
     if (cached && length == 1)
@@ -1304,7 +1316,8 @@ static int run() {
           "cache from a prompt of at least 2 tokens (at one token its mask "
           "does not say the attention is causal); use --no-kv-cache",
           modelPath));
-    llvm::Expected<ONNXModel> imported = importOnnx(length);
+    llvm::Expected<ONNXModel> imported =
+        seq2seq ? importOnnx(encoderLength, length) : importOnnx(length, 1);
     if (!imported)
       return fail(llvm::toString(imported.takeError()));
     weights = imported->weights;

@@ -51,8 +51,11 @@ namespace mlir::llm {
 
 /// The static shapes to import at.
 struct ONNXImportOptions {
-  /// Tokens per sequence (the graph's dynamic sequence axis).
+  /// Tokens per sequence (the graph's dynamic sequence axis; the encoder's
+  /// for an encoder-decoder graph).
   int64_t seqLen = 16;
+  /// Decoder tokens of an encoder-decoder graph (its `decoder_input_ids`).
+  int64_t decoderSeqLen = 1;
   /// Sequences per call (the graph's dynamic batch axis).
   int64_t batch = 1;
 };
@@ -78,9 +81,10 @@ struct ONNXModel {
   OwningOpRef<ModuleOp> module;
   /// The initializers, named as in the graph, for `llm.param`.
   std::shared_ptr<const llmrt::SafeTensorsArchive> weights;
-  /// What the graph says of the model: type "onnx"; a decoder when its
-  /// output is over the token embedding's rows (logits), else an encoder
-  /// (hidden states); the vocabulary and hidden size of that embedding.
+  /// What the graph says of the model: type "onnx"; an encoder-decoder
+  /// when it takes `decoder_input_ids`, else a decoder when its output is
+  /// over the token embedding's rows (logits), else an encoder (hidden
+  /// states); the vocabulary and hidden size of that embedding.
   llmrt::ModelInfo info;
   ONNXImportStats stats;
 };

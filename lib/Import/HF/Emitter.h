@@ -138,6 +138,9 @@ public:
                                          llvm::ArrayRef<FunctionArg> args,
                                          llvm::ArrayRef<Type> results);
   void endFunction(Value result);
+  /// A [heads, q_len, kv_len] bias at the scores' [batch, heads, q_len,
+  /// kv_len] shape, for arith.addf.
+  Value broadcastBias(Value bias, RankedTensorType scoresType);
 
   MLIRContext &context;
   OpBuilder builder;
@@ -166,9 +169,6 @@ private:
   Value decomposedAttention(Value q, Value k, Value v, int64_t heads,
                             int64_t kvHeads, double factor, MaskKind mask,
                             std::optional<int64_t> window, Value bias);
-  /// A [heads, q_len, kv_len] bias at the scores' [batch, heads, q_len,
-  /// kv_len] shape, for arith.addf.
-  Value broadcastBias(Value bias, RankedTensorType scoresType);
   /// The additive mask: 0 where query i (at position i + kv_len - q_len)
   /// sees key j, -inf elsewhere, the same for every batch and head.
   Value maskConstant(RankedTensorType type, MaskKind mask,

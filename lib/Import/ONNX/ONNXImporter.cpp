@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "llm/Import/ONNXImporter.h"
+#include "llm/Import/JSON.h"
 
 #include "../HF/Emitter.h"
 
@@ -202,11 +203,14 @@ std::vector<double> decode(const TensorInfo &t) {
 
 /// Initializers whose elements are folded as constants too: integer and
 /// boolean ones (shapes, indices, masks) up to this many elements, float
-/// ones only up to kMaxFoldedFloats (scalars: scales, epsilons, fills), so
-/// that no weight table is folded into the IR (a position embedding
-/// gathered at constant positions stays a parameter).
+/// ones only up to kMaxFoldedFloats and of rank <= 1 (scalars: scales,
+/// epsilons, fills), so that no weight table is folded into the IR (a
+/// position embedding gathered at constant positions, or a tiny T5's
+/// [buckets, heads] bias table, stays a parameter).
 constexpr int64_t kMaxFoldedInitializer = 1 << 20;
 constexpr int64_t kMaxFoldedFloats = 16;
+/// The largest maximum distance tried when reading T5's bucketing back.
+constexpr int64_t kMaxRelativeDistance = 1 << 16;
 
 /// What a graph value is.
 struct ValueInfo {
@@ -221,7 +225,14 @@ struct ValueInfo {
 };
 
 /// The ids of the graph inputs LLMC binds.
-enum class InputRole { Tokens, Positions, AttentionMask, TokenTypes };
+enum class InputRole {
+  Tokens,
+  Positions,
+  AttentionMask,
+  TokenTypes,
+  DecoderTokens,
+  DecoderAttentionMask
+};
 
 /// What keeps an initializer's bytes alive: the parsed model (raw_data) and
 /// external data files, with the copies of typed fields.
@@ -326,6 +337,15 @@ private:
   mlir::Value matchRmsNorm(const onnx::NodeProto &root);
   mlir::Value matchGelu(const onnx::NodeProto &root);
   mlir::Value matchMergeHeads(const onnx::NodeProto &root);
+  /// T5's relative position bias [1, heads, q, q], Unsqueeze(Transpose(
+  /// Gather(table [buckets, heads], the folded buckets [q, q]), 2, 0, 1)),
+  /// as llm.relative_position_bias [heads, q, q], its bucketing (direction,
+  /// maximum distance) read back from the folded buckets; null when `name`
+  /// is not one.
+  mlir::Value matchRelativeBias(const std::string &name);
+  /// relative_attention_max_distance of a config.json beside the file, if
+  /// it has one (a hint: the folded buckets decide).
+  std::optional<int64_t> configuredMaxDistance() const;
   /// x [b, s, h*d] of a split into heads [b, h, s, d] (Reshape then
   /// Transpose 0,2,1,3), or with the key layout [b, h, d, s] (0,2,3,1).
   std::optional<std::pair<std::string, int64_t>>
@@ -377,7 +397,11 @@ private:
   std::set<int> folded;
   std::unique_ptr<llmrt::SafeTensorsArchive> archive;
   std::unique_ptr<hf::Emitter> emitter;
-  mlir::Value tokens, positions;
+  /// The function's arguments; an encoder-decoder graph has
+  /// `decoderTokens` and no `positions`.
+  mlir::Value tokens, positions, decoderTokens;
+  /// The llm.relative_position_bias of each bucket table and length.
+  std::map<std::string, mlir::Value> relativeBiases;
   ONNXImportStats stats;
   std::optional<std::string> error;
   int64_t vocab = 0, hidden = 0, maxPositions = 0;
@@ -591,8 +615,10 @@ llvm::Error Importer::readInitializers() {
     value.shape = t.shape;
     value.shapeKnown = true;
     value.initializer = archive->lookup(t.name);
-    if (t.getNumElements() <=
-        (isFloatType(value.type) ? kMaxFoldedFloats : kMaxFoldedInitializer))
+    const bool weight =
+        isFloatType(value.type) &&
+        (t.shape.size() > 1 || t.getNumElements() > kMaxFoldedFloats);
+    if (!weight && t.getNumElements() <= kMaxFoldedInitializer)
       value.constant = Constant{value.type, t.shape, decode(t)};
     values[t.name] = std::move(value);
   }
@@ -607,14 +633,21 @@ llvm::Error Importer::bindInputs() {
         {"input_ids", InputRole::Tokens},
         {"position_ids", InputRole::Positions},
         {"attention_mask", InputRole::AttentionMask},
-        {"token_type_ids", InputRole::TokenTypes}};
+        {"token_type_ids", InputRole::TokenTypes},
+        {"decoder_input_ids", InputRole::DecoderTokens},
+        {"decoder_attention_mask", InputRole::DecoderAttentionMask}};
     auto role = llvm::find_if(
         kRoles, [&](const auto &r) { return input.name() == r.first; });
     if (role == std::end(kRoles))
       return makeError(llvm::formatv(
           "{0}: graph input '{1}': expected input_ids, position_ids, "
-          "attention_mask or token_type_ids",
+          "attention_mask, token_type_ids, decoder_input_ids or "
+          "decoder_attention_mask",
           path, input.name()));
+    // An encoder-decoder's decoder inputs have the decoder's length.
+    const bool decoder = role->second == InputRole::DecoderTokens ||
+                         role->second == InputRole::DecoderAttentionMask;
+    const int64_t length = decoder ? options.decoderSeqLen : options.seqLen;
     const onnx::TypeProto &type = input.type();
     const int32_t elem =
         type.has_tensor_type() ? type.tensor_type().elem_type() : 0;
@@ -627,7 +660,7 @@ llvm::Error Importer::bindInputs() {
           "sequence], found element type {2} and rank {3}",
           path, input.name(), elem, rank));
     // Static dimensions must be the ones asked for.
-    const int64_t wanted[2] = {options.batch, options.seqLen};
+    const int64_t wanted[2] = {options.batch, length};
     for (int i = 0; i < 2; ++i) {
       const onnx::TensorShapeProto::Dimension &dim =
           type.tensor_type().shape().dim(i);
@@ -636,22 +669,26 @@ llvm::Error Importer::bindInputs() {
             "{0}: graph input '{1}': dimension {2}: expected {3} ({4}), "
             "found the static size {5}",
             path, input.name(), i, wanted[i],
-            i == 0 ? "the batch" : "the sequence length", dim.dim_value()));
+            i == 0    ? "the batch"
+            : decoder ? "the decoder's sequence length"
+                      : "the sequence length",
+            dim.dim_value()));
     }
     ValueInfo value;
     value.type = kInt64;
-    value.shape = {options.batch, options.seqLen};
+    value.shape = {options.batch, length};
     value.shapeKnown = true;
     // Without padding every token is attended and of segment 0: the mask
     // is ones and the token types zeros, which folding then removes.
-    if (role->second == InputRole::AttentionMask)
+    if (role->second == InputRole::AttentionMask ||
+        role->second == InputRole::DecoderAttentionMask)
       value.constant =
           Constant{kInt64, value.shape,
-                   std::vector<double>(options.batch * options.seqLen, 1.0)};
+                   std::vector<double>(options.batch * length, 1.0)};
     if (role->second == InputRole::TokenTypes)
       value.constant =
           Constant{kInt64, value.shape,
-                   std::vector<double>(options.batch * options.seqLen, 0.0)};
+                   std::vector<double>(options.batch * length, 0.0)};
     values[input.name()] = std::move(value);
     inputs[input.name()] = role->second;
   }
@@ -962,6 +999,12 @@ Importer::fold(const onnx::NodeProto &node,
       {"Sqrt", [](double x) { return std::sqrt(x); }},
       {"Reciprocal", [](double x) { return 1.0 / x; }},
       {"Neg", [](double x) { return -x; }},
+      {"Abs", [](double x) { return std::fabs(x); }},
+      {"Log", [](double x) { return std::log(x); }},
+      {"Exp", [](double x) { return std::exp(x); }},
+      {"Floor", [](double x) { return std::floor(x); }},
+      {"Ceil", [](double x) { return std::ceil(x); }},
+      {"Relu", [](double x) { return x > 0.0 || std::isnan(x) ? x : 0.0; }},
       {"Erf", [](double x) { return std::erf(x); }},
       {"Tanh", [](double x) { return std::tanh(x); }},
       {"Sigmoid", [](double x) { return 1.0 / (1.0 + std::exp(-x)); }},
@@ -2602,6 +2645,107 @@ mlir::Value Importer::emitContrib(const onnx::NodeProto &node,
                              emitter->builder.getF64FloatAttr(eps));
 }
 
+std::optional<int64_t> Importer::configuredMaxDistance() const {
+  const std::string config = folder + "/config.json";
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> text =
+      llvm::MemoryBuffer::getFile(config);
+  if (!text)
+    return std::nullopt;
+  llvm::Expected<llvm::json::Value> json =
+      parseJsonBounded((*text)->getBuffer(), config);
+  if (!json) {
+    llvm::consumeError(json.takeError());
+    return std::nullopt;
+  }
+  const llvm::json::Object *object = json->getAsObject();
+  const llvm::json::Value *field =
+      object ? object->get("relative_attention_max_distance") : nullptr;
+  std::optional<uint64_t> value = field ? field->getAsUINT64() : std::nullopt;
+  if (!value || *value > static_cast<uint64_t>(kMaxRelativeDistance))
+    return std::nullopt;
+  return static_cast<int64_t>(*value);
+}
+
+mlir::Value Importer::matchRelativeBias(const std::string &name) {
+  const onnx::NodeProto *unsqueeze = producerOf(name, "Unsqueeze");
+  if (!unsqueeze)
+    return nullptr;
+  std::vector<int64_t> axes = attrInts(*unsqueeze, "axes");
+  if (unsqueeze->input_size() > 1) {
+    const std::optional<Constant> &given =
+        values.at(unsqueeze->input(1)).constant;
+    axes = given ? given->ints() : std::vector<int64_t>{};
+  }
+  const onnx::NodeProto *transpose =
+      axes == std::vector<int64_t>{0}
+          ? producerOf(unsqueeze->input(0), "Transpose")
+          : nullptr;
+  if (!transpose ||
+      attrInts(*transpose, "perm") != std::vector<int64_t>{2, 0, 1})
+    return nullptr;
+  const onnx::NodeProto *gather = producerOf(transpose->input(0), "Gather");
+  if (!gather || attrInt(*gather, "axis").value_or(0) != 0)
+    return nullptr;
+  const ValueInfo &table = values.at(gather->input(0));
+  const ValueInfo &index = values.at(gather->input(1));
+  if (!table.initializer || table.shape.size() != 2 || !index.constant ||
+      index.shape.size() != 2 || index.shape[0] != index.shape[1])
+    return nullptr;
+  const int64_t buckets = table.shape[0], heads = table.shape[1];
+  const int64_t q = index.shape[0];
+  const std::string key = paramName(gather->input(0)) + "|" + std::to_string(q);
+  if (mlir::Value cached = relativeBiases[key])
+    return cached;
+  // The folded buckets are T5's of key - query for one direction setting
+  // and maximum distance: read them back. Distances past the sequence are
+  // never looked up, so any maximum distance that gives these buckets
+  // gives this bias. Tried first: config.json's beside the file (an
+  // export's copy of the model's), then T5's default (128), then the
+  // smallest.
+  std::vector<int64_t> preferred = {128};
+  if (std::optional<int64_t> configured = configuredMaxDistance())
+    preferred.insert(preferred.begin(), *configured);
+  const std::vector<int64_t> found = index.constant->ints();
+  auto matches = [&](int64_t maxDistance, bool bidirectional) {
+    llmk::RelativeBuckets bucketing(buckets, maxDistance, bidirectional);
+    if (!bucketing.isValid())
+      return false;
+    for (int64_t i = 0; i < q; ++i)
+      for (int64_t j = 0; j < q; ++j)
+        if (bucketing.bucket(j - i) != found[i * q + j])
+          return false;
+    return true;
+  };
+  std::optional<std::pair<int64_t, bool>> bucketing;
+  for (bool bidirectional : {true, false}) {
+    const int64_t exact = (bidirectional ? buckets / 2 : buckets) / 2;
+    for (int64_t d : preferred)
+      if (!bucketing && matches(d, bidirectional))
+        bucketing = {d, bidirectional};
+    for (int64_t d = exact + 1; !bucketing && d <= kMaxRelativeDistance; ++d)
+      if (matches(d, bidirectional))
+        bucketing = {d, bidirectional};
+    if (bucketing)
+      break;
+  }
+  if (!bucketing)
+    return failure(llvm::formatv(
+        "{0}: {1}: the relative position buckets of '{2}' ([{3}, {3}]) are "
+        "not T5's for {4} buckets in either direction and any maximum "
+        "distance",
+        path, describe(*gather), gather->input(0), q, buckets));
+  mlir::Value weight = paramOf(gather->input(0), table.shape);
+  if (!weight)
+    return nullptr;
+  raised("relative_position_bias", 3);
+  OpBuilder &b = emitter->builder;
+  return relativeBiases[key] = RelativePositionBiasOp::create(
+             b, emitter->loc, f32Type(context, {heads, q, q}), weight,
+             b.getI64IntegerAttr(buckets),
+             b.getI64IntegerAttr(bucketing->first),
+             bucketing->second ? b.getUnitAttr() : UnitAttr());
+}
+
 mlir::Value Importer::emitNode(int index, const std::string &output) {
   const onnx::NodeProto &node = graph->node(index);
   const std::string &op = node.op_type();
@@ -2734,6 +2878,13 @@ mlir::Value Importer::emitNode(int index, const std::string &output) {
     raised("softmax", 1);
     return SoftmaxOp::create(b, loc, x.getType(), x, b.getI64IntegerAttr(axis));
   }
+  if (op == "Relu") {
+    mlir::Value x = emit(node.input(0));
+    if (!x)
+      return nullptr;
+    raised("relu", 1);
+    return emitter->relu(x);
+  }
   if (op == "Sigmoid")
     return unsupported("sigmoid is raised only as silu, x * sigmoid(x)");
   if (op == "Gather") {
@@ -2742,11 +2893,17 @@ mlir::Value Importer::emitNode(int index, const std::string &output) {
         attrInt(node, "axis").value_or(0) != 0)
       return unsupported("expected an embedding: rows of a 2-D initializer");
     mlir::Value ids;
+    // The rows gathered: a sequence of the encoder's (or decoder-only
+    // model's) length, or of the decoder's.
+    int64_t length = options.seqLen;
     auto role = inputs.find(throughViews(node.input(1)));
     if (role != inputs.end() && role->second == InputRole::Tokens)
       ids = tokens;
-    else if ((role != inputs.end() && role->second == InputRole::Positions) ||
-             isArangeOverSequence(node.input(1)))
+    else if (role != inputs.end() && role->second == InputRole::DecoderTokens) {
+      ids = decoderTokens;
+      length = options.decoderSeqLen;
+    } else if ((role != inputs.end() && role->second == InputRole::Positions) ||
+               isArangeOverSequence(node.input(1)))
       ids = positions;
     else if (const std::optional<Constant> &fixed =
                  values.at(node.input(1)).constant;
@@ -2769,8 +2926,8 @@ mlir::Value Importer::emitNode(int index, const std::string &output) {
       return unsupported("expected the token ids, the positions or constant "
                          "ids as indices");
     const std::vector<int64_t> &indexShape = values.at(node.input(1)).shape;
-    if (numElements(indexShape) != options.batch * options.seqLen &&
-        indexShape != std::vector<int64_t>{1, options.seqLen})
+    if (numElements(indexShape) != options.batch * length &&
+        indexShape != std::vector<int64_t>{1, length})
       return unsupported(llvm::formatv(
           "expected indices of shape [batch, sequence], found {0}",
           fmtShape(indexShape)));
@@ -2778,7 +2935,7 @@ mlir::Value Importer::emitNode(int index, const std::string &output) {
         paramOf(node.input(0), table.shape, false, /*keepDtype=*/true);
     if (!weight)
       return nullptr;
-    if (ids == tokens) {
+    if (ids == tokens || ids == decoderTokens) {
       vocab = table.shape[0];
       hidden = table.shape[1];
     }
@@ -2788,8 +2945,7 @@ mlir::Value Importer::emitNode(int index, const std::string &output) {
                                   : table.shape[0];
     raised("embedding", 1);
     return EmbeddingOp::create(
-        b, loc,
-        f32Type(context, {options.batch, options.seqLen, table.shape[1]}),
+        b, loc, f32Type(context, {options.batch, length, table.shape[1]}),
         weight, ids);
   }
   if (op == "Transpose" || op == "Reshape") {
@@ -2907,6 +3063,65 @@ mlir::Value Importer::emitNode(int index, const std::string &output) {
         return arith::MulFOp::create(b, loc, value, constant);
       return arith::AddFOp::create(b, loc, value, constant);
     }
+    // Scores + position bias (+ mask): T5's attention, whose bias and mask
+    // the attention op takes apart (--llm-fuse-attention).
+    if (op == "Add")
+      for (int side = 0; side < 2; ++side) {
+        // The mask: added (a constant), or applied by Where(constant
+        // condition, bias, constant fill), which hides what the condition
+        // rules out as an additive -inf does.
+        std::string biasName = node.input(1 - side), maskName;
+        std::optional<Constant> mask;
+        if (const onnx::NodeProto *sum = producerOf(biasName, "Add"))
+          for (int term = 0; term < 2; ++term)
+            if (values.at(sum->input(term)).constant &&
+                !values.at(sum->input(1 - term)).constant) {
+              maskName = sum->input(term);
+              mask = values.at(maskName).constant;
+              biasName = sum->input(1 - term);
+            }
+        if (const onnx::NodeProto *where = producerOf(biasName, "Where"))
+          if (const std::optional<Constant> &cond =
+                  values.at(where->input(0)).constant;
+              cond && values.at(where->input(2)).constant) {
+            maskName = where->output(0);
+            mask = Constant{kFloat, cond->shape,
+                            std::vector<double>(cond->data.size())};
+            for (size_t i = 0; i < cond->data.size(); ++i)
+              if (cond->data[i] == 0.0)
+                mask->data[i] = -std::numeric_limits<double>::infinity();
+            biasName = where->input(1);
+          }
+        mlir::Value bias = matchRelativeBias(biasName);
+        if (error)
+          return nullptr;
+        if (!bias)
+          continue;
+        mlir::Value scores = emit(node.input(side));
+        if (!scores)
+          return nullptr;
+        auto scoresType = cast<RankedTensorType>(scores.getType());
+        auto biasType = cast<RankedTensorType>(bias.getType());
+        if (scoresType.getShape() != llvm::ArrayRef<int64_t>(shape) ||
+            shape.size() != 4 || shape[1] != biasType.getDimSize(0) ||
+            shape[2] != biasType.getDimSize(1) ||
+            shape[3] != biasType.getDimSize(2))
+          return unsupported(llvm::formatv(
+              "expected attention scores [batch, {0}, {1}, {2}] with the "
+              "relative position bias, found {3}",
+              biasType.getDimSize(0), biasType.getDimSize(1),
+              biasType.getDimSize(2), fmtShape(shape)));
+        mlir::Value sum = arith::AddFOp::create(
+            b, loc, scores, emitter->broadcastBias(bias, scoresType));
+        raised("relative_position_bias", maskName.empty() ? 1 : 2);
+        if (!mask ||
+            llvm::all_of(mask->data, [](double v) { return v == 0.0; }))
+          return sum;
+        mlir::Value &added = constants[maskName + "|Add|" + fmtShape(shape)];
+        if (!added)
+          added = emitConstant(*mask, shape);
+        return arith::AddFOp::create(b, loc, sum, added);
+      }
     if (lhs.shape != shape || rhs.shape != shape || isParam(lhs) ||
         isParam(rhs))
       return unsupported(llvm::formatv(
@@ -2977,11 +3192,27 @@ llvm::Error Importer::emitFunction(ONNXModel &result) {
         path, outName, out.type));
   auto ids = RankedTensorType::get({options.batch, options.seqLen},
                                    IntegerType::get(&context, 64));
-  llvm::SmallVector<Value> args = emitter->beginFunction(
-      *module, {{ids, ArgKind::Tokens}, {ids, ArgKind::Positions}},
-      {f32Type(context, out.shape)});
-  tokens = args[0];
-  positions = args[1];
+  // An encoder-decoder graph (decoder_input_ids) takes the encoder's tokens
+  // and the decoder's, as the Hugging Face importer's T5 does; its relative
+  // positions fold into constants, so it has no positions argument.
+  const bool seq2seq = llvm::any_of(inputs, [](const auto &entry) {
+    return entry.second == InputRole::DecoderTokens;
+  });
+  if (seq2seq) {
+    auto decoderIds = RankedTensorType::get(
+        {options.batch, options.decoderSeqLen}, IntegerType::get(&context, 64));
+    llvm::SmallVector<Value> args = emitter->beginFunction(
+        *module, {{ids, ArgKind::EncoderTokens}, {decoderIds, ArgKind::Tokens}},
+        {f32Type(context, out.shape)});
+    tokens = args[0];
+    decoderTokens = args[1];
+  } else {
+    llvm::SmallVector<Value> args = emitter->beginFunction(
+        *module, {{ids, ArgKind::Tokens}, {ids, ArgKind::Positions}},
+        {f32Type(context, out.shape)});
+    tokens = args[0];
+    positions = args[1];
+  }
   mlir::Value logits = emit(outName);
   if (error)
     return makeError(*error);
@@ -2998,9 +3229,18 @@ llvm::Error Importer::emitFunction(ONNXModel &result) {
   info.type = "onnx";
   info.vocabSize = vocab;
   info.hiddenSize = hidden;
-  info.kind = lm ? llmrt::ModelKind::Decoder : llmrt::ModelKind::Encoder;
+  info.kind = seq2seq ? llmrt::ModelKind::EncoderDecoder
+              : lm    ? llmrt::ModelKind::Decoder
+                      : llmrt::ModelKind::Encoder;
   info.maxPositions = maxPositions;
-  ModelKind kind = lm ? ModelKind::Decoder : ModelKind::Encoder;
+  ModelKind kind = seq2seq ? ModelKind::EncoderDecoder
+                   : lm    ? ModelKind::Decoder
+                           : ModelKind::Encoder;
+  if (seq2seq && !lm)
+    return makeError(llvm::formatv(
+        "{0}: graph output '{1}': expected an encoder-decoder's logits [batch, "
+        "decoder sequence, {2}] (the token embedding's rows), found {3}",
+        path, outName, vocab, fmtShape(out.shape)));
   context.getLoadedDialect<LLMDialect>()->getModelAttrHelper().setAttr(
       *module,
       ModelInfoAttr::get(&context, info.type, kind, info.vocabSize,
@@ -3023,10 +3263,11 @@ llvm::Error Importer::emitFunction(ONNXModel &result) {
 }
 
 llvm::Expected<ONNXModel> Importer::run() {
-  if (options.seqLen < 1 || options.batch < 1)
+  if (options.seqLen < 1 || options.batch < 1 || options.decoderSeqLen < 1)
     return makeError(llvm::formatv(
-        "expected a positive sequence length and batch, found {0} and {1}",
-        options.seqLen, options.batch));
+        "expected a positive sequence length, decoder length and batch, found "
+        "{0}, {1} and {2}",
+        options.seqLen, options.decoderSeqLen, options.batch));
   if (llvm::Error err = parse())
     return std::move(err);
   if (llvm::Error err = readInitializers())

@@ -99,23 +99,6 @@ void observeLinear(const void *w, const float *x, int64_t m, int64_t k);
 /// Applies `activation` (LLMK_ACT_*) to one value.
 float activate(float x, int32_t activation);
 
-/// T5's relative position buckets (T5Attention._relative_position_bucket, in
-/// its fp32 arithmetic: the truncation of the log term makes every rounding
-/// count). `bucket(key - query)` indexes a [numBuckets, heads] bias table.
-class RelativeBuckets {
-public:
-  RelativeBuckets(int64_t numBuckets, int64_t maxDistance, bool bidirectional);
-  /// False when the parameters give no exact range or no log range.
-  bool isValid() const { return maxExact > 0 && maxDistance > maxExact; }
-  /// The bucket of `relative` = key position - query position.
-  int64_t bucket(int64_t relative) const;
-
-private:
-  int64_t buckets, maxExact, maxDistance;
-  bool bidirectional;
-  float logRange, logBuckets;
-};
-
 } // namespace llmk
 
 #endif // LLM_RUNTIME_KERNELS_CPU_COMMON_H

@@ -82,39 +82,6 @@ float llmk::activate(float x, int32_t activation) {
   }
 }
 
-namespace llmk {
-
-RelativeBuckets::RelativeBuckets(int64_t numBuckets, int64_t maxDistance,
-                                 bool bidirectional)
-    : buckets(bidirectional ? numBuckets / 2 : numBuckets),
-      maxExact(buckets / 2), maxDistance(maxDistance),
-      bidirectional(bidirectional),
-      logRange(
-          maxExact > 0 && maxDistance > maxExact
-              ? static_cast<float>(std::log(static_cast<double>(maxDistance) /
-                                            static_cast<double>(maxExact)))
-              : 0.0f),
-      logBuckets(static_cast<float>(buckets - maxExact)) {}
-
-int64_t RelativeBuckets::bucket(int64_t relative) const {
-  int64_t bucket = 0;
-  if (bidirectional) {
-    bucket += relative > 0 ? buckets : 0;
-    relative = relative < 0 ? -relative : relative;
-  } else {
-    relative = relative < 0 ? -relative : 0;
-  }
-  if (relative < maxExact)
-    return bucket + relative;
-  float scaled =
-      std::log(static_cast<float>(relative) / static_cast<float>(maxExact)) /
-      logRange * logBuckets;
-  int64_t large = maxExact + static_cast<int64_t>(scaled);
-  return bucket + std::min(large, buckets - 1);
-}
-
-} // namespace llmk
-
 extern "C" {
 
 void llmk_set_num_threads(int32_t n) { setNumThreads(n); }

@@ -10,6 +10,7 @@
 
 #include "Common.h"
 #include "Kernels.h"
+#include "PositionMath.h"
 #include "Simd.h"
 #include "ThreadPool.h"
 

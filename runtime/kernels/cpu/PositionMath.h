@@ -3,7 +3,8 @@
 // Part of LLMC, under the Apache License v2.0.
 //
 // The position math that the compiler and the CPU kernels must agree on bit
-// for bit: RoPE inverse frequencies for every scaling, and ALiBi slopes.
+// for bit: RoPE inverse frequencies for every scaling, ALiBi slopes and T5's
+// relative position buckets.
 // `--llm-lower-rope` bakes the frequencies into a constant table and
 // `--llm-lower-alibi` bakes the slopes into a constant; the kernels compute
 // the same values at run time (`llmk_rope`, dynamic NTK's
@@ -212,6 +213,49 @@ inline bool isValidRopeScaling(int64_t rotaryDim, double theta,
          !needsFactor && !needsContext && !badLlama3 &&
          !(s.kind == LLMK_ROPE_DYNAMIC && rotaryDim <= 2);
 }
+
+/// T5's relative position buckets (T5Attention._relative_position_bucket, in
+/// its fp32 arithmetic: the truncation of the log term makes every rounding
+/// count). `bucket(key - query)` indexes a [numBuckets, heads] bias table.
+/// The kernels compute them at run time; the ONNX importer matches an
+/// exported graph's folded bucket table against them.
+class RelativeBuckets {
+public:
+  RelativeBuckets(int64_t numBuckets, int64_t maxDistance, bool bidirectional)
+      : buckets(bidirectional ? numBuckets / 2 : numBuckets),
+        maxExact(buckets / 2), maxDistance(maxDistance),
+        bidirectional(bidirectional),
+        logRange(
+            maxExact > 0 && maxDistance > maxExact
+                ? static_cast<float>(std::log(static_cast<double>(maxDistance) /
+                                              static_cast<double>(maxExact)))
+                : 0.0f),
+        logBuckets(static_cast<float>(buckets - maxExact)) {}
+  /// False when the parameters give no exact range or no log range.
+  bool isValid() const { return maxExact > 0 && maxDistance > maxExact; }
+  /// The bucket of `relative` = key position - query position.
+  int64_t bucket(int64_t relative) const {
+    int64_t bucket = 0;
+    if (bidirectional) {
+      bucket += relative > 0 ? buckets : 0;
+      relative = relative < 0 ? -relative : relative;
+    } else {
+      relative = relative < 0 ? -relative : 0;
+    }
+    if (relative < maxExact)
+      return bucket + relative;
+    float scaled =
+        std::log(static_cast<float>(relative) / static_cast<float>(maxExact)) /
+        logRange * logBuckets;
+    int64_t large = maxExact + static_cast<int64_t>(scaled);
+    return bucket + std::min(large, buckets - 1);
+  }
+
+private:
+  int64_t buckets, maxExact, maxDistance;
+  bool bidirectional;
+  float logRange, logBuckets;
+};
 
 /// ALiBi slopes of `heads` heads into `out` ([heads]) for `maxBias` (8 in
 /// BLOOM): BLOOM's build_alibi_tensor with its 8 generalized to max_bias, an
