@@ -484,6 +484,15 @@ def write_graphs():
         nodes, inits = relative_bias_nodes(swapped)
         save(model(nodes, inits), name + ".onnx")
     save(model([node("Relu", ["x"], ["y"])], []), "relu.onnx")
+    # An encoder-decoder graph (decoder_input_ids) whose output is hidden
+    # states, not logits.
+    save(model([node("Gather", ["table", "decoder_input_ids"], ["dec"]),
+                node("Add", ["dec", "dec"], ["y"])], [],
+               inputs=[helper.make_tensor_value_info(
+                   name, TensorProto.INT64, [1, axis])
+                   for name, axis in [("input_ids", "seq"),
+                                      ("decoder_input_ids", "dec")]],
+               out_shape=[1, "dec", HIDDEN]), "seq2seq-hidden.onnx")
 
 
 def export(fixture, task, output, inputs=False):
