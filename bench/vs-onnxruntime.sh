@@ -4,14 +4,19 @@
 #   bench/vs-onnxruntime.sh [--llm-run PATH] [--cache DIR] [--python PATH]
 #                           [--threads N] [--rounds N]
 #                           [--gpt2-tokens N] [--bert-tokens N]
+#                           [--bert-batch N] [--decode-prompt N]
+#                           [--decode-tokens N]
 #
 # Exports a GPT-2 124M shape and a BERT-base shape (random weights) with
 # torch.onnx.export (dynamo, opset 18, external data), then times the
 # forward pass over a prompt (GPT-2: 512 tokens, LLMC's prefill; BERT: 128
-# tokens) in ONNX Runtime (CPU provider, all graph optimizations, --threads
-# intra-op threads, default 2) and in LLMC (build/bin/llm-run on the same
-# file), and prints "LLMC ÷ ORT" (ORT time / LLMC time), medians of
-# --rounds rounds (default 3). See docs/Performance.md.
+# tokens, alone and as a batch of 8) in ONNX Runtime (CPU provider, all
+# graph optimizations, --threads intra-op threads, default 2) and in LLMC
+# (build/bin/llm-run on the same file). GPT-2 decode (64 tokens after a
+# 128-token prompt) runs on a second export of the same weights with past
+# key values (TorchScript exporter): ONNX Runtime feeds each step's presents
+# back, LLMC binds the past empty and decodes with its own KV cache. Prints "LLMC ÷ ORT" (ORT time / LLMC time),
+# medians of --rounds rounds (default 3). See docs/Performance.md.
 #
 # Everything is installed from PyPI into a cache on first use, never into
 # the system: ${LLMC_BENCH_CACHE:-$HOME/.cache/llmc-bench}/onnx-venv holds

@@ -493,6 +493,25 @@ def write_graphs():
                    for name, axis in [("input_ids", "seq"),
                                       ("decoder_input_ids", "dec")]],
                out_shape=[1, "dec", HIDDEN]), "seq2seq-hidden.onnx")
+    # An export with past key values: the past [1, heads, past, head dim]
+    # joined to the new keys; bound empty, the Concat is the new keys. Near
+    # misses: a Concat of two computed tensors, and a past whose heads are
+    # not static.
+    def past_graph(second="past_key_values.0.key", heads=HEADS):
+        return model(
+            [node("Reshape", ["x", "heads_shape"], ["x4"]),
+             node("Transpose", ["x4"], ["xh"], perm=[0, 2, 1, 3]),
+             node("Concat", [second, "xh"], ["y"], axis=2)],
+            [ints("heads_shape", [1, -1, HEADS, HIDDEN // HEADS])],
+            inputs=[helper.make_tensor_value_info(
+                        "input_ids", TensorProto.INT64, [1, "seq"]),
+                    helper.make_tensor_value_info(
+                        "past_key_values.0.key", TensorProto.FLOAT,
+                        [1, heads, "past", HIDDEN // HEADS])],
+            out_shape=[1, HEADS, "total", HIDDEN // HEADS])
+    save(past_graph(), "past-concat.onnx")
+    save(past_graph(second="xh"), "concat-computed.onnx", check=False)
+    save(past_graph(heads="heads"), "past-dynamic-heads.onnx", check=False)
 
 
 def export(fixture, task, output, inputs=False):
@@ -589,6 +608,72 @@ def export_seq2seq(fixture):
     np.save(os.path.join(folder, "ort_output.npy"), result[0])
 
 
+def export_past(fixture):
+    """The causal LM test/e2e/<fixture> exported with past key values, as
+    Optimum's text-generation-with-past writes them: input_ids,
+    attention_mask and past_key_values.<i>.key/value [1, kv heads, past,
+    head dim] in, logits and present.<i>.key/value out (the TorchScript
+    exporter, which traces transformers' DynamicCache; traced at 3 past and
+    2 new tokens), into test/e2e/onnx/<fixture>_past, with ONNX Runtime's
+    logits over the fixture's prompt from an empty past."""
+    import onnxruntime as ort
+    import torch
+    import transformers
+
+    source = os.path.join(ROOT, "test", "e2e", fixture)
+    folder = os.path.join(E2E, fixture + "_past")
+    os.makedirs(folder, exist_ok=True)
+    hf = transformers.AutoModelForCausalLM.from_pretrained(
+        source, torch_dtype=torch.float32).eval()
+    config = hf.config
+    layers = config.num_hidden_layers
+    heads = getattr(config, "num_key_value_heads", None) or \
+        config.num_attention_heads
+    head_dim = getattr(config, "head_dim", None) or \
+        config.hidden_size // config.num_attention_heads
+
+    class Wrapper(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, attention_mask, *past):
+            cache = transformers.DynamicCache()
+            for i in range(layers):
+                cache.update(past[2 * i], past[2 * i + 1], i)
+            out = self.m(input_ids=input_ids, attention_mask=attention_mask,
+                         past_key_values=cache, use_cache=True)
+            present = []
+            for layer in out.past_key_values.layers:
+                present += [layer.keys, layer.values]
+            return (out.logits, *present)
+
+    past_names = [f"past_key_values.{i}.{kv}" for i in range(layers)
+                  for kv in ("key", "value")]
+    present_names = [n.replace("past_key_values", "present")
+                     for n in past_names]
+    axes = {"input_ids": {1: "seq"}, "attention_mask": {1: "total"}}
+    axes.update({n: {2: "past"} for n in past_names})
+    axes.update({n: {2: "total"} for n in present_names})
+    past = [torch.zeros(1, heads, 3, head_dim) for _ in past_names]
+    path = os.path.join(folder, "model.onnx")
+    torch.onnx.export(Wrapper(hf), (torch.tensor([[5, 7]]),
+                                    torch.ones(1, 5, dtype=torch.int64),
+                                    *past), path,
+                      input_names=["input_ids", "attention_mask"] + past_names,
+                      output_names=["logits"] + present_names,
+                      dynamic_axes=axes, opset_version=17, dynamo=False)
+    shutil.copy(os.path.join(source, "config.json"), folder)
+    ids = np.array([[int(t) for t in open(
+        os.path.join(source, "input_ids.txt")).read().split(",")]])
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+    feeds.update({n: np.zeros((1, heads, 0, head_dim), np.float32)
+                  for n in past_names})
+    np.save(os.path.join(folder, "ort_output.npy"),
+            session.run(None, feeds)[0][0])
+
+
 def export_optimum(fixture, task, optimum_path):
     """test/e2e/<fixture> exported by Optimum (optimum-onnx's
     optimum.exporters.onnx, its TorchScript-based exporter; it pins
@@ -657,6 +742,8 @@ def main():
         optimize_bert()
         export_seq2seq("t5")
         export_seq2seq("t5_v11")
+        export_past("gpt2")
+        export_past("llama_gqa")
     if args.optimum_path:
         export_optimum("gpt2", "text-generation", args.optimum_path)
         export_optimum("llama_gqa", "text-generation", args.optimum_path)

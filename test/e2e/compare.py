@@ -7,6 +7,9 @@
   compare.py logits OUT.npy REF.npy RTOL
       As above with RTOL in place of 1e-4 (the stated bound of a lossy
       path such as an int8 KV cache).
+  compare.py stacked OUT.npy REF1.npy REF2.npy ...
+      As `logits`, against the REFs concatenated along the first axis
+      (several prompts' rows, one prompt's after another's).
   compare.py ids OUT.txt REF.txt
       The comma-separated id lists are identical.
 
@@ -78,9 +81,16 @@ def unravel(flat, shape):
     return tuple(reversed(idx))
 
 
-def compare_logits(out_path, ref_path, rtol=RTOL):
+def compare_logits(out_path, ref_path, rtol=RTOL, more_refs=()):
     out_shape, out = load_array(out_path)
     ref_shape, ref = load_array(ref_path)
+    for path in more_refs:
+        shape, values = load_array(path)
+        if shape[1:] != ref_shape[1:]:
+            fail(f"{path}: rows of shape {shape[1:]}, {ref_path} has {ref_shape[1:]}", 2)
+        ref_shape = (ref_shape[0] + shape[0],) + tuple(ref_shape[1:])
+        ref = ref + values
+        ref_path += " + " + path
     if out_shape != ref_shape:
         fail(f"shape mismatch: expected {ref_shape} (from {ref_path}), found {out_shape} (from {out_path})")
     if not ref:
@@ -128,7 +138,9 @@ def compare_ids(out_path, ref_path):
 
 def main(argv):
     if (argv[1:2] == ["logits"] and len(argv) not in (4, 5)) or \
-            (argv[1:2] == ["ids"] and len(argv) != 4) or argv[1:2] not in (["logits"], ["ids"]):
+            (argv[1:2] == ["ids"] and len(argv) != 4) or \
+            (argv[1:2] == ["stacked"] and len(argv) < 5) or \
+            argv[1:2] not in (["logits"], ["ids"], ["stacked"]):
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     if argv[1] == "logits":
@@ -137,6 +149,8 @@ def main(argv):
         except ValueError:
             fail(f"RTOL: expected a number, found {argv[4]!r}", 2)
         compare_logits(argv[2], argv[3], rtol)
+    elif argv[1] == "stacked":
+        compare_logits(argv[2], argv[3], RTOL, argv[4:])
     else:
         compare_ids(argv[2], argv[3])
 

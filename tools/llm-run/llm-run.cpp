@@ -921,8 +921,8 @@ static int run() {
         {"--num-beams", numBeams > 1},
         {"--decompose-attention", decomposeAttention},
         {"--calib-file", !calibFile.empty() || !calibIdsFile.empty()},
-        {"--input-ids with several prompts",
-         llvm::StringRef(inputIds).contains(';')}};
+        {"--input-ids with several prompts and --max-new-tokens",
+         llvm::StringRef(inputIds).contains(';') && maxNewTokens > 0}};
     for (auto [flag, given] : refused)
       if (given)
         return fail(llvm::formatv("{0}: {1} is not available for ONNX "
@@ -1222,11 +1222,15 @@ static int run() {
             "{2} (compile it with llm-compile --prompt-lens {2})",
             modelPath, entry.getArg(llmrt::ArgKind::Tokens).tensor.shape.back(),
             prompts[0].tokens.size()));
-  if (prompts.size() > 1 && embed.empty() && (!cached || !dumpLogits.empty()))
+  // Several prompts: generated as one batch with the KV cache, or (no
+  // --max-new-tokens) one forward pass each.
+  if (prompts.size() > 1 && embed.empty() && maxNewTokens > 0 &&
+      (!cached || !dumpLogits.empty()))
     return fail("--input-ids: several prompts (separated by ';') are "
-                "generated as one batch with the KV cache; they need a "
-                "decoder-only or encoder-decoder model and --max-new-tokens, "
-                "and exclude --no-kv-cache and --dump-logits");
+                "generated as one batch with the KV cache; generating them "
+                "needs a decoder-only or encoder-decoder model and excludes "
+                "--no-kv-cache and --dump-logits (without --max-new-tokens "
+                "each prompt is one forward pass)");
   if (prompts.size() > 1 && !dumpGenLogits.empty())
     return fail("--dump-gen-logits takes a single prompt; --input-ids has " +
                 std::to_string(prompts.size()));
@@ -1259,6 +1263,19 @@ static int run() {
   if (seq2seq)
     for (llmrt::Prompt &p : prompts)
       p = {decoderIds, std::move(p.tokens)};
+  // Without generation each prompt is one forward pass of the model
+  // compiled at one length.
+  if (maxNewTokens == 0 && perplexity.empty() && embed.empty())
+    for (size_t i = 1; i < prompts.size(); ++i)
+      if (prompts[i].tokens.size() != prompts[0].tokens.size() ||
+          prompts[i].encoderTokens.size() != prompts[0].encoderTokens.size())
+        return fail(llvm::formatv(
+            "--input-ids: a forward pass over several prompts takes prompts "
+            "of one length: prompt 0 has {0} tokens, prompt {1} has {2}",
+            std::max(prompts[0].tokens.size(), prompts[0].encoderTokens.size()),
+            i,
+            std::max(prompts[i].tokens.size(),
+                     prompts[i].encoderTokens.size())));
 
   // The sequence lengths the model is compiled for, checked before any sum
   // that could overflow: the model's own limit where it has one (learned
@@ -1492,20 +1509,34 @@ static int run() {
                          refSequences.get());
   }
   if (maxNewTokens == 0) {
-    // Logits (or hidden states) of the prompt, by one forward pass.
-    const llmrt::Prompt &p = prompts[0];
+    // Logits (or hidden states) of each prompt, by one forward pass each,
+    // one prompt's rows after another's.
+    const int64_t length = static_cast<int64_t>(prompts[0].tokens.size());
     int64_t width = encoder ? info.hiddenSize : vocab;
-    std::vector<float> rows(p.tokens.size() * width);
+    std::vector<float> rows(prompts.size() * length * width);
     start = Clock::now();
-    llmrt::Expected<int64_t> seq =
-        sequences->start(p.tokens, p.encoderTokens, rows.data());
-    if (!seq)
-      return fail(seq.error());
-    notes() << llvm::formatv("forward over {0} tokens: {1:f3} s\n",
-                             forwardLength, secondsSince(start));
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      llmrt::Expected<int64_t> seq =
+          sequences->start(prompts[i].tokens, prompts[i].encoderTokens,
+                           rows.data() + i * length * width);
+      if (!seq)
+        return fail(seq.error());
+      sequences->release(*seq);
+    }
+    double seconds = secondsSince(start);
+    if (prompts.size() == 1)
+      notes() << llvm::formatv("forward over {0} tokens: {1:f3} s\n",
+                               forwardLength, seconds);
+    else
+      notes() << llvm::formatv(
+          "forward over {0} prompts of {1} tokens: {2:f3} s ({3:f1} "
+          "tokens/s)\n",
+          prompts.size(), forwardLength, seconds,
+          prompts.size() * forwardLength / std::max(seconds, 1e-9));
     if (!dumpLogits.empty() || !dumpHidden.empty())
-      if (llvm::Error err = writeNpy(encoder ? dumpHidden : dumpLogits,
-                                     rows.data(), p.tokens.size(), width))
+      if (llvm::Error err =
+              writeNpy(encoder ? dumpHidden : dumpLogits, rows.data(),
+                       static_cast<int64_t>(prompts.size()) * length, width))
         return fail(llvm::toString(std::move(err)));
     return 0;
   }

@@ -231,7 +231,8 @@ enum class InputRole {
   AttentionMask,
   TokenTypes,
   DecoderTokens,
-  DecoderAttentionMask
+  DecoderAttentionMask,
+  PastKeyValues
 };
 
 /// What keeps an initializer's bytes alive: the parsed model (raw_data) and
@@ -638,6 +639,44 @@ llvm::Error Importer::bindInputs() {
         {"decoder_attention_mask", InputRole::DecoderAttentionMask}};
     auto role = llvm::find_if(
         kRoles, [&](const auto &r) { return input.name() == r.first; });
+    // An export with past key values (past_key_values.<i>.key/value, as
+    // Optimum's text-generation-with-past writes them): LLMC keeps its own
+    // KV cache, so the past is bound empty and the graph computes the
+    // prompt's keys and values alone.
+    if (role == std::end(kRoles) &&
+        (llvm::StringRef(input.name()).starts_with("past_key_values") ||
+         llvm::StringRef(input.name()).starts_with("past."))) {
+      const onnx::TypeProto &type = input.type();
+      const int rank = type.has_tensor_type() && type.tensor_type().has_shape()
+                           ? type.tensor_type().shape().dim_size()
+                           : -1;
+      ValueInfo value;
+      value.type = type.has_tensor_type() ? type.tensor_type().elem_type() : 0;
+      if (rank != 4 || !isFloatType(value.type))
+        return makeError(llvm::formatv(
+            "{0}: graph input '{1}': expected past keys or values, a float "
+            "tensor [batch, heads, past sequence, head dim], found element "
+            "type {2} and rank {3}",
+            path, input.name(), value.type, rank));
+      value.shape = {options.batch, 0, 0, 0};
+      for (int i : {1, 3}) {
+        const onnx::TensorShapeProto::Dimension &dim =
+            type.tensor_type().shape().dim(i);
+        if (!dim.has_dim_value() || dim.dim_value() < 1)
+          return makeError(llvm::formatv(
+              "{0}: graph input '{1}': dimension {2}: expected the static "
+              "number of {3}, found {4}",
+              path, input.name(), i, i == 1 ? "heads" : "head features",
+              dim.has_dim_value() ? std::to_string(dim.dim_value())
+                                  : "'" + dim.dim_param() + "'"));
+        value.shape[i] = dim.dim_value();
+      }
+      value.shapeKnown = true;
+      value.constant = Constant{value.type, value.shape, {}};
+      values[input.name()] = std::move(value);
+      inputs[input.name()] = InputRole::PastKeyValues;
+      continue;
+    }
     if (role == std::end(kRoles))
       return makeError(llvm::formatv(
           "{0}: graph input '{1}': expected input_ids, position_ids, "
@@ -2877,6 +2916,20 @@ mlir::Value Importer::emitNode(int index, const std::string &output) {
       return nullptr;
     raised("softmax", 1);
     return SoftmaxOp::create(b, loc, x.getType(), x, b.getI64IntegerAttr(axis));
+  }
+  if (op == "Concat") {
+    // The empty past joined to the new keys or values (an export with past
+    // key values): the one operand that has elements.
+    std::vector<std::string> filled;
+    for (const std::string &in : node.input())
+      if (numElements(values.at(in).shape) > 0)
+        filled.push_back(in);
+    if (filled.size() == 1) {
+      raised("empty_past", 1);
+      return emit(filled[0]);
+    }
+    return unsupported("a concatenation is raised only where all but one "
+                       "operand are empty (a past of no tokens)");
   }
   if (op == "Relu") {
     mlir::Value x = emit(node.input(0));
