@@ -512,6 +512,41 @@ def write_graphs():
     save(past_graph(), "past-concat.onnx")
     save(past_graph(second="xh"), "concat-computed.onnx", check=False)
     save(past_graph(heads="heads"), "past-dynamic-heads.onnx", check=False)
+    # com.microsoft.MultiHeadAttention over three projections, the fused
+    # bias [3 hidden] in the op, causal and bidirectional, with ONNX
+    # Runtime's output on ids 3,1,4,1,5; with an attention bias input (not
+    # supported) it is an error.
+    def mha(unidirectional, attention_bias=False):
+        nodes = [node("MatMul", ["x", f"w{p}"], [f"{p}_lin"]) for p in "qkv"]
+        inputs = ["q_lin", "k_lin", "v_lin", "qkv_bias", "",
+                  "x_bias" if attention_bias else ""]
+        nodes.append(helper.make_node(
+            "MultiHeadAttention", inputs[:6 if attention_bias else 4], ["y"],
+            name="mha", domain="com.microsoft", num_heads=HEADS,
+            unidirectional=unidirectional))
+        inits = [init(f"w{p}", weights(HIDDEN, HIDDEN)) for p in "qkv"]
+        inits.append(init("qkv_bias", weights(3 * HIDDEN)))
+        if attention_bias:
+            inits.append(init("x_bias", weights(1, HEADS, 5, 5)))
+        return model(nodes, inits, contrib=True)
+    import onnxruntime as ort
+    for name, unidirectional in [("contrib-mha-causal", 1),
+                                 ("contrib-mha", 0)]:
+        m = mha(unidirectional)
+        save(m, name + ".onnx", check=False)
+        session = ort.InferenceSession(m.SerializeToString(),
+                                       providers=["CPUExecutionProvider"])
+        ids = np.array([[3, 1, 4, 1, 5]], dtype=np.int64)
+        np.save(os.path.join(GRAPHS, name + ".ort.npy"),
+                session.run(None, {"input_ids": ids})[0][0])
+    save(mha(0, attention_bias=True), "contrib-mha-attention-bias.onnx",
+         check=False)
+    # RMSNormalization (opset 23), and over a middle axis (not raised).
+    for name, axis in [("rms-norm-node", -1), ("rms-norm-node-axis", 1)]:
+        save(model([node("RMSNormalization", ["x", "rms_w"], ["y"],
+                         epsilon=1e-6, axis=axis)],
+                   [init("rms_w", weights(HIDDEN))], opset=23),
+             name + ".onnx", check=False)
 
 
 def export(fixture, task, output, inputs=False):

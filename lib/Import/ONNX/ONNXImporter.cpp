@@ -295,6 +295,9 @@ private:
   /// initializer, and the Add of a 1-D initializer bias.
   struct LinearMatch {
     std::string x, weight, bias;
+    /// Where the layer's `out` values start in `bias`, when the bias is
+    /// fused (several layers' biases in one tensor).
+    std::optional<int64_t> biasOffset;
     bool transB = false;
     int64_t out = 0, in = 0;
     int nodes = 1;
@@ -330,9 +333,10 @@ private:
                           const std::string &output);
   /// `name` + the 1-D initializer `bias`: the bias joins the linear layer
   /// that produces `name` (ONNX Runtime's fusions move a MatMul's bias into
-  /// the op after it).
+  /// the op after it). With `offset` >= 0 the bias is fused, and the layer's
+  /// part starts there.
   mlir::Value emitBiased(const onnx::NodeProto &node, const std::string &name,
-                         const std::string &bias);
+                         const std::string &bias, int64_t offset = -1);
   mlir::Value matchRepeatKV(const onnx::NodeProto &root);
   mlir::Value matchLayerNorm(const onnx::NodeProto &root);
   mlir::Value matchRmsNorm(const onnx::NodeProto &root);
@@ -977,8 +981,25 @@ Importer::fold(const onnx::NodeProto &node,
       shapes[0] = {x[0], x[1], w[1] / 3};
       return std::nullopt;
     }
+    if (op == "MultiHeadAttention") {
+      // query [b, s, H], key [b, kv, H], value [b, kv, Hv]: [b, s, Hv].
+      if (!need(3))
+        return std::nullopt;
+      const std::vector<int64_t> q = shapeOf(0), k = shapeOf(1), v = shapeOf(2);
+      if (q.size() != 3 || k.size() != 3 || v.size() != 3 || k[2] != q[2] ||
+          k[1] != v[1]) {
+        why = llvm::formatv("expected query, key and value [batch, seq, "
+                            "hidden] with key's hidden size query's (the "
+                            "packed forms are not supported), found {0}, {1} "
+                            "and {2}",
+                            fmtShape(q), fmtShape(k), fmtShape(v));
+        return std::nullopt;
+      }
+      shapes[0] = {q[0], q[1], v[2]};
+      return std::nullopt;
+    }
     why = "the op is not supported (domain 'com.microsoft'; supported: "
-          "Attention, SkipLayerNormalization, "
+          "Attention, MultiHeadAttention, SkipLayerNormalization, "
           "SkipSimplifiedLayerNormalization, BiasGelu, FastGelu)";
     return std::nullopt;
   }
@@ -1056,6 +1077,7 @@ Importer::fold(const onnx::NodeProto &node,
       {"Gelu", nullptr},
       {"Cast", nullptr},
       {"LayerNormalization", nullptr},
+      {"RMSNormalization", nullptr},
   };
   if (auto it = kUnary.find(op); it != kUnary.end()) {
     if (!need(1))
@@ -1077,7 +1099,7 @@ Importer::fold(const onnx::NodeProto &node,
       for (int o = 1; o < static_cast<int>(shapes.size()); ++o)
         shapes[o] = shapeOf(0); // mean and inverse std (unused)
     if (!allConstant || op == "Softmax" || op == "Gelu" ||
-        op == "LayerNormalization")
+        op == "LayerNormalization" || op == "RMSNormalization")
       return std::nullopt;
     Constant c{types[0], shapes[0], {}};
     for (double x : constantOf(0)->data)
@@ -1980,6 +2002,9 @@ mlir::Value Importer::emitLinear(const LinearMatch &match, int64_t rowStart,
   if (weight && !match.bias.empty()) {
     hf::ParamLayout biasLayout;
     biasLayout.rowBlocks = layout.rowBlocks;
+    if (match.biasOffset)
+      biasLayout.rowBlocks =
+          std::array<int64_t, 4>{*match.biasOffset + rowStart, out, out, 1};
     bias = emitter->param(paramName(match.bias), {out}, false, biasLayout);
   }
   if (emitter->failed()) {
@@ -2521,7 +2546,7 @@ mlir::Value Importer::matchMergeHeads(const onnx::NodeProto &root) {
 
 mlir::Value Importer::emitBiased(const onnx::NodeProto &node,
                                  const std::string &name,
-                                 const std::string &bias) {
+                                 const std::string &bias, int64_t offset) {
   if (bias.empty())
     return emit(name);
   auto it = values.find(throughViews(name));
@@ -2531,14 +2556,19 @@ mlir::Value Importer::emitBiased(const onnx::NodeProto &node,
           : nullptr;
   std::optional<LinearMatch> linear =
       root && root->op_type() != "Add" ? analyzeLinear(*root) : std::nullopt;
+  const std::vector<int64_t> &biasShape = values.at(bias).shape;
   if (!linear || !linear->bias.empty() || !values.at(bias).initializer ||
-      values.at(bias).shape != std::vector<int64_t>{linear->out}) {
+      biasShape.size() != 1 ||
+      (offset >= 0 ? biasShape[0] < offset + linear->out
+                   : biasShape[0] != linear->out)) {
     fail(llvm::formatv("{0}: {1}: expected its bias input to add to a "
                        "linear layer's output",
                        path, describe(node)));
     return nullptr;
   }
   linear->bias = bias;
+  if (offset >= 0)
+    linear->biasOffset = offset;
   raised("linear", linear->nodes);
   return emitLinear(*linear);
 }
@@ -2611,6 +2641,64 @@ mlir::Value Importer::emitContrib(const onnx::NodeProto &node,
     mlir::Value q = emitLinear(linear, 0, hidden);
     mlir::Value k = emitLinear(linear, hidden, hidden);
     mlir::Value v = emitLinear(linear, 2 * hidden, hidden);
+    if (!q || !k || !v)
+      return nullptr;
+    std::optional<double> scale;
+    if (std::optional<double> given = attrFloat(node, "scale");
+        given && *given != 0.0)
+      scale = *given;
+    raised("attention", 1);
+    mlir::Value result = emitter->attention(
+        q, k, v, heads, heads, scale,
+        attrInt(node, "unidirectional").value_or(0) ? MaskKind::Causal
+                                                    : MaskKind::Bidirectional);
+    if (!result)
+      return failure(llvm::toString(emitter->takeError()));
+    return result;
+  }
+  if (op == "MultiHeadAttention") {
+    // MultiHeadAttention(query, key, value, bias?, key_padding_mask?, ...):
+    // the projections' outputs, with the fused bias [Hq + Hk + Hv] joining
+    // them, then llm.attention (causal with unidirectional=1; query and
+    // key lengths may differ: cross-attention). Attention bias, past state
+    // and a mask that masks something are not supported.
+    if (output != node.output(0))
+      return failure(llvm::formatv("{0}: {1}: its present-state outputs are "
+                                   "not supported",
+                                   path, describe(node)));
+    const int64_t heads = attrInt(node, "num_heads").value_or(0);
+    const int64_t hq = values.at(input(0)).shape.back();
+    const int64_t hv = values.at(input(2)).shape.back();
+    if (heads <= 0 || hq % heads != 0 || hv % heads != 0)
+      return failure(llvm::formatv(
+          "{0}: {1}: attribute 'num_heads': expected a divisor of the hidden "
+          "sizes {2} and {3}, found {4}",
+          path, describe(node), hq, hv, heads));
+    for (int i = 5; i < node.input_size(); ++i)
+      if (!node.input(i).empty())
+        return failure(llvm::formatv("{0}: {1}: input {2} (attention bias or "
+                                     "past state) is not supported",
+                                     path, describe(node), i));
+    if (!input(4).empty()) {
+      const ValueInfo &mask = values.at(input(4));
+      if (!mask.constant ||
+          llvm::any_of(mask.constant->data, [](double v) { return v != 1.0; }))
+        return failure(llvm::formatv(
+            "{0}: {1}: expected key_padding_mask to mask nothing (ones), "
+            "found {2}",
+            path, describe(node),
+            mask.constant ? "a mask with zeros" : "a computed mask"));
+    }
+    const std::string bias = input(3);
+    if (!bias.empty() &&
+        values.at(bias).shape != std::vector<int64_t>{hq + hq + hv})
+      return failure(llvm::formatv(
+          "{0}: {1}: expected the bias [{2}] (query, key and value's), "
+          "found {3}",
+          path, describe(node), hq + hq + hv, fmtShape(values.at(bias).shape)));
+    mlir::Value q = emitBiased(node, input(0), bias, 0);
+    mlir::Value k = q ? emitBiased(node, input(1), bias, hq) : nullptr;
+    mlir::Value v = k ? emitBiased(node, input(2), bias, 2 * hq) : nullptr;
     if (!q || !k || !v)
       return nullptr;
     std::optional<double> scale;
@@ -2867,13 +2955,16 @@ mlir::Value Importer::emitNode(int index, const std::string &output) {
     }
     return nullptr;
   }
-  if (op == "LayerNormalization") {
+  if (op == "LayerNormalization" || op == "RMSNormalization") {
+    // RMSNormalization (opset 23): x / sqrt(mean(x^2) + eps) * scale.
+    const bool rms = op == "RMSNormalization";
     const int64_t rank = static_cast<int64_t>(shape.size());
     if (normalizeAxis(attrInt(node, "axis").value_or(-1), rank) != rank - 1)
       return unsupported("expected normalization over the last axis only");
     const ValueInfo &w = values.at(node.input(1));
-    if (!w.initializer || (node.input_size() > 2 && !node.input(2).empty() &&
-                           !values.at(node.input(2)).initializer))
+    if (!w.initializer ||
+        (!rms && node.input_size() > 2 && !node.input(2).empty() &&
+         !values.at(node.input(2)).initializer))
       return unsupported("expected the scale and bias as initializers");
     const float eps = attrFloat(node, "epsilon").value_or(1e-5f);
     if (!(eps >= 0.0f))
@@ -2887,7 +2978,10 @@ mlir::Value Importer::emitNode(int index, const std::string &output) {
             : mlir::Value();
     if (!x || !weight || error)
       return nullptr;
-    raised("layer_norm", 1);
+    raised(rms ? "rms_norm" : "layer_norm", 1);
+    if (rms)
+      return RMSNormOp::create(b, loc, x.getType(), x, weight,
+                               b.getF64FloatAttr(eps), b.getF64FloatAttr(0.0));
     return LayerNormOp::create(b, loc, x.getType(), x, weight, bias,
                                b.getF64FloatAttr(eps));
   }
