@@ -541,6 +541,40 @@ def write_graphs():
                 session.run(None, {"input_ids": ids})[0][0])
     save(mha(0, attention_bias=True), "contrib-mha-attention-bias.onnx",
          check=False)
+    # com.microsoft.RotaryEmbedding over a projection [1, seq, 2 heads * 4]
+    # at 0..seq-1 (Range), caches of 16 positions for θ = 10000, NeoX and
+    # interleaved (GPT-J) pairs, with ONNX Runtime's output on 3,1,4,1,5;
+    # caches of a linearly scaled RoPE (positions / 4) are refused.
+    def rotary(interleaved, factor=1.0):
+        inv_freq = 1.0 / 10000.0 ** (np.arange(0, 4, 2) / 4)
+        angles = np.outer(np.arange(16) / factor, inv_freq)
+        nodes = [node("MatMul", ["x", "wq"], ["q"]),
+                 node("Shape", ["input_ids"], ["ids_shape"]),
+                 node("Gather", ["ids_shape", "one_index"], ["seq_len"],
+                      axis=0),
+                 node("Range", ["zero_i", "seq_len", "one_i"], ["range"]),
+                 node("Unsqueeze", ["range", "zero_axis"], ["positions"]),
+                 helper.make_node("RotaryEmbedding",
+                                  ["q", "positions", "cos_cache",
+                                   "sin_cache"], ["y"], name="rotary",
+                                  domain="com.microsoft", num_heads=HEADS,
+                                  interleaved=interleaved)]
+        inits = [init("wq", weights(HIDDEN, HIDDEN)), ints("one_index", 1),
+                 scalar("zero_i", 0, np.int64), scalar("one_i", 1, np.int64),
+                 ints("zero_axis", [0]),
+                 init("cos_cache", np.cos(angles).astype(np.float32)),
+                 init("sin_cache", np.sin(angles).astype(np.float32))]
+        return model(nodes, inits, contrib=True)
+    for name, interleaved in [("contrib-rotary", 0),
+                              ("contrib-rotary-interleaved", 1)]:
+        m = rotary(interleaved)
+        save(m, name + ".onnx", check=False)
+        session = ort.InferenceSession(m.SerializeToString(),
+                                       providers=["CPUExecutionProvider"])
+        ids = np.array([[3, 1, 4, 1, 5]], dtype=np.int64)
+        np.save(os.path.join(GRAPHS, name + ".ort.npy"),
+                session.run(None, {"input_ids": ids})[0][0])
+    save(rotary(0, factor=4.0), "contrib-rotary-scaled.onnx", check=False)
     # RMSNormalization (opset 23), and over a middle axis (not raised).
     for name, axis in [("rms-norm-node", -1), ("rms-norm-node-axis", 1)]:
         save(model([node("RMSNormalization", ["x", "rms_w"], ["y"],

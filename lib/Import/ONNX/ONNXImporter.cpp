@@ -153,6 +153,28 @@ double roundTo(int32_t type, double v) {
   return std::trunc(v);
 }
 
+/// θ of the default RoPE whose `d` rotary features have these inverse
+/// frequencies (inv_freq[i] = θ^(-2i/d)), checked against every one of
+/// them; none for any other (a scaled RoPE).
+std::optional<double> ropeTheta(llvm::ArrayRef<double> invFreq, int64_t d) {
+  const int64_t half = static_cast<int64_t>(invFreq.size());
+  // θ from inv_freq[1] = θ^(-2/d), rounded when it is near an integer.
+  const double estimate =
+      half > 1 ? std::pow(invFreq[1], -static_cast<double>(d) / 2) : 10000.0;
+  const double theta =
+      std::abs(estimate - std::round(estimate)) < 1e-3 * estimate
+          ? std::round(estimate)
+          : estimate;
+  if (!std::isfinite(theta) || theta <= 1.0)
+    return std::nullopt;
+  std::vector<float> expected =
+      llmk::defaultInvFreq(static_cast<float>(theta), d);
+  for (int64_t i = 0; i < half; ++i)
+    if (!(std::abs(expected[i] - invFreq[i]) <= 1e-6 * std::abs(expected[i])))
+      return std::nullopt;
+  return theta;
+}
+
 /// Reads `t`'s elements as fp64.
 std::vector<double> decode(const TensorInfo &t) {
   std::vector<double> out(static_cast<size_t>(t.getNumElements()));
@@ -410,6 +432,8 @@ private:
   ONNXImportStats stats;
   std::optional<std::string> error;
   int64_t vocab = 0, hidden = 0, maxPositions = 0;
+  /// What sets maxPositions, for the error past it.
+  std::string positionLimit;
 };
 
 llvm::Error Importer::parse() {
@@ -981,6 +1005,12 @@ Importer::fold(const onnx::NodeProto &node,
       shapes[0] = {x[0], x[1], w[1] / 3};
       return std::nullopt;
     }
+    if (op == "RotaryEmbedding") {
+      if (!need(1))
+        return std::nullopt;
+      shapes[0] = shapeOf(0);
+      return std::nullopt;
+    }
     if (op == "MultiHeadAttention") {
       // query [b, s, H], key [b, kv, H], value [b, kv, Hv]: [b, s, Hv].
       if (!need(3))
@@ -999,7 +1029,8 @@ Importer::fold(const onnx::NodeProto &node,
       return std::nullopt;
     }
     why = "the op is not supported (domain 'com.microsoft'; supported: "
-          "Attention, MultiHeadAttention, SkipLayerNormalization, "
+          "Attention, MultiHeadAttention, RotaryEmbedding, "
+          "SkipLayerNormalization, "
           "SkipSimplifiedLayerNormalization, BiasGelu, FastGelu)";
     return std::nullopt;
   }
@@ -2470,21 +2501,8 @@ mlir::Value Importer::matchRope(const onnx::NodeProto &root) {
               "(position_ids, or 0..seq-1) times a constant inv_freq "
               "of {2} values",
               path, describe(root), half));
-        // θ from inv_freq[1] = θ^(-2/d), checked against every frequency.
-        const double estimate =
-            half > 1 ? std::pow(invFreq->data[1], -static_cast<double>(d) / 2)
-                     : 10000.0;
-        const double theta =
-            std::abs(estimate - std::round(estimate)) < 1e-3 * estimate
-                ? std::round(estimate)
-                : estimate;
-        std::vector<float> expected =
-            llmk::defaultInvFreq(static_cast<float>(theta), d);
-        bool same = true;
-        for (int64_t i = 0; i < half; ++i)
-          same = same && std::abs(expected[i] - invFreq->data[i]) <=
-                             1e-6 * std::abs(expected[i]);
-        if (!same)
+        std::optional<double> theta = ropeTheta(invFreq->data, d);
+        if (!theta)
           return failure(llvm::formatv(
               "{0}: {1}: inv_freq is not θ^(-2i/{2}) for any θ (a "
               "scaled RoPE); only the default RoPE is raised from "
@@ -2503,7 +2521,7 @@ mlir::Value Importer::matchRope(const onnx::NodeProto &root) {
         if (!source)
           return nullptr;
         mlir::Value rotated = emitter->rope(source, positions, split->second, d,
-                                            theta, RopeScalingAttr());
+                                            *theta, RopeScalingAttr());
         raised("rope", 9);
         auto t = cast<RankedTensorType>(rotated.getType());
         return SplitHeadsOp::create(
@@ -2655,6 +2673,90 @@ mlir::Value Importer::emitContrib(const onnx::NodeProto &node,
     if (!result)
       return failure(llvm::toString(emitter->takeError()));
     return result;
+  }
+  if (op == "RotaryEmbedding") {
+    // RotaryEmbedding(input [b, s, heads * d], position_ids, cos_cache,
+    // sin_cache [positions, rotary / 2]): llm.rope at the positions
+    // argument, NeoX pairs or (interleaved=1) GPT-J pairs, θ read back from
+    // the caches' row 1 (atan2(sin, cos) = inv_freq) and checked against
+    // every frequency and every row.
+    const std::vector<int64_t> &x = values.at(input(0)).shape;
+    const int64_t heads = attrInt(node, "num_heads").value_or(0);
+    if (x.size() != 3 || heads <= 0 || x[2] % heads != 0)
+      return failure(llvm::formatv(
+          "{0}: {1}: expected an input [batch, seq, heads * head dim] and "
+          "num_heads dividing its {2} features, found {3} and num_heads {4}",
+          path, describe(node), x.empty() ? 0 : x.back(), fmtShape(x), heads));
+    const int64_t headDim = x[2] / heads;
+    const int64_t rotary = attrInt(node, "rotary_embedding_dim").value_or(0) > 0
+                               ? *attrInt(node, "rotary_embedding_dim")
+                               : headDim;
+    if (attrInt(node, "is_packed_batching").value_or(0) != 0 ||
+        attrFloat(node, "scale").value_or(1.0f) != 1.0f)
+      return failure(llvm::formatv("{0}: {1}: packed batching and a scale "
+                                   "are not supported",
+                                   path, describe(node)));
+    auto table = [&](int i) -> const TensorInfo * {
+      const ValueInfo &v = values.at(input(i));
+      if (!v.initializer || v.shape.size() != 2 || v.shape[0] < 2 ||
+          v.shape[1] * 2 != rotary)
+        return nullptr;
+      auto t = llvm::find_if(tensors, [&](const TensorInfo &info) {
+        return info.name == paramName(input(i));
+      });
+      return t == tensors.end() ? nullptr : &*t;
+    };
+    const TensorInfo *cosTable = table(2), *sinTable = table(3);
+    if (!cosTable || !sinTable || cosTable->shape != sinTable->shape)
+      return failure(llvm::formatv(
+          "{0}: {1}: expected cos_cache and sin_cache as initializers [rows "
+          ">= 2, {2}] (rotary_embedding_dim / 2)",
+          path, describe(node), rotary / 2));
+    const std::vector<double> cosines = decode(*cosTable);
+    const std::vector<double> sines = decode(*sinTable);
+    const int64_t half = rotary / 2, rows = cosTable->shape[0];
+    std::vector<double> invFreq(half);
+    for (int64_t i = 0; i < half; ++i)
+      invFreq[i] = std::atan2(sines[half + i], cosines[half + i]);
+    std::optional<double> theta = ropeTheta(invFreq, rotary);
+    for (int64_t p = 0; theta && p < rows; ++p)
+      for (int64_t i = 0; i < half; ++i) {
+        const double angle = static_cast<double>(p) * invFreq[i];
+        if (std::abs(cosines[p * half + i] - std::cos(angle)) > 1e-4 ||
+            std::abs(sines[p * half + i] - std::sin(angle)) > 1e-4)
+          theta.reset();
+      }
+    if (!theta)
+      return failure(llvm::formatv(
+          "{0}: {1}: the caches are not cos and sin of position * "
+          "θ^(-2i/{2}) for any θ (a scaled RoPE); only the default RoPE is "
+          "raised",
+          path, describe(node), rotary));
+    auto role = inputs.find(throughViews(input(1)));
+    if (!(role != inputs.end() && role->second == InputRole::Positions) &&
+        !isArangeOverSequence(input(1)))
+      return failure(llvm::formatv("{0}: {1}: expected the position_ids "
+                                   "input or 0..seq-1 as positions",
+                                   path, describe(node)));
+    // The caches' rows are the positions the model has.
+    if (!maxPositions || rows < maxPositions) {
+      maxPositions = rows;
+      positionLimit = "the rows of RotaryEmbedding's cos and sin caches";
+    }
+    mlir::Value source = emit(input(0));
+    if (!source)
+      return nullptr;
+    raised("rope", 1);
+    OpBuilder &b = emitter->builder;
+    return RoPEOp::create(
+        b, emitter->loc, source.getType(), source, positions,
+        b.getI64IntegerAttr(heads),
+        rotary == headDim ? IntegerAttr() : b.getI64IntegerAttr(rotary),
+        b.getF64FloatAttr(*theta),
+        RopePairingAttr::get(&context, attrInt(node, "interleaved").value_or(0)
+                                           ? RopePairing::GPTJ
+                                           : RopePairing::NeoX),
+        RopeScalingAttr());
   }
   if (op == "MultiHeadAttention") {
     // MultiHeadAttention(query, key, value, bias?, key_padding_mask?, ...):
@@ -3088,8 +3190,10 @@ mlir::Value Importer::emitNode(int index, const std::string &output) {
     }
     // Learned positions: the table's rows are the positions the model has.
     if (ids == positions)
-      maxPositions = maxPositions ? std::min(maxPositions, table.shape[0])
-                                  : table.shape[0];
+      if (!maxPositions || table.shape[0] < maxPositions) {
+        maxPositions = table.shape[0];
+        positionLimit = "its position embedding's rows";
+      }
     raised("embedding", 1);
     return EmbeddingOp::create(
         b, loc, f32Type(context, {options.batch, length, table.shape[1]}),
@@ -3365,9 +3469,9 @@ llvm::Error Importer::emitFunction(ONNXModel &result) {
     return makeError(*error);
   if (maxPositions && options.seqLen > maxPositions)
     return makeError(llvm::formatv(
-        "{0}: the model supports {1} positions (its position embedding's "
-        "rows), the input has {2} tokens",
-        path, maxPositions, options.seqLen));
+        "{0}: the model supports {1} positions ({2}), the input has {3} "
+        "tokens",
+        path, maxPositions, positionLimit, options.seqLen));
   emitter->endFunction(logits);
   // The token embedding gives the vocabulary; an output over it is a
   // language model's logits, anything else an encoder's hidden states.
