@@ -748,7 +748,8 @@ def export_optimum(fixture, task, optimum_path):
     optimum.exporters.onnx, its TorchScript-based exporter; it pins
     transformers 4.57, so it runs from `optimum_path`, a folder that pip
     install --target filled with optimum-onnx and its pins) into
-    test/e2e/onnx/optimum_<fixture>, with ONNX Runtime's output."""
+    test/e2e/onnx/optimum_<fixture>, with ONNX Runtime's output (an
+    encoder-decoder: encoder_model.onnx and decoder_model.onnx)."""
     import subprocess
     import onnxruntime as ort
 
@@ -760,6 +761,24 @@ def export_optimum(fixture, task, optimum_path):
                     source, "--task", task, folder], check=True, env=env)
     ids = np.array([[int(t) for t in open(
         os.path.join(source, "input_ids.txt")).read().split(",")]])
+    if task == "text2text-generation":
+        # encoder_model.onnx and decoder_model.onnx: the decoder's logits
+        # over the fixture's decoder ids, fed the encoder's output.
+        decoder_ids = np.array([[int(t) for t in open(os.path.join(
+            source, "decoder_input_ids.txt")).read().split(",")]])
+        encoder = ort.InferenceSession(
+            os.path.join(folder, "encoder_model.onnx"),
+            providers=["CPUExecutionProvider"])
+        hidden = encoder.run(None, {"input_ids": ids,
+                                    "attention_mask": np.ones_like(ids)})[0]
+        decoder = ort.InferenceSession(
+            os.path.join(folder, "decoder_model.onnx"),
+            providers=["CPUExecutionProvider"])
+        np.save(os.path.join(folder, "ort_output.npy"), decoder.run(
+            None, {"input_ids": decoder_ids,
+                   "encoder_attention_mask": np.ones_like(ids),
+                   "encoder_hidden_states": hidden})[0][0])
+        return
     session = ort.InferenceSession(os.path.join(folder, "model.onnx"),
                                    providers=["CPUExecutionProvider"])
     feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids),
@@ -817,6 +836,7 @@ def main():
         export_optimum("gpt2", "text-generation", args.optimum_path)
         export_optimum("llama_gqa", "text-generation", args.optimum_path)
         export_optimum("bert", "feature-extraction", args.optimum_path)
+        export_optimum("t5", "text2text-generation", args.optimum_path)
 
 
 if __name__ == "__main__":

@@ -281,6 +281,16 @@ public:
 
 private:
   llvm::Error parse();
+  /// Parses and checks the ModelProto `bytes` of `file` into `model`,
+  /// returning its default-domain opset.
+  llvm::Expected<int64_t> parseModel(llvm::StringRef file,
+                                     llvm::StringRef bytes,
+                                     onnx::ModelProto &model);
+  /// Optimum's encoder-decoder export: the decoder graph (decoder_model.onnx,
+  /// with an `encoder_hidden_states` input) is joined by the
+  /// encoder_model.onnx beside it into one graph, as one export of both
+  /// would have it.
+  llvm::Error joinEncoder(onnx::GraphProto &decoder);
   llvm::Error readInitializers();
   llvm::Error bindInputs();
   llvm::Error inferAndFold();
@@ -452,40 +462,144 @@ llvm::Error Importer::parse() {
   folder = llvm::sys::path::parent_path(path).str();
   if (folder.empty())
     folder = ".";
-  google::protobuf::io::CodedInputStream stream(
-      reinterpret_cast<const uint8_t *>(bytes.data()),
-      static_cast<int>(std::min<size_t>(bytes.size(), INT32_MAX)));
-  stream.SetTotalBytesLimit(INT32_MAX);
+  llvm::Expected<int64_t> parsed = parseModel(path, bytes, storage->model);
+  if (!parsed)
+    return parsed.takeError();
+  opset = *parsed;
+  onnx::GraphProto &main = *storage->model.mutable_graph();
+  if (llvm::any_of(main.input(), [](const onnx::ValueInfoProto &input) {
+        return input.name() == "encoder_hidden_states";
+      }))
+    if (llvm::Error err = joinEncoder(main))
+      return err;
+  graph = &storage->model.graph();
+  stats.onnxNodes = graph->node_size();
+  return llvm::Error::success();
+}
+
+llvm::Expected<int64_t> Importer::parseModel(llvm::StringRef file,
+                                             llvm::StringRef bytes,
+                                             onnx::ModelProto &model) {
   if (bytes.size() > static_cast<size_t>(INT32_MAX))
     return makeError(llvm::formatv(
         "{0}: {1} bytes: expected at most 2 GiB in the .onnx file (larger "
         "models keep their weights in external data files)",
-        path, bytes.size()));
-  if (!storage->model.ParseFromCodedStream(&stream) ||
-      !stream.ConsumedEntireMessage())
+        file, bytes.size()));
+  google::protobuf::io::CodedInputStream stream(
+      reinterpret_cast<const uint8_t *>(bytes.data()),
+      static_cast<int>(bytes.size()));
+  stream.SetTotalBytesLimit(INT32_MAX);
+  if (!model.ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage())
     return makeError(llvm::formatv(
         "{0}: expected an ONNX ModelProto, found {1} bytes that do not parse "
         "as one (a truncated or corrupted file, or not ONNX)",
-        path, bytes.size()));
-  const onnx::ModelProto &model = storage->model;
+        file, bytes.size()));
   if (model.ir_version() < 7)
     return makeError(
         llvm::formatv("{0}: field 'ir_version': expected 7 or newer, found {1}",
-                      path, model.ir_version()));
+                      file, model.ir_version()));
   if (!model.has_graph() || model.graph().node_size() == 0)
     return makeError(llvm::formatv(
-        "{0}: field 'graph': expected a graph with nodes, found {1}", path,
+        "{0}: field 'graph': expected a graph with nodes, found {1}", file,
         model.has_graph() ? "an empty graph" : "none"));
-  graph = &model.graph();
+  int64_t version = 0;
   for (const onnx::OperatorSetIdProto &set : model.opset_import())
     if (set.domain().empty() || set.domain() == "ai.onnx")
-      opset = set.version();
-  if (opset < 14)
+      version = set.version();
+  if (version < 14)
     return makeError(llvm::formatv(
         "{0}: field 'opset_import': expected the default domain at opset 14 "
         "or newer, found {1}",
-        path, opset ? std::to_string(opset) : std::string("none")));
-  stats.onnxNodes = graph->node_size();
+        file, version ? std::to_string(version) : std::string("none")));
+  return version;
+}
+
+llvm::Error Importer::joinEncoder(onnx::GraphProto &decoder) {
+  const std::string encoderPath = folder + "/encoder_model.onnx";
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+      llvm::MemoryBuffer::getFile(encoderPath, /*IsText=*/false,
+                                  /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return makeError(llvm::formatv(
+        "{0}: graph input 'encoder_hidden_states': expected the encoder "
+        "beside it, {1} ({2})",
+        path, encoderPath, buffer.getError().message()));
+  onnx::ModelProto encoderModel;
+  llvm::Expected<int64_t> encoderOpset =
+      parseModel(encoderPath, (*buffer)->getBuffer(), encoderModel);
+  if (!encoderOpset)
+    return encoderOpset.takeError();
+  if (*encoderOpset != opset)
+    return makeError(llvm::formatv(
+        "{0}: field 'opset_import': expected the decoder's opset {1}, found "
+        "{2}",
+        encoderPath, opset, *encoderOpset));
+  onnx::GraphProto &encoder = *encoderModel.mutable_graph();
+  if (encoder.output_size() < 1)
+    return makeError(
+        llvm::formatv("{0}: the graph has no output", encoderPath));
+  // The encoder's values are renamed under "encoder/", except its inputs:
+  // input_ids (the encoder's tokens) and attention_mask. The decoder's
+  // input_ids becomes decoder_input_ids, its encoder_attention_mask the
+  // encoder's attention_mask, and its encoder_hidden_states the encoder's
+  // output.
+  std::map<std::string, std::string> encoderNames,
+      decoderNames = {{"input_ids", "decoder_input_ids"},
+                      {"encoder_attention_mask", "attention_mask"}};
+  for (const onnx::ValueInfoProto &input : encoder.input())
+    if (input.name() != "input_ids" && input.name() != "attention_mask")
+      return makeError(llvm::formatv(
+          "{0}: graph input '{1}': expected input_ids or attention_mask",
+          encoderPath, input.name()));
+  auto encoderName = [&](const std::string &name) {
+    if (name.empty() || name == "input_ids" || name == "attention_mask")
+      return name;
+    return "encoder/" + name;
+  };
+  decoderNames["encoder_hidden_states"] = encoderName(encoder.output(0).name());
+  auto rename = [](google::protobuf::RepeatedPtrField<std::string> &names,
+                   auto &&to) {
+    for (std::string &name : names)
+      name = to(name);
+  };
+  auto inDecoder = [&](const std::string &name) {
+    auto it = decoderNames.find(name);
+    return it == decoderNames.end() ? name : it->second;
+  };
+  for (onnx::NodeProto &node : *decoder.mutable_node()) {
+    rename(*node.mutable_input(), inDecoder);
+    rename(*node.mutable_output(), inDecoder);
+  }
+  for (onnx::ValueInfoProto &input : *decoder.mutable_input())
+    input.set_name(inDecoder(input.name()));
+  // The decoder's encoder_hidden_states is now computed: not an input. Its
+  // attention_mask input stays (one binding serves both graphs).
+  auto &decoderInputs = *decoder.mutable_input();
+  for (int i = decoderInputs.size() - 1; i >= 0; --i)
+    if (decoderInputs.Get(i).name() == decoderNames["encoder_hidden_states"] ||
+        (decoderInputs.Get(i).name() == "attention_mask" &&
+         llvm::any_of(encoder.input(), [](const onnx::ValueInfoProto &in) {
+           return in.name() == "attention_mask";
+         })))
+      decoderInputs.DeleteSubrange(i, 1);
+  // The encoder's nodes come first (the decoder reads their output).
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+  for (onnx::NodeProto &node : *encoder.mutable_node()) {
+    rename(*node.mutable_input(), encoderName);
+    rename(*node.mutable_output(), encoderName);
+    if (!node.name().empty())
+      node.set_name("encoder/" + node.name());
+    nodes.Add(std::move(node));
+  }
+  for (onnx::NodeProto &node : *decoder.mutable_node())
+    nodes.Add(std::move(node));
+  decoder.mutable_node()->Swap(&nodes);
+  for (onnx::TensorProto &t : *encoder.mutable_initializer()) {
+    t.set_name(encoderName(t.name()));
+    *decoder.add_initializer() = std::move(t);
+  }
+  for (const onnx::ValueInfoProto &input : encoder.input())
+    *decoder.add_input() = input;
   return llvm::Error::success();
 }
 
@@ -1514,6 +1628,58 @@ Importer::fold(const onnx::NodeProto &node,
       }
       for (int64_t e = 0; e < inner; ++e)
         c.data.push_back(constantOf(0)->data[at + e]);
+    }
+    return c;
+  }
+  if (op == "ScatterND") {
+    // data with the slices at `indices` replaced by `updates`.
+    if (!need(3))
+      return std::nullopt;
+    std::string reduction = "none";
+    for (const onnx::AttributeProto &a : node.attribute())
+      if (a.name() == "reduction")
+        reduction = a.s();
+    const std::vector<int64_t> data = shapeOf(0), indices = shapeOf(1);
+    const int64_t m = indices.empty() ? 0 : indices.back();
+    std::vector<int64_t> updates(
+        indices.begin(), indices.empty() ? indices.end() : indices.end() - 1);
+    if (m >= 1 && m <= static_cast<int64_t>(data.size()))
+      updates.insert(updates.end(), data.begin() + m, data.end());
+    if (reduction != "none" || m < 1 || m > static_cast<int64_t>(data.size()) ||
+        shapeOf(2) != updates) {
+      why = llvm::formatv("expected indices [..., m <= {0}] into data {1}, "
+                          "updates {2} and no reduction, found indices {3}, "
+                          "updates {4} and reduction '{5}'",
+                          data.size(), fmtShape(data), fmtShape(updates),
+                          fmtShape(indices), fmtShape(shapeOf(2)), reduction);
+      return std::nullopt;
+    }
+    shapes[0] = data;
+    if (!allConstant || !fits(shapes[0]))
+      return std::nullopt;
+    std::vector<int64_t> strides = stridesOf(data);
+    int64_t inner = 1;
+    for (size_t d = m; d < data.size(); ++d)
+      inner *= data[d];
+    Constant c = *constantOf(0);
+    c.shape = data;
+    const std::vector<double> &index = constantOf(1)->data;
+    const std::vector<double> &update = constantOf(2)->data;
+    for (size_t t = 0, u = 0; t + m <= index.size(); t += m, u += inner) {
+      int64_t at = 0;
+      for (int64_t j = 0; j < m; ++j) {
+        int64_t k = static_cast<int64_t>(index[t + j]);
+        if (k < 0)
+          k += data[j];
+        if (k < 0 || k >= data[j]) {
+          why = llvm::formatv("index {0} is outside dimension {1} of size {2}",
+                              static_cast<int64_t>(index[t + j]), j, data[j]);
+          return std::nullopt;
+        }
+        at += k * strides[j];
+      }
+      for (int64_t e = 0; e < inner; ++e)
+        c.data[at + e] = roundTo(c.type, update[u + e]);
     }
     return c;
   }
@@ -2896,7 +3062,23 @@ std::optional<int64_t> Importer::configuredMaxDistance() const {
 }
 
 mlir::Value Importer::matchRelativeBias(const std::string &name) {
-  const onnx::NodeProto *unsqueeze = producerOf(name, "Unsqueeze");
+  // Through slices that keep every element (transformers 4's
+  // position_bias[:, :, -seq_length:, :] without a past).
+  std::string at = name;
+  int64_t slices = 0;
+  while (const onnx::NodeProto *slice = producerOf(at, "Slice")) {
+    const std::optional<Constant> *steps =
+        slice->input_size() > 4 && !slice->input(4).empty()
+            ? &values.at(slice->input(4)).constant
+            : nullptr;
+    if (values.at(slice->input(0)).shape != values.at(at).shape ||
+        (steps && (!*steps || llvm::any_of((*steps)->data,
+                                           [](double v) { return v != 1.0; }))))
+      break;
+    at = slice->input(0);
+    ++slices;
+  }
+  const onnx::NodeProto *unsqueeze = producerOf(at, "Unsqueeze");
   if (!unsqueeze)
     return nullptr;
   std::vector<int64_t> axes = attrInts(*unsqueeze, "axes");
@@ -2966,7 +3148,7 @@ mlir::Value Importer::matchRelativeBias(const std::string &name) {
   mlir::Value weight = paramOf(gather->input(0), table.shape);
   if (!weight)
     return nullptr;
-  raised("relative_position_bias", 3);
+  raised("relative_position_bias", 3 + slices);
   OpBuilder &b = emitter->builder;
   return relativeBiases[key] = RelativePositionBiasOp::create(
              b, emitter->loc, f32Type(context, {heads, q, q}), weight,
