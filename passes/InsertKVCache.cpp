@@ -120,6 +120,14 @@ FailureOr<AttentionSite> getSite(Operation *op, const ArgumentDeps &deps) {
     return failure();
   }
   site.cross = isCrossAttention(op, deps);
+  // One query over one key of its own tokens: causal and bidirectional
+  // alike (an imported graph's 1x1 mask cannot say which), served as causal.
+  auto tokens = [](Value v) {
+    return cast<RankedTensorType>(v.getType()).getDimSize(1);
+  };
+  if (!site.cross && site.mask == MaskKind::Bidirectional &&
+      tokens(site.query) == 1 && tokens(site.key) == 1)
+    site.mask = MaskKind::Causal;
   if (!site.cross && site.mask != MaskKind::Causal &&
       site.mask != MaskKind::SlidingWindow)
     return op->emitOpError()

@@ -101,6 +101,19 @@ func.func @no_attention(%x: tensor<2xf32>) -> tensor<2xf32> {
 
 // -----
 
+// Bidirectional self-attention of one query over one key is the same as
+// causal (an imported graph's 1x1 mask cannot say which): served as causal.
+// CHECK-LABEL: func.func @one_token
+// CHECK: llm.kv_cache_append
+// CHECK: llm.paged_attention {{.*}} {layer = 0 : i64, mask = #llm.mask<causal>, num_heads = 4 : i64, scale = 2.500000e-01 : f64}
+func.func @one_token(%q: tensor<1x1x64xf32>) -> tensor<1x1x64xf32> {
+  %a = llm.attention %q, %q, %q {num_heads = 4, num_kv_heads = 4, mask = #llm.mask<bidirectional>}
+      : tensor<1x1x64xf32>, tensor<1x1x64xf32>, tensor<1x1x64xf32> -> tensor<1x1x64xf32>
+  return %a : tensor<1x1x64xf32>
+}
+
+// -----
+
 func.func @bidirectional(%q: tensor<1x2x64xf32>) -> tensor<1x2x64xf32> {
   // expected-error @+1 {{'llm.attention' op llm-insert-kv-cache: expected causal or sliding-window attention, or bidirectional cross-attention whose keys and values do not depend on the query's tokens, found mask 'bidirectional' over the query's own tokens}}
   %a = llm.attention %q, %q, %q {num_heads = 4, num_kv_heads = 4, mask = #llm.mask<bidirectional>}

@@ -1023,6 +1023,7 @@ static int run() {
       onnxInfo.eosTokenIds = (*config)->getInfo().eosTokenIds;
       onnxInfo.maxPositions = (*config)->getInfo().maxPositions;
       onnxInfo.decoderStartTokenId = (*config)->getInfo().decoderStartTokenId;
+      onnxInfo.slidingWindow = (*config)->getInfo().slidingWindow;
       onnxInfo.type = (*config)->getInfo().type + " (onnx)";
     }
   }
@@ -1205,13 +1206,8 @@ static int run() {
                               info.type));
   // A decoder's artifact holds the cached entry points alone, an encoder's
   // the forward one.
-  // An ONNX encoder-decoder runs its decoder over the whole sequence at
-  // each step: the KV cache's entry points derive from one imported
-  // function per prompt length, which its folded masks and relative
-  // position buckets fix at one decoder length.
-  bool cached = artifact ? !encoder
-                         : maxNewTokens > 0 && !encoder && !noKVCache &&
-                               !(onnx && seq2seq);
+  bool cached =
+      artifact ? !encoder : maxNewTokens > 0 && !encoder && !noKVCache;
   if (artifact && encoder)
     for (const llmrt::EntryDesc &entry : artifactManifest->manifest.entries)
       if (entry.hasArg(llmrt::ArgKind::Tokens) && prompts.size() == 1 &&
@@ -1325,14 +1321,17 @@ static int run() {
     // at the decoder prompt's plus the new tokens.
     const int64_t encoderLength =
         static_cast<int64_t>(prompts.at(0).encoderTokens.size());
-    // At one token the folded mask cannot tell causal from bidirectional
-    // attention, and the cache needs causal.
-    if (cached && length == 1)
+    // A sliding window shows in the folded mask only past its width: a
+    // shorter prompt's mask is plain causal, which the cache would then
+    // serve for every later token.
+    if (cached && onnxInfo.slidingWindow > 0 &&
+        length <= onnxInfo.slidingWindow)
       return fail(llvm::formatv(
-          "{0}: a one-token prompt: an ONNX decoder is compiled with the KV "
-          "cache from a prompt of at least 2 tokens (at one token its mask "
-          "does not say the attention is causal); use --no-kv-cache",
-          modelPath));
+          "{0}: a prompt of {1} tokens with the KV cache: config.json's "
+          "sliding_window is {2}, and the mask of a graph imported at no more "
+          "tokens than the window does not show it; use a longer prompt or "
+          "--no-kv-cache",
+          modelPath, length, onnxInfo.slidingWindow));
     llvm::Expected<ONNXModel> imported =
         seq2seq ? importOnnx(encoderLength, length) : importOnnx(length, 1);
     if (!imported)

@@ -130,7 +130,11 @@ def InsertKVCachePass : Pass<"llm-insert-kv-cache", "::mlir::ModuleOp"> {
     sequence (`llm.paged_attention`): the prefill entry point of a function
     imported for the prompt. The same rewrite of a function imported for
     batch B and one token is the batched decode entry point, which the pass
-    can also derive itself (`decode-batch`).
+    can also derive itself (`decode-batch`). Bidirectional self-attention
+    of one query over one key is served as causal: at one token the two
+    are the same, and an imported graph's 1x1 mask cannot say which it is
+    (an ONNX decoder imported for a one-token prompt, or T5's decoder for
+    its start token).
 
     With `decode-batch=B`, each rewritten function `f` (the prefill entry
     point, over the prompt's tokens) also gets its batched decode entry

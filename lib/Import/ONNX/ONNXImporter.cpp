@@ -153,6 +153,13 @@ double roundTo(int32_t type, double v) {
   return std::trunc(v);
 }
 
+/// The largest maximum distance tried when reading T5's bucketing back.
+constexpr int64_t kMaxRelativeDistance = 1 << 16;
+/// The sequence length at which a graph is folded again when a short
+/// import leaves T5's bucketing ambiguous (T5's default maximum distance is
+/// 128).
+constexpr int64_t kProbeLength = 256;
+
 /// θ of the default RoPE whose `d` rotary features have these inverse
 /// frequencies (inv_freq[i] = θ^(-2i/d)), checked against every one of
 /// them; none for any other (a scaled RoPE).
@@ -173,6 +180,52 @@ std::optional<double> ropeTheta(llvm::ArrayRef<double> invFreq, int64_t d) {
     if (!(std::abs(expected[i] - invFreq[i]) <= 1e-6 * std::abs(expected[i])))
       return std::nullopt;
   return theta;
+}
+
+/// The T5 bucketing (maximum distance, bidirectional) that gives the
+/// [q, q] bucket table `found` of `buckets` buckets: the first match,
+/// trying the `preferred` distances first in each direction, then every
+/// distance up to kMaxRelativeDistance. `ambiguous` tells whether another
+/// bucketing would give the table too (always at one token), unless the
+/// match is `configured`'s distance.
+std::optional<std::pair<int64_t, bool>>
+findBucketing(const std::vector<int64_t> &found, int64_t q, int64_t buckets,
+              llvm::ArrayRef<int64_t> preferred,
+              std::optional<int64_t> configured, bool &ambiguous) {
+  auto matches = [&](int64_t maxDistance, bool bidirectional) {
+    llmk::RelativeBuckets bucketing(buckets, maxDistance, bidirectional);
+    if (!bucketing.isValid())
+      return false;
+    for (int64_t i = 0; i < q; ++i)
+      for (int64_t j = 0; j < q; ++j)
+        if (bucketing.bucket(j - i) != found[i * q + j])
+          return false;
+    return true;
+  };
+  std::optional<std::pair<int64_t, bool>> first;
+  ambiguous = q < 2;
+  for (bool bidirectional : {true, false}) {
+    const int64_t exact = (bidirectional ? buckets / 2 : buckets) / 2;
+    std::vector<int64_t> order(preferred.begin(), preferred.end());
+    for (int64_t d = exact + 1; d <= kMaxRelativeDistance; ++d)
+      order.push_back(d);
+    for (int64_t d : order) {
+      if (!matches(d, bidirectional) ||
+          (first && first->first == d && first->second == bidirectional))
+        continue;
+      if (!first) {
+        first = {d, bidirectional};
+        if (configured && d == *configured)
+          break;
+        continue;
+      }
+      ambiguous = true;
+      break;
+    }
+    if (first)
+      break;
+  }
+  return first;
 }
 
 /// Reads `t`'s elements as fp64.
@@ -231,8 +284,6 @@ std::vector<double> decode(const TensorInfo &t) {
 /// [buckets, heads] bias table, stays a parameter).
 constexpr int64_t kMaxFoldedInitializer = 1 << 20;
 constexpr int64_t kMaxFoldedFloats = 16;
-/// The largest maximum distance tried when reading T5's bucketing back.
-constexpr int64_t kMaxRelativeDistance = 1 << 16;
 
 /// What a graph value is.
 struct ValueInfo {
@@ -383,6 +434,11 @@ private:
   /// relative_attention_max_distance of a config.json beside the file, if
   /// it has one (a hint: the folded buckets decide).
   std::optional<int64_t> configuredMaxDistance() const;
+  /// Value `name` of the graph folded at kProbeLength tokens (encoder and
+  /// decoder), or null when that fails; folded once, on first use.
+  const ValueInfo *probeValue(const std::string &name);
+  std::unique_ptr<Importer> probe;
+  bool probed = false;
   /// x [b, s, h*d] of a split into heads [b, h, s, d] (Reshape then
   /// Transpose 0,2,1,3), or with the key layout [b, h, d, s] (0,2,3,1).
   std::optional<std::pair<std::string, int64_t>>
@@ -3061,6 +3117,32 @@ std::optional<int64_t> Importer::configuredMaxDistance() const {
   return static_cast<int64_t>(*value);
 }
 
+const ValueInfo *Importer::probeValue(const std::string &name) {
+  if (!probed) {
+    probed = true;
+    ONNXImportOptions wider = options;
+    wider.seqLen = std::max(wider.seqLen, kProbeLength);
+    wider.decoderSeqLen = std::max(wider.decoderSeqLen, kProbeLength);
+    auto folded =
+        fromBuffer ? std::make_unique<Importer>(context, contents, path, wider)
+                   : std::make_unique<Importer>(context, path, wider);
+    bool ok = true;
+    for (auto step : {&Importer::parse, &Importer::readInitializers,
+                      &Importer::bindInputs, &Importer::inferAndFold})
+      if (ok)
+        if (llvm::Error err = ((*folded).*step)()) {
+          llvm::consumeError(std::move(err));
+          ok = false;
+        }
+    if (ok)
+      probe = std::move(folded);
+  }
+  if (!probe)
+    return nullptr;
+  auto it = probe->values.find(name);
+  return it == probe->values.end() ? nullptr : &it->second;
+}
+
 mlir::Value Importer::matchRelativeBias(const std::string &name) {
   // Through slices that keep every element (transformers 4's
   // position_bias[:, :, -seq_length:, :] without a past).
@@ -3108,37 +3190,30 @@ mlir::Value Importer::matchRelativeBias(const std::string &name) {
   if (mlir::Value cached = relativeBiases[key])
     return cached;
   // The folded buckets are T5's of key - query for one direction setting
-  // and maximum distance: read them back. Distances past the sequence are
-  // never looked up, so any maximum distance that gives these buckets
-  // gives this bias. Tried first: config.json's beside the file (an
-  // export's copy of the model's), then T5's default (128), then the
-  // smallest.
+  // and maximum distance: read them back. Tried first: config.json's
+  // maximum distance beside the file (an export's copy of the model's),
+  // then T5's default (128), then the smallest.
+  std::optional<int64_t> configured = configuredMaxDistance();
   std::vector<int64_t> preferred = {128};
-  if (std::optional<int64_t> configured = configuredMaxDistance())
+  if (configured)
     preferred.insert(preferred.begin(), *configured);
-  const std::vector<int64_t> found = index.constant->ints();
-  auto matches = [&](int64_t maxDistance, bool bidirectional) {
-    llmk::RelativeBuckets bucketing(buckets, maxDistance, bidirectional);
-    if (!bucketing.isValid())
-      return false;
-    for (int64_t i = 0; i < q; ++i)
-      for (int64_t j = 0; j < q; ++j)
-        if (bucketing.bucket(j - i) != found[i * q + j])
-          return false;
-    return true;
-  };
-  std::optional<std::pair<int64_t, bool>> bucketing;
-  for (bool bidirectional : {true, false}) {
-    const int64_t exact = (bidirectional ? buckets / 2 : buckets) / 2;
-    for (int64_t d : preferred)
-      if (!bucketing && matches(d, bidirectional))
-        bucketing = {d, bidirectional};
-    for (int64_t d = exact + 1; !bucketing && d <= kMaxRelativeDistance; ++d)
-      if (matches(d, bidirectional))
-        bucketing = {d, bidirectional};
-    if (bucketing)
-      break;
-  }
+  bool ambiguous = false;
+  std::optional<std::pair<int64_t, bool>> bucketing = findBucketing(
+      index.constant->ints(), q, buckets, preferred, configured, ambiguous);
+  // Short sequences say little: at one token both directions give bucket
+  // 0, and over few tokens many maximum distances give the same buckets,
+  // while a KV cache later looks up longer distances. Then the graph is
+  // folded again at kProbeLength tokens, and its buckets decide.
+  if (bucketing && ambiguous)
+    if (const ValueInfo *wider = probeValue(gather->input(1));
+        wider && wider->constant && wider->shape.size() == 2 &&
+        wider->shape[0] == wider->shape[1] && wider->shape[0] > q) {
+      bool stillAmbiguous = false;
+      if (std::optional<std::pair<int64_t, bool>> probed =
+              findBucketing(wider->constant->ints(), wider->shape[0], buckets,
+                            preferred, configured, stillAmbiguous))
+        bucketing = probed;
+    }
   if (!bucketing)
     return failure(llvm::formatv(
         "{0}: {1}: the relative position buckets of '{2}' ([{3}, {3}]) are "
