@@ -7,6 +7,7 @@
 #include "llm/JIT/JIT.h"
 #include "Calibrate.h"
 #include "llm/Import/HFImporter.h"
+#include "llm/Import/ONNXImporter.h"
 #include "llm/JIT/CompileCache.h"
 #include "llm/Pipelines/Pipelines.h"
 #include "llm/Support/RuntimeError.h"
@@ -420,6 +421,36 @@ static llvm::Error checkCompileOptions(const JITOptions &options,
   return llvm::Error::success();
 }
 
+/// Runs the CPU pipeline on the imported `module`, then erases the decode
+/// entry points other than `decodeName` (none when it is empty).
+static llvm::Error runPipeline(MLIRContext &context, ModuleOp module,
+                               const JITOptions &options,
+                               llvm::StringRef decodeName) {
+  CPUPipelineOptions pipeline;
+  setPipelineOptions(pipeline, options);
+  // buildCPUPipeline puts ALiBi slopes before the cache and the cache before
+  // canonicalization, as the cache requires. Decomposed attention has no
+  // CPU lowering: fusion must raise all of it.
+  PassManager pm(&context);
+  buildCPUPipeline(pm, pipeline);
+  if (options.onPass)
+    pm.addInstrumentation(std::make_unique<PassProgress>(options.onPass));
+  if (failed(pm.run(module)))
+    return makeError(options.kvCache
+                         ? "compiling the cached entry points failed (see the "
+                           "diagnostics above)"
+                         : "lowering to the CPU failed (see the diagnostics "
+                           "above)");
+  // The other decode entry points would only cost JIT time.
+  if (!decodeName.empty())
+    for (auto func :
+         llvm::make_early_inc_range(module.getOps<LLVM::LLVMFuncOp>()))
+      if (func.getSymName().ends_with("_decode") &&
+          func.getSymName() != decodeName)
+        func.erase();
+  return llvm::Error::success();
+}
+
 /// Imports `model` for `options` and runs the CPU pipeline: the module
 /// compileModel compiles. Fills spent.import, leaving `start` at the
 /// pipeline's start; `scalingGroups`, when given, receives AWQ's groups
@@ -438,8 +469,6 @@ importAndLower(MLIRContext &context, const HFModel &model,
                       LLVM::LLVMDialect>();
   bool seq2seq = model.getInfo().kind == llmrt::ModelKind::EncoderDecoder;
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
-  CPUPipelineOptions pipeline;
-  setPipelineOptions(pipeline, options);
   std::string decodeName;
   if (!options.kvCache) {
     HFImportOptions import;
@@ -494,26 +523,8 @@ importAndLower(MLIRContext &context, const HFModel &model,
     *scalingGroups = findScalingGroups(*module);
   spent.import = since(start);
   start = Clock::now();
-  // buildCPUPipeline puts ALiBi slopes before the cache and the cache before
-  // canonicalization, as the cache requires. Decomposed attention has no
-  // CPU lowering: fusion must raise all of it.
-  PassManager pm(&context);
-  buildCPUPipeline(pm, pipeline);
-  if (options.onPass)
-    pm.addInstrumentation(std::make_unique<PassProgress>(options.onPass));
-  if (failed(pm.run(*module)))
-    return makeError(options.kvCache
-                         ? "compiling the cached entry points failed (see the "
-                           "diagnostics above)"
-                         : "lowering to the CPU failed (see the diagnostics "
-                           "above)");
-  // The other decode entry points would only cost JIT time.
-  if (!decodeName.empty())
-    for (auto func :
-         llvm::make_early_inc_range(module->getOps<LLVM::LLVMFuncOp>()))
-      if (func.getSymName().ends_with("_decode") &&
-          func.getSymName() != decodeName)
-        func.erase();
+  if (llvm::Error err = runPipeline(context, *module, options, decodeName))
+    return std::move(err);
   return std::move(module);
 }
 
@@ -533,6 +544,56 @@ mlir::llm::lowerModel(MLIRContext &context, const HFModel &model,
   auto start = std::chrono::steady_clock::now();
   return importAndLower(context, model, weights, options, spent, start,
                         nullptr);
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>> mlir::llm::lowerONNX(
+    MLIRContext &context, llvm::StringRef path, const JITOptions &options,
+    std::shared_ptr<const llmrt::SafeTensorsArchive> &weights) {
+  const std::string noCalibration =
+      "an ONNX file: calibrated quantization needs a model folder (its "
+      "importer runs the float model); expected --method rtn";
+  if (llvm::Error err = checkCompileOptions(options, &noCalibration))
+    return std::move(err);
+  context.loadDialect<LLMDialect, func::FuncDialect, arith::ArithDialect,
+                      LLVM::LLVMDialect>();
+  // The entry points, as importAndLower imports them: the forward pass, or
+  // one prefill per prompt length (per encoder length for an
+  // encoder-decoder, over its decoder prompt).
+  const bool seq2seq = !options.encoderLens.empty();
+  std::vector<ONNXImportOptions> functions;
+  if (!options.kvCache) {
+    ONNXImportOptions import;
+    import.seqLen = options.seqLen;
+    import.decoderSeqLen = std::max<int64_t>(options.decoderSeqLen, 1);
+    functions.push_back(import);
+  }
+  for (int64_t len : options.kvCache
+                         ? seq2seq ? options.encoderLens : options.promptLens
+                         : std::vector<int64_t>{}) {
+    ONNXImportOptions import;
+    import.seqLen = len;
+    import.decoderSeqLen = seq2seq ? options.decoderPromptLen : 1;
+    import.functionName =
+        (seq2seq ? "prefill_enc" : "prefill_") + std::to_string(len);
+    functions.push_back(import);
+  }
+  if (functions.empty())
+    return makeError("compiling an ONNX file: expected at least one prompt "
+                     "length");
+  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
+  for (const ONNXImportOptions &import : functions) {
+    llvm::Expected<ONNXModel> imported = importONNX(context, path, import);
+    if (!imported)
+      return imported.takeError();
+    weights = imported->weights;
+    absorb(*module, *imported->module);
+  }
+  std::string decodeName;
+  if (options.kvCache && options.decodeBatch > 0)
+    decodeName = functions.back().functionName + "_decode";
+  if (llvm::Error err = runPipeline(context, *module, options, decodeName))
+    return std::move(err);
+  return std::move(module);
 }
 
 llvm::Expected<std::unique_ptr<llmrt::Model>> mlir::llm::compileModel(

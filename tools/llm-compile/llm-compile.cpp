@@ -22,6 +22,7 @@
 
 #include "llm/Import/GGUFImporter.h"
 #include "llm/Import/HFImporter.h"
+#include "llm/Import/ONNXImporter.h"
 #include "llm/JIT/JIT.h"
 #include "llm/JIT/NativeCode.h"
 #include "llm/Support/ToolSupport.h"
@@ -62,7 +63,7 @@ namespace {
 
 cl::OptionCategory category("llm-compile options");
 cl::opt<std::string> modelPath(cl::Positional, cl::Required,
-                               cl::desc("<model folder or .gguf file>"),
+                               cl::desc("<model folder, .gguf or .onnx file>"),
                                cl::cat(category));
 cl::opt<std::string> outputPath("o", cl::Required,
                                 cl::desc("Output: the artifact folder "
@@ -339,7 +340,20 @@ int main(int argc, char **argv) {
   std::unique_ptr<HFModel> model;
   std::shared_ptr<const llmrt::SafeTensorsArchive> weights;
   bool gguf = isGGUFPath(modelPath);
-  if (gguf) {
+  const bool onnx = isONNXPath(modelPath);
+  // An ONNX file: imported once here for what it is (its kind, vocabulary
+  // and limits, with the config.json beside it), then at each length.
+  MLIRContext onnxContext;
+  llmrt::ModelInfo onnxInfo;
+  if (onnx) {
+    ONNXImportOptions probe;
+    probe.seqLen = 1;
+    llvm::Expected<ONNXModel> imported =
+        importONNX(onnxContext, modelPath, probe);
+    if (!imported)
+      return fail(llvm::toString(imported.takeError()));
+    onnxInfo = imported->info;
+  } else if (gguf) {
     llvm::Expected<GGUFModel> opened = openGGUF(modelPath);
     if (!opened)
       return fail(llvm::toString(opened.takeError()));
@@ -358,7 +372,7 @@ int main(int argc, char **argv) {
       return fail(archive.error());
     weights = std::move(*archive);
   }
-  const llmrt::ModelInfo &info = model->getInfo();
+  const llmrt::ModelInfo &info = onnx ? onnxInfo : model->getInfo();
   const bool encoder = info.kind == llmrt::ModelKind::Encoder;
   const bool seq2seq = info.kind == llmrt::ModelKind::EncoderDecoder;
   if (encoder && promptLens.size() != 1)
@@ -401,6 +415,15 @@ int main(int argc, char **argv) {
   llvm::sort(options.promptLens);
   if (options.promptLens.empty())
     options.promptLens.push_back(1);
+  // A sliding window shows in an ONNX graph's folded mask only past its
+  // width (llm-run refuses the same prompts).
+  if (onnx && !encoder && !seq2seq && info.slidingWindow > 0 &&
+      options.promptLens.front() <= info.slidingWindow)
+    return fail(llvm::formatv(
+        "--prompt-lens: {0}: expected lengths above config.json's "
+        "sliding_window ({1}), whose mask a graph imported at no more tokens "
+        "does not show; found {2}",
+        modelPath, info.slidingWindow, options.promptLens.front()));
   if (encoder) {
     options.seqLen = options.promptLens.front();
     options.promptLens.clear();
@@ -442,7 +465,8 @@ int main(int argc, char **argv) {
   MLIRContext context;
   progress.stage("passes");
   llvm::Expected<OwningOpRef<ModuleOp>> lowered =
-      lowerModel(context, *model, *weights, options);
+      onnx ? lowerONNX(context, modelPath, options, weights)
+           : lowerModel(context, *model, *weights, options);
   if (!lowered)
     return fail(llvm::toString(lowered.takeError()));
   ModuleOp module = **lowered;
@@ -583,12 +607,19 @@ int main(int argc, char **argv) {
 
   progress.stage("tokenizer and manifest");
   bool tokenizer = false;
+  // A model folder's tokenizer, or the one beside an ONNX file.
+  llvm::SmallString<256> tokenizerDir(modelPath);
+  if (onnx) {
+    tokenizerDir = llvm::sys::path::parent_path(modelPath);
+    if (tokenizerDir.empty())
+      tokenizerDir = ".";
+  }
   if (!gguf)
     for (const char *name :
          {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
           "vocab.json", "merges.txt", "vocab.txt", "tokenizer.model",
           "added_tokens.json"}) {
-      llvm::SmallString<256> from(modelPath);
+      llvm::SmallString<256> from(tokenizerDir);
       llvm::sys::path::append(from, name);
       if (!llvm::sys::fs::is_regular_file(from))
         continue;

@@ -1014,18 +1014,9 @@ static int run() {
     llvm::Expected<ONNXModel> probe = importOnnx(1, 1);
     if (!probe)
       return fail(llvm::toString(probe.takeError()));
+    // With the config.json beside it, if there is one (stop tokens,
+    // limits).
     onnxInfo = probe->info;
-    if (llvm::sys::fs::exists(onnxFolder + "/config.json")) {
-      llvm::Expected<std::unique_ptr<HFModel>> config =
-          HFModel::open(onnxFolder);
-      if (!config)
-        return fail(llvm::toString(config.takeError()));
-      onnxInfo.eosTokenIds = (*config)->getInfo().eosTokenIds;
-      onnxInfo.maxPositions = (*config)->getInfo().maxPositions;
-      onnxInfo.decoderStartTokenId = (*config)->getInfo().decoderStartTokenId;
-      onnxInfo.slidingWindow = (*config)->getInfo().slidingWindow;
-      onnxInfo.type = (*config)->getInfo().type + " (onnx)";
-    }
   }
   if (artifact || onnx) {
     // No HFModel: the manifest or the graph describes the model.

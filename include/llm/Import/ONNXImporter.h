@@ -56,6 +56,8 @@ struct ONNXImportOptions {
   int64_t seqLen = 16;
   /// Decoder tokens of an encoder-decoder graph (its `decoder_input_ids`).
   int64_t decoderSeqLen = 1;
+  /// The name of the imported function.
+  std::string functionName = "forward";
   /// Sequences per call (the graph's dynamic batch axis).
   int64_t batch = 1;
 };
@@ -84,7 +86,10 @@ struct ONNXModel {
   /// What the graph says of the model: type "onnx"; an encoder-decoder
   /// when it takes `decoder_input_ids`, else a decoder when its output is
   /// over the token embedding's rows (logits), else an encoder (hidden
-  /// states); the vocabulary and hidden size of that embedding.
+  /// states); the vocabulary and hidden size of that embedding. With a
+  /// config.json beside the file (one LLMC reads): its model type (as
+  /// "<type> (onnx)"), stop tokens, decoder start, position limit and
+  /// sliding window.
   llmrt::ModelInfo info;
   ONNXImportStats stats;
 };

@@ -208,6 +208,15 @@ llvm::Expected<OwningOpRef<ModuleOp>>
 lowerModel(MLIRContext &context, const HFModel &model,
            const llmrt::SafeTensorsArchive &weights, const JITOptions &options);
 
+/// lowerModel for the ONNX file at `path`: the graph imported once per entry
+/// point of `options` (its forward pass; or with `kvCache` a prefill per
+/// prompt length, or per encoder length over `decoderPromptLen` decoder
+/// tokens when `encoderLens` is set), then the CPU pipeline. `weights`
+/// receives the graph's initializers.
+llvm::Expected<OwningOpRef<ModuleOp>>
+lowerONNX(MLIRContext &context, llvm::StringRef path, const JITOptions &options,
+          std::shared_ptr<const llmrt::SafeTensorsArchive> &weights);
+
 /// Computes the values of some parameters of a compiled model from its
 /// manifest (calibrated quantization).
 using ParamValueFactory =

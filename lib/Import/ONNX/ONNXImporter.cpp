@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "llm/Import/ONNXImporter.h"
+#include "llm/Import/HFImporter.h"
 #include "llm/Import/JSON.h"
 
 #include "../HF/Emitter.h"
@@ -3689,6 +3690,7 @@ llvm::Error Importer::emitFunction(ONNXModel &result) {
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
   emitter = std::make_unique<hf::Emitter>(context, *archive);
   emitter->batch = options.batch;
+  emitter->functionName = options.functionName;
   if (graph->output_size() < 1)
     return makeError(llvm::formatv("{0}: the graph has no output", path));
   const std::string &outName = graph->output(0).name();
@@ -3749,10 +3751,31 @@ llvm::Error Importer::emitFunction(ONNXModel &result) {
         "{0}: graph output '{1}': expected an encoder-decoder's logits [batch, "
         "decoder sequence, {2}] (the token embedding's rows), found {3}",
         path, outName, vocab, fmtShape(out.shape)));
+  // A config.json beside the file (an export's copy of the model's) names
+  // the model and gives its stop tokens, decoder start, position limit and
+  // sliding window. One LLMC cannot read is left aside: the graph is the
+  // model.
+  if (!fromBuffer && llvm::sys::fs::exists(folder + "/config.json")) {
+    llvm::Expected<std::unique_ptr<HFModel>> config = HFModel::open(folder);
+    if (config) {
+      const HFModelInfo &c = (*config)->getInfo();
+      info.type = c.type + " (onnx)";
+      llvm::copy_if(c.eosTokenIds, std::back_inserter(info.eosTokenIds),
+                    [](int64_t id) { return id >= 0; });
+      if (seq2seq)
+        info.decoderStartTokenId = c.decoderStartTokenId;
+      if (c.maxPositions)
+        info.maxPositions = c.maxPositions;
+      info.slidingWindow = c.slidingWindow;
+    } else {
+      llvm::consumeError(config.takeError());
+    }
+  }
   context.getLoadedDialect<LLMDialect>()->getModelAttrHelper().setAttr(
-      *module,
-      ModelInfoAttr::get(&context, info.type, kind, info.vocabSize,
-                         info.hiddenSize, 0, {}, 0, maxPositions, 0, 0));
+      *module, ModelInfoAttr::get(&context, info.type, kind, info.vocabSize,
+                                  info.hiddenSize, 0, info.eosTokenIds,
+                                  info.decoderStartTokenId, info.maxPositions,
+                                  0, info.slidingWindow));
   if (failed(verify(*module)))
     return makeError(llvm::formatv(
         "{0}: the imported IR does not verify (see the diagnostics above)",
