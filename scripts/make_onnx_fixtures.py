@@ -581,6 +581,13 @@ def write_graphs():
                          epsilon=1e-6, axis=axis)],
                    [init("rms_w", weights(HIDDEN))], opset=23),
              name + ".onnx", check=False)
+    # Shape mismatches: an Add whose operands do not broadcast, a MatMul
+    # whose inner dimensions differ.
+    save(model([node("Add", ["x", "b5"], ["y"])], [init("b5", weights(5))]),
+         "shape-mismatch-add.onnx", check=False)
+    save(model([node("MatMul", ["x", "w16"], ["y"])],
+               [init("w16", weights(16, 8))]),
+         "shape-mismatch-matmul.onnx", check=False)
 
 
 def export(fixture, task, output, inputs=False):
