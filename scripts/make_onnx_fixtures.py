@@ -13,6 +13,7 @@ onnxruntime (pip). CI needs none of them: the outputs are committed.
 """
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -494,10 +495,10 @@ def write_graphs():
                                       ("decoder_input_ids", "dec")]],
                out_shape=[1, "dec", HIDDEN]), "seq2seq-hidden.onnx")
     # An export with past key values: the past [1, heads, past, head dim]
-    # joined to the new keys; bound empty, the Concat is the new keys. Near
-    # misses: a Concat of two computed tensors, and a past whose heads are
-    # not static.
-    def past_graph(second="past_key_values.0.key", heads=HEADS):
+    # joined to the new keys; bound empty, the Concat is the new keys, also
+    # where the past's heads are symbolic. Near misses: a Concat of two
+    # computed tensors, and a past of rank 3.
+    def past_graph(second="past_key_values.0.key", heads=HEADS, rank=4):
         return model(
             [node("Reshape", ["x", "heads_shape"], ["x4"]),
              node("Transpose", ["x4"], ["xh"], perm=[0, 2, 1, 3]),
@@ -507,7 +508,7 @@ def write_graphs():
                         "input_ids", TensorProto.INT64, [1, "seq"]),
                     helper.make_tensor_value_info(
                         "past_key_values.0.key", TensorProto.FLOAT,
-                        [1, heads, "past", HIDDEN // HEADS])],
+                        [1, heads, "past", HIDDEN // HEADS][:rank])],
             out_shape=[1, HEADS, "total", HIDDEN // HEADS])
     save(past_graph(), "past-concat.onnx")
     save(past_graph(second="xh"), "concat-computed.onnx", check=False)
@@ -588,6 +589,27 @@ def write_graphs():
     save(model([node("MatMul", ["x", "w16"], ["y"])],
                [init("w16", weights(16, 8))]),
          "shape-mismatch-matmul.onnx", check=False)
+    save(past_graph(rank=3), "past-rank3.onnx", check=False)
+    # com.microsoft.GroupQueryAttention with a local window (not raised;
+    # the builder's graphs are tested end to end, onnx-genai.test).
+    seq_nodes = [node("ReduceSum", ["ones", "zero_axis"], ["total"],
+                      keepdims=0),
+                 node("Sub", ["total", "one_i"], ["seqlens"]),
+                 node("Cast", ["seqlens"], ["seqlens_k"], to=TensorProto.INT32),
+                 node("Cast", ["total"], ["total_len"], to=TensorProto.INT32)]
+    save(model([node("MatMul", ["x", "wqkv"], ["qkv"]),
+                node("Shape", ["input_ids"], ["ids_shape"]),
+                node("ConstantOfShape", ["ids_shape"], ["ones"],
+                     value=helper.make_tensor("v", TensorProto.INT64, [1],
+                                              [1]))] + seq_nodes +
+               [helper.make_node("GroupQueryAttention",
+                                 ["qkv", "", "", "", "", "seqlens_k",
+                                  "total_len"], ["y"], name="gqa",
+                                 domain="com.microsoft", num_heads=HEADS,
+                                 kv_num_heads=1, local_window_size=2)],
+               [init("wqkv", weights(HIDDEN, 16)), ints("zero_axis", [1]),
+                scalar("one_i", 1, np.int64)], contrib=True),
+         "contrib-gqa-window.onnx", check=False)
 
 
 def export(fixture, task, output, inputs=False):
@@ -750,6 +772,58 @@ def export_past(fixture):
             session.run(None, feeds)[0][0])
 
 
+def export_genai(fixture):
+    """The causal LM test/e2e/<fixture> built by ONNX Runtime GenAI's model
+    builder (onnxruntime-genai, fp32, CPU) into
+    test/e2e/onnx/genai_<fixture>: GroupQueryAttention with RoPE from cos
+    and sin caches, SimplifiedLayerNormalization and
+    SkipSimplifiedLayerNormalization, past key values as inputs. The
+    builder wants a tokenizer, which the tiny fixtures lack: it gets a
+    word-level one over the vocabulary in a scratch copy (not kept). With
+    ONNX Runtime's logits over the fixture's prompt from an empty past."""
+    import subprocess
+    import tempfile
+    import onnxruntime as ort
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    source = os.path.join(ROOT, "test", "e2e", fixture)
+    folder = os.path.join(E2E, "genai_" + fixture)
+    shutil.rmtree(folder, ignore_errors=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = os.path.join(scratch, fixture)
+        shutil.copytree(source, copy)
+        vocab = json.load(open(os.path.join(copy, "config.json")))[
+            "vocab_size"]
+        words = Tokenizer(models.WordLevel(
+            vocab={f"t{i}": i for i in range(vocab)}, unk_token="t0"))
+        words.pre_tokenizer = pre_tokenizers.Whitespace()
+        PreTrainedTokenizerFast(tokenizer_object=words, unk_token="t0",
+                                bos_token="t1", eos_token="t2",
+                                pad_token="t0").save_pretrained(copy)
+        subprocess.run([sys.executable, "-m",
+                        "onnxruntime_genai.models.builder", "-m", copy, "-i",
+                        copy, "-o", folder, "-p", "fp32", "-e", "cpu"],
+                       check=True)
+    for name in os.listdir(folder):
+        if name.startswith(("tokenizer", "special_tokens")):
+            os.remove(os.path.join(folder, name))
+    shutil.copy(os.path.join(source, "config.json"), folder)
+    path = os.path.join(folder, "model.onnx")
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    ids = np.array([[int(t) for t in open(
+        os.path.join(source, "input_ids.txt")).read().split(",")]])
+    config = json.load(open(os.path.join(source, "config.json")))
+    head_dim = config.get("head_dim") or \
+        config["hidden_size"] // config["num_attention_heads"]
+    feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+    for i in session.get_inputs():
+        if i.name.startswith("past_key_values"):
+            feeds[i.name] = np.zeros((1, i.shape[1], 0, head_dim), np.float32)
+    np.save(os.path.join(folder, "ort_output.npy"),
+            session.run(None, feeds)[0][0])
+
+
 def export_optimum(fixture, task, optimum_path):
     """test/e2e/<fixture> exported by Optimum (optimum-onnx's
     optimum.exporters.onnx, its TorchScript-based exporter; it pins
@@ -839,6 +913,7 @@ def main():
         export_seq2seq("t5_v11")
         export_past("gpt2")
         export_past("llama_gqa")
+        export_genai("llama_gqa")
     if args.optimum_path:
         export_optimum("gpt2", "text-generation", args.optimum_path)
         export_optimum("llama_gqa", "text-generation", args.optimum_path)

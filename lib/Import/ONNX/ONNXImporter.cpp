@@ -415,6 +415,14 @@ private:
   /// ONNX Runtime's contrib ops (SkipLayerNormalization, BiasGelu, ...).
   mlir::Value emitContrib(const onnx::NodeProto &node,
                           const std::string &output);
+  /// θ of the default RoPE whose `rotary` features the cos and sin caches
+  /// [positions, rotary / 2] tabulate (RotaryEmbedding, GroupQueryAttention),
+  /// read back from row 1 and checked on every row; their rows become the
+  /// position limit. None after an error.
+  std::optional<double> ropeFromCaches(const onnx::NodeProto &node,
+                                       const std::string &cosName,
+                                       const std::string &sinName,
+                                       int64_t rotary);
   /// `name` + the 1-D initializer `bias`: the bias joins the linear layer
   /// that produces `name` (ONNX Runtime's fusions move a MatMul's bias into
   /// the op after it). With `offset` >= 0 the bias is fused, and the layer's
@@ -857,18 +865,19 @@ llvm::Error Importer::bindInputs() {
             "tensor [batch, heads, past sequence, head dim], found element "
             "type {2} and rank {3}",
             path, input.name(), value.type, rank));
+      // Heads and head features as the graph gives them; a symbolic one
+      // (ONNX Runtime GenAI's kv_cache_dim) stays 0: the tensor is empty
+      // either way, and a Concat takes its shape from the new keys.
       value.shape = {options.batch, 0, 0, 0};
       for (int i : {1, 3}) {
         const onnx::TensorShapeProto::Dimension &dim =
             type.tensor_type().shape().dim(i);
-        if (!dim.has_dim_value() || dim.dim_value() < 1)
+        if (dim.has_dim_value() && dim.dim_value() < 0)
           return makeError(llvm::formatv(
-              "{0}: graph input '{1}': dimension {2}: expected the static "
-              "number of {3}, found {4}",
-              path, input.name(), i, i == 1 ? "heads" : "head features",
-              dim.has_dim_value() ? std::to_string(dim.dim_value())
-                                  : "'" + dim.dim_param() + "'"));
-        value.shape[i] = dim.dim_value();
+              "{0}: graph input '{1}': dimension {2}: expected a size >= 0, "
+              "found {3}",
+              path, input.name(), i, dim.dim_value()));
+        value.shape[i] = dim.has_dim_value() ? dim.dim_value() : 0;
       }
       value.shapeKnown = true;
       value.constant = Constant{value.type, value.shape, {}};
@@ -1182,6 +1191,33 @@ Importer::fold(const onnx::NodeProto &node,
       shapes[0] = shapeOf(0);
       return std::nullopt;
     }
+    if (op == "GroupQueryAttention") {
+      // query [b, s, heads * d] (or packed [b, s, (heads + 2 kv heads) *
+      // d] without key and value): [b, s, heads * d]; the presents [b, kv
+      // heads, s, d] (an empty past).
+      if (!need(1))
+        return std::nullopt;
+      const std::vector<int64_t> q = shapeOf(0);
+      const int64_t heads = attrInt(node, "num_heads").value_or(0);
+      const int64_t kvHeads = attrInt(node, "kv_num_heads").value_or(0);
+      const bool packed = in.size() < 2 || !in[1];
+      const int64_t parts = packed ? heads + 2 * kvHeads : heads;
+      if (q.size() != 3 || heads <= 0 || kvHeads <= 0 || q[2] % parts != 0) {
+        why = llvm::formatv("expected a query [batch, seq, hidden] whose "
+                            "hidden size {0} heads divide (num_heads {1}, "
+                            "kv_num_heads {2}), found {3}",
+                            packed ? "num_heads + 2 kv_num_heads" : "num_heads",
+                            heads, kvHeads, fmtShape(q));
+        return std::nullopt;
+      }
+      const int64_t d = q[2] / parts;
+      shapes[0] = {q[0], q[1], heads * d};
+      for (size_t o = 1; o < shapes.size(); ++o) {
+        shapes[o] = {q[0], kvHeads, q[1], d};
+        types[o] = types[0];
+      }
+      return std::nullopt;
+    }
     if (op == "MultiHeadAttention") {
       // query [b, s, H], key [b, kv, H], value [b, kv, Hv]: [b, s, Hv].
       if (!need(3))
@@ -1200,7 +1236,8 @@ Importer::fold(const onnx::NodeProto &node,
       return std::nullopt;
     }
     why = "the op is not supported (domain 'com.microsoft'; supported: "
-          "Attention, MultiHeadAttention, RotaryEmbedding, "
+          "Attention, GroupQueryAttention, MultiHeadAttention, "
+          "RotaryEmbedding, "
           "SkipLayerNormalization, "
           "SkipSimplifiedLayerNormalization, BiasGelu, FastGelu)";
     return std::nullopt;
@@ -1280,6 +1317,7 @@ Importer::fold(const onnx::NodeProto &node,
       {"Cast", nullptr},
       {"LayerNormalization", nullptr},
       {"RMSNormalization", nullptr},
+      {"SimplifiedLayerNormalization", nullptr},
   };
   if (auto it = kUnary.find(op); it != kUnary.end()) {
     if (!need(1))
@@ -1297,11 +1335,12 @@ Importer::fold(const onnx::NodeProto &node,
       }
       types[0] = static_cast<int32_t>(*to);
     }
-    if (op == "LayerNormalization")
+    if (op == "LayerNormalization" || op == "SimplifiedLayerNormalization")
       for (int o = 1; o < static_cast<int>(shapes.size()); ++o)
         shapes[o] = shapeOf(0); // mean and inverse std (unused)
     if (!allConstant || op == "Softmax" || op == "Gelu" ||
-        op == "LayerNormalization" || op == "RMSNormalization")
+        op == "LayerNormalization" || op == "RMSNormalization" ||
+        op == "SimplifiedLayerNormalization")
       return std::nullopt;
     Constant c{types[0], shapes[0], {}};
     for (double x : constantOf(0)->data)
@@ -1542,7 +1581,14 @@ Importer::fold(const onnx::NodeProto &node,
     return c;
   }
   if (op == "Concat") {
+    // The shape of an operand with elements (an empty past may leave its
+    // other dimensions 0).
     std::vector<int64_t> out = shapeOf(0);
+    for (size_t i = 0; i < in.size(); ++i)
+      if (numElements(shapeOf(i)) > 0) {
+        out = shapeOf(i);
+        break;
+      }
     const int64_t rank = static_cast<int64_t>(out.size());
     const int64_t axis = normalizeAxis(attrInt(node, "axis").value_or(0), rank);
     if (axis < 0 || axis >= rank) {
@@ -1551,8 +1597,15 @@ Importer::fold(const onnx::NodeProto &node,
                           rank, attrInt(node, "axis").value_or(0));
       return std::nullopt;
     }
-    for (size_t i = 1; i < in.size(); ++i)
+    out[axis] = 0;
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (shapeOf(i).size() != out.size()) {
+        why = llvm::formatv("expected operands of one rank, found {0} and {1}",
+                            fmtShape(out), fmtShape(shapeOf(i)));
+        return std::nullopt;
+      }
       out[axis] += shapeOf(i)[axis];
+    }
     shapes[0] = out;
     if (!allConstant || !fits(shapes[0]))
       return std::nullopt;
@@ -2814,6 +2867,57 @@ mlir::Value Importer::emitBiased(const onnx::NodeProto &node,
   return emitLinear(*linear);
 }
 
+std::optional<double> Importer::ropeFromCaches(const onnx::NodeProto &node,
+                                               const std::string &cosName,
+                                               const std::string &sinName,
+                                               int64_t rotary) {
+  auto table = [&](const std::string &name) -> const TensorInfo * {
+    const ValueInfo &v = values.at(name);
+    if (!v.initializer || v.shape.size() != 2 || v.shape[0] < 2 ||
+        v.shape[1] * 2 != rotary)
+      return nullptr;
+    auto t = llvm::find_if(tensors, [&](const TensorInfo &info) {
+      return info.name == paramName(name);
+    });
+    return t == tensors.end() ? nullptr : &*t;
+  };
+  const TensorInfo *cosTable = table(cosName), *sinTable = table(sinName);
+  if (!cosTable || !sinTable || cosTable->shape != sinTable->shape) {
+    fail(llvm::formatv("{0}: {1}: expected cos_cache and sin_cache as "
+                       "initializers [rows >= 2, {2}] (the rotary dimensions "
+                       "/ 2)",
+                       path, describe(node), rotary / 2));
+    return std::nullopt;
+  }
+  const std::vector<double> cosines = decode(*cosTable);
+  const std::vector<double> sines = decode(*sinTable);
+  const int64_t half = rotary / 2, rows = cosTable->shape[0];
+  std::vector<double> invFreq(half);
+  for (int64_t i = 0; i < half; ++i)
+    invFreq[i] = std::atan2(sines[half + i], cosines[half + i]);
+  std::optional<double> theta = ropeTheta(invFreq, rotary);
+  for (int64_t p = 0; theta && p < rows; ++p)
+    for (int64_t i = 0; i < half; ++i) {
+      const double angle = static_cast<double>(p) * invFreq[i];
+      if (std::abs(cosines[p * half + i] - std::cos(angle)) > 1e-4 ||
+          std::abs(sines[p * half + i] - std::sin(angle)) > 1e-4)
+        theta.reset();
+    }
+  if (!theta) {
+    fail(llvm::formatv("{0}: {1}: the caches are not cos and sin of position "
+                       "* θ^(-2i/{2}) for any θ (a scaled RoPE); only the "
+                       "default RoPE is raised",
+                       path, describe(node), rotary));
+    return std::nullopt;
+  }
+  // The caches' rows are the positions the model has.
+  if (!maxPositions || rows < maxPositions) {
+    maxPositions = rows;
+    positionLimit = "the rows of the cos and sin caches";
+  }
+  return theta;
+}
+
 mlir::Value Importer::emitContrib(const onnx::NodeProto &node,
                                   const std::string &output) {
   const std::string &op = node.op_type();
@@ -2919,53 +3023,16 @@ mlir::Value Importer::emitContrib(const onnx::NodeProto &node,
       return failure(llvm::formatv("{0}: {1}: packed batching and a scale "
                                    "are not supported",
                                    path, describe(node)));
-    auto table = [&](int i) -> const TensorInfo * {
-      const ValueInfo &v = values.at(input(i));
-      if (!v.initializer || v.shape.size() != 2 || v.shape[0] < 2 ||
-          v.shape[1] * 2 != rotary)
-        return nullptr;
-      auto t = llvm::find_if(tensors, [&](const TensorInfo &info) {
-        return info.name == paramName(input(i));
-      });
-      return t == tensors.end() ? nullptr : &*t;
-    };
-    const TensorInfo *cosTable = table(2), *sinTable = table(3);
-    if (!cosTable || !sinTable || cosTable->shape != sinTable->shape)
-      return failure(llvm::formatv(
-          "{0}: {1}: expected cos_cache and sin_cache as initializers [rows "
-          ">= 2, {2}] (rotary_embedding_dim / 2)",
-          path, describe(node), rotary / 2));
-    const std::vector<double> cosines = decode(*cosTable);
-    const std::vector<double> sines = decode(*sinTable);
-    const int64_t half = rotary / 2, rows = cosTable->shape[0];
-    std::vector<double> invFreq(half);
-    for (int64_t i = 0; i < half; ++i)
-      invFreq[i] = std::atan2(sines[half + i], cosines[half + i]);
-    std::optional<double> theta = ropeTheta(invFreq, rotary);
-    for (int64_t p = 0; theta && p < rows; ++p)
-      for (int64_t i = 0; i < half; ++i) {
-        const double angle = static_cast<double>(p) * invFreq[i];
-        if (std::abs(cosines[p * half + i] - std::cos(angle)) > 1e-4 ||
-            std::abs(sines[p * half + i] - std::sin(angle)) > 1e-4)
-          theta.reset();
-      }
+    std::optional<double> theta =
+        ropeFromCaches(node, input(2), input(3), rotary);
     if (!theta)
-      return failure(llvm::formatv(
-          "{0}: {1}: the caches are not cos and sin of position * "
-          "θ^(-2i/{2}) for any θ (a scaled RoPE); only the default RoPE is "
-          "raised",
-          path, describe(node), rotary));
+      return nullptr;
     auto role = inputs.find(throughViews(input(1)));
     if (!(role != inputs.end() && role->second == InputRole::Positions) &&
         !isArangeOverSequence(input(1)))
       return failure(llvm::formatv("{0}: {1}: expected the position_ids "
                                    "input or 0..seq-1 as positions",
                                    path, describe(node)));
-    // The caches' rows are the positions the model has.
-    if (!maxPositions || rows < maxPositions) {
-      maxPositions = rows;
-      positionLimit = "the rows of RotaryEmbedding's cos and sin caches";
-    }
     mlir::Value source = emit(input(0));
     if (!source)
       return nullptr;
@@ -2980,6 +3047,109 @@ mlir::Value Importer::emitContrib(const onnx::NodeProto &node,
                                            ? RopePairing::GPTJ
                                            : RopePairing::NeoX),
         RopeScalingAttr());
+  }
+  if (op == "GroupQueryAttention") {
+    // GroupQueryAttention(query, key?, value?, past_key, past_value,
+    // seqlens_k, total_sequence_length, cos_cache?, sin_cache?, ...), as
+    // ONNX Runtime GenAI's model builder writes it: with an empty past
+    // (LLMC keeps its own cache) and unpadded sequences, Q, K and V (three
+    // row blocks of the packed projection), RoPE on Q and K with
+    // do_rotary, then causal llm.attention over kv_num_heads.
+    if (output != node.output(0))
+      return failure(llvm::formatv("{0}: {1}: its present outputs are not "
+                                   "supported (LLMC keeps its own KV cache)",
+                                   path, describe(node)));
+    const int64_t heads = attrInt(node, "num_heads").value_or(0);
+    const int64_t kvHeads = attrInt(node, "kv_num_heads").value_or(0);
+    const bool packed = input(1).empty();
+    const int64_t hidden = values.at(input(0)).shape.back();
+    const int64_t d = hidden / (packed ? heads + 2 * kvHeads : heads);
+    for (int i : {3, 4})
+      if (!input(i).empty() && numElements(values.at(input(i)).shape) != 0)
+        return failure(llvm::formatv(
+            "{0}: {1}: input {2}: expected an empty past (a past_key_values "
+            "input), found {3}",
+            path, describe(node), i, fmtShape(values.at(input(i)).shape)));
+    // seqlens_k = total - 1 per sequence and total_sequence_length: the
+    // unpadded prompt's.
+    auto constantIs = [&](int i, int64_t expected) {
+      const std::optional<Constant> &c = values.at(input(i)).constant;
+      return c && llvm::all_of(c->data, [&](double v) {
+               return v == static_cast<double>(expected);
+             });
+    };
+    if (input(5).empty() || input(6).empty() ||
+        !constantIs(5, options.seqLen - 1) || !constantIs(6, options.seqLen))
+      return failure(llvm::formatv(
+          "{0}: {1}: expected seqlens_k = {2} and total_sequence_length = "
+          "{3} folded from an attention mask of ones (unpadded sequences of "
+          "{3} tokens and no past)",
+          path, describe(node), options.seqLen - 1, options.seqLen));
+    if (attrInt(node, "local_window_size").value_or(-1) > 0 ||
+        attrFloat(node, "softcap").value_or(0.0f) != 0.0f ||
+        attrInt(node, "smooth_softmax").value_or(0) != 0 || !input(10).empty())
+      return failure(llvm::formatv("{0}: {1}: a local window, softcap, "
+                                   "smooth softmax and an attention bias are "
+                                   "not supported",
+                                   path, describe(node)));
+    mlir::Value q, k, v;
+    if (packed) {
+      auto it = values.find(throughViews(input(0)));
+      std::optional<LinearMatch> linear;
+      if (it != values.end() && it->second.producer >= 0 &&
+          !it->second.constant)
+        linear = analyzeLinear(graph->node(it->second.producer));
+      if (!linear)
+        return failure(llvm::formatv("{0}: {1}: expected the packed query "
+                                     "from a linear layer",
+                                     path, describe(node)));
+      raised("linear", linear->nodes);
+      q = emitLinear(*linear, 0, heads * d);
+      k = emitLinear(*linear, heads * d, kvHeads * d);
+      v = emitLinear(*linear, (heads + kvHeads) * d, kvHeads * d);
+    } else {
+      q = emit(input(0));
+      k = emit(input(1));
+      v = emit(input(2));
+    }
+    if (!q || !k || !v)
+      return nullptr;
+    if (attrInt(node, "do_rotary").value_or(0)) {
+      if (!input(9).empty()) {
+        auto role = inputs.find(throughViews(input(9)));
+        if (!(role != inputs.end() && role->second == InputRole::Positions) &&
+            !isArangeOverSequence(input(9)))
+          return failure(llvm::formatv("{0}: {1}: expected the position_ids "
+                                       "input or 0..seq-1 as positions",
+                                       path, describe(node)));
+      }
+      std::optional<double> theta = ropeFromCaches(node, input(7), input(8), d);
+      if (!theta)
+        return nullptr;
+      OpBuilder &b = emitter->builder;
+      auto pairing = RopePairingAttr::get(
+          &context, attrInt(node, "rotary_interleaved").value_or(0)
+                        ? RopePairing::GPTJ
+                        : RopePairing::NeoX);
+      auto rope = [&](mlir::Value x, int64_t n) -> mlir::Value {
+        return RoPEOp::create(b, emitter->loc, x.getType(), x, positions,
+                              b.getI64IntegerAttr(n), IntegerAttr(),
+                              b.getF64FloatAttr(*theta), pairing,
+                              RopeScalingAttr());
+      };
+      q = rope(q, heads);
+      k = rope(k, kvHeads);
+    }
+    std::optional<double> scale;
+    if (std::optional<double> given = attrFloat(node, "scale");
+        given && *given != 0.0)
+      scale = *given;
+    raised("attention", 1);
+    mlir::Value result =
+        emitter->attention(q, k, v, heads, kvHeads, scale, MaskKind::Causal);
+    if (!result)
+      return failure(llvm::toString(emitter->takeError()));
+    return result;
   }
   if (op == "MultiHeadAttention") {
     // MultiHeadAttention(query, key, value, bias?, key_padding_mask?, ...):
@@ -3315,9 +3485,11 @@ mlir::Value Importer::emitNode(int index, const std::string &output) {
     }
     return nullptr;
   }
-  if (op == "LayerNormalization" || op == "RMSNormalization") {
-    // RMSNormalization (opset 23): x / sqrt(mean(x^2) + eps) * scale.
-    const bool rms = op == "RMSNormalization";
+  if (op == "LayerNormalization" || op == "RMSNormalization" ||
+      op == "SimplifiedLayerNormalization") {
+    // RMSNormalization (opset 23), and ONNX Runtime's
+    // SimplifiedLayerNormalization: x / sqrt(mean(x^2) + eps) * scale.
+    const bool rms = op != "LayerNormalization";
     const int64_t rank = static_cast<int64_t>(shape.size());
     if (normalizeAxis(attrInt(node, "axis").value_or(-1), rank) != rank - 1)
       return unsupported("expected normalization over the last axis only");
