@@ -419,6 +419,11 @@ private:
   /// [positions, rotary / 2] tabulate (RotaryEmbedding, GroupQueryAttention),
   /// read back from row 1 and checked on every row; their rows become the
   /// position limit. None after an error.
+  /// llm.attention of a contrib attention op's Q, K and V, with its
+  /// `scale` attribute.
+  mlir::Value emitContribAttention(const onnx::NodeProto &node, mlir::Value q,
+                                   mlir::Value k, mlir::Value v, int64_t heads,
+                                   int64_t kvHeads, MaskKind mask);
   std::optional<double> ropeFromCaches(const onnx::NodeProto &node,
                                        const std::string &cosName,
                                        const std::string &sinName,
@@ -1698,6 +1703,27 @@ Importer::fold(const onnx::NodeProto &node,
     }
     return c;
   }
+  // The flat offset in data of `strides` of the index tuple index[t, t +
+  // m) (GatherND, ScatterND), negative indices counting from the end; none,
+  // with `why`, outside the data.
+  auto tupleOffset =
+      [&](const std::vector<double> &index, size_t t, int64_t m,
+          const std::vector<int64_t> &data,
+          const std::vector<int64_t> &strides) -> std::optional<int64_t> {
+    int64_t at = 0;
+    for (int64_t j = 0; j < m; ++j) {
+      int64_t k = static_cast<int64_t>(index[t + j]);
+      if (k < 0)
+        k += data[j];
+      if (k < 0 || k >= data[j]) {
+        why = llvm::formatv("index {0} is outside dimension {1} of size {2}",
+                            static_cast<int64_t>(index[t + j]), j, data[j]);
+        return std::nullopt;
+      }
+      at += k * strides[j];
+    }
+    return at;
+  };
   if (op == "GatherND") {
     if (!need(2))
       return std::nullopt;
@@ -1724,20 +1750,11 @@ Importer::fold(const onnx::NodeProto &node,
     Constant c{in[0]->type, out, {}};
     const std::vector<double> &index = constantOf(1)->data;
     for (size_t t = 0; t + m <= index.size() && m > 0; t += m) {
-      int64_t at = 0;
-      for (int64_t j = 0; j < m; ++j) {
-        int64_t k = static_cast<int64_t>(index[t + j]);
-        if (k < 0)
-          k += data[j];
-        if (k < 0 || k >= data[j]) {
-          why = llvm::formatv("index {0} is outside dimension {1} of size {2}",
-                              static_cast<int64_t>(index[t + j]), j, data[j]);
-          return std::nullopt;
-        }
-        at += k * strides[j];
-      }
+      std::optional<int64_t> at = tupleOffset(index, t, m, data, strides);
+      if (!at)
+        return std::nullopt;
       for (int64_t e = 0; e < inner; ++e)
-        c.data.push_back(constantOf(0)->data[at + e]);
+        c.data.push_back(constantOf(0)->data[*at + e]);
     }
     return c;
   }
@@ -1776,20 +1793,11 @@ Importer::fold(const onnx::NodeProto &node,
     const std::vector<double> &index = constantOf(1)->data;
     const std::vector<double> &update = constantOf(2)->data;
     for (size_t t = 0, u = 0; t + m <= index.size(); t += m, u += inner) {
-      int64_t at = 0;
-      for (int64_t j = 0; j < m; ++j) {
-        int64_t k = static_cast<int64_t>(index[t + j]);
-        if (k < 0)
-          k += data[j];
-        if (k < 0 || k >= data[j]) {
-          why = llvm::formatv("index {0} is outside dimension {1} of size {2}",
-                              static_cast<int64_t>(index[t + j]), j, data[j]);
-          return std::nullopt;
-        }
-        at += k * strides[j];
-      }
+      std::optional<int64_t> at = tupleOffset(index, t, m, data, strides);
+      if (!at)
+        return std::nullopt;
       for (int64_t e = 0; e < inner; ++e)
-        c.data[at + e] = roundTo(c.type, update[u + e]);
+        c.data[*at + e] = roundTo(c.type, update[u + e]);
     }
     return c;
   }
@@ -2918,6 +2926,22 @@ std::optional<double> Importer::ropeFromCaches(const onnx::NodeProto &node,
   return theta;
 }
 
+mlir::Value Importer::emitContribAttention(const onnx::NodeProto &node,
+                                           mlir::Value q, mlir::Value k,
+                                           mlir::Value v, int64_t heads,
+                                           int64_t kvHeads, MaskKind mask) {
+  // The op's `scale`, where given and not 0 (its default: 1 / sqrt(d)).
+  std::optional<double> scale;
+  if (std::optional<double> given = attrFloat(node, "scale");
+      given && *given != 0.0)
+    scale = *given;
+  raised("attention", 1);
+  mlir::Value result = emitter->attention(q, k, v, heads, kvHeads, scale, mask);
+  if (!result)
+    return failure(llvm::toString(emitter->takeError()));
+  return result;
+}
+
 mlir::Value Importer::emitContrib(const onnx::NodeProto &node,
                                   const std::string &output) {
   const std::string &op = node.op_type();
@@ -2988,18 +3012,10 @@ mlir::Value Importer::emitContrib(const onnx::NodeProto &node,
     mlir::Value v = emitLinear(linear, 2 * hidden, hidden);
     if (!q || !k || !v)
       return nullptr;
-    std::optional<double> scale;
-    if (std::optional<double> given = attrFloat(node, "scale");
-        given && *given != 0.0)
-      scale = *given;
-    raised("attention", 1);
-    mlir::Value result = emitter->attention(
-        q, k, v, heads, heads, scale,
-        attrInt(node, "unidirectional").value_or(0) ? MaskKind::Causal
-                                                    : MaskKind::Bidirectional);
-    if (!result)
-      return failure(llvm::toString(emitter->takeError()));
-    return result;
+    return emitContribAttention(node, q, k, v, heads, heads,
+                                attrInt(node, "unidirectional").value_or(0)
+                                    ? MaskKind::Causal
+                                    : MaskKind::Bidirectional);
   }
   if (op == "RotaryEmbedding") {
     // RotaryEmbedding(input [b, s, heads * d], position_ids, cos_cache,
@@ -3140,16 +3156,8 @@ mlir::Value Importer::emitContrib(const onnx::NodeProto &node,
       q = rope(q, heads);
       k = rope(k, kvHeads);
     }
-    std::optional<double> scale;
-    if (std::optional<double> given = attrFloat(node, "scale");
-        given && *given != 0.0)
-      scale = *given;
-    raised("attention", 1);
-    mlir::Value result =
-        emitter->attention(q, k, v, heads, kvHeads, scale, MaskKind::Causal);
-    if (!result)
-      return failure(llvm::toString(emitter->takeError()));
-    return result;
+    return emitContribAttention(node, q, k, v, heads, kvHeads,
+                                MaskKind::Causal);
   }
   if (op == "MultiHeadAttention") {
     // MultiHeadAttention(query, key, value, bias?, key_padding_mask?, ...):
@@ -3196,18 +3204,10 @@ mlir::Value Importer::emitContrib(const onnx::NodeProto &node,
     mlir::Value v = k ? emitBiased(node, input(2), bias, 2 * hq) : nullptr;
     if (!q || !k || !v)
       return nullptr;
-    std::optional<double> scale;
-    if (std::optional<double> given = attrFloat(node, "scale");
-        given && *given != 0.0)
-      scale = *given;
-    raised("attention", 1);
-    mlir::Value result = emitter->attention(
-        q, k, v, heads, heads, scale,
-        attrInt(node, "unidirectional").value_or(0) ? MaskKind::Causal
-                                                    : MaskKind::Bidirectional);
-    if (!result)
-      return failure(llvm::toString(emitter->takeError()));
-    return result;
+    return emitContribAttention(node, q, k, v, heads, heads,
+                                attrInt(node, "unidirectional").value_or(0)
+                                    ? MaskKind::Causal
+                                    : MaskKind::Bidirectional);
   }
   // SkipLayerNormalization(input, skip, gamma, beta?, bias?): output 0 the
   // norm of input + skip + bias, output 3 that sum (the residual).
