@@ -993,9 +993,9 @@ static int run() {
   llvm::Expected<std::unique_ptr<HFModel>> hf =
       llvm::Expected<std::unique_ptr<HFModel>>(nullptr);
   // An ONNX file: imported once here for what it is (its kind and
-  // vocabulary), again at the prompt's length to compile. A config.json
-  // beside it (Optimum's exports) gives the stop tokens and the position
-  // limit, and the folder's tokenizer reads text prompts.
+  // vocabulary, and what the importer reads from a config.json beside it:
+  // stop tokens, limits, window), again at the prompt's length to compile.
+  // The folder's tokenizer reads text prompts.
   const std::string onnxFolder =
       onnx ? (llvm::sys::path::parent_path(modelPath).empty()
                   ? std::string(".")
@@ -1014,8 +1014,6 @@ static int run() {
     llvm::Expected<ONNXModel> probe = importOnnx(1, 1);
     if (!probe)
       return fail(llvm::toString(probe.takeError()));
-    // With the config.json beside it, if there is one (stop tokens,
-    // limits).
     onnxInfo = probe->info;
   }
   if (artifact || onnx) {

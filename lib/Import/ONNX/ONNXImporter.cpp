@@ -446,8 +446,10 @@ private:
   /// is not one.
   mlir::Value matchRelativeBias(const std::string &name);
   /// relative_attention_max_distance of a config.json beside the file, if
-  /// it has one (a hint: the folded buckets decide).
-  std::optional<int64_t> configuredMaxDistance() const;
+  /// it has one (a hint: the folded buckets decide); read once, on first
+  /// use.
+  std::optional<int64_t> configuredMaxDistance();
+  std::optional<std::optional<int64_t>> maxDistanceHint;
   /// Value `name` of the graph folded at kProbeLength tokens (encoder and
   /// decoder), or null when that fails; folded once, on first use.
   const ValueInfo *probeValue(const std::string &name);
@@ -3267,7 +3269,10 @@ mlir::Value Importer::emitContrib(const onnx::NodeProto &node,
                              emitter->builder.getF64FloatAttr(eps));
 }
 
-std::optional<int64_t> Importer::configuredMaxDistance() const {
+std::optional<int64_t> Importer::configuredMaxDistance() {
+  if (maxDistanceHint)
+    return *maxDistanceHint;
+  maxDistanceHint.emplace();
   const std::string config = folder + "/config.json";
   llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> text =
       llvm::MemoryBuffer::getFile(config);
@@ -3283,9 +3288,9 @@ std::optional<int64_t> Importer::configuredMaxDistance() const {
   const llvm::json::Value *field =
       object ? object->get("relative_attention_max_distance") : nullptr;
   std::optional<uint64_t> value = field ? field->getAsUINT64() : std::nullopt;
-  if (!value || *value > static_cast<uint64_t>(kMaxRelativeDistance))
-    return std::nullopt;
-  return static_cast<int64_t>(*value);
+  if (value && *value <= static_cast<uint64_t>(kMaxRelativeDistance))
+    *maxDistanceHint = static_cast<int64_t>(*value);
+  return *maxDistanceHint;
 }
 
 const ValueInfo *Importer::probeValue(const std::string &name) {
