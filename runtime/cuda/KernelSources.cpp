@@ -49,7 +49,14 @@ const std::vector<std::string> &getKernelNames() {
                                                  "llmc_gelu",
                                                  "llmc_rope",
                                                  "llmc_embedding",
-                                                 "llmc_sample_rows"};
+                                                 "llmc_sample_rows",
+                                                 "llmc_linear_rows",
+                                                 "llmc_to_bf16",
+                                                 "llmc_gemm_w",
+                                                 "llmc_add_bias",
+                                                 "llmc_glu",
+                                                 "llmc_binary",
+                                                 "llmc_kv_cache_append"};
   return names;
 }
 

@@ -159,6 +159,48 @@ LLMC_HD float halfToFloat(unsigned short h) {
   return bitsToFloat(bits);
 }
 
+/// float to bf16 bits, rounded to nearest even (a NaN stays a quiet NaN):
+/// what cvt.rn.bf16.f32 does on the device and the CPU kernels' rounding.
+LLMC_HD unsigned short floatToBf16(float x) {
+#ifdef __CUDACC__
+  const unsigned int bits = static_cast<unsigned int>(__float_as_int(x));
+#else
+  unsigned int bits;
+  std::memcpy(&bits, &x, sizeof(bits));
+#endif
+  if ((bits & 0x7fffffffu) > 0x7f800000u)
+    return static_cast<unsigned short>((bits >> 16) | 0x40u);
+  return static_cast<unsigned short>(
+      (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+
+/// Weight dtypes, as the CPU kernels number them (LLMKDtype).
+enum { kDtypeF32 = 0, kDtypeF16 = 1, kDtypeBF16 = 2 };
+
+/// Element `i` of a weight stored in `dtype` (kDtype*), as fp32.
+LLMC_HD float weightAt(const void *w, int dtype, long long i) {
+  if (dtype == kDtypeF32)
+    return static_cast<const float *>(w)[i];
+  const unsigned short bits = static_cast<const unsigned short *>(w)[i];
+  return dtype == kDtypeBF16 ? bf16ToFloat(bits) : halfToFloat(bits);
+}
+
+/// Where the `headDim` values of kv head `head` at cache slot `slot`
+/// begin, for keys (kv = 0) or values (kv = 1), in the runtime's paged
+/// cache (LLMKCache): [layers][numBlocks][2][kvHeads][blockSize][headDim],
+/// head-major within a block.
+LLMC_HD long long cacheRowOffset(long long numBlocks, int kvHeads,
+                                 int blockSize, int headDim, int layer,
+                                 int slot, int kv, int head) {
+  const long long block = slot / blockSize, offset = slot % blockSize;
+  return ((((static_cast<long long>(layer) * numBlocks + block) * 2 + kv) *
+               kvHeads +
+           head) *
+              blockSize +
+          offset) *
+         headDim;
+}
+
 /// The quantized weights' layout (the CPU kernels' Quant.h): per row,
 /// blocks of 32 values (8 bits: 32 signed bytes; 4 bits: 16 bytes, value i
 /// in the low nibble of byte i and value i + 16 in the high one; 5 and 6

@@ -101,11 +101,13 @@ __device__ __forceinline__ float laneDotBf16(const unsigned short *weights,
 
 } // namespace
 
-/// RMSNorm, one block per row: y = x / sqrt(mean(x^2) + eps) * w.
-/// 256 threads; registers: a handful (no arrays), no shared memory but the
-/// 128 bytes of the reduction.
+/// RMSNorm, one block per row: y = x / sqrt(mean(x^2) + eps) * (w +
+/// weightOffset) (Gemma's norms add 1 to the weight). 256 threads;
+/// registers: a handful (no arrays), no shared memory but the 128 bytes of
+/// the reduction.
 extern "C" __global__ void llmc_rms_norm(const float *x, const float *w,
-                                         float *y, int cols, float eps) {
+                                         float *y, int cols, float eps,
+                                         float weightOffset) {
   const float *row = x + static_cast<long long>(blockIdx.x) * cols;
   float *out = y + static_cast<long long>(blockIdx.x) * cols;
   float squares = 0.0f;
@@ -113,7 +115,7 @@ extern "C" __global__ void llmc_rms_norm(const float *x, const float *w,
     squares += row[i] * row[i];
   const float scale = rsqrtf(blockSum(squares) / cols + eps);
   for (int i = threadIdx.x; i < cols; i += blockDim.x)
-    out[i] = row[i] * scale * w[i];
+    out[i] = row[i] * scale * (w[i] + weightOffset);
 }
 
 /// Softmax over rows, one warp per row, in one pass for the statistics
@@ -234,33 +236,44 @@ extern "C" __global__ void llmc_silu_mul(const float *gate, const float *up,
 }
 
 #ifdef LLMC_HEAD_DIM
-/// Paged-attention decode, split over the keys (flash-decoding): block
-/// (sequence, head, split) runs the online softmax over its share of the
-/// sequence's keys, read through the block table, and writes its partial
-/// output and state; llmc_attention_reduce merges the splits. One warp per
-/// block; each lane holds LLMC_HEAD_DIM / 32 values of the query and of the
-/// output. Cache layout: [slot, kv head, dim] fp32. 32 threads; registers:
-/// 2 x ceil(d / 32) for the query and the output, plus the loop's.
+/// Paged attention, split over the keys (flash-decoding): block (row,
+/// head, split) runs the online softmax of one query over its share of the
+/// keys that query sees, read through the block table, and writes its
+/// partial output and state; llmc_attention_reduce merges the splits. A row
+/// is query i of sequence row / qLen, at position lens[seq] - qLen + i
+/// (decode: qLen = 1; a prefill's queries are the last qLen cached
+/// positions). Masks as the CPU kernel's (visibleKeyRange), ALiBi slopes
+/// (null: none). The cache is the runtime's (LLMKCache: [layers][blocks]
+/// [2][kvHeads][blockSize][d], fp32 or bf16 by `cacheBf16`). One warp per
+/// block; each lane holds ceil(d / 32) values of the query and of the
+/// output. 32 threads; registers: 2 x ceil(d / 32) plus the loop's.
 extern "C" __global__ void llmc_paged_attention_split(
-    const float *q, const float *kCache, const float *vCache, const int *tables,
-    const int *lens, float *partial, float *states, int heads, int kvHeads,
-    int tableWidth, int blockSize, int splits, float scale) {
+    const float *q, const void *cache, int cacheBf16, const int *tables,
+    const int *lens, const float *alibiSlopes, float *partial, float *states,
+    int qLen, int heads, int kvHeads, int tableWidth, int blockSize,
+    long long numBlocks, int layer, int splits, float scale, int mask,
+    int window) {
   // Lane l holds dims l, l + 32, ...: ceil(d / 32) each (80: 3, the last
   // for lanes < 16 only).
-  constexpr int kPerLane = (LLMC_HEAD_DIM + 31) / 32;
-  const int seq = blockIdx.x, head = blockIdx.y, split = blockIdx.z;
+  constexpr int D = LLMC_HEAD_DIM, kPerLane = (D + 31) / 32;
+  const int row = blockIdx.x, head = blockIdx.y, split = blockIdx.z;
+  const int seq = row / qLen, i = row % qLen;
   const int lane = threadIdx.x;
   const int kvHead = head / (heads / kvHeads);
   const int len = lens[seq];
-  const int per = (len + splits - 1) / splits;
-  const int begin = split * per, end = min(len, begin + per);
-  const float *query =
-      q + (static_cast<long long>(seq) * heads + head) * LLMC_HEAD_DIM;
+  int first, last;
+  visibleKeyRange(i, qLen, len, mask, window, &first, &last);
+  const int per = (last - first + splits - 1) / splits;
+  const int begin = first + split * per;
+  const int end = min(last, begin + per);
+  const float slope = alibiSlopes ? alibiSlopes[head] : 0.0f;
+  const int position = len - qLen + i;
+  const float *query = q + (static_cast<long long>(row) * heads + head) * D;
   float qv[kPerLane], acc[kPerLane];
 #pragma unroll
   for (int j = 0; j < kPerLane; ++j) {
     const int d = lane + 32 * j;
-    qv[j] = d < LLMC_HEAD_DIM ? query[d] * scale : 0.0f;
+    qv[j] = d < D ? query[d] * scale : 0.0f;
     acc[j] = 0.0f;
   }
   OnlineSoftmax s = onlineSoftmaxEmpty();
@@ -269,30 +282,35 @@ extern "C" __global__ void llmc_paged_attention_split(
     const int slot = pagedSlot(table, blockSize, pos);
     if (slot < 0)
       continue;
-    const long long base =
-        (static_cast<long long>(slot) * kvHeads + kvHead) * LLMC_HEAD_DIM;
+    const long long kAt = cacheRowOffset(numBlocks, kvHeads, blockSize, D,
+                                         layer, slot, 0, kvHead);
+    const long long vAt = cacheRowOffset(numBlocks, kvHeads, blockSize, D,
+                                         layer, slot, 1, kvHead);
     float dot = 0.0f;
 #pragma unroll
     for (int j = 0; j < kPerLane; ++j)
-      if (lane + 32 * j < LLMC_HEAD_DIM)
-        dot += qv[j] * kCache[base + lane + 32 * j];
-    dot = warpSum(dot);
+      if (lane + 32 * j < D)
+        dot += qv[j] * weightAt(cache, cacheBf16 ? kDtypeBF16 : kDtypeF32,
+                                kAt + lane + 32 * j);
+    dot = warpSum(dot) + slope * static_cast<float>(pos - position);
     OnlineSoftmax next = onlineSoftmaxAdd(s, dot);
     const float rescale =
         s.max == LLMC_NEG_INF ? 0.0f : expOf(s.max - next.max);
     const float weight = expOf(dot - next.max);
 #pragma unroll
     for (int j = 0; j < kPerLane; ++j)
-      if (lane + 32 * j < LLMC_HEAD_DIM)
-        acc[j] = acc[j] * rescale + weight * vCache[base + lane + 32 * j];
+      if (lane + 32 * j < D)
+        acc[j] = acc[j] * rescale +
+                 weight * weightAt(cache, cacheBf16 ? kDtypeBF16 : kDtypeF32,
+                                   vAt + lane + 32 * j);
     s = next;
   }
   const long long out =
-      ((static_cast<long long>(seq) * heads + head) * splits + split);
+      ((static_cast<long long>(row) * heads + head) * splits + split);
 #pragma unroll
   for (int j = 0; j < kPerLane; ++j)
-    if (lane + 32 * j < LLMC_HEAD_DIM)
-      partial[out * LLMC_HEAD_DIM + lane + 32 * j] = acc[j];
+    if (lane + 32 * j < D)
+      partial[out * D + lane + 32 * j] = acc[j];
   if (lane == 0) {
     states[2 * out] = s.max;
     states[2 * out + 1] = s.sum;
@@ -832,3 +850,140 @@ llmc_flash_attention(const float *q, const float *k, const float *v,
     }
 }
 #endif
+
+//===----------------------------------------------------------------------===//
+// The kernels behind llm-lower-to-cuda's launchers (runtime/cuda/Launchers):
+// the rest of what a model's forward pass needs.
+//===----------------------------------------------------------------------===//
+
+/// y[r, j] = sum_i x[r, i] w[j, i] + bias[j] for m rows of x, w [n, k] in
+/// `wDtype` (kDtype*: fp32, f16 or bf16, row-major), bias fp32 or null:
+/// the decode projections, and any projection of a few rows. One warp per
+/// output feature of a row, fp32 accumulation; grid (ceil(n / 4), m) of
+/// 128 threads. Bandwidth-bound: the weight is read once per row of x.
+extern "C" __global__ void llmc_linear_rows(const void *w, int wDtype,
+                                            const float *x, const float *bias,
+                                            float *y, int m, int n, int k) {
+  const int feature = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+  const int lane = threadIdx.x % 32, r = blockIdx.y;
+  if (feature >= n || r >= m)
+    return;
+  const float *in = x + static_cast<long long>(r) * k;
+  const long long base = static_cast<long long>(feature) * k;
+  float acc;
+  if (wDtype == kDtypeBF16) {
+    acc = laneDotBf16(static_cast<const unsigned short *>(w) + base, in, k,
+                      lane);
+  } else {
+    acc = 0.0f;
+    for (int i = lane; i < k; i += 32)
+      acc += weightAt(w, wDtype, base + i) * in[i];
+  }
+  acc = warpSum(acc);
+  if (lane == 0)
+    y[static_cast<long long>(r) * n + feature] =
+        bias ? acc + bias[feature] : acc;
+}
+
+/// fp32 to bf16 (round to nearest even), elementwise: the prefill GEMM's
+/// activations.
+extern "C" __global__ void llmc_to_bf16(const float *x, unsigned short *y,
+                                        long long count) {
+  long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < count)
+    y[i] = floatToBf16(x[i]);
+}
+
+/// The prefill GEMM on tensor cores over an fp32 or f16 weight, rounded to
+/// bf16 as it is staged in shared memory (llmc_gemm_bf16 for bf16 ones):
+/// C[m, n] = A[m, k] W[n, k]^T, A bf16. K must be even.
+extern "C" __global__ void llmc_gemm_w(const unsigned short *a, const void *w,
+                                       int wDtype, float *c, int m, int n,
+                                       int k) {
+  mmaGemmTile(
+      a,
+      [=](int row, int word) {
+        const long long at = static_cast<long long>(row) * k + 2 * word;
+        return packBf16(weightAt(w, wDtype, at), weightAt(w, wDtype, at + 1));
+      },
+      c, m, n, k);
+}
+
+/// y[r, j] += bias[j] over m rows of n values.
+extern "C" __global__ void llmc_add_bias(float *y, const float *bias,
+                                         long long count, int n) {
+  long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < count)
+    y[i] += bias[i % n];
+}
+
+/// y = act(gate) * up, elementwise; `activation` is an LLMK_ACT_* value
+/// (SiLU, exact GELU, tanh GELU, ReLU).
+extern "C" __global__ void llmc_glu(const float *gate, const float *up,
+                                    float *y, long long count,
+                                    int activation) {
+  long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= count)
+    return;
+  const float g = gate[i];
+  float a;
+  if (activation == 0)
+    a = g / (1.0f + expOf(-g));
+  else if (activation == 3)
+    a = g > 0.0f ? g : 0.0f;
+  else
+    a = geluOf(g, activation == 2);
+  y[i] = a * up[i];
+}
+
+/// Elementwise y = a op b over `count` values: op 0 adds, 1 multiplies,
+/// 2 subtracts; op 3 is y = a * s (b unused).
+extern "C" __global__ void llmc_binary(const float *a, const float *b,
+                                       float *y, long long count, int op,
+                                       float s) {
+  long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= count)
+    return;
+  const float x = a[i];
+  y[i] = op == 0   ? x + b[i]
+         : op == 1 ? x * b[i]
+         : op == 2 ? x - b[i]
+                   : x * s;
+}
+
+/// Writes the keys and values of `tokens` rows ([tokens, kvHeads * d]) of
+/// `layer` into the runtime's paged cache (LLMKCache's layout, fp32 or
+/// bf16 by `cacheBf16`) at slots[t]. A negative slot skips the row
+/// (padding); a slot past the cache writes nothing and sets *error to 1.
+/// One block of 128 threads per token.
+extern "C" __global__ void
+llmc_kv_cache_append(void *cache, int cacheBf16, const int *slots,
+                     const float *k, const float *v, long long numBlocks,
+                     int layer, int kvHeads, int blockSize, int headDim,
+                     int *error) {
+  const int slot = slots[blockIdx.x];
+  if (slot < 0)
+    return;
+  if (slot >= numBlocks * blockSize) {
+    if (threadIdx.x == 0)
+      *error = 1;
+    return;
+  }
+  const long long row = static_cast<long long>(blockIdx.x) * kvHeads * headDim;
+  for (int i = threadIdx.x; i < kvHeads * headDim; i += blockDim.x) {
+    const int head = i / headDim, d = i % headDim;
+    const long long kAt = cacheRowOffset(numBlocks, kvHeads, blockSize,
+                                         headDim, layer, slot, 0, head) +
+                          d;
+    const long long vAt = cacheRowOffset(numBlocks, kvHeads, blockSize,
+                                         headDim, layer, slot, 1, head) +
+                          d;
+    if (cacheBf16) {
+      static_cast<unsigned short *>(cache)[kAt] = floatToBf16(k[row + i]);
+      static_cast<unsigned short *>(cache)[vAt] = floatToBf16(v[row + i]);
+    } else {
+      static_cast<float *>(cache)[kAt] = k[row + i];
+      static_cast<float *>(cache)[vAt] = v[row + i];
+    }
+  }
+}

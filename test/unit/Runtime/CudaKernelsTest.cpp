@@ -467,7 +467,8 @@ TEST(CudaKernelsTest, EveryKernelCompilesWithoutSpills) {
         EXPECT_EQ(found->spillLoads, 0) << name << " sm_" << arch;
         EXPECT_GT(found->registers, 0) << name << " sm_" << arch;
         const int budget = name == "llmc_flash_attention" ? 255
-                           : name == "llmc_gemm_bf16" || name == "llmc_gemm_q"
+                           : name == "llmc_gemm_bf16" || name == "llmc_gemm_q" ||
+                                     name == "llmc_gemm_w"
                                ? 128
                                : 64;
         EXPECT_LE(found->registers, budget)
@@ -540,6 +541,8 @@ TEST(CudaKernelsTest, GemmUsesTensorCores) {
     EXPECT_EQ(hmmaIn("llmc_gemm_bf16"), 16) << "sm_" << arch << ":\n" << sass;
     // The quantized GEMM shares the tile: dequantizing stays off the HMMAs.
     EXPECT_EQ(hmmaIn("llmc_gemm_q"), 16) << "sm_" << arch;
+    EXPECT_EQ(hmmaIn("llmc_gemm_w"), 16) << "sm_" << arch;
+    EXPECT_EQ(hmmaIn("llmc_linear_rows"), 0) << "sm_" << arch;
     EXPECT_EQ(hmmaIn("llmc_grouped_gemv_bf16"), 0) << "sm_" << arch;
     EXPECT_EQ(hmmaIn("llmc_gemv_bf16"), 0) << "sm_" << arch;
     // FlashAttention at d = 64, per 64-key tile: S = Q K^T in 8 tiles of 8
@@ -680,8 +683,9 @@ TEST_F(CudaDeviceTest, NormSoftmaxAndSwiGLU) {
   DeviceBuffer dx = put(x), dw = put(w), dy = put(want), du = put(up);
   uint64_t px = dx.get(), pw = dw.get(), py = dy.get(), pu = du.get();
   int c = cols, r = rows;
-  float eps = 1e-5f;
-  run("llmc_rms_norm", {rows, 1, 1}, {256, 1, 1}, {&px, &pw, &py, &c, &eps});
+  float eps = 1e-5f, offset = 0.0f;
+  run("llmc_rms_norm", {rows, 1, 1}, {256, 1, 1},
+      {&px, &pw, &py, &c, &eps, &offset});
   expectClose(get(dy, rows * cols), want, 1e-5f, "rms_norm");
   llmk_softmax(x.data(), want.data(), rows, cols);
   run("llmc_softmax_rows", {1, 1, 1}, {128, 1, 1}, {&px, &py, &r, &c});
@@ -785,23 +789,37 @@ TEST_F(CudaDeviceTest, FlashAndPagedAttention) {
   // bf16 operands: within 2% of the largest output.
   expectClose(get(dout, want.size()), want, 2e-2f, "flash_attention");
   // Decode of the last query over the same keys, in a paged cache of
-  // blocks of 16 (the slots in order), split 3 ways.
+  // blocks of 16 (LLMKCache's layout, one layer, the blocks in reverse
+  // order), split 3 ways.
   const int blockSize = 16, width = (kvLen + blockSize - 1) / blockSize,
             splits = 3;
   std::vector<int> table(width), lens = {kvLen};
+  std::vector<float> cache(size_t(width) * 2 * kvHeads * blockSize * d);
   for (int b = 0; b < width; ++b)
-    table[b] = b;
+    table[b] = width - 1 - b;
+  for (int pos = 0; pos < kvLen; ++pos)
+    for (int head = 0; head < kvHeads; ++head)
+      for (int kv = 0; kv < 2; ++kv)
+        for (int e = 0; e < d; ++e)
+          cache[llmc_cuda::cacheRowOffset(
+                    width, kvHeads, blockSize, d, 0,
+                    llmc_cuda::pagedSlot(table.data(), blockSize, pos), kv,
+                    head) +
+                e] = (kv ? v : k)[(size_t(pos) * kvHeads + head) * d + e];
   std::vector<float> lastQ(q.end() - heads * d, q.end());
   std::vector<float> wantLast(want.end() - heads * d, want.end());
   DeviceBuffer dlq = put(lastQ), dt = put(table), dl = put(lens),
+               dcache = put(cache),
                dpart = put(std::vector<float>(heads * splits * d)),
                dstates = put(std::vector<float>(heads * splits * 2)),
                dlast = put(wantLast);
   uint64_t plq = dlq.get(), pt = dt.get(), pl = dl.get(), pp = dpart.get(),
-           ps = dstates.get(), plast = dlast.get();
-  int tw = width, bs = blockSize, sp = splits;
+           ps = dstates.get(), plast = dlast.get(), pc = dcache.get();
+  int tw = width, bs = blockSize, sp = splits, one = 1, layer = 0, f32 = 0;
+  long long blocks = width;
   run("llmc_paged_attention_split", {1, heads, splits}, {32, 1, 1},
-      {&plq, &pk, &pv, &pt, &pl, &pp, &ps, &h, &kh, &tw, &bs, &sp, &s});
+      {&plq, &pc, &f32, &pt, &pl, &none, &pp, &ps, &one, &h, &kh, &tw, &bs,
+       &blocks, &layer, &sp, &s, &mask, &window});
   run("llmc_attention_reduce", {1, heads, 1}, {64, 1, 1},
       {&pp, &ps, &plast, &h, &sp});
   expectClose(get(dlast, wantLast.size()), wantLast, 1e-4f, "paged_attention");
