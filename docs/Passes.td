@@ -9,3 +9,4 @@
 
 include "llm/passes/Passes.td"
 include "llm/codegen/CPU/Passes.td"
+include "llm/codegen/CUDA/Passes.td"

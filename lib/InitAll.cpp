@@ -7,6 +7,7 @@
 #include "llm/InitAll.h"
 #include "llm/Pipelines/Pipelines.h"
 #include "llm/codegen/CPU/Passes.h"
+#include "llm/codegen/CUDA/Passes.h"
 #include "llm/dialects/LLM/IR/LLMDialect.h"
 #include "llm/passes/Passes.h"
 
@@ -35,5 +36,6 @@ void mlir::llm::registerAllPasses() {
   registerTransformsPasses();
   registerLLMPasses();
   registerLLMCodegenCPUPasses();
+  registerLLMCodegenCUDAPasses();
   registerLLMPipelines();
 }

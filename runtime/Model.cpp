@@ -12,6 +12,7 @@
 #include "Memory.h"
 #include "Quant.h"
 #include "SafeTensors.h"
+#include "cuda/Launchers.h"
 
 #include <algorithm>
 #include <cmath>
@@ -860,8 +861,18 @@ const Entry *Model::find(std::string_view name) const {
 
 Status Model::run(const Entry &entry, void *const *args, void *const *results) {
   std::lock_guard<std::mutex> lock(runMutex);
-  entry.function(paramPointers.data(), arena, const_cast<void **>(args),
-                 const_cast<void **>(results));
+  if (launchExecutor) {
+    cuda::setLaunchExecutor(launchExecutor.get());
+    entry.function(paramPointers.data(), arena, const_cast<void **>(args),
+                   const_cast<void **>(results));
+    cuda::setLaunchExecutor(nullptr);
+    std::string error = cuda::takeLaunchError();
+    if (!error.empty())
+      return Status::error(ErrorCode::Kernel, "CUDA launch error: " + error);
+  } else {
+    entry.function(paramPointers.data(), arena, const_cast<void **>(args),
+                   const_cast<void **>(results));
+  }
   if (const char *error = llmk_take_error())
     return Status::error(ErrorCode::Kernel,
                          std::string("kernel error: ") + error);

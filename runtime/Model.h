@@ -31,6 +31,10 @@
 
 namespace llmrt {
 
+namespace cuda {
+class LaunchExecutor;
+} // namespace cuda
+
 class SafeTensorsArchive;
 
 /// The tensor name of parameter `index` (called `name`) in a file of
@@ -174,6 +178,12 @@ public:
   uint64_t getMappedBytes() const { return mappedBytes; }
   uint64_t getPackedBytes() const { return packedBytes; }
 
+  /// Runs the model's launcher calls (code lowered by llm-lower-to-cuda) on
+  /// `executor`; null: none (CPU code).
+  void setLaunchExecutor(std::shared_ptr<cuda::LaunchExecutor> executor) {
+    launchExecutor = std::move(executor);
+  }
+
   /// The address the native code reads parameter `index` at (packed or in
   /// place), in Manifest::params order.
   const void *getParamPointer(size_t index) const {
@@ -196,6 +206,7 @@ private:
   /// Held by run(): one call at a time uses the arena.
   std::mutex runMutex;
   uint64_t mappedBytes = 0, packedBytes = 0;
+  std::shared_ptr<cuda::LaunchExecutor> launchExecutor;
 };
 
 /// Sets the number of kernel worker threads (0: one per core), and reads it.

@@ -57,7 +57,8 @@ bool mlir::llm::cpu::isFoldedConstantUse(OpOperand &use) {
 // CPULowering
 //===----------------------------------------------------------------------===//
 
-CPULowering::CPULowering(ModuleOp module) : module(module) {
+CPULowering::CPULowering(ModuleOp module, StringRef passName)
+    : module(module), passName(passName.str()) {
   MLIRContext *context = module.getContext();
   auto ptr = LLVM::LLVMPointerType::get(context);
   // Tried last to first: tensors, caches and quantized weights are
@@ -157,14 +158,20 @@ Value CPULowering::createSamplerState(OpBuilder &builder, Location loc) {
       builder, loc, LLVM::LLVMPointerType::get(builder.getContext()), name);
 }
 
-LLVM::LLVMFuncOp CPULowering::getOrDeclare(OpBuilder &builder, Kernel kernel) {
-  LLVM::LLVMFuncOp &declaration = declarations[static_cast<int>(kernel)];
+StringRef CPULowering::getCallee(Kernel kernel) const {
+  if (substitutions.empty())
+    return getKernelSignature(kernel).name;
+  return substitutions.lookup(static_cast<int>(kernel));
+}
+
+LLVM::LLVMFuncOp CPULowering::getOrDeclare(OpBuilder &builder, StringRef name,
+                                           ArrayRef<KernelArg> args) {
+  LLVM::LLVMFuncOp &declaration = declarations[name];
   if (declaration)
     return declaration;
-  const KernelSignature &signature = getKernelSignature(kernel);
   MLIRContext *context = builder.getContext();
   SmallVector<Type> types;
-  for (KernelArg arg : signature.args) {
+  for (KernelArg arg : args) {
     switch (arg) {
     case KernelArg::Ptr:
       types.push_back(LLVM::LLVMPointerType::get(context));
@@ -186,7 +193,7 @@ LLVM::LLVMFuncOp CPULowering::getOrDeclare(OpBuilder &builder, Kernel kernel) {
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(module.getBody());
   declaration = LLVM::LLVMFuncOp::create(
-      builder, module.getLoc(), signature.name,
+      builder, module.getLoc(), name,
       LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(context), types));
   return declaration;
 }
@@ -233,7 +240,19 @@ Value KernelCall::ptrOrNull(Value converted) {
 
 void KernelCall::emit(Kernel kernel, ArrayRef<Value> args) {
   const KernelSignature &signature = getKernelSignature(kernel);
-  LLVM::LLVMFuncOp callee = lowering.getOrDeclare(rewriter, kernel);
+  StringRef callee = lowering.getCallee(kernel);
+  if (callee.empty()) {
+    (void)report("no " + lowering.getTargetName() + " kernel for " +
+                 signature.name + " (what this op lowers to) yet");
+    emitFailed = true;
+    return;
+  }
+  emitCall(callee, signature.args, args);
+}
+
+void KernelCall::emitCall(StringRef name, ArrayRef<KernelArg> signature,
+                          ArrayRef<Value> args) {
+  LLVM::LLVMFuncOp callee = lowering.getOrDeclare(rewriter, name, signature);
   ArrayRef<Type> params = callee.getFunctionType().getParams();
   bool matches = args.size() == params.size();
   for (size_t i = 0; matches && i < args.size(); ++i)
@@ -241,10 +260,9 @@ void KernelCall::emit(Kernel kernel, ArrayRef<Value> args) {
   if (!matches) {
     // A lowering that disagrees with Kernels.def is a bug in LLMC: reported
     // instead of emitting a call with a mismatched signature.
-    (void)report("internal error: the call of " + signature.name +
-                 " does not match its declaration in Kernels.def (" +
-                 Twine(args.size()) + " arguments, expected " +
-                 Twine(params.size()) + ")");
+    (void)report("internal error: the call of " + name +
+                 " does not match its declaration (" + Twine(args.size()) +
+                 " arguments, expected " + Twine(params.size()) + ")");
     emitFailed = true;
     return;
   }
@@ -265,7 +283,7 @@ LogicalResult KernelCall::replace() {
 }
 
 LogicalResult KernelCall::report(const Twine &message) {
-  op->emitOpError() << "llm-lower-to-cpu: " << message;
+  op->emitOpError() << lowering.getPassName() << ": " << message;
   lowering.markFailed();
   return failure();
 }

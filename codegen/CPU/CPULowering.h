@@ -28,6 +28,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Transforms/DialectConversion.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
 
 namespace mlir::llm::cpu {
 
@@ -44,7 +45,30 @@ struct FunctionPlan {
 /// The state of one run of the lowering.
 class CPULowering {
 public:
-  explicit CPULowering(ModuleOp module);
+  /// `passName` prefixes every diagnostic ("llm-lower-to-cpu: ...").
+  explicit CPULowering(ModuleOp module,
+                       StringRef passName = "llm-lower-to-cpu");
+
+  StringRef getPassName() const { return passName; }
+
+  /// Another target's lowering (llm-lower-to-cuda) calls `replacement`, a
+  /// function of the same signature, wherever a pattern calls `kernel`.
+  /// Once any substitution is set, a kernel without one cannot be called:
+  /// the call is reported as having no lowering for that target.
+  void substitute(Kernel kernel, StringRef replacement) {
+    substitutions[static_cast<int>(kernel)] = replacement;
+  }
+  /// The function called for `kernel`, or "" when the target has none.
+  StringRef getCallee(Kernel kernel) const;
+  /// The target's name in diagnostics ("CUDA"), with substitutions set.
+  void setTargetName(StringRef name) { targetName = name.str(); }
+  StringRef getTargetName() const { return targetName; }
+
+  /// With `inArena`, dense constants are planned in the arena like computed
+  /// tensors (a target whose kernels cannot read host globals copies them
+  /// there).
+  void setConstantsInArena(bool inArena) { constantsInArena = inArena; }
+  bool hasConstantsInArena() const { return constantsInArena; }
 
   ModuleOp getModule() { return module; }
   const TypeConverter &getTypeConverter() const { return typeConverter; }
@@ -76,8 +100,10 @@ public:
   /// The address of a new zeroed global holding one `llm.sample`'s
   /// generator state (5 words).
   Value createSamplerState(OpBuilder &builder, Location loc);
-  /// The declaration of `kernel`, created on first use.
-  LLVM::LLVMFuncOp getOrDeclare(OpBuilder &builder, Kernel kernel);
+  /// The declaration of function `name` taking `args`, created on first
+  /// use.
+  LLVM::LLVMFuncOp getOrDeclare(OpBuilder &builder, StringRef name,
+                                ArrayRef<KernelArg> args);
 
   /// Records that a pattern reported an error: the pass fails once the
   /// conversion is over (the pattern itself still succeeds, so that the
@@ -93,7 +119,10 @@ private:
   SmallVector<Attribute> params;
   DenseMap<Attribute, int64_t> paramIndex;
   int64_t numConstants = 0, numSamplers = 0;
-  DenseMap<int, LLVM::LLVMFuncOp> declarations;
+  llvm::StringMap<LLVM::LLVMFuncOp> declarations;
+  DenseMap<int, StringRef> substitutions;
+  std::string passName, targetName;
+  bool constantsInArena = false;
   bool failed = false;
 };
 
@@ -122,9 +151,13 @@ public:
   /// place is its operand's descriptor).
   void setOut(unsigned index, Value pointer) { results[index] = pointer; }
 
-  /// Emits the call of `kernel`; its arguments must match Kernels.def (a
-  /// mismatch is reported as an internal error).
+  /// Emits the call of `kernel` (or of the target's substitute for it);
+  /// its arguments must match Kernels.def (a mismatch is reported as an
+  /// internal error).
   void emit(Kernel kernel, ArrayRef<Value> args);
+  /// Emits the call of function `name` declared with `signature`.
+  void emitCall(StringRef name, ArrayRef<KernelArg> signature,
+                ArrayRef<Value> args);
   /// Replaces the op by its result pointers: what a pattern returns after
   /// emitting its calls.
   LogicalResult replace();
@@ -174,6 +207,13 @@ public:
 protected:
   CPULowering &lowering;
 };
+
+/// Lowers every function of `module` with `patterns`: checks that each op
+/// has a pattern, plans the arena, sets up the entry point and converts.
+/// The body of llm-lower-to-cpu, and of lowerings for other targets that
+/// reuse its patterns with substituted kernels.
+LogicalResult lowerFunctions(ModuleOp module, CPULowering &lowering,
+                             RewritePatternSet &&patterns);
 
 /// Static sizes of lowered tensors.
 int64_t getNumElements(Value value);

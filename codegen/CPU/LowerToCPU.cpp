@@ -90,10 +90,11 @@ SmallVector<Value> getTensorResults(func::ReturnOp ret) {
 /// Checks what the patterns rely on: one block, static tensor arguments and
 /// results, a pattern for every op, and fp32 activations.
 LogicalResult checkLowerable(func::FuncOp func,
-                             const DenseSet<OperationName> &lowerable) {
+                             const DenseSet<OperationName> &lowerable,
+                             StringRef passName, StringRef targetName) {
   if (!func.getBody().hasOneBlock())
     return func.emitOpError()
-           << "llm-lower-to-cpu: expected a function with one block";
+           << passName << ": expected a function with one block";
   for (Type type : llvm::concat<const Type>(func.getArgumentTypes(),
                                             func.getResultTypes())) {
     // A cache argument is a pointer to the runtime's LLMKCache descriptor.
@@ -101,8 +102,9 @@ LogicalResult checkLowerable(func::FuncOp func,
       continue;
     auto tensor = dyn_cast<RankedTensorType>(type);
     if (!tensor || !tensor.hasStaticShape())
-      return func.emitOpError() << "llm-lower-to-cpu: expected statically "
-                                   "shaped tensor arguments and results, found "
+      return func.emitOpError() << passName
+                                << ": expected statically shaped tensor "
+                                   "arguments and results, found "
                                 << type;
   }
   for (Operation &op : func.getBody().front().without_terminator()) {
@@ -112,27 +114,30 @@ LogicalResult checkLowerable(func::FuncOp func,
         continue;
       if (!tensor.hasStaticShape())
         return op.emitOpError()
-               << "llm-lower-to-cpu: expected static shapes, found "
+               << passName << ": expected static shapes, found "
                << result.getType();
       // The MoE routing's expert indices, offsets and sources are i32.
       bool index = isa<MoERouteOp, MoEPermuteOp>(op) &&
                    tensor.getElementType().isInteger(32);
       if (!isa<ParamOp, arith::ConstantOp, SampleOp>(op) && !index &&
           !tensor.getElementType().isF32())
-        return op.emitOpError() << "llm-lower-to-cpu: expected f32 results "
-                                   "(the CPU kernels compute in fp32), found "
+        return op.emitOpError() << passName
+                                << ": expected f32 results (the kernels "
+                                   "compute in fp32), found "
                                 << tensor.getElementType();
     }
     if (!lowerable.contains(op.getName()))
       return op.emitOpError()
-             << "llm-lower-to-cpu: no CPU lowering for this operation";
+             << passName << ": no "
+             << (targetName.empty() ? StringRef("CPU") : targetName)
+             << " lowering for this operation";
   }
   return success();
 }
 
 /// Places every intermediate tensor of `func` in the arena; values returned
 /// once, and computed here, go straight to their result buffer.
-FunctionPlan planFunction(func::FuncOp func) {
+FunctionPlan planFunction(func::FuncOp func, bool constantsInArena) {
   FunctionPlan plan;
   Block &body = func.getBody().front();
   auto ret = cast<func::ReturnOp>(body.getTerminator());
@@ -159,7 +164,7 @@ FunctionPlan planFunction(func::FuncOp func) {
       for (Value v : freedAfter.lookup(i))
         planner.release(plan.arenaOffset[v]);
     });
-    if (isa<ParamOp, arith::ConstantOp>(op))
+    if (isa<ParamOp>(op) || (isa<arith::ConstantOp>(op) && !constantsInArena))
       continue;
     for (Value result : op.getResults()) {
       if (!isa<RankedTensorType>(result.getType()) ||
@@ -233,51 +238,64 @@ LLVM::LLVMFuncOp createEntryPoint(func::FuncOp func, const FunctionPlan &plan,
   return lowered;
 }
 
+} // namespace
+
+LogicalResult mlir::llm::cpu::lowerFunctions(ModuleOp module,
+                                             CPULowering &lowering,
+                                             RewritePatternSet &&patterns) {
+  MLIRContext *context = module.getContext();
+  DenseSet<OperationName> lowerable;
+  for (const std::unique_ptr<RewritePattern> &pattern :
+       patterns.getNativePatterns())
+    if (std::optional<OperationName> root = pattern->getRootKind())
+      lowerable.insert(*root);
+  FrozenRewritePatternSet frozen(std::move(patterns));
+
+  ConversionTarget target(*context);
+  target.addLegalDialect<LLVM::LLVMDialect>();
+  target.addIllegalDialect<LLMDialect, arith::ArithDialect, func::FuncDialect,
+                           tensor::TensorDialect>();
+
+  SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
+  for (func::FuncOp func : funcs) {
+    if (func.isDeclaration())
+      continue;
+    if (failed(checkLowerable(func, lowerable, lowering.getPassName(),
+                              lowering.getTargetName())))
+      return failure();
+    FunctionPlan plan = planFunction(func, lowering.hasConstantsInArena());
+    LLVM::LLVMFuncOp lowered = createEntryPoint(func, plan, lowering);
+    lowering.beginFunction(lowered, std::move(plan));
+    if (failed(applyPartialConversion(lowered, target, frozen)) ||
+        lowering.hasFailed())
+      return failure();
+    // The arguments' casts back to tensors meet the patterns' casts to
+    // pointers; the placeholders of folded constants are dead.
+    SmallVector<UnrealizedConversionCastOp> casts;
+    lowered.walk(
+        [&](UnrealizedConversionCastOp cast) { casts.push_back(cast); });
+    reconcileUnrealizedCasts(casts);
+    lowered.walk([](LLVM::ZeroOp zero) {
+      if (zero->use_empty())
+        zero.erase();
+    });
+  }
+  context->getLoadedDialect<LLMDialect>()->getParamsAttrHelper().setAttr(
+      module, lowering.getParamsAttr());
+  return success();
+}
+
+namespace {
+
 struct LowerToCPUPass : llm::impl::LowerToCPUPassBase<LowerToCPUPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    MLIRContext *context = &getContext();
-    context->getOrLoadDialect<LLMDialect>();
+    getContext().getOrLoadDialect<LLMDialect>();
     CPULowering lowering(module);
-    RewritePatternSet patterns(context);
+    RewritePatternSet patterns(&getContext());
     populateLLMToCPUPatterns(lowering, patterns);
-    DenseSet<OperationName> lowerable;
-    for (const std::unique_ptr<RewritePattern> &pattern :
-         patterns.getNativePatterns())
-      if (std::optional<OperationName> root = pattern->getRootKind())
-        lowerable.insert(*root);
-    FrozenRewritePatternSet frozen(std::move(patterns));
-
-    ConversionTarget target(*context);
-    target.addLegalDialect<LLVM::LLVMDialect>();
-    target.addIllegalDialect<LLMDialect, arith::ArithDialect, func::FuncDialect,
-                             tensor::TensorDialect>();
-
-    SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
-    for (func::FuncOp func : funcs) {
-      if (func.isDeclaration())
-        continue;
-      if (failed(checkLowerable(func, lowerable)))
-        return signalPassFailure();
-      FunctionPlan plan = planFunction(func);
-      LLVM::LLVMFuncOp lowered = createEntryPoint(func, plan, lowering);
-      lowering.beginFunction(lowered, std::move(plan));
-      if (failed(applyPartialConversion(lowered, target, frozen)) ||
-          lowering.hasFailed())
-        return signalPassFailure();
-      // The arguments' casts back to tensors meet the patterns' casts to
-      // pointers; the placeholders of folded constants are dead.
-      SmallVector<UnrealizedConversionCastOp> casts;
-      lowered.walk(
-          [&](UnrealizedConversionCastOp cast) { casts.push_back(cast); });
-      reconcileUnrealizedCasts(casts);
-      lowered.walk([](LLVM::ZeroOp zero) {
-        if (zero->use_empty())
-          zero.erase();
-      });
-    }
-    context->getLoadedDialect<LLMDialect>()->getParamsAttrHelper().setAttr(
-        module, lowering.getParamsAttr());
+    if (failed(lowerFunctions(module, lowering, std::move(patterns))))
+      signalPassFailure();
   }
 };
 

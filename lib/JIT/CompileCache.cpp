@@ -128,6 +128,7 @@ llvm::Expected<std::string> CompileCache::makeKey(llvm::StringRef modelPath,
   for (const std::string &file : files)
     os << "file " << file << "\n";
   // The options that decide the code.
+  os << "target " << options.target << "\n";
   os << "kv_cache " << options.kvCache << "\nseq_len " << options.seqLen << " "
      << options.decoderSeqLen << "\nprompt_lens " << join(options.promptLens)
      << "\nencoder_lens " << join(options.encoderLens)

@@ -20,6 +20,7 @@
 #include "Model.h"
 #include "SafeTensors.h"
 #include "SharedLibrary.h"
+#include "cuda/Launchers.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -56,6 +57,9 @@ llvm::orc::SymbolMap kernelSymbols(llvm::orc::MangleAndInterner mangle) {
   };
 #define LLMK_KERNEL(name, args) add(#name, &name);
 #include "Kernels.def"
+  // The CUDA launchers, which code lowered by llm-lower-to-cuda calls.
+  for (auto [name, address] : llmrt::cuda::getLauncherSymbols())
+    add(name, address);
   return map;
 }
 
@@ -396,6 +400,7 @@ static void setPipelineOptions(CPUPipelineOptions &pipeline,
   pipeline.quantizeSkip = options.quantizeSkip;
   pipeline.quantizeActivations = options.quantizeActivations ? "int8" : "none";
   pipeline.quantizeMethod = options.quantizeMethod;
+  pipeline.target = options.target;
   if (options.kvCache) {
     pipeline.kvCache = true;
     pipeline.blockSize = options.blockSize;

@@ -6,6 +6,7 @@
 
 #include "llm/Pipelines/Pipelines.h"
 #include "llm/codegen/CPU/Passes.h"
+#include "llm/codegen/CUDA/Passes.h"
 #include "llm/passes/Passes.h"
 
 #include "mlir/Pass/PassRegistry.h"
@@ -59,6 +60,11 @@ void mlir::llm::buildCPUPipeline(OpPassManager &pm,
   SpecializeMoEPassOptions moe;
   moe.decodeMaxTokens = options.moeDecodeMaxTokens;
   pm.addPass(createSpecializeMoEPass(moe));
+  if (options.target == "cuda") {
+    // The CUDA kernels read weights in rows: no panels.
+    pm.addPass(createLowerToCUDAPass());
+    return;
+  }
   // Last, once every use of each weight is final: the layout of a weight
   // depends on all the ops that read it.
   if (options.packWeights)

@@ -26,6 +26,7 @@ struct DriverApi {
   Result (*memFree)(uint64_t);
   Result (*memcpyHtoD)(uint64_t, const void *, size_t);
   Result (*memcpyDtoH)(void *, uint64_t, size_t);
+  Result (*memcpyDtoD)(uint64_t, uint64_t, size_t);
   Result (*moduleLoadData)(void **, const void *);
   Result (*moduleUnload)(void *);
   Result (*moduleGetFunction)(void **, void *, const char *);
@@ -66,6 +67,7 @@ Expected<const DriverApi *> loadDriver() {
     get(api.memFree, "cuMemFree_v2");
     get(api.memcpyHtoD, "cuMemcpyHtoD_v2");
     get(api.memcpyDtoH, "cuMemcpyDtoH_v2");
+    get(api.memcpyDtoD, "cuMemcpyDtoD_v2");
     get(api.moduleLoadData, "cuModuleLoadData");
     get(api.moduleUnload, "cuModuleUnload");
     get(api.moduleGetFunction, "cuModuleGetFunction");
@@ -166,6 +168,18 @@ Status CudaDevice::upload(const DeviceBuffer &to, const void *from,
 
 Status CudaDevice::download(void *to, const DeviceBuffer &from, size_t bytes) {
   return check(api, api->memcpyDtoH(to, from.get(), bytes), "cuMemcpyDtoH");
+}
+
+Status CudaDevice::uploadTo(uint64_t to, const void *from, size_t bytes) {
+  return check(api, api->memcpyHtoD(to, from, bytes), "cuMemcpyHtoD");
+}
+
+Status CudaDevice::downloadFrom(void *to, uint64_t from, size_t bytes) {
+  return check(api, api->memcpyDtoH(to, from, bytes), "cuMemcpyDtoH");
+}
+
+Status CudaDevice::copyWithin(uint64_t to, uint64_t from, size_t bytes) {
+  return check(api, api->memcpyDtoD(to, from, bytes), "cuMemcpyDtoD");
 }
 
 Status CudaDevice::loadModule(const std::vector<char> &cubin) {

@@ -57,6 +57,10 @@ public:
   Expected<DeviceBuffer> allocate(size_t bytes);
   Status upload(const DeviceBuffer &to, const void *from, size_t bytes);
   Status download(void *to, const DeviceBuffer &from, size_t bytes);
+  /// The same on raw device addresses, and a copy within the device.
+  Status uploadTo(uint64_t to, const void *from, size_t bytes);
+  Status downloadFrom(void *to, uint64_t from, size_t bytes);
+  Status copyWithin(uint64_t to, uint64_t from, size_t bytes);
 
   /// Loads `cubin` (NVRTC's, for getArch()) and keeps it until destroyed.
   Status loadModule(const std::vector<char> &cubin);

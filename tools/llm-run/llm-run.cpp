@@ -25,6 +25,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Artifact.h"
+#include "cuda/Launchers.h"
 #include "cuda/Nvrtc.h"
 #include "llm/Import/GGUFImporter.h"
 #include "llm/Import/HFImporter.h"
@@ -152,8 +153,10 @@ static Opt<std::string>
             flag);
 static Opt<std::string>
     target("target",
-           cl::desc("Where the model runs: cpu (default) or cuda (NVIDIA GPUs; "
-                    "docs/CUDA.md)"),
+           cl::desc("Where the model runs: cpu (default), cuda (NVIDIA GPUs; "
+                    "docs/CUDA.md), or cuda-host (the CUDA backend's code, "
+                    "each kernel launch run on the host: checks the CUDA "
+                    "lowering without a GPU, slowly)"),
            cl::init("cpu"), flag);
 static Opt<bool> noCompileCache(
     "no-cache",
@@ -693,7 +696,15 @@ static void setCompileOptions(JITOptions &jit) {
   };
   if (!noCompileCache)
     jit.cacheDir = CompileCache::getDefaultDirectory();
+  if (target == "cuda-host")
+    jit.target = "cuda";
   jit.cacheKeyExtra = ggufPackedCodes ? "gguf_packed_codes" : "gguf_8bit_codes";
+}
+
+/// A model compiled for --target=cuda-host runs its launches on the host.
+static void attachLaunchExecutor(llmrt::Model &model) {
+  if (target == "cuda-host")
+    model.setLaunchExecutor(llmrt::cuda::createHostLaunchExecutor());
 }
 
 /// Sentence embeddings of an encoder: the last hidden state of each
@@ -722,6 +733,7 @@ static int runEmbed(const HFModel &hf,
         compileModel(context, hf, weights, jit);
     if (!model)
       return fail(llvm::toString(model.takeError()));
+    attachLaunchExecutor(**model);
     compileSeconds += secondsSince(compileStart);
     llmrt::Expected<std::unique_ptr<llmrt::SequenceSet>> sequences =
         llmrt::makeRecomputedSequences(**model);
@@ -861,19 +873,21 @@ static int run() {
     return fail(llvm::formatv("--num-threads: expected a value in [0, {0}], "
                               "found {1}",
                               kMaxThreads, numThreads.getValue()));
-  if (target != "cpu" && target != "cuda")
-    return fail(
-        llvm::formatv("--target: expected cpu or cuda, found '{0}'", target));
+  if (target != "cpu" && target != "cuda" && target != "cuda-host")
+    return fail(llvm::formatv(
+        "--target: expected cpu, cuda or cuda-host, found '{0}'", target));
   if (target == "cuda") {
-    // The CUDA kernels compile and are checked here (docs/CUDA.md); their
-    // device runtime is the part still to come.
+    // The model's code and kernels are there (llm-lower-to-cuda, docs/
+    // CUDA.md); placing its weights, arena and cache in device memory is
+    // the part still to come.
     llmrt::Expected<int> devices = llmrt::cuda::countCudaDevices();
     if (!devices)
       return fail("--target=cuda: " + devices.error());
     return fail(llvm::formatv(
-        "--target=cuda: {0} CUDA device(s) found, but this build's CUDA "
-        "backend compiles and checks its kernels only: it cannot run a "
-        "model on a device yet (docs/CUDA.md); use --target=cpu",
+        "--target=cuda: {0} CUDA device(s) found, but this build cannot "
+        "place a model's weights and cache in device memory yet "
+        "(docs/CUDA.md); --target=cuda-host runs the same CUDA code with "
+        "each launch on the host",
         *devices));
   }
   if (moeDecodeMaxTokens < 0)
@@ -1395,6 +1409,7 @@ static int run() {
   }
   if (!model)
     return fail(llvm::toString(model.takeError()));
+  attachLaunchExecutor(**model);
   double compileSeconds = secondsSince(start);
   // "compiled X ... in N s", or "loaded X's code from the compile cache".
   std::string compiledVerb = artifact ? "loaded the artifact"
@@ -1472,6 +1487,7 @@ static int run() {
         compileModel(context, **refHf, std::move(*refArchive), refJit);
     if (!refModel)
       return fail("--kl-reference: " + llvm::toString(refModel.takeError()));
+    attachLaunchExecutor(**refModel);
     std::unique_ptr<llmrt::Session> refSession;
     std::unique_ptr<llmrt::SequenceSet> refSequences;
     if (cached) {

@@ -101,6 +101,10 @@ struct JITOptions {
   /// set.
   std::function<void(const std::string &)> note;
 
+  /// "cpu", or "cuda": code that launches the CUDA kernels
+  /// (llm-lower-to-cuda), for a model run with a launch executor.
+  std::string target = "cpu";
+
   /// Import attention op by op; the attention passes must then fuse it.
   bool decomposeAttention = false;
   /// Run llm-lower-alibi and llm-fuse-attention.

@@ -80,9 +80,16 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("Store the weights of projections in the panels the CPU "
                      "GEMM streams, repacked once at load (llm-pack-weights)"),
       llvm::cl::init(true)};
+  Option<std::string> target{
+      *this, "target",
+      llvm::cl::desc("cpu: end with llm-lower-to-cpu; cuda: end with "
+                     "llm-lower-to-cuda (host code launching the CUDA "
+                     "kernels), weights left in rows"),
+      llvm::cl::init("cpu")};
 };
 
-/// llm dialect -> LLVM dialect calling the CPU microkernels.
+/// llm dialect -> LLVM dialect calling the CPU microkernels, or (target
+/// cuda) their CUDA launchers.
 void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
 
 /// Registers `--llm-cpu-pipeline` with the pass registry.

@@ -170,8 +170,8 @@ LLMC_HD unsigned short floatToBf16(float x) {
 #endif
   if ((bits & 0x7fffffffu) > 0x7f800000u)
     return static_cast<unsigned short>((bits >> 16) | 0x40u);
-  return static_cast<unsigned short>(
-      (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+  return static_cast<unsigned short>((bits + 0x7fffu + ((bits >> 16) & 1u)) >>
+                                     16);
 }
 
 /// Weight dtypes, as the CPU kernels number them (LLMKDtype).

@@ -665,7 +665,7 @@ extern "C" __global__ void llmc_sample_rows(const float *logits, long long *ids,
   }
 }
 
-#ifdef LLMC_HEAD_DIM
+#if defined(LLMC_HEAD_DIM) && LLMC_HEAD_DIM % 16 == 0
 /// FlashAttention-2 prefill on tensor cores: a block of 4 warps takes 64
 /// queries of one head (16 per warp), streams the keys and values of its kv
 /// head in tiles of 64 through shared memory (as bf16), computes S = Q K^T
@@ -872,8 +872,8 @@ extern "C" __global__ void llmc_linear_rows(const void *w, int wDtype,
   const long long base = static_cast<long long>(feature) * k;
   float acc;
   if (wDtype == kDtypeBF16) {
-    acc = laneDotBf16(static_cast<const unsigned short *>(w) + base, in, k,
-                      lane);
+    acc =
+        laneDotBf16(static_cast<const unsigned short *>(w) + base, in, k, lane);
   } else {
     acc = 0.0f;
     for (int i = lane; i < k; i += 32)
@@ -920,8 +920,7 @@ extern "C" __global__ void llmc_add_bias(float *y, const float *bias,
 /// y = act(gate) * up, elementwise; `activation` is an LLMK_ACT_* value
 /// (SiLU, exact GELU, tanh GELU, ReLU).
 extern "C" __global__ void llmc_glu(const float *gate, const float *up,
-                                    float *y, long long count,
-                                    int activation) {
+                                    float *y, long long count, int activation) {
   long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count)
     return;
@@ -938,17 +937,13 @@ extern "C" __global__ void llmc_glu(const float *gate, const float *up,
 
 /// Elementwise y = a op b over `count` values: op 0 adds, 1 multiplies,
 /// 2 subtracts; op 3 is y = a * s (b unused).
-extern "C" __global__ void llmc_binary(const float *a, const float *b,
-                                       float *y, long long count, int op,
-                                       float s) {
+extern "C" __global__ void llmc_binary(const float *a, const float *b, float *y,
+                                       long long count, int op, float s) {
   long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count)
     return;
   const float x = a[i];
-  y[i] = op == 0   ? x + b[i]
-         : op == 1 ? x * b[i]
-         : op == 2 ? x - b[i]
-                   : x * s;
+  y[i] = op == 0 ? x + b[i] : op == 1 ? x * b[i] : op == 2 ? x - b[i] : x * s;
 }
 
 /// Writes the keys and values of `tokens` rows ([tokens, kvHeads * d]) of
@@ -956,11 +951,12 @@ extern "C" __global__ void llmc_binary(const float *a, const float *b,
 /// bf16 by `cacheBf16`) at slots[t]. A negative slot skips the row
 /// (padding); a slot past the cache writes nothing and sets *error to 1.
 /// One block of 128 threads per token.
-extern "C" __global__ void
-llmc_kv_cache_append(void *cache, int cacheBf16, const int *slots,
-                     const float *k, const float *v, long long numBlocks,
-                     int layer, int kvHeads, int blockSize, int headDim,
-                     int *error) {
+extern "C" __global__ void llmc_kv_cache_append(void *cache, int cacheBf16,
+                                                const int *slots,
+                                                const float *k, const float *v,
+                                                long long numBlocks, int layer,
+                                                int kvHeads, int blockSize,
+                                                int headDim, int *error) {
   const int slot = slots[blockIdx.x];
   if (slot < 0)
     return;
@@ -972,11 +968,11 @@ llmc_kv_cache_append(void *cache, int cacheBf16, const int *slots,
   const long long row = static_cast<long long>(blockIdx.x) * kvHeads * headDim;
   for (int i = threadIdx.x; i < kvHeads * headDim; i += blockDim.x) {
     const int head = i / headDim, d = i % headDim;
-    const long long kAt = cacheRowOffset(numBlocks, kvHeads, blockSize,
-                                         headDim, layer, slot, 0, head) +
+    const long long kAt = cacheRowOffset(numBlocks, kvHeads, blockSize, headDim,
+                                         layer, slot, 0, head) +
                           d;
-    const long long vAt = cacheRowOffset(numBlocks, kvHeads, blockSize,
-                                         headDim, layer, slot, 1, head) +
+    const long long vAt = cacheRowOffset(numBlocks, kvHeads, blockSize, headDim,
+                                         layer, slot, 1, head) +
                           d;
     if (cacheBf16) {
       static_cast<unsigned short *>(cache)[kAt] = floatToBf16(k[row + i]);

@@ -1,0 +1,95 @@
+//===- DeviceExecutor.cpp - The CUDA kernels' launches run on a GPU -------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// A LaunchExecutor over a CUDA device: Kernels.cu compiled by NVRTC for
+// the device's architecture and the model's head dimension (cubins cached
+// on disk), each launch a cuLaunchKernel of its arguments. Launches wait
+// for completion (cuCtxSynchronize), so that a failing kernel is reported
+// by the launch that ran it; streams and CUDA graphs would remove that
+// wait.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Device.h"
+#include "KernelSources.h"
+#include "Launchers.h"
+#include "Nvrtc.h"
+
+using namespace llmrt;
+using namespace llmrt::cuda;
+
+namespace {
+
+uint64_t address(const void *p) { return reinterpret_cast<uint64_t>(p); }
+
+class DeviceLaunchExecutor : public LaunchExecutor {
+public:
+  DeviceLaunchExecutor(std::unique_ptr<CudaDevice> device, int headDim)
+      : device(std::move(device)), headDim(headDim) {}
+
+  Status launch(const KernelLaunch &launch) override {
+    if (launch.headDim != 0 && launch.headDim != headDim)
+      return Status::error(ErrorCode::Unsupported,
+                           launch.kernel + ": expected the head dimension " +
+                               std::to_string(headDim) +
+                               " the kernels were compiled for, found " +
+                               std::to_string(launch.headDim));
+    // cuLaunchKernel reads each parameter through a pointer to its value:
+    // the union holds it at its start, at the parameter's size.
+    std::vector<LaunchArg> values = launch.args;
+    std::vector<void *> pointers;
+    for (LaunchArg &value : values)
+      pointers.push_back(&value.ptr);
+    return device->launch(launch.kernel, launch.grid, launch.block,
+                          pointers.data());
+  }
+  Status copy(void *to, const void *from, size_t bytes) override {
+    return device->copyWithin(address(to), address(from), bytes);
+  }
+  Status upload(void *to, const void *from, size_t bytes) override {
+    return device->uploadTo(address(to), from, bytes);
+  }
+  Status download(void *to, const void *from, size_t bytes) override {
+    return device->downloadFrom(to, address(from), bytes);
+  }
+  Expected<void *> scratch(int slot, size_t bytes) override {
+    if (slot < 0)
+      return Status::error(ErrorCode::Internal, "negative scratch slot");
+    if (static_cast<size_t>(slot) >= buffers.size())
+      buffers.resize(slot + 1);
+    DeviceBuffer &buffer = buffers[slot];
+    if (buffer.size() < bytes) {
+      Expected<DeviceBuffer> grown = device->allocate(bytes);
+      if (!grown)
+        return grown.takeStatus();
+      buffer = std::move(*grown);
+    }
+    return reinterpret_cast<void *>(buffer.get());
+  }
+
+private:
+  std::unique_ptr<CudaDevice> device;
+  int headDim;
+  std::vector<DeviceBuffer> buffers;
+};
+
+} // namespace
+
+Expected<std::unique_ptr<LaunchExecutor>>
+llmrt::cuda::createDeviceLaunchExecutor(int ordinal, int headDim,
+                                        const std::string &cacheDir) {
+  Expected<std::unique_ptr<CudaDevice>> device = CudaDevice::open(ordinal);
+  if (!device)
+    return device.takeStatus();
+  Expected<CompiledKernel> compiled = compileCudaCached(
+      getKernelSource(), (*device)->getArch(),
+      {"-DLLMC_HEAD_DIM=" + std::to_string(headDim)}, cacheDir);
+  if (!compiled)
+    return compiled.takeStatus();
+  Status loaded = (*device)->loadModule(compiled->cubin);
+  if (!loaded.isOk())
+    return loaded;
+  return std::unique_ptr<LaunchExecutor>(
+      new DeviceLaunchExecutor(std::move(*device), headDim));
+}

@@ -1,0 +1,566 @@
+//===- Launchers.cpp - Host launchers of the CUDA kernels -----------------===//
+//
+// Part of LLMC, under the Apache License v2.0.
+//
+// Each launcher maps a CPU kernel's call (Kernels.def) onto the CUDA
+// kernels of kernels/Kernels.cu: which kernels, in which order, on which
+// grid, with which arguments and scratch buffers. Tensors are in the
+// executor's memory; a `LLMKCache` descriptor is host memory whose `data`
+// is the executor's.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Launchers.h"
+
+#include "PositionMath.h"
+
+#include <algorithm>
+#include <limits>
+#include <mutex>
+
+using namespace llmrt;
+using namespace llmrt::cuda;
+
+namespace {
+
+thread_local LaunchExecutor *currentExecutor = nullptr;
+std::mutex errorMutex;
+std::string pendingError;
+
+/// Records `message` unless a failure is already pending.
+void fail(const std::string &message) {
+  std::lock_guard<std::mutex> lock(errorMutex);
+  if (pendingError.empty())
+    pendingError = message;
+}
+
+bool hasFailed() {
+  std::lock_guard<std::mutex> lock(errorMutex);
+  return !pendingError.empty();
+}
+
+LaunchArg ptr(const void *p) {
+  LaunchArg a;
+  a.kind = LaunchArg::Ptr;
+  a.ptr = p;
+  return a;
+}
+LaunchArg i32(int64_t v) {
+  LaunchArg a;
+  a.kind = LaunchArg::I32;
+  a.i32 = static_cast<int32_t>(v);
+  return a;
+}
+LaunchArg i64(int64_t v) {
+  LaunchArg a;
+  a.kind = LaunchArg::I64;
+  a.i64 = v;
+  return a;
+}
+LaunchArg f32(double v) {
+  LaunchArg a;
+  a.kind = LaunchArg::F32;
+  a.f32 = static_cast<float>(v);
+  return a;
+}
+
+unsigned ceilDiv(int64_t a, int64_t b) {
+  return static_cast<unsigned>((a + b - 1) / b);
+}
+
+/// The context of one launcher call: its name for messages, and the
+/// executor. `ok()` is false once anything failed, so that a launcher
+/// stops at its first failure.
+class Launcher {
+public:
+  explicit Launcher(const char *name) : name(name) {
+    if (!currentExecutor)
+      fail(std::string(name) +
+           ": no CUDA executor is set (the model was not loaded for "
+           "--target=cuda)");
+  }
+
+  bool ok() const { return currentExecutor && !hasFailed(); }
+
+  /// Fails unless every value is within int32 (the kernels' int
+  /// parameters).
+  bool fitsInt(std::initializer_list<int64_t> values) {
+    for (int64_t v : values)
+      if (v < 0 || v > std::numeric_limits<int32_t>::max()) {
+        error("expected sizes within [0, 2^31), found " + std::to_string(v));
+        return false;
+      }
+    return true;
+  }
+
+  void error(const std::string &message) {
+    fail(std::string(name) + ": " + message);
+  }
+
+  void launch(const char *kernel, int headDim,
+              std::initializer_list<unsigned> grid, unsigned block,
+              std::initializer_list<LaunchArg> args) {
+    if (!ok())
+      return;
+    KernelLaunch l;
+    l.kernel = kernel;
+    l.headDim = headDim;
+    size_t i = 0;
+    for (unsigned g : grid)
+      l.grid[i++] = g;
+    l.block[0] = block;
+    l.args.assign(args.begin(), args.end());
+    // An empty grid launches nothing (a zero-sized tensor).
+    if (l.grid[0] == 0 || l.grid[1] == 0 || l.grid[2] == 0)
+      return;
+    check(currentExecutor->launch(l));
+  }
+
+  void *scratch(int slot, size_t bytes) {
+    if (!ok())
+      return nullptr;
+    Expected<void *> memory = currentExecutor->scratch(slot, bytes);
+    if (!memory) {
+      error(memory.error());
+      return nullptr;
+    }
+    return *memory;
+  }
+
+  void check(const Status &status) {
+    if (!status.isOk())
+      error(status.message());
+  }
+
+  LaunchExecutor &executor() { return *currentExecutor; }
+
+  /// A zeroed device int for a kernel's error flag, and its check after
+  /// the launches: `what` is recorded when the kernel set it.
+  int *errorFlag() {
+    int *flag = static_cast<int *>(scratch(kFlagSlot, sizeof(int)));
+    int zero = 0;
+    if (flag)
+      check(currentExecutor->upload(flag, &zero, sizeof(zero)));
+    return flag;
+  }
+  void checkFlag(int *flag, const std::string &what) {
+    if (!ok() || !flag)
+      return;
+    int value = 0;
+    check(currentExecutor->download(&value, flag, sizeof(value)));
+    if (value)
+      error(what);
+  }
+
+  /// Scratch slots, one per use.
+  enum {
+    kFlagSlot = 0,
+    kActivationsSlot,
+    kFreqSlot,
+    kPartialSlot,
+    kStatesSlot,
+    kPositionsSlot
+  };
+
+private:
+  const char *name;
+};
+
+/// The CUDA embedding kernel numbers dtypes fp32 0, bf16 1, f16 2.
+int embeddingDtype(int32_t dtype) {
+  return dtype == LLMK_BF16 ? 1 : dtype == LLMK_F16 ? 2 : 0;
+}
+
+/// Rows of x times w^T (+ bias) into y: a GEMV per row for a few rows, the
+/// tensor-core GEMM from 16 rows (x rounded to bf16 first).
+void linear(Launcher &l, const float *x, const void *w, int32_t wDtype,
+            int32_t wLayout, const float *bias, float *y, int64_t m, int64_t k,
+            int64_t n) {
+  if (wLayout != LLMK_LAYOUT_ROWS) {
+    l.error("expected a weight in rows (LLMK_LAYOUT_ROWS), found layout " +
+            std::to_string(wLayout) +
+            " (weights packed in panels are the "
+            "CPU kernels')");
+    return;
+  }
+  if (wDtype != LLMK_F32 && wDtype != LLMK_F16 && wDtype != LLMK_BF16) {
+    l.error("expected an f32, f16 or bf16 weight, found dtype " +
+            std::to_string(wDtype));
+    return;
+  }
+  if (!l.fitsInt({m, n, k}) || m * n == 0)
+    return;
+  constexpr int64_t kGemmRows = 16;
+  if (m < kGemmRows || k % 2 != 0) {
+    l.launch("llmc_linear_rows", 0, {ceilDiv(n, 4), static_cast<unsigned>(m)},
+             128,
+             {ptr(w), i32(wDtype), ptr(x), ptr(bias), ptr(y), i32(m), i32(n),
+              i32(k)});
+    return;
+  }
+  void *a = l.scratch(Launcher::kActivationsSlot, size_t(m) * k * 2);
+  l.launch("llmc_to_bf16", 0, {ceilDiv(m * k, 256)}, 256,
+           {ptr(x), ptr(a), i64(m * k)});
+  if (wDtype == LLMK_BF16)
+    l.launch("llmc_gemm_bf16", 0, {ceilDiv(n, 64), ceilDiv(m, 64)}, 128,
+             {ptr(a), ptr(w), ptr(y), i32(m), i32(n), i32(k)});
+  else
+    l.launch("llmc_gemm_w", 0, {ceilDiv(n, 64), ceilDiv(m, 64)}, 128,
+             {ptr(a), ptr(w), i32(wDtype), ptr(y), i32(m), i32(n), i32(k)});
+  if (bias)
+    l.launch("llmc_add_bias", 0, {ceilDiv(m * n, 256)}, 256,
+             {ptr(y), ptr(bias), i64(m * n), i32(n)});
+}
+
+void rope(Launcher &l, const float *x, const int64_t *positions,
+          const float *invFreq, float *y, int64_t tokens, int64_t heads,
+          int64_t headDim, int64_t rotaryDim, int32_t gptj, float scaling) {
+  if (rotaryDim > headDim || rotaryDim % 2 != 0) {
+    l.error("expected an even rotary dimension of at most the head "
+            "dimension " +
+            std::to_string(headDim) + ", found " + std::to_string(rotaryDim));
+    return;
+  }
+  if (!l.fitsInt({tokens, heads, headDim}))
+    return;
+  l.launch("llmc_rope", 0, {static_cast<unsigned>(tokens)}, 128,
+           {ptr(x), ptr(positions), ptr(invFreq), ptr(y), i32(heads),
+            i32(headDim), i32(rotaryDim), i32(gptj), f32(scaling)});
+}
+
+void binary(const char *name, const float *a, const float *b, float *y,
+            int64_t n, int op, float s) {
+  Launcher l(name);
+  l.launch("llmc_binary", 0, {ceilDiv(n, 256)}, 256,
+           {ptr(a), ptr(b), ptr(y), i64(n), i32(op), f32(s)});
+}
+
+/// The cache's storage dtype as the attention kernels take it (bf16: 1),
+/// or a failure for the ones they do not read.
+bool cacheBf16(Launcher &l, const LLMKCache *cache, int *bf16) {
+  if (!cache) {
+    l.error("expected a KV cache, found none");
+    return false;
+  }
+  if (cache->dtype != LLMK_F32 && cache->dtype != LLMK_BF16) {
+    l.error("expected a KV cache stored in f32 or bf16, found dtype " +
+            std::to_string(cache->dtype) + " (use --cache-dtype f32 or bf16)");
+    return false;
+  }
+  *bf16 = cache->dtype == LLMK_BF16;
+  return true;
+}
+
+/// The head dimensions the attention kernels are compiled for: paged
+/// attention any up to 256 (ceil(d / 32) values per lane), FlashAttention
+/// multiples of 16 (its mma tiles).
+bool attentionHeadDim(Launcher &l, int64_t headDim, bool tensorCores) {
+  if (headDim >= 1 && headDim <= 256 && (!tensorCores || headDim % 16 == 0))
+    return true;
+  l.error(std::string("expected a head dimension ") +
+          (tensorCores ? "that is a multiple of 16, " : "in [1, 256], ") +
+          "found " + std::to_string(headDim) +
+          (tensorCores ? " (FlashAttention's tensor-core tiles)" : ""));
+  return false;
+}
+
+} // namespace
+
+void llmrt::cuda::setLaunchExecutor(LaunchExecutor *executor) {
+  currentExecutor = executor;
+}
+
+std::string llmrt::cuda::takeLaunchError() {
+  std::lock_guard<std::mutex> lock(errorMutex);
+  std::string error;
+  error.swap(pendingError);
+  return error;
+}
+
+std::vector<std::pair<const char *, void *>> llmrt::cuda::getLauncherSymbols() {
+  std::vector<std::pair<const char *, void *>> symbols;
+#define LLMC_LAUNCHER(kernel, launcher)                                        \
+  symbols.emplace_back(#launcher, reinterpret_cast<void *>(&launcher));
+#include "Launchers.def"
+  symbols.emplace_back("llmc_cuda_upload",
+                       reinterpret_cast<void *>(&llmc_cuda_upload));
+  return symbols;
+}
+
+extern "C" {
+
+void llmc_cuda_linear(const float *x, const void *w, int32_t wDtype,
+                      int32_t wLayout, const float *bias, float *y, int64_t m,
+                      int64_t k, int64_t n) {
+  Launcher l("llmc_cuda_linear");
+  linear(l, x, w, wDtype, wLayout, bias, y, m, k, n);
+}
+
+void llmc_cuda_linear_rope(const float *x, const void *w, int32_t wDtype,
+                           int32_t wLayout, const float *bias, float *y,
+                           int64_t m, int64_t k, int64_t n,
+                           const int64_t *positions, const float *invFreq,
+                           int64_t numHeads, int64_t headDim, int64_t rotaryDim,
+                           int32_t gptj, float attentionScaling) {
+  Launcher l("llmc_cuda_linear_rope");
+  if (n != numHeads * headDim) {
+    l.error("expected " + std::to_string(numHeads) + " heads of " +
+            std::to_string(headDim) + " outputs, found " + std::to_string(n));
+    return;
+  }
+  linear(l, x, w, wDtype, wLayout, bias, y, m, k, n);
+  // In place: each pair is read and written by one thread.
+  rope(l, y, positions, invFreq, y, m, numHeads, headDim, rotaryDim, gptj,
+       attentionScaling);
+}
+
+void llmc_cuda_embedding(const int64_t *ids, const void *table, int32_t dtype,
+                         int32_t layout, float *out, int64_t count,
+                         int64_t vocab, int64_t dim) {
+  Launcher l("llmc_cuda_embedding");
+  if (layout != LLMK_LAYOUT_ROWS) {
+    l.error("expected a table in rows (LLMK_LAYOUT_ROWS), found layout " +
+            std::to_string(layout));
+    return;
+  }
+  if (!l.fitsInt({count, vocab, dim}) || count == 0)
+    return;
+  int *flag = l.errorFlag();
+  l.launch("llmc_embedding", 0, {static_cast<unsigned>(count)}, 128,
+           {ptr(ids), ptr(table), i32(embeddingDtype(dtype)), ptr(out),
+            i32(vocab), i32(dim), ptr(flag)});
+  l.checkFlag(flag, "a token id outside the vocabulary [0, " +
+                        std::to_string(vocab) + ")");
+}
+
+void llmc_cuda_rms_norm(const float *x, const float *w, float *y, int64_t rows,
+                        int64_t dim, float eps, float weightOffset) {
+  Launcher l("llmc_cuda_rms_norm");
+  if (l.fitsInt({rows, dim}))
+    l.launch("llmc_rms_norm", 0, {static_cast<unsigned>(rows)}, 256,
+             {ptr(x), ptr(w), ptr(y), i32(dim), f32(eps), f32(weightOffset)});
+}
+
+void llmc_cuda_layer_norm(const float *x, const float *w, const float *b,
+                          float *y, int64_t rows, int64_t dim, float eps) {
+  Launcher l("llmc_cuda_layer_norm");
+  if (l.fitsInt({rows, dim}))
+    l.launch("llmc_layer_norm", 0, {static_cast<unsigned>(rows)}, 256,
+             {ptr(x), ptr(w), ptr(b), ptr(y), i32(dim), f32(eps)});
+}
+
+void llmc_cuda_softmax(const float *x, float *y, int64_t rows, int64_t cols) {
+  Launcher l("llmc_cuda_softmax");
+  if (l.fitsInt({rows, cols}))
+    l.launch("llmc_softmax_rows", 0, {ceilDiv(rows, 4)}, 128,
+             {ptr(x), ptr(y), i32(rows), i32(cols)});
+}
+
+void llmc_cuda_gelu(const float *x, float *y, int64_t n, int32_t tanhApprox) {
+  Launcher l("llmc_cuda_gelu");
+  l.launch("llmc_gelu", 0, {ceilDiv(n, 256)}, 256,
+           {ptr(x), ptr(y), i64(n), i32(tanhApprox)});
+}
+
+void llmc_cuda_glu(const float *gate, const float *up, float *y, int64_t n,
+                   int32_t activation) {
+  Launcher l("llmc_cuda_glu");
+  l.launch("llmc_glu", 0, {ceilDiv(n, 256)}, 256,
+           {ptr(gate), ptr(up), ptr(y), i64(n), i32(activation)});
+}
+
+void llmc_cuda_add(const float *a, const float *b, float *y, int64_t n) {
+  binary("llmc_cuda_add", a, b, y, n, 0, 0.0f);
+}
+void llmc_cuda_mul(const float *a, const float *b, float *y, int64_t n) {
+  binary("llmc_cuda_mul", a, b, y, n, 1, 0.0f);
+}
+void llmc_cuda_sub(const float *a, const float *b, float *y, int64_t n) {
+  binary("llmc_cuda_sub", a, b, y, n, 2, 0.0f);
+}
+void llmc_cuda_scale(const float *x, float *y, int64_t n, float s) {
+  binary("llmc_cuda_scale", x, nullptr, y, n, 3, s);
+}
+
+void llmc_cuda_upload(const void *host, void *device, int64_t bytes) {
+  Launcher l("llmc_cuda_upload");
+  if (l.ok() && bytes > 0)
+    l.check(l.executor().upload(device, host, static_cast<size_t>(bytes)));
+}
+
+void llmc_cuda_copy(const void *src, void *dst, int64_t bytes) {
+  Launcher l("llmc_cuda_copy");
+  if (l.ok() && bytes > 0)
+    l.check(l.executor().copy(dst, src, static_cast<size_t>(bytes)));
+}
+
+void llmc_cuda_rope(const float *x, const int64_t *positions, float *y,
+                    int64_t tokens, int64_t numHeads, int64_t headDim,
+                    int64_t rotaryDim, double theta, int32_t gptj,
+                    int32_t scalingKind, double factor,
+                    int64_t originalMaxPosition, double lowFreqFactor,
+                    double highFreqFactor, double betaFast, double betaSlow,
+                    double attentionFactor, int64_t seqLen) {
+  Launcher l("llmc_cuda_rope");
+  llmk::RopeScalingParams scaling;
+  scaling.kind = scalingKind;
+  scaling.factor = factor;
+  scaling.originalMaxPosition = originalMaxPosition;
+  scaling.lowFreqFactor = lowFreqFactor;
+  scaling.highFreqFactor = highFreqFactor;
+  scaling.betaFast = betaFast;
+  scaling.betaSlow = betaSlow;
+  scaling.attentionFactor = attentionFactor;
+  if (!llmk::isValidRopeScaling(rotaryDim, theta, scaling)) {
+    l.error("invalid rotary dimensions or scaling parameters");
+    return;
+  }
+  if (!l.ok() || tokens <= 0)
+    return;
+  // The frequencies are the CPU kernel's, computed here; dynamic NTK's
+  // depend on the largest position, read back from the device.
+  if (seqLen < 0) {
+    std::vector<int64_t> host(static_cast<size_t>(tokens));
+    l.check(l.executor().download(host.data(), positions,
+                                  host.size() * sizeof(int64_t)));
+    seqLen = 0;
+    for (int64_t p : host)
+      seqLen = std::max(seqLen, p + 1);
+  }
+  llmk::RopeFrequencies freqs =
+      llmk::ropeFrequencies(rotaryDim, theta, scaling, seqLen);
+  auto *invFreq = static_cast<float *>(
+      l.scratch(Launcher::kFreqSlot, freqs.invFreq.size() * sizeof(float)));
+  if (invFreq)
+    l.check(l.executor().upload(invFreq, freqs.invFreq.data(),
+                                freqs.invFreq.size() * sizeof(float)));
+  rope(l, x, positions, invFreq, y, tokens, numHeads, headDim, rotaryDim, gptj,
+       freqs.attentionScaling);
+}
+
+void llmc_cuda_attention(const float *q, const float *k, const float *v,
+                         const uint8_t *keyPadding, const float *bias,
+                         int64_t biasBatchStride, int64_t biasHeadStride,
+                         const float *alibiSlopes, float *out, int64_t batch,
+                         int64_t qLen, int64_t kvLen, int64_t numHeads,
+                         int64_t numKvHeads, int64_t headDim, int64_t vHeadDim,
+                         float scale, int32_t maskKind, int64_t window) {
+  Launcher l("llmc_cuda_attention");
+  if (keyPadding)
+    return l.error("expected no key padding mask (FlashAttention takes "
+                   "whole sequences), found one");
+  if (maskKind == LLMK_MASK_PADDING)
+    return l.error("expected a causal, bidirectional or sliding-window "
+                   "mask, found a padding mask");
+  if (vHeadDim != headDim)
+    return l.error("expected values of the keys' head dimension " +
+                   std::to_string(headDim) + ", found " +
+                   std::to_string(vHeadDim));
+  if (bias && biasHeadStride != qLen * kvLen)
+    return l.error("expected a bias of [heads, " + std::to_string(qLen) + ", " +
+                   std::to_string(kvLen) +
+                   "] per sequence, found a head stride of " +
+                   std::to_string(biasHeadStride));
+  if (numKvHeads <= 0 || numHeads % numKvHeads != 0)
+    return l.error("expected query heads a multiple of the " +
+                   std::to_string(numKvHeads) + " kv heads, found " +
+                   std::to_string(numHeads));
+  if (!attentionHeadDim(l, headDim, /*tensorCores=*/true) ||
+      !l.fitsInt({qLen, kvLen, numHeads, window}))
+    return;
+  for (int64_t b = 0; b < batch; ++b)
+    l.launch("llmc_flash_attention", static_cast<int>(headDim),
+             {ceilDiv(qLen, 64), static_cast<unsigned>(numHeads)}, 128,
+             {ptr(q + b * qLen * numHeads * headDim),
+              ptr(k + b * kvLen * numKvHeads * headDim),
+              ptr(v + b * kvLen * numKvHeads * headDim), ptr(alibiSlopes),
+              ptr(bias ? bias + b * biasBatchStride : nullptr),
+              ptr(out + b * qLen * numHeads * headDim), i32(qLen), i32(kvLen),
+              i32(numHeads), i32(numKvHeads), i32(maskKind), i32(window),
+              f32(scale)});
+}
+
+void llmc_cuda_kv_cache_append(LLMKCache *cache, int64_t layer,
+                               const int32_t *slots, const float *k,
+                               const float *v, int64_t tokens) {
+  Launcher l("llmc_cuda_kv_cache_append");
+  int bf16 = 0;
+  if (!cacheBf16(l, cache, &bf16) || tokens == 0)
+    return;
+  if (layer < 0 || layer >= cache->numLayers)
+    return l.error("expected a layer in [0, " +
+                   std::to_string(cache->numLayers) + "), found " +
+                   std::to_string(layer));
+  if (!l.fitsInt({tokens, cache->kvHeads, cache->headDim, cache->blockSize}))
+    return;
+  int *flag = l.errorFlag();
+  l.launch("llmc_kv_cache_append", 0, {static_cast<unsigned>(tokens)}, 128,
+           {ptr(cache->data), i32(bf16), ptr(slots), ptr(k), ptr(v),
+            i64(cache->numBlocks), i32(layer), i32(cache->kvHeads),
+            i32(cache->blockSize), i32(cache->headDim), ptr(flag)});
+  l.checkFlag(flag, "a slot past the cache's " +
+                        std::to_string(cache->numBlocks * cache->blockSize) +
+                        " slots");
+}
+
+void llmc_cuda_paged_attention(const float *q, const LLMKCache *cache,
+                               int64_t layer, const int32_t *blockTables,
+                               int64_t maxBlocks, const int32_t *contextLens,
+                               const float *alibiSlopes, const float *biasTable,
+                               int64_t numBuckets, int64_t maxDistance,
+                               int32_t bidirectionalBuckets, float *out,
+                               int64_t batch, int64_t qLen, int64_t numHeads,
+                               float scale, int32_t maskKind, int64_t window) {
+  (void)numBuckets;
+  (void)maxDistance;
+  (void)bidirectionalBuckets;
+  Launcher l("llmc_cuda_paged_attention");
+  int bf16 = 0;
+  if (!cacheBf16(l, cache, &bf16))
+    return;
+  if (biasTable)
+    return l.error("expected no relative position bias (T5's is not "
+                   "implemented on CUDA yet), found a bias table");
+  if (maskKind == LLMK_MASK_PADDING)
+    return l.error("expected a causal, bidirectional or sliding-window "
+                   "mask, found a padding mask");
+  if (layer < 0 || layer >= cache->numLayers)
+    return l.error("expected a layer in [0, " +
+                   std::to_string(cache->numLayers) + "), found " +
+                   std::to_string(layer));
+  if (cache->kvHeads <= 0 || numHeads % cache->kvHeads != 0)
+    return l.error("expected query heads a multiple of the cache's " +
+                   std::to_string(cache->kvHeads) + " kv heads, found " +
+                   std::to_string(numHeads));
+  const int64_t rows = batch * qLen, d = cache->headDim;
+  if (!attentionHeadDim(l, d, /*tensorCores=*/false) ||
+      !l.fitsInt({rows, numHeads, maxBlocks, cache->blockSize, window}) ||
+      rows == 0)
+    return;
+  // Flash-decoding: the keys a query may see split over enough blocks to
+  // fill the device when there are few queries (decode); one split per
+  // query when there are many (a prefill).
+  const int64_t capacity = maxBlocks * cache->blockSize;
+  const int64_t splits =
+      rows * numHeads >= 1024
+          ? 1
+          : std::clamp<int64_t>((capacity + 255) / 256, 1, 32);
+  float *partial = static_cast<float *>(l.scratch(
+      Launcher::kPartialSlot, size_t(rows * numHeads * splits * d) * 4));
+  float *states = static_cast<float *>(l.scratch(
+      Launcher::kStatesSlot, size_t(rows * numHeads * splits * 2) * 4));
+  l.launch("llmc_paged_attention_split", static_cast<int>(d),
+           {static_cast<unsigned>(rows), static_cast<unsigned>(numHeads),
+            static_cast<unsigned>(splits)},
+           32,
+           {ptr(q), ptr(cache->data), i32(bf16), ptr(blockTables),
+            ptr(contextLens), ptr(alibiSlopes), ptr(partial), ptr(states),
+            i32(qLen), i32(numHeads), i32(cache->kvHeads), i32(maxBlocks),
+            i32(cache->blockSize), i64(cache->numBlocks), i32(layer),
+            i32(splits), f32(scale), i32(maskKind), i32(window)});
+  l.launch("llmc_attention_reduce", static_cast<int>(d),
+           {static_cast<unsigned>(rows), static_cast<unsigned>(numHeads)}, 64,
+           {ptr(partial), ptr(states), ptr(out), i32(numHeads), i32(splits)});
+}
+
+} // extern "C"
