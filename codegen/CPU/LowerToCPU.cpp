@@ -121,10 +121,11 @@ LogicalResult checkLowerable(func::FuncOp func,
                    tensor.getElementType().isInteger(32);
       if (!isa<ParamOp, arith::ConstantOp, SampleOp>(op) && !index &&
           !tensor.getElementType().isF32())
-        return op.emitOpError() << passName
-                                << ": expected f32 results (the kernels "
-                                   "compute in fp32), found "
-                                << tensor.getElementType();
+        return op.emitOpError()
+               << passName << ": expected f32 results (the "
+               << (targetName.empty() ? StringRef("CPU") : targetName)
+               << " kernels compute in fp32), found "
+               << tensor.getElementType();
     }
     if (!lowerable.contains(op.getName()))
       return op.emitOpError()

@@ -21,6 +21,7 @@
 #include "Sampler.h"
 #include "cuda/Device.h"
 #include "cuda/KernelSources.h"
+#include "cuda/Launchers.h"
 #include "cuda/Nvrtc.h"
 #include "cuda/kernels/Common.cuh"
 
@@ -979,3 +980,221 @@ TEST_F(CudaDeviceTest, SamplingIsReproducibleAndDrawsTheDistribution) {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// The launchers (Launchers.h) on the host executor: what llm-lower-to-cuda's
+// code calls, checked against the CPU kernels without a GPU.
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Runs launcher calls on a host executor; the pending error after them.
+class HostLaunches {
+public:
+  HostLaunches() : executor(createHostLaunchExecutor()) {
+    (void)takeLaunchError();
+    setLaunchExecutor(executor.get());
+  }
+  ~HostLaunches() { setLaunchExecutor(nullptr); }
+  std::unique_ptr<LaunchExecutor> executor;
+};
+
+LaunchArg argOf(LaunchArg::Kind kind, int64_t value) {
+  LaunchArg a;
+  a.kind = kind;
+  a.i64 = value;
+  return a;
+}
+
+} // namespace
+
+TEST(CudaLaunchersTest, HostExecutorChecksArgumentsAndGrids) {
+  std::unique_ptr<LaunchExecutor> host = createHostLaunchExecutor();
+  std::vector<float> x(8, 1.0f), w(8, 1.0f), y(8);
+  KernelLaunch norm;
+  norm.kernel = "llmc_rms_norm";
+  norm.grid[0] = 1;
+  norm.block[0] = 256;
+  LaunchArg px, pw, py;
+  px.kind = pw.kind = py.kind = LaunchArg::Ptr;
+  px.ptr = x.data();
+  pw.ptr = w.data();
+  py.ptr = y.data();
+  LaunchArg eps, offset;
+  eps.kind = offset.kind = LaunchArg::F32;
+  eps.f32 = 1e-5f;
+  offset.f32 = 0.0f;
+  // cols as a long long where the kernel takes an int.
+  norm.args = {px, pw, py, argOf(LaunchArg::I64, 8), eps, offset};
+  Status wrongKind = host->launch(norm);
+  EXPECT_EQ(wrongKind.message(),
+            "llmc_rms_norm: argument 3: expected an int, found a long long");
+  norm.args = {px, pw, py, argOf(LaunchArg::I32, 8), eps};
+  EXPECT_EQ(host->launch(norm).message(),
+            "llmc_rms_norm: expected argument 5, found 5 arguments");
+  norm.args = {px, pw, py, argOf(LaunchArg::I32, 8), eps, offset};
+  ASSERT_TRUE(host->launch(norm).isOk());
+  EXPECT_NEAR(y[0], 1.0f, 1e-5f);
+  // A GEMV grid of 1 block (4 warps) for 5 outputs.
+  std::vector<float> wide(5 * 8, 1.0f), out(5);
+  KernelLaunch gemv;
+  gemv.kernel = "llmc_linear_rows";
+  gemv.grid[0] = 1;
+  gemv.block[0] = 128;
+  LaunchArg pwide, pout, none;
+  pwide.kind = pout.kind = none.kind = LaunchArg::Ptr;
+  pwide.ptr = wide.data();
+  pout.ptr = out.data();
+  none.ptr = nullptr;
+  gemv.args = {pwide,
+               argOf(LaunchArg::I32, LLMK_F32),
+               px,
+               none,
+               pout,
+               argOf(LaunchArg::I32, 1),
+               argOf(LaunchArg::I32, 5),
+               argOf(LaunchArg::I32, 8)};
+  EXPECT_NE(host->launch(gemv).message().find("does not cover"),
+            std::string::npos);
+  gemv.grid[0] = 2;
+  ASSERT_TRUE(host->launch(gemv).isOk());
+  EXPECT_EQ(out[4], 8.0f);
+  KernelLaunch unknown;
+  unknown.kernel = "llmc_nothing";
+  EXPECT_EQ(host->launch(unknown).message(),
+            "the host executor runs no kernel 'llmc_nothing'");
+}
+
+TEST(CudaLaunchersTest, NoExecutorIsAnError) {
+  (void)takeLaunchError();
+  std::vector<float> x(4), y(4);
+  llmc_cuda_add(x.data(), x.data(), y.data(), 4);
+  EXPECT_EQ(takeLaunchError(), "llmc_cuda_add: no CUDA executor is set (the "
+                               "model was not loaded for --target=cuda)");
+  EXPECT_EQ(takeLaunchError(), "");
+}
+
+/// llmc_cuda_linear against llmk_linear: a few rows take the fp32 GEMV
+/// (equal to rounding), 20 rows the tensor-core GEMM (x and w in bf16).
+TEST(CudaLaunchersTest, LinearMatchesTheCPUKernel) {
+  HostLaunches launches;
+  const int64_t k = 64, n = 24;
+  std::vector<float> w = randomRow(n * k, 51), bias = randomRow(n, 52);
+  for (int64_t m : {3, 20}) {
+    std::vector<float> x = randomRow(m * k, 53), got(m * n), want(m * n);
+    llmk_linear(x.data(), w.data(), LLMK_F32, LLMK_LAYOUT_ROWS, bias.data(),
+                want.data(), m, k, n);
+    llmc_cuda_linear(x.data(), w.data(), LLMK_F32, LLMK_LAYOUT_ROWS,
+                     bias.data(), got.data(), m, k, n);
+    ASSERT_EQ(takeLaunchError(), "");
+    expectClose(got, want, m < 16 ? 1e-5f : 1e-2f, "linear");
+  }
+  // Panels are the CPU kernels' layout.
+  std::vector<float> x(k), y(n);
+  llmc_cuda_linear(x.data(), w.data(), LLMK_F32, LLMK_LAYOUT_PANELS, nullptr,
+                   y.data(), 1, k, n);
+  EXPECT_NE(takeLaunchError().find("expected a weight in rows"),
+            std::string::npos);
+}
+
+/// llmc_cuda_paged_attention (split paged attention and its reduction)
+/// against llmk_paged_attention on the same cache: decode and a 5-query
+/// prefill, causal, sliding window and ALiBi, blocks out of order.
+TEST(CudaLaunchersTest, PagedAttentionMatchesTheCPUKernel) {
+  HostLaunches launches;
+  const int64_t heads = 4, kvHeads = 2, d = 16, blockSize = 4, blocks = 12,
+                layers = 2, len = 37;
+  std::vector<float> data =
+      randomRow(size_t(layers * blocks * 2 * kvHeads * blockSize * d), 61);
+  LLMKCache cache{data.data(), nullptr, blocks,    layers,
+                  kvHeads,     d,       blockSize, LLMK_F32};
+  std::vector<int32_t> table = {11, 3, 7, 0, 5, 9, 2, 8, 1, 4, 6, 10};
+  std::vector<int32_t> lens = {static_cast<int32_t>(len)};
+  std::vector<float> slopes = {0.5f, 0.25f, 0.125f, 0.0625f};
+  for (int64_t qLen : {1, 5})
+    for (int32_t mask : {LLMK_MASK_CAUSAL, LLMK_MASK_SLIDING_WINDOW})
+      for (bool alibi : {false, true}) {
+        std::vector<float> q = randomRow(qLen * heads * d, 62), got(q.size()),
+                           want(q.size());
+        const float *s = alibi ? slopes.data() : nullptr;
+        llmk_paged_attention(q.data(), &cache, 1, table.data(),
+                             int64_t(table.size()), lens.data(), s, nullptr, 0,
+                             0, 0, want.data(), 1, qLen, heads, 0.25f, mask, 6);
+        llmc_cuda_paged_attention(q.data(), &cache, 1, table.data(),
+                                  int64_t(table.size()), lens.data(), s,
+                                  nullptr, 0, 0, 0, got.data(), 1, qLen, heads,
+                                  0.25f, mask, 6);
+        ASSERT_EQ(takeLaunchError(), "");
+        expectClose(got, want, 1e-5f, "paged attention");
+      }
+}
+
+/// The launchers on the device executor, over device memory: the same
+/// checks as on the host executor, now of the kernels themselves. Skipped
+/// without a device.
+TEST_F(CudaDeviceTest, LaunchersMatchTheCPUKernels) {
+  llmrt::Expected<std::unique_ptr<LaunchExecutor>> executor =
+      createDeviceLaunchExecutor(0, 16, "");
+  ASSERT_TRUE(bool(executor)) << executor.error();
+  (void)takeLaunchError();
+  setLaunchExecutor(executor->get());
+  auto at = [](const DeviceBuffer &b) {
+    return reinterpret_cast<float *>(b.get());
+  };
+  // Projections: the GEMV per row and the tensor-core GEMM.
+  const int64_t k = 64, n = 24;
+  std::vector<float> w = randomRow(n * k, 51), bias = randomRow(n, 52);
+  DeviceBuffer dw = put(w), db = put(bias);
+  for (int64_t m : {3, 20}) {
+    std::vector<float> x = randomRow(m * k, 53), want(m * n);
+    llmk_linear(x.data(), w.data(), LLMK_F32, LLMK_LAYOUT_ROWS, bias.data(),
+                want.data(), m, k, n);
+    DeviceBuffer dx = put(x), dy = put(want);
+    llmc_cuda_linear(at(dx), at(dw), LLMK_F32, LLMK_LAYOUT_ROWS, at(db), at(dy),
+                     m, k, n);
+    ASSERT_EQ(takeLaunchError(), "");
+    expectClose(get(dy, want.size()), want, m < 16 ? 1e-5f : 1e-2f,
+                "llmc_cuda_linear");
+  }
+  // The cache: append 37 tokens' keys and values, then attend (decode and
+  // a 5-query prefill), against the CPU kernels on a host copy.
+  const int64_t heads = 4, kvHeads = 2, d = 16, blockSize = 4, blocks = 12,
+                len = 37;
+  std::vector<float> hostData(size_t(blocks * 2 * kvHeads * blockSize * d));
+  LLMKCache hostCache{hostData.data(), nullptr, blocks,    1,
+                      kvHeads,         d,       blockSize, LLMK_F32};
+  DeviceBuffer dcache = put(hostData);
+  LLMKCache deviceCache = hostCache;
+  deviceCache.data = at(dcache);
+  std::vector<int32_t> table = {11, 3, 7, 0, 5, 9, 2, 8, 1, 4, 6, 10},
+                       slots(len), lens = {static_cast<int32_t>(len)};
+  for (int64_t p = 0; p < len; ++p)
+    slots[p] = table[p / blockSize] * blockSize + p % blockSize;
+  std::vector<float> keys = randomRow(len * kvHeads * d, 54),
+                     values = randomRow(len * kvHeads * d, 55);
+  DeviceBuffer dslots = put(slots), dk = put(keys), dv = put(values),
+               dtable = put(table), dlens = put(lens);
+  llmk_kv_cache_append(&hostCache, 0, slots.data(), keys.data(), values.data(),
+                       len);
+  llmc_cuda_kv_cache_append(&deviceCache, 0,
+                            reinterpret_cast<int32_t *>(dslots.get()), at(dk),
+                            at(dv), len);
+  ASSERT_EQ(takeLaunchError(), "");
+  expectClose(get(dcache, hostData.size()), hostData, 0.0f, "kv append");
+  for (int64_t qLen : {1, 5}) {
+    std::vector<float> q = randomRow(qLen * heads * d, 56), want(q.size());
+    llmk_paged_attention(q.data(), &hostCache, 0, table.data(),
+                         int64_t(table.size()), lens.data(), nullptr, nullptr,
+                         0, 0, 0, want.data(), 1, qLen, heads, 0.25f,
+                         LLMK_MASK_CAUSAL, 0);
+    DeviceBuffer dq = put(q), dout = put(want);
+    llmc_cuda_paged_attention(
+        at(dq), &deviceCache, 0, reinterpret_cast<int32_t *>(dtable.get()),
+        int64_t(table.size()), reinterpret_cast<int32_t *>(dlens.get()),
+        nullptr, nullptr, 0, 0, 0, at(dout), 1, qLen, heads, 0.25f,
+        LLMK_MASK_CAUSAL, 0);
+    ASSERT_EQ(takeLaunchError(), "");
+    expectClose(get(dout, want.size()), want, 1e-4f, "paged attention");
+  }
+  setLaunchExecutor(nullptr);
+}
