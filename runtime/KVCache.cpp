@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "KVCache.h"
+#include "cuda/Launchers.h"
 
 #include "Memory.h"
 #include <algorithm>
@@ -58,9 +59,10 @@ Expected<uint64_t> KVCachePool::getBytes(const KVCacheConfig &config,
   return bytes;
 }
 
-std::unique_ptr<KVCachePool> KVCachePool::create(const KVCacheConfig &config,
-                                                 int64_t numBlocks,
-                                                 std::string &error) {
+std::unique_ptr<KVCachePool>
+KVCachePool::create(const KVCacheConfig &config, int64_t numBlocks,
+                    std::string &error,
+                    std::shared_ptr<cuda::LaunchExecutor> executor) {
   Expected<uint64_t> bytes = getBytes(config, numBlocks);
   if (!bytes) {
     error = bytes.error();
@@ -73,6 +75,26 @@ std::unique_ptr<KVCachePool> KVCachePool::create(const KVCacheConfig &config,
   uint64_t scaleCount = config.dtype == LLMK_I8 ? rows * config.kvHeads : 0;
   uint64_t dataBytes = *bytes - scaleCount * sizeof(float);
   std::string what = std::to_string(numBlocks) + " KV-cache blocks";
+  if (executor) {
+    // In the executor's memory (a CUDA device's): the kernels write and
+    // read it; the descriptor stays on the host, for the launchers.
+    if (scaleCount) {
+      error = "KV cache: an int8 cache has no CUDA kernels (use f32 or bf16)";
+      return nullptr;
+    }
+    Expected<void *> memory = executor->allocate(dataBytes);
+    if (!memory) {
+      error = "KV cache: " + what + ": " + memory.error();
+      return nullptr;
+    }
+    pool->executor = std::move(executor);
+    pool->executorData = *memory;
+    pool->bytes = *bytes;
+    pool->cache = {pool->executorData, nullptr,        numBlocks,
+                   config.numLayers,   config.kvHeads, config.headDim,
+                   config.blockSize,   config.dtype};
+    return pool;
+  }
   Expected<HeapArray<uint8_t>> data = allocateArray<uint8_t>(dataBytes, what);
   if (!data) {
     error = "KV cache: " + data.error();
@@ -95,7 +117,12 @@ std::unique_ptr<KVCachePool> KVCachePool::create(const KVCacheConfig &config,
   return pool;
 }
 
-void KVCachePool::copyBlock(int32_t src, int32_t dst) {
+KVCachePool::~KVCachePool() {
+  if (executor)
+    executor->release(executorData);
+}
+
+Status KVCachePool::copyBlock(int32_t src, int32_t dst) {
   // [layers][blocks][2][kvHeads][blockSize][headDim] (+ int8 scales): a
   // block is contiguous within each layer.
   int64_t rowValues = 2 * config.blockSize * config.kvHeads;
@@ -104,12 +131,21 @@ void KVCachePool::copyBlock(int32_t src, int32_t dst) {
   for (int64_t layer = 0; layer < config.numLayers; ++layer) {
     int64_t s = layer * cache.numBlocks + src;
     int64_t d = layer * cache.numBlocks + dst;
+    if (executor) {
+      auto *base = static_cast<uint8_t *>(executorData);
+      Status copied = executor->copy(base + d * blockBytes,
+                                     base + s * blockBytes, blockBytes);
+      if (!copied.isOk())
+        return copied;
+      continue;
+    }
     std::memcpy(data.get() + d * blockBytes, data.get() + s * blockBytes,
                 blockBytes);
     if (scales)
       std::memcpy(scales.get() + d * rowValues, scales.get() + s * rowValues,
                   rowValues * sizeof(float));
   }
+  return Status::ok();
 }
 
 BlockManager::BlockManager(int64_t numBlocks, int64_t blockSize)

@@ -22,6 +22,10 @@
 
 namespace llmrt {
 
+namespace cuda {
+class LaunchExecutor;
+} // namespace cuda
+
 /// Shape and storage type of a cache (`!llm.kv_cache`).
 struct KVCacheConfig {
   int64_t numLayers = 0;
@@ -45,10 +49,13 @@ inline int32_t getSlot(int32_t block, int64_t blockSize, int64_t offset) {
 /// The block pool. `descriptor()` is what generated code receives.
 class KVCachePool {
 public:
-  /// Allocates `numBlocks` blocks; returns null and sets `error` when the
-  /// configuration is invalid or the memory cannot be allocated.
+  /// Allocates `numBlocks` blocks, in `executor`'s memory when given (a
+  /// model run by llm-lower-to-cuda's code); returns null and sets `error`
+  /// when the configuration is invalid or the memory cannot be allocated.
   static std::unique_ptr<KVCachePool>
-  create(const KVCacheConfig &config, int64_t numBlocks, std::string &error);
+  create(const KVCacheConfig &config, int64_t numBlocks, std::string &error,
+         std::shared_ptr<cuda::LaunchExecutor> executor = nullptr);
+  ~KVCachePool();
   /// The bytes `create` would allocate (data and int8 scales), or why the
   /// configuration is invalid or does not fit in 64-bit sizes.
   static Expected<uint64_t> getBytes(const KVCacheConfig &config,
@@ -57,7 +64,7 @@ public:
   LLMKCache *descriptor() { return &cache; }
   /// Copies block `src` into block `dst` in every layer (keys, values and
   /// the int8 scales).
-  void copyBlock(int32_t src, int32_t dst);
+  Status copyBlock(int32_t src, int32_t dst);
   const KVCacheConfig &getConfig() const { return config; }
   int64_t getNumBlocks() const { return cache.numBlocks; }
   /// Bytes of storage (data and scales).
@@ -70,6 +77,9 @@ private:
   HeapArray<uint8_t> data;
   HeapArray<float> scales;
   uint64_t bytes = 0;
+  /// With an executor: the data lives in its memory.
+  std::shared_ptr<cuda::LaunchExecutor> executor;
+  void *executorData = nullptr;
 };
 
 /// Hands out blocks to sequences and maps token positions to cache slots.

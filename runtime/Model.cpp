@@ -26,7 +26,84 @@ using namespace llmrt;
 
 CodeProvider::~CodeProvider() = default;
 
-Model::~Model() = default;
+/// Bytes of a tensor of the manifest (i1 as one byte).
+static uint64_t getTensorBytes(const TensorDesc &tensor) {
+  return static_cast<uint64_t>(tensor.getNumElements()) *
+         static_cast<uint64_t>(getElementBytes(tensor.dtype));
+}
+
+Model::~Model() {
+  if (!launchExecutor)
+    return;
+  for (void *memory : executorMemory)
+    launchExecutor->release(memory);
+}
+
+Status
+Model::useLaunchExecutor(std::shared_ptr<cuda::LaunchExecutor> executor) {
+  if (launchExecutor || !executor)
+    return Status::error(ErrorCode::Internal,
+                         "internal error: a model takes one launch executor");
+  launchExecutor = std::move(executor);
+  auto allocate = [&](uint64_t bytes, const std::string &what,
+                      void **memory) -> Status {
+    Expected<void *> got = launchExecutor->allocate(bytes);
+    if (!got) {
+      Status failed = got.takeStatus();
+      return Status::error(failed.code(), what + ": " + failed.message());
+    }
+    executorMemory.push_back(*got);
+    *memory = *got;
+    return Status::ok();
+  };
+  // The weights, copied into the executor's memory; the host's copies of
+  // repacked ones are freed (mapped ones are the checkpoint's pages).
+  for (size_t i = 0; i < paramPointers.size(); ++i) {
+    void *memory = nullptr;
+    Status status = allocate(
+        paramBytes[i], "parameter '" + manifest.params[i].name + "'", &memory);
+    if (!status.isOk())
+      return status;
+    status = launchExecutor->upload(memory, paramPointers[i], paramBytes[i]);
+    if (!status.isOk())
+      return status;
+    paramPointers[i] = memory;
+  }
+  packed.clear();
+  int64_t arenaBytes = 0;
+  for (const EntryDesc &desc : manifest.entries)
+    arenaBytes = std::max(arenaBytes, desc.arenaBytes);
+  Status status =
+      allocate(uint64_t(arenaBytes), "the activations arena", &arena);
+  if (!status.isOk())
+    return status;
+  arenaStorage = HeapArray<uint8_t>();
+  // Each entry point's arguments and results are staged through buffers of
+  // the executor's (a cache argument is a host descriptor of executor
+  // memory, passed as it is).
+  for (const Entry &entry : entries) {
+    Staging staging;
+    for (const ArgDesc &arg : entry.desc->args) {
+      void *memory = nullptr;
+      if (!arg.cache) {
+        status =
+            allocate(getTensorBytes(arg.tensor), "an argument buffer", &memory);
+        if (!status.isOk())
+          return status;
+      }
+      staging.args.push_back(memory);
+    }
+    for (const TensorDesc &result : entry.desc->results) {
+      void *memory = nullptr;
+      status = allocate(getTensorBytes(result), "a result buffer", &memory);
+      if (!status.isOk())
+        return status;
+      staging.results.push_back(memory);
+    }
+    staged[entry.desc] = std::move(staging);
+  }
+  return Status::ok();
+}
 
 namespace {
 
@@ -648,6 +725,7 @@ Status Model::bindParams(const ParamValues *values,
                                  "': expected 64-byte aligned data");
       mappedBytes += want;
       paramPointers.push_back(const_cast<uint8_t *>(t->data));
+      paramBytes.push_back(want);
       continue;
     }
     const ParamValue *value = nullptr;
@@ -665,6 +743,7 @@ Status Model::bindParams(const ParamValues *values,
       mappedBytes += bytes;
     }
     paramPointers.push_back(const_cast<uint8_t *>(buffer->data));
+    paramBytes.push_back(bytes);
   }
   return Status::ok();
 }
@@ -862,13 +941,33 @@ const Entry *Model::find(std::string_view name) const {
 Status Model::run(const Entry &entry, void *const *args, void *const *results) {
   std::lock_guard<std::mutex> lock(runMutex);
   if (launchExecutor) {
+    // Inputs into the executor's memory, the call, the results back.
+    const Staging &staging = staged.at(entry.desc);
+    std::vector<void *> stagedArgs(staging.args.size());
+    for (size_t i = 0; i < stagedArgs.size(); ++i) {
+      const ArgDesc &arg = entry.desc->args[i];
+      stagedArgs[i] = arg.cache ? args[i] : staging.args[i];
+      if (arg.cache)
+        continue;
+      Status copied = launchExecutor->upload(staging.args[i], args[i],
+                                             getTensorBytes(arg.tensor));
+      if (!copied.isOk())
+        return copied;
+    }
     cuda::setLaunchExecutor(launchExecutor.get());
-    entry.function(paramPointers.data(), arena, const_cast<void **>(args),
-                   const_cast<void **>(results));
+    entry.function(paramPointers.data(), arena, stagedArgs.data(),
+                   const_cast<void **>(staging.results.data()));
     cuda::setLaunchExecutor(nullptr);
     std::string error = cuda::takeLaunchError();
     if (!error.empty())
       return Status::error(ErrorCode::Kernel, "CUDA launch error: " + error);
+    for (size_t i = 0; i < staging.results.size(); ++i) {
+      Status copied =
+          launchExecutor->download(results[i], staging.results[i],
+                                   getTensorBytes(entry.desc->results[i]));
+      if (!copied.isOk())
+        return copied;
+    }
   } else {
     entry.function(paramPointers.data(), arena, const_cast<void **>(args),
                    const_cast<void **>(results));

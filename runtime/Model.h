@@ -178,10 +178,14 @@ public:
   uint64_t getMappedBytes() const { return mappedBytes; }
   uint64_t getPackedBytes() const { return packedBytes; }
 
-  /// Runs the model's launcher calls (code lowered by llm-lower-to-cuda) on
-  /// `executor`; null: none (CPU code).
-  void setLaunchExecutor(std::shared_ptr<cuda::LaunchExecutor> executor) {
-    launchExecutor = std::move(executor);
+  /// Runs the model (code lowered by llm-lower-to-cuda) on `executor`: its
+  /// weights are copied into the executor's memory (the host's repacked
+  /// copies freed), its arena allocated there, and every call's arguments
+  /// and results staged through buffers there. Once per model.
+  Status useLaunchExecutor(std::shared_ptr<cuda::LaunchExecutor> executor);
+  /// The executor the model runs on, or null (CPU code).
+  const std::shared_ptr<cuda::LaunchExecutor> &getLaunchExecutor() const {
+    return launchExecutor;
   }
 
   /// The address the native code reads parameter `index` at (packed or in
@@ -206,7 +210,16 @@ private:
   /// Held by run(): one call at a time uses the arena.
   std::mutex runMutex;
   uint64_t mappedBytes = 0, packedBytes = 0;
+  /// Bytes of each parameter at paramPointers[i].
+  std::vector<uint64_t> paramBytes;
+  /// With a launch executor: the buffers an entry point's arguments and
+  /// results are staged through, and every allocation of the executor's.
+  struct Staging {
+    std::vector<void *> args, results;
+  };
   std::shared_ptr<cuda::LaunchExecutor> launchExecutor;
+  std::map<const EntryDesc *, Staging> staged;
+  std::vector<void *> executorMemory;
 };
 
 /// Sets the number of kernel worker threads (0: one per core), and reads it.

@@ -107,13 +107,14 @@ Session::create(Model &model, const SessionOptions &options) {
       return enough;
   }
   std::string error;
-  session->pool = KVCachePool::create(toConfig(*self), numBlocks, error);
+  session->pool = KVCachePool::create(toConfig(*self), numBlocks, error,
+                                      model.getLaunchExecutor());
   if (!session->pool)
     return Status::error(ErrorCode::OutOfMemory, error);
   session->blocks = std::make_unique<BlockManager>(numBlocks, self->blockSize);
   if (cross) {
-    session->crossPool =
-        KVCachePool::create(toConfig(*cross), crossBlocks, error);
+    session->crossPool = KVCachePool::create(toConfig(*cross), crossBlocks,
+                                             error, model.getLaunchExecutor());
     if (!session->crossPool)
       return Status::error(ErrorCode::OutOfMemory, error);
     session->crossBlocks =
@@ -489,8 +490,11 @@ Expected<int64_t> Session::fork(int64_t seq) {
   int64_t copy = blocks->fork(seq, copies, error);
   if (copy < 0)
     return Status::error(ErrorCode::CacheFull, error);
-  for (auto [src, dst] : copies)
-    pool->copyBlock(src, dst);
+  for (auto [src, dst] : copies) {
+    Status copied = pool->copyBlock(src, dst);
+    if (!copied.isOk())
+      return copied;
+  }
   adoptCopy(seq, copy);
   return copy;
 }

@@ -22,6 +22,19 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 # llm-run's compile cache stays in the build tree (its keys include the
 # compiler's libraries, so a rebuild never reuses stale code).
 config.environment["LLMC_CACHE_DIR"] = os.path.join(config.llmc_obj_root, "test", "compile-cache")
+# A CUDA device (the driver loads, cuInit succeeds, a device is counted):
+# the device parity tests (e2e/cuda-device.test) need one, and are
+# UNSUPPORTED without it, which the summary shows.
+def _has_cuda_device():
+    import ctypes
+    try:
+        driver = ctypes.CDLL("libcuda.so.1")
+        count = ctypes.c_int(0)
+        return driver.cuInit(0) == 0 and driver.cuDeviceGetCount(ctypes.byref(count)) == 0 and count.value > 0
+    except OSError:
+        return False
+if _has_cuda_device():
+    config.available_features.add("cuda-device")
 # NVRTC (CUDA's run-time compiler, which LLMC loads with dlopen): the CUDA
 # tests that compile kernels need it, and are UNSUPPORTED without it.
 import ctypes

@@ -16,6 +16,8 @@
 #include "Launchers.h"
 #include "Nvrtc.h"
 
+#include <map>
+
 using namespace llmrt;
 using namespace llmrt::cuda;
 
@@ -25,16 +27,29 @@ uint64_t address(const void *p) { return reinterpret_cast<uint64_t>(p); }
 
 class DeviceLaunchExecutor : public LaunchExecutor {
 public:
-  DeviceLaunchExecutor(std::unique_ptr<CudaDevice> device, int headDim)
-      : device(std::move(device)), headDim(headDim) {}
+  DeviceLaunchExecutor(std::unique_ptr<CudaDevice> device, std::string cacheDir)
+      : device(std::move(device)), cacheDir(std::move(cacheDir)) {}
+
+  /// Compiles (or reads from the cubin cache) and loads the kernels for
+  /// head dimension `d`.
+  Status load(int d) {
+    Expected<CompiledKernel> compiled =
+        compileCudaCached(getKernelSource(), device->getArch(),
+                          {"-DLLMC_HEAD_DIM=" + std::to_string(d)}, cacheDir);
+    if (!compiled)
+      return compiled.takeStatus();
+    Status loaded = device->loadModule(compiled->cubin);
+    if (loaded.isOk())
+      headDim = d;
+    return loaded;
+  }
 
   Status launch(const KernelLaunch &launch) override {
-    if (launch.headDim != 0 && launch.headDim != headDim)
-      return Status::error(ErrorCode::Unsupported,
-                           launch.kernel + ": expected the head dimension " +
-                               std::to_string(headDim) +
-                               " the kernels were compiled for, found " +
-                               std::to_string(launch.headDim));
+    if (launch.headDim != 0 && launch.headDim != headDim) {
+      Status loaded = load(launch.headDim);
+      if (!loaded.isOk())
+        return loaded;
+    }
     // cuLaunchKernel reads each parameter through a pointer to its value:
     // the union holds it at its start, at the parameter's size.
     std::vector<LaunchArg> values = launch.args;
@@ -67,11 +82,22 @@ public:
     }
     return reinterpret_cast<void *>(buffer.get());
   }
+  Expected<void *> allocate(size_t bytes) override {
+    Expected<DeviceBuffer> buffer = device->allocate(bytes);
+    if (!buffer)
+      return buffer.takeStatus();
+    void *memory = reinterpret_cast<void *>(buffer->get());
+    held.emplace(memory, std::move(*buffer));
+    return memory;
+  }
+  void release(void *memory) override { held.erase(memory); }
 
 private:
   std::unique_ptr<CudaDevice> device;
-  int headDim;
+  std::string cacheDir;
+  int headDim = 0;
   std::vector<DeviceBuffer> buffers;
+  std::map<void *, DeviceBuffer> held;
 };
 
 } // namespace
@@ -82,14 +108,10 @@ llmrt::cuda::createDeviceLaunchExecutor(int ordinal, int headDim,
   Expected<std::unique_ptr<CudaDevice>> device = CudaDevice::open(ordinal);
   if (!device)
     return device.takeStatus();
-  Expected<CompiledKernel> compiled = compileCudaCached(
-      getKernelSource(), (*device)->getArch(),
-      {"-DLLMC_HEAD_DIM=" + std::to_string(headDim)}, cacheDir);
-  if (!compiled)
-    return compiled.takeStatus();
-  Status loaded = (*device)->loadModule(compiled->cubin);
+  auto executor =
+      std::make_unique<DeviceLaunchExecutor>(std::move(*device), cacheDir);
+  Status loaded = executor->load(headDim);
   if (!loaded.isOk())
     return loaded;
-  return std::unique_ptr<LaunchExecutor>(
-      new DeviceLaunchExecutor(std::move(*device), headDim));
+  return std::unique_ptr<LaunchExecutor>(std::move(executor));
 }

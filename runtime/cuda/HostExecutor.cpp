@@ -20,7 +20,9 @@
 
 #include "kernels/Common.cuh"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <unordered_map>
@@ -617,6 +619,17 @@ public:
       buffer.resize((bytes + sizeof(uint64_t) - 1) / sizeof(uint64_t));
     return static_cast<void *>(buffer.data());
   }
+
+  Expected<void *> allocate(size_t bytes) override {
+    void *memory =
+        std::aligned_alloc(256, (std::max<size_t>(bytes, 1) + 255) / 256 * 256);
+    if (!memory)
+      return Status::error(ErrorCode::OutOfMemory, "cannot allocate " +
+                                                       std::to_string(bytes) +
+                                                       " bytes of host memory");
+    return memory;
+  }
+  void release(void *memory) override { std::free(memory); }
 
 private:
   std::vector<std::vector<uint64_t>> buffers;

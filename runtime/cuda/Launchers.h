@@ -67,6 +67,10 @@ public:
   /// At least `bytes` of the executor's memory for scratch buffer `slot`
   /// (one per use within a launcher), kept and reused between calls.
   virtual Expected<void *> scratch(int slot, size_t bytes) = 0;
+  /// `bytes` of the executor's memory (256-byte aligned), held until
+  /// `release`: a model's weights, arena and staging buffers, a KV cache.
+  virtual Expected<void *> allocate(size_t bytes) = 0;
+  virtual void release(void *memory) = 0;
 };
 
 /// The executor the launchers of the calling thread use (null: none, and
@@ -81,7 +85,9 @@ std::string takeLaunchError();
 std::unique_ptr<LaunchExecutor> createHostLaunchExecutor();
 
 /// Runs launches on CUDA device `ordinal`, the kernels compiled by NVRTC
-/// for its architecture and `headDim` (cubins cached in `cacheDir`).
+/// for its architecture and first for `headDim` (the attention kernels'
+/// LLMC_HEAD_DIM; a launch for another compiles and loads that one), cubins
+/// cached in `cacheDir` (empty: none).
 Expected<std::unique_ptr<LaunchExecutor>>
 createDeviceLaunchExecutor(int ordinal, int headDim,
                            const std::string &cacheDir);

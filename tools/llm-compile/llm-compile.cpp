@@ -307,9 +307,10 @@ int main(int argc, char **argv) {
         llvm::formatv("--target: expected cpu or cuda, found '{0}'", target));
   if ((target == "cuda") != (emit == "cuda"))
     return fail(target == "cuda"
-                    ? "--target=cuda: only --emit=cuda is available (the "
-                      "device runtime that would run a CUDA artifact is not "
-                      "in this build: docs/CUDA.md)"
+                    ? "--target=cuda: only --emit=cuda is available (an "
+                      "artifact does not record a CUDA target yet; llm-run "
+                      "--target=cuda compiles and runs a model on a device: "
+                      "docs/CUDA.md)"
                     : "--emit=cuda needs --target=cuda");
   for (int arch : cudaArchs)
     if (arch < 70 || arch > 120)

@@ -696,15 +696,41 @@ static void setCompileOptions(JITOptions &jit) {
   };
   if (!noCompileCache)
     jit.cacheDir = CompileCache::getDefaultDirectory();
-  if (target == "cuda-host")
+  if (target != "cpu")
     jit.target = "cuda";
   jit.cacheKeyExtra = ggufPackedCodes ? "gguf_packed_codes" : "gguf_8bit_codes";
 }
 
-/// A model compiled for --target=cuda-host runs its launches on the host.
-static void attachLaunchExecutor(llmrt::Model &model) {
-  if (target == "cuda-host")
-    model.setLaunchExecutor(llmrt::cuda::createHostLaunchExecutor());
+/// A model compiled for --target=cuda runs its launches on the first CUDA
+/// device, for --target=cuda-host on the host: its weights, arena, cache
+/// and staging buffers in that executor's memory.
+static llmrt::Status attachLaunchExecutor(llmrt::Model &model) {
+  if (target == "cpu")
+    return llmrt::Status::ok();
+  std::shared_ptr<llmrt::cuda::LaunchExecutor> executor;
+  if (target == "cuda-host") {
+    executor = llmrt::cuda::createHostLaunchExecutor();
+  } else {
+    // The attention kernels are compiled for the cache's head dimension
+    // (another one, if a launch asks, when it does).
+    int headDim = 64;
+    for (const llmrt::EntryDesc &entry : model.getManifest().entries)
+      for (const llmrt::ArgDesc &arg : entry.args)
+        if (arg.cache)
+          headDim = static_cast<int>(arg.cache->headDim);
+    std::string cubins;
+    if (!noCompileCache)
+      cubins = CompileCache::getDefaultDirectory() + "/cubins";
+    llmrt::Expected<std::unique_ptr<llmrt::cuda::LaunchExecutor>> device =
+        llmrt::cuda::createDeviceLaunchExecutor(0, headDim, cubins);
+    if (!device) {
+      llmrt::Status failed = device.takeStatus();
+      return llmrt::Status::error(failed.code(),
+                                  "--target=cuda: " + failed.message());
+    }
+    executor = std::move(*device);
+  }
+  return model.useLaunchExecutor(std::move(executor));
 }
 
 /// Sentence embeddings of an encoder: the last hidden state of each
@@ -733,7 +759,8 @@ static int runEmbed(const HFModel &hf,
         compileModel(context, hf, weights, jit);
     if (!model)
       return fail(llvm::toString(model.takeError()));
-    attachLaunchExecutor(**model);
+    if (llmrt::Status placed = attachLaunchExecutor(**model); !placed.isOk())
+      return fail(placed.message());
     compileSeconds += secondsSince(compileStart);
     llmrt::Expected<std::unique_ptr<llmrt::SequenceSet>> sequences =
         llmrt::makeRecomputedSequences(**model);
@@ -877,18 +904,10 @@ static int run() {
     return fail(llvm::formatv(
         "--target: expected cpu, cuda or cuda-host, found '{0}'", target));
   if (target == "cuda") {
-    // The model's code and kernels are there (llm-lower-to-cuda, docs/
-    // CUDA.md); placing its weights, arena and cache in device memory is
-    // the part still to come.
+    // Without a driver or a device, say so before compiling anything.
     llmrt::Expected<int> devices = llmrt::cuda::countCudaDevices();
     if (!devices)
       return fail("--target=cuda: " + devices.error());
-    return fail(llvm::formatv(
-        "--target=cuda: {0} CUDA device(s) found, but this build cannot "
-        "place a model's weights and cache in device memory yet "
-        "(docs/CUDA.md); --target=cuda-host runs the same CUDA code with "
-        "each launch on the host",
-        *devices));
   }
   if (moeDecodeMaxTokens < 0)
     return fail(llvm::formatv("--moe-decode-max-tokens: expected a value >= "
@@ -1409,7 +1428,8 @@ static int run() {
   }
   if (!model)
     return fail(llvm::toString(model.takeError()));
-  attachLaunchExecutor(**model);
+  if (llmrt::Status placed = attachLaunchExecutor(**model); !placed.isOk())
+    return fail(placed.message());
   double compileSeconds = secondsSince(start);
   // "compiled X ... in N s", or "loaded X's code from the compile cache".
   std::string compiledVerb = artifact ? "loaded the artifact"
@@ -1487,7 +1507,8 @@ static int run() {
         compileModel(context, **refHf, std::move(*refArchive), refJit);
     if (!refModel)
       return fail("--kl-reference: " + llvm::toString(refModel.takeError()));
-    attachLaunchExecutor(**refModel);
+    if (llmrt::Status placed = attachLaunchExecutor(**refModel); !placed.isOk())
+      return fail("--kl-reference: " + placed.message());
     std::unique_ptr<llmrt::Session> refSession;
     std::unique_ptr<llmrt::SequenceSet> refSequences;
     if (cached) {
