@@ -152,6 +152,10 @@ CudaDevice::~CudaDevice() {
     api->primaryCtxRelease(device);
 }
 
+Status CudaDevice::makeCurrent() {
+  return check(api, api->ctxSetCurrent(context), "cuCtxSetCurrent");
+}
+
 Expected<DeviceBuffer> CudaDevice::allocate(size_t bytes) {
   uint64_t address = 0;
   Status status =

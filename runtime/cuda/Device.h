@@ -54,6 +54,10 @@ public:
   int getArch() const { return arch; }
   const std::string &getName() const { return name; }
 
+  /// Makes the device's context current on the calling thread (a model
+  /// may run on another thread than the one that opened the device).
+  Status makeCurrent();
+
   Expected<DeviceBuffer> allocate(size_t bytes);
   Status upload(const DeviceBuffer &to, const void *from, size_t bytes);
   Status download(void *to, const DeviceBuffer &from, size_t bytes);

@@ -45,6 +45,8 @@ public:
   }
 
   Status launch(const KernelLaunch &launch) override {
+    if (Status current = device->makeCurrent(); !current.isOk())
+      return current;
     if (launch.headDim != 0 && launch.headDim != headDim) {
       Status loaded = load(launch.headDim);
       if (!loaded.isOk())
@@ -60,12 +62,18 @@ public:
                           pointers.data());
   }
   Status copy(void *to, const void *from, size_t bytes) override {
+    if (Status current = device->makeCurrent(); !current.isOk())
+      return current;
     return device->copyWithin(address(to), address(from), bytes);
   }
   Status upload(void *to, const void *from, size_t bytes) override {
+    if (Status current = device->makeCurrent(); !current.isOk())
+      return current;
     return device->uploadTo(address(to), from, bytes);
   }
   Status download(void *to, const void *from, size_t bytes) override {
+    if (Status current = device->makeCurrent(); !current.isOk())
+      return current;
     return device->downloadFrom(to, address(from), bytes);
   }
   Expected<void *> scratch(int slot, size_t bytes) override {
@@ -75,6 +83,8 @@ public:
       buffers.resize(slot + 1);
     DeviceBuffer &buffer = buffers[slot];
     if (buffer.size() < bytes) {
+      if (Status current = device->makeCurrent(); !current.isOk())
+        return current;
       Expected<DeviceBuffer> grown = device->allocate(bytes);
       if (!grown)
         return grown.takeStatus();
@@ -83,6 +93,8 @@ public:
     return reinterpret_cast<void *>(buffer.get());
   }
   Expected<void *> allocate(size_t bytes) override {
+    if (Status current = device->makeCurrent(); !current.isOk())
+      return current;
     Expected<DeviceBuffer> buffer = device->allocate(bytes);
     if (!buffer)
       return buffer.takeStatus();

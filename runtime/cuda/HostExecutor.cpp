@@ -171,6 +171,54 @@ Status gemm(Args &a, bool weightDtypeArg) {
   return Status::ok();
 }
 
+Status gemvQ(Args &a) {
+  const unsigned char *w = a.p<const unsigned char>(0);
+  const float *x = a.p<const float>(1);
+  float *y = a.p<float>(2);
+  int n = a.i32(3), k = a.i32(4), bits = a.i32(5), group = a.i32(6);
+  a.requireGrid(a.launch.grid[0] * (a.launch.block[0] / 32) >=
+                    static_cast<unsigned>(n),
+                "the n outputs (a warp each)");
+  if (Status s = a.finish(7); !s.isOk())
+    return s;
+  for (int j = 0; j < n; ++j) {
+    float acc = 0.0f;
+    for (int i = 0; i < k; ++i)
+      acc += dequantizeElement(w, n, k, bits, group, j, i) * x[i];
+    y[j] = acc;
+  }
+  return Status::ok();
+}
+
+/// llmc_gemm_q: A bf16, the dequantized weight rounded to bf16.
+Status gemmQ(Args &a) {
+  const unsigned short *act = a.p<const unsigned short>(0);
+  const unsigned char *w = a.p<const unsigned char>(1);
+  float *c = a.p<float>(2);
+  int m = a.i32(3), n = a.i32(4), k = a.i32(5), bits = a.i32(6),
+      group = a.i32(7);
+  a.requireGrid(a.launch.grid[0] * 64ull >= static_cast<unsigned>(n) &&
+                    a.launch.grid[1] * 64ull >= static_cast<unsigned>(m) &&
+                    a.launch.block[0] == 128,
+                "the 64 x 64 tiles of C (4 warps each)");
+  if (Status s = a.finish(8); !s.isOk())
+    return s;
+  std::vector<float> wt(static_cast<size_t>(n) * k);
+  for (int j = 0; j < n; ++j)
+    for (int i = 0; i < k; ++i)
+      wt[static_cast<size_t>(j) * k + i] =
+          roundBf16(dequantizeElement(w, n, k, bits, group, j, i));
+  for (int r = 0; r < m; ++r)
+    for (int j = 0; j < n; ++j) {
+      float acc = 0.0f;
+      for (int i = 0; i < k; ++i)
+        acc += bf16ToFloat(act[static_cast<long long>(r) * k + i]) *
+               wt[static_cast<size_t>(j) * k + i];
+      c[static_cast<long long>(r) * n + j] = acc;
+    }
+  return Status::ok();
+}
+
 Status addBias(Args &a) {
   float *y = a.p<float>(0);
   const float *bias = a.p<const float>(1);
@@ -566,6 +614,8 @@ const std::unordered_map<std::string, Kernel> &kernels() {
       {"llmc_gemm_bf16", [](Args &a) { return gemm(a, false); }},
       {"llmc_gemm_w", [](Args &a) { return gemm(a, true); }},
       {"llmc_add_bias", addBias},
+      {"llmc_gemv_q", gemvQ},
+      {"llmc_gemm_q", gemmQ},
       {"llmc_rope", rope},
       {"llmc_embedding", embedding},
       {"llmc_rms_norm", rmsNorm},

@@ -212,6 +212,52 @@ void linear(Launcher &l, const float *x, const void *w, int32_t wDtype,
              {ptr(y), ptr(bias), i64(m * n), i32(n)});
 }
 
+/// Rows of x times a weight quantized in the runtime's layout (Quant.h:
+/// blocks of 32 codes per row, f16 scale and offset per group): the
+/// dequantizing GEMV per row for a few rows, the dequantizing tensor-core
+/// GEMM from 16. Activations stay fp32 (bf16 in the GEMM): a W8A8
+/// weight's int8 activations are the CPU kernels'.
+void quantLinear(Launcher &l, const float *x, const void *w, int32_t bits,
+                 int64_t group, int32_t flags, const float *bias, float *y,
+                 int64_t m, int64_t k, int64_t n) {
+  if (flags & (LLMK_QUANT_PERMUTED | LLMK_QUANT_INT8_BLOCKS)) {
+    l.error("expected a weight in the runtime's quantized layout, found "
+            "flags " +
+            std::to_string(flags) +
+            " (act-order permutations and llama.cpp's block formats have no "
+            "CUDA kernel yet)");
+    return;
+  }
+  if (bits != 4 && bits != 5 && bits != 6 && bits != 8) {
+    l.error("expected 4, 5, 6 or 8 bits, found " + std::to_string(bits));
+    return;
+  }
+  if (group != 0 && (group % 16 != 0 || k % group != 0)) {
+    l.error("expected groups of a multiple of 16 dividing k = " +
+            std::to_string(k) + ", found " + std::to_string(group));
+    return;
+  }
+  if (!l.fitsInt({m, n, k, group}) || m * n == 0)
+    return;
+  constexpr int64_t kGemmRows = 16;
+  if (m < kGemmRows || k % 2 != 0) {
+    for (int64_t r = 0; r < m; ++r)
+      l.launch("llmc_gemv_q", 0, {ceilDiv(n, 4)}, 128,
+               {ptr(w), ptr(x + r * k), ptr(y + r * n), i32(n), i32(k),
+                i32(bits), i32(group)});
+  } else {
+    void *a = l.scratch(Launcher::kActivationsSlot, size_t(m) * k * 2);
+    l.launch("llmc_to_bf16", 0, {ceilDiv(m * k, 256)}, 256,
+             {ptr(x), ptr(a), i64(m * k)});
+    l.launch("llmc_gemm_q", 0, {ceilDiv(n, 64), ceilDiv(m, 64)}, 128,
+             {ptr(a), ptr(w), ptr(y), i32(m), i32(n), i32(k), i32(bits),
+              i32(group)});
+  }
+  if (bias)
+    l.launch("llmc_add_bias", 0, {ceilDiv(m * n, 256)}, 256,
+             {ptr(y), ptr(bias), i64(m * n), i32(n)});
+}
+
 void rope(Launcher &l, const float *x, const int64_t *positions,
           const float *invFreq, float *y, int64_t tokens, int64_t heads,
           int64_t headDim, int64_t rotaryDim, int32_t gptj, float scaling) {
@@ -310,6 +356,31 @@ void llmc_cuda_linear_rope(const float *x, const void *w, int32_t wDtype,
   }
   linear(l, x, w, wDtype, wLayout, bias, y, m, k, n);
   // In place: each pair is read and written by one thread.
+  rope(l, y, positions, invFreq, y, m, numHeads, headDim, rotaryDim, gptj,
+       attentionScaling);
+}
+
+void llmc_cuda_linear_q(const float *x, const void *w, int32_t bits,
+                        int64_t group, int32_t flags, const float *bias,
+                        float *y, int64_t m, int64_t k, int64_t n) {
+  Launcher l("llmc_cuda_linear_q");
+  quantLinear(l, x, w, bits, group, flags, bias, y, m, k, n);
+}
+
+void llmc_cuda_linear_q_rope(const float *x, const void *w, int32_t bits,
+                             int64_t group, int32_t activations,
+                             const float *bias, float *y, int64_t m, int64_t k,
+                             int64_t n, const int64_t *positions,
+                             const float *invFreq, int64_t numHeads,
+                             int64_t headDim, int64_t rotaryDim, int32_t gptj,
+                             float attentionScaling) {
+  Launcher l("llmc_cuda_linear_q_rope");
+  if (n != numHeads * headDim) {
+    l.error("expected " + std::to_string(numHeads) + " heads of " +
+            std::to_string(headDim) + " outputs, found " + std::to_string(n));
+    return;
+  }
+  quantLinear(l, x, w, bits, group, activations, bias, y, m, k, n);
   rope(l, y, positions, invFreq, y, m, numHeads, headDim, rotaryDim, gptj,
        attentionScaling);
 }

@@ -70,10 +70,14 @@ func.func @step(%q: tensor<1x1x32xf32>, %kv: tensor<1x1x16xf32>,
 
 // -----
 
-// A quantized projection's kernel has no launcher yet: the op is named.
+// A quantized projection (the runtime's layout) calls the dequantizing
+// launcher with its bits and group.
+// CHECK-LABEL: llvm.func @quantized
+// CHECK: %[[BITS:.*]] = llvm.mlir.constant(4 : i32) : i32
+// CHECK: %[[GROUP:.*]] = llvm.mlir.constant(32 : i64) : i64
+// CHECK: llvm.call @llmc_cuda_linear_q(%{{.*}}, %{{.*}}, %[[BITS]], %[[GROUP]],
 func.func @quantized(%x: tensor<1x64xf32>) -> tensor<1x64xf32> {
   %w = llm.param "w" : !llm.qweight<64x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble>
-  // expected-error @+1 {{'llm.linear' op llm-lower-to-cuda: no CUDA kernel for llmk_linear_q (what this op lowers to) yet}}
   %y = llm.linear %x, %w : tensor<1x64xf32>, !llm.qweight<64x64, bits = 4, group = 32, scale = f32, symmetric, packing = nibble> -> tensor<1x64xf32>
   return %y : tensor<1x64xf32>
 }

@@ -1097,6 +1097,38 @@ TEST(CudaLaunchersTest, LinearMatchesTheCPUKernel) {
             std::string::npos);
 }
 
+/// llmc_cuda_linear_q against llmk_linear_q on weights quantized by the
+/// runtime (8 and 4 bits, groups of 32 and per row): the dequantizing GEMV
+/// for 3 rows, the dequantizing GEMM (x in bf16) for 20.
+TEST(CudaLaunchersTest, QuantizedLinearMatchesTheCPUKernel) {
+  HostLaunches launches;
+  const int64_t k = 64, n = 24;
+  std::vector<float> w = randomRow(n * k, 71), bias = randomRow(n, 72);
+  for (int bits : {8, 4})
+    for (int64_t group : {int64_t(32), int64_t(0)}) {
+      std::vector<uint8_t> packed(
+          llmk::quantPackedBytes(n, k, bits, group, false));
+      llmk::quantizeWeight(w.data(), n, k, bits, group, bits != 8,
+                           packed.data());
+      for (int64_t m : {3, 20}) {
+        std::vector<float> x = randomRow(m * k, 73), got(m * n), want(m * n);
+        llmk_linear_q(x.data(), packed.data(), bits, group, 0, bias.data(),
+                      want.data(), m, k, n);
+        llmc_cuda_linear_q(x.data(), packed.data(), bits, group, 0, bias.data(),
+                           got.data(), m, k, n);
+        ASSERT_EQ(takeLaunchError(), "");
+        // The CPU kernel's few-row path quantizes x to int8: 1e-2 there too.
+        expectClose(got, want, 1e-2f, "linear_q");
+      }
+    }
+  std::vector<uint8_t> packed(llmk::quantPackedBytes(n, k, 4, 32, false));
+  std::vector<float> x(k), y(n);
+  llmc_cuda_linear_q(x.data(), packed.data(), 4, 32, LLMK_QUANT_PERMUTED,
+                     nullptr, y.data(), 1, k, n);
+  EXPECT_NE(takeLaunchError().find("act-order permutations"),
+            std::string::npos);
+}
+
 /// llmc_cuda_paged_attention (split paged attention and its reduction)
 /// against llmk_paged_attention on the same cache: decode and a 5-query
 /// prefill, causal, sliding window and ALiBi, blocks out of order.
