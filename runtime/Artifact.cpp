@@ -167,6 +167,42 @@ Expected<ArtifactManifest> readArtifactManifest(const std::string &dir) {
                          dir + ": compiled for a " + info.cpu +
                              " CPU; this CPU lacks " + missing +
                              ": compile the model again on this machine");
+  if (const json::Value *device = a.get("device")) {
+    // {"kind": "cuda", "head_dim": D, "cubins": [{"arch": 80, "file":
+    // "cuda/kernels.sm_80.cubin"}, ...]}
+    const json::Object *d = device->getAsObject();
+    const json::Value *kind = d ? d->get("kind") : nullptr;
+    std::optional<std::string_view> name =
+        kind ? kind->getAsString() : std::nullopt;
+    if (!name || *name != "cuda")
+      return fieldError(path, "artifact.device.kind", "\"cuda\"",
+                        "another value");
+    info.device = "cuda";
+    const json::Value *headDim = d->get("head_dim");
+    std::optional<int64_t> dim = headDim ? headDim->getAsInt64() : std::nullopt;
+    if (!dim || *dim < 0 || *dim > 256)
+      return fieldError(path, "artifact.device.head_dim",
+                        "an integer in [0, 256]", "another value");
+    info.cudaHeadDim = *dim;
+    const json::Value *cubins = d->get("cubins");
+    if (!cubins || !cubins->getAsArray())
+      return fieldError(path, "artifact.device.cubins",
+                        "an array of {\"arch\", \"file\"}", "nothing");
+    for (const json::Value &entry : *cubins->getAsArray()) {
+      const json::Object *c = entry.getAsObject();
+      const json::Value *arch = c ? c->get("arch") : nullptr;
+      const json::Value *file = c ? c->get("file") : nullptr;
+      std::optional<int64_t> number = arch ? arch->getAsInt64() : std::nullopt;
+      std::optional<std::string_view> where =
+          file ? file->getAsString() : std::nullopt;
+      if (!number || !where || where->empty() ||
+          where->find("..") != std::string_view::npos || (*where)[0] == '/')
+        return fieldError(path, "artifact.device.cubins",
+                          "{\"arch\": N, \"file\": a path in the artifact}",
+                          "another value");
+      info.cubins.emplace_back(static_cast<int>(*number), std::string(*where));
+    }
+  }
   Expected<Manifest> manifest = Manifest::parse(text.str(), path);
   if (!manifest)
     return manifest.takeStatus();

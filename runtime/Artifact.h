@@ -51,6 +51,13 @@ struct ArtifactInfo {
   /// it (Model::packParams), of these sizes, mapped in place at load.
   /// Empty: the checkpoint's tensors, packed at load.
   std::vector<uint64_t> paramBytes;
+  /// "device": "" for CPU code; "cuda" for code lowered by llm-lower-to-cuda,
+  /// which runs on a launch executor. Its kernels' cubins, compiled for
+  /// `cudaHeadDim` (0: none), by architecture (80 for sm_80): paths in the
+  /// artifact folder.
+  std::string device;
+  int64_t cudaHeadDim = 0;
+  std::vector<std::pair<int, std::string>> cubins;
 };
 
 /// Whether `path` is a folder holding an artifact's manifest.json.

@@ -196,7 +196,7 @@ Status CudaDevice::loadModule(const std::vector<char> &cubin) {
 }
 
 Status CudaDevice::launch(const std::string &kernel, const unsigned grid[3],
-                          const unsigned block[3], void **args) {
+                          const unsigned block[3], void **args, bool wait) {
   void *function = nullptr;
   Status status =
       check(api, api->moduleGetFunction(&function, module, kernel.c_str()),
@@ -208,7 +208,7 @@ Status CudaDevice::launch(const std::string &kernel, const unsigned grid[3],
             api->launchKernel(function, grid[0], grid[1], grid[2], block[0],
                               block[1], block[2], 0, nullptr, args, nullptr),
             "cuLaunchKernel");
-  if (!status.isOk())
+  if (!status.isOk() || !wait)
     return status;
   return check(api, api->ctxSynchronize(), "cuCtxSynchronize");
 }

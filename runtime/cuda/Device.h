@@ -69,9 +69,11 @@ public:
   /// Loads `cubin` (NVRTC's, for getArch()) and keeps it until destroyed.
   Status loadModule(const std::vector<char> &cubin);
   /// Launches kernel `kernel` of the loaded module on `grid` x `block`
-  /// threads with `args` (pointers to each argument) and waits for it.
+  /// threads with `args` (pointers to each argument) on the default stream,
+  /// and waits for it unless `wait` is false (a later copy to the host
+  /// waits for every launch before it, and reports a failed one).
   Status launch(const std::string &kernel, const unsigned grid[3],
-                const unsigned block[3], void **args);
+                const unsigned block[3], void **args, bool wait = true);
 
 private:
   CudaDevice() = default;

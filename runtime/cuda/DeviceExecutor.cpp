@@ -4,10 +4,10 @@
 //
 // A LaunchExecutor over a CUDA device: Kernels.cu compiled by NVRTC for
 // the device's architecture and the model's head dimension (cubins cached
-// on disk), each launch a cuLaunchKernel of its arguments. Launches wait
-// for completion (cuCtxSynchronize), so that a failing kernel is reported
-// by the launch that ran it; streams and CUDA graphs would remove that
-// wait.
+// on disk), each launch a cuLaunchKernel of its arguments on the default
+// stream, not waited for: copies to the host (cuMemcpyDtoH, synchronous on
+// the default stream) wait for the launches before them. Several streams
+// and CUDA graphs (one graph per entry point and shape) are not used yet.
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,12 +27,23 @@ uint64_t address(const void *p) { return reinterpret_cast<uint64_t>(p); }
 
 class DeviceLaunchExecutor : public LaunchExecutor {
 public:
-  DeviceLaunchExecutor(std::unique_ptr<CudaDevice> device, std::string cacheDir)
-      : device(std::move(device)), cacheDir(std::move(cacheDir)) {}
+  DeviceLaunchExecutor(std::unique_ptr<CudaDevice> device, std::string cacheDir,
+                       int prebuiltHeadDim,
+                       std::map<int, std::vector<char>> prebuilt)
+      : device(std::move(device)), cacheDir(std::move(cacheDir)),
+        prebuiltHeadDim(prebuiltHeadDim), prebuilt(std::move(prebuilt)) {}
 
-  /// Compiles (or reads from the cubin cache) and loads the kernels for
-  /// head dimension `d`.
+  /// Loads the kernels for head dimension `d`: the prebuilt cubin for the
+  /// device's architecture, else compiled by NVRTC (or read from the cubin
+  /// cache).
   Status load(int d) {
+    if (d == prebuiltHeadDim)
+      if (auto it = prebuilt.find(device->getArch()); it != prebuilt.end()) {
+        Status loaded = device->loadModule(it->second);
+        if (loaded.isOk())
+          headDim = d;
+        return loaded;
+      }
     Expected<CompiledKernel> compiled =
         compileCudaCached(getKernelSource(), device->getArch(),
                           {"-DLLMC_HEAD_DIM=" + std::to_string(d)}, cacheDir);
@@ -58,8 +69,11 @@ public:
     std::vector<void *> pointers;
     for (LaunchArg &value : values)
       pointers.push_back(&value.ptr);
+    // In stream order, without waiting: the next copy to the host (the
+    // call's results, a launcher's error flag) waits for the launches
+    // before it and reports a kernel that failed.
     return device->launch(launch.kernel, launch.grid, launch.block,
-                          pointers.data());
+                          pointers.data(), /*wait=*/false);
   }
   Status copy(void *to, const void *from, size_t bytes) override {
     if (Status current = device->makeCurrent(); !current.isOk())
@@ -107,6 +121,8 @@ public:
 private:
   std::unique_ptr<CudaDevice> device;
   std::string cacheDir;
+  int prebuiltHeadDim;
+  std::map<int, std::vector<char>> prebuilt;
   int headDim = 0;
   std::vector<DeviceBuffer> buffers;
   std::map<void *, DeviceBuffer> held;
@@ -115,13 +131,14 @@ private:
 } // namespace
 
 Expected<std::unique_ptr<LaunchExecutor>>
-llmrt::cuda::createDeviceLaunchExecutor(int ordinal, int headDim,
-                                        const std::string &cacheDir) {
+llmrt::cuda::createDeviceLaunchExecutor(
+    int ordinal, int headDim, const std::string &cacheDir,
+    std::map<int, std::vector<char>> prebuilt) {
   Expected<std::unique_ptr<CudaDevice>> device = CudaDevice::open(ordinal);
   if (!device)
     return device.takeStatus();
-  auto executor =
-      std::make_unique<DeviceLaunchExecutor>(std::move(*device), cacheDir);
+  auto executor = std::make_unique<DeviceLaunchExecutor>(
+      std::move(*device), cacheDir, headDim, std::move(prebuilt));
   Status loaded = executor->load(headDim);
   if (!loaded.isOk())
     return loaded;

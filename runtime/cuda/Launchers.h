@@ -26,6 +26,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -88,9 +89,12 @@ std::unique_ptr<LaunchExecutor> createHostLaunchExecutor();
 /// for its architecture and first for `headDim` (the attention kernels'
 /// LLMC_HEAD_DIM; a launch for another compiles and loads that one), cubins
 /// cached in `cacheDir` (empty: none).
+/// `prebuilt` holds cubins compiled ahead of time for `headDim` (an
+/// artifact's), by architecture: the device's is loaded without NVRTC.
 Expected<std::unique_ptr<LaunchExecutor>>
 createDeviceLaunchExecutor(int ordinal, int headDim,
-                           const std::string &cacheDir);
+                           const std::string &cacheDir,
+                           std::map<int, std::vector<char>> prebuilt = {});
 
 /// The launchers' symbols, for a JIT: name and address.
 std::vector<std::pair<const char *, void *>> getLauncherSymbols();

@@ -79,12 +79,14 @@ cl::opt<std::string>
          cl::init("artifact"), cl::cat(category));
 cl::opt<std::string>
     target("target",
-           cl::desc("cpu (default), or cuda: with --emit=cuda, the CUDA "
-                    "kernels for the model's head dimension, as sources and "
-                    "as cubins for --cuda-archs (docs/CUDA.md)"),
+           cl::desc("cpu (default), or cuda: an artifact of the CUDA "
+                    "backend's code (llm-lower-to-cuda) with its kernels' "
+                    "cubins for --cuda-archs, run on a device by llm-run; "
+                    "with --emit=cuda, the kernels alone, as sources and "
+                    "cubins (docs/CUDA.md)"),
            cl::init("cpu"), cl::cat(category));
 cl::list<int> cudaArchs("cuda-archs", cl::CommaSeparated,
-                        cl::desc("With --emit=cuda: the architectures of the "
+                        cl::desc("With --target=cuda: the architectures of the "
                                  "cubins (default 80,90: sm_80, sm_90)"),
                         cl::cat(category));
 cl::list<int64_t>
@@ -182,13 +184,14 @@ private:
 /// The artifact's "artifact" object.
 llvm::json::Object describeArtifact(bool tokenizer, llvm::StringRef flags,
                                     llvm::StringRef code,
-                                    llvm::json::Array paramBytes) {
+                                    llvm::json::Array paramBytes,
+                                    std::optional<llvm::json::Object> device) {
   HostCPU cpu = getHostCPU();
   llvm::json::Array features;
   for (const std::string &name : llmrt::getCheckableCPUFeatures())
     if (llvm::is_contained(llvm::split(cpu.features, ','), "+" + name))
       features.push_back(name);
-  return llvm::json::Object{
+  llvm::json::Object description{
       {"format", "llmc-artifact"},
       {"version", llmrt::kArtifactVersion},
       {"compiler", "LLMC llm-compile (LLVM " LLVM_VERSION_STRING ")"},
@@ -201,10 +204,48 @@ llvm::json::Object describeArtifact(bool tokenizer, llvm::StringRef flags,
       {"params_layout", "packed"},
       {"param_bytes", std::move(paramBytes)},
       {"tokenizer", tokenizer}};
+  if (device)
+    description["device"] = std::move(*device);
+  return description;
 }
 
 llvm::Error writeText(llvm::StringRef path, llvm::StringRef text) {
   return writeOutputFile(path, [&](llvm::raw_ostream &os) { os << text; });
+}
+
+/// Compiles the CUDA kernels for `headDim` and each of `archs` with NVRTC
+/// and writes `prefix`kernels.sm_<arch>.cubin (through `pathOf`); appends
+/// each kernel's ptxas resources to `kernels` and each cubin's {arch, file}
+/// to `files`.
+llvm::Error
+writeCubins(llvm::function_ref<std::string(const std::string &)> pathOf,
+            llvm::StringRef prefix, int64_t headDim, llvm::ArrayRef<int> archs,
+            llvm::json::Array &kernels, llvm::json::Array &files) {
+  const llmrt::cuda::CudaSource source = llmrt::cuda::getKernelSource();
+  for (int arch : archs) {
+    llmrt::Expected<llmrt::cuda::CompiledKernel> compiled =
+        llmrt::cuda::compileCuda(
+            source, arch, {"-DLLMC_HEAD_DIM=" + std::to_string(headDim)});
+    if (!compiled)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     compiled.error());
+    const std::string cubin =
+        prefix.str() + "kernels.sm_" + std::to_string(arch) + ".cubin";
+    if (llvm::Error err =
+            writeText(pathOf(cubin), llvm::StringRef(compiled->cubin.data(),
+                                                     compiled->cubin.size())))
+      return err;
+    files.push_back(llvm::json::Object{{"arch", arch}, {"file", cubin}});
+    for (const llmrt::cuda::KernelResources &k :
+         llmrt::cuda::parsePtxasResources(compiled->log))
+      kernels.push_back(llvm::json::Object{{"name", k.name},
+                                           {"arch", arch},
+                                           {"registers", k.registers},
+                                           {"shared_bytes", k.sharedBytes},
+                                           {"spill_stores", k.spillStores},
+                                           {"spill_loads", k.spillLoads}});
+  }
+  return llvm::Error::success();
 }
 
 } // namespace
@@ -250,27 +291,9 @@ int emitCuda(ModuleOp module) {
   std::vector<int> archs(cudaArchs.begin(), cudaArchs.end());
   if (archs.empty())
     archs = {80, 90};
-  llvm::json::Array kernels;
-  for (int arch : archs) {
-    llmrt::Expected<llmrt::cuda::CompiledKernel> compiled =
-        llmrt::cuda::compileCuda(
-            source, arch, {"-DLLMC_HEAD_DIM=" + std::to_string(headDim)});
-    if (!compiled)
-      return fail(compiled.error());
-    const std::string cubin = "kernels.sm_" + std::to_string(arch) + ".cubin";
-    if (llvm::Error err =
-            writeText(inDir(cubin), llvm::StringRef(compiled->cubin.data(),
-                                                    compiled->cubin.size())))
-      return fail(llvm::toString(std::move(err)));
-    for (const llmrt::cuda::KernelResources &k :
-         llmrt::cuda::parsePtxasResources(compiled->log))
-      kernels.push_back(llvm::json::Object{{"name", k.name},
-                                           {"arch", arch},
-                                           {"registers", k.registers},
-                                           {"shared_bytes", k.sharedBytes},
-                                           {"spill_stores", k.spillStores},
-                                           {"spill_loads", k.spillLoads}});
-  }
+  llvm::json::Array kernels, files;
+  if (llvm::Error err = writeCubins(inDir, "", headDim, archs, kernels, files))
+    return fail(llvm::toString(std::move(err)));
   llvm::json::Array archList;
   for (int arch : archs)
     archList.push_back(arch);
@@ -305,13 +328,12 @@ int main(int argc, char **argv) {
   if (target != "cpu" && target != "cuda")
     return fail(
         llvm::formatv("--target: expected cpu or cuda, found '{0}'", target));
-  if ((target == "cuda") != (emit == "cuda"))
-    return fail(target == "cuda"
-                    ? "--target=cuda: only --emit=cuda is available (an "
-                      "artifact does not record a CUDA target yet; llm-run "
-                      "--target=cuda compiles and runs a model on a device: "
-                      "docs/CUDA.md)"
-                    : "--emit=cuda needs --target=cuda");
+  if (emit == "cuda" && target != "cuda")
+    return fail("--emit=cuda needs --target=cuda");
+  if (target == "cuda" && emit == "exe")
+    return fail("--target=cuda: --emit=exe is not available (the "
+                "executable's runner does not place a model on a device); "
+                "write an artifact and run it with llm-run");
   for (int arch : cudaArchs)
     if (arch < 70 || arch > 120)
       return fail(llvm::formatv("--cuda-archs: expected compute capabilities "
@@ -443,6 +465,10 @@ int main(int argc, char **argv) {
   options.quantizeSkip = quantizeSkip;
   options.moeDecodeMaxTokens = moeDecodeMaxTokens;
   options.allowUnusedWeights = allowUnusedWeights;
+  // The CUDA backend's host program (llm-lower-to-cuda), for a launch
+  // executor; --emit=cuda writes the kernels alone.
+  if (target == "cuda" && emit != "cuda")
+    options.target = "cuda";
   options.warn = [](const std::string &message) {
     llvm::errs() << "llm-compile: warning: " << message << "\n";
   };
@@ -606,6 +632,33 @@ int main(int argc, char **argv) {
     return fail(written.message());
   packed->clear();
 
+  // A CUDA artifact carries its kernels' cubins, for the cache's head
+  // dimension and each --cuda-archs: a device of those loads them without
+  // NVRTC.
+  std::optional<llvm::json::Object> device;
+  if (options.target == "cuda") {
+    int64_t headDim = 0;
+    for (const llmrt::EntryDesc &entry : manifest->entries)
+      if (entry.hasArg(llmrt::ArgKind::KVCache))
+        headDim = entry.getArg(llmrt::ArgKind::KVCache).cache->headDim;
+    llvm::json::Array kernels, files;
+    if (headDim > 0) {
+      std::vector<int> archs(cudaArchs.begin(), cudaArchs.end());
+      if (archs.empty())
+        archs = {80, 90};
+      if (std::error_code ec = llvm::sys::fs::create_directories(inDir("cuda")))
+        return fail(llvm::formatv("{0}: cannot create the folder: {1}",
+                                  inDir("cuda"), ec.message()));
+      if (llvm::Error err =
+              writeCubins([&](const std::string &name) { return inDir(name); },
+                          "cuda/", headDim, archs, kernels, files))
+        return fail("--target=cuda: " + llvm::toString(std::move(err)));
+    }
+    device = llvm::json::Object{
+        {"kind", "cuda"}, {"head_dim", headDim}, {"cubins", std::move(files)}};
+    flags += " --target cuda";
+  }
+
   progress.stage("tokenizer and manifest");
   bool tokenizer = false;
   // A model folder's tokenizer, or the one beside an ONNX file.
@@ -637,7 +690,7 @@ int main(int argc, char **argv) {
   (*document->getAsObject())["artifact"] = describeArtifact(
       tokenizer, flags,
       exe ? llvm::sys::path::filename(outputPath) : llvm::StringRef("model.so"),
-      std::move(paramBytes));
+      std::move(paramBytes), std::move(device));
   std::string text;
   llvm::raw_string_ostream os(text);
   os << llvm::formatv("{0:2}", *document) << "\n";

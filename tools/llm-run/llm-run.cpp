@@ -45,6 +45,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -704,6 +705,10 @@ static void setCompileOptions(JITOptions &jit) {
 /// A model compiled for --target=cuda runs its launches on the first CUDA
 /// device, for --target=cuda-host on the host: its weights, arena, cache
 /// and staging buffers in that executor's memory.
+/// A CUDA artifact's description and folder (its prebuilt cubins).
+static const llmrt::ArtifactInfo *cudaArtifact = nullptr;
+static std::string cudaArtifactDir;
+
 static llmrt::Status attachLaunchExecutor(llmrt::Model &model) {
   if (target == "cpu")
     return llmrt::Status::ok();
@@ -721,8 +726,27 @@ static llmrt::Status attachLaunchExecutor(llmrt::Model &model) {
     std::string cubins;
     if (!noCompileCache)
       cubins = CompileCache::getDefaultDirectory() + "/cubins";
+    // An artifact's cubins, compiled by llm-compile for its head dimension.
+    std::map<int, std::vector<char>> prebuilt;
+    if (cudaArtifact && cudaArtifact->cudaHeadDim > 0) {
+      headDim = static_cast<int>(cudaArtifact->cudaHeadDim);
+      for (const auto &[arch, file] : cudaArtifact->cubins) {
+        llvm::SmallString<256> path(cudaArtifactDir);
+        llvm::sys::path::append(path, file);
+        llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> bytes =
+            llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
+        if (!bytes)
+          return llmrt::Status::error(
+              llmrt::ErrorCode::Io, llvm::formatv("{0}: cannot read: {1}", path,
+                                                  bytes.getError().message())
+                                        .str());
+        prebuilt[arch].assign((*bytes)->getBufferStart(),
+                              (*bytes)->getBufferEnd());
+      }
+    }
     llmrt::Expected<std::unique_ptr<llmrt::cuda::LaunchExecutor>> device =
-        llmrt::cuda::createDeviceLaunchExecutor(0, headDim, cubins);
+        llmrt::cuda::createDeviceLaunchExecutor(0, headDim, cubins,
+                                                std::move(prebuilt));
     if (!device) {
       llmrt::Status failed = device.takeStatus();
       return llmrt::Status::error(failed.code(),
@@ -995,6 +1019,30 @@ static int run() {
                                 "the model's description, found nothing",
                                 modelPath));
     artifactManifest = std::move(*read);
+    // The artifact's code decides where it runs: a CUDA artifact on a
+    // device (or, with --target=cuda-host, on the host's executor).
+    const bool cudaCode = artifactManifest->info.device == "cuda";
+    if (cudaCode && target == "cpu") {
+      if (target.getNumOccurrences())
+        return fail(llvm::formatv(
+            "{0}: compiled for CUDA (llm-compile --target=cuda): expected "
+            "--target=cuda or cuda-host, found --target=cpu",
+            modelPath));
+      target.setValue("cuda");
+      llmrt::Expected<int> devices = llmrt::cuda::countCudaDevices();
+      if (!devices)
+        return fail(llvm::formatv("{0}: compiled for CUDA: {1}", modelPath,
+                                  devices.error()));
+    }
+    if (!cudaCode && target != "cpu")
+      return fail(llvm::formatv(
+          "{0}: compiled for the CPU: --target={1} needs an artifact of "
+          "llm-compile --target=cuda",
+          modelPath, target));
+    if (cudaCode) {
+      cudaArtifact = &artifactManifest->info;
+      cudaArtifactDir = modelPath;
+    }
     const std::vector<std::pair<const char *, bool>> compileFlags = {
         {"--no-kv-cache", noKVCache},
         {"--embed", !embed.empty()},
