@@ -394,6 +394,19 @@ Status glu(Args &a) {
   return Status::ok();
 }
 
+Status sigmoidGate(Args &a) {
+  const float *x = a.p<const float>(0), *gate = a.p<const float>(1);
+  float *y = a.p<float>(2);
+  long long count = a.i64(3);
+  int cols = a.i32(4), gateCols = a.i32(5);
+  a.requireGrid(coversElements(a.launch, count), "the elements");
+  if (Status s = a.finish(6); !s.isOk())
+    return s;
+  for (long long i = 0; i < count; ++i)
+    y[i] = x[i] / (1.0f + expOf(-gate[gateCols == 1 ? i / cols : i]));
+  return Status::ok();
+}
+
 Status binary(Args &a) {
   const float *x = a.p<const float>(0), *b = a.p<const float>(1);
   float *y = a.p<float>(2);
@@ -607,6 +620,216 @@ Status flashAttention(Args &a) {
   return Status::ok();
 }
 
+Status moeRoute(Args &a) {
+  const float *logits = a.p<const float>(0);
+  float *weights = a.p<float>(1);
+  int *indices = a.p<int>(2);
+  int tokens = a.i32(3), experts = a.i32(4), topK = a.i32(5),
+      normalize = a.i32(6);
+  a.requireGrid(coversElements(a.launch, tokens), "the tokens");
+  if (Status s = a.finish(7); !s.isOk())
+    return s;
+  for (int t = 0; t < tokens; ++t) {
+    const float *row = logits + static_cast<long long>(t) * experts;
+    float max = LLMC_NEG_INF;
+    for (int e = 0; e < experts; ++e)
+      max = std::max(max, row[e]);
+    float sum = 0.0f;
+    for (int e = 0; e < experts; ++e)
+      sum += expOf(row[e] - max);
+    std::vector<bool> taken(experts, false);
+    float total = 0.0f;
+    for (int j = 0; j < topK; ++j) {
+      int best = -1;
+      float bestP = 0.0f;
+      for (int e = 0; e < experts; ++e) {
+        if (taken[e])
+          continue;
+        const float p = expOf(row[e] - max) / sum;
+        if (best < 0 || p > bestP) {
+          best = e;
+          bestP = p;
+        }
+      }
+      taken[best] = true;
+      indices[t * topK + j] = best;
+      weights[t * topK + j] = bestP;
+      total += bestP;
+    }
+    if (normalize)
+      for (int j = 0; j < topK; ++j)
+        weights[t * topK + j] /= total;
+  }
+  return Status::ok();
+}
+
+Status moeOffsets(Args &a) {
+  const int *indices = a.p<const int>(0);
+  int *offsets = a.p<int>(1), *sources = a.p<int>(2), *next = a.p<int>(3);
+  int rows = a.i32(4), experts = a.i32(5), capacity = a.i32(6);
+  int *error = a.p<int>(7);
+  if (Status s = a.finish(8); !s.isOk())
+    return s;
+  std::fill(offsets, offsets + experts + 1, 0);
+  for (int i = 0; i < rows; ++i) {
+    if (indices[i] < 0 || indices[i] >= experts) {
+      *error = 1;
+      return Status::ok();
+    }
+    ++offsets[indices[i] + 1];
+  }
+  if (capacity > 0)
+    for (int e = 0; e < experts; ++e)
+      offsets[e + 1] = std::min(offsets[e + 1], capacity);
+  for (int e = 0; e < experts; ++e) {
+    offsets[e + 1] += offsets[e];
+    next[e] = offsets[e];
+  }
+  int dropped = offsets[experts];
+  for (int i = 0; i < rows; ++i) {
+    const int e = indices[i];
+    if (next[e] < offsets[e + 1])
+      sources[next[e]++] = i;
+    else
+      sources[dropped++] = -1;
+  }
+  return Status::ok();
+}
+
+Status moeGather(Args &a) {
+  const float *x = a.p<const float>(0);
+  const int *sources = a.p<const int>(1);
+  float *permuted = a.p<float>(2);
+  int hidden = a.i32(3), topK = a.i32(4);
+  if (Status s = a.finish(5); !s.isOk())
+    return s;
+  for (unsigned r = 0; r < a.launch.grid[0]; ++r)
+    for (int i = 0; i < hidden; ++i)
+      permuted[static_cast<long long>(r) * hidden + i] =
+          sources[r] >= 0
+              ? x[static_cast<long long>(sources[r] / topK) * hidden + i]
+              : 0.0f;
+  return Status::ok();
+}
+
+/// Kernels.cu's expertWeight and expertOfRow.
+float expertWeight(const void *w, int dtype, int bits, int group,
+                   long long expertBytes, int n, int k, int e, int row,
+                   int col) {
+  if (bits == 0)
+    return weightAt(w, dtype, (static_cast<long long>(e) * n + row) * k + col);
+  return dequantizeElement(static_cast<const unsigned char *>(w) +
+                               e * expertBytes,
+                           n, k, bits, group, row, col);
+}
+int expertOfRow(const int *offsets, int experts, int r) {
+  if (r >= offsets[experts])
+    return -1;
+  int e = 0;
+  while (e + 1 < experts && offsets[e + 1] <= r)
+    ++e;
+  return e;
+}
+
+/// llmc_grouped_rows and llmc_grouped_gemm (A bf16, weights rounded to
+/// bf16; rows past offsets[experts] left to llmc_grouped_tail).
+Status groupedProjection(Args &a, bool gemm) {
+  const void *in = a.p<const void>(0);
+  const void *w = a.p<const void>(1);
+  int dtype = a.i32(2), bits = a.i32(3), group = a.i32(4);
+  long long expertBytes = a.i64(5);
+  const int *offsets = a.p<const int>(6);
+  float *y = a.p<float>(7);
+  int n = a.i32(8), k = a.i32(9), experts = a.i32(10);
+  if (Status s = a.finish(11); !s.isOk())
+    return s;
+  const int rows = gemm ? offsets[experts] : static_cast<int>(a.launch.grid[1]);
+  if (gemm)
+    a.requireGrid(a.launch.grid[0] * 64ull >= static_cast<unsigned>(n) &&
+                      a.launch.block[0] == 128,
+                  "the 64-column tiles");
+  else
+    a.requireGrid(a.launch.grid[0] * (a.launch.block[0] / 32) >=
+                      static_cast<unsigned>(n),
+                  "the n outputs (a warp each)");
+  if (gemm) {
+    // Every group's row tiles must fit in grid.y.
+    long long tiles = 0;
+    for (int e = 0; e < experts; ++e)
+      tiles += (offsets[e + 1] - offsets[e] + 63) / 64;
+    a.requireGrid(static_cast<long long>(a.launch.grid[1]) >= tiles,
+                  "every expert's row tiles");
+  }
+  if (Status s = a.finish(11); !s.isOk())
+    return s;
+  for (int r = 0; r < rows; ++r) {
+    const int e = expertOfRow(offsets, experts, r);
+    for (int j = 0; j < n; ++j) {
+      float acc = 0.0f;
+      if (e >= 0)
+        for (int i = 0; i < k; ++i) {
+          float weight =
+              expertWeight(w, dtype, bits, group, expertBytes, n, k, e, j, i);
+          float x = gemm ? bf16ToFloat(static_cast<const unsigned short *>(
+                               in)[static_cast<long long>(r) * k + i])
+                         : static_cast<const float *>(
+                               in)[static_cast<long long>(r) * k + i];
+          acc += (gemm ? roundBf16(weight) : weight) * x;
+        }
+      y[static_cast<long long>(r) * n + j] = acc;
+    }
+  }
+  return Status::ok();
+}
+
+Status groupedTail(Args &a) {
+  const int *offsets = a.p<const int>(0);
+  float *y = a.p<float>(1);
+  int n = a.i32(2), experts = a.i32(3);
+  if (Status s = a.finish(4); !s.isOk())
+    return s;
+  for (unsigned r = offsets[experts]; r < a.launch.grid[0]; ++r)
+    for (int i = 0; i < n; ++i)
+      y[static_cast<long long>(r) * n + i] = 0.0f;
+  return Status::ok();
+}
+
+Status moeRowsOf(Args &a) {
+  const int *sources = a.p<const int>(0);
+  int *rowOf = a.p<int>(1);
+  int rows = a.i32(2);
+  if (Status s = a.finish(3); !s.isOk())
+    return s;
+  std::fill(rowOf, rowOf + rows, -1);
+  for (int r = 0; r < rows; ++r)
+    if (sources[r] >= 0)
+      rowOf[sources[r]] = r;
+  return Status::ok();
+}
+
+Status moeCombine(Args &a) {
+  const float *expertOut = a.p<const float>(0), *weights = a.p<const float>(1);
+  const int *rowOf = a.p<const int>(2);
+  float *y = a.p<float>(3);
+  int hidden = a.i32(4), topK = a.i32(5);
+  if (Status s = a.finish(6); !s.isOk())
+    return s;
+  for (unsigned t = 0; t < a.launch.grid[0]; ++t) {
+    std::vector<std::pair<int, int>> rows; // (row, choice), by row.
+    for (int j = 0; j < topK; ++j)
+      if (int r = rowOf[t * topK + j]; r >= 0)
+        rows.emplace_back(r, t * topK + j);
+    std::sort(rows.begin(), rows.end());
+    for (int i = 0; i < hidden; ++i) {
+      float acc = 0.0f;
+      for (auto [r, c] : rows)
+        acc += expertOut[static_cast<long long>(r) * hidden + i] * weights[c];
+      y[static_cast<long long>(t) * hidden + i] = acc;
+    }
+  }
+  return Status::ok();
+}
+
 const std::unordered_map<std::string, Kernel> &kernels() {
   static const std::unordered_map<std::string, Kernel> table = {
       {"llmc_linear_rows", linearRows},
@@ -624,10 +847,20 @@ const std::unordered_map<std::string, Kernel> &kernels() {
       {"llmc_gelu", gelu},
       {"llmc_glu", glu},
       {"llmc_binary", binary},
+      {"llmc_sigmoid_gate", sigmoidGate},
       {"llmc_kv_cache_append", kvCacheAppend},
       {"llmc_paged_attention_split", pagedAttentionSplit},
       {"llmc_attention_reduce", attentionReduce},
       {"llmc_flash_attention", flashAttention},
+      {"llmc_moe_route", moeRoute},
+      {"llmc_moe_offsets", moeOffsets},
+      {"llmc_moe_gather", moeGather},
+      {"llmc_grouped_rows",
+       [](Args &a) { return groupedProjection(a, false); }},
+      {"llmc_grouped_gemm", [](Args &a) { return groupedProjection(a, true); }},
+      {"llmc_grouped_tail", groupedTail},
+      {"llmc_moe_rows_of", moeRowsOf},
+      {"llmc_moe_combine", moeCombine},
   };
   return table;
 }

@@ -56,7 +56,16 @@ const std::vector<std::string> &getKernelNames() {
                                                  "llmc_add_bias",
                                                  "llmc_glu",
                                                  "llmc_binary",
-                                                 "llmc_kv_cache_append"};
+                                                 "llmc_kv_cache_append",
+                                                 "llmc_moe_route",
+                                                 "llmc_moe_offsets",
+                                                 "llmc_moe_gather",
+                                                 "llmc_grouped_rows",
+                                                 "llmc_grouped_gemm",
+                                                 "llmc_grouped_tail",
+                                                 "llmc_moe_combine",
+                                                 "llmc_moe_rows_of",
+                                                 "llmc_sigmoid_gate"};
   return names;
 }
 

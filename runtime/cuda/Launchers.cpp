@@ -13,6 +13,7 @@
 #include "Launchers.h"
 
 #include "PositionMath.h"
+#include "Quant.h"
 
 #include <algorithm>
 #include <limits>
@@ -159,7 +160,8 @@ public:
     kFreqSlot,
     kPartialSlot,
     kStatesSlot,
-    kPositionsSlot
+    kNextSlot,
+    kRowOfSlot
   };
 
 private:
@@ -256,6 +258,47 @@ void quantLinear(Launcher &l, const float *x, const void *w, int32_t bits,
   if (bias)
     l.launch("llmc_add_bias", 0, {ceilDiv(m * n, 256)}, 256,
              {ptr(y), ptr(bias), i64(m * n), i32(n)});
+}
+
+/// The grouped projections of MoE (llm.grouped_matmul): float experts
+/// (bits 0, `dtype`) or quantized ones (`bits`, `group`, one every
+/// `expertBytes`). A GEMV per row for decode or few rows, else the grouped
+/// tensor-core GEMM over each expert's group of rows.
+void grouped(Launcher &l, const float *x, const void *w, int32_t dtype,
+             int32_t bits, int64_t group, int64_t expertBytes,
+             const int32_t *offsets, float *y, int64_t rows, int64_t k,
+             int64_t n, int64_t experts, bool gemm) {
+  if (experts < 1 || experts > 256) {
+    l.error("expected 1 to 256 experts, found " + std::to_string(experts));
+    return;
+  }
+  if (bits != 0 && bits != 4 && bits != 5 && bits != 6 && bits != 8) {
+    l.error("expected 4, 5, 6 or 8 bits, found " + std::to_string(bits));
+    return;
+  }
+  if (!l.fitsInt({rows, k, n, group}) || rows * n == 0)
+    return;
+  constexpr int64_t kGemmRows = 16;
+  if (!gemm || rows < kGemmRows || k % 2 != 0) {
+    l.launch("llmc_grouped_rows", 0,
+             {ceilDiv(n, 4), static_cast<unsigned>(rows)}, 128,
+             {ptr(x), ptr(w), i32(dtype), i32(bits), i32(group),
+              i64(expertBytes), ptr(offsets), ptr(y), i32(n), i32(k),
+              i32(experts)});
+    return;
+  }
+  void *a = l.scratch(Launcher::kActivationsSlot, size_t(rows) * k * 2);
+  l.launch("llmc_to_bf16", 0, {ceilDiv(rows * k, 256)}, 256,
+           {ptr(x), ptr(a), i64(rows * k)});
+  // Each expert's group in tiles of 64 rows: at most ceil(rows / 64) +
+  // experts tiles whatever the grouping.
+  l.launch("llmc_grouped_gemm", 0,
+           {ceilDiv(n, 64), ceilDiv(rows, 64) + static_cast<unsigned>(experts)},
+           128,
+           {ptr(a), ptr(w), i32(dtype), i32(bits), i32(group), i64(expertBytes),
+            ptr(offsets), ptr(y), i32(n), i32(k), i32(experts)});
+  l.launch("llmc_grouped_tail", 0, {static_cast<unsigned>(rows)}, 128,
+           {ptr(offsets), ptr(y), i32(n), i32(experts)});
 }
 
 void rope(Launcher &l, const float *x, const int64_t *positions,
@@ -385,6 +428,104 @@ void llmc_cuda_linear_q_rope(const float *x, const void *w, int32_t bits,
        attentionScaling);
 }
 
+void llmc_cuda_moe_route(const float *logits, float *weights, int32_t *indices,
+                         int64_t tokens, int64_t experts, int64_t topK,
+                         int32_t normalize) {
+  Launcher l("llmc_cuda_moe_route");
+  if (experts < 1 || experts > 256 || topK < 1 || topK > experts || topK > 16)
+    return l.error("expected 1 <= top_k <= experts <= 256 and top_k <= 16, "
+                   "found top_k " +
+                   std::to_string(topK) + " of " + std::to_string(experts) +
+                   " experts");
+  if (l.fitsInt({tokens}) && tokens > 0)
+    l.launch("llmc_moe_route", 0, {ceilDiv(tokens, 128)}, 128,
+             {ptr(logits), ptr(weights), ptr(indices), i32(tokens),
+              i32(experts), i32(topK), i32(normalize)});
+}
+
+void llmc_cuda_moe_permute(const float *x, const int32_t *indices,
+                           float *permuted, int32_t *offsets, int32_t *sources,
+                           int64_t tokens, int64_t hidden, int64_t experts,
+                           int64_t topK, int64_t capacity) {
+  Launcher l("llmc_cuda_moe_permute");
+  const int64_t rows = tokens * topK;
+  if (experts < 1 || experts > 256 || topK < 1 || capacity < 0)
+    return l.error("expected 1 to 256 experts, top_k >= 1, capacity >= 0");
+  if (!l.fitsInt({rows, hidden, capacity}))
+    return;
+  int32_t *next = static_cast<int32_t *>(
+      l.scratch(Launcher::kNextSlot, size_t(experts) * sizeof(int32_t)));
+  int *flag = l.errorFlag();
+  l.launch("llmc_moe_offsets", 0, {1}, 1,
+           {ptr(indices), ptr(offsets), ptr(sources), ptr(next), i32(rows),
+            i32(experts), i32(capacity), ptr(flag)});
+  l.checkFlag(flag,
+              "an expert index outside [0, " + std::to_string(experts) + ")");
+  if (rows > 0)
+    l.launch("llmc_moe_gather", 0, {static_cast<unsigned>(rows)}, 128,
+             {ptr(x), ptr(sources), ptr(permuted), i32(hidden), i32(topK)});
+}
+
+void llmc_cuda_grouped_matmul(const float *x, const void *w, int32_t wDtype,
+                              int32_t wLayout, const int32_t *offsets, float *y,
+                              int64_t rows, int64_t k, int64_t n,
+                              int64_t experts) {
+  Launcher l("llmc_cuda_grouped_matmul");
+  if (wLayout != LLMK_LAYOUT_ROWS)
+    return l.error("expected experts in rows (LLMK_LAYOUT_ROWS), found "
+                   "layout " +
+                   std::to_string(wLayout));
+  grouped(l, x, w, wDtype, 0, 0, 0, offsets, y, rows, k, n, experts, true);
+}
+
+void llmc_cuda_grouped_gemv(const float *x, const void *w, int32_t wDtype,
+                            int32_t wLayout, const int32_t *offsets, float *y,
+                            int64_t rows, int64_t k, int64_t n,
+                            int64_t experts) {
+  Launcher l("llmc_cuda_grouped_gemv");
+  if (wLayout != LLMK_LAYOUT_ROWS)
+    return l.error("expected experts in rows (LLMK_LAYOUT_ROWS), found "
+                   "layout " +
+                   std::to_string(wLayout));
+  grouped(l, x, w, wDtype, 0, 0, 0, offsets, y, rows, k, n, experts, false);
+}
+
+void llmc_cuda_grouped_matmul_q(const float *x, const void *w, int32_t bits,
+                                int64_t group, const int32_t *offsets, float *y,
+                                int64_t rows, int64_t k, int64_t n,
+                                int64_t experts) {
+  Launcher l("llmc_cuda_grouped_matmul_q");
+  grouped(l, x, w, 0, bits, group, llmk::quantExpertBytes(n, k, bits, group),
+          offsets, y, rows, k, n, experts, true);
+}
+
+void llmc_cuda_grouped_gemv_q(const float *x, const void *w, int32_t bits,
+                              int64_t group, const int32_t *offsets, float *y,
+                              int64_t rows, int64_t k, int64_t n,
+                              int64_t experts) {
+  Launcher l("llmc_cuda_grouped_gemv_q");
+  grouped(l, x, w, 0, bits, group, llmk::quantExpertBytes(n, k, bits, group),
+          offsets, y, rows, k, n, experts, false);
+}
+
+void llmc_cuda_moe_combine(const float *expertOut, const float *weights,
+                           const int32_t *sources, float *y, int64_t tokens,
+                           int64_t hidden, int64_t topK) {
+  Launcher l("llmc_cuda_moe_combine");
+  const int64_t rows = tokens * topK;
+  if (topK < 1 || topK > 16)
+    return l.error("expected 1 <= top_k <= 16, found " + std::to_string(topK));
+  if (!l.fitsInt({rows, hidden}) || tokens == 0)
+    return;
+  int32_t *rowOf = static_cast<int32_t *>(
+      l.scratch(Launcher::kRowOfSlot, size_t(rows) * sizeof(int32_t)));
+  l.launch("llmc_moe_rows_of", 0, {1}, 256,
+           {ptr(sources), ptr(rowOf), i32(rows)});
+  l.launch("llmc_moe_combine", 0, {static_cast<unsigned>(tokens)}, 128,
+           {ptr(expertOut), ptr(weights), ptr(rowOf), ptr(y), i32(hidden),
+            i32(topK)});
+}
+
 void llmc_cuda_embedding(const int64_t *ids, const void *table, int32_t dtype,
                          int32_t layout, float *out, int64_t count,
                          int64_t vocab, int64_t dim) {
@@ -438,6 +579,18 @@ void llmc_cuda_glu(const float *gate, const float *up, float *y, int64_t n,
   Launcher l("llmc_cuda_glu");
   l.launch("llmc_glu", 0, {ceilDiv(n, 256)}, 256,
            {ptr(gate), ptr(up), ptr(y), i64(n), i32(activation)});
+}
+
+void llmc_cuda_sigmoid_gate(const float *x, const float *gate, float *y,
+                            int64_t rows, int64_t cols, int64_t gateCols) {
+  Launcher l("llmc_cuda_sigmoid_gate");
+  if (gateCols != 1 && gateCols != cols)
+    return l.error("expected a gate of 1 or " + std::to_string(cols) +
+                   " columns, found " + std::to_string(gateCols));
+  if (l.fitsInt({cols}))
+    l.launch("llmc_sigmoid_gate", 0, {ceilDiv(rows * cols, 256)}, 256,
+             {ptr(x), ptr(gate), ptr(y), i64(rows * cols), i32(cols),
+              i32(gateCols)});
 }
 
 void llmc_cuda_add(const float *a, const float *b, float *y, int64_t n) {

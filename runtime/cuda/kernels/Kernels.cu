@@ -344,23 +344,23 @@ extern "C" __global__ void llmc_attention_reduce(const float *partial,
 #endif
 
 namespace {
-/// The 64 x 64 tile of C = A W^T that block (blockIdx.y, blockIdx.x)
-/// computes on tensor cores: 4 warps (2 x 2), each a 32 x 32 tile as 2 x 4
+/// The 64 x 64 tile (tileRow, tileCol) of C = A W^T that a block computes
+/// on tensor cores: 4 warps (2 x 2), each a 32 x 32 tile as 2 x 4
 /// mma.sync.m16n8k16 (HMMA) tiles, over steps of 32 k staged in shared
 /// memory as bf16 pairs (2 x 64 x 16 words, padded against bank conflicts:
 /// 10 KB). A is bf16 [m, k] row-major; `weightWord(row, word)` returns
 /// the bf16 pair (2 word, 2 word + 1) of W's row `row` (< n), so that the
 /// weight may be stored bf16 or quantized. K must be even.
 template <typename WeightWord>
-__device__ __forceinline__ void mmaGemmTile(const unsigned short *a,
-                                            WeightWord weightWord, float *c,
-                                            int m, int n, int k) {
+__device__ __forceinline__ void
+mmaGemmTile(const unsigned short *a, WeightWord weightWord, float *c, int m,
+            int n, int k, int tileRow, int tileCol) {
   constexpr int kTile = 64, kStepWords = 16, kPad = 4;
   __shared__ unsigned int aTile[kTile][kStepWords + kPad];
   __shared__ unsigned int wTile[kTile][kStepWords + kPad];
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int warpRow = (warp / 2) * 32, warpCol = (warp % 2) * 32;
-  const int row0 = blockIdx.y * kTile, col0 = blockIdx.x * kTile;
+  const int row0 = tileRow * kTile, col0 = tileCol * kTile;
   const int kWords = k / 2;
   const unsigned int *aWords = reinterpret_cast<const unsigned int *>(a);
   float acc[2][4][4];
@@ -441,7 +441,7 @@ extern "C" __global__ void llmc_gemm_bf16(const unsigned short *a,
       [=](int row, int word) {
         return wWords[static_cast<long long>(row) * kWords + word];
       },
-      c, m, n, k);
+      c, m, n, k, blockIdx.y, blockIdx.x);
 }
 
 /// The prefill GEMM over a quantized weight (8, 4, 5 or 6 bits, the layout
@@ -459,7 +459,7 @@ extern "C" __global__ void llmc_gemm_q(const unsigned short *a,
             dequantizeElement(w, n, k, bits, group, row, 2 * word),
             dequantizeElement(w, n, k, bits, group, row, 2 * word + 1));
       },
-      c, m, n, k);
+      c, m, n, k, blockIdx.y, blockIdx.x);
 }
 
 /// LayerNorm, one block per row: y = (x - mean) / sqrt(var + eps) * w + b
@@ -906,7 +906,7 @@ extern "C" __global__ void llmc_gemm_w(const unsigned short *a, const void *w,
         const long long at = static_cast<long long>(row) * k + 2 * word;
         return packBf16(weightAt(w, wDtype, at), weightAt(w, wDtype, at + 1));
       },
-      c, m, n, k);
+      c, m, n, k, blockIdx.y, blockIdx.x);
 }
 
 /// y[r, j] += bias[j] over m rows of n values.
@@ -982,4 +982,259 @@ extern "C" __global__ void llmc_kv_cache_append(void *cache, int cacheBf16,
       static_cast<float *>(cache)[vAt] = v[row + i];
     }
   }
+}
+
+//===----------------------------------------------------------------------===//
+// Mixture of experts: routing, permutation, grouped projections, combine.
+//===----------------------------------------------------------------------===//
+
+/// llm.moe_route, one thread per token (experts <= 256): the softmax over
+/// the experts in fp32, the top k in descending probability (ties to the
+/// lower expert), renormalized to sum 1 when `normalize`.
+extern "C" __global__ void llmc_moe_route(const float *logits, float *weights,
+                                          int *indices, int tokens, int experts,
+                                          int topK, int normalize) {
+  const int t = blockIdx.x * blockDim.x + threadIdx.x;
+  if (t >= tokens)
+    return;
+  const float *row = logits + static_cast<long long>(t) * experts;
+  float max = LLMC_NEG_INF;
+  for (int e = 0; e < experts; ++e)
+    max = fmaxf(max, row[e]);
+  float sum = 0.0f;
+  for (int e = 0; e < experts; ++e)
+    sum += expOf(row[e] - max);
+  unsigned int taken[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  float total = 0.0f;
+  for (int j = 0; j < topK; ++j) {
+    int best = -1;
+    float bestP = 0.0f;
+    for (int e = 0; e < experts; ++e) {
+      if (taken[e / 32] & (1u << (e % 32)))
+        continue;
+      const float p = expOf(row[e] - max) / sum;
+      if (best < 0 || p > bestP) {
+        best = e;
+        bestP = p;
+      }
+    }
+    taken[best / 32] |= 1u << (best % 32);
+    indices[t * topK + j] = best;
+    weights[t * topK + j] = bestP;
+    total += bestP;
+  }
+  if (normalize)
+    for (int j = 0; j < topK; ++j)
+      weights[t * topK + j] /= total;
+}
+
+/// llm.moe_permute's bookkeeping, one thread (the counting sort is
+/// sequential and short: tokens x top k choices): offsets [experts + 1] of
+/// the groups by expert, stable in token order, an expert's copies past
+/// `capacity` (> 0) dropped to the end; sources [rows] the choice each row
+/// serves (-1: dropped). `next` is [experts] of scratch. An expert index
+/// outside [0, experts) sets *error.
+extern "C" __global__ void llmc_moe_offsets(const int *indices, int *offsets,
+                                            int *sources, int *next, int rows,
+                                            int experts, int capacity,
+                                            int *error) {
+  if (blockIdx.x != 0 || threadIdx.x != 0)
+    return;
+  for (int e = 0; e <= experts; ++e)
+    offsets[e] = 0;
+  for (int i = 0; i < rows; ++i) {
+    if (indices[i] < 0 || indices[i] >= experts) {
+      *error = 1;
+      return;
+    }
+    ++offsets[indices[i] + 1];
+  }
+  if (capacity > 0)
+    for (int e = 0; e < experts; ++e)
+      offsets[e + 1] = min(offsets[e + 1], capacity);
+  for (int e = 0; e < experts; ++e) {
+    offsets[e + 1] += offsets[e];
+    next[e] = offsets[e];
+  }
+  int dropped = offsets[experts];
+  for (int i = 0; i < rows; ++i) {
+    const int e = indices[i];
+    if (next[e] < offsets[e + 1])
+      sources[next[e]++] = i;
+    else
+      sources[dropped++] = -1;
+  }
+}
+
+/// permuted[r] = x[sources[r] / topK] (zero for a dropped row), a block
+/// of 128 threads per row.
+extern "C" __global__ void llmc_moe_gather(const float *x, const int *sources,
+                                           float *permuted, int hidden,
+                                           int topK) {
+  const int r = blockIdx.x, source = sources[r];
+  float *out = permuted + static_cast<long long>(r) * hidden;
+  const float *in = source >= 0
+                        ? x + static_cast<long long>(source / topK) * hidden
+                        : nullptr;
+  for (int i = threadIdx.x; i < hidden; i += blockDim.x)
+    out[i] = in ? in[i] : 0.0f;
+}
+
+/// An expert's weight element (row, col): `dtype` (kDtype*) when bits is
+/// 0, else quantized (the runtime's layout), each expert's matrix
+/// `expertBytes` after the previous one.
+__device__ __forceinline__ float expertWeight(const void *w, int dtype,
+                                              int bits, int group,
+                                              long long expertBytes, int n,
+                                              int k, int expert, int row,
+                                              int col) {
+  if (bits == 0)
+    return weightAt(w, dtype,
+                    (static_cast<long long>(expert) * n + row) *
+                            static_cast<long long>(k) +
+                        col);
+  return dequantizeElement(static_cast<const unsigned char *>(w) +
+                               expert * expertBytes,
+                           n, k, bits, group, row, col);
+}
+
+/// The expert of permuted row r: the group [offsets[e], offsets[e + 1])
+/// holding it (binary search), or -1 past offsets[experts].
+__device__ __forceinline__ int expertOfRow(const int *offsets, int experts,
+                                           int r) {
+  if (r >= offsets[experts])
+    return -1;
+  int lo = 0, hi = experts - 1;
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) / 2;
+    if (offsets[mid] <= r)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  return lo;
+}
+
+/// llm.grouped_matmul for few rows (decode): y[r] = w[expert of r] x[r], a
+/// warp per (output feature, row), grid (ceil(n / 4), rows); rows past
+/// offsets[experts] are zero. Float or quantized experts (expertWeight).
+extern "C" __global__ void llmc_grouped_rows(const float *x, const void *w,
+                                             int dtype, int bits, int group,
+                                             long long expertBytes,
+                                             const int *offsets, float *y,
+                                             int n, int k, int experts) {
+  const int feature = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+  const int lane = threadIdx.x % 32, r = blockIdx.y;
+  if (feature >= n)
+    return;
+  const int e = expertOfRow(offsets, experts, r);
+  float acc = 0.0f;
+  if (e >= 0)
+    for (int i = lane; i < k; i += 32)
+      acc += expertWeight(w, dtype, bits, group, expertBytes, n, k, e, feature,
+                          i) *
+             x[static_cast<long long>(r) * k + i];
+  acc = warpSum(acc);
+  if (lane == 0)
+    y[static_cast<long long>(r) * n + feature] = acc;
+}
+
+/// llm.grouped_matmul on tensor cores (prefill): A bf16 [rows, k]; block
+/// (blockIdx.x, t) computes the 64 x 64 tile of C of the group and row
+/// tile that t names when each expert's group is split in tiles of 64
+/// rows (grid.y = ceil(rows / 64) + experts covers any grouping; blocks
+/// past the last tile return). The expert's weight is rounded to bf16 as
+/// it is staged. Rows past offsets[experts] are zeroed by
+/// llmc_grouped_tail.
+extern "C" __global__ void llmc_grouped_gemm(const unsigned short *a,
+                                             const void *w, int dtype, int bits,
+                                             int group, long long expertBytes,
+                                             const int *offsets, float *c,
+                                             int n, int k, int experts) {
+  int t = blockIdx.y, e = 0;
+  for (; e < experts; ++e) {
+    const int tiles = (offsets[e + 1] - offsets[e] + 63) / 64;
+    if (t < tiles)
+      break;
+    t -= tiles;
+  }
+  if (e == experts)
+    return;
+  const int first = offsets[e], count = offsets[e + 1] - first;
+  mmaGemmTile(
+      a + static_cast<long long>(first) * k,
+      [=](int row, int word) {
+        return packBf16(expertWeight(w, dtype, bits, group, expertBytes, n, k,
+                                     e, row, 2 * word),
+                        expertWeight(w, dtype, bits, group, expertBytes, n, k,
+                                     e, row, 2 * word + 1));
+      },
+      c + static_cast<long long>(first) * n, count, n, k, t, blockIdx.x);
+}
+
+/// Zeroes the rows of y past offsets[experts] (those a capacity dropped),
+/// a block per row.
+extern "C" __global__ void llmc_grouped_tail(const int *offsets, float *y,
+                                             int n, int experts) {
+  if (static_cast<int>(blockIdx.x) < offsets[experts])
+    return;
+  for (int i = threadIdx.x; i < n; i += blockDim.x)
+    y[static_cast<long long>(blockIdx.x) * n + i] = 0.0f;
+}
+
+/// llm.moe_combine: y[t] = sum of weights[c] expertOut[r] over the rows r
+/// serving token t's choices c, added in increasing r as the CPU kernel
+/// adds them (rowOf[c]: the row serving choice c, -1 when dropped). A block
+/// of 128 threads per token; top k <= 16.
+extern "C" __global__ void llmc_moe_combine(const float *expertOut,
+                                            const float *weights,
+                                            const int *rowOf, float *y,
+                                            int hidden, int topK) {
+  const int t = blockIdx.x;
+  int rows[16], choices[16], count = 0;
+  for (int j = 0; j < topK; ++j) {
+    const int r = rowOf[t * topK + j];
+    if (r < 0)
+      continue;
+    int at = count++;
+    while (at > 0 && rows[at - 1] > r) {
+      rows[at] = rows[at - 1];
+      choices[at] = choices[at - 1];
+      --at;
+    }
+    rows[at] = r;
+    choices[at] = t * topK + j;
+  }
+  for (int i = threadIdx.x; i < hidden; i += blockDim.x) {
+    float acc = 0.0f;
+    for (int j = 0; j < count; ++j)
+      acc += expertOut[static_cast<long long>(rows[j]) * hidden + i] *
+             weights[choices[j]];
+    y[static_cast<long long>(t) * hidden + i] = acc;
+  }
+}
+
+/// rowOf[c] = the row r with sources[r] == c, or -1: one block, the fill
+/// then the scatter.
+extern "C" __global__ void llmc_moe_rows_of(const int *sources, int *rowOf,
+                                            int rows) {
+  for (int i = threadIdx.x; i < rows; i += blockDim.x)
+    rowOf[i] = -1;
+  __syncthreads();
+  for (int r = threadIdx.x; r < rows; r += blockDim.x)
+    if (sources[r] >= 0)
+      rowOf[sources[r]] = r;
+}
+
+/// y[r, i] = sigmoid(gate[r, gateCols == 1 ? 0 : i]) * x[r, i] over rows x
+/// cols values (a shared expert's gate), one thread per element.
+extern "C" __global__ void llmc_sigmoid_gate(const float *x, const float *gate,
+                                             float *y, long long count,
+                                             int cols, int gateCols) {
+  long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= count)
+    return;
+  const long long row = i / cols;
+  const float g = gate[gateCols == 1 ? row : i];
+  y[i] = x[i] / (1.0f + expOf(-g));
 }
