@@ -830,6 +830,76 @@ Status moeCombine(Args &a) {
   return Status::ok();
 }
 
+Status attentionRows(Args &a) {
+  const float *q = a.p<const float>(0), *k = a.p<const float>(1),
+              *v = a.p<const float>(2);
+  const unsigned char *padding = a.p<const unsigned char>(3);
+  const float *bias = a.p<const float>(4);
+  long long batchStride = a.i64(5), headStride = a.i64(6);
+  const float *slopes = a.p<const float>(7);
+  float *out = a.p<float>(8);
+  int qLen = a.i32(9), kvLen = a.i32(10), heads = a.i32(11),
+      kvHeads = a.i32(12), headDim = a.i32(13), vHeadDim = a.i32(14);
+  float scale = a.f32(15);
+  int mask = a.i32(16), window = a.i32(17);
+  a.requireGrid(a.launch.grid[1] == static_cast<unsigned>(heads) &&
+                    a.launch.block[0] == 32 && a.launch.grid[0] % qLen == 0,
+                "(batch x query rows, heads) with a warp each");
+  if (headDim > 256 || vHeadDim > 256)
+    return Status::error(ErrorCode::Internal,
+                         "llmc_attention_rows: head dimensions above 256");
+  if (Status s = a.finish(18); !s.isOk())
+    return s;
+  for (unsigned row = 0; row < a.launch.grid[0]; ++row)
+    for (int head = 0; head < heads; ++head) {
+      const int b = row / qLen, i = row % qLen;
+      const int kvHead = head / (heads / kvHeads);
+      const float *query =
+          q + (static_cast<long long>(row) * heads + head) * headDim;
+      int first, last;
+      visibleKeyRange(i, qLen, kvLen, mask == 3 ? kMaskBidirectional : mask,
+                      window, &first, &last);
+      const int position = i + kvLen - qLen;
+      const float *biasRow = bias ? bias + b * batchStride + head * headStride +
+                                        static_cast<long long>(i) * kvLen
+                                  : nullptr;
+      std::vector<float> acc(vHeadDim, 0.0f);
+      OnlineSoftmax s = onlineSoftmaxEmpty();
+      for (int j = first; j < last; ++j) {
+        if (padding && !padding[static_cast<long long>(b) * kvLen + j])
+          continue;
+        const float *key =
+            k + ((static_cast<long long>(b) * kvLen + j) * kvHeads + kvHead) *
+                    headDim;
+        float dot = 0.0f;
+        for (int d = 0; d < headDim; ++d)
+          dot += query[d] * key[d];
+        float score = dot * scale;
+        if (biasRow)
+          score += biasRow[j];
+        if (slopes)
+          score += slopes[head] * static_cast<float>(j - position);
+        if (score == LLMC_NEG_INF)
+          continue;
+        OnlineSoftmax next = onlineSoftmaxAdd(s, score);
+        const float rescale =
+            s.max == LLMC_NEG_INF ? 0.0f : expOf(s.max - next.max);
+        const float weight = expOf(score - next.max);
+        const float *value =
+            v + ((static_cast<long long>(b) * kvLen + j) * kvHeads + kvHead) *
+                    vHeadDim;
+        for (int d = 0; d < vHeadDim; ++d)
+          acc[d] = acc[d] * rescale + weight * value[d];
+        s = next;
+      }
+      float *dst =
+          out + (static_cast<long long>(row) * heads + head) * vHeadDim;
+      for (int d = 0; d < vHeadDim; ++d)
+        dst[d] = s.sum > 0.0f ? acc[d] / s.sum : 0.0f;
+    }
+  return Status::ok();
+}
+
 const std::unordered_map<std::string, Kernel> &kernels() {
   static const std::unordered_map<std::string, Kernel> table = {
       {"llmc_linear_rows", linearRows},
@@ -852,6 +922,7 @@ const std::unordered_map<std::string, Kernel> &kernels() {
       {"llmc_paged_attention_split", pagedAttentionSplit},
       {"llmc_attention_reduce", attentionReduce},
       {"llmc_flash_attention", flashAttention},
+      {"llmc_attention_rows", attentionRows},
       {"llmc_moe_route", moeRoute},
       {"llmc_moe_offsets", moeOffsets},
       {"llmc_moe_gather", moeGather},

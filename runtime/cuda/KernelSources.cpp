@@ -65,7 +65,8 @@ const std::vector<std::string> &getKernelNames() {
                                                  "llmc_grouped_tail",
                                                  "llmc_moe_combine",
                                                  "llmc_moe_rows_of",
-                                                 "llmc_sigmoid_gate"};
+                                                 "llmc_sigmoid_gate",
+                                                 "llmc_attention_rows"};
   return names;
 }
 

@@ -340,16 +340,13 @@ bool cacheBf16(Launcher &l, const LLMKCache *cache, int *bf16) {
   return true;
 }
 
-/// The head dimensions the attention kernels are compiled for: paged
-/// attention any up to 256 (ceil(d / 32) values per lane), FlashAttention
-/// multiples of 16 (its mma tiles).
-bool attentionHeadDim(Launcher &l, int64_t headDim, bool tensorCores) {
-  if (headDim >= 1 && headDim <= 256 && (!tensorCores || headDim % 16 == 0))
+/// The head dimensions the paged attention kernel takes: up to 256
+/// (ceil(d / 32) values per lane).
+bool attentionHeadDim(Launcher &l, int64_t headDim) {
+  if (headDim >= 1 && headDim <= 256)
     return true;
-  l.error(std::string("expected a head dimension ") +
-          (tensorCores ? "that is a multiple of 16, " : "in [1, 256], ") +
-          "found " + std::to_string(headDim) +
-          (tensorCores ? " (FlashAttention's tensor-core tiles)" : ""));
+  l.error("expected a head dimension in [1, 256], found " +
+          std::to_string(headDim));
   return false;
 }
 
@@ -670,28 +667,33 @@ void llmc_cuda_attention(const float *q, const float *k, const float *v,
                          int64_t numKvHeads, int64_t headDim, int64_t vHeadDim,
                          float scale, int32_t maskKind, int64_t window) {
   Launcher l("llmc_cuda_attention");
-  if (keyPadding)
-    return l.error("expected no key padding mask (FlashAttention takes "
-                   "whole sequences), found one");
-  if (maskKind == LLMK_MASK_PADDING)
-    return l.error("expected a causal, bidirectional or sliding-window "
-                   "mask, found a padding mask");
-  if (vHeadDim != headDim)
-    return l.error("expected values of the keys' head dimension " +
-                   std::to_string(headDim) + ", found " +
-                   std::to_string(vHeadDim));
-  if (bias && biasHeadStride != qLen * kvLen)
-    return l.error("expected a bias of [heads, " + std::to_string(qLen) + ", " +
-                   std::to_string(kvLen) +
-                   "] per sequence, found a head stride of " +
-                   std::to_string(biasHeadStride));
   if (numKvHeads <= 0 || numHeads % numKvHeads != 0)
     return l.error("expected query heads a multiple of the " +
                    std::to_string(numKvHeads) + " kv heads, found " +
                    std::to_string(numHeads));
-  if (!attentionHeadDim(l, headDim, /*tensorCores=*/true) ||
-      !l.fitsInt({qLen, kvLen, numHeads, window}))
+  if (headDim < 1 || headDim > 256 || vHeadDim < 1 || vHeadDim > 256)
+    return l.error("expected head dimensions in [1, 256], found " +
+                   std::to_string(headDim) + " and " +
+                   std::to_string(vHeadDim));
+  if (!l.fitsInt({batch * qLen, kvLen, numHeads, window}) || batch * qLen == 0)
     return;
+  // FlashAttention on tensor cores where its tiles fit: head dimensions in
+  // multiples of 16, whole sequences, a bias of [heads, qLen, kvLen] per
+  // sequence. The fp32 kernel otherwise.
+  const bool flash = headDim % 16 == 0 && vHeadDim == headDim && !keyPadding &&
+                     maskKind != LLMK_MASK_PADDING &&
+                     (!bias || biasHeadStride == qLen * kvLen);
+  if (!flash) {
+    l.launch(
+        "llmc_attention_rows", 0,
+        {static_cast<unsigned>(batch * qLen), static_cast<unsigned>(numHeads)},
+        32,
+        {ptr(q), ptr(k), ptr(v), ptr(keyPadding), ptr(bias),
+         i64(biasBatchStride), i64(biasHeadStride), ptr(alibiSlopes), ptr(out),
+         i32(qLen), i32(kvLen), i32(numHeads), i32(numKvHeads), i32(headDim),
+         i32(vHeadDim), f32(scale), i32(maskKind), i32(window)});
+    return;
+  }
   for (int64_t b = 0; b < batch; ++b)
     l.launch("llmc_flash_attention", static_cast<int>(headDim),
              {ceilDiv(qLen, 64), static_cast<unsigned>(numHeads)}, 128,
@@ -757,7 +759,7 @@ void llmc_cuda_paged_attention(const float *q, const LLMKCache *cache,
                    std::to_string(cache->kvHeads) + " kv heads, found " +
                    std::to_string(numHeads));
   const int64_t rows = batch * qLen, d = cache->headDim;
-  if (!attentionHeadDim(l, d, /*tensorCores=*/false) ||
+  if (!attentionHeadDim(l, d) ||
       !l.fitsInt({rows, numHeads, maxBlocks, cache->blockSize, window}) ||
       rows == 0)
     return;

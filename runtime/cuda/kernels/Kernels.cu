@@ -1238,3 +1238,81 @@ extern "C" __global__ void llmc_sigmoid_gate(const float *x, const float *gate,
   const float g = gate[gateCols == 1 ? row : i];
   y[i] = x[i] / (1.0f + expOf(-g));
 }
+
+/// Attention over contiguous keys and values in fp32, one warp per (query
+/// row, head), grid (batch * qLen, heads): the general form of
+/// llmc_flash_attention, for what its tensor-core tiles do not take (head
+/// dimensions that are not multiples of 16, key padding, a bias of any
+/// strides, values of another head dimension). As llmk_attention: query i
+/// sits at position i + kvLen - qLen; masks as visibleKeyRange (padding:
+/// every key); key padding [batch, kvLen] (nonzero: valid) and the bias
+/// (element (b, h, i, j) at b * biasBatchStride + h * biasHeadStride + i *
+/// kvLen + j) may be null; ALiBi slopes add slope * (j - position). Head
+/// dimensions up to 256 (8 values per lane).
+extern "C" __global__ void
+llmc_attention_rows(const float *q, const float *k, const float *v,
+                    const unsigned char *keyPadding, const float *bias,
+                    long long biasBatchStride, long long biasHeadStride,
+                    const float *alibiSlopes, float *out, int qLen, int kvLen,
+                    int heads, int kvHeads, int headDim, int vHeadDim,
+                    float scale, int mask, int window) {
+  constexpr int kMaxPerLane = 8;
+  const int row = blockIdx.x, head = blockIdx.y, lane = threadIdx.x;
+  const int b = row / qLen, i = row % qLen;
+  const int kvHead = head / (heads / kvHeads);
+  const float *query =
+      q + (static_cast<long long>(row) * heads + head) * headDim;
+  float qv[kMaxPerLane], acc[kMaxPerLane];
+#pragma unroll
+  for (int j = 0; j < kMaxPerLane; ++j) {
+    const int d = lane + 32 * j;
+    qv[j] = d < headDim ? query[d] : 0.0f;
+    acc[j] = 0.0f;
+  }
+  int first, last;
+  visibleKeyRange(i, qLen, kvLen, mask == 3 ? kMaskBidirectional : mask, window,
+                  &first, &last);
+  const int position = i + kvLen - qLen;
+  const float slope = alibiSlopes ? alibiSlopes[head] : 0.0f;
+  const float *biasRow = bias ? bias + b * biasBatchStride +
+                                    head * biasHeadStride +
+                                    static_cast<long long>(i) * kvLen
+                              : nullptr;
+  OnlineSoftmax s = onlineSoftmaxEmpty();
+  for (int j = first; j < last; ++j) {
+    if (keyPadding && !keyPadding[static_cast<long long>(b) * kvLen + j])
+      continue;
+    const float *key =
+        k +
+        ((static_cast<long long>(b) * kvLen + j) * kvHeads + kvHead) * headDim;
+    float dot = 0.0f;
+#pragma unroll
+    for (int e = 0; e < kMaxPerLane; ++e)
+      if (lane + 32 * e < headDim)
+        dot += qv[e] * key[lane + 32 * e];
+    float score = warpSum(dot) * scale;
+    if (biasRow)
+      score += biasRow[j];
+    if (alibiSlopes)
+      score += slope * static_cast<float>(j - position);
+    if (score == LLMC_NEG_INF)
+      continue;
+    OnlineSoftmax next = onlineSoftmaxAdd(s, score);
+    const float rescale =
+        s.max == LLMC_NEG_INF ? 0.0f : expOf(s.max - next.max);
+    const float weight = expOf(score - next.max);
+    const float *value =
+        v +
+        ((static_cast<long long>(b) * kvLen + j) * kvHeads + kvHead) * vHeadDim;
+#pragma unroll
+    for (int e = 0; e < kMaxPerLane; ++e)
+      if (lane + 32 * e < vHeadDim)
+        acc[e] = acc[e] * rescale + weight * value[lane + 32 * e];
+    s = next;
+  }
+  float *dst = out + (static_cast<long long>(row) * heads + head) * vHeadDim;
+#pragma unroll
+  for (int e = 0; e < kMaxPerLane; ++e)
+    if (lane + 32 * e < vHeadDim)
+      dst[lane + 32 * e] = s.sum > 0.0f ? acc[e] / s.sum : 0.0f;
+}
