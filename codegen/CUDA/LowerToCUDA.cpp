@@ -66,9 +66,6 @@ LogicalResult checkSupported(ModuleOp module) {
       op->emitOpError() << kPassName << ": " << message;
       return WalkResult::interrupt();
     };
-    if (auto paged = dyn_cast<PagedAttentionOp>(op))
-      if (paged.getRelativeBiasTable())
-        return error("T5's relative position bias has no CUDA kernel yet");
     if (auto param = dyn_cast<ParamOp>(op))
       if (param.getPanels())
         return error("expected a weight in rows, found one packed in panels "

@@ -420,7 +420,8 @@ Status binary(Args &a) {
     y[i] = op == 0   ? x[i] + b[i]
            : op == 1 ? x[i] * b[i]
            : op == 2 ? x[i] - b[i]
-                     : x[i] * s;
+           : op == 3 ? x[i] * s
+                     : (x[i] > 0.0f || x[i] != x[i] ? x[i] : 0.0f);
   return Status::ok();
 }
 
@@ -467,19 +468,21 @@ Status pagedAttentionSplit(Args &a) {
   const void *cache = a.p<const void>(1);
   int bf16 = a.i32(2);
   const int *tables = a.p<const int>(3), *lens = a.p<const int>(4);
-  const float *slopes = a.p<const float>(5);
-  float *partial = a.p<float>(6), *states = a.p<float>(7);
-  int qLen = a.i32(8), heads = a.i32(9), kvHeads = a.i32(10),
-      tableWidth = a.i32(11), blockSize = a.i32(12);
-  long long numBlocks = a.i64(13);
-  int layer = a.i32(14), splits = a.i32(15);
-  float scale = a.f32(16);
-  int mask = a.i32(17), window = a.i32(18);
+  const float *slopes = a.p<const float>(5), *biasTable = a.p<const float>(6);
+  const int *bucketOf = a.p<const int>(7);
+  int bucketCenter = a.i32(8);
+  float *partial = a.p<float>(9), *states = a.p<float>(10);
+  int qLen = a.i32(11), heads = a.i32(12), kvHeads = a.i32(13),
+      tableWidth = a.i32(14), blockSize = a.i32(15);
+  long long numBlocks = a.i64(16);
+  int layer = a.i32(17), splits = a.i32(18);
+  float scale = a.f32(19);
+  int mask = a.i32(20), window = a.i32(21);
   a.requireGrid(a.launch.grid[1] == static_cast<unsigned>(heads) &&
                     a.launch.grid[2] == static_cast<unsigned>(splits) &&
                     a.launch.block[0] == 32,
                 "(rows, heads, splits) with a warp each");
-  if (Status s = a.finish(19); !s.isOk())
+  if (Status s = a.finish(22); !s.isOk())
     return s;
   const int dtype = bf16 ? kDtypeBF16 : kDtypeF32;
   for (unsigned row = 0; row < a.launch.grid[0]; ++row)
@@ -512,6 +515,9 @@ Status pagedAttentionSplit(Args &a) {
           for (int d = 0; d < D; ++d)
             dot += query[d] * scale * weightAt(cache, dtype, kAt + d);
           dot += slope * static_cast<float>(pos - position);
+          if (biasTable)
+            dot += biasTable[bucketOf[pos - position + bucketCenter] * heads +
+                             head];
           OnlineSoftmax next = onlineSoftmaxAdd(s, dot);
           const float rescale =
               s.max == LLMC_NEG_INF ? 0.0f : expOf(s.max - next.max);
@@ -900,6 +906,23 @@ Status attentionRows(Args &a) {
   return Status::ok();
 }
 
+Status relativeBias(Args &a) {
+  const float *table = a.p<const float>(0);
+  const int *bucketOf = a.p<const int>(1);
+  float *out = a.p<float>(2);
+  int heads = a.i32(3), qLen = a.i32(4), kvLen = a.i32(5);
+  a.requireGrid(a.launch.grid[0] == static_cast<unsigned>(heads * qLen),
+                "the (head, query) rows");
+  if (Status s = a.finish(6); !s.isOk())
+    return s;
+  for (int h = 0; h < heads; ++h)
+    for (int i = 0; i < qLen; ++i)
+      for (int j = 0; j < kvLen; ++j)
+        out[(static_cast<long long>(h) * qLen + i) * kvLen + j] =
+            table[bucketOf[j - i + qLen - 1] * heads + h];
+  return Status::ok();
+}
+
 const std::unordered_map<std::string, Kernel> &kernels() {
   static const std::unordered_map<std::string, Kernel> table = {
       {"llmc_linear_rows", linearRows},
@@ -923,6 +946,7 @@ const std::unordered_map<std::string, Kernel> &kernels() {
       {"llmc_attention_reduce", attentionReduce},
       {"llmc_flash_attention", flashAttention},
       {"llmc_attention_rows", attentionRows},
+      {"llmc_relative_bias", relativeBias},
       {"llmc_moe_route", moeRoute},
       {"llmc_moe_offsets", moeOffsets},
       {"llmc_moe_gather", moeGather},

@@ -66,7 +66,8 @@ const std::vector<std::string> &getKernelNames() {
                                                  "llmc_moe_combine",
                                                  "llmc_moe_rows_of",
                                                  "llmc_sigmoid_gate",
-                                                 "llmc_attention_rows"};
+                                                 "llmc_attention_rows",
+                                                 "llmc_relative_bias"};
   return names;
 }
 

@@ -161,7 +161,9 @@ public:
     kPartialSlot,
     kStatesSlot,
     kNextSlot,
-    kRowOfSlot
+    kRowOfSlot,
+    kBucketSlot,
+    kRelativeSlot
   };
 
 private:
@@ -348,6 +350,53 @@ bool attentionHeadDim(Launcher &l, int64_t headDim) {
   l.error("expected a head dimension in [1, 256], found " +
           std::to_string(headDim));
   return false;
+}
+
+/// T5's buckets of the relative positions [-(count - 1), count - 1] (index
+/// relative + count - 1), by the CPU kernels' function, in the executor's
+/// memory at scratch `slot`; uploaded again only when the parameters or
+/// the executor change (the paged attention of every layer asks for the
+/// same table).
+const int32_t *relativeBuckets(Launcher &l, int slot, int64_t numBuckets,
+                               int64_t maxDistance, bool bidirectional,
+                               int64_t count) {
+  llmk::RelativeBuckets buckets(numBuckets, maxDistance, bidirectional);
+  if (!buckets.isValid()) {
+    l.error("expected more buckets than twice the exact range and a max "
+            "distance past it, found " +
+            std::to_string(numBuckets) + " buckets and max distance " +
+            std::to_string(maxDistance));
+    return nullptr;
+  }
+  if (!l.fitsInt({2 * count}))
+    return nullptr;
+  const size_t size = static_cast<size_t>(2 * count - 1);
+  auto *memory = static_cast<int32_t *>(l.scratch(slot, size * 4));
+  if (!memory)
+    return nullptr;
+  struct Key {
+    const void *executor = nullptr, *memory = nullptr;
+    int64_t numBuckets = 0, maxDistance = 0, count = 0;
+    bool bidirectional = false;
+    bool operator==(const Key &o) const {
+      return executor == o.executor && memory == o.memory &&
+             numBuckets == o.numBuckets && maxDistance == o.maxDistance &&
+             count == o.count && bidirectional == o.bidirectional;
+    }
+  };
+  thread_local Key uploaded[2];
+  Key key{&l.executor(), memory, numBuckets, maxDistance, count, bidirectional};
+  Key &last = uploaded[slot == Launcher::kBucketSlot ? 0 : 1];
+  if (last == key)
+    return memory;
+  std::vector<int32_t> table(size);
+  for (size_t d = 0; d < size; ++d)
+    table[d] = static_cast<int32_t>(
+        buckets.bucket(static_cast<int64_t>(d) - (count - 1)));
+  l.check(l.executor().upload(memory, table.data(), size * 4));
+  if (l.ok())
+    last = key;
+  return memory;
 }
 
 } // namespace
@@ -590,6 +639,10 @@ void llmc_cuda_sigmoid_gate(const float *x, const float *gate, float *y,
               i32(gateCols)});
 }
 
+void llmc_cuda_relu(const float *x, float *y, int64_t n) {
+  binary("llmc_cuda_relu", x, nullptr, y, n, 4, 0.0f);
+}
+
 void llmc_cuda_add(const float *a, const float *b, float *y, int64_t n) {
   binary("llmc_cuda_add", a, b, y, n, 0, 0.0f);
 }
@@ -657,6 +710,28 @@ void llmc_cuda_rope(const float *x, const int64_t *positions, float *y,
                                 freqs.invFreq.size() * sizeof(float)));
   rope(l, x, positions, invFreq, y, tokens, numHeads, headDim, rotaryDim, gptj,
        freqs.attentionScaling);
+}
+
+void llmc_cuda_relative_position_bias(const float *table, float *out,
+                                      int64_t heads, int64_t qLen,
+                                      int64_t kvLen, int64_t numBuckets,
+                                      int64_t maxDistance,
+                                      int32_t bidirectional) {
+  Launcher l("llmc_cuda_relative_position_bias");
+  if (heads <= 0 || qLen <= 0 || kvLen <= 0 ||
+      !l.fitsInt({heads * qLen, kvLen}))
+    return;
+  // Distances j - i + qLen - 1 in [0, qLen + kvLen - 1): relative
+  // positions j - (i + kvLen - qLen) in [-(kvLen - 1), qLen - 1], within the
+  // centered table of max(qLen, kvLen) positions each way.
+  const int64_t count = std::max(qLen, kvLen);
+  const int32_t *bucketOf =
+      relativeBuckets(l, Launcher::kRelativeSlot, numBuckets, maxDistance,
+                      bidirectional != 0, count);
+  // Index j - i + qLen - 1 of the kernel is relative + kvLen - 1.
+  l.launch("llmc_relative_bias", 0, {static_cast<unsigned>(heads * qLen)}, 128,
+           {ptr(table), ptr(bucketOf ? bucketOf + (count - kvLen) : nullptr),
+            ptr(out), i32(heads), i32(qLen), i32(kvLen)});
 }
 
 void llmc_cuda_attention(const float *q, const float *k, const float *v,
@@ -737,16 +812,10 @@ void llmc_cuda_paged_attention(const float *q, const LLMKCache *cache,
                                int32_t bidirectionalBuckets, float *out,
                                int64_t batch, int64_t qLen, int64_t numHeads,
                                float scale, int32_t maskKind, int64_t window) {
-  (void)numBuckets;
-  (void)maxDistance;
-  (void)bidirectionalBuckets;
   Launcher l("llmc_cuda_paged_attention");
   int bf16 = 0;
   if (!cacheBf16(l, cache, &bf16))
     return;
-  if (biasTable)
-    return l.error("expected no relative position bias (T5's is not "
-                   "implemented on CUDA yet), found a bias table");
   if (maskKind == LLMK_MASK_PADDING)
     return l.error("expected a causal, bidirectional or sliding-window "
                    "mask, found a padding mask");
@@ -771,6 +840,13 @@ void llmc_cuda_paged_attention(const float *q, const LLMKCache *cache,
       rows * numHeads >= 1024
           ? 1
           : std::clamp<int64_t>((capacity + 255) / 256, 1, 32);
+  // T5's relative bias: the bucket of every distance the table's capacity
+  // allows, centered.
+  const int32_t *bucketOf =
+      biasTable
+          ? relativeBuckets(l, Launcher::kBucketSlot, numBuckets, maxDistance,
+                            bidirectionalBuckets != 0, capacity)
+          : nullptr;
   float *partial = static_cast<float *>(l.scratch(
       Launcher::kPartialSlot, size_t(rows * numHeads * splits * d) * 4));
   float *states = static_cast<float *>(l.scratch(
@@ -779,11 +855,28 @@ void llmc_cuda_paged_attention(const float *q, const LLMKCache *cache,
            {static_cast<unsigned>(rows), static_cast<unsigned>(numHeads),
             static_cast<unsigned>(splits)},
            32,
-           {ptr(q), ptr(cache->data), i32(bf16), ptr(blockTables),
-            ptr(contextLens), ptr(alibiSlopes), ptr(partial), ptr(states),
-            i32(qLen), i32(numHeads), i32(cache->kvHeads), i32(maxBlocks),
-            i32(cache->blockSize), i64(cache->numBlocks), i32(layer),
-            i32(splits), f32(scale), i32(maskKind), i32(window)});
+           {ptr(q),
+            ptr(cache->data),
+            i32(bf16),
+            ptr(blockTables),
+            ptr(contextLens),
+            ptr(alibiSlopes),
+            ptr(biasTable),
+            ptr(bucketOf),
+            i32(capacity - 1),
+            ptr(partial),
+            ptr(states),
+            i32(qLen),
+            i32(numHeads),
+            i32(cache->kvHeads),
+            i32(maxBlocks),
+            i32(cache->blockSize),
+            i64(cache->numBlocks),
+            i32(layer),
+            i32(splits),
+            f32(scale),
+            i32(maskKind),
+            i32(window)});
   l.launch("llmc_attention_reduce", static_cast<int>(d),
            {static_cast<unsigned>(rows), static_cast<unsigned>(numHeads)}, 64,
            {ptr(partial), ptr(states), ptr(out), i32(numHeads), i32(splits)});

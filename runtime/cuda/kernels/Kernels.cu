@@ -243,13 +243,17 @@ extern "C" __global__ void llmc_silu_mul(const float *gate, const float *up,
 /// is query i of sequence row / qLen, at position lens[seq] - qLen + i
 /// (decode: qLen = 1; a prefill's queries are the last qLen cached
 /// positions). Masks as the CPU kernel's (visibleKeyRange), ALiBi slopes
-/// (null: none). The cache is the runtime's (LLMKCache: [layers][blocks]
-/// [2][kvHeads][blockSize][d], fp32 or bf16 by `cacheBf16`). One warp per
-/// block; each lane holds ceil(d / 32) values of the query and of the
-/// output. 32 threads; registers: 2 x ceil(d / 32) plus the loop's.
+/// (null: none), T5's relative bias (null: none): biasTable [buckets,
+/// heads] at bucketOf[key position - query position + bucketCenter], the
+/// buckets computed on the host by the CPU kernels' function. The cache is the
+/// runtime's (LLMKCache: [layers][blocks] [2][kvHeads][blockSize][d], fp32 or
+/// bf16 by `cacheBf16`). One warp per block; each lane holds ceil(d / 32)
+/// values of the query and of the output. 32 threads; registers: 2 x ceil(d /
+/// 32) plus the loop's.
 extern "C" __global__ void llmc_paged_attention_split(
     const float *q, const void *cache, int cacheBf16, const int *tables,
-    const int *lens, const float *alibiSlopes, float *partial, float *states,
+    const int *lens, const float *alibiSlopes, const float *biasTable,
+    const int *bucketOf, int bucketCenter, float *partial, float *states,
     int qLen, int heads, int kvHeads, int tableWidth, int blockSize,
     long long numBlocks, int layer, int splits, float scale, int mask,
     int window) {
@@ -293,6 +297,8 @@ extern "C" __global__ void llmc_paged_attention_split(
         dot += qv[j] * weightAt(cache, cacheBf16 ? kDtypeBF16 : kDtypeF32,
                                 kAt + lane + 32 * j);
     dot = warpSum(dot) + slope * static_cast<float>(pos - position);
+    if (biasTable)
+      dot += biasTable[bucketOf[pos - position + bucketCenter] * heads + head];
     OnlineSoftmax next = onlineSoftmaxAdd(s, dot);
     const float rescale =
         s.max == LLMC_NEG_INF ? 0.0f : expOf(s.max - next.max);
@@ -936,14 +942,19 @@ extern "C" __global__ void llmc_glu(const float *gate, const float *up,
 }
 
 /// Elementwise y = a op b over `count` values: op 0 adds, 1 multiplies,
-/// 2 subtracts; op 3 is y = a * s (b unused).
+/// 2 subtracts; op 3 is y = a * s, op 4 ReLU (a NaN propagates, as in
+/// torch.relu); b unused by both.
 extern "C" __global__ void llmc_binary(const float *a, const float *b, float *y,
                                        long long count, int op, float s) {
   long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count)
     return;
   const float x = a[i];
-  y[i] = op == 0 ? x + b[i] : op == 1 ? x * b[i] : op == 2 ? x - b[i] : x * s;
+  y[i] = op == 0   ? x + b[i]
+         : op == 1 ? x * b[i]
+         : op == 2 ? x - b[i]
+         : op == 3 ? x * s
+                   : (x > 0.0f || x != x ? x : 0.0f);
 }
 
 /// Writes the keys and values of `tokens` rows ([tokens, kvHeads * d]) of
@@ -1315,4 +1326,16 @@ llmc_attention_rows(const float *q, const float *k, const float *v,
   for (int e = 0; e < kMaxPerLane; ++e)
     if (lane + 32 * e < vHeadDim)
       dst[lane + 32 * e] = s.sum > 0.0f ? acc[e] / s.sum : 0.0f;
+}
+
+/// T5's relative position bias as a tensor [heads, qLen, kvLen]: out[h, i,
+/// j] = table[bucketOf[j - i + qLen - 1], h], the buckets of each distance
+/// computed on the host. A block of 128 threads per (head, query) row.
+extern "C" __global__ void llmc_relative_bias(const float *table,
+                                              const int *bucketOf, float *out,
+                                              int heads, int qLen, int kvLen) {
+  const int row = blockIdx.x, h = row / qLen, i = row % qLen;
+  for (int j = threadIdx.x; j < kvLen; j += blockDim.x)
+    out[static_cast<long long>(row) * kvLen + j] =
+        table[bucketOf[j - i + qLen - 1] * heads + h];
 }

@@ -117,12 +117,16 @@ func.func @f16_cache(%q: tensor<1x1x16xf32>,
 
 // -----
 
-// T5's relative position bias has no CUDA kernel yet.
+// T5's relative position bias: the table goes to the launcher with its
+// bucketing.
+// CHECK-LABEL: llvm.func @t5
+// CHECK: %[[BUCKETS:.*]] = llvm.mlir.constant(8 : i64) : i64
+// CHECK: %[[DISTANCE:.*]] = llvm.mlir.constant(16 : i64) : i64
+// CHECK: llvm.call @llmc_cuda_paged_attention({{.*}}, %[[BUCKETS]], %[[DISTANCE]],
 func.func @t5(%q: tensor<1x1x16xf32>,
               %cache: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f32>,
               %tables: tensor<1x4xi32>, %lens: tensor<1xi32>) -> tensor<1x1x16xf32> {
   %table = llm.param "bias" : tensor<8x2xf32>
-  // expected-error @+1 {{'llm.paged_attention' op llm-lower-to-cuda: T5's relative position bias has no CUDA kernel yet}}
   %a = llm.paged_attention %q, %cache, %tables, %lens relative_bias_table(%table : tensor<8x2xf32>)
           {layer = 0, num_heads = 2, scale = 1.0, mask = #llm.mask<causal>, num_buckets = 8, max_distance = 16}
       : tensor<1x1x16xf32>, !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, block_size = 4, dtype = f32>,

@@ -825,8 +825,9 @@ TEST_F(CudaDeviceTest, FlashAndPagedAttention) {
   int tw = width, bs = blockSize, sp = splits, one = 1, layer = 0, f32 = 0;
   long long blocks = width;
   run("llmc_paged_attention_split", {1, heads, splits}, {32, 1, 1},
-      {&plq, &pc, &f32, &pt, &pl, &none, &pp, &ps, &one, &h, &kh, &tw, &bs,
-       &blocks, &layer, &sp, &s, &mask, &window});
+      {&plq,    &pc,    &f32, &pt,  &pl,   &none,  &none, &none,
+       &layer,  &pp,    &ps,  &one, &h,    &kh,    &tw,   &bs,
+       &blocks, &layer, &sp,  &s,   &mask, &window});
   run("llmc_attention_reduce", {1, heads, 1}, {64, 1, 1},
       {&pp, &ps, &plast, &h, &sp});
   expectClose(get(dlast, wantLast.size()), wantLast, 1e-4f, "paged_attention");
@@ -1161,6 +1162,31 @@ TEST(CudaLaunchersTest, PagedAttentionMatchesTheCPUKernel) {
         ASSERT_EQ(takeLaunchError(), "");
         expectClose(got, want, 1e-5f, "paged attention");
       }
+  // T5's relative bias from a [buckets, heads] table, both directions.
+  std::vector<float> biasTable = randomRow(32 * heads, 63);
+  for (int32_t bidirectional : {0, 1})
+    for (int64_t qLen : {1, 5}) {
+      std::vector<float> q = randomRow(qLen * heads * d, 64), got(q.size()),
+                         want(q.size());
+      llmk_paged_attention(q.data(), &cache, 0, table.data(),
+                           int64_t(table.size()), lens.data(), nullptr,
+                           biasTable.data(), 32, 20, bidirectional, want.data(),
+                           1, qLen, heads, 1.0f, LLMK_MASK_CAUSAL, 0);
+      llmc_cuda_paged_attention(
+          q.data(), &cache, 0, table.data(), int64_t(table.size()), lens.data(),
+          nullptr, biasTable.data(), 32, 20, bidirectional, got.data(), 1, qLen,
+          heads, 1.0f, LLMK_MASK_CAUSAL, 0);
+      ASSERT_EQ(takeLaunchError(), "");
+      expectClose(got, want, 1e-5f, "paged attention, relative bias");
+      // The same buckets as a [heads, qLen, kvLen] tensor.
+      std::vector<float> wantBias(heads * qLen * len), gotBias(wantBias.size());
+      llmk_relative_position_bias(biasTable.data(), wantBias.data(), heads,
+                                  qLen, len, 32, 20, bidirectional);
+      llmc_cuda_relative_position_bias(biasTable.data(), gotBias.data(), heads,
+                                       qLen, len, 32, 20, bidirectional);
+      ASSERT_EQ(takeLaunchError(), "");
+      EXPECT_EQ(gotBias, wantBias);
+    }
 }
 
 /// The launchers on the device executor, over device memory: the same
