@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <limits>
 #include <mutex>
+#include <optional>
 
 using namespace llmrt;
 using namespace llmrt::cuda;
@@ -399,6 +400,31 @@ const int32_t *relativeBuckets(Launcher &l, int slot, int64_t numBuckets,
   return memory;
 }
 
+/// RoPE's frequencies as the CPU kernels compute them (PositionMath.h), on
+/// the host: for `seqLen`, or (negative) the largest of the `count`
+/// positions + 1, read back from the executor's memory (dynamic NTK).
+std::optional<llmk::RopeFrequencies>
+hostFrequencies(Launcher &l, const int64_t *positions, int64_t count,
+                int64_t rotaryDim, double theta,
+                const llmk::RopeScalingParams &scaling, int64_t seqLen) {
+  if (count < 0 || !llmk::isValidRopeScaling(rotaryDim, theta, scaling)) {
+    l.error("invalid rotary dimensions or scaling parameters");
+    return std::nullopt;
+  }
+  if (seqLen < 0) {
+    std::vector<int64_t> host(static_cast<size_t>(count));
+    if (count > 0)
+      l.check(l.executor().download(host.data(), positions,
+                                    host.size() * sizeof(int64_t)));
+    seqLen = 0;
+    for (int64_t p : host)
+      seqLen = std::max(seqLen, p + 1);
+  }
+  if (!l.ok())
+    return std::nullopt;
+  return llmk::ropeFrequencies(rotaryDim, theta, scaling, seqLen);
+}
+
 } // namespace
 
 void llmrt::cuda::setLaunchExecutor(LaunchExecutor *executor) {
@@ -676,40 +702,40 @@ void llmc_cuda_rope(const float *x, const int64_t *positions, float *y,
                     double highFreqFactor, double betaFast, double betaSlow,
                     double attentionFactor, int64_t seqLen) {
   Launcher l("llmc_cuda_rope");
-  llmk::RopeScalingParams scaling;
-  scaling.kind = scalingKind;
-  scaling.factor = factor;
-  scaling.originalMaxPosition = originalMaxPosition;
-  scaling.lowFreqFactor = lowFreqFactor;
-  scaling.highFreqFactor = highFreqFactor;
-  scaling.betaFast = betaFast;
-  scaling.betaSlow = betaSlow;
-  scaling.attentionFactor = attentionFactor;
-  if (!llmk::isValidRopeScaling(rotaryDim, theta, scaling)) {
-    l.error("invalid rotary dimensions or scaling parameters");
+  if (tokens <= 0)
     return;
-  }
-  if (!l.ok() || tokens <= 0)
+  std::optional<llmk::RopeFrequencies> freqs =
+      hostFrequencies(l, positions, tokens, rotaryDim, theta,
+                      {scalingKind, factor, originalMaxPosition, lowFreqFactor,
+                       highFreqFactor, betaFast, betaSlow, attentionFactor},
+                      seqLen);
+  if (!freqs)
     return;
-  // The frequencies are the CPU kernel's, computed here; dynamic NTK's
-  // depend on the largest position, read back from the device.
-  if (seqLen < 0) {
-    std::vector<int64_t> host(static_cast<size_t>(tokens));
-    l.check(l.executor().download(host.data(), positions,
-                                  host.size() * sizeof(int64_t)));
-    seqLen = 0;
-    for (int64_t p : host)
-      seqLen = std::max(seqLen, p + 1);
-  }
-  llmk::RopeFrequencies freqs =
-      llmk::ropeFrequencies(rotaryDim, theta, scaling, seqLen);
   auto *invFreq = static_cast<float *>(
-      l.scratch(Launcher::kFreqSlot, freqs.invFreq.size() * sizeof(float)));
+      l.scratch(Launcher::kFreqSlot, freqs->invFreq.size() * sizeof(float)));
   if (invFreq)
-    l.check(l.executor().upload(invFreq, freqs.invFreq.data(),
-                                freqs.invFreq.size() * sizeof(float)));
+    l.check(l.executor().upload(invFreq, freqs->invFreq.data(),
+                                freqs->invFreq.size() * sizeof(float)));
   rope(l, x, positions, invFreq, y, tokens, numHeads, headDim, rotaryDim, gptj,
-       freqs.attentionScaling);
+       freqs->attentionScaling);
+}
+
+void llmc_cuda_rope_inv_freq_at(const int64_t *positions, int64_t count,
+                                float *invFreq, int64_t rotaryDim, double theta,
+                                int32_t scalingKind, double factor,
+                                int64_t originalMaxPosition,
+                                double lowFreqFactor, double highFreqFactor,
+                                double betaFast, double betaSlow,
+                                double attentionFactor) {
+  Launcher l("llmc_cuda_rope_inv_freq_at");
+  std::optional<llmk::RopeFrequencies> freqs =
+      hostFrequencies(l, positions, count, rotaryDim, theta,
+                      {scalingKind, factor, originalMaxPosition, lowFreqFactor,
+                       highFreqFactor, betaFast, betaSlow, attentionFactor},
+                      -1);
+  if (freqs)
+    l.check(l.executor().upload(invFreq, freqs->invFreq.data(),
+                                freqs->invFreq.size() * sizeof(float)));
 }
 
 void llmc_cuda_relative_position_bias(const float *table, float *out,
