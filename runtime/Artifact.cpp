@@ -6,8 +6,10 @@
 
 #include "Artifact.h"
 #include "Json.h"
+#include "MappedFile.h"
 #include "SafeTensors.h"
 #include "SharedLibrary.h"
+#include "cuda/Launchers.h"
 
 #include <fstream>
 #include <sstream>
@@ -209,8 +211,8 @@ Expected<ArtifactManifest> readArtifactManifest(const std::string &dir) {
   return ArtifactManifest{std::move(*manifest), std::move(info)};
 }
 
-Expected<std::unique_ptr<Model>> loadArtifact(const std::string &dir,
-                                              bool checkMemory) {
+Expected<std::unique_ptr<Model>>
+loadArtifact(const std::string &dir, bool checkMemory, ArtifactDevice device) {
   Expected<ArtifactManifest> read = readArtifactManifest(dir);
   if (!read)
     return read.takeStatus();
@@ -226,11 +228,44 @@ Expected<std::unique_ptr<Model>> loadArtifact(const std::string &dir,
     return params.takeStatus();
   const std::string library = join(dir, "model.so");
   const std::vector<uint64_t> bytes = read->info.paramBytes;
-  return Model::create(
+  const ArtifactInfo info = read->info;
+  Expected<std::unique_ptr<Model>> model = Model::create(
       std::move(read->manifest),
       std::shared_ptr<const SafeTensorsArchive>(std::move(*params)),
       [&] { return openSharedLibrary(library); }, checkMemory, nullptr,
       bytes.empty() ? nullptr : &bytes);
+  if (!model || info.device != "cuda")
+    return model;
+  // The CUDA backend's code: its launches on a device (with the artifact's
+  // cubins) or on the host's executor.
+  std::shared_ptr<cuda::LaunchExecutor> executor;
+  if (device == ArtifactDevice::CudaHost) {
+    executor = cuda::createHostLaunchExecutor();
+  } else {
+    std::map<int, std::vector<char>> cubins;
+    for (const auto &[arch, file] : info.cubins) {
+      Expected<std::unique_ptr<MappedFile>> mapped =
+          MappedFile::map(join(dir, file.c_str()), join(dir, file.c_str()));
+      if (!mapped)
+        return mapped.takeStatus();
+      std::string_view bytes = (*mapped)->view();
+      cubins[arch].assign(bytes.begin(), bytes.end());
+    }
+    Expected<std::unique_ptr<cuda::LaunchExecutor>> opened =
+        cuda::createDeviceLaunchExecutor(
+            0, static_cast<int>(info.cudaHeadDim > 0 ? info.cudaHeadDim : 64),
+            "", std::move(cubins));
+    if (!opened) {
+      Status failed = opened.takeStatus();
+      return Status::error(failed.code(),
+                           dir + ": compiled for CUDA: " + failed.message());
+    }
+    executor = std::move(*opened);
+  }
+  Status placed = (*model)->useLaunchExecutor(std::move(executor));
+  if (!placed.isOk())
+    return placed;
+  return model;
 }
 
 } // namespace llmrt

@@ -77,10 +77,18 @@ struct ArtifactManifest {
 };
 Expected<ArtifactManifest> readArtifactManifest(const std::string &dir);
 
+/// Where a CUDA artifact's launches run: on the first CUDA device (its
+/// cubin for the device's architecture loaded as it is, NVRTC otherwise),
+/// or on the host's executor (a check of the program without a GPU).
+enum class ArtifactDevice { Cuda, CudaHost };
+
 /// The model of the artifact in `dir`: its manifest, its weights (mapped)
-/// and its code (dlopen).
-Expected<std::unique_ptr<Model>> loadArtifact(const std::string &dir,
-                                              bool checkMemory = true);
+/// and its code (dlopen). A CUDA artifact (llm-compile --target=cuda) is
+/// placed on a launch executor as `device` says; without a device that is
+/// an error naming the artifact.
+Expected<std::unique_ptr<Model>>
+loadArtifact(const std::string &dir, bool checkMemory = true,
+             ArtifactDevice device = ArtifactDevice::Cuda);
 
 } // namespace llmrt
 

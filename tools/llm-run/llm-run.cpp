@@ -705,12 +705,9 @@ static void setCompileOptions(JITOptions &jit) {
 /// A model compiled for --target=cuda runs its launches on the first CUDA
 /// device, for --target=cuda-host on the host: its weights, arena, cache
 /// and staging buffers in that executor's memory.
-/// A CUDA artifact's description and folder (its prebuilt cubins).
-static const llmrt::ArtifactInfo *cudaArtifact = nullptr;
-static std::string cudaArtifactDir;
-
 static llmrt::Status attachLaunchExecutor(llmrt::Model &model) {
-  if (target == "cpu")
+  // An artifact's is attached when it is loaded (llmrt::loadArtifact).
+  if (target == "cpu" || model.getLaunchExecutor())
     return llmrt::Status::ok();
   std::shared_ptr<llmrt::cuda::LaunchExecutor> executor;
   if (target == "cuda-host") {
@@ -726,27 +723,8 @@ static llmrt::Status attachLaunchExecutor(llmrt::Model &model) {
     std::string cubins;
     if (!noCompileCache)
       cubins = CompileCache::getDefaultDirectory() + "/cubins";
-    // An artifact's cubins, compiled by llm-compile for its head dimension.
-    std::map<int, std::vector<char>> prebuilt;
-    if (cudaArtifact && cudaArtifact->cudaHeadDim > 0) {
-      headDim = static_cast<int>(cudaArtifact->cudaHeadDim);
-      for (const auto &[arch, file] : cudaArtifact->cubins) {
-        llvm::SmallString<256> path(cudaArtifactDir);
-        llvm::sys::path::append(path, file);
-        llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> bytes =
-            llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
-        if (!bytes)
-          return llmrt::Status::error(
-              llmrt::ErrorCode::Io, llvm::formatv("{0}: cannot read: {1}", path,
-                                                  bytes.getError().message())
-                                        .str());
-        prebuilt[arch].assign((*bytes)->getBufferStart(),
-                              (*bytes)->getBufferEnd());
-      }
-    }
     llmrt::Expected<std::unique_ptr<llmrt::cuda::LaunchExecutor>> device =
-        llmrt::cuda::createDeviceLaunchExecutor(0, headDim, cubins,
-                                                std::move(prebuilt));
+        llmrt::cuda::createDeviceLaunchExecutor(0, headDim, cubins);
     if (!device) {
       llmrt::Status failed = device.takeStatus();
       return llmrt::Status::error(failed.code(),
@@ -1039,10 +1017,6 @@ static int run() {
           "{0}: compiled for the CPU: --target={1} needs an artifact of "
           "llm-compile --target=cuda",
           modelPath, target));
-    if (cudaCode) {
-      cudaArtifact = &artifactManifest->info;
-      cudaArtifactDir = modelPath;
-    }
     const std::vector<std::pair<const char *, bool>> compileFlags = {
         {"--no-kv-cache", noKVCache},
         {"--embed", !embed.empty()},
@@ -1463,8 +1437,10 @@ static int run() {
   llvm::Expected<std::unique_ptr<llmrt::Model>> model =
       llvm::Expected<std::unique_ptr<llmrt::Model>>(nullptr);
   if (artifact) {
-    llmrt::Expected<std::unique_ptr<llmrt::Model>> loaded =
-        llmrt::loadArtifact(modelPath, !noMemoryCheck);
+    llmrt::Expected<std::unique_ptr<llmrt::Model>> loaded = llmrt::loadArtifact(
+        modelPath, !noMemoryCheck,
+        target == "cuda-host" ? llmrt::ArtifactDevice::CudaHost
+                              : llmrt::ArtifactDevice::Cuda);
     if (!loaded)
       return fail(loaded.error());
     model = std::move(*loaded);
