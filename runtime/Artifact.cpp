@@ -203,6 +203,11 @@ Expected<ArtifactManifest> readArtifactManifest(const std::string &dir) {
                           "{\"arch\": N, \"file\": a path in the artifact}",
                           "another value");
       info.cubins.emplace_back(static_cast<int>(*number), std::string(*where));
+      if (!isFile(join(dir, info.cubins.back().second.c_str())))
+        return Status::error(ErrorCode::Io,
+                             dir + ": the artifact has no " +
+                                 info.cubins.back().second +
+                                 ", which artifact.device.cubins lists");
     }
   }
   Expected<Manifest> manifest = Manifest::parse(text.str(), path);
