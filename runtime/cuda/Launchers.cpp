@@ -176,18 +176,25 @@ int embeddingDtype(int32_t dtype) {
   return dtype == LLMK_BF16 ? 1 : dtype == LLMK_F16 ? 2 : 0;
 }
 
+/// Fails unless a weight is stored in rows (the CUDA kernels read no
+/// panels).
+bool rowLayout(Launcher &l, int32_t layout) {
+  if (layout == LLMK_LAYOUT_ROWS)
+    return true;
+  l.error("expected a weight in rows (LLMK_LAYOUT_ROWS), found layout " +
+          std::to_string(layout) +
+          " (weights packed in panels are the CPU "
+          "kernels')");
+  return false;
+}
+
 /// Rows of x times w^T (+ bias) into y: a GEMV per row for a few rows, the
 /// tensor-core GEMM from 16 rows (x rounded to bf16 first).
 void linear(Launcher &l, const float *x, const void *w, int32_t wDtype,
             int32_t wLayout, const float *bias, float *y, int64_t m, int64_t k,
             int64_t n) {
-  if (wLayout != LLMK_LAYOUT_ROWS) {
-    l.error("expected a weight in rows (LLMK_LAYOUT_ROWS), found layout " +
-            std::to_string(wLayout) +
-            " (weights packed in panels are the "
-            "CPU kernels')");
+  if (!rowLayout(l, wLayout))
     return;
-  }
   if (wDtype != LLMK_F32 && wDtype != LLMK_F16 && wDtype != LLMK_BF16) {
     l.error("expected an f32, f16 or bf16 weight, found dtype " +
             std::to_string(wDtype));
@@ -543,11 +550,8 @@ void llmc_cuda_grouped_matmul(const float *x, const void *w, int32_t wDtype,
                               int64_t rows, int64_t k, int64_t n,
                               int64_t experts) {
   Launcher l("llmc_cuda_grouped_matmul");
-  if (wLayout != LLMK_LAYOUT_ROWS)
-    return l.error("expected experts in rows (LLMK_LAYOUT_ROWS), found "
-                   "layout " +
-                   std::to_string(wLayout));
-  grouped(l, x, w, wDtype, 0, 0, 0, offsets, y, rows, k, n, experts, true);
+  if (rowLayout(l, wLayout))
+    grouped(l, x, w, wDtype, 0, 0, 0, offsets, y, rows, k, n, experts, true);
 }
 
 void llmc_cuda_grouped_gemv(const float *x, const void *w, int32_t wDtype,
@@ -555,11 +559,8 @@ void llmc_cuda_grouped_gemv(const float *x, const void *w, int32_t wDtype,
                             int64_t rows, int64_t k, int64_t n,
                             int64_t experts) {
   Launcher l("llmc_cuda_grouped_gemv");
-  if (wLayout != LLMK_LAYOUT_ROWS)
-    return l.error("expected experts in rows (LLMK_LAYOUT_ROWS), found "
-                   "layout " +
-                   std::to_string(wLayout));
-  grouped(l, x, w, wDtype, 0, 0, 0, offsets, y, rows, k, n, experts, false);
+  if (rowLayout(l, wLayout))
+    grouped(l, x, w, wDtype, 0, 0, 0, offsets, y, rows, k, n, experts, false);
 }
 
 void llmc_cuda_grouped_matmul_q(const float *x, const void *w, int32_t bits,

@@ -159,15 +159,21 @@ LLMC_HD float halfToFloat(unsigned short h) {
   return bitsToFloat(bits);
 }
 
-/// float to bf16 bits, rounded to nearest even (a NaN stays a quiet NaN):
-/// what cvt.rn.bf16.f32 does on the device and the CPU kernels' rounding.
-LLMC_HD unsigned short floatToBf16(float x) {
+/// A float's bits (the two compilers' spellings).
+LLMC_HD unsigned int floatToBits(float x) {
 #ifdef __CUDACC__
-  const unsigned int bits = static_cast<unsigned int>(__float_as_int(x));
+  return static_cast<unsigned int>(__float_as_int(x));
 #else
   unsigned int bits;
   std::memcpy(&bits, &x, sizeof(bits));
+  return bits;
 #endif
+}
+
+/// float to bf16 bits, rounded to nearest even (a NaN stays a quiet NaN):
+/// what cvt.rn.bf16.f32 does on the device and the CPU kernels' rounding.
+LLMC_HD unsigned short floatToBf16(float x) {
+  const unsigned int bits = floatToBits(x);
   if ((bits & 0x7fffffffu) > 0x7f800000u)
     return static_cast<unsigned short>((bits >> 16) | 0x40u);
   return static_cast<unsigned short>((bits + 0x7fffu + ((bits >> 16) & 1u)) >>
@@ -285,12 +291,7 @@ LLMC_HD void ropeRotate(float x1, float x2, float c, float s, float *y1,
 /// (-inf lowest, +inf highest; NaN is never passed): the search space of
 /// the sampler's thresholds.
 LLMC_HD unsigned int orderedKey(float x) {
-#ifdef __CUDACC__
-  const unsigned int bits = static_cast<unsigned int>(__float_as_int(x));
-#else
-  unsigned int bits;
-  std::memcpy(&bits, &x, sizeof(bits));
-#endif
+  const unsigned int bits = floatToBits(x);
   return (bits & 0x80000000u) ? ~bits : bits | 0x80000000u;
 }
 
