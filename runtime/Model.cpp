@@ -957,8 +957,9 @@ Status Model::run(const Entry &entry, void *const *args, void *const *results) {
     cuda::setLaunchExecutor(launchExecutor.get());
     entry.function(paramPointers.data(), arena, stagedArgs.data(),
                    const_cast<void **>(staging.results.data()));
-    cuda::setLaunchExecutor(nullptr);
+    // The launches' error flags are read while the executor is current.
     std::string error = cuda::takeLaunchError();
+    cuda::setLaunchExecutor(nullptr);
     if (!error.empty())
       return Status::error(ErrorCode::Kernel, "CUDA launch error: " + error);
     for (size_t i = 0; i < staging.results.size(); ++i) {

@@ -136,23 +136,12 @@ public:
 
   LaunchExecutor &executor() { return *currentExecutor; }
 
-  /// A zeroed device int for a kernel's error flag, and its check after
-  /// the launches: `what` is recorded when the kernel set it.
-  int *errorFlag() {
-    int *flag = static_cast<int *>(scratch(kFlagSlot, sizeof(int)));
-    int zero = 0;
-    if (flag)
-      check(currentExecutor->upload(flag, &zero, sizeof(zero)));
-    return flag;
-  }
-  void checkFlag(int *flag, const std::string &what) {
-    if (!ok() || !flag)
-      return;
-    int value = 0;
-    check(currentExecutor->download(&value, flag, sizeof(value)));
-    if (value)
-      error(what);
-  }
+  /// A device int for a kernel's error flag, zero: `what` (after this
+  /// launcher's name) is the launch error when the kernel sets it. Flags
+  /// are read back once, by takeLaunchError (which Model::run calls after
+  /// the entry point), not after each launch: no host synchronization
+  /// inside a forward pass.
+  int *errorFlag(const std::string &what);
 
   /// Scratch slots, one per use.
   enum {
@@ -170,6 +159,62 @@ public:
 private:
   const char *name;
 };
+
+/// The error flags of the launches since they were last read: their
+/// messages, in flag order, and the executor whose flag array is zero
+/// but for them.
+struct PendingFlags {
+  const LaunchExecutor *executor = nullptr;
+  std::vector<std::string> messages;
+};
+thread_local PendingFlags pendingFlags;
+constexpr size_t kMaxFlags = 256;
+
+/// Reads the pending flags back (one copy to the host), records the first
+/// set one's message, and zeroes them.
+void settleFlags() {
+  PendingFlags &p = pendingFlags;
+  if (!currentExecutor || p.executor != currentExecutor || p.messages.empty())
+    return;
+  Expected<void *> array =
+      currentExecutor->scratch(Launcher::kFlagSlot, kMaxFlags * sizeof(int));
+  std::vector<int> values(p.messages.size(), 0);
+  Status read = array ? currentExecutor->download(values.data(), *array,
+                                                  values.size() * sizeof(int))
+                      : array.takeStatus();
+  if (!read.isOk()) {
+    fail(read.message());
+  } else {
+    for (size_t i = 0; i < values.size(); ++i)
+      if (values[i])
+        fail(p.messages[i]);
+    std::vector<int> zeros(values.size(), 0);
+    Status cleared = currentExecutor->upload(*array, zeros.data(),
+                                             zeros.size() * sizeof(int));
+    if (!cleared.isOk())
+      fail(cleared.message());
+  }
+  p.messages.clear();
+}
+
+int *Launcher::errorFlag(const std::string &what) {
+  int *array = static_cast<int *>(scratch(kFlagSlot, kMaxFlags * sizeof(int)));
+  if (!array)
+    return nullptr;
+  PendingFlags &p = pendingFlags;
+  if (p.executor != currentExecutor) {
+    // A new executor's flags: zero them all once.
+    std::vector<int> zeros(kMaxFlags, 0);
+    check(currentExecutor->upload(array, zeros.data(),
+                                  zeros.size() * sizeof(int)));
+    p.executor = currentExecutor;
+    p.messages.clear();
+  }
+  if (p.messages.size() == kMaxFlags)
+    settleFlags();
+  p.messages.push_back(std::string(name) + ": " + what);
+  return array + p.messages.size() - 1;
+}
 
 /// The CUDA embedding kernel numbers dtypes fp32 0, bf16 1, f16 2.
 int embeddingDtype(int32_t dtype) {
@@ -439,6 +484,7 @@ void llmrt::cuda::setLaunchExecutor(LaunchExecutor *executor) {
 }
 
 std::string llmrt::cuda::takeLaunchError() {
+  settleFlags();
   std::lock_guard<std::mutex> lock(errorMutex);
   std::string error;
   error.swap(pendingError);
@@ -534,12 +580,11 @@ void llmc_cuda_moe_permute(const float *x, const int32_t *indices,
     return;
   int32_t *next = static_cast<int32_t *>(
       l.scratch(Launcher::kNextSlot, size_t(experts) * sizeof(int32_t)));
-  int *flag = l.errorFlag();
+  int *flag = l.errorFlag("an expert index outside [0, " +
+                          std::to_string(experts) + ")");
   l.launch("llmc_moe_offsets", 0, {1}, 1,
            {ptr(indices), ptr(offsets), ptr(sources), ptr(next), i32(rows),
             i32(experts), i32(capacity), ptr(flag)});
-  l.checkFlag(flag,
-              "an expert index outside [0, " + std::to_string(experts) + ")");
   if (rows > 0)
     l.launch("llmc_moe_gather", 0, {static_cast<unsigned>(rows)}, 128,
              {ptr(x), ptr(sources), ptr(permuted), i32(hidden), i32(topK)});
@@ -610,12 +655,11 @@ void llmc_cuda_embedding(const int64_t *ids, const void *table, int32_t dtype,
   }
   if (!l.fitsInt({count, vocab, dim}) || count == 0)
     return;
-  int *flag = l.errorFlag();
+  int *flag = l.errorFlag("a token id outside the vocabulary [0, " +
+                          std::to_string(vocab) + ")");
   l.launch("llmc_embedding", 0, {static_cast<unsigned>(count)}, 128,
            {ptr(ids), ptr(table), i32(embeddingDtype(dtype)), ptr(out),
             i32(vocab), i32(dim), ptr(flag)});
-  l.checkFlag(flag, "a token id outside the vocabulary [0, " +
-                        std::to_string(vocab) + ")");
 }
 
 void llmc_cuda_rms_norm(const float *x, const float *w, float *y, int64_t rows,
@@ -821,14 +865,13 @@ void llmc_cuda_kv_cache_append(LLMKCache *cache, int64_t layer,
                    std::to_string(layer));
   if (!l.fitsInt({tokens, cache->kvHeads, cache->headDim, cache->blockSize}))
     return;
-  int *flag = l.errorFlag();
+  int *flag = l.errorFlag("a slot past the cache's " +
+                          std::to_string(cache->numBlocks * cache->blockSize) +
+                          " slots");
   l.launch("llmc_kv_cache_append", 0, {static_cast<unsigned>(tokens)}, 128,
            {ptr(cache->data), i32(bf16), ptr(slots), ptr(k), ptr(v),
             i64(cache->numBlocks), i32(layer), i32(cache->kvHeads),
             i32(cache->blockSize), i32(cache->headDim), ptr(flag)});
-  l.checkFlag(flag, "a slot past the cache's " +
-                        std::to_string(cache->numBlocks * cache->blockSize) +
-                        " slots");
 }
 
 void llmc_cuda_paged_attention(const float *q, const LLMKCache *cache,

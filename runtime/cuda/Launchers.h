@@ -79,7 +79,9 @@ public:
 void setLaunchExecutor(LaunchExecutor *executor);
 
 /// The first failure recorded by a launcher since the last call ("" when
-/// none), cleared.
+/// none), cleared. The kernels' error flags (an id outside the vocabulary,
+/// a slot past the cache, an expert index out of range) are read back here,
+/// once, on the current executor.
 std::string takeLaunchError();
 
 /// Runs each launch's kernel on the host, over host memory.

@@ -1337,3 +1337,24 @@ TEST(CudaLaunchersTest, MixtureOfExpertsMatchesTheCPUKernels) {
   EXPECT_EQ(takeLaunchError(), "llmc_cuda_moe_permute: an expert index "
                                "outside [0, 4)");
 }
+
+/// The kernels' error flags are read back once, when the error is asked
+/// for: several launches, one of them out of range, give its message; the
+/// flags are zero again after.
+TEST(CudaLaunchersTest, ErrorFlagsAreReadOnce) {
+  HostLaunches launches;
+  std::vector<float> table = randomRow(4 * 8, 91), out(3 * 8);
+  std::vector<int64_t> good = {0, 1, 3}, bad = {0, 7, 1};
+  llmc_cuda_embedding(good.data(), table.data(), LLMK_F32, LLMK_LAYOUT_ROWS,
+                      out.data(), 3, 4, 8);
+  llmc_cuda_embedding(bad.data(), table.data(), LLMK_F32, LLMK_LAYOUT_ROWS,
+                      out.data(), 3, 4, 8);
+  llmc_cuda_embedding(good.data(), table.data(), LLMK_F32, LLMK_LAYOUT_ROWS,
+                      out.data(), 3, 4, 8);
+  EXPECT_EQ(takeLaunchError(),
+            "llmc_cuda_embedding: a token id outside the vocabulary [0, 4)");
+  llmc_cuda_embedding(good.data(), table.data(), LLMK_F32, LLMK_LAYOUT_ROWS,
+                      out.data(), 3, 4, 8);
+  EXPECT_EQ(takeLaunchError(), "");
+  EXPECT_EQ(out[8], table[8]);
+}
