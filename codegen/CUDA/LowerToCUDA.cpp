@@ -73,10 +73,9 @@ LogicalResult checkSupported(ModuleOp module) {
                      "run it before this pass)");
     for (Type type : op->getOperandTypes())
       if (auto cache = dyn_cast<KVCacheType>(type))
-        if (!cache.getElementType().isF32() && !cache.getElementType().isBF16())
-          return error(Twine("expected a KV cache stored in f32 or bf16 (the "
-                             "CUDA attention kernels read those), found ") +
-                       (cache.getElementType().isF16() ? "f16" : "int8"));
+        if (cache.getElementType().isInteger(8))
+          return error("expected a KV cache stored in f32, f16 or bf16 (the "
+                       "CUDA attention kernels read those), found int8");
     return WalkResult::advance();
   });
   return failure(result.wasInterrupted());

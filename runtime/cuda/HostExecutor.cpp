@@ -427,7 +427,7 @@ Status binary(Args &a) {
 
 Status kvCacheAppend(Args &a) {
   void *cache = a.p<void>(0);
-  int bf16 = a.i32(1);
+  int dtype = a.i32(1);
   const int *slots = a.p<const int>(2);
   const float *k = a.p<const float>(3), *v = a.p<const float>(4);
   long long numBlocks = a.i64(5);
@@ -452,10 +452,11 @@ Status kvCacheAppend(Args &a) {
                                             headDim, layer, slot, kv, head) +
                              d;
         const float value = (kv ? v : k)[row + i];
-        if (bf16)
-          static_cast<unsigned short *>(cache)[at] = floatToBf16(value);
-        else
+        if (dtype == kDtypeF32)
           static_cast<float *>(cache)[at] = value;
+        else
+          static_cast<unsigned short *>(cache)[at] =
+              dtype == kDtypeBF16 ? floatToBf16(value) : floatToHalf(value);
       }
     }
   }
@@ -466,7 +467,7 @@ Status pagedAttentionSplit(Args &a) {
   const int D = a.launch.headDim;
   const float *q = a.p<const float>(0);
   const void *cache = a.p<const void>(1);
-  int bf16 = a.i32(2);
+  int dtype = a.i32(2);
   const int *tables = a.p<const int>(3), *lens = a.p<const int>(4);
   const float *slopes = a.p<const float>(5), *biasTable = a.p<const float>(6);
   const int *bucketOf = a.p<const int>(7);
@@ -484,7 +485,6 @@ Status pagedAttentionSplit(Args &a) {
                 "(rows, heads, splits) with a warp each");
   if (Status s = a.finish(22); !s.isOk())
     return s;
-  const int dtype = bf16 ? kDtypeBF16 : kDtypeF32;
   for (unsigned row = 0; row < a.launch.grid[0]; ++row)
     for (int head = 0; head < heads; ++head)
       for (int split = 0; split < splits; ++split) {

@@ -379,19 +379,20 @@ void binary(const char *name, const float *a, const float *b, float *y,
            {ptr(a), ptr(b), ptr(y), i64(n), i32(op), f32(s)});
 }
 
-/// The cache's storage dtype as the attention kernels take it (bf16: 1),
-/// or a failure for the ones they do not read.
-bool cacheBf16(Launcher &l, const LLMKCache *cache, int *bf16) {
+/// The cache's storage dtype, as the kernels take it (LLMKDtype: f32, f16
+/// or bf16), or a failure for an int8 cache, which they do not read.
+bool cacheDtype(Launcher &l, const LLMKCache *cache, int *dtype) {
   if (!cache) {
     l.error("expected a KV cache, found none");
     return false;
   }
-  if (cache->dtype != LLMK_F32 && cache->dtype != LLMK_BF16) {
-    l.error("expected a KV cache stored in f32 or bf16, found dtype " +
-            std::to_string(cache->dtype) + " (use --cache-dtype f32 or bf16)");
+  if (cache->dtype != LLMK_F32 && cache->dtype != LLMK_F16 &&
+      cache->dtype != LLMK_BF16) {
+    l.error("expected a KV cache stored in f32, f16 or bf16, found dtype " +
+            std::to_string(cache->dtype));
     return false;
   }
-  *bf16 = cache->dtype == LLMK_BF16;
+  *dtype = cache->dtype;
   return true;
 }
 
@@ -856,8 +857,8 @@ void llmc_cuda_kv_cache_append(LLMKCache *cache, int64_t layer,
                                const int32_t *slots, const float *k,
                                const float *v, int64_t tokens) {
   Launcher l("llmc_cuda_kv_cache_append");
-  int bf16 = 0;
-  if (!cacheBf16(l, cache, &bf16) || tokens == 0)
+  int dtype = 0;
+  if (!cacheDtype(l, cache, &dtype) || tokens == 0)
     return;
   if (layer < 0 || layer >= cache->numLayers)
     return l.error("expected a layer in [0, " +
@@ -869,7 +870,7 @@ void llmc_cuda_kv_cache_append(LLMKCache *cache, int64_t layer,
                           std::to_string(cache->numBlocks * cache->blockSize) +
                           " slots");
   l.launch("llmc_kv_cache_append", 0, {static_cast<unsigned>(tokens)}, 128,
-           {ptr(cache->data), i32(bf16), ptr(slots), ptr(k), ptr(v),
+           {ptr(cache->data), i32(dtype), ptr(slots), ptr(k), ptr(v),
             i64(cache->numBlocks), i32(layer), i32(cache->kvHeads),
             i32(cache->blockSize), i32(cache->headDim), ptr(flag)});
 }
@@ -883,8 +884,8 @@ void llmc_cuda_paged_attention(const float *q, const LLMKCache *cache,
                                int64_t batch, int64_t qLen, int64_t numHeads,
                                float scale, int32_t maskKind, int64_t window) {
   Launcher l("llmc_cuda_paged_attention");
-  int bf16 = 0;
-  if (!cacheBf16(l, cache, &bf16))
+  int dtype = 0;
+  if (!cacheDtype(l, cache, &dtype))
     return;
   if (maskKind == LLMK_MASK_PADDING)
     return l.error("expected a causal, bidirectional or sliding-window "
@@ -927,7 +928,7 @@ void llmc_cuda_paged_attention(const float *q, const LLMKCache *cache,
            32,
            {ptr(q),
             ptr(cache->data),
-            i32(bf16),
+            i32(dtype),
             ptr(blockTables),
             ptr(contextLens),
             ptr(alibiSlopes),

@@ -180,6 +180,38 @@ LLMC_HD unsigned short floatToBf16(float x) {
                                      16);
 }
 
+/// float to IEEE binary16 bits, rounded to nearest even (overflow to
+/// infinity, subnormals kept): the CPU kernels' f16 cache rounding.
+LLMC_HD unsigned short floatToHalf(float value) {
+  const unsigned int bits = floatToBits(value);
+  const unsigned int sign = (bits >> 16) & 0x8000u;
+  const unsigned int exponent = (bits >> 23) & 0xffu;
+  unsigned int mantissa = bits & 0x7fffffu;
+  if (exponent == 0xffu)
+    return static_cast<unsigned short>(sign | 0x7c00u |
+                                       (mantissa ? 0x200u : 0u));
+  const int e = static_cast<int>(exponent) - 127 + 15;
+  if (e >= 0x1f)
+    return static_cast<unsigned short>(sign | 0x7c00u);
+  if (e <= 0) {
+    if (e < -10)
+      return static_cast<unsigned short>(sign);
+    mantissa |= 0x800000u;
+    const unsigned int shift = static_cast<unsigned int>(14 - e);
+    unsigned int half = mantissa >> shift;
+    const unsigned int rest = mantissa & ((1u << shift) - 1u);
+    const unsigned int halfway = 1u << (shift - 1u);
+    if (rest > halfway || (rest == halfway && (half & 1u)))
+      ++half;
+    return static_cast<unsigned short>(sign | half);
+  }
+  unsigned int half = (static_cast<unsigned int>(e) << 10) | (mantissa >> 13);
+  const unsigned int rest = mantissa & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (half & 1u)))
+    ++half;
+  return static_cast<unsigned short>(sign | half);
+}
+
 /// Weight dtypes, as the CPU kernels number them (LLMKDtype).
 enum { kDtypeF32 = 0, kDtypeF16 = 1, kDtypeBF16 = 2 };
 

@@ -245,13 +245,13 @@ extern "C" __global__ void llmc_silu_mul(const float *gate, const float *up,
 /// positions). Masks as the CPU kernel's (visibleKeyRange), ALiBi slopes
 /// (null: none), T5's relative bias (null: none): biasTable [buckets,
 /// heads] at bucketOf[key position - query position + bucketCenter], the
-/// buckets computed on the host by the CPU kernels' function. The cache is the
-/// runtime's (LLMKCache: [layers][blocks] [2][kvHeads][blockSize][d], fp32 or
-/// bf16 by `cacheBf16`). One warp per block; each lane holds ceil(d / 32)
-/// values of the query and of the output. 32 threads; registers: 2 x ceil(d /
-/// 32) plus the loop's.
+/// buckets computed on the host by the CPU kernels' function. The cache is
+/// the runtime's (LLMKCache: [layers][blocks][2][kvHeads][blockSize][d],
+/// fp32, f16 or bf16 by `cacheDtype`, kDtype*). One warp per block; each
+/// lane holds ceil(d / 32) values of the query and of the output. 32
+/// threads; registers: 2 x ceil(d / 32) plus the loop's.
 extern "C" __global__ void llmc_paged_attention_split(
-    const float *q, const void *cache, int cacheBf16, const int *tables,
+    const float *q, const void *cache, int cacheDtype, const int *tables,
     const int *lens, const float *alibiSlopes, const float *biasTable,
     const int *bucketOf, int bucketCenter, float *partial, float *states,
     int qLen, int heads, int kvHeads, int tableWidth, int blockSize,
@@ -294,8 +294,7 @@ extern "C" __global__ void llmc_paged_attention_split(
 #pragma unroll
     for (int j = 0; j < kPerLane; ++j)
       if (lane + 32 * j < D)
-        dot += qv[j] * weightAt(cache, cacheBf16 ? kDtypeBF16 : kDtypeF32,
-                                kAt + lane + 32 * j);
+        dot += qv[j] * weightAt(cache, cacheDtype, kAt + lane + 32 * j);
     dot = warpSum(dot) + slope * static_cast<float>(pos - position);
     if (biasTable)
       dot += biasTable[bucketOf[pos - position + bucketCenter] * heads + head];
@@ -307,8 +306,7 @@ extern "C" __global__ void llmc_paged_attention_split(
     for (int j = 0; j < kPerLane; ++j)
       if (lane + 32 * j < D)
         acc[j] = acc[j] * rescale +
-                 weight * weightAt(cache, cacheBf16 ? kDtypeBF16 : kDtypeF32,
-                                   vAt + lane + 32 * j);
+                 weight * weightAt(cache, cacheDtype, vAt + lane + 32 * j);
     s = next;
   }
   const long long out =
@@ -958,11 +956,12 @@ extern "C" __global__ void llmc_binary(const float *a, const float *b, float *y,
 }
 
 /// Writes the keys and values of `tokens` rows ([tokens, kvHeads * d]) of
-/// `layer` into the runtime's paged cache (LLMKCache's layout, fp32 or
-/// bf16 by `cacheBf16`) at slots[t]. A negative slot skips the row
-/// (padding); a slot past the cache writes nothing and sets *error to 1.
-/// One block of 128 threads per token.
-extern "C" __global__ void llmc_kv_cache_append(void *cache, int cacheBf16,
+/// `layer` into the runtime's paged cache (LLMKCache's layout, fp32, f16
+/// or bf16 by `cacheDtype`, kDtype*, rounded to nearest even as the CPU
+/// kernel rounds) at slots[t]. A negative slot skips the row (padding); a
+/// slot past the cache writes nothing and sets *error to 1. One block of
+/// 128 threads per token.
+extern "C" __global__ void llmc_kv_cache_append(void *cache, int cacheDtype,
                                                 const int *slots,
                                                 const float *k, const float *v,
                                                 long long numBlocks, int layer,
@@ -979,18 +978,16 @@ extern "C" __global__ void llmc_kv_cache_append(void *cache, int cacheBf16,
   const long long row = static_cast<long long>(blockIdx.x) * kvHeads * headDim;
   for (int i = threadIdx.x; i < kvHeads * headDim; i += blockDim.x) {
     const int head = i / headDim, d = i % headDim;
-    const long long kAt = cacheRowOffset(numBlocks, kvHeads, blockSize, headDim,
-                                         layer, slot, 0, head) +
-                          d;
-    const long long vAt = cacheRowOffset(numBlocks, kvHeads, blockSize, headDim,
-                                         layer, slot, 1, head) +
-                          d;
-    if (cacheBf16) {
-      static_cast<unsigned short *>(cache)[kAt] = floatToBf16(k[row + i]);
-      static_cast<unsigned short *>(cache)[vAt] = floatToBf16(v[row + i]);
-    } else {
-      static_cast<float *>(cache)[kAt] = k[row + i];
-      static_cast<float *>(cache)[vAt] = v[row + i];
+    for (int kv = 0; kv < 2; ++kv) {
+      const long long at = cacheRowOffset(numBlocks, kvHeads, blockSize,
+                                          headDim, layer, slot, kv, head) +
+                           d;
+      const float value = (kv ? v : k)[row + i];
+      if (cacheDtype == kDtypeF32)
+        static_cast<float *>(cache)[at] = value;
+      else
+        static_cast<unsigned short *>(cache)[at] =
+            cacheDtype == kDtypeBF16 ? floatToBf16(value) : floatToHalf(value);
     }
   }
 }

@@ -1358,3 +1358,29 @@ TEST(CudaLaunchersTest, ErrorFlagsAreReadOnce) {
   EXPECT_EQ(takeLaunchError(), "");
   EXPECT_EQ(out[8], table[8]);
 }
+
+/// The cache append into f32, f16 and bf16 caches stores what the CPU
+/// kernel stores, bit for bit (the same round-to-nearest-even conversions,
+/// subnormals and overflow included).
+TEST(CudaLaunchersTest, CacheAppendMatchesTheCPUKernel) {
+  HostLaunches launches;
+  const int64_t blocks = 3, kvHeads = 2, d = 8, blockSize = 4, tokens = 5;
+  std::vector<float> k = randomRow(tokens * kvHeads * d, 95),
+                     v = randomRow(tokens * kvHeads * d, 96);
+  // Values past f16's range and below its normal range.
+  k[0] = 70000.0f;
+  k[1] = 3e-6f;
+  k[2] = -1e-9f;
+  std::vector<int32_t> slots = {5, 0, 11, -1, 2};
+  for (int32_t dtype : {LLMK_F32, LLMK_F16, LLMK_BF16}) {
+    const size_t bytes =
+        size_t(blocks * 2 * kvHeads * blockSize * d) * (dtype ? 2 : 4);
+    std::vector<uint8_t> want(bytes, 0), got(bytes, 0);
+    LLMKCache a{want.data(), nullptr, blocks, 1, kvHeads, d, blockSize, dtype};
+    LLMKCache b{got.data(), nullptr, blocks, 1, kvHeads, d, blockSize, dtype};
+    llmk_kv_cache_append(&a, 0, slots.data(), k.data(), v.data(), tokens);
+    llmc_cuda_kv_cache_append(&b, 0, slots.data(), k.data(), v.data(), tokens);
+    ASSERT_EQ(takeLaunchError(), "");
+    EXPECT_EQ(got, want) << "dtype " << dtype;
+  }
+}

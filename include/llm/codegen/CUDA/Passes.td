@@ -37,7 +37,7 @@ def LowerToCUDAPass : Pass<"llm-lower-to-cuda", "::mlir::ModuleOp"> {
     host's memory.
 
     An op whose kernel has no launcher (batched `llm.matmul`, `llm.sample`,
-    ...), a cache stored in f16 or int8, and weights packed in panels
+    ...), a cache stored in int8, and weights packed in panels
     (`llm-pack-weights`, the CPU kernels' layout) are errors that name the
     op.
   }];
