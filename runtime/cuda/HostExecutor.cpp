@@ -421,7 +421,8 @@ Status binary(Args &a) {
            : op == 1 ? x[i] * b[i]
            : op == 2 ? x[i] - b[i]
            : op == 3 ? x[i] * s
-                     : (x[i] > 0.0f || x[i] != x[i] ? x[i] : 0.0f);
+           : op == 4 ? (x[i] > 0.0f || x[i] != x[i] ? x[i] : 0.0f)
+                     : x[i] / (1.0f + expOf(-x[i]));
   return Status::ok();
 }
 
@@ -923,6 +924,46 @@ Status relativeBias(Args &a) {
   return Status::ok();
 }
 
+Status matmul(Args &a) {
+  const float *x = a.p<const float>(0), *b = a.p<const float>(1);
+  float *c = a.p<float>(2);
+  int m = a.i32(3), k = a.i32(4), n = a.i32(5), transposeB = a.i32(6);
+  a.requireGrid(a.launch.grid[0] * a.launch.block[0] >=
+                        static_cast<unsigned>(n) &&
+                    a.launch.grid[1] == static_cast<unsigned>(m),
+                "the m x n outputs of each product");
+  if (Status s = a.finish(7); !s.isOk())
+    return s;
+  for (unsigned z = 0; z < a.launch.grid[2]; ++z)
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < n; ++j) {
+        const float *row = x + (static_cast<long long>(z) * m + i) * k;
+        const float *matrix = b + static_cast<long long>(z) * k * n;
+        float acc = 0.0f;
+        for (int p = 0; p < k; ++p)
+          acc +=
+              row[p] * (transposeB ? matrix[static_cast<long long>(j) * k + p]
+                                   : matrix[static_cast<long long>(p) * n + j]);
+        c[(static_cast<long long>(z) * m + i) * n + j] = acc;
+      }
+  return Status::ok();
+}
+
+Status alibi(Args &a) {
+  const float *slopes = a.p<const float>(0);
+  float *out = a.p<float>(1);
+  int qLen = a.i32(2), kvLen = a.i32(3);
+  if (Status s = a.finish(4); !s.isOk())
+    return s;
+  for (unsigned row = 0; row < a.launch.grid[0]; ++row) {
+    const int position = static_cast<int>(row) % qLen + kvLen - qLen;
+    for (int j = 0; j < kvLen; ++j)
+      out[static_cast<long long>(row) * kvLen + j] =
+          slopes[row / qLen] * static_cast<float>(j - position);
+  }
+  return Status::ok();
+}
+
 const std::unordered_map<std::string, Kernel> &kernels() {
   static const std::unordered_map<std::string, Kernel> table = {
       {"llmc_linear_rows", linearRows},
@@ -947,6 +988,8 @@ const std::unordered_map<std::string, Kernel> &kernels() {
       {"llmc_flash_attention", flashAttention},
       {"llmc_attention_rows", attentionRows},
       {"llmc_relative_bias", relativeBias},
+      {"llmc_matmul", matmul},
+      {"llmc_alibi", alibi},
       {"llmc_moe_route", moeRoute},
       {"llmc_moe_offsets", moeOffsets},
       {"llmc_moe_gather", moeGather},

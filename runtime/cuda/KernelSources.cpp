@@ -67,7 +67,9 @@ const std::vector<std::string> &getKernelNames() {
                                                  "llmc_moe_rows_of",
                                                  "llmc_sigmoid_gate",
                                                  "llmc_attention_rows",
-                                                 "llmc_relative_bias"};
+                                                 "llmc_relative_bias",
+                                                 "llmc_matmul",
+                                                 "llmc_alibi"};
   return names;
 }
 

@@ -153,7 +153,8 @@ public:
     kNextSlot,
     kRowOfSlot,
     kBucketSlot,
-    kRelativeSlot
+    kRelativeSlot,
+    kSlopesSlot
   };
 
 private:
@@ -715,6 +716,10 @@ void llmc_cuda_relu(const float *x, float *y, int64_t n) {
   binary("llmc_cuda_relu", x, nullptr, y, n, 4, 0.0f);
 }
 
+void llmc_cuda_silu(const float *x, float *y, int64_t n) {
+  binary("llmc_cuda_silu", x, nullptr, y, n, 5, 0.0f);
+}
+
 void llmc_cuda_add(const float *a, const float *b, float *y, int64_t n) {
   binary("llmc_cuda_add", a, b, y, n, 0, 0.0f);
 }
@@ -804,6 +809,63 @@ void llmc_cuda_relative_position_bias(const float *table, float *out,
   l.launch("llmc_relative_bias", 0, {static_cast<unsigned>(heads * qLen)}, 128,
            {ptr(table), ptr(bucketOf ? bucketOf + (count - kvLen) : nullptr),
             ptr(out), i32(heads), i32(qLen), i32(kvLen)});
+}
+
+void llmc_cuda_alibi(float *out, int64_t heads, int64_t qLen, int64_t kvLen,
+                     double maxBias) {
+  Launcher l("llmc_cuda_alibi");
+  if (heads <= 0 || qLen <= 0 || kvLen <= 0 ||
+      !l.fitsInt({heads * qLen, kvLen}))
+    return;
+  std::vector<float> slopes(static_cast<size_t>(heads));
+  llmk::alibiSlopes(heads, maxBias, slopes.data());
+  auto *memory = static_cast<float *>(
+      l.scratch(Launcher::kSlopesSlot, slopes.size() * sizeof(float)));
+  if (memory)
+    l.check(l.executor().upload(memory, slopes.data(),
+                                slopes.size() * sizeof(float)));
+  l.launch("llmc_alibi", 0, {static_cast<unsigned>(heads * qLen)}, 128,
+           {ptr(memory), ptr(out), i32(qLen), i32(kvLen)});
+}
+
+void llmc_cuda_matmul(const float *a, const float *b, float *c, int64_t batch,
+                      int64_t m, int64_t k, int64_t n, int32_t transposeB) {
+  Launcher l("llmc_cuda_matmul");
+  if (!l.fitsInt({batch, m, k, n}) || batch * m * n == 0)
+    return;
+  l.launch(
+      "llmc_matmul", 0,
+      {ceilDiv(n, 128), static_cast<unsigned>(m), static_cast<unsigned>(batch)},
+      128, {ptr(a), ptr(b), ptr(c), i32(m), i32(k), i32(n), i32(transposeB)});
+}
+
+void llmc_cuda_sample(const float *logits, int64_t batch, int64_t vocab,
+                      const void *prev, int64_t prevLen, int32_t prevBytes,
+                      void *out, int32_t outBytes, double temperature,
+                      int64_t topK, double topP, double minP,
+                      double repetitionPenalty, uint64_t seed,
+                      uint64_t *state) {
+  Launcher l("llmc_cuda_sample");
+  if (!l.ok() || batch <= 0)
+    return;
+  // The runtime's sampler, as the CPU code calls it, on copies: the
+  // logits and the history come back to the host, the ids go up. Its
+  // generator state is the lowered module's host global.
+  std::vector<float> hostLogits(static_cast<size_t>(batch * vocab));
+  std::vector<uint8_t> hostPrev(
+      prev ? static_cast<size_t>(batch * prevLen * prevBytes) : 0);
+  std::vector<uint8_t> hostOut(static_cast<size_t>(batch * outBytes));
+  l.check(l.executor().download(hostLogits.data(), logits,
+                                hostLogits.size() * sizeof(float)));
+  if (prev && !hostPrev.empty())
+    l.check(l.executor().download(hostPrev.data(), prev, hostPrev.size()));
+  if (!l.ok())
+    return;
+  llmrt_sample(hostLogits.data(), batch, vocab,
+               prev ? hostPrev.data() : nullptr, prevLen, prevBytes,
+               hostOut.data(), outBytes, temperature, topK, topP, minP,
+               repetitionPenalty, seed, state);
+  l.check(l.executor().upload(out, hostOut.data(), hostOut.size()));
 }
 
 void llmc_cuda_attention(const float *q, const float *k, const float *v,

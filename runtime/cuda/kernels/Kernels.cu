@@ -941,7 +941,7 @@ extern "C" __global__ void llmc_glu(const float *gate, const float *up,
 
 /// Elementwise y = a op b over `count` values: op 0 adds, 1 multiplies,
 /// 2 subtracts; op 3 is y = a * s, op 4 ReLU (a NaN propagates, as in
-/// torch.relu); b unused by both.
+/// torch.relu), op 5 SiLU; b unused by those.
 extern "C" __global__ void llmc_binary(const float *a, const float *b, float *y,
                                        long long count, int op, float s) {
   long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -952,7 +952,8 @@ extern "C" __global__ void llmc_binary(const float *a, const float *b, float *y,
          : op == 1 ? x * b[i]
          : op == 2 ? x - b[i]
          : op == 3 ? x * s
-                   : (x > 0.0f || x != x ? x : 0.0f);
+         : op == 4 ? (x > 0.0f || x != x ? x : 0.0f)
+                   : x / (1.0f + expOf(-x));
 }
 
 /// Writes the keys and values of `tokens` rows ([tokens, kvHeads * d]) of
@@ -1335,4 +1336,36 @@ extern "C" __global__ void llmc_relative_bias(const float *table,
   for (int j = threadIdx.x; j < kvLen; j += blockDim.x)
     out[static_cast<long long>(row) * kvLen + j] =
         table[bucketOf[j - i + qLen - 1] * heads + h];
+}
+
+/// Batched matmul in fp32 (llm.matmul: products of activations, e.g. an
+/// unfused attention's): c[z, i, j] = sum_p a[z, i, p] b[z, p, j], or b[z,
+/// j, p] with transposeB. A thread per output, grid (ceil(n / 128), m,
+/// batch).
+extern "C" __global__ void llmc_matmul(const float *a, const float *b, float *c,
+                                       int m, int k, int n, int transposeB) {
+  const int j = blockIdx.x * blockDim.x + threadIdx.x, i = blockIdx.y;
+  const long long z = blockIdx.z;
+  if (j >= n)
+    return;
+  const float *row = a + (z * m + i) * static_cast<long long>(k);
+  const float *matrix = b + z * static_cast<long long>(k) * n;
+  float acc = 0.0f;
+  for (int p = 0; p < k; ++p)
+    acc += row[p] * (transposeB ? matrix[static_cast<long long>(j) * k + p]
+                                : matrix[static_cast<long long>(p) * n + j]);
+  c[(z * m + i) * static_cast<long long>(n) + j] = acc;
+}
+
+/// ALiBi's bias as a tensor [heads, qLen, kvLen]: slope_h * (j - position
+/// of query i), the slopes computed on the host as the CPU kernel computes
+/// them. A block of 128 threads per (head, query) row.
+extern "C" __global__ void llmc_alibi(const float *slopes, float *out, int qLen,
+                                      int kvLen) {
+  const int row = blockIdx.x;
+  const float slope = slopes[row / qLen];
+  const int position = row % qLen + kvLen - qLen;
+  for (int j = threadIdx.x; j < kvLen; j += blockDim.x)
+    out[static_cast<long long>(row) * kvLen + j] =
+        slope * static_cast<float>(j - position);
 }

@@ -84,9 +84,13 @@ func.func @quantized(%x: tensor<1x64xf32>) -> tensor<1x64xf32> {
 
 // -----
 
-// Sampling stays on the host: llm.sample has no CUDA launcher.
+// llm.sample: the runtime's sampler on the host (the launcher copies the
+// logits back and the ids up), its generator state a host global.
+// CHECK: llvm.mlir.global internal @__llm_sampler_pick_0(dense<0> : tensor<5xi64>)
+// CHECK-LABEL: llvm.func @pick
+// CHECK: %[[STATE:.*]] = llvm.mlir.addressof @__llm_sampler_pick_0
+// CHECK: llvm.call @llmc_cuda_sample({{.*}}, %[[STATE]])
 func.func @pick(%l: tensor<3x50xf32>) -> tensor<3xi64> {
-  // expected-error @+1 {{'llm.sample' op llm-lower-to-cuda: no CUDA kernel for llmrt_sample (what this op lowers to) yet}}
   %n = llm.sample %l {temperature = 0.8, seed = 42} : tensor<3x50xf32> -> tensor<3xi64>
   return %n : tensor<3xi64>
 }

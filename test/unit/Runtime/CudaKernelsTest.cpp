@@ -1384,3 +1384,42 @@ TEST(CudaLaunchersTest, CacheAppendMatchesTheCPUKernel) {
     EXPECT_EQ(got, want) << "dtype " << dtype;
   }
 }
+
+/// The remaining launchers against their CPU kernels: the batched matmul
+/// (both forms), ALiBi's bias tensor, SiLU, and sampling (the runtime's
+/// sampler on copies: the same ids from the same seed).
+TEST(CudaLaunchersTest, MatmulAlibiSiluAndSamplingMatchTheCPUKernels) {
+  HostLaunches launches;
+  const int64_t batch = 2, m = 3, k = 5, n = 4;
+  std::vector<float> a = randomRow(batch * m * k, 101),
+                     b = randomRow(batch * k * n, 102);
+  for (int32_t transposeB : {0, 1}) {
+    std::vector<float> want(batch * m * n), got(want.size());
+    llmk_matmul(a.data(), b.data(), want.data(), batch, m, k, n, transposeB);
+    llmc_cuda_matmul(a.data(), b.data(), got.data(), batch, m, k, n,
+                     transposeB);
+    ASSERT_EQ(takeLaunchError(), "");
+    expectClose(got, want, 1e-5f, "matmul");
+  }
+  std::vector<float> wantBias(6 * 3 * 7), gotBias(wantBias.size());
+  llmk_alibi(wantBias.data(), 6, 3, 7, 8.0);
+  llmc_cuda_alibi(gotBias.data(), 6, 3, 7, 8.0);
+  ASSERT_EQ(takeLaunchError(), "");
+  EXPECT_EQ(gotBias, wantBias);
+  std::vector<float> x = randomRow(50, 103), wantSilu(50), gotSilu(50);
+  llmk_silu(x.data(), wantSilu.data(), 50);
+  llmc_cuda_silu(x.data(), gotSilu.data(), 50);
+  ASSERT_EQ(takeLaunchError(), "");
+  expectClose(gotSilu, wantSilu, 1e-6f, "silu");
+  std::vector<float> logits = randomRow(3 * 40, 104);
+  std::vector<int64_t> wantIds(3), gotIds(3);
+  uint64_t wantState[5] = {0, 0, 0, 0, 0}, gotState[5] = {0, 0, 0, 0, 0};
+  for (int step = 0; step < 3; ++step) {
+    llmrt_sample(logits.data(), 3, 40, nullptr, 0, 4, wantIds.data(), 8, 0.9,
+                 10, 0.95, 0.0, 1.0, 7, wantState);
+    llmc_cuda_sample(logits.data(), 3, 40, nullptr, 0, 4, gotIds.data(), 8, 0.9,
+                     10, 0.95, 0.0, 1.0, 7, gotState);
+    ASSERT_EQ(takeLaunchError(), "");
+    EXPECT_EQ(gotIds, wantIds) << "step " << step;
+  }
+}
