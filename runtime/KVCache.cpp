@@ -78,10 +78,6 @@ KVCachePool::create(const KVCacheConfig &config, int64_t numBlocks,
   if (executor) {
     // In the executor's memory (a CUDA device's): the kernels write and
     // read it; the descriptor stays on the host, for the launchers.
-    if (scaleCount) {
-      error = "KV cache: an int8 cache has no CUDA kernels (use f32 or bf16)";
-      return nullptr;
-    }
     Expected<void *> memory = executor->allocate(dataBytes);
     if (!memory) {
       error = "KV cache: " + what + ": " + memory.error();
@@ -89,9 +85,18 @@ KVCachePool::create(const KVCacheConfig &config, int64_t numBlocks,
     }
     pool->executor = std::move(executor);
     pool->executorData = *memory;
+    if (scaleCount) {
+      Expected<void *> scales =
+          pool->executor->allocate(scaleCount * sizeof(float));
+      if (!scales) {
+        error = "KV cache: the int8 scales of " + what + ": " + scales.error();
+        return nullptr;
+      }
+      pool->executorScales = static_cast<float *>(*scales);
+    }
     pool->bytes = *bytes;
-    pool->cache = {pool->executorData, nullptr,        numBlocks,
-                   config.numLayers,   config.kvHeads, config.headDim,
+    pool->cache = {pool->executorData, pool->executorScales, numBlocks,
+                   config.numLayers,   config.kvHeads,       config.headDim,
                    config.blockSize,   config.dtype};
     return pool;
   }
@@ -118,8 +123,11 @@ KVCachePool::create(const KVCacheConfig &config, int64_t numBlocks,
 }
 
 KVCachePool::~KVCachePool() {
-  if (executor)
+  if (executor) {
     executor->release(executorData);
+    if (executorScales)
+      executor->release(executorScales);
+  }
 }
 
 Status KVCachePool::copyBlock(int32_t src, int32_t dst) {
@@ -135,6 +143,10 @@ Status KVCachePool::copyBlock(int32_t src, int32_t dst) {
       auto *base = static_cast<uint8_t *>(executorData);
       Status copied = executor->copy(base + d * blockBytes,
                                      base + s * blockBytes, blockBytes);
+      if (copied.isOk() && executorScales)
+        copied = executor->copy(executorScales + d * rowValues,
+                                executorScales + s * rowValues,
+                                rowValues * sizeof(float));
       if (!copied.isOk())
         return copied;
       continue;

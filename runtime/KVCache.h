@@ -80,6 +80,7 @@ private:
   /// With an executor: the data lives in its memory.
   std::shared_ptr<cuda::LaunchExecutor> executor;
   void *executorData = nullptr;
+  float *executorScales = nullptr;
 };
 
 /// Hands out blocks to sequences and maps token positions to cache slots.

@@ -71,11 +71,6 @@ LogicalResult checkSupported(ModuleOp module) {
         return error("expected a weight in rows, found one packed in panels "
                      "(llm-pack-weights makes the CPU kernels' layout; do not "
                      "run it before this pass)");
-    for (Type type : op->getOperandTypes())
-      if (auto cache = dyn_cast<KVCacheType>(type))
-        if (cache.getElementType().isInteger(8))
-          return error("expected a KV cache stored in f32, f16 or bf16 (the "
-                       "CUDA attention kernels read those), found int8");
     return WalkResult::advance();
   });
   return failure(result.wasInterrupted());

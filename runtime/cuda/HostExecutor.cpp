@@ -429,13 +429,14 @@ Status binary(Args &a) {
 Status kvCacheAppend(Args &a) {
   void *cache = a.p<void>(0);
   int dtype = a.i32(1);
-  const int *slots = a.p<const int>(2);
-  const float *k = a.p<const float>(3), *v = a.p<const float>(4);
-  long long numBlocks = a.i64(5);
-  int layer = a.i32(6), kvHeads = a.i32(7), blockSize = a.i32(8),
-      headDim = a.i32(9);
-  int *error = a.p<int>(10);
-  if (Status s = a.finish(11); !s.isOk())
+  float *scales = a.p<float>(2);
+  const int *slots = a.p<const int>(3);
+  const float *k = a.p<const float>(4), *v = a.p<const float>(5);
+  long long numBlocks = a.i64(6);
+  int layer = a.i32(7), kvHeads = a.i32(8), blockSize = a.i32(9),
+      headDim = a.i32(10);
+  int *error = a.p<int>(11);
+  if (Status s = a.finish(12); !s.isOk())
     return s;
   for (unsigned t = 0; t < a.launch.grid[0]; ++t) {
     const int slot = slots[t];
@@ -446,20 +447,31 @@ Status kvCacheAppend(Args &a) {
       continue;
     }
     const long long row = static_cast<long long>(t) * kvHeads * headDim;
-    for (int i = 0; i < kvHeads * headDim; ++i) {
-      const int head = i / headDim, d = i % headDim;
+    for (int head = 0; head < kvHeads; ++head)
       for (int kv = 0; kv < 2; ++kv) {
+        const float *src = (kv ? v : k) + row + head * headDim;
         const long long at = cacheRowOffset(numBlocks, kvHeads, blockSize,
-                                            headDim, layer, slot, kv, head) +
-                             d;
-        const float value = (kv ? v : k)[row + i];
-        if (dtype == kDtypeF32)
-          static_cast<float *>(cache)[at] = value;
-        else
-          static_cast<unsigned short *>(cache)[at] =
-              dtype == kDtypeBF16 ? floatToBf16(value) : floatToHalf(value);
+                                            headDim, layer, slot, kv, head);
+        if (dtype == kDtypeI8) {
+          float absmax = 0.0f;
+          for (int d = 0; d < headDim; ++d)
+            absmax = std::max(absmax, std::fabs(src[d]));
+          const float scale = absmax / 127.0f;
+          const float inverse = scale > 0.0f ? 1.0f / scale : 0.0f;
+          scales[at / headDim] = scale;
+          for (int d = 0; d < headDim; ++d)
+            static_cast<signed char *>(cache)[at + d] =
+                static_cast<signed char>(roundToInt(src[d] * inverse));
+          continue;
+        }
+        for (int d = 0; d < headDim; ++d) {
+          if (dtype == kDtypeF32)
+            static_cast<float *>(cache)[at + d] = src[d];
+          else
+            static_cast<unsigned short *>(cache)[at + d] =
+                dtype == kDtypeBF16 ? floatToBf16(src[d]) : floatToHalf(src[d]);
+        }
       }
-    }
   }
   return Status::ok();
 }
@@ -469,22 +481,23 @@ Status pagedAttentionSplit(Args &a) {
   const float *q = a.p<const float>(0);
   const void *cache = a.p<const void>(1);
   int dtype = a.i32(2);
-  const int *tables = a.p<const int>(3), *lens = a.p<const int>(4);
-  const float *slopes = a.p<const float>(5), *biasTable = a.p<const float>(6);
-  const int *bucketOf = a.p<const int>(7);
-  int bucketCenter = a.i32(8);
-  float *partial = a.p<float>(9), *states = a.p<float>(10);
-  int qLen = a.i32(11), heads = a.i32(12), kvHeads = a.i32(13),
-      tableWidth = a.i32(14), blockSize = a.i32(15);
-  long long numBlocks = a.i64(16);
-  int layer = a.i32(17), splits = a.i32(18);
-  float scale = a.f32(19);
-  int mask = a.i32(20), window = a.i32(21);
+  const float *scales = a.p<const float>(3);
+  const int *tables = a.p<const int>(4), *lens = a.p<const int>(5);
+  const float *slopes = a.p<const float>(6), *biasTable = a.p<const float>(7);
+  const int *bucketOf = a.p<const int>(8);
+  int bucketCenter = a.i32(9);
+  float *partial = a.p<float>(10), *states = a.p<float>(11);
+  int qLen = a.i32(12), heads = a.i32(13), kvHeads = a.i32(14),
+      tableWidth = a.i32(15), blockSize = a.i32(16);
+  long long numBlocks = a.i64(17);
+  int layer = a.i32(18), splits = a.i32(19);
+  float scale = a.f32(20);
+  int mask = a.i32(21), window = a.i32(22);
   a.requireGrid(a.launch.grid[1] == static_cast<unsigned>(heads) &&
                     a.launch.grid[2] == static_cast<unsigned>(splits) &&
                     a.launch.block[0] == 32,
                 "(rows, heads, splits) with a warp each");
-  if (Status s = a.finish(22); !s.isOk())
+  if (Status s = a.finish(23); !s.isOk())
     return s;
   for (unsigned row = 0; row < a.launch.grid[0]; ++row)
     for (int head = 0; head < heads; ++head)
@@ -514,7 +527,7 @@ Status pagedAttentionSplit(Args &a) {
                                                layer, slot, 1, kvHead);
           float dot = 0.0f;
           for (int d = 0; d < D; ++d)
-            dot += query[d] * scale * weightAt(cache, dtype, kAt + d);
+            dot += query[d] * scale * cacheAt(cache, dtype, scales, kAt + d, D);
           dot += slope * static_cast<float>(pos - position);
           if (biasTable)
             dot += biasTable[bucketOf[pos - position + bucketCenter] * heads +
@@ -524,8 +537,8 @@ Status pagedAttentionSplit(Args &a) {
               s.max == LLMC_NEG_INF ? 0.0f : expOf(s.max - next.max);
           const float weight = expOf(dot - next.max);
           for (int d = 0; d < D; ++d)
-            acc[d] =
-                acc[d] * rescale + weight * weightAt(cache, dtype, vAt + d);
+            acc[d] = acc[d] * rescale +
+                     weight * cacheAt(cache, dtype, scales, vAt + d, D);
           s = next;
         }
         const long long out =

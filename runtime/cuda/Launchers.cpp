@@ -380,16 +380,18 @@ void binary(const char *name, const float *a, const float *b, float *y,
            {ptr(a), ptr(b), ptr(y), i64(n), i32(op), f32(s)});
 }
 
-/// The cache's storage dtype, as the kernels take it (LLMKDtype: f32, f16
-/// or bf16), or a failure for an int8 cache, which they do not read.
+/// The cache's storage dtype, as the kernels take it (LLMKDtype or
+/// LLMK_I8, which needs its scales).
 bool cacheDtype(Launcher &l, const LLMKCache *cache, int *dtype) {
   if (!cache) {
     l.error("expected a KV cache, found none");
     return false;
   }
   if (cache->dtype != LLMK_F32 && cache->dtype != LLMK_F16 &&
-      cache->dtype != LLMK_BF16) {
-    l.error("expected a KV cache stored in f32, f16 or bf16, found dtype " +
+      cache->dtype != LLMK_BF16 &&
+      !(cache->dtype == LLMK_I8 && cache->scales)) {
+    l.error("expected a KV cache stored in f32, f16, bf16 or int8 with its "
+            "scales, found dtype " +
             std::to_string(cache->dtype));
     return false;
   }
@@ -932,9 +934,10 @@ void llmc_cuda_kv_cache_append(LLMKCache *cache, int64_t layer,
                           std::to_string(cache->numBlocks * cache->blockSize) +
                           " slots");
   l.launch("llmc_kv_cache_append", 0, {static_cast<unsigned>(tokens)}, 128,
-           {ptr(cache->data), i32(dtype), ptr(slots), ptr(k), ptr(v),
-            i64(cache->numBlocks), i32(layer), i32(cache->kvHeads),
-            i32(cache->blockSize), i32(cache->headDim), ptr(flag)});
+           {ptr(cache->data), i32(dtype), ptr(cache->scales), ptr(slots),
+            ptr(k), ptr(v), i64(cache->numBlocks), i32(layer),
+            i32(cache->kvHeads), i32(cache->blockSize), i32(cache->headDim),
+            ptr(flag)});
 }
 
 void llmc_cuda_paged_attention(const float *q, const LLMKCache *cache,
@@ -991,6 +994,7 @@ void llmc_cuda_paged_attention(const float *q, const LLMKCache *cache,
            {ptr(q),
             ptr(cache->data),
             i32(dtype),
+            ptr(cache->scales),
             ptr(blockTables),
             ptr(contextLens),
             ptr(alibiSlopes),

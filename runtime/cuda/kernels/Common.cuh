@@ -213,7 +213,7 @@ LLMC_HD unsigned short floatToHalf(float value) {
 }
 
 /// Weight dtypes, as the CPU kernels number them (LLMKDtype).
-enum { kDtypeF32 = 0, kDtypeF16 = 1, kDtypeBF16 = 2 };
+enum { kDtypeF32 = 0, kDtypeF16 = 1, kDtypeBF16 = 2, kDtypeI8 = 3 };
 
 /// Element `i` of a weight stored in `dtype` (kDtype*), as fp32.
 LLMC_HD float weightAt(const void *w, int dtype, long long i) {
@@ -221,6 +221,26 @@ LLMC_HD float weightAt(const void *w, int dtype, long long i) {
     return static_cast<const float *>(w)[i];
   const unsigned short bits = static_cast<const unsigned short *>(w)[i];
   return dtype == kDtypeBF16 ? bf16ToFloat(bits) : halfToFloat(bits);
+}
+
+/// Element `at` of a KV cache stored in `dtype` (kDtype*: f32, f16, bf16,
+/// or int8 times the scale of its (slot, head) row of `headDim` values).
+LLMC_HD float cacheAt(const void *cache, int dtype, const float *scales,
+                      long long at, int headDim) {
+  if (dtype == kDtypeI8)
+    return static_cast<float>(static_cast<const signed char *>(cache)[at]) *
+           scales[at / headDim];
+  return weightAt(cache, dtype, at);
+}
+
+/// x rounded to the nearest integer, ties to even (lrintf in the default
+/// rounding mode): the int8 cache's codes, as the CPU kernel rounds them.
+LLMC_HD int roundToInt(float x) {
+#ifdef __CUDACC__
+  return __float2int_rn(x);
+#else
+  return static_cast<int>(std::lrintf(x));
+#endif
 }
 
 /// Where the `headDim` values of kv head `head` at cache slot `slot`

@@ -247,16 +247,17 @@ extern "C" __global__ void llmc_silu_mul(const float *gate, const float *up,
 /// heads] at bucketOf[key position - query position + bucketCenter], the
 /// buckets computed on the host by the CPU kernels' function. The cache is
 /// the runtime's (LLMKCache: [layers][blocks][2][kvHeads][blockSize][d],
-/// fp32, f16 or bf16 by `cacheDtype`, kDtype*). One warp per block; each
+/// fp32, f16, bf16 or int8 with `scales` by `cacheDtype`, kDtype*). One
+/// warp per block; each
 /// lane holds ceil(d / 32) values of the query and of the output. 32
 /// threads; registers: 2 x ceil(d / 32) plus the loop's.
 extern "C" __global__ void llmc_paged_attention_split(
-    const float *q, const void *cache, int cacheDtype, const int *tables,
-    const int *lens, const float *alibiSlopes, const float *biasTable,
-    const int *bucketOf, int bucketCenter, float *partial, float *states,
-    int qLen, int heads, int kvHeads, int tableWidth, int blockSize,
-    long long numBlocks, int layer, int splits, float scale, int mask,
-    int window) {
+    const float *q, const void *cache, int cacheDtype, const float *scales,
+    const int *tables, const int *lens, const float *alibiSlopes,
+    const float *biasTable, const int *bucketOf, int bucketCenter,
+    float *partial, float *states, int qLen, int heads, int kvHeads,
+    int tableWidth, int blockSize, long long numBlocks, int layer, int splits,
+    float scale, int mask, int window) {
   // Lane l holds dims l, l + 32, ...: ceil(d / 32) each (80: 3, the last
   // for lanes < 16 only).
   constexpr int D = LLMC_HEAD_DIM, kPerLane = (D + 31) / 32;
@@ -294,7 +295,8 @@ extern "C" __global__ void llmc_paged_attention_split(
 #pragma unroll
     for (int j = 0; j < kPerLane; ++j)
       if (lane + 32 * j < D)
-        dot += qv[j] * weightAt(cache, cacheDtype, kAt + lane + 32 * j);
+        dot +=
+            qv[j] * cacheAt(cache, cacheDtype, scales, kAt + lane + 32 * j, D);
     dot = warpSum(dot) + slope * static_cast<float>(pos - position);
     if (biasTable)
       dot += biasTable[bucketOf[pos - position + bucketCenter] * heads + head];
@@ -305,8 +307,8 @@ extern "C" __global__ void llmc_paged_attention_split(
 #pragma unroll
     for (int j = 0; j < kPerLane; ++j)
       if (lane + 32 * j < D)
-        acc[j] = acc[j] * rescale +
-                 weight * weightAt(cache, cacheDtype, vAt + lane + 32 * j);
+        acc[j] = acc[j] * rescale + weight * cacheAt(cache, cacheDtype, scales,
+                                                     vAt + lane + 32 * j, D);
     s = next;
   }
   const long long out =
@@ -957,13 +959,13 @@ extern "C" __global__ void llmc_binary(const float *a, const float *b, float *y,
 }
 
 /// Writes the keys and values of `tokens` rows ([tokens, kvHeads * d]) of
-/// `layer` into the runtime's paged cache (LLMKCache's layout, fp32, f16
-/// or bf16 by `cacheDtype`, kDtype*, rounded to nearest even as the CPU
-/// kernel rounds) at slots[t]. A negative slot skips the row (padding); a
-/// slot past the cache writes nothing and sets *error to 1. One block of
-/// 128 threads per token.
+/// `layer` into the runtime's paged cache (LLMKCache's layout, fp32, f16,
+/// bf16 or int8 with a scale per (slot, head) in `scales`, by `cacheDtype`,
+/// kDtype*, rounded to nearest even as the CPU kernel rounds) at slots[t]. A
+/// negative slot skips the row (padding); a slot past the cache writes nothing
+/// and sets *error to 1. One block of 128 threads per token.
 extern "C" __global__ void llmc_kv_cache_append(void *cache, int cacheDtype,
-                                                const int *slots,
+                                                float *scales, const int *slots,
                                                 const float *k, const float *v,
                                                 long long numBlocks, int layer,
                                                 int kvHeads, int blockSize,
@@ -977,6 +979,27 @@ extern "C" __global__ void llmc_kv_cache_append(void *cache, int cacheDtype,
     return;
   }
   const long long row = static_cast<long long>(blockIdx.x) * kvHeads * headDim;
+  if (cacheDtype == kDtypeI8) {
+    // Symmetric, one scale (absmax / 127) per (slot, kv head) of keys and
+    // of values: a thread per such row.
+    for (int r = threadIdx.x; r < 2 * kvHeads; r += blockDim.x) {
+      const int kv = r / kvHeads, head = r % kvHeads;
+      const float *src =
+          (kv ? v : k) + row + static_cast<long long>(head) * headDim;
+      const long long at = cacheRowOffset(numBlocks, kvHeads, blockSize,
+                                          headDim, layer, slot, kv, head);
+      float absmax = 0.0f;
+      for (int d = 0; d < headDim; ++d)
+        absmax = fmaxf(absmax, fabsf(src[d]));
+      const float scale = absmax / 127.0f;
+      const float inverse = scale > 0.0f ? 1.0f / scale : 0.0f;
+      scales[at / headDim] = scale;
+      for (int d = 0; d < headDim; ++d)
+        static_cast<signed char *>(cache)[at + d] =
+            static_cast<signed char>(roundToInt(src[d] * inverse));
+    }
+    return;
+  }
   for (int i = threadIdx.x; i < kvHeads * headDim; i += blockDim.x) {
     const int head = i / headDim, d = i % headDim;
     for (int kv = 0; kv < 2; ++kv) {

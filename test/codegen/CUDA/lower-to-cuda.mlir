@@ -107,20 +107,6 @@ func.func @panels(%x: tensor<2x8xf32>) -> tensor<2x48xf32> {
 
 // -----
 
-// The CUDA attention kernels read f32, f16 and bf16 caches, not int8.
-func.func @i8_cache(%q: tensor<1x1x16xf32>,
-                    %cache: !llm.kv_cache<layers = 1, kv_heads = 1, head_dim = 16, block_size = 4, dtype = i8>,
-                    %tables: tensor<1x4xi32>, %lens: tensor<1xi32>) -> tensor<1x1x16xf32> {
-  // expected-error @+1 {{'llm.paged_attention' op llm-lower-to-cuda: expected a KV cache stored in f32, f16 or bf16 (the CUDA attention kernels read those), found int8}}
-  %a = llm.paged_attention %q, %cache, %tables, %lens
-          {layer = 0, num_heads = 1, scale = 0.25, mask = #llm.mask<causal>}
-      : tensor<1x1x16xf32>, !llm.kv_cache<layers = 1, kv_heads = 1, head_dim = 16, block_size = 4, dtype = i8>,
-        tensor<1x4xi32>, tensor<1xi32> -> tensor<1x1x16xf32>
-  return %a : tensor<1x1x16xf32>
-}
-
-// -----
-
 // T5's relative position bias: the table goes to the launcher with its
 // bucketing.
 // CHECK-LABEL: llvm.func @t5

@@ -825,9 +825,9 @@ TEST_F(CudaDeviceTest, FlashAndPagedAttention) {
   int tw = width, bs = blockSize, sp = splits, one = 1, layer = 0, f32 = 0;
   long long blocks = width;
   run("llmc_paged_attention_split", {1, heads, splits}, {32, 1, 1},
-      {&plq,    &pc,    &f32, &pt,  &pl,   &none,  &none, &none,
-       &layer,  &pp,    &ps,  &one, &h,    &kh,    &tw,   &bs,
-       &blocks, &layer, &sp,  &s,   &mask, &window});
+      {&plq,  &pc,     &f32,   &none, &pt,  &pl,   &none,  &none,
+       &none, &layer,  &pp,    &ps,   &one, &h,    &kh,    &tw,
+       &bs,   &blocks, &layer, &sp,   &s,   &mask, &window});
   run("llmc_attention_reduce", {1, heads, 1}, {64, 1, 1},
       {&pp, &ps, &plast, &h, &sp});
   expectClose(get(dlast, wantLast.size()), wantLast, 1e-4f, "paged_attention");
@@ -1359,9 +1359,9 @@ TEST(CudaLaunchersTest, ErrorFlagsAreReadOnce) {
   EXPECT_EQ(out[8], table[8]);
 }
 
-/// The cache append into f32, f16 and bf16 caches stores what the CPU
-/// kernel stores, bit for bit (the same round-to-nearest-even conversions,
-/// subnormals and overflow included).
+/// The cache append into f32, f16, bf16 and int8 caches stores what the
+/// CPU kernel stores, bit for bit (the same round-to-nearest-even
+/// conversions, subnormals and overflow included; int8's scales).
 TEST(CudaLaunchersTest, CacheAppendMatchesTheCPUKernel) {
   HostLaunches launches;
   const int64_t blocks = 3, kvHeads = 2, d = 8, blockSize = 4, tokens = 5;
@@ -1372,16 +1372,24 @@ TEST(CudaLaunchersTest, CacheAppendMatchesTheCPUKernel) {
   k[1] = 3e-6f;
   k[2] = -1e-9f;
   std::vector<int32_t> slots = {5, 0, 11, -1, 2};
-  for (int32_t dtype : {LLMK_F32, LLMK_F16, LLMK_BF16}) {
-    const size_t bytes =
-        size_t(blocks * 2 * kvHeads * blockSize * d) * (dtype ? 2 : 4);
+  for (int32_t dtype : {int32_t(LLMK_F32), int32_t(LLMK_F16),
+                        int32_t(LLMK_BF16), int32_t(LLMK_I8)}) {
+    const size_t values = size_t(blocks * 2 * kvHeads * blockSize * d);
+    const size_t bytes = values * (dtype == LLMK_F32  ? 4
+                                   : dtype == LLMK_I8 ? 1
+                                                      : 2);
     std::vector<uint8_t> want(bytes, 0), got(bytes, 0);
-    LLMKCache a{want.data(), nullptr, blocks, 1, kvHeads, d, blockSize, dtype};
-    LLMKCache b{got.data(), nullptr, blocks, 1, kvHeads, d, blockSize, dtype};
+    std::vector<float> wantScales(values / d, 0.0f),
+        gotScales(values / d, 0.0f);
+    LLMKCache a{want.data(), wantScales.data(), blocks, 1, kvHeads,
+                d,           blockSize,         dtype};
+    LLMKCache b{got.data(), gotScales.data(), blocks, 1, kvHeads,
+                d,          blockSize,        dtype};
     llmk_kv_cache_append(&a, 0, slots.data(), k.data(), v.data(), tokens);
     llmc_cuda_kv_cache_append(&b, 0, slots.data(), k.data(), v.data(), tokens);
     ASSERT_EQ(takeLaunchError(), "");
     EXPECT_EQ(got, want) << "dtype " << dtype;
+    EXPECT_EQ(gotScales, wantScales) << "dtype " << dtype;
   }
 }
 

@@ -36,9 +36,9 @@ def LowerToCUDAPass : Pass<"llm-lower-to-cuda", "::mlir::ModuleOp"> {
     start of their use (`llmc_cuda_upload`), since a kernel cannot read the
     host's memory.
 
-    Every CPU kernel has a launcher; a cache stored in int8 and weights
-    packed in panels (`llm-pack-weights`, the CPU kernels' layout) are
-    errors that name the op.
+    Every CPU kernel has a launcher; weights packed in panels
+    (`llm-pack-weights`, the CPU kernels' layout) are an error that names
+    the op.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
