@@ -977,6 +977,20 @@ Status alibi(Args &a) {
   return Status::ok();
 }
 
+Status permuteCols(Args &a) {
+  const float *x = a.p<const float>(0);
+  const int *perm = a.p<const int>(1);
+  float *y = a.p<float>(2);
+  long long count = a.i64(3);
+  int k = a.i32(4);
+  a.requireGrid(coversElements(a.launch, count), "the elements");
+  if (Status s = a.finish(5); !s.isOk())
+    return s;
+  for (long long i = 0; i < count; ++i)
+    y[i] = x[(i / k) * k + perm[i % k]];
+  return Status::ok();
+}
+
 const std::unordered_map<std::string, Kernel> &kernels() {
   static const std::unordered_map<std::string, Kernel> table = {
       {"llmc_linear_rows", linearRows},
@@ -1003,6 +1017,7 @@ const std::unordered_map<std::string, Kernel> &kernels() {
       {"llmc_relative_bias", relativeBias},
       {"llmc_matmul", matmul},
       {"llmc_alibi", alibi},
+      {"llmc_permute_cols", permuteCols},
       {"llmc_moe_route", moeRoute},
       {"llmc_moe_offsets", moeOffsets},
       {"llmc_moe_gather", moeGather},

@@ -69,7 +69,8 @@ const std::vector<std::string> &getKernelNames() {
                                                  "llmc_attention_rows",
                                                  "llmc_relative_bias",
                                                  "llmc_matmul",
-                                                 "llmc_alibi"};
+                                                 "llmc_alibi",
+                                                 "llmc_permute_cols"};
   return names;
 }
 

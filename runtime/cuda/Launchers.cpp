@@ -154,7 +154,8 @@ public:
     kRowOfSlot,
     kBucketSlot,
     kRelativeSlot,
-    kSlopesSlot
+    kSlopesSlot,
+    kPermutedSlot
   };
 
 private:
@@ -273,17 +274,17 @@ void linear(Launcher &l, const float *x, const void *w, int32_t wDtype,
 /// Rows of x times a weight quantized in the runtime's layout (Quant.h:
 /// blocks of 32 codes per row, f16 scale and offset per group): the
 /// dequantizing GEMV per row for a few rows, the dequantizing tensor-core
-/// GEMM from 16. Activations stay fp32 (bf16 in the GEMM): a W8A8
-/// weight's int8 activations are the CPU kernels'.
+/// GEMM from 16. Activations stay fp32 (bf16 in the GEMM) whatever the
+/// flags ask of the CPU kernels: W8A8's int8 activations and llama.cpp's
+/// block-quantized ones are the CPU kernels' integer paths (their weights'
+/// layout is this one). An act-order weight's activations are permuted
+/// first, into the stored features' order.
 void quantLinear(Launcher &l, const float *x, const void *w, int32_t bits,
                  int64_t group, int32_t flags, const float *bias, float *y,
                  int64_t m, int64_t k, int64_t n) {
-  if (flags & (LLMK_QUANT_PERMUTED | LLMK_QUANT_INT8_BLOCKS)) {
-    l.error("expected a weight in the runtime's quantized layout, found "
-            "flags " +
-            std::to_string(flags) +
-            " (act-order permutations and llama.cpp's block formats have no "
-            "CUDA kernel yet)");
+  if (flags & ~(LLMK_QUANT_INT8_ACTIVATIONS | LLMK_QUANT_PERMUTED |
+                LLMK_QUANT_INT8_BLOCKS)) {
+    l.error("expected LLMK_QUANT_* flags, found " + std::to_string(flags));
     return;
   }
   if (bits != 4 && bits != 5 && bits != 6 && bits != 8) {
@@ -297,6 +298,17 @@ void quantLinear(Launcher &l, const float *x, const void *w, int32_t bits,
   }
   if (!l.fitsInt({m, n, k, group}) || m * n == 0)
     return;
+  if (flags & LLMK_QUANT_PERMUTED) {
+    const auto *perm = reinterpret_cast<const int32_t *>(
+        static_cast<const char *>(w) +
+        llmk::quantPermOffset(n, k, bits, group,
+                              flags & LLMK_QUANT_INT8_ACTIVATIONS));
+    auto *permuted = static_cast<float *>(
+        l.scratch(Launcher::kPermutedSlot, size_t(m) * k * sizeof(float)));
+    l.launch("llmc_permute_cols", 0, {ceilDiv(m * k, 256)}, 256,
+             {ptr(x), ptr(perm), ptr(permuted), i64(m * k), i32(k)});
+    x = permuted;
+  }
   constexpr int64_t kGemmRows = 16;
   if (m < kGemmRows || k % 2 != 0) {
     for (int64_t r = 0; r < m; ++r)

@@ -1392,3 +1392,13 @@ extern "C" __global__ void llmc_alibi(const float *slopes, float *out, int qLen,
     out[static_cast<long long>(row) * kvLen + j] =
         slope * static_cast<float>(j - position);
 }
+
+/// y[r, t] = x[r, perm[t]] over m rows of k features, a thread per element:
+/// the activations in the order of an act-order GPTQ weight's stored
+/// features.
+extern "C" __global__ void llmc_permute_cols(const float *x, const int *perm,
+                                             float *y, long long count, int k) {
+  long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < count)
+    y[i] = x[(i / k) * k + perm[i % k]];
+}

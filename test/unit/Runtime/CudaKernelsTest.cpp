@@ -1124,12 +1124,23 @@ TEST(CudaLaunchersTest, QuantizedLinearMatchesTheCPUKernel) {
         expectClose(got, want, 1e-2f, "linear_q");
       }
     }
-  std::vector<uint8_t> packed(llmk::quantPackedBytes(n, k, 4, 32, false));
-  std::vector<float> x(k), y(n);
-  llmc_cuda_linear_q(x.data(), packed.data(), 4, 32, LLMK_QUANT_PERMUTED,
-                     nullptr, y.data(), 1, k, n);
-  EXPECT_NE(takeLaunchError().find("act-order permutations"),
-            std::string::npos);
+  // Act-order: the stored features are input features perm[t] (the
+  // permutation after the packed weight); x is read in that order.
+  const int64_t permAt = llmk::quantPermOffset(n, k, 4, 32);
+  std::vector<uint8_t> packed(size_t(permAt + k * 4));
+  llmk::quantizeWeight(w.data(), n, k, 4, 32, true, packed.data());
+  auto *perm = reinterpret_cast<int32_t *>(packed.data() + permAt);
+  for (int64_t t = 0; t < k; ++t)
+    perm[t] = static_cast<int32_t>((t * 7) % k);
+  for (int64_t m : {3, 20}) {
+    std::vector<float> x = randomRow(m * k, 74), got(m * n), want(m * n);
+    llmk_linear_q(x.data(), packed.data(), 4, 32, LLMK_QUANT_PERMUTED, nullptr,
+                  want.data(), m, k, n);
+    llmc_cuda_linear_q(x.data(), packed.data(), 4, 32, LLMK_QUANT_PERMUTED,
+                       nullptr, got.data(), m, k, n);
+    ASSERT_EQ(takeLaunchError(), "");
+    expectClose(got, want, 1e-2f, "linear_q act-order");
+  }
 }
 
 /// llmc_cuda_paged_attention (split paged attention and its reduction)
