@@ -591,15 +591,17 @@ Status flashAttention(Args &a) {
   const float *q = a.p<const float>(0), *k = a.p<const float>(1),
               *v = a.p<const float>(2), *slopes = a.p<const float>(3),
               *bias = a.p<const float>(4);
-  float *out = a.p<float>(5);
-  int qLen = a.i32(6), kvLen = a.i32(7), heads = a.i32(8), kvHeads = a.i32(9),
-      mask = a.i32(10), window = a.i32(11);
-  float scale = a.f32(12);
+  const int *kvLens = a.p<const int>(5);
+  float *out = a.p<float>(6);
+  int qLen = a.i32(7), kvLenArg = a.i32(8), heads = a.i32(9),
+      kvHeads = a.i32(10), mask = a.i32(11), window = a.i32(12);
+  float scale = a.f32(13);
+  const int kvLen = kvLens ? *kvLens : kvLenArg;
   a.requireGrid(a.launch.grid[0] * 64ull >= static_cast<unsigned>(qLen) &&
                     a.launch.grid[1] == static_cast<unsigned>(heads) &&
                     a.launch.block[0] == 128,
                 "the query tiles of 64 per head");
-  if (Status s = a.finish(13); !s.isOk())
+  if (Status s = a.finish(14); !s.isOk())
     return s;
   std::vector<float> scores(kvLen);
   for (int head = 0; head < heads; ++head) {
@@ -991,6 +993,41 @@ Status permuteCols(Args &a) {
   return Status::ok();
 }
 
+Status gatherCache(Args &a) {
+  const void *cache = a.p<const void>(0);
+  int dtype = a.i32(1);
+  const float *scales = a.p<const float>(2);
+  const int *table = a.p<const int>(3);
+  int blockSize = a.i32(4);
+  long long numBlocks = a.i64(5);
+  int layer = a.i32(6), kvHeads = a.i32(7), headDim = a.i32(8);
+  float *k = a.p<float>(9), *v = a.p<float>(10);
+  if (Status s = a.finish(11); !s.isOk())
+    return s;
+  for (unsigned pos = 0; pos < a.launch.grid[0]; ++pos) {
+    const int slot = pagedSlot(table, blockSize, static_cast<int>(pos));
+    const bool valid = slot >= 0 && slot < numBlocks * blockSize;
+    const long long row = static_cast<long long>(pos) * kvHeads * headDim;
+    for (int head = 0; head < kvHeads; ++head)
+      for (int d = 0; d < headDim; ++d) {
+        const long long i = row + head * headDim + d;
+        k[i] = valid ? cacheAt(cache, dtype, scales,
+                               cacheRowOffset(numBlocks, kvHeads, blockSize,
+                                              headDim, layer, slot, 0, head) +
+                                   d,
+                               headDim)
+                     : 0.0f;
+        v[i] = valid ? cacheAt(cache, dtype, scales,
+                               cacheRowOffset(numBlocks, kvHeads, blockSize,
+                                              headDim, layer, slot, 1, head) +
+                                   d,
+                               headDim)
+                     : 0.0f;
+      }
+  }
+  return Status::ok();
+}
+
 const std::unordered_map<std::string, Kernel> &kernels() {
   static const std::unordered_map<std::string, Kernel> table = {
       {"llmc_linear_rows", linearRows},
@@ -1018,6 +1055,7 @@ const std::unordered_map<std::string, Kernel> &kernels() {
       {"llmc_matmul", matmul},
       {"llmc_alibi", alibi},
       {"llmc_permute_cols", permuteCols},
+      {"llmc_gather_cache", gatherCache},
       {"llmc_moe_route", moeRoute},
       {"llmc_moe_offsets", moeOffsets},
       {"llmc_moe_gather", moeGather},

@@ -70,7 +70,8 @@ const std::vector<std::string> &getKernelNames() {
                                                  "llmc_relative_bias",
                                                  "llmc_matmul",
                                                  "llmc_alibi",
-                                                 "llmc_permute_cols"};
+                                                 "llmc_permute_cols",
+                                                 "llmc_gather_cache"};
   return names;
 }
 

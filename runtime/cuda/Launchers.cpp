@@ -155,7 +155,9 @@ public:
     kBucketSlot,
     kRelativeSlot,
     kSlopesSlot,
-    kPermutedSlot
+    kPermutedSlot,
+    kGatherKSlot,
+    kGatherVSlot
   };
 
 private:
@@ -923,7 +925,7 @@ void llmc_cuda_attention(const float *q, const float *k, const float *v,
              {ptr(q + b * qLen * numHeads * headDim),
               ptr(k + b * kvLen * numKvHeads * headDim),
               ptr(v + b * kvLen * numKvHeads * headDim), ptr(alibiSlopes),
-              ptr(bias ? bias + b * biasBatchStride : nullptr),
+              ptr(bias ? bias + b * biasBatchStride : nullptr), ptr(nullptr),
               ptr(out + b * qLen * numHeads * headDim), i32(qLen), i32(kvLen),
               i32(numHeads), i32(numKvHeads), i32(maskKind), i32(window),
               f32(scale)});
@@ -980,10 +982,35 @@ void llmc_cuda_paged_attention(const float *q, const LLMKCache *cache,
       !l.fitsInt({rows, numHeads, maxBlocks, cache->blockSize, window}) ||
       rows == 0)
     return;
+  // A prefill (16 queries or more) on tensor cores: each sequence's keys
+  // and values gathered from the cache, then FlashAttention over them, the
+  // length read on the device. T5's bias table stays on the split kernel.
+  const int64_t capacity = maxBlocks * cache->blockSize;
+  if (qLen >= 16 && d % 16 == 0 && !biasTable) {
+    const size_t elements = size_t(capacity * cache->kvHeads * d);
+    auto *keys = static_cast<float *>(
+        l.scratch(Launcher::kGatherKSlot, elements * sizeof(float)));
+    auto *values = static_cast<float *>(
+        l.scratch(Launcher::kGatherVSlot, elements * sizeof(float)));
+    for (int64_t b = 0; b < batch; ++b) {
+      l.launch("llmc_gather_cache", 0, {static_cast<unsigned>(capacity)}, 128,
+               {ptr(cache->data), i32(dtype), ptr(cache->scales),
+                ptr(blockTables + b * maxBlocks), i32(cache->blockSize),
+                i64(cache->numBlocks), i32(layer), i32(cache->kvHeads), i32(d),
+                ptr(keys), ptr(values)});
+      l.launch("llmc_flash_attention", static_cast<int>(d),
+               {ceilDiv(qLen, 64), static_cast<unsigned>(numHeads)}, 128,
+               {ptr(q + b * qLen * numHeads * d), ptr(keys), ptr(values),
+                ptr(alibiSlopes), ptr(nullptr), ptr(contextLens + b),
+                ptr(out + b * qLen * numHeads * d), i32(qLen), i32(capacity),
+                i32(numHeads), i32(cache->kvHeads), i32(maskKind), i32(window),
+                f32(scale)});
+    }
+    return;
+  }
   // Flash-decoding: the keys a query may see split over enough blocks to
   // fill the device when there are few queries (decode); one split per
   // query when there are many (a prefill).
-  const int64_t capacity = maxBlocks * cache->blockSize;
   const int64_t splits =
       rows * numHeads >= 1024
           ? 1

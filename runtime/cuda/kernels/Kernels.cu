@@ -681,14 +681,18 @@ extern "C" __global__ void llmc_sample_rows(const float *logits, long long *ids,
 /// bidirectional and sliding window (visibleKeyRange), GQA/MQA by the head
 /// ratio, ALiBi slopes (null: none) and an additive bias [heads, qLen,
 /// kvLen] (T5's relative bias; null: none). q [qLen, heads, d], k and v
-/// [kvLen, kvHeads, d], out [qLen, heads, d], fp32. Shared memory: 2 x 64
+/// [kvLen, kvHeads, d], out [qLen, heads, d], fp32; kvLen is *kvLens when
+/// that is not null. Shared memory: 2 x 64
 /// x d bf16 (16 KB at d = 64, 32 KB at 128).
-extern "C" __global__ void
-llmc_flash_attention(const float *q, const float *k, const float *v,
-                     const float *alibiSlopes, const float *bias, float *out,
-                     int qLen, int kvLen, int heads, int kvHeads, int mask,
-                     int window, float scale) {
+extern "C" __global__ void llmc_flash_attention(
+    const float *q, const float *k, const float *v, const float *alibiSlopes,
+    const float *bias, const int *kvLens, float *out, int qLen, int kvLenArg,
+    int heads, int kvHeads, int mask, int window, float scale) {
   constexpr int D = LLMC_HEAD_DIM, kKeys = 64;
+  // The keys' count: the argument, or read on the device (a prefill over
+  // keys gathered from the paged cache, whose length the host does not
+  // know).
+  const int kvLen = kvLens ? *kvLens : kvLenArg;
   __shared__ unsigned short kTile[kKeys][D + 8];
   __shared__ unsigned short vTile[kKeys][D + 8];
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
@@ -1401,4 +1405,37 @@ extern "C" __global__ void llmc_permute_cols(const float *x, const int *perm,
   long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < count)
     y[i] = x[(i / k) * k + perm[i % k]];
+}
+
+/// The keys and values of one sequence, gathered from the paged cache
+/// (f32, f16, bf16 or int8 with scales) into [capacity, kvHeads, d] fp32
+/// through its block table, for FlashAttention over a prefill: a block of
+/// 128 threads per position. Positions without a block (-1, or past the
+/// pool) are zero; FlashAttention reads only the sequence's length.
+extern "C" __global__ void
+llmc_gather_cache(const void *cache, int cacheDtype, const float *scales,
+                  const int *table, int blockSize, long long numBlocks,
+                  int layer, int kvHeads, int headDim, float *k, float *v) {
+  const int pos = blockIdx.x;
+  const int slot = pagedSlot(table, blockSize, pos);
+  const bool valid = slot >= 0 && slot < numBlocks * blockSize;
+  const long long row = static_cast<long long>(pos) * kvHeads * headDim;
+  for (int i = threadIdx.x; i < kvHeads * headDim; i += blockDim.x) {
+    const int head = i / headDim, d = i % headDim;
+    float key = 0.0f, value = 0.0f;
+    if (valid) {
+      key = cacheAt(cache, cacheDtype, scales,
+                    cacheRowOffset(numBlocks, kvHeads, blockSize, headDim,
+                                   layer, slot, 0, head) +
+                        d,
+                    headDim);
+      value = cacheAt(cache, cacheDtype, scales,
+                      cacheRowOffset(numBlocks, kvHeads, blockSize, headDim,
+                                     layer, slot, 1, head) +
+                          d,
+                      headDim);
+    }
+    k[row + i] = key;
+    v[row + i] = value;
+  }
 }
