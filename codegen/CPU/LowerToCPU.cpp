@@ -271,7 +271,8 @@ LogicalResult mlir::llm::cpu::lowerFunctions(ModuleOp module,
         lowering.hasFailed())
       return failure();
     // The arguments' casts back to tensors meet the patterns' casts to
-    // pointers; the placeholders of folded constants are dead.
+    // pointers. A constant folded into its users' calls was replaced by a
+    // null pointer that nothing reads: erased.
     SmallVector<UnrealizedConversionCastOp> casts;
     lowered.walk(
         [&](UnrealizedConversionCastOp cast) { casts.push_back(cast); });

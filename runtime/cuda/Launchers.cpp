@@ -164,25 +164,42 @@ private:
   const char *name;
 };
 
-/// The error flags of the launches since they were last read: their
-/// messages, in flag order, and the executor whose flag array is zero
-/// but for them.
-struct PendingFlags {
-  const LaunchExecutor *executor = nullptr;
-  std::vector<std::string> messages;
-};
-thread_local PendingFlags pendingFlags;
 constexpr size_t kMaxFlags = 256;
+
+} // namespace
+
+struct LaunchExecutor::LauncherState {
+  /// The flag array (scratch kFlagSlot) is zero but for the flags of
+  /// `flagMessages`, the launches' since the flags were last read.
+  const void *zeroedFlags = nullptr;
+  std::vector<std::string> flagMessages;
+  /// Per scratch slot holding a host table: its memory, and the key of
+  /// the table it holds.
+  std::map<int, std::pair<const void *, std::string>> tables;
+};
+
+LaunchExecutor::LaunchExecutor() = default;
+LaunchExecutor::~LaunchExecutor() = default;
+
+LaunchExecutor::LauncherState &LaunchExecutor::getLauncherState() {
+  if (!launcherState)
+    launcherState = std::make_unique<LauncherState>();
+  return *launcherState;
+}
+
+namespace {
 
 /// Reads the pending flags back (one copy to the host), records the first
 /// set one's message, and zeroes them.
 void settleFlags() {
-  PendingFlags &p = pendingFlags;
-  if (!currentExecutor || p.executor != currentExecutor || p.messages.empty())
+  if (!currentExecutor)
+    return;
+  LaunchExecutor::LauncherState &p = currentExecutor->getLauncherState();
+  if (p.flagMessages.empty())
     return;
   Expected<void *> array =
       currentExecutor->scratch(Launcher::kFlagSlot, kMaxFlags * sizeof(int));
-  std::vector<int> values(p.messages.size(), 0);
+  std::vector<int> values(p.flagMessages.size(), 0);
   Status read = array ? currentExecutor->download(values.data(), *array,
                                                   values.size() * sizeof(int))
                       : array.takeStatus();
@@ -191,33 +208,60 @@ void settleFlags() {
   } else {
     for (size_t i = 0; i < values.size(); ++i)
       if (values[i])
-        fail(p.messages[i]);
+        fail(p.flagMessages[i]);
     std::vector<int> zeros(values.size(), 0);
     Status cleared = currentExecutor->upload(*array, zeros.data(),
                                              zeros.size() * sizeof(int));
     if (!cleared.isOk())
       fail(cleared.message());
   }
-  p.messages.clear();
+  p.flagMessages.clear();
 }
 
 int *Launcher::errorFlag(const std::string &what) {
   int *array = static_cast<int *>(scratch(kFlagSlot, kMaxFlags * sizeof(int)));
   if (!array)
     return nullptr;
-  PendingFlags &p = pendingFlags;
-  if (p.executor != currentExecutor) {
-    // A new executor's flags: zero them all once.
+  LaunchExecutor::LauncherState &p = currentExecutor->getLauncherState();
+  if (p.zeroedFlags != array) {
+    // The executor's flag array, new: zero it all once.
     std::vector<int> zeros(kMaxFlags, 0);
     check(currentExecutor->upload(array, zeros.data(),
                                   zeros.size() * sizeof(int)));
-    p.executor = currentExecutor;
-    p.messages.clear();
+    p.zeroedFlags = array;
+    p.flagMessages.clear();
   }
-  if (p.messages.size() == kMaxFlags)
+  if (p.flagMessages.size() == kMaxFlags)
     settleFlags();
-  p.messages.push_back(std::string(name) + ": " + what);
-  return array + p.messages.size() - 1;
+  p.flagMessages.push_back(std::string(name) + ": " + what);
+  return array + p.flagMessages.size() - 1;
+}
+
+/// A table computed on the host, in the executor's memory at scratch
+/// `slot`: computed (`make`) and uploaded only when `key` (what decides
+/// the table) or the slot's memory changed. The static tables (RoPE's
+/// frequencies, ALiBi's slopes, T5's buckets) are asked for alike by
+/// every layer: after the first, no copy, and no wait for the device.
+template <typename T, typename Make>
+const T *uploadTable(Launcher &l, int slot, std::string key, size_t count,
+                     Make make) {
+  auto *memory = static_cast<T *>(l.scratch(slot, count * sizeof(T)));
+  if (!memory)
+    return nullptr;
+  auto &held = l.executor().getLauncherState().tables[slot];
+  if (held.first == memory && held.second == key)
+    return memory;
+  std::vector<T> table = make();
+  l.check(l.executor().upload(memory, table.data(), count * sizeof(T)));
+  if (l.ok())
+    held = {memory, std::move(key)};
+  return memory;
+}
+
+/// The bytes of `values`, as a key of uploadTable.
+template <typename T> std::string keyOf(const std::vector<T> &values) {
+  return std::string(reinterpret_cast<const char *>(values.data()),
+                     values.size() * sizeof(T));
 }
 
 /// The CUDA embedding kernel numbers dtypes fp32 0, bf16 1, f16 2.
@@ -442,32 +486,15 @@ const int32_t *relativeBuckets(Launcher &l, int slot, int64_t numBuckets,
   if (!l.fitsInt({2 * count}))
     return nullptr;
   const size_t size = static_cast<size_t>(2 * count - 1);
-  auto *memory = static_cast<int32_t *>(l.scratch(slot, size * 4));
-  if (!memory)
-    return nullptr;
-  struct Key {
-    const void *executor = nullptr, *memory = nullptr;
-    int64_t numBuckets = 0, maxDistance = 0, count = 0;
-    bool bidirectional = false;
-    bool operator==(const Key &o) const {
-      return executor == o.executor && memory == o.memory &&
-             numBuckets == o.numBuckets && maxDistance == o.maxDistance &&
-             count == o.count && bidirectional == o.bidirectional;
-    }
-  };
-  thread_local Key uploaded[2];
-  Key key{&l.executor(), memory, numBuckets, maxDistance, count, bidirectional};
-  Key &last = uploaded[slot == Launcher::kBucketSlot ? 0 : 1];
-  if (last == key)
-    return memory;
-  std::vector<int32_t> table(size);
-  for (size_t d = 0; d < size; ++d)
-    table[d] = static_cast<int32_t>(
-        buckets.bucket(static_cast<int64_t>(d) - (count - 1)));
-  l.check(l.executor().upload(memory, table.data(), size * 4));
-  if (l.ok())
-    last = key;
-  return memory;
+  const std::vector<int64_t> key = {numBuckets, maxDistance, bidirectional,
+                                    count};
+  return uploadTable<int32_t>(l, slot, keyOf(key), size, [&] {
+    std::vector<int32_t> table(size);
+    for (size_t d = 0; d < size; ++d)
+      table[d] = static_cast<int32_t>(
+          buckets.bucket(static_cast<int64_t>(d) - (count - 1)));
+    return table;
+  });
 }
 
 /// RoPE's frequencies as the CPU kernels compute them (PositionMath.h), on
@@ -778,11 +805,9 @@ void llmc_cuda_rope(const float *x, const int64_t *positions, float *y,
                       seqLen);
   if (!freqs)
     return;
-  auto *invFreq = static_cast<float *>(
-      l.scratch(Launcher::kFreqSlot, freqs->invFreq.size() * sizeof(float)));
-  if (invFreq)
-    l.check(l.executor().upload(invFreq, freqs->invFreq.data(),
-                                freqs->invFreq.size() * sizeof(float)));
+  const float *invFreq =
+      uploadTable<float>(l, Launcher::kFreqSlot, keyOf(freqs->invFreq),
+                         freqs->invFreq.size(), [&] { return freqs->invFreq; });
   rope(l, x, positions, invFreq, y, tokens, numHeads, headDim, rotaryDim, gptj,
        freqs->attentionScaling);
 }
@@ -835,11 +860,9 @@ void llmc_cuda_alibi(float *out, int64_t heads, int64_t qLen, int64_t kvLen,
     return;
   std::vector<float> slopes(static_cast<size_t>(heads));
   llmk::alibiSlopes(heads, maxBias, slopes.data());
-  auto *memory = static_cast<float *>(
-      l.scratch(Launcher::kSlopesSlot, slopes.size() * sizeof(float)));
-  if (memory)
-    l.check(l.executor().upload(memory, slopes.data(),
-                                slopes.size() * sizeof(float)));
+  const float *memory =
+      uploadTable<float>(l, Launcher::kSlopesSlot, keyOf(slopes), slopes.size(),
+                         [&] { return slopes; });
   l.launch("llmc_alibi", 0, {static_cast<unsigned>(heads * qLen)}, 128,
            {ptr(memory), ptr(out), i32(qLen), i32(kvLen)});
 }

@@ -58,7 +58,8 @@ struct KernelLaunch {
 /// Where launches run, and the memory they run on.
 class LaunchExecutor {
 public:
-  virtual ~LaunchExecutor() = default;
+  LaunchExecutor();
+  virtual ~LaunchExecutor();
   virtual Status launch(const KernelLaunch &launch) = 0;
   /// Copies within the executor's memory.
   virtual Status copy(void *to, const void *from, size_t bytes) = 0;
@@ -72,6 +73,16 @@ public:
   /// `release`: a model's weights, arena and staging buffers, a KV cache.
   virtual Expected<void *> allocate(size_t bytes) = 0;
   virtual void release(void *memory) = 0;
+
+  /// What the launchers keep with each executor (Launchers.cpp): its
+  /// pending error flags and the host tables its scratch slots hold. Kept
+  /// here, not keyed by the executor's address, which a later executor
+  /// may reuse.
+  struct LauncherState;
+  LauncherState &getLauncherState();
+
+private:
+  std::unique_ptr<LauncherState> launcherState;
 };
 
 /// The executor the launchers of the calling thread use (null: none, and

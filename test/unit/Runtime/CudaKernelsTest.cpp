@@ -1450,3 +1450,18 @@ TEST(CudaLaunchersTest, MatmulAlibiSiluAndSamplingMatchTheCPUKernels) {
     EXPECT_EQ(gotIds, wantIds) << "step " << step;
   }
 }
+
+/// A table the launchers uploaded belongs to its executor: a new executor
+/// (here likely at the freed one's address, with its scratch at the freed
+/// scratch's) uploads it again rather than trusting memory it never wrote.
+TEST(CudaLaunchersTest, UploadedTablesBelongToTheirExecutor) {
+  std::vector<float> want(4 * 2 * 5);
+  llmk_alibi(want.data(), 4, 2, 5, 8.0);
+  for (int round = 0; round < 3; ++round) {
+    HostLaunches launches;
+    std::vector<float> got(want.size());
+    llmc_cuda_alibi(got.data(), 4, 2, 5, 8.0);
+    ASSERT_EQ(takeLaunchError(), "");
+    EXPECT_EQ(got, want) << "executor " << round;
+  }
+}
